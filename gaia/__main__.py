@@ -1,0 +1,7 @@
+"""``python -m gaia``: the same as the ``gaia`` command."""
+
+import sys
+
+from gaia.cli import main
+
+sys.exit(main())

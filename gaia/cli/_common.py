@@ -1,0 +1,71 @@
+"""Helpers shared by the subcommands: JSON output, a terminal progress bar, folder checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def add_parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    """Register a subcommand whose ``--help`` ends with an example."""
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def emit_json(data: Any, out: TextIO | None = None) -> None:
+    """Print one JSON document for scripts."""
+    out = out or sys.stdout
+    json.dump(data, out, indent=2, ensure_ascii=False, default=str)
+    out.write("\n")
+
+
+def folder_arg(value: str) -> Path:
+    """argparse type: an existing, readable folder."""
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{value}: no such folder")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: not a folder")
+    return path
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal."""
+
+    def __init__(self, label: str, *, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        frac = done / total if total else 1.0
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        elapsed = now - self.started
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.1f}s")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def progress_for(args: argparse.Namespace, label: str) -> Callable[[int, int], None]:
+    """A progress callback: a bar on a terminal, nothing with ``--json``."""
+    return ProgressBar(label, enabled=False if getattr(args, "json", False) else None)

@@ -1,0 +1,235 @@
+"""The one source of truth for API facts: model prices, caching rules, image tiers and hard limits.
+
+Prices and per-model rules live in the data file ``gaia/data/models.toml`` (each row with its
+source and as-of date); a user adds or overrides rows in a local ``gaia-prices.toml`` without
+touching code. Limits that do not vary by model (batch size, ``custom_id`` form, image caps) are
+constants here. The image token formula and the resize rule that every other module uses are here
+too, so the keyframe extractor, the cost estimator and the emulator cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DATA_FILE = Path(__file__).parent / "data" / "models.toml"
+OVERRIDE_ENV = "GAIA_PRICES_FILE"
+OVERRIDE_FILENAME = "gaia-prices.toml"
+
+# --- Message Batches API limits (https://platform.claude.com/docs/en/build-with-claude/batch-processing)
+BATCH_MAX_REQUESTS = 100_000
+BATCH_MAX_BYTES = 256_000_000
+BATCH_EXPIRY_HOURS = 24
+RESULTS_RETENTION_DAYS = 29
+CUSTOM_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# --- Messages API (https://platform.claude.com/docs/en/api/errors, request size limits)
+MESSAGES_MAX_BYTES = 32_000_000
+# --- Images (https://platform.claude.com/docs/en/build-with-claude/vision)
+IMAGE_MAX_DIMENSION = 8000
+IMAGE_MAX_DIMENSION_MANY = 2000  # each image when a request holds more than 20
+IMAGE_MANY_THRESHOLD = 20
+IMAGE_PATCH_PX = 28
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+CACHE_TTLS = ("5m", "1h")
+
+
+@dataclass(frozen=True)
+class ImageTier:
+    """How large an image a model uses before the API downscales it."""
+
+    name: str
+    max_edge: int
+    max_tokens: int
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Prices (USD per million tokens, standard rates) and rules for one model."""
+
+    id: str
+    display_name: str
+    status: str
+    input: float
+    output: float
+    cache_write_5m_multiplier: float
+    cache_write_1h_multiplier: float
+    cache_read_multiplier: float
+    batch_discount: float
+    min_cacheable_tokens: int
+    image_tier: ImageTier
+    context_window: int
+    max_images: int
+    as_of: str
+    source: str
+    confirmed: bool = True
+    min_cacheable_confirmed: bool = True
+    image_tier_confirmed: bool = True
+    long_context_threshold: int | None = None
+    long_context_input: float | None = None
+    long_context_output: float | None = None
+    note: str = ""
+    cache_read_note: str = ""
+    overridden: bool = False
+
+    @property
+    def cache_read_price(self) -> float:
+        """Cache read price per million tokens at standard rates."""
+        return self.input * self.cache_read_multiplier
+
+    def cache_write_price(self, ttl: str) -> float:
+        """Cache write price per million tokens for a TTL of ``"5m"`` or ``"1h"``."""
+        if ttl not in CACHE_TTLS:
+            raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {ttl!r}")
+        mult = self.cache_write_5m_multiplier if ttl == "5m" else self.cache_write_1h_multiplier
+        return self.input * mult
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every known model with the defaults and tiers they were built from."""
+
+    models: dict[str, ModelFacts]
+    tiers: dict[str, ImageTier]
+    defaults: dict[str, Any] = field(default_factory=dict)
+    override_file: Path | None = None
+
+
+def _override_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(OVERRIDE_ENV)
+    if env:
+        return Path(env)
+    local = Path.cwd() / OVERRIDE_FILENAME
+    return local if local.is_file() else None
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_catalogue(override: Path | None = None) -> Catalogue:
+    """Read the bundled model table, merged with a user's override file when there is one.
+
+    The override file has the same shape as ``gaia/data/models.toml``; a row for a known model
+    changes only the keys it names, a row for a new id adds a model (it must then give at least
+    ``input``, ``output``, ``min_cacheable_tokens`` and ``image_tier``).
+    """
+    with DATA_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    path = _override_path(override)
+    overridden: set[str] = set()
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                extra = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read price override file {path}: {exc}") from exc
+        overridden = set(extra.get("models", {}))
+        data = _merge(data, extra)
+    defaults = data.get("defaults", {})
+    tiers = {
+        name: ImageTier(name=name, max_edge=int(t["max_edge"]), max_tokens=int(t["max_tokens"]),
+                        source=t.get("source", ""))
+        for name, t in data.get("image_tiers", {}).items()
+    }
+    models: dict[str, ModelFacts] = {}
+    for model_id, row in data.get("models", {}).items():
+        try:
+            models[model_id] = ModelFacts(
+                id=model_id,
+                display_name=row.get("display_name", model_id),
+                status=row.get("status", "current"),
+                input=float(row["input"]),
+                output=float(row["output"]),
+                cache_write_5m_multiplier=float(
+                    row.get("cache_write_5m_multiplier", defaults.get("cache_write_5m_multiplier", 1.25))),
+                cache_write_1h_multiplier=float(
+                    row.get("cache_write_1h_multiplier", defaults.get("cache_write_1h_multiplier", 2.0))),
+                cache_read_multiplier=float(
+                    row.get("cache_read_multiplier", defaults.get("cache_read_multiplier", 0.1))),
+                batch_discount=float(row.get("batch_discount", defaults.get("batch_discount", 0.5))),
+                min_cacheable_tokens=int(row["min_cacheable_tokens"]),
+                image_tier=tiers[row["image_tier"]],
+                context_window=int(row.get("context_window", 200_000)),
+                max_images=int(row.get("max_images", 100)),
+                as_of=str(row.get("as_of", "")),
+                source=row.get("source", defaults.get("pricing_source", "")),
+                confirmed=bool(row.get("confirmed", True)),
+                min_cacheable_confirmed=bool(row.get("min_cacheable_confirmed", True)),
+                image_tier_confirmed=bool(row.get("image_tier_confirmed", True)),
+                long_context_threshold=row.get("long_context_threshold"),
+                long_context_input=row.get("long_context_input"),
+                long_context_output=row.get("long_context_output"),
+                note=row.get("note", ""),
+                cache_read_note=row.get("cache_read_note", ""),
+                overridden=model_id in overridden,
+            )
+        except KeyError as exc:
+            raise ValueError(f"model {model_id!r} in the price table lacks {exc.args[0]!r}") from exc
+    return Catalogue(models=models, tiers=tiers, defaults=defaults, override_file=path)
+
+
+@lru_cache(maxsize=1)
+def _default_catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+def catalogue() -> Catalogue:
+    """The catalogue in force for this process (bundled data plus the user's override file)."""
+    return _default_catalogue()
+
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+
+def model_facts(model_id: str, *, cat: Catalogue | None = None) -> ModelFacts:
+    """Facts for one model id; raises ``KeyError`` with the known ids when it is not priced."""
+    cat = cat or catalogue()
+    try:
+        return cat.models[model_id]
+    except KeyError:
+        known = ", ".join(sorted(cat.models))
+        raise KeyError(f"unknown model {model_id!r}; known models: {known}") from None
+
+
+def image_tokens(width: int, height: int) -> int:
+    """Visual tokens for an image the API does not resize: ``ceil(w/28) * ceil(h/28)``."""
+    if width <= 0 or height <= 0:
+        raise ValueError("image dimensions must be positive")
+    return math.ceil(width / IMAGE_PATCH_PX) * math.ceil(height / IMAGE_PATCH_PX)
+
+
+def fit_to_tier(width: int, height: int, tier: ImageTier, *, max_edge: int | None = None) -> tuple[int, int]:
+    """The largest size, aspect kept, that the model uses without downscaling.
+
+    Neither the long edge may exceed the tier's (or the caller's smaller) ``max_edge`` nor the
+    visual token count the tier's ``max_tokens``. Images are never enlarged.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError("image dimensions must be positive")
+    edge = min(tier.max_edge, max_edge) if max_edge else tier.max_edge
+    scale = min(1.0, edge / max(width, height))
+    w = max(1, round(width * scale))
+    h = max(1, round(height * scale))
+    while image_tokens(w, h) > tier.max_tokens:
+        # Shrink by the token ratio, then step down a pixel at a time near the boundary.
+        ratio = math.sqrt(tier.max_tokens / image_tokens(w, h))
+        step = min(ratio, 1 - 1 / max(w, h))
+        w = max(1, math.floor(width * (w / width) * step))
+        h = max(1, round(w * height / width))
+    return w, h

@@ -1,0 +1,212 @@
+"""A folder's run settings and working folder, shared by the app and the CLI.
+
+Everything GAIA keeps about a folder lives in its working folder ``.gaia/`` inside it (probe and
+frame caches, run settings, the user's exclusions, the ledger). When the video folder itself is
+read-only, the working folder falls back to a per-folder directory under the user's cache. Run
+settings (model, keyframe settings, cache TTL, prompt profile) are saved in ``settings.json`` so a
+run prepared in the browser can be submitted or watched from a terminal, and the other way round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from gaia.facts import CACHE_TTLS, DEFAULT_MODEL
+
+WORKDIR_NAME = ".gaia"
+SETTINGS_FILE = "settings.json"
+SELECTION_FILE = "selection.json"
+
+STRATEGIES = ("keyframes", "uniform", "scene")
+DEFAULT_STRATEGY = "keyframes"
+DEFAULT_FRAME_COUNT = 6
+DEFAULT_JPEG_QUALITY = 85
+DEFAULT_CACHE_TTL = "1h"
+MAX_FRAME_COUNT = 50
+
+
+def _user_cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gaia"
+
+
+def workdir(folder: Path | str, *, create: bool = True) -> Path:
+    """GAIA's working folder for ``folder``: ``folder/.gaia``, or a user-cache folder when read-only."""
+    folder = Path(folder).resolve()
+    primary = folder / WORKDIR_NAME
+    if primary.is_dir() and os.access(primary, os.W_OK):
+        return primary
+    if create:
+        try:
+            primary.mkdir(exist_ok=True)
+            return primary
+        except OSError:
+            pass
+    elif primary.is_dir():
+        return primary
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    fallback = _user_cache_root() / f"{folder.name or 'root'}-{digest}"
+    if create:
+        fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """Read a JSON file, returning ``default`` when it is missing or damaged."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+@dataclass(frozen=True)
+class KeyframeSettings:
+    """How frames are chosen and encoded. ``max_edge`` of ``None`` means the model's own limit."""
+
+    strategy: str = DEFAULT_STRATEGY
+    count: int = DEFAULT_FRAME_COUNT
+    max_edge: int | None = None
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
+        if not 1 <= self.count <= MAX_FRAME_COUNT:
+            raise ValueError(f"frame count must be between 1 and {MAX_FRAME_COUNT}, not {self.count}")
+        if self.max_edge is not None and not 64 <= self.max_edge <= 8000:
+            raise ValueError(f"max edge must be between 64 and 8000 px, not {self.max_edge}")
+        if not 30 <= self.jpeg_quality <= 95:
+            raise ValueError(f"JPEG quality must be between 30 and 95, not {self.jpeg_quality}")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides what a run sends: model, frames, cache TTL, prompt profile."""
+
+    model: str = DEFAULT_MODEL
+    keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
+    cache_ttl: str = DEFAULT_CACHE_TTL
+    prompt_profile: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.cache_ttl not in CACHE_TTLS:
+            raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {self.cache_ttl!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
+        """Build from a dict, ignoring unknown keys and keeping defaults for missing ones."""
+        kf_names = {f.name for f in fields(KeyframeSettings)}
+        kf = KeyframeSettings(**{k: v for k, v in (data.get("keyframes") or {}).items() if k in kf_names})
+        names = {f.name for f in fields(cls)} - {"keyframes"}
+        return cls(keyframes=kf, **{k: v for k, v in data.items() if k in names})
+
+    def with_keyframes(self, **changes: Any) -> RunSettings:
+        """A copy with some keyframe settings changed."""
+        return replace(self, keyframes=replace(self.keyframes, **changes))
+
+
+def load_settings(folder: Path | str) -> RunSettings:
+    """The folder's saved run settings, or the defaults when none are saved or the file is damaged."""
+    data = read_json(workdir(folder, create=False) / SETTINGS_FILE)
+    if not isinstance(data, dict):
+        return RunSettings()
+    try:
+        return RunSettings.from_dict(data)
+    except (TypeError, ValueError):
+        return RunSettings()
+
+
+def save_settings(folder: Path | str, settings: RunSettings) -> Path:
+    """Save the folder's run settings for the app and the CLI alike."""
+    path = workdir(folder) / SETTINGS_FILE
+    atomic_write_json(path, settings.to_dict())
+    return path
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user excluded from the run: whole videos and single frames (by timestamp)."""
+
+    excluded_videos: frozenset[str] = frozenset()
+    excluded_frames: dict[str, frozenset[float]] = field(default_factory=dict)
+
+    def video_excluded(self, rel_path: str) -> bool:
+        """Whether the video is left out of the run."""
+        return rel_path in self.excluded_videos
+
+    def frame_excluded(self, rel_path: str, timestamp: float) -> bool:
+        """Whether the frame at ``timestamp`` (seconds, 3 decimals) is left out."""
+        return round(timestamp, 3) in self.excluded_frames.get(rel_path, frozenset())
+
+
+def load_selection(folder: Path | str) -> Selection:
+    """The exclusions saved for ``folder`` (none when nothing is saved)."""
+    data = read_json(workdir(folder, create=False) / SELECTION_FILE, {})
+    if not isinstance(data, dict):
+        return Selection()
+    frames = {
+        str(k): frozenset(round(float(t), 3) for t in v)
+        for k, v in (data.get("excluded_frames") or {}).items()
+        if isinstance(v, list)
+    }
+    return Selection(frozenset(map(str, data.get("excluded_videos") or [])), frames)
+
+
+def save_selection(folder: Path | str, selection: Selection) -> None:
+    """Persist the exclusions so they survive page changes and restarts."""
+    atomic_write_json(
+        workdir(folder) / SELECTION_FILE,
+        {
+            "excluded_videos": sorted(selection.excluded_videos),
+            "excluded_frames": {k: sorted(v) for k, v in sorted(selection.excluded_frames.items()) if v},
+        },
+    )
+
+
+def set_video_excluded(folder: Path | str, rel_path: str, excluded: bool) -> Selection:
+    """Exclude or include a whole video; returns the new selection."""
+    sel = load_selection(folder)
+    videos = set(sel.excluded_videos)
+    (videos.add if excluded else videos.discard)(rel_path)
+    new = Selection(frozenset(videos), sel.excluded_frames)
+    save_selection(folder, new)
+    return new
+
+
+def set_frame_excluded(folder: Path | str, rel_path: str, timestamp: float, excluded: bool) -> Selection:
+    """Exclude or include one frame of a video; returns the new selection."""
+    sel = load_selection(folder)
+    frames = dict(sel.excluded_frames)
+    current = set(frames.get(rel_path, frozenset()))
+    (current.add if excluded else current.discard)(round(timestamp, 3))
+    frames[rel_path] = frozenset(current)
+    new = Selection(sel.excluded_videos, frames)
+    save_selection(folder, new)
+    return new

@@ -1,0 +1,144 @@
+"""Sidecars: the only code that builds, reads or writes a video's ``<stem>.gaia.json``.
+
+``sidecar_path`` is the single place the path is made (``clip.mp4`` → ``clip.gaia.json`` beside
+it); every read and write in GAIA calls it, so saving and reading back can never disagree. Writes
+are atomic (temporary file in the same folder, fsync, rename) and merge into the existing file,
+keeping top-level keys GAIA does not know. Each sidecar names the video it belongs to, so when two
+videos share a stem (``clip.mp4`` and ``clip.MOV``) one video's result never overwrites another's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+SIDECAR_SUFFIX = ".gaia.json"
+SCHEMA_VERSION = 1
+VERSION_KEY = "gaia_schema_version"
+VIDEO_KEY = "video"
+
+SidecarState = Literal["none", "analysed", "stale", "unreadable"]
+
+
+class SidecarError(Exception):
+    """A sidecar could not be read or written; the message says which file and why."""
+
+
+class SidecarCollision(SidecarError):
+    """The sidecar path already belongs to another video with the same stem."""
+
+
+def sidecar_path(video: Path | str) -> Path:
+    """The sidecar of ``video``: same folder, the stem plus ``.gaia.json`` (``a.b.MP4`` → ``a.b.gaia.json``)."""
+    video = Path(video)
+    return video.with_name(video.stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar(video: Path | str) -> dict[str, Any] | None:
+    """The sidecar of ``video`` as a dict, or ``None`` when there is none or it is another video's.
+
+    Raises ``SidecarError`` when the file exists but is not valid JSON.
+    """
+    video = Path(video)
+    path = sidecar_path(video)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SidecarError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SidecarError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise SidecarError(f"{path} does not hold a JSON object")
+    owner = data.get(VIDEO_KEY)
+    if owner is not None and owner != video.name:
+        return None
+    return data
+
+
+def sidecar_owner(video: Path | str) -> str | None:
+    """The file name recorded in the sidecar at ``video``'s sidecar path, if any (whoever owns it)."""
+    path = sidecar_path(video)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data.get(VIDEO_KEY) if isinstance(data, dict) else None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
+    """Merge ``updates`` into ``video``'s sidecar atomically and return its path.
+
+    Top-level keys in ``updates`` replace the old values; every other key already in the file,
+    including ones GAIA does not know, is kept. Raises ``SidecarCollision`` when the sidecar
+    belongs to another video with the same stem, ``SidecarError`` when it cannot be written.
+    """
+    video = Path(video)
+    path = sidecar_path(video)
+    current: dict[str, Any] = {}
+    if path.exists():
+        try:
+            current = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SidecarError(f"{path} exists but cannot be read ({exc}); not overwriting it") from exc
+        if not isinstance(current, dict):
+            raise SidecarError(f"{path} does not hold a JSON object; not overwriting it")
+        owner = current.get(VIDEO_KEY)
+        if owner is not None and owner != video.name:
+            raise SidecarCollision(
+                f"{path.name} already holds the analysis of {owner}; {video.name} shares its stem. "
+                "Rename one of the two videos."
+            )
+    merged = {**current, **updates, VERSION_KEY: SCHEMA_VERSION, VIDEO_KEY: video.name}
+    ordered = {VERSION_KEY: merged.pop(VERSION_KEY), VIDEO_KEY: merged.pop(VIDEO_KEY), **merged}
+    try:
+        _atomic_write_text(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) -> SidecarState:
+    """Whether ``video`` has been analysed, and with the settings in ``fingerprint``.
+
+    ``"none"``: no analysis; ``"analysed"``: an analysis made with the same fingerprint (or no
+    fingerprint given); ``"stale"``: an analysis made with other settings; ``"unreadable"``: the
+    sidecar exists but is not valid JSON.
+    """
+    try:
+        data = read_sidecar(video)
+    except SidecarError:
+        return "unreadable"
+    if not data or "analysis" not in data:
+        return "none"
+    if fingerprint is None:
+        return "analysed"
+    stored = (data.get("run") or {}).get("fingerprint")
+    return "analysed" if stored == fingerprint else "stale"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh machine, then run them.
+# Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own download does not work here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser tests..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is not installed and this user cannot apt-get it: browser tests will be skipped." >&2
+  fi
+fi
+.venv/bin/python -m ruff check gaia app.py pages tests bench
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,44 @@
+"""Shared fixtures: synthetic videos, a clean environment, and (below) the API emulator."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests import media
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees a real key, a real endpoint, a user's price overrides or the user's cache."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "GAIA_PRICES_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture(scope="session")
+def media_library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every synthetic video kind (see tests/media.py), built once per session."""
+    return media.build_library(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def make_folder(tmp_path: Path, media_library: dict[str, Path]) -> Callable[..., Path]:
+    """``make_folder({"a.mp4": "testsrc", "sub/b.MOV": "mov"})`` copies videos into a fresh folder."""
+
+    def _make(layout: dict[str, str], name: str = "videos") -> Path:
+        root = tmp_path / name
+        root.mkdir(exist_ok=True)
+        for rel, kind in layout.items():
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(media_library[kind], dest)
+        return root
+
+    return _make
+
+
+# --- API emulator fixtures (gaia.emulator) -------------------------------------------------------
