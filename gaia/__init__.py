@@ -16,6 +16,15 @@ from gaia.facts import (
 )
 from gaia.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes
 from gaia.probe import ProbeInfo, probe_file
+from gaia.prompts import (
+    ProfileNotFound,
+    PromptProfile,
+    default_profile,
+    list_profiles,
+    load_profile,
+    save_profile,
+    schema_problems,
+)
 from gaia.scan import FolderError, ScanResult, VideoRecord, check_folder, scan_folder
 from gaia.settings import (
     KeyframeSettings,
@@ -49,6 +58,8 @@ __all__ = [
     "KeyframeSettings",
     "ModelFacts",
     "ProbeInfo",
+    "ProfileNotFound",
+    "PromptProfile",
     "RunSettings",
     "ScanResult",
     "Selection",
@@ -59,16 +70,21 @@ __all__ = [
     "cached_keyframes",
     "catalogue",
     "check_folder",
+    "default_profile",
     "extract_keyframes",
     "fit_to_tier",
     "image_tokens",
+    "list_profiles",
+    "load_profile",
     "load_selection",
     "load_settings",
     "model_facts",
     "probe_file",
     "read_sidecar",
+    "save_profile",
     "save_settings",
     "scan_folder",
+    "schema_problems",
     "set_frame_excluded",
     "set_video_excluded",
     "sidecar_path",

@@ -1,0 +1,128 @@
+"""Prompt profiles: the default schema is usable with structured outputs, hashes are stable, storage works."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from gaia.prompts import (
+    ProfileNotFound,
+    PromptProfile,
+    default_profile,
+    list_profiles,
+    load_profile,
+    save_profile,
+    schema_problems,
+)
+
+
+def _walk_objects(node, out):
+    if isinstance(node, dict):
+        if node.get("type") == "object":
+            out.append(node)
+        for value in node.values():
+            _walk_objects(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _walk_objects(value, out)
+    return out
+
+
+def test_default_schema_is_structured_output_ready():
+    profile = default_profile()
+    assert schema_problems(profile.schema) == []
+    objects = _walk_objects(profile.schema, [])
+    assert len(objects) >= 5
+    for obj in objects:
+        assert obj["additionalProperties"] is False
+        assert set(obj["required"]) == set(obj["properties"])
+    text = profile.schema_text
+    for bad in ("minimum", "maximum", "minLength", "maxLength", "$ref"):
+        assert bad not in text
+    for key in ("summary", "subjects", "behaviours", "setting", "notable_moments", "tags"):
+        assert key in profile.schema["properties"]
+    subject = profile.schema["properties"]["subjects"]["items"]["properties"]
+    assert {"species", "count"} <= set(subject)
+
+
+def test_default_system_prompt_is_substantial_and_about_animals():
+    profile = default_profile()
+    assert len(profile.system) > 2500  # long enough to be worth caching
+    assert "species" in profile.system and "timestamp" in profile.system
+
+
+def test_example_answer_validates_against_default_schema():
+    answer = {
+        "summary": "A tabby cat plays with a ball.", "subjects": [
+            {"species": "domestic cat, tabby", "scientific_name": "Felis catus", "count": 1, "description": "x"}],
+        "behaviours": [{"behaviour": "playing", "subject": "cat", "start_s": 1.0, "end_s": 5.5}],
+        "setting": {"environment": "indoor", "place": "living room", "lighting": "daylight", "description": ""},
+        "notable_moments": [{"time_s": 2.5, "description": "pounces"}], "people_present": False,
+        "welfare_concerns": [], "frame_quality": "good", "confidence": "high", "tags": ["cat", "playing"],
+    }
+    jsonschema.validate(answer, default_profile().schema)
+    bad = dict(answer, extra="nope")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, default_profile().schema)
+
+
+def test_hash_is_stable_and_content_based():
+    a, b = default_profile(), default_profile()
+    assert a.hash == b.hash and len(a.hash) == 16
+    assert a.renamed("other").hash == a.hash  # name is a label, not the identity
+    edited = PromptProfile(a.name, a.system + " Be brief.", a.schema, a.instruction)
+    assert edited.hash != a.hash
+    schema = copy.deepcopy(a.schema)
+    schema["properties"]["tags"]["description"] = "changed"
+    assert PromptProfile(a.name, a.system, schema, a.instruction).hash != a.hash
+    reordered = dict(reversed(list(a.schema.items())))
+    assert PromptProfile(a.name, a.system, reordered, a.instruction).hash == a.hash
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda s: s["properties"]["setting"].pop("additionalProperties"), "additionalProperties"),
+    (lambda s: s["properties"]["subjects"]["items"]["properties"]["count"].update(minimum=0), "minimum"),
+    (lambda s: s["properties"]["summary"].update(maxLength=10), "maxLength"),
+    (lambda s: s["properties"]["tags"].update(minItems=3), "minItems"),
+    (lambda s: s["properties"].update(loop={"$ref": "#"}), "$ref"),
+    (lambda s: s.update(type="array"), "top of the schema"),
+])
+def test_schema_problems_name_the_fault(mutate, fragment):
+    schema = copy.deepcopy(default_profile().schema)
+    mutate(schema)
+    problems = schema_problems(schema)
+    assert problems and any(fragment in p for p in problems), problems
+
+
+def test_save_list_load(tmp_path: Path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    base = default_profile()
+    assert [p.name for p in list_profiles(folder)] == ["default"]
+    assert load_profile(folder, "default") == base
+    custom = PromptProfile("birds", "You look at birds." * 50, base.schema, "Describe the birds.")
+    path = save_profile(folder, custom)
+    assert path == folder / ".gaia" / "prompts" / f"{custom.hash}.json"
+    assert load_profile(folder, "birds") == custom
+    assert load_profile(folder, custom.hash) == custom
+    assert [p.name for p in list_profiles(folder)] == ["default", "birds"]
+    with pytest.raises(ProfileNotFound, match="birds"):
+        load_profile(folder, "nope")
+
+
+def test_save_refuses_unusable_schema(tmp_path: Path):
+    base = default_profile()
+    with pytest.raises(ValueError, match="additionalProperties"):
+        save_profile(tmp_path, PromptProfile("x", "s", {"type": "object", "properties": {}}, "i"))
+    assert not (tmp_path / ".gaia" / "prompts" / f"{base.hash}.json").exists()
+
+
+def test_saved_default_shadows_builtin(tmp_path: Path):
+    base = default_profile()
+    edited = PromptProfile("default", base.system + "\nAlso note the weather.", base.schema, base.instruction)
+    save_profile(tmp_path, edited)
+    assert load_profile(tmp_path, "default").hash == edited.hash
+    assert load_profile(tmp_path, base.hash).hash == base.hash
