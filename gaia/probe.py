@@ -93,6 +93,9 @@ def probe_file(path: Path | str) -> ProbeInfo:
     if "Input #0" not in text:
         if _looks_like_text(head):
             return ProbeInfo(problem="not a video: the file holds text")
+        if "moov atom not found" in text:
+            return ProbeInfo(problem="damaged or incomplete: the file's index (moov atom) is missing or "
+                                     "unreadable; was the copy or recording interrupted?")
         detail = _first_error_line(text)
         return ProbeInfo(problem="not a video or corrupt: ffmpeg cannot read it" + (f" ({detail})" if detail else ""))
     if "Video:" not in text:

@@ -210,3 +210,26 @@ def set_frame_excluded(folder: Path | str, rel_path: str, timestamp: float, excl
     new = Selection(sel.excluded_videos, frames)
     save_selection(folder, new)
     return new
+
+
+def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
+    """What makes two analyses comparable: model, prompt profile hash and keyframe settings.
+
+    Stored in each sidecar as ``run.fingerprint``; ``gaia.sidecar.sidecar_state`` compares it to
+    tell "analysed" from "analysed with other settings".
+    """
+    return {"model": settings.model, "prompt_hash": prompt_hash, "keyframes": asdict(settings.keyframes)}
+
+
+def current_fingerprint(folder: Path | str, settings: RunSettings | None = None) -> dict[str, Any] | None:
+    """The fingerprint of the folder's saved settings and prompt profile (``None`` if no profile yet)."""
+    settings = settings or load_settings(folder)
+    try:
+        from gaia.prompts import load_profile
+    except ImportError:
+        return None
+    try:
+        profile = load_profile(folder, settings.prompt_profile)
+    except Exception:
+        return None
+    return run_fingerprint(settings, profile.hash)

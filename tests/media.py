@@ -57,8 +57,9 @@ def make(kind: str, out: Path) -> Path:
             "[0:v]settb=1/90000,setpts=PTS-STARTPTS[a];[1:v]settb=1/90000,setpts=PTS-STARTPTS[b];"
             "[2:v]settb=1/90000,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1:a=0[v]",
             "-map", "[v]", "-fps_mode", "vfr", *X264, "-video_track_timescale", "90000", str(out))
-    elif kind == "offset":  # the stream starts at 2 s
-        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5", *X264,
+    elif kind == "offset":  # red 1.5 s, green 1.5 s, blue 2 s; the stream starts at 2 s
+        _ff(*_solid("red", 1.5), *_solid("green", 1.5), *_solid("blue", 2),
+            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", *X264,
             "-output_ts_offset", "2", str(out))
     elif kind == "with_audio":
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
@@ -84,6 +85,13 @@ def make(kind: str, out: Path) -> Path:
         data = src.read_bytes()
         out.write_bytes(data[: len(data) // 3])
         src.unlink()
+    elif kind == "truncated_faststart":  # index intact, media data cut at 45%: probes fine, decodes partly
+        src = out.with_suffix(".src.mp4")
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, "-g", "25",
+            "-movflags", "+faststart", str(src))
+        data = src.read_bytes()
+        out.write_bytes(data[: int(len(data) * 0.45)])
+        src.unlink()
     elif kind == "badheader":
         src = out.with_suffix(".src.mp4")
         make("testsrc", src)
@@ -107,7 +115,7 @@ def make(kind: str, out: Path) -> Path:
 
 GOOD_KINDS = ("testsrc", "testsrc_gop1", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
               "with_audio", "mov", "mkv", "webm", "avi")
-BAD_KINDS = ("audio_only", "zero", "text", "truncated", "badheader", "garbled")
+BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
 EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
 
 

@@ -1,0 +1,133 @@
+"""Sidecars: one path function, a round trip for every odd name, merging, atomicity, collisions."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import gaia
+from gaia.scan import scan_folder
+from gaia.sidecar import SCHEMA_VERSION, SidecarCollision, SidecarError, sidecar_path
+
+ODD_NAMES = [
+    "clip.mp4",
+    "my clip.mp4",
+    "chien_été 🐶.mp4",
+    "a.b.c.v2.mp4",
+    "UPPER.MP4",
+    "Mixed.MoV",
+    "sub/deeper/nested clip.mkv",
+    "dots.in.folder.name/x.webm",
+]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_sidecar_path_is_the_stem_plus_gaia_json(name):
+    video = Path("/videos") / name
+    expected = video.parent / (video.name.rsplit(".", 1)[0] + ".gaia.json")
+    assert sidecar_path(video) == expected
+    assert sidecar_path(str(video)) == expected
+
+
+def test_the_production_bug_cannot_happen():
+    # Saving built clip.gaia.json, reading built clip.mp4.gaia.json: one function now builds both.
+    assert sidecar_path("clip.mp4").name == "clip.gaia.json"
+    assert sidecar_path("clip.mp4").name != "clip.mp4.gaia.json"
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_round_trip_through_the_public_api(make_folder, name):
+    kind = {"mkv": "mkv", "webm": "webm"}.get(name.rsplit(".", 1)[1].lower(), "testsrc")
+    folder = make_folder({name: kind})
+    video = folder / name
+    written = gaia.write_sidecar(video, {"analysis": {"summary": f"about {name}"}})
+    assert written == video.parent / (video.name.rsplit(".", 1)[0] + ".gaia.json")
+    assert written.is_file()
+    # Found again by the scan, read back by the public reader.
+    rec = scan_folder(folder).records[0]
+    assert rec.sidecar == written and rec.sidecar_state == "analysed"
+    data = gaia.read_sidecar(rec.path)
+    assert data["analysis"] == {"summary": f"about {name}"}
+    assert data["video"] == video.name
+    assert data["gaia_schema_version"] == SCHEMA_VERSION
+
+
+def test_merge_keeps_keys_gaia_does_not_know(tmp_path):
+    video = tmp_path / "clip.mp4"
+    sidecar_path(video).write_text(json.dumps({"video": "clip.mp4", "my_notes": "keep me", "rating": 5}))
+    gaia.write_sidecar(video, {"analysis": {"summary": "cat"}})
+    gaia.write_sidecar(video, {"run": {"model": "m"}})
+    data = json.loads(sidecar_path(video).read_text())
+    assert data["my_notes"] == "keep me" and data["rating"] == 5
+    assert data["analysis"] == {"summary": "cat"} and data["run"] == {"model": "m"}
+
+
+def test_a_failed_write_leaves_the_previous_sidecar_intact(tmp_path, monkeypatch):
+    video = tmp_path / "clip.mp4"
+    gaia.write_sidecar(video, {"analysis": {"summary": "first"}})
+    before = sidecar_path(video).read_bytes()
+
+    def boom(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(SidecarError, match="No space left"):
+        gaia.write_sidecar(video, {"analysis": {"summary": "second"}})
+    assert sidecar_path(video).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gaia.json"]  # no temporary file left
+
+
+def test_a_crash_while_writing_the_data_leaves_the_previous_sidecar(tmp_path, monkeypatch):
+    video = tmp_path / "clip.mp4"
+    gaia.write_sidecar(video, {"analysis": {"summary": "first"}})
+
+    def crash(fd):
+        raise KeyboardInterrupt  # e.g. the user pressed Ctrl-C in the middle of the write
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        gaia.write_sidecar(video, {"analysis": {"summary": "second"}})
+    monkeypatch.undo()
+    assert gaia.read_sidecar(video)["analysis"] == {"summary": "first"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gaia.json"]
+
+
+def test_one_videos_result_never_overwrites_anothers(tmp_path):
+    gaia.write_sidecar(tmp_path / "clip.mp4", {"analysis": {"summary": "mp4"}})
+    with pytest.raises(SidecarCollision, match=r"clip\.gaia\.json already holds the analysis of clip\.mp4"):
+        gaia.write_sidecar(tmp_path / "clip.MOV", {"analysis": {"summary": "mov"}})
+    assert gaia.read_sidecar(tmp_path / "clip.mp4")["analysis"] == {"summary": "mp4"}
+    assert gaia.read_sidecar(tmp_path / "clip.MOV") is None  # not mistaken for the MOV's
+
+
+def test_a_damaged_sidecar_is_reported_and_not_overwritten(tmp_path):
+    video = tmp_path / "clip.mp4"
+    sidecar_path(video).write_text("{not json")
+    with pytest.raises(SidecarError, match="not valid JSON"):
+        gaia.read_sidecar(video)
+    with pytest.raises(SidecarError, match="not overwriting"):
+        gaia.write_sidecar(video, {"analysis": {}})
+    assert sidecar_path(video).read_text() == "{not json"
+    assert gaia.sidecar_state(video) == "unreadable"
+
+
+def test_states(tmp_path):
+    video = tmp_path / "clip.mp4"
+    assert gaia.sidecar_state(video) == "none"
+    gaia.write_sidecar(video, {"notes": "no analysis yet"})
+    assert gaia.sidecar_state(video) == "none"
+    gaia.write_sidecar(video, {"analysis": {"x": 1}, "run": {"fingerprint": {"model": "a"}}})
+    assert gaia.sidecar_state(video) == "analysed"
+    assert gaia.sidecar_state(video, {"model": "a"}) == "analysed"
+    assert gaia.sidecar_state(video, {"model": "b"}) == "stale"
+
+
+def test_sidecar_text_is_utf8_json_with_the_version_first(tmp_path):
+    video = tmp_path / "été.mp4"
+    path = gaia.write_sidecar(video, {"analysis": {"summary": "un chat sur le canapé"}})
+    text = path.read_text(encoding="utf-8")
+    assert "canapé" in text  # not escaped
+    assert list(json.loads(text))[:2] == ["gaia_schema_version", "video"]
