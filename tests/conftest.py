@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anthropic
 import pytest
 
+from gaia.emulator import EmulatorConfig, EmulatorHandle, start_emulator
 from tests import media
 
 
@@ -42,3 +44,23 @@ def make_folder(tmp_path: Path, media_library: dict[str, Path]) -> Callable[...,
 
 
 # --- API emulator fixtures (gaia.emulator) -------------------------------------------------------
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
+    """A running API emulator (state in ``tmp_path``; batches end 0.3 s after creation)."""
+    handle = start_emulator(state_dir=tmp_path / "emulator-state", config=EmulatorConfig(batch_delay_s=0.3))
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def anthropic_client(emulator: EmulatorHandle) -> Iterator[anthropic.Anthropic]:
+    """The official SDK client pointed at ``emulator`` (no retries, so faults surface at once)."""
+    client = anthropic.Anthropic(base_url=emulator.base_url, api_key="test-key", max_retries=0)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,283 @@
+"""The HTTP layer: a threaded stdlib server on 127.0.0.1 speaking the API's wire format.
+
+Routes map to ``Emulator`` methods; every reply carries a ``request-id`` header; errors use the
+API's JSON shape; results stream as chunked ``application/x-jsonl``. Calls need an ``x-api-key``
+or ``Authorization: Bearer`` header (any value), as the SDK 2.13 sends the latter. Injected HTTP
+faults are checked after authentication, so a 429 looks like the real one, ``retry-after`` included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from gaia.emulator.core import Emulator
+from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
+
+log = logging.getLogger(__name__)
+_ID = r"(?P<id>[A-Za-z0-9_.:-]+)"
+
+# (method, pattern, route name, handler name)
+ROUTE_TABLE: list[tuple[str, re.Pattern[str], str, str]] = [
+    ("POST", re.compile(r"^/v1/messages/batches/?$"), "batches.create", "_create_batch"),
+    ("GET", re.compile(r"^/v1/messages/batches/?$"), "batches.list", "_list_batches"),
+    ("GET", re.compile(rf"^/v1/messages/batches/{_ID}/results/?$"), "batches.results", "_results"),
+    ("POST", re.compile(rf"^/v1/messages/batches/{_ID}/cancel/?$"), "batches.cancel", "_cancel"),
+    ("GET", re.compile(rf"^/v1/messages/batches/{_ID}/?$"), "batches.retrieve", "_retrieve"),
+    ("DELETE", re.compile(rf"^/v1/messages/batches/{_ID}/?$"), "batches.delete", "_delete"),
+    ("POST", re.compile(r"^/v1/messages/count_tokens/?$"), "messages.count_tokens", "_count_tokens"),
+    ("POST", re.compile(r"^/v1/messages/?$"), "messages.create", "_create_message"),
+    ("GET", re.compile(r"^/v1/models/?$"), "models.list", "_list_models"),
+    ("GET", re.compile(rf"^/v1/models/{_ID}/?$"), "models.retrieve", "_get_model"),
+]
+_CHUNK_LINES = 64
+
+
+class _Drop(Exception):
+    """Raised to cut a connection on purpose (a fault)."""
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """A ``ThreadingHTTPServer`` that knows its ``Emulator`` and can close live connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conns_lock:
+            self._conns.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut every open keep-alive connection (on stop)."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+    server_version = "GAIA-emulator/1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    # --- plumbing ----------------------------------------------------------------------------------
+    @property
+    def emu(self) -> Emulator:
+        return self.server.emulator
+
+    def _read_body(self, limit: int) -> bytes | None:
+        """The request body, or ``None`` when it exceeds ``limit`` (it is drained either way)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts: list[bytes] = []
+            size = 0
+            while True:
+                line = self.rfile.readline()
+                n = int(line.split(b";")[0].strip() or b"0", 16)
+                if n == 0:
+                    self.rfile.readline()
+                    break
+                chunk = self.rfile.read(n)
+                self.rfile.readline()
+                size += n
+                if size <= limit:
+                    parts.append(chunk)
+            return b"".join(parts) if size <= limit else None
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            remaining = length
+            while remaining > 0:
+                got = self.rfile.read(min(remaining, 1 << 20))
+                if not got:
+                    break
+                remaining -= len(got)
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _send_json(self, status: int, body: Any, request_id: str, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", request_id)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, exc: ApiError, request_id: str) -> None:
+        self._send_json(exc.status, exc.body(request_id), request_id, exc.headers)
+
+    def _dispatch(self, method: str) -> None:
+        request_id = new_request_id()
+        split = urlsplit(self.path)
+        path = split.path
+        query = dict(parse_qsl(split.query))
+        found = None
+        for verb, pattern, route, handler in ROUTE_TABLE:
+            match = pattern.match(path)
+            if match and verb == method:
+                found = (route, handler, match.groupdict())
+                break
+        cfg = self.emu.config
+        limit = cfg.max_batch_bytes if found and found[0] == "batches.create" else cfg.max_messages_bytes
+        try:
+            body = self._read_body(limit)
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        try:
+            if found is None:
+                raise not_found(f"Not found: {method} {path}")
+            route, handler, params = found
+            if not self._authorised():
+                raise ApiError(401, "x-api-key header is required (or Authorization: Bearer <key>)")
+            fault = self.emu.take_fault(route)
+            if fault is not None:
+                raise fault
+            if body is None:
+                size = "256 MB" if route == "batches.create" else "32 MB"
+                raise ApiError(413, f"Request exceeds the maximum allowed number of bytes ({limit} bytes; "
+                                    f"the API's limit is {size})")
+            getattr(self, handler)(body, query, request_id, **params)
+        except ApiError as exc:
+            self._send_error(exc, request_id)
+        except _Drop:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:
+            log.exception("emulator error on %s %s", method, path)
+            self._send_error(ApiError(500, f"[GAIA emulator] internal error: {exc}"), request_id)
+
+    def _authorised(self) -> bool:
+        if (self.headers.get("x-api-key") or "").strip():
+            return True
+        auth = self.headers.get("Authorization") or ""
+        return auth.lower().startswith("bearer ") and bool(auth[7:].strip())
+
+    def _json(self, body: bytes) -> Any:
+        if not body:
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise invalid(f"The request body is not valid JSON: {exc}") from None
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.emu.base_url
+
+    # --- routes -------------------------------------------------------------------------------------
+    def _create_batch(self, body: bytes, query: dict[str, str], rid: str) -> None:
+        self._send_json(200, self._with_base(self.emu.create_batch, self._json(body)), rid)
+
+    def _with_base(self, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+        result = fn(*args)
+        # results_url is absolute on the address the client dialled.
+        base = self.emu.base_url.rstrip("/")
+        here = self._base_url().rstrip("/")
+        if base != here:
+            for item in result.get("data", [result]):
+                if isinstance(item, dict) and item.get("results_url"):
+                    item["results_url"] = here + item["results_url"][len(base):]
+        return result
+
+    def _list_batches(self, body: bytes, query: dict[str, str], rid: str) -> None:
+        self._send_json(200, self._with_base(self.emu.list_batches, query), rid)
+
+    def _retrieve(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self._with_base(self.emu.get_batch, id), rid)
+
+    def _cancel(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self._with_base(self.emu.cancel_batch, id), rid)
+
+    def _delete(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self.emu.delete_batch(id), rid)
+
+    def _results(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+        path = self.emu.results_file(id)
+        drop_after = self.emu.config.drop_results_stream_after
+        fh = path.open("rb")
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-jsonl")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("request-id", rid)
+            self.end_headers()
+            sent = 0
+            pending: list[bytes] = []
+            for line in fh:
+                if drop_after is not None and sent >= drop_after:
+                    break
+                pending.append(line)
+                sent += 1
+                if len(pending) >= _CHUNK_LINES:
+                    self._chunk(b"".join(pending))
+                    pending = []
+            if pending:
+                self._chunk(b"".join(pending))
+            if drop_after is not None and sent >= drop_after and fh.readline():
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                raise _Drop
+            self.wfile.write(b"0\r\n\r\n")
+        finally:
+            fh.close()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def _count_tokens(self, body: bytes, query: dict[str, str], rid: str) -> None:
+        self._send_json(200, self.emu.count_tokens(self._json(body)), rid)
+
+    def _create_message(self, body: bytes, query: dict[str, str], rid: str) -> None:
+        message = self.emu.create_message(self._json(body))
+        if self.emu.config.messages_latency_s:
+            time.sleep(self.emu.config.messages_latency_s)
+        self._send_json(200, message, rid)
+
+    def _list_models(self, body: bytes, query: dict[str, str], rid: str) -> None:
+        self._send_json(200, self.emu.list_models(query), rid)
+
+    def _get_model(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self.emu.get_model(id), rid)

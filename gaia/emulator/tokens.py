@@ -1,0 +1,221 @@
+"""Token accounting for one request: text approximation, image formula, cacheable prefixes.
+
+``analyse_request`` walks a request's params in the order the API caches them (tools, then the
+output schema and system prompt, then messages) and returns a ``RequestAnalysis``: total input
+tokens, every ``cache_control`` breakpoint with its cumulative token count, TTL and a digest of
+everything up to it (the cache key), and the decoded images with the time label that precedes
+each. Images count ``gaia.facts.image_tokens`` after ``gaia.facts.fit_to_tier`` for the model's
+image tier; text is approximated by ``approx_text_tokens``, the one place that rule lives.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from gaia.emulator.errors import ApiError, invalid
+from gaia.facts import (
+    IMAGE_MANY_THRESHOLD,
+    IMAGE_MAX_DIMENSION,
+    IMAGE_MAX_DIMENSION_MANY,
+    ModelFacts,
+    fit_to_tier,
+    image_tokens,
+)
+
+CHARS_PER_TOKEN = 3.5
+_TIME_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds?\b)", re.IGNORECASE)
+
+
+def approx_text_tokens(text: str) -> int:
+    """Approximate tokens of ``text``: ``ceil(len / 3.5)`` (the emulator's only text rule)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+
+
+@dataclass
+class ImageRef:
+    """One decoded image of a request, with the time label found in the text before it."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    tokens: int
+    time_s: float | None
+    path: str
+
+
+@dataclass
+class Breakpoint:
+    """A ``cache_control`` marker: the prefix up to it holds ``tokens``; ``digest`` keys it."""
+
+    tokens: int
+    ttl: str
+    digest: str
+
+
+@dataclass
+class RequestAnalysis:
+    """What the emulator needs to know about one request's input."""
+
+    model: str
+    total_tokens: int = 0
+    breakpoints: list[Breakpoint] = field(default_factory=list)
+    images: list[ImageRef] = field(default_factory=list)
+    schema: dict[str, Any] | None = None
+    prompt_text: str = ""
+
+
+def _canon(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _strip_cc(block: Any) -> Any:
+    if isinstance(block, dict) and "cache_control" in block:
+        return {k: v for k, v in block.items() if k != "cache_control"}
+    return block
+
+
+def _ttl(block: Any, path: str) -> str | None:
+    if not isinstance(block, dict) or block.get("cache_control") is None:
+        return None
+    cc = block["cache_control"]
+    if not isinstance(cc, dict) or cc.get("type") != "ephemeral":
+        raise invalid(f"{path}.cache_control.type: Input should be 'ephemeral'")
+    ttl = cc.get("ttl", "5m") or "5m"
+    if ttl not in ("5m", "1h"):
+        raise invalid(f"{path}.cache_control.ttl: Input should be '5m' or '1h'")
+    return ttl
+
+
+def decode_image(source: dict[str, Any], path: str) -> tuple[bytes, int, int]:
+    """Decode a base64 image source and read its size; a 400 when it is not a readable image."""
+    try:
+        data = base64.b64decode(source.get("data", ""), validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise invalid(f"{path}.source.base64.data: The image data is not valid base64.") from None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            fmt = (img.format or "").lower()
+    except Exception:
+        raise invalid(f"{path}.source.base64: Could not process image") from None
+    expected = source.get("media_type", "").split("/")[-1]
+    if fmt and fmt.replace("jpeg", "jpg") != expected.replace("jpeg", "jpg"):
+        raise invalid(f"{path}.source.base64: Image does not match the provided media type "
+                      f"{source.get('media_type')}")
+    return data, width, height
+
+
+def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = "",
+                    decode_images: bool = True) -> RequestAnalysis:
+    """Count a structurally valid request's input; raise ``ApiError`` (400) for problems only
+    visible once its content is read (undecodable or oversized images, cache breakpoint rules).
+    """
+    out = RequestAnalysis(model=str(params.get("model")))
+    digest = hashlib.sha256()
+    # Settings that invalidate the cache when they change are part of the key, not of the count.
+    digest.update(_canon({"model": params.get("model"), "tool_choice": params.get("tool_choice"),
+                          "thinking": params.get("thinking")}))
+    total = 0
+    texts: list[str] = []
+    ttls: list[str] = []
+    last_time: float | None = None
+    pending: list[tuple[str, Any]] = []  # (path, block) in cache order
+
+    for i, tool in enumerate(params.get("tools") or []):
+        pending.append((f"{prefix}tools.{i}", tool))
+    fmt = ((params.get("output_config") or {}).get("format") or {})
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+        out.schema = fmt["schema"]
+        pending.append((f"{prefix}output_config.format", {"type": "json_schema", "schema": out.schema}))
+    system = params.get("system")
+    if isinstance(system, str):
+        pending.append((f"{prefix}system", {"type": "text", "text": system}))
+    elif isinstance(system, list):
+        for i, block in enumerate(system):
+            pending.append((f"{prefix}system.{i}", block))
+    for m, msg in enumerate(params.get("messages") or []):
+        content = msg.get("content")
+        role = msg.get("role")
+        if isinstance(content, str):
+            pending.append((f"{prefix}messages.{m}", {"type": "text", "text": content, "_role": role}))
+        else:
+            for c, block in enumerate(content or []):
+                pending.append((f"{prefix}messages.{m}.content.{c}", block))
+
+    n_images = sum(1 for _, b in pending if isinstance(b, dict) and b.get("type") == "image")
+    top_ttl = _ttl(params, prefix.rstrip(".") or "body") if params.get("cache_control") is not None else None
+    for index, (path, block) in enumerate(pending):
+        ttl = _ttl(block, path)
+        if top_ttl and index == len(pending) - 1 and ttl is None:
+            ttl = top_ttl
+        clean = _strip_cc(block)
+        if isinstance(clean, dict) and clean.get("type") == "image":
+            source = clean.get("source") or {}
+            if source.get("type") != "base64":
+                kind = source.get("type")
+                raise ApiError(400, f"{path}.source: {kind} image sources cannot be read by the GAIA "
+                                    "emulator (it has no network and no Files API); send base64")
+            if decode_images:
+                data, width, height = decode_image(source, path)
+                limit = IMAGE_MAX_DIMENSION_MANY if n_images > IMAGE_MANY_THRESHOLD else IMAGE_MAX_DIMENSION
+                if max(width, height) > limit:
+                    which = "many-image requests" if limit == IMAGE_MAX_DIMENSION_MANY else "images"
+                    raise invalid(f"{path}.source.base64.data: At least one of the image dimensions "
+                                  f"exceed max allowed size for {which}: {limit} pixels")
+                w, h = fit_to_tier(width, height, facts.image_tier)
+                tok = image_tokens(w, h)
+                out.images.append(ImageRef(data, source.get("media_type", ""), width, height, tok,
+                                           last_time, path))
+            else:
+                tok = 0
+            digest.update(_canon({"image": hashlib.sha256(str(source.get("data")).encode()).hexdigest()}))
+        else:
+            text = _block_text(clean)
+            texts.append(text)
+            found = _TIME_RE.findall(text) if isinstance(clean, dict) and clean.get("type") == "text" else []
+            if found:
+                last_time = float(found[-1])
+            tok = approx_text_tokens(text)
+            digest.update(_canon(clean))
+        total += tok
+        if ttl is not None:
+            ttls.append(ttl)
+            out.breakpoints.append(Breakpoint(tokens=total, ttl=ttl, digest=digest.hexdigest()))
+    if len(out.breakpoints) > 4:
+        raise invalid(f"A maximum of 4 blocks with cache_control may be provided. Found {len(out.breakpoints)}.")
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m"):]:
+        raise invalid("A cache_control with ttl='1h' cannot come after one with ttl='5m' "
+                      "(1h entries must appear before 5m entries in tools, system, messages order).")
+    if n_images > facts.max_images:
+        raise invalid(f"Too many images in one request: {n_images} > {facts.max_images} for {facts.id}.")
+    out.total_tokens = total
+    out.prompt_text = "\n".join(texts)
+    return out
+
+
+def _block_text(block: Any) -> str:
+    if not isinstance(block, dict):
+        return str(block)
+    kind = block.get("type")
+    if kind == "text":
+        return str(block.get("text", ""))
+    if kind == "thinking":
+        return str(block.get("thinking", ""))
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, list):
+            return "\n".join(_block_text(c) for c in content)
+        return str(content or "")
+    return json.dumps({k: v for k, v in block.items() if k != "_role"}, ensure_ascii=False,
+                      separators=(",", ":"))

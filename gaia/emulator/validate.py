@@ -1,0 +1,232 @@
+"""Request validation in two stages, as the real API splits it.
+
+``check_batch_body`` runs synchronously on ``POST /v1/messages/batches`` (shape of the body,
+``custom_id`` rules, required params, image media types and base64) and raises a 400 the SDK
+sees at once. ``check_params`` holds the rules the real API only applies when it processes a
+request (unknown model, shapes the current models reject, sampling parameters dropped in API
+version 2026-10-21): inside a batch they become ``errored`` results, on ``POST /v1/messages``
+they are a 400 (or 404 for an unknown model) straight away.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from gaia.emulator.errors import invalid, not_found
+from gaia.facts import BATCH_MAX_REQUESTS, CUSTOM_ID_PATTERN, IMAGE_MEDIA_TYPES, ModelFacts, catalogue
+
+API_VERSION = "2026-10-21"
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+# Models that reject a forced tool choice (fact sheet §6: Opus 5.5, Sonnet 5.5, Fable 5.1).
+_NO_FORCED_TOOL = re.compile(r"^claude-[a-z]+-5-5(-\d{8})?$|^claude-fable-5-1(-\d{8})?$")
+_NO_THINKING_OFF = re.compile(r"^claude-(sonnet|opus)-5-5(-\d{8})?$")
+_DATED = re.compile(r"^(?P<base>.+)-\d{8}$")
+_BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
+                "search_result", "server_tool_use", "web_search_tool_result", "container_upload"}
+
+
+def resolve_model(model: str) -> ModelFacts | None:
+    """The facts for ``model`` (dated ids resolve to their base id), or ``None`` if unknown."""
+    models = catalogue().models
+    if model in models:
+        return models[model]
+    match = _DATED.match(model)
+    return models.get(match.group("base")) if match else None
+
+
+def is_5x(model: str) -> bool:
+    """Whether ``model`` is a Claude 5.x model (those think by default)."""
+    return bool(re.match(r"^claude-[a-z]+-5(-\d+)?(-\d{8})?$", model))
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+            float: "number"}.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
+    """Required params and content block shapes; raises a 400 naming the first problem."""
+    where = prefix.rstrip(".") or "body"
+    if not isinstance(params, dict):
+        raise invalid(f"{where}: Input should be a valid dictionary")
+    for name in ("model", "max_tokens", "messages"):
+        if name not in params:
+            raise invalid(f"{prefix}{name}: Field required")
+    if not isinstance(params["model"], str) or not params["model"]:
+        raise invalid(f"{prefix}model: Input should be a valid string")
+    max_tokens = params["max_tokens"]
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise invalid(f"{prefix}max_tokens: Input should be a valid integer")
+    if max_tokens < 1:
+        raise invalid(f"{prefix}max_tokens: Input should be greater than or equal to 1")
+    if in_batch and params.get("stream"):
+        raise invalid(f"{prefix}stream: streaming is not supported in Message Batches requests")
+    if in_batch and params.get("speed") is not None:
+        raise invalid(f"{prefix}speed: fast mode is not supported in Message Batches requests")
+    messages = params["messages"]
+    if not isinstance(messages, list):
+        raise invalid(f"{prefix}messages: Input should be a valid list")
+    if not messages:
+        raise invalid(f"{prefix}messages: List should have at least 1 item after validation, not 0")
+    system = params.get("system")
+    if system is not None and not isinstance(system, str | list):
+        raise invalid(f"{prefix}system: Input should be a valid string or list of text blocks")
+    if isinstance(system, list):
+        for i, block in enumerate(system):
+            if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+                raise invalid(f"{prefix}system.{i}: Input should be a text block")
+    for m, msg in enumerate(messages):
+        mp = f"{prefix}messages.{m}"
+        if not isinstance(msg, dict):
+            raise invalid(f"{mp}: Input should be a valid dictionary")
+        if msg.get("role") not in ("user", "assistant"):
+            raise invalid(f"{mp}.role: Input should be 'user' or 'assistant'")
+        content = msg.get("content")
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            raise invalid(f"{mp}.content: Input should be a valid string or list of content blocks")
+        for c, block in enumerate(content):
+            bp = f"{mp}.content.{c}"
+            if not isinstance(block, dict) or "type" not in block:
+                raise invalid(f"{bp}: Input should be a content block with a 'type'")
+            kind = block["type"]
+            if kind not in _BLOCK_TYPES:
+                raise invalid(f"{bp}.type: Input tag '{kind}' found using 'type' does not match any of "
+                              "the expected tags")
+            if kind == "text" and not isinstance(block.get("text"), str):
+                raise invalid(f"{bp}.text.text: Field required")
+            if kind == "image":
+                _check_image(block, f"{bp}.image")
+
+
+def _check_image(block: dict[str, Any], path: str) -> None:
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise invalid(f"{path}.source: Field required")
+    kind = source.get("type")
+    if kind == "base64":
+        media = source.get("media_type")
+        if media not in IMAGE_MEDIA_TYPES:
+            allowed = ", ".join(f"'{t}'" for t in IMAGE_MEDIA_TYPES[:-1]) + f" or '{IMAGE_MEDIA_TYPES[-1]}'"
+            raise invalid(f"{path}.source.base64.media_type: Input should be {allowed}")
+        data = source.get("data")
+        if not isinstance(data, str) or not data:
+            raise invalid(f"{path}.source.base64.data: Field required")
+        try:
+            base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid(f"{path}.source.base64.data: The image data is not valid base64.") from None
+    elif kind == "url":
+        if not isinstance(source.get("url"), str):
+            raise invalid(f"{path}.source.url.url: Field required")
+    elif kind == "file":
+        if not isinstance(source.get("file_id"), str):
+            raise invalid(f"{path}.source.file.file_id: Field required")
+    else:
+        raise invalid(f"{path}.source.type: Input tag '{kind}' found using 'type' does not match any of "
+                      "the expected tags: 'base64', 'url', 'file'")
+
+
+def check_batch_body(body: Any) -> list[dict[str, Any]]:
+    """Validate a batch create body synchronously; return its requests or raise a 400."""
+    if not isinstance(body, dict):
+        raise invalid("body: Input should be a valid dictionary")
+    requests = body.get("requests")
+    if requests is None:
+        raise invalid("requests: Field required")
+    if not isinstance(requests, list):
+        raise invalid("requests: Input should be a valid list")
+    if not requests:
+        raise invalid("requests: List should have at least 1 item after validation, not 0")
+    if len(requests) > BATCH_MAX_REQUESTS:
+        raise invalid(f"requests: List should have at most {BATCH_MAX_REQUESTS} items after validation, "
+                      f"not {len(requests)}")
+    seen: dict[str, int] = {}
+    for i, req in enumerate(requests):
+        if not isinstance(req, dict):
+            raise invalid(f"requests.{i}: Input should be a valid dictionary")
+        cid = req.get("custom_id")
+        if cid is None:
+            raise invalid(f"requests.{i}.custom_id: Field required")
+        if not isinstance(cid, str):
+            raise invalid(f"requests.{i}.custom_id: Input should be a valid string")
+        if len(cid) < 1:
+            raise invalid(f"requests.{i}.custom_id: String should have at least 1 character")
+        if len(cid) > 64:
+            raise invalid(f"requests.{i}.custom_id: String should have at most 64 characters")
+        if not CUSTOM_ID_PATTERN.match(cid):
+            raise invalid(f"requests.{i}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+        if cid in seen:
+            raise invalid(f"requests.{i}.custom_id: Duplicate custom_id '{cid}' (also used by "
+                          f"requests.{seen[cid]}); custom_id values must be unique within a batch")
+        seen[cid] = i
+        if "params" not in req:
+            raise invalid(f"requests.{i}.params: Field required")
+        check_params_shape(req["params"], f"requests.{i}.params.", in_batch=True)
+    return requests
+
+
+def check_params(params: dict[str, Any], *, prefix: str = "") -> ModelFacts:
+    """The rules applied when a request is processed; return the model's facts or raise.
+
+    Raises ``ApiError``: 404 ``not_found_error`` for an unknown model (as the API answers
+    ``model: <id>``), 400 for sampling parameters, a forced tool choice on models that reject it,
+    thinking turned off where it cannot be, or a schema that is not usable for structured output.
+    """
+    model = params["model"]
+    facts = resolve_model(model)
+    if facts is None:
+        raise not_found(f"model: {model}")
+    for name in SAMPLING_PARAMS:
+        if name in params:
+            raise invalid(f"{prefix}{name}: Extra inputs are not permitted (sampling parameters were "
+                          f"removed in API version {API_VERSION})")
+    choice = params.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool") and _NO_FORCED_TOOL.match(model):
+        raise invalid(f"{prefix}tool_choice: Forced tool use (tool_choice type '{choice.get('type')}') is "
+                      f"not supported with {model}; use output_config.format for structured output")
+    thinking = params.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "disabled" and _NO_THINKING_OFF.match(model):
+        raise invalid(f"{prefix}thinking.type: 'disabled' is not supported with {model}")
+    fmt = (params.get("output_config") or {}).get("format") if isinstance(params.get("output_config"), dict) else None
+    if fmt is not None:
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+            raise invalid(f"{prefix}output_config.format: Input should be {{'type': 'json_schema', 'schema': {{...}}}}")
+        problem = schema_problem(fmt["schema"])
+        if problem:
+            raise invalid(f"{prefix}output_config.format.schema: {problem}")
+        last = params["messages"][-1]
+        if last.get("role") == "assistant":
+            raise invalid(f"{prefix}messages: assistant message prefill is not supported with structured outputs")
+    return facts
+
+
+def schema_problem(schema: dict[str, Any], _path: str = "") -> str | None:
+    """Why ``schema`` cannot be used for structured output, or ``None`` (objects must close)."""
+    if not isinstance(schema, dict):
+        return None
+    types = schema.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types) or "properties" in schema
+    if is_object and schema.get("additionalProperties") is not False:
+        where = f" at '{_path}'" if _path else ""
+        return f"For 'object' type, 'additionalProperties' must be explicitly set to false{where}"
+    for key in ("properties", "$defs", "definitions"):
+        for name, sub in (schema.get(key) or {}).items():
+            found = schema_problem(sub, f"{_path}/{key}/{name}")
+            if found:
+                return found
+    for key in ("items",):
+        if isinstance(schema.get(key), dict):
+            found = schema_problem(schema[key], f"{_path}/items")
+            if found:
+                return found
+    for key in ("anyOf", "oneOf", "allOf"):
+        for i, sub in enumerate(schema.get(key) or []):
+            found = schema_problem(sub, f"{_path}/{key}/{i}")
+            if found:
+                return found
+    return None
