@@ -492,10 +492,16 @@ def _replacement_time(t: float, kept: Iterable[float], duration: float, n: int) 
 
 
 def _pool(n: int) -> Executor:
-    """A process pool (spawned, so safe under Streamlit's threads), or threads when the main
-    module cannot be re-imported by a child (an interactive or stdin session)."""
+    """A process pool when this is a normal program (the CLI, a script, pytest), else threads.
+
+    Spawned workers re-import the main module. Under Streamlit (and AppTest) ``__main__`` is the
+    page being run, which must not run again in a worker, and in an interactive session there is
+    no main file at all: there a thread pool is used. The work is mostly in ffmpeg processes and
+    in Pillow and numpy calls that release the GIL, so threads keep every core busy too.
+    """
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main_file and Path(main_file).is_file():
+    started = sys.argv[0] if sys.argv else ""
+    if main_file and started and Path(main_file).is_file() and Path(main_file).resolve() == Path(started).resolve():
         return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
     return ThreadPoolExecutor(max_workers=n)
 

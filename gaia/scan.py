@@ -267,3 +267,20 @@ def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dic
         recorded = sidecar_owner(paths[0])
         owners[key] = recorded if recorded in names else names[0]
     return owners
+
+
+def subfolders(folder: Path | str) -> list[str]:
+    """Names of the visible subfolders of ``folder`` (sorted, case-insensitively), for browsing."""
+    root = check_folder(folder)
+    try:
+        entries = list(os.scandir(root))
+    except OSError as exc:
+        raise FolderError(f"{root}: {exc.strerror or exc}") from exc
+    names = []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == WORKDIR_NAME:
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir():
+                names.append(entry.name)
+    return sorted(names, key=str.lower)

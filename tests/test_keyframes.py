@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,20 @@ def test_cached_keyframes_reports_what_is_missing(make_folder):
     folder = make_folder({"a.mp4": "testsrc", "z.mp4": "zero"})
     sets = gaia.cached_keyframes(folder, settings=KeyframeSettings(), model=STANDARD)
     assert [k.problem for k in sets] == ["not extracted yet", "empty file (zero bytes)"]
+
+
+def test_a_normal_program_gets_a_process_pool_and_a_streamlit_page_gets_threads(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    import gaia.keyframes as kf
+
+    with kf._pool(2) as pool:  # pytest is a normal program: its main module is the one started
+        assert isinstance(pool, ProcessPoolExecutor)
+    page = type(sys)("__main__")
+    page.__file__ = str(Path(__file__).parents[1] / "pages" / "2_Keyframes.py")
+    monkeypatch.setitem(sys.modules, "__main__", page)  # what Streamlit does while running a page
+    with kf._pool(2) as pool:
+        assert isinstance(pool, ThreadPoolExecutor)
 
 
 def test_a_process_pool_uses_every_worker_and_reports_progress(make_folder):

@@ -1,0 +1,147 @@
+"""Select folder: choose the folder of videos, browse into subfolders, see what GAIA found in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import gaia
+from pages._ui import (
+    FOLDER_KEY,
+    PAGE_KEYFRAMES,
+    StreamlitProgress,
+    data_url,
+    fmt_bytes,
+    fmt_duration,
+    page_link,
+)
+
+THUMBNAILS_AUTO_LIMIT = 300  # above this many videos, thumbnails wait for the user to ask
+
+ss = st.session_state
+st.title("Select folder")
+st.caption("Point GAIA at a folder of videos. Subfolders are included; nothing is sent anywhere yet.")
+
+
+def _set_folder(value: str) -> None:
+    ss[FOLDER_KEY] = value
+    ss["folder_input"] = value
+    ss.pop("scan", None)
+
+
+def _open_sub(parent: str) -> None:
+    choice = ss.get("subfolder_choice")
+    ss["subfolder_choice"] = "—"
+    if choice and choice != "—":
+        _set_folder(str(Path(parent) / choice))
+
+
+def _on_input() -> None:
+    _set_folder(ss.get("folder_input", "").strip())
+
+
+ss.setdefault("folder_input", ss.get(FOLDER_KEY, ""))
+st.text_input(
+    "Folder",
+    key="folder_input",
+    on_change=_on_input,
+    placeholder="/path/to/videos",
+    help="A folder on the machine running GAIA. Its videos get a .gaia.json analysis beside them.",
+)
+
+raw = ss.get(FOLDER_KEY, "")
+if not raw:
+    st.info("Type or paste the path of a folder of videos above, then press Enter.", icon=":material/folder_open:")
+    st.stop()
+
+try:
+    folder = gaia.check_folder(raw)
+except gaia.FolderError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.caption("Check the spelling, or that the folder exists and you may read it.")
+    st.stop()
+
+# Browse: up one level, or into a subfolder.
+try:
+    subs = gaia.subfolders(folder)
+except gaia.FolderError:
+    subs = []
+with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/account_tree:"):
+    cols = st.columns([1, 4])
+    if folder.parent != folder:
+        cols[0].button("Up one level", icon=":material/arrow_upward:", on_click=_set_folder, args=(str(folder.parent),))
+    if subs:
+        cols[1].selectbox("Open a subfolder", ["—", *subs], key="subfolder_choice", on_change=_open_sub,
+                          args=(str(folder),))
+    else:
+        cols[1].caption("No subfolders.")
+
+# Scan (cached on disk, so rescanning an unchanged folder is instant).
+scan: gaia.ScanResult | None = ss.get("scan")
+if scan is None or scan.folder != folder:
+    progress = StreamlitProgress("Probing videos")
+    scan = gaia.scan_folder(folder, fingerprint=gaia.current_fingerprint(folder), on_progress=progress)
+    progress.empty()
+    ss["scan"] = scan
+
+summary = scan.summary()
+m = st.columns(5)
+m[0].metric("Videos", summary["videos"])
+m[1].metric("Usable", summary["usable"])
+m[2].metric("Total duration", fmt_duration(summary["total_duration_s"]))
+m[3].metric("Size", fmt_bytes(summary["total_size_bytes"]))
+m[4].metric("Problems", summary["problems"])
+
+if not scan.records:
+    st.warning("No videos here. GAIA looks for .mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg files, "
+               "in subfolders too.", icon=":material/videocam_off:")
+    st.stop()
+
+show_thumbs = len(scan.records) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", value=False)
+thumbs: dict[str, Path | None] = {}
+if show_thumbs:
+    progress = StreamlitProgress("Making thumbnails")
+    thumbs = gaia.thumbnails(folder, scan.usable, on_progress=progress)
+    progress.empty()
+
+STATE_LABEL = {"none": "not analysed", "analysed": "analysed", "stale": "analysed (other settings)",
+               "unreadable": "sidecar unreadable"}
+table = pd.DataFrame([
+    {
+        "thumbnail": data_url(thumbs.get(r.rel_path)),
+        "video": r.rel_path,
+        "duration": fmt_duration(r.duration) if r.usable else "",
+        "size": fmt_bytes(r.size),
+        "resolution": f"{r.width}×{r.height}" if r.width else "",
+        "fps": round(r.fps, 2) if r.fps else None,
+        "codec": r.codec or "",
+        "analysis": STATE_LABEL[r.sidecar_state],
+        "problem": r.problem or "",
+    }
+    for r in scan.records
+])
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "thumbnail": st.column_config.ImageColumn("", width="small"),
+        "fps": st.column_config.NumberColumn("fps", format="%.2f"),
+        "problem": st.column_config.TextColumn("problem", width="large"),
+    },
+)
+if scan.problems:
+    with st.expander(f"{len(scan.problems)} video(s) cannot be used, and why", icon=":material/warning:"):
+        for r in scan.problems:
+            st.markdown(f"- `{r.rel_path}`: {r.problem}")
+for d in scan.unreadable_dirs:
+    st.warning(f"Folder `{d}` could not be read (permission denied) and was skipped.")
+
+c = st.columns([1, 3])
+c[0].button("Rescan", icon=":material/refresh:", on_click=lambda: ss.pop("scan", None))
+if scan.usable:
+    with c[1]:
+        page_link(PAGE_KEYFRAMES, f"Next: preview the keyframes of {len(scan.usable)} video(s)",
+                  ":material/arrow_forward:")

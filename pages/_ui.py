@@ -1,0 +1,101 @@
+"""Small UI helpers shared by the pages: the selected folder, the API key status, formatting.
+
+UI layer only: everything here is about showing things in Streamlit. The work is done by ``gaia``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import streamlit as st
+
+FOLDER_KEY = "folder"
+
+PAGE_SELECT = "pages/1_Select_folder.py"
+PAGE_KEYFRAMES = "pages/2_Keyframes.py"
+PAGE_ESTIMATE = "pages/3_Estimate_cost.py"
+PAGE_SUBMIT = "pages/4_Submit.py"
+PAGE_PROGRESS = "pages/5_Progress.py"
+PAGE_RESULTS = "pages/6_Results.py"
+
+
+def api_key() -> str | None:
+    """The API key from ``.streamlit/secrets.toml`` or the environment; never shown or stored."""
+    try:
+        key = st.secrets.get("ANTHROPIC_API_KEY")
+    except (FileNotFoundError, KeyError):  # no secrets file at all raises, not returns None
+        key = None
+    except Exception:  # a malformed secrets file must not take the page down
+        key = None
+    return key or os.environ.get("ANTHROPIC_API_KEY") or None
+
+
+def selected_folder() -> Path | None:
+    """The folder chosen on the Select folder page, if any."""
+    value = st.session_state.get(FOLDER_KEY)
+    return Path(value) if value else None
+
+
+def require_folder() -> Path:
+    """The selected folder, or stop the page with a pointer to the Select folder page."""
+    folder = selected_folder()
+    if folder is None or not folder.is_dir():
+        st.info("Choose a folder of videos first.", icon=":material/folder_open:")
+        page_link(PAGE_SELECT, "Select a folder", ":material/arrow_back:")
+        st.stop()
+    return folder
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """A link to another page that keeps the session (unlike a plain URL)."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except Exception:  # the page is not registered (e.g. when a page is tested on its own)
+        st.caption(f"Next: {label}")
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``75.2`` → ``"1:15"``; hours when long."""
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def fmt_bytes(n: float) -> str:
+    """Bytes in the largest unit that keeps the number readable."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def data_url(path: Path | None) -> str | None:
+    """A small image as a data URL (what ``st.column_config.ImageColumn`` needs)."""
+    if path is None:
+        return None
+    try:
+        return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    except OSError:
+        return None
+
+
+class StreamlitProgress:
+    """Turns gaia's ``on_progress(done, total)`` callback into an ``st.progress`` bar."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = st.progress(0.0, text=label)
+
+    def __call__(self, done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        self.bar.progress(min(1.0, frac), text=f"{self.label}: {done} of {total}")
+
+    def empty(self) -> None:
+        """Remove the bar."""
+        self.bar.empty()
