@@ -78,6 +78,22 @@ class ModelFacts:
     note: str = ""
     cache_read_note: str = ""
     overridden: bool = False
+    text_token_factor: float = 1.0
+    confirmed_note: str = ""
+
+    @property
+    def uncertain(self) -> list[str]:
+        """Plain-language list of this row's figures that have no primary source yet."""
+        out = []
+        if not self.confirmed:
+            out.append("prices" + (f" ({self.confirmed_note})" if self.confirmed_note else ""))
+        if not self.min_cacheable_confirmed:
+            out.append("minimum cacheable prefix")
+        if not self.image_tier_confirmed:
+            out.append("image resolution tier")
+        if self.cache_read_note:
+            out.append("cache read price")
+        return out
 
     @property
     def cache_read_price(self) -> float:
@@ -100,6 +116,33 @@ class Catalogue:
     tiers: dict[str, ImageTier]
     defaults: dict[str, Any] = field(default_factory=dict)
     override_file: Path | None = None
+    estimates: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> str:
+        """The newest as-of date among the price rows (what "prices as of" means for a mix)."""
+        return max((m.as_of for m in self.models.values() if m.as_of), default="")
+
+
+@dataclass(frozen=True)
+class EstimateDefaults:
+    """Assumptions an estimate uses until the folder has history (all changeable in the data file).
+
+    ``output_tokens`` is the answer length per video without history; ``output_low``/``output_high``
+    are the factors giving its range. ``batch_cache_read_share`` is the expected share of requests in
+    a batch that read the cached prefix (the batch-processing page says hits are best-effort,
+    "typically 30% to 98%"; GAIA takes the middle of that range and shows both ends).
+    ``chars_per_token`` is the local approximation of text tokens when ``count_tokens`` is not used.
+    """
+
+    output_tokens: int = 2000
+    output_low: float = 0.5
+    output_high: float = 1.5
+    batch_cache_read_share: float = 0.64
+    batch_cache_read_share_low: float = 0.30
+    batch_cache_read_share_high: float = 0.98
+    chars_per_token: float = 3.5
+    source: str = ""
 
 
 def _override_path(explicit: Path | None) -> Path | None:
@@ -178,10 +221,13 @@ def load_catalogue(override: Path | None = None) -> Catalogue:
                 note=row.get("note", ""),
                 cache_read_note=row.get("cache_read_note", ""),
                 overridden=model_id in overridden,
+                text_token_factor=float(row.get("text_token_factor", 1.0)),
+                confirmed_note=row.get("confirmed_note", ""),
             )
         except KeyError as exc:
             raise ValueError(f"model {model_id!r} in the price table lacks {exc.args[0]!r}") from exc
-    return Catalogue(models=models, tiers=tiers, defaults=defaults, override_file=path)
+    return Catalogue(models=models, tiers=tiers, defaults=defaults, override_file=path,
+                     estimates=dict(data.get("estimates", {})))
 
 
 @lru_cache(maxsize=1)
@@ -191,6 +237,12 @@ def _default_catalogue() -> Catalogue:
 
 def catalogue() -> Catalogue:
     """The catalogue in force for this process (bundled data plus the user's override file)."""
+    return _default_catalogue()
+
+
+def reload_catalogue() -> Catalogue:
+    """Forget the cached catalogue and read the data and override files again."""
+    _default_catalogue.cache_clear()
     return _default_catalogue()
 
 
@@ -205,6 +257,23 @@ def model_facts(model_id: str, *, cat: Catalogue | None = None) -> ModelFacts:
     except KeyError:
         known = ", ".join(sorted(cat.models))
         raise KeyError(f"unknown model {model_id!r}; known models: {known}") from None
+
+
+def estimate_defaults(*, cat: Catalogue | None = None) -> EstimateDefaults:
+    """The estimate assumptions from the data file's ``[estimates]`` table (see ``EstimateDefaults``)."""
+    cat = cat or catalogue()
+    e = cat.estimates
+    base = EstimateDefaults()
+    return EstimateDefaults(
+        output_tokens=int(e.get("output_tokens_per_video", base.output_tokens)),
+        output_low=float(e.get("output_range_low", base.output_low)),
+        output_high=float(e.get("output_range_high", base.output_high)),
+        batch_cache_read_share=float(e.get("batch_cache_read_share", base.batch_cache_read_share)),
+        batch_cache_read_share_low=float(e.get("batch_cache_read_share_low", base.batch_cache_read_share_low)),
+        batch_cache_read_share_high=float(e.get("batch_cache_read_share_high", base.batch_cache_read_share_high)),
+        chars_per_token=float(e.get("chars_per_token", base.chars_per_token)),
+        source=str(e.get("source", "")),
+    )
 
 
 def image_tokens(width: int, height: int) -> int:
