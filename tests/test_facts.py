@@ -1,0 +1,138 @@
+"""Price data: every row has a source and as-of date, model-specific rules, and the user's override file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gaia import facts
+from gaia.cost import bill, usage_cost
+from gaia.facts import (
+    DEFAULT_MODEL,
+    ImageTier,
+    ModelFacts,
+    catalogue,
+    estimate_defaults,
+    fit_to_tier,
+    image_tokens,
+    load_catalogue,
+    model_facts,
+    reload_catalogue,
+)
+
+
+@pytest.fixture
+def fresh_catalogue() -> Iterator[None]:
+    reload_catalogue()
+    yield
+    reload_catalogue()
+
+
+def test_every_row_has_source_as_of_and_sane_prices() -> None:
+    cat = load_catalogue()
+    assert DEFAULT_MODEL in cat.models
+    for m in cat.models.values():
+        assert isinstance(m, ModelFacts)
+        assert m.source.startswith("https://platform.claude.com/docs/"), m.id
+        assert len(m.as_of) == 10, m.id
+        assert 0 < m.input < m.output
+        assert m.cache_write_5m_multiplier == 1.25 and m.cache_write_1h_multiplier == 2.0
+        assert m.batch_discount == 0.5
+        assert m.min_cacheable_tokens in (512, 1024, 2048, 4096)
+        assert isinstance(m.image_tier, ImageTier) and m.image_tier.max_edge in (1568, 2576)
+    assert cat.as_of == max(m.as_of for m in cat.models.values())
+
+
+def test_model_specific_rules() -> None:
+    assert model_facts("claude-opus-5-5").cache_read_price == pytest.approx(0.20)  # 0.05x
+    assert model_facts("claude-fable-5-1").cache_read_price == pytest.approx(0.25)  # 0.025x
+    assert model_facts("claude-sonnet-4-5").cache_read_price == pytest.approx(0.30)  # 0.1x
+    assert model_facts("claude-haiku-4-5").min_cacheable_tokens == 4096
+    assert model_facts("claude-sonnet-4-5").min_cacheable_tokens == 1024
+    assert model_facts("claude-opus-5-5").min_cacheable_tokens == 512
+    h = model_facts("claude-haiku-5-5")
+    assert (h.long_context_threshold, h.long_context_input, h.long_context_output) == (100_000, 0.5, 2.5)
+    assert model_facts("claude-sonnet-4-5").image_tier.max_edge == 1568
+    assert model_facts("claude-sonnet-5-5").image_tier.max_edge == 2576
+
+
+def test_uncertain_figures_are_flagged() -> None:
+    assert not model_facts("claude-fable-5-2").confirmed
+    assert model_facts("claude-fable-5-2").uncertain
+    assert "minimum cacheable prefix" in model_facts("claude-haiku-5-5").uncertain
+    assert "cache read price" in model_facts("claude-sonnet-5-5").uncertain
+    assert model_facts("claude-sonnet-4-5").uncertain == []
+
+
+def test_unknown_model_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="claude-sonnet-4-5"):
+        model_facts("claude-nope-1")
+
+
+def test_public_names_still_work() -> None:
+    assert image_tokens(1000, 1000) == 1296
+    tier = model_facts("claude-sonnet-4-5").image_tier
+    assert fit_to_tier(3000, 2000, tier)[0] <= 1568
+    for name in ("BATCH_MAX_REQUESTS", "BATCH_MAX_BYTES", "CUSTOM_ID_PATTERN", "IMAGE_MAX_DIMENSION",
+                 "MESSAGES_MAX_BYTES", "IMAGE_PATCH_PX", "CACHE_TTLS"):
+        assert hasattr(facts, name)
+    assert catalogue() is catalogue()
+    assert estimate_defaults().batch_cache_read_share == pytest.approx(0.64)
+
+
+OVERRIDE = """
+[models.claude-sonnet-4-5]
+input = 4.0
+as_of = "2026-12-01"
+
+[models.claude-local-1]
+display_name = "Local test model"
+input = 1.5
+output = 7.5
+min_cacheable_tokens = 2048
+image_tier = "standard"
+as_of = "2026-12-01"
+confirmed = false
+
+[estimates]
+output_tokens_per_video = 900
+"""
+
+
+def test_override_file_changes_a_price_and_adds_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "gaia-prices.toml"
+    path.write_text(OVERRIDE)
+    cat = load_catalogue(path)
+    son = cat.models["claude-sonnet-4-5"]
+    assert son.input == 4.0 and son.output == 15.0 and son.overridden and son.as_of == "2026-12-01"
+    new = cat.models["claude-local-1"]
+    assert new.cache_write_1h_multiplier == 2.0 and not new.confirmed and new.overridden
+    assert cat.override_file == path
+    assert cat.estimates["output_tokens_per_video"] == 900
+
+
+def test_override_through_environment_reaches_the_bill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        fresh_catalogue: None) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(OVERRIDE)
+    before = bill({"input": 1_000_000}, "claude-sonnet-4-5").scenario("standard").total_usd
+    monkeypatch.setenv("GAIA_PRICES_FILE", str(path))
+    reload_catalogue()
+    after = bill({"input": 1_000_000}, "claude-sonnet-4-5")
+    assert (before, after.scenario("standard").total_usd) == (pytest.approx(3.0), pytest.approx(4.0))
+    assert after.prices_as_of == "2026-12-01"
+    assert usage_cost({"output_tokens": 1_000_000}, "claude-local-1", batch=True).total_usd == pytest.approx(3.75)
+    assert estimate_defaults().output_tokens == 900
+
+
+def test_bad_override_file_is_a_plain_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[models.x\n")
+    with pytest.raises(ValueError, match="cannot read price override file"):
+        load_catalogue(bad)
+    incomplete = tmp_path / "inc.toml"
+    incomplete.write_text("[models.claude-new]\ninput = 1.0\n")
+    with pytest.raises(ValueError, match="lacks 'output'"):
+        load_catalogue(incomplete)
