@@ -23,9 +23,9 @@ from typing import Any
 
 from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
 
-# What a frame label looks like in a request ("Frame 3 at 00:01:23.4"); the real text is built by
-# the request builder, this is only used to approximate its token count.
-FRAME_LABEL_EXAMPLE = "Frame 10 of 12, at 00:01:23.4"
+# What a frame label looks like in a request (``gaia.requests.frame_label``); used only to count
+# its tokens.
+FRAME_LABEL_EXAMPLE = "Frame 10 at 01:23.4"
 
 
 def frame_size_for_model(width: int, height: int, model: str) -> tuple[int, int]:
@@ -80,10 +80,15 @@ class PromptTokens:
 
 
 def _schema_text(profile: Any) -> str:
+    """The schema block as it sits in the prefix (with the request builder's header when available)."""
     text = getattr(profile, "schema_text", None)
-    if isinstance(text, str):
+    if not isinstance(text, str):
+        text = json.dumps(profile.schema, indent=1, sort_keys=True, ensure_ascii=False)
+    try:
+        from gaia.requests import SCHEMA_HEADER
+    except ImportError:  # the request builder is optional for estimates
         return text
-    return json.dumps(profile.schema, indent=1, sort_keys=True, ensure_ascii=False)
+    return SCHEMA_HEADER + text
 
 
 def approx_prompt_tokens(profile: Any, model: str, *, note: str = "") -> PromptTokens:

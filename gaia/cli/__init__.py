@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "scan",
     "keyframes",
     "emulator",
+    "cost",
 )
 
 
