@@ -130,7 +130,9 @@ class _Filler:
         frame = self.moments[item % len(self.moments)] if self.moments and item is not None else None
         if "summary" in key or key in ("overview", "caption", "analysis"):
             return self.summary()
-        if "species" in key or key in ("animal", "kind", "type_of_animal"):
+        if "scientific" in key or "latin" in key:
+            return ""
+        if "species" in key or key in ("animal", "kind", "type_of_animal", "subject", "who"):
             return "unidentified animal (emulated)"
         if "setting" in key or "environment" in key or "location" in key or "scene" in key or "place" in key:
             return f"{self.light()} scene in {' and '.join(self.colours[:2])} tones"
@@ -199,10 +201,23 @@ class _Filler:
         if kind == "number":
             return self.number(schema, name, item, integer=False)
         if kind == "boolean":
-            return self.change > 3
+            moving = any(w in name.lower() for w in ("mov", "motion", "active", "changing"))
+            return moving and self.change > 3
         if kind == "null":
             return None
         return self.string(schema, name, item)
+
+    def choose(self, options: list[Any], name: str, item: int | None) -> Any:
+        """An enum value: ``unknown`` or ``low`` confidence when offered (the emulator cannot see much),
+        else one picked by how bright the frames are (first = best lit)."""
+        key = name.lower()
+        if "confiden" in key and "low" in options:
+            return "low"
+        for honest in ("unknown", "unclear", "other", "none"):
+            if honest in options:
+                return honest
+        bucket = 0 if self.brightness >= 40 else 1 if self.brightness >= 20 else 2
+        return options[min(bucket + (item or 0), len(options) - 1)]
 
     def obj(self, schema: dict[str, Any], item: int | None, depth: int) -> dict[str, Any]:
         props = schema.get("properties") or {}
@@ -216,7 +231,9 @@ class _Filler:
         items = schema.get("items", {})
         items_schema = self.resolve(items) if isinstance(items, dict) else {}
         key = name.lower()
-        if "tag" in key or "keyword" in key:
+        if any(w in key for w in ("concern", "issue", "problem", "warning", "error", "risk")):
+            want = 0
+        elif "tag" in key or "keyword" in key:
             want = 5
         elif items_schema.get("type") == "object" or "properties" in items_schema:
             want = min(3, max(1, len(self.facts)))
@@ -232,9 +249,8 @@ class _Filler:
         if depth > 6:
             count = low
         if "tag" in key and items_schema.get("type", "string") == "string" and "enum" not in items_schema:
-            tags = list(dict.fromkeys(self.tags()))
-            while len(tags) < count:
-                tags.append(f"tag-{len(tags)}")
+            tags = list(dict.fromkeys([*self.tags(), f"frames-{len(self.facts)}", "synthetic", "local"]))
+            tags += [f"tag-{i}" for i in range(len(tags), count)]
             return tags[:count]
         values = [self.value(items, name, i, depth + 1) for i in range(count)]
         if schema.get("uniqueItems"):
@@ -250,8 +266,11 @@ class _Filler:
     def number(self, schema: dict[str, Any], name: str, item: int | None, *, integer: bool) -> float:
         key = name.lower()
         frame = self.moments[item % len(self.moments)] if self.moments and item is not None else None
-        if "time" in key or key in ("t", "at", "second", "seconds", "start", "end", "start_s", "end_s"):
-            value: float = frame.time_s if frame else (self.moments[0].time_s if self.moments else 0.0)
+        if key.startswith("end") or key in ("until", "to_s", "stop_s"):
+            after = [f.time_s for f in self.facts if frame is not None and f.time_s > frame.time_s]
+            value: float = min(after) if after else (frame.time_s if frame else self.duration)
+        elif "time" in key or key in ("t", "at", "second", "seconds", "start", "start_s", "from_s"):
+            value = frame.time_s if frame else (self.moments[0].time_s if self.moments else 0.0)
         elif "count" in key or key in ("n", "number", "quantity", "individuals"):
             value = 1
         elif "confiden" in key or "probab" in key or "score" in key:
