@@ -1192,3 +1192,84 @@ def compare_to_estimate(estimate: Estimate, actual: ActualCost, *, scenario: str
         by_type[t] = {"estimated_usd": e, "actual_usd": a, "error_pct": _err(e, a)}
     return EstimateCheck(scenario, est_total, actual.total.total_usd, _err(est_total, actual.total.total_usd),
                          by_type, per_video)
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder's inputs for an estimate
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What an estimate of a folder needs, read from its working folder (nothing is decoded).
+
+    ``sets`` are the keyframes as extracted (for ``extracted_for``, the folder's model unless only
+    another image tier's frames exist); they are re-priced for ``model``. ``source_sizes`` are the
+    videos' own frame sizes (for what-if above the extracted size). ``history`` is empty when the
+    folder has no ledger yet.
+    """
+
+    folder: Path
+    settings: Any  # RunSettings
+    model: str
+    cache_ttl: str
+    profile: Any  # PromptProfile
+    sets: tuple[Any, ...]  # KeyframeSet
+    selection: Any  # Selection
+    history: History | None
+    source_sizes: dict[str, tuple[int, int]]
+    extracted_for: str
+
+
+def load_run_inputs(folder: Path | str, *, model: str | None = None, cache_ttl: str | None = None,
+                    records: Sequence[Any] | None = None) -> RunInputs:
+    """Settings, keyframes (with the Keyframes page's exclusions), prompt profile and history of ``folder``.
+
+    ``model`` and ``cache_ttl`` default to the folder's saved settings. ``records`` (a scan's
+    ``VideoRecord``s) saves a rescan when the caller has one.
+    """
+    from gaia.keyframes import cached_keyframes
+    from gaia.prompts import default_profile, load_profile
+    from gaia.scan import scan_folder
+    from gaia.settings import load_selection, load_settings
+
+    folder = Path(folder)
+    settings = load_settings(folder)
+    model = model or settings.model
+    try:
+        profile = load_profile(folder, settings.prompt_profile)
+    except (KeyError, ValueError, OSError):
+        profile = default_profile()
+    recs = list(records) if records is not None else list(scan_folder(folder).records)
+    cat = catalogue()
+    candidates = [settings.model, model]
+    seen_tiers = {cat.models[m].image_tier.name for m in candidates if m in cat.models}
+    for m in cat.models.values():  # frames extracted for another tier still give an estimate
+        if m.image_tier.name not in seen_tiers:
+            seen_tiers.add(m.image_tier.name)
+            candidates.append(m.id)
+    best: tuple[int, str, list[Any]] | None = None
+    for m in dict.fromkeys(candidates):
+        if m not in cat.models:
+            continue
+        sets = cached_keyframes(folder, settings=settings.keyframes, model=m, records=recs)
+        n = sum(1 for s in sets if s.frames)
+        if best is None or n > best[0]:
+            best = (n, m, sets)
+        if n and m == settings.model:
+            break
+    _, extracted_for, sets = best or (0, model, [])
+    sizes = {}
+    for r in recs:
+        if r.width and r.height:
+            sizes[r.rel_path] = (r.height, r.width) if r.rotation in (90, 270, -90) else (r.width, r.height)
+    hist: History | None
+    try:
+        from gaia.ledger import history as ledger_history
+
+        got = ledger_history(folder, prompt_hash=profile.hash, model=model)
+        hist = got if isinstance(got, History) else None
+    except Exception:  # no ledger module or a damaged ledger: estimate from the defaults
+        hist = None
+    return RunInputs(folder, settings, model, cache_ttl or settings.cache_ttl, profile, tuple(sets),
+                     load_selection(folder), hist, sizes, extracted_for)

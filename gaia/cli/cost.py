@@ -28,6 +28,7 @@ from gaia.cost import (
     budget,
     compare_models,
     estimate_run,
+    load_run_inputs,
     read_bill_csv,
 )
 from gaia.facts import CACHE_TTLS, catalogue, model_facts
@@ -207,50 +208,29 @@ def _client_from_env() -> Any | None:
         return None
 
 
-def estimate_inputs(folder: Path, model: str | None = None, ttl: str | None = None) -> dict[str, Any]:
-    """Everything an estimate of ``folder`` needs: settings, keyframes, selection, profile, history."""
-    import gaia
-
-    settings = gaia.load_settings(folder)
-    model = model or settings.model
-    try:
-        profile = gaia.load_profile(folder, settings.prompt_profile)
-    except (KeyError, ValueError):
-        profile = gaia.default_profile()
-    # Frames were extracted for the folder's model; they are re-priced for ``model``.
-    sets = gaia.cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
-    try:
-        from gaia.ledger import history as ledger_history
-
-        hist = ledger_history(folder, prompt_hash=profile.hash, model=model)
-    except Exception:  # no ledger yet, or a damaged one: estimate from defaults
-        hist = None
-    return {"settings": settings, "model": model, "ttl": ttl or settings.cache_ttl, "profile": profile,
-            "sets": sets, "selection": gaia.load_selection(folder), "history": hist}
-
-
 def run_estimate(args: argparse.Namespace) -> int:
     """Estimate the folder and print; exit 2 for an unknown model."""
     if args.model and args.model not in catalogue().models:
         print(f"gaia estimate: unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}",
               file=sys.stderr)
         return 2
-    inp = estimate_inputs(args.folder, args.model, args.ttl)
+    inp = load_run_inputs(args.folder, model=args.model, cache_ttl=args.ttl)
     client = _client_from_env()
     text = None
     if client is not None:
         from gaia.settings import workdir
         from gaia.tokens import prompt_tokens
 
-        text = prompt_tokens(inp["profile"], inp["model"], client=client,
+        text = prompt_tokens(inp.profile, inp.model, client=client,
                              cache_file=workdir(args.folder) / "token_counts.json")
-    est = estimate_run(inp["sets"], model=inp["model"], profile=inp["profile"], cache_ttl=inp["ttl"],
-                       selection=inp["selection"], history=inp["history"], output_tokens_default=args.output_tokens,
-                       text_tokens=text)
-    rows = compare_models(inp["sets"], profile=inp["profile"], reference_model=inp["model"], cache_ttl=inp["ttl"],
-                          selection=inp["selection"], history=inp["history"],
+    est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
+                       selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
+                       text_tokens=text, source_sizes=inp.source_sizes)
+    rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
+                          selection=inp.selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
-    bud = budget(args.budget, est, inp["sets"], selection=inp["selection"]) if args.budget is not None else None
+    bud = budget(args.budget, est, inp.sets, selection=inp.selection,
+                 source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:
         doc = est.to_dict(per_video=True)
         doc["folder"] = str(args.folder)
