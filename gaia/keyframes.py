@@ -49,6 +49,7 @@ DUPLICATE_HAMMING = 4  # of 64 bits: structure this close, and ...
 DUPLICATE_MEAN_DIFF = 3.0  # ... colour thumbnails this close (mean abs diff, 0-255): a near-duplicate
 BLACK_MEAN = 18.0  # mean luma (0-255) below which, with little spread, a frame counts as black
 BLACK_STD = 8.0
+KEYFRAME_TOLERANCE = 0.75  # of the spacing between targets: how far an I-frame may be from its target
 SCENE_THRESHOLD = 0.3  # ffmpeg scene score that counts as a cut
 SCENE_OFFSET_S = 0.12  # take the frame just after a cut, not the blended one on it
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
@@ -266,9 +267,11 @@ def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _
             # Half a millisecond early: the first frame at or after it is the one at g.time.
             args += ["-ss", f"{max(0.0, g.time - 0.0005):.6f}", "-i", str(path)]
         else:
-            # Land exactly on the I-frame: seek to it (plus 1 ms, below any frame duration) and
-            # take the first decoded frame; only that frame is decoded.
-            args += ["-noaccurate_seek", "-ss", f"{max(0.0, g.time) + 0.001:.6f}", "-i", str(path)]
+            # Land exactly on the I-frame: seek to it (plus 1 ms, below any frame duration) and take
+            # the first decoded frame. Skipping non-key frames and frame threading means that one
+            # frame is the only one decoded.
+            args += ["-noaccurate_seek", "-skip_frame", "nokey", "-threads", "1",
+                     "-ss", f"{max(0.0, g.time) + 0.001:.6f}", "-i", str(path)]
     outs = []
     for i in range(len(grabs)):
         out = tmp / f"g{i}.rgb"
@@ -345,13 +348,19 @@ def _even_targets(duration: float, n: int) -> list[float]:
 
 
 def _plan_keyframes(duration: float, n: int, keyframes: list[float]) -> list[_Grab]:
-    """The I-frame nearest each evenly spread time, or an exact seek where none is near enough."""
+    """The I-frame nearest each evenly spread time, or an exact seek where none is near enough.
+
+    "Near enough" is within three quarters of the spacing between targets, and each I-frame is
+    used once: frames stay spread over the video, and exact seeks (which decode from the previous
+    I-frame, costly with long GOPs) are only needed where I-frames are really sparse.
+    """
     spacing = duration / n
     used: set[float] = set()
     grabs = []
     for t in _even_targets(duration, n):
-        best = min(keyframes, key=lambda k: abs(k - t), default=None)
-        if best is not None and abs(best - t) <= spacing / 2 and best not in used and best < duration:
+        free = [k for k in keyframes if k not in used and k < duration]
+        best = min(free, key=lambda k: abs(k - t), default=None)
+        if best is not None and abs(best - t) <= KEYFRAME_TOLERANCE * spacing:
             used.add(best)
             grabs.append(_Grab(best, exact=False, source="keyframe"))
         else:
@@ -446,7 +455,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
             name = f"frame_{i:02d}_{g.time:09.3f}.jpg"
             img = Image.fromarray(rgb)
             target = out_dir / name
-            img.save(target, format="JPEG", quality=settings.jpeg_quality, optimize=True)
+            img.save(target, format="JPEG", quality=settings.jpeg_quality)
             manifest["frames"].append({
                 "timestamp": round(g.time, 3), "file": name, "width": img.width, "height": img.height,
                 "bytes": target.stat().st_size, "tokens": image_tokens(img.width, img.height), "source": g.source,
