@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -30,6 +31,33 @@ def api_key() -> str | None:
     except Exception:  # a malformed secrets file must not take the page down
         key = None
     return key or os.environ.get("ANTHROPIC_API_KEY") or None
+
+
+DEMO_BATCH_SECONDS = 8.0  # the demo emulator ends batches this fast, so a demo needs no waiting
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_emulator() -> Any:
+    """The local API emulator for this server process, started once in the background."""
+    from gaia.emulator import EmulatorConfig, start_emulator
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
+                          config=EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
+
+
+def using_emulator() -> bool:
+    """Whether this session talks to the local emulator (no key, or the user chose the demo)."""
+    return api_key() is None or bool(st.session_state.get("use_emulator"))
+
+
+def client() -> Any:
+    """An Anthropic client for this session: the real API with a key, else the local emulator."""
+    from gaia.batches import make_client
+
+    if not using_emulator():
+        return make_client(api_key=api_key())
+    return make_client(api_key="gaia-demo-no-real-key", base_url=_demo_emulator().base_url)
 
 
 def selected_folder() -> Path | None:
