@@ -64,3 +64,41 @@ def anthropic_client(emulator: EmulatorHandle) -> Iterator[anthropic.Anthropic]:
         yield client
     finally:
         client.close()
+
+
+# --- batches: keyframe sets without video decoding (requests, ledger, submit/retrieve tests) -------
+
+
+@pytest.fixture
+def fake_ksets() -> Callable[..., list]:
+    """``fake_ksets(folder, ["a.mp4", "sub/b c.MOV"], frames=3)`` writes an (empty) video file and
+    small real JPEG frames for each name and returns their ``KeyframeSet``s, without decoding video."""
+    from PIL import Image
+
+    from gaia.facts import DEFAULT_MODEL, image_tokens
+    from gaia.keyframes import Keyframe, KeyframeSet
+    from gaia.settings import KeyframeSettings
+
+    def _make(folder: Path, names: list[str], *, frames: int = 3, size: tuple[int, int] = (64, 48),
+              model: str = DEFAULT_MODEL, settings: KeyframeSettings | None = None) -> list[KeyframeSet]:
+        settings = settings or KeyframeSettings()
+        out = []
+        for n, rel in enumerate(names):
+            video = folder / rel
+            video.parent.mkdir(parents=True, exist_ok=True)
+            if not video.exists():
+                video.write_bytes(b"")
+            fdir = folder / ".gaia" / "test-frames" / f"{n:05d}"
+            fdir.mkdir(parents=True, exist_ok=True)
+            kfs = []
+            for i in range(frames):
+                path = fdir / f"{i}.jpg"
+                Image.new("RGB", size, ((40 * i + 7 * n) % 256, (90 + n) % 256, (200 - 30 * i) % 256)).save(
+                    path, "JPEG", quality=80)
+                kfs.append(Keyframe(timestamp=1.5 + 2.0 * i, path=path, width=size[0], height=size[1],
+                                    nbytes=path.stat().st_size, tokens=image_tokens(*size)))
+            out.append(KeyframeSet(video=video, rel_path=rel, settings=settings, model=model,
+                                   set_id=f"set{n:05d}", frames=tuple(kfs)))
+        return out
+
+    return _make

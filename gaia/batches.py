@@ -1,0 +1,1634 @@
+"""The batch lifecycle: plan, submit, reconcile, watch, cancel, retrieve into sidecars, retry.
+
+Every function takes the folder and (when it talks to the API) an injected ``anthropic.Anthropic``
+client, so the app, the CLI and the tests (a client pointed at the local emulator) share one code
+path; ``make_client`` is the one place a client is made. The ledger (``gaia.ledger``) is the only
+state besides the sidecars, and every step is written so that killing the process at any point
+loses nothing and pays for nothing twice:
+
+- ``submit`` builds each batch's body into a spool file one request at a time, writes the intent
+  (a pending batch with its custom_ids) to the ledger, then creates the batch. After a crash,
+  ``reconcile`` matches pending intents to the API's ``batches.list()`` (request count and creation
+  time, never an id already known) and adopts the batch, or records that it was never created so
+  its videos are sent next time. Creation is not blindly retried: after an ambiguous failure the
+  list is checked first.
+- ``retrieve`` streams each ended batch's results (never holding them all), validates every
+  answer, writes the sidecar through ``gaia.sidecar.write_sidecar`` and only then marks the
+  request done. A re-run skips what is done; a sidecar already holding this very request's answer
+  is not written again. Unknown custom_ids, invalid answers, refusals, cut-off answers, errored,
+  expired and canceled requests, and requests missing from the results are all recorded with a
+  reason and listed by ``failures``; ``retry_failed`` sends exactly those in a new batch linked
+  to the original run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gaia.facts import BATCH_EXPIRY_HOURS, BATCH_MAX_BYTES, RESULTS_RETENTION_DAYS
+from gaia.keyframes import Keyframe, KeyframeSet
+from gaia.ledger import (
+    BatchRow,
+    Ledger,
+    RequestIntent,
+    RequestRow,
+    ledger_exists,
+    now_iso,
+    open_ledger,
+    parse_time,
+)
+from gaia.prompts import ProfileNotFound, PromptProfile, load_profile, save_profile, schema_problems
+from gaia.requests import (
+    DEFAULT_MAX_TOKENS,
+    RequestProblem,
+    SpoolBody,
+    batch_byte_budget,
+    build_request_for,
+    custom_id_for,
+    dumps,
+    keyframe_problems,
+    model_problems,
+    parse_answer,
+    request_size_for,
+    split_batches,
+    write_batch_body,
+)
+from gaia.settings import RunSettings, Selection, load_selection, load_settings, run_fingerprint, workdir
+from gaia.sidecar import SidecarError, read_sidecar, sidecar_state, write_sidecar
+
+Progress = Callable[[int, int], None]
+
+SPOOL_DIR = "spool"
+UNWRITTEN_DIR = "unwritten"
+LOCK_SUBMIT = "submit.lock"
+LOCK_RETRIEVE = "retrieve.lock"
+# A batch created more than this before its intent was written cannot be the intent's batch.
+RECONCILE_CLOCK_SKEW = timedelta(minutes=10)
+# ... nor one created this long after it (uploading 256 MB takes minutes, not hours).
+RECONCILE_WINDOW = timedelta(hours=6)
+RETENTION_WARNING_DAYS = 5
+CREATE_ATTEMPTS = 4
+DEFAULT_POLL_S = 60.0
+
+COUNTS_NOTE = ("The API reports request counts only once the whole batch has ended; until then every "
+               "request shows as processing.")
+
+
+class MissingApiKey(RuntimeError):
+    """No API key was given and none is set in the environment."""
+
+
+def make_client(api_key: str | None = None, base_url: str | None = None, *, max_retries: int = 2,
+                timeout: float | None = None) -> Any:
+    """The one place GAIA makes an ``anthropic.Anthropic`` client.
+
+    The key and endpoint default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL``, as the SDK
+    reads them (``base_url`` pointing at ``gaia emulator`` needs any non-empty key). Raises
+    ``MissingApiKey`` with a plain message when there is no key at all.
+    """
+    import anthropic
+
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        raise MissingApiKey("No Anthropic API key: set ANTHROPIC_API_KEY (or enter a key in the app). "
+                            "To try GAIA without one, start `gaia emulator` and set ANTHROPIC_BASE_URL to it.")
+    kwargs: dict[str, Any] = {"max_retries": max_retries}
+    if key:
+        kwargs["api_key"] = key
+    if base_url:
+        kwargs["base_url"] = base_url
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return anthropic.Anthropic(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plain-language API errors
+# ---------------------------------------------------------------------------------------------------
+
+_ERROR_HINTS = {
+    400: "the API rejected the request",
+    401: "the API key was refused; check ANTHROPIC_API_KEY",
+    402: "billing problem on the account",
+    403: "the key has no permission for this",
+    404: "not found (was it deleted, or made with another key or workspace?)",
+    409: "conflict",
+    413: "the batch is larger than the API accepts",
+    429: "rate limited by the API",
+    500: "the API had an internal error",
+    504: "the API timed out",
+    529: "the API is overloaded",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, plain description of an SDK or network error (never containing the key)."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIStatusError):
+        detail = ""
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict):
+            err = body.get("error") if isinstance(body.get("error"), dict) else body
+            detail = str(err.get("message") or "") if isinstance(err, dict) else ""
+        hint = _ERROR_HINTS.get(exc.status_code, "API error")
+        return f"HTTP {exc.status_code}: {hint}" + (f" ({detail})" if detail else "")
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "the API did not answer in time"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "could not reach the API (network or endpoint problem)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _status_of(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            with contextlib.suppress(ValueError):
+                return max(0.0, float(value) * scale)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Folder locks: one submission and one retrieval at a time per folder (app and CLI alike)
+# ---------------------------------------------------------------------------------------------------
+
+class FolderBusy(RuntimeError):
+    """Another GAIA process is submitting to (or retrieving into) this folder right now."""
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path | str, name: str, what: str) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cross-process lock
+        yield
+        return
+    path = workdir(folder) / name
+    fh = path.open("a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise FolderBusy(f"Another GAIA process is {what} this folder right now; try again when it "
+                             "has finished.") from None
+        yield
+    finally:
+        fh.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Planning
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One video to send: its frames, its custom_id and the request's exact size in bytes."""
+
+    rel_path: str
+    kset: KeyframeSet
+    frames: tuple[Keyframe, ...]
+    custom_id: str
+    nbytes: int
+    attempt: int = 1
+    retry_of: int | None = None
+
+    @property
+    def timestamps(self) -> tuple[float, ...]:
+        """Frame times in seconds, in order."""
+        return tuple(round(f.timestamp, 3) for f in sorted(self.frames, key=lambda f: f.timestamp))
+
+    @property
+    def image_tokens(self) -> int:
+        """Image tokens of the frames sent."""
+        return sum(f.tokens for f in self.frames)
+
+
+@dataclass(frozen=True)
+class SkippedVideo:
+    """A video left out of the run, and why (``kind``: analysed, in_flight, excluded, problem)."""
+
+    rel_path: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One batch of the plan: which requests (by index in ``plan.requests``), its size, why it ends."""
+
+    index: int
+    start: int
+    stop: int
+    nbytes: int
+    reason: str
+
+    @property
+    def n_requests(self) -> int:
+        """Requests in the batch."""
+        return self.stop - self.start
+
+    @property
+    def reason_text(self) -> str:
+        """Why the batch ends where it does, in words."""
+        return {"bytes": "full by size", "count": "full by request count", "end": "the rest"}.get(self.reason,
+                                                                                                 self.reason)
+
+
+@dataclass(frozen=True)
+class SubmissionPlan:
+    """What a submission would send, what it leaves out and why, how it splits, what it may cost."""
+
+    folder: Path
+    settings: RunSettings
+    profile: PromptProfile
+    max_tokens: int
+    requests: tuple[PlannedRequest, ...]
+    batches: tuple[PlannedBatch, ...]
+    skipped: tuple[SkippedVideo, ...] = ()
+    problems: tuple[RequestProblem, ...] = ()
+    estimate: Any | None = None
+    estimate_usd: float | None = None
+    estimate_note: str | None = None
+    retry_of_run: str | None = None
+    max_batch_bytes: int = BATCH_MAX_BYTES
+    max_batch_requests: int | None = None
+
+    @property
+    def model(self) -> str:
+        """The model every request uses."""
+        return self.settings.model
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        """The ``run.fingerprint`` the sidecars of this run will hold."""
+        return run_fingerprint(self.settings, self.profile.hash)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames sent in total."""
+        return sum(len(r.frames) for r in self.requests)
+
+    @property
+    def total_bytes(self) -> int:
+        """Serialized size of every request together."""
+        return sum(r.nbytes for r in self.requests)
+
+    @property
+    def image_tokens(self) -> int:
+        """Image tokens of every frame sent."""
+        return sum(r.image_tokens for r in self.requests)
+
+    @property
+    def blocking_problems(self) -> tuple[RequestProblem, ...]:
+        """Problems that stop the whole run."""
+        return tuple(p for p in self.problems if p.blocking)
+
+    @property
+    def ok(self) -> bool:
+        """Whether there is something to send and nothing blocks it."""
+        return bool(self.requests) and not self.blocking_problems
+
+    def skipped_by(self, kind: str) -> tuple[SkippedVideo, ...]:
+        """The skipped videos of one kind (analysed, in_flight, excluded, problem)."""
+        return tuple(s for s in self.skipped if s.kind == kind)
+
+    @property
+    def split_explanation(self) -> str:
+        """How the run splits into batches and why, in one sentence."""
+        n = len(self.batches)
+        if not n:
+            return "Nothing to send."
+        mb = self.total_bytes / 1e6
+        limit = batch_byte_budget(self.max_batch_bytes) / 1e6
+        if n == 1:
+            return (f"One batch: {len(self.requests)} requests, {mb:.1f} MB, within the limits "
+                    f"({limit:.0f} MB with a safety margin, {self.max_batch_requests or 100_000:,} requests).")
+        by_bytes = sum(1 for b in self.batches if b.reason == "bytes")
+        by_count = sum(1 for b in self.batches if b.reason == "count")
+        why = (f"the {limit:.0f} MB size limit (with a safety margin) decides" if by_bytes >= by_count else
+               f"the limit of {self.max_batch_requests or 100_000:,} requests per batch decides")
+        return f"{n} batches for {len(self.requests)} requests ({mb:.1f} MB): {why}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the CLI's ``--json`` and the dry run's companion)."""
+        return {
+            "folder": str(self.folder), "model": self.model, "cache_ttl": self.settings.cache_ttl,
+            "prompt_profile": self.profile.name, "prompt_hash": self.profile.hash, "max_tokens": self.max_tokens,
+            "videos": len(self.requests), "frames": self.n_frames, "image_tokens": self.image_tokens,
+            "bytes": self.total_bytes, "estimate_usd": self.estimate_usd, "estimate_note": self.estimate_note,
+            "batches": [{"index": b.index, "requests": b.n_requests, "bytes": b.nbytes, "reason": b.reason}
+                        for b in self.batches],
+            "split": self.split_explanation,
+            "skipped": [{"rel_path": s.rel_path, "kind": s.kind, "reason": s.reason} for s in self.skipped],
+            "problems": [p.to_dict() for p in self.problems],
+            "retry_of_run": self.retry_of_run,
+        }
+
+
+def _estimate(ksets: Sequence[KeyframeSet], planned: Sequence[PlannedRequest], settings: RunSettings,
+              profile: PromptProfile, folder: Path, client: Any | None) -> tuple[Any, float | None, str | None]:
+    """The cost estimate (``gaia.cost.estimate_run``) for exactly the planned videos, when available."""
+    if not planned:
+        return None, None, None
+    try:
+        from gaia import cost
+        from gaia.ledger import history
+    except ImportError:
+        return None, None, "Cost estimates are not available in this version."
+    wanted = {p.rel_path: p for p in planned}
+    sets = []
+    for ks in ksets:
+        p = wanted.get(ks.rel_path)
+        if p is not None:
+            sets.append(replace(ks, frames=p.frames))
+    try:
+        est = cost.estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
+                                history=history(folder, profile.hash, settings.model), explain=False)
+        usd = float(est.total_usd.get("batch_caching", est.total_usd.get("batch")))
+        return est, usd, None
+    except Exception as exc:  # an estimate must never stop a submission plan
+        return None, None, f"The cost could not be estimated: {exc}"
+
+
+def plan_submission(
+    folder: Path | str,
+    settings: RunSettings | None = None,
+    *,
+    force: bool = False,
+    profile: PromptProfile | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
+    selection: Selection | None = None,
+    extract: bool = False,
+    limit: int | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_batch_bytes: int | None = None,
+    max_batch_requests: int | None = None,
+    client: Any | None = None,
+    on_progress: Progress | None = None,
+) -> SubmissionPlan:
+    """What submitting ``folder`` now would send, leave out, split into and cost.
+
+    ``settings`` default to the folder's saved run settings and ``profile`` to its saved prompt
+    profile. Keyframes come from ``keyframe_sets`` when given, else from the frame cache
+    (``extract=True`` extracts missing ones, reporting ``on_progress``). Videos whose sidecar
+    already holds an analysis with the same fingerprint are skipped unless ``force``; videos already
+    in a batch awaiting results are always skipped (sending them again would pay twice).
+    ``limit`` keeps only the first N videos (trials and "run now"). With a ``client``, batches left
+    pending by an interrupted submission are reconciled first.
+    """
+    folder = Path(folder).resolve()
+    settings = settings or load_settings(folder)
+    problems: list[RequestProblem] = []
+    if profile is None:
+        try:
+            profile = load_profile(folder, settings.prompt_profile)
+        except ProfileNotFound as exc:
+            problems.append(RequestProblem(None, str(exc), "Choose a saved prompt profile.", blocking=True))
+            from gaia.prompts import default_profile
+
+            profile = default_profile()
+    for text in schema_problems(profile.schema):
+        problems.append(RequestProblem(None, text, "Fix the output schema on the Prompt page.", blocking=True))
+    problems.extend(model_problems(settings.model))
+    if client is not None:
+        try:
+            reconcile(folder, client)
+        except Exception as exc:
+            problems.append(RequestProblem(None, f"Could not check interrupted submissions with the API "
+                                           f"({describe_error(exc)}); their videos are left out for now.",
+                                           "Try again when the API can be reached."))
+    selection = selection if selection is not None else load_selection(folder)
+    skipped: list[SkippedVideo] = []
+    ksets = list(keyframe_sets) if keyframe_sets is not None else _keyframe_sets(
+        folder, settings, extract=extract, skipped=skipped, on_progress=on_progress)
+    in_flight: dict[str, RequestRow] = {}
+    if ledger_exists(folder):
+        with open_ledger(folder) as ledger:
+            in_flight = ledger.in_flight()
+    fingerprint = run_fingerprint(settings, profile.hash)
+    planned: list[PlannedRequest] = []
+    for ks in ksets:
+        rel = ks.rel_path
+        if selection.video_excluded(rel):
+            skipped.append(SkippedVideo(rel, "excluded", "Excluded by you."))
+            continue
+        if rel in in_flight:
+            row = in_flight[rel]
+            where = f"batch {row.batch_id}" if row.batch_id else "a batch whose creation is being checked"
+            skipped.append(SkippedVideo(rel, "in_flight", f"Already sent in {where}; waiting for its result."))
+            continue
+        state = sidecar_state(ks.video, fingerprint)
+        if state == "unreadable":
+            problems.append(RequestProblem(rel, "Its sidecar exists but is not valid JSON, so GAIA would not "
+                                           "overwrite it.", "Fix or delete the .gaia.json file beside the video."))
+            continue
+        if state == "analysed" and not force:
+            skipped.append(SkippedVideo(rel, "analysed", "Already analysed with the same keyframes, prompt and "
+                                        "model (use force to send it again)."))
+            continue
+        frames = ks.included_frames(selection) if not ks.problem else ()
+        nbytes = request_size_for(rel, frames, profile, model=settings.model, cache_ttl=settings.cache_ttl,
+                                  max_tokens=max_tokens) if frames else None
+        found = keyframe_problems(ks, model=settings.model, selection=selection, nbytes=nbytes,
+                                  max_request_bytes=batch_byte_budget(max_batch_bytes))
+        if found:
+            problems.extend(found)
+            continue
+        planned.append(PlannedRequest(rel, ks, tuple(sorted(frames, key=lambda f: f.timestamp)),
+                                      custom_id_for(rel), int(nbytes or 0)))
+        if limit is not None and len(planned) >= limit:
+            break
+    return _finish_plan(folder, settings, profile, max_tokens, planned, ksets, skipped, problems,
+                        max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests, client=client)
+
+
+def _finish_plan(folder: Path, settings: RunSettings, profile: PromptProfile, max_tokens: int,
+                 planned: list[PlannedRequest], ksets: Sequence[KeyframeSet], skipped: list[SkippedVideo],
+                 problems: list[RequestProblem], *, max_batch_bytes: int | None, max_batch_requests: int | None,
+                 client: Any | None, retry_of_run: str | None = None) -> SubmissionPlan:
+    slices = split_batches((p.nbytes for p in planned), max_bytes=max_batch_bytes, max_requests=max_batch_requests)
+    batches = tuple(PlannedBatch(i, s.start, s.stop, s.nbytes, s.reason) for i, s in enumerate(slices))
+    est, usd, note = _estimate(ksets, planned, settings, profile, folder, None)
+    return SubmissionPlan(
+        folder=folder, settings=settings, profile=profile, max_tokens=max_tokens, requests=tuple(planned),
+        batches=batches, skipped=tuple(skipped), problems=tuple(problems), estimate=est, estimate_usd=usd,
+        estimate_note=note, retry_of_run=retry_of_run, max_batch_bytes=max_batch_bytes or BATCH_MAX_BYTES,
+        max_batch_requests=max_batch_requests,
+    )
+
+
+def _keyframe_sets(folder: Path, settings: RunSettings, *, extract: bool, skipped: list[SkippedVideo],
+                   on_progress: Progress | None, rel_paths: set[str] | None = None) -> list[KeyframeSet]:
+    from gaia.keyframes import cached_keyframes, extract_keyframes
+    from gaia.scan import scan_folder
+
+    scan = scan_folder(folder)
+    usable = []
+    for rec in scan.records:
+        if rel_paths is not None and rec.rel_path not in rel_paths:
+            continue
+        if rec.usable:
+            usable.append(rec)
+        else:
+            skipped.append(SkippedVideo(rec.rel_path, "problem", rec.problem or "unusable"))
+    if not usable:
+        return []
+    if extract:
+        return list(extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=usable,
+                                      on_progress=on_progress))
+    return list(cached_keyframes(folder, settings=settings.keyframes, model=settings.model, records=usable))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Submitting
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    """One batch a submission created (or tried to): its ids, size and state."""
+
+    local_id: int
+    batch_id: str | None
+    n_requests: int
+    nbytes: int
+    state: str  # "submitted" or "abandoned"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What a submission did: the run, its batches, what was blocked or failed, the dry-run file."""
+
+    run_ids: tuple[str, ...] = ()
+    batches: tuple[SubmittedBatch, ...] = ()
+    blocked: str | None = None
+    problems: tuple[str, ...] = ()
+    dry_run_path: Path | None = None
+    dry_run_requests: int = 0
+    estimate_usd: float | None = None
+    reconciled: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()  # rel paths left out at send time (now in flight, unreadable frames)
+
+    @property
+    def run_id(self) -> str | None:
+        """The (first) run created."""
+        return self.run_ids[0] if self.run_ids else None
+
+    @property
+    def sent(self) -> int:
+        """Requests in batches the API created."""
+        return sum(b.n_requests for b in self.batches if b.state == "submitted")
+
+    @property
+    def ok(self) -> bool:
+        """Nothing blocked and every batch was created."""
+        return self.blocked is None and all(b.state == "submitted" for b in self.batches)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "run_ids": list(self.run_ids), "sent": self.sent, "blocked": self.blocked, "problems": list(self.problems),
+            "batches": [vars(b) for b in self.batches], "estimate_usd": self.estimate_usd,
+            "dry_run_path": str(self.dry_run_path) if self.dry_run_path else None,
+            "dry_run_requests": self.dry_run_requests, "reconciled": list(self.reconciled),
+            "dropped": list(self.dropped),
+        }
+
+
+def _request_lines(plan: SubmissionPlan, items: Sequence[PlannedRequest], failed: list[tuple[str, str]],
+                   kept: list[PlannedRequest], tick: Callable[[], None]) -> Iterator[bytes]:
+    for p in items:
+        try:
+            req = build_request_for(p.rel_path, p.frames, plan.profile, model=plan.model,
+                                    cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens, attempt=p.attempt)
+        except OSError as exc:
+            failed.append((p.rel_path, f"a frame could not be read ({exc.strerror or exc}); extract keyframes "
+                                       "again"))
+            tick()
+            continue
+        line = dumps(req)
+        kept.append(replace(p, nbytes=len(line)))
+        tick()
+        yield line
+
+
+def write_dry_run(plan: SubmissionPlan, path: Path, *, on_progress: Progress | None = None) -> int:
+    """Write every request of ``plan`` as JSONL (one ``{"custom_id", "params"}`` per line) to ``path``.
+
+    Streams: one request in memory at a time. Returns the number of requests written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    total = len(plan.requests)
+    done = 0
+    failed: list[tuple[str, str]] = []
+    kept: list[PlannedRequest] = []
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as fh:
+        for line in _request_lines(plan, plan.requests, failed, kept, tick):
+            fh.write(line)
+            fh.write(b"\n")
+            kept.clear()
+    os.replace(tmp, path)
+    return total - len(failed)
+
+
+def _create_batch(client: Any, body: Path) -> Any:
+    """POST the spooled body to the Message Batches API, streamed from disk (no SDK retries)."""
+    from anthropic.types.messages import MessageBatch
+
+    return client.with_options(max_retries=0).post(
+        "/v1/messages/batches", cast_to=MessageBatch, content=SpoolBody(body),
+        options={"headers": {"Content-Type": "application/json"}},
+    )
+
+
+def _batch_dict(batch: Any) -> dict[str, Any]:
+    if isinstance(batch, dict):
+        return batch
+    return batch.model_dump(mode="json")
+
+
+def submit(
+    folder: Path | str,
+    plan: SubmissionPlan,
+    client: Any,
+    *,
+    dry_run_to: Path | None = None,
+    max_cost_usd: float | None = None,
+    on_progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SubmitResult:
+    """Send ``plan`` as one or more batches (or, with ``dry_run_to``, write its JSONL and send nothing).
+
+    Blocked, with the reason in ``blocked``, when the plan has blocking problems, nothing to send,
+    or an estimate above ``max_cost_usd`` (or no estimate to check the cap against). For each batch
+    the body is spooled to ``.gaia/spool/``, the intent is written to the ledger, and only then is
+    the batch created; a rate-limited or overloaded API is retried with backoff, an ambiguous
+    failure is checked against the API's batch list before anything is sent again.
+    ``on_progress(done, total)`` counts requests built.
+    """
+    folder = Path(folder).resolve()
+    if plan.blocking_problems:
+        return SubmitResult(blocked="; ".join(p.problem for p in plan.blocking_problems),
+                            estimate_usd=plan.estimate_usd)
+    if not plan.requests:
+        return SubmitResult(blocked="Nothing to send: every video is analysed, excluded, in flight or has a problem.")
+    if max_cost_usd is not None:
+        if plan.estimate_usd is None:
+            return SubmitResult(blocked=f"A spend cap of ${max_cost_usd:.2f} was set but there is no cost estimate "
+                                        "to check it against.")
+        if plan.estimate_usd > max_cost_usd:
+            return SubmitResult(blocked=f"The estimated cost ${plan.estimate_usd:.2f} is above your cap of "
+                                        f"${max_cost_usd:.2f}.", estimate_usd=plan.estimate_usd)
+    if dry_run_to is not None:
+        n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
+        return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
+    try:
+        with _folder_lock(folder, LOCK_SUBMIT, "submitting to"):
+            return _submit_locked(folder, plan, client, on_progress=on_progress, sleep=sleep)
+    except FolderBusy as exc:
+        return SubmitResult(blocked=str(exc))
+
+
+def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progress: Progress | None,
+                   sleep: Callable[[float], None]) -> SubmitResult:
+    reconciled = [r.batch_id for r in reconcile(folder, client) if r.batch_id]
+    spool_dir = workdir(folder) / SPOOL_DIR
+    problems: list[str] = []
+    dropped: list[str] = []
+    results: list[SubmittedBatch] = []
+    total = len(plan.requests)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+
+    with open_ledger(folder) as ledger:
+        in_flight = ledger.in_flight()
+        settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
+                           "prompt_profile_name": plan.profile.name}
+        try:
+            save_profile(folder, plan.profile)
+        except (OSError, ValueError) as exc:
+            problems.append(f"The prompt profile could not be saved for retries: {exc}")
+        run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash,
+                                settings=settings_record, retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
+        per_request_usd = (plan.estimate_usd / total) if plan.estimate_usd is not None and total else None
+        fatal: str | None = None
+        for pb in plan.batches:
+            items = list(plan.requests[pb.start:pb.stop])
+            if fatal is not None:
+                for _ in items:
+                    tick()
+                continue
+            fresh = []
+            for p in items:
+                if p.rel_path in in_flight:
+                    dropped.append(p.rel_path)
+                    tick()
+                else:
+                    fresh.append(p)
+            if not fresh:
+                continue
+            spool = spool_dir / f"{run_id}-{pb.index:04d}.json"
+            failed: list[tuple[str, str]] = []
+            kept: list[PlannedRequest] = []
+            count, nbytes = write_batch_body(_request_lines(plan, fresh, failed, kept, tick), spool)
+            for rel, why in failed:
+                dropped.append(rel)
+                problems.append(f"{rel}: {why}")
+            if not count:
+                spool.unlink(missing_ok=True)
+                continue
+            if nbytes > plan.max_batch_bytes:
+                spool.unlink(missing_ok=True)
+                problems.append(f"Batch {pb.index + 1} came out at {nbytes / 1e6:.1f} MB, above the limit (frames "
+                                "changed since the plan?); plan again.")
+                continue
+            intents = [RequestIntent(
+                custom_id=p.custom_id, rel_path=p.rel_path, set_id=p.kset.set_id, timestamps=p.timestamps,
+                prompt_hash=plan.profile.hash, model=plan.model, fingerprint=plan.fingerprint, attempt=p.attempt,
+                retry_of=p.retry_of, nbytes=p.nbytes, estimate_usd=per_request_usd) for p in kept]
+            local_id = ledger.add_batch_intent(
+                run_id, intents, nbytes=nbytes, split_reason=pb.reason, spool_path=str(spool),
+                estimate_usd=per_request_usd * len(intents) if per_request_usd is not None else None)
+            outcome = _create_with_care(folder, ledger, client, local_id, spool, sleep=sleep)
+            results.append(outcome)
+            if outcome.state == "submitted":
+                spool.unlink(missing_ok=True)
+                ledger.set_spool_path(local_id, None)
+                for p in kept:
+                    in_flight[p.rel_path] = ledger.request_in_batch(outcome.batch_id or "", p.custom_id)  # type: ignore[assignment]
+            else:
+                problems.append(f"Batch {pb.index + 1} was not created: {outcome.error}")
+                if outcome.error and outcome.error.startswith(("HTTP 401", "HTTP 402", "HTTP 403")):
+                    fatal = outcome.error
+    return SubmitResult(run_ids=(run_id,), batches=tuple(results), problems=tuple(problems),
+                        estimate_usd=plan.estimate_usd, reconciled=tuple(reconciled), dropped=tuple(dropped))
+
+
+def _create_with_care(folder: Path, ledger: Ledger, client: Any, local_id: int, spool: Path, *,
+                      sleep: Callable[[float], None]) -> SubmittedBatch:
+    """Create one batch whose intent is written; retry only when it surely was not created."""
+    import anthropic
+
+    row = ledger.batch_by_local_id(local_id)
+    assert row is not None
+    error = "unknown error"
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            batch = _create_batch(client, spool)
+        except anthropic.APIStatusError as exc:
+            error = describe_error(exc)
+            status = exc.status_code
+            if status in (429, 529):  # refused before anything was created: safe to send again
+                sleep(_retry_after(exc) or min(30.0, 2.0 ** attempt + random.random()))
+                continue
+            if status >= 500 or status in (408, 409):  # may or may not have been created: look first
+                found = _adopt_from_list(ledger, client, local_id)
+                if found:
+                    return found
+                sleep(_retry_after(exc) or min(30.0, 2.0 ** attempt + random.random()))
+                continue
+            ledger.mark_batch_abandoned(local_id, error)
+            return SubmittedBatch(local_id, None, row.n_requests, row.nbytes or 0, "abandoned", error)
+        except anthropic.APIConnectionError as exc:  # includes timeouts: the POST may have landed
+            error = describe_error(exc)
+            with contextlib.suppress(Exception):
+                found = _adopt_from_list(ledger, client, local_id)
+                if found:
+                    return found
+            sleep(min(30.0, 2.0 ** attempt + random.random()))
+            continue
+        data = _batch_dict(batch)
+        ledger.mark_batch_submitted(local_id, data)
+        return SubmittedBatch(local_id, data["id"], row.n_requests, row.nbytes or 0, "submitted")
+    # Out of attempts. One last look, so a batch created by an attempt whose answer was lost is kept.
+    with contextlib.suppress(Exception):
+        found = _adopt_from_list(ledger, client, local_id)
+        if found:
+            return found
+    ledger.mark_batch_abandoned(local_id, f"{error} (gave up after {CREATE_ATTEMPTS} attempts)")
+    return SubmittedBatch(local_id, None, row.n_requests, row.nbytes or 0, "abandoned", error)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reconciling after a crash
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReconcileOutcome:
+    """What became of a batch intent left pending: adopted (``batch_id`` set) or never created."""
+
+    local_id: int
+    batch_id: str | None
+    n_requests: int
+    note: str
+
+
+def _total(counts: Any) -> int:
+    d = counts if isinstance(counts, dict) else counts.model_dump()
+    return sum(int(d.get(k) or 0) for k in ("processing", "succeeded", "errored", "canceled", "expired"))
+
+
+def _candidates(ledger: Ledger, client: Any, since: datetime) -> list[dict[str, Any]]:
+    known = ledger.known_batch_ids()
+    out = []
+    for batch in client.messages.batches.list(limit=100):
+        data = _batch_dict(batch)
+        created = parse_time(data.get("created_at")) if isinstance(data.get("created_at"), str) else None
+        if created is None:
+            continue
+        if created < since:
+            break  # newest first: everything after is older still
+        if data["id"] not in known:
+            out.append(data)
+    return out
+
+
+def _match(intent: BatchRow, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    start = parse_time(intent.intent_at)
+    if start is None:
+        return None
+    best = None
+    for c in candidates:
+        created = parse_time(c["created_at"])
+        if created is None or _total(c.get("request_counts") or {}) != intent.n_requests:
+            continue
+        if not (start - RECONCILE_CLOCK_SKEW <= created <= start + RECONCILE_WINDOW):
+            continue
+        if best is None or abs(created - start) < abs(parse_time(best["created_at"]) - start):  # type: ignore[operator]
+            best = c
+    return best
+
+
+def _adopt_from_list(ledger: Ledger, client: Any, local_id: int) -> SubmittedBatch | None:
+    row = ledger.batch_by_local_id(local_id)
+    if row is None or row.state != "pending":
+        return None
+    since = (parse_time(row.intent_at) or datetime.now(UTC)) - RECONCILE_CLOCK_SKEW
+    match = _match(row, _candidates(ledger, client, since))
+    if match is None:
+        return None
+    ledger.mark_batch_submitted(local_id, match, matched_by="list")
+    if row.spool_path:
+        Path(row.spool_path).unlink(missing_ok=True)
+        ledger.set_spool_path(local_id, None)
+    return SubmittedBatch(local_id, match["id"], row.n_requests, row.nbytes or 0, "submitted")
+
+
+def reconcile(folder: Path | str, client: Any) -> list[ReconcileOutcome]:
+    """Settle batch intents an interrupted submission left pending, against the API's batch list.
+
+    A pending intent is matched to a batch the ledger does not know yet, with the same number of
+    requests, created no earlier than the intent (less clock skew): that batch is adopted, so it
+    is watched and retrieved and its videos are not sent again. An intent with no such batch was
+    never created: its requests become ``unsent`` and go out with the next submission. Leftover
+    spool files are removed. Raises the SDK's error when the list cannot be read (nothing is
+    changed then).
+    """
+    folder = Path(folder).resolve()
+    if not ledger_exists(folder):
+        return []
+    out: list[ReconcileOutcome] = []
+    with open_ledger(folder) as ledger:
+        pending = ledger.batches(states=["pending"])
+        if pending:
+            since = min(parse_time(b.intent_at) or datetime.now(UTC) for b in pending) - RECONCILE_CLOCK_SKEW
+            candidates = _candidates(ledger, client, since)
+            for intent in pending:
+                match = _match(intent, candidates)
+                if match is not None:
+                    candidates.remove(match)
+                    ledger.mark_batch_submitted(intent.local_id, match, matched_by="reconcile")
+                    out.append(ReconcileOutcome(intent.local_id, match["id"], intent.n_requests,
+                                                "Found the batch an interrupted submission created; it is kept."))
+                else:
+                    note = ("The batch was never created (GAIA stopped before the API confirmed it); its videos "
+                            "go out with the next submission.")
+                    ledger.mark_batch_abandoned(intent.local_id, note)
+                    out.append(ReconcileOutcome(intent.local_id, None, intent.n_requests, note))
+                if intent.spool_path:
+                    Path(intent.spool_path).unlink(missing_ok=True)
+                    ledger.set_spool_path(intent.local_id, None)
+        _clean_spool(folder, ledger)
+    return out
+
+
+def _clean_spool(folder: Path, ledger: Ledger) -> None:
+    spool_dir = workdir(folder, create=False) / SPOOL_DIR
+    if not spool_dir.is_dir():
+        return
+    keep = {b.spool_path for b in ledger.batches(states=["pending"]) if b.spool_path}
+    for path in spool_dir.iterdir():
+        if str(path) not in keep:
+            path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Status, snapshots, cancel
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A batch as the Progress page and ``gaia status`` show it.
+
+    ``state``: ``pending`` (intent written, creation being checked), ``submitted`` (exists at the
+    API) or ``abandoned`` (never created). ``processing_status`` is the API's (``in_progress``,
+    ``canceling``, ``ended``). ``counts`` are the API's request counts (see ``COUNTS_NOTE``);
+    ``outcomes`` are GAIA's own per-status tallies of the batch's requests. Times are aware UTC.
+    """
+
+    local_id: int
+    run_id: str
+    batch_id: str | None
+    state: str
+    processing_status: str | None
+    n_requests: int
+    nbytes: int | None
+    counts: dict[str, int]
+    outcomes: dict[str, int]
+    created_at: datetime | None
+    ended_at: datetime | None
+    expires_at: datetime | None
+    cancel_initiated_at: datetime | None
+    results_until: datetime | None
+    results_state: str
+    estimate_usd: float | None
+    actual_usd: float | None
+    error: str | None = None
+    retention_warning: str | None = None
+    split_reason: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def running(self) -> bool:
+        """Whether the API is still working on it (or its creation is still being checked)."""
+        return self.state == "pending" or (self.state == "submitted" and self.processing_status != "ended")
+
+    @property
+    def ended(self) -> bool:
+        """Whether the API has finished the batch (results can be downloaded)."""
+        return self.state == "submitted" and self.processing_status == "ended"
+
+    @property
+    def needs_retrieval(self) -> bool:
+        """Ended, results not all recorded yet, and still downloadable."""
+        return self.ended and self.results_state != "done" and not self.results_expired
+
+    @property
+    def results_expired(self) -> bool:
+        """Whether the 29-day download window has passed."""
+        return self.results_until is not None and self.now >= self.results_until
+
+    @property
+    def elapsed_s(self) -> float | None:
+        """Seconds from creation to the end (or to now while running)."""
+        if self.created_at is None:
+            return None
+        return ((self.ended_at or self.now) - self.created_at).total_seconds()
+
+    @property
+    def expires_in_s(self) -> float | None:
+        """Seconds until the API expires unfinished requests (``None`` once ended)."""
+        if self.expires_at is None or self.ended_at is not None:
+            return None
+        return max(0.0, (self.expires_at - self.now).total_seconds())
+
+    @property
+    def expiry_fraction(self) -> float | None:
+        """Share of the 24-hour processing window used so far (for a progress bar)."""
+        if self.created_at is None:
+            return None
+        window = (self.expires_at - self.created_at).total_seconds() if self.expires_at else BATCH_EXPIRY_HOURS * 3600
+        return min(1.0, max(0.0, (self.elapsed_s or 0.0) / window)) if window else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO strings)."""
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {
+            "local_id": self.local_id, "run_id": self.run_id, "batch_id": self.batch_id, "state": self.state,
+            "processing_status": self.processing_status, "requests": self.n_requests, "bytes": self.nbytes,
+            "counts": self.counts, "outcomes": self.outcomes, "created_at": iso(self.created_at),
+            "ended_at": iso(self.ended_at), "expires_at": iso(self.expires_at),
+            "cancel_initiated_at": iso(self.cancel_initiated_at), "results_until": iso(self.results_until),
+            "results_state": self.results_state, "elapsed_s": self.elapsed_s, "expires_in_s": self.expires_in_s,
+            "estimate_usd": self.estimate_usd, "actual_usd": self.actual_usd, "error": self.error,
+            "retention_warning": self.retention_warning, "running": self.running,
+            "needs_retrieval": self.needs_retrieval,
+        }
+
+
+def _status_of_row(ledger: Ledger, row: BatchRow, now: datetime) -> BatchStatus:
+    created = parse_time(row.created_at)
+    until = created + timedelta(days=RESULTS_RETENTION_DAYS) if created else None
+    outcomes = ledger.status_counts(row.batch_id) if row.batch_id else {}
+    actual = None
+    if row.batch_id:
+        costs = [r.cost_usd for r in ledger.requests(batch_id=row.batch_id, status=("succeeded", "failed"))
+                 if r.cost_usd is not None]
+        actual = sum(costs) if costs else None
+    warning = None
+    if until is not None and row.state == "submitted" and row.results_state != "done":
+        left = until - now
+        if left.total_seconds() <= 0:
+            warning = (f"The results of batch {row.batch_id} could be downloaded until "
+                       f"{until:%Y-%m-%d %H:%M} UTC and are no longer available.")
+        elif left <= timedelta(days=RETENTION_WARNING_DAYS):
+            warning = (f"The results of batch {row.batch_id} can be downloaded only until {until:%Y-%m-%d %H:%M} "
+                       f"UTC ({left.days} days, {left.seconds // 3600} hours left): retrieve them now.")
+    return BatchStatus(
+        local_id=row.local_id, run_id=row.run_id, batch_id=row.batch_id, state=row.state,
+        processing_status=row.processing_status, n_requests=row.n_requests, nbytes=row.nbytes,
+        counts=dict(row.counts), outcomes=outcomes, created_at=created, ended_at=parse_time(row.ended_at),
+        expires_at=parse_time(row.expires_at), cancel_initiated_at=parse_time(row.cancel_initiated_at),
+        results_until=until, results_state=row.results_state, estimate_usd=row.estimate_usd, actual_usd=actual,
+        error=row.error, retention_warning=warning, split_reason=row.split_reason, now=now,
+    )
+
+
+def batch_statuses(folder: Path | str, *, include_abandoned: bool = True) -> list[BatchStatus]:
+    """Every batch of the folder as the ledger last saw it (no API call), oldest first."""
+    if not ledger_exists(folder):
+        return []
+    now = datetime.now(UTC)
+    with open_ledger(folder) as ledger:
+        rows = ledger.batches()
+        return [_status_of_row(ledger, r, now) for r in rows if include_abandoned or r.state != "abandoned"]
+
+
+def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool = True) -> list[BatchStatus]:
+    """Ask the API about every batch that has not ended, record a snapshot of each, return all batches.
+
+    Pending intents are reconciled first. A batch the API cannot be asked about right now keeps its
+    last known status, with the reason in ``error``; one failure never hides the other batches.
+    """
+    folder = Path(folder).resolve()
+    if not ledger_exists(folder):
+        return []
+    with contextlib.suppress(Exception):
+        reconcile(folder, client)
+    with open_ledger(folder) as ledger:
+        for row in ledger.batches(states=["submitted"]):
+            if row.processing_status == "ended" or not row.batch_id:
+                continue
+            try:
+                ledger.update_batch_status(_batch_dict(client.messages.batches.retrieve(row.batch_id)))
+            except Exception as exc:
+                ledger.set_batch_error(row.local_id, f"Status could not be refreshed: {describe_error(exc)}")
+    return batch_statuses(folder, include_abandoned=include_abandoned)
+
+
+def cancel_batch(folder: Path | str, client: Any, batch_id: str) -> BatchStatus:
+    """Ask the API to cancel a batch; returns its status (``canceling``, then ``ended`` later).
+
+    Requests already being processed may still finish; a canceled batch's results are retrieved
+    as usual (the canceled requests become failures that ``retry_failed`` can send again).
+    Raises ``KeyError`` when the batch is not this folder's, the SDK's error when the API refuses.
+    """
+    folder = Path(folder).resolve()
+    with open_ledger(folder) as ledger:
+        row = ledger.batch(batch_id)
+        if row is None:
+            raise KeyError(f"batch {batch_id} is not one of this folder's batches")
+        data = _batch_dict(client.messages.batches.cancel(batch_id))
+        ledger.update_batch_status(data)
+        row = ledger.batch(batch_id)
+        assert row is not None
+        return _status_of_row(ledger, row, datetime.now(UTC))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Results into sidecars
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What became of one request's result: a sidecar written, or a failure with its reason."""
+
+    request_id: int
+    custom_id: str
+    rel_path: str
+    status: str  # "succeeded" or "failed"
+    error_kind: str | None = None
+    error: str | None = None
+    cost_usd: float | None = None
+    sidecar: Path | None = None
+
+
+@dataclass(frozen=True)
+class BatchRetrieval:
+    """One batch's retrieval: counts, and whether every result is now recorded."""
+
+    batch_id: str
+    written: int = 0
+    failed: int = 0
+    already_done: int = 0
+    unknown: int = 0
+    missing: int = 0
+    complete: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RetrieveResult:
+    """A retrieval of one or more batches."""
+
+    batches: tuple[BatchRetrieval, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def written(self) -> int:
+        """Sidecars written."""
+        return sum(b.written for b in self.batches)
+
+    @property
+    def failed(self) -> int:
+        """Results recorded as failures."""
+        return sum(b.failed + b.missing for b in self.batches)
+
+    @property
+    def unknown(self) -> int:
+        """Results whose custom_id is none of the batch's requests."""
+        return sum(b.unknown for b in self.batches)
+
+    @property
+    def complete(self) -> bool:
+        """Every batch retrieved to the end, nothing blocked."""
+        return not self.problems and all(b.complete for b in self.batches)
+
+    def merged(self, other: RetrieveResult) -> RetrieveResult:
+        """Both retrievals together."""
+        return RetrieveResult(self.batches + other.batches, self.problems + other.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"written": self.written, "failed": self.failed, "unknown": self.unknown, "complete": self.complete,
+                "problems": list(self.problems), "batches": [vars(b) for b in self.batches]}
+
+
+class _Profiles:
+    """Schemas and validators by prompt hash, loaded once per retrieval."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._cache: dict[str, tuple[dict[str, Any] | None, Any]] = {}
+
+    def get(self, prompt_hash: str | None) -> tuple[dict[str, Any] | None, Any]:
+        key = prompt_hash or ""
+        if key not in self._cache:
+            import jsonschema
+
+            try:
+                schema: dict[str, Any] | None = load_profile(self.folder, key).schema if key else None
+            except ProfileNotFound:
+                schema = None
+            validator = jsonschema.Draft202012Validator(schema) if schema is not None else None
+            self._cache[key] = (schema, validator)
+        return self._cache[key]
+
+
+def _usage_dict(usage: Any) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    if isinstance(usage, dict):
+        return usage
+    return usage.model_dump(mode="json", exclude_none=True)
+
+
+def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> float | None:
+    """USD for one answer's usage (``gaia.cost.usage_cost``), ``None`` when it cannot be priced."""
+    if not usage:
+        return None
+    try:
+        from gaia.cost import usage_cost
+
+        return float(usage_cost(usage, model, batch=batch).total_usd)
+    except Exception:
+        return None
+
+
+def _save_unwritten(folder: Path, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any]) -> Path:
+    path = workdir(folder) / UNWRITTEN_DIR / f"{row.custom_id}-{row.id}.json"
+    from gaia.settings import atomic_write_json
+
+    atomic_write_json(path, {"rel_path": row.rel_path, "analysis": analysis, "run": run})
+    return path
+
+
+def record_message(
+    folder: Path | str,
+    ledger: Ledger,
+    row: RequestRow,
+    message: Any,
+    *,
+    schema: dict[str, Any] | None = None,
+    validator: Any | None = None,
+) -> RequestOutcome:
+    """Turn one answer (an SDK ``Message`` or its dict) into a sidecar and a ledger outcome.
+
+    Shared by batch retrieval and "run now" (the row's ``mode`` decides batch or standard prices).
+    The answer is validated against ``schema`` (the row's prompt profile's when not given); a
+    refusal, a cut-off answer or an invalid one becomes a failure (billed, so its usage and cost are
+    recorded). The sidecar is written before the row is marked done; a sidecar that already holds
+    this very request's answer (a re-run after a crash between the two) is not written again. If
+    the sidecar cannot be written, the answer is kept in ``.gaia/unwritten/`` and the failure says
+    where.
+    """
+    folder = Path(folder)
+    if row.done:
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, row.status, row.error_kind, row.error, row.cost_usd)
+    if schema is None:
+        schema, validator = _Profiles(folder).get(row.prompt_hash)
+    model = row.model or ""
+    usage = _usage_dict(message.get("usage") if isinstance(message, dict) else getattr(message, "usage", None))
+    cost = price_usage(usage, model, batch=row.mode == "batch")
+    stop = message.get("stop_reason") if isinstance(message, dict) else getattr(message, "stop_reason", None)
+    if schema is None:
+        analysis, problem = None, ("The prompt profile this request was sent with is no longer saved, so the "
+                                   "answer cannot be checked.")
+        kind = "invalid_answer"
+    else:
+        analysis, problem = parse_answer(message, schema, validator=validator)
+        kind = {"refusal": "refusal", "max_tokens": "max_tokens"}.get(stop or "", "invalid_answer")
+    if problem is not None or analysis is None:
+        ledger.finish_request(row.id, "failed", usage=usage, cost_usd=cost, error_kind=kind, error=problem)
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", kind, problem, cost)
+    message_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
+    answered_model = (message.get("model") if isinstance(message, dict) else getattr(message, "model", None)) or model
+    run = {
+        "model": answered_model, "prompt_hash": row.prompt_hash, "fingerprint": row.fingerprint,
+        "keyframe_set": row.set_id, "keyframe_timestamps": list(row.timestamps), "mode": row.mode,
+        "batch_id": row.batch_id, "custom_id": row.custom_id, "request_id": row.id, "run_id": row.run_id,
+        "message_id": message_id, "attempt": row.attempt, "usage": usage, "cost_usd": cost,
+        "analysed_at": now_iso(),
+    }
+    video = folder / row.rel_path
+    try:
+        existing = read_sidecar(video)
+    except SidecarError:
+        existing = None
+    prior = (existing or {}).get("run") or {}
+    same = prior.get("request_id") == row.id and prior.get("custom_id") == row.custom_id and \
+        prior.get("run_id") == row.run_id and "analysis" in (existing or {})
+    try:
+        path = video if same else write_sidecar(video, {"analysis": analysis, "run": run})
+    except SidecarError as exc:
+        kept = _save_unwritten(folder, row, analysis, run)
+        error = f"The answer is valid but its sidecar could not be written ({exc}); it is kept in {kept}."
+        ledger.finish_request(row.id, "failed", usage=usage, cost_usd=cost, error_kind="sidecar_error", error=error)
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", "sidecar_error", error, cost)
+    from gaia.sidecar import sidecar_path
+
+    ledger.finish_request(row.id, "succeeded", usage=usage, cost_usd=cost)
+    return RequestOutcome(row.id, row.custom_id, row.rel_path, "succeeded", cost_usd=cost,
+                          sidecar=sidecar_path(video) if not same else sidecar_path(path))
+
+
+_NOT_BILLED = " (not billed)"
+
+
+def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profiles: _Profiles,
+                   counts: dict[str, int], hook: Callable[[str], None] | None = None) -> None:
+    cid = item.custom_id
+    row = ledger.request_in_batch(batch_id, cid)
+    if row is None:
+        ledger.record_event("unknown_custom_id", f"Batch {batch_id} returned a result for {cid}, which is none of "
+                            "its requests; it was not written anywhere.", batch_id=batch_id, custom_id=cid)
+        counts["unknown"] += 1
+        return
+    if row.done:
+        counts["already_done"] += 1
+        return
+    if hook:
+        hook("before_write")
+    result = item.result
+    rtype = result.type
+    if rtype == "succeeded":
+        schema, validator = profiles.get(row.prompt_hash)
+        outcome = record_message(folder, ledger, row, result.message, schema=schema, validator=validator)
+        counts["written" if outcome.status == "succeeded" else "failed"] += 1
+    elif rtype == "errored":
+        err = getattr(result, "error", None)
+        inner = getattr(err, "error", None)
+        etype = getattr(inner, "type", None) or "api_error"
+        emsg = getattr(inner, "message", None) or ""
+        hint = ("the request itself was rejected; check the model and settings before retrying"
+                if etype == "invalid_request_error" else "a temporary API problem; retrying usually works")
+        ledger.finish_request(row.id, "failed", error_kind=f"errored:{etype}",
+                              error=f"The API returned an error ({etype}: {emsg}){_NOT_BILLED}; {hint}.")
+        counts["failed"] += 1
+    elif rtype == "expired":
+        ledger.finish_request(row.id, "failed", error_kind="expired",
+                              error=f"The batch reached its {BATCH_EXPIRY_HOURS}-hour limit before this request was "
+                                    f"processed{_NOT_BILLED}.")
+        counts["failed"] += 1
+    elif rtype == "canceled":
+        ledger.finish_request(row.id, "failed", error_kind="canceled",
+                              error=f"The batch was canceled before this request was processed{_NOT_BILLED}.")
+        counts["failed"] += 1
+    else:
+        ledger.finish_request(row.id, "failed", error_kind="unknown_result",
+                              error=f"The API returned a result of an unknown type {rtype!r}.")
+        counts["failed"] += 1
+    if hook:
+        hook("after_write")
+
+
+def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, profiles: _Profiles,
+                    tick: Callable[[], None], hook: Callable[[str], None] | None) -> BatchRetrieval:
+    batch_id = row.batch_id or ""
+    counts = {"written": 0, "failed": 0, "already_done": 0, "unknown": 0}
+    seen = 0
+    stream = None
+    try:
+        stream = client.messages.batches.results(batch_id)
+        for item in stream:
+            _record_result(folder, ledger, batch_id, item, profiles, counts, hook)
+            seen += 1
+            tick()
+    except Exception as exc:
+        error = (f"The results download stopped after {seen} results ({describe_error(exc)}); "
+                 "run retrieve again to fetch the rest (nothing is written twice).")
+        ledger.set_results_state(batch_id, "partial")
+        ledger.set_batch_error(row.local_id, error)
+        ledger.record_event("results_interrupted", error, batch_id=batch_id)
+        return BatchRetrieval(batch_id, complete=False, error=error, **counts)
+    finally:
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+    missing = 0
+    for left in ledger.requests(batch_id=batch_id, status=("submitted", "pending")):
+        ledger.finish_request(left.id, "failed", error_kind="missing",
+                              error="The batch ended but the API returned no result for this request.")
+        missing += 1
+    ledger.set_results_state(batch_id, "done")
+    ledger.set_batch_error(row.local_id, None)
+    return BatchRetrieval(batch_id, complete=True, missing=missing, **counts)
+
+
+def retrieve(
+    folder: Path | str,
+    client: Any,
+    *,
+    batch_ids: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+    _hook: Callable[[str], None] | None = None,
+) -> RetrieveResult:
+    """Download the results of every ended batch not yet fully retrieved and write the sidecars.
+
+    Streams each batch's results (``client.messages.batches.results``), one result in memory at a
+    time. ``on_progress(done, total)`` counts results over the requests of the batches being
+    retrieved. A batch not yet known to have ended is asked about first. Interrupted at any point
+    and run again, every result ends up written exactly once. ``batch_ids`` limits it to some batches.
+    """
+    folder = Path(folder).resolve()
+    if not ledger_exists(folder):
+        return RetrieveResult()
+    try:
+        with _folder_lock(folder, LOCK_RETRIEVE, "retrieving results into"):
+            return _retrieve_locked(folder, client, batch_ids, on_progress, _hook)
+    except FolderBusy as exc:
+        return RetrieveResult(problems=(str(exc),))
+
+
+def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None, on_progress: Progress | None,
+                     hook: Callable[[str], None] | None) -> RetrieveResult:
+    now = datetime.now(UTC)
+    problems: list[str] = []
+    with open_ledger(folder) as ledger:
+        todo: list[BatchRow] = []
+        for row in ledger.batches(states=["submitted"]):
+            if row.results_state == "done" or not row.batch_id or (batch_ids and row.batch_id not in batch_ids):
+                continue
+            if row.processing_status != "ended":
+                try:
+                    refreshed = ledger.update_batch_status(_batch_dict(client.messages.batches.retrieve(row.batch_id)))
+                except Exception as exc:
+                    problems.append(f"Batch {row.batch_id}: status unknown ({describe_error(exc)}).")
+                    continue
+                if refreshed is None or refreshed.processing_status != "ended":
+                    continue
+                row = refreshed
+            created = parse_time(row.created_at)
+            if created and now - created > timedelta(days=RESULTS_RETENTION_DAYS):
+                problems.append(f"Batch {row.batch_id}: results are past the {RESULTS_RETENTION_DAYS}-day download "
+                                "window and can no longer be retrieved.")
+                continue
+            todo.append(row)
+        total = sum(r.n_requests for r in todo)
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if on_progress:
+                on_progress(min(done, total), total)
+
+        profiles = _Profiles(folder)
+        out = []
+        for row in todo:
+            before = done
+            got = _retrieve_batch(folder, ledger, client, row, profiles, tick, hook)
+            out.append(got)
+            done = before + row.n_requests
+            if on_progress:
+                on_progress(min(done, total), total)
+    return RetrieveResult(tuple(out), tuple(problems))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Failures and retries
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FailedRequest:
+    """A request that has no answer, why, and whether sending it again is likely to help."""
+
+    request_id: int
+    custom_id: str
+    rel_path: str
+    run_id: str
+    batch_id: str | None
+    mode: str
+    attempt: int
+    error_kind: str
+    reason: str
+    cost_usd: float | None
+    at: str | None
+    hint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dict(vars(self))
+
+
+_HINTS = {
+    "expired": "Retry: the batch ran out of time, usually under heavy load.",
+    "canceled": "Retry if you still want it analysed.",
+    "refusal": "The model declined; retrying sometimes helps, or adjust the prompt.",
+    "max_tokens": "Retry; if it recurs, raise the answer length limit.",
+    "invalid_answer": "Retry; if it recurs, simplify the output schema.",
+    "missing": "Retry.",
+    "sidecar_error": "Fix the sidecar file problem, then retry (the answer is also kept in .gaia/unwritten/).",
+    "errored:invalid_request_error": "Check the model and settings; retrying unchanged will likely fail again.",
+}
+
+
+def failures(folder: Path | str) -> list[FailedRequest]:
+    """Every request that failed and has not been retried yet, oldest first."""
+    if not ledger_exists(folder):
+        return []
+    with open_ledger(folder) as ledger:
+        rows = ledger.failures()
+    return [FailedRequest(r.id, r.custom_id, r.rel_path, r.run_id, r.batch_id, r.mode, r.attempt, r.error_kind or
+                          "failed", r.error or "", r.cost_usd, r.done_at,
+                          _HINTS.get(r.error_kind or "", "Retry: temporary API problems usually pass."))
+            for r in rows]
+
+
+def plan_retry(
+    folder: Path | str,
+    *,
+    request_ids: Iterable[int] | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
+    max_batch_bytes: int | None = None,
+    max_batch_requests: int | None = None,
+) -> list[SubmissionPlan]:
+    """Plans that send exactly the failed requests again (all of them, or ``request_ids``).
+
+    One plan per original run, each with that run's model, prompt profile, keyframe settings and
+    answer length, and the same frames as the failed request; each request's ``attempt`` goes up
+    by one (a new custom_id) and it links to the request it retries.
+    """
+    folder = Path(folder).resolve()
+    if not ledger_exists(folder):
+        return []
+    wanted = set(request_ids) if request_ids is not None else None
+    with open_ledger(folder) as ledger:
+        rows = [r for r in ledger.failures() if wanted is None or r.id in wanted]
+        runs = {r.run_id: ledger.run(r.run_id) for r in rows}
+    by_run: dict[str, list[RequestRow]] = {}
+    for r in rows:
+        by_run.setdefault(r.run_id, []).append(r)
+    plans = []
+    given = {k.rel_path: k for k in keyframe_sets} if keyframe_sets is not None else None
+    for run_id, items in by_run.items():
+        run = runs.get(run_id)
+        stored = dict(run.settings) if run else {}
+        try:
+            settings = RunSettings.from_dict(stored)
+        except (TypeError, ValueError):
+            settings = load_settings(folder)
+        if items[0].model:
+            settings = replace(settings, model=items[0].model)
+        max_tokens = int(stored.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        problems: list[RequestProblem] = []
+        try:
+            profile = load_profile(folder, items[0].prompt_hash or "")
+        except ProfileNotFound:
+            from gaia.prompts import default_profile
+
+            profile = default_profile()
+            problems.append(RequestProblem(None, f"The prompt profile {items[0].prompt_hash} of run {run_id} is no "
+                                           "longer saved.", "Submit the videos again with a current profile.",
+                                           blocking=True))
+        skipped: list[SkippedVideo] = []
+        rels = {r.rel_path for r in items}
+        sets = given if given is not None else {k.rel_path: k for k in _keyframe_sets(
+            folder, settings, extract=False, skipped=skipped, on_progress=None, rel_paths=rels)}
+        planned: list[PlannedRequest] = []
+        for r in items:
+            ks = sets.get(r.rel_path)
+            if ks is None or ks.problem:
+                why = ks.problem if ks is not None else "the video is no longer in the folder"
+                problems.append(RequestProblem(r.rel_path, f"Cannot retry: {why}.", "Extract its keyframes again."))
+                continue
+            wanted_ts = {round(t, 3) for t in r.timestamps}
+            frames = tuple(f for f in ks.frames if round(f.timestamp, 3) in wanted_ts) or ks.frames
+            attempt = r.attempt + 1
+            nbytes = request_size_for(r.rel_path, frames, profile, model=settings.model,
+                                      cache_ttl=settings.cache_ttl, max_tokens=max_tokens, attempt=attempt)
+            found = keyframe_problems(replace(ks, frames=frames), model=settings.model, nbytes=nbytes,
+                                      max_request_bytes=batch_byte_budget(max_batch_bytes))
+            if found:
+                problems.extend(found)
+                continue
+            planned.append(PlannedRequest(r.rel_path, ks, tuple(sorted(frames, key=lambda f: f.timestamp)),
+                                          custom_id_for(r.rel_path, attempt), nbytes, attempt=attempt, retry_of=r.id))
+        plans.append(_finish_plan(folder, settings, profile, max_tokens, planned, list(sets.values()), skipped,
+                                  problems, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
+                                  client=None, retry_of_run=run_id))
+    return plans
+
+
+def _add_usd(a: float | None, b: float | None) -> float | None:
+    return None if a is None and b is None else (a or 0.0) + (b or 0.0)
+
+
+def retry_failed(
+    folder: Path | str,
+    client: Any,
+    *,
+    request_ids: Iterable[int] | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
+    dry_run_to: Path | None = None,
+    max_cost_usd: float | None = None,
+    on_progress: Progress | None = None,
+    max_batch_bytes: int | None = None,
+) -> SubmitResult:
+    """Send the failed requests again in new batch(es) linked to their original runs.
+
+    Returns one ``SubmitResult`` covering every run retried (``run_ids``); ``blocked`` says why
+    nothing was sent when there is nothing to retry. ``max_cost_usd`` caps the retry's estimate.
+    """
+    plans = plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets, max_batch_bytes=max_batch_bytes)
+    if not plans:
+        return SubmitResult(blocked="Nothing to retry: no request has failed.")
+    merged = SubmitResult()
+    for plan in plans:
+        res = submit(folder, plan, client, dry_run_to=dry_run_to, max_cost_usd=max_cost_usd, on_progress=on_progress)
+        problems = merged.problems + res.problems + tuple(f"{p.rel_path}: {p.problem}" for p in plan.problems)
+        merged = SubmitResult(
+            run_ids=merged.run_ids + res.run_ids, batches=merged.batches + res.batches,
+            blocked=res.blocked if res.blocked and not merged.run_ids and not res.run_ids else merged.blocked,
+            problems=problems, dry_run_path=res.dry_run_path or merged.dry_run_path,
+            dry_run_requests=merged.dry_run_requests + res.dry_run_requests,
+            estimate_usd=_add_usd(merged.estimate_usd, res.estimate_usd), reconciled=merged.reconciled + res.reconciled,
+            dropped=merged.dropped + res.dropped)
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------------
+# Watching
+# ---------------------------------------------------------------------------------------------------
+
+def watch(
+    folder: Path | str,
+    client: Any,
+    *,
+    poll_s: float = DEFAULT_POLL_S,
+    on_status: Callable[[list[BatchStatus]], None] | None = None,
+    on_progress: Progress | None = None,
+    retrieve_results: bool = True,
+    max_polls: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RetrieveResult:
+    """Poll every ``poll_s`` seconds until no batch is running, retrieving each batch as it ends.
+
+    ``on_status`` receives the list of ``BatchStatus`` after each poll; ``on_progress`` the
+    retrieval progress. Stops after ``max_polls`` polls when given. Safe to interrupt and restart.
+    """
+    result = RetrieveResult()
+    polls = 0
+    while True:
+        statuses = refresh_status(folder, client)
+        polls += 1
+        if on_status:
+            on_status(statuses)
+        ready = [s.batch_id for s in statuses if s.needs_retrieval and s.batch_id]
+        if retrieve_results and ready:
+            result = result.merged(retrieve(folder, client, on_progress=on_progress, batch_ids=ready))
+        if not any(s.running for s in statuses):
+            return result
+        if max_polls is not None and polls >= max_polls:
+            return result
+        sleep(poll_s)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Summaries for pages and the CLI
+# ---------------------------------------------------------------------------------------------------
+
+def ledger_events(folder: Path | str, *, batch_id: str | None = None) -> list[dict[str, Any]]:
+    """Events recorded for the folder (unknown custom_ids, interrupted downloads), oldest first."""
+    if not ledger_exists(folder):
+        return []
+    with open_ledger(folder) as ledger:
+        return [vars(e) for e in ledger.events(batch_id=batch_id)]
+
+
+def requests_table(folder: Path | str) -> list[dict[str, Any]]:
+    """Every request row of the folder as plain dicts (for tables and exports), oldest first."""
+    if not ledger_exists(folder):
+        return []
+    with open_ledger(folder) as ledger:
+        return [r.to_dict() for r in ledger.requests()]
+
+
+def dumps_jsonl(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """Each dict as one JSON line (exports)."""
+    for item in items:
+        yield json.dumps(item, ensure_ascii=False) + "\n"

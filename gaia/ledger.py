@@ -1,0 +1,704 @@
+"""The ledger: a SQLite database in the folder's ``.gaia/`` recording every run, batch and request.
+
+This is the only code that touches the database. It holds runs (what was sent, with which
+settings), batches (the intent written *before* a batch is created, then the API's id, times,
+status and request counts), one row per request (``custom_id`` → video relative path, keyframe set
+and timestamps, prompt hash, model, mode, status, usage, cost, error, attempt, retry link),
+status snapshots of each batch over time (for "batch size against processing time" charts) and
+events (unknown ``custom_id`` values, interrupted result streams). WAL mode lets the app read
+while the CLI writes. No API key is ever written here.
+
+Request status moves ``pending`` (intent written) → ``submitted`` (the batch exists) →
+``succeeded`` (sidecar written) or ``failed`` (with ``error_kind`` and a plain ``error``); an intent
+whose batch was never created becomes ``unsent``. A retry is a new row whose ``retry_of`` names
+the failed one; ``failures`` lists failed rows nobody has retried yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gaia.settings import workdir
+
+LEDGER_FILE = "ledger.sqlite3"
+SCHEMA_VERSION = 1
+
+FINAL_STATUSES = ("succeeded", "failed")
+ACTIVE_BATCH_STATES = ("pending", "submitted")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs(
+  run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, mode TEXT NOT NULL, model TEXT, prompt_hash TEXT,
+  settings_json TEXT, retry_of TEXT, n_requests INTEGER DEFAULT 0, estimate_usd REAL, note TEXT);
+CREATE TABLE IF NOT EXISTS batches(
+  local_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, batch_id TEXT UNIQUE, state TEXT NOT NULL,
+  n_requests INTEGER NOT NULL, nbytes INTEGER, fingerprint TEXT, intent_at TEXT NOT NULL, submitted_at TEXT,
+  created_at TEXT, expires_at TEXT, ended_at TEXT, cancel_initiated_at TEXT, archived_at TEXT,
+  processing_status TEXT, counts_json TEXT, results_state TEXT NOT NULL DEFAULT 'none', retrieved_at TEXT,
+  estimate_usd REAL, error TEXT, matched_by TEXT, spool_path TEXT, split_reason TEXT, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS requests(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, local_batch INTEGER, batch_id TEXT,
+  custom_id TEXT NOT NULL, rel_path TEXT NOT NULL, set_id TEXT, timestamps_json TEXT, prompt_hash TEXT,
+  model TEXT, mode TEXT NOT NULL, status TEXT NOT NULL, error_kind TEXT, error TEXT, usage_json TEXT,
+  cost_usd REAL, estimate_usd REAL, attempt INTEGER NOT NULL DEFAULT 1, retry_of INTEGER, nbytes INTEGER,
+  fingerprint_json TEXT, created_at TEXT NOT NULL, updated_at TEXT, done_at TEXT,
+  UNIQUE(local_batch, custom_id));
+CREATE INDEX IF NOT EXISTS requests_batch ON requests(batch_id, custom_id);
+CREATE INDEX IF NOT EXISTS requests_path ON requests(rel_path);
+CREATE INDEX IF NOT EXISTS requests_status ON requests(status);
+CREATE INDEX IF NOT EXISTS requests_retry ON requests(retry_of);
+CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id, custom_id);
+CREATE TABLE IF NOT EXISTS snapshots(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, local_batch INTEGER, batch_id TEXT, taken_at TEXT NOT NULL,
+  processing_status TEXT, counts_json TEXT, elapsed_s REAL);
+CREATE INDEX IF NOT EXISTS snapshots_batch ON snapshots(batch_id);
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, batch_id TEXT, custom_id TEXT,
+  message TEXT);
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 (what the ledger stores)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def to_iso(value: Any) -> str | None:
+    """An API timestamp (``datetime`` or string) as ISO 8601 UTC, ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return parse_time(str(value)).isoformat(timespec="milliseconds")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Parse an ISO timestamp from the ledger or the API (``Z`` accepted) as an aware UTC datetime."""
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def ids_fingerprint(custom_ids: Iterable[str]) -> str:
+    """A short hash of a batch's set of custom_ids (order does not matter)."""
+    return hashlib.sha256("\n".join(sorted(custom_ids)).encode()).hexdigest()[:24]
+
+
+def _loads(text: str | None, default: Any = None) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class RequestIntent:
+    """One request about to be sent: what it is and what it will be recorded as."""
+
+    custom_id: str
+    rel_path: str
+    set_id: str
+    timestamps: tuple[float, ...]
+    prompt_hash: str
+    model: str
+    fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
+    attempt: int = 1
+    retry_of: int | None = None
+    nbytes: int | None = None
+    estimate_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One request as the ledger holds it."""
+
+    id: int
+    run_id: str
+    local_batch: int | None
+    batch_id: str | None
+    custom_id: str
+    rel_path: str
+    set_id: str | None
+    timestamps: tuple[float, ...]
+    prompt_hash: str | None
+    model: str | None
+    mode: str
+    status: str
+    error_kind: str | None
+    error: str | None
+    usage: dict[str, Any] | None
+    cost_usd: float | None
+    estimate_usd: float | None
+    attempt: int
+    retry_of: int | None
+    nbytes: int | None
+    fingerprint: dict[str, Any] | None
+    created_at: str
+    updated_at: str | None
+    done_at: str | None
+
+    @classmethod
+    def from_sql(cls, row: sqlite3.Row) -> RequestRow:
+        """Build from a ``requests`` row."""
+        d = dict(row)
+        return cls(
+            id=d["id"], run_id=d["run_id"], local_batch=d["local_batch"], batch_id=d["batch_id"],
+            custom_id=d["custom_id"], rel_path=d["rel_path"], set_id=d["set_id"],
+            timestamps=tuple(_loads(d["timestamps_json"], [])), prompt_hash=d["prompt_hash"], model=d["model"],
+            mode=d["mode"], status=d["status"], error_kind=d["error_kind"], error=d["error"],
+            usage=_loads(d["usage_json"]), cost_usd=d["cost_usd"], estimate_usd=d["estimate_usd"],
+            attempt=d["attempt"], retry_of=d["retry_of"], nbytes=d["nbytes"],
+            fingerprint=_loads(d["fingerprint_json"]), created_at=d["created_at"], updated_at=d["updated_at"],
+            done_at=d["done_at"],
+        )
+
+    @property
+    def done(self) -> bool:
+        """Whether this request has its final outcome recorded."""
+        return self.status in FINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch as the ledger holds it (``batch_id`` is ``None`` while only the intent exists)."""
+
+    local_id: int
+    run_id: str
+    batch_id: str | None
+    state: str
+    n_requests: int
+    nbytes: int | None
+    fingerprint: str | None
+    intent_at: str
+    submitted_at: str | None
+    created_at: str | None
+    expires_at: str | None
+    ended_at: str | None
+    cancel_initiated_at: str | None
+    archived_at: str | None
+    processing_status: str | None
+    counts: dict[str, int]
+    results_state: str
+    retrieved_at: str | None
+    estimate_usd: float | None
+    error: str | None
+    matched_by: str | None
+    spool_path: str | None
+    split_reason: str | None
+    updated_at: str | None
+
+    @classmethod
+    def from_sql(cls, row: sqlite3.Row) -> BatchRow:
+        """Build from a ``batches`` row."""
+        d = dict(row)
+        d["counts"] = _loads(d.pop("counts_json"), {}) or {}
+        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run: a submission (batch or standard mode) and the settings it used."""
+
+    run_id: str
+    created_at: str
+    mode: str
+    model: str | None
+    prompt_hash: str | None
+    settings: dict[str, Any]
+    retry_of: str | None
+    n_requests: int
+    estimate_usd: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A batch's status at one moment (for progress charts)."""
+
+    batch_id: str | None
+    taken_at: str
+    processing_status: str | None
+    counts: dict[str, int]
+    elapsed_s: float | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something retrieval or submission met that belongs to no request row (or explains one)."""
+
+    at: str
+    kind: str
+    batch_id: str | None
+    custom_id: str | None
+    message: str
+
+
+class Ledger:
+    """A connection to a folder's ledger; use as a context manager or call ``close()``.
+
+    Thread-safe for use from one process (one lock around the connection); several processes may
+    open the same ledger (SQLite WAL with a busy timeout).
+    """
+
+    def __init__(self, folder: Path | str, *, path: Path | None = None) -> None:
+        self.folder = Path(folder)
+        self.path = path or workdir(folder) / LEDGER_FILE
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                           (str(SCHEMA_VERSION),))
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    # --- runs -----------------------------------------------------------------------------------------
+
+    def new_run(
+        self,
+        *,
+        mode: str,
+        model: str,
+        prompt_hash: str,
+        settings: dict[str, Any],
+        retry_of: str | None = None,
+        estimate_usd: float | None = None,
+        n_requests: int = 0,
+        note: str | None = None,
+    ) -> str:
+        """Record a new run and return its id (``run_`` + 12 hex)."""
+        run_id = f"run_{uuid.uuid4().hex[:12]}"
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO runs(run_id, created_at, mode, model, prompt_hash, settings_json, retry_of, n_requests,"
+                " estimate_usd, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, now_iso(), mode, model, prompt_hash, json.dumps(settings), retry_of, n_requests,
+                 estimate_usd, note),
+            )
+        return run_id
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by id."""
+        row = self._one("SELECT * FROM runs WHERE run_id=?", (run_id,))
+        if row is None:
+            return None
+        d = dict(row)
+        d["settings"] = _loads(d.pop("settings_json"), {}) or {}
+        return RunRow(**d)
+
+    def runs(self) -> list[RunRow]:
+        """Every run, newest first."""
+        out = []
+        for row in self._all("SELECT run_id FROM runs ORDER BY created_at DESC"):
+            run = self.run(row["run_id"])
+            if run is not None:
+                out.append(run)
+        return out
+
+    # --- batches: intent, creation, status ------------------------------------------------------------
+
+    def add_batch_intent(
+        self,
+        run_id: str,
+        intents: Sequence[RequestIntent],
+        *,
+        nbytes: int | None = None,
+        split_reason: str | None = None,
+        estimate_usd: float | None = None,
+        spool_path: str | None = None,
+    ) -> int:
+        """Write the intent to create a batch (a ``pending`` batch and its ``pending`` requests) in one
+        transaction, before the API is called; returns the batch's local id."""
+        ts = now_iso()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO batches(run_id, state, n_requests, nbytes, fingerprint, intent_at, estimate_usd,"
+                " spool_path, split_reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, "pending", len(intents), nbytes, ids_fingerprint(i.custom_id for i in intents), ts,
+                 estimate_usd, spool_path, split_reason, ts),
+            )
+            local_id = int(cur.lastrowid or 0)
+            self._insert_requests(c, run_id, local_id, "batch", "pending", intents, ts)
+            c.execute("UPDATE runs SET n_requests = n_requests + ? WHERE run_id=?", (len(intents), run_id))
+        return local_id
+
+    @staticmethod
+    def _insert_requests(c: sqlite3.Connection, run_id: str, local_batch: int | None, mode: str, status: str,
+                         intents: Sequence[RequestIntent], ts: str) -> list[int]:
+        ids = []
+        for i in intents:
+            cur = c.execute(
+                "INSERT INTO requests(run_id, local_batch, custom_id, rel_path, set_id, timestamps_json, prompt_hash,"
+                " model, mode, status, attempt, retry_of, nbytes, fingerprint_json, estimate_usd, created_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, local_batch, i.custom_id, i.rel_path, i.set_id, json.dumps(list(i.timestamps)),
+                 i.prompt_hash, i.model, mode, status, i.attempt, i.retry_of, i.nbytes,
+                 json.dumps(i.fingerprint, sort_keys=True), i.estimate_usd, ts, ts),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def mark_batch_submitted(self, local_id: int, batch: dict[str, Any], *, matched_by: str = "response") -> None:
+        """The API created the batch: store its id and times; its requests become ``submitted``."""
+        ts = now_iso()
+        with self._tx() as c:
+            c.execute(
+                "UPDATE batches SET batch_id=?, state='submitted', submitted_at=?, created_at=?, expires_at=?,"
+                " processing_status=?, counts_json=?, matched_by=?, error=NULL, updated_at=? WHERE local_id=?",
+                (batch["id"], ts, to_iso(batch.get("created_at")), to_iso(batch.get("expires_at")),
+                 batch.get("processing_status"), json.dumps(batch.get("request_counts") or {}), matched_by, ts,
+                 local_id),
+            )
+            c.execute("UPDATE requests SET batch_id=?, status='submitted', updated_at=? WHERE local_batch=? AND "
+                      "status='pending'", (batch["id"], ts, local_id))
+
+    def mark_batch_abandoned(self, local_id: int, error: str) -> None:
+        """The batch was never created: keep the intent for the record, its requests become ``unsent``."""
+        ts = now_iso()
+        with self._tx() as c:
+            c.execute("UPDATE batches SET state='abandoned', error=?, updated_at=? WHERE local_id=?",
+                      (error, ts, local_id))
+            c.execute("UPDATE requests SET status='unsent', error=?, updated_at=? WHERE local_batch=? AND "
+                      "status='pending'", (error, ts, local_id))
+
+    def set_batch_error(self, local_id: int, error: str | None) -> None:
+        """Note a problem with a batch (a failed refresh, an interrupted stream) without changing its state."""
+        with self._tx() as c:
+            c.execute("UPDATE batches SET error=?, updated_at=? WHERE local_id=?", (error, now_iso(), local_id))
+
+    def set_spool_path(self, local_id: int, spool_path: str | None) -> None:
+        """Remember (or forget) the spool file holding the batch's body."""
+        with self._tx() as c:
+            c.execute("UPDATE batches SET spool_path=? WHERE local_id=?", (spool_path, local_id))
+
+    def update_batch_status(self, batch: dict[str, Any], *, snapshot: bool = True) -> BatchRow | None:
+        """Store the API's view of a batch (status, counts, times) and, by default, a snapshot of it."""
+        ts = now_iso()
+        row = self.batch(batch["id"])
+        if row is None:
+            return None
+        counts = batch.get("request_counts") or {}
+        created = to_iso(batch.get("created_at")) or row.created_at
+        with self._tx() as c:
+            c.execute(
+                "UPDATE batches SET processing_status=?, counts_json=?, created_at=?, expires_at=?, ended_at=?,"
+                " cancel_initiated_at=?, archived_at=?, error=NULL, updated_at=? WHERE batch_id=?",
+                (batch.get("processing_status"), json.dumps(counts), created,
+                 to_iso(batch.get("expires_at")) or row.expires_at, to_iso(batch.get("ended_at")),
+                 to_iso(batch.get("cancel_initiated_at")), to_iso(batch.get("archived_at")), ts, batch["id"]),
+            )
+            if snapshot:
+                start = parse_time(created)
+                elapsed = (datetime.now(UTC) - start).total_seconds() if start else None
+                ended = parse_time(to_iso(batch.get("ended_at")))
+                if ended and start:
+                    elapsed = (ended - start).total_seconds()
+                c.execute("INSERT INTO snapshots(local_batch, batch_id, taken_at, processing_status, counts_json,"
+                          " elapsed_s) VALUES (?,?,?,?,?,?)",
+                          (row.local_id, batch["id"], ts, batch.get("processing_status"), json.dumps(counts), elapsed))
+        return self.batch(batch["id"])
+
+    def set_results_state(self, batch_id: str, state: str) -> None:
+        """``none``, ``partial`` (a retrieval was interrupted) or ``done`` (every result recorded)."""
+        with self._tx() as c:
+            c.execute("UPDATE batches SET results_state=?, retrieved_at=?, updated_at=? WHERE batch_id=?",
+                      (state, now_iso() if state == "done" else None, now_iso(), batch_id))
+
+    def batch(self, batch_id: str) -> BatchRow | None:
+        """A batch by its API id."""
+        row = self._one("SELECT * FROM batches WHERE batch_id=?", (batch_id,))
+        return BatchRow.from_sql(row) if row else None
+
+    def batch_by_local_id(self, local_id: int) -> BatchRow | None:
+        """A batch by its local id (also for intents without an API id yet)."""
+        row = self._one("SELECT * FROM batches WHERE local_id=?", (local_id,))
+        return BatchRow.from_sql(row) if row else None
+
+    def batches(self, *, states: Sequence[str] | None = None, run_id: str | None = None) -> list[BatchRow]:
+        """Batches, oldest intent first, optionally only in some ``states`` or of one run."""
+        sql, args = "SELECT * FROM batches WHERE 1=1", []
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += list(states)
+        if run_id:
+            sql += " AND run_id=?"
+            args.append(run_id)
+        return [BatchRow.from_sql(r) for r in self._all(sql + " ORDER BY local_id", args)]
+
+    def known_batch_ids(self) -> set[str]:
+        """Every API batch id the ledger knows."""
+        return {r["batch_id"] for r in self._all("SELECT batch_id FROM batches WHERE batch_id IS NOT NULL")}
+
+    def snapshots(self, batch_id: str | None = None) -> list[Snapshot]:
+        """Status snapshots, oldest first (all batches or one)."""
+        sql = "SELECT * FROM snapshots" + (" WHERE batch_id=?" if batch_id else "") + " ORDER BY id"
+        return [Snapshot(r["batch_id"], r["taken_at"], r["processing_status"], _loads(r["counts_json"], {}) or {},
+                         r["elapsed_s"]) for r in self._all(sql, (batch_id,) if batch_id else ())]
+
+    # --- requests ------------------------------------------------------------------------------------
+
+    def add_standard_requests(self, run_id: str, intents: Sequence[RequestIntent]) -> list[int]:
+        """Rows for requests sent through the Messages API (mode ``standard``), status ``submitted``."""
+        ts = now_iso()
+        with self._tx() as c:
+            ids = self._insert_requests(c, run_id, None, "standard", "submitted", intents, ts)
+            c.execute("UPDATE runs SET n_requests = n_requests + ? WHERE run_id=?", (len(intents), run_id))
+        return ids
+
+    def request(self, request_id: int) -> RequestRow | None:
+        """A request row by its id."""
+        row = self._one("SELECT * FROM requests WHERE id=?", (request_id,))
+        return RequestRow.from_sql(row) if row else None
+
+    def request_in_batch(self, batch_id: str, custom_id: str) -> RequestRow | None:
+        """The request with ``custom_id`` in the API batch ``batch_id``."""
+        row = self._one("SELECT * FROM requests WHERE batch_id=? AND custom_id=?", (batch_id, custom_id))
+        return RequestRow.from_sql(row) if row else None
+
+    def request_in_run(self, run_id: str, custom_id: str) -> RequestRow | None:
+        """The request with ``custom_id`` in a run (for standard-mode runs)."""
+        row = self._one("SELECT * FROM requests WHERE run_id=? AND custom_id=? ORDER BY id DESC LIMIT 1",
+                        (run_id, custom_id))
+        return RequestRow.from_sql(row) if row else None
+
+    def requests(
+        self,
+        *,
+        batch_id: str | None = None,
+        local_batch: int | None = None,
+        run_id: str | None = None,
+        status: str | Sequence[str] | None = None,
+        rel_path: str | None = None,
+    ) -> list[RequestRow]:
+        """Request rows matching every filter given, in insertion order."""
+        sql, args = "SELECT * FROM requests WHERE 1=1", []
+        for col, value in (("batch_id", batch_id), ("local_batch", local_batch), ("run_id", run_id),
+                           ("rel_path", rel_path)):
+            if value is not None:
+                sql += f" AND {col}=?"
+                args.append(value)
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            args += statuses
+        return [RequestRow.from_sql(r) for r in self._all(sql + " ORDER BY id", args)]
+
+    def status_counts(self, batch_id: str) -> dict[str, int]:
+        """How many of a batch's requests are in each status."""
+        return {r["status"]: r["n"] for r in self._all(
+            "SELECT status, COUNT(*) AS n FROM requests WHERE batch_id=? GROUP BY status", (batch_id,))}
+
+    def finish_request(
+        self,
+        request_id: int,
+        status: str,
+        *,
+        usage: dict[str, Any] | None = None,
+        cost_usd: float | None = None,
+        error_kind: str | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Record a request's outcome (``succeeded`` or ``failed``) once; returns ``False`` when it
+        already had one (so a re-run never counts a result twice)."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"final status must be one of {FINAL_STATUSES}")
+        ts = now_iso()
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE requests SET status=?, usage_json=?, cost_usd=?, error_kind=?, error=?, updated_at=?,"
+                " done_at=? WHERE id=? AND status NOT IN ('succeeded','failed')",
+                (status, json.dumps(usage) if usage is not None else None, cost_usd, error_kind, error, ts, ts,
+                 request_id),
+            )
+            return cur.rowcount == 1
+
+    def in_flight(self) -> dict[str, RequestRow]:
+        """Requests sent (or about to be) whose outcome is not known yet, by video relative path."""
+        rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
+        return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
+
+    def failures(self) -> list[RequestRow]:
+        """Failed requests that no later attempt has retried yet, oldest first."""
+        rows = self._all(
+            "SELECT * FROM requests r WHERE status='failed' AND NOT EXISTS "
+            "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') ORDER BY id")
+        return [RequestRow.from_sql(r) for r in rows]
+
+    # --- events ---------------------------------------------------------------------------------------
+
+    def record_event(self, kind: str, message: str, *, batch_id: str | None = None,
+                     custom_id: str | None = None) -> None:
+        """Record something that belongs to no request row (an unknown custom_id, a dropped stream)."""
+        with self._tx() as c:
+            c.execute("INSERT INTO events(at, kind, batch_id, custom_id, message) VALUES (?,?,?,?,?)",
+                      (now_iso(), kind, batch_id, custom_id, message))
+
+    def events(self, *, batch_id: str | None = None, kind: str | None = None) -> list[Event]:
+        """Recorded events, oldest first."""
+        sql, args = "SELECT * FROM events WHERE 1=1", []
+        if batch_id:
+            sql += " AND batch_id=?"
+            args.append(batch_id)
+        if kind:
+            sql += " AND kind=?"
+            args.append(kind)
+        return [Event(r["at"], r["kind"], r["batch_id"], r["custom_id"], r["message"] or "")
+                for r in self._all(sql + " ORDER BY id", args)]
+
+    # --- history --------------------------------------------------------------------------------------
+
+    def usage_by_group(self, *, prompt_hash: str | None = None,
+                       model: str | None = None) -> Iterator[tuple[dict[str, Any], str]]:
+        """Usage of every answered request with its group (the batch id, or the run id in standard mode)."""
+        sql = "SELECT usage_json, COALESCE(batch_id, run_id) AS grp FROM requests WHERE usage_json IS NOT NULL"
+        args: list[Any] = []
+        for col, value in (("prompt_hash", prompt_hash), ("model", model)):
+            if value:
+                sql += f" AND {col}=?"
+                args.append(value)
+        for r in self._all(sql + " ORDER BY id", args):
+            yield _loads(r["usage_json"], {}) or {}, r["grp"]
+
+    def batch_durations(self, *, model: str | None = None,
+                        prompt_hash: str | None = None) -> list[tuple[int, float, str]]:
+        """Ended batches as ``(requests, seconds from created to ended, batch_id)``, oldest first."""
+        sql, args = ("SELECT b.batch_id, b.n_requests, b.created_at, b.ended_at FROM batches b "
+                     "WHERE b.ended_at IS NOT NULL AND b.created_at IS NOT NULL"), []
+        for col, value in (("model", model), ("prompt_hash", prompt_hash)):
+            if value:
+                sql += f" AND EXISTS (SELECT 1 FROM requests r WHERE r.batch_id=b.batch_id AND r.{col}=?)"
+                args.append(value)
+        out = []
+        for r in self._all(sql + " ORDER BY b.local_id", args):
+            start, end = parse_time(r["created_at"]), parse_time(r["ended_at"])
+            if start and end:
+                out.append((int(r["n_requests"]), (end - start).total_seconds(), r["batch_id"]))
+        return out
+
+    def cost_by_batch(self) -> list[tuple[str, float | None, float]]:
+        """Per batch: ``(batch_id, estimate at submit in USD, actual cost so far in USD)``."""
+        rows = self._all(
+            "SELECT b.batch_id, b.estimate_usd, COALESCE(SUM(r.cost_usd), 0) AS actual FROM batches b "
+            "LEFT JOIN requests r ON r.batch_id = b.batch_id WHERE b.batch_id IS NOT NULL "
+            "GROUP BY b.local_id ORDER BY b.local_id")
+        return [(r["batch_id"], r["estimate_usd"], float(r["actual"])) for r in rows]
+
+
+def open_ledger(folder: Path | str) -> Ledger:
+    """Open (creating if needed) the ledger of ``folder``."""
+    return Ledger(folder)
+
+
+def ledger_exists(folder: Path | str) -> bool:
+    """Whether ``folder`` has a ledger yet (without creating one)."""
+    return (workdir(folder, create=False) / LEDGER_FILE).is_file()
+
+
+@dataclass(frozen=True)
+class LedgerHistory:
+    """What past runs say about a prompt and model (used when ``gaia.cost.History`` is not available).
+
+    Same fields as ``gaia.cost.History``: ``output_tokens`` per answered request;
+    ``cache_read_shares`` per batch (or standard-mode run), reads / (reads + writes) of prefix
+    tokens; ``batch_durations_s`` from creation to end of each ended batch.
+    """
+
+    output_tokens: tuple[int, ...] = ()
+    cache_read_shares: tuple[float, ...] = ()
+    batch_durations_s: tuple[float, ...] = ()
+    model: str | None = None
+    prompt_hash: str | None = None
+
+
+def _history_values(ledger: Ledger, prompt_hash: str | None, model: str | None) -> dict[str, Any]:
+    outputs: list[int] = []
+    groups: dict[str, list[float]] = {}
+    for usage, group in ledger.usage_by_group(prompt_hash=prompt_hash, model=model):
+        outputs.append(int(usage.get("output_tokens") or 0))
+        acc = groups.setdefault(group, [0.0, 0.0])
+        acc[0] += float(usage.get("cache_read_input_tokens") or 0)
+        acc[1] += float(usage.get("cache_creation_input_tokens") or 0)
+    shares = tuple(r / (r + w) for r, w in groups.values() if r + w)
+    durations = tuple(s for _n, s, _id in ledger.batch_durations(model=model, prompt_hash=prompt_hash))
+    return {"output_tokens": tuple(outputs), "cache_read_shares": shares, "batch_durations_s": durations}
+
+
+def history(folder: Path | str, prompt_hash: str | None = None, model: str | None = None) -> Any:
+    """Output-token history, cache-read shares and batch durations for a prompt and model.
+
+    Returns ``gaia.cost.History`` when the cost module defines it (built from the fields it
+    declares), else a ``LedgerHistory``. An empty history when the folder has no ledger yet.
+    """
+    if ledger_exists(folder):
+        with open_ledger(folder) as ledger:
+            values = _history_values(ledger, prompt_hash, model)
+    else:
+        values = {"output_tokens": (), "cache_read_shares": (), "batch_durations_s": ()}
+    try:
+        from gaia.cost import History  # type: ignore[attr-defined]
+    except ImportError:
+        return LedgerHistory(prompt_hash=prompt_hash, model=model, **values)
+    return _build_cost_history(History, prompt_hash, model, values)
+
+
+def _build_cost_history(cls: Any, prompt_hash: str | None, model: str | None, values: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(cls)}
+    available = {"prompt_hash": prompt_hash, "model": model, **values}
+    return cls(**{k: v for k, v in available.items() if k in names})

@@ -1,0 +1,295 @@
+"""The batch lifecycle against the emulator through the real SDK: plan, submit, status, retrieve, retry."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import anthropic
+import jsonschema
+import pytest
+
+from gaia import batches as B
+from gaia.emulator import HttpFault
+from gaia.ledger import open_ledger
+from gaia.prompts import default_profile
+from gaia.settings import RunSettings, run_fingerprint, set_video_excluded
+from gaia.sidecar import read_sidecar, sidecar_path, sidecar_state
+
+ODD_NAMES = ["plain.mp4", "with space.mp4", "ünïcödé 猫.mov", "dots.in.name.MP4", "UPPER.MOV",
+             "nested/deeper/clip.mkv", "nested/with space/ä b.webm"]
+
+
+def wait_ended(client: anthropic.Anthropic, folder: Path, timeout: float = 15.0) -> list[B.BatchStatus]:
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = B.refresh_status(folder, client)
+        if not any(s.running for s in statuses):
+            return statuses
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.1)
+
+
+def sidecars(folder: Path, names: list[str]) -> dict[str, dict | None]:
+    return {n: read_sidecar(folder / n) for n in names}
+
+
+def test_whole_cycle_odd_names(tmp_path, fake_ksets, anthropic_client, emulator):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ODD_NAMES)
+    settings = RunSettings()
+    plan = B.plan_submission(folder, settings, keyframe_sets=ksets)
+    assert plan.ok, plan.problems
+    assert len(plan.requests) == len(ODD_NAMES) and len(plan.batches) == 1
+    assert all(r.custom_id.startswith("v") and len(r.custom_id) <= 64 for r in plan.requests)
+    progress: list[tuple[int, int]] = []
+    result = B.submit(folder, plan, anthropic_client, on_progress=lambda d, t: progress.append((d, t)))
+    assert result.ok and result.sent == len(ODD_NAMES), result
+    assert progress[-1] == (len(ODD_NAMES), len(ODD_NAMES))
+    statuses = wait_ended(anthropic_client, folder)
+    assert [s.processing_status for s in statuses] == ["ended"]
+    assert statuses[0].needs_retrieval and statuses[0].elapsed_s is not None
+    got = B.retrieve(folder, anthropic_client)
+    assert got.complete and got.written == len(ODD_NAMES) and got.failed == 0
+    fingerprint = run_fingerprint(settings, plan.profile.hash)
+    schema = default_profile().schema
+    for name in ODD_NAMES:
+        path = sidecar_path(folder / name)
+        assert path.parent == (folder / name).parent and path.name.endswith(".gaia.json")
+        data = read_sidecar(folder / name)
+        assert data is not None, name
+        jsonschema.validate(data["analysis"], schema)
+        run = data["run"]
+        assert run["fingerprint"] == fingerprint
+        assert run["keyframe_timestamps"] == [1.5, 3.5, 5.5]
+        assert run["batch_id"] == result.batches[0].batch_id and run["mode"] == "batch"
+        assert run["usage"]["output_tokens"] > 0
+        assert sidecar_state(folder / name, fingerprint) == "analysed"
+    # Re-planning skips what is analysed; force sends them again.
+    again = B.plan_submission(folder, settings, keyframe_sets=ksets)
+    assert not again.requests and len(again.skipped_by("analysed")) == len(ODD_NAMES)
+    assert len(B.plan_submission(folder, settings, keyframe_sets=ksets, force=True).requests) == len(ODD_NAMES)
+    # A second retrieve writes nothing and changes nothing.
+    before = {n: sidecar_path(folder / n).read_text() for n in ODD_NAMES}
+    assert B.retrieve(folder, anthropic_client).written == 0
+    assert before == {n: sidecar_path(folder / n).read_text() for n in ODD_NAMES}
+
+
+def test_request_shape_sent_is_structured_output_not_forced_tool(tmp_path, fake_ksets):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4"], frames=2)
+    plan = B.plan_submission(folder, RunSettings(model="claude-opus-5-5"), keyframe_sets=ksets)
+    out = tmp_path / "dry.jsonl"
+    res = B.submit(folder, plan, client=None, dry_run_to=out)
+    assert res.dry_run_requests == 1 and res.sent == 0
+    lines = out.read_text().splitlines()
+    req = json.loads(lines[0])
+    params = req["params"]
+    assert "tool_choice" not in params and "tools" not in params
+    assert params["output_config"]["format"]["type"] == "json_schema"
+    for key in ("temperature", "top_p", "top_k"):
+        assert key not in params
+    assert not (folder / ".gaia" / "ledger.sqlite3").exists()  # a dry run records nothing
+
+
+def test_excluded_and_problem_videos_are_listed_not_sent(tmp_path, fake_ksets):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4", "c.mp4"])
+    set_video_excluded(folder, "b.mp4", True)
+    from dataclasses import replace
+
+    ksets[2] = replace(ksets[2], frames=(), problem="not extracted yet")
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    assert [r.rel_path for r in plan.requests] == ["a.mp4"]
+    assert [s.rel_path for s in plan.skipped_by("excluded")] == ["b.mp4"]
+    assert [p.rel_path for p in plan.problems] == ["c.mp4"] and plan.problems[0].fix
+
+
+def test_split_by_bytes_and_by_count(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, [f"v{i}.mp4" for i in range(9)], frames=2)
+    one = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:1]).requests[0].nbytes
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, max_batch_bytes=int(one * 3.5 / 0.98))
+    assert [b.n_requests for b in plan.batches] == [3, 3, 3]
+    assert plan.batches[0].reason == "bytes" and "size limit" in plan.split_explanation
+    by_count = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, max_batch_requests=4)
+    assert [b.n_requests for b in by_count.batches] == [4, 4, 1] and by_count.batches[0].reason == "count"
+    res = B.submit(folder, plan, anthropic_client)
+    assert res.ok and len(res.batches) == 3 and res.sent == 9
+    listed = list(anthropic_client.messages.batches.list())
+    assert len(listed) == 3
+
+
+def test_spend_cap_blocks(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
+    assert plan.estimate_usd is not None and plan.estimate_usd > 0
+    res = B.submit(folder, plan, anthropic_client, max_cost_usd=plan.estimate_usd / 2)
+    assert res.blocked and "cap" in res.blocked and res.sent == 0
+    assert list(anthropic_client.messages.batches.list()) == []
+    ok = B.submit(folder, plan, anthropic_client, max_cost_usd=plan.estimate_usd * 2)
+    assert ok.ok and ok.sent == 2
+
+
+def test_in_flight_videos_are_not_sent_twice(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(batch_delay_s=30)
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    again = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True)
+    assert not again.requests and len(again.skipped_by("in_flight")) == 2
+    statuses = B.refresh_status(folder, anthropic_client)
+    assert statuses[0].running and statuses[0].counts.get("processing") == 2
+    assert statuses[0].expires_in_s and statuses[0].expires_in_s > 23 * 3600
+    assert B.retrieve(folder, anthropic_client).written == 0  # not ended: nothing to fetch yet
+
+
+def test_out_of_order_and_faulty_results_are_all_recorded(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(errored_rate=0.2, expired_rate=0.1, canceled_rate=0.1, refusal_rate=0.1,
+                           max_tokens_rate=0.1, malformed_rate=0.1, seed=7)
+    folder = tmp_path / "v"
+    names = [f"clip{i:02d}.mp4" for i in range(40)]
+    ksets = fake_ksets(folder, names, frames=1)
+    res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    assert res.ok
+    wait_ended(anthropic_client, folder)
+    got = B.retrieve(folder, anthropic_client)
+    assert got.complete and got.written + got.failed == 40
+    fails = B.failures(folder)
+    assert len(fails) == got.failed > 0
+    kinds = {f.error_kind.split(":")[0] for f in fails}
+    assert {"errored", "expired", "canceled"} <= kinds
+    assert kinds & {"refusal", "max_tokens", "invalid_answer"}
+    assert all(f.reason for f in fails)
+    written = {n for n, d in sidecars(folder, names).items() if d is not None}
+    assert written.isdisjoint({f.rel_path for f in fails}) and len(written) == got.written
+    # Retry sends exactly the failed ones, as new attempts linked to the original run.
+    emulator.update_config(errored_rate=0, expired_rate=0, canceled_rate=0, refusal_rate=0, max_tokens_rate=0,
+                           malformed_rate=0)
+    retry = B.retry_failed(folder, anthropic_client, keyframe_sets=ksets)
+    assert retry.ok and retry.sent == len(fails)
+    with open_ledger(folder) as ledger:
+        run = ledger.run(retry.run_id)
+        assert run.retry_of == res.run_id
+        new_rows = ledger.requests(run_id=retry.run_id)
+    assert {r.rel_path for r in new_rows} == {f.rel_path for f in fails}
+    assert {r.retry_of for r in new_rows} == {f.request_id for f in fails}
+    assert all(r.attempt == 2 and r.custom_id.endswith("-a2") for r in new_rows)
+    assert B.failures(folder) == []  # retried ones are no longer listed while in flight
+    wait_ended(anthropic_client, folder)
+    assert B.retrieve(folder, anthropic_client).written == len(fails)
+    assert all(d is not None for d in sidecars(folder, names).values())
+    assert B.failures(folder) == []
+
+
+def test_unknown_custom_id_is_recorded(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
+    res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    wait_ended(anthropic_client, folder)
+    with open_ledger(folder) as ledger:  # forget one request: its result becomes "unknown"
+        row = ledger.requests(rel_path="b.mp4")[0]
+        ledger._conn.execute("UPDATE requests SET custom_id='zzz' WHERE id=?", (row.id,))
+    got = B.retrieve(folder, anthropic_client)
+    assert got.unknown == 1 and got.written == 1 and got.batches[0].missing == 1
+    events = B.ledger_events(folder)
+    assert events[0]["kind"] == "unknown_custom_id" and res.batches[0].batch_id in events[0]["message"]
+    assert [f.error_kind for f in B.failures(folder)] == ["missing"]
+
+
+def test_dropped_results_stream_then_rerun(tmp_path, fake_ksets, anthropic_client, emulator):
+    folder = tmp_path / "v"
+    names = [f"c{i}.mp4" for i in range(12)]
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, names, frames=1)),
+             anthropic_client)
+    wait_ended(anthropic_client, folder)
+    emulator.update_config(drop_results_stream_after=5)
+    first = B.retrieve(folder, anthropic_client)
+    assert not first.complete and first.batches[0].error and "again" in first.batches[0].error
+    assert 0 < first.written < 12
+    assert B.batch_statuses(folder)[0].results_state == "partial"
+    emulator.update_config(drop_results_stream_after=None)
+    second = B.retrieve(folder, anthropic_client)
+    assert second.complete and second.written == 12 - first.written
+    assert second.batches[0].already_done == first.written
+    assert all(d is not None for d in sidecars(folder, names).values())
+
+
+@pytest.mark.parametrize("status", [429, 529, 500])
+def test_transient_errors_on_create_are_retried_once_only(tmp_path, fake_ksets, anthropic_client, emulator, status):
+    emulator.update_config(http_faults=[HttpFault(route="batches.create", status=status, count=2, retry_after=0)])
+    folder = tmp_path / "v"
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
+    res = B.submit(folder, plan, anthropic_client, sleep=lambda s: None)
+    assert res.ok and res.sent == 2
+    assert len(list(anthropic_client.messages.batches.list())) == 1
+
+
+def test_permanent_error_on_create_abandons_and_resends_next_time(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(http_faults=[HttpFault(route="batches.create", status=400, count=1)])
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4"])
+    res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    assert not res.ok and res.batches[0].state == "abandoned" and "400" in res.problems[0]
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    assert [r.rel_path for r in plan.requests] == ["a.mp4"]
+    assert B.submit(folder, plan, anthropic_client).ok
+
+
+@pytest.mark.parametrize("status", [429, 529, 500])
+def test_faults_on_status_and_results_calls(tmp_path, fake_ksets, anthropic_client, emulator, status):
+    folder = tmp_path / "v"
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+             anthropic_client)
+    time.sleep(0.4)
+    emulator.update_config(http_faults=[HttpFault(route="batches.retrieve", status=status, count=1)])
+    statuses = B.refresh_status(folder, anthropic_client)
+    assert statuses[0].error and str(status) in statuses[0].error
+    emulator.update_config(http_faults=[HttpFault(route="batches.results", status=status, count=1)])
+    first = B.retrieve(folder, anthropic_client)
+    assert not first.complete and first.written == 0
+    assert B.retrieve(folder, anthropic_client).written == 1
+
+
+def test_cancel(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(batch_delay_s=60)
+    folder = tmp_path / "v"
+    res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+                   anthropic_client)
+    status = B.cancel_batch(folder, anthropic_client, res.batches[0].batch_id)
+    assert status.processing_status in ("canceling", "ended")
+    wait_ended(anthropic_client, folder)
+    got = B.retrieve(folder, anthropic_client)
+    assert got.complete
+    assert [f.error_kind for f in B.failures(folder)] in (["canceled"], [])
+    with pytest.raises(KeyError):
+        B.cancel_batch(folder, anthropic_client, "msgbatch_nope")
+
+
+def test_retention_warning(tmp_path, fake_ksets, anthropic_client, emulator):
+    folder = tmp_path / "v"
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+             anthropic_client)
+    wait_ended(anthropic_client, folder)
+    with open_ledger(folder) as ledger:
+        ledger._conn.execute("UPDATE batches SET created_at='2020-01-01T00:00:00.000+00:00'")
+    st = B.batch_statuses(folder)[0]
+    assert st.results_expired and "no longer" in st.retention_warning
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) - timedelta(days=26)).isoformat()
+    with open_ledger(folder) as ledger:
+        ledger._conn.execute("UPDATE batches SET created_at=?", (soon,))
+    st = B.batch_statuses(folder)[0]
+    assert not st.results_expired and "retrieve them now" in st.retention_warning
+
+
+def test_make_client(monkeypatch):
+    with pytest.raises(B.MissingApiKey):
+        B.make_client()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    client = B.make_client()
+    assert str(client.base_url).startswith("http://127.0.0.1:9")
+    assert str(B.make_client(base_url="http://127.0.0.1:8").base_url).startswith("http://127.0.0.1:8")
