@@ -1256,8 +1256,6 @@ def load_run_inputs(folder: Path | str, *, model: str | None = None, cache_ttl: 
         n = sum(1 for s in sets if s.frames)
         if best is None or n > best[0]:
             best = (n, m, sets)
-        if n and m == settings.model:
-            break
     _, extracted_for, sets = best or (0, model, [])
     sizes = {}
     for r in recs:

@@ -1,0 +1,79 @@
+"""Plotly figures for the Estimate cost page (UI layer only: numbers come from ``gaia.cost``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from gaia.cost import MONEY_LABELS, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
+
+SCENARIO_COLOURS = {"standard": "#9e9e9e", "caching": "#64b5f6", "batch": "#81c784", "batch_caching": "#2e7d32"}
+PART_COLOURS = {"images": "#42a5f5", "text": "#ab47bc", "prefix": "#ffa726", "output": "#ef5350"}
+
+
+def _layout(fig: go.Figure, *, y_title: str = "USD", height: int = 360) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title=y_title,
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def scenario_bars(est: Any) -> go.Figure:
+    """Grouped bars: each token type's cost (and the total) under the four scenarios."""
+    fig = go.Figure()
+    cats = [TOKEN_LABELS[t] for t in TOKEN_TYPES] + ["Total"]
+    for s in est.scenarios:
+        ys = [s.cost.usd.get(t) for t in TOKEN_TYPES] + [s.total_usd]
+        fig.add_bar(name=s.label, x=cats, y=ys, marker_color=SCENARIO_COLOURS[s.key],
+                    hovertemplate="%{x}<br>%{fullData.name}: $%{y:,.4f}<extra></extra>")
+    fig.update_layout(barmode="group")
+    return _layout(fig)
+
+
+def money_chart(est: Any, scenario: str = "batch_caching") -> go.Figure:
+    """Horizontal bars: where the money goes (images, text, prefix, output) in one scenario."""
+    parts = est.money[scenario]
+    total = sum(parts.values()) or 1.0
+    keys = sorted(parts, key=lambda k: parts[k])
+    fig = go.Figure(go.Bar(
+        x=[parts[k] for k in keys], y=[MONEY_LABELS[k] for k in keys], orientation="h",
+        marker_color=[PART_COLOURS[k] for k in keys],
+        text=[f"{100 * parts[k] / total:.0f}%" for k in keys], textposition="auto",
+        hovertemplate="%{y}: $%{x:,.4f}<extra></extra>"))
+    fig.update_layout(title=SCENARIO_LABELS[scenario])
+    return _layout(fig, y_title="", height=280)
+
+
+def model_chart(rows: Sequence[Any], reference: str) -> go.Figure:
+    """Bars per model: the run's cost with the Batch API + caching (and standard, faded)."""
+    names = [r.display_name + ("" if r.confirmed and not r.uncertain else " ⚠") for r in rows]
+    fig = go.Figure()
+    fig.add_bar(name=SCENARIO_LABELS["standard"], x=names, y=[r.usd["standard"] for r in rows],
+                marker_color=SCENARIO_COLOURS["standard"], opacity=0.45)
+    fig.add_bar(name=SCENARIO_LABELS["batch_caching"], x=names, y=[r.usd["batch_caching"] for r in rows],
+                marker_color=[("#c62828" if r.model == reference else SCENARIO_COLOURS["batch_caching"]) for r in rows])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(type="log")
+    return _layout(fig, y_title="USD (log scale)", height=400)
+
+
+def what_if_chart(points: Sequence[Any], scenario: str = "batch_caching",
+                  current: tuple[int, int] | None = None) -> go.Figure:
+    """Lines: the run's cost against frames per video, one line per longest frame edge."""
+    fig = go.Figure()
+    for edge in sorted({p.max_edge for p in points}):
+        pts = sorted((p for p in points if p.max_edge == edge), key=lambda p: p.frames)
+        fig.add_scatter(x=[p.frames for p in pts], y=[p.usd[scenario] for p in pts], mode="lines+markers",
+                        name=f"≤ {edge} px (~{pts[0].tokens_per_frame:,.0f} tok/frame)",
+                        hovertemplate="%{x} frames: $%{y:,.2f}<extra>%{fullData.name}</extra>")
+    if current is not None:
+        frames, usd = current
+        fig.add_scatter(x=[frames], y=[usd], mode="markers", name="current settings",
+                        marker={"size": 14, "symbol": "star", "color": "#c62828"})
+    fig.update_xaxes(title="frames per video")
+    fig.update_layout(title=SCENARIO_LABELS[scenario])
+    return _layout(fig, height=380)
+
+
+__all__ = ["SCENARIOS", "model_chart", "money_chart", "scenario_bars", "what_if_chart"]
