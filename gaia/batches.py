@@ -1284,10 +1284,8 @@ def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profi
         inner = getattr(err, "error", None)
         etype = getattr(inner, "type", None) or "api_error"
         emsg = getattr(inner, "message", None) or ""
-        hint = ("the request itself was rejected; check the model and settings before retrying"
-                if etype == "invalid_request_error" else "a temporary API problem; retrying usually works")
         ledger.finish_request(row.id, "failed", error_kind=f"errored:{etype}",
-                              error=f"The API returned an error ({etype}: {emsg}){_NOT_BILLED}; {hint}.")
+                              error=f"The API returned an error ({etype}: {emsg}){_NOT_BILLED}.")
         counts["failed"] += 1
     elif rtype == "expired":
         ledger.finish_request(row.id, "failed", error_kind="expired",

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "keyframes",
     "emulator",
     "cost",
+    "batch",
 )
 
 
