@@ -1,0 +1,64 @@
+"""Run settings and selections: saved in the folder's .gaia/, shared by the app and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import gaia
+from gaia.settings import SETTINGS_FILE, KeyframeSettings, RunSettings, run_fingerprint
+
+
+def test_settings_round_trip_and_defaults(tmp_path):
+    assert gaia.load_settings(tmp_path) == RunSettings()
+    s = RunSettings(model="claude-haiku-4-5", cache_ttl="5m").with_keyframes(count=9, strategy="scene", max_edge=800)
+    path = gaia.save_settings(tmp_path, s)
+    assert path == tmp_path / ".gaia" / SETTINGS_FILE
+    assert gaia.load_settings(tmp_path) == s
+
+
+def test_unknown_keys_are_ignored_and_a_damaged_file_gives_defaults(tmp_path):
+    gaia.save_settings(tmp_path, RunSettings())
+    path = tmp_path / ".gaia" / SETTINGS_FILE
+    data = json.loads(path.read_text())
+    data["future_option"] = 1
+    data["keyframes"]["future_knob"] = 2
+    path.write_text(json.dumps(data))
+    assert gaia.load_settings(tmp_path) == RunSettings()
+    path.write_text("{broken")
+    assert gaia.load_settings(tmp_path) == RunSettings()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"strategy": "random"}, "strategy must be one of"), ({"count": 0}, "frame count"),
+     ({"max_edge": 10}, "max edge"), ({"jpeg_quality": 100}, "JPEG quality")],
+)
+def test_bad_keyframe_settings_are_refused_plainly(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        KeyframeSettings(**kwargs)
+
+
+def test_bad_ttl_is_refused():
+    with pytest.raises(ValueError, match="cache TTL"):
+        RunSettings(cache_ttl="2h")
+
+
+def test_fingerprint_changes_with_what_changes_the_answer():
+    base = RunSettings()
+    fp = run_fingerprint(base, "abc")
+    assert run_fingerprint(base, "abc") == fp
+    assert run_fingerprint(base, "abd") != fp
+    assert run_fingerprint(base.with_keyframes(count=3), "abc") != fp
+    assert run_fingerprint(RunSettings(model="claude-haiku-4-5"), "abc") != fp
+
+
+def test_selection_round_trip(tmp_path):
+    gaia.set_video_excluded(tmp_path, "a.mp4", True)
+    gaia.set_frame_excluded(tmp_path, "b.mp4", 1.23456, True)
+    sel = gaia.load_selection(tmp_path)
+    assert sel.video_excluded("a.mp4") and not sel.video_excluded("b.mp4")
+    assert sel.frame_excluded("b.mp4", 1.2346) and not sel.frame_excluded("b.mp4", 2.0)
+    gaia.set_video_excluded(tmp_path, "a.mp4", False)
+    assert not gaia.load_selection(tmp_path).video_excluded("a.mp4")
