@@ -24,8 +24,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -622,10 +623,42 @@ class _Priced:
     uncached_tokens: float  # per-run uncached (non-prefix) input tokens
 
 
+@lru_cache(maxsize=65_536)
+def _seen_tokens(width: int, height: int, tier_edge: int, tier_tokens: int, max_edge: int | None) -> int:
+    """Visual tokens of a ``width`` x ``height`` image after the tier's (and ``max_edge``'s) resize rule."""
+    from gaia.facts import ImageTier
+
+    tier = ImageTier("t", tier_edge, tier_tokens)
+    return image_tokens(*fit_to_tier(width, height, tier, max_edge=max_edge))
+
+
+def _video_tokens(v: _Video, tier: Any, max_edge: int | None = None, frames: int | None = None) -> tuple[float, int]:
+    """(image tokens, frame count) of one video's request on a model of ``tier``.
+
+    With ``max_edge`` the frames are resized from the video's own size when known (else from the
+    extracted size, never enlarged); with ``frames`` the count changes and each frame costs the
+    average of the extracted ones.
+    """
+    total = 0
+    for w, h in v.sizes:
+        if max_edge is not None and v.source:
+            sw, sh = v.source
+            if (sw >= sh) != (w >= h):  # keep the frame's orientation (the source may be stored rotated)
+                sw, sh = sh, sw
+            w, h = sw, sh
+        total += _seen_tokens(w, h, tier.max_edge, tier.max_tokens, max_edge)
+    if frames is not None and v.sizes:
+        return total / len(v.sizes) * frames, frames
+    return float(total), len(v.sizes)
+
+
 def _price_run(videos: Sequence[_Video], text: PromptTokens, f: ModelFacts, *, ttl: str, output: float,
-               read_share_batch: float, caches: bool,
-               frame_tokens: Callable[[_Video], list[int]] | None = None) -> _Priced:
-    """Price every request of the run under the four scenarios (expected values)."""
+               read_share_batch: float, caches: bool, max_edge: int | None = None, frames: int | None = None,
+               per_video: bool = True) -> _Priced:
+    """Price every request of the run under the four scenarios (expected values).
+
+    Requests with the same image tokens and frame count cost the same, so they are priced once.
+    """
     n = len(videos)
     read_std = (n - 1) / n if n else 0.0
     prefix = text.prefix
@@ -639,24 +672,25 @@ def _price_run(videos: Sequence[_Video], text: PromptTokens, f: ModelFacts, *, t
             rate_cache[key] = rates(f, batch=batch, long_context=long)
         return rate_cache[key]
 
-    # (scenario, long) → accumulated tokens; parts for "where the money goes".
+    sigs = [_video_tokens(v, tier, max_edge, frames) for v in videos]
+    groups: dict[tuple[float, int], int] = {}
+    for sig in sigs:
+        groups[sig] = groups.get(sig, 0) + 1
+    # (scenario, long) → [accumulated tokens by type..., request count]; parts for "where the money goes".
     acc: dict[tuple[str, bool], list[float]] = {}
     parts = {s: {"images": 0.0, "text": 0.0, "prefix": 0.0, "output": 0.0} for s in SCENARIOS}
-    per_video: list[VideoCost] = []
-    total_img = 0
+    priced: dict[tuple[float, int], tuple[tuple[float, float, float, float], int, bool]] = {}
+    total_img = 0.0
     total_frames = 0
     total_uncached = 0.0
-    for v in videos:
-        toks = frame_tokens(v) if frame_tokens else [image_tokens(*fit_to_tier(w, h, tier)) for w, h in v.sizes]
-        img = sum(toks)
-        nframes = len(toks)
+    for (img, nframes), count in groups.items():
         txt = text.instruction + nframes * text.label
         static = img + txt
         prompt = prefix + static
         long = is_long_context(f, prompt)
-        total_img += img
-        total_frames += nframes
-        total_uncached += static
+        total_img += img * count
+        total_frames += nframes * count
+        total_uncached += static * count
         usd = []
         for s in SCENARIOS:
             batch = "batch" in s
@@ -666,18 +700,24 @@ def _price_run(videos: Sequence[_Video], text: PromptTokens, f: ModelFacts, *, t
                        "output": output}
             else:
                 vec = {"input": prompt, "output": output}
-            a = acc.setdefault((s, long), [0.0] * len(TOKEN_TYPES))
+            a = acc.setdefault((s, long), [0.0] * (len(TOKEN_TYPES) + 1))
             for i, t in enumerate(TOKEN_TYPES):
-                a[i] += vec.get(t, 0.0)
+                a[i] += vec.get(t, 0.0) * count
+            a[-1] += count
             rr = r(batch, long)
             cost = sum(vec.get(t, 0.0) * rr[t] for t in TOKEN_TYPES)
             usd.append(cost)
             p = parts[s]
-            p["images"] += img * rr["input"]
-            p["text"] += txt * rr["input"]
-            p["output"] += output * rr["output"]
-            p["prefix"] += cost - (static * rr["input"] + output * rr["output"])
-        per_video.append(VideoCost(v.rel_path, nframes, img, int(prompt), (usd[0], usd[1], usd[2], usd[3]), long))
+            p["images"] += img * rr["input"] * count
+            p["text"] += txt * rr["input"] * count
+            p["output"] += output * rr["output"] * count
+            p["prefix"] += (cost - (static * rr["input"] + output * rr["output"])) * count
+        priced[(img, nframes)] = ((usd[0], usd[1], usd[2], usd[3]), int(prompt), long)
+    rows: list[VideoCost] = []
+    if per_video:
+        for v, sig in zip(videos, sigs, strict=True):
+            usd4, prompt_tokens_, long = priced[sig]
+            rows.append(VideoCost(v.rel_path, sig[1], int(sig[0]), prompt_tokens_, usd4, long))
     costs: dict[str, UsageCost] = {}
     for s in SCENARIOS:
         total: UsageCost | None = None
@@ -685,11 +725,10 @@ def _price_run(videos: Sequence[_Video], text: PromptTokens, f: ModelFacts, *, t
             a = acc.get((s, long))
             if a is None:
                 continue
-            count = sum(1 for v in per_video if v.long_context == long)
-            c = price_tokens(TokenCounts(*a), f, batch="batch" in s, long_context=long, requests=count)
+            c = price_tokens(TokenCounts(*a[:-1]), f, batch="batch" in s, long_context=long, requests=int(a[-1]))
             total = c if total is None else total + c
         costs[s] = total or price_tokens(TokenCounts(), f, batch="batch" in s, requests=0)
-    return _Priced(costs, per_video, parts, total_img, total_frames, total_uncached)
+    return _Priced(costs, rows, parts, round(total_img), total_frames, total_uncached)
 
 
 def _read_share(history: History | None) -> tuple[float, float, float, str]:
@@ -747,14 +786,21 @@ def estimate_run(
 
 def _estimate(videos: list[_Video], skipped: list[tuple[str, str]], f: ModelFacts, text: PromptTokens,
               out: OutputEstimate, ttl: str, history: History | None, *, explain: bool,
-              profile: Any = None) -> Estimate:
+              profile: Any = None, full: bool = True) -> Estimate:
     share, share_lo, share_hi, share_src = _read_share(history)
     caches = text.prefix >= f.min_cacheable_tokens
-    mid = _price_run(videos, text, f, ttl=ttl, output=out.median, read_share_batch=share, caches=caches)
-    lo = _price_run(videos, text, f, ttl=ttl, output=out.low, read_share_batch=share_hi, caches=caches)
-    hi = _price_run(videos, text, f, ttl=ttl, output=out.high, read_share_batch=share_lo, caches=caches)
+    mid = _price_run(videos, text, f, ttl=ttl, output=out.median, read_share_batch=share, caches=caches,
+                     per_video=full)
     other_ttl = "5m" if ttl == "1h" else "1h"
-    alt = _price_run(videos, text, f, ttl=other_ttl, output=out.median, read_share_batch=share, caches=caches)
+    if full:
+        lo = _price_run(videos, text, f, ttl=ttl, output=out.low, read_share_batch=share_hi, caches=caches,
+                        per_video=False)
+        hi = _price_run(videos, text, f, ttl=ttl, output=out.high, read_share_batch=share_lo, caches=caches,
+                        per_video=False)
+        alt = _price_run(videos, text, f, ttl=other_ttl, output=out.median, read_share_batch=share, caches=caches,
+                         per_video=False)
+    else:  # the model comparison needs only the point estimate
+        lo = hi = alt = mid
     n = len(videos)
     ranges = {s: (lo.costs[s].total_usd, hi.costs[s].total_usd) for s in SCENARIOS}
     scenarios = _scenarios(mid.costs, videos=n, ranges=ranges)
@@ -770,7 +816,9 @@ def _estimate(videos: list[_Video], skipped: list[tuple[str, str]], f: ModelFact
                f"{f.display_name} needs before it caches anything (shorter prefixes are silently not cached).")
     cache = CacheInfo(ttl, text.prefix, text.exact, f.min_cacheable_tokens, f.min_cacheable_confirmed, caches,
                       cacheable_share, share, share_lo, share_hi, share_src, (n - 1) / n if n else 0.0, msg)
-    ttl_totals = {ttl: mid.costs["batch_caching"].total_usd, other_ttl: alt.costs["batch_caching"].total_usd}
+    ttl_totals = {ttl: mid.costs["batch_caching"].total_usd}
+    if full:
+        ttl_totals[other_ttl] = alt.costs["batch_caching"].total_usd
     notes = []
     if not text.exact:
         notes.append(text.note)
@@ -892,32 +940,11 @@ def _explain(est: Estimate, videos: list[_Video], f: ModelFacts, history: Histor
 # ---------------------------------------------------------------------------------------------
 
 
-def _resized_tokens(v: _Video, tier: Any, max_edge: int | None, frames: int | None) -> list[int]:
-    sizes = list(v.sizes)
-    if max_edge is not None:
-        new = []
-        for w, h in sizes:
-            if v.source:
-                sw, sh = v.source
-                # Keep the frame's orientation (the source may be stored rotated).
-                if (sw >= sh) != (w >= h):
-                    sw, sh = sh, sw
-            else:
-                sw, sh = w, h
-            new.append(fit_to_tier(sw, sh, tier, max_edge=max_edge))
-        sizes = new
-    toks = [image_tokens(*fit_to_tier(w, h, tier)) for w, h in sizes]
-    if frames is not None and toks:
-        avg = sum(toks) / len(toks)
-        toks = [avg] * frames  # type: ignore[list-item]
-    return toks
-
-
 def _what_if_total(videos: list[_Video], est: Estimate, f: ModelFacts, *, frames: int | None,
                    max_edge: int | None, scenario: str = "batch_caching") -> float:
     priced = _price_run(videos, est.text, f, ttl=est.cache_ttl, output=est.output.median,
                         read_share_batch=est.cache.read_share_batch, caches=est.cache.caches,
-                        frame_tokens=lambda v: _resized_tokens(v, f.image_tier, max_edge, frames))
+                        max_edge=max_edge, frames=frames, per_video=False)
     return priced.costs[scenario].total_usd
 
 
@@ -968,12 +995,13 @@ def what_if(
     if not videos:
         return points
     for edge in _edges_for(f, max_edges):
-        per_frame = [t for v in videos for t in _resized_tokens(v, f.image_tier, edge, None)]
-        tpf = sum(per_frame) / len(per_frame) if per_frame else 0.0
+        sigs = [_video_tokens(v, f.image_tier, edge) for v in videos]
+        n_frames = sum(n for _, n in sigs)
+        tpf = sum(t for t, _ in sigs) / n_frames if n_frames else 0.0
         for k in frame_counts:
             priced = _price_run(videos, estimate.text, f, ttl=estimate.cache_ttl, output=estimate.output.median,
                                 read_share_batch=estimate.cache.read_share_batch, caches=estimate.cache.caches,
-                                frame_tokens=lambda v, e=edge, n=k: _resized_tokens(v, f.image_tier, e, n))
+                                max_edge=edge, frames=k, per_video=False)
             points.append(WhatIfPoint(k, edge, tpf, {s: priced.costs[s].total_usd for s in SCENARIOS}))
     return points
 
@@ -1092,7 +1120,7 @@ def compare_models(
     for mid in ids:
         f = model_facts(mid)
         text = prompt_tokens(profile, mid, client=client)
-        est = _estimate(videos, skipped, f, text, out_est, cache_ttl, history, explain=False)
+        est = _estimate(videos, skipped, f, text, out_est, cache_ttl, history, explain=False, full=False)
         size = None
         downscaled = False
         if videos:
