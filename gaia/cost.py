@@ -307,6 +307,7 @@ class Bill:
     uncertain: tuple[str, ...] = ()
     label: str = ""  # e.g. the date of a CSV row
     notes: tuple[str, ...] = ()
+    explanations: tuple[Explanation, ...] = ()
 
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
@@ -317,7 +318,8 @@ class Bill:
         return {"model": self.model, "display_name": self.display_name, "label": self.label,
                 "tokens": self.tokens.as_dict(), "prices_as_of": self.prices_as_of, "confirmed": self.confirmed,
                 "uncertain": list(self.uncertain), "notes": list(self.notes),
-                "scenarios": [s.to_dict() for s in self.scenarios]}
+                "scenarios": [s.to_dict() for s in self.scenarios],
+                "explanations": [e.to_dict() for e in self.explanations]}
 
 
 def bill(tokens: TokenCounts | Mapping[str, Any], model: str, *, long_context: bool = False,
@@ -343,8 +345,46 @@ def bill(tokens: TokenCounts | Mapping[str, Any], model: str, *, long_context: b
     if f.long_context_threshold is not None and not long_context:
         notes.append(f"{f.display_name} bills requests whose prompt exceeds {f.long_context_threshold:,} tokens at "
                      "a higher tier; a total cannot show which were, so the standard tier is used.")
-    return Bill(f.id, f.display_name, tokens, _scenarios(costs), f.as_of, f.confirmed, tuple(f.uncertain),
-                label, tuple(notes))
+    scenarios = _scenarios(costs)
+    return Bill(f.id, f.display_name, tokens, scenarios, f.as_of, f.confirmed, tuple(f.uncertain),
+                label, tuple(notes), tuple(_explain_bill(tokens, scenarios, f)))
+
+
+def _explain_bill(tokens: TokenCounts, scenarios: Sequence[Scenario], f: ModelFacts) -> list[Explanation]:
+    """What a bill's numbers mean: where the money went, what caching did and why, what is left to save."""
+    by = {s.key: s for s in scenarios}
+    bc = by["batch_caching"].cost
+    total = bc.total_usd
+    if total <= 0:
+        return []
+    out = []
+    shares = bc.shares()
+    order = sorted((t for t in TOKEN_TYPES if bc.usd.get(t) > 0), key=lambda t: -bc.usd.get(t))
+    out.append(Explanation(
+        "money", "Where the money goes",
+        "With the Batch API and caching: " + ", ".join(
+            f"{TOKEN_LABELS[t].lower()} {_pct(100 * shares[t])} ({_usd(bc.usd.get(t))})" for t in order) + ".",
+        None))
+    cached = tokens.cache_write_5m + tokens.cache_write_1h + tokens.cache_read
+    if cached and tokens.prompt:
+        saving = by["batch"].total_usd - total
+        input_batch = by["batch"].cost.input_usd
+        hit = tokens.cache_read / cached
+        out.append(Explanation(
+            "caching", "What caching did",
+            f"The cached prefix is {_pct(100 * cached / tokens.prompt)} of the input tokens ({cached:,.0f} of "
+            f"{tokens.prompt:,.0f}); {_pct(100 * hit)} of it was read back from the cache. Caching saved "
+            f"{_usd(saving)}: {_pct(100 * saving / input_batch if input_batch else 0)} of the input cost but only "
+            f"{_pct(100 * saving / by['batch'].total_usd)} of the bill, because input is "
+            f"{_pct(100 * (1 - shares['output']))} of the cost and output {_pct(100 * shares['output'])}.", saving))
+    half_out = bc.output_usd / 2
+    if bc.output_usd:
+        out.append(Explanation(
+            "lever", "The biggest lever left" if shares["output"] >= 0.5 else "Output",
+            f"Output costs {_usd(bc.output_usd)}; answers half as long (fewer or shorter fields in the schema) "
+            f"would save {_usd(half_out)}, {_pct(100 * half_out / total)} of the bill. A cheaper model saves on "
+            "every token type at once.", half_out))
+    return out
 
 
 # CSV columns read by ``read_bill_csv`` (case-insensitive; the first present name wins).

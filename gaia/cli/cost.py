@@ -121,6 +121,9 @@ def format_bill(b: Bill) -> str:
                 continue
             lines.append(f"  {TOKEN_LABELS[typ]:<22}{t.get(typ):>14,.0f}{usd(s.cost.usd.get(typ)):>12}")
         lines.append(f"  {'Total':<22}{s.cost.total_tokens:>14,.0f}{usd(s.total_usd):>12}")
+    for e in b.explanations:
+        lines.append("")
+        lines.append(f"{e.title}: {e.text}")
     for n in b.notes:
         lines.append(f"\nNote: {n}")
     return "\n".join(lines)
