@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
-from gaia.emulator.tokens import ImageRef
+from gaia.emulator.tokens import BoundedMemo, ImageRef, image_key
 
 MARK = "[GAIA emulator]"
 _THUMB = (32, 32)
@@ -54,8 +54,51 @@ class FrameFacts:
                 f"mostly {', '.join(self.colours[:2])}{change}")
 
 
-def _nearest(rgb: tuple[int, int, int]) -> str:
-    return min(PALETTE, key=lambda name: sum((a - b) ** 2 for a, b in zip(rgb, PALETTE[name], strict=True)))
+_NAMES = list(PALETTE)
+_PALETTE_IMAGE: Image.Image | None = None
+
+
+def _palette_image() -> Image.Image:
+    """A "P" image whose palette holds the named colours (padded with the first one)."""
+    global _PALETTE_IMAGE
+    if _PALETTE_IMAGE is None:
+        flat = [c for name in _NAMES for c in PALETTE[name]]
+        flat += list(PALETTE[_NAMES[0]]) * (256 - len(_NAMES))
+        img = Image.new("P", (1, 1))
+        img.putpalette(flat)
+        _PALETTE_IMAGE = img
+    return _PALETTE_IMAGE
+
+
+def _colour_names(thumb: Image.Image) -> list[str]:
+    """The three most common named colours of an RGB thumbnail (nearest palette colour, in C)."""
+    mapped = thumb.quantize(palette=_palette_image(), dither=Image.Dither.NONE)
+    counts: dict[str, int] = {}
+    for count, index in mapped.getcolors(256) or []:
+        name = _NAMES[index] if index < len(_NAMES) else _NAMES[0]
+        counts[name] = counts.get(name, 0) + count
+    return sorted(counts, key=lambda n: (-counts[n], n))[:3]
+
+
+_MEASURED = BoundedMemo()
+
+
+def _measure(data: bytes) -> tuple[float, list[str], Image.Image] | None:
+    """Brightness, dominant colours and a grey thumbnail of one image (memoised by content)."""
+    key = image_key(data)
+    known = _MEASURED.get(key)
+    if known is not None:
+        return known
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.draft("RGB", (_THUMB[0] * 4, _THUMB[1] * 4))
+            thumb = img.convert("RGB").resize(_THUMB)
+    except Exception:  # a bad frame must not sink the answer
+        return None
+    grey = thumb.convert("L")
+    measured = (ImageStat.Stat(grey).mean[0] / 255 * 100, _colour_names(thumb), grey)
+    _MEASURED.put(key, measured)
+    return measured
 
 
 def frame_facts(images: list[ImageRef]) -> list[FrameFacts]:
@@ -63,19 +106,10 @@ def frame_facts(images: list[ImageRef]) -> list[FrameFacts]:
     out: list[FrameFacts] = []
     previous: Image.Image | None = None
     for i, ref in enumerate(images):
-        try:
-            with Image.open(io.BytesIO(ref.data)) as img:
-                img.draft("RGB", (_THUMB[0] * 4, _THUMB[1] * 4))
-                thumb = img.convert("RGB").resize(_THUMB)
-        except Exception:
+        measured = _measure(ref.data)
+        if measured is None:
             continue
-        grey = thumb.convert("L")
-        brightness = ImageStat.Stat(grey).mean[0] / 255 * 100
-        counts: dict[str, int] = {}
-        for count, rgb in thumb.getcolors(_THUMB[0] * _THUMB[1]) or []:
-            name = _nearest(rgb)
-            counts[name] = counts.get(name, 0) + count
-        colours = sorted(counts, key=lambda n: (-counts[n], n))[:3]
+        brightness, colours, grey = measured
         change = None
         if previous is not None:
             change = ImageStat.Stat(ImageChops.difference(grey, previous)).mean[0] / 255 * 100

@@ -17,6 +17,8 @@ import io
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,39 @@ from gaia.facts import (
 
 CHARS_PER_TOKEN = 3.5
 _TIME_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds?\b)", re.IGNORECASE)
+
+
+class BoundedMemo:
+    """A small thread-safe LRU map, so repeated frames are measured once (bounded memory)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._data: OrderedDict[bytes, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> Any:
+        """The stored value or ``None``."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: bytes, value: Any) -> None:
+        """Store ``value``, evicting the least recently used entry when full."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+def image_key(data: bytes) -> bytes:
+    """A short digest identifying an image's bytes."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+_SIZES = BoundedMemo()
 
 
 def approx_text_tokens(text: str) -> int:
