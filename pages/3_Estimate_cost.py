@@ -136,6 +136,10 @@ st.caption(f"{est.videos} video(s), {est.frames} frame(s), {est.image_tokens:,} 
            f"{est.display_name}. Prices: [{est.source}]({est.source})"
            + (f". Frames were extracted for {cat.models[inp.extracted_for].display_name} and are priced with "
               f"{f.display_name}'s own resize rule." if inp.extracted_for != model else "."))
+if cat.override_file is not None:
+    changed = sorted(m.display_name for m in cat.models.values() if m.overridden)
+    st.caption(f"Prices include your override file `{cat.override_file}`"
+               + (f" ({', '.join(changed)})" if changed else "") + ".")
 if f.uncertain:
     st.warning(f"Uncertain for {f.display_name}: {', '.join(f.uncertain)}."
                + (f" {f.cache_read_note}" if f.cache_read_note else "")
