@@ -83,6 +83,29 @@ COUNTS_NOTE = ("The API reports request counts only once the whole batch has end
                "request shows as processing.")
 
 
+# Test seam: ``GAIA_TEST_KILL_AT=POINT:N`` kills this process (SIGKILL) the N-th time it reaches
+# checkpoint POINT, and ``_CHECKPOINT_HOOK`` (set by tests) is called at every checkpoint. The
+# points: spool_written, intent_written, batch_created, batch_recorded (submit); result_received,
+# sidecar_written, result_recorded (retrieve). Used by tests/test_crash.py only.
+KILL_ENV = "GAIA_TEST_KILL_AT"
+_CHECKPOINT_HOOK: Callable[[str], None] | None = None
+_checkpoint_counts: dict[str, int] = {}
+
+
+def _checkpoint(name: str) -> None:
+    spec = os.environ.get(KILL_ENV)
+    if spec:
+        point, _, nth = spec.partition(":")
+        if point == name:
+            _checkpoint_counts[name] = _checkpoint_counts.get(name, 0) + 1
+            if _checkpoint_counts[name] >= int(nth or 1):
+                import signal
+
+                os.kill(os.getpid(), signal.SIGKILL)
+    if _CHECKPOINT_HOOK is not None:
+        _CHECKPOINT_HOOK(name)
+
+
 class MissingApiKey(RuntimeError):
     """No API key was given and none is set in the environment."""
 
@@ -703,6 +726,7 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
             failed: list[tuple[str, str]] = []
             kept: list[PlannedRequest] = []
             count, nbytes = write_batch_body(_request_lines(plan, fresh, failed, kept, tick), spool)
+            _checkpoint("spool_written")
             for rel, why in failed:
                 dropped.append(rel)
                 problems.append(f"{rel}: {why}")
@@ -721,7 +745,9 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
             local_id = ledger.add_batch_intent(
                 run_id, intents, nbytes=nbytes, split_reason=pb.reason, spool_path=str(spool),
                 estimate_usd=per_request_usd * len(intents) if per_request_usd is not None else None)
+            _checkpoint("intent_written")
             outcome = _create_with_care(folder, ledger, client, local_id, spool, sleep=sleep)
+            _checkpoint("batch_recorded")
             results.append(outcome)
             if outcome.state == "submitted":
                 spool.unlink(missing_ok=True)
@@ -770,6 +796,7 @@ def _create_with_care(folder: Path, ledger: Ledger, client: Any, local_id: int, 
             sleep(min(30.0, 2.0 ** attempt + random.random()))
             continue
         data = _batch_dict(batch)
+        _checkpoint("batch_created")
         ledger.mark_batch_submitted(local_id, data)
         return SubmittedBatch(local_id, data["id"], row.n_requests, row.nbytes or 0, "submitted")
     # Out of attempts. One last look, so a batch created by an attempt whose answer was lost is kept.
@@ -1085,6 +1112,7 @@ class RequestOutcome:
     error: str | None = None
     cost_usd: float | None = None
     sidecar: Path | None = None
+    already_written: bool = False  # the sidecar already held this answer (a re-run after a crash)
 
 
 @dataclass(frozen=True)
@@ -1243,7 +1271,8 @@ def record_message(
     same = prior.get("request_id") == row.id and prior.get("custom_id") == row.custom_id and \
         prior.get("run_id") == row.run_id and "analysis" in (existing or {})
     try:
-        path = video if same else write_sidecar(video, {"analysis": analysis, "run": run})
+        if not same:
+            write_sidecar(video, {"analysis": analysis, "run": run})
     except SidecarError as exc:
         kept = _save_unwritten(folder, row, analysis, run)
         error = f"The answer is valid but its sidecar could not be written ({exc}); it is kept in {kept}."
@@ -1251,16 +1280,17 @@ def record_message(
         return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", "sidecar_error", error, cost)
     from gaia.sidecar import sidecar_path
 
+    _checkpoint("sidecar_written")
     ledger.finish_request(row.id, "succeeded", usage=usage, cost_usd=cost)
     return RequestOutcome(row.id, row.custom_id, row.rel_path, "succeeded", cost_usd=cost,
-                          sidecar=sidecar_path(video) if not same else sidecar_path(path))
+                          sidecar=sidecar_path(video), already_written=same)
 
 
 _NOT_BILLED = " (not billed)"
 
 
 def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profiles: _Profiles,
-                   counts: dict[str, int], hook: Callable[[str], None] | None = None) -> None:
+                   counts: dict[str, int]) -> None:
     cid = item.custom_id
     row = ledger.request_in_batch(batch_id, cid)
     if row is None:
@@ -1271,14 +1301,16 @@ def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profi
     if row.done:
         counts["already_done"] += 1
         return
-    if hook:
-        hook("before_write")
+    _checkpoint("result_received")
     result = item.result
     rtype = result.type
     if rtype == "succeeded":
         schema, validator = profiles.get(row.prompt_hash)
         outcome = record_message(folder, ledger, row, result.message, schema=schema, validator=validator)
-        counts["written" if outcome.status == "succeeded" else "failed"] += 1
+        if outcome.status != "succeeded":
+            counts["failed"] += 1
+        else:
+            counts["already_done" if outcome.already_written else "written"] += 1
     elif rtype == "errored":
         err = getattr(result, "error", None)
         inner = getattr(err, "error", None)
@@ -1300,12 +1332,11 @@ def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profi
         ledger.finish_request(row.id, "failed", error_kind="unknown_result",
                               error=f"The API returned a result of an unknown type {rtype!r}.")
         counts["failed"] += 1
-    if hook:
-        hook("after_write")
+    _checkpoint("result_recorded")
 
 
 def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, profiles: _Profiles,
-                    tick: Callable[[], None], hook: Callable[[str], None] | None) -> BatchRetrieval:
+                    tick: Callable[[], None]) -> BatchRetrieval:
     batch_id = row.batch_id or ""
     counts = {"written": 0, "failed": 0, "already_done": 0, "unknown": 0}
     seen = 0
@@ -1313,7 +1344,7 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
     try:
         stream = client.messages.batches.results(batch_id)
         for item in stream:
-            _record_result(folder, ledger, batch_id, item, profiles, counts, hook)
+            _record_result(folder, ledger, batch_id, item, profiles, counts)
             seen += 1
             tick()
     except Exception as exc:
@@ -1343,7 +1374,6 @@ def retrieve(
     *,
     batch_ids: Sequence[str] | None = None,
     on_progress: Progress | None = None,
-    _hook: Callable[[str], None] | None = None,
 ) -> RetrieveResult:
     """Download the results of every ended batch not yet fully retrieved and write the sidecars.
 
@@ -1357,13 +1387,13 @@ def retrieve(
         return RetrieveResult()
     try:
         with _folder_lock(folder, LOCK_RETRIEVE, "retrieving results into"):
-            return _retrieve_locked(folder, client, batch_ids, on_progress, _hook)
+            return _retrieve_locked(folder, client, batch_ids, on_progress)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
 
 
-def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None, on_progress: Progress | None,
-                     hook: Callable[[str], None] | None) -> RetrieveResult:
+def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None,
+                     on_progress: Progress | None) -> RetrieveResult:
     now = datetime.now(UTC)
     problems: list[str] = []
     with open_ledger(folder) as ledger:
@@ -1399,7 +1429,7 @@ def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None,
         out = []
         for row in todo:
             before = done
-            got = _retrieve_batch(folder, ledger, client, row, profiles, tick, hook)
+            got = _retrieve_batch(folder, ledger, client, row, profiles, tick)
             out.append(got)
             done = before + row.n_requests
             if on_progress:
