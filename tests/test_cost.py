@@ -342,3 +342,30 @@ def test_production_bill_explains_itself() -> None:
     saving = next(e for e in b.explanations if e.key == "caching").usd
     assert saving == pytest.approx(b.scenario("batch").total_usd - b.scenario("batch_caching").total_usd)
     assert next(e for e in b.explanations if e.key == "lever").usd == pytest.approx(4.58559 / 2)
+
+
+def test_haiku_5_5_long_requests_in_an_estimate_use_the_long_tier() -> None:
+    # 22 frames of 2576x1449 (4,784 tokens each on the high tier) make a prompt over 100,000 tokens.
+    big = kset("big.mp4", [(2576, 1449)] * 22, model="claude-haiku-5-5")
+    small = kset("small.mp4", [(784, 448)] * 2, model="claude-haiku-5-5")
+    text = PromptTokens("claude-haiku-5-5", 400, 200, 50, 10, True, "count_tokens")
+    est = estimate_run([big, small], model="claude-haiku-5-5", profile=Profile(), text_tokens=text,
+                       output_tokens_default=1000)
+    rows = {v.rel_path: v for v in est.per_video}
+    assert rows["big.mp4"].long_context and not rows["small.mp4"].long_context
+    prompt_big = 600 + 22 * 4784 + 50 + 220
+    assert rows["big.mp4"].prompt_tokens == prompt_big
+    assert rows["big.mp4"].usd[0] == pytest.approx(prompt_big * 0.50e-6 + 1000 * 2.50e-6)
+    prompt_small = 600 + 2 * 448 + 50 + 20
+    assert rows["small.mp4"].usd[0] == pytest.approx(prompt_small * 0.10e-6 + 1000 * 0.50e-6)
+    assert est.scenario("standard").cost.long_context_requests == 1
+    assert est.total_usd["standard"] == pytest.approx(rows["big.mp4"].usd[0] + rows["small.mp4"].usd[0])
+
+
+def test_bill_long_context_flag_prices_the_long_tier() -> None:
+    b = bill({"input": 1_000_000, "output": 1_000_000}, "claude-haiku-5-5", long_context=True)
+    assert b.scenario("standard").total_usd == pytest.approx(0.50 + 2.50)
+    assert b.scenario("batch").total_usd == pytest.approx((0.50 + 2.50) / 2)
+    plain = bill({"input": 1_000_000, "output": 1_000_000}, "claude-haiku-5-5")
+    assert plain.scenario("standard").total_usd == pytest.approx(0.60)
+    assert any("100,000" in n for n in plain.notes)
