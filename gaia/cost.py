@@ -931,9 +931,10 @@ def _explain(est: Estimate, videos: list[_Video], f: ModelFacts, history: Histor
         breakeven_1h = (w1 - 1) / (w1 - rd) if w1 > rd else 0.0
         breakeven_5m = (w5 - 1) / (w5 - rd) if w5 > rd else 0.0
         text += (f" A {other} cache would cost {_usd(abs(diff))} {'more' if diff > 0 else 'less'} at the same hit "
-                 f"share; a 1-hour write costs {w1:g}x input and pays off when more than "
-                 f"{_pct(100 * breakeven_1h)} of requests read it ({_pct(100 * breakeven_5m)} for 5-minute writes). "
-                 "The docs recommend 1 hour for batches, which often take longer than 5 minutes.")
+                 f"share. A 1-hour write costs {w1:g}x input and pays off when more than {_pct(100 * breakeven_1h)} "
+                 f"of requests read it ({_pct(100 * breakeven_5m)} for {w5:g}x 5-minute writes); but a batch often "
+                 "runs longer than 5 minutes, so a 5-minute entry expires between requests and hits less often. "
+                 "The docs recommend 1 hour for batches.")
         out.append(Explanation("caching", "What caching saves, and why", text, cache_saving))
     else:
         out.append(Explanation("caching", "What caching saves, and why", c.message + " Lengthening the prompt only "

@@ -102,3 +102,21 @@ def test_estimate_without_keyframes_says_so(make_folder, capsys: pytest.CaptureF
     assert main(["estimate", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "extract them first" in out and "not extracted yet" in out
+
+
+def test_estimate_counts_exactly_with_a_key(make_folder, emulator, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from gaia.tokens import clear_count_cache
+
+    clear_count_cache()
+    folder = make_folder({"a.mp4": "testsrc"})
+    settings = gaia.load_settings(folder).with_keyframes(count=2)
+    gaia.save_settings(folder, settings)
+    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+    assert main(["estimate", str(folder), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["text_tokens"]["exact"] is True and doc["text_tokens"]["source"] == "count_tokens"
+    assert (gaia.workdir(folder) / "token_counts.json").is_file()
+    clear_count_cache()
