@@ -391,6 +391,31 @@ def _estimate(ksets: Sequence[KeyframeSet], planned: Sequence[PlannedRequest], s
         return None, None, f"The cost could not be estimated: {exc}"
 
 
+def api_model_problems(client: Any, model: str) -> list[RequestProblem]:
+    """What the API's Models endpoint says against using ``model`` for image batches.
+
+    A model the API does not know, or whose capabilities say no batches or no images, blocks the
+    run; when the endpoint cannot be reached nothing is concluded (the submission will tell).
+    """
+    import anthropic
+
+    try:
+        info = client.models.retrieve(model)
+    except anthropic.NotFoundError:
+        return [RequestProblem(None, f"The API does not offer the model {model!r} to this key.",
+                               "Choose another model.", blocking=True)]
+    except Exception:
+        return []
+    caps = getattr(info, "capabilities", None)
+    out = []
+    for name, words in (("batch", "the Message Batches API"), ("image_input", "images")):
+        support = getattr(caps, name, None) if caps is not None else None
+        if support is not None and getattr(support, "supported", True) is False:
+            out.append(RequestProblem(None, f"{model} does not support {words}.", "Choose another model.",
+                                      blocking=True))
+    return out
+
+
 def plan_submission(
     folder: Path | str,
     settings: RunSettings | None = None,
@@ -432,6 +457,7 @@ def plan_submission(
         problems.append(RequestProblem(None, text, "Fix the output schema on the Prompt page.", blocking=True))
     problems.extend(model_problems(settings.model))
     if client is not None:
+        problems.extend(api_model_problems(client, settings.model))
         try:
             reconcile(folder, client)
         except Exception as exc:
