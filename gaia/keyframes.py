@@ -49,7 +49,8 @@ DUPLICATE_HAMMING = 4  # of 64 bits: structure this close, and ...
 DUPLICATE_MEAN_DIFF = 3.0  # ... colour thumbnails this close (mean abs diff, 0-255): a near-duplicate
 BLACK_MEAN = 18.0  # mean luma (0-255) below which, with little spread, a frame counts as black
 BLACK_STD = 8.0
-KEYFRAME_TOLERANCE = 0.75  # of the spacing between targets: how far an I-frame may be from its target
+KEYFRAME_TOLERANCE = 0.5  # of the spacing between targets: an I-frame must lie in its target's own slot
+KEYFRAME_PASS_RATIO = 2.0  # decode all I-frames in one pass when there are at most this many per wanted frame
 SCENE_THRESHOLD = 0.3  # ffmpeg scene score that counts as a cut
 SCENE_OFFSET_S = 0.12  # take the frame just after a cut, not the blended one on it
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
@@ -292,6 +293,61 @@ def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _
     return frames
 
 
+def _keyframe_pass(path: Path, wanted: Sequence[float], size: tuple[int, int], deadline: _Deadline,
+                   index: _Index) -> dict[float, Any] | None:
+    """Decode every I-frame in one sequential pass (no seeking) and keep the wanted ones.
+
+    Cheaper than one seek per frame when I-frames are few (long GOPs). Frames are streamed, so
+    only the wanted ones are held. Returns ``None`` when the decoded count does not match the
+    index (then the caller seeks instead).
+    """
+    import numpy as np
+
+    w, h = size
+    frame_bytes = w * h * 3
+    want = {round(t, 6) for t in wanted}
+    proc = subprocess.Popen(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-skip_frame", "nokey", "-i", str(path),
+         "-map", "0:v:0", "-an", "-sn", "-vf", f"scale={w}:{h}:flags=area", "-fps_mode", "passthrough",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    got: dict[float, Any] = {}
+    count = 0
+    try:
+        assert proc.stdout is not None
+        while True:
+            if time.monotonic() > deadline.end:
+                raise subprocess.TimeoutExpired("ffmpeg", deadline.seconds)
+            data = proc.stdout.read(frame_bytes)
+            if len(data) < frame_bytes:
+                break
+            if count < len(index.keys) and round(index.keys[count], 6) in want:
+                got[index.keys[count]] = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)
+            count += 1
+        proc.wait(timeout=max(0.1, deadline.left()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if count != len(index.keys):
+        return None
+    return got
+
+
+def _grab_cheapest(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _Deadline,
+                   tmp: Path, index: _Index) -> list[Any]:
+    """Frames for ``grabs``, choosing per video between one I-frame pass and one seek per frame."""
+    keyframe_grabs = [g for g in grabs if not g.exact]
+    if keyframe_grabs and len(index.keys) <= KEYFRAME_PASS_RATIO * len(keyframe_grabs):
+        decoded = _keyframe_pass(path, [g.time for g in keyframe_grabs], size, deadline, index)
+        if decoded is not None:
+            exact = [g for g in grabs if g.exact]
+            seeked = dict(zip(map(id, exact), _grab(path, exact, size, deadline, tmp, index), strict=True))
+            return [seeked[id(g)] if g.exact else decoded.get(g.time) for g in grabs]
+    return _grab(path, grabs, size, deadline, tmp, index)
+
+
 def _dhash(rgb: Any) -> int:
     """64-bit difference hash of the frame's structure (blind to flat colour)."""
     from PIL import Image
@@ -350,9 +406,9 @@ def _even_targets(duration: float, n: int) -> list[float]:
 def _plan_keyframes(duration: float, n: int, keyframes: list[float]) -> list[_Grab]:
     """The I-frame nearest each evenly spread time, or an exact seek where none is near enough.
 
-    "Near enough" is within three quarters of the spacing between targets, and each I-frame is
-    used once: frames stay spread over the video, and exact seeks (which decode from the previous
-    I-frame, costly with long GOPs) are only needed where I-frames are really sparse.
+    "Near enough" means inside the target's own slot (half the spacing either side), and each
+    I-frame is used once, so frames stay evenly spread over the video; exact seeks (which decode
+    from the previous I-frame, costly with long GOPs) are only needed for slots without one.
     """
     spacing = duration / n
     used: set[float] = set()
@@ -423,7 +479,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         dropped_black = 0
         pending = grabs
         for round_no in range(3):
-            images = _grab(path, pending, job.size, deadline, tmp, index)
+            images = _grab_cheapest(path, pending, job.size, deadline, tmp, index)
             retry: list[_Grab] = []
             for g, rgb in zip(pending, images, strict=True):
                 if rgb is None:
