@@ -62,7 +62,7 @@ def wait_ended(client: anthropic.Anthropic, batch_id: str, timeout: float = 10.0
 def run_batch(client: anthropic.Anthropic, emulator: EmulatorHandle, requests: list[dict[str, Any]]) -> dict[str, Any]:
     """Create, wait (moving the emulator's clock on instead of sleeping), return results by custom_id."""
     batch = client.messages.batches.create(requests=requests)
-    emulator.update_config(clock_offset_s=emulator.config.clock_offset_s + emulator.config.batch_delay_s)
+    emulator.advance_clock(emulator.config.batch_delay_s)
     wait_ended(client, batch.id)
     return {r.custom_id: r.result for r in client.messages.batches.results(batch.id)}
 

@@ -105,7 +105,7 @@ def test_requests_not_done_by_expiry_expire(emulator: EmulatorHandle, anthropic_
     batch = anthropic_client.messages.batches.create(
         requests=[{"custom_id": f"r{i}", "params": params()} for i in range(10)])
     assert anthropic_client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
-    emulator.update_config(clock_offset_s=24 * 3600 + 1)
+    emulator.advance_clock(24 * 3600 + 1)
     ended = anthropic_client.messages.batches.retrieve(batch.id)
     assert ended.processing_status == "ended"
     assert ended.ended_at == ended.expires_at
@@ -117,7 +117,7 @@ def test_results_are_archived_29_days_after_creation(emulator: EmulatorHandle,
                                                      anthropic_client: anthropic.Anthropic) -> None:
     batch = anthropic_client.messages.batches.create(requests=[{"custom_id": "a", "params": params()}])
     wait_ended(anthropic_client, batch.id)
-    emulator.update_config(clock_offset_s=29 * 86400 + 5)
+    emulator.advance_clock(29 * 86400 + 5)
     archived = anthropic_client.messages.batches.retrieve(batch.id)
     assert archived.archived_at is not None
     with pytest.raises(anthropic.NotFoundError):

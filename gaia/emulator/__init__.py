@@ -62,6 +62,10 @@ class EmulatorHandle:
         """Change settings at runtime, e.g. ``update_config(http_faults=[HttpFault(status=529)])``."""
         return self.emulator.update_config(**changes)
 
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward (batches end, requests expire, results get archived)."""
+        self.emulator.update_config(clock_offset_s=self.emulator.config.clock_offset_s + float(seconds))
+
     def stop(self) -> None:
         """Stop serving, cut open connections and release the port (idempotent)."""
         if self._thread is not None:

@@ -42,6 +42,18 @@ ROUTE_TABLE: list[tuple[str, re.Pattern[str], str, str]] = [
 _CHUNK_LINES = 64
 
 
+class _Body:
+    """The request body, handed over once so the raw bytes can be freed while parsing."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._data: bytes | bytearray | None = data
+
+    def take(self) -> bytes | bytearray:
+        """The body bytes (empty after the first call)."""
+        data, self._data = self._data, None
+        return data or b""
+
+
 class _Drop(Exception):
     """Raised to cut a connection on purpose (a fault)."""
 
@@ -105,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
     def emu(self) -> Emulator:
         return self.server.emulator
 
-    def _read_body(self, limit: int) -> bytes | None:
+    def _read_body(self, limit: int) -> bytes | bytearray | None:
         """The request body, or ``None`` when it exceeds ``limit`` (it is drained either way)."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             parts: list[bytes] = []
@@ -131,7 +143,18 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 remaining -= len(got)
             return None
-        return self.rfile.read(length) if length else b""
+        if not length:
+            return b""
+        data = bytearray(length)
+        view = memoryview(data)
+        got = 0
+        while got < length:
+            n = self.rfile.readinto(view[got:])
+            if not n:
+                raise ValueError("request body ended early")
+            got += n
+        view.release()
+        return data
 
     def _send_json(self, status: int, body: Any, request_id: str, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -161,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         cfg = self.emu.config
         limit = cfg.max_batch_bytes if found and found[0] == "batches.create" else cfg.max_messages_bytes
         try:
-            body = self._read_body(limit)
+            raw = self._read_body(limit)
         except (ValueError, OSError):
             self.close_connection = True
             return
@@ -174,10 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.emu.take_fault(route)
             if fault is not None:
                 raise fault
-            if body is None:
+            if raw is None:
                 size = "256 MB" if route == "batches.create" else "32 MB"
                 raise ApiError(413, f"Request exceeds the maximum allowed number of bytes ({limit} bytes; "
                                     f"the API's limit is {size})")
+            body = _Body(raw)
+            del raw
             getattr(self, handler)(body, query, request_id, **params)
         except ApiError as exc:
             self._send_error(exc, request_id)
@@ -195,11 +220,14 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         return auth.lower().startswith("bearer ") and bool(auth[7:].strip())
 
-    def _json(self, body: bytes) -> Any:
-        if not body:
+    def _json(self, body: _Body) -> Any:
+        data = body.take()
+        if not data:
             return {}
         try:
-            return json.loads(body)
+            text = data.decode("utf-8")
+            del data
+            return json.loads(text)
         except ValueError as exc:
             raise invalid(f"The request body is not valid JSON: {exc}") from None
 
@@ -208,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         return f"http://{host}" if host else self.emu.base_url
 
     # --- routes -------------------------------------------------------------------------------------
-    def _create_batch(self, body: bytes, query: dict[str, str], rid: str) -> None:
+    def _create_batch(self, body: _Body, query: dict[str, str], rid: str) -> None:
         self._send_json(200, self._with_base(self.emu.create_batch, self._json(body)), rid)
 
     def _with_base(self, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -222,19 +250,19 @@ class _Handler(BaseHTTPRequestHandler):
                     item["results_url"] = here + item["results_url"][len(base):]
         return result
 
-    def _list_batches(self, body: bytes, query: dict[str, str], rid: str) -> None:
+    def _list_batches(self, body: _Body, query: dict[str, str], rid: str) -> None:
         self._send_json(200, self._with_base(self.emu.list_batches, query), rid)
 
-    def _retrieve(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+    def _retrieve(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self._with_base(self.emu.get_batch, id), rid)
 
-    def _cancel(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+    def _cancel(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self._with_base(self.emu.cancel_batch, id), rid)
 
-    def _delete(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+    def _delete(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self.emu.delete_batch(id), rid)
 
-    def _results(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+    def _results(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         path = self.emu.results_file(id)
         drop_after = self.emu.config.drop_results_stream_after
         fh = path.open("rb")
@@ -267,17 +295,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
-    def _count_tokens(self, body: bytes, query: dict[str, str], rid: str) -> None:
+    def _count_tokens(self, body: _Body, query: dict[str, str], rid: str) -> None:
         self._send_json(200, self.emu.count_tokens(self._json(body)), rid)
 
-    def _create_message(self, body: bytes, query: dict[str, str], rid: str) -> None:
+    def _create_message(self, body: _Body, query: dict[str, str], rid: str) -> None:
         message = self.emu.create_message(self._json(body))
         if self.emu.config.messages_latency_s:
             time.sleep(self.emu.config.messages_latency_s)
         self._send_json(200, message, rid)
 
-    def _list_models(self, body: bytes, query: dict[str, str], rid: str) -> None:
+    def _list_models(self, body: _Body, query: dict[str, str], rid: str) -> None:
         self._send_json(200, self.emu.list_models(query), rid)
 
-    def _get_model(self, body: bytes, query: dict[str, str], rid: str, id: str) -> None:
+    def _get_model(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self.emu.get_model(id), rid)
