@@ -251,3 +251,17 @@ def test_excluded_frames_and_videos_are_remembered(make_folder):
     assert sel.video_excluded("a.mp4")
     gaia.set_frame_excluded(folder, "a.mp4", t, False)
     assert len(kset.included_frames(gaia.load_selection(folder))) == len(kset.frames)
+
+
+def test_the_one_pass_and_the_seek_paths_return_the_same_frames(make_folder, tmp_path):
+    import gaia.keyframes as kf
+
+    folder = make_folder({"phone.mp4": "testsrc_gop1"})
+    video = folder / "phone.mp4"
+    index = kf.index_packets(video, 0.0, kf._Deadline(30))
+    wanted = [kf._Grab(t, exact=False, source="keyframe") for t in (2.0, 5.0, 7.0)]
+    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index)
+    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index)
+    assert passed is not None and sorted(passed) == [2.0, 5.0, 7.0]
+    for g, frame in zip(wanted, seeked, strict=True):
+        assert np.abs(passed[g.time].astype(int) - frame.astype(int)).mean() < 0.5
