@@ -396,12 +396,14 @@ def test_answer_against_gaias_default_schema(emulator: EmulatorHandle, anthropic
     assert answer["summary"].startswith("[GAIA emulator]")
 
 
-def test_answer_describes_the_images(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
+@pytest.mark.parametrize("label", ["Frame at {t} s", "Frame {i} at 00:0{t}"])
+def test_answer_describes_the_images(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic,
+                                     label: str) -> None:
     schema = SCHEMAS["gaia-like"]
     frames = [((220, 30, 30), 0.0), ((220, 30, 30), 2.5), ((20, 20, 20), 5.0)]
     content: list[dict[str, Any]] = []
-    for colour, t in frames:
-        content += [{"type": "text", "text": f"Frame at {t} s"}, image_block(jpeg_b64(colour))]
+    for i, (colour, t) in enumerate(frames, 1):
+        content += [{"type": "text", "text": label.format(i=i, t=t)}, image_block(jpeg_b64(colour))]
     p = params(content=content, output_config={"format": {"type": "json_schema", "schema": schema}})
     message = run_batch(anthropic_client, emulator, [{"custom_id": "a", "params": p}])["a"].message
     answer = json.loads(next(b.text for b in message.content if b.type == "text"))
@@ -466,12 +468,12 @@ def test_usage_counts_images_by_the_pixel_formula(
     results = run_batch(anthropic_client, emulator, requests)
     for model in ("claude-sonnet-5-5", "claude-sonnet-4-5"):
         tier = model_facts(model).image_tier
-        expected = sum(image_tokens(*fit_to_tier(w, h, tier)) for w, h in sizes) + 10  # 35 chars / 3.5
+        expected = sum(image_tokens(*fit_to_tier(w, h, tier)) for w, h in sizes) + approx_text_tokens(_text(35), model)
         usage = results[model].message.usage
         assert usage.input_tokens == expected
         assert usage.cache_creation_input_tokens == 0 and usage.cache_read_input_tokens == 0
         assert usage.service_tier == "batch"
-        produced = sum(approx_text_tokens(b.text if b.type == "text" else b.thinking)
+        produced = sum(approx_text_tokens(b.text if b.type == "text" else b.thinking, model)
                        for b in results[model].message.content)
         assert usage.output_tokens == produced > 0
 
@@ -484,7 +486,8 @@ def _cached_params(model: str, system_chars: int, ttl: str = "1h") -> dict[str, 
 def test_first_request_writes_the_cache_and_later_ones_read_it(emulator: EmulatorHandle,
                                                               anthropic_client: anthropic.Anthropic) -> None:
     emulator.update_config(cache_hit_rate=1.0)
-    prefix = -(-3500 // 3.5)  # 1000 tokens of system prompt, above Sonnet 5.5's 512 minimum
+    prefix = approx_text_tokens(_text(3500, "abcdefg "), MODEL)
+    assert prefix > model_facts(MODEL).min_cacheable_tokens
     results = run_batch(anthropic_client, emulator, [{"custom_id": f"r{i}", "params": _cached_params(MODEL, 3500)}
                                            for i in range(5)])
     first = results["r0"].message.usage
@@ -518,12 +521,13 @@ def test_prefix_below_the_model_minimum_is_never_cached(emulator: EmulatorHandle
     model = "claude-haiku-4-5"
     minimum = model_facts(model).min_cacheable_tokens
     chars = int((minimum - 100) * 3.5)
+    assert minimum - 200 < approx_text_tokens(_text(chars, "abcdefg "), model) < minimum
     results = run_batch(anthropic_client, emulator, [{"custom_id": f"r{i}", "params": _cached_params(model, chars)}
                                            for i in range(3)])
     for result in results.values():
         usage = result.message.usage
         assert usage.cache_creation_input_tokens == 0 and usage.cache_read_input_tokens == 0
-        assert usage.input_tokens >= minimum - 100
+        assert usage.input_tokens >= minimum - 200
 
 
 def test_cache_writes_split_by_ttl(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
@@ -537,8 +541,9 @@ def test_cache_writes_split_by_ttl(emulator: EmulatorHandle, anthropic_client: a
         model=MODEL, tools=[{k: v for k, v in tool.items() if k != "cache_control"}],
         messages=[{"role": "user", "content": "x"}]).input_tokens - 1
     assert first.cache_creation.ephemeral_1h_input_tokens == tool_tokens
-    assert first.cache_creation.ephemeral_5m_input_tokens == 400  # 1400 chars / 3.5
-    assert first.cache_creation_input_tokens == tool_tokens + 400
+    system_tokens = approx_text_tokens(_text(1400, "sys "), MODEL)
+    assert first.cache_creation.ephemeral_5m_input_tokens == system_tokens
+    assert first.cache_creation_input_tokens == tool_tokens + system_tokens
 
 
 def test_one_hour_breakpoint_after_a_five_minute_one_is_errored(

@@ -16,7 +16,7 @@ import pytest
 
 from gaia.cli import build_parser
 from gaia.cli.emulator import config_from_args
-from gaia.emulator import EmulatorConfig, EmulatorHandle, HttpFault, start_emulator
+from gaia.emulator import EmulatorConfig, EmulatorHandle, HttpFault, approx_text_tokens, start_emulator
 from gaia.facts import catalogue, fit_to_tier, image_tokens, model_facts
 from tests.test_emulator import MODEL, image_block, jpeg_b64, params, run_batch, wait_ended
 
@@ -196,7 +196,8 @@ def test_count_tokens_matches_billed_input_and_ignores_cache_control(anthropic_c
     counted = anthropic_client.messages.count_tokens(model=MODEL, system=system,
                                                      messages=[{"role": "user", "content": content}])
     w, h = fit_to_tier(2000, 1500, model_facts(MODEL).image_tier)
-    assert counted.input_tokens == 1000 + image_tokens(w, h) + 4 + 3  # "Frame at 1 s" 12/3.5, "Describe." 9/3.5
+    text = sum(approx_text_tokens(t, MODEL) for t in ("s" * 3500, "Frame at 1 s", "Describe."))
+    assert counted.input_tokens == text + image_tokens(w, h)
     usage = anthropic_client.messages.create(**params(content=content, system=system)).usage
     billed = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
     assert billed == counted.input_tokens

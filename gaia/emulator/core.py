@@ -26,7 +26,7 @@ from gaia.emulator.answers import answer_text, frame_facts, thinking_text
 from gaia.emulator.config import EmulatorConfig, HttpFault
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
 from gaia.emulator.state import CacheStore, Store
-from gaia.emulator.tokens import RequestAnalysis, analyse_request, approx_text_tokens
+from gaia.emulator.tokens import RequestAnalysis, analyse_request, approx_text_tokens, truncate_to_tokens
 from gaia.emulator.validate import (
     check_batch_body,
     check_params,
@@ -302,16 +302,16 @@ class Emulator:
             content.append({"type": "thinking", "thinking": thinking_text(frames),
                             "signature": "gaia-emulator-" + secrets.token_hex(16)})
         max_tokens = int(params["max_tokens"])
-        produced = sum(approx_text_tokens(b.get("thinking", "")) for b in content)
+        produced = sum(approx_text_tokens(b.get("thinking", ""), facts.id) for b in content)
         budget = max_tokens - produced
         if budget <= 0:
             content, produced, text, stop = [], 0, "", "max_tokens"
             budget = max_tokens
-        if approx_text_tokens(text) > budget:
-            text = text[: int(budget * 3.5)]
+        if approx_text_tokens(text, facts.id) > budget:
+            text = truncate_to_tokens(text, budget, facts.id)
             stop = "max_tokens"
         content.append({"type": "text", "text": text})
-        output_tokens = produced + approx_text_tokens(text)
+        output_tokens = produced + approx_text_tokens(text, facts.id)
         usage["output_tokens"] = output_tokens
         usage["service_tier"] = tier
         return {

@@ -5,7 +5,9 @@ output schema and system prompt, then messages) and returns a ``RequestAnalysis`
 tokens, every ``cache_control`` breakpoint with its cumulative token count, TTL and a digest of
 everything up to it (the cache key), and the decoded images with the time label that precedes
 each. Images count ``gaia.facts.image_tokens`` after ``gaia.facts.fit_to_tier`` for the model's
-image tier; text is approximated by ``approx_text_tokens``, the one place that rule lives.
+image tier; text is approximated by ``approx_text_tokens``, which is GAIA's own rule
+(``gaia.tokens.approx_text_tokens``: characters per token from the data file, times the model's
+tokenizer factor), so the emulator and the offline estimate cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import binascii
 import hashlib
 import io
 import json
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -33,9 +34,20 @@ from gaia.facts import (
     fit_to_tier,
     image_tokens,
 )
+from gaia.tokens import approx_text_tokens as gaia_approx_text_tokens
 
-CHARS_PER_TOKEN = 3.5
 _TIME_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds?\b)", re.IGNORECASE)
+_CLOCK_RE = re.compile(r"\b(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\b")
+
+
+def label_time(text: str) -> float | None:
+    """The time a frame label names: ``00:12.4``, ``1:02:03.4``, ``12.5 s``; ``None`` if none."""
+    clocks = _CLOCK_RE.findall(text)
+    if clocks:
+        hours, minutes, seconds = clocks[-1]
+        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    found = _TIME_RE.findall(text)
+    return float(found[-1]) if found else None
 
 
 class BoundedMemo:
@@ -71,9 +83,25 @@ def image_key(data: bytes) -> bytes:
 _SIZES = BoundedMemo()
 
 
-def approx_text_tokens(text: str) -> int:
-    """Approximate tokens of ``text``: ``ceil(len / 3.5)`` (the emulator's only text rule)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+def approx_text_tokens(text: str, model: str | None = None) -> int:
+    """Tokens the emulator charges for ``text`` on ``model`` (GAIA's one approximation rule)."""
+    return gaia_approx_text_tokens(text, model) if text else 0
+
+
+def truncate_to_tokens(text: str, tokens: int, model: str | None = None) -> str:
+    """The longest prefix of ``text`` that costs at most ``tokens``."""
+    if approx_text_tokens(text, model) <= tokens:
+        return text
+    if tokens <= 0:
+        return ""
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if approx_text_tokens(text[:mid], model) <= tokens:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low]
 
 
 @dataclass
@@ -218,10 +246,10 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
         else:
             text = _block_text(clean)
             texts.append(text)
-            found = _TIME_RE.findall(text) if isinstance(clean, dict) and clean.get("type") == "text" else []
-            if found:
-                last_time = float(found[-1])
-            tok = approx_text_tokens(text)
+            found = label_time(text) if isinstance(clean, dict) and clean.get("type") == "text" else None
+            if found is not None:
+                last_time = found
+            tok = approx_text_tokens(text, facts.id)
             digest.update(_canon(clean))
         total += tok
         if ttl is not None:
