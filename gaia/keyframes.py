@@ -476,34 +476,45 @@ def _extract_job(job: _Job) -> dict[str, Any]:
             grabs = [_Grab(t, exact=True, source="seek") for t in _even_targets(duration, n)]
         kept: list[tuple[_Grab, Any, _Signature]] = []
         dropped_dupes = 0
-        dropped_black = 0
+        seen_black = False
+        lo, hi = 0.0, duration  # the span between black lead-in and black tail, as far as seen
         pending = grabs
         for round_no in range(3):
             images = _grab_cheapest(path, pending, job.size, deadline, tmp, index)
             retry: list[_Grab] = []
+            black: list[float] = []
+            dupes: list[float] = []
             for g, rgb in zip(pending, images, strict=True):
                 if rgb is None:
                     if g.exact is False:  # an I-frame that would not decode: try an exact seek instead
                         retry.append(_Grab(g.time, exact=True, source="seek"))
                     continue
-                if settings.strategy != "scene" and _is_black(rgb) and round_no < 2:
-                    dropped_black += 1
-                    retry.append(_Grab(_toward_middle(g.time, duration), exact=True, source="seek"))
+                if settings.strategy != "scene" and _is_black(rgb):
+                    black.append(g.time)
                     continue
                 sig = _Signature.of(rgb)
                 if any(sig.near(other) for _, _, other in kept):
+                    dupes.append(g.time)
                     dropped_dupes += 1
-                    if round_no < 2:
-                        alt = _replacement_time(g.time, [k[0].time for k in kept], duration, n)
-                        if alt is not None:
-                            retry.append(_Grab(alt, exact=True, source="seek"))
                     continue
                 kept.append((g, rgb, sig))
+            seen_black = seen_black or bool(black)
+            planned = [k[0].time for k in kept]
+            if planned:
+                lo = max([lo, *(t for t in black if t < min(planned))])
+                hi = min([hi, *(t for t in black if t > max(planned))])
+            if round_no < 2:
+                for t in black + dupes:  # replace each in the widest gap left, inside the non-black span
+                    alt = _replacement_time(t, planned, lo, hi, n)
+                    if alt is not None:
+                        planned.append(alt)
+                        retry.append(_Grab(alt, exact=True, source="seek"))
             if not retry:
                 break
             pending = retry
         if not kept:
-            manifest["problem"] = "no frame could be decoded (the file may be damaged or truncated)"
+            manifest["problem"] = ("every frame tried was black" if seen_black
+                                   else "no frame could be decoded (the file may be damaged or truncated)")
             return manifest
         kept.sort(key=lambda k: k[0].time)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -535,18 +546,12 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _toward_middle(t: float, duration: float) -> float:
-    """A time a quarter of the way from ``t`` to the middle: off black lead-in or tail."""
-    mid = duration / 2
-    return t + (mid - t) * 0.35
-
-
-def _replacement_time(t: float, kept: Iterable[float], duration: float, n: int) -> float | None:
-    """The middle of the widest gap between kept frames (and the ends), if it is not ``t`` itself."""
-    edges = sorted([0.0, *kept, duration])
+def _replacement_time(t: float, kept: Iterable[float], lo: float, hi: float, n: int) -> float | None:
+    """The middle of the widest gap between kept frames and the span's ends, unless it is ``t``."""
+    edges = sorted([lo, *(k for k in kept if lo < k < hi), hi])
     width, i = max((edges[j + 1] - edges[j], j) for j in range(len(edges) - 1))
     alt = edges[i] + width / 2
-    if width < duration / (4 * n) or abs(alt - t) < 1e-3:
+    if width < (hi - lo) / (4 * n) or abs(alt - t) < 1e-3:
         return None
     return alt
 
@@ -684,7 +689,7 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.jpg")
-    t = min(record.duration * 0.1, 5.0)
+    t = min(record.duration * 0.3, 30.0)  # past any black lead-in, near the start
     scale = f"scale='if(gt(iw,ih),{THUMB_EDGE},-2)':'if(gt(iw,ih),-2,{THUMB_EDGE})'"
     try:
         _run(["-loglevel", "error", "-noaccurate_seek", "-ss", f"{t:.3f}", "-i", str(record.path),

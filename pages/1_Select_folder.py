@@ -108,16 +108,19 @@ if show_thumbs:
 
 STATE_LABEL = {"none": "not analysed", "analysed": "analysed", "stale": "analysed (other settings)",
                "unreadable": "sidecar unreadable"}
+NO_PREVIEW = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='64' height='40'>"
+              "<rect width='64' height='40' rx='4' fill='%23eeeeee'/><path d='M26 14h12v12H26z' fill='none' "
+              "stroke='%23bbbbbb' stroke-width='2'/></svg>")
 table = pd.DataFrame([
     {
-        "thumbnail": data_url(thumbs.get(r.rel_path)),
+        "thumbnail": data_url(thumbs.get(r.rel_path)) or NO_PREVIEW,
         "video": r.rel_path,
         "duration": fmt_duration(r.duration) if r.usable else "",
         "size": fmt_bytes(r.size),
         "resolution": f"{r.width}×{r.height}" if r.width else "",
-        "fps": round(r.fps, 2) if r.fps else None,
+        "fps": f"{r.fps:.2f}".rstrip("0").rstrip(".") if r.fps else "",
         "codec": r.codec or "",
-        "analysis": STATE_LABEL[r.sidecar_state],
+        "analysis": STATE_LABEL[r.sidecar_state] if r.usable else "",
         "problem": r.problem or "",
     }
     for r in scan.records
@@ -128,7 +131,6 @@ st.dataframe(
     width="stretch",
     column_config={
         "thumbnail": st.column_config.ImageColumn("", width="small"),
-        "fps": st.column_config.NumberColumn("fps", format="%.2f"),
         "problem": st.column_config.TextColumn("problem", width="large"),
     },
 )

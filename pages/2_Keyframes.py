@@ -29,7 +29,7 @@ if settings.model not in cat.models:
 model_ids = sorted(cat.models, key=lambda m: (cat.models[m].status != "current", cat.models[m].input, m))
 
 with st.container(border=True):
-    c = st.columns([2, 2, 1, 1, 1])
+    c = st.columns([2, 2, 1.2, 1.6, 1.4])
     model = c[0].selectbox("Model", model_ids, index=model_ids.index(settings.model),
                            format_func=lambda m: cat.models[m].display_name,
                            help="The model decides the largest frame it sees without downscaling.")
@@ -42,7 +42,7 @@ with st.container(border=True):
     if current_edge not in edge_options:
         edge_options.append(current_edge)
     max_edge = c[3].selectbox("Max edge (px)", sorted(edge_options), index=sorted(edge_options).index(current_edge),
-                              format_func=lambda e: f"model limit ({tier.max_edge})" if e == 0 else str(e))
+                              format_func=lambda e: f"model's ({tier.max_edge})" if e == 0 else str(e))
     quality = c[4].slider("JPEG quality", 30, 95, settings.keyframes.jpeg_quality, step=5)
     st.caption(f"{cat.models[model].display_name} sees frames up to {tier.max_edge} px and "
                f"{tier.max_tokens:,} image tokens each without downscaling; GAIA sizes frames to match, "
@@ -63,6 +63,9 @@ records = scan.records
 sets = gaia.cached_keyframes(folder, settings=kf, model=model, records=records)
 missing = [k for k in sets if k.problem == "not extracted yet"]
 
+done_message = ss.pop("keyframes_done", None)
+if done_message:
+    st.success(done_message, icon=":material/check_circle:")
 if missing:
     st.info(f"{len(missing)} of {len(scan.usable)} usable video(s) need their keyframes extracted with these "
             "settings.", icon=":material/photo_library:")
@@ -70,10 +73,12 @@ if missing:
         with st.status("Extracting keyframes…", expanded=True) as status:
             progress = StreamlitProgress("Videos done")
             sets = gaia.extract_keyframes(folder, settings=kf, model=model, records=records, on_progress=progress)
-            failed = sum(1 for k in sets if k.problem and k.rel_path in {m.rel_path for m in missing})
-            status.update(label=f"Extracted keyframes for {len(missing) - failed} video(s)"
-                          + (f"; {failed} failed" if failed else ""), state="error" if failed else "complete")
-        missing = [k for k in sets if k.problem == "not extracted yet"]
+            todo = {m.rel_path for m in missing}
+            failed = sum(1 for k in sets if k.problem and k.rel_path in todo)
+            label = f"Extracted keyframes for {len(todo) - failed} video(s)" + (f"; {failed} failed" if failed else "")
+            status.update(label=label, state="error" if failed else "complete")
+        ss["keyframes_done"] = label + "."
+        st.rerun()
 
 selection = gaia.load_selection(folder)
 ready = [k for k in sets if k.frames]

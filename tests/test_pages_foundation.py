@@ -75,7 +75,8 @@ def test_keyframes_page_extracts_shows_and_excludes(make_folder):
     assert "need their keyframes extracted" in at.info[0].value
     at.button[0].click().run()
     assert not at.exception
-    assert at.status[0].state == "complete"
+    assert at.success[0].value == "Extracted keyframes for 2 video(s)."
+    assert not at.info  # nothing left to extract
     sets = gaia.cached_keyframes(folder, settings=gaia.load_settings(folder).keyframes,
                                  model=gaia.load_settings(folder).model)
     n_frames = sum(len(k.frames) for k in sets)
