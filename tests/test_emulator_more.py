@@ -255,3 +255,27 @@ def test_cli_serves_until_terminated(tmp_path: Path) -> None:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
     assert (tmp_path / "s" / "batches" / batch.id / "results.jsonl").is_file()
+
+
+def test_fault_rules_accept_several_forms() -> None:
+    assert EmulatorConfig(http_faults={"batches.create": 429}).http_faults == [HttpFault("batches.create", 429)]
+    assert EmulatorConfig(http_faults="batches.:500:*:0").http_faults == [HttpFault("batches.", 500, None, 0.0)]
+    rule = EmulatorConfig(http_faults=[{"route": "messages.create", "status": 529, "count": 2}]).http_faults[0]
+    assert (rule.route, rule.status, rule.count) == ("messages.create", 529, 2)
+    prefix = HttpFault("batches.", 500)
+    assert prefix.matches("batches.results") and not prefix.matches("models.list")
+    with pytest.raises(ValueError):
+        EmulatorConfig(http_faults={"batches.create": 418})
+    with pytest.raises(ValueError):
+        EmulatorConfig(errored_rate=0.7, expired_rate=0.5)
+
+
+def test_a_prefix_rule_hits_every_batch_route_until_used_up(emulator: EmulatorHandle,
+                                                            anthropic_client: anthropic.Anthropic) -> None:
+    emulator.update_config(http_faults="batches.:529:2:0")
+    with pytest.raises(anthropic.OverloadedError):
+        anthropic_client.messages.batches.list()
+    with pytest.raises(anthropic.OverloadedError):
+        anthropic_client.messages.batches.create(requests=[{"custom_id": "a", "params": params()}])
+    assert anthropic_client.models.list().data  # not a batch route
+    assert anthropic_client.messages.batches.list().data == []

@@ -81,8 +81,28 @@ class HttpFault:
         return cls(route=parts[0] or "*", status=int(parts[1]), count=count, retry_after=retry)
 
 
-def _fault(value: HttpFault | dict[str, Any]) -> HttpFault:
-    return value if isinstance(value, HttpFault) else HttpFault(**value)
+def _fault(value: HttpFault | dict[str, Any] | str) -> HttpFault:
+    if isinstance(value, HttpFault):
+        return value
+    if isinstance(value, str):
+        return HttpFault.parse(value)
+    return HttpFault(**value)
+
+
+def _faults(value: Any) -> list[HttpFault]:
+    """Rules from a list (of ``HttpFault``, dicts or ``"ROUTE:STATUS[:COUNT[:RETRY]]"`` strings) or
+    a dict mapping a route to a status or to a dict of the other fields."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        rules = []
+        for route, spec in value.items():
+            fields = dict(spec) if isinstance(spec, dict) else {"status": int(spec)}
+            rules.append(HttpFault(route=route, **fields))
+        return rules
+    if isinstance(value, HttpFault | str):
+        value = [value]
+    return [_fault(v) for v in value]
 
 
 @dataclass
@@ -96,7 +116,8 @@ class EmulatorConfig:
     answers ``malformed_rate`` (text that is not JSON), ``refusal_rate`` (``stop_reason``
     ``refusal``), ``max_tokens_rate`` (cut off, ``stop_reason`` ``max_tokens``). Caching:
     ``cache_hit_rate`` is the chance that a request finding its prefix cached reads it.
-    Faults: ``http_faults`` (``HttpFault`` rules or dicts of their fields) and
+    Faults: ``http_faults`` (a list of ``HttpFault`` rules, dicts of their fields or
+    ``"ROUTE:STATUS[:COUNT[:RETRY_AFTER]]"`` strings, or a dict ``{route: status}``) and
     ``drop_results_stream_after`` (close the results stream after that many lines).
     Limits: ``max_batch_bytes`` (413 above it) and ``max_messages_bytes``.
     """
@@ -121,7 +142,7 @@ class EmulatorConfig:
     shuffle_results: bool = True
 
     def __post_init__(self) -> None:
-        self.http_faults = [_fault(f) for f in self.http_faults]
+        self.http_faults = _faults(self.http_faults)
         for name in ("errored_rate", "expired_rate", "canceled_rate", "malformed_rate", "refusal_rate",
                      "max_tokens_rate", "cache_hit_rate"):
             value = getattr(self, name)
