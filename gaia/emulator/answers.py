@@ -49,9 +49,14 @@ class FrameFacts:
 
     def describe(self) -> str:
         """One sentence about this frame."""
-        change = "" if self.change is None else f", {self.change:.0f}% change from the previous frame"
+        change = "" if self.change is None else f", {_pct(self.change)} change from the previous frame"
         return (f"Frame at {self.time_s:g} s: {self.brightness_word()} ({self.brightness:.0f}% brightness), "
                 f"mostly {', '.join(self.colours[:2])}{change}")
+
+
+def _pct(value: float) -> str:
+    """A percentage with one decimal below 10 %."""
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
 
 
 _NAMES = list(PALETTE)
@@ -152,11 +157,11 @@ class _Filler:
         if not n:
             return f"{MARK} No readable images were sent, so this synthetic answer describes nothing."
         top = self.moments[0]
-        peak = (f"; the biggest change ({top.change:.0f}%) is at {top.time_s:g} s"
+        peak = (f"; the biggest change ({_pct(top.change)}) is at {top.time_s:g} s"
                 if top.change is not None else "")
         return (f"{MARK} {n} frame{'s' if n != 1 else ''} over {self.duration:g} s: a {self.light()} scene "
                 f"({self.brightness:.0f}% brightness) dominated by {', '.join(self.colours[:3])}, with "
-                f"{self.motion()} between frames ({self.change:.0f}% mean change){peak}. "
+                f"{self.motion()} between frames ({_pct(self.change)} mean change){peak}. "
                 "Synthetic answer from the local emulator, not from Claude.")
 
     def text_for(self, name: str, item: int | None) -> str:
@@ -209,8 +214,7 @@ class _Filler:
         if "const" in schema:
             return schema["const"]
         if schema.get("enum"):
-            options = schema["enum"]
-            return options[(int(self.brightness) + (item or 0)) % len(options)]
+            return self.choose(schema["enum"], name, item)
         for key in ("anyOf", "oneOf"):
             if schema.get(key):
                 options = [o for o in schema[key] if self.resolve(o).get("type") != "null"] or schema[key]
