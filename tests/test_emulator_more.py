@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -279,3 +280,31 @@ def test_a_prefix_rule_hits_every_batch_route_until_used_up(emulator: EmulatorHa
         anthropic_client.messages.batches.create(requests=[{"custom_id": "a", "params": params()}])
     assert anthropic_client.models.list().data  # not a batch route
     assert anthropic_client.messages.batches.list().data == []
+
+
+# --- Files API ---------------------------------------------------------------------------------------------
+
+def _jpeg_bytes(size: tuple[int, int] = (300, 200)) -> bytes:
+    return base64.b64decode(jpeg_b64(size=size))
+
+
+def test_uploaded_frames_can_be_sent_by_file_id(emulator: EmulatorHandle,
+                                                anthropic_client: anthropic.Anthropic) -> None:
+    uploaded = anthropic_client.files.upload(file=("frame.jpg", _jpeg_bytes(), "image/jpeg"))
+    assert uploaded.id.startswith("file_") and uploaded.size_bytes == len(_jpeg_bytes())
+    assert anthropic_client.files.retrieve_metadata(uploaded.id).filename == "frame.jpg"
+    assert [f.id for f in anthropic_client.files.list()] == [uploaded.id]
+    by_file = params(content=[{"type": "image", "source": {"type": "file", "file_id": uploaded.id}}])
+    inline = params(content=[image_block(jpeg_b64(size=(300, 200)))])
+    missing = params(content=[{"type": "image", "source": {"type": "file", "file_id": "file_gone"}}])
+    results = run_batch(anthropic_client, emulator, [{"custom_id": "file", "params": by_file},
+                                                     {"custom_id": "inline", "params": inline},
+                                                     {"custom_id": "missing", "params": missing}])
+    assert results["file"].message.usage.input_tokens == results["inline"].message.usage.input_tokens
+    assert results["missing"].type == "errored"
+    assert results["missing"].error.error.type == "not_found_error"
+    with pytest.raises(anthropic.BadRequestError):  # uploaded files cannot be downloaded back
+        anthropic_client.files.download(uploaded.id)
+    assert anthropic_client.files.delete(uploaded.id).type == "file_deleted"
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.files.retrieve_metadata(uploaded.id)

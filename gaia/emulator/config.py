@@ -26,7 +26,15 @@ ROUTES = (
     "messages.count_tokens",
     "models.list",
     "models.retrieve",
+    "files.upload",
+    "files.list",
+    "files.retrieve_metadata",
+    "files.download",
+    "files.delete",
 )
+# Files API upload cap (errors page, "request size limits"); not in gaia.facts because only the
+# emulator enforces it.
+FILES_MAX_BYTES = 500_000_000
 
 FAULT_TYPES = {
     400: "invalid_request_error",
@@ -138,6 +146,7 @@ class EmulatorConfig:
     seed: int = 0
     max_batch_bytes: int = BATCH_MAX_BYTES
     max_messages_bytes: int = MESSAGES_MAX_BYTES
+    max_file_bytes: int = FILES_MAX_BYTES
     thinking_blocks: bool = True
     shuffle_results: bool = True
 

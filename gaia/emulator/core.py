@@ -25,7 +25,7 @@ from typing import Any
 from gaia.emulator.answers import answer_text, frame_facts, thinking_text
 from gaia.emulator.config import EmulatorConfig, HttpFault
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
-from gaia.emulator.state import CacheStore, Store
+from gaia.emulator.state import CacheStore, FileStore, Store
 from gaia.emulator.tokens import RequestAnalysis, analyse_request, approx_text_tokens, truncate_to_tokens
 from gaia.emulator.validate import (
     check_batch_body,
@@ -60,6 +60,7 @@ class Emulator:
         self.state_dir = Path(state_dir)
         self.store = Store(self.state_dir)
         self.cache = CacheStore(self.state_dir / "cache.json")
+        self.files = FileStore(self.state_dir / "files")
         self.config = config
         self.base_url = ""
         self._lock = threading.RLock()
@@ -248,7 +249,7 @@ class Emulator:
             return {"type": "canceled"}
         try:
             facts = check_params(params)
-            analysis = analyse_request(params, facts)
+            analysis = analyse_request(params, facts, files=self.file_bytes)
         except ApiError as exc:
             return _errored(exc)
         message = self._message(params, facts, analysis, rng, rates, tier="batch", now=done_at,
@@ -262,7 +263,7 @@ class Emulator:
         if body.get("stream"):
             raise invalid("stream: the GAIA emulator does not stream messages; send stream=false")
         facts = check_params(body)
-        analysis = analyse_request(body, facts)
+        analysis = analyse_request(body, facts, files=self.file_bytes)
         rng = random.Random(f"{self.config.seed}/messages/{secrets.token_hex(4)}")
         rates = self.config.result_rates()
         rates["cache_hit_rate"] = 1.0
@@ -361,6 +362,51 @@ class Emulator:
             "service_tier": namespace,
         }
 
+    # --- files ------------------------------------------------------------------------------------------
+    def upload_file(self, filename: str, mime_type: str, data: bytes, expires_in_seconds: int | None) -> dict[str, Any]:
+        """Store an uploaded file and return its FileMetadata."""
+        if not data:
+            raise invalid("file: the uploaded file is empty")
+        if expires_in_seconds is not None and not 3600 <= expires_in_seconds <= 7_776_000:
+            raise invalid("expires_in_seconds: must be between 3600 (one hour) and 7776000 (ninety days)")
+        now = self.now()
+        name = Path(filename or "").name or "unnamed"
+        meta = {"id": new_id("file_"), "type": "file", "filename": name, "mime_type": mime_type,
+                "size_bytes": len(data), "created": now, "downloadable": False,
+                "expires": None if expires_in_seconds is None else now + expires_in_seconds}
+        with self.files.lock:
+            self.files.save(meta, data)
+        return _file_object(meta)
+
+    def _file_meta(self, file_id: str) -> dict[str, Any]:
+        meta = self.files.meta(file_id)
+        if meta is None or (meta.get("expires") is not None and self.now() >= float(meta["expires"])):
+            raise not_found(f"File not found: {file_id}")
+        return meta
+
+    def file_metadata(self, file_id: str) -> dict[str, Any]:
+        """FileMetadata of one uploaded file (404 when unknown or expired)."""
+        return _file_object(self._file_meta(file_id))
+
+    def file_bytes(self, file_id: str) -> tuple[bytes, str]:
+        """Bytes and mime type of an uploaded file, for ``{"type": "file"}`` image sources."""
+        meta = self._file_meta(file_id)
+        return self.files.data(file_id), str(meta["mime_type"])
+
+    def list_files(self, query: dict[str, str]) -> dict[str, Any]:
+        """Uploaded files, newest first (one page of at most ``limit``)."""
+        ids = [m["id"] for m in self.files.all()
+               if m.get("expires") is None or self.now() < float(m["expires"])]
+        page, _ = _paginate(ids, {"limit": query.get("limit", "1000")})
+        return {"data": [self.file_metadata(i) for i in page], "next_page": None}
+
+    def delete_file(self, file_id: str) -> dict[str, Any]:
+        """Delete an uploaded file."""
+        self._file_meta(file_id)
+        with self.files.lock:
+            self.files.delete(file_id)
+        return {"id": file_id, "type": "file_deleted"}
+
     # --- models --------------------------------------------------------------------------------------
     def list_models(self, query: dict[str, str]) -> dict[str, Any]:
         """A page of ModelInfo objects built from ``gaia.facts.catalogue()``."""
@@ -418,6 +464,12 @@ def _fault_error(rule: HttpFault) -> ApiError:
         headers["anthropic-ratelimit-requests-remaining"] = "0"
     message = rule.message or defaults.get(rule.status, f"[GAIA emulator] injected HTTP {rule.status}")
     return ApiError(rule.status, message, headers=headers)
+
+
+def _file_object(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"id": meta["id"], "type": "file", "filename": meta["filename"], "mime_type": meta["mime_type"],
+            "size_bytes": meta["size_bytes"], "created_at": iso(meta["created"]),
+            "downloadable": meta.get("downloadable", False), "expires_at": iso(meta.get("expires"))}
 
 
 def _line_of(model_id: str) -> str | None:

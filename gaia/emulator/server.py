@@ -9,6 +9,7 @@ faults are checked after authentication, so a 429 looks like the real one, ``ret
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import json
 import logging
 import re
@@ -16,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -37,6 +39,11 @@ ROUTE_TABLE: list[tuple[str, re.Pattern[str], str, str]] = [
     ("POST", re.compile(r"^/v1/messages/count_tokens/?$"), "messages.count_tokens", "_count_tokens"),
     ("POST", re.compile(r"^/v1/messages/?$"), "messages.create", "_create_message"),
     ("GET", re.compile(r"^/v1/models/?$"), "models.list", "_list_models"),
+    ("POST", re.compile(r"^/v1/files/?$"), "files.upload", "_upload_file"),
+    ("GET", re.compile(r"^/v1/files/?$"), "files.list", "_list_files"),
+    ("GET", re.compile(rf"^/v1/files/{_ID}/content/?$"), "files.download", "_download_file"),
+    ("GET", re.compile(rf"^/v1/files/{_ID}/?$"), "files.retrieve_metadata", "_file_metadata"),
+    ("DELETE", re.compile(rf"^/v1/files/{_ID}/?$"), "files.delete", "_delete_file"),
     ("GET", re.compile(rf"^/v1/models/{_ID}/?$"), "models.retrieve", "_get_model"),
 ]
 _CHUNK_LINES = 64
@@ -182,7 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
                 found = (route, handler, match.groupdict())
                 break
         cfg = self.emu.config
-        limit = cfg.max_batch_bytes if found and found[0] == "batches.create" else cfg.max_messages_bytes
+        route_name = found[0] if found else ""
+        limit = {"batches.create": cfg.max_batch_bytes, "files.upload": cfg.max_file_bytes}.get(
+            route_name, cfg.max_messages_bytes)
         try:
             raw = self._read_body(limit)
         except (ValueError, OSError):
@@ -198,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 raise fault
             if raw is None:
-                size = "256 MB" if route == "batches.create" else "32 MB"
+                size = {"batches.create": "256 MB", "files.upload": "500 MB"}.get(route, "32 MB")
                 raise ApiError(413, f"Request exceeds the maximum allowed number of bytes ({limit} bytes; "
                                     f"the API's limit is {size})")
             body = _Body(raw)
@@ -309,3 +318,47 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _get_model(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self.emu.get_model(id), rid)
+
+    def _upload_file(self, body: _Body, query: dict[str, str], rid: str) -> None:
+        content_type = self.headers.get("Content-Type") or ""
+        if "multipart/form-data" not in content_type:
+            raise invalid("file uploads must be multipart/form-data with a 'file' part")
+        fields = _multipart(content_type, body.take())
+        if "file" not in fields:
+            raise invalid("file: Field required")
+        filename, mime_type, data = fields["file"]
+        expires = fields.get("expires_in_seconds")
+        try:
+            expires_in = int(expires[2].decode()) if expires else None
+        except ValueError:
+            raise invalid("expires_in_seconds: Input should be a valid integer") from None
+        self._send_json(200, self.emu.upload_file(filename, mime_type, data, expires_in), rid)
+
+    def _list_files(self, body: _Body, query: dict[str, str], rid: str) -> None:
+        self._send_json(200, self.emu.list_files(query), rid)
+
+    def _file_metadata(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self.emu.file_metadata(id), rid)
+
+    def _download_file(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
+        self.emu.file_metadata(id)
+        raise invalid(f"File {id} is not downloadable: files you upload cannot be downloaded back")
+
+    def _delete_file(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
+        self._send_json(200, self.emu.delete_file(id), rid)
+
+
+def _multipart(content_type: str, data: bytes | bytearray) -> dict[str, tuple[str, str, bytes]]:
+    """Parts of a multipart/form-data body: name -> (filename, content type, bytes)."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(data))
+    parts: dict[str, tuple[str, str, bytes]] = {}
+    if not message.is_multipart():
+        raise invalid("the multipart body could not be parsed")
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        parts[str(name)] = (part.get_filename() or "", part.get_content_type(), payload)
+    return parts

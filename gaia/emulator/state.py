@@ -115,3 +115,49 @@ class CacheStore:
         """Drop expired entries and write the rest atomically."""
         self.entries = {k: v for k, v in self.entries.items() if v > now}
         atomic_write_json(self.path, self.entries)
+
+
+class FileStore:
+    """Files uploaded through the Files API: ``files/<id>.json`` (metadata) and ``files/<id>.bin``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+
+    def save(self, meta: dict[str, Any], data: bytes) -> None:
+        """Store a new file (bytes first, then its metadata, each atomically)."""
+        target = self.root / f"{meta['id']}.bin"
+        fd, tmp = tempfile.mkstemp(prefix=".upload.", dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        atomic_write_json(self.root / f"{meta['id']}.json", meta)
+
+    def meta(self, file_id: str) -> dict[str, Any] | None:
+        """A file's metadata, or ``None``."""
+        if not file_id.replace("_", "").isalnum():
+            return None
+        data = read_json(self.root / f"{file_id}.json")
+        return data if isinstance(data, dict) else None
+
+    def data(self, file_id: str) -> bytes:
+        """A stored file's bytes."""
+        return (self.root / f"{file_id}.bin").read_bytes()
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every file's metadata, newest first."""
+        metas = [read_json(p) for p in self.root.glob("*.json")]
+        return sorted((m for m in metas if isinstance(m, dict)), key=lambda m: -float(m.get("created", 0)))
+
+    def delete(self, file_id: str) -> None:
+        """Remove a file."""
+        for suffix in (".json", ".bin"):
+            (self.root / f"{file_id}{suffix}").unlink(missing_ok=True)

@@ -20,6 +20,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,21 +167,34 @@ def decode_image(source: dict[str, Any], path: str) -> tuple[bytes, int, int]:
         data = base64.b64decode(source.get("data", ""), validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise invalid(f"{path}.source.base64.data: The image data is not valid base64.") from None
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            fmt = (img.format or "").lower()
-    except Exception:
-        raise invalid(f"{path}.source.base64: Could not process image") from None
-    expected = source.get("media_type", "").split("/")[-1]
-    if fmt and fmt.replace("jpeg", "jpg") != expected.replace("jpeg", "jpg"):
-        raise invalid(f"{path}.source.base64: Image does not match the provided media type "
-                      f"{source.get('media_type')}")
+    width, height = image_size(data, str(source.get("media_type", "")), f"{path}.source.base64")
     return data, width, height
 
 
+def image_size(data: bytes, media_type: str, where: str) -> tuple[int, int]:
+    """Width and height of an encoded image; a 400 when it is unreadable or not ``media_type``."""
+    key = image_key(data)
+    known = _SIZES.get(key)
+    if known is None:
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                known = (img.size[0], img.size[1], (img.format or "").lower())
+        except Exception:  # Pillow raises many kinds for bad data
+            raise invalid(f"{where}: Could not process image") from None
+        _SIZES.put(key, known)
+    width, height, fmt = known
+    expected = media_type.split("/")[-1]
+    if fmt and fmt.replace("jpeg", "jpg") != expected.replace("jpeg", "jpg"):
+        raise invalid(f"{where}: Image does not match the provided media type {media_type}")
+    return width, height
+
+
+# Looks up an uploaded file: ``file_id`` -> (bytes, mime type); raises ``ApiError`` (404) if unknown.
+FileResolver = Callable[[str], tuple[bytes, str]]
+
+
 def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = "",
-                    decode_images: bool = True) -> RequestAnalysis:
+                    decode_images: bool = True, files: FileResolver | None = None) -> RequestAnalysis:
     """Count a structurally valid request's input; raise ``ApiError`` (400) for problems only
     visible once its content is read (undecodable or oversized images, cache breakpoint rules).
     """
@@ -225,12 +239,22 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
         clean = _strip_cc(block)
         if isinstance(clean, dict) and clean.get("type") == "image":
             source = clean.get("source") or {}
-            if source.get("type") != "base64":
-                kind = source.get("type")
-                raise ApiError(400, f"{path}.source: {kind} image sources cannot be read by the GAIA "
-                                    "emulator (it has no network and no Files API); send base64")
+            kind = source.get("type")
+            if kind == "url" or (kind == "file" and files is None):
+                reason = ("the GAIA emulator has no network" if kind == "url"
+                          else "token counting accepts images only as base64")
+                raise ApiError(400, f"{path}.source: {kind} image sources are not supported here ({reason}); "
+                                    "send the image as base64")
             if decode_images:
-                data, width, height = decode_image(source, path)
+                if kind == "file" and files is not None:
+                    data, media_type = files(str(source.get("file_id")))
+                    if not media_type.startswith("image/"):
+                        raise invalid(f"{path}.source.file: file {source.get('file_id')} is {media_type}, "
+                                      "not an image")
+                    width, height = image_size(data, media_type, f"{path}.source.file")
+                    source = {"media_type": media_type, "data": source.get("file_id")}
+                else:
+                    data, width, height = decode_image(source, path)
                 limit = IMAGE_MAX_DIMENSION_MANY if n_images > IMAGE_MANY_THRESHOLD else IMAGE_MAX_DIMENSION
                 if max(width, height) > limit:
                     which = "many-image requests" if limit == IMAGE_MAX_DIMENSION_MANY else "images"
