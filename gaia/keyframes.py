@@ -250,7 +250,7 @@ class _Grab:
 
 
 def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _Deadline,
-          tmp: Path, index: _Index) -> list[Any]:
+          tmp: Path, index: _Index, errors: list[str]) -> list[Any]:
     """Decode one frame per grab in a single ffmpeg run; returns RGB arrays (None where it failed).
 
     Exact seeks are first snapped to a real frame time from the index, so the timestamp each grab
@@ -279,7 +279,8 @@ def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _
         outs.append(out)
         args += ["-map", f"{i}:v:0", "-frames:v", "1", "-an", "-sn",
                  "-vf", f"scale={w}:{h}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", str(out)]
-    _run(["-loglevel", "error", *args], deadline)
+    proc = _run(["-loglevel", "error", *args], deadline)
+    _note_decode_errors(proc.stderr, errors)
     frames = []
     need = w * h * 3
     for out in outs:
@@ -294,7 +295,7 @@ def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _
 
 
 def _keyframe_pass(path: Path, wanted: Sequence[float], size: tuple[int, int], deadline: _Deadline,
-                   index: _Index) -> dict[float, Any] | None:
+                   index: _Index, tmp: Path, errors: list[str]) -> dict[float, Any] | None:
     """Decode every I-frame in one sequential pass (no seeking) and keep the wanted ones.
 
     Cheaper than one seek per frame when I-frames are few (long GOPs). Frames are streamed, so
@@ -306,12 +307,14 @@ def _keyframe_pass(path: Path, wanted: Sequence[float], size: tuple[int, int], d
     w, h = size
     frame_bytes = w * h * 3
     want = {round(t, 6) for t in wanted}
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-skip_frame", "nokey", "-i", str(path),
-         "-map", "0:v:0", "-an", "-sn", "-vf", f"scale={w}:{h}:flags=area", "-fps_mode", "passthrough",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
+    log = tmp / "pass.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-skip_frame", "nokey", "-i", str(path),
+             "-map", "0:v:0", "-an", "-sn", "-vf", f"scale={w}:{h}:flags=area", "-fps_mode", "passthrough",
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            stdout=subprocess.PIPE, stderr=err,
+        )
     got: dict[float, Any] = {}
     count = 0
     try:
@@ -330,22 +333,33 @@ def _keyframe_pass(path: Path, wanted: Sequence[float], size: tuple[int, int], d
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    with contextlib.suppress(OSError):
+        _note_decode_errors(log.read_bytes(), errors)
     if count != len(index.keys):
         return None
     return got
 
 
+_DECODE_ERROR_MARKERS = (b"error while decoding", b"concealing", b"Invalid NAL", b"corrupt")
+
+
+def _note_decode_errors(stderr: bytes | None, errors: list[str]) -> None:
+    """Remember that the decoder complained: damaged files decode "fine" but show artefacts."""
+    if stderr and any(m in stderr for m in _DECODE_ERROR_MARKERS):
+        errors.append(stderr.decode("utf-8", "replace").strip().splitlines()[0][:200])
+
+
 def _grab_cheapest(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _Deadline,
-                   tmp: Path, index: _Index) -> list[Any]:
+                   tmp: Path, index: _Index, errors: list[str]) -> list[Any]:
     """Frames for ``grabs``, choosing per video between one I-frame pass and one seek per frame."""
     keyframe_grabs = [g for g in grabs if not g.exact]
     if keyframe_grabs and len(index.keys) <= KEYFRAME_PASS_RATIO * len(keyframe_grabs):
-        decoded = _keyframe_pass(path, [g.time for g in keyframe_grabs], size, deadline, index)
+        decoded = _keyframe_pass(path, [g.time for g in keyframe_grabs], size, deadline, index, tmp, errors)
         if decoded is not None:
             exact = [g for g in grabs if g.exact]
-            seeked = dict(zip(map(id, exact), _grab(path, exact, size, deadline, tmp, index), strict=True))
+            seeked = dict(zip(map(id, exact), _grab(path, exact, size, deadline, tmp, index, errors), strict=True))
             return [seeked[id(g)] if g.exact else decoded.get(g.time) for g in grabs]
-    return _grab(path, grabs, size, deadline, tmp, index)
+    return _grab(path, grabs, size, deadline, tmp, index, errors)
 
 
 def _dhash(rgb: Any) -> int:
@@ -475,12 +489,13 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         else:
             grabs = [_Grab(t, exact=True, source="seek") for t in _even_targets(duration, n)]
         kept: list[tuple[_Grab, Any, _Signature]] = []
+        decode_errors: list[str] = []
         dropped_dupes = 0
         seen_black = False
         lo, hi = 0.0, duration  # the span between black lead-in and black tail, as far as seen
         pending = grabs
         for round_no in range(3):
-            images = _grab_cheapest(path, pending, job.size, deadline, tmp, index)
+            images = _grab_cheapest(path, pending, job.size, deadline, tmp, index, decode_errors)
             retry: list[_Grab] = []
             black: list[float] = []
             dupes: list[float] = []
@@ -532,6 +547,8 @@ def _extract_job(job: _Job) -> dict[str, Any]:
             notes.append(f"{dropped_dupes} near-duplicate frame(s) dropped")
         if len(kept) < n:
             notes.append(f"{len(kept)} of {n} frames kept")
+        if decode_errors:
+            notes.append("the decoder reported damage in this file; check the frames for artefacts")
         manifest["note"] = "; ".join(notes) or None
         return manifest
     except subprocess.TimeoutExpired:

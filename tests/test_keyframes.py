@@ -228,6 +228,8 @@ def test_a_broken_file_gives_a_problem_never_a_crash(make_folder):
         assert cut.frames or cut.problem
         assert all(f.timestamp < rec.duration for f in cut.frames)
     assert sets["damaged.mp4"].frames  # damaged mid-stream decodes (with artefacts), as ffmpeg does
+    assert "reported damage" in (sets["damaged.mp4"].note or "")  # ... and the user is told
+    assert "damage" not in (sets["ok.mp4"].note or "")
     assert sets["ok.mp4"].problem is None
 
 
@@ -260,8 +262,8 @@ def test_the_one_pass_and_the_seek_paths_return_the_same_frames(make_folder, tmp
     video = folder / "phone.mp4"
     index = kf.index_packets(video, 0.0, kf._Deadline(30))
     wanted = [kf._Grab(t, exact=False, source="keyframe") for t in (2.0, 5.0, 7.0)]
-    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index)
-    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index)
+    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index, tmp_path, [])
+    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index, [])
     assert passed is not None and sorted(passed) == [2.0, 5.0, 7.0]
     for g, frame in zip(wanted, seeked, strict=True):
         assert np.abs(passed[g.time].astype(int) - frame.astype(int)).mean() < 0.5
