@@ -308,3 +308,12 @@ def test_uploaded_frames_can_be_sent_by_file_id(emulator: EmulatorHandle,
     assert anthropic_client.files.delete(uploaded.id).type == "file_deleted"
     with pytest.raises(anthropic.NotFoundError):
         anthropic_client.files.retrieve_metadata(uploaded.id)
+
+
+def test_handle_counts_calls_and_makes_clients(emulator: EmulatorHandle) -> None:
+    client = emulator.client()
+    assert client.max_retries == 0
+    batch = client.messages.batches.create(requests=[{"custom_id": "a", "params": params()}])
+    client.messages.batches.retrieve(batch.id)
+    client.messages.batches.retrieve(batch.id)
+    assert emulator.calls == {"batches.create": 1, "batches.retrieve": 2}

@@ -19,13 +19,16 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaia.emulator.answers import FrameFacts, answer_text, frame_facts
 from gaia.emulator.config import ROUTES, EmulatorConfig, HttpFault
 from gaia.emulator.core import Emulator
 from gaia.emulator.server import EmulatorServer
 from gaia.emulator.tokens import approx_text_tokens
+
+if TYPE_CHECKING:
+    import anthropic
 
 __all__ = [
     "ROUTES",
@@ -61,6 +64,20 @@ class EmulatorHandle:
     def update_config(self, **changes: Any) -> EmulatorConfig:
         """Change settings at runtime, e.g. ``update_config(http_faults=[HttpFault(status=529)])``."""
         return self.emulator.update_config(**changes)
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """How many authenticated calls each route (``ROUTES``) received, faulted ones included."""
+        with self.emulator._lock:
+            return dict(self.emulator.calls)
+
+    def client(self, **options: Any) -> anthropic.Anthropic:
+        """An ``anthropic.Anthropic`` client for this emulator (``max_retries=0`` unless given)."""
+        import anthropic
+
+        options.setdefault("max_retries", 0)
+        options.setdefault("api_key", "emulator")
+        return anthropic.Anthropic(base_url=self.base_url, **options)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's clock forward (batches end, requests expire, results get archived)."""

@@ -65,6 +65,7 @@ class Emulator:
         self.base_url = ""
         self._lock = threading.RLock()
         self._faults = [copy.copy(f) for f in config.http_faults]
+        self.calls: dict[str, int] = {}
 
     # --- configuration and faults ----------------------------------------------------------------
     def now(self) -> float:
@@ -80,8 +81,9 @@ class Emulator:
             return self.config
 
     def take_fault(self, route: str) -> ApiError | None:
-        """The injected error for this call of ``route``, consuming one use of its rule."""
+        """Count a call of ``route``; return the injected error for it, consuming one use of its rule."""
         with self._lock:
+            self.calls[route] = self.calls.get(route, 0) + 1
             for rule in self._faults:
                 if rule.matches(route) and (rule.count is None or rule.count > 0):
                     if rule.count is not None:
@@ -214,7 +216,11 @@ class Emulator:
             for index, req in enumerate(self.store.iter_requests(batch_id)):
                 rng = random.Random(f"{meta['seed']}/{meta['seq']}/{index}")
                 done_at = created + rng.random() * float(meta["delay_s"])
-                result = self._process(req["params"], rates, rng, done_at, meta)
+                try:
+                    result = self._process(req["params"], rates, rng, done_at, meta)
+                except Exception as exc:  # an emulator bug must not stop the batch from ending
+                    log.exception("emulator failed on request %s of %s", req.get("custom_id"), batch_id)
+                    result = _errored(ApiError(500, f"[GAIA emulator] internal error: {exc}"))
                 counts[result["type"]] += 1
                 line = json.dumps({"custom_id": req["custom_id"], "result": result},
                                   separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
