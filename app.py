@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._ui import api_key, selected_folder
+from pages._ui import api_key, md, selected_folder
 
 HERE = Path(__file__).parent
 
@@ -36,7 +36,7 @@ with st.sidebar:
     st.markdown("### GAIA")
     st.caption("Videos in, one structured analysis per video out, at the lowest price the API allows.")
     folder = selected_folder()
-    st.markdown(f"**Folder**  \n`{folder}`" if folder else "**Folder**  \nnone selected")
+    st.markdown(f"**Folder**  \n{md(folder)}" if folder else "**Folder**  \nnone selected")
     if api_key():
         st.success("API key configured", icon=":material/key:")
     else:

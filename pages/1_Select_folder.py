@@ -15,6 +15,7 @@ from pages._ui import (
     data_url,
     fmt_bytes,
     fmt_duration,
+    md,
     page_link,
 )
 
@@ -137,9 +138,9 @@ st.dataframe(
 if scan.problems:
     with st.expander(f"{len(scan.problems)} video(s) cannot be used, and why", icon=":material/warning:"):
         for r in scan.problems:
-            st.markdown(f"- `{r.rel_path}`: {r.problem}")
+            st.markdown(f"- **{md(r.rel_path)}**: {md(r.problem)}")
 for d in scan.unreadable_dirs:
-    st.warning(f"Folder `{d}` could not be read (permission denied) and was skipped.")
+    st.warning(f"Folder **{md(d)}** could not be read (permission denied) and was skipped.")
 
 c = st.columns([1, 3])
 c[0].button("Rescan", icon=":material/refresh:", on_click=lambda: ss.pop("scan", None))

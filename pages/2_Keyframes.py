@@ -8,7 +8,7 @@ import streamlit as st
 
 import gaia
 from gaia.settings import MAX_FRAME_COUNT, STRATEGIES
-from pages._ui import PAGE_ESTIMATE, StreamlitProgress, fmt_duration, page_link, require_folder
+from pages._ui import PAGE_ESTIMATE, StreamlitProgress, fmt_duration, md, page_link, require_folder
 
 VIDEOS_PER_PAGE = 10
 STRATEGY_HELP = {
@@ -20,7 +20,7 @@ STRATEGY_HELP = {
 ss = st.session_state
 folder = require_folder()
 st.title("Keyframes")
-st.caption(f"`{folder}`: the frames below are exactly what will be sent to Claude, one request per video.")
+st.caption(f"{md(folder)}: the frames below are exactly what will be sent to Claude, one request per video.")
 
 settings = gaia.load_settings(folder)
 cat = gaia.catalogue()
@@ -94,7 +94,7 @@ problems = [k for k in sets if k.problem and k.problem != "not extracted yet"]
 if problems:
     with st.expander(f"{len(problems)} video(s) without frames, and why", icon=":material/warning:"):
         for k in problems:
-            st.markdown(f"- `{k.rel_path}`: {k.problem}")
+            st.markdown(f"- **{md(k.rel_path)}**: {md(k.problem)}")
 
 if not ready:
     st.stop()
@@ -118,7 +118,7 @@ for k in ready[(page - 1) * VIDEOS_PER_PAGE : page * VIDEOS_PER_PAGE]:
         head = st.columns([5, 1])
         rec = next((r for r in records if r.rel_path == k.rel_path), None)
         info = f"{fmt_duration(rec.duration)} · " if rec else ""
-        head[0].markdown(f"**{k.rel_path}**  \n{info}{len(k.frames)} frames · {k.tokens:,} image tokens"
+        head[0].markdown(f"**{md(k.rel_path)}**  \n{info}{len(k.frames)} frames · {k.tokens:,} image tokens"
                          + (f" · _{k.note}_" if k.note else ""))
         vkey = f"video_{k.set_id}"
         ss[vkey] = in_run

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,14 @@ def page_link(page: str, label: str, icon: str | None = None) -> None:
         st.page_link(page, label=label, icon=icon)
     except Exception:  # the page is not registered (e.g. when a page is tested on its own)
         st.caption(f"Next: {label}")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md(text: object) -> str:
+    """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -103,3 +103,16 @@ def test_keyframes_page_settings_are_saved_for_the_cli(make_folder, count):
     at.number_input[0].set_value(count).run()
     assert not at.exception
     assert gaia.load_settings(folder).keyframes.count == count
+
+
+def test_file_names_with_markup_are_shown_as_written(make_folder):
+    name = "my_clip *v2* [x](y) <b>bold</b>.mp4"
+    folder = make_folder({name: "testsrc", "bad `tick`.mp4": "zero"})
+    settings = gaia.load_settings(folder)
+    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    at = _app(KEYFRAMES, folder).run()
+    assert not at.exception
+    heads = [m.value for m in at.markdown if "my" in m.value]
+    assert heads and r"\*v2\*" in heads[0] and r"\<b\>" in heads[0]  # escaped: rendered literally
+    problems = [m.value for m in at.markdown if "tick" in m.value]
+    assert problems and r"\`tick\`" in problems[0]
