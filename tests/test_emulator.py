@@ -507,6 +507,16 @@ def test_first_request_writes_the_cache_and_later_ones_read_it(emulator: Emulato
     assert again["a"].message.usage.cache_read_input_tokens == prefix
 
 
+def test_parallel_first_requests_each_write(emulator: EmulatorHandle,
+                                            anthropic_client: anthropic.Anthropic) -> None:
+    emulator.update_config(cache_hit_rate=1.0, cache_first_writes=3)
+    results = run_batch(anthropic_client, emulator, [{"custom_id": f"r{i}", "params": _cached_params(MODEL, 3500)}
+                                                     for i in range(6)])
+    writers = sorted(c for c, r in results.items() if r.message.usage.cache_creation_input_tokens)
+    readers = sorted(c for c, r in results.items() if r.message.usage.cache_read_input_tokens)
+    assert (writers, readers) == (["r0", "r1", "r2"], ["r3", "r4", "r5"])
+
+
 def test_hit_rate_is_best_effort_and_seeded(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
     emulator.update_config(cache_hit_rate=0.5)
     results = run_batch(anthropic_client, emulator, [{"custom_id": f"r{i}", "params": _cached_params(MODEL, 3500)}

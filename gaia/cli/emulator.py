@@ -58,6 +58,9 @@ def register(sub: Any) -> None:
         p.add_argument(f"--{name}-rate", type=_rate, default=0.0, metavar="SHARE", help=f"share of {what}")
     p.add_argument("--cache-hit-rate", type=_rate, default=0.9, metavar="SHARE",
                    help="chance a batch request reads a prefix that is already cached (default 0.9)")
+    p.add_argument("--cache-first-writes", type=int, default=1, metavar="N",
+                   help="requests of a batch that each write a new cached prefix before it can be read "
+                        "(they run in parallel; default 1)")
     p.add_argument("--fault", type=_fault, action="append", default=[], metavar="ROUTE:STATUS[:COUNT[:RETRY]]",
                    help="answer COUNT calls (default 1, '*' = all) of ROUTE (e.g. batches.create, "
                         "batches.results, messages.create, or '*') with HTTP STATUS (429, 500, 529, ...) "
@@ -77,7 +80,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         batch_delay_s=args.delay, cancel_delay_s=args.cancel_delay, messages_latency_s=args.messages_latency,
         errored_rate=args.errored_rate, expired_rate=args.expired_rate, canceled_rate=args.canceled_rate,
         malformed_rate=args.malformed_rate, refusal_rate=args.refusal_rate, max_tokens_rate=args.max_tokens_rate,
-        cache_hit_rate=args.cache_hit_rate, http_faults=list(args.fault),
+        cache_hit_rate=args.cache_hit_rate, cache_first_writes=args.cache_first_writes, http_faults=list(args.fault),
         drop_results_stream_after=args.drop_results_after, seed=args.seed, **extra,
     )
 

@@ -123,7 +123,9 @@ class EmulatorConfig:
     results, drawn with ``seed``): ``errored_rate``, ``expired_rate``, ``canceled_rate``, and among
     answers ``malformed_rate`` (text that is not JSON), ``refusal_rate`` (``stop_reason``
     ``refusal``), ``max_tokens_rate`` (cut off, ``stop_reason`` ``max_tokens``). Caching:
-    ``cache_hit_rate`` is the chance that a request finding its prefix cached reads it.
+    ``cache_hit_rate`` is the chance that a request finding its prefix cached reads it, and
+    ``cache_first_writes`` how many requests of a batch pay a write for a new prefix before the
+    entry is visible (they run in parallel; the API makes an entry readable only once written).
     Faults: ``http_faults`` (a list of ``HttpFault`` rules, dicts of their fields or
     ``"ROUTE:STATUS[:COUNT[:RETRY_AFTER]]"`` strings, or a dict ``{route: status}``) and
     ``drop_results_stream_after`` (close the results stream after that many lines).
@@ -141,6 +143,7 @@ class EmulatorConfig:
     refusal_rate: float = 0.0
     max_tokens_rate: float = 0.0
     cache_hit_rate: float = 0.9
+    cache_first_writes: int = 1
     http_faults: list[HttpFault] = field(default_factory=list)
     drop_results_stream_after: int | None = None
     seed: int = 0
@@ -161,6 +164,8 @@ class EmulatorConfig:
             raise ValueError("errored_rate + expired_rate + canceled_rate must not exceed 1")
         if self.malformed_rate + self.refusal_rate + self.max_tokens_rate > 1.0:
             raise ValueError("malformed_rate + refusal_rate + max_tokens_rate must not exceed 1")
+        if self.cache_first_writes < 1:
+            raise ValueError("cache_first_writes must be at least 1")
         if self.batch_delay_s < 0 or self.cancel_delay_s < 0 or self.messages_latency_s < 0:
             raise ValueError("delays must not be negative")
 
@@ -169,7 +174,7 @@ class EmulatorConfig:
         return dataclasses.replace(self, **changes)
 
     def result_rates(self) -> dict[str, float]:
-        """The shares a new batch snapshots when it is created."""
+        """The shares (and the cache write window) a new batch snapshots when it is created."""
         return {name: float(getattr(self, name)) for name in (
             "errored_rate", "expired_rate", "canceled_rate", "malformed_rate", "refusal_rate",
-            "max_tokens_rate", "cache_hit_rate")}
+            "max_tokens_rate", "cache_hit_rate", "cache_first_writes")}

@@ -212,12 +212,14 @@ class Emulator:
         offsets: list[tuple[int, int]] = []
         counts = dict.fromkeys(OUTCOMES, 0)
         created = float(meta["created_at"])
+        # Cache keys first written by this batch -> index of that request (see ``cache_first_writes``).
+        written: dict[str, int] = {}
         with unordered.open("wb") as fh:
             for index, req in enumerate(self.store.iter_requests(batch_id)):
                 rng = random.Random(f"{meta['seed']}/{meta['seq']}/{index}")
                 done_at = created + rng.random() * float(meta["delay_s"])
                 try:
-                    result = self._process(req["params"], rates, rng, done_at, meta)
+                    result = self._process(req["params"], rates, rng, done_at, meta, (index, written))
                 except Exception as exc:  # an emulator bug must not stop the batch from ending
                     log.exception("emulator failed on request %s of %s", req.get("custom_id"), batch_id)
                     result = _errored(ApiError(500, f"[GAIA emulator] internal error: {exc}"))
@@ -240,7 +242,7 @@ class Emulator:
         self.store.save_meta(meta)
 
     def _process(self, params: dict[str, Any], rates: dict[str, float], rng: random.Random,
-                 done_at: float, meta: dict[str, Any]) -> dict[str, Any]:
+                 done_at: float, meta: dict[str, Any], order: tuple[int, dict[str, int]]) -> dict[str, Any]:
         draw = rng.random()
         if draw < rates["errored_rate"]:
             kind = "overloaded_error" if rng.random() < 0.5 else "api_error"
@@ -259,7 +261,7 @@ class Emulator:
         except ApiError as exc:
             return _errored(exc)
         message = self._message(params, facts, analysis, rng, rates, tier="batch", now=done_at,
-                                thinking=bool(meta.get("thinking_blocks", True)))
+                                thinking=bool(meta.get("thinking_blocks", True)), order=order)
         return {"type": "succeeded", "message": message}
 
     # --- messages ----------------------------------------------------------------------------------
@@ -289,8 +291,9 @@ class Emulator:
 
     def _message(self, params: dict[str, Any], facts: ModelFacts, analysis: RequestAnalysis,
                  rng: random.Random, rates: dict[str, float], *, tier: str, now: float,
-                 thinking: bool) -> dict[str, Any]:
-        usage = self._cache_usage(analysis, facts, tier, now, rng, rates["cache_hit_rate"])
+                 thinking: bool, order: tuple[int, dict[str, int]] | None = None) -> dict[str, Any]:
+        usage = self._cache_usage(analysis, facts, tier, now, rng, rates["cache_hit_rate"], order,
+                                  int(rates.get("cache_first_writes", 1)))
         frames = frame_facts(analysis.images)
         text = answer_text(analysis.schema, frames, rng)
         stop = "end_turn"
@@ -327,14 +330,18 @@ class Emulator:
         }
 
     def _cache_usage(self, analysis: RequestAnalysis, facts: ModelFacts, namespace: str, now: float,
-                     rng: random.Random, hit_rate: float) -> dict[str, Any]:
+                     rng: random.Random, hit_rate: float, order: tuple[int, dict[str, int]] | None = None,
+                     first_writes: int = 1) -> dict[str, Any]:
         """Split input into uncached, cache-write (5m/1h) and cache-read tokens.
 
         Only breakpoints whose prefix reaches the model's ``min_cacheable_tokens`` count. The
         longest prefix already cached is read with probability ``hit_rate``; every eligible
         breakpoint after it is written, its tokens going to the TTL of the breakpoint closing each
-        segment. Batch and Messages entries live in separate namespaces: a batch does not read what
-        a Messages call wrote (fact sheet §9.3), but later batches read what a batch wrote.
+        segment. Inside a batch (``order`` = this request's index and the keys the batch wrote
+        first), an entry the batch itself wrote becomes visible only ``first_writes`` requests
+        after its first writer. Batch and Messages entries live in separate namespaces: a batch
+        does not read what a Messages call wrote (fact sheet §9.3), but later batches read what a
+        batch wrote.
         """
         total = analysis.total_tokens
         eligible = [b for b in analysis.breakpoints if b.tokens >= facts.min_cacheable_tokens]
@@ -342,7 +349,15 @@ class Emulator:
         read = 0
         with self.cache.lock:
             keys = [f"{namespace}:{b.digest}" for b in eligible]
-            hit = max((i for i, k in enumerate(keys) if self.cache.alive(k, now)), default=None)
+
+            def visible(key: str) -> bool:
+                if not self.cache.alive(key, now):
+                    return False
+                if order is None or key not in order[1]:
+                    return True
+                return order[0] >= order[1][key] + first_writes
+
+            hit = max((i for i, k in enumerate(keys) if visible(k)), default=None)
             start = 0
             if hit is not None and rng.random() < hit_rate:
                 read = eligible[hit].tokens
@@ -353,6 +368,8 @@ class Emulator:
             for i in range(start, len(eligible)):
                 written[eligible[i].ttl] += eligible[i].tokens - previous
                 previous = eligible[i].tokens
+                if order is not None and not self.cache.alive(keys[i], now):
+                    order[1].setdefault(keys[i], order[0])
                 self.cache.put(keys[i], eligible[i].ttl, now)
             if namespace != "batch" and eligible:
                 self.cache.save(now)
