@@ -1241,6 +1241,87 @@ def _save_unwritten(folder: Path, row: RequestRow, analysis: dict[str, Any], run
     return path
 
 
+@dataclass
+class _Answer:
+    """One answer checked and priced, on its way to a sidecar (internal)."""
+
+    row: RequestRow
+    usage: dict[str, Any] | None
+    cost: float | None
+    analysis: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+    kind: str | None = None
+    problem: str | None = None
+
+
+def _check_answer(row: RequestRow, message: Any, schema: dict[str, Any] | None, validator: Any | None) -> _Answer:
+    def get(key: str) -> Any:
+        return message.get(key) if isinstance(message, dict) else getattr(message, key, None)
+
+    model = row.model or ""
+    usage = _usage_dict(get("usage"))
+    cost = price_usage(usage, model, batch=row.mode == "batch")
+    if schema is None:
+        return _Answer(row, usage, cost, kind="invalid_answer", problem=(
+            "The prompt profile this request was sent with is no longer saved, so the answer cannot be checked."))
+    analysis, problem = parse_answer(message, schema, validator=validator)
+    if problem is not None or analysis is None:
+        kind = {"refusal": "refusal", "max_tokens": "max_tokens"}.get(get("stop_reason") or "", "invalid_answer")
+        return _Answer(row, usage, cost, kind=kind, problem=problem)
+    run = {
+        "model": get("model") or model, "prompt_hash": row.prompt_hash, "fingerprint": row.fingerprint,
+        "keyframe_set": row.set_id, "keyframe_timestamps": list(row.timestamps), "mode": row.mode,
+        "batch_id": row.batch_id, "custom_id": row.custom_id, "request_id": row.id, "run_id": row.run_id,
+        "message_id": get("id"), "attempt": row.attempt, "usage": usage, "cost_usd": cost,
+        "analysed_at": now_iso(),
+    }
+    return _Answer(row, usage, cost, analysis=analysis, run=run)
+
+
+def _write_answer(folder: Path, answer: _Answer) -> tuple[str, str | None]:
+    """Write the sidecar unless it already holds this very answer: ``("written"|"already"|"error", why)``.
+
+    Safe to run on a worker thread: it touches only the video's own sidecar (and, on failure, a file
+    of its own in ``.gaia/unwritten/``), never the ledger.
+    """
+    row = answer.row
+    video = folder / row.rel_path
+    try:
+        existing = read_sidecar(video)
+    except SidecarError:
+        existing = None
+    prior = (existing or {}).get("run") or {}
+    if prior.get("request_id") == row.id and prior.get("custom_id") == row.custom_id and \
+            prior.get("run_id") == row.run_id and "analysis" in (existing or {}):
+        return "already", None
+    try:
+        write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
+    except SidecarError as exc:
+        kept = _save_unwritten(folder, row, answer.analysis or {}, answer.run or {})
+        return "error", f"The answer is valid but its sidecar could not be written ({exc}); it is kept in {kept}."
+    return "written", None
+
+
+def _finish_answer(ledger: Ledger, answer: _Answer, written: tuple[str, str | None] | None) -> RequestOutcome:
+    """Record the outcome in the ledger, after the sidecar write (``written``) when there was one."""
+    from gaia.sidecar import sidecar_path
+
+    row = answer.row
+    if written is None:  # the answer failed its checks
+        ledger.finish_request(row.id, "failed", usage=answer.usage, cost_usd=answer.cost, error_kind=answer.kind,
+                              error=answer.problem)
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", answer.kind, answer.problem, answer.cost)
+    state, error = written
+    if state == "error":
+        ledger.finish_request(row.id, "failed", usage=answer.usage, cost_usd=answer.cost, error_kind="sidecar_error",
+                              error=error)
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", "sidecar_error", error, answer.cost)
+    _checkpoint("sidecar_written")
+    ledger.finish_request(row.id, "succeeded", usage=answer.usage, cost_usd=answer.cost)
+    return RequestOutcome(row.id, row.custom_id, row.rel_path, "succeeded", cost_usd=answer.cost,
+                          sidecar=sidecar_path(ledger.folder / row.rel_path), already_written=state == "already")
+
+
 def record_message(
     folder: Path | str,
     ledger: Ledger,
@@ -1265,58 +1346,69 @@ def record_message(
         return RequestOutcome(row.id, row.custom_id, row.rel_path, row.status, row.error_kind, row.error, row.cost_usd)
     if schema is None:
         schema, validator = _Profiles(folder).get(row.prompt_hash)
-    model = row.model or ""
-    usage = _usage_dict(message.get("usage") if isinstance(message, dict) else getattr(message, "usage", None))
-    cost = price_usage(usage, model, batch=row.mode == "batch")
-    stop = message.get("stop_reason") if isinstance(message, dict) else getattr(message, "stop_reason", None)
-    if schema is None:
-        analysis, problem = None, ("The prompt profile this request was sent with is no longer saved, so the "
-                                   "answer cannot be checked.")
-        kind = "invalid_answer"
-    else:
-        analysis, problem = parse_answer(message, schema, validator=validator)
-        kind = {"refusal": "refusal", "max_tokens": "max_tokens"}.get(stop or "", "invalid_answer")
-    if problem is not None or analysis is None:
-        ledger.finish_request(row.id, "failed", usage=usage, cost_usd=cost, error_kind=kind, error=problem)
-        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", kind, problem, cost)
-    message_id = message.get("id") if isinstance(message, dict) else getattr(message, "id", None)
-    answered_model = (message.get("model") if isinstance(message, dict) else getattr(message, "model", None)) or model
-    run = {
-        "model": answered_model, "prompt_hash": row.prompt_hash, "fingerprint": row.fingerprint,
-        "keyframe_set": row.set_id, "keyframe_timestamps": list(row.timestamps), "mode": row.mode,
-        "batch_id": row.batch_id, "custom_id": row.custom_id, "request_id": row.id, "run_id": row.run_id,
-        "message_id": message_id, "attempt": row.attempt, "usage": usage, "cost_usd": cost,
-        "analysed_at": now_iso(),
-    }
-    video = folder / row.rel_path
-    try:
-        existing = read_sidecar(video)
-    except SidecarError:
-        existing = None
-    prior = (existing or {}).get("run") or {}
-    same = prior.get("request_id") == row.id and prior.get("custom_id") == row.custom_id and \
-        prior.get("run_id") == row.run_id and "analysis" in (existing or {})
-    try:
-        if not same:
-            write_sidecar(video, {"analysis": analysis, "run": run})
-    except SidecarError as exc:
-        kept = _save_unwritten(folder, row, analysis, run)
-        error = f"The answer is valid but its sidecar could not be written ({exc}); it is kept in {kept}."
-        ledger.finish_request(row.id, "failed", usage=usage, cost_usd=cost, error_kind="sidecar_error", error=error)
-        return RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", "sidecar_error", error, cost)
-    from gaia.sidecar import sidecar_path
-
-    _checkpoint("sidecar_written")
-    ledger.finish_request(row.id, "succeeded", usage=usage, cost_usd=cost)
-    return RequestOutcome(row.id, row.custom_id, row.rel_path, "succeeded", cost_usd=cost,
-                          sidecar=sidecar_path(video), already_written=same)
+    answer = _check_answer(row, message, schema, validator)
+    written = _write_answer(folder, answer) if answer.problem is None else None
+    return _finish_answer(ledger, answer, written)
 
 
 _NOT_BILLED = " (not billed)"
 
 
+class _Writer:
+    """Writes sidecars on a few threads (file I/O releases the GIL) while results keep streaming.
+
+    Each outcome is recorded in the ledger on the calling thread, and only after its sidecar write
+    has finished, so the crash-safety order (sidecar first, then ledger) holds. At most ``window``
+    answers wait at once (memory stays flat), and never two for the same sidecar.
+    """
+
+    def __init__(self, folder: Path, ledger: Ledger, counts: dict[str, int], *, workers: int = 8,
+                 window: int = 64) -> None:
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.folder, self.ledger, self.counts, self.window = folder, ledger, counts, window
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gaia-sidecar")
+        self.pending: Any = deque()
+        self.paths: set[str] = set()
+
+    def _write(self, answer: _Answer) -> tuple[str, str | None]:
+        try:
+            return _write_answer(self.folder, answer)
+        except Exception as exc:  # an unexpected file-system error: a failure with its reason, not a crash
+            return "error", f"The sidecar could not be written: {exc}"
+
+    def add(self, answer: _Answer) -> None:
+        key = answer.row.rel_path
+        if key in self.paths:
+            self.drain()
+        self.pending.append((self.pool.submit(self._write, answer), answer, key))
+        self.paths.add(key)
+        while len(self.pending) > self.window:
+            self._finish_one()
+
+    def _finish_one(self) -> None:
+        future, answer, key = self.pending.popleft()
+        written = future.result()
+        self.paths.discard(key)
+        outcome = _finish_answer(self.ledger, answer, written)
+        if outcome.status != "succeeded":
+            self.counts["failed"] += 1
+        else:
+            self.counts["already_done" if outcome.already_written else "written"] += 1
+
+    def drain(self) -> None:
+        """Record every write still waiting."""
+        while self.pending:
+            self._finish_one()
+
+    def close(self) -> None:
+        """Wait for running writes (their outcomes are recorded only by ``drain``)."""
+        self.pool.shutdown(wait=True)
+
+
 def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profiles: _Profiles,
-                   counts: dict[str, int]) -> None:
+                   counts: dict[str, int], writer: _Writer) -> None:
     cid = item.custom_id
     row = ledger.request_in_batch(batch_id, cid)
     if row is None:
@@ -1332,11 +1424,12 @@ def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profi
     rtype = result.type
     if rtype == "succeeded":
         schema, validator = profiles.get(row.prompt_hash)
-        outcome = record_message(folder, ledger, row, result.message, schema=schema, validator=validator)
-        if outcome.status != "succeeded":
-            counts["failed"] += 1
+        answer = _check_answer(row, result.message, schema, validator)
+        if answer.problem is None:
+            writer.add(answer)
         else:
-            counts["already_done" if outcome.already_written else "written"] += 1
+            _finish_answer(ledger, answer, None)
+            counts["failed"] += 1
     elif rtype == "errored":
         err = getattr(result, "error", None)
         inner = getattr(err, "error", None)
@@ -1367,13 +1460,16 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
     counts = {"written": 0, "failed": 0, "already_done": 0, "unknown": 0}
     seen = 0
     stream = None
+    writer = _Writer(folder, ledger, counts)
     try:
         stream = client.messages.batches.results(batch_id)
         for item in stream:
-            _record_result(folder, ledger, batch_id, item, profiles, counts)
+            _record_result(folder, ledger, batch_id, item, profiles, counts, writer)
             seen += 1
             tick()
+        writer.drain()
     except Exception as exc:
+        writer.drain()
         error = (f"The results download stopped after {seen} results ({describe_error(exc)}); "
                  "run retrieve again to fetch the rest (nothing is written twice).")
         ledger.set_results_state(batch_id, "partial")
@@ -1381,6 +1477,7 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
         ledger.record_event("results_interrupted", error, batch_id=batch_id)
         return BatchRetrieval(batch_id, complete=False, error=error, **counts)
     finally:
+        writer.close()
         if stream is not None:
             with contextlib.suppress(Exception):
                 stream.close()
@@ -1453,13 +1550,14 @@ def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None,
 
         profiles = _Profiles(folder)
         out = []
-        for row in todo:
-            before = done
-            got = _retrieve_batch(folder, ledger, client, row, profiles, tick)
-            out.append(got)
-            done = before + row.n_requests
-            if on_progress:
-                on_progress(min(done, total), total)
+        with ledger.grouped():
+            for row in todo:
+                before = done
+                got = _retrieve_batch(folder, ledger, client, row, profiles, tick)
+                out.append(got)
+                done = before + row.n_requests
+                if on_progress:
+                    on_progress(min(done, total), total)
     return RetrieveResult(tuple(out), tuple(problems))
 
 

@@ -21,6 +21,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -268,6 +269,7 @@ class Ledger:
         self.folder = Path(folder)
         self.path = path or workdir(folder) / LEDGER_FILE
         self._lock = threading.RLock()
+        self._group: list[Any] | None = None
         self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -293,13 +295,53 @@ class Ledger:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            group = self._group
+            if group is None:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                return
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")
+                group[0], group[1] = 0, time.monotonic()
+            self._conn.execute("SAVEPOINT op")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK TO op")
+                self._conn.execute("RELEASE op")
                 raise
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE op")
+            group[0] += 1
+            if group[0] >= group[2] or time.monotonic() - group[1] >= group[3]:
+                self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def grouped(self, *, every: int = 500, max_s: float = 0.5) -> Iterator[Ledger]:
+        """Commit many small writes together (every ``every`` writes or ``max_s`` seconds) until exit.
+
+        For work whose writes can be replayed safely (retrieval: a result whose mark is lost in a
+        crash is found already written to its sidecar and marked again). Everything is committed on
+        a normal exit; on an exception the uncommitted part is rolled back, as a crash would lose it.
+        Other processes see the progress at most ``max_s`` late.
+        """
+        with self._lock:
+            self._group = [0, time.monotonic(), every, max_s]
+            try:
+                yield self
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            else:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+            finally:
+                self._group = None
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

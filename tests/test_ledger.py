@@ -163,3 +163,27 @@ def test_two_connections_and_threads(tmp_path):
     assert a.status_counts("b1") == {"succeeded": 50}
     a.close()
     b.close()
+
+
+def test_grouped_commits_and_rolls_back_like_a_crash(tmp_path):
+    with open_ledger(tmp_path) as ledger:
+        run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
+        local = ledger.add_batch_intent(run, intents(6))
+        ledger.mark_batch_submitted(local, batch_api("b1", 6))
+        rows = ledger.requests(batch_id="b1")
+        other = Ledger(tmp_path)
+        with ledger.grouped(every=3, max_s=60):
+            for r in rows[:2]:
+                ledger.finish_request(r.id, "succeeded")
+            assert ledger.status_counts("b1") == {"succeeded": 2, "submitted": 4}  # visible to itself
+            assert other.status_counts("b1") == {"submitted": 6}  # not committed yet
+            ledger.finish_request(rows[2].id, "succeeded")  # third write: committed
+            assert other.status_counts("b1") == {"succeeded": 3, "submitted": 3}
+        with pytest.raises(KeyboardInterrupt), ledger.grouped(every=100, max_s=60):
+            ledger.finish_request(rows[3].id, "succeeded")
+            raise KeyboardInterrupt
+        assert other.status_counts("b1") == {"succeeded": 3, "submitted": 3}  # lost, as in a crash
+        with ledger.grouped(every=100, max_s=60):
+            ledger.finish_request(rows[4].id, "succeeded")
+        assert other.status_counts("b1") == {"succeeded": 4, "submitted": 2}  # committed on exit
+        other.close()
