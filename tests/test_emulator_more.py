@@ -317,3 +317,21 @@ def test_handle_counts_calls_and_makes_clients(emulator: EmulatorHandle) -> None
     client.messages.batches.retrieve(batch.id)
     client.messages.batches.retrieve(batch.id)
     assert emulator.calls == {"batches.create": 1, "batches.retrieve": 2}
+
+
+def test_oversized_images_error_only_when_asked_or_over_the_hard_limit(
+        anthropic_client: anthropic.Anthropic) -> None:
+    wide = jpeg_b64(size=(3000, 1000))
+    strict = {**image_block(wide), "transformations": {"oversized_image": "error"}}
+    with pytest.raises(anthropic.BadRequestError) as err:
+        anthropic_client.messages.create(**params(content=[{"type": "text", "text": "Frame 1 at 00:00.0"}, strict]))
+    assert err.value.error_code == "image_dimensions_too_large"
+    details = err.value.body["error"]["details"]
+    assert details["paths"] == ["messages.0.content.1"]
+    assert details["max_side_length_pixels"] == model_facts(MODEL).image_tier.max_edge
+    # The default downsizes silently and charges the downsized size.
+    usage = anthropic_client.messages.create(**params(content=[image_block(wide)])).usage
+    assert usage.input_tokens == image_tokens(*fit_to_tier(3000, 1000, model_facts(MODEL).image_tier))
+    with pytest.raises(anthropic.BadRequestError) as err:
+        anthropic_client.messages.create(**params(content=[image_block(jpeg_b64(size=(8100, 8)))]))
+    assert err.value.body["error"]["details"]["max_side_length_pixels"] == 8000

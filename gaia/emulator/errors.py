@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from gaia.emulator.config import FAULT_TYPES
 
@@ -16,16 +17,20 @@ class ApiError(Exception):
     """An error reply: HTTP ``status`` with ``{"type":"error","error":{type,message},"request_id"}``."""
 
     def __init__(self, status: int, message: str, *, error_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
+        self.details = details
         self.status = status
         self.message = message
         self.error_type = error_type or FAULT_TYPES.get(status, "api_error")
         self.headers = dict(headers or {})
 
-    def error_object(self) -> dict[str, str]:
-        """The inner ``{"type", "message"}`` object."""
-        return {"type": self.error_type, "message": self.message}
+    def error_object(self) -> dict[str, Any]:
+        """The inner ``{"type", "message"}`` object (with ``details`` when the error has a code)."""
+        obj: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.details:
+            obj["details"] = self.details
+        return obj
 
     def body(self, request_id: str) -> dict[str, object]:
         """The full JSON error body."""

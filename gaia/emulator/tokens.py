@@ -231,6 +231,7 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
                 pending.append((f"{prefix}messages.{m}.content.{c}", block))
 
     n_images = sum(1 for _, b in pending if isinstance(b, dict) and b.get("type") == "image")
+    too_large: dict[int, list[str]] = {}  # limit -> paths of the images over it
     top_ttl = _ttl(params, prefix.rstrip(".") or "body") if params.get("cache_control") is not None else None
     for index, (path, block) in enumerate(pending):
         ttl = _ttl(block, path)
@@ -256,10 +257,12 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
                 else:
                     data, width, height = decode_image(source, path)
                 limit = IMAGE_MAX_DIMENSION_MANY if n_images > IMAGE_MANY_THRESHOLD else IMAGE_MAX_DIMENSION
+                block_path = path
                 if max(width, height) > limit:
-                    which = "many-image requests" if limit == IMAGE_MAX_DIMENSION_MANY else "images"
-                    raise invalid(f"{path}.source.base64.data: At least one of the image dimensions "
-                                  f"exceed max allowed size for {which}: {limit} pixels")
+                    too_large.setdefault(limit, []).append(block_path)
+                elif ((clean.get("transformations") or {}).get("oversized_image") == "error"
+                      and fit_to_tier(width, height, facts.image_tier) != (width, height)):
+                    too_large.setdefault(facts.image_tier.max_edge, []).append(block_path)
                 w, h = fit_to_tier(width, height, facts.image_tier)
                 tok = image_tokens(w, h)
                 out.images.append(ImageRef(data, source.get("media_type", ""), width, height, tok,
@@ -279,6 +282,13 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
         if ttl is not None:
             ttls.append(ttl)
             out.breakpoints.append(Breakpoint(tokens=total, ttl=ttl, digest=digest.hexdigest()))
+    if too_large:
+        limit = min(too_large)
+        paths = [p for lim in sorted(too_large) for p in too_large[lim]]
+        raise ApiError(400, f"{paths[0]}: image dimensions exceed the maximum allowed size of {limit} pixels "
+                            f"on either side ({len(paths)} image(s) too large)",
+                       details={"error_code": "image_dimensions_too_large", "max_side_length_pixels": limit,
+                                "paths": [p.removeprefix(prefix) for p in paths]})
     if len(out.breakpoints) > 4:
         raise invalid(f"A maximum of 4 blocks with cache_control may be provided. Found {len(out.breakpoints)}.")
     if "5m" in ttls and "1h" in ttls[ttls.index("5m"):]:
