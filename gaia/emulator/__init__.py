@@ -50,7 +50,9 @@ class EmulatorHandle:
     def __init__(self, server: EmulatorServer, thread: threading.Thread | None) -> None:
         self._server = server
         self._thread = thread
-        self.host, self.port = server.server_address[0], int(server.server_address[1])
+        host = server.server_address[0]
+        self.host: str = host.decode() if isinstance(host, bytes) else str(host)
+        self.port: int = int(server.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"
         self.emulator: Emulator = server.emulator
         self.emulator.base_url = self.base_url

@@ -80,7 +80,8 @@ def _colour_names(thumb: Image.Image) -> list[str]:
     mapped = thumb.quantize(palette=_palette_image(), dither=Image.Dither.NONE)
     counts: dict[str, int] = {}
     for count, index in mapped.getcolors(256) or []:
-        name = _NAMES[index] if index < len(_NAMES) else _NAMES[0]
+        slot = int(index) if isinstance(index, int) else 0
+        name = _NAMES[slot] if slot < len(_NAMES) else _NAMES[0]
         counts[name] = counts.get(name, 0) + count
     return sorted(counts, key=lambda n: (-counts[n], n))[:3]
 

@@ -105,8 +105,8 @@ def _faults(value: Any) -> list[HttpFault]:
     if isinstance(value, dict):
         rules = []
         for route, spec in value.items():
-            fields = dict(spec) if isinstance(spec, dict) else {"status": int(spec)}
-            rules.append(HttpFault(route=route, **fields))
+            fields: dict[str, Any] = dict(spec) if isinstance(spec, dict) else {"status": int(spec)}
+            rules.append(HttpFault(route=str(route), **fields))
         return rules
     if isinstance(value, HttpFault | str):
         value = [value]

@@ -154,12 +154,12 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         data = bytearray(length)
         view = memoryview(data)
-        got = 0
-        while got < length:
-            n = self.rfile.readinto(view[got:])
+        filled = 0
+        while filled < length:
+            n = self.rfile.readinto(view[filled:])
             if not n:
                 raise ValueError("request body ended early")
-            got += n
+            filled += n
         view.release()
         return data
 
@@ -359,6 +359,7 @@ def _multipart(content_type: str, data: bytes | bytearray) -> dict[str, tuple[st
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
-        parts[str(name)] = (part.get_filename() or "", part.get_content_type(), payload)
+        payload = part.get_payload(decode=True)
+        data_bytes = payload if isinstance(payload, bytes) else b""
+        parts[str(name)] = (part.get_filename() or "", part.get_content_type(), data_bytes)
     return parts
