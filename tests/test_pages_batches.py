@@ -133,3 +133,104 @@ def test_submit_page_skips_analysed_videos_unless_forced(api, ready_folder):
     at.toggle(key="submit_force").set_value(True).run()
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Videos to send"] == "2"
+
+
+# --- Progress ----------------------------------------------------------------------------------------
+
+
+def _submit(folder: Path) -> gaia.SubmitResult:
+    res = gaia.submit(folder, gaia.plan_submission(folder), gaia.make_client())
+    assert res.ok and res.sent, res
+    return res
+
+
+def test_progress_page_without_batches_points_to_submit(api, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    at = _app(PROGRESS, folder).run()
+    assert not at.exception, at.exception
+    assert "No batches for this folder yet" in at.info[0].value
+
+
+def test_progress_page_running_then_ended_and_retrieved_automatically(api, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    api.update_config(batch_delay_s=3600)
+    _submit(folder)
+    at = _app(PROGRESS, folder).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Running"] == "1" and metrics["Requests"] == "2"
+    text = _all_text(at)
+    assert "in progress" in text and "reports request counts only once the whole batch has ended" in text
+    assert "left of the API's 24-hour window" in at.progress[0].proto.text
+    assert at.button(key=[b.key for b in at.button if b.key.startswith("cancel_")][0]).label == "Cancel batch…"
+    assert all(gaia.read_sidecar(folder / n) is None for n in ("a.mp4", "b.mp4"))
+
+    api.advance_clock(3700)  # the batch ends at the emulator; the next refresh sees it and retrieves
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Running"] == "0" and metrics["Results retrieved"] == "1 of 1 ended"
+    assert any("Results retrieved: 2 sidecar(s) written" in s.value for s in at.success)
+    assert all(gaia.read_sidecar(folder / n)["analysis"] for n in ("a.mp4", "b.mp4"))
+    assert "results in sidecars" in _all_text(at)
+    assert len(at.get("plotly_chart")) == 2  # both history charts are drawn
+
+
+def test_progress_page_retrieves_on_one_click_when_automatic_is_off(api, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    _submit(folder)
+    _wait_ended(folder)
+    at = _app(PROGRESS, folder)
+    at.session_state["progress_auto"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert gaia.read_sidecar(folder / "a.mp4") is None  # nothing downloaded until asked
+    button = at.button(key="retrieve_now")
+    assert button.label == "Retrieve the results of 1 ended batch(es) (1 requests)"
+    button.click().run()
+    assert not at.exception, at.exception
+    assert gaia.read_sidecar(folder / "a.mp4")["analysis"]
+    assert not [b for b in at.button if b.key == "retrieve_now"]
+
+
+def test_progress_page_lists_failures_and_retries_exactly_those(api, ready_folder):
+    folder = ready_folder({f"v{i}.mp4": "testsrc" for i in range(6)})
+    api.update_config(errored_rate=0.5, seed=3)
+    _submit(folder)
+    _wait_ended(folder)
+    at = _app(PROGRESS, folder).run()
+    assert not at.exception, at.exception
+    failed = {f.rel_path: f for f in gaia.failures(folder)}
+    assert 0 < len(failed) < 6
+    table = _table(at, "what happened")
+    assert sorted(table["video"]) == sorted(failed)
+    assert all("The API returned an error" in r for r in table["reason"])
+
+    api.update_config(errored_rate=0.0)
+    at.button(key="retry_failed").click().run()
+    assert not at.exception, at.exception
+    statuses = gaia.batch_statuses(folder)
+    assert len(statuses) == 2
+    retry_batch = statuses[-1].batch_id
+    with gaia.open_ledger(folder) as ledger:
+        sent = ledger.requests(batch_id=retry_batch)
+    assert sorted(r.rel_path for r in sent) == sorted(failed)
+    assert {r.retry_of for r in sent} == {f.request_id for f in failed.values()}
+    assert any(f"Retry submitted: {len(failed)} request(s) in 1 new batch(es)" in s.value for s in at.success)
+
+
+def test_progress_page_cancel_asks_first(api, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    api.update_config(batch_delay_s=3600)
+    res = _submit(folder)
+    at = _app(PROGRESS, folder).run()
+    cancel = next(b for b in at.button if b.key.startswith("cancel_"))
+    cancel.click().run()
+    assert not at.exception, at.exception
+    assert any("Cancel batch 1?" in w.value for w in at.warning)
+    assert gaia.batch_statuses(folder)[0].processing_status == "in_progress"  # nothing canceled yet
+    next(b for b in at.button if b.key.startswith("cancel_yes_")).click().run()
+    assert not at.exception, at.exception
+    status = gaia.batch_statuses(folder)[0]
+    assert status.batch_id == res.batches[0].batch_id
+    assert status.processing_status in ("canceling", "ended")
