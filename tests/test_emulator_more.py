@@ -335,3 +335,12 @@ def test_oversized_images_error_only_when_asked_or_over_the_hard_limit(
     with pytest.raises(anthropic.BadRequestError) as err:
         anthropic_client.messages.create(**params(content=[image_block(jpeg_b64(size=(8100, 8)))]))
     assert err.value.body["error"]["details"]["max_side_length_pixels"] == 8000
+
+
+def test_sampling_parameters_are_accepted_by_older_api_versions(emulator: EmulatorHandle) -> None:
+    old = emulator.client(default_headers={"anthropic-version": "2023-06-01"})
+    assert old.messages.create(**params(), extra_body={"temperature": 0.3}).stop_reason == "end_turn"
+    results = run_batch(old, emulator, [{"custom_id": "a", "params": params(temperature=0.3)}])
+    assert results["a"].type == "succeeded"
+    with pytest.raises(anthropic.BadRequestError):
+        emulator.client().messages.create(**params(), extra_body={"temperature": 0.3})

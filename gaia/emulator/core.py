@@ -92,7 +92,7 @@ class Emulator:
         return None
 
     # --- batches -----------------------------------------------------------------------------------
-    def create_batch(self, body: Any) -> dict[str, Any]:
+    def create_batch(self, body: Any, *, api_version: str | None = None) -> dict[str, Any]:
         """Validate and store a new batch; return its MessageBatch object."""
         requests = check_batch_body(body)
         cfg = self.config
@@ -107,7 +107,7 @@ class Emulator:
                 "ends_at": now + cfg.batch_delay_s, "expires_at": now + BATCH_EXPIRY_HOURS * 3600,
                 "delay_s": cfg.batch_delay_s, "cancel_delay_s": cfg.cancel_delay_s,
                 "rates": cfg.result_rates(), "seed": cfg.seed, "shuffle": cfg.shuffle_results,
-                "thinking_blocks": cfg.thinking_blocks,
+                "thinking_blocks": cfg.thinking_blocks, "api_version": api_version,
                 "cancel_initiated_at": None, "cancel_ends_at": None, "ended_at": None, "counts": None,
             }
             self.store.save_meta(meta)
@@ -256,7 +256,7 @@ class Emulator:
                 cancel_at is not None and done_at > float(cancel_at)):
             return {"type": "canceled"}
         try:
-            facts = check_params(params)
+            facts = check_params(params, api_version=meta.get("api_version"))
             analysis = analyse_request(params, facts, files=self.file_bytes)
         except ApiError as exc:
             return _errored(exc)
@@ -265,12 +265,12 @@ class Emulator:
         return {"type": "succeeded", "message": message}
 
     # --- messages ----------------------------------------------------------------------------------
-    def create_message(self, body: Any) -> dict[str, Any]:
+    def create_message(self, body: Any, *, api_version: str | None = None) -> dict[str, Any]:
         """``POST /v1/messages``: every rule applies at once (400/404), then a Message."""
         check_params_shape(body, "", in_batch=False)
         if body.get("stream"):
             raise invalid("stream: the GAIA emulator does not stream messages; send stream=false")
-        facts = check_params(body)
+        facts = check_params(body, api_version=api_version)
         analysis = analyse_request(body, facts, files=self.file_bytes)
         rng = random.Random(f"{self.config.seed}/messages/{secrets.token_hex(4)}")
         rates = self.config.result_rates()

@@ -246,7 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes -------------------------------------------------------------------------------------
     def _create_batch(self, body: _Body, query: dict[str, str], rid: str) -> None:
-        self._send_json(200, self._with_base(self.emu.create_batch, self._json(body)), rid)
+        version = self.headers.get("anthropic-version")
+        batch = self._with_base(lambda b: self.emu.create_batch(b, api_version=version), self._json(body))
+        self._send_json(200, batch, rid)
 
     def _with_base(self, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         result = fn(*args)
@@ -308,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, self.emu.count_tokens(self._json(body)), rid)
 
     def _create_message(self, body: _Body, query: dict[str, str], rid: str) -> None:
-        message = self.emu.create_message(self._json(body))
+        message = self.emu.create_message(self._json(body), api_version=self.headers.get("anthropic-version"))
         if self.emu.config.messages_latency_s:
             time.sleep(self.emu.config.messages_latency_s)
         self._send_json(200, message, rid)

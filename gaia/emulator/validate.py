@@ -170,18 +170,21 @@ def check_batch_body(body: Any) -> list[dict[str, Any]]:
     return requests
 
 
-def check_params(params: dict[str, Any], *, prefix: str = "") -> ModelFacts:
+def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str | None = None) -> ModelFacts:
     """The rules applied when a request is processed; return the model's facts or raise.
 
     Raises ``ApiError``: 404 ``not_found_error`` for an unknown model (as the API answers
     ``model: <id>``), 400 for sampling parameters, a forced tool choice on models that reject it,
     thinking turned off where it cannot be, or a schema that is not usable for structured output.
+    Sampling parameters are rejected from API version 2026-10-21 on (``api_version`` is the
+    request's ``anthropic-version`` header; ``None`` means the current version).
     """
     model = params["model"]
     facts = resolve_model(model)
     if facts is None:
         raise not_found(f"model: {model}")
-    for name in SAMPLING_PARAMS:
+    drops_sampling = api_version is None or api_version >= API_VERSION
+    for name in SAMPLING_PARAMS if drops_sampling else ():
         if name in params:
             raise invalid(f"{prefix}{name}: Extra inputs are not permitted (sampling parameters were "
                           f"removed in API version {API_VERSION})")
