@@ -154,11 +154,11 @@ def test_cancel_goes_canceling_then_ended_with_unfinished_requests_canceled(
 
 def test_cancel_lets_requests_finished_before_the_cancel_succeed(
         emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
-    emulator.update_config(batch_delay_s=1.0, cancel_delay_s=0.0)
+    emulator.update_config(batch_delay_s=100.0, cancel_delay_s=0.0)
     batch = anthropic_client.messages.batches.create(
         requests=[{"custom_id": f"c{i}", "params": params()} for i in range(20)])
-    time.sleep(0.5)
-    anthropic_client.messages.batches.cancel(batch.id)
+    emulator.advance_clock(50)  # half-way through
+    assert anthropic_client.messages.batches.cancel(batch.id).processing_status == "canceling"
     counts = wait_ended(anthropic_client, batch.id).request_counts
     assert counts.succeeded + counts.canceled == 20
     assert counts.succeeded > 0 and counts.canceled > 0
@@ -445,6 +445,15 @@ def test_malformed_refusal_and_max_tokens_rates(emulator: EmulatorHandle,
         if kind in ("refusal", "max_tokens"):
             assert not valid
     assert set(kinds) == {"ok", "malformed", "refusal", "max_tokens"}
+
+
+def test_thinking_can_use_up_max_tokens_leaving_no_text_block(
+        emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
+    message = run_batch(anthropic_client, emulator, [{"custom_id": "a", "params": params("claude-opus-5-5",
+                                                                                          max_tokens=8)}])["a"].message
+    assert message.stop_reason == "max_tokens"
+    assert [b.type for b in message.content] == ["thinking"]
+    assert 0 < message.usage.output_tokens <= 8
 
 
 def test_small_max_tokens_cuts_the_answer(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:

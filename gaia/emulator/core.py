@@ -313,15 +313,18 @@ class Emulator:
                             "signature": "gaia-emulator-" + secrets.token_hex(16)})
         max_tokens = int(params["max_tokens"])
         produced = sum(approx_text_tokens(b.get("thinking", ""), facts.id) for b in content)
-        budget = max_tokens - produced
-        if budget <= 0:
-            content, produced, text, stop = [], 0, "", "max_tokens"
-            budget = max_tokens
-        if approx_text_tokens(text, facts.id) > budget:
-            text = truncate_to_tokens(text, budget, facts.id)
+        if content and produced >= max_tokens:
+            # Thinking used the whole budget: the answer has no text block at all, as with the API.
+            content[0]["thinking"] = truncate_to_tokens(content[0]["thinking"], max_tokens, facts.id)
+            output_tokens = approx_text_tokens(content[0]["thinking"], facts.id)
             stop = "max_tokens"
-        content.append({"type": "text", "text": text})
-        output_tokens = produced + approx_text_tokens(text, facts.id)
+        else:
+            budget = max_tokens - produced
+            if approx_text_tokens(text, facts.id) > budget:
+                text = truncate_to_tokens(text, budget, facts.id)
+                stop = "max_tokens"
+            content.append({"type": "text", "text": text})
+            output_tokens = produced + approx_text_tokens(text, facts.id)
         usage["output_tokens"] = output_tokens
         usage["service_tier"] = tier
         return {
