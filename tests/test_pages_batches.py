@@ -234,3 +234,137 @@ def test_progress_page_cancel_asks_first(api, ready_folder):
     status = gaia.batch_statuses(folder)[0]
     assert status.batch_id == res.batches[0].batch_id
     assert status.processing_status in ("canceling", "ended")
+
+
+# --- Results -----------------------------------------------------------------------------------------
+
+
+HOSTILE = "<script>alert('x')</script> <img src=x onerror=alert(1)> **bold** [link](http://evil.example)"
+
+
+@pytest.fixture
+def analysed_folder(api, ready_folder):
+    """Three analysed videos (one with a hostile summary and known tags), one failed, one never sent."""
+    folder = ready_folder({"cat.mp4": "testsrc", "dog.mp4": "cuts", "fox.mp4": "testsrc", "bad.mp4": "text"})
+    client = gaia.make_client()
+    gaia.submit(folder, gaia.plan_submission(folder), client)
+    _wait_ended(folder)
+    assert gaia.retrieve(folder, client).written == 3
+    for name, species, tags in (("cat.mp4", "domestic cat", ["cat", "sofa", "indoor"]),
+                                ("dog.mp4", "dog", ["dog", "garden"]),
+                                ("fox.mp4", "red fox", ["fox", "night", "garden"])):
+        data = gaia.read_sidecar(folder / name)
+        data["analysis"]["subjects"] = [{"species": species, "scientific_name": "", "count": 1, "description": ""}]
+        data["analysis"]["tags"] = tags
+        if name == "cat.mp4":
+            data["analysis"]["summary"] = HOSTILE
+        gaia.write_sidecar(folder / name, {"analysis": data["analysis"]})
+    return folder
+
+
+def _results(folder: Path) -> AppTest:
+    at = _app(RESULTS, folder).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _shown(at: AppTest) -> list[str]:
+    return sorted(_table(at, "summary")["video"])
+
+
+def test_results_page_table_filters_and_search(analysed_folder):
+    at = _results(analysed_folder)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Analysed"] == "3 of 4"
+    table = _table(at, "summary")
+    assert sorted(table["video"]) == ["bad.mp4", "cat.mp4", "dog.mp4", "fox.mp4"]
+    row = table.set_index("video").loc["fox.mp4"]
+    assert row["thumbnail"].startswith("data:image/jpeg;base64,") and row["status"] == "analysed"
+    assert list(row["tags"]) == ["fox", "night", "garden"] and row["subjects"] == "red fox" and row["cost (USD)"] > 0
+
+    at.multiselect(key="results_tags").set_value(["garden"]).run()
+    assert _shown(at) == ["dog.mp4", "fox.mp4"]
+    at.multiselect(key="results_species").set_value(["red fox"]).run()
+    assert _shown(at) == ["fox.mp4"]
+    at.multiselect(key="results_tags").set_value([]).run()
+    at.multiselect(key="results_species").set_value([]).run()
+    at.multiselect(key="results_status").set_value(["unusable"]).run()
+    assert _shown(at) == ["bad.mp4"]
+    at.multiselect(key="results_status").set_value([]).run()
+    at.text_input(key="results_search").set_value("SOFA cat").run()
+    assert _shown(at) == ["cat.mp4"]
+    at.text_input(key="results_search").set_value("nothing-like-this").run()
+    assert not at.exception and _table(at, "summary").empty
+    assert "No video matches these filters." in at.info[0].value
+
+
+def test_results_exports_hold_the_filtered_rows(analysed_folder):
+    from gaia.results import analyses_jsonl, filter_rows, load_results, rows_csv
+
+    at = _results(analysed_folder)
+    at.multiselect(key="results_tags").set_value(["garden"]).run()
+    csv_button = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
+    assert csv_button is not None
+    rows = filter_rows(load_results(analysed_folder), tags=["garden"])
+    got = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    assert [r["video"] for r in got] == ["dog.mp4", "fox.mp4"]
+    assert got[1]["tags"] == "fox; night; garden" and got[1]["species"] == "red fox" and float(got[1]["cost_usd"]) > 0
+    lines = [json.loads(x) for x in analyses_jsonl(analysed_folder, rows).splitlines()]
+    assert [x["video"] for x in lines] == ["dog.mp4", "fox.mp4"]
+    assert lines[1]["analysis"]["tags"] == ["fox", "night", "garden"] and lines[1]["run"]["batch_id"]
+
+
+def test_results_hostile_answer_text_is_shown_literally(analysed_folder):
+    at = _app(RESULTS, analysed_folder)
+    at.session_state["results_video"] = "cat.mp4"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="results_video").value == "cat.mp4"
+    texts = [t.value for t in at.text]
+    assert HOSTILE in texts  # the summary, verbatim, as plain text
+    for kind in ("markdown", "caption", "success", "info", "warning", "error"):
+        for el in getattr(at, kind):
+            assert "<script" not in el.value and "<img" not in el.value and "](http" not in el.value, el.value
+    for el in at.markdown:
+        assert not getattr(el.proto, "allow_html", False) or "script" not in el.value
+    assert HOSTILE in list(_table(at, "summary")["summary"])  # the table shows it as a value
+
+
+def test_results_detail_shows_frames_with_times_and_raw_json(analysed_folder):
+    at = _app(RESULTS, analysed_folder)
+    at.session_state["results_video"] = "fox.mp4"
+    at.run()
+    assert not at.exception, at.exception
+    sidecar = gaia.read_sidecar(analysed_folder / "fox.mp4")
+    ts = sidecar["run"]["keyframe_timestamps"]
+    image = at.image[0]
+    assert len(ts) == 2 and len(image.value) == 2
+    assert list(image.captions) == [f"{gaia_fmt(t)} ({t:.2f} s)" for t in ts]
+    raw = json.loads(at.json[0].value)
+    assert raw["analysis"] == sidecar["analysis"] and raw["run"]["custom_id"] == sidecar["run"]["custom_id"]
+
+
+def gaia_fmt(t: float) -> str:
+    from pages._ui import fmt_duration
+
+    return fmt_duration(t)
+
+
+def test_results_failures_tab_lists_reasons_and_retries(api, ready_folder):
+    folder = ready_folder({f"v{i}.mp4": "testsrc" for i in range(4)})
+    api.update_config(errored_rate=0.5, seed=3)
+    gaia.submit(folder, gaia.plan_submission(folder), gaia.make_client())
+    _wait_ended(folder)
+    gaia.retrieve(folder, gaia.make_client())
+    failed = sorted(f.rel_path for f in gaia.failures(folder))
+    assert failed
+    at = _results(folder)
+    assert sorted(_table(at, "what happened")["video"]) == failed
+    assert sorted(r.rel_path for r in __import__("gaia.results", fromlist=["x"]).load_results(folder)
+                  if r.status == "failed") == failed
+    api.update_config(errored_rate=0.0)
+    at.button(key="results_retry").click().run()
+    assert not at.exception, at.exception
+    with gaia.open_ledger(folder) as ledger:
+        sent = ledger.requests(batch_id=gaia.batch_statuses(folder)[-1].batch_id)
+    assert sorted(r.rel_path for r in sent) == failed
