@@ -208,28 +208,83 @@ def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str |
     return facts
 
 
-def schema_problem(schema: dict[str, Any], _path: str = "") -> str | None:
-    """Why ``schema`` cannot be used for structured output, or ``None`` (objects must close)."""
-    if not isinstance(schema, dict):
+# Keywords structured outputs reject (numeric and length bounds; minItems only 0 or 1).
+UNSUPPORTED_SCHEMA_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+                               "minLength", "maxLength", "maxItems", "minProperties", "maxProperties")
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why ``schema`` cannot be used for structured output, or ``None``.
+
+    Every object must set ``additionalProperties: false``; numeric and length bounds are not
+    supported, ``minItems`` only as 0 or 1; ``$ref`` to ``$defs`` is fine unless it recurses.
+    """
+    problem = _node_problem(schema, "")
+    if problem:
+        return problem
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+    for name in defs:
+        if _recurses(name, defs):
+            return f"Recursive schemas are not supported ('{name}' refers to itself)"
+    return None
+
+
+def _node_problem(node: Any, path: str) -> str | None:
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            found = _node_problem(item, f"{path}/{i}")
+            if found:
+                return found
         return None
-    types = schema.get("type")
-    is_object = types == "object" or (isinstance(types, list) and "object" in types) or "properties" in schema
-    if is_object and schema.get("additionalProperties") is not False:
-        where = f" at '{_path}'" if _path else ""
+    if not isinstance(node, dict):
+        return None
+    where = f" at '{path}'" if path else ""
+    types = node.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types) or "properties" in node
+    if is_object and node.get("additionalProperties", None) is not False:
         return f"For 'object' type, 'additionalProperties' must be explicitly set to false{where}"
-    for key in ("properties", "$defs", "definitions"):
-        for name, sub in (schema.get(key) or {}).items():
-            found = schema_problem(sub, f"{_path}/{key}/{name}")
-            if found:
-                return found
-    for key in ("items",):
-        if isinstance(schema.get(key), dict):
-            found = schema_problem(schema[key], f"{_path}/items")
-            if found:
-                return found
-    for key in ("anyOf", "oneOf", "allOf"):
-        for i, sub in enumerate(schema.get(key) or []):
-            found = schema_problem(sub, f"{_path}/{key}/{i}")
+    for key in UNSUPPORTED_SCHEMA_KEYWORDS:
+        if key in node:
+            return f"'{key}' is not supported in structured output schemas{where}"
+    if "minItems" in node and node["minItems"] not in (0, 1):
+        return f"'minItems' values other than 0 and 1 are not supported{where}"
+    for key, value in node.items():
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            for name, sub in value.items():
+                found = _node_problem(sub, f"{path}/{key}/{name}")
+                if found:
+                    return found
+        elif key in ("items", "anyOf", "oneOf", "allOf", "not", "prefixItems"):
+            found = _node_problem(value, f"{path}/{key}")
             if found:
                 return found
     return None
+
+
+def _refs(node: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            out.add(ref.rsplit("/", 1)[-1])
+        for key, value in node.items():
+            if key not in ("$defs", "definitions"):
+                out |= _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            out |= _refs(item)
+    return out
+
+
+def _recurses(name: str, defs: dict[str, Any]) -> bool:
+    todo = list(_refs(defs.get(name, {})))
+    visited: set[str] = set()
+    while todo:
+        current = todo.pop()
+        if current == name:
+            return True
+        if current in visited or current not in defs:
+            continue
+        visited.add(current)
+        todo.extend(_refs(defs[current]))
+    return False
