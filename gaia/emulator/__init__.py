@@ -6,11 +6,17 @@ A real HTTP server on 127.0.0.1 that the official ``anthropic`` SDK talks to unc
         client = anthropic.Anthropic(base_url=emu.base_url, api_key="anything", max_retries=0)
         batch = client.messages.batches.create(requests=[...])
 
-It validates like the API (error shapes and statuses), ends batches after ``batch_delay_s``,
-returns results out of submission order, counts tokens honestly (image formula, cache writes and
-reads), answers with JSON valid against the requested schema built from facts of the images,
-injects faults on demand (``EmulatorConfig``), and keeps its state under ``state_dir`` across
-restarts. ``gaia emulator --port P`` runs it from the command line (``serve_forever``).
+Endpoints: message batches (create, list, retrieve, cancel, delete, results JSONL at the batch's
+``results_url``), ``POST /v1/messages``, ``POST /v1/messages/count_tokens``, ``GET /v1/models``
+(and ``/{id}``), and a minimal Files API (upload, list, metadata, delete) whose ids work as
+``{"type": "file"}`` image sources. It validates like the API (error shapes and statuses; batch
+params checked when processed, so bad ones come back ``errored``), ends batches ``batch_delay_s``
+after creation (lazily, on the next call that looks), returns results out of submission order,
+counts tokens honestly (image formula, GAIA's text rule, cache writes and reads with a best-effort
+hit rate), answers with JSON valid against the requested schema built from facts of the images,
+injects faults on demand (``EmulatorConfig``, ``HttpFault``), and keeps its state under
+``state_dir`` across restarts. ``gaia emulator --port P`` runs it from the command line
+(``serve_forever``); ``EmulatorHandle.advance_clock`` moves its clock for expiry tests.
 """
 
 from __future__ import annotations
