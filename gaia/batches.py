@@ -619,6 +619,23 @@ def _request_lines(plan: SubmissionPlan, items: Sequence[PlannedRequest], failed
         yield line
 
 
+def plan_intents(plan: SubmissionPlan, items: Sequence[PlannedRequest] | None = None, *,
+                 estimate_usd: float | None = None) -> list[RequestIntent]:
+    """Ledger rows-to-be for planned requests (all of the plan's by default).
+
+    What ``submit`` records before creating a batch, and what "run now" passes to
+    ``Ledger.add_standard_requests`` before sending the same requests through the Messages API.
+    ``estimate_usd`` is the estimate per request, when known.
+    """
+    if estimate_usd is None and plan.estimate_usd is not None and plan.requests:
+        estimate_usd = plan.estimate_usd / len(plan.requests)
+    return [RequestIntent(
+        custom_id=p.custom_id, rel_path=p.rel_path, set_id=p.kset.set_id, timestamps=p.timestamps,
+        prompt_hash=plan.profile.hash, model=plan.model, fingerprint=plan.fingerprint, attempt=p.attempt,
+        retry_of=p.retry_of, nbytes=p.nbytes, estimate_usd=estimate_usd) for p in (plan.requests if items is None
+                                                                                  else items)]
+
+
 def write_dry_run(plan: SubmissionPlan, path: Path, *, on_progress: Progress | None = None) -> int:
     """Write every request of ``plan`` as JSONL (one ``{"custom_id", "params"}`` per line) to ``path``.
 
@@ -707,7 +724,7 @@ def submit(
 
 def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progress: Progress | None,
                    sleep: Callable[[float], None]) -> SubmitResult:
-    reconciled = [r.batch_id for r in reconcile(folder, client) if r.batch_id]
+    reconciled = [r.batch_id for r in _reconcile_locked(folder, client) if r.batch_id]
     spool_dir = workdir(folder) / SPOOL_DIR
     problems: list[str] = []
     dropped: list[str] = []
@@ -764,10 +781,7 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
                 problems.append(f"Batch {pb.index + 1} came out at {nbytes / 1e6:.1f} MB, above the limit (frames "
                                 "changed since the plan?); plan again.")
                 continue
-            intents = [RequestIntent(
-                custom_id=p.custom_id, rel_path=p.rel_path, set_id=p.kset.set_id, timestamps=p.timestamps,
-                prompt_hash=plan.profile.hash, model=plan.model, fingerprint=plan.fingerprint, attempt=p.attempt,
-                retry_of=p.retry_of, nbytes=p.nbytes, estimate_usd=per_request_usd) for p in kept]
+            intents = plan_intents(plan, kept, estimate_usd=per_request_usd)
             local_id = ledger.add_batch_intent(
                 run_id, intents, nbytes=nbytes, split_reason=pb.reason, spool_path=str(spool),
                 estimate_usd=per_request_usd * len(intents) if per_request_usd is not None else None)
@@ -907,11 +921,20 @@ def reconcile(folder: Path | str, client: Any) -> list[ReconcileOutcome]:
     is watched and retrieved and its videos are not sent again. An intent with no such batch was
     never created: its requests become ``unsent`` and go out with the next submission. Leftover
     spool files are removed. Raises the SDK's error when the list cannot be read (nothing is
-    changed then).
+    changed then). While another process is submitting to the folder its intents are live, so
+    nothing is reconciled (an empty list is returned).
     """
     folder = Path(folder).resolve()
     if not ledger_exists(folder):
         return []
+    try:
+        with _folder_lock(folder, LOCK_SUBMIT, "submitting to"):
+            return _reconcile_locked(folder, client)
+    except FolderBusy:
+        return []
+
+
+def _reconcile_locked(folder: Path, client: Any) -> list[ReconcileOutcome]:
     out: list[ReconcileOutcome] = []
     with open_ledger(folder) as ledger:
         pending = ledger.batches(states=["pending"])
@@ -1763,6 +1786,32 @@ def watch(
 # ---------------------------------------------------------------------------------------------------
 # Summaries for pages and the CLI
 # ---------------------------------------------------------------------------------------------------
+
+def batch_history(folder: Path | str) -> list[dict[str, Any]]:
+    """One row per batch created, for charts: size against processing time, estimate against actual.
+
+    Keys: ``batch_id``, ``run_id``, ``requests``, ``bytes``, ``created_at``, ``ended_at`` (ISO),
+    ``processing_s`` (``None`` until ended), ``processing_status``, ``estimate_usd`` (at submit),
+    ``actual_usd`` (sum of the recorded costs of its answers, ``None`` before any), ``retrieved``.
+    """
+    if not ledger_exists(folder):
+        return []
+    out = []
+    with open_ledger(folder) as ledger:
+        actual = {bid: act for bid, _est, act in ledger.cost_by_batch()}
+        for b in ledger.batches(states=["submitted"]):
+            start, end = parse_time(b.created_at), parse_time(b.ended_at)
+            recorded = ledger.status_counts(b.batch_id or "")
+            out.append({
+                "batch_id": b.batch_id, "run_id": b.run_id, "requests": b.n_requests, "bytes": b.nbytes,
+                "created_at": b.created_at, "ended_at": b.ended_at,
+                "processing_s": (end - start).total_seconds() if start and end else None,
+                "processing_status": b.processing_status, "estimate_usd": b.estimate_usd,
+                "actual_usd": actual.get(b.batch_id) if recorded.get("succeeded") or recorded.get("failed") else None,
+                "retrieved": b.results_state == "done",
+            })
+    return out
+
 
 def ledger_events(folder: Path | str, *, batch_id: str | None = None) -> list[dict[str, Any]]:
     """Events recorded for the folder (unknown custom_ids, interrupted downloads), oldest first."""

@@ -448,8 +448,8 @@ class Ledger:
                  batch.get("processing_status"), json.dumps(batch.get("request_counts") or {}), matched_by, ts,
                  local_id),
             )
-            c.execute("UPDATE requests SET batch_id=?, status='submitted', updated_at=? WHERE local_batch=? AND "
-                      "status='pending'", (batch["id"], ts, local_id))
+            c.execute("UPDATE requests SET batch_id=?, status='submitted', error=NULL, updated_at=? WHERE "
+                      "local_batch=? AND status IN ('pending','unsent')", (batch["id"], ts, local_id))
 
     def mark_batch_abandoned(self, local_id: int, error: str) -> None:
         """The batch was never created: keep the intent for the record, its requests become ``unsent``."""
@@ -612,8 +612,13 @@ class Ledger:
             return cur.rowcount == 1
 
     def in_flight(self) -> dict[str, RequestRow]:
-        """Requests sent (or about to be) whose outcome is not known yet, by video relative path."""
-        rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
+        """Batch requests sent (or about to be) whose outcome is not known yet, by video relative path.
+
+        Standard-mode ("run now") rows are left out: they are answered within the call that made
+        them, so one left ``submitted`` by a crash is not waiting for anything.
+        """
+        rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') AND mode='batch' "
+                         "ORDER BY id")
         return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
 
     def failures(self) -> list[RequestRow]:

@@ -49,6 +49,9 @@ def test_whole_cycle_odd_names(tmp_path, fake_ksets, anthropic_client, emulator)
     assert progress[-1] == (len(ODD_NAMES), len(ODD_NAMES))
     statuses = wait_ended(anthropic_client, folder)
     assert [s.processing_status for s in statuses] == ["ended"]
+    order = [r.custom_id for r in anthropic_client.messages.batches.results(result.batches[0].batch_id)]
+    assert sorted(order) == sorted(r.custom_id for r in plan.requests)
+    assert order != [r.custom_id for r in plan.requests]  # results come back out of order
     assert statuses[0].needs_retrieval and statuses[0].elapsed_s is not None
     got = B.retrieve(folder, anthropic_client)
     assert got.complete and got.written == len(ODD_NAMES) and got.failed == 0
@@ -293,3 +296,55 @@ def test_make_client(monkeypatch):
     client = B.make_client()
     assert str(client.base_url).startswith("http://127.0.0.1:9")
     assert str(B.make_client(base_url="http://127.0.0.1:8").base_url).startswith("http://127.0.0.1:8")
+
+
+@pytest.mark.parametrize("fault", ["refusal_rate", "max_tokens_rate", "malformed_rate"])
+def test_refusals_and_cut_off_answers_are_failures_that_retry_sends(tmp_path, fake_ksets, anthropic_client, emulator,
+                                                                     fault):
+    emulator.update_config(**{fault: 1.0})
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    wait_ended(anthropic_client, folder)
+    got = B.retrieve(folder, anthropic_client)
+    assert got.written == 0 and got.failed == 2
+    fails = B.failures(folder)
+    expected = {"refusal_rate": "refusal", "max_tokens_rate": "max_tokens", "malformed_rate": "invalid_answer"}[fault]
+    assert {f.error_kind for f in fails} == {expected}
+    assert all(f.cost_usd and f.cost_usd > 0 for f in fails)  # answered, so billed and priced
+    assert read_sidecar(folder / "a.mp4") is None
+    emulator.update_config(**{fault: 0.0})
+    assert B.retry_failed(folder, anthropic_client, keyframe_sets=ksets).sent == 2
+    wait_ended(anthropic_client, folder)
+    assert B.retrieve(folder, anthropic_client).written == 2 and B.failures(folder) == []
+
+
+def test_reconcile_leaves_a_live_submission_alone(tmp_path, fake_ksets, anthropic_client, monkeypatch):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4"])
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    seen = {}
+
+    def during_submit(name):
+        if name == "intent_written":  # another process (the app) refreshes while this one submits
+            seen["reconciled"] = B.reconcile(folder, anthropic_client)
+            seen["statuses"] = B.refresh_status(folder, anthropic_client)
+
+    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", during_submit)
+    res = B.submit(folder, plan, anthropic_client)
+    assert res.ok and seen["reconciled"] == [] and seen["statuses"][0].state == "pending"
+    wait_ended(anthropic_client, folder)
+    assert B.retrieve(folder, anthropic_client).written == 1
+
+
+def test_batch_history_for_charts(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
+    B.submit(folder, plan, anthropic_client)
+    rows = B.batch_history(folder)
+    assert len(rows) == 1 and rows[0]["processing_s"] is None and rows[0]["actual_usd"] is None
+    assert rows[0]["estimate_usd"] == pytest.approx(plan.estimate_usd)
+    wait_ended(anthropic_client, folder)
+    B.retrieve(folder, anthropic_client)
+    row = B.batch_history(folder)[0]
+    assert row["requests"] == 2 and row["processing_s"] > 0 and row["actual_usd"] > 0 and row["retrieved"]

@@ -222,3 +222,13 @@ def test_sniff_media_type(tmp_path, fake_ksets):
     assert sniff_media_type(b"\x89PNG\r\n\x1a\nxxxx") == "image/png"
     assert sniff_media_type(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
     assert sniff_media_type(b"hello") is None
+
+
+def test_no_model_gets_a_rejected_shape(tmp_path, fake_ksets):
+    from gaia.facts import catalogue
+
+    ks = fake_ksets(tmp_path, ["a.mp4"], frames=2)[0]
+    for model in catalogue().models:
+        params = build_request(ks, default_profile(), model=model, cache_ttl="1h")["params"]
+        assert check_request_shape(params) == [], model
+        assert "tool_choice" not in params and "output_config" in params
