@@ -56,6 +56,7 @@ from gaia.cost import (
     usage_cost,
     what_if,
 )
+from gaia.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.facts import (
     DEFAULT_MODEL,
     Catalogue,
@@ -80,11 +81,12 @@ from gaia.prompts import (
     schema_problems,
 )
 from gaia.requests import RequestProblem, build_request, custom_id_for, parse_answer
-from gaia.scan import FolderError, ScanResult, VideoRecord, check_folder, scan_folder, subfolders
+from gaia.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
 from gaia.settings import (
     KeyframeSettings,
     RunSettings,
     Selection,
+    allowed_roots,
     current_fingerprint,
     load_selection,
     load_settings,
@@ -153,6 +155,7 @@ __all__ = [
     "WhatIfPoint",
     "__version__",
     "actual_cost",
+    "allowed_roots",
     "batch_statuses",
     "bill",
     "budget",
@@ -166,6 +169,9 @@ __all__ = [
     "current_fingerprint",
     "custom_id_for",
     "default_profile",
+    "demo_folder_path",
+    "demo_ready",
+    "ensure_demo_folder",
     "estimate_defaults",
     "estimate_run",
     "extract_keyframes",
@@ -174,6 +180,7 @@ __all__ = [
     "frame_tokens",
     "history",
     "image_tokens",
+    "is_allowed",
     "list_profiles",
     "load_profile",
     "load_run_inputs",

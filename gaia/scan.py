@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,14 +115,33 @@ def is_video_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
 
 
-def check_folder(folder: Path | str) -> Path:
-    """The folder as an absolute path, or ``FolderError`` saying plainly why it cannot be used."""
+def is_allowed(folder: Path | str, allowed_roots: Sequence[Path] | None) -> bool:
+    """Whether ``folder`` (symlinks resolved) lies inside one of ``allowed_roots``; any folder when none."""
+    if not allowed_roots:
+        return True
+    try:
+        path = Path(folder).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return any(path.is_relative_to(Path(root)) for root in allowed_roots)
+
+
+def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = None) -> Path:
+    """The folder as an absolute path, or ``FolderError`` saying plainly why it cannot be used.
+
+    With ``allowed_roots`` (see ``gaia.settings.allowed_roots``) a folder outside all of them is
+    refused before anything about it is looked up, so the refusal reveals nothing about it.
+    """
     text = str(folder).strip()
     if not text:
         raise FolderError("Enter a folder path.")
     if "\x00" in text:
         raise FolderError("The folder path contains a NUL character.")
     path = Path(text).expanduser()
+    if not is_allowed(path, allowed_roots):
+        names = ", ".join(str(r) for r in allowed_roots or ())
+        raise FolderError(f"{text}: outside the folders this GAIA server may open. Choose a folder inside "
+                          f"{names}.")
     try:
         exists = path.exists()
     except OSError as exc:

@@ -74,6 +74,37 @@ def atomic_write_json(path: Path, data: Any) -> None:
         raise
 
 
+ALLOWED_ROOTS_ENV = "GAIA_ALLOWED_ROOTS"
+
+
+def allowed_roots(configured: str | list[str] | tuple[str, ...] | None = None) -> tuple[Path, ...]:
+    """The root folders the app may open, or ``()`` for no limit (the default, for local use).
+
+    Read from the environment variable ``GAIA_ALLOWED_ROOTS`` (folders separated by
+    ``os.pathsep``, ``:`` on Linux and macOS) plus ``configured`` (the app passes
+    ``[gaia] allowed_roots`` from ``.streamlit/secrets.toml``: a list of folders or one string in
+    the environment variable's format). Folders are made absolute with ``~`` expanded and
+    symlinks resolved; duplicates are dropped, order kept.
+    """
+    texts = (os.environ.get(ALLOWED_ROOTS_ENV) or "").split(os.pathsep)
+    if isinstance(configured, str):
+        texts += configured.split(os.pathsep)
+    elif configured:
+        texts += [str(c) for c in configured]
+    roots: list[Path] = []
+    for text in texts:
+        text = text.strip()
+        if not text or "\x00" in text:
+            continue
+        try:
+            root = Path(text).expanduser().resolve()
+        except (OSError, RuntimeError):  # a symlink loop: keep the path as written
+            root = Path(text).expanduser().absolute()
+        if root not in roots:
+            roots.append(root)
+    return tuple(roots)
+
+
 def read_json(path: Path, default: Any = None) -> Any:
     """Read a JSON file, returning ``default`` when it is missing or damaged."""
     try:
