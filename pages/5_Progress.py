@@ -72,6 +72,15 @@ def _when(d: datetime | None) -> str:
     return f"{d:%Y-%m-%d %H:%M} UTC ({rel})"
 
 
+def _span(seconds: float | None) -> str:
+    """``5400`` → ``"1 h 30 min"``; minutes and seconds below an hour."""
+    if seconds is None:
+        return "–"
+    h, rest = divmod(int(seconds), 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {sec:02d} s"
+
+
 def _money(x: float | None) -> str:
     if x is None:
         return "–"
@@ -107,18 +116,18 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
                          f"{s.n_requests:,} requests · {fmt_bytes(s.nbytes or 0)} · run `{s.run_id}`")
         with head[1]:
             st.badge(label, color=colour, icon=icon)
-        m = st.columns(4)
+        m = st.columns(5)
         m[0].metric("Created", f"{s.created_at:%H:%M:%S}" if s.created_at else "–", help=_when(s.created_at))
         m[1].metric("Elapsed" if s.running else "Took", fmt_duration(s.elapsed_s))
         done = s.outcomes.get("succeeded", 0)
         failed = s.outcomes.get("failed", 0)
         m[2].metric("Written / failed", f"{done:,} / {failed:,}" if s.ended else "–",
                     help="GAIA's own tally: sidecars written and requests recorded as failed.")
-        m[3].metric("Cost: estimate → actual", f"{_money(s.estimate_usd)} → {_money(s.actual_usd)}",
-                    help="The estimate made at submission; the actual cost of the results recorded so far.")
+        m[3].metric("Estimated", _money(s.estimate_usd), help="The estimate made at submission (batch prices).")
+        m[4].metric("Actual", _money(s.actual_usd), help="From the usage of the results recorded so far.")
         if s.running and s.expiry_fraction is not None:
             left = s.expires_in_s
-            st.progress(s.expiry_fraction, text=f"{fmt_duration(left)} left of the API's {BATCH_EXPIRY_HOURS}-hour "
+            st.progress(s.expiry_fraction, text=f"{_span(left)} left of the API's {BATCH_EXPIRY_HOURS}-hour "
                         "window (requests not processed by then expire, unbilled)")
         counts = " · ".join(f"{k} {v:,}" for k, v in s.counts.items() if v) or "none yet"
         st.caption(f"API request counts: {counts}." + (f" {COUNTS_NOTE}" if s.running else ""))
@@ -230,18 +239,24 @@ else:
 
 # --- Charts from the ledger's history --------------------------------------------------------------------
 st.subheader("What your batches teach")
+number = {s.batch_id: i for i, s in enumerate(gaia.batch_statuses(folder), start=1) if s.batch_id}
 timings = batch_timings(folder)
 costs = [c for c in batch_costs(folder) if c.actual_usd > 0]
 left, right = st.columns(2)
 with left:
     st.markdown("**Batch size against processing time**")
     if timings:
+        longest = max(t.seconds for t in timings)
+        unit, scale = ("seconds", 1.0) if longest < 180 else ("minutes", 60.0) if longest < 3 * 3600 else (
+            "hours", 3600.0)
         fig = go.Figure(go.Scatter(
-            x=[t.requests for t in timings], y=[t.seconds / 60 for t in timings], mode="markers",
-            marker={"size": 12, "color": "#1e88e5"}, text=[t.batch_id for t in timings],
-            hovertemplate="%{text}<br>%{x} requests: %{y:.1f} min<extra></extra>"))
+            x=[t.requests for t in timings], y=[t.seconds / scale for t in timings], mode="markers",
+            marker={"size": 12, "color": "#1e88e5"}, text=[f"Batch {number.get(t.batch_id, '?')}" for t in timings],
+            hovertemplate=f"%{{text}}<br>%{{x}} requests: %{{y:.1f}} {unit}<extra></extra>"))
         fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="requests in batch",
-                          yaxis_title="minutes from creation to end")
+                          yaxis_title=f"{unit} from creation to end")
+        fig.update_xaxes(rangemode="tozero", tickformat="d")
+        fig.update_yaxes(rangemode="tozero")
         st.plotly_chart(fig, width="stretch", key="timing_chart")
         st.caption("Every ended batch of this folder. With more points you can see whether, for your account, "
                    "bigger batches take longer.")
@@ -250,12 +265,12 @@ with left:
 with right:
     st.markdown("**Estimated against actual cost per batch**")
     if costs:
-        names = [c.batch_id[-8:] for c in costs]
+        names = [f"Batch {number.get(c.batch_id, '?')}" for c in costs]
         fig = go.Figure()
         fig.add_bar(name="estimate", x=names, y=[c.estimate_usd or 0 for c in costs], marker_color="#90caf9")
         fig.add_bar(name="actual", x=names, y=[c.actual_usd for c in costs], marker_color="#2e7d32")
         fig.update_layout(barmode="group", height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                          yaxis_title="USD", xaxis_title="batch (last 8 characters of its id)",
+                          yaxis_title="USD",
                           legend={"orientation": "h", "y": 1.1})
         st.plotly_chart(fig, width="stretch", key="cost_chart")
         st.caption("Actual cost is what the results' usage says, at batch prices; later estimates learn from it.")

@@ -39,6 +39,7 @@ from pages._ui import (
 )
 
 THUMBNAILS_AUTO_LIMIT = 300  # above this many rows, thumbnails wait for the user to ask
+TABLE_ROWS = 10  # rows visible before the table scrolls
 NO_PREVIEW = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='64' height='40'>"
               "<rect width='64' height='40' rx='4' fill='%23eeeeee'/><path d='M26 14h12v12H26z' fill='none' "
               "stroke='%23bbbbbb' stroke-width='2'/></svg>")
@@ -164,9 +165,10 @@ with tab_videos:
                                 "analysed"])
     st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
                + " Select a row to open it below.")
+    row_height = 56 if want_thumbs else 35
     event = st.dataframe(
         table, hide_index=True, width="stretch", key="results_table", on_select="rerun",
-        selection_mode="single-row", row_height=56 if want_thumbs else None,
+        selection_mode="single-row", row_height=row_height, height=min(len(table) + 1, TABLE_ROWS + 1) * row_height + 3,
         column_config={
             "thumbnail": st.column_config.ImageColumn("", width="small"),
             "video": st.column_config.TextColumn("video", width="medium"),
@@ -178,7 +180,7 @@ with tab_videos:
         column_order=None if want_thumbs else [c for c in table.columns if c != "thumbnail"],
     )
 
-    e = st.columns([1, 1, 3])
+    e = st.columns([1.2, 1.4, 2.4])
     e[0].download_button("Export table (CSV)", rows_csv(shown), file_name="gaia-results.csv", mime="text/csv",
                          icon=":material/table:", key="export_csv", on_click="ignore",
                          help="The rows shown, with the columns above.")
@@ -197,7 +199,7 @@ with tab_videos:
         st.info("No video matches these filters.", icon=":material/filter_alt_off:")
         st.stop()
     if ss.get("results_video") not in options:
-        ss["results_video"] = options[0]
+        ss["results_video"] = next((r.rel_path for r in shown if r.status == "analysed"), options[0])
     st.subheader("One video")
     rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed")
     d = video_detail(folder, rel)
