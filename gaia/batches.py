@@ -49,6 +49,7 @@ from gaia.ledger import (
 from gaia.prompts import ProfileNotFound, PromptProfile, load_profile, save_profile, schema_problems
 from gaia.requests import (
     DEFAULT_MAX_TOKENS,
+    AnswerChecker,
     RequestProblem,
     SpoolBody,
     batch_byte_budget,
@@ -76,6 +77,8 @@ RECONCILE_CLOCK_SKEW = timedelta(minutes=10)
 # ... nor one created this long after it (uploading 256 MB takes minutes, not hours).
 RECONCILE_WINDOW = timedelta(hours=6)
 RETENTION_WARNING_DAYS = 5
+# Retrieval reads a batch's ledger rows in one query up to this many requests (a few MB), else one by one.
+PREFETCH_MAX_ROWS = 20_000
 CREATE_ATTEMPTS = 4
 DEFAULT_POLL_S = 60.0
 
@@ -1225,13 +1228,11 @@ class _Profiles:
     def get(self, prompt_hash: str | None) -> tuple[dict[str, Any] | None, Any]:
         key = prompt_hash or ""
         if key not in self._cache:
-            import jsonschema
-
             try:
                 schema: dict[str, Any] | None = load_profile(self.folder, key).schema if key else None
             except ProfileNotFound:
                 schema = None
-            validator = jsonschema.Draft202012Validator(schema) if schema is not None else None
+            validator = AnswerChecker(schema) if schema is not None else None
             self._cache[key] = (schema, validator)
         return self._cache[key]
 
@@ -1385,7 +1386,7 @@ class _Writer:
     answers wait at once (memory stays flat), and never two for the same sidecar.
     """
 
-    def __init__(self, folder: Path, ledger: Ledger, counts: dict[str, int], *, workers: int = 8,
+    def __init__(self, folder: Path, ledger: Ledger, counts: dict[str, int], *, workers: int = 4,
                  window: int = 64) -> None:
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
@@ -1431,9 +1432,11 @@ class _Writer:
 
 
 def _record_result(folder: Path, ledger: Ledger, batch_id: str, item: Any, profiles: _Profiles,
-                   counts: dict[str, int], writer: _Writer) -> None:
+                   counts: dict[str, int], writer: _Writer, rows: dict[str, RequestRow] | None) -> None:
     cid = item.custom_id
-    row = ledger.request_in_batch(batch_id, cid)
+    row = rows.pop(cid, None) if rows is not None else None
+    if row is None:
+        row = ledger.request_in_batch(batch_id, cid)
     if row is None:
         ledger.record_event("unknown_custom_id", f"Batch {batch_id} returned a result for {cid}, which is none of "
                             "its requests; it was not written anywhere.", batch_id=batch_id, custom_id=cid)
@@ -1484,10 +1487,11 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
     seen = 0
     stream = None
     writer = _Writer(folder, ledger, counts)
+    rows = ledger.requests_by_custom_id(batch_id) if row.n_requests <= PREFETCH_MAX_ROWS else None
     try:
         stream = client.messages.batches.results(batch_id)
         for item in stream:
-            _record_result(folder, ledger, batch_id, item, profiles, counts, writer)
+            _record_result(folder, ledger, batch_id, item, profiles, counts, writer, rows)
             seen += 1
             tick()
         writer.drain()

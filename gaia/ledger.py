@@ -155,8 +155,8 @@ class RequestRow:
     done_at: str | None
 
     @classmethod
-    def from_sql(cls, row: sqlite3.Row) -> RequestRow:
-        """Build from a ``requests`` row."""
+    def from_sql(cls, row: sqlite3.Row, *, fingerprint: Any = None) -> RequestRow:
+        """Build from a ``requests`` row (``fingerprint``: the parsed value, when the caller has it)."""
         d = dict(row)
         return cls(
             id=d["id"], run_id=d["run_id"], local_batch=d["local_batch"], batch_id=d["batch_id"],
@@ -165,7 +165,8 @@ class RequestRow:
             mode=d["mode"], status=d["status"], error_kind=d["error_kind"], error=d["error"],
             usage=_loads(d["usage_json"]), cost_usd=d["cost_usd"], estimate_usd=d["estimate_usd"],
             attempt=d["attempt"], retry_of=d["retry_of"], nbytes=d["nbytes"],
-            fingerprint=_loads(d["fingerprint_json"]), created_at=d["created_at"], updated_at=d["updated_at"],
+            fingerprint=fingerprint if fingerprint is not None else _loads(d["fingerprint_json"]),
+            created_at=d["created_at"], updated_at=d["updated_at"],
             done_at=d["done_at"],
         )
 
@@ -293,7 +294,9 @@ class Ledger:
         self.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, single: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; inside ``grouped`` a savepoint (none for a ``single`` statement,
+        which is atomic on its own)."""
         with self._lock:
             group = self._group
             if group is None:
@@ -308,14 +311,17 @@ class Ledger:
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")
                 group[0], group[1] = 0, time.monotonic()
-            self._conn.execute("SAVEPOINT op")
-            try:
+            if single:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK TO op")
+            else:
+                self._conn.execute("SAVEPOINT op")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO op")
+                    self._conn.execute("RELEASE op")
+                    raise
                 self._conn.execute("RELEASE op")
-                raise
-            self._conn.execute("RELEASE op")
             group[0] += 1
             if group[0] >= group[2] or time.monotonic() - group[1] >= group[3]:
                 self._conn.execute("COMMIT")
@@ -554,6 +560,21 @@ class Ledger:
         row = self._one("SELECT * FROM requests WHERE batch_id=? AND custom_id=?", (batch_id, custom_id))
         return RequestRow.from_sql(row) if row else None
 
+    def requests_by_custom_id(self, batch_id: str) -> dict[str, RequestRow]:
+        """Every request of an API batch by custom_id, read in one query (rows of one run share one
+        parsed fingerprint dict, so this stays small)."""
+        shared: dict[str, Any] = {}
+        out: dict[str, RequestRow] = {}
+        with self._lock:
+            cursor = self._conn.execute("SELECT * FROM requests WHERE batch_id=?", (batch_id,))
+            for r in cursor:
+                text = r["fingerprint_json"]
+                if text not in shared:
+                    shared[text] = _loads(text)
+                row = RequestRow.from_sql(r, fingerprint=shared[text])
+                out[row.custom_id] = row
+        return out
+
     def request_in_run(self, run_id: str, custom_id: str) -> RequestRow | None:
         """The request with ``custom_id`` in a run (for standard-mode runs)."""
         row = self._one("SELECT * FROM requests WHERE run_id=? AND custom_id=? ORDER BY id DESC LIMIT 1",
@@ -602,7 +623,7 @@ class Ledger:
         if status not in FINAL_STATUSES:
             raise ValueError(f"final status must be one of {FINAL_STATUSES}")
         ts = now_iso()
-        with self._tx() as c:
+        with self._tx(single=True) as c:
             cur = c.execute(
                 "UPDATE requests SET status=?, usage_json=?, cost_usd=?, error_kind=?, error=?, updated_at=?,"
                 " done_at=? WHERE id=? AND status NOT IN ('succeeded','failed')",

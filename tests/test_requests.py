@@ -232,3 +232,70 @@ def test_no_model_gets_a_rejected_shape(tmp_path, fake_ksets):
         params = build_request(ks, default_profile(), model=model, cache_ttl="1h")["params"]
         assert check_request_shape(params) == [], model
         assert "tool_choice" not in params and "output_config" in params
+
+
+def test_answer_checker_agrees_with_jsonschema():
+    import copy
+    import random
+
+    import jsonschema
+
+    from gaia.requests import AnswerChecker
+
+    schema = default_profile().schema
+    checker = AnswerChecker(schema)
+    assert checker.fast is not None  # the default schema takes the fast path
+    reference = jsonschema.Draft202012Validator(schema)
+    rng = random.Random(3)
+    odd_values = [None, True, False, 0, 1, 1.0, 2.5, -3, "", "x", [], [1], {}, {"a": 1}, "indoor", "high"]
+
+    def paths(node, prefix=()):
+        yield prefix
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from paths(v, (*prefix, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from paths(v, (*prefix, i))
+
+    base = copy.deepcopy(GOOD)
+    base["behaviours"] = [{"behaviour": "b", "subject": "s", "start_s": 1, "end_s": 2.5}]
+    base["notable_moments"] = [{"time_s": 3, "description": "d"}]
+    all_paths = [p for p in paths(base) if p]
+    checked = {True: 0, False: 0}
+    for _ in range(3000):
+        doc = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 2)):
+            path = rng.choice(all_paths)
+            parent = doc
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]
+                action = rng.random()
+                if action < 0.6:
+                    parent[path[-1]] = rng.choice(odd_values)
+                elif action < 0.8 and isinstance(parent, dict):
+                    del parent[path[-1]]
+                elif isinstance(parent, dict):
+                    parent["extra_" + str(rng.randint(0, 3))] = 1
+            except (KeyError, IndexError, TypeError):
+                continue
+        valid = reference.is_valid(doc)
+        assert (checker.problem(doc) is None) == valid, doc
+        checked[valid] += 1
+    assert checked[True] > 50 and checked[False] > 500
+    for value in (True, 1.0, 2):  # bool is no integer; 1.0 is one
+        doc = copy.deepcopy(base)
+        doc["subjects"][0]["count"] = value
+        assert (checker.problem(doc) is None) == reference.is_valid(doc)
+
+
+def test_answer_checker_falls_back_for_other_keywords():
+    from gaia.requests import AnswerChecker
+
+    schema = {"type": "object", "additionalProperties": False, "required": ["a"],
+              "properties": {"a": {"type": "string", "pattern": "^x"}}}
+    checker = AnswerChecker(schema)
+    assert checker.fast is None
+    assert checker.problem({"a": "xy"}) is None
+    assert "does not match" in checker.problem({"a": "y"})
