@@ -348,3 +348,56 @@ def test_batch_history_for_charts(tmp_path, fake_ksets, anthropic_client):
     B.retrieve(folder, anthropic_client)
     row = B.batch_history(folder)[0]
     assert row["requests"] == 2 and row["processing_s"] > 0 and row["actual_usd"] > 0 and row["retrieved"]
+
+
+def test_watch_polls_until_ended_and_retrieves(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(batch_delay_s=0.6)
+    folder = tmp_path / "v"
+    names = ["a.mp4", "b.mp4", "c.mp4"]
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, names)),
+             anthropic_client)
+    seen: list[list[B.BatchStatus]] = []
+    progress: list[tuple[int, int]] = []
+    got = B.watch(folder, anthropic_client, poll_s=0.1, on_status=seen.append,
+                  on_progress=lambda d, t: progress.append((d, t)))
+    assert got.complete and got.written == 3
+    assert seen[0][0].running and not seen[-1][0].running
+    assert progress[-1] == (3, 3)
+    assert len(B.batch_statuses(folder)) == 1
+    with open_ledger(folder) as ledger:
+        assert len(ledger.snapshots()) >= 2  # one per poll, for the charts
+
+
+def test_real_folder_plan_lists_unusable_videos(make_folder):
+    folder = make_folder({"good.mp4": "testsrc", "bad.mp4": "zero", "sub/also good.MOV": "mov"})
+    plan = B.plan_submission(folder, RunSettings(), extract=True)
+    assert sorted(r.rel_path for r in plan.requests) == ["good.mp4", "sub/also good.MOV"]
+    assert [s.rel_path for s in plan.skipped_by("problem")] == ["bad.mp4"]
+    assert all(len(r.frames) == RunSettings().keyframes.count for r in plan.requests)
+
+
+def test_run_now_path_writes_the_same_sidecar_at_standard_prices(tmp_path, fake_ksets, anthropic_client):
+    """What "run now" builds on: the same request through the Messages API, recorded by the same code."""
+    from gaia.requests import build_request_for
+
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, limit=1)
+    assert len(plan.requests) == 1
+    with open_ledger(folder) as ledger:
+        run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
+                                settings=plan.settings.to_dict())
+        [request_id] = ledger.add_standard_requests(run_id, B.plan_intents(plan))
+        p = plan.requests[0]
+        params = build_request_for(p.rel_path, p.frames, plan.profile, model=plan.model,
+                                   cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens)["params"]
+        message = anthropic_client.messages.create(**params)
+        outcome = B.record_message(folder, ledger, ledger.request(request_id), message)
+    assert outcome.status == "succeeded" and outcome.sidecar == sidecar_path(folder / "a.mp4")
+    run = read_sidecar(folder / "a.mp4")["run"]
+    assert run["mode"] == "standard" and run["batch_id"] is None
+    assert run["fingerprint"] == plan.fingerprint
+    from gaia.cost import usage_cost
+
+    assert run["cost_usd"] == pytest.approx(usage_cost(run["usage"], plan.model, batch=False).total_usd)
+    assert B.plan_submission(folder, RunSettings(), keyframe_sets=ksets).skipped_by("analysed")[0].rel_path == "a.mp4"
