@@ -255,8 +255,8 @@ with left:
             hovertemplate=f"%{{text}}<br>%{{x}} requests: %{{y:.1f}} {unit}<extra></extra>"))
         fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="requests in batch",
                           yaxis_title=f"{unit} from creation to end")
-        fig.update_xaxes(rangemode="tozero", tickformat="d")
-        fig.update_yaxes(rangemode="tozero")
+        fig.update_xaxes(range=[0, max(t.requests for t in timings) * 1.1 + 1], tickformat="d")
+        fig.update_yaxes(range=[0, longest / scale * 1.15 or 1])
         st.plotly_chart(fig, width="stretch", key="timing_chart")
         st.caption("Every ended batch of this folder. With more points you can see whether, for your account, "
                    "bigger batches take longer.")

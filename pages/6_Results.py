@@ -217,9 +217,10 @@ with tab_videos:
         with left:
             if d.frames:
                 st.caption(f"The {len(d.frames)} frame(s) sent, at their time in the video:")
-                st.image([str(fr.path) for fr in d.frames],
-                         caption=[f"{fmt_duration(fr.timestamp)} ({fr.timestamp:.2f} s)" for fr in d.frames],
-                         width="stretch")
+                grid = st.columns(2 if len(d.frames) > 1 else 1)
+                for i, fr in enumerate(d.frames):
+                    grid[i % len(grid)].image(str(fr.path), caption=f"{fmt_duration(fr.timestamp)} "
+                                              f"({fr.timestamp:.2f} s)", width="stretch")
             else:
                 st.caption(d.frames_note or "No frames were sent for this video yet.")
             facts = []
