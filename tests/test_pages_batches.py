@@ -368,3 +368,33 @@ def test_results_failures_tab_lists_reasons_and_retries(api, ready_folder):
     with gaia.open_ledger(folder) as ledger:
         sent = ledger.requests(batch_id=gaia.batch_statuses(folder)[-1].batch_id)
     assert sorted(r.rel_path for r in sent) == failed
+
+
+def test_progress_page_warns_before_results_expire(api, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    api.update_config(clock_offset_s=-26 * 86_400)  # the batch was created 26 days ago
+    _submit(folder)
+    _wait_ended(folder)
+    at = _app(PROGRESS, folder)
+    at.session_state["progress_auto"] = False
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("can be downloaded only until" in w and "retrieve them now" in w for w in warnings), warnings
+    at.button(key="retrieve_now").click().run()
+    assert not any("retrieve them now" in w.value for w in at.warning)  # retrieved: nothing left to warn about
+
+
+def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api, make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception, at.exception
+    assert any("have no keyframes with these settings yet" in w.value for w in at.warning)
+    assert at.button(key="submit_go").disabled
+    at.button(key="submit_extract").click().run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Videos to send"] == "2"
+    assert not at.button(key="submit_go").disabled
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Dry run: download the requests (JSONL)" in labels
+    assert gaia.batch_statuses(folder) == []  # nothing sent by looking or by preparing the dry run
