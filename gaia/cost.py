@@ -780,11 +780,14 @@ def _read_share(history: History | None) -> tuple[float, float, float, str]:
 
 
 def _usd(x: float) -> str:
-    if abs(x) >= 100:
+    """Dollars for sentences: whole dollars from $100, cents from $1, two significant digits below."""
+    a = abs(x)
+    if a >= 100:
         return f"${x:,.0f}"
-    if abs(x) >= 0.995:
+    if a >= 0.995 or a == 0:
         return f"${x:,.2f}"
-    return f"${x:.2f}" if abs(x) >= 0.01 else f"${x:.4f}"
+    decimals = max(2, 1 - math.floor(math.log10(a)))
+    return f"${x:.{decimals}f}"
 
 
 def _pct(x: float) -> str:
@@ -1035,8 +1038,12 @@ def what_if(
     points = []
     if not videos:
         return points
+    previous: list[tuple[float, int]] | None = None
     for edge in _edges_for(f, max_edges):
         sigs = [_video_tokens(v, f.image_tier, edge) for v in videos]
+        if sigs == previous:  # the videos are no larger than the last edge: nothing changes
+            continue
+        previous = sigs
         n_frames = sum(n for _, n in sigs)
         tpf = sum(t for t, _ in sigs) / n_frames if n_frames else 0.0
         for k in frame_counts:

@@ -154,14 +154,25 @@ if est.skipped:
 # --- The four scenarios --------------------------------------------------------------------------------
 st.subheader("Four ways to send the same run")
 table = []
+used_types = [t for t in TOKEN_TYPES if any(s.cost.tokens.get(t) for s in est.scenarios)]
 for s in est.scenarios:
     row = {"scenario": s.label, "total (USD)": round(s.total_usd, 4), "per video (USD)": round(s.per_video_usd, 5),
            "saving vs standard (USD)": round(s.saving_usd, 4), "saving (%)": round(s.saving_pct, 1),
-           "range (USD)": f"{s.low_usd:,.2f} – {s.high_usd:,.2f}"}
-    for t in TOKEN_TYPES:
+           "range (USD)": f"{money(s.low_usd)} – {money(s.high_usd)}"}
+    for t in used_types:
         row[f"{TOKEN_LABELS[t].lower()} (USD)"] = round(s.cost.usd.get(t), 4)
     table.append(row)
-st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenarios_table")
+usd_format = "$%.4f" if bc.total_usd < 100 else "$%.2f"
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenarios_table", column_config={
+    **{c: st.column_config.NumberColumn(c, format=usd_format) for c in table[0] if c.endswith("(USD)")
+       and c != "range (USD)"},
+    "per video (USD)": st.column_config.NumberColumn("per video (USD)", format="$%.5f"),
+    "saving (%)": st.column_config.NumberColumn("saving (%)", format="%.1f%%"),
+})
+st.caption("Token counts by type: " + "; ".join(
+    f"{s.label}: " + ", ".join(f"{TOKEN_LABELS[t].lower()} {s.cost.tokens.get(t):,.0f}" for t in used_types
+                               if s.cost.tokens.get(t))
+    for s in est.scenarios) + ". Cache writes and reads are expected values (hit share × requests).")
 st.plotly_chart(scenario_bars(est), width="stretch", key="scenario_chart")
 other = "5m" if ttl == "1h" else "1h"
 diff = est.ttl_totals[other] - est.ttl_totals[ttl]
@@ -186,8 +197,8 @@ with right:
 
 # --- Prompt, schema, caching ------------------------------------------------------------------------
 st.subheader("The prompt every request shares")
-exact = "exact (count_tokens)" if text.exact else "approximate"
-st.caption(f"Token counts are {exact}." + ("" if text.exact else f" {text.note}."))
+st.caption("Token counts are exact (count_tokens, cached per prompt)." if text.exact else
+           f"Token counts are {text.note}.")
 c = st.columns(5)
 c[0].metric("System prompt", f"{text.system:,}")
 c[1].metric("Schema", f"{text.schema:,}")
