@@ -239,7 +239,11 @@ mt = pd.DataFrame([{
     "uncertain": ", ".join(r.uncertain),
     "prices as of": r.as_of,
 } for r in rows])
-st.dataframe(mt, hide_index=True, width="stretch", key="models_table")
+st.dataframe(mt, hide_index=True, width="stretch", key="models_table", column_config={
+    "batch + caching (USD)": st.column_config.NumberColumn("batch + caching (USD)", format=usd_format),
+    "standard (USD)": st.column_config.NumberColumn("standard (USD)", format=usd_format),
+    "image tokens": st.column_config.NumberColumn("image tokens", format="localized"),
+})
 st.plotly_chart(model_chart(rows, model), width="stretch", key="models_chart")
 
 # --- What-if and budget -----------------------------------------------------------------------------
