@@ -26,9 +26,9 @@ from pages._ui import (
     StreamlitProgress,
     client,
     fmt_bytes,
+    md,
     page_link,
     require_folder,
-    using_emulator,
 )
 
 DRY_RUN_DOWNLOAD_LIMIT = 200_000_000  # above this, the dry run is written to disk only (browsers choke)
@@ -37,11 +37,8 @@ NOT_EXTRACTED = "not extracted yet"
 ss = st.session_state
 folder = require_folder()
 st.title("Submit")
-st.caption(f"`{folder}`: check what will be sent and what it will cost, then send it. Nothing leaves this "
+st.caption(f"{md(folder)}: check what will be sent and what it will cost, then send it. Nothing leaves this "
            "machine until you press the submit button.")
-if using_emulator():
-    st.info("No API key is in use: batches go to GAIA's local emulator, which answers from simple image facts "
-            "in seconds and costs nothing.", icon=":material/science:")
 
 
 def money(x: float | None) -> str:
@@ -74,7 +71,7 @@ def _render_batch_tab() -> None:
     s = plan.settings
     cat = gaia.catalogue()
     model_name = cat.models[s.model].display_name if s.model in cat.models else s.model
-    st.caption(f"Model **{model_name}** · prompt profile “{plan.profile.name}” ({plan.profile.hash}) · "
+    st.caption(f"Model **{model_name}** · prompt profile “{md(plan.profile.name)}” ({plan.profile.hash}) · "
                f"{s.keyframes.count} frames per video ({s.keyframes.strategy}) · cache TTL {s.cache_ttl} · "
                f"answers up to {plan.max_tokens:,} tokens.")
 
@@ -97,7 +94,7 @@ def _render_batch_tab() -> None:
 
     blocking = plan.blocking_problems
     for p in blocking:
-        st.error(f"{p.problem}  \n**How to fix:** {p.fix}", icon=":material/block:")
+        st.error(f"{md(p.problem)}  \n**How to fix:** {p.fix}", icon=":material/block:")
     others = [p for p in plan.problems if not p.blocking and p.problem != NOT_EXTRACTED]
     if others:
         with st.expander(f"{len(others)} video(s) left out by validation, and how to fix each", expanded=True,
@@ -150,8 +147,8 @@ def _render_batch_tab() -> None:
     if est is not None:
         bc = est.scenario("batch_caching")
         cost_cols[0].metric(f"{SCENARIO_LABELS['batch_caching']} (this run)", money(plan.estimate_usd),
-                            help=f"Likely range {money(bc.low_usd)}–{money(bc.high_usd)}: answer length and cache "
-                                 "hits vary.")
+                            help=md(f"Likely range {money(bc.low_usd)} to {money(bc.high_usd)}: answer length and "
+                                    "cache hits vary."))
         cost_cols[1].metric("Saving vs standard", f"{bc.saving_pct:.0f}%", money(bc.saving_usd), delta_color="off")
         with cost_cols[2].popover("Compare the four ways to send it", icon=":material/compare_arrows:"):
             st.dataframe(pd.DataFrame([{
@@ -176,7 +173,7 @@ def _render_batch_tab() -> None:
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=1.0, format="%.2f", key="submit_cap"))
     cap_block = cap_problem(plan.estimate_usd, cap)
     if cap_block:
-        st.error(cap_block, icon=":material/money_off:")
+        st.error(md(cap_block), icon=":material/money_off:")
 
     # --- Dry run and submit -------------------------------------------------------------------------
     st.divider()
@@ -202,10 +199,10 @@ def _render_batch_tab() -> None:
                               state="complete" if result.ok else "error")
         ss.pop("submit_plan", None)
         if result.blocked:
-            st.error(result.blocked, icon=":material/block:")
+            st.error(md(result.blocked), icon=":material/block:")
             return
         for p in result.problems:
-            st.warning(p, icon=":material/warning:")
+            st.warning(md(p), icon=":material/warning:")
         ss["progress_flash"] = (f"Submitted {result.sent} request(s) in "
                                 f"{sum(1 for b in result.batches if b.state == 'submitted')} batch(es).")
         if result.ok:
@@ -237,7 +234,7 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
         progress = StreamlitProgress("Requests written")
         n = write_dry_run(plan, path, on_progress=progress)
         progress.empty()
-        st.success(f"Wrote {n} request(s) to `{path}` ({fmt_bytes(path.stat().st_size)}); nothing was sent.")
+        st.success(f"Wrote {n} request(s) to {md(path)} ({fmt_bytes(path.stat().st_size)}); nothing was sent.")
 
 
 flash = ss.pop("submit_flash", None)

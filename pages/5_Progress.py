@@ -24,6 +24,7 @@ from pages._ui import (
     client,
     fmt_bytes,
     fmt_duration,
+    md,
     page_link,
     require_folder,
     using_emulator,
@@ -41,7 +42,7 @@ STATUS_BADGE = {
 ss = st.session_state
 folder = require_folder()
 st.title("Progress")
-st.caption(f"`{folder}`: your batches, live. Everything is recorded in the folder's ledger, so you can close the "
+st.caption(f"{md(folder)}: your batches, live. Everything is recorded in the folder's ledger, so you can close the "
            "browser and come back, or follow along with `gaia status` in a terminal.")
 
 for key in ("progress_flash", "retrieve_flash"):
@@ -49,7 +50,7 @@ for key in ("progress_flash", "retrieve_flash"):
     if msg:
         st.success(msg, icon=":material/check_circle:")
 for msg in ss.pop("progress_problems", []):
-    st.warning(msg, icon=":material/warning:")
+    st.warning(md(msg), icon=":material/warning:")
 
 initial = gaia.batch_statuses(folder)
 if not initial:
@@ -132,9 +133,9 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
         counts = " · ".join(f"{k} {v:,}" for k, v in s.counts.items() if v) or "none yet"
         st.caption(f"API request counts: {counts}." + (f" {COUNTS_NOTE}" if s.running else ""))
         if s.error:
-            st.warning(s.error, icon=":material/warning:")
+            st.warning(md(s.error), icon=":material/warning:")
         if s.retention_warning:
-            st.warning(s.retention_warning, icon=":material/schedule:")
+            st.warning(md(s.retention_warning), icon=":material/schedule:")
         if s.running and s.state == "submitted" and s.processing_status == "in_progress" and s.batch_id:
             if ss.get("cancel_confirm") == s.batch_id:
                 st.warning(f"Cancel batch {number}? Requests not processed yet will not run (and are not billed); "
@@ -231,7 +232,7 @@ else:
             res = gaia.retry_failed(folder, client(), on_progress=progress)
             status.update(label="Retry sent" if res.sent else "Nothing sent", state="complete" if res.ok else "error")
         if res.blocked:
-            st.error(res.blocked, icon=":material/block:")
+            st.error(md(res.blocked), icon=":material/block:")
         else:
             ss["progress_flash"] = f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
             ss["progress_problems"] = list(res.problems)

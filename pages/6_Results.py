@@ -34,6 +34,7 @@ from pages._ui import (
     StreamlitProgress,
     client,
     fmt_duration,
+    md,
     page_link,
     require_folder,
 )
@@ -62,7 +63,7 @@ def money(x: float | None) -> str:
 
 folder = require_folder()
 st.title("Results")
-st.caption(f"`{folder}`: every video's analysis, read from the `.gaia.json` sidecars beside the videos. Filter, "
+st.caption(f"{md(folder)}: every video's analysis, read from the `.gaia.json` sidecars beside the videos. Filter, "
            "search, open one, or export them all.")
 
 for msg in (ss.pop("results_flash", None),):
@@ -85,7 +86,8 @@ m[1].metric("Failed", f"{t['failed']:,}")
 m[2].metric("In flight", f"{t['in flight']:,}")
 m[3].metric("Not analysed", f"{t['not analysed']:,}")
 m[4].metric("Cost of the analyses", money(t["cost_usd"]) if t["analysed"] else "–",
-            help=f"Mean per video {money(t['mean_cost_usd'])}, from each answer's usage at the prices it was sent at.")
+            help=md(f"Mean per video {money(t['mean_cost_usd'])}, from each answer's usage at the prices it was "
+                   "sent at."))
 
 fails = gaia.failures(folder)
 tab_videos, tab_failures = st.tabs(["Videos", f"Failures ({len(fails)})" if fails else "Failures"])

@@ -115,7 +115,8 @@ def test_submit_page_spend_cap_blocks(api, ready_folder):
     at.number_input(key="submit_cap").set_value(0.0).run()
     assert not at.exception, at.exception
     assert at.button(key="submit_go").disabled
-    assert any("above your cap of $0.00" in e.value for e in at.error)
+    # Dollar signs are escaped, or Markdown would typeset "$x … $y" as a formula.
+    assert any(r"above your cap of \$0\.00" in e.value for e in at.error), [e.value for e in at.error]
     at.number_input(key="submit_cap").set_value(100.0).run()
     assert not at.button(key="submit_go").disabled and not at.error
     assert gaia.batch_statuses(folder) == []
