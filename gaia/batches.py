@@ -77,6 +77,11 @@ RECONCILE_CLOCK_SKEW = timedelta(minutes=10)
 # ... nor one created this long after it (uploading 256 MB takes minutes, not hours).
 RECONCILE_WINDOW = timedelta(hours=6)
 RETENTION_WARNING_DAYS = 5
+IMAGE_SOURCES = ("base64", "file")  # frames inline, or uploaded once through the Files API
+FILES_TTL_S = 30 * 24 * 3600  # uploaded frames expire after 30 days (the API allows 1 hour to 90 days)
+FILES_NOTE = ("Uploaded frames are referenced by file_id. The Message Batches documentation does not say whether "
+              "batches accept file references; if the first batch comes back with errored results, submit with "
+              "inline images instead.")
 # Retrieval reads a batch's ledger rows in one query up to this many requests (a few MB), else one by one.
 PREFETCH_MAX_ROWS = 20_000
 CREATE_ATTEMPTS = 4
@@ -296,6 +301,8 @@ class SubmissionPlan:
     retry_of_run: str | None = None
     max_batch_bytes: int = BATCH_MAX_BYTES
     max_batch_requests: int | None = None
+    image_source: str = "base64"
+    notes: tuple[str, ...] = ()
 
     @property
     def model(self) -> str:
@@ -332,6 +339,32 @@ class SubmissionPlan:
         """Whether there is something to send and nothing blocks it."""
         return bool(self.requests) and not self.blocking_problems
 
+    @property
+    def distinct_frames(self) -> tuple[int, int]:
+        """How many distinct frame files the run sends, and their bytes (what an upload would send)."""
+        seen: dict[str, int] = {}
+        for r in self.requests:
+            for f in r.frames:
+                seen[str(f.path)] = f.nbytes
+        return len(seen), sum(seen.values())
+
+    @property
+    def image_source_advice(self) -> str:
+        """Whether uploading the frames once (Files API) would pay for this run, in one sentence."""
+        n, nbytes = self.distinct_frames
+        if not n:
+            return ""
+        if self.image_source == "file":
+            return (f"The {n} frames ({nbytes / 1e6:.1f} MB) are uploaded once and referenced by file_id; later "
+                    "retries and re-runs with another prompt or model reuse them.")
+        by_bytes = sum(1 for b in self.batches if b.reason == "bytes")
+        if by_bytes:
+            return (f"Inline images make {len(self.batches)} batches here (the size limit decides). Uploading the "
+                    f"{n} frames once ({nbytes / 1e6:.1f} MB) would fit the run in far fewer, and re-runs with "
+                    "another prompt or model would reuse them.")
+        return ("Inline images are simplest for this run. Uploading frames once pays when you will send the same "
+                "frames again (retries, other prompts or models) or when the size limit splits a run.")
+
     def skipped_by(self, kind: str) -> tuple[SkippedVideo, ...]:
         """The skipped videos of one kind (analysed, in_flight, excluded, problem)."""
         return tuple(s for s in self.skipped if s.kind == kind)
@@ -365,7 +398,8 @@ class SubmissionPlan:
             "split": self.split_explanation,
             "skipped": [{"rel_path": s.rel_path, "kind": s.kind, "reason": s.reason} for s in self.skipped],
             "problems": [p.to_dict() for p in self.problems],
-            "retry_of_run": self.retry_of_run,
+            "retry_of_run": self.retry_of_run, "image_source": self.image_source,
+            "image_source_advice": self.image_source_advice, "notes": list(self.notes),
         }
 
 
@@ -432,6 +466,7 @@ def plan_submission(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     max_batch_bytes: int | None = None,
     max_batch_requests: int | None = None,
+    image_source: str = "base64",
     client: Any | None = None,
     on_progress: Progress | None = None,
 ) -> SubmissionPlan:
@@ -443,11 +478,15 @@ def plan_submission(
     already holds an analysis with the same fingerprint are skipped unless ``force``; videos already
     in a batch awaiting results are always skipped (sending them again would pay twice).
     ``limit`` keeps only the first N videos (trials and "run now"). With a ``client``, batches left
-    pending by an interrupted submission are reconciled first.
+    pending by an interrupted submission are reconciled first. ``image_source="file"`` uploads
+    each frame once through the Files API at submit time and references it by ``file_id``
+    (requests become a few KB, so the 256 MB limit no longer splits the run; see ``FILES_NOTE``).
     """
     folder = Path(folder).resolve()
     settings = settings or load_settings(folder)
     problems: list[RequestProblem] = []
+    if image_source not in IMAGE_SOURCES:
+        raise ValueError(f"image_source must be one of {IMAGE_SOURCES}, not {image_source!r}")
     if profile is None:
         try:
             profile = load_profile(folder, settings.prompt_profile)
@@ -498,7 +537,7 @@ def plan_submission(
             continue
         frames = ks.included_frames(selection) if not ks.problem else ()
         nbytes = request_size_for(rel, frames, profile, model=settings.model, cache_ttl=settings.cache_ttl,
-                                  max_tokens=max_tokens) if frames else None
+                                  max_tokens=max_tokens, by_file=image_source == "file") if frames else None
         found = keyframe_problems(ks, model=settings.model, selection=selection, nbytes=nbytes,
                                   max_request_bytes=batch_byte_budget(max_batch_bytes))
         if found:
@@ -509,13 +548,15 @@ def plan_submission(
         if limit is not None and len(planned) >= limit:
             break
     return _finish_plan(folder, settings, profile, max_tokens, planned, ksets, skipped, problems,
-                        max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests, client=client)
+                        max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests, client=client,
+                        image_source=image_source)
 
 
 def _finish_plan(folder: Path, settings: RunSettings, profile: PromptProfile, max_tokens: int,
                  planned: list[PlannedRequest], ksets: Sequence[KeyframeSet], skipped: list[SkippedVideo],
                  problems: list[RequestProblem], *, max_batch_bytes: int | None, max_batch_requests: int | None,
-                 client: Any | None, retry_of_run: str | None = None) -> SubmissionPlan:
+                 client: Any | None, retry_of_run: str | None = None,
+                 image_source: str = "base64") -> SubmissionPlan:
     slices = split_batches((p.nbytes for p in planned), max_bytes=max_batch_bytes, max_requests=max_batch_requests)
     batches = tuple(PlannedBatch(i, s.start, s.stop, s.nbytes, s.reason) for i, s in enumerate(slices))
     est, usd, note = _estimate(ksets, planned, settings, profile, folder, None)
@@ -523,7 +564,8 @@ def _finish_plan(folder: Path, settings: RunSettings, profile: PromptProfile, ma
         folder=folder, settings=settings, profile=profile, max_tokens=max_tokens, requests=tuple(planned),
         batches=batches, skipped=tuple(skipped), problems=tuple(problems), estimate=est, estimate_usd=usd,
         estimate_note=note, retry_of_run=retry_of_run, max_batch_bytes=max_batch_bytes or BATCH_MAX_BYTES,
-        max_batch_requests=max_batch_requests,
+        max_batch_requests=max_batch_requests, image_source=image_source,
+        notes=(FILES_NOTE,) if image_source == "file" else (),
     )
 
 
@@ -606,11 +648,13 @@ class SubmitResult:
 
 
 def _request_lines(plan: SubmissionPlan, items: Sequence[PlannedRequest], failed: list[tuple[str, str]],
-                   kept: list[PlannedRequest], tick: Callable[[], None]) -> Iterator[bytes]:
+                   kept: list[PlannedRequest], tick: Callable[[], None],
+                   file_ids: dict[str, str] | None = None) -> Iterator[bytes]:
     for p in items:
         try:
             req = build_request_for(p.rel_path, p.frames, plan.profile, model=plan.model,
-                                    cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens, attempt=p.attempt)
+                                    cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens, attempt=p.attempt,
+                                    file_ids=file_ids)
         except OSError as exc:
             failed.append((p.rel_path, f"a frame could not be read ({exc.strerror or exc}); extract keyframes "
                                        "again"))
@@ -620,6 +664,47 @@ def _request_lines(plan: SubmissionPlan, items: Sequence[PlannedRequest], failed
         kept.append(replace(p, nbytes=len(line)))
         tick()
         yield line
+
+
+def upload_frames(
+    folder: Path | str,
+    client: Any,
+    frames: Iterable[Keyframe],
+    *,
+    ledger: Ledger | None = None,
+    on_progress: Progress | None = None,
+) -> dict[str, str]:
+    """Upload each distinct frame once through the Files API; returns frame path → ``file_id``.
+
+    Frames are identified by the sha256 of their bytes, and ids already uploaded (recorded in the
+    ledger, valid for at least the batch's 24 hours more) are reused, so a retry or a re-run with
+    another prompt uploads nothing again. Raises the SDK's error when an upload fails.
+    """
+    import hashlib
+
+    own = ledger is None
+    ledger = ledger or open_ledger(folder)
+    try:
+        by_path: dict[str, tuple[str, Path, int]] = {}
+        for f in frames:
+            key = str(f.path)
+            if key not in by_path:
+                data = f.path.read_bytes()
+                by_path[key] = (hashlib.sha256(data).hexdigest(), f.path, len(data))
+        known = ledger.file_ids((d for d, _, _ in by_path.values()), valid_for_s=(BATCH_EXPIRY_HOURS + 1) * 3600)
+        todo = {d: (p, n) for d, p, n in by_path.values() if d not in known}
+        for done, (digest, (path, nbytes)) in enumerate(todo.items(), start=1):
+            data = path.read_bytes()
+            meta = client.files.upload(file=(path.name, data, "image/jpeg"), expires_in_seconds=FILES_TTL_S)
+            expires = datetime.now(UTC) + timedelta(seconds=FILES_TTL_S)
+            ledger.add_file(digest, meta.id, nbytes=nbytes, expires_at=expires.isoformat())
+            known[digest] = meta.id
+            if on_progress:
+                on_progress(done, len(todo))
+        return {key: known[digest] for key, (digest, _p, _n) in by_path.items()}
+    finally:
+        if own:
+            ledger.close()
 
 
 def plan_intents(plan: SubmissionPlan, items: Sequence[PlannedRequest] | None = None, *,
@@ -744,7 +829,14 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
     with open_ledger(folder) as ledger:
         in_flight = ledger.in_flight()
         settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                           "prompt_profile_name": plan.profile.name}
+                           "prompt_profile_name": plan.profile.name, "image_source": plan.image_source}
+        file_ids: dict[str, str] | None = None
+        if plan.image_source == "file":
+            try:
+                file_ids = upload_frames(folder, client, (f for r in plan.requests for f in r.frames), ledger=ledger)
+            except Exception as exc:
+                return SubmitResult(blocked=f"The frames could not be uploaded: {describe_error(exc)}",
+                                    estimate_usd=plan.estimate_usd, reconciled=tuple(reconciled))
         try:
             save_profile(folder, plan.profile)
         except (OSError, ValueError) as exc:
@@ -771,7 +863,7 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
             spool = spool_dir / f"{run_id}-{pb.index:04d}.json"
             failed: list[tuple[str, str]] = []
             kept: list[PlannedRequest] = []
-            count, nbytes = write_batch_body(_request_lines(plan, fresh, failed, kept, tick), spool)
+            count, nbytes = write_batch_body(_request_lines(plan, fresh, failed, kept, tick, file_ids), spool)
             _checkpoint("spool_written")
             for rel, why in failed:
                 dropped.append(rel)
@@ -1674,6 +1766,7 @@ def plan_retry(
         if items[0].model:
             settings = replace(settings, model=items[0].model)
         max_tokens = int(stored.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        image_source = stored.get("image_source") if stored.get("image_source") in IMAGE_SOURCES else "base64"
         problems: list[RequestProblem] = []
         try:
             profile = load_profile(folder, items[0].prompt_hash or "")
@@ -1698,8 +1791,8 @@ def plan_retry(
             wanted_ts = {round(t, 3) for t in r.timestamps}
             frames = tuple(f for f in ks.frames if round(f.timestamp, 3) in wanted_ts) or ks.frames
             attempt = r.attempt + 1
-            nbytes = request_size_for(r.rel_path, frames, profile, model=settings.model,
-                                      cache_ttl=settings.cache_ttl, max_tokens=max_tokens, attempt=attempt)
+            nbytes = request_size_for(r.rel_path, frames, profile, model=settings.model, cache_ttl=settings.cache_ttl,
+                                      max_tokens=max_tokens, attempt=attempt, by_file=image_source == "file")
             found = keyframe_problems(replace(ks, frames=frames), model=settings.model, nbytes=nbytes,
                                       max_request_bytes=batch_byte_budget(max_batch_bytes))
             if found:
@@ -1709,7 +1802,7 @@ def plan_retry(
                                           custom_id_for(r.rel_path, attempt), nbytes, attempt=attempt, retry_of=r.id))
         plans.append(_finish_plan(folder, settings, profile, max_tokens, planned, list(sets.values()), skipped,
                                   problems, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
-                                  client=None, retry_of_run=run_id))
+                                  client=None, retry_of_run=run_id, image_source=image_source))
     return plans
 
 

@@ -64,6 +64,8 @@ CREATE TABLE IF NOT EXISTS snapshots(
   id INTEGER PRIMARY KEY AUTOINCREMENT, local_batch INTEGER, batch_id TEXT, taken_at TEXT NOT NULL,
   processing_status TEXT, counts_json TEXT, elapsed_s REAL);
 CREATE INDEX IF NOT EXISTS snapshots_batch ON snapshots(batch_id);
+CREATE TABLE IF NOT EXISTS files(
+  sha256 TEXT PRIMARY KEY, file_id TEXT NOT NULL, nbytes INTEGER, uploaded_at TEXT NOT NULL, expires_at TEXT);
 CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, batch_id TEXT, custom_id TEXT,
   message TEXT);
@@ -648,6 +650,34 @@ class Ledger:
             "SELECT * FROM requests r WHERE status='failed' AND NOT EXISTS "
             "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') ORDER BY id")
         return [RequestRow.from_sql(r) for r in rows]
+
+    # --- uploaded frames (Files API) -----------------------------------------------------------------
+
+    def file_ids(self, digests: Iterable[str], *, valid_for_s: float = 0.0) -> dict[str, str]:
+        """Uploaded files by content sha256, leaving out those expiring within ``valid_for_s`` seconds."""
+        wanted = list(dict.fromkeys(digests))
+        limit = datetime.now(UTC).timestamp() + valid_for_s
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            rows = self._all(f"SELECT sha256, file_id, expires_at FROM files WHERE sha256 IN "
+                             f"({','.join('?' * len(chunk))})", chunk)
+            for r in rows:
+                expires = parse_time(r["expires_at"])
+                if expires is None or expires.timestamp() > limit:
+                    out[r["sha256"]] = r["file_id"]
+        return out
+
+    def add_file(self, digest: str, file_id: str, *, nbytes: int, expires_at: str | None) -> None:
+        """Remember an uploaded frame (by content sha256) so it is never uploaded twice."""
+        with self._tx(single=True) as c:
+            c.execute("INSERT OR REPLACE INTO files(sha256, file_id, nbytes, uploaded_at, expires_at) "
+                      "VALUES (?,?,?,?,?)", (digest, file_id, nbytes, now_iso(), expires_at))
+
+    def forget_file(self, file_id: str) -> None:
+        """Drop an uploaded file the API no longer has."""
+        with self._tx(single=True) as c:
+            c.execute("DELETE FROM files WHERE file_id=?", (file_id,))
 
     # --- events ---------------------------------------------------------------------------------------
 

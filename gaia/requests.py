@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,13 +120,12 @@ def _params(
     model: str,
     cache_ttl: str,
     max_tokens: int,
-    image: Callable[[Keyframe], tuple[str, str]],
+    image: Callable[[Keyframe], dict[str, Any]],
 ) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     for i, frame in enumerate(sorted(frames, key=lambda f: f.timestamp), start=1):
-        media, data = image(frame)
         content.append({"type": "text", "text": frame_label(i, frame.timestamp)})
-        content.append({"type": "image", "source": {"type": "base64", "media_type": media, "data": data}})
+        content.append({"type": "image", "source": image(frame)})
     content.append({"type": "text", "text": profile.instruction})
     return {
         "model": model,
@@ -137,10 +136,26 @@ def _params(
     }
 
 
-def _read_image(frame: Keyframe) -> tuple[str, str]:
+def _read_image(frame: Keyframe) -> dict[str, Any]:
     data = frame.read_bytes()
     media = sniff_media_type(data) or "image/jpeg"
-    return media, base64.b64encode(data).decode("ascii")
+    return {"type": "base64", "media_type": media, "data": base64.b64encode(data).decode("ascii")}
+
+
+# A stand-in file id for size computations before the frames are uploaded (real ids are shorter).
+_FILE_ID_PLACEHOLDER = "file_" + "0" * 40
+
+
+def _sources(file_ids: Mapping[str, str] | None) -> Callable[[Keyframe], dict[str, Any]]:
+    """Image sources: a ``file`` reference for frames in ``file_ids`` (by frame path), else base64."""
+    if not file_ids:
+        return _read_image
+
+    def source(frame: Keyframe) -> dict[str, Any]:
+        file_id = file_ids.get(str(frame.path))
+        return {"type": "file", "file_id": file_id} if file_id else _read_image(frame)
+
+    return source
 
 
 def build_request_for(
@@ -152,9 +167,15 @@ def build_request_for(
     cache_ttl: str,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     attempt: int = 1,
+    file_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The request for an explicit list of frames (what ``build_request`` and retries use)."""
-    params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens, image=_read_image)
+    """The request for an explicit list of frames (what ``build_request`` and retries use).
+
+    Frames whose path is in ``file_ids`` (uploaded through the Files API) are referenced by
+    ``file_id`` instead of being sent inline as base64.
+    """
+    params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
+                     image=_sources(file_ids))
     return {"custom_id": custom_id_for(rel_path, attempt), "params": params}
 
 
@@ -167,14 +188,20 @@ def request_size_for(
     cache_ttl: str,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     attempt: int = 1,
+    by_file: bool = False,
 ) -> int:
     """The serialized size in bytes of ``build_request_for(...)``, computed without reading any image.
 
-    Exact when each frame's ``nbytes`` is the size of its JPEG file (base64 text never needs JSON
-    escaping, so only its length matters).
+    Exact for inline images when each frame's ``nbytes`` is the size of its JPEG file (base64 text
+    never needs JSON escaping, so only its length matters); with ``by_file`` (frames referenced by
+    ``file_id``) an upper bound.
     """
+    if by_file:
+        params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
+                         image=lambda f: {"type": "file", "file_id": _FILE_ID_PLACEHOLDER})
+        return len(dumps({"custom_id": custom_id_for(rel_path, attempt), "params": params}))
     params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
-                     image=lambda f: ("image/jpeg", ""))
+                     image=lambda f: {"type": "base64", "media_type": "image/jpeg", "data": ""})
     skeleton = dumps({"custom_id": custom_id_for(rel_path, attempt), "params": params})
     return len(skeleton) + sum(b64_length(f.nbytes) for f in frames)
 
@@ -316,7 +343,7 @@ def check_request_shape(params: dict[str, Any]) -> list[str]:
     if not params.get("max_tokens"):
         out.append("'max_tokens' must be a positive number")
     for block in params.get("messages", [{}])[0].get("content", []):
-        if block.get("type") == "image":
+        if block.get("type") == "image" and block["source"].get("type", "base64") == "base64":
             media = block["source"].get("media_type")
             if media not in IMAGE_MEDIA_TYPES:
                 out.append(f"image media type {media!r} is not supported")

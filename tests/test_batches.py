@@ -401,3 +401,44 @@ def test_run_now_path_writes_the_same_sidecar_at_standard_prices(tmp_path, fake_
 
     assert run["cost_usd"] == pytest.approx(usage_cost(run["usage"], plan.model, batch=False).total_usd)
     assert B.plan_submission(folder, RunSettings(), keyframe_sets=ksets).skipped_by("analysed")[0].rel_path == "a.mp4"
+
+
+def test_frames_uploaded_once_through_the_files_api(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b c.mp4"], frames=3)
+    inline = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
+    assert plan.image_source == "file" and plan.notes and "file_id" in plan.image_source_advice
+    assert plan.total_bytes < inline.total_bytes  # references instead of base64 (upper bound for ids)
+    assert "Inline images" in inline.image_source_advice
+    res = B.submit(folder, plan, anthropic_client)
+    assert res.ok
+    assert len(anthropic_client.files.list().data) == 6
+    with open_ledger(folder) as ledger:
+        assert ledger.batch(res.batches[0].batch_id).nbytes < inline.total_bytes
+        assert ledger.run(res.run_id).settings["image_source"] == "file"
+    wait_ended(anthropic_client, folder)
+    assert B.retrieve(folder, anthropic_client).written == 2
+    # Sending the same frames again (another prompt, forced) uploads nothing new.
+    again = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, image_source="file", force=True)
+    assert B.submit(folder, again, anthropic_client).ok
+    assert len(anthropic_client.files.list().data) == 6
+    with pytest.raises(ValueError):
+        B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, image_source="url")
+
+
+def test_file_references_in_requests(tmp_path, fake_ksets):
+    from gaia.requests import build_request_for, request_size_for
+
+    ks = fake_ksets(tmp_path, ["a.mp4"], frames=2)[0]
+    ids = {str(ks.frames[0].path): "file_abc"}
+    req = build_request_for("a.mp4", ks.frames, default_profile(), model="claude-sonnet-5-5", cache_ttl="1h",
+                            file_ids=ids)
+    sources = [b["source"] for b in req["params"]["messages"][0]["content"] if b["type"] == "image"]
+    assert sources[0] == {"type": "file", "file_id": "file_abc"} and sources[1]["type"] == "base64"
+    all_ids = {str(f.path): "file_x" for f in ks.frames}
+    full = build_request_for("a.mp4", ks.frames, default_profile(), model="claude-sonnet-5-5", cache_ttl="1h",
+                             file_ids=all_ids)
+    bound = request_size_for("a.mp4", ks.frames, default_profile(), model="claude-sonnet-5-5", cache_ttl="1h",
+                             by_file=True)
+    assert len(json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode()) <= bound

@@ -114,3 +114,14 @@ def test_cancel(make_folder, api_env, capsys):
     assert "Batch" in capsys.readouterr().out
     assert main(["status", str(folder), "--offline", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["batches"][0]["processing_status"] in ("canceling", "ended")
+
+
+def test_submit_with_uploaded_frames(make_folder, api_env, capsys):
+    folder = make_folder({"a.mp4": "testsrc"})
+    assert main(["submit", str(folder), "--yes", "--upload-frames"]) == 0
+    out = capsys.readouterr().out
+    assert "referenced by file_id" in out and "Note:" in out
+    client = anthropic.Anthropic(base_url=api_env.base_url, api_key="k")
+    assert len(client.files.list().data) == 6
+    assert main(["watch", str(folder), "--poll", "0.1"]) == 0
+    assert read_sidecar(folder / "a.mp4")

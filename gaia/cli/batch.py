@@ -52,6 +52,8 @@ def register(sub: Any) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD", help="refuse to submit if the estimate is above USD")
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
+    p.add_argument("--upload-frames", action="store_true",
+                   help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -157,6 +159,10 @@ def _print_plan(plan: SubmissionPlan) -> None:
     print(plan.split_explanation)
     for b in plan.batches:
         print(f"  batch {b.index + 1}: {b.n_requests} requests, {b.nbytes / 1e6:.1f} MB ({b.reason_text})")
+    if plan.image_source_advice:
+        print(plan.image_source_advice)
+    for note in plan.notes:
+        print(f"Note: {note}")
     if plan.estimate_usd is not None:
         print(f"Estimated cost (batch + caching): {_usd(plan.estimate_usd)}")
     elif plan.estimate_note:
@@ -249,6 +255,7 @@ def run_submit(args: argparse.Namespace) -> int:
             return 2
     try:
         plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
+                               image_source="file" if args.upload_frames else "base64",
                                on_progress=progress_for(args, "keyframes"))
     except Exception as exc:
         _err("submit", describe_error(exc))
