@@ -102,3 +102,15 @@ def fake_ksets() -> Callable[..., list]:
         return out
 
     return _make
+
+
+# --- Cost and prices (gaia.cost, gaia.facts) ------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_price_catalogue() -> Iterator[None]:
+    """No test sees prices another test loaded from an override file (the catalogue is cached)."""
+    from gaia.facts import _default_catalogue
+
+    yield
+    _default_catalogue.cache_clear()

@@ -24,10 +24,13 @@ from gaia.facts import (
 
 
 @pytest.fixture
-def fresh_catalogue() -> Iterator[None]:
+def fresh_catalogue(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Re-read the price data before and after the test, the override variable gone afterwards."""
     reload_catalogue()
     yield
+    monkeypatch.delenv(facts.OVERRIDE_ENV, raising=False)
     reload_catalogue()
+    assert catalogue().override_file is None
 
 
 def test_every_row_has_source_as_of_and_sane_prices() -> None:
