@@ -2,7 +2,8 @@
 
 Run with ``streamlit run app.py``. Each page lives in ``pages/`` and is registered here with
 ``st.navigation``; the sidebar shows the selected folder and whether an API key is configured
-(never the key itself).
+(never the key itself), and a banner on every page while answers come from the local emulator (no key,
+or "Demo mode" switched on in the sidebar).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._ui import api_key, md, selected_folder
+from pages._ui import api_key, md, selected_folder, using_emulator
 
 HERE = Path(__file__).parent
 
@@ -39,7 +40,19 @@ with st.sidebar:
     st.markdown(f"**Folder**  \n{md(folder)}" if folder else "**Folder**  \nnone selected")
     if api_key():
         st.success("API key configured", icon=":material/key:")
+        st.toggle("Demo mode (local emulator)", key="use_emulator",
+                  help="Send batches to GAIA's local emulator instead of Claude: free, answers in seconds, "
+                       "made up from simple image facts. Batches sent one way are not seen the other way.")
     else:
-        st.warning("No API key configured", icon=":material/key_off:")
+        st.warning("No API key: demo mode", icon=":material/key_off:")
+        st.caption("To use Claude, put `ANTHROPIC_API_KEY = \"sk-ant-…\"` in `.streamlit/secrets.toml` (or set the "
+                   "environment variable) and restart the app.")
+
+if using_emulator():
+    st.info("**Demo mode: answers come from GAIA's local emulator, not from Claude.** They are made up from "
+            "simple image facts (brightness, colours, change between frames), cost nothing and take seconds. "
+            + ("Turn off “Demo mode” in the sidebar to use Claude." if api_key() else
+               "Configure an API key to use Claude (see the sidebar)."),
+            icon=":material/science:")
 
 page.run()

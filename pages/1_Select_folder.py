@@ -15,6 +15,7 @@ from pages._ui import (
     data_url,
     fmt_bytes,
     fmt_duration,
+    folder_roots,
     md,
     page_link,
 )
@@ -43,6 +44,27 @@ def _on_input() -> None:
     _set_folder(ss.get("folder_input", "").strip())
 
 
+# The demo folder: five short clips GAIA makes on this machine (first use only), for a try without videos.
+use_demo = ss.pop("demo_requested", False)  # asked for from the Browse panel below
+if not ss.get(FOLDER_KEY):
+    demo_cols = st.columns([1, 3], vertical_alignment="center")
+    use_demo = demo_cols[0].button("Use the demo folder", icon=":material/pets:", key="use_demo_folder")
+    demo_cols[1].caption("No videos at hand? Try GAIA on five short animal clips it makes on this machine.")
+if use_demo:
+    try:
+        if gaia.demo_ready():
+            _set_folder(str(gaia.demo_folder_path()))
+        else:
+            with st.status("Making the demo videos (first time only)…", expanded=True) as demo_status:
+                demo_progress = StreamlitProgress("Clips made")
+                _set_folder(str(gaia.ensure_demo_folder(on_progress=demo_progress)))
+                demo_status.update(label="Demo videos ready", state="complete")
+            st.rerun()
+    except OSError as exc:
+        st.error(f"The demo videos could not be made in {md(gaia.demo_folder_path())}: {md(exc)}. Point "
+                 "XDG_CACHE_HOME at a folder GAIA may write to, then try again.", icon=":material/error:")
+
+roots = folder_roots()
 ss.setdefault("folder_input", ss.get(FOLDER_KEY, ""))
 st.text_input(
     "Folder",
@@ -53,15 +75,22 @@ st.text_input(
 )
 
 raw = ss.get(FOLDER_KEY, "")
+if roots:
+    with st.container(horizontal=True):
+        st.caption("This GAIA server opens folders inside:")
+        for root in roots[:-1]:  # the last one is the demo folder, offered above
+            st.button(str(root), key=f"root_{root}", icon=":material/folder:", on_click=_set_folder, args=(str(root),),
+                      type="tertiary")
 if not raw:
     st.info("Type or paste the path of a folder of videos above, then press Enter.", icon=":material/folder_open:")
     st.stop()
 
 try:
-    folder = gaia.check_folder(raw)
+    folder = gaia.check_folder(raw, allowed_roots=roots)
 except gaia.FolderError as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.caption("Check the spelling, or that the folder exists and you may read it.")
+    st.error(md(exc), icon=":material/error:")
+    if not roots or gaia.is_allowed(raw, roots):
+        st.caption("Check the spelling, or that the folder exists and you may read it.")
     st.stop()
 
 # Browse: up one level, or into a subfolder.
@@ -71,13 +100,16 @@ except gaia.FolderError:
     subs = []
 with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/account_tree:"):
     cols = st.columns([1, 4])
-    if folder.parent != folder:
+    if folder.parent != folder and gaia.is_allowed(folder.parent, roots):
         cols[0].button("Up one level", icon=":material/arrow_upward:", on_click=_set_folder, args=(str(folder.parent),))
     if subs:
         cols[1].selectbox("Open a subfolder", ["—", *subs], key="subfolder_choice", on_change=_open_sub,
                           args=(str(folder),))
     else:
         cols[1].caption("No subfolders.")
+    if folder != gaia.demo_folder_path().resolve():
+        st.button("Use the demo folder instead", icon=":material/pets:", key="use_demo_folder_browse",
+                  on_click=lambda: ss.__setitem__("demo_requested", True))
 
 # Scan (cached on disk, so rescanning an unchanged folder is instant).
 scan: gaia.ScanResult | None = ss.get("scan")

@@ -34,7 +34,16 @@ def api_key() -> str | None:
     return key or os.environ.get("ANTHROPIC_API_KEY") or None
 
 
-DEMO_BATCH_SECONDS = 8.0  # the demo emulator ends batches this fast, so a demo needs no waiting
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+# The demo emulator ends batches this fast, so a demo needs no waiting (GAIA_DEMO_BATCH_SECONDS overrides).
+DEMO_BATCH_SECONDS = _env_seconds("GAIA_DEMO_BATCH_SECONDS", 8.0)
 
 
 @st.cache_resource(show_spinner=False)
@@ -61,6 +70,29 @@ def client() -> Any:
     return make_client(api_key="gaia-demo-no-real-key", base_url=_demo_emulator().base_url)
 
 
+def folder_roots() -> tuple[Path, ...]:
+    """The folders this app may open (``()``: any), from GAIA_ALLOWED_ROOTS and ``[gaia] allowed_roots``.
+
+    When roots are configured, GAIA's own demo folder is always allowed as well.
+    """
+    from gaia.demo import demo_folder_path
+    from gaia.settings import allowed_roots
+
+    configured = None
+    try:
+        section = st.secrets.get("gaia")
+        if section is not None:
+            configured = section.get("allowed_roots")
+    except Exception:  # no secrets file (raises FileNotFoundError) or a malformed one: env only
+        configured = None
+    if configured is not None and not isinstance(configured, str | list | tuple):
+        configured = None
+    roots = allowed_roots(configured)
+    if roots:
+        roots = (*roots, demo_folder_path().resolve())
+    return roots
+
+
 def selected_folder() -> Path | None:
     """The folder chosen on the Select folder page, if any."""
     value = st.session_state.get(FOLDER_KEY)
@@ -69,8 +101,10 @@ def selected_folder() -> Path | None:
 
 def require_folder() -> Path:
     """The selected folder, or stop the page with a pointer to the Select folder page."""
+    from gaia.scan import is_allowed
+
     folder = selected_folder()
-    if folder is None or not folder.is_dir():
+    if folder is None or not folder.is_dir() or not is_allowed(folder, folder_roots()):
         st.info("Choose a folder of videos first.", icon=":material/folder_open:")
         page_link(PAGE_SELECT, "Select a folder", ":material/arrow_back:")
         st.stop()

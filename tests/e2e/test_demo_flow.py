@@ -1,0 +1,136 @@
+"""The whole demo in a real browser: demo folder → keyframes → estimate → submit → progress → results → sidecars.
+
+Drives the app the way a newcomer does (no key, demo mode, the local emulator), locating
+everything by its visible label or role and waiting with ``expect()``; saves a screenshot of
+every page under ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+import gaia
+from tests.e2e.conftest import NARROW, SCREENSHOTS, AppServer
+
+LONG = 120_000  # ms: first-time work (demo videos, extraction) on a busy 2-core machine
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=LONG)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
+
+
+_PAGE_HEIGHT_JS = """() => {
+  let h = document.documentElement.scrollHeight;
+  for (const el of document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'))
+    h = Math.max(h, el.scrollHeight);
+  return h;
+}"""
+
+
+def shot(page: Page, name: str) -> None:
+    """A screenshot of the whole page in docs/screenshots/.
+
+    Streamlit scrolls inside its main container, so ``full_page`` alone sees one screen: the
+    window is made as tall as the content for the picture, then put back.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = min(int(page.evaluate(_PAGE_HEIGHT_JS)) + 40, 12_000)
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": height})
+        wait_idle(page)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
+    finally:
+        page.set_viewport_size(size)
+
+
+def go(page: Page, link_text: str | re.Pattern[str]) -> None:
+    """Follow an in-app link (keeps the session, unlike typing a URL)."""
+    page.get_by_role("link", name=link_text).first.click()
+    wait_idle(page)
+
+
+def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> None:
+    page.goto(app_server.url)
+    wait_idle(page)
+    # Demo mode is announced on every page; the key status never shows a key.
+    banner = page.get_by_text("Demo mode: answers come from GAIA's local emulator, not from Claude.")
+    expect(banner).to_be_visible()
+    expect(page.get_by_text("No API key: demo mode")).to_be_visible()
+
+    # --- Select folder: the demo folder is made on first use and scanned ----------------------------
+    page.get_by_role("button", name="Use the demo folder").click()
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(app_server.demo_folder), timeout=LONG)
+    wait_idle(page)
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Usable")).to_contain_text("5")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Problems")).to_contain_text("0")
+    expect(page.get_by_text("Demo videos ready")).to_have_count(0)  # the status is gone after the rerun
+    shot(page, "select.png")
+
+    # --- Keyframes: extract with live progress, then the gallery ------------------------------------
+    go(page, re.compile(r"Next: preview the keyframes of 5 video"))
+    expect(banner).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"Extract keyframes for 5 video")).click()
+    expect(page.get_by_text("Extracted keyframes for 5 video(s).")).to_be_visible(timeout=LONG)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("5")
+    expect(page.get_by_role("button", name=re.compile(r"Extract keyframes for"))).to_have_count(0)
+    expect(page.get_by_test_id("stImage").first).to_be_visible()
+    shot(page, "keyframes.png")
+
+    # --- Estimate cost ----------------------------------------------------------------------------------
+    go(page, "Next: estimate what the run will cost")
+    expect(page.get_by_role("heading", name="Four ways to send the same run")).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_contain_text("$")
+    expect(banner).to_be_visible()
+    shot(page, "estimate.png")
+
+    # --- Submit: the plan, then send; the app moves on to Progress ----------------------------------
+    go(page, "Next: submit the batch")
+    submit = page.get_by_role("button", name=re.compile(r"^Submit 5 video\(s\) in 1 batch"))
+    expect(submit).to_be_enabled(timeout=LONG)
+    expect(page.get_by_text(re.compile(r"All 5 request\(s\) pass validation"))).to_be_visible()
+    shot(page, "submit.png")
+    submit.click()
+
+    # --- Progress: live until the batch ends, then results are retrieved automatically --------------
+    expect(page.get_by_role("heading", name="Progress", exact=True)).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text(re.compile(r"Results retrieved: 5 sidecar\(s\) written"))).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_role("button", name=re.compile("Retry the"))).to_have_count(0)  # nothing failed
+    shot(page, "progress.png")
+
+    # --- Results -------------------------------------------------------------------------------------
+    go(page, "Next: explore the results")
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    shot(page, "results.png")
+
+    # --- On disk: one valid sidecar beside each video -------------------------------------------------
+    videos = sorted(app_server.demo_folder.glob("*.mp4"))
+    sidecars = sorted(app_server.demo_folder.glob("*.gaia.json"))
+    assert len(videos) == 5
+    assert [s.name for s in sidecars] == [v.with_suffix(".gaia.json").name for v in videos]
+    for v in videos:
+        data = gaia.read_sidecar(v)
+        assert data is not None and data["video"] == v.name
+        assert data["analysis"]["summary"].startswith("[GAIA emulator]")  # demo answers say where they come from
+        assert data["run"]["custom_id"] and data["run"]["batch_id"]
+
+    # --- A narrow window still works --------------------------------------------------------------------
+    page.set_viewport_size(NARROW)
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Select folder").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Next: preview the keyframes"))).to_be_visible()
+    shot(page, "select-narrow.png")
