@@ -9,6 +9,7 @@ exclusions made on the Keyframes page) and prompt on its model, or on another wi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -86,10 +87,17 @@ def _count(value: str) -> int:
 
 
 def usd(x: float | None) -> str:
-    """Dollars for people: cents, or four decimals below a cent."""
+    """Dollars for bills: cents, or four decimals below a cent."""
     if x is None:
         return "-"
     return f"${x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"${x:.4f}"
+
+
+def usd_est(x: float | None) -> str:
+    """Dollars for estimates: cents from $1, else two significant digits (small runs stay readable)."""
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.{max(2, 1 - math.floor(math.log10(abs(x))))}f}"
 
 
 def _uncertain_line(model: str) -> str | None:
@@ -173,17 +181,17 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
     lines.append(f"{'Scenario':<22}{'Total':>12}{'Per video':>12}{'Saving':>12}   Range")
     for s in est.scenarios:
         saving = "" if s.key == "standard" else f"{s.saving_pct:.0f}%"
-        lines.append(f"{s.label:<22}{usd(s.total_usd):>12}{usd(s.per_video_usd):>12}{saving:>12}   "
-                     f"{usd(s.low_usd)}–{usd(s.high_usd)}")
+        lines.append(f"{s.label:<22}{usd_est(s.total_usd):>12}{usd_est(s.per_video_usd):>12}{saving:>12}   "
+                     f"{usd_est(s.low_usd)}–{usd_est(s.high_usd)}")
     bc = est.scenario("batch_caching").cost
     lines.append("")
     lines.append("Batch API + caching breakdown:")
     for row in bc.rows():
         if row["type"] != "total" and row["tokens"] == 0:
             continue
-        lines.append(f"  {row['label']:<22}{row['tokens']:>14,.0f}{usd(row['usd']):>12}")
+        lines.append(f"  {row['label']:<22}{row['tokens']:>14,.0f}{usd_est(row['usd']):>12}")
     lines.append(f"With a {'5m' if est.cache_ttl == '1h' else '1h'} cache instead: "
-                 f"{usd(est.ttl_totals['5m' if est.cache_ttl == '1h' else '1h'])}")
+                 f"{usd_est(est.ttl_totals['5m' if est.cache_ttl == '1h' else '1h'])}")
     for e in est.explanations:
         lines.append("")
         lines.append(f"{e.title}: {e.text}")
@@ -191,7 +199,7 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
         lines.append("")
         lines.append(f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}")
         for v in est.per_video:
-            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{v.image_tokens:>11,}{usd(v.usd[3]):>13}")
+            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{v.image_tokens:>11,}{usd_est(v.usd[3]):>13}")
     if est.notes:
         lines.append("")
         lines.extend(f"Note: {n}" for n in est.notes)
@@ -255,7 +263,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         for r in rows:
             sees = f"{r.frame_size[0]}x{r.frame_size[1]}" if r.frame_size else "-"
             flag = "" if r.confirmed and not r.uncertain else "  ! " + ", ".join(r.uncertain)
-            print(f"{r.display_name:<22}{usd(r.usd['batch_caching']):>13}{r.relative:>8.3f}  "
+            print(f"{r.display_name:<22}{usd_est(r.usd['batch_caching']):>13}{r.relative:>8.3f}  "
                   f"{'yes' if r.caches else 'no':<8}{sees:<12}{r.status}{flag}")
     if bud:
         print("")
