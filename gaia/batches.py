@@ -793,6 +793,9 @@ def submit(
                             estimate_usd=plan.estimate_usd)
     if not plan.requests:
         return SubmitResult(blocked="Nothing to send: every video is analysed, excluded, in flight or has a problem.")
+    if dry_run_to is not None:  # sends nothing, so no cap applies
+        n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
+        return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
     if max_cost_usd is not None:
         if plan.estimate_usd is None:
             return SubmitResult(blocked=f"A spend cap of ${max_cost_usd:.2f} was set but there is no cost estimate "
@@ -800,9 +803,6 @@ def submit(
         if plan.estimate_usd > max_cost_usd:
             return SubmitResult(blocked=f"The estimated cost ${plan.estimate_usd:.2f} is above your cap of "
                                         f"${max_cost_usd:.2f}.", estimate_usd=plan.estimate_usd)
-    if dry_run_to is not None:
-        n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
-        return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
     try:
         with _folder_lock(folder, LOCK_SUBMIT, "submitting to"):
             return _submit_locked(folder, plan, client, on_progress=on_progress, sleep=sleep)
@@ -812,7 +812,11 @@ def submit(
 
 def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progress: Progress | None,
                    sleep: Callable[[float], None]) -> SubmitResult:
-    reconciled = [r.batch_id for r in _reconcile_locked(folder, client) if r.batch_id]
+    try:
+        reconciled = [r.batch_id for r in _reconcile_locked(folder, client) if r.batch_id]
+    except Exception as exc:
+        return SubmitResult(blocked=f"An earlier submission was interrupted and could not be checked with the API "
+                                    f"({describe_error(exc)}); nothing was sent. Try again when the API answers.")
     spool_dir = workdir(folder) / SPOOL_DIR
     problems: list[str] = []
     dropped: list[str] = []
@@ -881,7 +885,13 @@ def _submit_locked(folder: Path, plan: SubmissionPlan, client: Any, *, on_progre
                 run_id, intents, nbytes=nbytes, split_reason=pb.reason, spool_path=str(spool),
                 estimate_usd=per_request_usd * len(intents) if per_request_usd is not None else None)
             _checkpoint("intent_written")
-            outcome = _create_with_care(folder, ledger, client, local_id, spool, sleep=sleep)
+            try:
+                outcome = _create_with_care(folder, ledger, client, local_id, spool, sleep=sleep)
+            except Exception as exc:  # unexpected: whether the batch exists is unknown, so keep the intent
+                problems.append(f"Batch {pb.index + 1}: {describe_error(exc)}. Whether it was created is checked "
+                                "with the API the next time (nothing will be sent twice).")
+                fatal = str(exc)
+                continue
             _checkpoint("batch_recorded")
             results.append(outcome)
             if outcome.state == "submitted":
@@ -1654,8 +1664,12 @@ def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None,
                 row = refreshed
             created = parse_time(row.created_at)
             if created and now - created > timedelta(days=RESULTS_RETENTION_DAYS):
-                problems.append(f"Batch {row.batch_id}: results are past the {RESULTS_RETENTION_DAYS}-day download "
-                                "window and can no longer be retrieved.")
+                why = (f"The results of batch {row.batch_id} were downloadable for {RESULTS_RETENTION_DAYS} days "
+                       "after it was created and are no longer available.")
+                for left in ledger.requests(batch_id=row.batch_id, status=("submitted", "pending")):
+                    ledger.finish_request(left.id, "failed", error_kind="results_expired", error=why)
+                ledger.set_results_state(row.batch_id, "done")
+                problems.append(why + " Its unanswered videos are listed as failures and can be sent again.")
                 continue
             todo.append(row)
         total = sum(r.n_requests for r in todo)
@@ -1713,6 +1727,7 @@ _HINTS = {
     "max_tokens": "Retry; if it recurs, raise the answer length limit.",
     "invalid_answer": "Retry; if it recurs, simplify the output schema.",
     "missing": "Retry.",
+    "results_expired": "Retry: the results were never downloaded in time.",
     "sidecar_error": "Fix the sidecar file problem, then retry (the answer is also kept in .gaia/unwritten/).",
     "errored:invalid_request_error": "Check the model and settings; retrying unchanged will likely fail again.",
 }

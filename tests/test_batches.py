@@ -442,3 +442,36 @@ def test_file_references_in_requests(tmp_path, fake_ksets):
     bound = request_size_for("a.mp4", ks.frames, default_profile(), model="claude-sonnet-5-5", cache_ttl="1h",
                              by_file=True)
     assert len(json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode()) <= bound
+
+
+def test_results_past_retention_become_failures(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4"])
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    wait_ended(anthropic_client, folder)
+    with open_ledger(folder) as ledger:
+        ledger._conn.execute("UPDATE batches SET created_at='2020-01-01T00:00:00.000+00:00'")
+    got = B.retrieve(folder, anthropic_client)
+    assert got.written == 0 and "no longer available" in got.problems[0]
+    assert [f.error_kind for f in B.failures(folder)] == ["results_expired"]
+    assert [r.rel_path for r in B.plan_submission(folder, RunSettings(), keyframe_sets=ksets).requests] == ["a.mp4"]
+
+
+def test_lost_create_response_adopts_the_batch_instead_of_sending_twice(tmp_path, fake_ksets, anthropic_client,
+                                                                        monkeypatch):
+    import httpx2
+
+    real = B._create_batch
+
+    def created_but_answer_lost(client, body):
+        real(client, body)
+        raise anthropic.APIConnectionError(request=httpx2.Request("POST", "http://x/v1/messages/batches"))
+
+    monkeypatch.setattr(B, "_create_batch", created_but_answer_lost)
+    folder = tmp_path / "v"
+    res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+                   anthropic_client, sleep=lambda s: None)
+    assert res.ok and res.sent == 1
+    assert len(list(anthropic_client.messages.batches.list())) == 1
+    with open_ledger(folder) as ledger:
+        assert ledger.batches()[0].matched_by == "list"
