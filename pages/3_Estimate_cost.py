@@ -96,7 +96,8 @@ if key:
 text = prompt_tokens(inp.profile, model, client=client,
                      cache_file=gaia.workdir(folder) / "token_counts.json" if client else None)
 
-state = json.dumps([model, ttl, output_default, inp.extracted_for, inp.profile.hash, text.to_dict(),
+state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
+                    inp.extracted_for, inp.profile.hash, text.to_dict(),
                     [(s.rel_path, s.set_id, len(s.frames)) for s in inp.sets],
                     sorted(inp.selection.excluded_videos),
                     {k: sorted(v) for k, v in inp.selection.excluded_frames.items()},
