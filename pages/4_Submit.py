@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -149,7 +150,8 @@ def _render_batch_tab() -> None:
         cost_cols[0].metric(f"{SCENARIO_LABELS['batch_caching']} (this run)", money(plan.estimate_usd),
                             help=md(f"Likely range {money(bc.low_usd)} to {money(bc.high_usd)}: answer length and "
                                     "cache hits vary."))
-        cost_cols[1].metric("Saving vs standard", f"{bc.saving_pct:.0f}%", money(bc.saving_usd), delta_color="off")
+        cost_cols[1].metric("Saving vs standard", f"{bc.saving_pct:.0f}%", f"{money(bc.saving_usd)} less",
+                            delta_color="off", delta_arrow="off")
         with cost_cols[2].popover("Compare the four ways to send it", icon=":material/compare_arrows:"):
             st.dataframe(pd.DataFrame([{
                 "scenario": sc.label, "total (USD)": sc.total_usd, "per video (USD)": sc.per_video_usd,
@@ -245,20 +247,25 @@ tabs = st.tabs(["Batch · 50% off", "Run now", "Try the prompt"])
 with tabs[0]:
     _render_batch_tab()
 
-run_now_available = importlib.util.find_spec("pages._run_now") is not None
+run_now: Any = None
+if importlib.util.find_spec("pages._run_now") is not None:
+    try:
+        import pages._run_now as run_now
+    except Exception as exc:  # a broken optional module must not take the batch tab down
+        run_now = exc
 with tabs[1]:
-    if run_now_available:
-        from pages._run_now import render_run_now
-
-        render_run_now(folder)
+    if isinstance(run_now, Exception):
+        st.error(f"“Run now” could not be loaded: {md(run_now)}", icon=":material/error:")
+    elif run_now is not None:
+        run_now.render_run_now(folder)
     else:
         st.info("“Run now” (a few videos through the Messages API at standard prices, answers in seconds) is not "
                 "available in this version.", icon=":material/bolt:")
 with tabs[2]:
-    if run_now_available:
-        from pages._run_now import render_prompt_trial
-
-        render_prompt_trial(folder)
+    if isinstance(run_now, Exception):
+        st.error(f"The prompt trial could not be loaded: {md(run_now)}", icon=":material/error:")
+    elif run_now is not None:
+        run_now.render_prompt_trial(folder)
     else:
         st.info("Trying the prompt on a single video is not available in this version.", icon=":material/science:")
 

@@ -197,8 +197,11 @@ def live() -> None:
             st.rerun()
 
     numbered = list(enumerate(statuses, start=1))
-    active = [(i, s) for i, s in reversed(numbered) if s.running or s.needs_retrieval or s.error]
-    finished = [(i, s) for i, s in reversed(numbered) if not (s.running or s.needs_retrieval or s.error)]
+    def needs_eyes(s: gaia.BatchStatus) -> bool:
+        return s.running or s.needs_retrieval or bool(s.error and s.state != "abandoned")
+
+    active = [(i, s) for i, s in reversed(numbered) if needs_eyes(s)]
+    finished = [(i, s) for i, s in reversed(numbered) if not needs_eyes(s)]
     room = max(0, CARDS_SHOWN - len(active))
     for i, s in active + finished[:room]:
         _card(s, i)

@@ -88,6 +88,7 @@ def test_submit_page_shows_the_plan_and_creates_the_batches(api, ready_folder):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Videos to send"] == "2" and metrics["Batches"] == "1" and metrics["Skipped"] == "1"
+    assert [t.label for t in at.tabs][:3] == ["Batch · 50% off", "Run now", "Try the prompt"]
     assert any("unusable" in e.label for e in at.expander)
     assert _table(at, "why it ends here")["requests"].tolist() == [2]
     go = at.button(key="submit_go")
