@@ -50,9 +50,9 @@ with st.sidebar:
 
 if using_emulator():
     st.info("**Demo mode: answers come from GAIA's local emulator, not from Claude.** They are made up from "
-            "simple image facts (brightness, colours, change between frames), cost nothing and take seconds. "
+            "simple image facts (brightness, colours, motion), free and back in seconds. "
             + ("Turn off “Demo mode” in the sidebar to use Claude." if api_key() else
-               "Configure an API key to use Claude (see the sidebar)."),
+               "Add an API key to use Claude (see the sidebar)."),
             icon=":material/science:")
 
 page.run()

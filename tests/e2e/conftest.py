@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class AppServer:
 
 def start_app(tmp: Path, extra_env: dict[str, str] | None = None) -> AppServer:
     """Start the app headless on a free port and wait until ``/_stcore/health`` answers ``ok``."""
-    cache_home = tmp / "xdg-cache"
+    cache_home = tmp / "cache"
     cache_home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "GAIA_", "STREAMLIT_"))}
     env.update({"XDG_CACHE_HOME": str(cache_home), "GAIA_DEMO_BATCH_SECONDS": DEMO_BATCH_SECONDS,
@@ -147,11 +148,14 @@ def browser(chromium: str) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[AppServer]:
     """The app, served headless in demo mode for the whole session."""
-    server = start_app(tmp_path_factory.mktemp("e2e-app"))
+    # A short, tidy path: it shows in the screenshots (the sidebar and the page captions).
+    tmp = Path(tempfile.mkdtemp(prefix="gaia-"))
+    server = start_app(tmp)
     try:
         yield server
     finally:
         stop_app(server)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture

@@ -131,6 +131,9 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     page.get_by_test_id("stExpandSidebarButton").click()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Select folder").click()
     wait_idle(page)
+    if page.get_by_test_id("stSidebarCollapseButton").is_visible():  # the overlay stays open on phones
+        page.get_by_test_id("stSidebarCollapseButton").get_by_role("button").click()
+    expect(page.get_by_test_id("stSidebarNav")).not_to_be_in_viewport()
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Next: preview the keyframes"))).to_be_visible()
     shot(page, "select-narrow.png")
