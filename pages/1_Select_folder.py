@@ -62,7 +62,7 @@ if use_demo:
             st.rerun()
     except OSError as exc:
         st.error(f"The demo videos could not be made in {md(gaia.demo_folder_path())}: {md(exc)}. Point "
-                 "XDG_CACHE_HOME at a folder GAIA may write to, then try again.", icon=":material/error:")
+                 "`XDG_CACHE_HOME` at a folder GAIA may write to, then try again.", icon=":material/error:")
 
 roots = folder_roots()
 ss.setdefault("folder_input", ss.get(FOLDER_KEY, ""))
