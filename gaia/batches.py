@@ -422,7 +422,8 @@ def _estimate(ksets: Sequence[KeyframeSet], planned: Sequence[PlannedRequest], s
     try:
         est = cost.estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
                                 history=history(folder, profile.hash, settings.model), explain=False)
-        usd = float(est.total_usd.get("batch_caching", est.total_usd.get("batch")))
+        totals = est.total_usd
+        usd = float(totals["batch_caching"] if "batch_caching" in totals else totals["batch"])
         return est, usd, None
     except Exception as exc:  # an estimate must never stop a submission plan
         return None, None, f"The cost could not be estimated: {exc}"
@@ -1604,7 +1605,9 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
         ledger.set_results_state(batch_id, "partial")
         ledger.set_batch_error(row.local_id, error)
         ledger.record_event("results_interrupted", error, batch_id=batch_id)
-        return BatchRetrieval(batch_id, complete=False, error=error, **counts)
+        return BatchRetrieval(batch_id, written=counts["written"], failed=counts["failed"],
+                              already_done=counts["already_done"], unknown=counts["unknown"], complete=False,
+                              error=error)
     finally:
         writer.close()
         if stream is not None:
@@ -1617,7 +1620,9 @@ def _retrieve_batch(folder: Path, ledger: Ledger, client: Any, row: BatchRow, pr
         missing += 1
     ledger.set_results_state(batch_id, "done")
     ledger.set_batch_error(row.local_id, None)
-    return BatchRetrieval(batch_id, complete=True, missing=missing, **counts)
+    return BatchRetrieval(batch_id, written=counts["written"], failed=counts["failed"],
+                          already_done=counts["already_done"], unknown=counts["unknown"], complete=True,
+                          missing=missing)
 
 
 def retrieve(
@@ -1668,7 +1673,7 @@ def _retrieve_locked(folder: Path, client: Any, batch_ids: Sequence[str] | None,
                        "after it was created and are no longer available.")
                 for left in ledger.requests(batch_id=row.batch_id, status=("submitted", "pending")):
                     ledger.finish_request(left.id, "failed", error_kind="results_expired", error=why)
-                ledger.set_results_state(row.batch_id, "done")
+                ledger.set_results_state(row.batch_id or "", "done")
                 problems.append(why + " Its unanswered videos are listed as failures and can be sent again.")
                 continue
             todo.append(row)
@@ -1781,7 +1786,7 @@ def plan_retry(
         if items[0].model:
             settings = replace(settings, model=items[0].model)
         max_tokens = int(stored.get("max_tokens") or DEFAULT_MAX_TOKENS)
-        image_source = stored.get("image_source") if stored.get("image_source") in IMAGE_SOURCES else "base64"
+        image_source = str(stored.get("image_source")) if stored.get("image_source") in IMAGE_SOURCES else "base64"
         problems: list[RequestProblem] = []
         try:
             profile = load_profile(folder, items[0].prompt_hash or "")
@@ -1919,7 +1924,8 @@ def batch_history(folder: Path | str) -> list[dict[str, Any]]:
                 "created_at": b.created_at, "ended_at": b.ended_at,
                 "processing_s": (end - start).total_seconds() if start and end else None,
                 "processing_status": b.processing_status, "estimate_usd": b.estimate_usd,
-                "actual_usd": actual.get(b.batch_id) if recorded.get("succeeded") or recorded.get("failed") else None,
+                "actual_usd": actual.get(b.batch_id or "") if recorded.get("succeeded") or recorded.get("failed")
+                else None,
                 "retrieved": b.results_state == "done",
             })
     return out

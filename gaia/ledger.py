@@ -85,7 +85,8 @@ def to_iso(value: Any) -> str | None:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC).isoformat(timespec="milliseconds")
-    return parse_time(str(value)).isoformat(timespec="milliseconds")
+    parsed = parse_time(str(value))
+    return parsed.isoformat(timespec="milliseconds") if parsed else None
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -216,7 +217,8 @@ class BatchRow:
         """Build from a ``batches`` row."""
         d = dict(row)
         d["counts"] = _loads(d.pop("counts_json"), {}) or {}
-        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: d.get(f.name) for f in fields(cls)}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

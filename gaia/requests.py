@@ -495,7 +495,11 @@ def _compile(node: Any) -> Callable[[Any], bool] | None:
         if not isinstance(kinds, list) or any(k not in _TYPE_CHECKS for k in kinds):
             return None
         fns = [_TYPE_CHECKS[k] for k in kinds]
-        checks.append(lambda x, fns=fns: any(f(x) for f in fns))
+
+        def of_type(x: Any, fns: list[Callable[[Any], bool]] = fns) -> bool:
+            return any(f(x) for f in fns)
+
+        checks.append(of_type)
     if "enum" in node:
         values = node["enum"]
         if not isinstance(values, list) or any(isinstance(v, (dict, list, float)) for v in values):
@@ -536,7 +540,10 @@ def _compile(node: Any) -> Callable[[Any], bool] | None:
         item = _compile(node["items"])
         if item is None:
             return None
-        checks.append(lambda x, item=item: not isinstance(x, list) or all(item(v) for v in x))
+        def items(x: Any, item: Callable[[Any], bool] = item) -> bool:
+            return not isinstance(x, list) or all(item(v) for v in x)
+
+        checks.append(items)
     return lambda x: all(c(x) for c in checks)
 
 
