@@ -35,14 +35,6 @@ DESKTOP = {"width": 1400, "height": 1000}
 NARROW = {"width": 420, "height": 900}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is an ``e2e`` test (deselect them with ``-m "not e2e"``)."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.e2e)
-
-
 def chromium_path() -> str | None:
     """Debian's Chromium (or ``GAIA_CHROMIUM``), if installed."""
     override = os.environ.get("GAIA_CHROMIUM")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
 from tests.e2e.conftest import NARROW, SCREENSHOTS, AppServer
+
+pytestmark = pytest.mark.e2e
 
 LONG = 120_000  # ms: first-time work (demo videos, extraction) on a busy 2-core machine
 
@@ -125,6 +128,20 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
         assert data is not None and data["video"] == v.name
         assert data["analysis"]["summary"].startswith("[GAIA emulator]")  # demo answers say where they come from
         assert data["run"]["custom_id"] and data["run"]["batch_id"]
+
+    # --- An answer holding HTML shows as text: no markup or script from an answer reaches the page ------
+    hostile = ('<img src="x" onerror="window.__gaia_xss=1"><script>window.__gaia_xss=2</script>'
+               '<b>bold?</b> [link](javascript:alert(1))')
+    first = videos[0]
+    analysis = gaia.read_sidecar(first)["analysis"]
+    gaia.write_sidecar(first, {"analysis": {**analysis, "summary": hostile}})
+    page.get_by_role("button", name="Reload the sidecars").click()
+    wait_idle(page)
+    expect(page.get_by_text(hostile, exact=True).first).to_be_visible()
+    assert page.evaluate("window.__gaia_xss") is None
+    expect(page.locator('img[src="x"]')).to_have_count(0)
+    expect(page.locator("b", has_text="bold?")).to_have_count(0)
+    expect(page.locator('a[href^="javascript"]')).to_have_count(0)
 
     # --- A narrow window still works --------------------------------------------------------------------
     page.set_viewport_size(NARROW)

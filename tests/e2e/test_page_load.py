@@ -24,6 +24,8 @@ from tests import media
 from tests.e2e.conftest import ROOT, AppServer
 from tests.e2e.test_demo_flow import LONG, wait_idle
 
+pytestmark = pytest.mark.e2e
+
 N_VIDEOS = 1000
 
 
