@@ -180,3 +180,23 @@ def test_cli_retrieve_sigkill(make_folder, anthropic_client, cli_env):
     for r, mtime in written.items():
         assert sidecar_path(folder / r).stat().st_mtime_ns == mtime
     assert all(read_sidecar(folder / r) for r in rels)
+
+
+def test_unreachable_list_after_a_crash_blocks_instead_of_guessing(tmp_path, fake_ksets, anthropic_client, emulator,
+                                                                   monkeypatch):
+    from gaia.emulator import HttpFault
+
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    kill_at(monkeypatch, "batch_created", 1)  # the batch exists, the ledger does not know its id
+    with pytest.raises(Killed):
+        B.submit(folder, plan, anthropic_client)
+    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+    emulator.update_config(http_faults=[HttpFault(route="batches.list", status=500, count=None)])
+    res = B.submit(folder, plan, anthropic_client)
+    assert res.blocked and "interrupted" in res.blocked and res.sent == 0
+    emulator.update_config(http_faults=[])
+    assert len(list(anthropic_client.messages.batches.list())) == 1
+    again = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
+    assert not again.requests and len(again.skipped_by("in_flight")) == 2  # adopted, not sent again
