@@ -163,21 +163,25 @@ with tab_videos:
         "cost (USD)": r.cost_usd,
         "model": cat.models[r.model].display_name if r.model in cat.models else (r.model or ""),
         "analysed": pd.to_datetime(r.analysed_at, utc=True, errors="coerce") if r.analysed_at else pd.NaT,
-    } for r in shown], columns=["thumbnail", "video", "status", "summary", "subjects", "tags", "cost (USD)", "model",
-                                "analysed"])
+    } for r in shown], columns=["thumbnail", "video", "status", "summary", "tags", "cost (USD)", "model", "analysed",
+                                "subjects"])
     st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
                + " Select a row to open it below.")
     row_height = 56 if want_thumbs else 35
     event = st.dataframe(
         table, hide_index=True, width="stretch", key="results_table", on_select="rerun",
-        selection_mode="single-row", row_height=row_height, height=min(len(table) + 1, TABLE_ROWS + 1) * row_height + 3,
+        selection_mode="single-row", row_height=row_height, placeholder="–",
+        height=min(max(len(table), 1), TABLE_ROWS) * row_height + 38,
         column_config={
             "thumbnail": st.column_config.ImageColumn("", width="small"),
-            "video": st.column_config.TextColumn("video", width="medium"),
-            "summary": st.column_config.TextColumn("summary", width="large"),
-            "tags": st.column_config.ListColumn("tags", width="medium"),
+            "video": st.column_config.TextColumn("video", width=190),
+            "status": st.column_config.TextColumn("status", width=80),
+            "summary": st.column_config.TextColumn("summary", width=300),
+            "tags": st.column_config.ListColumn("tags", width=170),
+            "model": st.column_config.TextColumn("model", width=110),
+            "subjects": st.column_config.TextColumn("subjects", width="medium"),
             "cost (USD)": st.column_config.NumberColumn("cost", format="$%.4f"),
-            "analysed": st.column_config.DatetimeColumn("analysed", format="YYYY-MM-DD HH:mm"),
+            "analysed": st.column_config.DatetimeColumn("analysed", format="YYYY-MM-DD HH:mm", width=125),
         },
         column_order=None if want_thumbs else [c for c in table.columns if c != "thumbnail"],
     )
