@@ -85,6 +85,7 @@ from gaia.prompts import (
     schema_problems,
 )
 from gaia.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
 from gaia.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
 from gaia.settings import (
     KeyframeSettings,
@@ -142,6 +143,7 @@ __all__ = [
     "PromptTokens",
     "RequestOutcome",
     "RequestProblem",
+    "ResultRow",
     "RetrieveResult",
     "RunInputs",
     "RunSettings",
@@ -155,6 +157,7 @@ __all__ = [
     "SubmitResult",
     "TokenCounts",
     "UsageCost",
+    "VideoDetail",
     "VideoRecord",
     "WhatIfPoint",
     "__version__",
@@ -182,6 +185,7 @@ __all__ = [
     "estimate_run",
     "extract_keyframes",
     "failures",
+    "filter_rows",
     "fit_to_tier",
     "frame_tokens",
     "history",
@@ -189,6 +193,7 @@ __all__ = [
     "is_allowed",
     "list_profiles",
     "load_profile",
+    "load_results",
     "load_run_inputs",
     "load_selection",
     "load_settings",
@@ -221,6 +226,7 @@ __all__ = [
     "submit",
     "thumbnails",
     "usage_cost",
+    "video_detail",
     "watch",
     "what_if",
     "workdir",
