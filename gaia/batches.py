@@ -464,7 +464,7 @@ def plan_submission(
     selection: Selection | None = None,
     extract: bool = False,
     limit: int | None = None,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_tokens: int | None = None,
     max_batch_bytes: int | None = None,
     max_batch_requests: int | None = None,
     image_source: str = "base64",
@@ -485,6 +485,7 @@ def plan_submission(
     """
     folder = Path(folder).resolve()
     settings = settings or load_settings(folder)
+    max_tokens = max_tokens or settings.max_tokens
     problems: list[RequestProblem] = []
     if image_source not in IMAGE_SOURCES:
         raise ValueError(f"image_source must be one of {IMAGE_SOURCES}, not {image_source!r}")

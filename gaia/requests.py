@@ -41,11 +41,8 @@ from gaia.facts import (
 )
 from gaia.keyframes import Keyframe, KeyframeSet
 from gaia.prompts import PromptProfile
-from gaia.settings import Selection
+from gaia.settings import DEFAULT_MAX_TOKENS, Selection  # the answer length limit's one source of truth
 
-# Answer length limit per request. Answers to the default schema average about 2,000 tokens; 5.x
-# models may think first, and thinking counts towards this limit, hence the headroom.
-DEFAULT_MAX_TOKENS = 8192
 # Split batches this far under the API's byte limit (JSON framing, headers and rounding).
 BATCH_BYTES_SAFETY = 0.98
 SCHEMA_HEADER = "Output schema (JSON Schema). Your answer must be one JSON object valid against it:\n"

@@ -29,7 +29,15 @@ DEFAULT_STRATEGY = "keyframes"
 DEFAULT_FRAME_COUNT = 6
 DEFAULT_JPEG_QUALITY = 85
 DEFAULT_CACHE_TTL = "1h"
+# The answer length limit per video. Answers to the default schema average about 2,000 tokens; 5.x
+# models may think first, and thinking counts towards this limit, hence the headroom.
+DEFAULT_MAX_TOKENS = 8192
+MAX_MAX_TOKENS = 64_000
 MAX_FRAME_COUNT = 50
+# Run now (Messages API): requests in flight at once by default, and the most a user may choose.
+# GAIA lowers it by itself while the API pushes back (429/529) and raises it again as calls succeed.
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
 
 
 def _user_cache_root() -> Path:
@@ -141,10 +149,14 @@ class RunSettings:
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
     cache_ttl: str = DEFAULT_CACHE_TTL
     prompt_profile: str = "default"
+    max_tokens: int = DEFAULT_MAX_TOKENS
 
     def __post_init__(self) -> None:
         if self.cache_ttl not in CACHE_TTLS:
             raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {self.cache_ttl!r}")
+        if not 256 <= self.max_tokens <= MAX_MAX_TOKENS:
+            raise ValueError(f"the answer length limit must be between 256 and {MAX_MAX_TOKENS:,} tokens, "
+                             f"not {self.max_tokens}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

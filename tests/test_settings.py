@@ -62,3 +62,15 @@ def test_selection_round_trip(tmp_path):
     assert sel.frame_excluded("b.mp4", 1.2346) and not sel.frame_excluded("b.mp4", 2.0)
     gaia.set_video_excluded(tmp_path, "a.mp4", False)
     assert not gaia.load_selection(tmp_path).video_excluded("a.mp4")
+
+
+def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake_ksets):
+    from gaia.batches import plan_submission
+
+    with pytest.raises(ValueError, match="answer length limit"):
+        RunSettings(max_tokens=10)
+    gaia.save_settings(tmp_path, RunSettings(max_tokens=2048))
+    ksets = fake_ksets(tmp_path, ["a.mp4"])
+    plan = plan_submission(tmp_path, keyframe_sets=ksets)
+    assert plan.max_tokens == 2048
+    assert plan_submission(tmp_path, keyframe_sets=ksets, max_tokens=1000).max_tokens == 1000
