@@ -76,8 +76,8 @@ st.text_input(
 
 raw = ss.get(FOLDER_KEY, "")
 if roots:
-    with st.container(horizontal=True):
-        st.caption("This GAIA server opens folders inside:")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption("This GAIA server opens folders inside:", width="content")
         for root in roots[:-1]:  # the last one is the demo folder, offered above
             st.button(str(root), key=f"root_{root}", icon=":material/folder:", on_click=_set_folder, args=(str(root),),
                       type="tertiary")

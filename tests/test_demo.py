@@ -110,3 +110,26 @@ def test_a_failed_generation_leaves_no_half_made_folder(monkeypatch, tmp_path):
         demo.ensure_demo_folder()
     assert not demo.demo_ready()
     assert list((tmp_path / "gaia").iterdir()) == []
+
+
+def test_cli_demo_prints_the_folder(monkeypatch, tmp_path, capsys):
+    from gaia.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(demo, "DEMO_CLIPS", demo.DEMO_CLIPS[:1])
+    assert main(["demo"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "gaia" / "demo-videos")
+    assert demo.demo_ready()
+    assert main(["demo", "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["videos"] == [demo.DEMO_CLIPS[0].file_name]
+
+
+def test_cli_demo_reports_an_unwritable_cache(monkeypatch, tmp_path, capsys):
+    from gaia.cli import main
+
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    assert main(["demo"]) == 1
+    assert "could not be made" in capsys.readouterr().err

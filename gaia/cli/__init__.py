@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "emulator",
     "cost",
     "batch",
+    "demo",
 )
 
 
