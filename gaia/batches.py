@@ -1736,6 +1736,10 @@ _HINTS = {
     "results_expired": "Retry: the results were never downloaded in time.",
     "sidecar_error": "Fix the sidecar file problem, then retry (the answer is also kept in .gaia/unwritten/).",
     "errored:invalid_request_error": "Check the model and settings; retrying unchanged will likely fail again.",
+    "errored:not_found_error": "The model name was not found: choose another model, then retry.",
+    "errored:authentication_error": "The API key was refused: fix the key, then retry.",
+    "errored:permission_error": "The key may not use this model or feature: check the workspace, then retry.",
+    "errored:billing_error": "Fix the account's billing, then retry.",
 }
 
 
