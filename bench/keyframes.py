@@ -170,7 +170,9 @@ def all_cores(folder: Path, n: int) -> None:
     start = time.perf_counter()
     gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=n), model=MODEL, records=records)
     print(f"second run (everything cached): {time.perf_counter() - start:.3f} s")
-    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across fork+exec).
+    self_mb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                   if line.startswith("VmHWM:")) / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: main process {self_mb:.0f} MB, largest worker or ffmpeg process {child_mb:.0f} MB")
 
