@@ -118,7 +118,7 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
         with head[1]:
             st.badge(label, color=colour, icon=icon)
         m = st.columns(5)
-        m[0].metric("Created", f"{s.created_at:%H:%M:%S}" if s.created_at else "–", help=_when(s.created_at))
+        m[0].metric("Created (UTC)", f"{s.created_at:%H:%M:%S}" if s.created_at else "–", help=_when(s.created_at))
         m[1].metric("Elapsed" if s.running else "Took", fmt_duration(s.elapsed_s))
         done = s.outcomes.get("succeeded", 0)
         failed = s.outcomes.get("failed", 0)

@@ -235,12 +235,14 @@ with tab_videos:
                 facts.append(("model", cat.models[model_id].display_name if model_id in cat.models else model_id))
                 facts.append(("cost", money(run.get("cost_usd"))))
                 usage = run.get("usage") or {}
-                facts.append(("tokens in / out", f"{usage.get('input_tokens', 0):,} + cache "
-                              f"{usage.get('cache_read_input_tokens', 0):,} read, "
-                              f"{usage.get('cache_creation_input_tokens', 0):,} written / "
-                              f"{usage.get('output_tokens', 0):,}"))
+                for label, key in (("input tokens", "input_tokens"), ("cache read", "cache_read_input_tokens"),
+                                   ("cache written", "cache_creation_input_tokens"),
+                                   ("output tokens", "output_tokens")):
+                    if isinstance(usage.get(key), int):
+                        facts.append((label, f"{usage[key]:,}"))
                 facts.append(("batch", run.get("batch_id") or run.get("mode")))
-                facts.append(("analysed at", run.get("analysed_at")))
+                when = pd.to_datetime(run.get("analysed_at"), utc=True, errors="coerce")
+                facts.append(("analysed", f"{when:%Y-%m-%d %H:%M} UTC" if not pd.isna(when) else "–"))
             facts.append(("sidecar", str(d.sidecar)))
             st.dataframe(pd.DataFrame(facts, columns=["", "value"]), hide_index=True, width="stretch",
                          key="results_facts")
