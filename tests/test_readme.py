@@ -1,0 +1,45 @@
+"""The README stays true: its two commands, every CLI command, every screenshot and setting it names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gaia.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_two_commands_open_the_readme():
+    block = re.search(r"```bash\n(.*?)```", README, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
+    assert commands == [
+        "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/streamlit run app.py",
+        "bash scripts/test.sh",
+    ]
+    assert README.index("```bash") < 600  # at the top
+    assert "bash scripts/test.sh" in (ROOT / ".ci" / "run").read_text()  # CI runs the README's test command
+
+
+def test_every_cli_command_is_documented():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name in sub.choices:
+        assert f"`gaia {name}" in README, name
+
+
+def test_every_screenshot_exists():
+    shots = re.findall(r"docs/screenshots/[\w-]+\.png", README)
+    assert {"docs/screenshots/" + n for n in ("select.png", "keyframes.png", "estimate.png", "submit.png",
+                                               "progress.png", "results.png")} <= set(shots)
+    for shot in shots:
+        assert (ROOT / shot).is_file(), shot
+
+
+def test_settings_it_names_exist_in_the_code():
+    code = "\n".join(p.read_text(encoding="utf-8") for p in [*ROOT.glob("gaia/**/*.py"), ROOT / "pages" / "_ui.py",
+                                                              ROOT / "tests" / "e2e" / "conftest.py"])
+    for name in re.findall(r"`(GAIA_[A-Z_]+)`", README):
+        assert name in code, name
