@@ -30,6 +30,12 @@ MARKER_FILE = ".gaia-demo-version"  # hidden: the scan skips it
 WIDTH, HEIGHT = 480, 270
 FPS = 12
 
+SYSTEM_FONTS = (  # Debian's fonts-dejavu / fonts-liberation, when installed
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+)
+
 Progress = Callable[[int, int], None]
 RGB = tuple[int, int, int]
 
@@ -106,11 +112,7 @@ def demo_font() -> str | None:
     """A TrueType/OpenType font file Pillow can open (for titles), or ``None`` when there is none."""
     from PIL import ImageFont
 
-    candidates = [
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    ]
+    candidates = list(SYSTEM_FONTS)
     # Streamlit ships Source Sans for its own UI; find it without importing streamlit.
     spec = importlib.util.find_spec("streamlit")
     if spec is not None and spec.submodule_search_locations:

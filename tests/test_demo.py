@@ -133,3 +133,17 @@ def test_cli_demo_reports_an_unwritable_cache(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
     assert main(["demo"]) == 1
     assert "could not be made" in capsys.readouterr().err
+
+
+def test_without_system_fonts_the_font_streamlit_ships_is_used(monkeypatch, tmp_path):
+    monkeypatch.setattr(demo, "SYSTEM_FONTS", ())
+    font = demo.demo_font()
+    assert font is not None and "SourceSans" in font  # found without importing streamlit
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(demo, "DEMO_CLIPS", demo.DEMO_CLIPS[:1])
+    folder = demo.ensure_demo_folder()
+    from moviepy import VideoFileClip
+
+    with VideoFileClip(str(folder / demo.DEMO_CLIPS[0].file_name)) as v:
+        frame = v.get_frame(0.5)
+    assert (frame[10:60, :, :].astype(int).min(axis=2) > 230).sum() > 100  # the title is there
