@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cost",
     "batch",
     "demo",
+    "run",
 )
 
 
