@@ -46,18 +46,19 @@ def _on_input() -> None:
 
 # The demo folder: five short clips GAIA makes on this machine (first use only), for a try without videos.
 use_demo = ss.pop("demo_requested", False)  # asked for from the Browse panel below
+demo_again = ss.pop("demo_again", False)  # "make the demo videos again", also from the Browse panel
 if not ss.get(FOLDER_KEY):
     demo_cols = st.columns([1, 3], vertical_alignment="center")
     use_demo = demo_cols[0].button("Use the demo folder", icon=":material/pets:", key="use_demo_folder")
     demo_cols[1].caption("No videos at hand? Try GAIA on five short animal clips it makes on this machine.")
-if use_demo:
+if use_demo or demo_again:
     try:
-        if gaia.demo_ready():
+        if gaia.demo_ready() and not demo_again:
             _set_folder(str(gaia.demo_folder_path()))
         else:
             with st.status("Making the demo videos (first time only)…", expanded=True) as demo_status:
                 demo_progress = StreamlitProgress("Clips made")
-                _set_folder(str(gaia.ensure_demo_folder(on_progress=demo_progress)))
+                _set_folder(str(gaia.ensure_demo_folder(on_progress=demo_progress, force=demo_again)))
                 demo_status.update(label="Demo videos ready", state="complete")
             st.rerun()
     except OSError as exc:
@@ -110,6 +111,11 @@ with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/accoun
     if folder != gaia.demo_folder_path().resolve():
         st.button("Use the demo folder instead", icon=":material/pets:", key="use_demo_folder_browse",
                   on_click=lambda: ss.__setitem__("demo_requested", True))
+    else:
+        st.button("Start the demo afresh", icon=":material/restart_alt:", key="demo_again_button",
+                  help="Makes the demo videos again, forgetting their keyframes, analyses and batches, so the "
+                       "demo can be shown from the start.",
+                  on_click=lambda: ss.__setitem__("demo_again", True))
 
 # Scan (cached on disk, so rescanning an unchanged folder is instant).
 scan: gaia.ScanResult | None = ss.get("scan")

@@ -270,3 +270,17 @@ def test_demo_button_reports_a_cache_that_cannot_be_written(monkeypatch, tmp_pat
     at.button(key="use_demo_folder").click().run()
     assert not at.exception
     assert "could not be made" in at.error[0].value and "`XDG_CACHE_HOME`" in at.error[0].value
+
+
+def test_the_demo_can_be_started_afresh(monkeypatch):
+    monkeypatch.setattr(gaia.demo, "DEMO_CLIPS", gaia.demo.DEMO_CLIPS[:1])
+    folder = gaia.ensure_demo_folder()
+    video = folder / gaia.demo.DEMO_CLIPS[0].file_name
+    gaia.write_sidecar(video, {"analysis": {"summary": "old"}})
+    at = _page(SELECT, folder, secrets=False).run()
+    assert not any(b.key == "use_demo_folder_browse" for b in at.button)  # already in the demo
+    at.button(key="demo_again_button").click().run()
+    assert not at.exception
+    assert gaia.read_sidecar(video) is None  # the old analysis is gone
+    assert gaia.demo_ready() and at.session_state["folder"] == str(folder)
+    assert at.dataframe[0].value["analysis"].tolist() == ["not analysed"]
