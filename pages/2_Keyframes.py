@@ -8,7 +8,7 @@ import streamlit as st
 
 import gaia
 from gaia.settings import MAX_FRAME_COUNT, STRATEGIES
-from pages._ui import PAGE_ESTIMATE, StreamlitProgress, fmt_duration, md, page_link, require_folder
+from pages._ui import PAGE_ESTIMATE, PAGE_SELECT, StreamlitProgress, fmt_duration, md, page_link, require_folder
 
 VIDEOS_PER_PAGE = 10
 STRATEGY_HELP = {
@@ -97,6 +97,10 @@ if problems:
             st.markdown(f"- **{md(k.rel_path)}**: {md(k.problem)}")
 
 if not ready:
+    if not scan.usable:
+        st.info("This folder has no video GAIA can use, so there are no keyframes to extract. Choose another "
+                "folder, or fix the files listed on the Select folder page.", icon=":material/videocam_off:")
+        page_link(PAGE_SELECT, "Back: select a folder", ":material/arrow_back:")
     st.stop()
 
 
