@@ -72,10 +72,13 @@ def test_cached_scan_of_1000_videos_loads_in_the_browser(page: Page, app_server:
 
     # Back to the page later in the same session (the scan is kept for the session).
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Keyframes").click()
+    expect(page.get_by_role("heading", name="Keyframes", exact=True)).to_be_visible(timeout=LONG)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0, timeout=LONG)  # the Select table is gone
     wait_idle(page)
     t2 = time.perf_counter()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Select folder").click()
     expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=LONG)
+    expect(videos).to_contain_text(re.compile(r"1,?000"))
     wait_idle(page)
     timings["revisit_to_table_s"] = time.perf_counter() - t2
 
