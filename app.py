@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._ui import api_key, md, selected_folder, using_emulator
+from pages._ui import api_key, folder_roots, md, selected_folder, served_remotely, using_emulator
 
 HERE = Path(__file__).parent
 
@@ -47,6 +47,10 @@ with st.sidebar:
         st.warning("No API key: demo mode", icon=":material/key_off:")
         st.caption("To use Claude, put `ANTHROPIC_API_KEY = \"sk-ant-…\"` in `.streamlit/secrets.toml` (or set the "
                    "environment variable) and restart the app.")
+    if served_remotely() and not folder_roots():
+        st.warning("This GAIA is used over the network and may open any folder on its server. Whoever runs it "
+                   "should limit it to the video folders (`GAIA_ALLOWED_ROOTS`; see the README).",
+                   icon=":material/shield:")
 
 if using_emulator():
     st.info("**Demo mode: answers come from GAIA's local emulator, not from Claude.** They are made up from "

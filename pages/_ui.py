@@ -93,6 +93,22 @@ def folder_roots() -> tuple[Path, ...]:
     return roots
 
 
+def served_remotely() -> bool:
+    """Whether this session's browser is on another machine (its address is not a loopback one)."""
+    import ipaddress
+
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no browser connection (tests, bare mode)
+        return False
+    if not ip:
+        return False
+    try:
+        return not ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return True
+
+
 def selected_folder() -> Path | None:
     """The folder chosen on the Select folder page, if any."""
     value = st.session_state.get(FOLDER_KEY)

@@ -284,3 +284,24 @@ def test_the_demo_can_be_started_afresh(monkeypatch):
     assert gaia.read_sidecar(video) is None  # the old analysis is gone
     assert gaia.demo_ready() and at.session_state["folder"] == str(folder)
     assert at.dataframe[0].value["analysis"].tolist() == ["not analysed"]
+
+
+def test_a_remote_browser_is_warned_when_any_folder_can_be_opened(monkeypatch, tmp_path):
+    from pages import _ui
+
+    monkeypatch.setattr(_ui, "served_remotely", lambda: True)
+    at = _page(APP, secrets=False).run()
+    assert any("may open any folder" in w.value for w in at.sidebar.warning)
+    monkeypatch.setenv("GAIA_ALLOWED_ROOTS", str(tmp_path))
+    at = _page(APP, secrets=False).run()
+    assert not any("may open any folder" in w.value for w in at.sidebar.warning)
+    monkeypatch.setattr(_ui, "served_remotely", lambda: False)
+    monkeypatch.delenv("GAIA_ALLOWED_ROOTS")
+    at = _page(APP, secrets=False).run()
+    assert not any("may open any folder" in w.value for w in at.sidebar.warning)
+
+
+def test_served_remotely_is_false_without_a_browser():
+    from pages._ui import served_remotely
+
+    assert served_remotely() is False

@@ -66,6 +66,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     banner = page.get_by_text("Demo mode: answers come from GAIA's local emulator, not from Claude.")
     expect(banner).to_be_visible()
     expect(page.get_by_text("No API key: demo mode")).to_be_visible()
+    expect(page.get_by_text("may open any folder")).to_have_count(0)  # a local browser is not warned
 
     # --- Select folder: the demo folder is made on first use and scanned ----------------------------
     page.get_by_role("button", name="Use the demo folder").click()
