@@ -172,8 +172,8 @@ class AdaptiveConcurrency:
 
     Starts at ``maximum`` (the user's setting). A 429 or 529 (``pushback``) halves the limit once
     per wave of overload (answers to requests that started before the last cut do not cut again)
-    and pauses every worker until the API's ``retry-after`` has passed; each success adds
-    ``1/limit``, so the limit grows back by one per window of successful calls. ``clock`` and
+    and pauses every worker until the API's ``retry-after`` has passed; after ``limit`` successful
+    calls in a row the limit grows by one, back up to ``maximum``. ``clock`` and
     ``sleep`` are injectable so tests can check the waits without waiting. Thread-safe.
     """
 
@@ -183,6 +183,7 @@ class AdaptiveConcurrency:
         self.minimum = max(1, min(int(minimum), self.maximum))
         self._limit = float(self.maximum)
         self._in_flight = 0
+        self._credit = 0
         self._epoch = 0
         self._pause_until = float("-inf")
         self._cond = threading.Condition()
@@ -233,12 +234,15 @@ class AdaptiveConcurrency:
             self._cond.notify_all()
 
     def success(self) -> None:
-        """A call succeeded: grow the limit by ``1/limit`` (one per window of successes)."""
+        """A call succeeded: after ``limit`` of them since the last change, allow one more in flight."""
         with self._cond:
             if self._limit < self.maximum:
-                old = self.limit
-                self._limit = min(float(self.maximum), self._limit + 1.0 / max(1.0, self._limit))
-                self._note(old, "calls succeed")
+                self._credit += 1
+                if self._credit >= self.limit:  # a whole window of successes: one more in flight
+                    old = self.limit
+                    self._credit = 0
+                    self._limit = min(float(self.maximum), float(old + 1))
+                    self._note(old, "calls succeed")
 
     def pushback(self, token: int | None, delay_s: float, reason: str) -> None:
         """The API pushed back (429/529) on a request that acquired ``token``: pause everyone for
@@ -247,7 +251,8 @@ class AdaptiveConcurrency:
             self._pause_until = max(self._pause_until, self._clock() + max(0.0, delay_s))
             if token is None or token == self._epoch:
                 old = self.limit
-                self._limit = max(float(self.minimum), self._limit / 2.0)
+                self._limit = max(float(self.minimum), float(old // 2))
+                self._credit = 0
                 self._epoch += 1
                 self._note(old, reason)
             self._cond.notify_all()
@@ -788,6 +793,7 @@ def retry_now(
     client: Any,
     *,
     request_ids: Sequence[int] | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     max_cost_usd: float | None = None,
     on_progress: Progress | None = None,
@@ -797,7 +803,7 @@ def retry_now(
     prompt and frames, linked to the request it retries. (To move them into a batch instead, use
     ``gaia.retry_failed``.) One result per original run; empty when nothing has failed."""
     out = []
-    for plan in plan_retry(folder, request_ids=request_ids):
+    for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets):
         out.append(run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
                            on_progress=on_progress, sleep=sleep))
     return out
