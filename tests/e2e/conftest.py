@@ -29,7 +29,7 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SERVER_START_TIMEOUT_S = 90
-DEMO_BATCH_SECONDS = "2"
+DEMO_BATCH_SECONDS = "4"  # long enough to see a batch running, short enough to wait for
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1400, "height": 1000}
 NARROW = {"width": 420, "height": 900}

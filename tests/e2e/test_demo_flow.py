@@ -13,51 +13,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
-from tests.e2e.conftest import NARROW, SCREENSHOTS, AppServer
+from tests.e2e.conftest import NARROW, AppServer
+from tests.e2e.helpers import LONG, go, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
-
-LONG = 120_000  # ms: first-time work (demo videos, extraction) on a busy 2-core machine
-
-
-def wait_idle(page: Page) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    app = page.get_by_test_id("stApp")
-    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=LONG)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
-
-
-_PAGE_HEIGHT_JS = """() => {
-  let h = document.documentElement.scrollHeight;
-  for (const el of document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'))
-    h = Math.max(h, el.scrollHeight);
-  return h;
-}"""
-
-
-def shot(page: Page, name: str) -> None:
-    """A screenshot of the whole page in docs/screenshots/.
-
-    Streamlit scrolls inside its main container, so ``full_page`` alone sees one screen: the
-    window is made as tall as the content for the picture, then put back.
-    """
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size or {"width": 1400, "height": 1000}
-    height = min(int(page.evaluate(_PAGE_HEIGHT_JS)) + 40, 12_000)
-    if height > size["height"]:
-        page.set_viewport_size({"width": size["width"], "height": height})
-        wait_idle(page)
-    try:
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
-    finally:
-        page.set_viewport_size(size)
-
-
-def go(page: Page, link_text: str | re.Pattern[str]) -> None:
-    """Follow an in-app link (keeps the session, unlike typing a URL)."""
-    page.get_by_role("link", name=link_text).first.click()
-    wait_idle(page)
-
 
 def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> None:
     page.goto(app_server.url)
@@ -107,7 +66,8 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
 
     # --- Progress: live until the batch ends, then results are retrieved automatically --------------
     expect(page.get_by_role("heading", name="Progress", exact=True)).to_be_visible(timeout=LONG)
-    expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text(re.compile(r"\bin progress$"))).to_be_visible()  # the batch runs for a few seconds...
+    expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)  # ...and the page follows it
     expect(page.get_by_text(re.compile(r"Results retrieved: 5 sidecar\(s\) written"))).to_be_visible()
     wait_idle(page)
     expect(page.get_by_role("button", name=re.compile("Retry the"))).to_have_count(0)  # nothing failed

@@ -22,7 +22,7 @@ import gaia
 import gaia.scan
 from tests import media
 from tests.e2e.conftest import ROOT, AppServer
-from tests.e2e.test_demo_flow import LONG, wait_idle
+from tests.e2e.helpers import LONG, wait_idle
 
 pytestmark = pytest.mark.e2e
 

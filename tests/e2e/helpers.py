@@ -1,0 +1,50 @@
+"""Helpers shared by the browser tests: waiting for the app, following links, full-page screenshots."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import SCREENSHOTS
+
+LONG = 120_000  # ms: first-time work (demo videos, extraction) on a busy 2-core machine
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=LONG)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
+
+
+_PAGE_HEIGHT_JS = """() => {
+  let h = document.documentElement.scrollHeight;
+  for (const el of document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'))
+    h = Math.max(h, el.scrollHeight);
+  return h;
+}"""
+
+
+def shot(page: Page, name: str) -> None:
+    """A screenshot of the whole page in docs/screenshots/.
+
+    Streamlit scrolls inside its main container, so ``full_page`` alone sees one screen: the
+    window is made as tall as the content for the picture, then put back.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = min(int(page.evaluate(_PAGE_HEIGHT_JS)) + 40, 12_000)
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": height})
+        wait_idle(page)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
+    finally:
+        page.set_viewport_size(size)
+
+
+def go(page: Page, link_text: str | re.Pattern[str]) -> None:
+    """Follow an in-app link (keeps the session, unlike typing a URL)."""
+    page.get_by_role("link", name=link_text).first.click()
+    wait_idle(page)

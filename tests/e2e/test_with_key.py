@@ -1,0 +1,90 @@
+"""With a key configured, in a real browser: the API is used (here the emulator stands in for it through
+``ANTHROPIC_BASE_URL``), no demo banner, and the key never reaches the page or the server's log.
+The sidebar's demo switch brings the banner (and the local emulator) back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import gaia
+from gaia.emulator import EmulatorHandle
+from tests.e2e.conftest import DESKTOP, AppServer, start_app, stop_app
+from tests.e2e.helpers import LONG, go, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+FAKE_KEY = "sk-ant-api03-E2E-FAKE-KEY-0123456789-never-in-the-browser"
+SECRET_PART = "never-in-the-browser"
+BANNER = "Demo mode: answers come from GAIA's local emulator, not from Claude."
+
+
+@pytest.fixture
+def keyed_server(tmp_path: Path, emulator: EmulatorHandle, chromium: str) -> Iterator[AppServer]:
+    """The app with a key in its environment and the test's emulator as 'the API'."""
+    server = start_app(tmp_path, {"ANTHROPIC_API_KEY": FAKE_KEY, "ANTHROPIC_BASE_URL": emulator.base_url})
+    try:
+        yield server
+    finally:
+        stop_app(server)
+
+
+def assert_key_absent(page: Page) -> None:
+    html = page.content()
+    assert SECRET_PART not in html and FAKE_KEY not in html
+
+
+def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_server: AppServer,
+                                                             emulator: EmulatorHandle) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(keyed_server.url)
+        wait_idle(page)
+        expect(page.get_by_text("API key configured")).to_be_visible()
+        expect(page.get_by_text(BANNER)).to_have_count(0)
+        assert_key_absent(page)
+
+        page.get_by_role("button", name="Use the demo folder").click()
+        expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=LONG)
+        go(page, re.compile(r"Next: preview the keyframes"))
+        page.get_by_role("button", name=re.compile(r"Extract keyframes for")).click()
+        expect(page.get_by_text(re.compile(r"Extracted keyframes for \d+ video"))).to_be_visible(timeout=LONG)
+        go(page, "Next: estimate what the run will cost")
+        expect(page.get_by_role("heading", name="Four ways to send the same run")).to_be_visible(timeout=LONG)
+        expect(page.get_by_text(re.compile(r"Token counts are exact"))).to_be_visible()  # count_tokens with the key
+        assert_key_absent(page)
+        go(page, "Next: submit the batch")
+        page.get_by_role("button", name=re.compile(r"^Submit \d+ video")).click()
+        expect(page.get_by_role("heading", name="Progress", exact=True)).to_be_visible(timeout=LONG)
+        # With the real API the page checks every half minute; coming back to it checks at once.
+        nav = page.get_by_test_id("stSidebarNav")
+        nav.get_by_role("link", name="Results").click()
+        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+        nav.get_by_role("link", name="Progress").click()
+        expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
+        assert_key_absent(page)
+        go(page, "Next: explore the results")
+        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+        assert_key_absent(page)
+        assert emulator.calls.get("batches.create") == 1  # the configured API got the batch, not the demo emulator
+
+        # The switch in the sidebar: demo mode with a key.
+        page.get_by_text("Demo mode (local emulator)").click()
+        wait_idle(page)
+        expect(page.get_by_text(BANNER)).to_be_visible()
+        expect(page.get_by_text("Turn off “Demo mode” in the sidebar to use Claude.")).to_be_visible()
+        assert_key_absent(page)
+    finally:
+        context.close()
+
+    videos = sorted(keyed_server.demo_folder.glob("*.mp4"))
+    assert videos and all(gaia.read_sidecar(v) for v in videos)
+    log = keyed_server.log.read_text(errors="replace")
+    assert SECRET_PART not in log
