@@ -44,7 +44,7 @@ with st.sidebar:
                   help="Send batches to GAIA's local emulator instead of Claude: free, answers in seconds, "
                        "made up from simple image facts. Batches sent one way are not seen the other way.")
     else:
-        st.warning("No API key: demo mode", icon=":material/key_off:")
+        st.info("No API key: demo mode", icon=":material/key_off:")
         st.caption("To use Claude, put `ANTHROPIC_API_KEY = \"sk-ant-…\"` in `.streamlit/secrets.toml` (or set the "
                    "environment variable) and restart the app.")
     if served_remotely() and not folder_roots():

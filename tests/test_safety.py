@@ -141,7 +141,7 @@ def test_banner_without_a_key_says_answers_come_from_the_emulator():
     at = _page(APP, secrets=False).run()
     assert not at.exception
     assert any("not from Claude" in i.value for i in at.info)
-    assert any("No API key: demo mode" in w.value for w in at.sidebar.warning)
+    assert any("No API key: demo mode" in i.value for i in at.sidebar.info)
     assert not at.sidebar.toggle  # nothing to switch: without a key only the emulator can answer
 
 
