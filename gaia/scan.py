@@ -137,11 +137,16 @@ def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = N
         raise FolderError("Enter a folder path.")
     if "\x00" in text:
         raise FolderError("The folder path contains a NUL character.")
-    path = Path(text).expanduser()
+    outside = FolderError(f"{text}: outside the folders this GAIA server may open. Choose a folder inside "
+                          f"{', '.join(str(r) for r in allowed_roots or ())}.")
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as exc:  # "~someone/..." for a user this machine does not know
+        if allowed_roots:
+            raise outside from exc
+        raise FolderError(f"{text}: no such user's home folder; write the full path instead.") from exc
     if not is_allowed(path, allowed_roots):
-        names = ", ".join(str(r) for r in allowed_roots or ())
-        raise FolderError(f"{text}: outside the folders this GAIA server may open. Choose a folder inside "
-                          f"{names}.")
+        raise outside
     try:
         exists = path.exists()
     except OSError as exc:

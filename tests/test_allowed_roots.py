@@ -75,6 +75,12 @@ def test_malformed_paths_get_plain_messages(tree):
         check_folder(tree / "videos" / "file.txt", allowed_roots=roots)
     with pytest.raises(FolderError, match="no such folder"):
         check_folder(tree / "videos" / "nope", allowed_roots=roots)
+    with pytest.raises(FolderError, match="home folder"):
+        check_folder("~no-such-user-gaia/videos")
+    with pytest.raises(FolderError, match="outside"):
+        check_folder("~no-such-user-gaia/videos", allowed_roots=roots)
+    with pytest.raises(FolderError):
+        check_folder("/" + "x" * 5000)  # too long for the file system: a message, not a crash
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
@@ -87,6 +93,14 @@ def test_a_folder_without_permission_says_so(tree):
             check_folder(locked)
     finally:
         locked.chmod(0o755)
+
+
+def test_a_folder_without_permission_says_so_even_as_root(monkeypatch, tree):
+    import gaia.scan
+
+    monkeypatch.setattr(gaia.scan.os, "access", lambda *_a, **_k: False)
+    with pytest.raises(FolderError, match="permission denied"):
+        check_folder(tree / "videos")
 
 
 def test_public_names():
