@@ -9,16 +9,14 @@ run prepared in the browser can be submitted or watched from a terminal, and the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from gaia.facts import CACHE_TTLS, DEFAULT_MODEL
+from gaia.fsutil import atomic_write_json, read_json
 
 WORKDIR_NAME = ".gaia"
 SETTINGS_FILE = "settings.json"
@@ -66,22 +64,6 @@ def workdir(folder: Path | str, *, create: bool = True) -> Path:
     return fallback
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 ALLOWED_ROOTS_ENV = "GAIA_ALLOWED_ROOTS"
 
 
@@ -111,14 +93,6 @@ def allowed_roots(configured: str | list[str] | tuple[str, ...] | None = None) -
         if root not in roots:
             roots.append(root)
     return tuple(roots)
-
-
-def read_json(path: Path, default: Any = None) -> Any:
-    """Read a JSON file, returning ``default`` when it is missing or damaged."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default
 
 
 @dataclass(frozen=True)

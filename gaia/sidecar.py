@@ -9,12 +9,11 @@ videos share a stem (``clip.mp4`` and ``clip.MOV``) one video's result never ove
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
+
+from gaia.fsutil import atomic_write_text
 
 SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
@@ -73,26 +72,6 @@ def sidecar_owner(video: Path | str) -> str | None:
     return data.get(VIDEO_KEY) if isinstance(data, dict) else None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     """Merge ``updates`` into ``video``'s sidecar atomically and return its path.
 
@@ -119,7 +98,7 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     merged = {**current, **updates, VERSION_KEY: SCHEMA_VERSION, VIDEO_KEY: video.name}
     ordered = {VERSION_KEY: merged.pop(VERSION_KEY), VIDEO_KEY: merged.pop(VIDEO_KEY), **merged}
     try:
-        _atomic_write_text(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n", sync_dir=True)
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

@@ -8,17 +8,14 @@ restarted emulator on the same directory knows every batch and result it had.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gaia.settings import atomic_write_json, read_json
+from gaia.fsutil import atomic_write, atomic_write_bytes, atomic_write_json, read_json
 
 
 class Store:
@@ -68,20 +65,7 @@ class Store:
 
     @staticmethod
     def _write_lines(path: Path, lines: Iterator[str]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for line in lines:
-                    fh.write(line)
-                    fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: fh.writelines(line + "\n" for line in lines))
 
     def write_permuted(self, path: Path, source: Path, offsets: list[tuple[int, int]]) -> None:
         """Copy the lines of ``source`` (given as ``(offset, length)`` in the wanted order) to ``path``."""
@@ -127,18 +111,7 @@ class FileStore:
 
     def save(self, meta: dict[str, Any], data: bytes) -> None:
         """Store a new file (bytes first, then its metadata, each atomically)."""
-        target = self.root / f"{meta['id']}.bin"
-        fd, tmp = tempfile.mkstemp(prefix=".upload.", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(self.root / f"{meta['id']}.bin", data)
         atomic_write_json(self.root / f"{meta['id']}.json", meta)
 
     def meta(self, file_id: str) -> dict[str, Any] | None:
