@@ -64,6 +64,9 @@ if use_demo or demo_again:
     except OSError as exc:
         st.error(f"The demo videos could not be made in {md(gaia.demo_folder_path())}: {md(exc)}. Point "
                  "`XDG_CACHE_HOME` at a folder GAIA may write to, then try again.", icon=":material/error:")
+    except Exception as exc:  # moviepy or ffmpeg failed: say so, keep the page usable
+        st.error(f"The demo videos could not be made ({md(type(exc).__name__)}: {md(exc)}). Run `gaia demo` in "
+                 "a terminal to see the full error; your own folders work regardless.", icon=":material/error:")
 
 roots = folder_roots()
 ss.setdefault("folder_input", ss.get(FOLDER_KEY, ""))

@@ -305,3 +305,15 @@ def test_served_remotely_is_false_without_a_browser():
     from pages._ui import served_remotely
 
     assert served_remotely() is False
+
+
+def test_demo_button_reports_a_failed_generation(monkeypatch):
+    def boom(*_a, **_k):
+        raise ValueError("ffmpeg said no")
+
+    monkeypatch.setattr(gaia.demo, "_render_clip", boom)
+    at = _page(SELECT, secrets=False).run()
+    at.button(key="use_demo_folder").click().run()
+    assert not at.exception
+    assert "could not be made" in at.error[0].value and "ffmpeg said no" in at.error[0].value
+    assert not at.session_state["folder"] if "folder" in at.session_state else True
