@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -28,19 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 POOL = 48  # distinct frames
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM; ``ru_maxrss`` would carry the parent's peak across exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _ksets(frames_dir: Path, folder: Path, videos: int, frames: int) -> list:
@@ -92,7 +82,7 @@ def child(kind: str, frames_dir: Path, folder: Path, videos: int, frames: int) -
         spool.unlink()
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "plan_seconds": planned, "bytes": total, "batches": len(plan.batches),
-            "largest_batch": max(sizes), "requests": len(plan.requests), "peak_rss_mb": _peak_rss_mb()}
+            "largest_batch": max(sizes), "requests": len(plan.requests), "peak_rss_mb": peak_rss_mb()}
 
 
 def make_frames(frames_dir: Path) -> None:

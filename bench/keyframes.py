@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
 from PIL import Image
 
 import gaia
@@ -171,8 +172,7 @@ def all_cores(folder: Path, n: int) -> None:
     gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=n), model=MODEL, records=records)
     print(f"second run (everything cached): {time.perf_counter() - start:.3f} s")
     # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across fork+exec).
-    self_mb = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-                   if line.startswith("VmHWM:")) / 1024
+    self_mb = peak_rss_mb()
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: main process {self_mb:.0f} MB, largest worker or ffmpeg process {child_mb:.0f} MB")
 

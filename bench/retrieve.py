@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import socket
 import subprocess
@@ -29,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -36,17 +37,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM; ``ru_maxrss`` would carry the parent's peak across exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_gaia(folder: Path, base_url: str) -> dict:
@@ -58,7 +48,7 @@ def child_gaia(folder: Path, base_url: str) -> dict:
     res = gaia.retrieve(folder, client)
     seconds = time.perf_counter() - start
     return {"results": res.written + res.failed, "written": res.written, "seconds": seconds,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def child_naive(folder: Path, base_url: str, batch_id: str, names_file: Path) -> dict:
@@ -89,7 +79,7 @@ def child_naive(folder: Path, base_url: str, batch_id: str, names_file: Path) ->
             "usage": msg.usage.model_dump(exclude_none=True)}})
         written += 1
     seconds = time.perf_counter() - start
-    return {"results": len(results), "written": written, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"results": len(results), "written": written, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def _run_child(*args: str) -> dict:
