@@ -104,9 +104,11 @@ def served_remotely() -> bool:
     if not ip:
         return False
     try:
-        return not ipaddress.ip_address(ip).is_loopback
+        addr = ipaddress.ip_address(ip.split("%")[0])
     except ValueError:
         return True
+    mapped = getattr(addr, "ipv4_mapped", None)  # "::ffff:127.0.0.1" on a dual-stack socket
+    return not (mapped or addr).is_loopback
 
 
 def selected_folder() -> Path | None:

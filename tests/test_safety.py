@@ -317,3 +317,18 @@ def test_demo_button_reports_a_failed_generation(monkeypatch):
     assert not at.exception
     assert "could not be made" in at.error[0].value and "ffmpeg said no" in at.error[0].value
     assert not at.session_state["folder"] if "folder" in at.session_state else True
+
+
+@pytest.mark.parametrize(("ip", "remote"), [(None, False), ("127.0.0.1", False), ("::1", False),
+                                            ("::ffff:127.0.0.1", False), ("192.168.1.20", True),
+                                            ("2001:db8::5", True), ("fe80::1%eth0", True), ("garbage", True)])
+def test_served_remotely_reads_the_browser_address(monkeypatch, ip, remote):
+    import streamlit as st
+
+    from pages._ui import served_remotely
+
+    class FakeContext:
+        ip_address = ip
+
+    monkeypatch.setattr(st, "context", FakeContext())
+    assert served_remotely() is remote
