@@ -81,7 +81,10 @@ Progress = Callable[[int, int], None]
 
 ONLINE_DIR = "online"  # answers spooled between their arrival and their sidecar write
 LOCK_RUN_NOW = "run-now.lock"
-MAX_ATTEMPTS = 6  # HTTP calls per request before it is recorded as failed
+MAX_ATTEMPTS = 6  # failed calls per request (5xx, network) before it is recorded as failed
+# 429/529 mean "everyone, slow down", not "this request is broken": a request may be refused this
+# many times more often before it is recorded as failed (with retry-after waits, that is minutes).
+PUSHBACK_BUDGET_FACTOR = 5
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
 RETRY_AFTER_MAX_S = 600.0  # longer waits asked by the API are capped (the request then tries again)
@@ -579,9 +582,9 @@ class _Run:
         """Send one request until it is answered or given up; returns (outcome, slot held, token)."""
         import anthropic
 
-        attempt = 0
+        attempt = 0  # calls that failed for a reason of their own (5xx, network)
+        pushed = 0  # calls the API refused to slow everyone down (429/529): a separate, larger budget
         while True:
-            attempt += 1
             with self.lock:
                 self.calls += 1
             try:
@@ -595,9 +598,16 @@ class _Run:
                 retryable = status in PUSHBACK_STATUSES or status in RETRY_STATUSES or status >= 500
                 if not retryable:
                     return self._fail(row, _error_kind(exc), reason), True, token
-                if attempt >= self.max_attempts:
-                    return self._fail(row, _error_kind(exc), f"{reason}; gave up after {attempt} attempts"), True, token
-                delay = wait_for(exc, attempt, self.rng)
+                if status in PUSHBACK_STATUSES:
+                    pushed += 1
+                    tries, budget = pushed, self.max_attempts * PUSHBACK_BUDGET_FACTOR
+                else:
+                    attempt += 1
+                    tries, budget = attempt, self.max_attempts
+                if tries >= budget:
+                    return self._fail(row, _error_kind(exc), f"{reason}; gave up after {attempt + pushed} "
+                                      "attempts"), True, token
+                delay = wait_for(exc, tries, self.rng)
                 with self.lock:
                     self.retries += 1
                     if status in PUSHBACK_STATUSES:
@@ -614,9 +624,10 @@ class _Run:
                 continue
             except anthropic.APIConnectionError as exc:  # timeouts included: no answer came back
                 reason = describe_error(exc)
+                attempt += 1
                 if attempt >= self.max_attempts:
-                    return self._fail(row, "connection_error", f"{reason}; gave up after {attempt} attempts"), \
-                        True, token
+                    return self._fail(row, "connection_error", f"{reason}; gave up after {attempt + pushed} "
+                                      "attempts"), True, token
                 with self.lock:
                     self.retries += 1
                 self.limiter.release()
