@@ -74,6 +74,18 @@ from gaia.facts import (
 )
 from gaia.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.ledger import Ledger, history, open_ledger
+from gaia.online import (
+    OnlineResult,
+    RunChoice,
+    TrialResult,
+    TrialVideo,
+    plan_run_now,
+    recover_interrupted,
+    retry_now,
+    run_choice,
+    run_now,
+    run_trial,
+)
 from gaia.probe import ProbeInfo, probe_file
 from gaia.prompts import (
     ProfileNotFound,
@@ -135,6 +147,7 @@ __all__ = [
     "MissingApiKey",
     "ModelFacts",
     "ModelRow",
+    "OnlineResult",
     "OutputEstimate",
     "PlannedRequest",
     "ProbeInfo",
@@ -145,6 +158,7 @@ __all__ = [
     "RequestProblem",
     "ResultRow",
     "RetrieveResult",
+    "RunChoice",
     "RunInputs",
     "RunSettings",
     "ScanResult",
@@ -156,6 +170,8 @@ __all__ = [
     "SubmissionPlan",
     "SubmitResult",
     "TokenCounts",
+    "TrialResult",
+    "TrialVideo",
     "UsageCost",
     "VideoDetail",
     "VideoRecord",
@@ -203,6 +219,7 @@ __all__ = [
     "parse_answer",
     "plan_intents",
     "plan_retry",
+    "plan_run_now",
     "plan_submission",
     "price_tokens",
     "probe_file",
@@ -211,9 +228,14 @@ __all__ = [
     "read_sidecar",
     "reconcile",
     "record_message",
+    "recover_interrupted",
     "refresh_status",
     "retrieve",
     "retry_failed",
+    "retry_now",
+    "run_choice",
+    "run_now",
+    "run_trial",
     "save_profile",
     "save_settings",
     "scan_folder",
