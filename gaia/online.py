@@ -40,7 +40,7 @@ import random
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -571,7 +571,16 @@ class _Run:
             row = self.ledger.request(row_id)
             assert row is not None
             _checkpoint("online_row_written")
-            outcome, held, token = self._send(row, params, token)
+            try:
+                outcome, held, token = self._send(row, params, token)
+            except Exception as exc:  # something unforeseen with this one request: record it, go on
+                reason = f"Unexpected error while sending or recording this request: {type(exc).__name__}: {exc}"
+                if self.ledger.finish_request(row.id, "failed", error_kind="unexpected", error=reason):
+                    outcome = RequestOutcome(row.id, row.custom_id, row.rel_path, "failed", "unexpected", reason)
+                else:  # the answer was recorded before the error: report what the ledger holds
+                    done = self.ledger.request(row.id) or row
+                    outcome = RequestOutcome(row.id, row.custom_id, row.rel_path, done.status, done.error_kind,
+                                             done.error, done.cost_usd)
             self._settle(outcome, reserved)
         finally:
             if held:
@@ -643,7 +652,11 @@ class _Run:
         _checkpoint("online_answer_received")
         data = message if isinstance(message, dict) else message.model_dump(mode="json")
         spool = _spool_path(self.folder, row.id)
-        atomic_write_json(spool, {"request_id": row.id, "custom_id": row.custom_id, "message": data})
+        try:
+            atomic_write_json(spool, {"request_id": row.id, "custom_id": row.custom_id, "message": data})
+        except OSError as exc:  # no spool: the answer is still recorded now, only less crash-proof
+            with self.lock:
+                self.problems.append(f"{row.rel_path}: the answer could not be spooled before recording ({exc}).")
         _checkpoint("online_answer_spooled")
         outcome = record_message(self.folder, self.ledger, row, data, schema=self.plan.profile.schema,
                                  validator=self.checker)
@@ -766,7 +779,10 @@ def _run_locked(folder: Path, plan: SubmissionPlan, client: Any, ledger: Ledger,
         on_progress(0, total)
     try:
         while alive:
-            event = run.events.get()
+            try:
+                event = run.events.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
+            except queue.Empty:
+                continue
             if event is None:
                 alive -= 1
                 continue
@@ -965,7 +981,7 @@ def _spread(items: Sequence[Any], n: int) -> list[Any]:
     return [items[int(i * step + step / 2)] for i in range(n)]
 
 
-def pick_trial_videos(rel_paths: Sequence[str], n: int, states: dict[str, str]) -> list[str]:
+def pick_trial_videos(rel_paths: Sequence[str], n: int, states: Mapping[str, str]) -> list[str]:
     """A sample of ``n`` videos for a trial, spread over the folder, preferring videos with no
     analysis yet, then stale ones, and only then analysed ones (whose sidecar a trial replaces)."""
     order = {"none": 0, "stale": 1, "analysed": 2}

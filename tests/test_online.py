@@ -410,3 +410,29 @@ def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, 
     with open_ledger(folder) as ledger:
         assert ledger.run(trial.run.run_id).note == "trial"
     assert emulator.calls["messages.create"] == 2
+
+
+def test_one_bad_request_never_stops_the_others(tmp_path, fake_ksets, emulator, anthropic_client, monkeypatch):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, NAMES)
+    plan = _plan(folder, ksets)
+    ksets[1].frames[0].path.unlink()  # a frame gone from the cache after planning
+    real = O.record_message
+    calls = Counter()
+
+    def flaky(folder_, ledger, row, message, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk on fire")
+        return real(folder_, ledger, row, message, **kw)
+
+    monkeypatch.setattr(O, "record_message", flaky)
+    res = O.run_now(folder, plan, anthropic_client, concurrency=1)
+    assert res.succeeded == 2 and res.failed == 1 and res.not_sent == (NAMES[1],)
+    assert res.failures[0].error_kind == "unexpected" and "disk on fire" in res.failures[0].error
+    assert any("could not be read" in p for p in res.problems)
+    # The failure is listed for a retry, and no spooled answer is left behind after the next start.
+    assert [f.error_kind for f in B.failures(folder)] == ["unexpected"]
+    monkeypatch.setattr(O, "record_message", real)
+    O.recover_interrupted(folder)
+    assert not any((folder / ".gaia" / O.ONLINE_DIR).glob("*.json"))
