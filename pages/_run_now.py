@@ -234,13 +234,13 @@ def render_prompt_trial(folder: Path) -> None:
                "real usage makes the next cost estimate more accurate.")
     profile = _edited_profile(folder)
     ss.setdefault("trial_n", DEFAULT_TRIAL_VIDEOS)
-    n = int(st.number_input("Videos to try", min_value=1, max_value=MAX_TRIAL_VIDEOS, step=1, key="trial_n",
-                            help="Spread over the folder, preferring videos without an "
-                            "analysis (a trial writes its answers to the videos' sidecars)."))
-    b = st.columns(2)
-    go = b[0].button(f"Try on {n} video(s) now", type="primary", icon=":material/science:",
+    b = st.columns([1, 1, 1], vertical_alignment="bottom")
+    n = int(b[0].number_input("Videos to try", min_value=1, max_value=MAX_TRIAL_VIDEOS, step=1, key="trial_n",
+                              help="Spread over the folder, preferring videos without an "
+                              "analysis (a trial writes its answers to the videos' sidecars)."))
+    go = b[1].button(f"Try on {n} video(s) now", type="primary", icon=":material/science:",
                      disabled=profile is None, key="trial_go")
-    keep = b[1].button("Keep this prompt for the batch", icon=":material/save:", disabled=profile is None,
+    keep = b[2].button("Keep this prompt for the batch", icon=":material/save:", disabled=profile is None,
                        key="trial_keep")
     if keep and profile is not None:
         gaia.save_profile(folder, profile)
