@@ -514,6 +514,10 @@ def plan_submission(
         folder, settings, extract=extract, skipped=skipped, on_progress=on_progress)
     in_flight: dict[str, RequestRow] = {}
     if ledger_exists(folder):
+        # Run-now answers an interrupted run left spooled count as written before anything is planned.
+        from gaia.online import recover_interrupted
+
+        recover_interrupted(folder)
         with open_ledger(folder) as ledger:
             in_flight = ledger.in_flight()
     fingerprint = run_fingerprint(settings, profile.hash)

@@ -431,8 +431,8 @@ def plan_run_now(
     on_progress: Progress | None = None,
 ) -> SubmissionPlan:
     """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit``
-    videos), after closing what an interrupted run left open so its answers count as written."""
-    recover_interrupted(folder)
+    videos); ``plan_submission`` first closes what an interrupted run now left open, so its answers
+    count as written."""
     return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
                            extract=extract, on_progress=on_progress)
 

@@ -436,3 +436,21 @@ def test_one_bad_request_never_stops_the_others(tmp_path, fake_ksets, emulator, 
     monkeypatch.setattr(O, "record_message", real)
     O.recover_interrupted(folder)
     assert not any((folder / ".gaia" / O.ONLINE_DIR).glob("*.json"))
+
+
+def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_ksets, emulator, anthropic_client,
+                                                             monkeypatch):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, NAMES[:2])
+
+    def hook(name: str) -> None:
+        if name == "online_answer_spooled":
+            raise Killed(name)
+
+    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", hook)
+    with pytest.raises(Killed):
+        O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1)
+    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # a batch, not a run now
+    assert [s.kind for s in plan.skipped] == ["analysed"] and len(plan.requests) == 1
+    assert read_sidecar(folder / plan.skipped[0].rel_path)["run"]["mode"] == "standard"
