@@ -113,3 +113,28 @@ def test_killed_process_restarts_without_sending_twice(folder, api_env, point):
     assert done == sorted(LAYOUT)
     for rel in LAYOUT:
         assert read_sidecar(folder / rel)["analysis"]
+
+
+def test_ctrl_c_lets_requests_in_flight_finish_and_a_restart_sends_only_the_rest(folder, api_env):
+    import signal
+    import time
+
+    api_env.update_config(messages_latency_s=0.4)
+    cmd = [sys.executable, "-m", "gaia", "run", str(folder), "--yes", "--concurrency", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while api_env.calls.get("messages.create", 0) < 1:  # the first request is on its way
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Interrupted" in out and "not sent" in out
+    first = api_env.calls["messages.create"]
+    assert 1 <= first < len(LAYOUT)
+    with open_ledger(folder) as ledger:  # what was in flight finished and was recorded
+        assert len(ledger.requests(status="succeeded")) == first
+    api_env.update_config(messages_latency_s=0.0)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert api_env.calls["messages.create"] == len(LAYOUT)
