@@ -23,6 +23,7 @@ from gaia.online import (
     MAX_TRIAL_VIDEOS,
     OnlineResult,
     TrialResult,
+    estimate_now_usd,
     plan_run_now,
     retry_now,
     run_choice,
@@ -227,6 +228,16 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     return profile
 
 
+def _trial_cost_per_video(folder: Path) -> float | None:
+    """The average cost of one video sent now (standard prices), from the folder's plan; ``None`` if unknown."""
+    try:
+        plan = _plan(folder, None, True)
+    except Exception:  # an estimate must never take the tab down
+        return None
+    now = estimate_now_usd(plan)
+    return now / len(plan.requests) if now is not None and plan.requests else None
+
+
 def render_prompt_trial(folder: Path) -> None:
     """The "Try the prompt" tab: edit the prompt or schema, try it on a few videos now, keep it."""
     st.caption("Try the prompt on a few videos now, at standard prices, and read the answers beside the frames "
@@ -238,7 +249,9 @@ def render_prompt_trial(folder: Path) -> None:
     n = int(b[0].number_input("Videos to try", min_value=1, max_value=MAX_TRIAL_VIDEOS, step=1, key="trial_n",
                               help="Spread over the folder, preferring videos without an "
                               "analysis (a trial writes its answers to the videos' sidecars)."))
-    go = b[1].button(f"Try on {n} video(s) now", type="primary", icon=":material/science:",
+    per_video = _trial_cost_per_video(folder)
+    cost = f" · about {_money(per_video * n)}" if per_video is not None else ""
+    go = b[1].button(f"Try on {n} video(s) now{cost}", type="primary", icon=":material/science:",
                      disabled=profile is None, key="trial_go")
     keep = b[2].button("Keep this prompt for the batch", icon=":material/save:", disabled=profile is None,
                        key="trial_keep")

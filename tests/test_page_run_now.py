@@ -124,6 +124,7 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api, read
     at.text_area(key="trial_schema").set_value(json.dumps(schema)).run()
     at.text_input(key="trial_name").set_value("short summary").run()
     at.number_input(key="trial_n").set_value(2).run()
+    assert "Try on 2 video(s) now · about $" in at.button(key="trial_go").label
     at.button(key="trial_go").click().run()
     assert not at.exception, at.exception
     assert _metrics(at)["Answered"] == "2"
