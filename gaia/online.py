@@ -58,6 +58,7 @@ from gaia.batches import (
     plan_retry,
     plan_submission,
     record_message,
+    upload_frames,
 )
 from gaia.facts import BATCH_EXPIRY_HOURS
 from gaia.keyframes import Keyframe, KeyframeSet
@@ -428,13 +429,14 @@ def plan_run_now(
     profile: PromptProfile | None = None,
     keyframe_sets: Sequence[KeyframeSet] | None = None,
     extract: bool = False,
+    image_source: str = "base64",
     on_progress: Progress | None = None,
 ) -> SubmissionPlan:
     """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit``
     videos); ``plan_submission`` first closes what an interrupted run now left open, so its answers
-    count as written."""
+    count as written. ``image_source="file"`` sends frames by ``file_id`` (uploaded once)."""
     return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
-                           extract=extract, on_progress=on_progress)
+                           extract=extract, image_source=image_source, on_progress=on_progress)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -460,13 +462,15 @@ class _Run:
     def __init__(self, folder: Path, plan: SubmissionPlan, client: Any, ledger: Ledger, run_id: str, *,
                  items: list[PlannedRequest], limiter: AdaptiveConcurrency, max_cost_usd: float | None,
                  per_request_usd: float | None, stop: threading.Event, max_attempts: int,
-                 sleep: Callable[[float], None], rng: random.Random) -> None:
+                 sleep: Callable[[float], None], rng: random.Random,
+                 file_ids: dict[str, str] | None = None) -> None:
         self.folder, self.plan, self.client, self.ledger, self.run_id = folder, plan, client, ledger, run_id
         self.items: queue.SimpleQueue[PlannedRequest] = queue.SimpleQueue()
         for p in items:
             self.items.put(p)
         self.limiter, self.max_cost_usd, self.per_request_usd = limiter, max_cost_usd, per_request_usd
         self.stop, self.max_attempts, self.sleep, self.rng = stop, max_attempts, sleep, rng
+        self.file_ids = file_ids
         self.lock = threading.Lock()
         self.events: queue.SimpleQueue[RequestOutcome | None] = queue.SimpleQueue()
         self.checker = AnswerChecker(plan.profile.schema)
@@ -557,7 +561,7 @@ class _Run:
             try:
                 params = build_request_for(p.rel_path, p.frames, self.plan.profile, model=self.plan.model,
                                            cache_ttl=self.plan.settings.cache_ttl, max_tokens=self.plan.max_tokens,
-                                           attempt=p.attempt)["params"]
+                                           attempt=p.attempt, file_ids=self.file_ids)["params"]
             except OSError as exc:
                 with self.lock:
                     self.problems.append(f"{p.rel_path}: a frame could not be read ({exc.strerror or exc}); extract "
@@ -754,19 +758,28 @@ def _run_locked(folder: Path, plan: SubmissionPlan, client: Any, ledger: Ledger,
         return OnlineResult(blocked="Nothing to send: every planned video was answered or is in a batch.",
                             problems=tuple(problems), recovered=tuple(recovered), estimate_usd=now_usd)
     items = _links(ledger, items)
+    file_ids: dict[str, str] | None = None
+    if getattr(plan, "image_source", "base64") == "file":
+        try:
+            file_ids = upload_frames(folder, client, (f for p in items for f in p.frames), ledger=ledger)
+        except Exception as exc:
+            return OnlineResult(blocked=f"The frames could not be uploaded: {describe_error(exc)}",
+                                problems=tuple(problems), recovered=tuple(recovered), estimate_usd=now_usd)
     try:
         save_profile(folder, plan.profile)
     except (OSError, ValueError) as exc:
         problems.append(f"The prompt profile could not be saved for retries: {exc}")
     per_request = now_usd / len(plan.requests) if now_usd is not None else None
     settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                       "prompt_profile_name": plan.profile.name, "concurrency": concurrency}
+                       "prompt_profile_name": plan.profile.name, "concurrency": concurrency,
+                       "image_source": getattr(plan, "image_source", "base64")}
     run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                             settings=settings_record, retry_of=plan.retry_of_run,
                             estimate_usd=per_request * len(items) if per_request is not None else None, note=note)
     limiter = AdaptiveConcurrency(concurrency, clock=clock, sleep=sleep)
     run = _Run(folder, plan, client, ledger, run_id, items=items, limiter=limiter, max_cost_usd=max_cost_usd,
-               per_request_usd=per_request, stop=stop, max_attempts=max_attempts, sleep=sleep, rng=rng)
+               per_request_usd=per_request, stop=stop, max_attempts=max_attempts, sleep=sleep, rng=rng,
+               file_ids=file_ids)
     run.problems.extend(problems)
     total = len(items)
     workers = [threading.Thread(target=run.worker, name=f"gaia-run-now-{i}", daemon=True)

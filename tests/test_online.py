@@ -454,3 +454,14 @@ def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_kset
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # a batch, not a run now
     assert [s.kind for s in plan.skipped] == ["analysed"] and len(plan.requests) == 1
     assert read_sidecar(folder / plan.skipped[0].rel_path)["run"]["mode"] == "standard"
+
+
+def test_frames_by_file_id_are_uploaded_once_and_referenced(tmp_path, fake_ksets, emulator, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, NAMES[:2])
+    plan = O.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
+    res = O.run_now(folder, plan, anthropic_client)
+    assert res.ok and res.succeeded == 2
+    assert emulator.calls["files.upload"] == 6  # 2 videos x 3 frames, each once
+    for rel in NAMES[:2]:
+        assert read_sidecar(folder / rel)["analysis"]

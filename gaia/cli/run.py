@@ -45,6 +45,8 @@ def register(sub: Any) -> None:
                    help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}); "
                         "lowered automatically while the API pushes back")
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
+    p.add_argument("--upload-frames", action="store_true",
+                   help="upload each frame once through the Files API and reference it by file_id")
     p.add_argument("--retry-failed", action="store_true",
                    help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -125,6 +127,7 @@ def run_run(args: argparse.Namespace) -> int:
         return max(_print_result(r, args.folder) for r in results)
     try:
         plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
+                            image_source="file" if args.upload_frames else "base64",
                             on_progress=progress_for(args, "keyframes"))
     except Exception as exc:
         _err(describe_error(exc))
