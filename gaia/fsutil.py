@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def atomic_write(path: Path, write: Callable[[IO[Any]], None], *, binary: bool = False,
+def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool = False,
                  sync_dir: bool = False) -> None:
     """Create or replace ``path`` atomically with what ``write(fh)`` writes to an open file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
+        fh: IO[Any]
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

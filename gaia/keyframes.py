@@ -281,7 +281,7 @@ def _grab(path: Path, grabs: Sequence[_Grab], size: tuple[int, int], deadline: _
                  "-vf", f"scale={w}:{h}:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", str(out)]
     proc = _run(["-loglevel", "error", *args], deadline)
     _note_decode_errors(proc.stderr, errors)
-    frames = []
+    frames: list[Any] = []
     need = w * h * 3
     for out in outs:
         try:
@@ -449,8 +449,7 @@ def _plan_scene(duration: float, n: int, cuts: list[float]) -> list[_Grab]:
     grabs = [_Grab(t, exact=True, source="scene") for t in times]
     while len(grabs) < n:  # top up: middle of the largest gap (including the tail)
         edges = [*sorted(g.time for g in grabs), duration]
-        gaps = [(edges[i + 1] - edges[i], i) for i in range(len(edges) - 1)]
-        width, i = max(gaps)
+        width, i = max((edges[j + 1] - edges[j], j) for j in range(len(edges) - 1))
         grabs.append(_Grab(edges[i] + width / 2, exact=True, source="seek"))
     return sorted(grabs, key=lambda g: g.time)
 
