@@ -398,7 +398,8 @@ class _Signature:
 
 
 def _is_black(rgb: Any) -> bool:
-    luma = rgb.mean(axis=2)
+    """Dark and flat: a black lead-in or tail (judged on every 4th pixel, which is plenty and 16x cheaper)."""
+    luma = rgb[::4, ::4].mean(axis=2)
     return float(luma.mean()) < BLACK_MEAN and float(luma.std()) < BLACK_STD
 
 
