@@ -59,12 +59,17 @@ def test_keyframes_rejects_bad_settings_plainly(make_folder, capsys):
     assert "unknown model" in capsys.readouterr().err
 
 
-def test_keyframes_save_writes_the_folder_settings(make_folder):
+def test_keyframes_settings_become_the_folders_unless_told_not_to(make_folder):
     import gaia
 
     folder = make_folder({"a.mp4": "testsrc"})
-    assert main(["keyframes", str(folder), "--count", "2", "--save"]) == 0
-    assert gaia.load_settings(folder).keyframes.count == 2
+    assert main(["keyframes", str(folder), "--count", "2", "--no-save"]) == 0
+    assert gaia.load_settings(folder).keyframes.count == gaia.KeyframeSettings().count
+    assert main(["keyframes", str(folder), "--count", "2"]) == 0
+    assert gaia.load_settings(folder).keyframes.count == 2  # so estimate and submit use these frames
+    sets = gaia.cached_keyframes(folder, settings=gaia.load_settings(folder).keyframes,
+                                 model=gaia.load_settings(folder).model)
+    assert len(sets[0].frames) == 2
 
 
 def test_every_command_has_help_with_an_example():

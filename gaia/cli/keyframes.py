@@ -24,7 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-edge", type=int, metavar="PX", help="longest edge in pixels (default: the model's limit)")
     p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 30-95")
     p.add_argument("--model", help="model whose image size limit applies (default: the folder's setting)")
-    p.add_argument("--save", action="store_true", help="save these settings as the folder's run settings")
+    p.add_argument("--no-save", dest="save", action="store_false",
+                   help="use these settings for this extraction only (by default settings given here become the "
+                        "folder's run settings, so estimate, submit and the app use the same frames)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -48,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     except FolderError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
         return 1
-    if args.save:
+    if args.save and (changes or args.model) and settings != load_settings(args.folder):
         save_settings(args.folder, settings)
+        if not args.json:
+            print("(saved as the folder's run settings)")
     sets = extract_keyframes(args.folder, settings=settings.keyframes, model=settings.model, records=records,
                              on_progress=progress_for(args, "extracting"))
     if args.json:
