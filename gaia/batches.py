@@ -86,6 +86,7 @@ FILES_NOTE = ("Uploaded frames are referenced by file_id. The Message Batches do
 PREFETCH_MAX_ROWS = 20_000
 CREATE_ATTEMPTS = 4
 DEFAULT_POLL_S = 60.0
+FIRST_POLL_S = 5.0  # watch polls soon after submitting, then backs off to the poll interval
 
 COUNTS_NOTE = ("The API reports request counts only once the whole batch has ended; until then every "
                "request shows as processing.")
@@ -1890,7 +1891,10 @@ def watch(
     max_polls: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RetrieveResult:
-    """Poll every ``poll_s`` seconds until no batch is running, retrieving each batch as it ends.
+    """Poll until no batch is running, retrieving each batch as it ends.
+
+    The wait between polls starts at ``FIRST_POLL_S`` and doubles up to ``poll_s``, so a batch that
+    ends in seconds is noticed in seconds and a long one costs few requests.
 
     ``on_status`` receives the list of ``BatchStatus`` after each poll; ``on_progress`` the
     retrieval progress. Stops after ``max_polls`` polls when given. Safe to interrupt and restart.
@@ -1909,7 +1913,7 @@ def watch(
             return result
         if max_polls is not None and polls >= max_polls:
             return result
-        sleep(poll_s)
+        sleep(min(poll_s, FIRST_POLL_S * 2 ** (polls - 1)))
 
 
 # ---------------------------------------------------------------------------------------------------

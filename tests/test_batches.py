@@ -475,3 +475,13 @@ def test_lost_create_response_adopts_the_batch_instead_of_sending_twice(tmp_path
     assert len(list(anthropic_client.messages.batches.list())) == 1
     with open_ledger(folder) as ledger:
         assert ledger.batches()[0].matched_by == "list"
+
+
+def test_watch_polls_soon_then_backs_off_to_the_interval(tmp_path, fake_ksets, anthropic_client, emulator):
+    emulator.update_config(batch_delay_s=3600)
+    folder = tmp_path / "v"
+    B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+             anthropic_client)
+    waits: list[float] = []
+    B.watch(folder, anthropic_client, poll_s=60, max_polls=6, sleep=waits.append)
+    assert waits == [5, 10, 20, 40, 60]

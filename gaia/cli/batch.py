@@ -68,7 +68,8 @@ def register(sub: Any) -> None:
                    "gaia watch ~/Videos/pets --poll 30")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--poll", type=float, default=DEFAULT_POLL_S, metavar="S",
-                   help=f"seconds between polls (default {DEFAULT_POLL_S:.0f})")
+                   help=f"longest wait between polls (default {DEFAULT_POLL_S:.0f}); polls start every few "
+                        "seconds and back off to this")
     p.add_argument("--json", action="store_true", help="print one JSON document at the end")
     p.set_defaults(func=run_watch)
 
