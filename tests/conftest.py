@@ -104,6 +104,32 @@ def fake_ksets() -> Callable[..., list]:
     return _make
 
 
+@pytest.fixture
+def api_env(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> EmulatorHandle:
+    """The CLI and the pages talk to the test emulator as if it were the real API (through the
+    environment, as the SDK reads it)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+    return emulator
+
+
+@pytest.fixture
+def ready_folder(make_folder: Callable[..., Path]) -> Callable[[dict[str, str]], Path]:
+    """``ready_folder({"a.mp4": "testsrc"})``: a folder whose keyframes (2 per video) are extracted
+    with its saved settings."""
+    import gaia
+
+    def _make(layout: dict[str, str]) -> Path:
+        folder = make_folder(layout)
+        gaia.save_settings(folder, gaia.load_settings(folder).with_keyframes(count=2))
+        settings = gaia.load_settings(folder)
+        sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+        assert all(k.frames for k in sets if k.problem is None)
+        return folder
+
+    return _make
+
+
 # --- Cost and prices (gaia.cost, gaia.facts) ------------------------------------------------------
 
 

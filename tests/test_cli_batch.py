@@ -15,11 +15,6 @@ COMMANDS = ["submit", "status", "watch", "retrieve", "retry", "cancel"]
 LAYOUT = {"a.mp4": "testsrc", "sub dir/b ü.MOV": "mov", "c.mkv": "mkv"}
 
 
-@pytest.fixture
-def api_env(monkeypatch, emulator):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
-    return emulator
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -18,11 +18,6 @@ from gaia.sidecar import read_sidecar
 LAYOUT = {"a.mp4": "testsrc", "sub dir/b ü.MOV": "mov", "c.mkv": "mkv"}
 
 
-@pytest.fixture
-def api_env(monkeypatch, emulator):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
-    return emulator
 
 
 @pytest.fixture

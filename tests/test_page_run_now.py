@@ -6,35 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.emulator import EmulatorHandle
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
 
 
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> EmulatorHandle:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
-    return emulator
 
 
-@pytest.fixture
-def ready_folder(make_folder):
-    """A folder whose keyframes (2 per video) are extracted with its saved settings."""
-
-    def _make(layout: dict[str, str]) -> Path:
-        folder = make_folder(layout)
-        gaia.save_settings(folder, gaia.load_settings(folder).with_keyframes(count=2))
-        settings = gaia.load_settings(folder)
-        gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
-        return folder
-
-    return _make
 
 
 def _submit(folder: Path) -> AppTest:
@@ -62,7 +43,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 LAYOUT = {"a.mp4": "testsrc", "b.mp4": "cuts", "sub/c [x].mkv": "mkv"}
 
 
-def test_run_now_tab_states_the_choice_and_analyses_three_videos(api, ready_folder):
+def test_run_now_tab_states_the_choice_and_analyses_three_videos(api_env, ready_folder):
     folder = ready_folder(LAYOUT)
     at = _submit(folder)
     assert not at.exception, at.exception
@@ -82,14 +63,14 @@ def test_run_now_tab_states_the_choice_and_analyses_three_videos(api, ready_fold
     for rel in LAYOUT:
         data = gaia.read_sidecar(folder / rel)
         assert data["run"]["mode"] == "standard" and data["analysis"]
-    assert api.calls["messages.create"] == 3
-    assert "messages.create" in api.calls and "batches.create" not in api.calls
+    assert api_env.calls["messages.create"] == 3
+    assert "messages.create" in api_env.calls and "batches.create" not in api_env.calls
     # The answers are shown as JSON, never as markup; nothing is left to send now.
     assert len(at.json) >= 3
     assert any("Nothing to send now" in i.value for i in at.info)
 
 
-def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api, ready_folder):
+def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
     at = _component("render_run_now", folder)
     at.toggle(key="run_now_cap_on").set_value(True).run()
@@ -97,7 +78,7 @@ def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api, ready
     assert at.button(key="run_now_go").disabled
     assert any("above your cap" in e.value for e in at.error)
     at.toggle(key="run_now_cap_on").set_value(False).run()
-    api.update_config(http_faults=[{"route": "messages.create", "status": 400, "count": 1}])
+    api_env.update_config(http_faults=[{"route": "messages.create", "status": 400, "count": 1}])
     at.number_input(key="run_now_concurrency").set_value(1).run()
     at.button(key="run_now_go").click().run()
     assert not at.exception, at.exception
@@ -107,11 +88,11 @@ def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api, ready
     at.button(key="run_now_to_batch").click().run()
     assert not at.exception, at.exception
     assert any("as a batch" in s.value for s in at.success)
-    assert api.calls.get("batches.create") == 1
+    assert api_env.calls.get("batches.create") == 1
     assert gaia.failures(folder) == []
 
 
-def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api, ready_folder):
+def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "c.mkv": "mkv"})
     at = _component("render_prompt_trial", folder)
     assert not at.exception, at.exception
@@ -133,7 +114,7 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api, read
     edited = gaia.PromptProfile("short summary", gaia.default_profile().system, schema,
                                 gaia.default_profile().instruction)
     assert len(gaia.history(folder, edited.hash, gaia.load_settings(folder).model).output_tokens) == 2
-    assert api.calls["messages.create"] == 2
+    assert api_env.calls["messages.create"] == 2
     # Keep it: the batch now uses the edited profile, and skips the two videos the trial answered.
     at.button(key="trial_keep").click().run()
     assert not at.exception, at.exception

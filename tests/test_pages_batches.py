@@ -17,7 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.emulator import EmulatorHandle
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
@@ -25,28 +24,8 @@ PROGRESS = str(ROOT / "pages" / "5_Progress.py")
 RESULTS = str(ROOT / "pages" / "6_Results.py")
 
 
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> EmulatorHandle:
-    """Pages talk to the test emulator as if it were the real API."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
-    return emulator
 
 
-@pytest.fixture
-def ready_folder(make_folder):
-    """``ready_folder({"a.mp4": "testsrc"})``: a folder whose keyframes are extracted with its settings."""
-
-    def _make(layout: dict[str, str]) -> Path:
-        folder = make_folder(layout)
-        settings = gaia.load_settings(folder)
-        gaia.save_settings(folder, settings.with_keyframes(count=2))
-        settings = gaia.load_settings(folder)
-        sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
-        assert all(k.frames for k in sets if k.rel_path in layout and layout[k.rel_path] != "text")
-        return folder
-
-    return _make
 
 
 def _app(path: str, folder: Path) -> AppTest:
@@ -82,7 +61,7 @@ def _wait_ended(folder: Path, timeout: float = 20.0) -> None:
 # --- Submit ------------------------------------------------------------------------------------------
 
 
-def test_submit_page_shows_the_plan_and_creates_the_batches(api, ready_folder):
+def test_submit_page_shows_the_plan_and_creates_the_batches(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "bad.mp4": "text"})
     at = _app(SUBMIT, folder).run()
     assert not at.exception, at.exception
@@ -108,7 +87,7 @@ def test_submit_page_shows_the_plan_and_creates_the_batches(api, ready_folder):
     assert any("awaiting results" in e.label for e in at.expander)
 
 
-def test_submit_page_spend_cap_blocks(api, ready_folder):
+def test_submit_page_spend_cap_blocks(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc"})
     at = _app(SUBMIT, folder).run()
     assert not at.button(key="submit_go").disabled
@@ -123,7 +102,7 @@ def test_submit_page_spend_cap_blocks(api, ready_folder):
     assert gaia.batch_statuses(folder) == []
 
 
-def test_submit_page_skips_analysed_videos_unless_forced(api, ready_folder):
+def test_submit_page_skips_analysed_videos_unless_forced(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
     client = gaia.make_client()
     gaia.submit(folder, gaia.plan_submission(folder), client)
@@ -146,16 +125,16 @@ def _submit(folder: Path) -> gaia.SubmitResult:
     return res
 
 
-def test_progress_page_without_batches_points_to_submit(api, ready_folder):
+def test_progress_page_without_batches_points_to_submit(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc"})
     at = _app(PROGRESS, folder).run()
     assert not at.exception, at.exception
     assert "No batches for this folder yet" in at.info[0].value
 
 
-def test_progress_page_running_then_ended_and_retrieved_automatically(api, ready_folder):
+def test_progress_page_running_then_ended_and_retrieved_automatically(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
-    api.update_config(batch_delay_s=3600)
+    api_env.update_config(batch_delay_s=3600)
     _submit(folder)
     at = _app(PROGRESS, folder).run()
     assert not at.exception, at.exception
@@ -167,7 +146,7 @@ def test_progress_page_running_then_ended_and_retrieved_automatically(api, ready
     assert next(b for b in at.button if b.key.startswith("cancel_")).label == "Cancel batch…"
     assert all(gaia.read_sidecar(folder / n) is None for n in ("a.mp4", "b.mp4"))
 
-    api.advance_clock(3700)  # the batch ends at the emulator; the next refresh sees it and retrieves
+    api_env.advance_clock(3700)  # the batch ends at the emulator; the next refresh sees it and retrieves
     at.run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -178,7 +157,7 @@ def test_progress_page_running_then_ended_and_retrieved_automatically(api, ready
     assert len(at.get("plotly_chart")) == 2  # both history charts are drawn
 
 
-def test_progress_page_retrieves_on_one_click_when_automatic_is_off(api, ready_folder):
+def test_progress_page_retrieves_on_one_click_when_automatic_is_off(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc"})
     _submit(folder)
     _wait_ended(folder)
@@ -195,9 +174,9 @@ def test_progress_page_retrieves_on_one_click_when_automatic_is_off(api, ready_f
     assert not [b for b in at.button if b.key == "retrieve_now"]
 
 
-def test_progress_page_lists_failures_and_retries_exactly_those(api, ready_folder):
+def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_folder):
     folder = ready_folder({f"v{i}.mp4": "testsrc" for i in range(6)})
-    api.update_config(errored_rate=0.5, seed=3)
+    api_env.update_config(errored_rate=0.5, seed=3)
     _submit(folder)
     _wait_ended(folder)
     at = _app(PROGRESS, folder).run()
@@ -208,7 +187,7 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api, ready_folde
     assert sorted(table["video"]) == sorted(failed)
     assert all("The API returned an error" in r for r in table["reason"])
 
-    api.update_config(errored_rate=0.0)
+    api_env.update_config(errored_rate=0.0)
     at.button(key="retry_failed").click().run()
     assert not at.exception, at.exception
     statuses = gaia.batch_statuses(folder)
@@ -221,9 +200,9 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api, ready_folde
     assert any(f"Retry submitted: {len(failed)} request(s) in 1 new batch(es)" in s.value for s in at.success)
 
 
-def test_progress_page_cancel_asks_first(api, ready_folder):
+def test_progress_page_cancel_asks_first(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc"})
-    api.update_config(batch_delay_s=3600)
+    api_env.update_config(batch_delay_s=3600)
     res = _submit(folder)
     at = _app(PROGRESS, folder).run()
     cancel = next(b for b in at.button if b.key.startswith("cancel_"))
@@ -245,7 +224,7 @@ HOSTILE = "<script>alert('x')</script> <img src=x onerror=alert(1)> **bold** [li
 
 
 @pytest.fixture
-def analysed_folder(api, ready_folder):
+def analysed_folder(api_env, ready_folder):
     """Three analysed videos (one with a hostile summary and known tags), one failed, one never sent."""
     folder = ready_folder({"cat.mp4": "testsrc", "dog.mp4": "cuts", "fox.mp4": "testsrc", "bad.mp4": "text"})
     client = gaia.make_client()
@@ -352,9 +331,9 @@ def gaia_fmt(t: float) -> str:
     return fmt_duration(t)
 
 
-def test_results_failures_tab_lists_reasons_and_retries(api, ready_folder):
+def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     folder = ready_folder({f"v{i}.mp4": "testsrc" for i in range(4)})
-    api.update_config(errored_rate=0.5, seed=3)
+    api_env.update_config(errored_rate=0.5, seed=3)
     gaia.submit(folder, gaia.plan_submission(folder), gaia.make_client())
     _wait_ended(folder)
     gaia.retrieve(folder, gaia.make_client())
@@ -364,7 +343,7 @@ def test_results_failures_tab_lists_reasons_and_retries(api, ready_folder):
     assert sorted(_table(at, "what happened")["video"]) == failed
     assert sorted(r.rel_path for r in __import__("gaia.results", fromlist=["x"]).load_results(folder)
                   if r.status == "failed") == failed
-    api.update_config(errored_rate=0.0)
+    api_env.update_config(errored_rate=0.0)
     at.button(key="results_retry").click().run()
     assert not at.exception, at.exception
     with gaia.open_ledger(folder) as ledger:
@@ -372,9 +351,9 @@ def test_results_failures_tab_lists_reasons_and_retries(api, ready_folder):
     assert sorted(r.rel_path for r in sent) == failed
 
 
-def test_progress_page_warns_before_results_expire(api, ready_folder):
+def test_progress_page_warns_before_results_expire(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc"})
-    api.update_config(clock_offset_s=-26 * 86_400)  # the batch was created 26 days ago
+    api_env.update_config(clock_offset_s=-26 * 86_400)  # the batch was created 26 days ago
     _submit(folder)
     _wait_ended(folder)
     at = _app(PROGRESS, folder)
@@ -387,7 +366,7 @@ def test_progress_page_warns_before_results_expire(api, ready_folder):
     assert not any("retrieve them now" in w.value for w in at.warning)  # retrieved: nothing left to warn about
 
 
-def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api, make_folder):
+def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api_env, make_folder):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
     at = _app(SUBMIT, folder).run()
     assert not at.exception, at.exception
