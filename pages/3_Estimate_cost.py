@@ -28,7 +28,8 @@ from gaia.facts import CACHE_TTLS, estimate_defaults
 from gaia.settings import MAX_FRAME_COUNT
 from gaia.tokens import prompt_tokens
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
-from pages._ui import PAGE_KEYFRAMES, PAGE_SUBMIT, api_key, page_link, require_folder
+from pages._ui import PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
+from pages._ui import client as api_client
 
 ss = st.session_state
 
@@ -84,13 +85,12 @@ with c[2]:
             key="estimate_output_tokens",
             help="No history yet for this prompt and model, so this is assumed; results teach the real value."))
 
-key = api_key()
+# Exact text counts come from the real API's free count_tokens; in demo mode (the local emulator)
+# the counts are GAIA's own approximation, and labelled so.
 client = None
-if key:
+if not using_emulator():
     try:
-        import anthropic
-
-        client = anthropic.Anthropic(api_key=key)
+        client = api_client()
     except Exception:  # the SDK cannot be built: approximate counts
         client = None
 text = prompt_tokens(inp.profile, model, client=client,

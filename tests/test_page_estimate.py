@@ -110,3 +110,17 @@ def test_follows_exclusions_ttl_and_budget(extracted: Path) -> None:
     assert any("Nothing fits" in e.value for e in at.error)
     at.number_input(key="estimate_budget").set_value(50.0).run()
     assert any("Under $50.00" in s.value for s in at.success)
+
+
+def test_text_counts_are_exact_with_the_api_and_approximate_in_demo_mode(extracted: Path, api_env) -> None:
+    at = _app(extracted).run()
+    assert not at.exception
+    assert any("exact (count_tokens" in c.value for c in at.caption)
+    assert api_env.calls.get("messages.count_tokens", 0) >= 1
+    calls = dict(api_env.calls)
+    demo = _app(extracted)
+    demo.session_state["use_emulator"] = True  # the sidebar's demo switch: never ask the real API
+    demo.run()
+    assert not demo.exception
+    assert any("approximate" in c.value for c in demo.caption)
+    assert dict(api_env.calls) == calls
