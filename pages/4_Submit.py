@@ -24,6 +24,7 @@ from pages._ui import (
     PAGE_ESTIMATE,
     PAGE_KEYFRAMES,
     PAGE_PROGRESS,
+    PAGE_SELECT,
     StreamlitProgress,
     client,
     fmt_bytes,
@@ -187,9 +188,13 @@ def _render_batch_tab() -> None:
     with right:
         _dry_run(plan)
     if not plan.requests and not blocking:
-        st.info("Every video is analysed, excluded, already in a batch or has a problem listed above.",
-                icon=":material/task_alt:")
-        page_link(PAGE_PROGRESS, "See the batches on the Progress page", ":material/monitoring:")
+        if not plan.skipped:
+            st.info("This folder has no videos to send.", icon=":material/videocam_off:")
+            page_link(PAGE_SELECT, "Choose another folder", ":material/folder_open:")
+        else:
+            st.info("Every video is analysed, excluded, already in a batch or has a problem listed above.",
+                    icon=":material/task_alt:")
+            page_link(PAGE_PROGRESS, "See the batches on the Progress page", ":material/monitoring:")
     if clicked:
         with st.status("Sending the batches…", expanded=True) as status:
             progress = StreamlitProgress("Requests built")

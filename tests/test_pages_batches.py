@@ -379,3 +379,12 @@ def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api_env, 
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Dry run: download the requests (JSONL)" in labels
     assert gaia.batch_statuses(folder) == []  # nothing sent by looking or by preparing the dry run
+
+
+def test_submit_page_on_a_folder_without_videos_says_so(api_env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no videos here")
+    at = _app(SUBMIT, empty).run()
+    assert not at.exception
+    assert any("no videos to send" in i.value for i in at.info)
