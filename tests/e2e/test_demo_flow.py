@@ -98,7 +98,8 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     gaia.write_sidecar(first, {"analysis": {**analysis, "summary": hostile}})
     page.get_by_role("button", name="Reload the sidecars").click()
     wait_idle(page)
-    expect(page.get_by_text(hostile, exact=True).first).to_be_visible()
+    # The table keeps a hidden accessibility copy of each cell: look for the text a person can see.
+    expect(page.get_by_text(hostile, exact=True).filter(visible=True).first).to_be_visible()
     assert page.evaluate("window.__gaia_xss") is None
     expect(page.locator('img[src="x"]')).to_have_count(0)
     expect(page.locator("b", has_text="bold?")).to_have_count(0)
