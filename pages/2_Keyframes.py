@@ -127,9 +127,10 @@ for k in ready[(page - 1) * VIDEOS_PER_PAGE : page * VIDEOS_PER_PAGE]:
         vkey = f"video_{k.set_id}"
         ss[vkey] = in_run
         head[1].toggle("In the run", key=vkey, on_change=_toggle_video, args=(k.rel_path, vkey))
-        cols = st.columns(min(len(k.frames), 6))
+        # A responsive grid: six frames a row on a wide screen, two on a phone.
+        grid = st.grid(6, min_column_width=120)
         for i, f in enumerate(k.frames):
-            with cols[i % len(cols)]:
+            with grid.cell():
                 excluded = selection.frame_excluded(k.rel_path, f.timestamp)
                 st.image(str(f.path), width="stretch")
                 st.caption(f"{fmt_duration(f.timestamp)} ({f.timestamp:.2f} s) · {f.width}×{f.height} · "
