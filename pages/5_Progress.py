@@ -31,6 +31,10 @@ from pages._ui import (
 )
 
 CARDS_SHOWN = 12  # finished batches beyond this go into one table
+ENDPOINT_NOTE_DEMO = ("Demo mode is on: the local emulator cannot see batches sent to the real API. Turn demo "
+                      "mode off in the sidebar to follow them; nothing is lost.")
+ENDPOINT_NOTE_REAL = ("Batches made in demo mode live in the local emulator, and the API cannot see them; "
+                      "a batch made with another key or workspace cannot be seen with this one either.")
 STATUS_BADGE = {
     "pending": ("checking creation", "gray", ":material/pending:"),
     "in_progress": ("in progress", "blue", ":material/progress_activity:"),
@@ -134,6 +138,8 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
         st.caption(f"API request counts: {counts}." + (f" {COUNTS_NOTE}" if s.running else ""))
         if s.error:
             st.warning(md(s.error), icon=":material/warning:")
+            if "404" in s.error or "not found" in s.error:
+                st.caption(ENDPOINT_NOTE_DEMO if using_emulator() else ENDPOINT_NOTE_REAL)
         if s.retention_warning:
             st.warning(md(s.retention_warning), icon=":material/schedule:")
         if s.running and s.state == "submitted" and s.processing_status == "in_progress" and s.batch_id:

@@ -388,3 +388,19 @@ def test_submit_page_on_a_folder_without_videos_says_so(api_env, tmp_path):
     at = _app(SUBMIT, empty).run()
     assert not at.exception
     assert any("no videos to send" in i.value for i in at.info)
+
+
+def test_progress_page_explains_a_batch_the_other_endpoint_made(api_env, ready_folder, monkeypatch, tmp_path):
+    from gaia.emulator import start_emulator
+
+    folder = ready_folder({"a.mp4": "testsrc"})
+    assert gaia.submit(folder, gaia.plan_submission(folder), api_env.client(max_retries=0)).ok
+    with start_emulator(state_dir=tmp_path / "other-endpoint") as other:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", other.base_url)  # the same folder, another endpoint
+        at = _app(PROGRESS, folder).run()
+        assert not at.exception
+        assert any("404" in w.value or "not found" in w.value for w in at.warning)
+        assert any("Batches made in demo mode live in the local emulator" in c.value for c in at.caption)
+        at.session_state["use_emulator"] = True  # the sidebar's demo switch
+        at.run()
+        assert any("Demo mode is on" in c.value for c in at.caption)
