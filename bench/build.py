@@ -35,7 +35,7 @@ POOL = 48  # distinct frames
 
 def _ksets(frames_dir: Path, folder: Path, videos: int, frames: int) -> list:
     import gaia
-    from gaia.keyframes import Keyframe, KeyframeSet
+    from gaia.media.keyframes import Keyframe, KeyframeSet
     from gaia.settings import KeyframeSettings
 
     pool = sorted(frames_dir.glob("*.jpg"))
@@ -54,8 +54,8 @@ def _ksets(frames_dir: Path, folder: Path, videos: int, frames: int) -> list:
 
 def child(kind: str, frames_dir: Path, folder: Path, videos: int, frames: int) -> dict:
     """Plan and build every batch body the GAIA way or the naive way."""
-    from gaia.batches import _request_lines, plan_submission
-    from gaia.requests import build_request_for, write_batch_body
+    from gaia.api.requests import build_request_for, write_batch_body
+    from gaia.runs.batch import _request_lines, plan_submission
     from gaia.settings import RunSettings
 
     ksets = _ksets(frames_dir, folder, videos, frames)

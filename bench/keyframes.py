@@ -33,8 +33,8 @@ from _common import peak_rss_mb
 from PIL import Image
 
 import gaia
-from gaia.keyframes import _Deadline, index_packets, target_size
-from gaia.probe import ffmpeg_exe
+from gaia.media.keyframes import _Deadline, index_packets, target_size
+from gaia.media.probe import ffmpeg_exe
 
 WORK = Path(__file__).resolve().parent / ".work"
 

@@ -38,7 +38,7 @@ def fake_sets(folder: Path, n: int, frames: int = 3) -> list:
     from PIL import Image
 
     from gaia.facts import DEFAULT_MODEL, image_tokens
-    from gaia.keyframes import Keyframe, KeyframeSet
+    from gaia.media.keyframes import Keyframe, KeyframeSet
     from gaia.settings import KeyframeSettings
 
     out = []
@@ -61,7 +61,7 @@ def fake_sets(folder: Path, n: int, frames: int = 3) -> list:
 
 def one_run(root: Path, name: str, n: int, client, concurrency: int):
     """Plan and run ``n`` fresh videos in a folder of their own; returns (result, seconds)."""
-    from gaia.online import plan_run_now, run_now
+    from gaia.runs.now import plan_run_now, run_now
     from gaia.settings import RunSettings
 
     folder = root / name
@@ -81,8 +81,8 @@ def naive_run(root: Path, n: int, client, concurrency: int) -> tuple[int, int, f
 
     import anthropic
 
+    from gaia.api.requests import build_request
     from gaia.prompts import default_profile
-    from gaia.requests import build_request
     from gaia.settings import RunSettings
 
     sets = fake_sets(root / "naive", n)

@@ -56,8 +56,8 @@ def child_naive(folder: Path, base_url: str, batch_id: str, names_file: Path) ->
     import anthropic
     import jsonschema
 
+    from gaia.api.requests import custom_id_for
     from gaia.prompts import default_profile
-    from gaia.requests import custom_id_for
     from gaia.sidecar import write_sidecar
 
     names = json.loads(names_file.read_text())
@@ -105,7 +105,7 @@ def main() -> int:
     from PIL import Image
 
     import gaia
-    from gaia.keyframes import Keyframe, KeyframeSet
+    from gaia.media.keyframes import Keyframe, KeyframeSet
     from gaia.settings import KeyframeSettings, RunSettings
 
     tmp = Path(tempfile.mkdtemp(prefix="gaia-bench-retrieve-"))

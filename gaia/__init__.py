@@ -4,35 +4,26 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 ``tests/test_public_api.py``. GAIA never imports Streamlit.
 """
 
-from gaia.batches import (
-    BatchStatus,
-    FailedRequest,
-    MissingApiKey,
-    PlannedRequest,
-    RequestOutcome,
-    RetrieveResult,
-    SkippedVideo,
-    SubmissionPlan,
-    SubmitResult,
-    batch_history,
-    batch_statuses,
-    cancel_batch,
-    describe_error,
-    failures,
-    make_client,
-    plan_intents,
-    plan_retry,
-    plan_submission,
-    reconcile,
-    record_message,
-    refresh_status,
-    retrieve,
-    retry_failed,
-    submit,
-    watch,
-    write_dry_run,
+from gaia.api.client import MissingApiKey, describe_error, make_client
+from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.facts import (
+    DEFAULT_MODEL,
+    Catalogue,
+    ImageTier,
+    ModelFacts,
+    catalogue,
+    estimate_defaults,
+    fit_to_tier,
+    image_tokens,
+    model_facts,
 )
-from gaia.cost import (
+from gaia.folder import Folder, FolderBusy
+from gaia.ledger import Ledger
+from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
+from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
+from gaia.media.probe import ProbeInfo, probe_file
+from gaia.media.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
+from gaia.pricing.cost import (
     SCENARIOS,
     ActualCost,
     Bill,
@@ -54,27 +45,46 @@ from gaia.cost import (
     compare_models,
     compare_to_estimate,
     estimate_run,
+    history,
     load_run_inputs,
     price_tokens,
     read_bill_csv,
     usage_cost,
     what_if,
 )
-from gaia.demo import demo_folder_path, demo_ready, ensure_demo_folder
-from gaia.facts import (
-    DEFAULT_MODEL,
-    Catalogue,
-    ImageTier,
-    ModelFacts,
-    catalogue,
-    estimate_defaults,
-    fit_to_tier,
-    image_tokens,
-    model_facts,
+from gaia.pricing.tokens import OutputEstimate, PromptTokens, frame_tokens, prompt_tokens
+from gaia.prompts import (
+    ProfileNotFound,
+    PromptProfile,
+    default_profile,
+    schema_problems,
 )
-from gaia.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
-from gaia.ledger import Ledger, history, open_ledger
-from gaia.online import (
+from gaia.runs.batch import (
+    BatchStatus,
+    FailedRequest,
+    PlannedRequest,
+    RequestOutcome,
+    RetrieveResult,
+    SkippedVideo,
+    SubmissionPlan,
+    SubmitResult,
+    batch_history,
+    batch_statuses,
+    cancel_batch,
+    failures,
+    plan_intents,
+    plan_retry,
+    plan_submission,
+    reconcile,
+    record_message,
+    refresh_status,
+    retrieve,
+    retry_failed,
+    submit,
+    watch,
+    write_dry_run,
+)
+from gaia.runs.now import (
     OnlineResult,
     RunChoice,
     TrialResult,
@@ -86,31 +96,11 @@ from gaia.online import (
     run_now,
     run_trial,
 )
-from gaia.probe import ProbeInfo, probe_file
-from gaia.prompts import (
-    ProfileNotFound,
-    PromptProfile,
-    default_profile,
-    list_profiles,
-    load_profile,
-    save_profile,
-    schema_problems,
-)
-from gaia.requests import RequestProblem, build_request, custom_id_for, parse_answer
-from gaia.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
-from gaia.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
 from gaia.settings import (
     KeyframeSettings,
     RunSettings,
     Selection,
     allowed_roots,
-    current_fingerprint,
-    load_selection,
-    load_settings,
-    save_settings,
-    set_frame_excluded,
-    set_video_excluded,
-    workdir,
 )
 from gaia.sidecar import (
     SidecarCollision,
@@ -120,7 +110,7 @@ from gaia.sidecar import (
     sidecar_state,
     write_sidecar,
 )
-from gaia.tokens import OutputEstimate, PromptTokens, frame_tokens, prompt_tokens
+from gaia.views.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
 
 __version__ = "0.1.0"
 
@@ -137,6 +127,8 @@ __all__ = [
     "EstimateCheck",
     "Explanation",
     "FailedRequest",
+    "Folder",
+    "FolderBusy",
     "FolderError",
     "History",
     "ImageTier",
@@ -190,7 +182,6 @@ __all__ = [
     "check_folder",
     "compare_models",
     "compare_to_estimate",
-    "current_fingerprint",
     "custom_id_for",
     "default_profile",
     "demo_folder_path",
@@ -207,15 +198,10 @@ __all__ = [
     "history",
     "image_tokens",
     "is_allowed",
-    "list_profiles",
-    "load_profile",
     "load_results",
     "load_run_inputs",
-    "load_selection",
-    "load_settings",
     "make_client",
     "model_facts",
-    "open_ledger",
     "parse_answer",
     "plan_intents",
     "plan_retry",
@@ -236,12 +222,8 @@ __all__ = [
     "run_choice",
     "run_now",
     "run_trial",
-    "save_profile",
-    "save_settings",
     "scan_folder",
     "schema_problems",
-    "set_frame_excluded",
-    "set_video_excluded",
     "sidecar_path",
     "sidecar_state",
     "subfolders",
@@ -251,7 +233,6 @@ __all__ = [
     "video_detail",
     "watch",
     "what_if",
-    "workdir",
     "write_dry_run",
     "write_sidecar",
 ]

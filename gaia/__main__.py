@@ -2,6 +2,6 @@
 
 import sys
 
-from gaia.cli import main
+from gaia._cli import main
 
 sys.exit(main())

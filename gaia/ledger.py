@@ -29,8 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gaia.settings import workdir
-
 LEDGER_FILE = "ledger.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -270,9 +268,8 @@ class Ledger:
     open the same ledger (SQLite WAL with a busy timeout).
     """
 
-    def __init__(self, folder: Path | str, *, path: Path | None = None) -> None:
-        self.folder = Path(folder)
-        self.path = path or workdir(folder) / LEDGER_FILE
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         self._lock = threading.RLock()
         self._group: list[Any] | None = None
         self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -739,66 +736,3 @@ class Ledger:
             "LEFT JOIN requests r ON r.batch_id = b.batch_id WHERE b.batch_id IS NOT NULL "
             "GROUP BY b.local_id ORDER BY b.local_id")
         return [(r["batch_id"], r["estimate_usd"], float(r["actual"])) for r in rows]
-
-
-def open_ledger(folder: Path | str) -> Ledger:
-    """Open (creating if needed) the ledger of ``folder``."""
-    return Ledger(folder)
-
-
-def ledger_exists(folder: Path | str) -> bool:
-    """Whether ``folder`` has a ledger yet (without creating one)."""
-    return (workdir(folder, create=False) / LEDGER_FILE).is_file()
-
-
-@dataclass(frozen=True)
-class LedgerHistory:
-    """What past runs say about a prompt and model (used when ``gaia.cost.History`` is not available).
-
-    Same fields as ``gaia.cost.History``: ``output_tokens`` per answered request;
-    ``cache_read_shares`` per batch (or standard-mode run), reads / (reads + writes) of prefix
-    tokens; ``batch_durations_s`` from creation to end of each ended batch.
-    """
-
-    output_tokens: tuple[int, ...] = ()
-    cache_read_shares: tuple[float, ...] = ()
-    batch_durations_s: tuple[float, ...] = ()
-    model: str | None = None
-    prompt_hash: str | None = None
-
-
-def _history_values(ledger: Ledger, prompt_hash: str | None, model: str | None) -> dict[str, Any]:
-    outputs: list[int] = []
-    groups: dict[str, list[float]] = {}
-    for usage, group in ledger.usage_by_group(prompt_hash=prompt_hash, model=model):
-        outputs.append(int(usage.get("output_tokens") or 0))
-        acc = groups.setdefault(group, [0.0, 0.0])
-        acc[0] += float(usage.get("cache_read_input_tokens") or 0)
-        acc[1] += float(usage.get("cache_creation_input_tokens") or 0)
-    shares = tuple(r / (r + w) for r, w in groups.values() if r + w)
-    durations = tuple(s for _n, s, _id in ledger.batch_durations(model=model, prompt_hash=prompt_hash))
-    return {"output_tokens": tuple(outputs), "cache_read_shares": shares, "batch_durations_s": durations}
-
-
-def history(folder: Path | str, prompt_hash: str | None = None, model: str | None = None) -> Any:
-    """Output-token history, cache-read shares and batch durations for a prompt and model.
-
-    Returns ``gaia.cost.History`` when the cost module defines it (built from the fields it
-    declares), else a ``LedgerHistory``. An empty history when the folder has no ledger yet.
-    """
-    if ledger_exists(folder):
-        with open_ledger(folder) as ledger:
-            values = _history_values(ledger, prompt_hash, model)
-    else:
-        values = {"output_tokens": (), "cache_read_shares": (), "batch_durations_s": ()}
-    try:
-        from gaia.cost import History  # type: ignore[attr-defined]
-    except ImportError:
-        return LedgerHistory(prompt_hash=prompt_hash, model=model, **values)
-    return _build_cost_history(History, prompt_hash, model, values)
-
-
-def _build_cost_history(cls: Any, prompt_hash: str | None, model: str | None, values: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls)}
-    available = {"prompt_hash": prompt_hash, "model": model, **values}
-    return cls(**{k: v for k, v in available.items() if k in names})

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gaia.settings import atomic_write_json, read_json, workdir
+from gaia.fsutil import atomic_write_json, read_json
 
 PROMPTS_DIR = "prompts"
 DEFAULT_PROFILE_NAME = "default"
@@ -262,16 +262,8 @@ def schema_problems(schema: Any) -> list[str]:
 
 # --- storage ------------------------------------------------------------------------------------------
 
-def prompts_dir(folder: Path | str, *, create: bool = True) -> Path:
-    """Where the folder's saved profiles live: ``.gaia/prompts/``."""
-    path = workdir(folder, create=create) / PROMPTS_DIR
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def save_profile(folder: Path | str, profile: PromptProfile) -> Path:
-    """Save ``profile`` as ``.gaia/prompts/<hash>.json`` and return the path.
+def save_profile(directory: Path, profile: PromptProfile) -> Path:
+    """Save ``profile`` as ``<directory>/<hash>.json`` (a folder's ``.gaia/prompts/``); returns the path.
 
     Saving the same content again only updates its name and time. Raises ``ValueError`` listing the
     schema's problems when it cannot be used with structured outputs.
@@ -279,15 +271,15 @@ def save_profile(folder: Path | str, profile: PromptProfile) -> Path:
     problems = schema_problems(profile.schema)
     if problems:
         raise ValueError("the output schema cannot be used: " + " ".join(problems))
-    path = prompts_dir(folder) / f"{profile.hash}.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{profile.hash}.json"
     data = profile.to_dict()
     data["saved_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     atomic_write_json(path, data)
     return path
 
 
-def _saved(folder: Path | str) -> list[tuple[str, PromptProfile]]:
-    directory = workdir(folder, create=False) / PROMPTS_DIR
+def _saved(directory: Path) -> list[tuple[str, PromptProfile]]:
     if not directory.is_dir():
         return []
     out: list[tuple[str, PromptProfile]] = []
@@ -304,21 +296,21 @@ def _saved(folder: Path | str) -> list[tuple[str, PromptProfile]]:
     return out
 
 
-def list_profiles(folder: Path | str) -> list[PromptProfile]:
+def list_profiles(directory: Path) -> list[PromptProfile]:
     """The built-in default first, then the folder's saved profiles, oldest saved first."""
     builtin = default_profile()
-    saved = [p for _, p in _saved(folder) if p.hash != builtin.hash or p.name != builtin.name]
+    saved = [p for _, p in _saved(directory) if p.hash != builtin.hash or p.name != builtin.name]
     return [builtin, *saved]
 
 
-def load_profile(folder: Path | str, name: str | None = None) -> PromptProfile:
-    """A profile by hash or by name (the most recently saved of that name wins).
+def load_profile(directory: Path, name: str | None = None) -> PromptProfile:
+    """A profile saved in ``directory`` by hash or by name (the most recently saved of that name wins).
 
     ``"default"`` (or ``None``/empty) gives the built-in profile unless the user saved one under
     that name. Raises ``ProfileNotFound`` naming the known profiles otherwise.
     """
     name = (name or DEFAULT_PROFILE_NAME).strip()
-    saved = _saved(folder)
+    saved = _saved(directory)
     for _, profile in saved:
         if profile.hash == name:
             return profile

@@ -9,7 +9,6 @@ run prepared in the browser can be submitted or watched from a terminal, and the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 from gaia.facts import CACHE_TTLS, DEFAULT_MODEL
 from gaia.fsutil import atomic_write_json, read_json
 
-WORKDIR_NAME = ".gaia"
 SETTINGS_FILE = "settings.json"
 SELECTION_FILE = "selection.json"
 
@@ -36,32 +34,6 @@ MAX_FRAME_COUNT = 50
 # GAIA lowers it by itself while the API pushes back (429/529) and raises it again as calls succeed.
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
-
-
-def _user_cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gaia"
-
-
-def workdir(folder: Path | str, *, create: bool = True) -> Path:
-    """GAIA's working folder for ``folder``: ``folder/.gaia``, or a user-cache folder when read-only."""
-    folder = Path(folder).resolve()
-    primary = folder / WORKDIR_NAME
-    if primary.is_dir() and os.access(primary, os.W_OK):
-        return primary
-    if create:
-        try:
-            primary.mkdir(exist_ok=True)
-            return primary
-        except OSError:
-            pass
-    elif primary.is_dir():
-        return primary
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
-    fallback = _user_cache_root() / f"{folder.name or 'root'}-{digest}"
-    if create:
-        fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
 
 
 ALLOWED_ROOTS_ENV = "GAIA_ALLOWED_ROOTS"
@@ -149,9 +121,9 @@ class RunSettings:
         return replace(self, keyframes=replace(self.keyframes, **changes))
 
 
-def load_settings(folder: Path | str) -> RunSettings:
-    """The folder's saved run settings, or the defaults when none are saved or the file is damaged."""
-    data = read_json(workdir(folder, create=False) / SETTINGS_FILE)
+def read_settings(workdir: Path) -> RunSettings:
+    """The run settings saved in ``workdir``, or the defaults when none are saved or the file is damaged."""
+    data = read_json(workdir / SETTINGS_FILE)
     if not isinstance(data, dict):
         return RunSettings()
     try:
@@ -160,9 +132,9 @@ def load_settings(folder: Path | str) -> RunSettings:
         return RunSettings()
 
 
-def save_settings(folder: Path | str, settings: RunSettings) -> Path:
-    """Save the folder's run settings for the app and the CLI alike."""
-    path = workdir(folder) / SETTINGS_FILE
+def write_settings(workdir: Path, settings: RunSettings) -> Path:
+    """Save run settings in ``workdir``; returns the file."""
+    path = workdir / SETTINGS_FILE
     atomic_write_json(path, settings.to_dict())
     return path
 
@@ -182,10 +154,24 @@ class Selection:
         """Whether the frame at ``timestamp`` (seconds, 3 decimals) is left out."""
         return round(timestamp, 3) in self.excluded_frames.get(rel_path, frozenset())
 
+    def with_video(self, rel_path: str, excluded: bool) -> Selection:
+        """A copy with the whole video excluded or included."""
+        videos = set(self.excluded_videos)
+        (videos.add if excluded else videos.discard)(rel_path)
+        return Selection(frozenset(videos), self.excluded_frames)
 
-def load_selection(folder: Path | str) -> Selection:
-    """The exclusions saved for ``folder`` (none when nothing is saved)."""
-    data = read_json(workdir(folder, create=False) / SELECTION_FILE, {})
+    def with_frame(self, rel_path: str, timestamp: float, excluded: bool) -> Selection:
+        """A copy with one frame of a video excluded or included."""
+        frames = dict(self.excluded_frames)
+        current = set(frames.get(rel_path, frozenset()))
+        (current.add if excluded else current.discard)(round(timestamp, 3))
+        frames[rel_path] = frozenset(current)
+        return Selection(self.excluded_videos, frames)
+
+
+def read_selection(workdir: Path) -> Selection:
+    """The exclusions saved in ``workdir`` (none when nothing is saved)."""
+    data = read_json(workdir / SELECTION_FILE, {})
     if not isinstance(data, dict):
         return Selection()
     frames = {
@@ -196,37 +182,15 @@ def load_selection(folder: Path | str) -> Selection:
     return Selection(frozenset(map(str, data.get("excluded_videos") or [])), frames)
 
 
-def save_selection(folder: Path | str, selection: Selection) -> None:
-    """Persist the exclusions so they survive page changes and restarts."""
+def write_selection(workdir: Path, selection: Selection) -> None:
+    """Persist the exclusions in ``workdir``."""
     atomic_write_json(
-        workdir(folder) / SELECTION_FILE,
+        workdir / SELECTION_FILE,
         {
             "excluded_videos": sorted(selection.excluded_videos),
             "excluded_frames": {k: sorted(v) for k, v in sorted(selection.excluded_frames.items()) if v},
         },
     )
-
-
-def set_video_excluded(folder: Path | str, rel_path: str, excluded: bool) -> Selection:
-    """Exclude or include a whole video; returns the new selection."""
-    sel = load_selection(folder)
-    videos = set(sel.excluded_videos)
-    (videos.add if excluded else videos.discard)(rel_path)
-    new = Selection(frozenset(videos), sel.excluded_frames)
-    save_selection(folder, new)
-    return new
-
-
-def set_frame_excluded(folder: Path | str, rel_path: str, timestamp: float, excluded: bool) -> Selection:
-    """Exclude or include one frame of a video; returns the new selection."""
-    sel = load_selection(folder)
-    frames = dict(sel.excluded_frames)
-    current = set(frames.get(rel_path, frozenset()))
-    (current.add if excluded else current.discard)(round(timestamp, 3))
-    frames[rel_path] = frozenset(current)
-    new = Selection(sel.excluded_videos, frames)
-    save_selection(folder, new)
-    return new
 
 
 def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
@@ -236,17 +200,3 @@ def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
     tell "analysed" from "analysed with other settings".
     """
     return {"model": settings.model, "prompt_hash": prompt_hash, "keyframes": asdict(settings.keyframes)}
-
-
-def current_fingerprint(folder: Path | str, settings: RunSettings | None = None) -> dict[str, Any] | None:
-    """The fingerprint of the folder's saved settings and prompt profile (``None`` if no profile yet)."""
-    settings = settings or load_settings(folder)
-    try:
-        from gaia.prompts import load_profile
-    except ImportError:
-        return None
-    try:
-        profile = load_profile(folder, settings.prompt_profile)
-    except Exception:
-        return None
-    return run_fingerprint(settings, profile.hash)

@@ -124,7 +124,7 @@ with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/accoun
 scan: gaia.ScanResult | None = ss.get("scan")
 if scan is None or scan.folder != folder:
     progress = StreamlitProgress("Probing videos")
-    scan = gaia.scan_folder(folder, fingerprint=gaia.current_fingerprint(folder), on_progress=progress)
+    scan = gaia.scan_folder(folder, fingerprint=gaia.Folder(folder).fingerprint(), on_progress=progress)
     progress.empty()
     ss["scan"] = scan
 

@@ -22,7 +22,7 @@ folder = require_folder()
 st.title("Keyframes")
 st.caption(f"{md(folder)}: the frames below are exactly what will be sent to Claude, one request per video.")
 
-settings = gaia.load_settings(folder)
+settings = gaia.Folder(folder).settings()
 cat = gaia.catalogue()
 if settings.model not in cat.models:
     settings = replace(settings, model=gaia.DEFAULT_MODEL)
@@ -50,8 +50,8 @@ with st.container(border=True):
 
 new_settings = replace(settings, model=model).with_keyframes(
     strategy=strategy, count=int(count), max_edge=max_edge or None, jpeg_quality=int(quality))
-if new_settings != gaia.load_settings(folder):
-    gaia.save_settings(folder, new_settings)
+if new_settings != gaia.Folder(folder).settings():
+    gaia.Folder(folder).save_settings(new_settings)
 settings = new_settings
 kf = settings.keyframes
 
@@ -80,7 +80,7 @@ if missing:
         ss["keyframes_done"] = label + "."
         st.rerun()
 
-selection = gaia.load_selection(folder)
+selection = gaia.Folder(folder).selection()
 ready = [k for k in sets if k.frames]
 included_sets = [k for k in ready if not selection.video_excluded(k.rel_path)]
 included_frames = [f for k in included_sets for f in k.included_frames(selection)]
@@ -105,11 +105,11 @@ if not ready:
 
 
 def _toggle_video(rel: str, key: str) -> None:
-    gaia.set_video_excluded(folder, rel, not ss[key])
+    gaia.Folder(folder).set_video_excluded(rel, not ss[key])
 
 
 def _toggle_frame(rel: str, t: float, key: str) -> None:
-    gaia.set_frame_excluded(folder, rel, t, not ss[key])
+    gaia.Folder(folder).set_frame_excluded(rel, t, not ss[key])
 
 
 pages = max(1, -(-len(ready) // VIDEOS_PER_PAGE))

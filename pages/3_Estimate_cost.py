@@ -1,7 +1,7 @@
 """Estimate cost: what the run will cost on each model, with and without caching and the Batch API.
 
 Reads the selected folder's settings, keyframes (with the exclusions made on the Keyframes page)
-and prompt; every number comes from ``gaia.cost`` and the price data in ``gaia.facts``.
+and prompt; every number comes from ``gaia.pricing.cost`` and the price data in ``gaia.facts``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from gaia.cost import (
+from gaia.facts import CACHE_TTLS, estimate_defaults
+from gaia.pricing.cost import (
     MONEY_LABELS,
     TOKEN_LABELS,
     TOKEN_TYPES,
@@ -24,9 +25,8 @@ from gaia.cost import (
     load_run_inputs,
     what_if,
 )
-from gaia.facts import CACHE_TTLS, estimate_defaults
+from gaia.pricing.tokens import prompt_tokens
 from gaia.settings import MAX_FRAME_COUNT
-from gaia.tokens import prompt_tokens
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
 from pages._ui import PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
 from pages._ui import client as api_client
@@ -44,7 +44,7 @@ st.title("Estimate cost")
 st.caption(f"`{folder}`: what analysing these videos will cost, before anything is sent.")
 
 cat = gaia.catalogue()
-settings = gaia.load_settings(folder)
+settings = gaia.Folder(folder).settings()
 model_ids = sorted(cat.models, key=lambda m: (cat.models[m].status != "current", cat.models[m].input, m))
 current_model = settings.model if settings.model in cat.models else gaia.DEFAULT_MODEL
 
@@ -66,7 +66,7 @@ with st.container(border=True):
                      "survive batches that take longer than 5 minutes.")
 if (model, ttl) != (settings.model, settings.cache_ttl):
     settings = replace(settings, model=model, cache_ttl=ttl)
-    gaia.save_settings(folder, settings)
+    gaia.Folder(folder).save_settings(settings)
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
@@ -94,7 +94,7 @@ if not using_emulator():
     except Exception:  # the SDK cannot be built: approximate counts
         client = None
 text = prompt_tokens(inp.profile, model, client=client,
-                     cache_file=gaia.workdir(folder) / "token_counts.json" if client else None)
+                     cache_file=gaia.Folder(folder).workdir / "token_counts.json" if client else None)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
                     inp.extracted_for, inp.profile.hash, text.to_dict(),
@@ -267,7 +267,7 @@ if best_is_new and st.button(f"Use {res.best.frames} frames at up to {res.best.m
     tier_edge = f.image_tier.max_edge
     new = settings.with_keyframes(count=min(res.best.frames, MAX_FRAME_COUNT),
                                   max_edge=None if res.best.max_edge >= tier_edge else res.best.max_edge)
-    gaia.save_settings(folder, new)
+    gaia.Folder(folder).save_settings(new)
     st.success("Saved. Extract the frames again on the Keyframes page.")
     page_link(PAGE_KEYFRAMES, "Go to Keyframes", ":material/photo_library:")
 

@@ -17,9 +17,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
-from gaia.batches import write_dry_run
-from gaia.cost import SCENARIO_LABELS
-from gaia.results import cap_problem, folder_token
+from gaia.pricing.cost import SCENARIO_LABELS
+from gaia.runs.batch import write_dry_run
+from gaia.views.results import cap_problem, folder_token
 from pages._ui import (
     PAGE_ESTIMATE,
     PAGE_KEYFRAMES,
@@ -237,7 +237,7 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
                            help="Exactly the requests that would be sent, one per line; nothing is sent.")
         return
     if st.button("Dry run: write the requests to disk (JSONL)", icon=":material/save:", key="dry_run_write"):
-        path = gaia.workdir(folder) / "dry-run" / "requests.jsonl"
+        path = gaia.Folder(folder).workdir / "dry-run" / "requests.jsonl"
         progress = StreamlitProgress("Requests written")
         n = write_dry_run(plan, path, on_progress=progress)
         progress.empty()

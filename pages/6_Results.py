@@ -1,6 +1,6 @@
 """Results: every video's analysis in one table, with filters, search, exports, a per-video view and failures.
 
-Rows, filters, exports and the per-video detail come from ``gaia.results``; failures and retry
+Rows, filters, exports and the per-video detail come from ``gaia.views.results``; failures and retry
 from ``gaia.failures`` / ``gaia.retry_failed``. Text from model answers is always shown as text
 (``st.text``, tables, ``st.json``, or Markdown-escaped), never as Markdown or HTML.
 """
@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
-from gaia.results import (
+from gaia.views.results import (
     analyses_jsonl,
     facets,
     filter_rows,

@@ -1,4 +1,4 @@
-"""Plotly figures for the Estimate cost page (UI layer only: numbers come from ``gaia.cost``)."""
+"""Plotly figures for the Estimate cost page (UI layer only: numbers come from ``gaia.pricing.cost``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gaia.cost import MONEY_LABELS, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
+from gaia.pricing.cost import MONEY_LABELS, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
 
 SCENARIO_COLOURS = {"standard": "#9e9e9e", "caching": "#64b5f6", "batch": "#81c784", "batch_caching": "#2e7d32"}
 PART_COLOURS = {"images": "#42a5f5", "text": "#ab47bc", "prefix": "#ffa726", "output": "#ef5350"}

@@ -1,9 +1,9 @@
 """Run now and the prompt trial: UI pieces rendered inside the Submit page's tabs.
 
 ``render_run_now(folder)`` sends the folder's requests through the Messages API at standard prices
-(``gaia.online.run_now``), after stating what that costs against a batch and how long each takes
-(``gaia.online.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
-schema, try them on a few videos now (``gaia.online.run_trial``), see the answers beside the
+(``gaia.runs.now.run_now``), after stating what that costs against a batch and how long each takes
+(``gaia.runs.now.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
+schema, try them on a few videos now (``gaia.runs.now.run_trial``), see the answers beside the
 keyframes, and keep the prompt for the batch. Model answers are only ever shown as text
 (``st.json``, ``st.code``, tables), never as Markdown or HTML.
 """
@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from gaia.online import (
+from gaia.runs.now import (
     DEFAULT_TRIAL_VIDEOS,
     MAX_TRIAL_VIDEOS,
     OnlineResult,
@@ -30,8 +30,8 @@ from gaia.online import (
     run_now,
     run_trial,
 )
-from gaia.results import folder_token
 from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from gaia.views.results import folder_token
 from pages._ui import StreamlitProgress, client, md
 
 ss = st.session_state
@@ -193,9 +193,9 @@ def _render_last_run(folder: Path) -> None:
 
 def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     """The prompt editor; returns the edited profile, or ``None`` while the schema is unusable."""
-    settings = gaia.load_settings(folder)
+    settings = gaia.Folder(folder).settings()
     try:
-        saved = gaia.load_profile(folder, settings.prompt_profile)
+        saved = gaia.Folder(folder).profile(settings.prompt_profile)
     except gaia.ProfileNotFound:
         saved = gaia.default_profile()
     if ss.get("trial_base") != (str(folder), saved.hash):  # a new folder or a saved change: start from it
@@ -256,8 +256,8 @@ def render_prompt_trial(folder: Path) -> None:
     keep = b[2].button("Keep this prompt for the batch", icon=":material/save:", disabled=profile is None,
                        key="trial_keep")
     if keep and profile is not None:
-        gaia.save_profile(folder, profile)
-        gaia.save_settings(folder, replace(gaia.load_settings(folder), prompt_profile=profile.hash))
+        gaia.Folder(folder).save_profile(profile)
+        gaia.Folder(folder).save_settings(replace(gaia.Folder(folder).settings(), prompt_profile=profile.hash))
         _forget_plans()
         st.success(f"The batch now uses “{profile.name}” ({profile.hash}). Videos this trial answered with it are "
                    "skipped by the batch.", icon=":material/check_circle:")

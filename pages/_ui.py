@@ -63,7 +63,7 @@ def using_emulator() -> bool:
 
 def client() -> Any:
     """An Anthropic client for this session: the real API with a key, else the local emulator."""
-    from gaia.batches import make_client
+    from gaia.api.client import make_client
 
     if not using_emulator():
         return make_client(api_key=api_key())
@@ -75,7 +75,7 @@ def folder_roots() -> tuple[Path, ...]:
 
     When roots are configured, GAIA's own demo folder is always allowed as well.
     """
-    from gaia.demo import demo_folder_path
+    from gaia.media.demo import demo_folder_path
     from gaia.settings import allowed_roots
 
     configured = None
@@ -119,7 +119,7 @@ def selected_folder() -> Path | None:
 
 def require_folder() -> Path:
     """The selected folder, or stop the page with a pointer to the Select folder page."""
-    from gaia.scan import is_allowed
+    from gaia.media.scan import is_allowed
 
     folder = selected_folder()
     if folder is None or not folder.is_dir() or not is_allowed(folder, folder_roots()):

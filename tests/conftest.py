@@ -10,7 +10,7 @@ import anthropic
 import pytest
 
 from gaia.emulator import EmulatorConfig, EmulatorHandle, start_emulator
-from tests import media
+from tests import videos as media
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 
 @pytest.fixture(scope="session")
 def media_library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every synthetic video kind (see tests/media.py), built once per session."""
+    """Every synthetic video kind (see tests/videos.py), built once per session."""
     return media.build_library(tmp_path_factory.mktemp("media"))
 
 
@@ -76,7 +76,7 @@ def fake_ksets() -> Callable[..., list]:
     from PIL import Image
 
     from gaia.facts import DEFAULT_MODEL, image_tokens
-    from gaia.keyframes import Keyframe, KeyframeSet
+    from gaia.media.keyframes import Keyframe, KeyframeSet
     from gaia.settings import KeyframeSettings
 
     def _make(folder: Path, names: list[str], *, frames: int = 3, size: tuple[int, int] = (64, 48),
@@ -121,8 +121,8 @@ def ready_folder(make_folder: Callable[..., Path]) -> Callable[[dict[str, str]],
 
     def _make(layout: dict[str, str]) -> Path:
         folder = make_folder(layout)
-        gaia.save_settings(folder, gaia.load_settings(folder).with_keyframes(count=2))
-        settings = gaia.load_settings(folder)
+        gaia.Folder(folder).save_settings(gaia.Folder(folder).settings().with_keyframes(count=2))
+        settings = gaia.Folder(folder).settings()
         sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
         assert all(k.frames for k in sets if k.problem is None)
         return folder
@@ -130,7 +130,7 @@ def ready_folder(make_folder: Callable[..., Path]) -> Callable[[dict[str, str]],
     return _make
 
 
-# --- Cost and prices (gaia.cost, gaia.facts) ------------------------------------------------------
+# --- Cost and prices (gaia.pricing.cost, gaia.facts) ------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Allowed root folders: when configured, the app opens no folder outside them (gaia.settings / gaia.scan)."""
+"""Allowed root folders: when configured, the app opens no folder outside them (gaia.settings / gaia.media.scan)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import gaia
-from gaia.scan import FolderError, check_folder, is_allowed
+from gaia.media.scan import FolderError, check_folder, is_allowed
 from gaia.settings import allowed_roots
 
 
@@ -96,9 +96,9 @@ def test_a_folder_without_permission_says_so(tree):
 
 
 def test_a_folder_without_permission_says_so_even_as_root(monkeypatch, tree):
-    import gaia.scan
+    import gaia.media.scan
 
-    monkeypatch.setattr(gaia.scan.os, "access", lambda *_a, **_k: False)
+    monkeypatch.setattr(gaia.media.scan.os, "access", lambda *_a, **_k: False)
     with pytest.raises(FolderError, match="permission denied"):
         check_folder(tree / "videos")
 

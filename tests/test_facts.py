@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from gaia import facts
-from gaia.cost import bill, usage_cost
 from gaia.facts import (
     DEFAULT_MODEL,
     ImageTier,
@@ -21,6 +20,7 @@ from gaia.facts import (
     model_facts,
     reload_catalogue,
 )
+from gaia.pricing.cost import bill, usage_cost
 
 
 @pytest.fixture

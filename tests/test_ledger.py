@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from gaia.cost import History
-from gaia.ledger import Ledger, RequestIntent, history, ids_fingerprint, ledger_exists, open_ledger
+from gaia.folder import Folder
+from gaia.ledger import RequestIntent, ids_fingerprint
+from gaia.pricing.cost import History, history
 
 
 def intents(n: int, *, model: str = "claude-sonnet-5-5", prompt_hash: str = "p1") -> list[RequestIntent]:
@@ -28,10 +29,10 @@ def batch_api(batch_id: str, n: int, *, status: str = "in_progress", ended: str 
 
 
 def test_created_in_workdir_with_wal(tmp_path):
-    assert not ledger_exists(tmp_path)
-    with open_ledger(tmp_path) as ledger:
+    assert not Folder.of(tmp_path).has_ledger
+    with Folder.of(tmp_path).ledger() as ledger:
         assert ledger.path == tmp_path / ".gaia" / "ledger.sqlite3"
-    assert ledger_exists(tmp_path)
+    assert Folder.of(tmp_path).has_ledger
     conn = sqlite3.connect(tmp_path / ".gaia" / "ledger.sqlite3")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -39,7 +40,7 @@ def test_created_in_workdir_with_wal(tmp_path):
 
 
 def test_intent_then_submitted_then_outcomes(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p1", settings={"model": "m"}, estimate_usd=1.5)
         local = ledger.add_batch_intent(run, intents(3), nbytes=1234, split_reason="end", estimate_usd=1.5)
         b = ledger.batch_by_local_id(local)
@@ -60,7 +61,7 @@ def test_intent_then_submitted_then_outcomes(tmp_path):
 
 
 def test_abandoned_intent_frees_its_videos(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
         local = ledger.add_batch_intent(run, intents(2))
         ledger.mark_batch_abandoned(local, "never created")
@@ -70,7 +71,7 @@ def test_abandoned_intent_frees_its_videos(tmp_path):
 
 
 def test_failures_exclude_retried(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
         local = ledger.add_batch_intent(run, intents(3))
         ledger.mark_batch_submitted(local, batch_api("b1", 3))
@@ -90,7 +91,7 @@ def test_failures_exclude_retried(tmp_path):
 
 
 def test_status_snapshots_and_durations(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
         local = ledger.add_batch_intent(run, intents(4, model="m"))
         ledger.mark_batch_submitted(local, batch_api("b1", 4))
@@ -106,7 +107,7 @@ def test_status_snapshots_and_durations(tmp_path):
 
 def test_history_returns_cost_history(tmp_path):
     assert history(tmp_path, "p1", "m") == History(model="m", prompt_hash="p1")
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p1", settings={})
         local = ledger.add_batch_intent(run, intents(3, model="m"))
         ledger.mark_batch_submitted(local, batch_api("b1", 3))
@@ -130,7 +131,7 @@ def test_history_returns_cost_history(tmp_path):
 
 
 def test_standard_mode_rows_and_events(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="standard", model="m", prompt_hash="p", settings={})
         ids = ledger.add_standard_requests(run, intents(2))
         assert [ledger.request(i).mode for i in ids] == ["standard", "standard"]
@@ -140,7 +141,7 @@ def test_standard_mode_rows_and_events(tmp_path):
 
 
 def test_two_connections_and_threads(tmp_path):
-    a, b = Ledger(tmp_path), Ledger(tmp_path)
+    a, b = Folder.of(tmp_path).ledger(), Folder.of(tmp_path).ledger()
     run = a.new_run(mode="batch", model="m", prompt_hash="p", settings={})
     local = a.add_batch_intent(run, intents(50))
     a.mark_batch_submitted(local, batch_api("b1", 50))
@@ -166,12 +167,12 @@ def test_two_connections_and_threads(tmp_path):
 
 
 def test_grouped_commits_and_rolls_back_like_a_crash(tmp_path):
-    with open_ledger(tmp_path) as ledger:
+    with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
         local = ledger.add_batch_intent(run, intents(6))
         ledger.mark_batch_submitted(local, batch_api("b1", 6))
         rows = ledger.requests(batch_id="b1")
-        other = Ledger(tmp_path)
+        other = Folder.of(tmp_path).ledger()
         with ledger.grouped(every=3, max_s=60):
             for r in rows[:2]:
                 ledger.finish_request(r.id, "succeeded")

@@ -8,15 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gaia.prompts import (
-    ProfileNotFound,
-    PromptProfile,
-    default_profile,
-    list_profiles,
-    load_profile,
-    save_profile,
-    schema_problems,
-)
+from gaia.folder import Folder
+from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 
 
 def _walk_objects(node, out):
@@ -101,28 +94,28 @@ def test_save_list_load(tmp_path: Path):
     folder = tmp_path / "videos"
     folder.mkdir()
     base = default_profile()
-    assert [p.name for p in list_profiles(folder)] == ["default"]
-    assert load_profile(folder, "default") == base
+    assert [p.name for p in Folder.of(folder).profiles()] == ["default"]
+    assert Folder.of(folder).profile("default") == base
     custom = PromptProfile("birds", "You look at birds." * 50, base.schema, "Describe the birds.")
-    path = save_profile(folder, custom)
+    path = Folder.of(folder).save_profile(custom)
     assert path == folder / ".gaia" / "prompts" / f"{custom.hash}.json"
-    assert load_profile(folder, "birds") == custom
-    assert load_profile(folder, custom.hash) == custom
-    assert [p.name for p in list_profiles(folder)] == ["default", "birds"]
+    assert Folder.of(folder).profile("birds") == custom
+    assert Folder.of(folder).profile(custom.hash) == custom
+    assert [p.name for p in Folder.of(folder).profiles()] == ["default", "birds"]
     with pytest.raises(ProfileNotFound, match="birds"):
-        load_profile(folder, "nope")
+        Folder.of(folder).profile("nope")
 
 
 def test_save_refuses_unusable_schema(tmp_path: Path):
     base = default_profile()
     with pytest.raises(ValueError, match="additionalProperties"):
-        save_profile(tmp_path, PromptProfile("x", "s", {"type": "object", "properties": {}}, "i"))
+        Folder.of(tmp_path).save_profile(PromptProfile("x", "s", {"type": "object", "properties": {}}, "i"))
     assert not (tmp_path / ".gaia" / "prompts" / f"{base.hash}.json").exists()
 
 
 def test_saved_default_shadows_builtin(tmp_path: Path):
     base = default_profile()
     edited = PromptProfile("default", base.system + "\nAlso note the weather.", base.schema, base.instruction)
-    save_profile(tmp_path, edited)
-    assert load_profile(tmp_path, "default").hash == edited.hash
-    assert load_profile(tmp_path, base.hash).hash == base.hash
+    Folder.of(tmp_path).save_profile(edited)
+    assert Folder.of(tmp_path).profile("default").hash == edited.hash
+    assert Folder.of(tmp_path).profile(base.hash).hash == base.hash

@@ -69,9 +69,9 @@ def keyed(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorHandle) -> Emulator
 @pytest.fixture
 def ready(make_folder) -> Path:
     folder = make_folder({"cat.mp4": "testsrc", "dog.mp4": "cuts", "broken.mp4": "text"})
-    settings = gaia.load_settings(folder)
-    gaia.save_settings(folder, settings.with_keyframes(count=2))
-    settings = gaia.load_settings(folder)
+    settings = gaia.Folder(folder).settings()
+    gaia.Folder(folder).save_settings(settings.with_keyframes(count=2))
+    settings = gaia.Folder(folder).settings()
     gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
     return folder
 
@@ -237,7 +237,7 @@ def test_allowed_roots_from_secrets_and_the_pages_after_select(monkeypatch, make
 def test_the_demo_folder_stays_open_when_roots_are_set(monkeypatch, make_folder):
     inside = make_folder({"a.mp4": "testsrc"}, name="shared")
     monkeypatch.setenv("GAIA_ALLOWED_ROOTS", str(inside))
-    monkeypatch.setattr(gaia.demo, "DEMO_CLIPS", gaia.demo.DEMO_CLIPS[:2])
+    monkeypatch.setattr(gaia.media.demo, "DEMO_CLIPS", gaia.media.demo.DEMO_CLIPS[:2])
     at = _page(SELECT, secrets=False).run()
     at.button(key="use_demo_folder").click().run()
     assert not at.exception and not at.error
@@ -248,7 +248,7 @@ def test_the_demo_folder_stays_open_when_roots_are_set(monkeypatch, make_folder)
 
 
 def test_demo_button_makes_the_demo_folder_and_opens_it(monkeypatch):
-    monkeypatch.setattr(gaia.demo, "DEMO_CLIPS", gaia.demo.DEMO_CLIPS[:2])  # quicker; same code path
+    monkeypatch.setattr(gaia.media.demo, "DEMO_CLIPS", gaia.media.demo.DEMO_CLIPS[:2])  # quicker; same code path
     at = _page(SELECT, secrets=False).run()
     assert not at.exception
     assert "Type or paste the path" in at.info[0].value
@@ -273,9 +273,9 @@ def test_demo_button_reports_a_cache_that_cannot_be_written(monkeypatch, tmp_pat
 
 
 def test_the_demo_can_be_started_afresh(monkeypatch):
-    monkeypatch.setattr(gaia.demo, "DEMO_CLIPS", gaia.demo.DEMO_CLIPS[:1])
+    monkeypatch.setattr(gaia.media.demo, "DEMO_CLIPS", gaia.media.demo.DEMO_CLIPS[:1])
     folder = gaia.ensure_demo_folder()
-    video = folder / gaia.demo.DEMO_CLIPS[0].file_name
+    video = folder / gaia.media.demo.DEMO_CLIPS[0].file_name
     gaia.write_sidecar(video, {"analysis": {"summary": "old"}})
     at = _page(SELECT, folder, secrets=False).run()
     assert not any(b.key == "use_demo_folder_browse" for b in at.button)  # already in the demo
@@ -311,7 +311,7 @@ def test_demo_button_reports_a_failed_generation(monkeypatch):
     def boom(*_a, **_k):
         raise ValueError("ffmpeg said no")
 
-    monkeypatch.setattr(gaia.demo, "_render_clip", boom)
+    monkeypatch.setattr(gaia.media.demo, "_render_clip", boom)
     at = _page(SELECT, secrets=False).run()
     at.button(key="use_demo_folder").click().run()
     assert not at.exception

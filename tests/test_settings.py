@@ -11,23 +11,23 @@ from gaia.settings import SETTINGS_FILE, KeyframeSettings, RunSettings, run_fing
 
 
 def test_settings_round_trip_and_defaults(tmp_path):
-    assert gaia.load_settings(tmp_path) == RunSettings()
+    assert gaia.Folder(tmp_path).settings() == RunSettings()
     s = RunSettings(model="claude-haiku-4-5", cache_ttl="5m").with_keyframes(count=9, strategy="scene", max_edge=800)
-    path = gaia.save_settings(tmp_path, s)
+    path = gaia.Folder(tmp_path).save_settings(s)
     assert path == tmp_path / ".gaia" / SETTINGS_FILE
-    assert gaia.load_settings(tmp_path) == s
+    assert gaia.Folder(tmp_path).settings() == s
 
 
 def test_unknown_keys_are_ignored_and_a_damaged_file_gives_defaults(tmp_path):
-    gaia.save_settings(tmp_path, RunSettings())
+    gaia.Folder(tmp_path).save_settings(RunSettings())
     path = tmp_path / ".gaia" / SETTINGS_FILE
     data = json.loads(path.read_text())
     data["future_option"] = 1
     data["keyframes"]["future_knob"] = 2
     path.write_text(json.dumps(data))
-    assert gaia.load_settings(tmp_path) == RunSettings()
+    assert gaia.Folder(tmp_path).settings() == RunSettings()
     path.write_text("{broken")
-    assert gaia.load_settings(tmp_path) == RunSettings()
+    assert gaia.Folder(tmp_path).settings() == RunSettings()
 
 
 @pytest.mark.parametrize(
@@ -55,21 +55,21 @@ def test_fingerprint_changes_with_what_changes_the_answer():
 
 
 def test_selection_round_trip(tmp_path):
-    gaia.set_video_excluded(tmp_path, "a.mp4", True)
-    gaia.set_frame_excluded(tmp_path, "b.mp4", 1.23456, True)
-    sel = gaia.load_selection(tmp_path)
+    gaia.Folder(tmp_path).set_video_excluded("a.mp4", True)
+    gaia.Folder(tmp_path).set_frame_excluded("b.mp4", 1.23456, True)
+    sel = gaia.Folder(tmp_path).selection()
     assert sel.video_excluded("a.mp4") and not sel.video_excluded("b.mp4")
     assert sel.frame_excluded("b.mp4", 1.2346) and not sel.frame_excluded("b.mp4", 2.0)
-    gaia.set_video_excluded(tmp_path, "a.mp4", False)
-    assert not gaia.load_selection(tmp_path).video_excluded("a.mp4")
+    gaia.Folder(tmp_path).set_video_excluded("a.mp4", False)
+    assert not gaia.Folder(tmp_path).selection().video_excluded("a.mp4")
 
 
 def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake_ksets):
-    from gaia.batches import plan_submission
+    from gaia.runs.batch import plan_submission
 
     with pytest.raises(ValueError, match="answer length limit"):
         RunSettings(max_tokens=10)
-    gaia.save_settings(tmp_path, RunSettings(max_tokens=2048))
+    gaia.Folder(tmp_path).save_settings(RunSettings(max_tokens=2048))
     ksets = fake_ksets(tmp_path, ["a.mp4"])
     plan = plan_submission(tmp_path, keyframe_sets=ksets)
     assert plan.max_tokens == 2048

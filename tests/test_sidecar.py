@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import gaia
-from gaia.scan import scan_folder
+from gaia.media.scan import scan_folder
 from gaia.sidecar import SCHEMA_VERSION, SidecarCollision, SidecarError, sidecar_path
 
 ODD_NAMES = [

@@ -6,7 +6,7 @@ tokens, every ``cache_control`` breakpoint with its cumulative token count, TTL 
 everything up to it (the cache key), and the decoded images with the time label that precedes
 each. Images count ``gaia.facts.image_tokens`` after ``gaia.facts.fit_to_tier`` for the model's
 image tier; text is approximated by ``approx_text_tokens``, which is GAIA's own rule
-(``gaia.tokens.approx_text_tokens``: characters per token from the data file, times the model's
+(``gaia.pricing.tokens.approx_text_tokens``: characters per token from the data file, times the model's
 tokenizer factor), so the emulator and the offline estimate cannot drift apart.
 """
 
@@ -35,7 +35,7 @@ from gaia.facts import (
     fit_to_tier,
     image_tokens,
 )
-from gaia.tokens import approx_text_tokens as gaia_approx_text_tokens
+from gaia.pricing.tokens import approx_text_tokens as gaia_approx_text_tokens
 
 _TIME_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds?\b)", re.IGNORECASE)
 _CLOCK_RE = re.compile(r"\b(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\b")

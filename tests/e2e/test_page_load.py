@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
-import gaia.scan
-from tests import media
+import gaia.media.scan
+from tests import videos as media
 from tests.e2e.conftest import ROOT, AppServer
 from tests.e2e.helpers import LONG, wait_idle
 
@@ -40,9 +40,9 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.link(clip, dest)
     info = gaia.probe_file(clip)
     mp = pytest.MonkeyPatch()
-    mp.setattr(gaia.scan, "probe_file", lambda _path: info)  # every link is the same file
+    mp.setattr(gaia.media.scan, "probe_file", lambda _path: info)  # every link is the same file
     try:
-        scan = gaia.scan_folder(folder, fingerprint=gaia.current_fingerprint(folder))
+        scan = gaia.scan_folder(folder, fingerprint=gaia.Folder(folder).fingerprint())
     finally:
         mp.undo()
     assert len(scan.usable) == N_VIDEOS

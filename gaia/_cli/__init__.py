@@ -1,0 +1,50 @@
+"""The ``gaia`` command: one thin subcommand per module, each calling one public gaia function.
+
+Subcommands live in ``gaia/_cli/<name>.py`` and expose ``register(subparsers)``; ``main`` wires
+them together. Exit status is non-zero only when the command itself failed; per-file problems are
+reported in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each name is a module in this package with a ``register(subparsers)`` function.
+COMMAND_MODULES = (
+    "scan",
+    "keyframes",
+    "emulator",
+    "cost",
+    "batch",
+    "demo",
+    "run",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="gaia",
+        description="Turn a folder of videos into one structured Claude analysis per video.",
+        epilog="Run 'gaia COMMAND --help' for a command's options and an example.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"gaia._cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gaia`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

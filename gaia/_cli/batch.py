@@ -1,0 +1,400 @@
+"""``gaia submit|status|watch|retrieve|retry|cancel DIR``: the batch lifecycle from a terminal.
+
+Each subcommand calls one function of ``gaia.runs.batch``. The API key and endpoint come from
+``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL``; the run settings (model, prompt profile,
+keyframe settings, cache TTL) are the folder's saved ones, so a run prepared in the app can be
+submitted or watched here, and flags override them for one command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.api.client import MissingApiKey, describe_error, make_client
+from gaia.facts import catalogue
+from gaia.folder import Folder
+from gaia.runs.batch import (
+    COUNTS_NOTE,
+    DEFAULT_POLL_S,
+    BatchStatus,
+    RetrieveResult,
+    SubmissionPlan,
+    SubmitResult,
+    batch_statuses,
+    cancel_batch,
+    failures,
+    plan_retry,
+    plan_submission,
+    refresh_status,
+    retrieve,
+    retry_failed,
+    submit,
+    watch,
+)
+
+SHOW = 15  # list at most this many items of a kind before summarising the rest
+
+
+def register(sub: Any) -> None:
+    """Add the ``submit``, ``status``, ``watch``, ``retrieve``, ``retry`` and ``cancel`` subcommands."""
+    p = add_parser(sub, "submit", "Send the folder's videos as Message Batches (asks before spending).",
+                   "gaia submit ~/Videos/pets --max-cost 5 --yes")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--model", help="model to use (default: the folder's setting)")
+    p.add_argument("--dry-run", metavar="FILE", help="write the requests as JSONL to FILE instead of sending")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="refuse to submit if the estimate is above USD")
+    p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
+    p.add_argument("--upload-frames", action="store_true",
+                   help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_submit)
+
+    p = add_parser(sub, "status", "Show the folder's batches: status, counts, times, expiry, results.",
+                   "gaia status ~/Videos/pets --json")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--offline", action="store_true", help="show what the ledger knows, without asking the API")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_status)
+
+    p = add_parser(sub, "watch", "Poll until every batch has ended, retrieving results as batches end.",
+                   "gaia watch ~/Videos/pets --poll 30")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--poll", type=float, default=DEFAULT_POLL_S, metavar="S",
+                   help=f"longest wait between polls (default {DEFAULT_POLL_S:.0f}); polls start every few "
+                        "seconds and back off to this")
+    p.add_argument("--json", action="store_true", help="print one JSON document at the end")
+    p.set_defaults(func=run_watch)
+
+    p = add_parser(sub, "retrieve", "Download ended batches' results into sidecars (safe to re-run).",
+                   "gaia retrieve ~/Videos/pets")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_retrieve)
+
+    p = add_parser(sub, "retry", "Send exactly the failed requests again, in a new batch linked to their run.",
+                   "gaia retry ~/Videos/pets --yes")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--dry-run", metavar="FILE", help="write the requests as JSONL to FILE instead of sending")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="refuse if the estimate is above USD")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_retry)
+
+    p = add_parser(sub, "cancel", "Cancel one of the folder's batches (finished requests are kept).",
+                   "gaia cancel ~/Videos/pets msgbatch_013Zva2CMHLNnXjNJJKqJ2EF")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("batch_id", metavar="BATCH_ID", help="the batch id shown by 'gaia status'")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_cancel)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+def _err(cmd: str, message: str) -> None:
+    print(f"gaia {cmd}: {message}", file=sys.stderr)
+
+
+def _client(cmd: str) -> Any | None:
+    try:
+        return make_client()
+    except MissingApiKey as exc:
+        _err(cmd, str(exc))
+        return None
+
+
+def _usd(x: float | None) -> str:
+    return "unknown" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:,.4f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def _when(d: datetime | None) -> str:
+    return d.strftime("%Y-%m-%d %H:%M UTC") if d else "-"
+
+
+def _confirm(question: str, yes: bool, cmd: str) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        _err(cmd, "not asking on a non-interactive terminal; add --yes to go ahead")
+        return False
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def _print_plan(plan: SubmissionPlan) -> None:
+    print(f"Model {plan.model}, prompt '{plan.profile.name}' ({plan.profile.hash}), cache TTL "
+          f"{plan.settings.cache_ttl}, answers up to {plan.max_tokens} tokens")
+    print(f"To send: {len(plan.requests)} videos, {plan.n_frames} frames, {plan.image_tokens:,} image tokens, "
+          f"{plan.total_bytes / 1e6:.1f} MB")
+    for kind, label in (("analysed", "already analysed"), ("in_flight", "waiting in a batch"),
+                        ("excluded", "excluded by you"), ("problem", "not usable")):
+        items = plan.skipped_by(kind)
+        if items:
+            print(f"Skipped, {label}: {len(items)}")
+            if kind == "problem":
+                for s in items[:SHOW]:
+                    print(f"  !!  {s.rel_path}: {s.reason}")
+    if plan.problems:
+        print(f"Problems ({len(plan.problems)}):")
+        for p in plan.problems[:SHOW]:
+            where = f"{p.rel_path}: " if p.rel_path else ""
+            print(f"  !!  {where}{p.problem} Fix: {p.fix}")
+        if len(plan.problems) > SHOW:
+            print(f"  ... and {len(plan.problems) - SHOW} more")
+    print(plan.split_explanation)
+    for b in plan.batches:
+        print(f"  batch {b.index + 1}: {b.n_requests} requests, {b.nbytes / 1e6:.1f} MB ({b.reason_text})")
+    if plan.image_source_advice:
+        print(plan.image_source_advice)
+    for note in plan.notes:
+        print(f"Note: {note}")
+    if plan.estimate_usd is not None:
+        print(f"Estimated cost (batch + caching): {_usd(plan.estimate_usd)}")
+    elif plan.estimate_note:
+        print(plan.estimate_note)
+
+
+def _print_submit(res: SubmitResult, cmd: str, folder: Any) -> int:
+    for batch_id in res.reconciled:
+        print(f"Found batch {batch_id} from an interrupted submission; it is kept and watched.")
+    if res.blocked:
+        _err(cmd, res.blocked)
+        return 1
+    if res.dry_run_path:
+        print(f"Wrote {res.dry_run_requests} requests to {res.dry_run_path} (nothing was sent).")
+        return 0
+    for b in res.batches:
+        if b.state == "submitted":
+            print(f"  sent  {b.batch_id}: {b.n_requests} requests, {b.nbytes / 1e6:.1f} MB")
+        else:
+            print(f"  !!    batch of {b.n_requests} requests not created: {b.error}")
+    for p in res.problems:
+        print(f"  !!  {p}")
+    print(f"Sent {res.sent} requests in {sum(1 for b in res.batches if b.state == 'submitted')} batch(es). "
+          f"Next: gaia watch {folder}")
+    return 0 if res.ok else 1
+
+
+def _print_status(statuses: list[BatchStatus]) -> None:
+    if not statuses:
+        print("No batches yet for this folder.")
+        return
+    for s in statuses:
+        if s.state == "abandoned":
+            print(f"  --  intent #{s.local_id} ({s.n_requests} requests): never created. {s.error or ''}")
+            continue
+        if s.state == "pending":
+            print(f"  ..  intent #{s.local_id} ({s.n_requests} requests): creation being checked")
+            continue
+        counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
+        line = (f"  {s.batch_id}: {s.processing_status}, {s.n_requests} requests ({counts}); created "
+                f"{_when(s.created_at)}, elapsed {_duration(s.elapsed_s)}")
+        if s.expires_in_s is not None:
+            line += f", expires in {_duration(s.expires_in_s)}"
+        if s.ended:
+            done = s.outcomes.get("succeeded", 0)
+            failed = s.outcomes.get("failed", 0)
+            line += f"; results {s.results_state} ({done} written, {failed} failed)"
+        print(line)
+        if s.error:
+            print(f"      !! {s.error}")
+        if s.retention_warning:
+            print(f"      !! {s.retention_warning}")
+    if any(s.running for s in statuses):
+        print(COUNTS_NOTE)
+
+
+def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
+    for b in res.batches:
+        tail = "complete" if b.complete else f"incomplete: {b.error}"
+        print(f"  {b.batch_id}: {b.written} written, {b.failed + b.missing} failed, {b.already_done} already done,"
+              f" {b.unknown} unknown ids; {tail}")
+    for p in res.problems:
+        print(f"  !!  {p}")
+    fails = failures(folder)
+    if fails:
+        print(f"{len(fails)} request(s) without an answer:")
+        for f in fails[:SHOW]:
+            print(f"  !!  {f.rel_path}: {f.reason} {f.hint}")
+        if len(fails) > SHOW:
+            print(f"  ... and {len(fails) - SHOW} more")
+        print(f"Send them again with: gaia retry {folder}")
+    print(f"Wrote {res.written} sidecar(s).")
+    return 0 if res.complete else 1
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Plan, show, confirm and submit."""
+    settings = Folder(args.folder).settings()
+    if args.model:
+        if args.model not in catalogue().models:
+            _err("submit", f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+            return 2
+        settings = replace(settings, model=args.model)
+    client = None
+    if not args.dry_run:
+        client = _client("submit")
+        if client is None:
+            return 2
+    try:
+        plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
+                               image_source="file" if args.upload_frames else "base64",
+                               on_progress=progress_for(args, "keyframes"))
+    except Exception as exc:
+        _err("submit", describe_error(exc))
+        return 1
+    if not args.json:
+        _print_plan(plan)
+    if not plan.requests and not plan.blocking_problems and not args.json:
+        return 0
+    within_cap = args.max_cost is None or (plan.estimate_usd is not None and plan.estimate_usd <= args.max_cost)
+    if plan.ok and not args.dry_run and within_cap:
+        cost = f" for about {_usd(plan.estimate_usd)}" if plan.estimate_usd is not None else ""
+        question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
+        if not _confirm(question, args.yes, "submit"):
+            return 1
+    dry = args.dry_run
+    res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
+                 on_progress=progress_for(args, "building"))
+    if args.json:
+        emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
+        return 0 if res.ok else 1
+    return _print_submit(res, "submit", args.folder)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Refresh (unless offline) and print the folder's batches."""
+    if args.offline:
+        statuses = batch_statuses(args.folder)
+    else:
+        client = _client("status")
+        if client is None:
+            return 2
+        statuses = refresh_status(args.folder, client)
+    if args.json:
+        emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
+                   "failures": [f.to_dict() for f in failures(args.folder)]})
+        return 0
+    _print_status(statuses)
+    fails = failures(args.folder)
+    if fails:
+        print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "
+              f"'gaia retry {args.folder}'.")
+    return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """Poll until every batch ended, retrieving as they end."""
+    client = _client("watch")
+    if client is None:
+        return 2
+    quiet = args.json
+
+    def on_status(statuses: list[BatchStatus]) -> None:
+        if quiet:
+            return
+        running = [s for s in statuses if s.running]
+        stamp = datetime.now().strftime("%H:%M:%S")
+        print(f"[{stamp}] {len(running)} batch(es) running, {len(statuses) - len(running)} ended or not created")
+        for s in running:
+            print(f"    {s.batch_id or 'intent'}: {s.processing_status or s.state}, {s.n_requests} requests, "
+                  f"elapsed {_duration(s.elapsed_s)}" + (f", expires in {_duration(s.expires_in_s)}"
+                                                          if s.expires_in_s is not None else ""))
+        sys.stdout.flush()
+
+    res = watch(args.folder, client, poll_s=args.poll, on_status=on_status,
+                on_progress=progress_for(args, "retrieving"))
+    if args.json:
+        emit_json({"retrieve": res.to_dict(), "batches": [s.to_dict() for s in batch_statuses(args.folder)],
+                   "failures": [f.to_dict() for f in failures(args.folder)]})
+        return 0 if res.complete else 1
+    print("Every batch has ended.")
+    return _print_retrieve(res, args.folder)
+
+
+def run_retrieve(args: argparse.Namespace) -> int:
+    """Retrieve the results of ended batches into sidecars."""
+    client = _client("retrieve")
+    if client is None:
+        return 2
+    res = retrieve(args.folder, client, on_progress=progress_for(args, "retrieving"))
+    if args.json:
+        emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in failures(args.folder)]})
+        return 0 if res.complete else 1
+    if not res.batches and not res.problems:
+        running = [s for s in batch_statuses(args.folder) if s.running]
+        print(f"Nothing to retrieve{': ' + str(len(running)) + ' batch(es) still running' if running else ''}.")
+    return _print_retrieve(res, args.folder)
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    """Show the failures, confirm and send them again."""
+    fails = failures(args.folder)
+    if not fails:
+        if args.json:
+            emit_json({"retried": 0})
+        else:
+            print("Nothing to retry: no request has failed.")
+        return 0
+    client = None
+    if not args.dry_run:
+        client = _client("retry")
+        if client is None:
+            return 2
+    plans = plan_retry(args.folder)
+    total = sum(len(p.requests) for p in plans)
+    usd = [p.estimate_usd for p in plans if p.estimate_usd is not None]
+    if not args.json:
+        print(f"{len(fails)} failed request(s); {total} can be sent again:")
+        for f in fails[:SHOW]:
+            print(f"  {f.rel_path}: {f.error_kind}")
+        for p in plans:
+            for prob in p.problems:
+                print(f"  !!  {prob.rel_path or ''}: {prob.problem}")
+        if usd:
+            print(f"Estimated cost: {_usd(sum(usd))}")
+    if not args.dry_run and total and not _confirm(f"Send {total} request(s) again?", args.yes, "retry"):
+        return 1
+    res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
+                       on_progress=progress_for(args, "building"))
+    if args.json:
+        emit_json(res.to_dict())
+        return 0 if res.ok else 1
+    return _print_submit(res, "retry", args.folder)
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Cancel one batch."""
+    client = _client("cancel")
+    if client is None:
+        return 2
+    try:
+        status = cancel_batch(args.folder, client, args.batch_id)
+    except KeyError as exc:
+        _err("cancel", str(exc.args[0]))
+        return 1
+    except Exception as exc:
+        _err("cancel", describe_error(exc))
+        return 1
+    if args.json:
+        emit_json(status.to_dict())
+    else:
+        print(f"Batch {args.batch_id} is {status.processing_status}. Requests already processed keep their "
+              f"results; retrieve them with 'gaia retrieve {args.folder}' once it has ended.")
+    return 0

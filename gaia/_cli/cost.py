@@ -1,0 +1,274 @@
+"""``gaia cost`` (check a bill under the four scenarios) and ``gaia estimate DIR`` (what a run will cost).
+
+``gaia cost`` takes token counts on the command line or from a CSV file (one row per model or per
+day; columns in ``gaia.pricing.cost.CSV_COLUMNS``) and prints the bill as standard, with prompt caching,
+with the Batch API and with both. ``gaia estimate`` prices the folder's current keyframes (with the
+exclusions made on the Keyframes page) and prompt on its model, or on another with ``--model``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gaia._cli._common import add_parser, emit_json, folder_arg
+from gaia.facts import CACHE_TTLS, catalogue, model_facts
+from gaia.pricing.cost import (
+    CSV_COLUMNS,
+    SCENARIOS,
+    TOKEN_LABELS,
+    TOKEN_TYPES,
+    Bill,
+    BillCsvError,
+    Estimate,
+    TokenCounts,
+    bill,
+    budget,
+    compare_models,
+    estimate_run,
+    load_run_inputs,
+    read_bill_csv,
+)
+
+CSV_HELP = (
+    "CSV columns (header names, case-insensitive): model, date (optional), input_tokens (uncached input), "
+    "cache_write_5m_tokens, cache_write_1h_tokens (or cache_write_tokens when the TTL is unknown: priced as 5m), "
+    "cache_read_tokens, output_tokens. Missing count columns count as 0; '365,624' is accepted. The Admin usage "
+    "API names (uncached_input_tokens, cache_creation.ephemeral_1h_input_tokens, cache_read_input_tokens) work too."
+)
+
+
+def register(sub: Any) -> None:
+    """Add the ``cost`` and ``estimate`` subcommands."""
+    p = add_parser(
+        sub, "cost", "Price a bill's token counts as standard, with caching, with the Batch API and with both.",
+        "gaia cost --model claude-sonnet-4-5 --input-tokens 365624 --cache-write-1h-tokens 106920 "
+        "--cache-read-tokens 416988 --output-tokens 611412\n  gaia cost --csv usage.csv --json")
+    p.add_argument("--model", help="model id (required unless the CSV has a model column)")
+    for name, help_text in (("input-tokens", "uncached input tokens"),
+                            ("cache-write-5m-tokens", "cache write tokens, 5-minute TTL"),
+                            ("cache-write-1h-tokens", "cache write tokens, 1-hour TTL"),
+                            ("cache-read-tokens", "cache read tokens"),
+                            ("output-tokens", "output tokens")):
+        p.add_argument(f"--{name}", type=_count, default=0, metavar="N", help=help_text)
+    p.add_argument("--csv", type=Path, metavar="FILE", help="read the counts from a CSV file. " + CSV_HELP)
+    p.add_argument("--per-row", action="store_true", help="with --csv: one bill per row instead of per model")
+    p.add_argument("--long-context", action="store_true",
+                   help="price every token at the model's long-prompt tier (Haiku 5.5 above 100k prompt tokens)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_cost)
+
+    e = add_parser(sub, "estimate", "Estimate what analysing the folder's videos will cost, before submitting.",
+                   "gaia estimate ~/Videos/pets --model claude-haiku-5-5 --json")
+    e.add_argument("folder", type=folder_arg, metavar="DIR", help="the video folder (keyframes extracted)")
+    e.add_argument("--model", help="price on this model (default: the folder's model)")
+    e.add_argument("--ttl", choices=CACHE_TTLS, help="cache TTL (default: the folder's setting)")
+    e.add_argument("--output-tokens", type=_count, metavar="N",
+                   help="output tokens per video when there is no history (default from the price data)")
+    e.add_argument("--compare", action="store_true", help="also price the run on every model")
+    e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
+    e.add_argument("--per-video", action="store_true", help="list every video's cost")
+    e.add_argument("--json", action="store_true", help="print one JSON document")
+    e.set_defaults(func=run_estimate)
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a token count") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("token counts cannot be negative")
+    return n
+
+
+def usd(x: float | None) -> str:
+    """Dollars for bills: cents, or four decimals below a cent."""
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"${x:.4f}"
+
+
+def usd_est(x: float | None) -> str:
+    """Dollars for estimates: cents from $1, else two significant digits (small runs stay readable)."""
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.{max(2, 1 - math.floor(math.log10(abs(x))))}f}"
+
+
+def _uncertain_line(model: str) -> str | None:
+    f = model_facts(model)
+    if not f.uncertain:
+        return None
+    return f"  ! uncertain for {f.display_name}: {', '.join(f.uncertain)}" + (
+        f" ({f.cache_read_note})" if f.cache_read_note else "")
+
+
+def format_bill(b: Bill) -> str:
+    """The bill under each scenario as text: one block per scenario, token types with counts and USD."""
+    f = model_facts(b.model)
+    lines = [f"Bill check: {b.display_name} ({b.model}){' ' + b.label if b.label else ''}",
+             f"Prices as of {b.prices_as_of} ({f.source})"
+             + ("" if b.confirmed else "  [UNCONFIRMED prices]")]
+    warn = _uncertain_line(b.model)
+    if warn:
+        lines.append(warn)
+    for s in b.scenarios:
+        lines.append("")
+        head = f"{s.label}"
+        if s.key != "standard":
+            head += f"  (saves {usd(s.saving_usd)}, {s.saving_pct:.0f}% vs standard)"
+        lines.append(head)
+        t = s.cost.tokens
+        for typ in TOKEN_TYPES:
+            if t.get(typ) == 0:
+                continue
+            lines.append(f"  {TOKEN_LABELS[typ]:<22}{t.get(typ):>14,.0f}{usd(s.cost.usd.get(typ)):>12}")
+        lines.append(f"  {'Total':<22}{s.cost.total_tokens:>14,.0f}{usd(s.total_usd):>12}")
+    for e in b.explanations:
+        lines.append("")
+        lines.append(f"{e.title}: {e.text}")
+    for n in b.notes:
+        lines.append(f"\nNote: {n}")
+    return "\n".join(lines)
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    """Price the counts (or the CSV) and print; exit 2 on bad input."""
+    try:
+        if args.csv:
+            bills = read_bill_csv(args.csv, model=args.model, per_row=args.per_row)
+        else:
+            if not args.model:
+                print("gaia cost: name the model (--model) or give a CSV (--csv)", file=sys.stderr)
+                return 2
+            model_facts(args.model)
+            tokens = TokenCounts(args.input_tokens, args.cache_write_5m_tokens, args.cache_write_1h_tokens,
+                                 args.cache_read_tokens, args.output_tokens)
+            bills = [bill(tokens, args.model, long_context=args.long_context)]
+    except (BillCsvError, KeyError) as exc:
+        print(f"gaia cost: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        emit_json({"bills": [b.to_dict() for b in bills], "csv_columns": {k: list(v) for k, v in CSV_COLUMNS.items()}}
+                  if args.csv else bills[0].to_dict())
+        return 0
+    print("\n\n".join(format_bill(b) for b in bills))
+    return 0
+
+
+def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
+    """The estimate as text: assumptions, the four scenarios, explanations."""
+    f = model_facts(est.model)
+    lines = [f"Estimate: {est.videos} videos, {est.frames} frames on {est.display_name} ({est.model}), "
+             f"{est.cache_ttl} cache",
+             f"Prices as of {est.prices_as_of} ({est.source})" + ("" if est.confirmed else "  [UNCONFIRMED prices]")]
+    warn = _uncertain_line(est.model)
+    if warn:
+        lines.append(warn)
+    t = est.text
+    lines.append(f"Prompt tokens ({'exact, count_tokens' if t.exact else 'APPROXIMATE'}): system {t.system:,}, "
+                 f"schema {t.schema:,}, instruction {t.instruction:,}, {t.label} per frame label; "
+                 f"images {est.image_tokens:,} in all")
+    o = est.output
+    lines.append(f"Output per video ({o.source}): {o.median:,.0f} tokens (range {o.low:,.0f}–{o.high:,.0f})")
+    lines.append(est.cache.message)
+    lines.append("")
+    lines.append(f"{'Scenario':<22}{'Total':>12}{'Per video':>12}{'Saving':>12}   Range")
+    for s in est.scenarios:
+        saving = "" if s.key == "standard" else f"{s.saving_pct:.0f}%"
+        lines.append(f"{s.label:<22}{usd_est(s.total_usd):>12}{usd_est(s.per_video_usd):>12}{saving:>12}   "
+                     f"{usd_est(s.low_usd)}–{usd_est(s.high_usd)}")
+    bc = est.scenario("batch_caching").cost
+    lines.append("")
+    lines.append("Batch API + caching breakdown:")
+    for row in bc.rows():
+        if row["type"] != "total" and row["tokens"] == 0:
+            continue
+        lines.append(f"  {row['label']:<22}{row['tokens']:>14,.0f}{usd_est(row['usd']):>12}")
+    lines.append(f"With a {'5m' if est.cache_ttl == '1h' else '1h'} cache instead: "
+                 f"{usd_est(est.ttl_totals['5m' if est.cache_ttl == '1h' else '1h'])}")
+    for e in est.explanations:
+        lines.append("")
+        lines.append(f"{e.title}: {e.text}")
+    if per_video:
+        lines.append("")
+        lines.append(f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}")
+        for v in est.per_video:
+            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{v.image_tokens:>11,}{usd_est(v.usd[3]):>13}")
+    if est.notes:
+        lines.append("")
+        lines.extend(f"Note: {n}" for n in est.notes)
+    if f.status != "current":
+        lines.append(f"Note: {f.display_name} is {f.status}.")
+    return "\n".join(lines)
+
+
+def _client_from_env() -> Any | None:
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        return None
+    try:
+        import anthropic
+
+        return anthropic.Anthropic()
+    except Exception:  # no SDK or bad configuration: approximate counts instead
+        return None
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    """Estimate the folder and print; exit 2 for an unknown model."""
+    if args.model and args.model not in catalogue().models:
+        print(f"gaia estimate: unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}",
+              file=sys.stderr)
+        return 2
+    inp = load_run_inputs(args.folder, model=args.model, cache_ttl=args.ttl)
+    client = _client_from_env()
+    text = None
+    if client is not None:
+        from gaia.folder import Folder
+        from gaia.pricing.tokens import prompt_tokens
+
+        text = prompt_tokens(inp.profile, inp.model, client=client,
+                             cache_file=Folder(args.folder).workdir / "token_counts.json")
+    est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
+                       selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
+                       text_tokens=text, source_sizes=inp.source_sizes)
+    rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
+                          selection=inp.selection, history=inp.history, client=client,
+                          output_tokens_default=args.output_tokens) if args.compare else []
+    bud = budget(args.budget, est, inp.sets, selection=inp.selection,
+                 source_sizes=inp.source_sizes) if args.budget is not None else None
+    if args.json:
+        doc = est.to_dict(per_video=True)
+        doc["folder"] = str(args.folder)
+        if rows:
+            doc["models"] = [r.to_dict() for r in rows]
+        if bud:
+            doc["budget"] = bud.to_dict()
+        emit_json(doc)
+        return 0
+    if not est.videos:
+        print(f"No videos with keyframes in {args.folder}: extract them first (gaia keyframes DIR).")
+        for rel, reason in est.skipped[:20]:
+            print(f"  {rel}: {reason}")
+        return 0
+    print(format_estimate(est, per_video=args.per_video))
+    if rows:
+        print("")
+        print(f"{'Model':<22}{'Batch+cache':>13}{'x ref':>8}  {'Caches':<8}{'Sees':<12}Status")
+        for r in rows:
+            sees = f"{r.frame_size[0]}x{r.frame_size[1]}" if r.frame_size else "-"
+            flag = "" if r.confirmed and not r.uncertain else "  ! " + ", ".join(r.uncertain)
+            print(f"{r.display_name:<22}{usd_est(r.usd['batch_caching']):>13}{r.relative:>8.3f}  "
+                  f"{'yes' if r.caches else 'no':<8}{sees:<12}{r.status}{flag}")
+    if bud:
+        print("")
+        print(bud.message)
+    return 0
+
+
+__all__ = ["SCENARIOS", "format_bill", "format_estimate", "register", "run_cost", "run_estimate"]

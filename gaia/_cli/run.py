@@ -1,0 +1,164 @@
+"""``gaia run DIR``: analyse videos now through the standard Messages API (answers in seconds).
+
+The same requests as ``gaia submit`` (prompt, schema, cached prefix, frames), at standard prices
+instead of batch prices, for a few urgent videos. It shows what the run costs now against as a
+batch and the wait for each, asks before spending, and reports answers, failures with their
+reasons, spend and how concurrency adapted to the API. Ctrl-C lets requests in flight finish;
+running again sends only what has no answer yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import replace
+from typing import Any
+
+from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.api.client import MissingApiKey, describe_error, make_client
+from gaia.facts import catalogue
+from gaia.folder import Folder
+from gaia.runs.now import OnlineResult, plan_run_now, retry_now, run_choice, run_now
+from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+
+SHOW = 15
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` subcommand."""
+    p = add_parser(sub, "run", "Analyse videos now through the Messages API (standard prices, answers in seconds).",
+                   "gaia run ~/Videos/pets --limit 3 --max-cost 1 --yes")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--model", help="model to use (default: the folder's setting)")
+    p.add_argument("--limit", type=_positive, metavar="N", help="send at most N videos")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--max-cost", type=float, metavar="USD",
+                   help="refuse if the estimate at standard prices is above USD, and stop before passing it")
+    p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
+                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}); "
+                        "lowered automatically while the API pushes back")
+    p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
+    p.add_argument("--upload-frames", action="store_true",
+                   help="upload each frame once through the Files API and reference it by file_id")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_run)
+
+
+def _err(message: str) -> None:
+    print(f"gaia run: {message}", file=sys.stderr)
+
+
+def _usd(x: float | None) -> str:
+    return "unknown" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:,.4f}"
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        _err("not asking on a non-interactive terminal; add --yes to go ahead")
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _print_result(res: OnlineResult, folder: Any) -> int:
+    for o in res.recovered:
+        what = "answer recorded" if o.status == "succeeded" else "no answer, sent again if planned"
+        print(f"  recovered from an interrupted run: {o.rel_path} ({what})")
+    if res.blocked:
+        _err(res.blocked)
+        return 1
+    for o in res.failures[:SHOW]:
+        print(f"  !!  {o.rel_path}: {o.error_kind}: {o.error}")
+    if len(res.failures) > SHOW:
+        print(f"  ... and {len(res.failures) - SHOW} more")
+    for p in res.problems[:SHOW]:
+        print(f"  !!  {p}")
+    rate = f", {res.per_minute:.0f} answers/min" if res.per_minute else ""
+    print(f"Answered {res.succeeded}, failed {res.failed}, not sent {len(res.not_sent)} in {res.elapsed_s:.1f} s"
+          f"{rate}; spent {_usd(res.spent_usd)} (estimate {_usd(res.estimate_usd)}).")
+    if res.throttled:
+        print(f"The API pushed back {res.throttled} time(s) (429/529): concurrency went from {res.max_concurrency} "
+              f"down to {res.lowest_concurrency} and back to {res.concurrency[-1].limit if res.concurrency else '?'}.")
+    if res.stopped:
+        print(res.stopped)
+    if res.failed:
+        print(f"Send the failures again now with 'gaia run {folder} --retry-failed', or as a batch with "
+              f"'gaia retry {folder}'.")
+    if res.not_sent:
+        print(f"Run 'gaia run {folder}' again to send the {len(res.not_sent)} video(s) not sent.")
+    return 0 if res.ok else 1
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Plan, show the choice, confirm and send now."""
+    settings = Folder(args.folder).settings()
+    if args.model:
+        if args.model not in catalogue().models:
+            _err(f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+            return 2
+        settings = replace(settings, model=args.model)
+    try:
+        client = make_client()
+    except MissingApiKey as exc:
+        _err(str(exc))
+        return 2
+    stop = threading.Event()
+    if args.retry_failed:
+        if not _confirm("Send the failed requests again now, at standard prices?", args.yes):
+            return 1
+        results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                            on_progress=progress_for(args, "answers"))
+        if args.json:
+            emit_json({"results": [r.to_dict() for r in results]})
+            return 0 if all(r.ok for r in results) else 1
+        if not results:
+            print("Nothing to retry: no request has failed.")
+            return 0
+        return max(_print_result(r, args.folder) for r in results)
+    try:
+        plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
+                            image_source="file" if args.upload_frames else "base64",
+                            on_progress=progress_for(args, "keyframes"))
+    except Exception as exc:
+        _err(describe_error(exc))
+        return 1
+    choice = run_choice(plan, concurrency=args.concurrency)
+    if not args.json:
+        print(f"Model {plan.model}, prompt '{plan.profile.name}' ({plan.profile.hash}): {len(plan.requests)} "
+              f"video(s), {plan.n_frames} frames")
+        for p in plan.problems[:SHOW]:
+            print(f"  !!  {(p.rel_path + ': ') if p.rel_path else ''}{p.problem} Fix: {p.fix}")
+        skipped = len(plan.skipped)
+        if skipped:
+            print(f"Skipped {skipped} video(s) (already analysed, in a batch, excluded or unusable).")
+        if plan.requests:
+            print(f"Now:      {_usd(choice.now_usd)} at standard prices; {choice.now_wait_text}.")
+            print(f"As batch: {_usd(choice.batch_usd)}; {choice.batch_wait_text}.")
+    if not plan.requests and not plan.blocking_problems:
+        if args.json:
+            emit_json({"plan": plan.to_dict(), "choice": choice.to_dict(), "result": None})
+        else:
+            print("Nothing to send.")
+        return 0
+    if plan.ok and (args.max_cost is None or (choice.now_usd is not None and choice.now_usd <= args.max_cost)):
+        question = f"Send {len(plan.requests)} video(s) now for about {_usd(choice.now_usd)}?"
+        if not _confirm(question, args.yes):
+            return 1
+    res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                  on_progress=progress_for(args, "answers"), stop=stop)
+    if args.json:
+        emit_json({"plan": plan.to_dict(), "choice": choice.to_dict(), "result": res.to_dict()})
+        return 0 if res.ok else 1
+    code = _print_result(res, args.folder)
+    return 130 if res.stopped and res.stopped.startswith("Interrupted") else code

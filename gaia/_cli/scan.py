@@ -1,0 +1,55 @@
+"""``gaia scan DIR``: list the folder's videos with their facts, sidecar state and problems."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.folder import Folder
+from gaia.media.scan import FolderError, scan_folder
+
+
+def register(sub: Any) -> None:
+    """Add the ``scan`` subcommand."""
+    p = add_parser(sub, "scan", "Scan a folder (recursively) for videos and report what GAIA can use.",
+                   "gaia scan ~/Videos/pets --json > scan.json")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder to scan")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    p.set_defaults(func=run)
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if not seconds:
+        return "-"
+    m, s = divmod(seconds, 60)
+    return f"{int(m)}:{s:04.1f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan and print; exit 1 only when the folder itself cannot be scanned."""
+    try:
+        result = scan_folder(args.folder, fingerprint=Folder(args.folder).fingerprint(),
+                             on_progress=progress_for(args, "probing"))
+    except FolderError as exc:
+        print(f"gaia scan: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        emit_json({"folder": str(result.folder), "summary": result.summary(),
+                   "videos": [r.to_dict() for r in result.records]})
+        return 0
+    for r in result.records:
+        if r.usable:
+            size = f"{r.width}x{r.height}" + (f" rot{r.rotation}" if r.rotation else "")
+            print(f"  ok  {r.rel_path}  {_fmt_duration(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
+                  f"  [{r.sidecar_state}]")
+        else:
+            print(f"  !!  {r.rel_path}: {r.problem}")
+    s = result.summary()
+    print(f"{s['videos']} videos, {s['usable']} usable, {s['problems']} with problems, "
+          f"{_fmt_duration(s['total_duration_s'])} in all, {s['total_size_bytes'] / 1e6:.1f} MB; "
+          f"{s['analysed']} analysed with the current settings")
+    for d in result.unreadable_dirs:
+        print(f"  !!  folder {d}: permission denied, skipped")
+    return 0

@@ -1,0 +1,93 @@
+"""The client: the one place an ``anthropic.Anthropic`` client is made, and API errors in plain words.
+
+Every function that talks to the API takes a client made here (or, in tests, one pointed at the
+local emulator), so the app, the CLI and the tests share one code path. ``field`` reads a value
+from an SDK object or from the plain dict the ledger and the emulator's fixtures hold, so no
+module needs its own "object or dict" branch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def field(obj: Any, name: str, default: Any = None) -> Any:
+    """``obj[name]`` for a mapping, else ``obj.name``; ``default`` when absent or ``None``."""
+    value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+    return default if value is None else value
+
+
+def as_dict(obj: Any) -> dict[str, Any] | None:
+    """An SDK model or a mapping as a plain dict (``None`` stays ``None``)."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dict(dump(mode="json"))
+    return dict(vars(obj))
+
+
+class MissingApiKey(RuntimeError):
+    """No API key was given and none is set in the environment."""
+
+
+def make_client(api_key: str | None = None, base_url: str | None = None, *, max_retries: int = 2,
+                timeout: float | None = None) -> Any:
+    """The one place GAIA makes an ``anthropic.Anthropic`` client.
+
+    The key and endpoint default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL``, as the SDK
+    reads them (``base_url`` pointing at ``gaia emulator`` needs any non-empty key). Raises
+    ``MissingApiKey`` with a plain message when there is no key at all.
+    """
+    import anthropic
+
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        raise MissingApiKey("No Anthropic API key: set ANTHROPIC_API_KEY (or enter a key in the app). "
+                            "To try GAIA without one, start `gaia emulator` and set ANTHROPIC_BASE_URL to it.")
+    kwargs: dict[str, Any] = {"max_retries": max_retries}
+    if key:
+        kwargs["api_key"] = key
+    if base_url:
+        kwargs["base_url"] = base_url
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return anthropic.Anthropic(**kwargs)
+
+
+_ERROR_HINTS = {
+    400: "the API rejected the request",
+    401: "the API key was refused; check ANTHROPIC_API_KEY",
+    402: "billing problem on the account",
+    403: "the key has no permission for this",
+    404: "not found (was it deleted, or made with another key or workspace?)",
+    409: "conflict",
+    413: "the batch is larger than the API accepts",
+    429: "rate limited by the API",
+    500: "the API had an internal error",
+    504: "the API timed out",
+    529: "the API is overloaded",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, plain description of an SDK or network error (never containing the key)."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIStatusError):
+        detail = ""
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict):
+            err = body.get("error") if isinstance(body.get("error"), dict) else body
+            detail = str(err.get("message") or "") if isinstance(err, dict) else ""
+        hint = _ERROR_HINTS.get(exc.status_code, "API error")
+        return f"HTTP {exc.status_code}: {hint}" + (f" ({detail})" if detail else "")
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "the API did not answer in time"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "could not reach the API (network or endpoint problem)"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,224 @@
+"""The folder: GAIA's core object for one folder of videos and everything it keeps about it.
+
+A ``Folder`` knows its working folder (``.gaia/`` inside it, or a per-folder directory under the
+user's cache when the folder is read-only), its run settings and exclusions, its prompt profiles,
+its ledger, its locks and where each video's sidecar lives. The CLI, the pages and every part of
+the library ask a ``Folder`` for these instead of re-deriving them from a path, the way
+sqlite-utils code asks a ``Database``. The modules underneath (``settings``, ``prompts``,
+``ledger``, ``sidecar``) know nothing of folders: they read and write the paths this object gives
+them, which keeps the import graph one-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from gaia import prompts, settings
+from gaia.ledger import LEDGER_FILE, Ledger
+from gaia.prompts import PromptProfile
+from gaia.settings import RunSettings, Selection
+from gaia.sidecar import sidecar_path
+
+WORKDIR_NAME = ".gaia"
+LOCK_SEND = "send.lock"  # one lock for every way of sending (batch submit, run now, retry, trial)
+LOCK_RETRIEVE = "retrieve.lock"  # one retrieval (results into sidecars) at a time
+
+
+class FolderBusy(RuntimeError):
+    """Another GAIA process is sending from (or retrieving into) this folder right now."""
+
+
+def user_cache_root() -> Path:
+    """Where GAIA keeps working folders for folders it cannot write to (``$XDG_CACHE_HOME/gaia``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gaia"
+
+
+def fallback_workdir(folder: Path) -> Path:
+    """The user-cache working folder used while ``folder`` is read-only."""
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return user_cache_root() / f"{folder.name or 'root'}-{digest}"
+
+
+def resolve_workdir(folder: Path, *, create: bool = True) -> Path:
+    """``folder/.gaia`` when it exists and is writable (or can be made), else the user-cache fallback."""
+    primary = folder / WORKDIR_NAME
+    if primary.is_dir() and os.access(primary, os.W_OK):
+        return primary
+    if create:
+        try:
+            primary.mkdir(exist_ok=True)
+            return primary
+        except OSError:
+            pass
+    elif primary.is_dir():
+        return primary
+    fallback = fallback_workdir(folder)
+    if create:
+        fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+class Folder:
+    """One folder of videos and GAIA's state about it: working folder, settings, ledger, sidecars.
+
+    Cheap to make (nothing is read or created until asked). ``Folder.of`` accepts a ``Folder``, a
+    ``Path`` or a string, so public functions can take any of them.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser().resolve()
+
+    @classmethod
+    def of(cls, folder: Folder | Path | str) -> Folder:
+        """``folder`` itself when it is a ``Folder``, else a new one for the path."""
+        return folder if isinstance(folder, Folder) else cls(folder)
+
+    def __repr__(self) -> str:
+        return f"Folder({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Folder) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    # --- the working folder -----------------------------------------------------------------------
+
+    @cached_property
+    def workdir(self) -> Path:
+        """The working folder, created on first use."""
+        return resolve_workdir(self.path, create=True)
+
+    def existing_workdir(self) -> Path:
+        """The working folder without creating it (it may not exist yet)."""
+        return resolve_workdir(self.path, create=False)
+
+    def work_path(self, *parts: str, create_parent: bool = False) -> Path:
+        """A path inside the working folder (created lazily); ``create_parent`` makes its folder."""
+        path = self.workdir.joinpath(*parts)
+        if create_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def cache_dir(self, name: str) -> Path:
+        """A named cache folder inside the working folder (frames, thumbnails, spools), created."""
+        path = self.workdir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # --- settings, exclusions, prompt profiles ---------------------------------------------------
+
+    def settings(self) -> RunSettings:
+        """The saved run settings, or the defaults when none are saved or the file is damaged."""
+        return settings.read_settings(self.existing_workdir())
+
+    def save_settings(self, run_settings: RunSettings) -> Path:
+        """Save the run settings for the app and the CLI alike; returns the file."""
+        return settings.write_settings(self.workdir, run_settings)
+
+    def selection(self) -> Selection:
+        """The user's exclusions (whole videos and single frames)."""
+        return settings.read_selection(self.existing_workdir())
+
+    def save_selection(self, selection: Selection) -> None:
+        """Persist the exclusions so they survive page changes and restarts."""
+        settings.write_selection(self.workdir, selection)
+
+    def set_video_excluded(self, rel_path: str, excluded: bool) -> Selection:
+        """Exclude or include a whole video; returns the new selection."""
+        new = self.selection().with_video(rel_path, excluded)
+        self.save_selection(new)
+        return new
+
+    def set_frame_excluded(self, rel_path: str, timestamp: float, excluded: bool) -> Selection:
+        """Exclude or include one frame of a video; returns the new selection."""
+        new = self.selection().with_frame(rel_path, timestamp, excluded)
+        self.save_selection(new)
+        return new
+
+    def profiles(self) -> list[PromptProfile]:
+        """The built-in default first, then the folder's saved profiles, oldest saved first."""
+        return prompts.list_profiles(self.existing_workdir() / prompts.PROMPTS_DIR)
+
+    def profile(self, name: str | None = None) -> PromptProfile:
+        """A saved profile by hash or name (default: the settings' profile); ``ProfileNotFound`` if none."""
+        if name is None:
+            name = self.settings().prompt_profile
+        return prompts.load_profile(self.existing_workdir() / prompts.PROMPTS_DIR, name)
+
+    def save_profile(self, profile: PromptProfile) -> Path:
+        """Save ``profile`` under ``.gaia/prompts/<hash>.json``; ``ValueError`` for an unusable schema."""
+        return prompts.save_profile(self.workdir / prompts.PROMPTS_DIR, profile)
+
+    def fingerprint(self, run_settings: RunSettings | None = None) -> dict[str, Any] | None:
+        """What the sidecars of a run with these settings hold as ``run.fingerprint`` (``None`` if the
+        settings name a profile that does not exist)."""
+        run_settings = run_settings or self.settings()
+        try:
+            profile = self.profile(run_settings.prompt_profile)
+        except prompts.ProfileNotFound:
+            return None
+        return settings.run_fingerprint(run_settings, profile.hash)
+
+    # --- the ledger and the locks -----------------------------------------------------------------
+
+    @property
+    def ledger_path(self) -> Path:
+        """Where the ledger is (or will be)."""
+        return self.existing_workdir() / LEDGER_FILE
+
+    @property
+    def has_ledger(self) -> bool:
+        """Whether anything was ever sent from this folder (without creating a ledger)."""
+        return self.ledger_path.is_file()
+
+    def ledger(self) -> Ledger:
+        """Open (creating if needed) the folder's ledger; use it as a context manager."""
+        return Ledger(self.workdir / LEDGER_FILE)
+
+    @contextlib.contextmanager
+    def lock(self, name: str = LOCK_SEND, *, what: str = "sending from") -> Iterator[None]:
+        """Hold one of the folder's cross-process locks, or raise ``FolderBusy`` at once.
+
+        Every way of sending (batch submit, run now, retries, trials) takes ``LOCK_SEND``, so no
+        video is ever sent by two of them at the same time; retrieval takes ``LOCK_RETRIEVE``.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no cross-process lock
+            yield
+            return
+        fh = (self.workdir / name).open("a+")
+        try:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise FolderBusy(f"Another GAIA process is {what} this folder right now; try again when it "
+                                 "has finished.") from None
+            yield
+        finally:
+            fh.close()
+
+    # --- videos and sidecars -----------------------------------------------------------------------
+
+    def video(self, rel_path: str) -> Path:
+        """The video at ``rel_path`` (relative to the folder)."""
+        return self.path / rel_path
+
+    def sidecar(self, rel_path: str) -> Path:
+        """The sidecar of the video at ``rel_path`` (``gaia.sidecar.sidecar_path`` is the one rule)."""
+        return sidecar_path(self.video(rel_path))
+
+    def rel(self, path: Path | str) -> str:
+        """``path`` relative to the folder, with forward slashes."""
+        return Path(path).resolve().relative_to(self.path).as_posix()

@@ -1,0 +1,311 @@
+"""The folder scan: one ``VideoRecord`` per video file below a folder, with its problem if any.
+
+Recursive; videos are recognised by extension in any case; hidden files and folders and GAIA's
+own working folder are skipped. Probing runs on every core (ffmpeg subprocesses on a thread pool)
+and its results are cached in ``.gaia/probe-cache.json`` by (relative path, size, mtime), so
+rescanning an unchanged folder touches no video. Two videos that would share a sidecar are found
+here: the one that already owns the sidecar (or else the first by name) stays usable, the others
+get a problem telling the user to rename them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gaia.folder import WORKDIR_NAME, Folder
+from gaia.fsutil import atomic_write_json, read_json
+from gaia.media.probe import ProbeInfo, probe_file
+from gaia.sidecar import SidecarState, sidecar_owner, sidecar_path, sidecar_state
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg"})
+PROBE_CACHE_FILE = "probe-cache.json"
+PROBE_CACHE_VERSION = 1
+
+Progress = Callable[[int, int], None]
+
+
+class FolderError(Exception):
+    """The folder itself cannot be scanned (missing, not a folder, no permission)."""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """One video file and what GAIA knows about it."""
+
+    path: Path
+    rel_path: str
+    size: int
+    mtime_ns: int
+    duration: float | None
+    width: int | None
+    height: int | None
+    rotation: int
+    fps: float | None
+    codec: str | None
+    start_time: float
+    has_audio: bool
+    sidecar: Path
+    sidecar_state: SidecarState
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Whether the video can go into a run."""
+        return self.problem is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (paths as strings)."""
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d["sidecar"] = str(self.sidecar)
+        d["usable"] = self.usable
+        return d
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Every record of a scan, with totals the pages and the CLI show."""
+
+    folder: Path
+    records: tuple[VideoRecord, ...]
+    unreadable_dirs: tuple[str, ...] = field(default_factory=tuple)
+    probed: int = 0
+
+    @property
+    def usable(self) -> tuple[VideoRecord, ...]:
+        """Records without a problem."""
+        return tuple(r for r in self.records if r.usable)
+
+    @property
+    def problems(self) -> tuple[VideoRecord, ...]:
+        """Records with a problem."""
+        return tuple(r for r in self.records if not r.usable)
+
+    @property
+    def total_duration(self) -> float:
+        """Seconds of usable video."""
+        return sum(r.duration or 0.0 for r in self.records if r.usable)
+
+    @property
+    def total_size(self) -> int:
+        """Bytes of every video file found."""
+        return sum(r.size for r in self.records)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals: videos, usable, problems, duration, size, analysed, unreadable folders."""
+        return {
+            "videos": len(self.records),
+            "usable": len(self.usable),
+            "problems": len(self.problems),
+            "total_duration_s": round(self.total_duration, 3),
+            "total_size_bytes": self.total_size,
+            "analysed": sum(1 for r in self.records if r.sidecar_state == "analysed"),
+            "stale": sum(1 for r in self.records if r.sidecar_state == "stale"),
+            "unreadable_folders": list(self.unreadable_dirs),
+        }
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file name has a video extension (any case)."""
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def is_allowed(folder: Path | str, allowed_roots: Sequence[Path] | None) -> bool:
+    """Whether ``folder`` (symlinks resolved) lies inside one of ``allowed_roots``; any folder when none."""
+    if not allowed_roots:
+        return True
+    try:
+        path = Path(folder).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return any(path.is_relative_to(Path(root)) for root in allowed_roots)
+
+
+def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = None) -> Path:
+    """The folder as an absolute path, or ``FolderError`` saying plainly why it cannot be used.
+
+    With ``allowed_roots`` (see ``gaia.settings.allowed_roots``) a folder outside all of them is
+    refused before anything about it is looked up, so the refusal reveals nothing about it.
+    """
+    text = str(folder).strip()
+    if not text:
+        raise FolderError("Enter a folder path.")
+    if "\x00" in text:
+        raise FolderError("The folder path contains a NUL character.")
+    outside = FolderError(f"{text}: outside the folders this GAIA server may open. Choose a folder inside "
+                          f"{', '.join(str(r) for r in allowed_roots or ())}.")
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as exc:  # "~someone/..." for a user this machine does not know
+        if allowed_roots:
+            raise outside from exc
+        raise FolderError(f"{text}: no such user's home folder; write the full path instead.") from exc
+    if not is_allowed(path, allowed_roots):
+        raise outside
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        raise FolderError(f"{text}: {exc.strerror or exc}") from exc
+    if not exists:
+        raise FolderError(f"{text}: no such folder.")
+    if not path.is_dir():
+        raise FolderError(f"{text}: this is a file, not a folder.")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise FolderError(f"{text}: permission denied (GAIA cannot list this folder).")
+    return path.resolve()
+
+
+def _walk(folder: Path, unreadable: list[str]) -> Iterator[tuple[Path, os.stat_result]]:
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            unreadable.append(str(current.relative_to(folder)) or ".")
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name == WORKDIR_NAME:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subdirs.append(Path(entry.path))
+                elif entry.is_file() and is_video_name(entry.name):
+                    yield Path(entry.path), entry.stat()
+            except OSError:
+                continue
+        stack.extend(reversed(subdirs))
+
+
+def list_videos(folder: Path | str) -> list[tuple[Path, os.stat_result]]:
+    """Every video file below ``folder`` (sorted by relative path) with its ``stat``."""
+    root = check_folder(folder)
+    return sorted(_walk(root, []), key=lambda item: str(item[0].relative_to(root)))
+
+
+def _cache_key(rel: str, st: os.stat_result) -> list[Any]:
+    return [st.st_size, st.st_mtime_ns]
+
+
+def scan_folder(
+    folder: Path | str,
+    *,
+    fingerprint: dict[str, Any] | None = None,
+    on_progress: Progress | None = None,
+    workers: int | None = None,
+) -> ScanResult:
+    """Scan ``folder`` recursively and return one record per video file.
+
+    ``fingerprint`` (from the run settings) decides whether an existing sidecar counts as
+    analysed with the current settings or with other ones. Raises ``FolderError`` only when the
+    folder itself cannot be used; every per-file problem is a record's ``problem``.
+    """
+    root = check_folder(folder)
+    unreadable: list[str] = []
+    files = sorted(_walk(root, unreadable), key=lambda item: str(item[0].relative_to(root)))
+    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
+    cache = read_json(cache_path, {})
+    if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
+        cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
+    entries: dict[str, Any] = cache["entries"]
+
+    infos: dict[str, ProbeInfo] = {}
+    todo: list[tuple[str, Path]] = []
+    for path, st in files:
+        rel = path.relative_to(root).as_posix()
+        hit = entries.get(rel)
+        if hit and hit.get("key") == _cache_key(rel, st):
+            infos[rel] = ProbeInfo(**hit["info"])
+        else:
+            todo.append((rel, path))
+    total = len(files)
+    done = total - len(todo)
+    if on_progress:
+        on_progress(done, total)
+    if todo:
+        n = workers or min(32, (os.cpu_count() or 1) * 2)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for (rel, _path), info in zip(todo, pool.map(lambda item: probe_file(item[1]), todo), strict=True):
+                infos[rel] = info
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
+        stats = {path.relative_to(root).as_posix(): st for path, st in files}
+        live = {rel: entries[rel] for rel in stats if rel in entries}
+        for rel, _ in todo:
+            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
+        # A read-only working folder only costs a re-probe next time.
+        with contextlib.suppress(OSError):
+            atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
+
+    owners = _sidecar_owners(root, files)
+    records = []
+    for path, st in files:
+        rel = path.relative_to(root).as_posix()
+        info = infos[rel]
+        problem = info.problem
+        owner = owners.get(str(sidecar_path(path)))
+        if problem is None and owner is not None and owner != path.name:
+            problem = (
+                f"shares its sidecar {sidecar_path(path).name} with {owner} in the same folder; "
+                "rename one of them to analyse both"
+            )
+        records.append(
+            VideoRecord(
+                path=path,
+                rel_path=rel,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                duration=info.duration,
+                width=info.width,
+                height=info.height,
+                rotation=info.rotation,
+                fps=info.fps,
+                codec=info.codec,
+                start_time=info.start_time,
+                has_audio=info.has_audio,
+                sidecar=sidecar_path(path),
+                sidecar_state=sidecar_state(path, fingerprint) if owner in (None, path.name) else "none",
+                problem=problem,
+            )
+        )
+    return ScanResult(root, tuple(records), tuple(unreadable), probed=len(todo))
+
+
+def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dict[str, str]:
+    """For each sidecar path two or more videos map to, the video name allowed to use it."""
+    groups: dict[str, list[Path]] = {}
+    for path, _ in files:
+        groups.setdefault(str(sidecar_path(path)), []).append(path)
+    owners: dict[str, str] = {}
+    for key, paths in groups.items():
+        if len(paths) < 2:
+            continue
+        names = sorted(p.name for p in paths)
+        recorded = sidecar_owner(paths[0])
+        owners[key] = recorded if recorded in names else names[0]
+    return owners
+
+
+def subfolders(folder: Path | str) -> list[str]:
+    """Names of the visible subfolders of ``folder`` (sorted, case-insensitively), for browsing."""
+    root = check_folder(folder)
+    try:
+        entries = list(os.scandir(root))
+    except OSError as exc:
+        raise FolderError(f"{root}: {exc.strerror or exc}") from exc
+    names = []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == WORKDIR_NAME:
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir():
+                names.append(entry.name)
+    return sorted(names, key=str.lower)

@@ -1,0 +1,1 @@
+"""Pricing: tokens and money. Usage to cost, estimates, explanations, what-if, bills and their formatting."""

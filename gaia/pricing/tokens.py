@@ -1,0 +1,229 @@
+"""Token estimates for one request: images (from real frame sizes), text (exact or approximate), output.
+
+Images: a frame extracted for one model may be sent to another, so its tokens are always computed
+for the target model: the API first downscales it to that model's image tier
+(``gaia.facts.fit_to_tier``), then charges ``ceil(w/28) * ceil(h/28)`` (``gaia.facts.image_tokens``).
+Text: the system prompt, the schema and the instruction are counted exactly with the free
+``count_tokens`` endpoint when an ``anthropic`` client is given (cached per prompt hash and model),
+else approximated from their length and marked ``exact=False`` so every screen can say
+"approximate". Output: the median and p10–p90 of past answers for the same prompt and model when
+there is history, else the default from the data file, with a range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
+
+# What a frame label looks like in a request (``gaia.api.requests.frame_label``); used only to count
+# its tokens.
+FRAME_LABEL_EXAMPLE = "Frame 10 at 01:23.4"
+
+
+def frame_size_for_model(width: int, height: int, model: str) -> tuple[int, int]:
+    """The size the model actually sees: the frame downscaled to the model's image tier (never enlarged)."""
+    return fit_to_tier(width, height, model_facts(model).image_tier)
+
+
+def frame_tokens(width: int, height: int, model: str) -> int:
+    """Visual tokens one frame of ``width`` x ``height`` costs on ``model`` (after its resize rule)."""
+    w, h = frame_size_for_model(width, height, model)
+    return image_tokens(w, h)
+
+
+def approx_text_tokens(text: str, model: str | None = None) -> int:
+    """A local approximation of the tokens in ``text`` (characters / chars-per-token x tokenizer factor).
+
+    Used when no API key is available; callers must present the result as approximate.
+    """
+    if not text:
+        return 0
+    factor = model_facts(model).text_token_factor if model else 1.0
+    return max(1, math.ceil(len(text) / estimate_defaults().chars_per_token * factor))
+
+
+@dataclass(frozen=True)
+class PromptTokens:
+    """Token counts of the text every request shares, and how they were obtained.
+
+    ``prefix`` (system prompt + schema) is the cacheable part; ``instruction`` and the per-frame
+    ``label`` tokens are sent uncached after the images.
+    """
+
+    model: str
+    system: int
+    schema: int
+    instruction: int
+    label: int
+    exact: bool
+    source: str  # "count_tokens" or "approximate"
+    note: str = ""
+
+    @property
+    def prefix(self) -> int:
+        """Tokens of the shared cacheable prefix (system prompt + schema)."""
+        return self.system + self.schema
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"model": self.model, "system": self.system, "schema": self.schema, "prefix": self.prefix,
+                "instruction": self.instruction, "label_per_frame": self.label, "exact": self.exact,
+                "source": self.source, "note": self.note}
+
+
+def _schema_text(profile: Any) -> str:
+    """The schema block as it sits in the prefix (with the request builder's header when available)."""
+    text = getattr(profile, "schema_text", None)
+    if not isinstance(text, str):
+        text = json.dumps(profile.schema, indent=1, sort_keys=True, ensure_ascii=False)
+    try:
+        from gaia.api.requests import SCHEMA_HEADER
+    except ImportError:  # the request builder is optional for estimates
+        return text
+    return SCHEMA_HEADER + text
+
+
+def approx_prompt_tokens(profile: Any, model: str, *, note: str = "") -> PromptTokens:
+    """Approximate token counts for a profile's system prompt, schema and instruction on ``model``."""
+    return PromptTokens(
+        model=model,
+        system=approx_text_tokens(profile.system, model),
+        schema=approx_text_tokens(_schema_text(profile), model),
+        instruction=approx_text_tokens(profile.instruction, model),
+        label=approx_text_tokens(FRAME_LABEL_EXAMPLE, model),
+        exact=False,
+        source="approximate",
+        note=note or "approximate: counted locally from the text length; give an API key for exact counts",
+    )
+
+
+_COUNT_CACHE: dict[tuple[str, str], PromptTokens] = {}
+_COUNT_LOCK = threading.Lock()
+
+
+def _read_disk_cache(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def prompt_tokens(
+    profile: Any,
+    model: str,
+    *,
+    client: Any | None = None,
+    cache_file: Path | None = None,
+) -> PromptTokens:
+    """Token counts of ``profile`` on ``model``: exact through ``count_tokens`` when ``client`` is given.
+
+    Exact counts are cached per (prompt hash, model) in memory and, when ``cache_file`` is given, in
+    that JSON file, so the free endpoint is called once per prompt. Any failure of the endpoint
+    (network, key) falls back to the approximation, with the reason in ``note``.
+    """
+    if client is None:
+        return approx_prompt_tokens(profile, model)
+    key = (str(profile.hash), model)
+    with _COUNT_LOCK:
+        hit = _COUNT_CACHE.get(key)
+    if hit is not None:
+        return hit
+    disk = _read_disk_cache(cache_file)
+    row = disk.get(f"{key[0]}|{model}")
+    if isinstance(row, dict):
+        try:
+            hit = PromptTokens(model=model, system=int(row["system"]), schema=int(row["schema"]),
+                               instruction=int(row["instruction"]), label=int(row["label"]), exact=True,
+                               source="count_tokens")
+        except (KeyError, TypeError, ValueError):
+            hit = None
+    if hit is None:
+        try:
+            hit = _count_exact(client, profile, model)
+        except Exception as exc:  # network, auth, unknown model: fall back, say why
+            return approx_prompt_tokens(
+                profile, model, note=f"approximate: count_tokens failed ({type(exc).__name__}: {exc})")
+        if cache_file is not None:
+            from gaia.settings import atomic_write_json
+
+            disk[f"{key[0]}|{model}"] = {"system": hit.system, "schema": hit.schema,
+                                         "instruction": hit.instruction, "label": hit.label}
+            with contextlib.suppress(OSError):
+                atomic_write_json(cache_file, disk)
+    with _COUNT_LOCK:
+        _COUNT_CACHE[key] = hit
+    return hit
+
+
+def _count_exact(client: Any, profile: Any, model: str) -> PromptTokens:
+    """Count each part as the difference to a minimal request (the endpoint counts whole requests)."""
+
+    def count(system: str | None, text: str) -> int:
+        kwargs: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+        if system:
+            kwargs["system"] = system
+        return int(client.messages.count_tokens(**kwargs).input_tokens)
+
+    base = count(None, ".")
+    system = max(0, count(profile.system, ".") - base)
+    # The schema is counted as it sits in the prefix: after the system prompt.
+    schema = max(0, count(profile.system + "\n\n" + _schema_text(profile), ".") - base - system)
+    dot = 1
+    instruction = max(0, count(None, profile.instruction) - base + dot)
+    label = max(1, count(None, FRAME_LABEL_EXAMPLE) - base + dot)
+    return PromptTokens(model=model, system=system, schema=schema, instruction=instruction, label=label,
+                        exact=True, source="count_tokens")
+
+
+def clear_count_cache() -> None:
+    """Forget exact counts kept in memory (tests, or after editing a prompt outside GAIA)."""
+    with _COUNT_LOCK:
+        _COUNT_CACHE.clear()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-quantile (0..1) of ``values`` with linear interpolation; ``values`` must not be empty."""
+    if not values:
+        raise ValueError("percentile of no values")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = math.floor(pos)
+    hi = math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class OutputEstimate:
+    """Expected output tokens per video: a point (median) and a p10–p90 range, and where they come from."""
+
+    median: float
+    low: float
+    high: float
+    source: str  # "history" or "default"
+    samples: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"median": self.median, "p10": self.low, "p90": self.high, "source": self.source,
+                "samples": self.samples}
+
+
+def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = None) -> OutputEstimate:
+    """Output tokens per video from past answers (median, p10, p90), else ``default`` with the data file's range."""
+    if output_tokens:
+        return OutputEstimate(percentile(output_tokens, 0.5), percentile(output_tokens, 0.1),
+                              percentile(output_tokens, 0.9), "history", len(output_tokens))
+    d = estimate_defaults()
+    point = d.output_tokens if default is None else default
+    return OutputEstimate(float(point), point * d.output_low, point * d.output_high, "default", 0)

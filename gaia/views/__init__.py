@@ -1,0 +1,1 @@
+"""View models for the pages and the CLI: typed rows, chart data and formatted figures."""

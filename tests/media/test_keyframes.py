@@ -1,0 +1,269 @@
+"""Keyframe extraction: every strategy returns time-ordered, distinct, correctly sized frames at true times."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import gaia
+from gaia.facts import catalogue, fit_to_tier, image_tokens
+from gaia.media.keyframes import _Deadline, _Signature, extract_keyframes, index_keyframes
+from gaia.media.probe import ffmpeg_exe
+from gaia.media.scan import scan_folder
+from gaia.settings import KeyframeSettings
+
+STANDARD = "claude-sonnet-4-5"  # 1568 px tier
+HIGH = "claude-sonnet-5-5"  # 2576 px tier
+
+
+def _rgb(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+
+
+def _reference_frames(video: Path, size: tuple[int, int]) -> list[tuple[float, np.ndarray]]:
+    """Every frame of ``video`` decoded in one pass (no seeking), with its time from playback start."""
+    w, h = size
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-copyts", "-i", str(video), "-vf", f"scale={w}:{h}:flags=area,showinfo",
+         "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    )
+    import re
+
+    times = [float(m) for m in re.findall(rb"pts_time:\s*([-0-9.]+)", proc.stderr)]
+    start = gaia.probe_file(video).start_time
+    frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(-1, h, w, 3).astype(np.float32)
+    assert len(times) == len(frames)
+    return [(t - start, f) for t, f in zip(times, frames, strict=True)]
+
+
+def _assert_true_timestamps(kset: gaia.KeyframeSet) -> None:
+    """Each frame is the frame a plain full decode (no seeking) shows at its claimed time.
+
+    The claimed time must be a real frame time, and the JPEG must match that decoded frame better
+    than it matches the frames just before and after it (JPEG noise aside).
+    """
+    first = kset.frames[0]
+    refs = _reference_frames(kset.video, (first.width, first.height))
+    for f in kset.frames:
+        i = min(range(len(refs)), key=lambda j: abs(refs[j][0] - f.timestamp))
+        assert abs(refs[i][0] - f.timestamp) < 0.002, (kset.rel_path, f.timestamp, refs[i][0])
+        img = _rgb(f.path)
+        diffs = {j: float(np.abs(img - refs[j][1]).mean()) for j in (i - 1, i, i + 1) if 0 <= j < len(refs)}
+        assert min(diffs, key=diffs.get) == i or diffs[i] < 0.5, (kset.rel_path, f.timestamp, diffs)
+        assert diffs[i] < 6.0, (kset.rel_path, f.timestamp, diffs)
+
+
+def _extract(folder: Path, model: str = STANDARD, **settings) -> list[gaia.KeyframeSet]:
+    return extract_keyframes(folder, settings=KeyframeSettings(**settings), model=model, workers=1)
+
+
+@pytest.mark.parametrize("strategy", ["keyframes", "uniform", "scene"])
+@pytest.mark.parametrize("kind", ["testsrc", "testsrc_gop1", "vfr", "webm"])
+def test_frames_are_ordered_distinct_sized_and_truly_timed(make_folder, strategy, kind):
+    folder = make_folder({f"v.{'webm' if kind == 'webm' else 'mp4'}": kind})
+    (kset,) = _extract(folder, strategy=strategy, count=5)
+    assert kset.problem is None
+    times = [f.timestamp for f in kset.frames]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert len(kset.frames) >= 3
+    rec = scan_folder(folder).records[0]
+    assert all(0 <= t < rec.duration for t in times)
+    for f in kset.frames:
+        assert (f.width, f.height) == (320, 240)
+        assert f.tokens == image_tokens(320, 240)
+        assert f.nbytes == f.path.stat().st_size > 0
+        with Image.open(f.path) as im:
+            assert im.format == "JPEG" and im.size == (320, 240)
+    sigs = [_Signature.of(_rgb(f.path).astype(np.uint8)) for f in kset.frames]
+    assert not any(a.near(b) for i, a in enumerate(sigs) for b in sigs[i + 1 :])
+    _assert_true_timestamps(kset)
+
+
+def test_default_strategy_takes_the_codecs_own_keyframes(make_folder):
+    # testsrc_gop1 has an I-frame every second; six evenly spread targets land on I-frames.
+    folder = make_folder({"phone.mp4": "testsrc_gop1"})
+    index = index_keyframes(folder / "phone.mp4", 0.0, _Deadline(30))
+    assert index == pytest.approx([float(s) for s in range(8)], abs=1e-6)
+    (kset,) = _extract(folder, count=4)
+    assert [f.source for f in kset.frames] == ["keyframe"] * 4
+    assert [f.timestamp for f in kset.frames] == pytest.approx([1.0, 3.0, 5.0, 7.0])
+
+
+def test_sparse_keyframes_fall_back_to_exact_seeks(make_folder):
+    folder = make_folder({"long_gop.mp4": "cuts"})  # a single I-frame at 0 s
+    (kset,) = _extract(folder, count=4)
+    assert {f.source for f in kset.frames[1:]} == {"seek"}
+    # red, green, blue and yellow segments each give one frame
+    colours = {tuple(int(c > 90) for c in _rgb(f.path).mean(axis=(0, 1))) for f in kset.frames}
+    assert colours == {(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0)}
+
+
+def test_timestamps_are_from_playback_start_when_the_stream_starts_later(make_folder):
+    folder = make_folder({"late.mp4": "offset"})  # red 0-1.5 s, green 1.5-3 s, blue 3-5 s; pts start at 2 s
+    for strategy in ("keyframes", "uniform", "scene"):
+        (kset,) = _extract(folder, strategy=strategy, count=6)
+        assert kset.frames, strategy
+        for f in kset.frames:
+            r, g, b = _rgb(f.path).mean(axis=(0, 1))
+            expected = "red" if f.timestamp < 1.5 else "green" if f.timestamp < 3.0 else "blue"
+            actual = "red" if r > 150 else "green" if g > 100 else "blue"
+            assert actual == expected, (strategy, f.timestamp, (r, g, b))
+
+
+def test_scene_strategy_finds_the_cuts(make_folder):
+    folder = make_folder({"cuts.mp4": "cuts"})  # cuts at 2, 4, 6 s
+    (kset,) = _extract(folder, strategy="scene", count=4)
+    times = [f.timestamp for f in kset.frames]
+    for cut in (2.0, 4.0, 6.0):
+        assert any(cut <= t <= cut + 0.3 for t in times), (cut, times)
+
+
+def test_uniform_skips_black_lead_in_and_tail(make_folder):
+    folder = make_folder({"fade.mp4": "black_edges"})  # black 0-1.5 s and 6.5-8 s
+    (kset,) = _extract(folder, strategy="uniform", count=6)
+    assert len(kset.frames) == 6
+    for f in kset.frames:
+        assert _rgb(f.path).mean() > 30, f.timestamp
+        assert 1.5 <= f.timestamp <= 6.5
+
+
+def test_near_duplicates_are_dropped_and_said(make_folder):
+    folder = make_folder({"still.mp4": "static"})
+    (kset,) = _extract(folder, count=6)
+    assert len(kset.frames) == 1
+    assert "near-duplicate" in kset.note
+
+
+def test_rotated_phone_video_comes_out_upright(make_folder):
+    folder = make_folder({"phone.mp4": "rotated"})
+    (kset,) = _extract(folder, count=3)
+    assert all((f.width, f.height) == (180, 320) for f in kset.frames)
+    # Not scrambled: compare with a plain decode, which applies the rotation itself.
+    _assert_true_timestamps(kset)
+
+
+def test_frames_fit_the_models_image_tier(make_folder):
+    folder = make_folder({"hd.mp4": "hd"})  # 1280x720
+    (small,) = _extract(folder, count=2, max_edge=640)
+    assert (small.frames[0].width, small.frames[0].height) == (640, 360)
+    cat = catalogue()
+    assert fit_to_tier(1920, 1080, cat.tiers["standard"]) == (1455, 818)
+    assert image_tokens(1455, 818) <= 1568
+    assert fit_to_tier(3840, 2160, cat.tiers["high"])[0] == 2576
+    assert image_tokens(*fit_to_tier(3840, 2160, cat.tiers["high"])) <= 4784
+    assert fit_to_tier(640, 480, cat.tiers["high"]) == (640, 480)  # never enlarged
+
+
+def test_second_run_decodes_nothing(make_folder, monkeypatch):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "bad.mp4": "text"})
+    first = _extract(folder, count=3)
+    assert not any(k.cached for k in first)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded on a cached run")
+
+    monkeypatch.setattr("gaia.media.keyframes._extract_job", no_decoding)
+    monkeypatch.setattr("gaia.media.keyframes.subprocess.run", no_decoding)
+    again = _extract(folder, count=3)
+    assert [k.cached for k in again] == [True, True, False]
+    assert [[f.timestamp for f in k.frames] for k in again] == [[f.timestamp for f in k.frames] for k in first]
+    cached = gaia.cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
+    assert cached[0].frames == again[0].frames
+
+
+def test_other_settings_or_a_changed_file_extract_again(make_folder):
+    folder = make_folder({"a.mp4": "testsrc"})
+    a = _extract(folder, count=3)[0]
+    b = _extract(folder, count=4)[0]
+    assert a.set_id != b.set_id and not b.cached
+    with (folder / "a.mp4").open("ab") as fh:
+        fh.write(b"\0")
+    c = _extract(folder, count=3)[0]
+    assert c.set_id != a.set_id and not c.cached
+
+
+def test_cached_keyframes_reports_what_is_missing(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "z.mp4": "zero"})
+    sets = gaia.cached_keyframes(folder, settings=KeyframeSettings(), model=STANDARD)
+    assert [k.problem for k in sets] == ["not extracted yet", "empty file (zero bytes)"]
+
+
+def test_a_normal_program_gets_a_process_pool_and_a_streamlit_page_gets_threads(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    import gaia.media.keyframes as kf
+
+    with kf._pool(2) as pool:  # pytest is a normal program: its main module is the one started
+        assert isinstance(pool, ProcessPoolExecutor)
+    page = type(sys)("__main__")
+    page.__file__ = str(Path(__file__).parents[2] / "pages" / "2_Keyframes.py")
+    monkeypatch.setitem(sys.modules, "__main__", page)  # what Streamlit does while running a page
+    with kf._pool(2) as pool:
+        assert isinstance(pool, ThreadPoolExecutor)
+
+
+def test_a_process_pool_uses_every_worker_and_reports_progress(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "c.mp4": "testsrc_gop1", "d.mp4": "zero"})
+    seen = []
+    sets = extract_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD, workers=2,
+                             on_progress=lambda d, t: seen.append((d, t)))
+    assert [k.rel_path for k in sets] == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
+    assert all(k.frames for k in sets[:3]) and sets[3].problem
+    assert seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_broken_file_gives_a_problem_never_a_crash(make_folder):
+    folder = make_folder({"cut.mp4": "truncated_faststart", "damaged.mp4": "garbled", "ok.mp4": "testsrc"})
+    sets = {k.rel_path: k for k in _extract(folder, count=6)}
+    cut = sets["cut.mp4"]
+    rec = {r.rel_path: r for r in scan_folder(folder).records}["cut.mp4"]
+    if rec.usable:
+        # The index promises 8 s, the data stops near the middle: frames from the part that exists only.
+        assert cut.frames or cut.problem
+        assert all(f.timestamp < rec.duration for f in cut.frames)
+    assert sets["damaged.mp4"].frames  # damaged mid-stream decodes (with artefacts), as ffmpeg does
+    assert "reported damage" in (sets["damaged.mp4"].note or "")  # ... and the user is told
+    assert "damage" not in (sets["ok.mp4"].note or "")
+    assert sets["ok.mp4"].problem is None
+
+
+def test_each_file_has_a_deadline(make_folder):
+    folder = make_folder({"a.mp4": "testsrc"})
+    (kset,) = extract_keyframes(folder, settings=KeyframeSettings(), model=STANDARD, workers=1, timeout_s=0.001)
+    assert kset.problem and "longer than" in kset.problem
+    # A timeout is not cached as the file's fate: the next run tries again.
+    (retry,) = _extract(folder)
+    assert retry.problem is None and retry.frames
+
+
+def test_excluded_frames_and_videos_are_remembered(make_folder):
+    folder = make_folder({"a.mp4": "testsrc"})
+    (kset,) = _extract(folder, count=4)
+    t = kset.frames[1].timestamp
+    gaia.Folder(folder).set_frame_excluded("a.mp4", t, True)
+    gaia.Folder(folder).set_video_excluded("a.mp4", True)
+    sel = gaia.Folder(folder).selection()  # read back from disk, as after a restart
+    assert [f.timestamp for f in kset.included_frames(sel)] == [f.timestamp for f in kset.frames if f.timestamp != t]
+    assert sel.video_excluded("a.mp4")
+    gaia.Folder(folder).set_frame_excluded("a.mp4", t, False)
+    assert len(kset.included_frames(gaia.Folder(folder).selection())) == len(kset.frames)
+
+
+def test_the_one_pass_and_the_seek_paths_return_the_same_frames(make_folder, tmp_path):
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"phone.mp4": "testsrc_gop1"})
+    video = folder / "phone.mp4"
+    index = kf.index_packets(video, 0.0, kf._Deadline(30))
+    wanted = [kf._Grab(t, exact=False, source="keyframe") for t in (2.0, 5.0, 7.0)]
+    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index, tmp_path, [])
+    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index, [])
+    assert passed is not None and sorted(passed) == [2.0, 5.0, 7.0]
+    for g, frame in zip(wanted, seeked, strict=True):
+        assert np.abs(passed[g.time].astype(int) - frame.astype(int)).mean() < 0.5

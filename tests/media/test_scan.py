@@ -1,0 +1,211 @@
+"""Folder scan and probe: records, every bad input's problem, odd names, collisions, the probe cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import gaia
+from gaia.media.probe import probe_file
+from gaia.media.scan import FolderError, check_folder, scan_folder
+
+
+def _by_name(result: gaia.ScanResult) -> dict[str, gaia.VideoRecord]:
+    return {r.rel_path: r for r in result.records}
+
+
+def test_records_carry_the_facts_of_each_video(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "phone.mp4": "rotated", "late.mp4": "offset", "hd.mp4": "hd",
+                          "vp9.webm": "webm", "clip.mkv": "mkv", "old.avi": "avi", "sound.mp4": "with_audio"})
+    recs = _by_name(scan_folder(folder))
+    a = recs["a.mp4"]
+    assert a.usable and a.width == 320 and a.height == 240
+    assert a.duration == pytest.approx(8.0, abs=0.1)
+    assert a.fps == pytest.approx(25)
+    assert a.codec == "h264"
+    assert a.size == (folder / "a.mp4").stat().st_size
+    assert a.sidecar == folder / "a.gaia.json" and a.sidecar_state == "none"
+    # The phone clip is stored 320x180 with a 90-degree display matrix: displayed portrait.
+    phone = recs["phone.mp4"]
+    assert (phone.width, phone.height) == (180, 320)
+    assert phone.rotation in (90, 270)
+    assert recs["late.mp4"].start_time == pytest.approx(2.0, abs=0.05)
+    assert (recs["hd.mp4"].width, recs["hd.mp4"].height) == (1280, 720)
+    assert recs["vp9.webm"].codec == "vp9"
+    assert recs["clip.mkv"].usable and recs["old.avi"].usable
+    assert recs["sound.mp4"].has_audio and not a.has_audio
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("zero", "empty file (zero bytes)"),
+        ("text", "not a video: the file holds text"),
+        ("audio_only", "no video stream"),
+        ("truncated", "damaged or incomplete"),
+        ("badheader", "damaged or incomplete"),
+    ],
+)
+def test_each_bad_input_gets_a_plain_problem(make_folder, kind, expected):
+    folder = make_folder({"bad.mp4": kind, "good.mp4": "testsrc"})
+    recs = _by_name(scan_folder(folder))
+    assert recs["bad.mp4"].problem is not None
+    assert recs["bad.mp4"].problem.startswith(expected)
+    assert not recs["bad.mp4"].usable
+    assert recs["good.mp4"].usable  # one bad file never stops the others
+
+
+def test_audio_only_says_no_video_stream_not_a_misleading_decoder_error(make_folder):
+    folder = make_folder({"song.mp4": "audio_only"})
+    rec = scan_folder(folder).records[0]
+    assert rec.problem == "no video stream (audio only)"
+
+
+def test_unreadable_file_is_a_problem_not_a_crash(make_folder, monkeypatch):
+    folder = make_folder({"locked.mp4": "testsrc", "ok.mp4": "testsrc"})
+    locked = str(folder / "locked.mp4")
+    real_access = os.access
+    # Root reads everything, so deny access the way the OS would for another user.
+    monkeypatch.setattr("gaia.media.probe.os.access", lambda p, m: False if str(p) == locked else real_access(p, m))
+    recs = _by_name(scan_folder(folder))
+    assert recs["locked.mp4"].problem == "unreadable: permission denied"
+    assert recs["ok.mp4"].usable
+
+
+def test_probe_of_a_missing_file_is_a_problem():
+    assert probe_file(Path("/nonexistent/clip.mp4")).problem.startswith("file not found")
+
+
+def test_recursive_any_case_extensions_and_skips(make_folder):
+    folder = make_folder({
+        "A.MP4": "testsrc", "sub/deeper/b.MoV": "mov", "c.Mkv": "mkv", "d.M4V": "testsrc",
+        "e.mpeg": "testsrc", "f.MPG": "testsrc", ".hidden.mp4": "testsrc", ".private/x.mp4": "testsrc",
+        ".gaia/y.mp4": "testsrc", "notes.txt": "text", "clip.mp4.part": "testsrc",
+    })
+    rels = [r.rel_path for r in scan_folder(folder).records]
+    assert rels == sorted(["A.MP4", "c.Mkv", "d.M4V", "e.mpeg", "f.MPG", "sub/deeper/b.MoV"])
+
+
+def test_odd_names_scan_and_map_to_their_own_sidecar(make_folder):
+    names = ["my clip.mp4", "chien_été.mp4", "a.b.c.v2.mp4", "UPPER.MP4", "sub dir/nested clip.MOV"]
+    folder = make_folder(dict.fromkeys(names, "testsrc"))
+    recs = _by_name(scan_folder(folder))
+    assert set(recs) == set(names)
+    assert recs["a.b.c.v2.mp4"].sidecar == folder / "a.b.c.v2.gaia.json"
+    assert recs["UPPER.MP4"].sidecar == folder / "UPPER.gaia.json"
+    assert recs["sub dir/nested clip.MOV"].sidecar == folder / "sub dir" / "nested clip.gaia.json"
+    assert all(r.usable for r in recs.values())
+
+
+def test_two_videos_sharing_a_stem_are_reported(make_folder):
+    folder = make_folder({"clip.mp4": "testsrc", "clip.MOV": "mov", "other.mp4": "testsrc"})
+    recs = _by_name(scan_folder(folder))
+    # Without an existing sidecar, the first by name keeps it; the other is told to rename.
+    assert recs["clip.MOV"].usable
+    assert not recs["clip.mp4"].usable
+    assert "shares its sidecar clip.gaia.json with clip.MOV" in recs["clip.mp4"].problem
+    assert recs["other.mp4"].usable
+
+
+def test_the_video_that_already_owns_the_sidecar_keeps_it(make_folder):
+    folder = make_folder({"clip.mp4": "testsrc", "clip.MOV": "mov"})
+    gaia.write_sidecar(folder / "clip.mp4", {"analysis": {"summary": "a dog"}})
+    recs = _by_name(scan_folder(folder))
+    assert recs["clip.mp4"].usable and recs["clip.mp4"].sidecar_state == "analysed"
+    assert not recs["clip.MOV"].usable
+    assert recs["clip.MOV"].sidecar_state == "none"
+
+
+def test_sidecar_state_follows_the_fingerprint(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc", "c.mp4": "testsrc"})
+    fp = {"model": "m", "prompt_hash": "p1"}
+    gaia.write_sidecar(folder / "a.mp4", {"analysis": {}, "run": {"fingerprint": fp}})
+    gaia.write_sidecar(folder / "b.mp4", {"analysis": {}, "run": {"fingerprint": {**fp, "prompt_hash": "p0"}}})
+    recs = _by_name(scan_folder(folder, fingerprint=fp))
+    assert [recs[n].sidecar_state for n in ("a.mp4", "b.mp4", "c.mp4")] == ["analysed", "stale", "none"]
+    assert scan_folder(folder, fingerprint=fp).summary()["analysed"] == 1
+
+
+def test_rescan_uses_the_probe_cache_and_notices_changes(make_folder, monkeypatch):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    first = scan_folder(folder)
+    assert first.probed == 2
+    calls = []
+    monkeypatch.setattr("gaia.media.scan.probe_file", lambda p: calls.append(p) or probe_file(p))
+    again = scan_folder(folder)
+    assert again.probed == 0 and calls == []
+    assert [r.duration for r in again.records] == [r.duration for r in first.records]
+    # A changed file (new size/mtime) is probed again; the other is not.
+    with (folder / "b.mp4").open("ab") as fh:
+        fh.write(b"\0" * 10)
+    third = scan_folder(folder)
+    assert third.probed == 1 and [Path(p).name for p in calls] == ["b.mp4"]
+
+
+def test_progress_reports_every_file(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc", "c.mp4": "zero"})
+    seen = []
+    scan_folder(folder, on_progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+
+def test_totals(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "hd", "c.mp4": "zero"})
+    s = scan_folder(folder).summary()
+    assert s["videos"] == 3 and s["usable"] == 2 and s["problems"] == 1
+    assert s["total_duration_s"] == pytest.approx(14.0, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("", "Enter a folder path."), ("/definitely/not/here", "no such folder"), ("bad\x00path", "NUL")],
+)
+def test_folder_errors_are_plain(value, message):
+    with pytest.raises(FolderError, match=message):
+        check_folder(value)
+
+
+def test_a_file_is_not_a_folder(make_folder):
+    folder = make_folder({"a.mp4": "testsrc"})
+    with pytest.raises(FolderError, match="this is a file, not a folder"):
+        scan_folder(folder / "a.mp4")
+
+
+def test_unreadable_subfolder_is_reported_and_the_rest_scanned(make_folder, monkeypatch):
+    folder = make_folder({"a.mp4": "testsrc", "locked/b.mp4": "testsrc"})
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr("gaia.media.scan.os.scandir", scandir)
+    result = scan_folder(folder)
+    assert [r.rel_path for r in result.records] == ["a.mp4"]
+    assert result.unreadable_dirs == ("locked",)
+
+
+def test_a_folder_without_permission_is_refused_plainly(make_folder, monkeypatch):
+    folder = make_folder({"a.mp4": "testsrc"})
+    monkeypatch.setattr("gaia.media.scan.os.access", lambda p, m: False)
+    with pytest.raises(FolderError, match="permission denied"):
+        check_folder(folder)
+
+
+def test_read_only_folder_keeps_its_cache_elsewhere(make_folder, monkeypatch, tmp_path):
+    folder = make_folder({"a.mp4": "testsrc"})
+    monkeypatch.setattr("gaia.settings.os.access", lambda p, mode: False)
+    real_mkdir = Path.mkdir
+
+    def deny(self, *a, **k):
+        if self.name == ".gaia":
+            raise PermissionError("read-only")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "mkdir", deny)
+    wd = gaia.Folder(folder).workdir
+    assert ".gaia" not in wd.parts and wd.is_dir()
+    monkeypatch.setattr(Path, "mkdir", real_mkdir)

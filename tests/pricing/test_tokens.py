@@ -1,0 +1,117 @@
+"""Token estimates: the image formula from the docs' examples, resize rules, text counts, output ranges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gaia.facts import fit_to_tier, image_tokens, model_facts
+from gaia.pricing.tokens import (
+    approx_prompt_tokens,
+    approx_text_tokens,
+    clear_count_cache,
+    frame_size_for_model,
+    frame_tokens,
+    output_estimate,
+    percentile,
+    prompt_tokens,
+)
+from gaia.prompts import default_profile
+
+
+@pytest.mark.parametrize(("w", "h", "tokens"), [(1000, 1000, 1296), (1920, 1080, 2691), (28, 28, 1), (29, 28, 2)])
+def test_image_formula_docs_examples(w: int, h: int, tokens: int) -> None:
+    # Vision docs: visual tokens = ceil(w/28) x ceil(h/28), before any resizing rule.
+    assert image_tokens(w, h) == tokens
+
+
+def test_old_formula_is_within_five_percent_for_docs_sizes() -> None:
+    for w, h in ((1000, 1000), (1092, 1092), (1568, 1568 * 9 // 16)):
+        assert abs(image_tokens(w, h) - w * h / 750) / (w * h / 750) < 0.1
+
+
+def test_resize_rule_per_model_tier() -> None:
+    # 1920x1080 on a 1568-px model is downscaled first, then counted: never above the tier's cap.
+    w, h = frame_size_for_model(1920, 1080, "claude-sonnet-4-5")
+    assert max(w, h) <= 1568 and image_tokens(w, h) <= 1568
+    assert frame_tokens(1920, 1080, "claude-sonnet-4-5") == image_tokens(w, h)
+    # The same frame fits the 2576-px tier unchanged.
+    assert frame_size_for_model(1920, 1080, "claude-sonnet-5-5") == (1920, 1080)
+    assert frame_tokens(1920, 1080, "claude-sonnet-5-5") == 2691
+    # A frame extracted at the high tier's full size is downscaled for a standard-tier model.
+    big = frame_tokens(2576, 1449, "claude-opus-5-5")
+    small = frame_tokens(2576, 1449, "claude-haiku-4-5")
+    assert big == image_tokens(2576, 1449) <= model_facts("claude-opus-5-5").image_tier.max_tokens
+    assert small <= 1568 < big
+    # Never enlarged.
+    assert fit_to_tier(640, 360, model_facts("claude-sonnet-5-5").image_tier) == (640, 360)
+
+
+def test_approx_text_tokens_grows_with_newer_tokenizer() -> None:
+    text = "A dog runs across the garden chasing a red ball. " * 20
+    old = approx_text_tokens(text, "claude-sonnet-4-5")
+    new = approx_text_tokens(text, "claude-sonnet-5-5")
+    assert old == pytest.approx(len(text) / 3.5, abs=1)
+    assert new == pytest.approx(old * 1.3, rel=0.01)
+    assert approx_text_tokens("") == 0
+
+
+def test_approx_prompt_tokens_is_labelled_approximate() -> None:
+    p = default_profile()
+    t = prompt_tokens(p, "claude-sonnet-4-5")
+    assert not t.exact and t.source == "approximate" and "approximate" in t.note
+    assert t.prefix == t.system + t.schema > 0
+    assert t == approx_prompt_tokens(p, "claude-sonnet-4-5")
+
+
+def test_exact_counts_through_count_tokens_are_cached(anthropic_client, tmp_path: Path) -> None:
+    clear_count_cache()
+    p = default_profile()
+    calls = []
+    real = anthropic_client.messages.count_tokens
+
+    def counting(**kw):
+        calls.append(kw)
+        return real(**kw)
+
+    anthropic_client.messages.count_tokens = counting
+    cache_file = tmp_path / "counts.json"
+    t = prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client, cache_file=cache_file)
+    assert t.exact and t.source == "count_tokens"
+    assert t.system > 0 and t.schema > 0 and t.instruction > 0
+    n = len(calls)
+    assert n > 0
+    # Second call: from memory, no request.
+    assert prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client) == t
+    assert len(calls) == n
+    # After clearing memory: from the cache file, no request.
+    clear_count_cache()
+    assert prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client, cache_file=cache_file) == t
+    assert len(calls) == n
+    assert f"{p.hash}|claude-sonnet-4-5" in json.loads(cache_file.read_text())
+    clear_count_cache()
+
+
+def test_count_tokens_failure_falls_back_to_approximation() -> None:
+    clear_count_cache()
+
+    class Broken:
+        class messages:
+            @staticmethod
+            def count_tokens(**kw):
+                raise ConnectionError("no network")
+
+    t = prompt_tokens(default_profile(), "claude-sonnet-4-5", client=Broken())
+    assert not t.exact and "count_tokens failed" in t.note
+
+
+def test_output_estimate_from_history_and_default() -> None:
+    h = output_estimate([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000])
+    assert h.source == "history" and h.samples == 10
+    assert h.median == 550 and h.low == pytest.approx(190) and h.high == pytest.approx(910)
+    d = output_estimate([], default=1000)
+    assert (d.source, d.median, d.low, d.high) == ("default", 1000, 500, 1500)
+    assert output_estimate().median == 2000  # the data file's default
+    assert percentile([5], 0.9) == 5

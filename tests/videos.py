@@ -1,0 +1,133 @@
+"""Synthetic test videos made at test time with the ffmpeg bundled with imageio-ffmpeg.
+
+Each kind is small (low resolution, a few seconds) so the whole library builds in seconds; the
+library is built once per test session and copied into each test's own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+from gaia.media.probe import ffmpeg_exe
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+def _ff(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def _solid(colour: str, seconds: float, size: str = "320x240") -> list[str]:
+    return ["-f", "lavfi", "-i", f"color=c={colour}:size={size}:rate=25:duration={seconds}"]
+
+
+def make(kind: str, out: Path) -> Path:
+    """Write one synthetic video of ``kind`` to ``out`` and return it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "testsrc":  # 8 s moving test pattern, default long GOP
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, str(out))
+    elif kind == "testsrc_gop1":  # 8 s, a keyframe every second (phone-like)
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, "-g", "25", str(out))
+    elif kind == "hd":  # 1280x720, 6 s, for resize checks
+        _ff("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=6", *X264, str(out))
+    elif kind == "cuts":  # solid colours with hard cuts at 2, 4, 6 s; keyframes only at 0
+        _ff(*_solid("red", 2), *_solid("green", 2), *_solid("blue", 2), *_solid("yellow", 2),
+            "-filter_complex", "[0:v][1:v][2:v][3:v]concat=n=4:v=1:a=0[v]", "-map", "[v]",
+            *X264, "-g", "1000", "-sc_threshold", "0", str(out))
+    elif kind == "black_edges":  # 1.5 s black lead-in, 5 s pattern, 1.5 s black tail
+        _ff(*_solid("black", 1.5), "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5",
+            *_solid("black", 1.5),
+            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", *X264, str(out))
+    elif kind == "static":  # the same still image for 8 s (every frame a near-duplicate)
+        _ff(*_solid("teal", 8), *X264, str(out))
+    elif kind == "rotated":  # stored 320x180, display matrix 90°: a portrait phone video
+        src = out.with_suffix(".src.mp4")
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4", *X264, str(src))
+        _ff("-display_rotation", "90", "-i", str(src), "-c", "copy", str(out))
+        src.unlink()
+    elif kind == "vfr":  # 25, 10 and 50 fps segments, timestamps passed through
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50:duration=2",
+            "-filter_complex",
+            "[0:v]settb=1/90000,setpts=PTS-STARTPTS[a];[1:v]settb=1/90000,setpts=PTS-STARTPTS[b];"
+            "[2:v]settb=1/90000,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1:a=0[v]",
+            "-map", "[v]", "-fps_mode", "vfr", *X264, "-video_track_timescale", "90000", str(out))
+    elif kind == "offset":  # red 1.5 s, green 1.5 s, blue 2 s; the stream starts at 2 s
+        _ff(*_solid("red", 1.5), *_solid("green", 1.5), *_solid("blue", 2),
+            "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", *X264,
+            "-output_ts_offset", "2", str(out))
+    elif kind == "with_audio":
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=4", *X264, "-c:a", "aac", "-shortest", str(out))
+    elif kind == "mov":
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", *X264, "-f", "mov", str(out))
+    elif kind == "mkv":
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", *X264, "-f", "matroska", str(out))
+    elif kind == "webm":
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "libvpx-vp9",
+            "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", "-f", "webm", str(out))
+    elif kind == "avi":
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "mpeg4", "-f", "avi", str(out))
+    elif kind == "audio_only":
+        _ff("-f", "lavfi", "-i", "sine=frequency=300:duration=3", "-c:a", "aac", "-f", "mp4", str(out))
+    elif kind == "zero":
+        out.write_bytes(b"")
+    elif kind == "text":
+        out.write_text("this is not a video, just a text file with a video name\n")
+    elif kind == "truncated":  # header promises more than the file holds
+        src = out.with_suffix(".src.mp4")
+        make("testsrc", src)
+        data = src.read_bytes()
+        out.write_bytes(data[: len(data) // 3])
+        src.unlink()
+    elif kind == "truncated_faststart":  # index intact, media data cut at 45%: probes fine, decodes partly
+        src = out.with_suffix(".src.mp4")
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, "-g", "25",
+            "-movflags", "+faststart", str(src))
+        data = src.read_bytes()
+        out.write_bytes(data[: int(len(data) * 0.45)])
+        src.unlink()
+    elif kind == "badheader":
+        src = out.with_suffix(".src.mp4")
+        make("testsrc", src)
+        data = bytearray(src.read_bytes())
+        data[:4096] = random.Random(1).randbytes(4096)
+        out.write_bytes(bytes(data))
+        src.unlink()
+    elif kind == "garbled":  # random bytes in the middle: decodes "fine", as damaged files do
+        src = out.with_suffix(".src.mp4")
+        make("testsrc", src)
+        data = bytearray(src.read_bytes())
+        rng = random.Random(2)
+        for start in range(len(data) // 3, len(data) - 2048, max(4096, len(data) // 6)):
+            data[start : start + 1024] = rng.randbytes(1024)
+        out.write_bytes(bytes(data))
+        src.unlink()
+    else:
+        raise ValueError(f"unknown test video kind {kind!r}")
+    return out
+
+
+GOOD_KINDS = ("testsrc", "testsrc_gop1", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
+              "with_audio", "mov", "mkv", "webm", "avi")
+BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
+EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
+
+
+def build_library(root: Path) -> dict[str, Path]:
+    """Make every kind once under ``root`` (reused when already there)."""
+    root.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for kind in GOOD_KINDS + BAD_KINDS:
+        path = root / f"{kind}{EXTENSIONS.get(kind, '.mp4')}"
+        if not path.exists():
+            tmp = path.with_name(f"tmp-{os.getpid()}-{path.name}")
+            make(kind, tmp)
+            shutil.move(tmp, path)
+        out[kind] = path
+    return out
