@@ -155,6 +155,86 @@ def _override_path(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
+class PriceFileError(ValueError):
+    """A price override file that cannot be used, with the file, the row and the fix in the message."""
+
+
+# Keys of a model row that are prices in $/MTok, and multipliers of the input price; checked in every
+# override file so no price table can make a cost negative, infinite or NaN (and so bypass a spend cap).
+_PRICE_KEYS = ("input", "output", "long_context_input", "long_context_output")
+_MULTIPLIER_LIMITS = {
+    "cache_write_5m_multiplier": (1.0, 10.0),
+    "cache_write_1h_multiplier": (1.0, 10.0),
+    "cache_read_multiplier": (0.0, 1.0),
+    "batch_discount": (0.01, 1.0),
+}
+MAX_PRICE_PER_MTOK = 10_000.0
+_REQUIRED_FOR_NEW = ("input", "output", "min_cacheable_tokens", "image_tier")
+
+
+def _number(value: Any, where: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PriceFileError(f"{where} must be a number, not {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise PriceFileError(f"{where} must be between {lo:g} and {hi:g}, not {value!r}")
+    return x
+
+
+def check_override(extra: Any, path: Path, known: dict[str, Any]) -> None:
+    """Raise ``PriceFileError`` unless ``extra`` (a parsed override file) is safe to merge.
+
+    Prices must be finite numbers from 0 to ``MAX_PRICE_PER_MTOK``; the batch discount a fraction of
+    the standard price (0.01 to 1); cache multipliers within the documented range; a new model must give
+    every required key, with a known image tier.
+    """
+    if not isinstance(extra, dict):
+        raise PriceFileError(f"{path}: the file must hold TOML tables")
+    models = extra.get("models", {})
+    if not isinstance(models, dict):
+        raise PriceFileError(f"{path}: [models] must be a table of models, not {models!r}")
+    tiers = set(known.get("image_tiers", {})) | set(extra.get("image_tiers") or {})
+    defaults = extra.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise PriceFileError(f"{path}: [defaults] must be a table")
+    for key, (lo, hi) in _MULTIPLIER_LIMITS.items():
+        if key in defaults:
+            _number(defaults[key], f"{path}: defaults.{key}", lo, hi)
+    for model_id, row in models.items():
+        where = f"{path}: models.{model_id!r}"
+        if not isinstance(row, dict):
+            raise PriceFileError(f"{where} must be a table of keys, not {row!r}")
+        for key in _PRICE_KEYS:
+            if row.get(key) is not None:
+                _number(row[key], f"{where}.{key}", 0.0, MAX_PRICE_PER_MTOK)
+        for key, (lo, hi) in _MULTIPLIER_LIMITS.items():
+            if key in row:
+                _number(row[key], f"{where}.{key}", lo, hi)
+        if "min_cacheable_tokens" in row:
+            _number(row["min_cacheable_tokens"], f"{where}.min_cacheable_tokens", 0, 1_000_000)
+        if "image_tier" in row and row["image_tier"] not in tiers:
+            raise PriceFileError(f"{where}.image_tier must be one of {', '.join(sorted(tiers))}, "
+                                 f"not {row['image_tier']!r}")
+        if model_id not in known.get("models", {}):
+            missing = [k for k in _REQUIRED_FOR_NEW if k not in row]
+            if missing:
+                raise PriceFileError(f"{where} is a new model and must give {', '.join(missing)}")
+
+
+def _read_override(path: Path, known: dict[str, Any]) -> dict[str, Any]:
+    if path.is_dir():
+        raise PriceFileError(f"price override {path} is a folder; {OVERRIDE_ENV} must name a TOML file")
+    try:
+        with path.open("rb") as fh:
+            extra = tomllib.load(fh)
+    except FileNotFoundError:
+        raise PriceFileError(f"price override file {path} does not exist (check {OVERRIDE_ENV})") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PriceFileError(f"cannot read price override file {path}: {exc}") from exc
+    check_override(extra, path, known)
+    return extra
+
+
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
@@ -177,11 +257,7 @@ def load_catalogue(override: Path | None = None) -> Catalogue:
     path = _override_path(override)
     overridden: set[str] = set()
     if path is not None:
-        try:
-            with path.open("rb") as fh:
-                extra = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"cannot read price override file {path}: {exc}") from exc
+        extra = _read_override(path, data)
         overridden = set(extra.get("models", {}))
         data = _merge(data, extra)
     defaults = data.get("defaults", {})
@@ -225,7 +301,7 @@ def load_catalogue(override: Path | None = None) -> Catalogue:
                 confirmed_note=row.get("confirmed_note", ""),
             )
         except KeyError as exc:
-            raise ValueError(f"model {model_id!r} in the price table lacks {exc.args[0]!r}") from exc
+            raise PriceFileError(f"model {model_id!r} in the price table lacks {exc.args[0]!r}") from exc
     return Catalogue(models=models, tiers=tiers, defaults=defaults, override_file=path,
                      estimates=dict(data.get("estimates", {})))
 

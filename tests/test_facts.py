@@ -12,6 +12,7 @@ from gaia.facts import (
     DEFAULT_MODEL,
     ImageTier,
     ModelFacts,
+    PriceFileError,
     catalogue,
     estimate_defaults,
     fit_to_tier,
@@ -137,5 +138,54 @@ def test_bad_override_file_is_a_plain_error(tmp_path: Path) -> None:
         load_catalogue(bad)
     incomplete = tmp_path / "inc.toml"
     incomplete.write_text("[models.claude-new]\ninput = 1.0\n")
-    with pytest.raises(ValueError, match="lacks 'output'"):
+    with pytest.raises(PriceFileError, match="new model and must give output, min_cacheable_tokens, image_tier"):
         load_catalogue(incomplete)
+
+
+BAD_OVERRIDES = {
+    "invalid TOML": ("[models.x\n", "cannot read price override file"),
+    "a string price": ('[models.claude-sonnet-4-5]\ninput = "three"\n', "input must be a number"),
+    "a new model without output": ("[models.claude-new]\ninput = 1.0\nmin_cacheable_tokens = 1024\n"
+                                   'image_tier = "standard"\n', "must give output"),
+    "a huge price": ("[models.claude-sonnet-4-5]\noutput = 1e308\n", "output must be between 0 and 10000"),
+    "nan": ("[models.claude-sonnet-4-5]\noutput = nan\n", "output must be between"),
+    "a negative price": ("[models.claude-sonnet-4-5]\ninput = -3.0\n", "input must be between"),
+    "a batch discount above 1": ("[models.claude-sonnet-4-5]\nbatch_discount = 5\n", "batch_discount must be between"),
+    "a default discount above 1": ("[defaults]\nbatch_discount = 5\n", "defaults.batch_discount must be between"),
+    "models = 5": ("models = 5\n", "must be a table of models"),
+    "a model that is not a table": ("[models]\nclaude-sonnet-4-5 = 3\n", "must be a table of keys"),
+    "an unknown image tier": ('[models.claude-sonnet-4-5]\nimage_tier = "huge"\n', "image_tier must be one of"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OVERRIDES))
+def test_every_malformed_override_file_is_refused_with_the_reason(tmp_path: Path, case: str) -> None:
+    text, message = BAD_OVERRIDES[case]
+    path = tmp_path / "prices.toml"
+    path.write_text(text)
+    with pytest.raises(PriceFileError, match=message) as info:
+        load_catalogue(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_missing_file_or_a_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(PriceFileError, match="does not exist"):
+        load_catalogue(tmp_path / "nope.toml")
+    with pytest.raises(PriceFileError, match="is a folder"):
+        load_catalogue(tmp_path)
+
+
+@pytest.mark.parametrize("case", ["a batch discount above 1", "nan", "invalid TOML"])
+def test_the_cli_says_what_is_wrong_with_the_price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        fresh_catalogue: None, capsys: pytest.CaptureFixture[str],
+                                                        case: str) -> None:
+    from gaia._cli import main
+
+    path = tmp_path / "prices.toml"
+    path.write_text(BAD_OVERRIDES[case][0])
+    monkeypatch.setenv("GAIA_PRICES_FILE", str(path))
+    facts._default_catalogue.cache_clear()  # as in a new process: the file is read on first use
+    assert main(["estimate", str(tmp_path), "--model", "claude-sonnet-4-5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gaia estimate: ") and BAD_OVERRIDES[case][1].split(" must")[0] in err
+    assert "Traceback" not in err

@@ -31,6 +31,7 @@ EXPECTED = {
     'OnlineResult',
     'OutputEstimate',
     'PlannedRequest',
+    'PriceFileError',
     'ProbeInfo',
     'ProfileNotFound',
     'PromptProfile',

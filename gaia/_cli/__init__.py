@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from gaia.facts import PriceFileError
+
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (
     "scan",
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except PriceFileError as exc:  # a user's price override file: say what is wrong, no traceback
+        print(f"gaia {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
