@@ -65,7 +65,7 @@ class Bill:
                 "explanations": [e.to_dict() for e in self.explanations]}
 
 
-def bill(tokens: TokenCounts | Mapping[str, Any], model: str, *, long_context: bool = False,
+def bill(tokens: TokenCounts | Mapping[str, float], model: str, *, long_context: bool = False,
          label: str = "") -> Bill:
     """Price the token counts of a bill under the four scenarios.
 

@@ -68,7 +68,7 @@ def history(folder: Folder | Path | str, prompt_hash: str | None = None, model: 
     f = Folder.of(folder)
     if not f.has_ledger:
         return History(model=model, prompt_hash=prompt_hash)
-    groups: dict[str, list[Any]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     with f.ledger() as ledger:
         for usage, group in ledger.usage_by_group(prompt_hash=prompt_hash, model=model):
             groups.setdefault(group, []).append(usage)

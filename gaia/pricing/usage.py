@@ -78,7 +78,7 @@ class TokenCounts:
         return {t: self.get(t) for t in TOKEN_TYPES}
 
     @classmethod
-    def of(cls, counts: TokenCounts | Mapping[str, float | int | None]) -> TokenCounts:
+    def of(cls, counts: TokenCounts | Mapping[str, float]) -> TokenCounts:
         """``counts`` as ``TokenCounts`` (a mapping of token type → count; missing types count 0)."""
         if isinstance(counts, TokenCounts):
             return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gaia.facts import model_facts
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.usage import TokenCounts, cache_read_share, usage_cost
 
 
 def test_usage_cost_reads_sdk_shape_with_ttl_split() -> None:
@@ -57,3 +57,17 @@ def test_opus_5_5_reads_at_0_05x_and_fable_5_1_at_0_025x() -> None:
         pytest.approx(0.10)
     fable = usage_cost({"cache_read_input_tokens": 1_000_000}, "claude-fable-5-1", batch=False)
     assert fable.total_usd == pytest.approx(0.25)
+
+
+def test_cache_read_share_is_reads_over_reads_and_writes() -> None:
+    one_batch = [TokenCounts(cache_write_1h=1500), TokenCounts(cache_read=1500), TokenCounts(cache_read=1500)]
+    assert cache_read_share(one_batch) == pytest.approx(2 / 3)
+    assert cache_read_share([TokenCounts(cache_write_5m=100, cache_write_1h=100, cache_read=200)]) == 0.5
+    assert cache_read_share([TokenCounts(input=1000, output=50)]) is None  # no cache traffic: nothing learnt
+    assert cache_read_share([]) is None
+
+
+def test_token_counts_from_a_mapping() -> None:
+    assert TokenCounts.of({"input": 10, "output": 5}) == TokenCounts(input=10, output=5)
+    t = TokenCounts(1, 2, 3, 4, 5)
+    assert TokenCounts.of(t) is t and t.prompt == 10 and t.total == 15 and t.cache_writes == 5

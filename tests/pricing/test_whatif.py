@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gaia.facts import model_facts
 from gaia.pricing.estimate import estimate_run
-from gaia.pricing.whatif import budget, what_if
+from gaia.pricing.whatif import budget, edge_steps, what_if
+from gaia.settings import FRAME_COUNT_STEPS, MAX_EDGE_STEPS
 from tests.pricing.helpers import TEXT, kset, profile
 
 
@@ -25,3 +27,17 @@ def test_what_if_and_budget() -> None:
     assert all(p.image_tokens_per_video <= res.best.image_tokens_per_video for p in res.options)
     none = budget(0.0001, est, sets, points=pts)
     assert none.best is None and "Nothing fits" in none.message
+
+
+def test_edge_steps_come_from_the_settings_and_stop_at_the_models_tier() -> None:
+    sonnet_4_5 = model_facts("claude-sonnet-4-5")  # 1568-px tier
+    steps = edge_steps(sonnet_4_5)
+    assert steps[-1] == 1568 and set(steps) <= {*MAX_EDGE_STEPS, 1568}
+    assert [e for e in MAX_EDGE_STEPS if e <= 1568] == steps
+    assert edge_steps(model_facts("claude-sonnet-5-5"))[-1] == model_facts("claude-sonnet-5-5").image_tier.max_edge
+    assert edge_steps(sonnet_4_5, (512, 4000)) == [512]  # chosen steps above the tier are dropped
+    # What-if's default grid is the settings' frame counts x these edges.
+    sets = [kset("a.mp4", [(1568, 882)] * 2)]
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
+    pts = what_if(est, sets)
+    assert {p.frames for p in pts} == set(FRAME_COUNT_STEPS) and {p.max_edge for p in pts} <= set(steps)
