@@ -24,36 +24,19 @@ from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.probe import ProbeInfo, probe_file
 from gaia.media.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
-from gaia.pricing.cost import (
-    SCENARIOS,
-    ActualCost,
-    Bill,
-    BillCsvError,
-    BudgetResult,
-    Estimate,
-    EstimateCheck,
-    Explanation,
-    History,
-    ModelRow,
-    RunInputs,
-    Scenario,
-    TokenCounts,
-    UsageCost,
-    WhatIfPoint,
-    actual_cost,
-    bill,
-    budget,
-    compare_models,
-    compare_to_estimate,
-    estimate_run,
-    history,
-    load_run_inputs,
-    price_tokens,
-    read_bill_csv,
-    usage_cost,
-    what_if,
-)
-from gaia.pricing.tokens import OutputEstimate, PromptTokens, frame_tokens, prompt_tokens
+from gaia.pricing.bill import Bill, BillCsvError, bill, read_bill_csv
+from gaia.pricing.estimate import Assumptions, Estimate, estimate_run
+from gaia.pricing.explain import Explanation
+from gaia.pricing.history import History, history
+from gaia.pricing.inputs import RunInputs, load_run_inputs
+from gaia.pricing.models import ModelRow, compare_models
+from gaia.pricing.output import OutputEstimate
+from gaia.pricing.run import MONEY_LABELS
+from gaia.pricing.scenarios import SCENARIO_LABELS, SCENARIOS, Scenario
+from gaia.pricing.spent import ActualCost, EstimateCheck, actual_cost, compare_to_estimate
+from gaia.pricing.tokens import PromptTokens, frame_tokens, prompt_tokens
+from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts, UsageCost, price_tokens, usage_cost
+from gaia.pricing.whatif import BudgetResult, WhatIfPoint, budget, what_if
 from gaia.prompts import (
     ProfileNotFound,
     PromptProfile,
@@ -98,6 +81,8 @@ from gaia.runs.now import (
     run_trial,
 )
 from gaia.settings import (
+    FRAME_COUNT_STEPS,
+    MAX_EDGE_STEPS,
     KeyframeSettings,
     RunSettings,
     Selection,
@@ -117,8 +102,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "FRAME_COUNT_STEPS",
+    "MAX_EDGE_STEPS",
+    "MONEY_LABELS",
     "SCENARIOS",
+    "SCENARIO_LABELS",
+    "TOKEN_LABELS",
+    "TOKEN_TYPES",
     "ActualCost",
+    "Assumptions",
     "BatchStatus",
     "Bill",
     "BillCsvError",

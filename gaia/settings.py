@@ -30,6 +30,11 @@ DEFAULT_CACHE_TTL = "1h"
 DEFAULT_MAX_TOKENS = 8192
 MAX_MAX_TOKENS = 64_000
 MAX_FRAME_COUNT = 50
+# Steps a user is offered for the longest frame edge (px) and for frames per video: the Keyframes
+# page, what-if and budget. A model's own tier limit is added where it is not a step, and steps
+# above it are dropped.
+MAX_EDGE_STEPS = (384, 512, 768, 1024, 1280, 1568, 2048, 2576)
+FRAME_COUNT_STEPS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 # Run now (Messages API): requests in flight at once by default, and the most a user may choose.
 # GAIA lowers it by itself while the API pushes back (429/529) and raises it again as calls succeed.
 DEFAULT_CONCURRENCY = 4

@@ -21,7 +21,8 @@ from gaia.facts import (
     model_facts,
     reload_catalogue,
 )
-from gaia.pricing.cost import bill, usage_cost
+from gaia.pricing.bill import bill
+from gaia.pricing.usage import usage_cost
 
 
 @pytest.fixture

@@ -6,6 +6,13 @@ import gaia
 
 EXPECTED = {
     'ActualCost',
+    'TOKEN_TYPES',
+    'TOKEN_LABELS',
+    'SCENARIO_LABELS',
+    'MONEY_LABELS',
+    'MAX_EDGE_STEPS',
+    'FRAME_COUNT_STEPS',
+    'Assumptions',
     'BatchStatus',
     'Bill',
     'BillCsvError',

@@ -1,7 +1,7 @@
 """``gaia cost`` (check a bill under the four scenarios) and ``gaia estimate DIR`` (what a run will cost).
 
 ``gaia cost`` takes token counts on the command line or from a CSV file (one row per model or per
-day; columns in ``gaia.pricing.cost.CSV_COLUMNS``) and prints the bill as standard, with prompt caching,
+day; columns in ``gaia.pricing.bill.CSV_COLUMNS``) and prints the bill as standard, with prompt caching,
 with the Batch API and with both. ``gaia estimate`` prices the folder's current keyframes (with the
 exclusions made on the Keyframes page) and prompt on its model, or on another with ``--model``.
 """
@@ -9,30 +9,28 @@ exclusions made on the Keyframes page) and prompt on its model, or on another wi
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaia._cli._common import add_parser, emit_json, folder_arg
+from gaia.api.client import MissingApiKey, make_client
 from gaia.facts import CACHE_TTLS, catalogue, model_facts
-from gaia.pricing.cost import (
-    CSV_COLUMNS,
-    SCENARIOS,
-    TOKEN_LABELS,
-    TOKEN_TYPES,
-    Bill,
-    BillCsvError,
-    Estimate,
-    TokenCounts,
-    bill,
-    budget,
-    compare_models,
-    estimate_run,
-    load_run_inputs,
-    read_bill_csv,
-)
+from gaia.folder import Folder
+from gaia.format import pct, tokens, usd
+from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
+from gaia.pricing.cache import other_ttl
+from gaia.pricing.estimate import Estimate, estimate_run
+from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.models import ModelRow, compare_models
+from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
+from gaia.pricing.tokens import prompt_tokens
+from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
+from gaia.pricing.whatif import budget
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
 
 CSV_HELP = (
     "CSV columns (header names, case-insensitive): model, date (optional), input_tokens (uncached input), "
@@ -86,20 +84,6 @@ def _count(value: str) -> int:
     return n
 
 
-def usd(x: float | None) -> str:
-    """Dollars for bills: cents, or four decimals below a cent."""
-    if x is None:
-        return "-"
-    return f"${x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"${x:.4f}"
-
-
-def usd_est(x: float | None) -> str:
-    """Dollars for estimates: cents from $1, else two significant digits (small runs stay readable)."""
-    if x is None:
-        return "-"
-    return f"${x:,.2f}" if abs(x) >= 1 or x == 0 else f"${x:.{max(2, 1 - math.floor(math.log10(abs(x))))}f}"
-
-
 def _uncertain_line(model: str) -> str | None:
     f = model_facts(model)
     if not f.uncertain:
@@ -121,14 +105,14 @@ def format_bill(b: Bill) -> str:
         lines.append("")
         head = f"{s.label}"
         if s.key != "standard":
-            head += f"  (saves {usd(s.saving_usd)}, {s.saving_pct:.0f}% vs standard)"
+            head += f"  (saves {usd(s.saving_usd)}, {pct(s.saving_pct / 100)} vs standard)"
         lines.append(head)
         t = s.cost.tokens
         for typ in TOKEN_TYPES:
             if t.get(typ) == 0:
                 continue
-            lines.append(f"  {TOKEN_LABELS[typ]:<22}{t.get(typ):>14,.0f}{usd(s.cost.usd.get(typ)):>12}")
-        lines.append(f"  {'Total':<22}{s.cost.total_tokens:>14,.0f}{usd(s.total_usd):>12}")
+            lines.append(f"  {TOKEN_LABELS[typ]:<22}{tokens(t.get(typ)):>14}{usd(s.cost.usd.get(typ)):>12}")
+        lines.append(f"  {'Total':<22}{tokens(s.cost.total_tokens):>14}{usd(s.total_usd):>12}")
     for e in b.explanations:
         lines.append("")
         lines.append(f"{e.title}: {e.text}")
@@ -147,9 +131,9 @@ def run_cost(args: argparse.Namespace) -> int:
                 print("gaia cost: name the model (--model) or give a CSV (--csv)", file=sys.stderr)
                 return 2
             model_facts(args.model)
-            tokens = TokenCounts(args.input_tokens, args.cache_write_5m_tokens, args.cache_write_1h_tokens,
+            counts = TokenCounts(args.input_tokens, args.cache_write_5m_tokens, args.cache_write_1h_tokens,
                                  args.cache_read_tokens, args.output_tokens)
-            bills = [bill(tokens, args.model, long_context=args.long_context)]
+            bills = [bill(counts, args.model, long_context=args.long_context)]
     except (BillCsvError, KeyError) as exc:
         print(f"gaia cost: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
@@ -161,9 +145,8 @@ def run_cost(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
-    """The estimate as text: assumptions, the four scenarios, explanations."""
-    f = model_facts(est.model)
+def _estimate_head(est: Estimate) -> list[str]:
+    """What the estimate rests on: model, prices, prompt tokens, output per video, caching."""
     lines = [f"Estimate: {est.videos} videos, {est.frames} frames on {est.display_name} ({est.model}), "
              f"{est.cache_ttl} cache",
              f"Prices as of {est.prices_as_of} ({est.source})" + ("" if est.confirmed else "  [UNCONFIRMED prices]")]
@@ -171,35 +154,43 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
     if warn:
         lines.append(warn)
     t = est.text
-    lines.append(f"Prompt tokens ({'exact, count_tokens' if t.exact else 'APPROXIMATE'}): system {t.system:,}, "
-                 f"schema {t.schema:,}, instruction {t.instruction:,}, {t.label} per frame label; "
-                 f"images {est.image_tokens:,} in all")
+    lines.append(f"Prompt tokens ({'exact, count_tokens' if t.exact else 'APPROXIMATE'}): system {tokens(t.system)}, "
+                 f"schema {tokens(t.schema)}, instruction {tokens(t.instruction)}, {t.label} per frame label; "
+                 f"images {tokens(est.image_tokens)} in all")
     o = est.output
-    lines.append(f"Output per video ({o.source}): {o.median:,.0f} tokens (range {o.low:,.0f}–{o.high:,.0f})")
+    lines.append(f"Output per video ({o.source}): {tokens(o.median)} tokens (range {tokens(o.low)}–{tokens(o.high)})")
     lines.append(est.cache.message)
-    lines.append("")
-    lines.append(f"{'Scenario':<22}{'Total':>12}{'Per video':>12}{'Saving':>12}   Range")
+    return lines
+
+
+def _estimate_table(est: Estimate) -> list[str]:
+    """The four scenarios, then the headline scenario's breakdown by token type."""
+    lines = ["", f"{'Scenario':<22}{'Total':>12}{'Per video':>12}{'Saving':>12}   Range"]
     for s in est.scenarios:
-        saving = "" if s.key == "standard" else f"{s.saving_pct:.0f}%"
-        lines.append(f"{s.label:<22}{usd_est(s.total_usd):>12}{usd_est(s.per_video_usd):>12}{saving:>12}   "
-                     f"{usd_est(s.low_usd)}–{usd_est(s.high_usd)}")
-    bc = est.scenario("batch_caching").cost
-    lines.append("")
-    lines.append("Batch API + caching breakdown:")
-    for row in bc.rows():
+        saving = "" if s.key == "standard" else pct(s.saving_pct / 100)
+        lines.append(f"{s.label:<22}{usd(s.total_usd):>12}{usd(s.per_video_usd):>12}{saving:>12}   "
+                     f"{usd(s.low_usd)}–{usd(s.high_usd)}")
+    lines += ["", "Batch API + caching breakdown:"]
+    for row in est.scenario(HEADLINE_SCENARIO).cost.rows():
         if row["type"] != "total" and row["tokens"] == 0:
             continue
-        lines.append(f"  {row['label']:<22}{row['tokens']:>14,.0f}{usd_est(row['usd']):>12}")
-    lines.append(f"With a {'5m' if est.cache_ttl == '1h' else '1h'} cache instead: "
-                 f"{usd_est(est.ttl_totals['5m' if est.cache_ttl == '1h' else '1h'])}")
+        lines.append(f"  {row['label']:<22}{tokens(float(row['tokens'])):>14}{usd(float(row['usd'])):>12}")
+    other = other_ttl(est.cache_ttl)
+    lines.append(f"With a {other} cache instead: {usd(est.ttl_totals[other])}")
+    return lines
+
+
+def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
+    """The estimate as text: assumptions, the four scenarios, explanations."""
+    f = model_facts(est.model)
+    lines = _estimate_head(est) + _estimate_table(est)
     for e in est.explanations:
-        lines.append("")
-        lines.append(f"{e.title}: {e.text}")
+        lines += ["", f"{e.title}: {e.text}"]
     if per_video:
-        lines.append("")
-        lines.append(f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}")
+        lines += ["", f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}"]
+        idx = SCENARIOS.index(HEADLINE_SCENARIO)
         for v in est.per_video:
-            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{v.image_tokens:>11,}{usd_est(v.usd[3]):>13}")
+            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
     if est.notes:
         lines.append("")
         lines.extend(f"Note: {n}" for n in est.notes)
@@ -208,14 +199,24 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _client_from_env() -> Any | None:
+def format_models(rows: list[ModelRow]) -> str:
+    """The run on every model as a table: headline total, ratio to the reference, caching, frame size, status."""
+    lines = [f"{'Model':<22}{'Batch+cache':>13}{'x ref':>8}  {'Caches':<8}{'Sees':<12}Status"]
+    for r in rows:
+        sees = f"{r.frame_size[0]}x{r.frame_size[1]}" if r.frame_size else "-"
+        flag = "" if r.confirmed and not r.uncertain else "  ! " + ", ".join(r.uncertain)
+        lines.append(f"{r.display_name:<22}{usd(r.usd[HEADLINE_SCENARIO]):>13}{r.relative:>8.3f}  "
+                     f"{'yes' if r.caches else 'no':<8}{sees:<12}{r.status}{flag}")
+    return "\n".join(lines)
+
+
+def _client_from_env() -> Anthropic | None:
+    """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
     if not os.environ.get("ANTHROPIC_API_KEY"):
         return None
     try:
-        import anthropic
-
-        return anthropic.Anthropic()
-    except Exception:  # no SDK or bad configuration: approximate counts instead
+        return make_client()
+    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
         return None
 
 
@@ -225,15 +226,11 @@ def run_estimate(args: argparse.Namespace) -> int:
         print(f"gaia estimate: unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}",
               file=sys.stderr)
         return 2
-    inp = load_run_inputs(args.folder, model=args.model, cache_ttl=args.ttl)
+    folder = Folder.of(args.folder)
+    inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
     client = _client_from_env()
-    text = None
-    if client is not None:
-        from gaia.folder import Folder
-        from gaia.pricing.tokens import prompt_tokens
-
-        text = prompt_tokens(inp.profile, inp.model, client=client,
-                             cache_file=Folder(args.folder).workdir / "token_counts.json")
+    text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
+                                                     cache_file=folder.workdir / "token_counts.json")
     est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
                        selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
                        text_tokens=text, source_sizes=inp.source_sizes)
@@ -258,16 +255,9 @@ def run_estimate(args: argparse.Namespace) -> int:
         return 0
     print(format_estimate(est, per_video=args.per_video))
     if rows:
-        print("")
-        print(f"{'Model':<22}{'Batch+cache':>13}{'x ref':>8}  {'Caches':<8}{'Sees':<12}Status")
-        for r in rows:
-            sees = f"{r.frame_size[0]}x{r.frame_size[1]}" if r.frame_size else "-"
-            flag = "" if r.confirmed and not r.uncertain else "  ! " + ", ".join(r.uncertain)
-            print(f"{r.display_name:<22}{usd_est(r.usd['batch_caching']):>13}{r.relative:>8.3f}  "
-                  f"{'yes' if r.caches else 'no':<8}{sees:<12}{r.status}{flag}")
+        print("\n" + format_models(rows))
     if bud:
-        print("")
-        print(bud.message)
+        print("\n" + bud.message)
     return 0
 
 

@@ -6,8 +6,7 @@ for the target model: the API first downscales it to that model's image tier
 Text: the system prompt, the schema and the instruction are counted exactly with the free
 ``count_tokens`` endpoint when an ``anthropic`` client is given (cached per prompt hash and model),
 else approximated from their length and marked ``exact=False`` so every screen can say
-"approximate". Output: the median and p10–p90 of past answers for the same prompt and model when
-there is history, else the default from the data file, with a range.
+"approximate". Output tokens are estimated in ``gaia.pricing.output``.
 """
 
 from __future__ import annotations
@@ -16,12 +15,17 @@ import contextlib
 import json
 import math
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gaia.api.requests import SCHEMA_HEADER
 from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
+from gaia.fsutil import atomic_write_json
+from gaia.prompts import PromptProfile
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
 
 # What a frame label looks like in a request (``gaia.api.requests.frame_label``); used only to count
 # its tokens.
@@ -79,19 +83,12 @@ class PromptTokens:
                 "source": self.source, "note": self.note}
 
 
-def _schema_text(profile: Any) -> str:
-    """The schema block as it sits in the prefix (with the request builder's header when available)."""
-    text = getattr(profile, "schema_text", None)
-    if not isinstance(text, str):
-        text = json.dumps(profile.schema, indent=1, sort_keys=True, ensure_ascii=False)
-    try:
-        from gaia.api.requests import SCHEMA_HEADER
-    except ImportError:  # the request builder is optional for estimates
-        return text
-    return SCHEMA_HEADER + text
+def _schema_text(profile: PromptProfile) -> str:
+    """The schema block as it sits in the prefix, with the request builder's header."""
+    return SCHEMA_HEADER + profile.schema_text
 
 
-def approx_prompt_tokens(profile: Any, model: str, *, note: str = "") -> PromptTokens:
+def approx_prompt_tokens(profile: PromptProfile, model: str, *, note: str = "") -> PromptTokens:
     """Approximate token counts for a profile's system prompt, schema and instruction on ``model``."""
     return PromptTokens(
         model=model,
@@ -120,10 +117,10 @@ def _read_disk_cache(path: Path | None) -> dict[str, Any]:
 
 
 def prompt_tokens(
-    profile: Any,
+    profile: PromptProfile,
     model: str,
     *,
-    client: Any | None = None,
+    client: Anthropic | None = None,
     cache_file: Path | None = None,
 ) -> PromptTokens:
     """Token counts of ``profile`` on ``model``: exact through ``count_tokens`` when ``client`` is given.
@@ -155,8 +152,6 @@ def prompt_tokens(
             return approx_prompt_tokens(
                 profile, model, note=f"approximate: count_tokens failed ({type(exc).__name__}: {exc})")
         if cache_file is not None:
-            from gaia.settings import atomic_write_json
-
             disk[f"{key[0]}|{model}"] = {"system": hit.system, "schema": hit.schema,
                                          "instruction": hit.instruction, "label": hit.label}
             with contextlib.suppress(OSError):
@@ -166,7 +161,7 @@ def prompt_tokens(
     return hit
 
 
-def _count_exact(client: Any, profile: Any, model: str) -> PromptTokens:
+def _count_exact(client: Anthropic, profile: PromptProfile, model: str) -> PromptTokens:
     """Count each part as the difference to a minimal request (the endpoint counts whole requests)."""
 
     def count(system: str | None, text: str) -> int:
@@ -190,40 +185,3 @@ def clear_count_cache() -> None:
     """Forget exact counts kept in memory (tests, or after editing a prompt outside GAIA)."""
     with _COUNT_LOCK:
         _COUNT_CACHE.clear()
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-quantile (0..1) of ``values`` with linear interpolation; ``values`` must not be empty."""
-    if not values:
-        raise ValueError("percentile of no values")
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-@dataclass(frozen=True)
-class OutputEstimate:
-    """Expected output tokens per video: a point (median) and a p10–p90 range, and where they come from."""
-
-    median: float
-    low: float
-    high: float
-    source: str  # "history" or "default"
-    samples: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"median": self.median, "p10": self.low, "p90": self.high, "source": self.source,
-                "samples": self.samples}
-
-
-def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = None) -> OutputEstimate:
-    """Output tokens per video from past answers (median, p10, p90), else ``default`` with the data file's range."""
-    if output_tokens:
-        return OutputEstimate(percentile(output_tokens, 0.5), percentile(output_tokens, 0.1),
-                              percentile(output_tokens, 0.9), "history", len(output_tokens))
-    d = estimate_defaults()
-    point = d.output_tokens if default is None else default
-    return OutputEstimate(float(point), point * d.output_low, point * d.output_high, "default", 0)

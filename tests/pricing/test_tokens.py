@@ -14,8 +14,6 @@ from gaia.pricing.tokens import (
     clear_count_cache,
     frame_size_for_model,
     frame_tokens,
-    output_estimate,
-    percentile,
     prompt_tokens,
 )
 from gaia.prompts import default_profile
@@ -105,13 +103,3 @@ def test_count_tokens_failure_falls_back_to_approximation() -> None:
 
     t = prompt_tokens(default_profile(), "claude-sonnet-4-5", client=Broken())
     assert not t.exact and "count_tokens failed" in t.note
-
-
-def test_output_estimate_from_history_and_default() -> None:
-    h = output_estimate([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000])
-    assert h.source == "history" and h.samples == 10
-    assert h.median == 550 and h.low == pytest.approx(190) and h.high == pytest.approx(910)
-    d = output_estimate([], default=1000)
-    assert (d.source, d.median, d.low, d.high) == ("default", 1000, 500, 1500)
-    assert output_estimate().median == 2000  # the data file's default
-    assert percentile([5], 0.9) == 5

@@ -1,0 +1,103 @@
+"""What an estimate of a folder needs, read from its ``Folder`` (nothing is decoded).
+
+``load_run_inputs`` gathers the folder's settings, the keyframes as extracted (with the Keyframes
+page's exclusions), its prompt profile, the videos' own frame sizes (for what-if above the
+extracted size) and the history of past runs of the same prompt and model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaia.facts import catalogue
+from gaia.folder import Folder
+from gaia.media.keyframes import KeyframeSet, cached_keyframes
+from gaia.media.scan import VideoRecord, scan_folder
+from gaia.pricing.history import History, history
+from gaia.prompts import PromptProfile, default_profile
+from gaia.settings import RunSettings, Selection
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What an estimate of a folder needs, read from its working folder (nothing is decoded).
+
+    ``sets`` are the keyframes as extracted (for ``extracted_for``, the folder's model unless only
+    another image tier's frames exist); they are re-priced for ``model``. ``source_sizes`` are the
+    videos' own frame sizes (for what-if above the extracted size). ``history`` is empty when the
+    folder has no ledger yet, ``None`` when its ledger cannot be read.
+    """
+
+    folder: Path
+    settings: RunSettings
+    model: str
+    cache_ttl: str
+    profile: PromptProfile
+    sets: tuple[KeyframeSet, ...]
+    selection: Selection
+    history: History | None
+    source_sizes: dict[str, tuple[int, int]]
+    extracted_for: str
+
+
+def _profile(f: Folder, settings: RunSettings) -> PromptProfile:
+    try:
+        return f.profile(settings.prompt_profile)
+    except (KeyError, ValueError, OSError):
+        return default_profile()
+
+
+def _extracted(f: Folder, settings: RunSettings, model: str,
+               records: Sequence[VideoRecord]) -> tuple[str, list[KeyframeSet]]:
+    """The model whose extracted frames cover the most videos (the folder's and ``model``'s tiers first), and its sets.
+
+    Frames extracted for another image tier still give an estimate: they are re-priced for ``model``.
+    """
+    cat = catalogue()
+    candidates = [settings.model, model]
+    seen_tiers = {cat.models[m].image_tier.name for m in candidates if m in cat.models}
+    for m in cat.models.values():
+        if m.image_tier.name not in seen_tiers:
+            seen_tiers.add(m.image_tier.name)
+            candidates.append(m.id)
+    best: tuple[int, str, list[KeyframeSet]] | None = None
+    for m in dict.fromkeys(candidates):
+        if m not in cat.models:
+            continue
+        sets = cached_keyframes(f.path, settings=settings.keyframes, model=m, records=records)
+        n = sum(1 for s in sets if s.frames)
+        if best is None or n > best[0]:
+            best = (n, m, sets)
+    return (best[1], best[2]) if best else (model, [])
+
+
+def _source_sizes(records: Sequence[VideoRecord]) -> dict[str, tuple[int, int]]:
+    """rel_path → the video's frame size as shown (rotation applied)."""
+    return {r.rel_path: (r.height, r.width) if r.rotation in (90, 270, -90) else (r.width, r.height)
+            for r in records if r.width and r.height}
+
+
+def _history(f: Folder, profile: PromptProfile, model: str) -> History | None:
+    try:
+        return history(f, prompt_hash=profile.hash, model=model)
+    except Exception:  # a damaged ledger: estimate from the defaults
+        return None
+
+
+def load_run_inputs(folder: Folder | Path | str, *, model: str | None = None, cache_ttl: str | None = None,
+                    records: Sequence[VideoRecord] | None = None) -> RunInputs:
+    """Settings, keyframes (with the Keyframes page's exclusions), prompt profile and history of ``folder``.
+
+    ``model`` and ``cache_ttl`` default to the folder's saved settings. ``records`` (a scan's
+    ``VideoRecord``s) saves a rescan when the caller has one.
+    """
+    f = Folder.of(folder)
+    settings = f.settings()
+    model = model or settings.model
+    profile = _profile(f, settings)
+    recs = list(records) if records is not None else list(scan_folder(f.path).records)
+    extracted_for, sets = _extracted(f, settings, model, recs)
+    return RunInputs(f.path, settings, model, cache_ttl or settings.cache_ttl, profile, tuple(sets),
+                     f.selection(), _history(f, profile, model), _source_sizes(recs), extracted_for)

@@ -1,0 +1,121 @@
+"""Estimates: the four scenarios against hand-computed values, caching rules, selection, tiers, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gaia.facts import model_facts
+from gaia.media.keyframes import KeyframeSet
+from gaia.pricing.estimate import estimate_run
+from gaia.pricing.history import History
+from gaia.pricing.scenarios import SCENARIOS
+from gaia.pricing.tokens import PromptTokens
+from gaia.settings import KeyframeSettings, Selection
+from tests.pricing.helpers import TEXT, kset, profile
+
+
+def test_four_scenarios_against_hand_computed_values() -> None:
+    # Two videos, two 784x448 frames each: 28 x 16 = 448 tokens per frame on any tier.
+    sets = [kset("a.mp4", [(784, 448)] * 2), kset("b.mp4", [(784, 448)] * 2)]
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), cache_ttl="1h", text_tokens=TEXT,
+                       output_tokens_default=1000)
+    assert est.videos == 2 and est.frames == 4 and est.image_tokens == 4 * 448
+    static = 2 * 448 + 50 + 2 * 10  # images + instruction + labels = 966
+    prompt = 1500 + static
+    std = prompt * 3e-6 + 1000 * 15e-6
+    # Outside a batch: the first request writes, the second reads (share (n-1)/n = 0.5).
+    cache = static * 3e-6 + 1500 * 0.5 * 6e-6 + 1500 * 0.5 * 0.3e-6 + 1000 * 15e-6
+    # In a batch: the documented default share 0.64 reads, 0.36 writes, everything at half price.
+    bc = static * 1.5e-6 + 1500 * 0.36 * 3e-6 + 1500 * 0.64 * 0.15e-6 + 1000 * 7.5e-6
+    assert est.total_usd["standard"] == pytest.approx(2 * std)
+    assert est.total_usd["caching"] == pytest.approx(2 * cache)
+    assert est.total_usd["batch"] == pytest.approx(std)
+    assert est.total_usd["batch_caching"] == pytest.approx(2 * bc)
+    s = est.scenario("batch_caching")
+    assert s.per_video_usd == pytest.approx(bc)
+    assert s.saving_usd == pytest.approx(2 * std - 2 * bc)
+    assert s.cost.cache_write_1h_tokens == pytest.approx(2 * 1500 * 0.36)
+    assert s.cost.cache_read_tokens == pytest.approx(2 * 1500 * 0.64)
+    assert s.cost.cache_write_5m_tokens == 0
+    # The range: p10 output with 98% hits .. p90 output with 30% hits.
+    lo = 2 * (static * 1.5e-6 + 1500 * 0.02 * 3e-6 + 1500 * 0.98 * 0.15e-6 + 500 * 7.5e-6)
+    hi = 2 * (static * 1.5e-6 + 1500 * 0.70 * 3e-6 + 1500 * 0.30 * 0.15e-6 + 1500 * 7.5e-6)
+    assert (s.low_usd, s.high_usd) == (pytest.approx(lo), pytest.approx(hi))
+    # The other TTL is priced too: 5m writes at 1.25x.
+    bc5 = static * 1.5e-6 + 1500 * 0.36 * 1.875e-6 + 1500 * 0.64 * 0.15e-6 + 1000 * 7.5e-6
+    assert est.ttl_totals["5m"] == pytest.approx(2 * bc5)
+    assert est.prices_as_of == model_facts("claude-sonnet-4-5").as_of
+    # Where the money goes adds up to the total.
+    assert sum(est.money["batch_caching"].values()) == pytest.approx(est.total_usd["batch_caching"])
+    assert {e.key for e in est.explanations} >= {"money", "caching", "batch", "lever"}
+
+
+def test_minimum_cacheable_prefix_rule() -> None:
+    sets = [kset("a.mp4", [(784, 448)])]
+    short = PromptTokens("x", 1000, 23, 10, 5, True, "count_tokens")  # 1,023 < 1,024 for Sonnet 4.5
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=short)
+    assert not est.cache.caches
+    assert "Caching will do nothing" in est.cache.message
+    assert est.total_usd["caching"] == pytest.approx(est.total_usd["standard"])
+    assert est.total_usd["batch_caching"] == pytest.approx(est.total_usd["batch"])
+    enough = PromptTokens("x", 1000, 24, 10, 5, True, "count_tokens")  # exactly 1,024
+    assert estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=enough).cache.caches
+    # Haiku 4.5 needs 4,096: the same prefix does nothing there.
+    assert not estimate_run(sets, model="claude-haiku-4-5", profile=profile(), text_tokens=enough).cache.caches
+
+
+def test_selection_excludes_videos_and_frames() -> None:
+    sets = [kset("a.mp4", [(784, 448)] * 3), kset("b.mp4", [(784, 448)] * 3),
+            KeyframeSet(Path("/x/c.mp4"), "c.mp4", KeyframeSettings(), "m", "", problem="not extracted yet")]
+    sel = Selection(frozenset({"b.mp4"}), {"a.mp4": frozenset({0.0})})
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT, selection=sel)
+    assert est.videos == 1 and est.frames == 2
+    assert dict(est.skipped) == {"b.mp4": "excluded", "c.mp4": "not extracted yet"}
+    assert any("no keyframes yet" in n for n in est.notes)
+
+
+def test_frames_priced_with_the_target_models_resize_rule() -> None:
+    # A frame extracted for the 2576-px tier is downscaled by a 1568-px model before it is counted.
+    sets = [kset("a.mp4", [(2576, 1449)])]
+    hi = estimate_run(sets, model="claude-sonnet-5-5", profile=profile(), text_tokens=TEXT)
+    lo = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
+    assert hi.image_tokens == 92 * 52  # unchanged: within the high tier (4,784 max)
+    assert lo.image_tokens <= 1568 < hi.image_tokens
+
+
+def test_history_drives_output_and_cache_share() -> None:
+    sets = [kset("a.mp4", [(784, 448)])]
+    h = History(output_tokens=(100, 200, 300, 400, 500), cache_read_shares=(0.9,))
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT, history=h)
+    assert est.output.source == "history" and est.output.median == 300
+    assert est.output.low == pytest.approx(140) and est.output.high == pytest.approx(460)
+    assert est.cache.read_share_batch == 0.9 and est.cache.read_share_source == "history"
+
+
+def test_haiku_5_5_long_requests_in_an_estimate_use_the_long_tier() -> None:
+    # 22 frames of 2576x1449 (4,784 tokens each on the high tier) make a prompt over 100,000 tokens.
+    big = kset("big.mp4", [(2576, 1449)] * 22, model="claude-haiku-5-5")
+    small = kset("small.mp4", [(784, 448)] * 2, model="claude-haiku-5-5")
+    text = PromptTokens("claude-haiku-5-5", 400, 200, 50, 10, True, "count_tokens")
+    est = estimate_run([big, small], model="claude-haiku-5-5", profile=profile(), text_tokens=text,
+                       output_tokens_default=1000)
+    rows = {v.rel_path: v for v in est.per_video}
+    assert rows["big.mp4"].long_context and not rows["small.mp4"].long_context
+    prompt_big = 600 + 22 * 4784 + 50 + 220
+    assert rows["big.mp4"].prompt_tokens == prompt_big
+    assert rows["big.mp4"].usd[0] == pytest.approx(prompt_big * 0.50e-6 + 1000 * 2.50e-6)
+    prompt_small = 600 + 2 * 448 + 50 + 20
+    assert rows["small.mp4"].usd[0] == pytest.approx(prompt_small * 0.10e-6 + 1000 * 0.50e-6)
+    assert est.scenario("standard").cost.long_context_requests == 1
+    assert est.total_usd["standard"] == pytest.approx(rows["big.mp4"].usd[0] + rows["small.mp4"].usd[0])
+
+
+def test_scenarios_order_and_json() -> None:
+    est = estimate_run([kset("a.mp4", [(784, 448)])], model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
+    assert tuple(s.key for s in est.scenarios) == SCENARIOS
+    d = est.to_dict()
+    assert d["prices_as_of"] and d["scenarios"][3]["label"] == "Batch API + caching"
+    json.dumps(d)

@@ -1,0 +1,43 @@
+"""What-if and budget: the run re-priced over frames per video x longest edge, the richest under a limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from gaia.facts import model_facts
+from gaia.pricing.estimate import estimate_run
+from gaia.pricing.whatif import budget, edge_steps, what_if
+from gaia.settings import FRAME_COUNT_STEPS, MAX_EDGE_STEPS
+from tests.pricing.helpers import TEXT, kset, profile
+
+
+def test_what_if_and_budget() -> None:
+    sets = [kset(f"v{i}.mp4", [(1568, 882)] * 4) for i in range(5)]
+    sizes = {f"v{i}.mp4": (1920, 1080) for i in range(5)}
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT,
+                       output_tokens_default=500)
+    pts = what_if(est, sets, frame_counts=(1, 2, 4, 8), max_edges=(512, 1024, 1568), source_sizes=sizes)
+    assert len(pts) == 12
+    grid = {(p.frames, p.max_edge): p.usd["batch_caching"] for p in pts}
+    assert grid[(4, 1568)] == pytest.approx(est.total_usd["batch_caching"], rel=0.01)
+    assert grid[(1, 512)] < grid[(2, 512)] < grid[(2, 1024)] < grid[(8, 1568)]
+    limit = (grid[(4, 1024)] + grid[(8, 1024)]) / 2
+    res = budget(limit, est, sets, points=pts)
+    assert res.best is not None and res.best.usd["batch_caching"] <= limit
+    assert all(p.image_tokens_per_video <= res.best.image_tokens_per_video for p in res.options)
+    none = budget(0.0001, est, sets, points=pts)
+    assert none.best is None and "Nothing fits" in none.message
+
+
+def test_edge_steps_come_from_the_settings_and_stop_at_the_models_tier() -> None:
+    sonnet_4_5 = model_facts("claude-sonnet-4-5")  # 1568-px tier
+    steps = edge_steps(sonnet_4_5)
+    assert steps[-1] == 1568 and set(steps) <= {*MAX_EDGE_STEPS, 1568}
+    assert [e for e in MAX_EDGE_STEPS if e <= 1568] == steps
+    assert edge_steps(model_facts("claude-sonnet-5-5"))[-1] == model_facts("claude-sonnet-5-5").image_tier.max_edge
+    assert edge_steps(sonnet_4_5, (512, 4000)) == [512]  # chosen steps above the tier are dropped
+    # What-if's default grid is the settings' frame counts x these edges.
+    sets = [kset("a.mp4", [(1568, 882)] * 2)]
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
+    pts = what_if(est, sets)
+    assert {p.frames for p in pts} == set(FRAME_COUNT_STEPS) and {p.max_edge for p in pts} <= set(steps)
