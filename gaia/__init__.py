@@ -4,10 +4,15 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 ``tests/test_public_api.py``. GAIA never imports Streamlit.
 """
 
+from gaia import format, views
 from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.emulator import EmulatorConfig, start_emulator
 from gaia.facts import (
+    BATCH_EXPIRY_HOURS,
+    CACHE_TTLS,
     DEFAULT_MODEL,
+    RESULTS_RETENTION_DAYS,
     Catalogue,
     ImageTier,
     ModelFacts,
@@ -24,7 +29,12 @@ from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extrac
 from gaia.media.probe import ProbeInfo, probe_file
 from gaia.media.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
 from gaia.pricing.cost import (
+    MAX_EDGE_STEPS,
+    MONEY_LABELS,
+    SCENARIO_LABELS,
     SCENARIOS,
+    TOKEN_LABELS,
+    TOKEN_TYPES,
     ActualCost,
     Bill,
     BillCsvError,
@@ -60,6 +70,7 @@ from gaia.prompts import (
     schema_problems,
 )
 from gaia.runs.batch import (
+    COUNTS_NOTE,
     BatchStatus,
     FailedRequest,
     PlannedRequest,
@@ -85,10 +96,13 @@ from gaia.runs.batch import (
     write_dry_run,
 )
 from gaia.runs.now import (
+    DEFAULT_TRIAL_VIDEOS,
+    MAX_TRIAL_VIDEOS,
     OnlineResult,
     RunChoice,
     TrialResult,
     TrialVideo,
+    estimate_now_usd,
     plan_run_now,
     recover_interrupted,
     retry_now,
@@ -97,6 +111,11 @@ from gaia.runs.now import (
     run_trial,
 )
 from gaia.settings import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    MAX_FRAME_COUNT,
+    MAX_MAX_TOKENS,
+    STRATEGIES,
     KeyframeSettings,
     RunSettings,
     Selection,
@@ -110,19 +129,37 @@ from gaia.sidecar import (
     sidecar_state,
     write_sidecar,
 )
-from gaia.views.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
+from gaia.views.detail import VideoDetail, video_detail
+from gaia.views.results import ResultRow, filter_rows, load_results
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BATCH_EXPIRY_HOURS",
+    "CACHE_TTLS",
+    "COUNTS_NOTE",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
+    "DEFAULT_TRIAL_VIDEOS",
+    "MAX_CONCURRENCY",
+    "MAX_EDGE_STEPS",
+    "MAX_FRAME_COUNT",
+    "MAX_MAX_TOKENS",
+    "MAX_TRIAL_VIDEOS",
+    "MONEY_LABELS",
+    "RESULTS_RETENTION_DAYS",
     "SCENARIOS",
+    "SCENARIO_LABELS",
+    "STRATEGIES",
+    "TOKEN_LABELS",
+    "TOKEN_TYPES",
     "ActualCost",
     "BatchStatus",
     "Bill",
     "BillCsvError",
     "BudgetResult",
     "Catalogue",
+    "EmulatorConfig",
     "Estimate",
     "EstimateCheck",
     "Explanation",
@@ -189,11 +226,13 @@ __all__ = [
     "describe_error",
     "ensure_demo_folder",
     "estimate_defaults",
+    "estimate_now_usd",
     "estimate_run",
     "extract_keyframes",
     "failures",
     "filter_rows",
     "fit_to_tier",
+    "format",
     "frame_tokens",
     "history",
     "image_tokens",
@@ -226,11 +265,13 @@ __all__ = [
     "schema_problems",
     "sidecar_path",
     "sidecar_state",
+    "start_emulator",
     "subfolders",
     "submit",
     "thumbnails",
     "usage_cost",
     "video_detail",
+    "views",
     "watch",
     "what_if",
     "write_dry_run",

@@ -1,1 +1,121 @@
-"""View models for the pages and the CLI: typed rows, chart data and formatted figures."""
+"""View models: what the app's pages and the CLI show, computed here so that they only render.
+
+One module per page concern: ``common`` (headline figures, model names, image data URLs),
+``results`` (rows, filters, facets, totals), ``exports`` (CSV, JSONL), ``detail`` (one video),
+``progress`` (batch cards, polling, chart data), ``submit`` (the plan shown, the spend cap),
+``select`` (the scan table), ``keyframes`` (frame choices and the run's frames), ``estimate`` (the
+cost tables and sentences), ``run_now`` (run now and the prompt trial). Nothing here imports
+Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
+"""
+
+from gaia.views.common import (
+    NO_PREVIEW,
+    Metric,
+    image_data_url,
+    model_name,
+    models_in_order,
+)
+from gaia.views.detail import (
+    THUMB_DIR,
+    THUMB_EDGE,
+    THUMB_QUALITY,
+    USAGE_LABELS,
+    AnalysisField,
+    FrameView,
+    VideoDetail,
+    analysis_fields,
+    attempt_records,
+    detail_facts,
+    frame_caption,
+    frames_of,
+    thumbnail_url,
+    video_detail,
+)
+from gaia.views.exports import (
+    CSV_COLUMNS,
+    analyses_jsonl,
+    iter_analyses_jsonl,
+    rows_csv,
+)
+from gaia.views.progress import (
+    POLL_API_S,
+    POLL_EMULATOR_S,
+    BatchCost,
+    BatchTiming,
+    batch_costs,
+    batch_timings,
+    refresh_interval,
+)
+from gaia.views.results import (
+    STATUSES,
+    TABLE_COLUMNS,
+    ResultRow,
+    ResultStatus,
+    any_attempted,
+    facets,
+    filter_rows,
+    load_results,
+    read_video_sidecar,
+    status_note,
+    subjects_of,
+    summary_metrics,
+    summary_of,
+    table_records,
+    tags_of,
+    totals,
+)
+from gaia.views.submit import (
+    cap_problem,
+    folder_token,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "NO_PREVIEW",
+    "POLL_API_S",
+    "POLL_EMULATOR_S",
+    "STATUSES",
+    "TABLE_COLUMNS",
+    "THUMB_DIR",
+    "THUMB_EDGE",
+    "THUMB_QUALITY",
+    "USAGE_LABELS",
+    "AnalysisField",
+    "BatchCost",
+    "BatchTiming",
+    "FrameView",
+    "Metric",
+    "ResultRow",
+    "ResultStatus",
+    "VideoDetail",
+    "analyses_jsonl",
+    "analysis_fields",
+    "any_attempted",
+    "attempt_records",
+    "batch_costs",
+    "batch_timings",
+    "cap_problem",
+    "detail_facts",
+    "facets",
+    "filter_rows",
+    "folder_token",
+    "frame_caption",
+    "frames_of",
+    "image_data_url",
+    "iter_analyses_jsonl",
+    "load_results",
+    "model_name",
+    "models_in_order",
+    "read_video_sidecar",
+    "refresh_interval",
+    "rows_csv",
+    "status_note",
+    "subjects_of",
+    "summary_metrics",
+    "summary_of",
+    "table_records",
+    "tags_of",
+    "thumbnail_url",
+    "totals",
+    "video_detail",
+]
