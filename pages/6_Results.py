@@ -8,9 +8,6 @@ from ``gaia.failures`` / ``gaia.retry_failed``. Text from model answers is alway
 from __future__ import annotations
 
 import contextlib
-import html
-import re
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -25,20 +22,15 @@ from pages._ui import (
     md,
     metrics,
     page_link,
+    plain,
     require_folder,
+    table,
 )
 
 V = gaia.views
 THUMBNAILS_AUTO_LIMIT = 300  # above this many rows, thumbnails wait for the user to ask
 TABLE_ROWS = 10  # rows visible before the table scrolls
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
-
 ss = st.session_state
-
-
-def plain(text: Any) -> str:
-    """``text`` escaped so that ``st.markdown`` (and alert boxes) show it literally: no HTML, no Markdown."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
 
 
 folder = require_folder()
@@ -58,7 +50,7 @@ if ss.get("results_rows_key") != token:
         ss["results_rows"] = V.load_results(folder, records)
     ss["results_rows_key"] = token
 rows = ss["results_rows"]
-metrics(V.summary_metrics(rows))
+metrics(V.results_metrics(rows))
 
 fails = gaia.failures(folder)
 tab_videos, tab_failures = st.tabs(["Videos", f"Failures ({len(fails)})" if fails else "Failures"])
@@ -70,10 +62,7 @@ with tab_failures:
     else:
         st.caption("Requests that came back without a usable answer, why, and what to do. Retrying sends exactly "
                    "these in a new batch (at batch prices).")
-        st.dataframe(pd.DataFrame([{"video": f.rel_path, "what happened": f.error_kind, "reason": f.reason,
-                                    "what to do": f.hint, "attempt": f.attempt, "batch": f.batch_id,
-                                    "cost (USD)": f.cost_usd} for f in fails]),
-                     hide_index=True, width="stretch", key="results_failures")
+        table(V.failure_records(fails, cost=True), key="results_failures")
         if st.button(f"Retry the {len(fails)} failed request(s)", icon=":material/replay:", key="results_retry"):
             with st.status("Sending the failed requests again…", expanded=True) as status:
                 res = gaia.retry_failed(folder, client(), on_progress=StreamlitProgress("Requests built"))
@@ -123,15 +112,15 @@ with tab_videos:
         if progress:
             progress.empty()
 
-    table = pd.DataFrame(V.table_records(shown, thumbs if want_thumbs else None), columns=V.TABLE_COLUMNS)
-    table["analysed"] = pd.to_datetime(table["analysed"], utc=True)
+    frame = pd.DataFrame(V.table_records(shown, thumbs if want_thumbs else None), columns=V.TABLE_COLUMNS)
+    frame["analysed"] = pd.to_datetime(frame["analysed"], utc=True)
     st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
                + " Select a row to open it below.")
     row_height = 56 if want_thumbs else 35
     event = st.dataframe(
-        table, hide_index=True, width="stretch", key="results_table", on_select="rerun",
+        frame, hide_index=True, width="stretch", key="results_table", on_select="rerun",
         selection_mode="single-row", row_height=row_height, placeholder="–",
-        height=min(max(len(table), 1), TABLE_ROWS) * row_height + 38,
+        height=min(max(len(frame), 1), TABLE_ROWS) * row_height + 38,
         column_config={
             "thumbnail": st.column_config.ImageColumn("", width="small"),
             "video": st.column_config.TextColumn("video", width=190),
@@ -143,7 +132,7 @@ with tab_videos:
             "cost (USD)": st.column_config.NumberColumn("cost", format="$%.4f"),
             "analysed": st.column_config.DatetimeColumn("analysed", format="YYYY-MM-DD HH:mm", width=125),
         },
-        column_order=None if want_thumbs else [c for c in table.columns if c != "thumbnail"],
+        column_order=None if want_thumbs else [c for c in frame.columns if c != "thumbnail"],
     )
 
     e = st.columns([1.2, 1.4, 2.4])

@@ -6,6 +6,7 @@ UI layer only: everything here is about showing things in Streamlit. The work is
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import os
 import re
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 import gaia
@@ -138,6 +140,15 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
+_MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
+
+
+def plain(text: object) -> str:
+    """Text (a model's answer) escaped so that ``st.markdown`` and alert boxes show it literally: no HTML, no
+    Markdown, line breaks kept."""
+    return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
+
+
 def metrics(figures: Sequence[gaia.views.Metric]) -> None:
     """A row of ``st.metric`` boxes, one per view-model figure."""
     for col, f in zip(st.columns(len(figures)), figures, strict=True):
@@ -158,3 +169,8 @@ class StreamlitProgress:
     def empty(self) -> None:
         """Remove the bar."""
         self.bar.empty()
+
+
+def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
+    """A view model's rows as a full-width ``st.dataframe`` without the index."""
+    return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)

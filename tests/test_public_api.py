@@ -5,6 +5,8 @@ from __future__ import annotations
 import gaia
 
 EXPECTED = {
+    'MAX_JPEG_QUALITY',
+    'MIN_JPEG_QUALITY',
     'BATCH_EXPIRY_HOURS',
     'CACHE_TTLS',
     'RESULTS_RETENTION_DAYS',

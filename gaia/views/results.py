@@ -269,7 +269,7 @@ def totals(rows: Sequence[ResultRow]) -> dict[str, Any]:
             "cost_usd": sum(costs), "mean_cost_usd": (sum(costs) / len(costs)) if costs else None}
 
 
-def summary_metrics(rows: Sequence[ResultRow]) -> list[Metric]:
+def results_metrics(rows: Sequence[ResultRow]) -> list[Metric]:
     """The figures above the Results table; with the unusable files they add up to the folder's videos."""
     t = totals(rows)
     out = [
