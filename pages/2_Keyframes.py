@@ -37,8 +37,8 @@ with st.container(border=True):
     quality = c[4].slider("JPEG quality", gaia.MIN_JPEG_QUALITY, gaia.MAX_JPEG_QUALITY,
                           settings.keyframes.jpeg_quality, step=5)
     st.caption(f"{cat.models[model].display_name} sees frames up to {tier.max_edge} px and "
-               f"{tier.max_tokens:,} image tokens each without downscaling; GAIA sizes frames to match, "
-               "so you never pay for pixels the model throws away.")
+               f"{gaia.format.tokens(tier.max_tokens)} image tokens each without downscaling; GAIA sizes frames to "
+               "match, so you never pay for pixels the model throws away.")
 
 new_settings = replace(settings, model=model).with_keyframes(
     strategy=strategy, count=int(count), max_edge=max_edge or None, jpeg_quality=int(quality))
