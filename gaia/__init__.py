@@ -27,7 +27,16 @@ from gaia.ledger import Ledger
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.probe import ProbeInfo, probe_file
-from gaia.media.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
+from gaia.media.scan import (
+    FolderError,
+    ScanResult,
+    VideoRecord,
+    check_folder,
+    is_allowed,
+    is_video_name,
+    scan_folder,
+    subfolders,
+)
 from gaia.pricing.cost import (
     MAX_EDGE_STEPS,
     MONEY_LABELS,
@@ -241,6 +250,7 @@ __all__ = [
     "history",
     "image_tokens",
     "is_allowed",
+    "is_video_name",
     "load_results",
     "load_run_inputs",
     "make_client",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gaia
 
 EXPECTED = {
+    'is_video_name',
     'MAX_JPEG_QUALITY',
     'MIN_JPEG_QUALITY',
     'BATCH_EXPIRY_HOURS',
