@@ -71,7 +71,13 @@ def _render_batch_tab() -> None:
             _plan(force, extract=True)
             st.rerun()
 
-    # --- What will be sent ---------------------------------------------------------------------------
+    _render_contents(plan, model_name)
+    cap = _render_cost(plan)
+    _render_send(plan, cap)
+
+
+def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
+    """What will be sent, what is left out and why, and how the run splits into batches."""
     metrics(V.plan_metrics(plan))
 
     blocking = plan.blocking_problems
@@ -98,7 +104,6 @@ def _render_batch_tab() -> None:
                 if kind == "analysed":
                     st.caption("Turn on “Send again videos already analysed” above to include them.")
 
-    # --- How it splits ------------------------------------------------------------------------------
     if plan.batches:
         st.subheader("How the run splits into batches")
         st.caption(plan.split_explanation + " Each batch is processed (and priced) on its own; results come back "
@@ -108,7 +113,10 @@ def _render_batch_tab() -> None:
                 f"share of the {gaia.format.size(plan.max_batch_bytes)} limit", format="percent", min_value=0.0,
                 max_value=1.0)})
 
-    # --- Cost ---------------------------------------------------------------------------------------
+
+
+def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
+    """The estimate, the four ways to send the run, and the spend cap (returned; ``None``: no cap)."""
     st.subheader("Estimated cost")
     est = plan.estimate
     cost_cols = st.columns([2, 2, 3])
@@ -141,9 +149,14 @@ def _render_batch_tab() -> None:
     if cap_block:
         st.error(md(cap_block), icon=":material/money_off:")
 
-    # --- Dry run and submit -------------------------------------------------------------------------
+    return cap
+
+
+def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
+    """The submit button and the dry run; on submit, the batches are sent and the page moves to Progress."""
+    blocking = plan.blocking_problems
     st.divider()
-    can_send = plan.ok and cap_block is None
+    can_send = plan.ok and V.cap_problem(plan.estimate_usd, cap) is None
     left, right = st.columns([3, 2])
     clicked = left.button(V.submit_label(plan), type="primary", disabled=not can_send, icon=":material/send:",
                           key="submit_go")
