@@ -34,11 +34,14 @@ st.title("Progress")
 st.caption(f"{md(folder)}: your batches, live. Everything is recorded in the folder's ledger, so you can close the "
            "browser and come back, or follow along with `gaia status` in a terminal.")
 
-for key in ("progress_flash", "retrieve_flash"):
-    msg = ss.pop(key, None)
+# Messages from the last action; forgotten only once a run reaches the end of the page, so a rerun the
+# live view asks for (a batch just ended) cannot swallow them.
+FLASH_KEYS = ("progress_flash", "retrieve_flash", "progress_problems")
+for key in FLASH_KEYS[:2]:
+    msg = ss.get(key)
     if msg:
         st.success(msg, icon=":material/check_circle:")
-for msg in ss.pop("progress_problems", []):
+for msg in ss.get("progress_problems", []):
     st.warning(md(msg), icon=":material/warning:")
 
 initial = gaia.batch_statuses(folder)
@@ -203,3 +206,6 @@ with c[0]:
     page_link(PAGE_SUBMIT, "Back: submit more", ":material/arrow_back:")
 with c[1]:
     page_link(PAGE_RESULTS, "Next: explore the results", ":material/arrow_forward:")
+
+for key in FLASH_KEYS:
+    ss.pop(key, None)
