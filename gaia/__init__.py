@@ -4,10 +4,15 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 ``tests/test_public_api.py``. GAIA never imports Streamlit.
 """
 
+from gaia import format, views
 from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.emulator import EmulatorConfig, start_emulator
 from gaia.facts import (
+    BATCH_EXPIRY_HOURS,
+    CACHE_TTLS,
     DEFAULT_MODEL,
+    RESULTS_RETENTION_DAYS,
     Catalogue,
     ImageTier,
     ModelFacts,
@@ -23,7 +28,16 @@ from gaia.ledger import Ledger
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.probe import ProbeInfo, probe_file
-from gaia.media.scan import FolderError, ScanResult, VideoRecord, check_folder, is_allowed, scan_folder, subfolders
+from gaia.media.scan import (
+    FolderError,
+    ScanResult,
+    VideoRecord,
+    check_folder,
+    is_allowed,
+    is_video_name,
+    scan_folder,
+    subfolders,
+)
 from gaia.pricing.bill import Bill, BillCsvError, bill, read_bill_csv
 from gaia.pricing.estimate import Assumptions, Estimate, estimate_run
 from gaia.pricing.explain import Explanation
@@ -44,6 +58,7 @@ from gaia.prompts import (
     schema_problems,
 )
 from gaia.runs.batch import (
+    COUNTS_NOTE,
     BatchStatus,
     FailedRequest,
     PlannedRequest,
@@ -69,10 +84,13 @@ from gaia.runs.batch import (
     write_dry_run,
 )
 from gaia.runs.now import (
+    DEFAULT_TRIAL_VIDEOS,
+    MAX_TRIAL_VIDEOS,
     OnlineResult,
     RunChoice,
     TrialResult,
     TrialVideo,
+    estimate_now_usd,
     plan_run_now,
     recover_interrupted,
     retry_now,
@@ -81,8 +99,15 @@ from gaia.runs.now import (
     run_trial,
 )
 from gaia.settings import (
+    DEFAULT_CONCURRENCY,
     FRAME_COUNT_STEPS,
+    MAX_CONCURRENCY,
     MAX_EDGE_STEPS,
+    MAX_FRAME_COUNT,
+    MAX_JPEG_QUALITY,
+    MAX_MAX_TOKENS,
+    MIN_JPEG_QUALITY,
+    STRATEGIES,
     KeyframeSettings,
     RunSettings,
     Selection,
@@ -96,17 +121,31 @@ from gaia.sidecar import (
     sidecar_state,
     write_sidecar,
 )
-from gaia.views.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
+from gaia.views.detail import VideoDetail, video_detail
+from gaia.views.results import ResultRow, filter_rows, load_results
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BATCH_EXPIRY_HOURS",
+    "CACHE_TTLS",
+    "COUNTS_NOTE",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
+    "DEFAULT_TRIAL_VIDEOS",
     "FRAME_COUNT_STEPS",
+    "MAX_CONCURRENCY",
     "MAX_EDGE_STEPS",
+    "MAX_FRAME_COUNT",
+    "MAX_JPEG_QUALITY",
+    "MAX_MAX_TOKENS",
+    "MAX_TRIAL_VIDEOS",
+    "MIN_JPEG_QUALITY",
     "MONEY_LABELS",
+    "RESULTS_RETENTION_DAYS",
     "SCENARIOS",
     "SCENARIO_LABELS",
+    "STRATEGIES",
     "TOKEN_LABELS",
     "TOKEN_TYPES",
     "ActualCost",
@@ -116,6 +155,7 @@ __all__ = [
     "BillCsvError",
     "BudgetResult",
     "Catalogue",
+    "EmulatorConfig",
     "Estimate",
     "EstimateCheck",
     "Explanation",
@@ -183,15 +223,18 @@ __all__ = [
     "describe_error",
     "ensure_demo_folder",
     "estimate_defaults",
+    "estimate_now_usd",
     "estimate_run",
     "extract_keyframes",
     "failures",
     "filter_rows",
     "fit_to_tier",
+    "format",
     "frame_tokens",
     "history",
     "image_tokens",
     "is_allowed",
+    "is_video_name",
     "load_results",
     "load_run_inputs",
     "make_client",
@@ -220,11 +263,13 @@ __all__ = [
     "schema_problems",
     "sidecar_path",
     "sidecar_state",
+    "start_emulator",
     "subfolders",
     "submit",
     "thumbnails",
     "usage_cost",
     "video_detail",
+    "views",
     "watch",
     "what_if",
     "write_dry_run",

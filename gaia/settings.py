@@ -24,6 +24,8 @@ STRATEGIES = ("keyframes", "uniform", "scene")
 DEFAULT_STRATEGY = "keyframes"
 DEFAULT_FRAME_COUNT = 6
 DEFAULT_JPEG_QUALITY = 85
+MIN_JPEG_QUALITY = 30
+MAX_JPEG_QUALITY = 95
 DEFAULT_CACHE_TTL = "1h"
 # The answer length limit per video. Answers to the default schema average about 2,000 tokens; 5.x
 # models may think first, and thinking counts towards this limit, hence the headroom.
@@ -88,8 +90,9 @@ class KeyframeSettings:
             raise ValueError(f"frame count must be between 1 and {MAX_FRAME_COUNT}, not {self.count}")
         if self.max_edge is not None and not 64 <= self.max_edge <= 8000:
             raise ValueError(f"max edge must be between 64 and 8000 px, not {self.max_edge}")
-        if not 30 <= self.jpeg_quality <= 95:
-            raise ValueError(f"JPEG quality must be between 30 and 95, not {self.jpeg_quality}")
+        if not MIN_JPEG_QUALITY <= self.jpeg_quality <= MAX_JPEG_QUALITY:
+            raise ValueError(f"JPEG quality must be between {MIN_JPEG_QUALITY} and {MAX_JPEG_QUALITY}, "
+                             f"not {self.jpeg_quality}")
 
 
 @dataclass(frozen=True)

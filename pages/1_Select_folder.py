@@ -12,15 +12,13 @@ from pages._ui import (
     FOLDER_KEY,
     PAGE_KEYFRAMES,
     StreamlitProgress,
-    data_url,
-    fmt_bytes,
-    fmt_duration,
     folder_roots,
     md,
+    metrics,
     page_link,
 )
 
-THUMBNAILS_AUTO_LIMIT = 300  # above this many videos, thumbnails wait for the user to ask
+V = gaia.views
 
 ss = st.session_state
 st.title("Select folder")
@@ -128,45 +126,21 @@ if scan is None or scan.folder != folder:
     progress.empty()
     ss["scan"] = scan
 
-summary = scan.summary()
-m = st.columns(5)
-m[0].metric("Videos", summary["videos"])
-m[1].metric("Usable", summary["usable"])
-m[2].metric("Total duration", fmt_duration(summary["total_duration_s"]))
-m[3].metric("Size", fmt_bytes(summary["total_size_bytes"]))
-m[4].metric("Problems", summary["problems"])
+metrics(V.scan_metrics(scan))
 
 if not scan.records:
     st.warning("No videos here. GAIA looks for .mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg files, "
                "in subfolders too.", icon=":material/videocam_off:")
     st.stop()
 
-show_thumbs = len(scan.records) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", value=False)
+show_thumbs = len(scan.records) <= V.THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", value=False)
 thumbs: dict[str, Path | None] = {}
 if show_thumbs:
     progress = StreamlitProgress("Making thumbnails")
     thumbs = gaia.thumbnails(folder, scan.usable, on_progress=progress)
     progress.empty()
 
-STATE_LABEL = {"none": "not analysed", "analysed": "analysed", "stale": "analysed (other settings)",
-               "unreadable": "sidecar unreadable"}
-NO_PREVIEW = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='64' height='40'>"
-              "<rect width='64' height='40' rx='4' fill='%23eeeeee'/><path d='M26 14h12v12H26z' fill='none' "
-              "stroke='%23bbbbbb' stroke-width='2'/></svg>")
-table = pd.DataFrame([
-    {
-        "thumbnail": data_url(thumbs.get(r.rel_path)) or NO_PREVIEW,
-        "video": r.rel_path,
-        "duration": fmt_duration(r.duration) if r.usable else "",
-        "size": fmt_bytes(r.size),
-        "resolution": f"{r.width}×{r.height}" if r.width else "",
-        "fps": f"{r.fps:.2f}".rstrip("0").rstrip(".") if r.fps else "",
-        "codec": r.codec or "",
-        "analysis": STATE_LABEL[r.sidecar_state] if r.usable else "",
-        "problem": r.problem or "",
-    }
-    for r in scan.records
-])
+table = pd.DataFrame([V.scan_record(r, V.image_data_url(thumbs.get(r.rel_path))) for r in scan.records])
 st.dataframe(
     table,
     hide_index=True,

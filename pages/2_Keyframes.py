@@ -7,15 +7,9 @@ from dataclasses import replace
 import streamlit as st
 
 import gaia
-from gaia.settings import MAX_FRAME_COUNT, STRATEGIES
-from pages._ui import PAGE_ESTIMATE, PAGE_SELECT, StreamlitProgress, fmt_duration, md, page_link, require_folder
+from pages._ui import PAGE_ESTIMATE, PAGE_SELECT, StreamlitProgress, md, metrics, page_link, require_folder
 
-VIDEOS_PER_PAGE = 10
-STRATEGY_HELP = {
-    "keyframes": "Fast: the codec's own keyframes nearest to evenly spread times (exact seeks where they are sparse).",
-    "uniform": "Exact frames at evenly spread times, skipping black lead-in and tail.",
-    "scene": "Frames just after scene changes, topped up to cover the whole video.",
-}
+V = gaia.views
 
 ss = st.session_state
 folder = require_folder()
@@ -26,27 +20,25 @@ settings = gaia.Folder(folder).settings()
 cat = gaia.catalogue()
 if settings.model not in cat.models:
     settings = replace(settings, model=gaia.DEFAULT_MODEL)
-model_ids = sorted(cat.models, key=lambda m: (cat.models[m].status != "current", cat.models[m].input, m))
+model_ids = V.models_in_order()
 
 with st.container(border=True):
     c = st.columns([2, 2, 1.2, 1.6, 1.4])
     model = c[0].selectbox("Model", model_ids, index=model_ids.index(settings.model),
-                           format_func=lambda m: cat.models[m].display_name,
+                           format_func=V.model_name,
                            help="The model decides the largest frame it sees without downscaling.")
-    strategy = c[1].selectbox("Strategy", STRATEGIES, index=STRATEGIES.index(settings.keyframes.strategy),
-                              help="\n\n".join(f"**{k}**: {v}" for k, v in STRATEGY_HELP.items()))
-    count = c[2].number_input("Frames per video", 1, MAX_FRAME_COUNT, settings.keyframes.count)
+    strategy = c[1].selectbox("Strategy", gaia.STRATEGIES, index=gaia.STRATEGIES.index(settings.keyframes.strategy),
+                              help="\n\n".join(f"**{k}**: {v}" for k, v in V.STRATEGY_HELP.items()))
+    count = c[2].number_input("Frames per video", 1, gaia.MAX_FRAME_COUNT, settings.keyframes.count)
     tier = cat.models[model].image_tier
-    edge_options = [0, *[e for e in (512, 768, 1024, 1280, 1568, 2048, 2576) if e < tier.max_edge]]
-    current_edge = settings.keyframes.max_edge or 0
-    if current_edge not in edge_options:
-        edge_options.append(current_edge)
-    max_edge = c[3].selectbox("Max edge (px)", sorted(edge_options), index=sorted(edge_options).index(current_edge),
-                              format_func=lambda e: f"model's ({tier.max_edge})" if e == 0 else str(e))
-    quality = c[4].slider("JPEG quality", 30, 95, settings.keyframes.jpeg_quality, step=5)
+    edge_options = V.edge_choices(tier, settings.keyframes.max_edge)
+    max_edge = c[3].selectbox("Max edge (px)", edge_options, index=edge_options.index(settings.keyframes.max_edge or 0),
+                              format_func=lambda e: V.edge_label(e, tier))
+    quality = c[4].slider("JPEG quality", gaia.MIN_JPEG_QUALITY, gaia.MAX_JPEG_QUALITY,
+                          settings.keyframes.jpeg_quality, step=5)
     st.caption(f"{cat.models[model].display_name} sees frames up to {tier.max_edge} px and "
-               f"{tier.max_tokens:,} image tokens each without downscaling; GAIA sizes frames to match, "
-               "so you never pay for pixels the model throws away.")
+               f"{gaia.format.tokens(tier.max_tokens)} image tokens each without downscaling; GAIA sizes frames to "
+               "match, so you never pay for pixels the model throws away.")
 
 new_settings = replace(settings, model=model).with_keyframes(
     strategy=strategy, count=int(count), max_edge=max_edge or None, jpeg_quality=int(quality))
@@ -61,7 +53,7 @@ if scan is None or scan.folder != folder:
     ss["scan"] = scan
 records = scan.records
 sets = gaia.cached_keyframes(folder, settings=kf, model=model, records=records)
-missing = [k for k in sets if k.problem == "not extracted yet"]
+missing = V.not_extracted(sets)
 
 done_message = ss.pop("keyframes_done", None)
 if done_message:
@@ -73,24 +65,16 @@ if missing:
         with st.status("Extracting keyframes…", expanded=True) as status:
             progress = StreamlitProgress("Videos done")
             sets = gaia.extract_keyframes(folder, settings=kf, model=model, records=records, on_progress=progress)
-            todo = {m.rel_path for m in missing}
-            failed = sum(1 for k in sets if k.problem and k.rel_path in todo)
-            label = f"Extracted keyframes for {len(todo) - failed} video(s)" + (f"; {failed} failed" if failed else "")
+            label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
             status.update(label=label, state="error" if failed else "complete")
         ss["keyframes_done"] = label + "."
         st.rerun()
 
 selection = gaia.Folder(folder).selection()
 ready = [k for k in sets if k.frames]
-included_sets = [k for k in ready if not selection.video_excluded(k.rel_path)]
-included_frames = [f for k in included_sets for f in k.included_frames(selection)]
-m = st.columns(4)
-m[0].metric("Videos with frames", f"{len(ready)} of {len(sets)}")
-m[1].metric("Videos in the run", len(included_sets))
-m[2].metric("Frames in the run", len(included_frames))
-m[3].metric("Image tokens", f"{sum(f.tokens for f in included_frames):,}")
+metrics(V.run_metrics(sets, selection))
 
-problems = [k for k in sets if k.problem and k.problem != "not extracted yet"]
+problems = V.with_problems(sets)
 if problems:
     with st.expander(f"{len(problems)} video(s) without frames, and why", icon=":material/warning:"):
         for k in problems:
@@ -112,18 +96,16 @@ def _toggle_frame(rel: str, t: float, key: str) -> None:
     gaia.Folder(folder).set_frame_excluded(rel, t, not ss[key])
 
 
-pages = max(1, -(-len(ready) // VIDEOS_PER_PAGE))
+paging = V.paging(len(ready))
 page = 1
-if pages > 1:
-    page = st.number_input(f"Page (of {pages}, {VIDEOS_PER_PAGE} videos each)", 1, pages, 1)
-for k in ready[(page - 1) * VIDEOS_PER_PAGE : page * VIDEOS_PER_PAGE]:
+if paging.pages > 1:
+    page = st.number_input(f"Page (of {paging.pages}, {paging.per_page} videos each)", 1, paging.pages, 1)
+for k in paging.slice(ready, page):
     in_run = not selection.video_excluded(k.rel_path)
     with st.container(border=True):
         head = st.columns([5, 1])
         rec = next((r for r in records if r.rel_path == k.rel_path), None)
-        info = f"{fmt_duration(rec.duration)} · " if rec else ""
-        head[0].markdown(f"**{md(k.rel_path)}**  \n{info}{len(k.frames)} frames · {k.tokens:,} image tokens"
-                         + (f" · _{k.note}_" if k.note else ""))
+        head[0].markdown(f"**{md(k.rel_path)}**  \n{V.video_heading(k, rec)}")
         vkey = f"video_{k.set_id}"
         ss[vkey] = in_run
         head[1].toggle("In the run", key=vkey, on_change=_toggle_video, args=(k.rel_path, vkey))
@@ -133,8 +115,7 @@ for k in ready[(page - 1) * VIDEOS_PER_PAGE : page * VIDEOS_PER_PAGE]:
             with grid.cell():
                 excluded = selection.frame_excluded(k.rel_path, f.timestamp)
                 st.image(str(f.path), width="stretch")
-                st.caption(f"{fmt_duration(f.timestamp)} ({f.timestamp:.2f} s) · {f.width}×{f.height} · "
-                           f"{f.tokens:,} tokens" + (" · **excluded**" if excluded else ""))
+                st.caption(V.keyframe_caption(f, excluded=excluded))
                 fkey = f"frame_{k.set_id}_{i}"
                 ss[fkey] = not excluded
                 st.checkbox("Send", key=fkey, on_change=_toggle_frame, args=(k.rel_path, f.timestamp, fkey),

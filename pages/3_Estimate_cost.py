@@ -1,7 +1,7 @@
 """Estimate cost: what the run will cost on each model, with and without caching and the Batch API.
 
 Reads the selected folder's settings, keyframes (with the exclusions made on the Keyframes page)
-and prompt; every number comes from ``gaia.pricing.cost`` and the price data in ``gaia.facts``.
+and prompt; every number comes from ``gaia`` (pricing and the price data), tables and sentences from ``gaia.views``.
 """
 
 from __future__ import annotations
@@ -14,29 +14,13 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from gaia.facts import CACHE_TTLS, estimate_defaults
-from gaia.pricing.cost import (
-    MONEY_LABELS,
-    TOKEN_LABELS,
-    TOKEN_TYPES,
-    budget,
-    compare_models,
-    estimate_run,
-    load_run_inputs,
-    what_if,
-)
-from gaia.pricing.tokens import prompt_tokens
-from gaia.settings import MAX_FRAME_COUNT
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
 from pages._ui import PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
 from pages._ui import client as api_client
 
+V = gaia.views
+money = gaia.format.usd
 ss = st.session_state
-
-
-def money(x: float) -> str:
-    """Dollars: cents from $1 up, four decimals below (small test runs stay readable)."""
-    return f"${x:,.2f}" if abs(x) >= 1 else f"${x:,.4f}"
 
 
 folder = require_folder()
@@ -45,23 +29,16 @@ st.caption(f"`{folder}`: what analysing these videos will cost, before anything 
 
 cat = gaia.catalogue()
 settings = gaia.Folder(folder).settings()
-model_ids = sorted(cat.models, key=lambda m: (cat.models[m].status != "current", cat.models[m].input, m))
+model_ids = V.models_in_order()
 current_model = settings.model if settings.model in cat.models else gaia.DEFAULT_MODEL
-
-
-def _model_label(m: str) -> str:
-    f = cat.models[m]
-    mark = " ⚠" if f.uncertain else ""
-    status = "" if f.status == "current" else f" ({f.status})"
-    return f"{f.display_name}{status}{mark}"
 
 
 with st.container(border=True):
     c = st.columns([3, 2, 2])
-    model = c[0].selectbox("Model", model_ids, index=model_ids.index(current_model), format_func=_model_label,
+    model = c[0].selectbox("Model", model_ids, index=model_ids.index(current_model), format_func=V.model_label,
                            key="estimate_model", help="⚠ marks a model with a price or rule that has no primary "
                            "source yet. Your choice is saved for the folder.")
-    ttl = c[1].radio("Cache TTL", CACHE_TTLS, index=CACHE_TTLS.index(settings.cache_ttl), horizontal=True,
+    ttl = c[1].radio("Cache TTL", gaia.CACHE_TTLS, index=gaia.CACHE_TTLS.index(settings.cache_ttl), horizontal=True,
                      key="estimate_ttl", help="How long the cached prompt prefix lives. 1-hour writes cost more but "
                      "survive batches that take longer than 5 minutes.")
 if (model, ttl) != (settings.model, settings.cache_ttl):
@@ -70,18 +47,18 @@ if (model, ttl) != (settings.model, settings.cache_ttl):
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-inp = load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
+inp = gaia.load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
 hist = inp.history
-has_history = bool(hist and hist.output_tokens)
+median_output = V.median_output(hist)
 with c[2]:
-    if has_history:
-        st.metric("Output per video (history)", f"{sorted(hist.output_tokens)[len(hist.output_tokens) // 2]:,}",
+    if median_output is not None and hist is not None:
+        st.metric("Output per video (history)", gaia.format.tokens(median_output),
                   help=f"Median of {len(hist.output_tokens)} past answers for this prompt and model.")
         output_default = None
     else:
         output_default = int(st.number_input(
-            "Output tokens per video", min_value=50, max_value=64_000, step=100,
-            value=int(ss.get("estimate_output_tokens", estimate_defaults().output_tokens)),
+            "Output tokens per video", min_value=50, max_value=gaia.MAX_MAX_TOKENS, step=100,
+            value=int(ss.get("estimate_output_tokens", gaia.estimate_defaults().output_tokens)),
             key="estimate_output_tokens",
             help="No history yet for this prompt and model, so this is assumed; results teach the real value."))
 
@@ -93,7 +70,7 @@ if not using_emulator():
         client = api_client()
     except Exception:  # the SDK cannot be built: approximate counts
         client = None
-text = prompt_tokens(inp.profile, model, client=client,
+text = gaia.prompt_tokens(inp.profile, model, client=client,
                      cache_file=gaia.Folder(folder).workdir / "token_counts.json" if client else None)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
@@ -107,13 +84,14 @@ state_key = hashlib.sha256(state.encode()).hexdigest()
 
 @st.cache_data(max_entries=8, show_spinner="Pricing the run…")
 def _compute(state_key: str, _inp, _text, _output_default, _client):
-    est = estimate_run(_inp.sets, model=_inp.model, profile=_inp.profile, cache_ttl=_inp.cache_ttl,
+    est = gaia.estimate_run(_inp.sets, model=_inp.model, profile=_inp.profile, cache_ttl=_inp.cache_ttl,
                        selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
                        text_tokens=_text, source_sizes=_inp.source_sizes)
-    rows = compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
+    rows = gaia.compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
                           selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
                           client=_client)
-    points = what_if(est, _inp.sets, selection=_inp.selection, source_sizes=_inp.source_sizes) if est.videos else []
+    points = (gaia.what_if(est, _inp.sets, selection=_inp.selection, source_sizes=_inp.source_sizes)
+              if est.videos else [])
     return est, rows, points
 
 
@@ -131,9 +109,9 @@ m = st.columns(4)
 m[0].metric("Batch API + caching", money(bc.total_usd),
             help=f"Range {money(bc.low_usd)}–{money(bc.high_usd)} (output p10–p90 and cache hits).")
 m[1].metric("Per video", money(bc.per_video_usd))
-m[2].metric("Saving vs standard", f"{bc.saving_pct:.0f}%", money(bc.saving_usd), delta_color="off")
+m[2].metric("Saving vs standard", gaia.format.pct(bc.saving_pct / 100), money(bc.saving_usd), delta_color="off")
 m[3].metric("Prices as of", est.prices_as_of)
-st.caption(f"{est.videos} video(s), {est.frames} frame(s), {est.image_tokens:,} image tokens on "
+st.caption(f"{est.videos} video(s), {est.frames} frame(s), {gaia.format.tokens(est.image_tokens)} image tokens on "
            f"{est.display_name}. Prices: [{est.source}]({est.source})"
            + (f". Frames were extracted for {cat.models[inp.extracted_for].display_name} and are priced with "
               f"{f.display_name}'s own resize rule." if inp.extracted_for != model else "."))
@@ -154,15 +132,7 @@ if est.skipped:
 
 # --- The four scenarios --------------------------------------------------------------------------------
 st.subheader("Four ways to send the same run")
-table = []
-used_types = [t for t in TOKEN_TYPES if any(s.cost.tokens.get(t) for s in est.scenarios)]
-for s in est.scenarios:
-    row = {"scenario": s.label, "total (USD)": round(s.total_usd, 4), "per video (USD)": round(s.per_video_usd, 5),
-           "saving vs standard (USD)": round(s.saving_usd, 4), "saving (%)": round(s.saving_pct, 1),
-           "range (USD)": f"{money(s.low_usd)} – {money(s.high_usd)}"}
-    for t in used_types:
-        row[f"{TOKEN_LABELS[t].lower()} (USD)"] = round(s.cost.usd.get(t), 4)
-    table.append(row)
+table = V.scenario_table(est)
 usd_format = "$%.4f" if bc.total_usd < 100 else "$%.2f"
 st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenarios_table", column_config={
     **{c: st.column_config.NumberColumn(c, format=usd_format) for c in table[0] if c.endswith("(USD)")
@@ -170,25 +140,16 @@ st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenari
     "per video (USD)": st.column_config.NumberColumn("per video (USD)", format="$%.5f"),
     "saving (%)": st.column_config.NumberColumn("saving (%)", format="%.1f%%"),
 })
-st.caption("Token counts by type: " + "; ".join(
-    f"{s.label}: " + ", ".join(f"{TOKEN_LABELS[t].lower()} {s.cost.tokens.get(t):,.0f}" for t in used_types
-                               if s.cost.tokens.get(t))
-    for s in est.scenarios) + ". Cache writes and reads are expected values (hit share × requests).")
+st.caption(V.token_counts_text(est))
 st.plotly_chart(scenario_bars(est), width="stretch", key="scenario_chart")
-other = "5m" if ttl == "1h" else "1h"
-diff = est.ttl_totals[other] - est.ttl_totals[ttl]
-st.caption(f"With a {other} cache instead of {ttl}: {money(est.ttl_totals[other])} with the Batch API + caching "
-           f"({'+' if diff >= 0 else '−'}{money(abs(diff))}).")
+st.caption(V.ttl_text(est, ttl))
 
 # --- Where the money goes and explanations -------------------------------------------------------
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Where the money goes")
     st.plotly_chart(money_chart(est, "batch_caching"), width="stretch", key="money_chart")
-    st.dataframe(pd.DataFrame([{"part": MONEY_LABELS[k], "USD": round(v, 4),
-                                "share (%)": round(100 * v / (bc.total_usd or 1), 1)}
-                               for k, v in sorted(est.money["batch_caching"].items(), key=lambda kv: -kv[1])]),
-                 hide_index=True, width="stretch", key="money_table")
+    st.dataframe(pd.DataFrame(V.money_records(est)), hide_index=True, width="stretch", key="money_table")
 with right:
     st.subheader("What the numbers say")
     for e in est.explanations:
@@ -201,16 +162,18 @@ st.subheader("The prompt every request shares")
 st.caption("Token counts are exact (count_tokens, cached per prompt)." if text.exact else
            f"Token counts are {text.note}.")
 c = st.columns(5)
-c[0].metric("System prompt", f"{text.system:,}")
-c[1].metric("Schema", f"{text.schema:,}")
-c[2].metric("Cacheable prefix", f"{text.prefix:,}", help=f"{f.display_name} caches prefixes of at least "
-            f"{f.min_cacheable_tokens:,} tokens" + ("" if f.min_cacheable_confirmed else " (unconfirmed)") + ".")
-c[3].metric("Instruction", f"{text.instruction:,}")
-c[4].metric("Label per frame", f"{text.label:,}")
-st.caption(est.cache.message + (f" In a batch, {est.cache.read_share_batch:.0%} of requests are expected to read the "
-                                "cache" + (" (from your history)." if est.cache.read_share_source == "history" else
-                                           f" (assumed; range {est.cache.read_share_low:.0%}–"
-                                           f"{est.cache.read_share_high:.0%}).")))
+c[0].metric("System prompt", gaia.format.tokens(text.system))
+c[1].metric("Schema", gaia.format.tokens(text.schema))
+c[2].metric("Cacheable prefix", gaia.format.tokens(text.prefix),
+            help=f"{f.display_name} caches prefixes of at least {gaia.format.tokens(f.min_cacheable_tokens)} tokens"
+            + ("" if f.min_cacheable_confirmed else " (unconfirmed)") + ".")
+c[3].metric("Instruction", gaia.format.tokens(text.instruction))
+c[4].metric("Label per frame", gaia.format.tokens(text.label))
+pct = gaia.format.pct
+share_source = (" (from your history)." if est.cache.read_share_source == "history" else
+                f" (assumed; range {pct(est.cache.read_share_low)}–{pct(est.cache.read_share_high)}).")
+st.caption(f"{est.cache.message} In a batch, {pct(est.cache.read_share_batch)} of requests are expected to read "
+           f"the cache{share_source}")
 with st.expander(f"Prompt profile “{inp.profile.name}” (hash {inp.profile.hash})"):
     st.markdown("**System prompt**")
     st.code(inp.profile.system, language=None, wrap_lines=True)
@@ -226,20 +189,7 @@ cheapest = rows[0]
 if cheapest.model != model:
     st.caption(f"At list prices the run costs {cheapest.relative:.3f}× as much on {cheapest.display_name} "
                f"(about 1/{1 / cheapest.relative:.0f}) as on {ref.display_name}, with the Batch API + caching.")
-mt = pd.DataFrame([{
-    "model": r.display_name + (" ⚠" if r.uncertain else ""),
-    "status": r.status,
-    "batch + caching (USD)": round(r.usd["batch_caching"], 4),
-    "standard (USD)": round(r.usd["standard"], 4),
-    f"× {ref.display_name}": round(r.relative, 3),
-    "caches prefix": "yes" if r.caches else f"no (needs {r.min_cacheable:,})",
-    "sees frames at": (f"{r.frame_size[0]}×{r.frame_size[1]}" if r.frame_size else "–")
-    + (" (downscaled)" if r.downscaled else ""),
-    "image tier": f"{r.max_edge} px",
-    "image tokens": r.image_tokens,
-    "uncertain": ", ".join(r.uncertain),
-    "prices as of": r.as_of,
-} for r in rows])
+mt = pd.DataFrame(V.model_records(rows, ref))
 st.dataframe(mt, hide_index=True, width="stretch", key="models_table", column_config={
     "batch + caching (USD)": st.column_config.NumberColumn("batch + caching (USD)", format=usd_format),
     "standard (USD)": st.column_config.NumberColumn("standard (USD)", format=usd_format),
@@ -258,14 +208,14 @@ st.subheader("Budget")
 limit = st.number_input("The richest settings under (USD)", min_value=0.0, step=1.0, format="%.2f",
                         value=float(ss.get("estimate_budget", max(1.0, round(bc.total_usd, 0)))),
                         key="estimate_budget")
-res = budget(limit, est, inp.sets, selection=inp.selection, points=points)
+res = gaia.budget(limit, est, inp.sets, selection=inp.selection, points=points)
 (st.success if res.best else st.error)(res.message)
 best_is_new = res.best and (res.best.frames, res.best.max_edge) != (settings.keyframes.count,
                                                                    settings.keyframes.max_edge)
 if best_is_new and st.button(f"Use {res.best.frames} frames at up to {res.best.max_edge} px", key="use_budget",
                              icon=":material/tune:"):
     tier_edge = f.image_tier.max_edge
-    new = settings.with_keyframes(count=min(res.best.frames, MAX_FRAME_COUNT),
+    new = settings.with_keyframes(count=min(res.best.frames, gaia.MAX_FRAME_COUNT),
                                   max_edge=None if res.best.max_edge >= tier_edge else res.best.max_edge)
     gaia.Folder(folder).save_settings(new)
     st.success("Saved. Extract the frames again on the Keyframes page.")

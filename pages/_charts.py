@@ -1,4 +1,4 @@
-"""Plotly figures for the Estimate cost page (UI layer only: numbers come from ``gaia.pricing.cost``)."""
+"""Plotly figures for the Estimate cost page (UI layer only: numbers and labels come from ``gaia``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gaia.pricing.cost import MONEY_LABELS, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
+import gaia
+
+MONEY_LABELS, SCENARIO_LABELS, TOKEN_LABELS, TOKEN_TYPES = (gaia.MONEY_LABELS, gaia.SCENARIO_LABELS,
+                                                        gaia.TOKEN_LABELS, gaia.TOKEN_TYPES)
 
 SCENARIO_COLOURS = {"standard": "#9e9e9e", "caching": "#64b5f6", "batch": "#81c784", "batch_caching": "#2e7d32"}
 PART_COLOURS = {"images": "#42a5f5", "text": "#ab47bc", "prefix": "#ffa726", "output": "#ef5350"}
@@ -39,7 +42,7 @@ def money_chart(est: Any, scenario: str = "batch_caching") -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[parts[k] for k in keys], y=[MONEY_LABELS[k] for k in keys], orientation="h",
         marker_color=[PART_COLOURS[k] for k in keys],
-        text=[f"{100 * parts[k] / total:.0f}%" for k in keys], textposition="auto",
+        text=[gaia.format.pct(parts[k] / total) for k in keys], textposition="auto",
         hovertemplate="%{y}: $%{x:,.4f}<extra></extra>"))
     fig.update_layout(title=SCENARIO_LABELS[scenario])
     return _layout(fig, y_title="", height=280)
@@ -76,4 +79,4 @@ def what_if_chart(points: Sequence[Any], scenario: str = "batch_caching",
     return _layout(fig, height=380)
 
 
-__all__ = ["SCENARIOS", "model_chart", "money_chart", "scenario_bars", "what_if_chart"]
+__all__ = ["model_chart", "money_chart", "scenario_bars", "what_if_chart"]

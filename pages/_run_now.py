@@ -1,9 +1,9 @@
 """Run now and the prompt trial: UI pieces rendered inside the Submit page's tabs.
 
 ``render_run_now(folder)`` sends the folder's requests through the Messages API at standard prices
-(``gaia.runs.now.run_now``), after stating what that costs against a batch and how long each takes
-(``gaia.runs.now.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
-schema, try them on a few videos now (``gaia.runs.now.run_trial``), see the answers beside the
+(``gaia.run_now``), after stating what that costs against a batch and how long each takes
+(``gaia.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
+schema, try them on a few videos now (``gaia.run_trial``), see the answers beside the
 keyframes, and keep the prompt for the batch. Model answers are only ever shown as text
 (``st.json``, ``st.code``, tables), never as Markdown or HTML.
 """
@@ -18,41 +18,20 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from gaia.runs.now import (
-    DEFAULT_TRIAL_VIDEOS,
-    MAX_TRIAL_VIDEOS,
-    OnlineResult,
-    TrialResult,
-    estimate_now_usd,
-    plan_run_now,
-    retry_now,
-    run_choice,
-    run_now,
-    run_trial,
-)
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from gaia.views.results import folder_token
-from pages._ui import StreamlitProgress, client, md
+from pages._ui import StreamlitProgress, client, md, metrics, table
 
 ss = st.session_state
-SHOW_ANSWERS = 25  # answers shown after a run (the Results page has them all)
-
-
-def _money(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"${x:,.2f}" if abs(x) >= 1 else f"${x:,.4f}"
 
 
 def _plan(folder: Path, limit: int | None, force: bool) -> gaia.SubmissionPlan:
     """The run-now plan, kept in the session until the folder's state changes."""
-    key = (str(folder), limit, force, folder_token(folder))
+    key = (str(folder), limit, force, gaia.views.folder_token(folder))
     cached = ss.get("run_now_plan")
     if cached is not None and cached[0] == key:
         return cached[1]
     with st.spinner("Checking the videos and pricing the run…"):
-        plan = plan_run_now(folder, limit=limit, force=force)
-    ss["run_now_plan"] = ((str(folder), limit, force, folder_token(folder)), plan)
+        plan = gaia.plan_run_now(folder, limit=limit, force=force)
+    ss["run_now_plan"] = ((str(folder), limit, force, gaia.views.folder_token(folder)), plan)
     return plan
 
 
@@ -82,29 +61,28 @@ def render_run_now(folder: Path) -> None:
         return
     if int(ss.get("run_now_limit") or 0) not in range(1, available + 1):
         ss["run_now_limit"] = available
-    ss.setdefault("run_now_concurrency", DEFAULT_CONCURRENCY)
+    ss.setdefault("run_now_concurrency", gaia.DEFAULT_CONCURRENCY)
     limit = int(c[0].number_input("Videos to send now", min_value=1, max_value=available, step=1,
                                   key="run_now_limit",
                                   help=f"{available} video(s) can be sent; the first ones in folder order go."))
-    concurrency = int(c[1].number_input("At most in flight", min_value=1, max_value=MAX_CONCURRENCY,
+    concurrency = int(c[1].number_input("At most in flight", min_value=1, max_value=gaia.MAX_CONCURRENCY,
                                         step=1, key="run_now_concurrency",
                                         help="Requests sent at once. GAIA lowers this by itself while the API "
                                              "asks it to slow down (429/529) and raises it again as calls succeed."))
     plan = everything if limit >= available else _plan(folder, limit, force)
-    choice = run_choice(plan, concurrency=concurrency)
+    choice = gaia.run_choice(plan, concurrency=concurrency)
 
     m = st.columns(3)
-    m[0].metric("Now (standard prices)", _money(choice.now_usd), help=choice.now_wait_text)
-    m[1].metric("As a batch", _money(choice.batch_usd), help=choice.batch_wait_text)
-    m[2].metric("Extra for not waiting", _money(choice.extra_usd))
+    m[0].metric("Now (standard prices)", gaia.format.usd(choice.now_usd), help=choice.now_wait_text)
+    m[1].metric("As a batch", gaia.format.usd(choice.batch_usd), help=choice.batch_wait_text)
+    m[2].metric("Extra for not waiting", gaia.format.usd(choice.extra_usd))
     st.caption(f"**Wait now:** {choice.now_wait_text}.  \n**Wait as a batch:** {choice.batch_wait_text}.")
     for p in plan.blocking_problems:
         st.error(p.problem, icon=":material/block:")
     others = [p for p in plan.problems if not p.blocking]
     if others:
         with st.expander(f"{len(others)} video(s) left out, and how to fix each", icon=":material/rule:"):
-            st.dataframe(pd.DataFrame([{"video": p.rel_path or "(whole run)", "problem": p.problem, "fix": p.fix}
-                                       for p in others]), hide_index=True, width="stretch", key="run_now_problems")
+            table(gaia.views.problem_records(others), key="run_now_problems")
 
     cap = None
     if st.toggle("Set a spend cap", key="run_now_cap_on", help="Nothing is sent while the estimate is above the "
@@ -113,17 +91,15 @@ def render_run_now(folder: Path) -> None:
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap"))
     over = cap is not None and (choice.now_usd is None or choice.now_usd > cap)
     if over:
-        st.error(f"The estimate {_money(choice.now_usd)} is above your cap of {_money(cap)}.",
+        st.error(f"The estimate {gaia.format.usd(choice.now_usd)} is above your cap of {gaia.format.usd(cap)}.",
                  icon=":material/money_off:")
-    label = f"Analyse {len(plan.requests)} video(s) now · about {_money(choice.now_usd)}"
+    label = f"Analyse {len(plan.requests)} video(s) now · about {gaia.format.usd(choice.now_usd)}"
     if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or over, key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
-            result = run_now(folder, plan, client(), concurrency=concurrency, max_cost_usd=cap, on_progress=progress)
-            state = "complete" if result.ok else "error"
-            status.update(label=("Not sent" if result.blocked else
-                                 f"{result.succeeded} answered, {result.failed} failed in {result.elapsed_s:.1f} s"),
-                          state=state)
+            result = gaia.run_now(folder, plan, client(), concurrency=concurrency, max_cost_usd=cap,
+                                  on_progress=progress)
+            status.update(label=gaia.views.run_status(result), state="complete" if result.ok else "error")
         ss["run_now_result"] = result
         _forget_plans()
         st.rerun()  # plan again: what was just answered is no longer to send
@@ -131,7 +107,7 @@ def render_run_now(folder: Path) -> None:
 
 
 def _render_last_run(folder: Path) -> None:
-    result: OnlineResult | None = ss.get("run_now_result")
+    result: gaia.OnlineResult | None = ss.get("run_now_result")
     if result is None:
         return
     st.divider()
@@ -139,12 +115,7 @@ def _render_last_run(folder: Path) -> None:
     if result.blocked:
         st.error(result.blocked, icon=":material/block:")
         return
-    m = st.columns(4)
-    m[0].metric("Answered", result.succeeded)
-    m[1].metric("Failed", result.failed)
-    m[2].metric("Spent", _money(result.spent_usd), help=f"Estimated beforehand: {_money(result.estimate_usd)}")
-    m[3].metric("Time", f"{result.elapsed_s:.1f} s",
-                help=f"{result.per_minute:.0f} answers per minute" if result.per_minute else None)
+    metrics(gaia.views.last_run_metrics(result))
     if result.throttled:
         st.info(f"The API asked GAIA to slow down {result.throttled} time(s) (429/529). GAIA waited as asked and "
                 f"lowered the requests in flight from {result.max_concurrency} to {result.lowest_concurrency}, then "
@@ -162,7 +133,7 @@ def _render_last_run(folder: Path) -> None:
         b = st.columns(2)
         if b[0].button(f"Send the {len(ids)} again now", icon=":material/replay:", key="run_now_retry"):
             with st.spinner("Sending again…"):
-                again = retry_now(folder, client(), request_ids=ids)
+                again = gaia.retry_now(folder, client(), request_ids=ids)
             if again:
                 ss["run_now_result"] = again[0]
             _forget_plans()
@@ -177,16 +148,16 @@ def _render_last_run(folder: Path) -> None:
                 st.success(f"Sent {res.sent} request(s) as a batch; follow it on the Progress page.",
                            icon=":material/check_circle:")
     answered = [o for o in result.outcomes if o.status == "succeeded"]
-    for o in answered[:SHOW_ANSWERS]:
-        with st.expander(md(o.rel_path) + (f" · {_money(o.cost_usd)}" if o.cost_usd is not None else "")):
+    for o in answered[:gaia.views.SHOW_ANSWERS]:
+        with st.expander(md(o.rel_path) + (f" · {gaia.format.usd(o.cost_usd)}" if o.cost_usd is not None else "")):
             try:
                 data = gaia.read_sidecar(folder / o.rel_path) or {}
             except gaia.SidecarError as exc:
                 st.text(str(exc))
                 continue
             st.json(data.get("analysis") or {}, expanded=False)
-    if len(answered) > SHOW_ANSWERS:
-        st.caption(f"{len(answered) - SHOW_ANSWERS} more answer(s) on the Results page.")
+    if len(answered) > gaia.views.SHOW_ANSWERS:
+        st.caption(f"{len(answered) - gaia.views.SHOW_ANSWERS} more answer(s) on the Results page.")
 
 
 # --- Prompt trial -----------------------------------------------------------------------------------
@@ -234,7 +205,7 @@ def _trial_cost_per_video(folder: Path) -> float | None:
         plan = _plan(folder, None, True)
     except Exception:  # an estimate must never take the tab down
         return None
-    now = estimate_now_usd(plan)
+    now = gaia.estimate_now_usd(plan)
     return now / len(plan.requests) if now is not None and plan.requests else None
 
 
@@ -244,13 +215,13 @@ def render_prompt_trial(folder: Path) -> None:
                "before sending the whole folder as a batch. Edit and try again as often as you like; the trial's "
                "real usage makes the next cost estimate more accurate.")
     profile = _edited_profile(folder)
-    ss.setdefault("trial_n", DEFAULT_TRIAL_VIDEOS)
+    ss.setdefault("trial_n", gaia.DEFAULT_TRIAL_VIDEOS)
     b = st.columns([1, 1, 1], vertical_alignment="bottom")
-    n = int(b[0].number_input("Videos to try", min_value=1, max_value=MAX_TRIAL_VIDEOS, step=1, key="trial_n",
+    n = int(b[0].number_input("Videos to try", min_value=1, max_value=gaia.MAX_TRIAL_VIDEOS, step=1, key="trial_n",
                               help="Spread over the folder, preferring videos without an "
                               "analysis (a trial writes its answers to the videos' sidecars)."))
     per_video = _trial_cost_per_video(folder)
-    cost = f" · about {_money(per_video * n)}" if per_video is not None else ""
+    cost = f" · about {gaia.format.usd(per_video * n)}" if per_video is not None else ""
     go = b[1].button(f"Try on {n} video(s) now{cost}", type="primary", icon=":material/science:",
                      disabled=profile is None, key="trial_go")
     keep = b[2].button("Keep this prompt for the batch", icon=":material/save:", disabled=profile is None,
@@ -264,17 +235,15 @@ def render_prompt_trial(folder: Path) -> None:
     if go and profile is not None:
         with st.status(f"Trying the prompt on {n} video(s)…", expanded=True) as status:
             progress = StreamlitProgress("Keyframes")
-            trial = run_trial(folder, client(), n=n, profile=profile, on_progress=progress)
+            trial = gaia.run_trial(folder, client(), n=n, profile=profile, on_progress=progress)
             ok = trial.blocked is None and trial.run.failed == 0
-            status.update(label=("Not sent" if trial.blocked else
-                                 f"{trial.run.succeeded} answer(s) in {trial.run.elapsed_s:.1f} s, "
-                                 f"{_money(trial.spent_usd)}"), state="complete" if ok else "error")
+            status.update(label=gaia.views.trial_status(trial), state="complete" if ok else "error")
         ss["trial_result"] = trial
         _forget_plans()
     _render_trial(ss.get("trial_result"))
 
 
-def _render_trial(trial: TrialResult | None) -> None:
+def _render_trial(trial: gaia.TrialResult | None) -> None:
     if trial is None:
         return
     st.divider()
@@ -283,11 +252,7 @@ def _render_trial(trial: TrialResult | None) -> None:
         st.error("Nothing was sent.", icon=":material/block:")
         st.text(trial.blocked)
         return
-    m = st.columns(3)
-    m[0].metric("Answered", trial.run.succeeded)
-    m[1].metric("Cost", _money(trial.spent_usd))
-    tokens = [int((v.usage or {}).get("output_tokens") or 0) for v in trial.videos if v.usage]
-    m[2].metric("Output tokens per answer", f"{sum(tokens) / len(tokens):,.0f}" if tokens else "–")
+    metrics(gaia.views.trial_metrics(trial))
     for text in trial.problems:
         st.text(text)
     for v in trial.videos:
@@ -296,7 +261,7 @@ def _render_trial(trial: TrialResult | None) -> None:
         with left:
             frames = [f for f in v.frames if f.path.is_file()]
             if frames:
-                st.image([str(f.path) for f in frames], caption=[f"{f.timestamp:.1f} s" for f in frames],
+                st.image([str(f.path) for f in frames], caption=[gaia.format.position(f.timestamp) for f in frames],
                          width=150)
         with right:
             if v.status == "succeeded" and v.analysis is not None:

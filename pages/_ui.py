@@ -1,17 +1,23 @@
-"""Small UI helpers shared by the pages: the selected folder, the API key status, formatting.
+"""Small UI helpers shared by the pages: the selected folder, the API key status, rendering helpers.
 
-UI layer only: everything here is about showing things in Streamlit. The work is done by ``gaia``.
+UI layer only: everything here is about showing things in Streamlit. The work is done by ``gaia``
+(public API only), numbers are formatted by ``gaia.format``, and view models come from ``gaia.views``.
 """
 
 from __future__ import annotations
 
-import base64
+import html
+import ipaddress
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
+
+import gaia
 
 FOLDER_KEY = "folder"
 
@@ -49,11 +55,9 @@ DEMO_BATCH_SECONDS = _env_seconds("GAIA_DEMO_BATCH_SECONDS", 8.0)
 @st.cache_resource(show_spinner=False)
 def _demo_emulator() -> Any:
     """The local API emulator for this server process, started once in the background."""
-    from gaia.emulator import EmulatorConfig, start_emulator
-
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
-                          config=EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
+    return gaia.start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
+                               config=gaia.EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
 
 
 def using_emulator() -> bool:
@@ -63,11 +67,9 @@ def using_emulator() -> bool:
 
 def client() -> Any:
     """An Anthropic client for this session: the real API with a key, else the local emulator."""
-    from gaia.api.client import make_client
-
     if not using_emulator():
-        return make_client(api_key=api_key())
-    return make_client(api_key="gaia-demo-no-real-key", base_url=_demo_emulator().base_url)
+        return gaia.make_client(api_key=api_key())
+    return gaia.make_client(api_key="gaia-demo-no-real-key", base_url=_demo_emulator().base_url)
 
 
 def folder_roots() -> tuple[Path, ...]:
@@ -75,9 +77,6 @@ def folder_roots() -> tuple[Path, ...]:
 
     When roots are configured, GAIA's own demo folder is always allowed as well.
     """
-    from gaia.media.demo import demo_folder_path
-    from gaia.settings import allowed_roots
-
     configured = None
     try:
         section = st.secrets.get("gaia")
@@ -87,16 +86,14 @@ def folder_roots() -> tuple[Path, ...]:
         configured = None
     if configured is not None and not isinstance(configured, str | list | tuple):
         configured = None
-    roots = allowed_roots(configured)
+    roots = gaia.allowed_roots(configured)
     if roots:
-        roots = (*roots, demo_folder_path().resolve())
+        roots = (*roots, gaia.demo_folder_path().resolve())
     return roots
 
 
 def served_remotely() -> bool:
     """Whether this session's browser is on another machine (its address is not a loopback one)."""
-    import ipaddress
-
     try:
         ip = st.context.ip_address
     except Exception:  # no browser connection (tests, bare mode)
@@ -119,10 +116,8 @@ def selected_folder() -> Path | None:
 
 def require_folder() -> Path:
     """The selected folder, or stop the page with a pointer to the Select folder page."""
-    from gaia.media.scan import is_allowed
-
     folder = selected_folder()
-    if folder is None or not folder.is_dir() or not is_allowed(folder, folder_roots()):
+    if folder is None or not folder.is_dir() or not gaia.is_allowed(folder, folder_roots()):
         st.info("Choose a folder of videos first.", icon=":material/folder_open:")
         page_link(PAGE_SELECT, "Select a folder", ":material/arrow_back:")
         st.stop()
@@ -145,33 +140,19 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def fmt_duration(seconds: float | None) -> str:
-    """``75.2`` → ``"1:15"``; hours when long."""
-    if seconds is None:
-        return "–"
-    seconds = round(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+_MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 
 
-def fmt_bytes(n: float) -> str:
-    """Bytes in the largest unit that keeps the number readable."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+def plain(text: object) -> str:
+    """Text (a model's answer) escaped so that ``st.markdown`` and alert boxes show it literally: no HTML, no
+    Markdown, line breaks kept."""
+    return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
 
 
-def data_url(path: Path | None) -> str | None:
-    """A small image as a data URL (what ``st.column_config.ImageColumn`` needs)."""
-    if path is None:
-        return None
-    try:
-        return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
-    except OSError:
-        return None
+def metrics(figures: Sequence[gaia.views.Metric]) -> None:
+    """A row of ``st.metric`` boxes, one per view-model figure."""
+    for col, f in zip(st.columns(len(figures)), figures, strict=True):
+        col.metric(f.label, f.value, f.delta, help=f.help, delta_color="off")
 
 
 class StreamlitProgress:
@@ -188,3 +169,8 @@ class StreamlitProgress:
     def empty(self) -> None:
         """Remove the bar."""
         self.bar.empty()
+
+
+def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
+    """A view model's rows as a full-width ``st.dataframe`` without the index."""
+    return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,17 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "GAIA_PRICES_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture(autouse=True)
+def no_logs_gte_error(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test that logs an ERROR (or worse) record, unless it is marked ``allow_error_logs``
+    (a test that provokes an error on purpose and checks it is logged)."""
+    yield
+    if request.node.get_closest_marker("allow_error_logs"):
+        return
+    errors = [r for when in ("setup", "call") for r in caplog.get_records(when) if r.levelno >= logging.ERROR]
+    assert not errors, "ERROR log records:\n" + "\n".join(f"{r.name}: {r.getMessage()}" for r in errors)
 
 
 @pytest.fixture(scope="session")

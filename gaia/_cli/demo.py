@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+import gaia
 from gaia._cli._common import add_parser, emit_json, progress_for
-from gaia.media.demo import ensure_demo_folder
-from gaia.media.scan import is_video_name
 
 
 def register(sub: Any) -> None:
@@ -24,13 +23,14 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the demo folder's path (made first if needed); exit 1 when it cannot be written."""
     try:
-        folder = ensure_demo_folder(on_progress=progress_for(args, "making demo clips"), force=args.force)
+        folder = gaia.ensure_demo_folder(on_progress=progress_for(args, "making demo clips"), force=args.force)
     except OSError as exc:
         print(f"gaia demo: the demo folder could not be made: {exc}. Point XDG_CACHE_HOME at a folder you may "
               "write to.", file=sys.stderr)
         return 1
     if args.json:
-        emit_json({"folder": str(folder), "videos": sorted(p.name for p in folder.iterdir() if is_video_name(p.name))})
+        videos = sorted(p.name for p in folder.iterdir() if gaia.is_video_name(p.name))
+        emit_json({"folder": str(folder), "videos": videos})
     else:
         print(folder)
     return 0

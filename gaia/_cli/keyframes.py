@@ -7,12 +7,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.facts import catalogue
-from gaia.folder import Folder
-from gaia.media.keyframes import extract_keyframes
-from gaia.media.scan import FolderError, scan_folder
-from gaia.settings import MAX_FRAME_COUNT, STRATEGIES
 
 
 def register(sub: Any) -> None:
@@ -20,8 +16,8 @@ def register(sub: Any) -> None:
     p = add_parser(sub, "keyframes", "Extract the keyframes GAIA will send for each video (cached in DIR/.gaia).",
                    "gaia keyframes ~/Videos/pets --strategy scene --count 8 --max-edge 1024")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
-    p.add_argument("--strategy", choices=STRATEGIES, help="keyframes (fast default), uniform or scene")
-    p.add_argument("--count", type=int, metavar="N", help=f"frames per video (1-{MAX_FRAME_COUNT})")
+    p.add_argument("--strategy", choices=gaia.STRATEGIES, help="keyframes (fast default), uniform or scene")
+    p.add_argument("--count", type=int, metavar="N", help=f"frames per video (1-{gaia.MAX_FRAME_COUNT})")
     p.add_argument("--max-edge", type=int, metavar="PX", help="longest edge in pixels (default: the model's limit)")
     p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 30-95")
     p.add_argument("--model", help="model whose image size limit applies (default: the folder's setting)")
@@ -34,29 +30,29 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Extract and print a line per video; exit 1 only when the command itself failed."""
-    folder = Folder(args.folder)
+    folder = gaia.Folder(args.folder)
     settings = folder.settings()
     changes = {k: v for k, v in {"strategy": args.strategy, "count": args.count, "max_edge": args.max_edge,
                                  "jpeg_quality": args.quality}.items() if v is not None}
     try:
         settings = replace(settings, keyframes=replace(settings.keyframes, **changes))
         if args.model:
-            if args.model not in catalogue().models:
-                raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+            if args.model not in gaia.catalogue().models:
+                raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(gaia.catalogue().models))}")
             settings = replace(settings, model=args.model)
     except ValueError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
         return 2
     try:
-        records = scan_folder(args.folder).records
-    except FolderError as exc:
+        records = gaia.scan_folder(args.folder).records
+    except gaia.FolderError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
         return 1
     if args.save and (changes or args.model) and settings != folder.settings():
         folder.save_settings(settings)
         if not args.json:
             print("(saved as the folder's run settings)")
-    sets = extract_keyframes(args.folder, settings=settings.keyframes, model=settings.model, records=records,
+    sets = gaia.extract_keyframes(args.folder, settings=settings.keyframes, model=settings.model, records=records,
                              on_progress=progress_for(args, "extracting"))
     if args.json:
         emit_json({"folder": str(args.folder), "model": settings.model, "settings": vars(settings.keyframes),
@@ -66,12 +62,13 @@ def run(args: argparse.Namespace) -> int:
         if k.problem:
             print(f"  !!  {k.rel_path}: {k.problem}")
             continue
-        times = ", ".join(f"{f.timestamp:.1f}s" for f in k.frames)
+        times = ", ".join(gaia.format.position(f.timestamp) for f in k.frames)
         size = f"{k.frames[0].width}x{k.frames[0].height}" if k.frames else "-"
         cached = " (cached)" if k.cached else ""
         note = f"  [{k.note}]" if k.note else ""
-        print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {k.tokens} image tokens{cached}{note}")
+        tokens = gaia.format.tokens(k.tokens)
+        print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens{cached}{note}")
     ok = [k for k in sets if not k.problem]
     print(f"{len(ok)} of {len(sets)} videos have frames; {sum(len(k.frames) for k in ok)} frames, "
-          f"{sum(k.tokens for k in ok)} image tokens for {settings.model}")
+          f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model}")
     return 0

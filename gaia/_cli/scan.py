@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.folder import Folder
-from gaia.media.scan import FolderError, scan_folder
 
 
 def register(sub: Any) -> None:
@@ -20,19 +19,12 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _fmt_duration(seconds: float | None) -> str:
-    if not seconds:
-        return "-"
-    m, s = divmod(seconds, 60)
-    return f"{int(m)}:{s:04.1f}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Scan and print; exit 1 only when the folder itself cannot be scanned."""
     try:
-        result = scan_folder(args.folder, fingerprint=Folder(args.folder).fingerprint(),
-                             on_progress=progress_for(args, "probing"))
-    except FolderError as exc:
+        result = gaia.scan_folder(args.folder, fingerprint=gaia.Folder(args.folder).fingerprint(),
+                                  on_progress=progress_for(args, "probing"))
+    except gaia.FolderError as exc:
         print(f"gaia scan: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -42,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
     for r in result.records:
         if r.usable:
             size = f"{r.width}x{r.height}" + (f" rot{r.rotation}" if r.rotation else "")
-            print(f"  ok  {r.rel_path}  {_fmt_duration(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
+            print(f"  ok  {r.rel_path}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
                   f"  [{r.sidecar_state}]")
         else:
             print(f"  !!  {r.rel_path}: {r.problem}")
     s = result.summary()
     print(f"{s['videos']} videos, {s['usable']} usable, {s['problems']} with problems, "
-          f"{_fmt_duration(s['total_duration_s'])} in all, {s['total_size_bytes'] / 1e6:.1f} MB; "
+          f"{gaia.format.length(s['total_duration_s'])} in all, {gaia.format.size(s['total_size_bytes'])}; "
           f"{s['analysed']} analysed with the current settings")
     for d in result.unreadable_dirs:
         print(f"  !!  folder {d}: permission denied, skipped")

@@ -26,8 +26,7 @@ def table(at: AppTest, column: str):
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
-def money(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) >= 1 else f"${x:,.4f}"
+money = gaia.format.usd
 
 
 @pytest.fixture

@@ -280,7 +280,7 @@ def test_results_page_table_filters_and_search(analysed_folder):
 
 
 def test_results_exports_hold_the_filtered_rows(analysed_folder):
-    from gaia.views.results import analyses_jsonl, filter_rows, load_results, rows_csv
+    from gaia.views import analyses_jsonl, filter_rows, load_results, rows_csv
 
     at = _results(analysed_folder)
     at.multiselect(key="results_tags").set_value(["garden"]).run()
@@ -320,15 +320,9 @@ def test_results_detail_shows_frames_with_times_and_raw_json(analysed_folder):
     ts = sidecar["run"]["keyframe_timestamps"]
     captions = [c for im in at.image for c in im.captions]
     assert len(ts) == 2
-    assert captions == [f"{gaia_fmt(t)} ({t:.2f} s)" for t in ts]
+    assert captions == [gaia.format.position(t) for t in ts]  # one time format: 0:02.3
     raw = json.loads(at.json[0].value)
     assert raw["analysis"] == sidecar["analysis"] and raw["run"]["custom_id"] == sidecar["run"]["custom_id"]
-
-
-def gaia_fmt(t: float) -> str:
-    from pages._ui import fmt_duration
-
-    return fmt_duration(t)
 
 
 def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
@@ -341,7 +335,7 @@ def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     assert failed
     at = _results(folder)
     assert sorted(_table(at, "what happened")["video"]) == failed
-    assert sorted(r.rel_path for r in __import__("gaia.views.results", fromlist=["x"]).load_results(folder)
+    assert sorted(r.rel_path for r in gaia.views.load_results(folder)
                   if r.status == "failed") == failed
     api_env.update_config(errored_rate=0.0)
     at.button(key="results_retry").click().run()

@@ -1,4 +1,4 @@
-"""gaia.views.results: rows from sidecars and the ledger, filters, facets, exports, per-video detail, page helpers."""
+"""gaia.views: result rows from sidecars and the ledger, filters, facets, exports, one video, page helpers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ import pytest
 import gaia
 from gaia.settings import RunSettings
 from gaia.sidecar import write_sidecar
+from gaia.views import detail as D
+from gaia.views import exports as E
+from gaia.views import progress as P
 from gaia.views import results as R
+from gaia.views import submit as S
 
 
 def _analysis(summary: str, species: list[tuple[str, int]], tags: list[str]) -> dict:
@@ -111,8 +115,8 @@ def test_facets_and_totals(library):
 def test_csv_export_rows_columns_and_formula_guard(library):
     folder, records = library
     rows = R.filter_rows(R.load_results(folder, records), tags=["garden"])
-    got = list(csv.DictReader(io.StringIO(R.rows_csv(rows))))
-    assert list(got[0]) == list(R.CSV_COLUMNS)
+    got = list(csv.DictReader(io.StringIO(E.rows_csv(rows))))
+    assert list(got[0]) == list(E.CSV_COLUMNS)
     assert [r["video"] for r in got] == ["garden/dog.mp4", "garden/fox.mp4"]
     assert got[0]["summary"].startswith("'=HYPERLINK")  # a spreadsheet shows it, never runs it
     assert got[0]["species"] == "dog; domestic cat" and got[1]["tags"] == "fox; night; garden"
@@ -122,22 +126,22 @@ def test_csv_export_rows_columns_and_formula_guard(library):
 def test_jsonl_export_streams_analysed_rows_only(library):
     folder, records = library
     rows = R.load_results(folder, records)
-    lines = [json.loads(x) for x in R.iter_analyses_jsonl(folder, rows)]
+    lines = [json.loads(x) for x in E.iter_analyses_jsonl(folder, rows)]
     assert [x["video"] for x in lines] == ["cats/tom.mp4", "garden/dog.mp4", "garden/fox.mp4"]
     assert lines[2]["analysis"]["summary"] == "A red fox at night." and lines[2]["run"]["model"] == "claude-haiku-4-5"
-    assert R.analyses_jsonl(folder, rows) == "".join(R.iter_analyses_jsonl(folder, rows))
+    assert E.analyses_jsonl(folder, rows) == "".join(E.iter_analyses_jsonl(folder, rows))
 
 
 def test_helpers_for_the_pages():
     running = SimpleNamespace(running=True)
     ended = SimpleNamespace(running=False)
-    assert R.refresh_interval([ended, ended]) is None
-    assert R.refresh_interval([ended, running]) == R.POLL_API_S
-    assert R.refresh_interval([running], emulator=True) == R.POLL_EMULATOR_S
-    assert R.cap_problem(5.0, None) is None
-    assert R.cap_problem(5.0, 5.0) is None
-    assert "above your cap of $4.00" in R.cap_problem(5.0, 4.0)
-    assert "no cost estimate" in R.cap_problem(None, 4.0)
+    assert P.refresh_interval([ended, ended]) is None
+    assert P.refresh_interval([ended, running]) == P.POLL_API_S
+    assert P.refresh_interval([running], emulator=True) == P.POLL_EMULATOR_S
+    assert S.cap_problem(5.0, None) is None
+    assert S.cap_problem(5.0, 5.0) is None
+    assert "above your cap of $4.00" in S.cap_problem(5.0, 4.0)
+    assert "no cost estimate" in S.cap_problem(None, 4.0)
 
 
 def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, anthropic_client, emulator):
@@ -163,14 +167,14 @@ def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, ant
     assert ok.batch_id and ok.custom_id and len(ok.timestamps) == 3 and ok.cost_usd > 0
 
     # The frames the sidecar names are not in GAIA's frame cache (fake sets live elsewhere): the detail says so.
-    d = R.video_detail(folder, ok.rel_path)
+    d = D.video_detail(folder, ok.rel_path)
     assert d.analysis == gaia.read_sidecar(folder / ok.rel_path)["analysis"]
     assert d.run["custom_id"] == ok.custom_id and [a["status"] for a in d.attempts] == ["succeeded"]
     assert d.frames == () and "no longer in GAIA's frame cache" in d.frames_note
 
-    timings = R.batch_timings(folder)
+    timings = P.batch_timings(folder)
     assert len(timings) == 1 and timings[0].requests == 3 and timings[0].seconds >= 0
-    costs = R.batch_costs(folder)
+    costs = P.batch_costs(folder)
     assert len(costs) == 1 and costs[0].actual_usd > 0 and costs[0].estimate_usd is not None
 
 
@@ -180,25 +184,25 @@ def test_detail_frames_and_thumbnail_from_the_frame_cache(make_folder):
     (kset,) = gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
     sent = [kset.frames[0].timestamp, kset.frames[-1].timestamp]
     _sidecar(folder, "a.mp4", _analysis("x", [], []), keyframe_set=kset.set_id, keyframe_timestamps=sent)
-    d = R.video_detail(folder, "a.mp4")
+    d = D.video_detail(folder, "a.mp4")
     assert [f.timestamp for f in d.frames] == sorted(sent) and all(f.path.is_file() for f in d.frames)
     (row,) = R.load_results(folder, [_record("a.mp4")])
-    url = R.thumbnail_url(folder, row)
+    url = D.thumbnail_url(folder, row)
     assert url and url.startswith("data:image/jpeg;base64,")
     from PIL import Image
 
-    thumb = next((gaia.Folder(folder).workdir / R.THUMB_DIR).glob("*.jpg"))
+    thumb = next((gaia.Folder(folder).workdir / D.THUMB_DIR).glob("*.jpg"))
     with Image.open(thumb) as im:
-        assert max(im.size) <= R.THUMB_EDGE
-    assert R.thumbnail_url(folder, R.ResultRow("b.mp4", "not analysed")) is None
+        assert max(im.size) <= D.THUMB_EDGE
+    assert D.thumbnail_url(folder, R.ResultRow("b.mp4", "not analysed")) is None
 
 
 def test_folder_token_changes_with_the_ledger_and_settings(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"])
-    before = R.folder_token(folder)
+    before = S.folder_token(folder)
     gaia.Folder(folder).save_settings(RunSettings().with_keyframes(count=3))
-    after_settings = R.folder_token(folder)
+    after_settings = S.folder_token(folder)
     assert after_settings != before
     gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
-    assert R.folder_token(folder) != after_settings
+    assert S.folder_token(folder) != after_settings

@@ -1,0 +1,45 @@
+"""What the Select folder page shows of a scan: its headline figures and one table row per video."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gaia import format as fmt
+from gaia.media.scan import ScanResult, VideoRecord
+from gaia.views.common import NO_PREVIEW, Metric
+
+THUMBNAILS_AUTO_LIMIT = 300  # above this many videos, thumbnails wait for the user to ask
+STATE_LABEL = {"none": "not analysed", "analysed": "analysed", "stale": "analysed (other settings)",
+               "unreadable": "sidecar unreadable"}
+
+
+def scan_metrics(scan: ScanResult) -> list[Metric]:
+    """Videos, usable, total duration, size, problems."""
+    s = scan.summary()
+    return [
+        Metric("Videos", str(s["videos"])),
+        Metric("Usable", str(s["usable"])),
+        Metric("Total duration", fmt.length(s["total_duration_s"])),
+        Metric("Size", fmt.size(s["total_size_bytes"])),
+        Metric("Problems", str(s["problems"])),
+    ]
+
+
+def fps_text(fps: float | None) -> str:
+    """Frames per second without trailing zeros: ``25``, ``29.97``; ``""`` when unknown."""
+    return f"{fps:.2f}".rstrip("0").rstrip(".") if fps else ""
+
+
+def scan_record(r: VideoRecord, thumbnail: str | None) -> dict[str, Any]:
+    """One video as a table row (``thumbnail``: a data URL, or the grey placeholder)."""
+    return {
+        "thumbnail": thumbnail or NO_PREVIEW,
+        "video": r.rel_path,
+        "duration": fmt.length(r.duration) if r.usable else "",
+        "size": fmt.size(r.size),
+        "resolution": f"{r.width}×{r.height}" if r.width else "",
+        "fps": fps_text(r.fps),
+        "codec": r.codec or "",
+        "analysis": STATE_LABEL.get(r.sidecar_state, r.sidecar_state) if r.usable else "",
+        "problem": r.problem or "",
+    }

@@ -1,0 +1,110 @@
+"""What the Submit page shows of a plan: its figures and tables, the spend-cap check, a token for page caches.
+
+``cap_problem`` says why a spend cap blocks submitting; ``folder_token`` changes whenever the
+folder's settings, selection, frame cache or ledger change, so a page can keep a plan until then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gaia import format as fmt
+from gaia.api.requests import RequestProblem
+from gaia.folder import Folder
+from gaia.media.keyframes import FRAMES_DIR
+from gaia.pricing.cost import Estimate
+from gaia.runs.batch import SubmissionPlan
+from gaia.views.common import Metric, model_name
+
+
+def cap_problem(estimate_usd: float | None, cap_usd: float | None) -> str | None:
+    """Why a spend cap blocks submitting (``None`` when there is no cap or the estimate is within it)."""
+    if cap_usd is None:
+        return None
+    if estimate_usd is None:
+        return f"A spend cap of {fmt.usd(cap_usd)} is set but there is no cost estimate to check it against."
+    if estimate_usd > cap_usd:
+        return (f"The estimated cost {fmt.usd(estimate_usd)} is above your cap of {fmt.usd(cap_usd)}. Raise the "
+                "cap, or send fewer videos or frames (Keyframes page).")
+    return None
+
+
+def folder_token(folder: Path | str) -> str:
+    """Changes whenever the folder's settings, selection, frame cache or ledger change (for page caches)."""
+    wd = Folder.of(folder).existing_workdir()
+    parts = []
+    for name in ("settings.json", "selection.json", FRAMES_DIR, "ledger.sqlite3", "ledger.sqlite3-wal", "prompts"):
+        try:
+            st_ = (wd / name).stat()
+            parts.append(f"{name}:{st_.st_mtime_ns}:{st_.st_size}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "|".join(parts)
+
+
+DRY_RUN_DOWNLOAD_LIMIT = 200_000_000  # above this, the dry run is written to disk only (browsers choke)
+SKIP_KINDS = {"analysed": ("already analysed with these settings", ":material/task_alt:"),
+              "in_flight": ("already in a batch awaiting results", ":material/hourglass_top:"),
+              "excluded": ("excluded by you on the Keyframes page", ":material/visibility_off:"),
+              "problem": ("unusable files", ":material/warning:")}
+
+
+def plan_caption(plan: SubmissionPlan) -> str:
+    """The settings the plan sends with: model, prompt profile, frames, cache TTL, answer limit (Markdown)."""
+    s = plan.settings
+    return (f"Model **{model_name(s.model)}** · prompt profile “{plan.profile.name}” ({plan.profile.hash}) · "
+            f"{s.keyframes.count} frames per video ({s.keyframes.strategy}) · cache TTL {s.cache_ttl} · "
+            f"answers up to {fmt.tokens(plan.max_tokens)} tokens.")
+
+
+def plan_metrics(plan: SubmissionPlan) -> list[Metric]:
+    """What will be sent: videos, frames, upload size, batches, skipped."""
+    return [
+        Metric("Videos to send", str(len(plan.requests))),
+        Metric("Frames", fmt.tokens(plan.n_frames), help=f"{fmt.tokens(plan.image_tokens)} image tokens"),
+        Metric("Upload size", fmt.size(plan.total_bytes), help="The requests as sent, images base64-encoded."),
+        Metric("Batches", str(len(plan.batches))),
+        Metric("Skipped", str(len(plan.skipped)), help="Already analysed, already sent, excluded, or unusable."),
+    ]
+
+
+def problem_records(problems: Iterable[RequestProblem]) -> list[dict[str, str]]:
+    """Problems as table rows: video, problem, fix."""
+    return [{"video": p.rel_path or "(whole run)", "problem": p.problem, "fix": p.fix} for p in problems]
+
+
+def request_records(plan: SubmissionPlan) -> list[dict[str, Any]]:
+    """The requests that will be sent, one row each, with the batch each goes in."""
+    batch_of = {i: b.index + 1 for b in plan.batches for i in range(b.start, b.stop)}
+    return [{"video": r.rel_path, "frames": len(r.frames), "at": ", ".join(fmt.position(t) for t in r.timestamps),
+             "image tokens": r.image_tokens, "size": fmt.size(r.nbytes), "batch": batch_of.get(i),
+             "custom_id": r.custom_id} for i, r in enumerate(plan.requests)]
+
+
+def batch_records(plan: SubmissionPlan) -> list[dict[str, Any]]:
+    """How the run splits: one row per batch with its share of the size limit."""
+    return [{"batch": b.index + 1, "requests": b.n_requests, "size": fmt.size(b.nbytes),
+             "share of the size limit": b.nbytes / plan.max_batch_bytes, "why it ends here": b.reason_text}
+            for b in plan.batches]
+
+
+def scenario_records(est: Estimate) -> list[dict[str, Any]]:
+    """The four ways to send the run, with the one GAIA uses ticked."""
+    return [{"scenario": sc.label, "total (USD)": sc.total_usd, "per video (USD)": sc.per_video_usd,
+             "range": f"{fmt.usd(sc.low_usd)} – {fmt.usd(sc.high_usd)}",
+             "this run": "✓" if sc.key == "batch_caching" else ""} for sc in est.scenarios]
+
+
+def submit_label(plan: SubmissionPlan) -> str:
+    """The submit button's label."""
+    if not plan.requests:
+        return "Nothing to submit"
+    return (f"Submit {len(plan.requests)} video(s) in {len(plan.batches)} batch(es) · about "
+            f"{fmt.usd(plan.estimate_usd)}")
+
+
+def default_cap(estimate_usd: float | None, *, margin: float = 1.2, floor: float = 1.0) -> float:
+    """A spend cap to start from: the estimate plus a margin, at least ``floor``."""
+    return float(max(floor, round((estimate_usd or floor) * margin, 2)))
