@@ -6,6 +6,8 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 
 from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.exports.camtrap import CamtrapResult, Deployment, export_camtrap_dp, validate_camtrap_dp
+from gaia.exports.xmp import XmpError, XmpResult, write_xmp_for, write_xmp_if_enabled, xmp_path
 from gaia.facts import (
     DEFAULT_MODEL,
     Catalogue,
@@ -18,6 +20,15 @@ from gaia.facts import (
     model_facts,
 )
 from gaia.folder import Folder, FolderBusy
+from gaia.labels import (
+    LabelError,
+    Verified,
+    clear_verified,
+    confirm_fields,
+    effective_analysis,
+    read_verified,
+    save_verified,
+)
 from gaia.ledger import Ledger
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
@@ -110,7 +121,25 @@ from gaia.sidecar import (
     sidecar_state,
     write_sidecar,
 )
-from gaia.views.results import ResultRow, VideoDetail, filter_rows, load_results, video_detail
+from gaia.views.results import (
+    ResultRow,
+    VideoDetail,
+    filter_rows,
+    iter_analyses_jsonl,
+    load_results,
+    rows_csv,
+    video_detail,
+)
+from gaia.views.review import (
+    FieldView,
+    Reason,
+    ReasonKind,
+    ReviewForm,
+    ReviewItem,
+    review_form,
+    review_queue,
+    save_review,
+)
 
 __version__ = "0.1.0"
 
@@ -122,11 +151,14 @@ __all__ = [
     "Bill",
     "BillCsvError",
     "BudgetResult",
+    "CamtrapResult",
     "Catalogue",
+    "Deployment",
     "Estimate",
     "EstimateCheck",
     "Explanation",
     "FailedRequest",
+    "FieldView",
     "Folder",
     "FolderBusy",
     "FolderError",
@@ -135,6 +167,7 @@ __all__ = [
     "Keyframe",
     "KeyframeSet",
     "KeyframeSettings",
+    "LabelError",
     "Ledger",
     "MissingApiKey",
     "ModelFacts",
@@ -146,10 +179,14 @@ __all__ = [
     "ProfileNotFound",
     "PromptProfile",
     "PromptTokens",
+    "Reason",
+    "ReasonKind",
     "RequestOutcome",
     "RequestProblem",
     "ResultRow",
     "RetrieveResult",
+    "ReviewForm",
+    "ReviewItem",
     "RunChoice",
     "RunInputs",
     "RunSettings",
@@ -165,9 +202,12 @@ __all__ = [
     "TrialResult",
     "TrialVideo",
     "UsageCost",
+    "Verified",
     "VideoDetail",
     "VideoRecord",
     "WhatIfPoint",
+    "XmpError",
+    "XmpResult",
     "__version__",
     "actual_cost",
     "allowed_roots",
@@ -180,16 +220,20 @@ __all__ = [
     "cancel_batch",
     "catalogue",
     "check_folder",
+    "clear_verified",
     "compare_models",
     "compare_to_estimate",
+    "confirm_fields",
     "custom_id_for",
     "default_profile",
     "demo_folder_path",
     "demo_ready",
     "describe_error",
+    "effective_analysis",
     "ensure_demo_folder",
     "estimate_defaults",
     "estimate_run",
+    "export_camtrap_dp",
     "extract_keyframes",
     "failures",
     "filter_rows",
@@ -198,6 +242,7 @@ __all__ = [
     "history",
     "image_tokens",
     "is_allowed",
+    "iter_analyses_jsonl",
     "load_results",
     "load_run_inputs",
     "make_client",
@@ -212,6 +257,7 @@ __all__ = [
     "prompt_tokens",
     "read_bill_csv",
     "read_sidecar",
+    "read_verified",
     "reconcile",
     "record_message",
     "recover_interrupted",
@@ -219,9 +265,14 @@ __all__ = [
     "retrieve",
     "retry_failed",
     "retry_now",
+    "review_form",
+    "review_queue",
+    "rows_csv",
     "run_choice",
     "run_now",
     "run_trial",
+    "save_review",
+    "save_verified",
     "scan_folder",
     "schema_problems",
     "sidecar_path",
@@ -230,9 +281,13 @@ __all__ = [
     "submit",
     "thumbnails",
     "usage_cost",
+    "validate_camtrap_dp",
     "video_detail",
     "watch",
     "what_if",
     "write_dry_run",
     "write_sidecar",
+    "write_xmp_for",
+    "write_xmp_if_enabled",
+    "xmp_path",
 ]

@@ -27,6 +27,7 @@ from typing import Any
 
 from gaia.folder import Folder
 from gaia.fsutil import read_json
+from gaia.labels import effective_analysis, verified_of
 from gaia.media.keyframes import FRAMES_DIR, MANIFEST
 from gaia.sidecar import SidecarError, read_sidecar, sidecar_path
 
@@ -39,7 +40,7 @@ THUMB_QUALITY = 70
 POLL_EMULATOR_S = 2.0
 POLL_API_S = 30.0
 CSV_COLUMNS = ("video", "status", "summary", "subjects", "species", "tags", "cost_usd", "model", "analysed_at",
-               "batch_id", "custom_id", "error")
+               "batch_id", "custom_id", "error", "verified")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -54,6 +55,8 @@ class ResultRow:
     ``status`` is one of ``STATUSES``. ``error`` holds the reason of the latest failure (also for an
     analysed video whose later attempt failed) or the scan problem of an unusable file. ``stale``
     says the analysis was made with settings other than the latest run's for that video.
+    The answer columns hold the effective answer (``gaia.labels``: verified fields laid over the
+    analysis); ``verified`` names the fields a person verified.
     """
 
     rel_path: str
@@ -71,6 +74,7 @@ class ResultRow:
     timestamps: tuple[float, ...] = ()
     error: str | None = None
     error_kind: str | None = None
+    verified: tuple[str, ...] = ()
     search_text: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +82,7 @@ class ResultRow:
         return {"video": self.rel_path, "status": self.status, "summary": self.summary, "subjects": self.subjects,
                 "species": list(self.species), "tags": list(self.tags), "cost_usd": self.cost_usd,
                 "model": self.model, "analysed_at": self.analysed_at, "batch_id": self.batch_id,
-                "custom_id": self.custom_id, "error": self.error}
+                "custom_id": self.custom_id, "error": self.error, "verified": list(self.verified)}
 
 
 def _text(value: Any) -> str:
@@ -129,7 +133,8 @@ def tags_of(analysis: dict[str, Any]) -> tuple[str, ...]:
 
 def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem: str | None,
               read_error: str | None) -> ResultRow:
-    analysis = (data or {}).get("analysis")
+    analysis = effective_analysis(data) if isinstance((data or {}).get("analysis"), dict) else None
+    verified = verified_of(data)
     run = (data or {}).get("run") or {}
     if not isinstance(run, dict):
         run = {}
@@ -149,7 +154,8 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
             model=run.get("model"), analysed_at=run.get("analysed_at"), batch_id=run.get("batch_id"),
             custom_id=run.get("custom_id"), set_id=run.get("keyframe_set"),
             timestamps=tuple(float(t) for t in ts) if isinstance(ts, list) else (),
-            error=error, error_kind=error_kind, search_text=blob)
+            error=error, error_kind=error_kind, verified=tuple(sorted(verified.fields)) if verified else (),
+            search_text=blob)
     if problem:
         return ResultRow(rel, "unusable", error=problem, error_kind="unusable", search_text=f"{rel} {problem}".lower())
     if latest is not None and latest.status == "failed":
@@ -300,15 +306,18 @@ def rows_csv(rows: Iterable[ResultRow]) -> str:
         d = r.to_dict()
         d["species"] = "; ".join(r.species)
         d["tags"] = "; ".join(r.tags)
+        d["verified"] = "; ".join(r.verified)
         d["cost_usd"] = "" if r.cost_usd is None else f"{r.cost_usd:.6f}"
         w.writerow([_csv_safe(d[c]) if d[c] is not None else "" for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
 def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterator[str]:
-    """One JSON line per analysed row: ``{"video", "analysis", "run"}`` read from its sidecar.
+    """One JSON line per analysed row: ``{"video", "analysis", "run", "verified"}`` read from its sidecar.
 
-    Streams: one sidecar in memory at a time. Rows without an analysis are left out.
+    ``analysis`` is the effective answer (verified fields laid over the model's); ``verified`` is
+    the stored human verification (``gaia.labels``) or ``null``. Streams: one sidecar in memory at
+    a time. Rows without an analysis are left out.
     """
     folder = Path(folder)
     for r in rows:
@@ -317,8 +326,9 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
         data, _ = _read(folder / r.rel_path)
         if not data or not isinstance(data.get("analysis"), dict):
             continue
-        yield json.dumps({"video": r.rel_path, "analysis": data["analysis"], "run": data.get("run") or {}},
-                         ensure_ascii=False) + "\n"
+        verified = verified_of(data)
+        yield json.dumps({"video": r.rel_path, "analysis": effective_analysis(data), "run": data.get("run") or {},
+                          "verified": verified.to_dict() if verified else None}, ensure_ascii=False) + "\n"
 
 
 def analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> str:
