@@ -6,7 +6,7 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 
 from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
-from gaia.exports.camtrap import CamtrapResult, Deployment, export_camtrap_dp, validate_camtrap_dp
+from gaia.exports.camtrap import CamtrapDeployment, CamtrapResult, export_camtrap_dp, validate_camtrap_dp
 from gaia.exports.xmp import XmpError, XmpResult, write_xmp_for, write_xmp_if_enabled, xmp_path
 from gaia.facts import (
     DEFAULT_MODEL,
@@ -151,9 +151,9 @@ __all__ = [
     "Bill",
     "BillCsvError",
     "BudgetResult",
+    "CamtrapDeployment",
     "CamtrapResult",
     "Catalogue",
-    "Deployment",
     "Estimate",
     "EstimateCheck",
     "Explanation",

@@ -13,7 +13,7 @@ EXPECTED = {
     'CamtrapResult',
     'Catalogue',
     'DEFAULT_MODEL',
-    'Deployment',
+    'CamtrapDeployment',
     'Estimate',
     'EstimateCheck',
     'Explanation',

@@ -86,7 +86,7 @@ def _xmp(args: argparse.Namespace) -> int:
 def _camtrap(args: argparse.Namespace) -> int:
     folder = gaia.Folder.of(args.folder)
     out = args.out or folder.workdir / "exports" / "camtrap-dp"
-    default = gaia.Deployment(args.latitude, args.longitude)
+    default = gaia.CamtrapDeployment(args.latitude, args.longitude)
     result = gaia.export_camtrap_dp(folder, out, default=default, title=args.title)
     counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
     print(f"wrote a Camtrap DP package in {out}: {counts}")

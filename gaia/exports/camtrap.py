@@ -10,7 +10,7 @@ are the ones exported. A video with no animal gives a ``blank`` observation (``h
 person is visible).
 
 Camtrap DP requires each deployment's latitude and longitude; GAIA cannot know them, so they come
-from ``Deployment`` values the caller passes (the CLI's ``--latitude/--longitude``). Without them
+from ``CamtrapDeployment`` values the caller passes (the CLI's ``--latitude/--longitude``). Without them
 the package is written but does not validate, and ``validate_camtrap_dp`` says why.
 ``datapackage.json`` names the official 1.0 profile and table schemas by URL, as the standard
 asks; ``validate_camtrap_dp`` validates offline with ``frictionless`` against GAIA's rendering of
@@ -110,7 +110,7 @@ def schema_url(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Deployment:
+class CamtrapDeployment:
     """What a person knows about a camera placement that GAIA cannot see."""
 
     latitude: float | None = None
@@ -229,8 +229,8 @@ def _media_of(folder: Folder, records: Sequence[Any]) -> list[_Media]:
 
 
 def export_camtrap_dp(folder: Folder | Path | str, out_dir: Path | str, *, records: Sequence[Any] | None = None,
-                      deployments: Mapping[str, Deployment] | None = None,
-                      default: Deployment | None = None, title: str | None = None) -> CamtrapResult:
+                      deployments: Mapping[str, CamtrapDeployment] | None = None,
+                      default: CamtrapDeployment | None = None, title: str | None = None) -> CamtrapResult:
     """Write a Camtrap DP 1.0 package of ``folder``'s answers into ``out_dir``.
 
     ``records`` are the folder's scan records (scanned when not given). ``deployments`` maps a
@@ -249,7 +249,7 @@ def export_camtrap_dp(folder: Folder | Path | str, out_dir: Path | str, *, recor
         by_dep.setdefault(deployment_id(m.rel), []).append(m)
     dep_rows = []
     for dep, items in sorted(by_dep.items()):
-        info = (deployments or {}).get(dep) or default or Deployment()
+        info = (deployments or {}).get(dep) or default or CamtrapDeployment()
         if info.latitude is None or info.longitude is None:
             result.warnings.append(f"Deployment {dep!r} has no latitude/longitude; Camtrap DP requires them "
                                    "(pass --latitude and --longitude).")

@@ -225,7 +225,7 @@ def _set_description(descs: Sequence[ET.Element], desc: ET.Element, text: str) -
 def _parse(existing: bytes) -> ET.Element:
     """The ``x:xmpmeta`` root of an existing XMP (wrapping a bare ``rdf:RDF``), prefixes kept."""
     for _event, (prefix, uri) in ET.iterparse(_BytesReader(existing), events=("start-ns",)):
-        if prefix and not _RESERVED_PREFIX.match(prefix) and uri not in NS.values():
+        if prefix and prefix not in NS and not _RESERVED_PREFIX.match(prefix) and uri not in NS.values():
             ET.register_namespace(prefix, uri)
     root = ET.fromstring(existing)
     if root.tag == _q("rdf:RDF"):

@@ -50,7 +50,7 @@ def read(path: Path) -> list[dict]:
 def test_package_validates_with_frictionless(library, tmp_path):
     folder, records = library
     out = tmp_path / "pkg"
-    result = C.export_camtrap_dp(folder, out, records=records, default=C.Deployment(51.05, 3.72))
+    result = C.export_camtrap_dp(folder, out, records=records, default=C.CamtrapDeployment(51.05, 3.72))
     assert result.warnings == []
     assert result.counts == {"deployments": 3, "media": 4, "observations": 3}
     assert C.validate_camtrap_dp(out) == []
@@ -67,7 +67,7 @@ def test_package_validates_with_frictionless(library, tmp_path):
 def test_observations_are_machine_made_until_a_person_verifies(library, tmp_path):
     folder, records = library
     out = tmp_path / "pkg"
-    C.export_camtrap_dp(folder, out, records=records, default=C.Deployment(51.05, 3.72))
+    C.export_camtrap_dp(folder, out, records=records, default=C.CamtrapDeployment(51.05, 3.72))
     obs = {o["observationID"]: o for o in read(out / "observations.csv")}
     fox = obs["north/fox.mp4#1"]
     assert fox["observationType"] == "animal" and fox["scientificName"] == "Vulpes vulpes" and fox["count"] == "2"
@@ -81,7 +81,7 @@ def test_observations_are_machine_made_until_a_person_verifies(library, tmp_path
     # A person corrects the count and species: the export carries their values, marked human.
     L.save_verified(folder / "north/fox.mp4", {"subjects": [
         {"species": "red fox", "scientific_name": "Vulpes vulpes", "count": 3, "description": "a vixen and cubs"}]})
-    C.export_camtrap_dp(folder, out, records=records, default=C.Deployment(51.05, 3.72))
+    C.export_camtrap_dp(folder, out, records=records, default=C.CamtrapDeployment(51.05, 3.72))
     fox = {o["observationID"]: o for o in read(out / "observations.csv")}["north/fox.mp4#1"]
     assert fox["count"] == "3" and fox["classificationMethod"] == "human" and fox["classifiedBy"] == "human"
     assert C.validate_camtrap_dp(out) == []
@@ -91,7 +91,7 @@ def test_missing_coordinates_are_named_and_fail_validation(library, tmp_path):
     folder, records = library
     out = tmp_path / "pkg"
     result = C.export_camtrap_dp(folder, out, records=records,
-                                 deployments={"north": C.Deployment(51.0, 3.7, "North gate")})
+                                 deployments={"north": C.CamtrapDeployment(51.0, 3.7, "North gate")})
     assert len(result.warnings) == 2 and all("latitude" in w for w in result.warnings)
     problems = C.validate_camtrap_dp(out)
     assert problems and any("latitude" in p or "constraint" in p for p in problems)
