@@ -8,6 +8,8 @@ from gaia import format, views
 from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
 from gaia.emulator import EmulatorConfig, start_emulator
+from gaia.exports.camtrap import CamtrapDeployment, CamtrapResult, export_camtrap_dp, validate_camtrap_dp
+from gaia.exports.xmp import XmpError, XmpResult, write_xmp_for, write_xmp_if_enabled, xmp_path
 from gaia.facts import (
     BATCH_EXPIRY_HOURS,
     CACHE_TTLS,
@@ -24,6 +26,15 @@ from gaia.facts import (
     model_facts,
 )
 from gaia.folder import Folder, FolderBusy
+from gaia.labels import (
+    LabelError,
+    Verified,
+    clear_verified,
+    confirm_fields,
+    effective_analysis,
+    read_verified,
+    save_verified,
+)
 from gaia.ledger import Ledger
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
@@ -122,7 +133,22 @@ from gaia.sidecar import (
     write_sidecar,
 )
 from gaia.views.detail import VideoDetail, video_detail
-from gaia.views.results import ResultRow, filter_rows, load_results
+from gaia.views.exports import iter_analyses_jsonl, rows_csv
+from gaia.views.results import (
+    ResultRow,
+    filter_rows,
+    load_results,
+)
+from gaia.views.review import (
+    FieldView,
+    Reason,
+    ReasonKind,
+    ReviewForm,
+    ReviewItem,
+    review_form,
+    review_queue,
+    save_review,
+)
 
 __version__ = "0.1.0"
 
@@ -154,12 +180,15 @@ __all__ = [
     "Bill",
     "BillCsvError",
     "BudgetResult",
+    "CamtrapDeployment",
+    "CamtrapResult",
     "Catalogue",
     "EmulatorConfig",
     "Estimate",
     "EstimateCheck",
     "Explanation",
     "FailedRequest",
+    "FieldView",
     "Folder",
     "FolderBusy",
     "FolderError",
@@ -168,6 +197,7 @@ __all__ = [
     "Keyframe",
     "KeyframeSet",
     "KeyframeSettings",
+    "LabelError",
     "Ledger",
     "MissingApiKey",
     "ModelFacts",
@@ -180,10 +210,14 @@ __all__ = [
     "ProfileNotFound",
     "PromptProfile",
     "PromptTokens",
+    "Reason",
+    "ReasonKind",
     "RequestOutcome",
     "RequestProblem",
     "ResultRow",
     "RetrieveResult",
+    "ReviewForm",
+    "ReviewItem",
     "RunChoice",
     "RunInputs",
     "RunSettings",
@@ -199,9 +233,12 @@ __all__ = [
     "TrialResult",
     "TrialVideo",
     "UsageCost",
+    "Verified",
     "VideoDetail",
     "VideoRecord",
     "WhatIfPoint",
+    "XmpError",
+    "XmpResult",
     "__version__",
     "actual_cost",
     "allowed_roots",
@@ -214,17 +251,21 @@ __all__ = [
     "cancel_batch",
     "catalogue",
     "check_folder",
+    "clear_verified",
     "compare_models",
     "compare_to_estimate",
+    "confirm_fields",
     "custom_id_for",
     "default_profile",
     "demo_folder_path",
     "demo_ready",
     "describe_error",
+    "effective_analysis",
     "ensure_demo_folder",
     "estimate_defaults",
     "estimate_now_usd",
     "estimate_run",
+    "export_camtrap_dp",
     "extract_keyframes",
     "failures",
     "filter_rows",
@@ -235,6 +276,7 @@ __all__ = [
     "image_tokens",
     "is_allowed",
     "is_video_name",
+    "iter_analyses_jsonl",
     "load_results",
     "load_run_inputs",
     "make_client",
@@ -249,6 +291,7 @@ __all__ = [
     "prompt_tokens",
     "read_bill_csv",
     "read_sidecar",
+    "read_verified",
     "reconcile",
     "record_message",
     "recover_interrupted",
@@ -256,9 +299,14 @@ __all__ = [
     "retrieve",
     "retry_failed",
     "retry_now",
+    "review_form",
+    "review_queue",
+    "rows_csv",
     "run_choice",
     "run_now",
     "run_trial",
+    "save_review",
+    "save_verified",
     "scan_folder",
     "schema_problems",
     "sidecar_path",
@@ -268,10 +316,14 @@ __all__ = [
     "submit",
     "thumbnails",
     "usage_cost",
+    "validate_camtrap_dp",
     "video_detail",
     "views",
     "watch",
     "what_if",
     "write_dry_run",
     "write_sidecar",
+    "write_xmp_for",
+    "write_xmp_if_enabled",
+    "xmp_path",
 ]

@@ -41,6 +41,10 @@ FRAME_COUNT_STEPS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 # GAIA lowers it by itself while the API pushes back (429/529) and raises it again as calls succeed.
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
+# XMP sidecars for photo managers (gaia.exports.xmp): "video" names them like digiKam and darktable
+# (clip.mp4.xmp), "stem" like Lightroom (clip.xmp). Off by default on retrieval; always on demand.
+XMP_NAMINGS = ("video", "stem")
+DEFAULT_XMP_NAMING = "video"
 
 
 ALLOWED_ROOTS_ENV = "GAIA_ALLOWED_ROOTS"
@@ -97,15 +101,20 @@ class KeyframeSettings:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that decides what a run sends: model, frames, cache TTL, prompt profile."""
+    """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), and
+    whether retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``)."""
 
     model: str = DEFAULT_MODEL
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
     cache_ttl: str = DEFAULT_CACHE_TTL
     prompt_profile: str = "default"
     max_tokens: int = DEFAULT_MAX_TOKENS
+    xmp_on_retrieve: bool = False
+    xmp_naming: str = DEFAULT_XMP_NAMING
 
     def __post_init__(self) -> None:
+        if self.xmp_naming not in XMP_NAMINGS:
+            raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:
             raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {self.cache_ttl!r}")
         if not 256 <= self.max_tokens <= MAX_MAX_TOKENS:

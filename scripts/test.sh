@@ -19,6 +19,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is not installed and this user cannot apt-get it: browser tests will be skipped." >&2
   fi
 fi
+# The XMP export tests read the sidecars back with exiftool (Debian's libimage-exiftool-perl).
+if ! command -v exiftool >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's exiftool for the XMP export tests..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libimage-exiftool-perl >/dev/null
+  else
+    echo "exiftool is not installed and this user cannot apt-get it: XMP read-back tests will be skipped." >&2
+  fi
+fi
 .venv/bin/python -m ruff check gaia app.py pages tests bench
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "batch",
     "demo",
     "run",
+    "export",
 )
 
 

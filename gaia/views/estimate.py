@@ -6,7 +6,11 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.facts import catalogue
-from gaia.pricing.cost import MONEY_LABELS, TOKEN_LABELS, TOKEN_TYPES, Estimate, History, ModelRow
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.history import History
+from gaia.pricing.models import ModelRow
+from gaia.pricing.run import MONEY_LABELS
+from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES
 
 
 def model_label(model: str) -> str:

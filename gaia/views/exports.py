@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gaia.labels import effective_analysis, verified_of
 from gaia.views.results import ResultRow, ResultStatus, read_video_sidecar
 
 CSV_COLUMNS = ("video", "status", "summary", "subjects", "species", "tags", "cost_usd", "model", "analysed_at",
-               "batch_id", "custom_id", "error")
+               "batch_id", "custom_id", "error", "verified")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -40,15 +41,18 @@ def rows_csv(rows: Iterable[ResultRow]) -> str:
         d = r.to_dict()
         d["species"] = "; ".join(r.species)
         d["tags"] = "; ".join(r.tags)
+        d["verified"] = "; ".join(r.verified)
         d["cost_usd"] = "" if r.cost_usd is None else f"{r.cost_usd:.6f}"
         w.writerow([_csv_safe(d[c]) if d[c] is not None else "" for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
 def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterator[str]:
-    """One JSON line per analysed row: ``{"video", "analysis", "run"}`` read from its sidecar.
+    """One JSON line per analysed row: ``{"video", "analysis", "run", "verified"}`` read from its sidecar.
 
-    Streams: one sidecar in memory at a time. Rows without an analysis are left out.
+    ``analysis`` is the effective answer (verified fields laid over the model's); ``verified`` is
+    the stored human verification (``gaia.labels``) or ``null``. Streams: one sidecar in memory at
+    a time. Rows without an analysis are left out.
     """
     folder = Path(folder)
     for r in rows:
@@ -57,8 +61,9 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
         data, _ = read_video_sidecar(folder / r.rel_path)
         if not data or not isinstance(data.get("analysis"), dict):
             continue
-        yield json.dumps({"video": r.rel_path, "analysis": data["analysis"], "run": data.get("run") or {}},
-                         ensure_ascii=False) + "\n"
+        verified = verified_of(data)
+        yield json.dumps({"video": r.rel_path, "analysis": effective_analysis(data), "run": data.get("run") or {},
+                          "verified": verified.to_dict() if verified else None}, ensure_ascii=False) + "\n"
 
 
 def analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> str:

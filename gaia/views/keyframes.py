@@ -17,8 +17,7 @@ from gaia import format as fmt
 from gaia.facts import ImageTier
 from gaia.media.keyframes import Keyframe, KeyframeSet
 from gaia.media.scan import VideoRecord
-from gaia.pricing.cost import MAX_EDGE_STEPS
-from gaia.settings import Selection
+from gaia.settings import MAX_EDGE_STEPS, Selection
 from gaia.views.common import Metric
 
 # gaia.media.keyframes.cached_keyframes' wording for "no frames with these settings yet".

@@ -21,6 +21,7 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.folder import Folder
+from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
 from gaia.sidecar import SidecarError, read_sidecar
 from gaia.views.common import NO_PREVIEW, Metric, model_name
@@ -47,6 +48,8 @@ class ResultRow:
     the reason of the latest failure (also for an analysed video whose later attempt failed) or the
     scan problem of an unusable file. ``stale``
     says the analysis was made with settings other than the latest run's for that video.
+    The answer columns hold the effective answer (``gaia.labels``: verified fields laid over the
+    analysis); ``verified`` names the fields a person verified.
     """
 
     rel_path: str
@@ -64,6 +67,7 @@ class ResultRow:
     timestamps: tuple[float, ...] = ()
     error: str | None = None
     error_kind: str | None = None
+    verified: tuple[str, ...] = ()
     search_text: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,7 +75,7 @@ class ResultRow:
         return {"video": self.rel_path, "status": self.status, "summary": self.summary, "subjects": self.subjects,
                 "species": list(self.species), "tags": list(self.tags), "cost_usd": self.cost_usd,
                 "model": self.model, "analysed_at": self.analysed_at, "batch_id": self.batch_id,
-                "custom_id": self.custom_id, "error": self.error}
+                "custom_id": self.custom_id, "error": self.error, "verified": list(self.verified)}
 
 
 def _text(value: Any) -> str:
@@ -122,7 +126,8 @@ def tags_of(analysis: dict[str, Any]) -> tuple[str, ...]:
 
 def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem: str | None,
               read_error: str | None) -> ResultRow:
-    analysis = (data or {}).get("analysis")
+    analysis = effective_analysis(data) if isinstance((data or {}).get("analysis"), dict) else None
+    verified = verified_of(data)
     run = (data or {}).get("run") or {}
     if not isinstance(run, dict):
         run = {}
@@ -142,7 +147,8 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
             model=run.get("model"), analysed_at=run.get("analysed_at"), batch_id=run.get("batch_id"),
             custom_id=run.get("custom_id"), set_id=run.get("keyframe_set"),
             timestamps=tuple(float(t) for t in ts) if isinstance(ts, list) else (),
-            error=error, error_kind=error_kind, search_text=blob)
+            error=error, error_kind=error_kind, verified=tuple(sorted(verified.fields)) if verified else (),
+            search_text=blob)
     if problem:
         return ResultRow(rel, ResultStatus.UNUSABLE, error=problem, error_kind="unusable",
                          search_text=f"{rel} {problem}".lower())

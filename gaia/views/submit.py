@@ -14,7 +14,7 @@ from gaia import format as fmt
 from gaia.api.requests import RequestProblem
 from gaia.folder import Folder
 from gaia.media.keyframes import FRAMES_DIR
-from gaia.pricing.cost import Estimate
+from gaia.pricing.estimate import Estimate
 from gaia.runs.batch import SubmissionPlan
 from gaia.views.common import Metric, model_name
 

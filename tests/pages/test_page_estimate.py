@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.pricing.cost import estimate_run, load_run_inputs
+from gaia.pricing.estimate import estimate_run
+from gaia.pricing.inputs import load_run_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "3_Estimate_cost.py")

@@ -1,0 +1,286 @@
+"""The review queue: the answers a person should look at first, and the form to confirm or correct them.
+
+``review_queue`` ranks every answered video of a folder by what is uncertain about it: fields
+answered "unknown", a low (or medium) ``confidence`` where the schema has that field, answers that
+disagree between runs or configurations (the ledger's attempts with other settings, a sidecar made
+with settings other than the folder's current ones, and any other answers the caller has, such as
+a quality ladder's), and failures that had to be retried. Fields a person already verified no
+longer count. ``review_form`` lists a video's schema fields (top-level, and the leaves of object
+fields such as ``setting.environment``) with the machine's value, the effective value and whether
+a person verified it; ``save_review`` stores a person's confirmations and corrections through
+``gaia.labels`` (the one model of human-verified fields). Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from gaia.folder import Folder
+from gaia.labels import Verified, effective_analysis, field_value, save_verified, verified_of
+from gaia.prompts import ProfileNotFound, PromptProfile
+from gaia.sidecar import SidecarError, read_sidecar
+from gaia.views.results import load_results
+
+UNKNOWN_WORDS = frozenset({"unknown", "unsure", "unclear", "not sure"})
+CONFIDENCE_FIELD = "confidence"
+# How much each signal weighs in the queue's order (higher first).
+WEIGHTS = {"unknown": 2.0, "low_confidence": 3.0, "medium_confidence": 1.0, "disagreement": 3.0,
+           "retried": 1.0, "other_settings": 1.0}
+MAX_RETRY_WEIGHT = 3
+
+
+class ReasonKind(StrEnum):
+    """Why a video is in the review queue."""
+
+    UNKNOWN = "unknown"
+    LOW_CONFIDENCE = "low_confidence"
+    MEDIUM_CONFIDENCE = "medium_confidence"
+    DISAGREEMENT = "disagreement"
+    RETRIED = "retried"
+    OTHER_SETTINGS = "other_settings"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One uncertainty: its kind, the field it concerns (if any) and a sentence for people."""
+
+    kind: ReasonKind
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One video in the queue: its score (higher first), the reasons, and what a person verified."""
+
+    rel_path: str
+    score: float
+    reasons: tuple[Reason, ...]
+    summary: str = ""
+    verified_fields: tuple[str, ...] = ()
+
+    @property
+    def reviewed(self) -> bool:
+        """Whether a person verified any field of this video."""
+        return bool(self.verified_fields)
+
+
+def _unknown_fields(answer: Any, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(answer, dict):
+        for k, v in answer.items():
+            out += _unknown_fields(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(answer, list):
+        for item in answer:
+            out += [f for f in _unknown_fields(item, prefix) if f not in out]
+    elif isinstance(answer, str) and answer.strip().lower() in UNKNOWN_WORDS:
+        out.append(prefix)
+    return out
+
+
+def _covered(name: str, verified: Verified | None) -> bool:
+    """Whether a person verified ``name`` or a field containing it."""
+    if verified is None:
+        return False
+    return any(name == v or name.startswith(v + ".") for v in verified.fields)
+
+
+def comparable(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of an answer two runs can be compared on: enums/booleans/numbers, species with counts, tags."""
+    out: dict[str, Any] = {}
+    for k, v in answer.items():
+        if isinstance(v, (bool, int, float)) or (isinstance(v, str) and len(v) <= 40):
+            out[k] = v
+        elif isinstance(v, dict):
+            out.update({f"{k}.{kk}": vv for kk, vv in comparable(v).items()})
+        elif k == "subjects" and isinstance(v, list):
+            out[k] = sorted((str(s.get("species", "")).lower(), s.get("count")) if isinstance(s, dict)
+                            else (str(s).lower(), None) for s in v)
+        elif k == "tags" and isinstance(v, list):
+            out[k] = sorted({str(t).lower() for t in v})
+    return out
+
+
+def disagreements(answer: Mapping[str, Any], others: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The fields on which ``answer`` and any of ``others`` differ (names from ``comparable``)."""
+    mine = comparable(answer)
+    fields: list[str] = []
+    for other in others:
+        theirs = comparable(other)
+        for k in mine.keys() & theirs.keys():
+            if mine[k] != theirs[k] and k not in fields and k != "summary":
+                fields.append(k)
+    return sorted(fields)
+
+
+@dataclass
+class _Attempts:
+    failed: int = 0
+    configs: set[str] = field(default_factory=set)
+
+
+def _ledger_attempts(folder: Folder) -> dict[str, _Attempts]:
+    out: dict[str, _Attempts] = {}
+    if not folder.has_ledger:
+        return out
+    with folder.ledger() as ledger:
+        for row in ledger.requests():
+            a = out.setdefault(row.rel_path, _Attempts())
+            if row.status == "failed":
+                a.failed += 1
+            elif row.status == "succeeded":
+                a.configs.add(json.dumps(row.fingerprint, sort_keys=True) if row.fingerprint else row.model or "")
+    return out
+
+
+def _reasons(data: Mapping[str, Any], answer: Mapping[str, Any], attempts: _Attempts | None,
+             current_fp: Mapping[str, Any] | None, others: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    verified = verified_of(data)
+    reasons = [Reason(ReasonKind.UNKNOWN, f"{name} was answered \"unknown\".", name)
+               for name in _unknown_fields(answer) if not _covered(name, verified)]
+    confidence = answer.get(CONFIDENCE_FIELD)
+    if isinstance(confidence, str) and not _covered(CONFIDENCE_FIELD, verified):
+        if confidence.lower() == "low":
+            reasons.append(Reason(ReasonKind.LOW_CONFIDENCE, "The model's confidence is low.", CONFIDENCE_FIELD))
+        elif confidence.lower() == "medium":
+            reasons.append(Reason(ReasonKind.MEDIUM_CONFIDENCE, "The model's confidence is medium.",
+                                  CONFIDENCE_FIELD))
+    for name in disagreements(answer, others):
+        if not _covered(name, verified):
+            reasons.append(Reason(ReasonKind.DISAGREEMENT, f"Other answers differ on {name}.", name))
+    if attempts and attempts.failed:
+        n = attempts.failed
+        reasons.append(Reason(ReasonKind.RETRIED, f"{n} attempt{'s' if n > 1 else ''} failed before this answer."))
+    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    stored_fp = run.get("fingerprint")
+    if (attempts and len(attempts.configs) > 1) or (current_fp and stored_fp and stored_fp != current_fp):
+        reasons.append(Reason(ReasonKind.OTHER_SETTINGS,
+                              "Analysed with other settings too (model, frames or prompt); compare them."))
+    return reasons
+
+
+def _score(reasons: Sequence[Reason], attempts: _Attempts | None) -> float:
+    total = 0.0
+    for r in reasons:
+        weight = WEIGHTS[r.kind.value]
+        if r.kind is ReasonKind.RETRIED and attempts:
+            weight *= min(attempts.failed, MAX_RETRY_WEIGHT)
+        total += weight
+    return total
+
+
+def review_queue(folder: Folder | Path | str, *, records: Sequence[Any] | None = None,
+                 alternatives: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                 include_settled: bool = False) -> list[ReviewItem]:
+    """Every answered video of ``folder`` that has something uncertain, most uncertain first.
+
+    ``alternatives`` maps a video's relative path to other answers for it (other runs or
+    configurations, e.g. a quality ladder's) to compare with. Videos with nothing uncertain are
+    left out unless ``include_settled``. Ties keep path order.
+    """
+    folder = Folder.of(folder)
+    attempts = _ledger_attempts(folder)
+    current_fp = folder.fingerprint()
+    items: list[ReviewItem] = []
+    for row in load_results(folder.path, records):
+        try:
+            data = read_sidecar(folder.video(row.rel_path))
+        except SidecarError:
+            continue
+        answer = effective_analysis(data)
+        if not data or not answer:
+            continue
+        att = attempts.get(row.rel_path)
+        reasons = _reasons(data, answer, att, current_fp, (alternatives or {}).get(row.rel_path, ()))
+        if not reasons and not include_settled:
+            continue
+        verified = verified_of(data)
+        items.append(ReviewItem(row.rel_path, _score(reasons, att), tuple(reasons), row.summary,
+                                tuple(sorted(verified.fields)) if verified else ()))
+    items.sort(key=lambda it: -it.score)
+    return items
+
+
+# --- the form ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FieldView:
+    """One field of the review form: how to edit it, the machine's and the effective value."""
+
+    name: str
+    kind: str  # "enum", "boolean", "integer", "number", "text", "json" (lists and objects)
+    options: tuple[str, ...]
+    machine_value: Any
+    value: Any
+    verified: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewForm:
+    """A video's schema fields as a form prefilled from its effective answer."""
+
+    rel_path: str
+    fields: tuple[FieldView, ...]
+    note: str | None
+    verified_at: str | None
+
+
+def _kind(spec: Mapping[str, Any]) -> str:
+    if "enum" in spec:
+        return "enum"
+    t = spec.get("type")
+    return {"boolean": "boolean", "integer": "integer", "number": "number", "string": "text"}.get(
+        t if isinstance(t, str) else "", "json")
+
+
+def _leaves(schema: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    for name, spec in (schema.get("properties") or {}).items():
+        if isinstance(spec, dict) and spec.get("type") == "object" and isinstance(spec.get("properties"), dict):
+            out += [(f"{name}.{sub}", s) for sub, s in spec["properties"].items() if isinstance(s, dict)]
+        elif isinstance(spec, dict):
+            out.append((name, spec))
+    return out
+
+
+def profile_for(folder: Folder, data: Mapping[str, Any] | None) -> PromptProfile:
+    """The prompt profile an answer was made with (its ``run.prompt_hash``), else the folder's current one."""
+    run = (data or {}).get("run") if isinstance((data or {}).get("run"), dict) else {}
+    try:
+        return folder.profile(run.get("prompt_hash") or None)
+    except ProfileNotFound:
+        return folder.profile()
+
+
+def review_form(folder: Folder | Path | str, rel_path: str) -> ReviewForm:
+    """The form a person fills to confirm or correct ``rel_path``'s answer."""
+    folder = Folder.of(folder)
+    data = read_sidecar(folder.video(rel_path)) or {}
+    schema = profile_for(folder, data).schema
+    machine = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
+    answer = effective_analysis(data) or {}
+    verified = verified_of(data)
+    views = tuple(
+        FieldView(name, _kind(spec), tuple(str(o) for o in spec.get("enum", ())), field_value(machine, name),
+                  field_value(answer, name), _covered(name, verified), str(spec.get("description") or ""))
+        for name, spec in _leaves(schema))
+    return ReviewForm(rel_path, views, verified.note if verified else None, verified.at if verified else None)
+
+
+def save_review(folder: Folder | Path | str, rel_path: str, values: Mapping[str, Any], *,
+                note: str | None = None) -> Verified:
+    """Save a person's confirmed or corrected ``values`` (field name → value) as human-verified.
+
+    Values are checked against the answer's schema; ``gaia.labels.LabelError`` lists what is
+    wrong and nothing is saved then. Later runs never overwrite them.
+    """
+    folder = Folder.of(folder)
+    video = folder.video(rel_path)
+    schema = profile_for(folder, read_sidecar(video)).schema
+    return save_verified(video, values, note=note, schema=schema)

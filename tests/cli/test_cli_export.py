@@ -1,0 +1,72 @@
+"""``gaia export``: every format writes the effective answer, with what a person verified."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from gaia import labels as L
+from gaia._cli import main
+from gaia.sidecar import write_sidecar
+
+ANSWER = {"summary": "A dog digs in the garden.", "tags": ["dog", "digging"], "confidence": "low",
+          "subjects": [{"species": "dog", "scientific_name": "Canis familiaris", "count": 1, "description": ""}]}
+CORRECTED = [{"species": "red fox", "scientific_name": "Vulpes vulpes", "count": 1, "description": ""}]
+
+
+@pytest.fixture
+def folder(make_folder):
+    root = make_folder({"cam1/a.mp4": "testsrc", "b.mp4": "testsrc"})
+    write_sidecar(root / "cam1/a.mp4", {"analysis": ANSWER, "run": {"model": "claude-haiku-4-5",
+                                                                    "analysed_at": "2026-11-24T10:00:00+00:00"}})
+    L.save_verified(root / "cam1/a.mp4", {"subjects": CORRECTED, "tags": ["fox", "digging"]}, note="it is a fox")
+    return root
+
+
+def test_help_has_an_example(capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "example:" in capsys.readouterr().out
+
+
+def test_csv_and_jsonl_carry_verified_values(folder, tmp_path, capsys):
+    assert main(["export", str(folder), "--format", "csv"]) == 0
+    rows = {r["video"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows["cam1/a.mp4"]["species"] == "red fox" and rows["cam1/a.mp4"]["tags"] == "fox; digging"
+    assert rows["cam1/a.mp4"]["verified"] == "subjects; tags" and rows["b.mp4"]["status"] == "not analysed"
+    out = tmp_path / "out" / "answers.jsonl"
+    assert main(["export", str(folder), "--format", "jsonl", "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["analysis"]["subjects"] == CORRECTED
+    assert lines[0]["verified"]["note"] == "it is a fox" and lines[0]["verified"]["by"] == "human"
+
+
+def test_xmp_carries_verified_values(folder, capsys):
+    assert main(["export", str(folder), "--format", "xmp", "--naming", "stem"]) == 0
+    assert "1 XMP sidecars written" in capsys.readouterr().out
+    text = (folder / "cam1" / "a.xmp").read_text()
+    assert "GAIA|Species|Red fox" in text and "GAIA|Species|Dog" not in text
+    assert main(["export", str(folder), "--format", "xmp", "--out", "x"]) == 2
+    exiftool = shutil.which("exiftool")
+    if exiftool:
+        got = json.loads(subprocess.run([exiftool, "-j", str(folder / "cam1" / "a.xmp")], capture_output=True,
+                                        text=True, check=True).stdout)[0]
+        assert "red fox" in got["Subject"] and got["Description"] == ANSWER["summary"]
+
+
+def test_camtrap_dp_validates_and_marks_verified_as_human(folder, tmp_path, capsys):
+    pytest.importorskip("frictionless")
+    out = tmp_path / "dp"
+    args = ["export", str(folder), "--format", "camtrap-dp", "--out", str(out)]
+    assert main(args) == 1  # no coordinates: written, but it does not validate, and says why
+    assert "latitude" in capsys.readouterr().out
+    assert main([*args, "--latitude", "51.05", "--longitude", "3.72"]) == 0
+    assert "it validates" in capsys.readouterr().out
+    obs = list(csv.DictReader((out / "observations.csv").open()))
+    assert len(obs) == 1 and obs[0]["scientificName"] == "Vulpes vulpes"
+    assert obs[0]["classificationMethod"] == "human" and obs[0]["deploymentID"] == "cam1"

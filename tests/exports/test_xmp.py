@@ -1,0 +1,139 @@
+"""gaia.exports.xmp: XMP sidecars read back by exiftool, merged without losing what others wrote."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gaia import labels as L
+from gaia.exports import xmp as X
+from gaia.folder import Folder
+from gaia.sidecar import write_sidecar
+
+EXIFTOOL = shutil.which("exiftool")
+needs_exiftool = pytest.mark.skipif(
+    EXIFTOOL is None, reason="exiftool is not installed (Debian: libimage-exiftool-perl; scripts/test.sh installs it)")
+
+ANALYSIS = {
+    "summary": "A red fox crosses the garden at night.",
+    "subjects": [{"species": "red fox", "scientific_name": "Vulpes vulpes", "count": 1, "description": ""}],
+    "behaviours": [{"behaviour": "walking", "subject": "red fox", "start_s": 1.0, "end_s": 3.0}],
+    "setting": {"environment": "outdoor", "place": "garden", "lighting": "infrared", "description": ""},
+    "tags": ["fox", "night", "trail-camera"],
+}
+
+
+def exif(path: Path) -> dict:
+    out = subprocess.run([EXIFTOOL, "-j", "-struct", "-XMP:all", str(path)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)[0]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "videos"
+    for rel in ("fox.mp4", "sub/cat.MOV"):
+        v = root / rel
+        v.parent.mkdir(parents=True, exist_ok=True)
+        v.write_bytes(b"not really a video")
+    write_sidecar(root / "fox.mp4", {"analysis": ANALYSIS, "run": {"model": "claude-haiku-4-5",
+                                                                   "analysed_at": "2026-11-24T10:00:00+00:00"}})
+    write_sidecar(root / "sub/cat.MOV", {"analysis": {"summary": "A cat sleeps.", "tags": ["cat"],
+                                                      "subjects": [{"species": "domestic cat", "count": 1}]},
+                                         "run": {"model": "claude-sonnet-4-5"}})
+    (root / "new.mp4").write_bytes(b"x")
+    return root
+
+
+def test_paths_follow_digikam_by_default_and_stem_as_option(tmp_path):
+    assert X.xmp_path(tmp_path / "clip.mp4").name == "clip.mp4.xmp"
+    assert X.xmp_path(tmp_path / "clip.mp4", "stem").name == "clip.xmp"
+    with pytest.raises(ValueError, match="naming"):
+        X.xmp_path(tmp_path / "clip.mp4", "sideways")
+
+
+@needs_exiftool
+def test_exiftool_reads_summary_flat_and_hierarchical_tags(folder):
+    video_bytes = (folder / "fox.mp4").read_bytes()
+    result = X.write_xmp_for(folder)
+    assert sorted(p.name for p in result.written) == ["cat.MOV.xmp", "fox.mp4.xmp"]
+    assert result.problems == []
+    assert (folder / "fox.mp4").read_bytes() == video_bytes  # the video is never written
+    for path in result.written:
+        tags = exif(path)
+        assert tags["Description"] and tags["Subject"] and tags["HierarchicalSubject"] and tags["TagsList"], tags
+    fox = exif(folder / "fox.mp4.xmp")
+    assert fox["Description"] == ANALYSIS["summary"]
+    assert set(as_list(fox["Subject"])) == {"fox", "night", "trail-camera", "red fox"}
+    hier = as_list(fox["HierarchicalSubject"])
+    assert "GAIA|Species|Red fox" in hier and "GAIA|Behaviour|Walking" in hier and "GAIA|Tags|Night" in hier
+    assert "GAIA/Species/Red fox" in as_list(fox["TagsList"])
+    assert fox["Model"] == "claude-haiku-4-5" and fox["Generator"] == "GAIA"
+    assert fox["DigitalSourceType"] == X.IPTC_TRAINED_ALGORITHMIC
+
+
+@needs_exiftool
+def test_a_field_a_person_wrote_survives_a_rewrite(folder):
+    path = folder / "fox.mp4.xmp"
+    # A person's XMP, written by exiftool itself: rating, own keywords, own hierarchy, title.
+    subprocess.run([EXIFTOOL, "-q", "-o", str(path), "-XMP-xmp:Rating=4", "-XMP-dc:Subject=garden-cam",
+                    "-XMP-dc:Title=Backyard", "-XMP-lr:HierarchicalSubject=Places|Home",
+                    "-XMP-digiKam:TagsList=Places/Home"], check=True)
+    X.write_xmp_for(folder, ["fox.mp4"])
+    first = exif(path)
+    # GAIA's answer changes (a person corrects the tags), then GAIA writes again.
+    L.save_verified(folder / "fox.mp4", {"tags": ["fox", "rain"]})
+    X.write_xmp_for(folder, ["fox.mp4"])
+    again = exif(path)
+    for tags in (first, again):
+        assert tags["Rating"] == 4 and tags["Title"] == "Backyard"
+        assert "garden-cam" in as_list(tags["Subject"])
+        assert "Places|Home" in as_list(tags["HierarchicalSubject"])
+        assert "Places/Home" in as_list(tags["TagsList"])
+    assert "night" in as_list(first["Subject"]) and "night" not in as_list(again["Subject"])
+    assert "rain" in as_list(again["Subject"]) and "GAIA|Tags|Rain" in as_list(again["HierarchicalSubject"])
+    assert "GAIA|Tags|Night" not in as_list(again["HierarchicalSubject"])
+    assert as_list(again["VerifiedFields"]) == ["tags"]
+
+
+def test_a_persons_description_is_kept_and_gaias_is_updated(folder):
+    path = folder / "fox.mp4.xmp"
+    X.write_xmp_for(folder, ["fox.mp4"])
+    assert ANALYSIS["summary"] in path.read_text()
+    L.save_verified(folder / "fox.mp4", {"summary": "Corrected: a fox and its cub."})
+    X.write_xmp_for(folder, ["fox.mp4"])
+    text = path.read_text()
+    assert "Corrected: a fox and its cub." in text and ANALYSIS["summary"] not in text
+    # A person overwrites the description in their photo manager: GAIA keeps theirs from now on.
+    mine = text.replace('x-default">Corrected: a fox and its cub.<', 'x-default">My favourite fox<')
+    assert mine != text
+    path.write_text(mine)
+    X.write_xmp_for(folder, ["fox.mp4"])
+    assert "My favourite fox" in path.read_text()
+
+
+def test_unparseable_xmp_is_left_alone_and_reported(folder):
+    path = folder / "fox.mp4.xmp"
+    path.write_text("<x:xmpmeta oops")
+    result = X.write_xmp_for(folder, ["fox.mp4", "new.mp4"])
+    assert result.written == [] and result.skipped == [("new.mp4", "no GAIA sidecar")]
+    assert result.problems[0][0] == "fox.mp4" and "left as it was" in result.problems[0][1]
+    assert path.read_text() == "<x:xmpmeta oops"
+
+
+def test_stem_naming_and_the_retrieval_setting(folder):
+    assert X.write_xmp_if_enabled(folder, ["fox.mp4"]) is None
+    assert not (folder / "fox.mp4.xmp").exists()
+    f = Folder(folder)
+    f.save_settings(f.settings().__class__.from_dict({**f.settings().to_dict(), "xmp_on_retrieve": True,
+                                                      "xmp_naming": "stem"}))
+    result = X.write_xmp_if_enabled(folder, ["fox.mp4"])
+    assert result is not None and [p.name for p in result.written] == ["fox.xmp"]
