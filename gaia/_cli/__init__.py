@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "batch",
     "demo",
     "run",
+    "tune",
 )
 
 

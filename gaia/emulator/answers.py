@@ -419,7 +419,7 @@ class _Filler:
         if any(w in key for w in ("concern", "issue", "problem", "warning", "error", "risk")):
             want = 0
         elif "tag" in key or "keyword" in key:
-            want = 5
+            want = 5 + len(self.seen)
         elif (items_schema.get("type") == "object" or "properties" in items_schema) and _ANIMAL_WORDS.search(key):
             want = len(self.seen)
             saved, self.mode = self.mode, "sighting"

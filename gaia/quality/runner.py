@@ -1,7 +1,7 @@
 """Sending a tune configuration on the sample, with its answers kept apart from the folder's sidecars.
 
 A tune asks the same videos several times with settings the user has not chosen yet, so its
-answers must never become the folder's results: ``ApiRunner`` plans the requests exactly as a run
+answers must never become the folder's results: ``ApiTuneRunner`` plans the requests exactly as a run
 would (``gaia.runs.batch.plan_submission`` with ``force``: same prompt, schema, cached prefix and
 frames), sends them through the Messages API now, validates each answer against the
 configuration's schema (``gaia.api.requests.parse_answer``), prices its usage at standard rates
@@ -12,7 +12,7 @@ answer. What was spent is recorded in the ledger as one run of mode ``tune`` per
 one ``tune_request`` event per billed answer (usage and cost). A stored answer for the same
 configuration, prompt and frames is reused instead of paying for it again.
 
-``Runner`` is the seam: anything that, given a priced configuration and a spend cap, returns the
+``TuneRunner`` is the seam: anything that, given a priced configuration and a spend cap, returns the
 answers per video and what they cost. Tests hand ``run_tune`` a runner of their own.
 """
 
@@ -44,7 +44,7 @@ TUNE_EVENT = "tune_request"
 
 
 @dataclass(frozen=True)
-class RunOutput:
+class TuneAnswers:
     """What sending one configuration gave: each video's answer (``None`` when it failed), what it
     cost, and why some videos have no answer."""
 
@@ -55,10 +55,10 @@ class RunOutput:
     stopped: str | None = None
 
 
-class Runner(Protocol):
+class TuneRunner(Protocol):
     """Sends one priced configuration on its sample keyframes, spending at most ``max_cost_usd``."""
 
-    def __call__(self, priced: PricedConfig, *, max_cost_usd: float | None) -> RunOutput:
+    def __call__(self, priced: PricedConfig, *, max_cost_usd: float | None) -> TuneAnswers:
         """Answers per video (rel_path → analysis or ``None``) and what they cost."""
         ...
 
@@ -104,7 +104,7 @@ class _Spend:
             self.spent += cost
 
 
-class ApiRunner:
+class ApiTuneRunner:
     """The default runner: the Messages API through ``client``, answers under ``.gaia/tune/``."""
 
     def __init__(self, folder: Folder | Path | str, client: Any, *, base: RunSettings | None = None,
@@ -115,14 +115,14 @@ class ApiRunner:
         self.concurrency = max(1, int(concurrency))
         self.sleep = sleep
 
-    def __call__(self, priced: PricedConfig, *, max_cost_usd: float | None) -> RunOutput:
+    def __call__(self, priced: PricedConfig, *, max_cost_usd: float | None) -> TuneAnswers:
         """Plan, reuse stored answers, send the rest under the cap, keep every answer in the tune folder."""
         settings = priced.config.run_settings(self.base)
         plan = plan_submission(self.folder.path, settings, force=True, profile=priced.profile,
                                keyframe_sets=list(priced.keyframe_sets))
         problems = [f"{p.rel_path or 'run'}: {p.problem}" for p in plan.problems]
         if plan.blocking_problems:
-            return RunOutput({k.rel_path: None for k in priced.keyframe_sets}, problems=tuple(problems),
+            return TuneAnswers({k.rel_path: None for k in priced.keyframe_sets}, problems=tuple(problems),
                              stopped=problems[0] if problems else "blocked")
         answers: dict[str, dict[str, Any] | None] = {k.rel_path: None for k in priced.keyframe_sets}
         to_send = []
@@ -134,7 +134,7 @@ class ApiRunner:
                 to_send.append(p)
         reused = len(plan.requests) - len(to_send)
         if not to_send:
-            return RunOutput(answers, problems=tuple(problems), reused=reused)
+            return TuneAnswers(answers, problems=tuple(problems), reused=reused)
         per_request = (priced.tune_usd or 0.0) / max(1, priced.videos)
         spend = _Spend(max_cost_usd, per_request)
         checker = AnswerChecker(priced.profile.schema)
@@ -163,7 +163,7 @@ class ApiRunner:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(to_send))) as pool:
                 list(pool.map(one, to_send))
         stopped = next((p for p in problems if "spend cap" in p), None)
-        return RunOutput(answers, spend.spent, tuple(problems), reused, stopped)
+        return TuneAnswers(answers, spend.spent, tuple(problems), reused, stopped)
 
     def _ask(self, priced: PricedConfig, settings: RunSettings, p: PlannedRequest, checker: AnswerChecker
              ) -> tuple[dict[str, Any] | None, float, str | None, dict[str, Any] | None]:

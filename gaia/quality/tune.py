@@ -2,8 +2,8 @@
 
 ``run_tune`` picks the sample (``gaia.quality.sample``), builds and prices the ladder
 (``gaia.quality.ladder``), checks the whole ladder against the budget before sending anything,
-then sends the reference first and the others cheapest first through a ``Runner`` (by default
-``ApiRunner``: the Messages API, answers under ``.gaia/tune/``, never in the sidecars), skipping a
+then sends the reference first and the others cheapest first through a ``TuneRunner`` (by default
+``ApiTuneRunner``: the Messages API, answers under ``.gaia/tune/``, never in the sidecars), skipping a
 configuration whose estimate would pass what is left of the budget. Each configuration's answers
 are scored against the reference (``gaia.quality.scoring``): the reference configuration's
 answers, or the user's verified labels where a ``labels`` function gives them.
@@ -35,7 +35,7 @@ from gaia.quality.ladder import (
     price_ladder,
     profile_for,
 )
-from gaia.quality.runner import ApiRunner, Runner, RunOutput
+from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner
 from gaia.quality.sample import DEFAULT_SAMPLE, Sample, pick_sample
 from gaia.quality.scoring import DEFAULT_TOLERANCE_S, ScoreCard, score_answers, side_by_side
 from gaia.settings import RunSettings
@@ -52,7 +52,7 @@ class ConfigResult:
     """One configuration after the tune: its price before sending, what it cost, its scores."""
 
     priced: PricedConfig
-    output: RunOutput | None
+    output: TuneAnswers | None
     card: ScoreCard | None
     skipped: str | None = None
 
@@ -159,11 +159,11 @@ def _reference_answers(ref: ConfigResult | None, sample: Sample, labels: Labels 
     return {rel: a for rel, a in answers.items() if isinstance(a, dict)}, "configuration"
 
 
-def _send_all(priced: list[PricedConfig], runner: Runner, budget: float | None,
-              on_progress: Progress | None) -> list[tuple[PricedConfig, RunOutput | None, str | None]]:
+def _send_all(priced: list[PricedConfig], runner: TuneRunner, budget: float | None,
+              on_progress: Progress | None) -> list[tuple[PricedConfig, TuneAnswers | None, str | None]]:
     """The reference first, then the others cheapest first, each only while the budget allows."""
     order = [priced[0], *sorted(priced[1:], key=lambda p: (p.tune_usd is None, p.tune_usd or 0.0, p.config.id))]
-    out: list[tuple[PricedConfig, RunOutput | None, str | None]] = []
+    out: list[tuple[PricedConfig, TuneAnswers | None, str | None]] = []
     spent = 0.0
     for i, p in enumerate(order):
         if on_progress:
@@ -186,7 +186,7 @@ def _send_all(priced: list[PricedConfig], runner: Runner, budget: float | None,
 def run_tune(
     folder: Folder | Path | str,
     *,
-    runner: Runner | None = None,
+    runner: TuneRunner | None = None,
     client: Any | None = None,
     n: int = DEFAULT_SAMPLE,
     videos: Sequence[str] | None = None,
@@ -201,7 +201,7 @@ def run_tune(
 ) -> TuneResult:
     """Tune ``folder``: price a ladder on a sample, send it under ``budget_usd``, score, recommend, store.
 
-    ``runner`` sends a configuration (default ``ApiRunner`` with ``client``). ``videos`` names the
+    ``runner`` sends a configuration (default ``ApiTuneRunner`` with ``client``). ``videos`` names the
     sample instead of picking ``n``. ``models`` builds the default ladder on those models;
     ``configs`` replaces the ladder (the first is the reference). Blocked (nothing sent) when
     the reference alone is over the budget or there is no usable video; with ``dry_run`` only
@@ -234,7 +234,7 @@ def run_tune(
     if runner is None:
         if client is None:
             return result(priced, "No API client to send the tune with.")
-        runner = ApiRunner(f, client, base=base)
+        runner = ApiTuneRunner(f, client, base=base)
     sent = _send_all(priced, runner, budget_usd, on_progress)
     ref_out = sent[0][1]
     ref_stub = ConfigResult(sent[0][0], ref_out, None, sent[0][2])
@@ -296,7 +296,7 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
     return None
 
 
-def adopt(folder: Folder | Path | str, config: TuneConfig | Mapping[str, Any]) -> RunSettings:
+def adopt_config(folder: Folder | Path | str, config: TuneConfig | Mapping[str, Any]) -> RunSettings:
     """Make ``config`` the folder's run settings (a compact schema is saved as a prompt profile first),
     so ``gaia estimate`` and ``gaia submit`` use it; returns the saved settings."""
     f = Folder.of(folder)
