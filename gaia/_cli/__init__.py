@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "demo",
     "run",
     "export",
+    "tune",
 )
 
 

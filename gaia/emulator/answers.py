@@ -6,23 +6,36 @@ into a JSON instance valid against any structured-output schema (objects with re
 ``additionalProperties: false``, arrays of objects, enums, ``$ref``/``$defs``, ``anyOf``, numeric
 and length bounds, common formats), or into a plain sentence when no schema was asked for. Every
 answer says it comes from the emulator: its first top-level string starts with ``[GAIA emulator]``.
+
+Answers depend on what the request shows (``Sighting``): in each frame the emulator looks for a
+subject (pixels in the middle band that stand out from their row) and "sees" it with a probability
+that grows with the subject's size in pixels *as sent* and with the model's acuity (``acuity``:
+Haiku < Sonnet < Opus and larger), and names it precisely (a species from its colour) or only
+coarsely ("mammal", "bird") with a second such probability. So fewer frames miss scenes, smaller
+frames miss and blur subjects, and weaker models are less precise. Every draw is seeded by the
+image's bytes, the model and what is drawn, so the same request always gets the same answer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageChops, ImageStat
 
 from gaia.emulator.tokens import BoundedMemo, ImageRef, image_key
 
 MARK = "[GAIA emulator]"
 _THUMB = (32, 32)
+_SUBJECT_W = 64  # width the subject is looked for at
+_SUBJECT_CONTRAST = 60.0  # how far (0..255, any channel) a pixel must stand out from its row
 PALETTE = {
     "black": (15, 15, 15), "white": (240, 240, 240), "grey": (128, 128, 128), "red": (200, 35, 35),
     "orange": (235, 135, 30), "yellow": (230, 215, 60), "green": (50, 150, 50), "blue": (40, 80, 200),
@@ -41,6 +54,14 @@ class FrameFacts:
     brightness: float  # 0..100, mean luminance
     colours: list[str]  # dominant named colours, most common first
     change: float | None  # 0..100, mean absolute luminance change from the previous frame
+    subject_colour: str | None = None  # named colour of the pixels that stand out, if any
+    subject_share: float = 0.0  # their share of the frame (0..1)
+    key: str = ""  # hex digest of the image's bytes (seeds every draw about this frame)
+
+    @property
+    def subject_px(self) -> float:
+        """The subject's size in pixels at the size the frame was sent."""
+        return self.subject_share * self.width * self.height
 
     def brightness_word(self) -> str:
         """``dark``, ``dim``, ``moderately lit`` or ``bright``."""
@@ -89,8 +110,30 @@ def _colour_names(thumb: Image.Image) -> list[str]:
 _MEASURED = BoundedMemo()
 
 
-def _measure(data: bytes) -> tuple[float, list[str], Image.Image] | None:
-    """Brightness, dominant colours and a grey thumbnail of one image (memoised by content)."""
+def _nearest_colour(rgb: tuple[float, float, float]) -> str:
+    return min(_NAMES, key=lambda n: sum((a - b) ** 2 for a, b in zip(PALETTE[n], rgb, strict=True)))
+
+
+def _subject(img: Image.Image) -> tuple[str | None, float]:
+    """The colour and frame share of what stands out from its row in the middle band (where titles
+    and captions are not), or ``(None, 0.0)`` when nothing does."""
+    w = _SUBJECT_W
+    h = max(4, round(w * img.height / max(1, img.width)))
+    arr = np.asarray(img.convert("RGB").resize((w, h)), dtype=np.float32)
+    band = arr[int(h * 0.2): int(h * 0.82) + 1]
+    if not band.size:
+        return None, 0.0
+    median = np.median(band, axis=1, keepdims=True)
+    mask = np.abs(band - median).max(axis=2) > _SUBJECT_CONTRAST
+    count = int(mask.sum())
+    if count < 2:
+        return None, 0.0
+    mean = band[mask].mean(axis=0)
+    return _nearest_colour((float(mean[0]), float(mean[1]), float(mean[2]))), count / float(w * h)
+
+
+def _measure(data: bytes) -> tuple[float, list[str], Image.Image, str | None, float] | None:
+    """Brightness, dominant colours, a grey thumbnail and the subject of one image (memoised)."""
     key = image_key(data)
     known = _MEASURED.get(key)
     if known is not None:
@@ -98,11 +141,13 @@ def _measure(data: bytes) -> tuple[float, list[str], Image.Image] | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.draft("RGB", (_THUMB[0] * 4, _THUMB[1] * 4))
-            thumb = img.convert("RGB").resize(_THUMB)
+            rgb = img.convert("RGB")
+            thumb = rgb.resize(_THUMB)
+            colour, share = _subject(rgb)
     except Exception:  # a bad frame must not sink the answer
         return None
     grey = thumb.convert("L")
-    measured = (ImageStat.Stat(grey).mean[0] / 255 * 100, _colour_names(thumb), grey)
+    measured = (ImageStat.Stat(grey).mean[0] / 255 * 100, _colour_names(thumb), grey, colour, share)
     _MEASURED.put(key, measured)
     return measured
 
@@ -115,24 +160,104 @@ def frame_facts(images: list[ImageRef]) -> list[FrameFacts]:
         measured = _measure(ref.data)
         if measured is None:
             continue
-        brightness, colours, grey = measured
+        brightness, colours, grey, colour, share = measured
         change = None
         if previous is not None:
             change = ImageStat.Stat(ImageChops.difference(grey, previous)).mean[0] / 255 * 100
         previous = grey
         time_s = ref.time_s if ref.time_s is not None else float(i)
         out.append(FrameFacts(i, round(time_s, 3), ref.width, ref.height, round(brightness, 1), colours,
-                              None if change is None else round(change, 1)))
+                              None if change is None else round(change, 1), colour, round(share, 5),
+                              image_key(ref.data).hex()))
     return out
+
+
+# --- what the model "sees": sightings drawn from the frames, the model's acuity and a seed ----------
+
+SPECIES_BY_COLOUR = {
+    "black": "crow", "white": "rabbit", "grey": "grey squirrel", "red": "red fox", "orange": "domestic cat",
+    "yellow": "canary", "green": "frog", "blue": "blue tit", "sky blue": "budgerigar", "brown": "dog",
+    "purple": "beetle", "pink": "pig",
+}
+COARSE = {
+    "crow": "bird", "canary": "bird", "blue tit": "bird", "budgerigar": "bird", "rabbit": "mammal",
+    "red fox": "mammal", "domestic cat": "mammal", "dog": "mammal", "pig": "mammal", "grey squirrel": "rodent",
+    "frog": "amphibian", "beetle": "insect",
+}
+# Acuity by model family: how likely a model is to notice and to name what a frame shows.
+ACUITY = (("haiku", 0.72), ("sonnet", 0.9), ("opus", 0.96), ("fable", 0.98), ("mythos", 0.98))
+DEFAULT_ACUITY = 0.9
+_ANIMAL_WORDS = re.compile(r"subject|animal|individual|species|behavio|detection|observation|sighting")
+SEEN_PX = 250.0  # subject pixels at which a sharp-eyed model notices it 63% of the time
+NAMED_PX = 120.0  # subject pixels at which it names the species 63% of the time
+
+
+def acuity(model: str | None) -> float:
+    """How sharp-eyed the emulated ``model`` is (0..1), by its family name; 0.9 when unknown."""
+    name = (model or "").lower()
+    return next((a for word, a in ACUITY if word in name), DEFAULT_ACUITY)
+
+
+def _draw(*parts: object) -> float:
+    """A uniform 0..1 number fixed by ``parts`` (the same parts always give the same number)."""
+    digest = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0 ** 64
+
+
+@dataclass
+class Sighting:
+    """One kind of animal the emulated model reports: its name, when it is seen, how many."""
+
+    species: str
+    times: list[float] = field(default_factory=list)
+    changes: list[float] = field(default_factory=list)
+    count: int = 1
+
+    @property
+    def moving(self) -> bool:
+        """Whether the frames it is seen in change much."""
+        return bool(self.changes) and sum(self.changes) / len(self.changes) > 3
+
+    @property
+    def behaviour(self) -> str:
+        """A plain verb phrase for what it does."""
+        return "moving across the scene" if self.moving else "resting"
+
+
+def sightings(facts: list[FrameFacts], model: str | None) -> tuple[list[Sighting], float]:
+    """The animals ``model`` reports from ``facts`` (in order of first sighting) and how sure it is
+    (the mean chance of noticing a subject, 0..1)."""
+    sharp = acuity(model)
+    found: dict[str, Sighting] = {}
+    chances = []
+    for f in facts:
+        if f.subject_colour is None:
+            continue
+        p_seen = sharp * (1 - math.exp(-f.subject_px / SEEN_PX))
+        chances.append(p_seen)
+        if _draw(f.key, model, "seen") >= p_seen:
+            continue
+        name = SPECIES_BY_COLOUR.get(f.subject_colour, "animal")
+        if _draw(f.key, model, "named") >= sharp * (1 - math.exp(-f.subject_px / NAMED_PX)):
+            name = COARSE.get(name, "animal")
+        s = found.setdefault(name, Sighting(name))
+        s.times.append(f.time_s)
+        s.changes.append(f.change or 0.0)
+        if _draw(f.key, model, "count") < (1 - sharp) * 0.5:
+            s.count = 2
+    return list(found.values()), (sum(chances) / len(chances) if chances else 0.0)
 
 
 class _Filler:
     """Builds a schema instance from frame facts, deterministically for a given rng."""
 
-    def __init__(self, root: dict[str, Any], facts: list[FrameFacts], rng: random.Random) -> None:
+    def __init__(self, root: dict[str, Any], facts: list[FrameFacts], rng: random.Random,
+                 model: str | None = None) -> None:
         self.root = root
         self.facts = facts
         self.rng = rng
+        self.seen, self.sureness = sightings(facts, model)
+        self.mode = "frame"  # what an array item index points at: "frame" or "sighting"
         moments = sorted(facts, key=lambda f: (-(f.change or 0.0), f.index))
         self.moments = moments or []
         colours: dict[str, int] = {}
@@ -163,10 +288,25 @@ class _Filler:
         return (f"{MARK} {n} frame{'s' if n != 1 else ''} over {self.duration:g} s: a {self.light()} scene "
                 f"({self.brightness:.0f}% brightness) dominated by {', '.join(self.colours[:3])}, with "
                 f"{self.motion()} between frames ({_pct(self.change)} mean change){peak}. "
-                "Synthetic answer from the local emulator, not from Claude.")
+                f"{self.seen_sentence()}Synthetic answer from the local emulator, not from Claude.")
+
+    def seen_sentence(self) -> str:
+        if not self.seen:
+            return "No animal is made out. "
+        return "Seen: " + ", ".join(s.species for s in self.seen) + ". "
+
+    def sighting(self, item: int | None) -> Sighting | None:
+        if self.mode != "sighting" or not self.seen or item is None:
+            return None
+        return self.seen[item % len(self.seen)]
 
     def text_for(self, name: str, item: int | None) -> str:
         key = name.lower()
+        seen = self.sighting(item)
+        if seen is not None and ("species" in key or key in ("animal", "kind", "type_of_animal", "subject", "who")):
+            return f"{seen.species} (emulated)"
+        if seen is not None and ("behavio" in key or "activity" in key or "action" in key):
+            return seen.behaviour
         frame = self.moments[item % len(self.moments)] if self.moments and item is not None else None
         if "summary" in key or key in ("overview", "caption", "analysis"):
             return self.summary()
@@ -191,7 +331,8 @@ class _Filler:
         return f"{MARK} {name or 'value'}: {self.light()}, {self.colours[0]}"
 
     def tags(self) -> list[str]:
-        return [*self.colours[:3], self.light(), self.motion().replace(" ", "-"), "emulated"]
+        species = [s.species.replace(" ", "-") for s in self.seen]
+        return [*species, *self.colours[:2], self.light(), self.motion().replace(" ", "-"), "emulated"]
 
     # --- schema walk ----------------------------------------------------------------------------
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +391,11 @@ class _Filler:
         """An enum value: ``unknown`` or ``low`` confidence when offered (the emulator cannot see much),
         else one picked by how bright the frames are (first = best lit)."""
         key = name.lower()
+        if "confiden" in key and len(options) >= 3:
+            return options[0 if self.sureness >= 0.8 else 1 if self.sureness >= 0.5 else 2]
+        if "quality" in key and len(options) >= 3 and self.facts:
+            edge = min(max(f.width, f.height) for f in self.facts)
+            return options[0 if edge >= 384 else 1 if edge >= 192 else 2]
         if "confiden" in key and "low" in options:
             return "low"
         for honest in ("unknown", "unclear", "other", "none"):
@@ -273,7 +419,16 @@ class _Filler:
         if any(w in key for w in ("concern", "issue", "problem", "warning", "error", "risk")):
             want = 0
         elif "tag" in key or "keyword" in key:
-            want = 5
+            want = 5 + len(self.seen)
+        elif (items_schema.get("type") == "object" or "properties" in items_schema) and _ANIMAL_WORDS.search(key):
+            want = len(self.seen)
+            saved, self.mode = self.mode, "sighting"
+            try:
+                values = [self.value(items, name, i, depth + 1) for i in range(max(want, int(schema.get("minItems", 0)
+                                                                                             or 0)))]
+            finally:
+                self.mode = saved
+            return values
         elif items_schema.get("type") == "object" or "properties" in items_schema:
             want = min(3, max(1, len(self.facts)))
         elif "colou" in key or "color" in key:
@@ -305,9 +460,16 @@ class _Filler:
     def number(self, schema: dict[str, Any], name: str, item: int | None, *, integer: bool) -> float:
         key = name.lower()
         frame = self.moments[item % len(self.moments)] if self.moments and item is not None else None
-        if key.startswith("end") or key in ("until", "to_s", "stop_s"):
+        seen = self.sighting(item)
+        if seen is not None and (key.startswith("end") or key in ("until", "to_s", "stop_s")):
+            value: float = max(seen.times)
+        elif seen is not None and ("time" in key or key in ("t", "at", "start", "start_s", "from_s")):
+            value = min(seen.times)
+        elif seen is not None and ("count" in key or key in ("n", "number", "quantity", "individuals")):
+            value = seen.count
+        elif key.startswith("end") or key in ("until", "to_s", "stop_s"):
             after = [f.time_s for f in self.facts if frame is not None and f.time_s > frame.time_s]
-            value: float = min(after) if after else (frame.time_s if frame else self.duration)
+            value = min(after) if after else (frame.time_s if frame else self.duration)
         elif "time" in key or key in ("t", "at", "second", "seconds", "start", "start_s", "from_s"):
             value = frame.time_s if frame else (self.moments[0].time_s if self.moments else 0.0)
         elif "count" in key or key in ("n", "number", "quantity", "individuals"):
@@ -373,9 +535,11 @@ class _Filler:
         return text
 
 
-def schema_instance(schema: dict[str, Any], facts: list[FrameFacts], rng: random.Random) -> Any:
-    """An instance of ``schema`` built from ``facts`` whose first top-level string names the emulator."""
-    filler = _Filler(schema, facts, rng)
+def schema_instance(schema: dict[str, Any], facts: list[FrameFacts], rng: random.Random, *,
+                    model: str | None = None) -> Any:
+    """An instance of ``schema`` built from ``facts`` (as ``model`` would see them) whose first
+    top-level string names the emulator."""
+    filler = _Filler(schema, facts, rng, model)
     value = filler.value(schema)
     if isinstance(value, dict) and not any(isinstance(v, str) and v.startswith(MARK) for v in value.values()):
         props = filler.resolve(schema).get("properties") or {}
@@ -388,11 +552,13 @@ def schema_instance(schema: dict[str, Any], facts: list[FrameFacts], rng: random
     return value
 
 
-def answer_text(schema: dict[str, Any] | None, facts: list[FrameFacts], rng: random.Random) -> str:
-    """The answer's text: JSON valid against ``schema``, or a plain summary without one."""
+def answer_text(schema: dict[str, Any] | None, facts: list[FrameFacts], rng: random.Random, *,
+                model: str | None = None) -> str:
+    """The answer's text: JSON valid against ``schema``, or a plain summary without one; what it
+    reports depends on the frames and on ``model``'s acuity (see ``sightings``)."""
     if schema is None:
-        return _Filler({}, facts, rng).summary()
-    return json.dumps(schema_instance(schema, facts, rng), ensure_ascii=False)
+        return _Filler({}, facts, rng, model).summary()
+    return json.dumps(schema_instance(schema, facts, rng, model=model), ensure_ascii=False)
 
 
 def thinking_text(facts: list[FrameFacts]) -> str:

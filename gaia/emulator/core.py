@@ -295,7 +295,7 @@ class Emulator:
         usage = self._cache_usage(analysis, facts, tier, now, rng, rates["cache_hit_rate"], order,
                                   int(rates.get("cache_first_writes", 1)))
         frames = frame_facts(analysis.images)
-        text = answer_text(analysis.schema, frames, rng)
+        text = answer_text(analysis.schema, frames, rng, model=params["model"])
         stop = "end_turn"
         shape = rng.random()
         if shape < rates["malformed_rate"]:

@@ -1,0 +1,128 @@
+"""``gaia tune DIR``: what each cheaper setting loses, measured on a sample of the folder's videos.
+
+Prices a ladder of configurations (model, frames, frame size, schema profile) on a sample before
+sending anything, asks, sends them now under ``--budget`` (answers kept in ``.gaia/tune/``, never
+in the sidecars), scores each against the richest one and recommends the cheapest configuration
+within ``--tolerance`` of it. ``--adopt`` saves the recommendation as the folder's run settings,
+so ``gaia estimate`` and ``gaia submit`` use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import gaia
+from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.format import pct, usd
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _share(value: str) -> float:
+    x = float(value)
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError("a share of the score between 0 and 1, e.g. 0.1")
+    return x
+
+
+def register(sub: Any) -> None:
+    """Add the ``tune`` subcommand."""
+    p = add_parser(sub, "tune", "Measure what cheaper settings lose on a sample, and recommend the cheapest good one.",
+                   "gaia tune ~/Videos/pets --sample 12 --budget 2 --yes --adopt")
+    p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
+    p.add_argument("--sample", type=_positive, default=gaia.DEFAULT_SAMPLE, metavar="N",
+                   help=f"videos to tune on, spread over lengths and subfolders (default {gaia.DEFAULT_SAMPLE})")
+    p.add_argument("--videos", nargs="+", metavar="REL", help="tune on these videos instead (paths in the folder)")
+    p.add_argument("--budget", type=float, metavar="USD", help="spend at most this much on the tune")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="models to compare (default: the folder's model and the cheapest current one)")
+    p.add_argument("--tolerance", type=_share, default=gaia.DEFAULT_TOLERANCE, metavar="SHARE",
+                   help=f"how far below the reference's score a recommendation may be (default "
+                        f"{gaia.DEFAULT_TOLERANCE})")
+    p.add_argument("--yes", action="store_true", help="do not ask before sending")
+    p.add_argument("--adopt", action="store_true", help="save the recommended settings as the folder's run settings")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run_tune_command)
+
+
+def _err(message: str) -> None:
+    print(f"gaia tune: {message}", file=sys.stderr)
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        _err("not asking on a non-interactive terminal; add --yes to go ahead")
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _print(result: gaia.TuneResult) -> None:
+    print(f"Sample: {len(result.sample.rel_paths)} video(s); prompt '{result.profile.name}' ({result.profile.hash})")
+    for problem in result.sample.problems:
+        print(f"  !!  {problem}")
+    print(f"{'Configuration':<52}{'$/video':>10}{'score':>8}{'spent':>10}")
+    for r in result.results:
+        score = "-" if r.score is None else f"{r.score:.3f}"
+        flag = " (reference)" if result.reference is r else " (recommended)" if result.recommended is r else ""
+        print(f"{r.config.label():<52}{usd(r.usd_per_video):>10}{score:>8}{usd(r.spent_usd):>10}{flag}")
+        if r.skipped:
+            print(f"      not sent: {r.skipped}")
+    print(f"Spent {usd(result.spent_usd)}" + (f" of a {usd(result.budget_usd)} budget" if result.budget_usd else ""))
+    rec, ref = result.recommended, result.reference
+    if rec is not None and ref is not None and ref.usd_per_video and rec.usd_per_video is not None:
+        saving = 1 - rec.usd_per_video / ref.usd_per_video
+        print(f"Recommended: {rec.config.label()}: {usd(rec.usd_per_video)} a video ({pct(saving)} less than the "
+              f"reference), score {rec.score:.3f} against {ref.score or 0:.3f} (tolerance {result.tolerance}).")
+
+
+def run_tune_command(args: argparse.Namespace) -> int:
+    """Price the ladder, confirm, send it under the budget, score, recommend, maybe adopt."""
+    if args.models:
+        unknown = [m for m in args.models if m not in gaia.catalogue().models]
+        if unknown:
+            _err(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(gaia.catalogue().models))}")
+            return 2
+    options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
+                               "budget_usd": args.budget, "tolerance": args.tolerance}
+    planned = gaia.run_tune(args.folder, dry_run=True, **options)
+    if planned.blocked:
+        _err(planned.blocked)
+        return 1
+    if not args.json:
+        print(f"{len(planned.results)} configurations on {len(planned.sample.rel_paths)} video(s); sending them all "
+              f"now costs about {usd(planned.planned_usd)} at standard prices"
+              + (f" (budget {usd(args.budget)})." if args.budget is not None else "."))
+    if not _confirm("Send the tune now?", args.yes):
+        return 1
+    try:
+        client = gaia.make_client()
+    except gaia.MissingApiKey as exc:
+        _err(str(exc))
+        return 2
+    result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"), **options)
+    adopted = None
+    if args.adopt and result.recommended is not None:
+        adopted = gaia.adopt_config(args.folder, result.recommended.config)
+    if args.json:
+        emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})
+    else:
+        if result.blocked:
+            _err(result.blocked)
+        _print(result)
+        if adopted is not None:
+            print(f"Adopted: the folder now runs {result.recommended.config.label() if result.recommended else ''}.")
+    if result.blocked:
+        return 1
+    if args.adopt and adopted is None:
+        _err("nothing to adopt: no configuration was within the tolerance")
+        return 1
+    return 0
