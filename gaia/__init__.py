@@ -4,8 +4,10 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 ``tests/test_public_api.py``. GAIA never imports Streamlit.
 """
 
+from gaia.api.answers import parse_answer
 from gaia.api.client import MissingApiKey, describe_error, make_client
-from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.api.requests import build_request, custom_id_for
+from gaia.api.validate import RequestProblem
 from gaia.facts import (
     DEFAULT_MODEL,
     Catalogue,
@@ -59,44 +61,37 @@ from gaia.prompts import (
     default_profile,
     schema_problems,
 )
-from gaia.runs.batch import (
+from gaia.runs.batch import SubmitResult, reconcile, submit, write_dry_run
+from gaia.runs.checkpoints import Checkpoint, Checkpoints
+from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
+from gaia.runs.guard import cap_problem
+from gaia.runs.now import OnlineResult, estimate_now_usd, retry_now, run_now
+from gaia.runs.plan import PlannedRequest, SkipKind, SkippedVideo, SubmissionPlan, build_plan, plan_intents
+from gaia.runs.recorder import RequestOutcome, record_message
+from gaia.runs.recovery import Prepared, plan_run_now, plan_submission, prepare, recover_interrupted
+from gaia.runs.retrieve import DEFAULT_POLL_S, RetrieveResult, retrieve, watch
+from gaia.runs.status import (
+    COUNTS_NOTE,
     BatchStatus,
-    FailedRequest,
-    PlannedRequest,
-    RequestOutcome,
-    RetrieveResult,
-    SkippedVideo,
-    SubmissionPlan,
-    SubmitResult,
+    StatusError,
     batch_history,
     batch_statuses,
     cancel_batch,
-    failures,
-    plan_intents,
-    plan_retry,
-    plan_submission,
-    reconcile,
-    record_message,
+    ledger_events,
     refresh_status,
-    retrieve,
-    retry_failed,
-    submit,
-    watch,
-    write_dry_run,
 )
-from gaia.runs.now import (
-    OnlineResult,
+from gaia.runs.trial import (
+    DEFAULT_TRIAL_VIDEOS,
+    MAX_TRIAL_VIDEOS,
     RunChoice,
     TrialResult,
     TrialVideo,
-    plan_run_now,
-    recover_interrupted,
-    retry_now,
     run_choice,
-    run_now,
     run_trial,
 )
 from gaia.settings import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
     KeyframeSettings,
     RunSettings,
     Selection,
@@ -115,7 +110,13 @@ from gaia.views.results import ResultRow, VideoDetail, filter_rows, load_results
 __version__ = "0.1.0"
 
 __all__ = [
+    "COUNTS_NOTE",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
+    "DEFAULT_POLL_S",
+    "DEFAULT_TRIAL_VIDEOS",
+    "MAX_CONCURRENCY",
+    "MAX_TRIAL_VIDEOS",
     "SCENARIOS",
     "ActualCost",
     "BatchStatus",
@@ -123,6 +124,8 @@ __all__ = [
     "BillCsvError",
     "BudgetResult",
     "Catalogue",
+    "Checkpoint",
+    "Checkpoints",
     "Estimate",
     "EstimateCheck",
     "Explanation",
@@ -142,6 +145,7 @@ __all__ = [
     "OnlineResult",
     "OutputEstimate",
     "PlannedRequest",
+    "Prepared",
     "ProbeInfo",
     "ProfileNotFound",
     "PromptProfile",
@@ -158,7 +162,9 @@ __all__ = [
     "Selection",
     "SidecarCollision",
     "SidecarError",
+    "SkipKind",
     "SkippedVideo",
+    "StatusError",
     "SubmissionPlan",
     "SubmitResult",
     "TokenCounts",
@@ -175,9 +181,11 @@ __all__ = [
     "batch_statuses",
     "bill",
     "budget",
+    "build_plan",
     "build_request",
     "cached_keyframes",
     "cancel_batch",
+    "cap_problem",
     "catalogue",
     "check_folder",
     "compare_models",
@@ -189,6 +197,7 @@ __all__ = [
     "describe_error",
     "ensure_demo_folder",
     "estimate_defaults",
+    "estimate_now_usd",
     "estimate_run",
     "extract_keyframes",
     "failures",
@@ -198,6 +207,7 @@ __all__ = [
     "history",
     "image_tokens",
     "is_allowed",
+    "ledger_events",
     "load_results",
     "load_run_inputs",
     "make_client",
@@ -207,6 +217,7 @@ __all__ = [
     "plan_retry",
     "plan_run_now",
     "plan_submission",
+    "prepare",
     "price_tokens",
     "probe_file",
     "prompt_tokens",

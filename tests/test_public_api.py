@@ -125,6 +125,22 @@ EXPECTED = {
     'what_if',
     'write_dry_run',
     'write_sidecar',
+    'COUNTS_NOTE',  # added by the runs reshape
+    'DEFAULT_POLL_S',  # added by the runs reshape
+    'DEFAULT_TRIAL_VIDEOS',  # added by the runs reshape
+    'MAX_TRIAL_VIDEOS',  # added by the runs reshape
+    'DEFAULT_CONCURRENCY',  # added by the runs reshape
+    'MAX_CONCURRENCY',  # added by the runs reshape
+    'Checkpoint',  # added by the runs reshape
+    'Checkpoints',  # added by the runs reshape
+    'Prepared',  # added by the runs reshape
+    'SkipKind',  # added by the runs reshape
+    'StatusError',  # added by the runs reshape
+    'build_plan',  # added by the runs reshape
+    'cap_problem',  # added by the runs reshape
+    'estimate_now_usd',  # added by the runs reshape
+    'ledger_events',  # added by the runs reshape
+    'prepare',  # added by the runs reshape
 }
 
 
