@@ -17,8 +17,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
+from gaia import write_dry_run
 from gaia.pricing.cost import SCENARIO_LABELS
-from gaia.runs.batch import write_dry_run
 from gaia.views.results import cap_problem, folder_token
 from pages._ui import (
     PAGE_ESTIMATE,

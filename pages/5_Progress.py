@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import gaia
+from gaia import COUNTS_NOTE
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
-from gaia.runs.batch import COUNTS_NOTE
 from gaia.views.results import batch_costs, batch_timings, refresh_interval
 from pages._ui import (
     PAGE_RESULTS,
@@ -103,7 +103,7 @@ def _cancel(batch_id: str) -> None:
         ss["progress_flash"] = (f"Asked the API to cancel batch {batch_id}. Requests already being processed may "
                                 "still finish; the rest come back as canceled (not billed) and can be retried.")
     except Exception as exc:  # the API refused or could not be reached: say so, keep the page
-        from gaia.runs.batch import describe_error
+        from gaia import describe_error
 
         ss["progress_problems"] = [f"Batch {batch_id} could not be canceled: {describe_error(exc)}"]
     ss.pop("cancel_confirm", None)

@@ -18,8 +18,10 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from gaia.runs.now import (
+from gaia import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_TRIAL_VIDEOS,
+    MAX_CONCURRENCY,
     MAX_TRIAL_VIDEOS,
     OnlineResult,
     TrialResult,
@@ -30,7 +32,6 @@ from gaia.runs.now import (
     run_now,
     run_trial,
 )
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from gaia.views.results import folder_token
 from pages._ui import StreamlitProgress, client, md
 
