@@ -54,8 +54,10 @@ def _ksets(frames_dir: Path, folder: Path, videos: int, frames: int) -> list:
 
 def child(kind: str, frames_dir: Path, folder: Path, videos: int, frames: int) -> dict:
     """Plan and build every batch body the GAIA way or the naive way."""
-    from gaia.api.requests import build_request_for, write_batch_body
-    from gaia.runs.batch import _request_lines, plan_submission
+    from gaia.api.bodies import write_batch_body
+    from gaia.api.requests import build_request_for
+    from gaia.runs.batch import request_lines as _request_lines
+    from gaia.runs.recovery import plan_submission
     from gaia.settings import RunSettings
 
     ksets = _ksets(frames_dir, folder, videos, frames)

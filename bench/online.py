@@ -61,7 +61,7 @@ def fake_sets(folder: Path, n: int, frames: int = 3) -> list:
 
 def one_run(root: Path, name: str, n: int, client, concurrency: int):
     """Plan and run ``n`` fresh videos in a folder of their own; returns (result, seconds)."""
-    from gaia.runs.now import plan_run_now, run_now
+    from gaia import plan_run_now, run_now
     from gaia.settings import RunSettings
 
     folder = root / name

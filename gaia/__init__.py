@@ -5,8 +5,10 @@ This is the public API the app's pages and the CLI use; its names are pinned by
 """
 
 from gaia import format, views
+from gaia.api.answers import parse_answer
 from gaia.api.client import MissingApiKey, describe_error, make_client
-from gaia.api.requests import RequestProblem, build_request, custom_id_for, parse_answer
+from gaia.api.requests import build_request, custom_id_for
+from gaia.api.validate import RequestProblem
 from gaia.emulator import EmulatorConfig, start_emulator
 from gaia.exports.camtrap import CamtrapDeployment, CamtrapResult, export_camtrap_dp, validate_camtrap_dp
 from gaia.exports.xmp import XmpError, XmpResult, write_xmp_for, write_xmp_if_enabled, xmp_path
@@ -81,45 +83,32 @@ from gaia.quality.tune import (
     run_tune,
     stored_quality,
 )
-from gaia.runs.batch import (
+from gaia.runs.batch import SubmitResult, reconcile, submit, write_dry_run
+from gaia.runs.checkpoints import Checkpoint, Checkpoints
+from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
+from gaia.runs.guard import cap_problem
+from gaia.runs.now import OnlineResult, estimate_now_usd, retry_now, run_now
+from gaia.runs.plan import PlannedRequest, SkipKind, SkippedVideo, SubmissionPlan, build_plan, plan_intents
+from gaia.runs.recorder import RequestOutcome, record_message
+from gaia.runs.recovery import Prepared, plan_run_now, plan_submission, prepare, recover_interrupted
+from gaia.runs.retrieve import DEFAULT_POLL_S, RetrieveResult, retrieve, watch
+from gaia.runs.status import (
     COUNTS_NOTE,
     BatchStatus,
-    FailedRequest,
-    PlannedRequest,
-    RequestOutcome,
-    RetrieveResult,
-    SkippedVideo,
-    SubmissionPlan,
-    SubmitResult,
+    StatusError,
     batch_history,
     batch_statuses,
     cancel_batch,
-    failures,
-    plan_intents,
-    plan_retry,
-    plan_submission,
-    reconcile,
-    record_message,
+    ledger_events,
     refresh_status,
-    retrieve,
-    retry_failed,
-    submit,
-    watch,
-    write_dry_run,
 )
-from gaia.runs.now import (
+from gaia.runs.trial import (
     DEFAULT_TRIAL_VIDEOS,
     MAX_TRIAL_VIDEOS,
-    OnlineResult,
     RunChoice,
     TrialResult,
     TrialVideo,
-    estimate_now_usd,
-    plan_run_now,
-    recover_interrupted,
-    retry_now,
     run_choice,
-    run_now,
     run_trial,
 )
 from gaia.settings import (
@@ -171,6 +160,7 @@ __all__ = [
     "COUNTS_NOTE",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
+    "DEFAULT_POLL_S",
     "DEFAULT_SAMPLE",
     "DEFAULT_TOLERANCE",
     "DEFAULT_TRIAL_VIDEOS",
@@ -199,6 +189,8 @@ __all__ = [
     "CamtrapDeployment",
     "CamtrapResult",
     "Catalogue",
+    "Checkpoint",
+    "Checkpoints",
     "ConfigResult",
     "EmulatorConfig",
     "Estimate",
@@ -224,6 +216,7 @@ __all__ = [
     "OnlineResult",
     "OutputEstimate",
     "PlannedRequest",
+    "Prepared",
     "PriceFileError",
     "ProbeInfo",
     "ProfileNotFound",
@@ -248,7 +241,9 @@ __all__ = [
     "Selection",
     "SidecarCollision",
     "SidecarError",
+    "SkipKind",
     "SkippedVideo",
+    "StatusError",
     "SubmissionPlan",
     "SubmitResult",
     "TokenCounts",
@@ -273,9 +268,11 @@ __all__ = [
     "batch_statuses",
     "bill",
     "budget",
+    "build_plan",
     "build_request",
     "cached_keyframes",
     "cancel_batch",
+    "cap_problem",
     "catalogue",
     "check_folder",
     "clear_verified",
@@ -307,6 +304,7 @@ __all__ = [
     "is_allowed",
     "is_video_name",
     "iter_analyses_jsonl",
+    "ledger_events",
     "load_results",
     "load_run_inputs",
     "make_client",
@@ -317,6 +315,7 @@ __all__ = [
     "plan_retry",
     "plan_run_now",
     "plan_submission",
+    "prepare",
     "price_tokens",
     "probe_file",
     "prompt_tokens",

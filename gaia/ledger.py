@@ -26,14 +26,50 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 LEDGER_FILE = "ledger.sqlite3"
 SCHEMA_VERSION = 1
 
-FINAL_STATUSES = ("succeeded", "failed")
-ACTIVE_BATCH_STATES = ("pending", "submitted")
+
+class RequestStatus(StrEnum):
+    """Where one request stands (see the module docstring for the order)."""
+
+    PENDING = "pending"  # the intent is written; the batch (or the call) is not confirmed yet
+    SUBMITTED = "submitted"  # the API has it
+    SUCCEEDED = "succeeded"  # its sidecar is written
+    FAILED = "failed"  # with ``error_kind`` and ``error``
+    UNSENT = "unsent"  # its batch was never created
+
+
+class BatchState(StrEnum):
+    """Where one batch stands on GAIA's side."""
+
+    PENDING = "pending"  # intent written, creation not confirmed (being checked)
+    SUBMITTED = "submitted"  # exists at the API
+    ABANDONED = "abandoned"  # never created
+
+
+class Mode(StrEnum):
+    """How a request was sent: in a Message Batch, or through the standard Messages API (run now)."""
+
+    BATCH = "batch"
+    STANDARD = "standard"
+
+
+class ResultsState(StrEnum):
+    """How far a batch's results are recorded."""
+
+    NONE = "none"
+    PARTIAL = "partial"
+    DONE = "done"
+
+
+FINAL_STATUSES = (RequestStatus.SUCCEEDED, RequestStatus.FAILED)
+OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.SUBMITTED)
+ACTIVE_BATCH_STATES = (BatchState.PENDING, BatchState.SUBMITTED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -140,8 +176,8 @@ class RequestRow:
     timestamps: tuple[float, ...]
     prompt_hash: str | None
     model: str | None
-    mode: str
-    status: str
+    mode: Mode
+    status: RequestStatus
     error_kind: str | None
     error: str | None
     usage: dict[str, Any] | None
@@ -163,7 +199,7 @@ class RequestRow:
             id=d["id"], run_id=d["run_id"], local_batch=d["local_batch"], batch_id=d["batch_id"],
             custom_id=d["custom_id"], rel_path=d["rel_path"], set_id=d["set_id"],
             timestamps=tuple(_loads(d["timestamps_json"], [])), prompt_hash=d["prompt_hash"], model=d["model"],
-            mode=d["mode"], status=d["status"], error_kind=d["error_kind"], error=d["error"],
+            mode=Mode(d["mode"]), status=RequestStatus(d["status"]), error_kind=d["error_kind"], error=d["error"],
             usage=_loads(d["usage_json"]), cost_usd=d["cost_usd"], estimate_usd=d["estimate_usd"],
             attempt=d["attempt"], retry_of=d["retry_of"], nbytes=d["nbytes"],
             fingerprint=fingerprint if fingerprint is not None else _loads(d["fingerprint_json"]),
@@ -188,7 +224,7 @@ class BatchRow:
     local_id: int
     run_id: str
     batch_id: str | None
-    state: str
+    state: BatchState
     n_requests: int
     nbytes: int | None
     fingerprint: str | None
@@ -201,7 +237,7 @@ class BatchRow:
     archived_at: str | None
     processing_status: str | None
     counts: dict[str, int]
-    results_state: str
+    results_state: ResultsState
     retrieved_at: str | None
     estimate_usd: float | None
     error: str | None
@@ -215,6 +251,8 @@ class BatchRow:
         """Build from a ``batches`` row."""
         d = dict(row)
         d["counts"] = _loads(d.pop("counts_json"), {}) or {}
+        d["state"] = BatchState(d["state"])
+        d["results_state"] = ResultsState(d["results_state"] or ResultsState.NONE)
         values: dict[str, Any] = {f.name: d.get(f.name) for f in fields(cls)}
         return cls(**values)
 
@@ -634,13 +672,13 @@ class Ledger:
             return cur.rowcount == 1
 
     def in_flight(self) -> dict[str, RequestRow]:
-        """Batch requests sent (or about to be) whose outcome is not known yet, by video relative path.
+        """Requests sent (or about to be) whose outcome is not known yet, by video relative path.
 
-        Standard-mode ("run now") rows are left out: they are answered within the call that made
-        them, so one left ``submitted`` by a crash is not waiting for anything.
+        Both transports count: a request in a batch awaiting results, and a run-now request whose
+        answer has not been recorded (in flight in another process, or left open by a crash until
+        ``gaia.runs.recovery.recover_interrupted`` closes it). A video in flight is never planned again.
         """
-        rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') AND mode='batch' "
-                         "ORDER BY id")
+        rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
         return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
 
     def failures(self) -> list[RequestRow]:
@@ -672,11 +710,6 @@ class Ledger:
         with self._tx(single=True) as c:
             c.execute("INSERT OR REPLACE INTO files(sha256, file_id, nbytes, uploaded_at, expires_at) "
                       "VALUES (?,?,?,?,?)", (digest, file_id, nbytes, now_iso(), expires_at))
-
-    def forget_file(self, file_id: str) -> None:
-        """Drop an uploaded file the API no longer has."""
-        with self._tx(single=True) as c:
-            c.execute("DELETE FROM files WHERE file_id=?", (file_id,))
 
     # --- events ---------------------------------------------------------------------------------------
 

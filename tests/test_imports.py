@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gaia"
 
@@ -141,16 +139,9 @@ def test_cycles_are_found():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# The runs helper is removing this one (issue 10); any other cycle fails the test outright.
-KNOWN_CYCLES = [["gaia.runs.batch", "gaia.runs.now"]]
-
-
 def test_gaia_has_no_import_cycle():
     found = cycles(import_graph())
-    unknown = [c for c in found if c not in KNOWN_CYCLES]
-    assert not unknown, "import cycles in gaia:\n" + "\n".join(" ↔ ".join(c) for c in unknown)
-    if found:
-        pytest.xfail("known cycle still there: " + "; ".join(" ↔ ".join(c) for c in found))
+    assert not found, "import cycles in gaia:\n" + "\n".join(" ↔ ".join(c) for c in found)
 
 
 def test_importing_gaia_does_not_import_streamlit():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import gaia as B
 from gaia import labels as L
 from gaia.prompts import default_schema
-from gaia.runs import batch as B
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path, write_sidecar
 

@@ -65,7 +65,7 @@ def test_selection_round_trip(tmp_path):
 
 
 def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake_ksets):
-    from gaia.runs.batch import plan_submission
+    from gaia import plan_submission
 
     with pytest.raises(ValueError, match="answer length limit"):
         RunSettings(max_tokens=10)

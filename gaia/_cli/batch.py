@@ -14,20 +14,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.api.client import MissingApiKey, describe_error, make_client
-from gaia.facts import catalogue
-from gaia.folder import Folder
-from gaia.runs.batch import (
+from gaia import (
     COUNTS_NOTE,
     DEFAULT_POLL_S,
     BatchStatus,
+    MissingApiKey,
     RetrieveResult,
     SubmissionPlan,
     SubmitResult,
     batch_statuses,
     cancel_batch,
+    describe_error,
     failures,
+    make_client,
     plan_retry,
     plan_submission,
     refresh_status,
@@ -36,6 +35,16 @@ from gaia.runs.batch import (
     submit,
     watch,
 )
+from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.facts import catalogue
+from gaia.folder import Folder
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+
+
+def _checkpoints(args: argparse.Namespace) -> Checkpoints:
+    """The checkpoints a driver put on ``args`` (crash tests), else the no-op default."""
+    return getattr(args, "checkpoints", NO_CHECKPOINTS)
+
 
 SHOW = 15  # list at most this many items of a kind before summarising the rest
 
@@ -271,6 +280,7 @@ def run_submit(args: argparse.Namespace) -> int:
             return 1
     dry = args.dry_run
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
+                 checkpoints=_checkpoints(args),
                  on_progress=progress_for(args, "building"))
     if args.json:
         emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
@@ -318,7 +328,7 @@ def run_watch(args: argparse.Namespace) -> int:
                                                           if s.expires_in_s is not None else ""))
         sys.stdout.flush()
 
-    res = watch(args.folder, client, poll_s=args.poll, on_status=on_status,
+    res = watch(args.folder, client, poll_s=args.poll, on_status=on_status, checkpoints=_checkpoints(args),
                 on_progress=progress_for(args, "retrieving"))
     if args.json:
         emit_json({"retrieve": res.to_dict(), "batches": [s.to_dict() for s in batch_statuses(args.folder)],
@@ -333,7 +343,8 @@ def run_retrieve(args: argparse.Namespace) -> int:
     client = _client("retrieve")
     if client is None:
         return 2
-    res = retrieve(args.folder, client, on_progress=progress_for(args, "retrieving"))
+    res = retrieve(args.folder, client, on_progress=progress_for(args, "retrieving"),
+                   checkpoints=_checkpoints(args))
     if args.json:
         emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in failures(args.folder)]})
         return 0 if res.complete else 1
@@ -372,6 +383,7 @@ def run_retry(args: argparse.Namespace) -> int:
     if not args.dry_run and total and not _confirm(f"Send {total} request(s) again?", args.yes, "retry"):
         return 1
     res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
+                       checkpoints=_checkpoints(args),
                        on_progress=progress_for(args, "building"))
     if args.json:
         emit_json(res.to_dict())

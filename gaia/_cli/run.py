@@ -15,11 +15,11 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.api.client import MissingApiKey, describe_error, make_client
 from gaia.facts import catalogue
 from gaia.folder import Folder
-from gaia.runs.now import OnlineResult, plan_run_now, retry_now, run_choice, run_now
+from gaia.runs.checkpoints import NO_CHECKPOINTS
 from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 SHOW = 15
@@ -118,6 +118,7 @@ def run_run(args: argparse.Namespace) -> int:
         if not _confirm("Send the failed requests again now, at standard prices?", args.yes):
             return 1
         results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                            checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
                             on_progress=progress_for(args, "answers"))
         if args.json:
             emit_json({"results": [r.to_dict() for r in results]})
@@ -156,6 +157,7 @@ def run_run(args: argparse.Namespace) -> int:
         if not _confirm(question, args.yes):
             return 1
     res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                            checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
                   on_progress=progress_for(args, "answers"), stop=stop)
     if args.json:
         emit_json({"plan": plan.to_dict(), "choice": choice.to_dict(), "result": res.to_dict()})

@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gaia.api.answers import AnswerChecker, parse_answer
 from gaia.api.client import describe_error
-from gaia.api.requests import AnswerChecker, build_request_for, parse_answer
+from gaia.api.requests import build_request_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.pricing.cost import usage_cost
 from gaia.quality.ladder import PricedConfig
-from gaia.runs.batch import PlannedRequest, plan_submission
+from gaia.runs.plan import PlannedRequest
+from gaia.runs.recovery import plan_submission
 from gaia.settings import DEFAULT_CONCURRENCY, RunSettings
 
 TUNE_DIR = "tune"

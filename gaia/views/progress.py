@@ -16,7 +16,9 @@ from typing import Any
 from gaia import format as fmt
 from gaia.facts import BATCH_EXPIRY_HOURS
 from gaia.folder import Folder
-from gaia.runs.batch import COUNTS_NOTE, BatchStatus, FailedRequest, RetrieveResult
+from gaia.runs.failures import FailedRequest
+from gaia.runs.retrieve import RetrieveResult
+from gaia.runs.status import COUNTS_NOTE, BatchStatus
 from gaia.views.common import Metric
 
 # How often the Progress page asks the API about running batches (seconds). The emulator ends
@@ -79,7 +81,6 @@ ENDPOINT_NOTE_DEMO = ("Demo mode is on: the local emulator cannot see batches se
 ENDPOINT_NOTE_REAL = ("Batches made in demo mode live in the local emulator, and the API cannot see them; "
                       "a batch made with another key or workspace cannot be seen with this one either.")
 # How ``describe_error`` words an HTTP 404 (gaia.api.client); the ledger keeps only the text.
-_NOT_FOUND_MARKS = ("404", "not found")
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,8 @@ def badge(s: BatchStatus) -> Badge:
 
 
 def unseen_by_endpoint(s: BatchStatus) -> bool:
-    """Whether the endpoint answered "not found" for the batch (made in demo mode, or with another key).
-
-    The ledger stores a refresh error as text only (``BatchStatus.error``), so this derives the
-    typed fact from ``describe_error``'s wording in this one place, until the runs code records an
-    error kind."""
-    return bool(s.error) and any(mark in (s.error or "") for mark in _NOT_FOUND_MARKS)
+    """Whether the endpoint answered "not found" for the batch (made in demo mode, or with another key)."""
+    return s.not_found
 
 
 def endpoint_note(s: BatchStatus, *, emulator: bool) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gaia import format as fmt
-from gaia.runs.now import OnlineResult, TrialResult
+from gaia.runs.now import OnlineResult
+from gaia.runs.trial import TrialResult
 from gaia.views.common import Metric
 
 SHOW_ANSWERS = 25  # answers shown after a run (the Results page has them all)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from gaia import format as fmt
-from gaia.api.requests import RequestProblem
+from gaia.api.validate import RequestProblem
 from gaia.folder import Folder
 from gaia.media.keyframes import FRAMES_DIR
 from gaia.pricing.estimate import Estimate
-from gaia.runs.batch import SubmissionPlan
+from gaia.runs.plan import SubmissionPlan
 from gaia.views.common import Metric, model_name
 
 

@@ -9,23 +9,10 @@ from dataclasses import replace
 import httpx2
 import pytest
 
-from gaia.api.requests import (
-    BatchSlice,
-    SpoolBody,
-    batch_byte_budget,
-    build_request,
-    check_request_shape,
-    custom_id_for,
-    dumps,
-    frame_label,
-    keyframe_problems,
-    model_problems,
-    parse_answer,
-    request_size,
-    sniff_media_type,
-    split_batches,
-    write_batch_body,
-)
+from gaia.api.answers import AnswerChecker, parse_answer
+from gaia.api.bodies import BatchSlice, SpoolBody, batch_byte_budget, split_batches, write_batch_body
+from gaia.api.requests import build_request, custom_id_for, dumps, frame_label, request_size, sniff_media_type
+from gaia.api.validate import check_request_shape, keyframe_problems, model_problems
 from gaia.facts import CUSTOM_ID_PATTERN, DEFAULT_MODEL
 from gaia.prompts import default_profile
 from gaia.settings import Selection
@@ -240,7 +227,6 @@ def test_answer_checker_agrees_with_jsonschema():
 
     import jsonschema
 
-    from gaia.api.requests import AnswerChecker
 
     schema = default_profile().schema
     checker = AnswerChecker(schema)
@@ -291,7 +277,6 @@ def test_answer_checker_agrees_with_jsonschema():
 
 
 def test_answer_checker_falls_back_for_other_keywords():
-    from gaia.api.requests import AnswerChecker
 
     schema = {"type": "object", "additionalProperties": False, "required": ["a"],
               "properties": {"a": {"type": "string", "pattern": "^x"}}}

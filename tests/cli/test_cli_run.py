@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from gaia.emulator import HttpFault
 from gaia.folder import Folder
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
+
+KILLER = Path(__file__).resolve().parents[1] / "runs" / "_killer.py"
 
 LAYOUT = {"a.mp4": "testsrc", "sub dir/b ü.MOV": "mov", "c.mkv": "mkv"}
 
@@ -93,13 +96,13 @@ def test_pushback_is_reported(folder, api_env, capsys):
 
 @pytest.mark.parametrize("point", ["online_row_written", "online_answer_spooled", "sidecar_written"])
 def test_killed_process_restarts_without_sending_twice(folder, api_env, point):
-    env = {**os.environ, "GAIA_TEST_KILL_AT": f"{point}:2"}
+    env = dict(os.environ)
     cmd = [sys.executable, "-m", "gaia", "run", str(folder), "--yes", "--concurrency", "1"]
-    killed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    killer = [sys.executable, str(KILLER), f"{point}:2", *cmd[3:]]
+    killed = subprocess.run(killer, env=env, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -9, killed.stderr
     sent = api_env.calls["messages.create"]
     assert sent == (1 if point == "online_row_written" else 2)
-    env.pop("GAIA_TEST_KILL_AT")
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert api_env.calls["messages.create"] == len(LAYOUT)  # nothing sent twice

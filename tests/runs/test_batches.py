@@ -10,13 +10,15 @@ import anthropic
 import jsonschema
 import pytest
 
+import gaia as B
 from gaia.api.client import MissingApiKey, make_client
 from gaia.emulator import HttpFault
 from gaia.folder import Folder
 from gaia.prompts import default_profile
-from gaia.runs import batch as B
+from gaia.runs import batch as batch_module
 from gaia.settings import RunSettings, run_fingerprint
 from gaia.sidecar import read_sidecar, sidecar_path, sidecar_state
+from tests.runs._hooks import Hook
 
 ODD_NAMES = ["plain.mp4", "with space.mp4", "ünïcödé 猫.mov", "dots.in.name.MP4", "UPPER.MOV",
              "nested/deeper/clip.mkv", "nested/with space/ä b.webm"]
@@ -331,8 +333,7 @@ def test_reconcile_leaves_a_live_submission_alone(tmp_path, fake_ksets, anthropi
             seen["reconciled"] = B.reconcile(folder, anthropic_client)
             seen["statuses"] = B.refresh_status(folder, anthropic_client)
 
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", during_submit)
-    res = B.submit(folder, plan, anthropic_client)
+    res = B.submit(folder, plan, anthropic_client, checkpoints=Hook(during_submit))
     assert res.ok and seen["reconciled"] == [] and seen["statuses"][0].state == "pending"
     wait_ended(anthropic_client, folder)
     assert B.retrieve(folder, anthropic_client).written == 1
@@ -462,13 +463,13 @@ def test_lost_create_response_adopts_the_batch_instead_of_sending_twice(tmp_path
                                                                         monkeypatch):
     import httpx2
 
-    real = B._create_batch
+    real = batch_module._create_batch
 
     def created_but_answer_lost(client, body):
         real(client, body)
         raise anthropic.APIConnectionError(request=httpx2.Request("POST", "http://x/v1/messages/batches"))
 
-    monkeypatch.setattr(B, "_create_batch", created_but_answer_lost)
+    monkeypatch.setattr(batch_module, "_create_batch", created_but_answer_lost)
     folder = tmp_path / "v"
     res = B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
                    anthropic_client, sleep=lambda s: None)

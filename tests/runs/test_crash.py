@@ -15,25 +15,14 @@ from pathlib import Path
 import anthropic
 import pytest
 
+import gaia as B
 from gaia.folder import Folder
-from gaia.runs import batch as B
+from gaia.runs import recorder
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path
+from tests.runs._hooks import Killed, kill_at
 
-
-class Killed(BaseException):
-    """Stands for the process dying: not an ``Exception``, so no handler in GAIA swallows it."""
-
-
-def kill_at(monkeypatch: pytest.MonkeyPatch, point: str, nth: int) -> None:
-    seen: Counter[str] = Counter()
-
-    def hook(name: str) -> None:
-        seen[name] += 1
-        if name == point and seen[name] == nth:
-            raise Killed(f"{point}#{nth}")
-
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", hook)
+KILLER = Path(__file__).with_name("_killer.py")
 
 
 def sent_custom_ids(client: anthropic.Anthropic) -> Counter[str]:
@@ -71,10 +60,8 @@ def test_submit_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, mo
     small = {"max_batch_bytes": int(one * 2.5 / 0.98)}  # three batches of two
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, **small)
     assert len(plan.batches) == 3
-    kill_at(monkeypatch, point, nth)
     with pytest.raises(Killed):
-        B.submit(folder, plan, anthropic_client)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+        B.submit(folder, plan, anthropic_client, checkpoints=kill_at(point, nth))
     settle(folder, anthropic_client, ksets, **small)
     sent = sent_custom_ids(anthropic_client)
     assert sorted(sent) == sorted(B.custom_id_for(n) for n in names)
@@ -99,17 +86,15 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
     assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     B.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     writes: Counter[str] = Counter()
-    real_write = B.write_sidecar
+    real_write = recorder.write_sidecar
 
     def counting_write(video, updates):
         writes[Path(video).name] += 1
         return real_write(video, updates)
 
-    monkeypatch.setattr(B, "write_sidecar", counting_write)
-    kill_at(monkeypatch, point, nth)
+    monkeypatch.setattr(recorder, "write_sidecar", counting_write)
     with pytest.raises(Killed):
-        B.retrieve(folder, anthropic_client)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+        B.retrieve(folder, anthropic_client, checkpoints=kill_at(point, nth))
     before = {n: sidecar_path(folder / n).stat().st_mtime_ns for n in names if sidecar_path(folder / n).exists()}
     again = B.retrieve(folder, anthropic_client)
     assert again.complete
@@ -129,13 +114,9 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
 
 
 def gaia(args: list[str], env: dict[str, str], kill_at: str | None = None) -> subprocess.CompletedProcess:
-    run_env = dict(env)
-    if kill_at:
-        run_env[B.KILL_ENV] = kill_at
-    else:
-        run_env.pop(B.KILL_ENV, None)
-    return subprocess.run([sys.executable, "-m", "gaia", *args], env=run_env, capture_output=True, text=True,
-                          timeout=180)
+    """Run ``gaia ARGS`` in a real process; with ``kill_at`` (``POINT:N``) it is SIGKILLed at that checkpoint."""
+    cmd = [sys.executable, str(KILLER), kill_at, *args] if kill_at else [sys.executable, "-m", "gaia", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture
@@ -189,10 +170,8 @@ def test_unreachable_list_after_a_crash_blocks_instead_of_guessing(tmp_path, fak
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    kill_at(monkeypatch, "batch_created", 1)  # the batch exists, the ledger does not know its id
-    with pytest.raises(Killed):
-        B.submit(folder, plan, anthropic_client)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+    with pytest.raises(Killed):  # the batch exists, the ledger does not know its id
+        B.submit(folder, plan, anthropic_client, checkpoints=kill_at("batch_created", 1))
     emulator.update_config(http_faults=[HttpFault(route="batches.list", status=500, count=None)])
     res = B.submit(folder, plan, anthropic_client)
     assert res.blocked and "interrupted" in res.blocked and res.sent == 0

@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
+import gaia as B
 from gaia.api.retry import DEFAULT_RETRY
 from gaia.emulator import HttpFault
-from gaia.folder import Folder
+from gaia.folder import LOCK_SEND, Folder
 from gaia.pricing.cost import history, usage_cost
-from gaia.runs import batch as B
 from gaia.runs import now as O
+from gaia.runs import trial as T
+from gaia.runs.recorder import Recorder
+from gaia.runs.spool import ANSWERS_DIR
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path
+from tests.runs._hooks import Hook
 
 NAMES = ["a.mp4", "sub/b c.MOV", "ü d.mkv", "e.mp4"]
 
@@ -41,7 +45,7 @@ class FakeClock:
 
 
 def _plan(folder: Path, ksets, **kw) -> B.SubmissionPlan:
-    return O.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, **kw)
+    return B.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, **kw)
 
 
 def _answered(emulator, faults: int = 0) -> int:
@@ -270,10 +274,8 @@ def test_crash_and_restart_sends_nothing_twice(tmp_path, fake_ksets, emulator, a
         if name == point and seen[name] == 2:
             raise Killed(point)
 
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", hook)
     with pytest.raises(Killed):
-        O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+        O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1, checkpoints=Hook(hook))
     sent_before = emulator.calls["messages.create"]
     assert sent_before == (1 if point == "online_row_written" else 2)
 
@@ -293,7 +295,7 @@ def test_crash_and_restart_sends_nothing_twice(tmp_path, fake_ksets, emulator, a
     assert B.failures(folder) == []  # the interrupted request's retry is linked to it
     for rel in NAMES:
         assert read_sidecar(folder / rel)["analysis"]
-    assert not any((folder / ".gaia" / O.ONLINE_DIR).glob("*.json"))
+    assert not any((folder / ".gaia" / ANSWERS_DIR).glob("*.json"))
 
 
 def test_interrupt_lets_requests_in_flight_finish_and_restart_sends_the_rest(tmp_path, fake_ksets, emulator,
@@ -326,10 +328,8 @@ def test_a_stale_plan_does_not_resend_an_answer_recovered_from_the_spool(tmp_pat
         if name == "online_answer_spooled":
             raise Killed(name)
 
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", hook)
     with pytest.raises(Killed):
-        O.run_now(folder, plan, anthropic_client, concurrency=1)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+        O.run_now(folder, plan, anthropic_client, concurrency=1, checkpoints=Hook(hook))
     res = O.run_now(folder, plan, anthropic_client)  # the plan made before the crash, reused
     assert len(res.recovered) == 1 and res.recovered[0].status == "succeeded"
     assert any("not sent again" in p for p in res.problems)
@@ -340,7 +340,7 @@ def test_two_runs_do_not_overlap(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:1])
     plan = _plan(folder, ksets)
-    with Folder(folder).lock(O.LOCK_RUN_NOW):
+    with Folder(folder).lock(LOCK_SEND):
         res = O.run_now(folder, plan, anthropic_client)
     assert res.blocked and "Another GAIA process" in res.blocked
 
@@ -351,26 +351,26 @@ def test_run_choice_states_cost_and_wait(tmp_path, fake_ksets, anthropic_client)
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES)
     plan = _plan(folder, ksets)
-    choice = O.run_choice(plan, concurrency=2)
+    choice = T.run_choice(plan, concurrency=2)
     assert choice.now_usd == pytest.approx(plan.estimate.scenario("caching").total_usd)
     assert choice.batch_usd == plan.estimate_usd and choice.extra_usd > 0
     assert choice.batch_wait_text == "usually under an hour, at most 24 h" and choice.batch_wait_source == "default"
-    assert choice.answer_s_source == "assumed" and choice.now_wait_s == 2 * O.ASSUMED_ANSWER_S
+    assert choice.answer_s_source == "assumed" and choice.now_wait_s == 2 * T.ASSUMED_ANSWER_S
     # After a batch and a run now, both waits come from the folder's own history.
     assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:2]), anthropic_client).ok
     B.watch(folder, anthropic_client, poll_s=0.1)
     assert O.run_now(folder, _plan(folder, ksets), anthropic_client).ok
-    choice = O.run_choice(B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True))
+    choice = T.run_choice(B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True))
     assert choice.batch_wait_source == "history" and "median of 1 past batch" in choice.batch_wait_text
-    assert choice.answer_s_source == "history" and choice.answer_s < O.ASSUMED_ANSWER_S
+    assert choice.answer_s_source == "history" and choice.answer_s < T.ASSUMED_ANSWER_S
 
 
 def test_pick_trial_videos_spreads_and_prefers_unanalysed():
     paths = [f"v{i:02d}" for i in range(10)]
-    assert O.pick_trial_videos(paths, 3, {}) == ["v01", "v05", "v08"]
+    assert T.pick_trial_videos(paths, 3, {}) == ["v01", "v05", "v08"]
     states = {p: "analysed" for p in paths} | {"v07": "none", "v02": "stale"}
-    assert O.pick_trial_videos(paths, 3, states) == ["v02", "v05", "v07"]
-    assert O.pick_trial_videos(paths[:2], 5, {}) == paths[:2]
+    assert T.pick_trial_videos(paths, 3, states) == ["v02", "v05", "v07"]
+    assert T.pick_trial_videos(paths[:2], 5, {}) == paths[:2]
 
 
 def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, emulator, anthropic_client):
@@ -380,7 +380,7 @@ def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, 
     profile = Folder(folder).profile("default")
     before = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert before.estimate.output.source == "default"
-    trial = O.run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings())
+    trial = T.run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings())
     assert trial.blocked is None and trial.run.succeeded == 2 and len(trial.videos) == 2
     for v in trial.videos:
         assert v.status == "succeeded" and v.analysis and len(v.frames) == 3 and v.usage
@@ -401,25 +401,25 @@ def test_one_bad_request_never_stops_the_others(tmp_path, fake_ksets, emulator, 
     ksets = fake_ksets(folder, NAMES)
     plan = _plan(folder, ksets)
     ksets[1].frames[0].path.unlink()  # a frame gone from the cache after planning
-    real = O.record_message
+    real = Recorder.record
     calls = Counter()
 
-    def flaky(folder_, ledger, row, message, **kw):
+    def flaky(self, row, message):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("disk on fire")
-        return real(folder_, ledger, row, message, **kw)
+        return real(self, row, message)
 
-    monkeypatch.setattr(O, "record_message", flaky)
+    monkeypatch.setattr(Recorder, "record", flaky)
     res = O.run_now(folder, plan, anthropic_client, concurrency=1)
     assert res.succeeded == 2 and res.failed == 1 and res.not_sent == (NAMES[1],)
     assert res.failures[0].error_kind == "unexpected" and "disk on fire" in res.failures[0].error
     assert any("could not be read" in p for p in res.problems)
     # The failure is listed for a retry, and no spooled answer is left behind after the next start.
     assert [f.error_kind for f in B.failures(folder)] == ["unexpected"]
-    monkeypatch.setattr(O, "record_message", real)
-    O.recover_interrupted(folder)
-    assert not any((folder / ".gaia" / O.ONLINE_DIR).glob("*.json"))
+    monkeypatch.setattr(Recorder, "record", real)
+    B.recover_interrupted(folder)
+    assert not any((folder / ".gaia" / ANSWERS_DIR).glob("*.json"))
 
 
 def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_ksets, emulator, anthropic_client,
@@ -431,10 +431,8 @@ def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_kset
         if name == "online_answer_spooled":
             raise Killed(name)
 
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", hook)
     with pytest.raises(Killed):
-        O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1)
-    monkeypatch.setattr(B, "_CHECKPOINT_HOOK", None)
+        O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1, checkpoints=Hook(hook))
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # a batch, not a run now
     assert [s.kind for s in plan.skipped] == ["analysed"] and len(plan.requests) == 1
     assert read_sidecar(folder / plan.skipped[0].rel_path)["run"]["mode"] == "standard"
@@ -443,7 +441,7 @@ def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_kset
 def test_frames_by_file_id_are_uploaded_once_and_referenced(tmp_path, fake_ksets, emulator, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:2])
-    plan = O.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
+    plan = B.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
     res = O.run_now(folder, plan, anthropic_client)
     assert res.ok and res.succeeded == 2
     assert emulator.calls["files.upload"] == 6  # 2 videos x 3 frames, each once

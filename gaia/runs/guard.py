@@ -1,0 +1,97 @@
+"""The guard: the one check between a plan and the money, for every way of sending.
+
+``send_problem`` says why a plan must not be sent at all (blocking problems, nothing to send);
+``cap_problem`` why a spend cap blocks it. A cap cannot be bypassed by odd data: an estimate that
+is missing, negative, infinite or not a number blocks a capped run with a plain message, and so
+does a cap that is itself negative or not a number. ``SpendCap`` holds the cap while a run is
+sending: each request reserves its expected cost before it goes, so money spent plus requests in
+flight never pass the cap.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+
+from gaia.api.validate import RequestProblem
+
+
+def _usable(x: float | None) -> bool:
+    return x is not None and isinstance(x, int | float) and math.isfinite(x) and x >= 0
+
+
+def send_problem(problems: Sequence[RequestProblem], n_requests: int, *, nothing: str) -> str | None:
+    """Why a plan must not be sent: its blocking problems, or ``nothing`` when it has no request."""
+    blocking = [p.problem for p in problems if p.blocking]
+    if blocking:
+        return "; ".join(blocking)
+    return nothing if n_requests == 0 else None
+
+
+def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,
+                what: str = "The estimated cost {usd}", digits: int = 2) -> str | None:
+    """Why a spend cap of ``cap_usd`` blocks sending what is estimated at ``estimate_usd``.
+
+    ``None`` when there is no cap or the estimate is within it. ``what`` words the estimate
+    (``{usd}`` is replaced by the amount, shown with ``digits`` decimals).
+    """
+    if cap_usd is None:
+        return None
+    if not _usable(cap_usd):
+        return f"The spend cap {cap_usd!r} is not a usable amount of dollars (it must be zero or more)."
+    if estimate_usd is None:
+        return f"A spend cap of ${cap_usd:,.2f} was set but there is no cost estimate to check it against."
+    if not _usable(estimate_usd):
+        return (f"The cost estimate ({estimate_usd!r}) is not a usable amount (negative or not a number: check the "
+                f"price overrides), so the spend cap of ${cap_usd:,.2f} cannot be checked; nothing was sent.")
+    if estimate_usd > cap_usd:
+        return f"{what.format(usd=f'${estimate_usd:,.{digits}f}')} is above your cap of ${cap_usd:,.2f}."
+    return None
+
+
+class SpendCap:
+    """A spend cap held while requests are sent (thread-safe); no cap when ``cap_usd`` is ``None``.
+
+    ``reserve`` sets aside one request's expected cost (``per_request_usd``) before it is sent and
+    refuses when spent plus reserved would pass the cap; ``settle`` releases the reservation and
+    adds what the answer really cost. An unusable per-request estimate counts as the whole cap.
+    """
+
+    def __init__(self, cap_usd: float | None, per_request_usd: float | None) -> None:
+        self.cap_usd = cap_usd
+        self.estimate_usd = per_request_usd  # as given, for the ledger
+        per = per_request_usd or 0.0
+        self.per_request_usd = per if _usable(per) else (cap_usd or 0.0) + 1.0
+        self.spent = 0.0
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> bool:
+        """Reserve one request's expected cost; ``False`` when that would pass the cap."""
+        if self.cap_usd is None:
+            return True
+        with self._lock:
+            if self.spent + self.reserved + self.per_request_usd > self.cap_usd + 1e-12:
+                return False
+            self.reserved += self.per_request_usd
+            return True
+
+    def release(self) -> None:
+        """Give back one reservation (the request was not sent)."""
+        if self.cap_usd is not None:
+            with self._lock:
+                self.reserved = max(0.0, self.reserved - self.per_request_usd)
+
+    def settle(self, cost_usd: float | None, *, reserved: bool) -> None:
+        """Record what one answer cost, releasing its reservation when it had one."""
+        with self._lock:
+            if reserved and self.cap_usd is not None:
+                self.reserved = max(0.0, self.reserved - self.per_request_usd)
+            self.spent += cost_usd or 0.0
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the run stopped at the cap, in words."""
+        return (f"Stopped at the spend cap of ${self.cap_usd or 0:.2f}: ${self.spent:.4f} spent, and the next "
+                "request would likely pass it.")

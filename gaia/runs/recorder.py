@@ -1,0 +1,266 @@
+"""The recorder: the one way an answer becomes a sidecar and a ledger row, for every transport.
+
+Batch retrieval, run now, crash recovery and the prompt trial all record through ``Recorder``:
+the answer is checked against its prompt profile's schema and priced (``check``), its sidecar is
+written (``write``, safe on a worker thread: it touches only that video's sidecar) and only then
+is the ledger row closed (``finish``), so a crash between the two is repaired by recording again.
+A sidecar that already holds this very request's answer is not written again (``holds_answer``,
+the one "already written" check). A valid answer whose sidecar cannot be written is parked in
+``.gaia/unwritten/`` and the failure says where (``park_unwritten``, the one place).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from gaia.api.answers import AnswerChecker, parse_answer
+from gaia.api.client import field
+from gaia.folder import Folder
+from gaia.fsutil import atomic_write_json
+from gaia.ledger import Ledger, Mode, RequestRow, RequestStatus, now_iso
+from gaia.pricing.cost import usage_cost
+from gaia.prompts import ProfileNotFound
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
+from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
+
+UNWRITTEN_DIR = "unwritten"
+
+
+class ErrorKind(StrEnum):
+    """Why a request has no answer (the ledger's ``error_kind``; API errors add ``errored:<type>``)."""
+
+    INVALID_ANSWER = "invalid_answer"
+    REFUSAL = "refusal"
+    MAX_TOKENS = "max_tokens"
+    SIDECAR_ERROR = "sidecar_error"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    MISSING = "missing"
+    RESULTS_EXPIRED = "results_expired"
+    UNKNOWN_RESULT = "unknown_result"
+    INTERRUPTED = "interrupted"
+    CONNECTION_ERROR = "connection_error"
+    UNEXPECTED = "unexpected"
+
+
+class Written(StrEnum):
+    """What writing one answer's sidecar did."""
+
+    WRITTEN = "written"
+    ALREADY = "already"  # the sidecar already held this very answer (a re-run after a crash)
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What became of one request: a sidecar written, or a failure with its reason."""
+
+    request_id: int
+    custom_id: str
+    rel_path: str
+    status: RequestStatus
+    error_kind: str | None = None
+    error: str | None = None
+    cost_usd: float | None = None
+    sidecar: Path | None = None
+    already_written: bool = False  # the sidecar already held this answer (a re-run after a crash)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the answer is in its sidecar."""
+        return self.status == RequestStatus.SUCCEEDED
+
+    @classmethod
+    def of_row(cls, row: RequestRow) -> RequestOutcome:
+        """The outcome a closed ledger row records."""
+        return cls(row.id, row.custom_id, row.rel_path, row.status, row.error_kind, row.error, row.cost_usd)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"rel_path": self.rel_path, "custom_id": self.custom_id, "request_id": self.request_id,
+                "status": str(self.status), "error_kind": self.error_kind, "error": self.error,
+                "cost_usd": self.cost_usd, "sidecar": str(self.sidecar) if self.sidecar else None}
+
+
+@dataclass
+class Answer:
+    """One answer checked and priced, on its way to a sidecar (``problem`` set when it failed its checks)."""
+
+    row: RequestRow
+    usage: dict[str, Any] | None
+    cost: float | None
+    analysis: dict[str, Any] | None = None
+    run: dict[str, Any] | None = None
+    kind: str | None = None
+    problem: str | None = None
+
+
+def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> float | None:
+    """USD for one answer's usage (``gaia.pricing.cost.usage_cost``), ``None`` when it cannot be priced."""
+    if not usage:
+        return None
+    try:
+        return float(usage_cost(usage, model, batch=batch).total_usd)
+    except Exception:  # an unknown model or odd usage: the answer is still recorded, unpriced
+        return None
+
+
+def holds_answer(sidecar: dict[str, Any] | None, row: RequestRow) -> bool:
+    """Whether ``sidecar`` already holds the answer to this very ledger row (the one such check)."""
+    prior = (sidecar or {}).get("run") or {}
+    return ("analysis" in (sidecar or {}) and prior.get("request_id") == row.id
+            and prior.get("custom_id") == row.custom_id and prior.get("run_id") == row.run_id)
+
+
+def park_unwritten(folder: Folder, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any]) -> Path:
+    """Keep a valid answer whose sidecar could not be written in ``.gaia/unwritten/``; returns where."""
+    path = folder.workdir / UNWRITTEN_DIR / f"{row.custom_id}-{row.id}.json"
+    atomic_write_json(path, {"rel_path": row.rel_path, "analysis": analysis, "run": run})
+    return path
+
+
+def _usage(usage: Any) -> dict[str, Any] | None:
+    """An answer's usage as the sidecar keeps it (an SDK object without its unset fields)."""
+    if usage is None or isinstance(usage, dict):
+        return usage
+    return usage.model_dump(mode="json", exclude_none=True)
+
+
+def _run_record(row: RequestRow, message: Any, usage: dict[str, Any] | None, cost: float | None) -> dict[str, Any]:
+    return {
+        "model": field(message, "model") or row.model or "", "prompt_hash": row.prompt_hash,
+        "fingerprint": row.fingerprint, "keyframe_set": row.set_id, "keyframe_timestamps": list(row.timestamps),
+        "mode": row.mode, "batch_id": row.batch_id, "custom_id": row.custom_id, "request_id": row.id,
+        "run_id": row.run_id, "message_id": field(message, "id"), "attempt": row.attempt, "usage": usage,
+        "cost_usd": cost, "analysed_at": now_iso(),
+    }
+
+
+class Recorder:
+    """Records answers and failures of one folder into its sidecars and ``ledger``."""
+
+    def __init__(self, folder: Folder | Path | str, ledger: Ledger, *,
+                 checkpoints: Checkpoints = NO_CHECKPOINTS) -> None:
+        self.folder = Folder.of(folder)
+        self.ledger = ledger
+        self.checkpoints = checkpoints
+        self._schemas: dict[str, tuple[dict[str, Any] | None, AnswerChecker | None]] = {}
+
+    def schema(self, prompt_hash: str | None) -> tuple[dict[str, Any] | None, AnswerChecker | None]:
+        """The output schema and its checker for a prompt hash (``None`` when that profile is gone)."""
+        key = prompt_hash or ""
+        if key not in self._schemas:
+            try:
+                schema: dict[str, Any] | None = self.folder.profile(key).schema if key else None
+            except ProfileNotFound:
+                schema = None
+            self._schemas[key] = (schema, AnswerChecker(schema) if schema is not None else None)
+        return self._schemas[key]
+
+    def use_schema(self, prompt_hash: str, schema: dict[str, Any]) -> None:
+        """Check answers of ``prompt_hash`` against ``schema`` (a run that has its profile in hand)."""
+        self._schemas[prompt_hash] = (schema, AnswerChecker(schema))
+
+    def check(self, row: RequestRow, message: Any) -> Answer:
+        """Validate and price one answer (an SDK ``Message`` or its dict) for ``row``."""
+        usage = _usage(field(message, "usage"))
+        cost = price_usage(usage, row.model or "", batch=row.mode == Mode.BATCH)
+        schema, checker = self.schema(row.prompt_hash)
+        if schema is None:
+            return Answer(row, usage, cost, kind=ErrorKind.INVALID_ANSWER, problem=(
+                "The prompt profile this request was sent with is no longer saved, so the answer cannot be checked."))
+        analysis, problem = parse_answer(message, schema, validator=checker)
+        if problem is not None or analysis is None:
+            kind = {"refusal": ErrorKind.REFUSAL, "max_tokens": ErrorKind.MAX_TOKENS}.get(
+                field(message, "stop_reason") or "", ErrorKind.INVALID_ANSWER)
+            return Answer(row, usage, cost, kind=kind, problem=problem)
+        return Answer(row, usage, cost, analysis=analysis, run=_run_record(row, message, usage, cost))
+
+    def write(self, answer: Answer) -> tuple[Written, str | None]:
+        """Write the sidecar unless it already holds this very answer (thread-safe; no ledger access)."""
+        row = answer.row
+        video = self.folder.path / row.rel_path
+        try:
+            existing = read_sidecar(video)
+        except SidecarError:
+            existing = None
+        if holds_answer(existing, row):
+            return Written.ALREADY, None
+        try:
+            write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
+        except SidecarError as exc:
+            kept = park_unwritten(self.folder, row, answer.analysis or {}, answer.run or {})
+            return Written.ERROR, f"The answer is valid but its sidecar could not be written ({exc}); it is kept in " \
+                                  f"{kept}."
+        return Written.WRITTEN, None
+
+    def fail(self, row: RequestRow, kind: str, reason: str, *, usage: dict[str, Any] | None = None,
+             cost: float | None = None) -> RequestOutcome:
+        """Record ``row`` as failed (once); returns what the ledger now holds."""
+        if self.ledger.finish_request(row.id, RequestStatus.FAILED, usage=usage, cost_usd=cost, error_kind=kind,
+                                      error=reason):
+            return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.FAILED, kind, reason, cost)
+        return RequestOutcome.of_row(self.ledger.request(row.id) or row)
+
+    def finish(self, answer: Answer, written: tuple[Written, str | None] | None) -> RequestOutcome:
+        """Close the ledger row after the sidecar write (``written``; ``None`` when the answer failed its checks)."""
+        row = answer.row
+        if written is None:
+            return self.fail(row, answer.kind or ErrorKind.INVALID_ANSWER, answer.problem or "",
+                             usage=answer.usage, cost=answer.cost)
+        state, error = written
+        if state == Written.ERROR:
+            return self.fail(row, ErrorKind.SIDECAR_ERROR, error or "", usage=answer.usage, cost=answer.cost)
+        self.checkpoints.reached(Checkpoint.SIDECAR_WRITTEN)
+        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=answer.usage, cost_usd=answer.cost)
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED, cost_usd=answer.cost,
+                              sidecar=self.folder.sidecar(row.rel_path), already_written=state == Written.ALREADY)
+
+    def record(self, row: RequestRow, message: Any) -> RequestOutcome:
+        """Check, write and close one answer on the calling thread (run now, recovery, trials)."""
+        if row.done:
+            return RequestOutcome.of_row(row)
+        answer = self.check(row, message)
+        return self.finish(answer, self.write(answer) if answer.problem is None else None)
+
+    def close_if_written(self, row: RequestRow) -> RequestOutcome | None:
+        """Close ``row`` as succeeded when its sidecar already holds its answer (recovery); else ``None``."""
+        try:
+            existing = read_sidecar(self.folder.path / row.rel_path)
+        except SidecarError:
+            return None
+        if not holds_answer(existing, row):
+            return None
+        prior = (existing or {}).get("run") or {}
+        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=prior.get("usage"),
+                                   cost_usd=prior.get("cost_usd"))
+        return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED,
+                              cost_usd=prior.get("cost_usd"), already_written=True)
+
+
+def record_message(
+    folder: Folder | Path | str,
+    ledger: Ledger,
+    row: RequestRow,
+    message: Any,
+    *,
+    schema: dict[str, Any] | None = None,
+    validator: Any | None = None,
+) -> RequestOutcome:
+    """Turn one answer (an SDK ``Message`` or its dict) into a sidecar and a ledger outcome.
+
+    Shared by every transport (the row's ``mode`` decides batch or standard prices). The answer
+    is validated against ``schema`` (the row's prompt profile's when not given); a refusal, a
+    cut-off answer or an invalid one becomes a failure (billed, so its usage and cost are
+    recorded). The sidecar is written before the row is marked done; a sidecar that already holds
+    this very request's answer is not written again. If the sidecar cannot be written, the answer
+    is kept in ``.gaia/unwritten/`` and the failure says where. ``validator`` is accepted for
+    compatibility (a checker is built from ``schema``).
+    """
+    recorder = Recorder(folder, ledger)
+    if schema is not None:
+        recorder.use_schema(row.prompt_hash or "", schema)
+    return recorder.record(row, message)

@@ -1,0 +1,217 @@
+"""Recovery and preparation: the explicit steps a caller runs before planning, never planning's side effects.
+
+``recover_interrupted`` closes run-now requests a crashed or interrupted run left open: a spooled
+answer is recorded as if it had just arrived, a sidecar already holding the row's answer only
+closes the row, and a request with no answer yet is recorded as ``interrupted`` so the next run
+sends it again, linked to it. ``prepare`` runs it and, given a client, ``reconcile`` (batch
+intents an interrupted submission left pending), both under the folder's one send lock.
+``plan_submission`` is the convenience the CLI and pages call: prepare, read (or extract) the
+keyframes, then the pure plan (``gaia.runs.plan.build_plan``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gaia.api.client import describe_error
+from gaia.api.validate import RequestProblem, model_problems
+from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.ledger import Ledger, Mode, RequestStatus
+from gaia.media.keyframes import KeyframeSet, extract_keyframes
+from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
+from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.runs.plan import SkippedVideo, SubmissionPlan, build_plan, cached_sets, usable_records
+from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
+from gaia.runs.spool import Spool
+from gaia.settings import RunSettings, Selection
+
+Progress = Callable[[int, int], None]
+
+INTERRUPTED_KIND = ErrorKind.INTERRUPTED
+INTERRUPTED_REASON = ("GAIA stopped (interrupted or crashed) before this answer arrived, so it was not recorded; "
+                      "running again sends it again.")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare`` settled: batch intents reconciled, run-now requests recovered, what could not be checked."""
+
+    reconciled: tuple[ReconcileOutcome, ...] = ()
+    recovered: tuple[RequestOutcome, ...] = ()
+    problems: tuple[RequestProblem, ...] = ()
+    busy: bool = False  # another process is sending from the folder: nothing was settled
+
+
+def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = NO_CHECKPOINTS
+                 ) -> list[RequestOutcome]:
+    """``recover_interrupted`` for a caller that holds the send lock and an open ledger."""
+    out: list[RequestOutcome] = []
+    recorder = Recorder(folder, ledger, checkpoints=checkpoints)
+    spool = Spool(folder)
+    for row in ledger.requests(status=(RequestStatus.PENDING, RequestStatus.SUBMITTED)):
+        if row.mode != Mode.STANDARD:
+            continue
+        message = spool.read_answer(row.id)
+        if message is not None:
+            out.append(recorder.record(row, message))
+            spool.drop_answer(row.id)
+            continue
+        closed = recorder.close_if_written(row)
+        out.append(closed if closed is not None else recorder.fail(row, INTERRUPTED_KIND, INTERRUPTED_REASON))
+    spool.clean_answers(lambda rid: (r := ledger.request(rid)) is None or r.done)
+    return out
+
+
+def recover_interrupted(folder: Folder | Path | str) -> list[RequestOutcome]:
+    """Close the run-now requests an interrupted or crashed run left open, without sending anything.
+
+    Returns what it closed; nothing when another process is sending from the folder.
+    """
+    folder = Folder.of(folder)
+    if not folder.has_ledger:
+        return []
+    try:
+        with folder.lock(LOCK_SEND, what=SEND_WHAT), folder.ledger() as ledger:
+            return recover_held(folder, ledger)
+    except FolderBusy:
+        return []
+
+
+def prepare(folder: Folder | Path | str, client: Any | None = None) -> Prepared:
+    """Settle what interrupted runs left, before planning: recover run-now requests, reconcile batch intents.
+
+    Without a client only the local recovery runs. When the API's batch list cannot be read, the
+    pending intents stay pending (their videos stay in flight) and a problem says so. When another
+    process is sending from the folder, nothing is touched (``busy``).
+    """
+    folder = Folder.of(folder)
+    if not folder.has_ledger:
+        return Prepared()
+    try:
+        with folder.lock(LOCK_SEND, what=SEND_WHAT):
+            with folder.ledger() as ledger:
+                recovered = tuple(recover_held(folder, ledger))
+            if client is None:
+                return Prepared(recovered=recovered)
+            try:
+                return Prepared(tuple(reconcile_held(folder, client)), recovered)
+            except Exception as exc:
+                return Prepared(recovered=recovered, problems=(RequestProblem(
+                    None, f"Could not check interrupted submissions with the API ({describe_error(exc)}); their "
+                    "videos are left out for now.", "Try again when the API can be reached."),))
+    except FolderBusy:
+        return Prepared(busy=True)
+
+
+def api_model_problems(client: Any, model: str) -> list[RequestProblem]:
+    """What the API's Models endpoint says against using ``model`` for image batches.
+
+    A model the API does not know, or whose capabilities say no batches or no images, blocks the
+    run; when the endpoint cannot be reached nothing is concluded (the submission will tell).
+    """
+    import anthropic
+
+    try:
+        info = client.models.retrieve(model)
+    except anthropic.NotFoundError:
+        return [RequestProblem(None, f"The API does not offer the model {model!r} to this key.",
+                               "Choose another model.", blocking=True)]
+    except Exception:
+        return []
+    caps = getattr(info, "capabilities", None)
+    out = []
+    for name, words in (("batch", "the Message Batches API"), ("image_input", "images")):
+        support = getattr(caps, name, None) if caps is not None else None
+        if support is not None and getattr(support, "supported", True) is False:
+            out.append(RequestProblem(None, f"{model} does not support {words}.", "Choose another model.",
+                                      blocking=True))
+    return out
+
+
+def keyframe_sets_for(folder: Folder, settings: RunSettings, *, extract: bool, on_progress: Progress | None
+                      ) -> tuple[list[KeyframeSet], list[SkippedVideo]]:
+    """The folder's keyframe sets: from the frame cache, or extracted where missing (``extract``)."""
+    if not extract:
+        return cached_sets(folder, settings)
+    usable, skipped = usable_records(folder)
+    if not usable:
+        return [], skipped
+    return list(extract_keyframes(folder.path, settings=settings.keyframes, model=settings.model, records=usable,
+                                  on_progress=on_progress)), skipped
+
+
+def _profile_and_problems(folder: Folder, settings: RunSettings, profile: PromptProfile | None
+                          ) -> tuple[PromptProfile, list[RequestProblem]]:
+    problems: list[RequestProblem] = []
+    if profile is None:
+        try:
+            profile = folder.profile(settings.prompt_profile)
+        except ProfileNotFound as exc:
+            problems.append(RequestProblem(None, str(exc), "Choose a saved prompt profile.", blocking=True))
+            profile = default_profile()
+    for text in schema_problems(profile.schema):
+        problems.append(RequestProblem(None, text, "Fix the output schema on the Prompt page.", blocking=True))
+    problems.extend(model_problems(settings.model))
+    return profile, problems
+
+
+def plan_submission(
+    folder: Folder | Path | str,
+    settings: RunSettings | None = None,
+    *,
+    force: bool = False,
+    profile: PromptProfile | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
+    selection: Selection | None = None,
+    extract: bool = False,
+    limit: int | None = None,
+    max_tokens: int | None = None,
+    max_batch_bytes: int | None = None,
+    max_batch_requests: int | None = None,
+    image_source: str = "base64",
+    client: Any | None = None,
+    on_progress: Progress | None = None,
+) -> SubmissionPlan:
+    """What sending ``folder`` now would send, leave out, split into and cost, after the explicit steps.
+
+    In order: ``prepare`` (recover interrupted run-now requests; with a ``client``, reconcile
+    interrupted submissions and ask the Models endpoint about the model), keyframes (given, else
+    the frame cache; ``extract=True`` extracts missing ones, reporting ``on_progress``), then the
+    pure ``build_plan``. ``settings`` default to the folder's saved run settings and ``profile`` to
+    its saved prompt profile. Videos already analysed with the same fingerprint are skipped unless
+    ``force``; videos in flight (batch or run now) always. ``limit`` keeps the first N videos.
+    ``image_source="file"`` uploads each frame once through the Files API at send time.
+    """
+    folder = Folder.of(folder)
+    settings = settings or folder.settings()
+    profile, problems = _profile_and_problems(folder, settings, profile)
+    if client is not None:
+        problems.extend(api_model_problems(client, settings.model))
+    problems.extend(prepare(folder, client).problems)
+    skipped: list[SkippedVideo] = []
+    if keyframe_sets is None:
+        keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)
+    return build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
+                      max_tokens=max_tokens, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
+                      image_source=image_source, skipped=skipped, problems=problems)
+
+
+def plan_run_now(
+    folder: Folder | Path | str,
+    settings: RunSettings | None = None,
+    *,
+    limit: int | None = None,
+    force: bool = False,
+    profile: PromptProfile | None = None,
+    keyframe_sets: Sequence[KeyframeSet] | None = None,
+    extract: bool = False,
+    image_source: str = "base64",
+    on_progress: Progress | None = None,
+) -> SubmissionPlan:
+    """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit`` videos)."""
+    return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
+                           extract=extract, image_source=image_source, on_progress=on_progress)

@@ -1,0 +1,42 @@
+"""The one guard: a spend cap no data can bypass, and the same messages for every way of sending."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gaia.runs.guard import SpendCap, cap_problem
+
+
+@pytest.mark.parametrize("estimate", [-2.03, math.nan, math.inf, -math.inf])
+def test_an_odd_estimate_never_passes_a_cap(estimate):
+    why = cap_problem(estimate, 0.01)
+    assert why is not None and "not a usable amount" in why
+
+
+@pytest.mark.parametrize("cap", [-1.0, math.nan])
+def test_an_odd_cap_blocks(cap):
+    assert "not a usable amount" in (cap_problem(1.0, cap) or "")
+
+
+def test_cap_messages():
+    assert cap_problem(5.0, None) is None
+    assert cap_problem(3.0, 4.0) is None
+    assert "above your cap of $4.00" in (cap_problem(5.0, 4.0) or "")
+    assert "no cost estimate" in (cap_problem(None, 4.0) or "")
+    now = cap_problem(5.0, 4.0, what="Sending now would cost about {usd} at standard prices", digits=4) or ""
+    assert now.startswith("Sending now would cost about $5.0000") and "above your cap" in now
+
+
+def test_spend_cap_reserves_requests_in_flight():
+    cap = SpendCap(1.0, 0.4)
+    assert cap.reserve() and cap.reserve() and not cap.reserve()  # 0.8 reserved; a third would pass 1.0
+    cap.settle(0.1, reserved=True)  # cheaper than expected: room again
+    assert cap.reserve()
+    assert SpendCap(None, None).reserve()
+
+
+def test_spend_cap_with_a_negative_per_request_estimate_still_stops():
+    cap = SpendCap(1.0, -5.0)
+    assert not cap.reserve()
