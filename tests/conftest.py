@@ -142,7 +142,7 @@ def ready_folder(make_folder: Callable[..., Path]) -> Callable[[dict[str, str]],
     return _make
 
 
-# --- Cost and prices (gaia.pricing.cost, gaia.facts) ------------------------------------------------------
+# --- Cost and prices (gaia.pricing, gaia.facts) ------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ strongest first; the richest (the strongest model, most frames, full size, full 
 reference the others are scored against.
 
 ``price_ladder`` extracts each configuration's keyframes for the sample (local work, cached) and
-prices them with ``gaia.pricing.cost.estimate_run`` (the public ``gaia.estimate_run``), so every
+prices them with ``gaia.pricing.estimate.estimate_run`` (the public ``gaia.estimate_run``), so every
 figure comes from the price data file: ``usd_per_video`` is what a run of the folder with these
 settings costs per video (Batch API with caching, as GAIA sends runs), ``tune_usd`` what sending
 this configuration on the sample now costs (standard prices with caching).
@@ -26,7 +26,8 @@ from typing import Any
 from gaia.facts import catalogue, model_facts
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.media.scan import VideoRecord
-from gaia.pricing.cost import estimate_run, history
+from gaia.pricing.estimate import estimate_run
+from gaia.pricing.history import history
 from gaia.prompts import PromptProfile
 from gaia.quality.scoring import PROSE_NAMES
 from gaia.settings import MAX_FRAME_COUNT, KeyframeSettings, RunSettings

@@ -5,7 +5,7 @@ answers must never become the folder's results: ``ApiTuneRunner`` plans the requ
 would (``gaia.runs.batch.plan_submission`` with ``force``: same prompt, schema, cached prefix and
 frames), sends them through the Messages API now, validates each answer against the
 configuration's schema (``gaia.api.requests.parse_answer``), prices its usage at standard rates
-(``gaia.pricing.cost.usage_cost``) and writes it to ``.gaia/tune/<config-id>/<video>.json``. No
+(``gaia.pricing.usage.usage_cost``) and writes it to ``.gaia/tune/<config-id>/<video>.json``. No
 sidecar is read or written and no ledger request row is made, so no video looks analysed, no
 failure shows up among the folder's failures to retry, and crash recovery never sees a tune
 answer. What was spent is recorded in the ledger as one run of mode ``tune`` per configuration and
@@ -34,7 +34,7 @@ from gaia.api.requests import build_request_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
-from gaia.pricing.cost import usage_cost
+from gaia.pricing.usage import usage_cost
 from gaia.quality.ladder import PricedConfig
 from gaia.runs.plan import PlannedRequest
 from gaia.runs.recovery import plan_submission

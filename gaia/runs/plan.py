@@ -23,7 +23,8 @@ from gaia.folder import Folder
 from gaia.ledger import RequestIntent, RequestRow
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
-from gaia.pricing import cost
+from gaia.pricing.estimate import estimate_run
+from gaia.pricing.history import history
 from gaia.prompts import PromptProfile
 from gaia.settings import RunSettings, Selection, run_fingerprint
 from gaia.sidecar import sidecar_state
@@ -278,14 +279,14 @@ def cached_sets(folder: Folder, settings: RunSettings, *, rel_paths: set[str] | 
 
 def _estimate(folder: Folder, ksets: Sequence[KeyframeSet], planned: Sequence[PlannedRequest],
               settings: RunSettings, profile: PromptProfile) -> tuple[Any, float | None, str | None]:
-    """The cost estimate (``gaia.pricing.cost.estimate_run``) for exactly the planned videos."""
+    """The cost estimate (``gaia.pricing.estimate.estimate_run``) for exactly the planned videos."""
     if not planned:
         return None, None, None
     wanted = {p.rel_path: p for p in planned}
     sets = [replace(ks, frames=wanted[ks.rel_path].frames) for ks in ksets if ks.rel_path in wanted]
     try:
-        est = cost.estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
-                                history=cost.history(folder.path, profile.hash, settings.model), explain=False)
+        est = estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
+                                history=history(folder.path, profile.hash, settings.model), explain=False)
         totals = est.total_usd
         usd = float(totals["batch_caching"] if "batch_caching" in totals else totals["batch"])
         return est, usd, None

@@ -21,7 +21,7 @@ from gaia.api.client import field
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json
 from gaia.ledger import Ledger, Mode, RequestRow, RequestStatus, now_iso
-from gaia.pricing.cost import usage_cost
+from gaia.pricing.usage import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
@@ -99,7 +99,7 @@ class Answer:
 
 
 def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> float | None:
-    """USD for one answer's usage (``gaia.pricing.cost.usage_cost``), ``None`` when it cannot be priced."""
+    """USD for one answer's usage (``gaia.pricing.usage.usage_cost``), ``None`` when it cannot be priced."""
     if not usage:
         return None
     try:

@@ -399,7 +399,7 @@ def test_run_now_path_writes_the_same_sidecar_at_standard_prices(tmp_path, fake_
     run = read_sidecar(folder / "a.mp4")["run"]
     assert run["mode"] == "standard" and run["batch_id"] is None
     assert run["fingerprint"] == plan.fingerprint
-    from gaia.pricing.cost import usage_cost
+    from gaia.pricing.usage import usage_cost
 
     assert run["cost_usd"] == pytest.approx(usage_cost(run["usage"], plan.model, batch=False).total_usd)
     assert B.plan_submission(folder, RunSettings(), keyframe_sets=ksets).skipped_by("analysed")[0].rel_path == "a.mp4"
