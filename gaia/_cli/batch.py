@@ -16,7 +16,7 @@ from typing import Any
 
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
 from gaia.api.client import MissingApiKey, describe_error, make_client
-from gaia.facts import catalogue
+from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.runs.batch import (
     COUNTS_NOTE,
@@ -243,8 +243,8 @@ def run_submit(args: argparse.Namespace) -> int:
     """Plan, show, confirm and submit."""
     settings = Folder(args.folder).settings()
     if args.model:
-        if args.model not in catalogue().models:
-            _err("submit", f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+        if (why := not_offered_reason(args.model)) is not None:
+            _err("submit", why)
             return 2
         settings = replace(settings, model=args.model)
     client = None

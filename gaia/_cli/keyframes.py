@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.facts import catalogue
+from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import FolderError, scan_folder
@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = replace(settings, keyframes=replace(settings.keyframes, **changes))
         if args.model:
-            if args.model not in catalogue().models:
-                raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+            if (why := not_offered_reason(args.model)) is not None:
+                raise ValueError(why)
             settings = replace(settings, model=args.model)
     except ValueError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
