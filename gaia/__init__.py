@@ -16,6 +16,8 @@ from gaia.facts import (
     fit_to_tier,
     image_tokens,
     model_facts,
+    not_offered_reason,
+    offered_models,
 )
 from gaia.folder import Folder, FolderBusy
 from gaia.ledger import Ledger
@@ -202,6 +204,8 @@ __all__ = [
     "load_run_inputs",
     "make_client",
     "model_facts",
+    "not_offered_reason",
+    "offered_models",
     "parse_answer",
     "plan_intents",
     "plan_retry",

@@ -92,6 +92,8 @@ EXPECTED = {
     'load_run_inputs',
     'make_client',
     'model_facts',
+    'not_offered_reason',
+    'offered_models',
     'parse_answer',
     'plan_intents',
     'plan_retry',
