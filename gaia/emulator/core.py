@@ -452,11 +452,12 @@ class Emulator:
         return {"id": file_id, "type": "file_deleted"}
 
     # --- models --------------------------------------------------------------------------------------
-    def list_models(self, query: dict[str, str]) -> dict[str, Any]:
-        """A page of ModelInfo objects built from ``gaia.facts.catalogue()``."""
-        ids = list(catalogue().models)
+    def list_models(self, query: dict[str, str], lifecycles: list[str] | None = None) -> dict[str, Any]:
+        """A page of ModelInfo objects built from ``gaia.facts.catalogue()`` (only ``lifecycles`` if given)."""
+        infos = {i: model_info(m, self.today()) for i, m in catalogue().models.items()}
+        ids = [i for i, info in infos.items() if not lifecycles or info["lifecycle"] in lifecycles]
         page, has_more = _paginate(ids, query)
-        return {"data": [model_info(catalogue().models[i], self.today()) for i in page], "has_more": has_more,
+        return {"data": [infos[i] for i in page], "has_more": has_more,
                 "first_id": page[0] if page else None, "last_id": page[-1] if page else None}
 
     def get_model(self, model_id: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from gaia.emulator.core import Emulator
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
@@ -319,7 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, message, rid)
 
     def _list_models(self, body: _Body, query: dict[str, str], rid: str) -> None:
-        self._send_json(200, self.emu.list_models(query), rid)
+        repeated = parse_qs(urlsplit(self.path).query)
+        values = repeated.get("lifecycle", []) + repeated.get("lifecycle[]", [])
+        lifecycles = [v for item in values for v in item.split(",")]
+        self._send_json(200, self.emu.list_models(query, lifecycles or None), rid)
 
     def _get_model(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self.emu.get_model(id), rid)

@@ -197,6 +197,8 @@ def test_a_retired_model_is_listed_as_retired_and_refused(anthropic_client: anth
     listed = {m.id: m.lifecycle for m in anthropic_client.models.list(limit=1000).data}
     assert listed["claude-sonnet-4-5"] == "retired"
     assert listed["claude-opus-4-5"] == "deprecated" and listed["claude-sonnet-5-5"] == "active"
+    active = {m.id for m in anthropic_client.models.list(limit=1000, lifecycle=["active", "deprecated"]).data}
+    assert "claude-sonnet-4-5" not in active and {"claude-opus-4-5", "claude-sonnet-5-5"} <= active
     with pytest.raises(anthropic.NotFoundError) as exc, pytest.warns(DeprecationWarning):
         anthropic_client.messages.create(model="claude-sonnet-4-5", max_tokens=100,
                                          messages=[{"role": "user", "content": "Hi"}])
