@@ -26,6 +26,8 @@ from gaia.facts import (
     fit_to_tier,
     image_tokens,
     model_facts,
+    not_offered_reason,
+    offered_models,
 )
 from gaia.folder import Folder, FolderBusy
 from gaia.labels import (
@@ -309,6 +311,8 @@ __all__ = [
     "load_run_inputs",
     "make_client",
     "model_facts",
+    "not_offered_reason",
+    "offered_models",
     "parse_answer",
     "pick_sample",
     "plan_intents",

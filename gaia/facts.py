@@ -9,11 +9,13 @@ too, so the keyframe extractor, the cost estimator and the emulator cannot disag
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,9 @@ IMAGE_PATCH_PX = 28
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 CACHE_TTLS = ("5m", "1h")
+# A model whose ``retires_on`` date has passed gets this status (whatever the data file says): it stays
+# priced, so old bills can be recomputed, but ``offered_models`` leaves it out of every choice for new runs.
+RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,22 @@ class ModelFacts:
     overridden: bool = False
     text_token_factor: float = 1.0
     confirmed_note: str = ""
+    retires_on: str = ""
+    retirement_source: str = ""
+
+    def retired_as_of(self, day: date | None = None) -> bool:
+        """Whether the model is retired on ``day`` (today by default): it is then priced for history only."""
+        return bool(self.retires_on) and (day or date.today()).isoformat() >= self.retires_on
+
+    @property
+    def retired(self) -> bool:
+        """Retired today: requests to it fail, so it must not be offered for new runs."""
+        return self.retired_as_of()
+
+    @property
+    def retired_on(self) -> str | None:
+        """The retirement date (``YYYY-MM-DD``) once it has passed, else ``None``."""
+        return self.retires_on if self.retired else None
 
     @property
     def uncertain(self) -> list[str]:
@@ -299,7 +320,11 @@ def load_catalogue(override: Path | None = None) -> Catalogue:
                 overridden=model_id in overridden,
                 text_token_factor=float(row.get("text_token_factor", 1.0)),
                 confirmed_note=row.get("confirmed_note", ""),
+                retires_on=str(row.get("retires_on", "")),
+                retirement_source=str(row.get("retirement_source", "")),
             )
+            if models[model_id].retired:
+                models[model_id] = dataclasses.replace(models[model_id], status=RETIRED)
         except KeyError as exc:
             raise PriceFileError(f"model {model_id!r} in the price table lacks {exc.args[0]!r}") from exc
     return Catalogue(models=models, tiers=tiers, defaults=defaults, override_file=path,
@@ -333,6 +358,24 @@ def model_facts(model_id: str, *, cat: Catalogue | None = None) -> ModelFacts:
     except KeyError:
         known = ", ".join(sorted(cat.models))
         raise KeyError(f"unknown model {model_id!r}; known models: {known}") from None
+
+
+def offered_models(*, cat: Catalogue | None = None) -> list[ModelFacts]:
+    """The models a new run may use: every priced model except the retired ones."""
+    cat = cat or catalogue()
+    return [m for m in cat.models.values() if not m.retired]
+
+
+def not_offered_reason(model_id: str, *, cat: Catalogue | None = None) -> str | None:
+    """Why ``model_id`` cannot be chosen for a new run (unknown or retired), or ``None`` when it can."""
+    cat = cat or catalogue()
+    facts = cat.models.get(model_id)
+    if facts is None:
+        return f"unknown model {model_id!r}; known: {', '.join(sorted(m.id for m in offered_models(cat=cat)))}"
+    if facts.retired:
+        return (f"{facts.display_name} ({model_id}) was retired on {facts.retires_on}: the API no longer serves it. "
+                f"Choose another model (it stays priced for old bills only).")
+    return None
 
 
 def estimate_defaults(*, cat: Catalogue | None = None) -> EstimateDefaults:

@@ -190,3 +190,42 @@ def test_the_cli_says_what_is_wrong_with_the_price_file(tmp_path: Path, monkeypa
     err = capsys.readouterr().err
     assert err.startswith("gaia estimate: ") and BAD_OVERRIDES[case][1].split(" must")[0] in err
     assert "Traceback" not in err
+
+
+def test_a_retired_model_is_priced_for_history_but_not_offered() -> None:
+    from datetime import date
+
+    from gaia.facts import RETIRED, offered_models
+
+    son = model_facts("claude-sonnet-4-5")
+    # One dated source: the SDK's deprecated-models list puts the retirement on 2026-11-30.
+    assert son.retires_on == "2026-11-30" and "deprecated_models.py" in son.retirement_source
+    assert son.retired_as_of(date(2026, 11, 30)) and not son.retired_as_of(date(2026, 11, 29))
+    assert son.retired and son.retired_on == "2026-11-30" and son.status == RETIRED
+    # Still priced: the production bill (issue 3) stays computable.
+    assert son.input == 3.0 and son.output == 15.0
+    offered = {m.id for m in offered_models()}
+    assert "claude-sonnet-4-5" not in offered and DEFAULT_MODEL in offered
+    # Opus 4.5 is deprecated (retires 2027-01-22) but still offered until then.
+    opus = model_facts("claude-opus-4-5")
+    assert opus.retires_on == "2027-01-22" and opus.retired_as_of(date(2027, 1, 22))
+    assert not opus.retired_as_of(date(2026, 12, 1))
+    assert all(not m.retired for m in offered_models())
+
+
+def test_retirement_follows_the_date_not_the_status_field(tmp_path: Path, fresh_catalogue: None) -> None:
+    override = tmp_path / "prices.toml"
+    override.write_text('[models.claude-haiku-4-5]\nretires_on = "2000-01-01"\n')
+    cat = load_catalogue(override)
+    assert cat.models["claude-haiku-4-5"].status == "retired"
+    assert cat.models["claude-haiku-4-5"].retired_on == "2000-01-01"
+
+
+def test_a_retired_model_cannot_be_chosen_for_a_new_run() -> None:
+    from gaia.facts import not_offered_reason
+
+    assert not_offered_reason(DEFAULT_MODEL) is None
+    why = not_offered_reason("claude-sonnet-4-5")
+    assert why is not None and "retired on 2026-11-30" in why
+    unknown = not_offered_reason("claude-nonesuch")
+    assert unknown is not None and "claude-sonnet-4-5" not in unknown and DEFAULT_MODEL in unknown

@@ -106,6 +106,8 @@ EXPECTED = {
     'ModelFacts',
     'ModelRow',
     'MONEY_LABELS',
+    'not_offered_reason',
+    'offered_models',
     'OnlineResult',
     'OutputEstimate',
     'parse_answer',

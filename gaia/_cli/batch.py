@@ -36,7 +36,7 @@ from gaia import (
     watch,
 )
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.facts import catalogue
+from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 
@@ -252,8 +252,8 @@ def run_submit(args: argparse.Namespace) -> int:
     """Plan, show, confirm and submit."""
     settings = Folder(args.folder).settings()
     if args.model:
-        if args.model not in catalogue().models:
-            _err("submit", f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+        if (why := not_offered_reason(args.model)) is not None:
+            _err("submit", why)
             return 2
         settings = replace(settings, model=args.model)
     client = None

@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = replace(settings, keyframes=replace(settings.keyframes, **changes))
         if args.model:
-            if args.model not in gaia.catalogue().models:
-                raise ValueError(f"unknown model {args.model!r}; known: {', '.join(sorted(gaia.catalogue().models))}")
+            if (why := gaia.not_offered_reason(args.model)) is not None:
+                raise ValueError(why)
             settings = replace(settings, model=args.model)
     except ValueError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any
 
 from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.facts import catalogue
+from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.runs.checkpoints import NO_CHECKPOINTS
 from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
@@ -104,8 +104,8 @@ def run_run(args: argparse.Namespace) -> int:
     """Plan, show the choice, confirm and send now."""
     settings = Folder(args.folder).settings()
     if args.model:
-        if args.model not in catalogue().models:
-            _err(f"unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}")
+        if (why := not_offered_reason(args.model)) is not None:
+            _err(why)
             return 2
         settings = replace(settings, model=args.model)
     try:

@@ -17,6 +17,10 @@ hit rate), answers with JSON valid against the requested schema built from facts
 injects faults on demand (``EmulatorConfig``, ``HttpFault``), and keeps its state under
 ``state_dir`` across restarts. ``gaia emulator --port P`` runs it from the command line
 (``serve_forever``); ``EmulatorHandle.advance_clock`` moves its clock for expiry tests.
+
+NOTES: every rule the emulator enforces (and where the docs conflict or are silent, the stricter
+reading it takes) is listed with its doc page in ``gaia/emulator/NOTES.md``; the anthropic SDK's own
+generated API tests run against it in ``tests/emulator/sdk_conformance/``.
 """
 
 from __future__ import annotations

@@ -18,20 +18,22 @@ import secrets
 import string
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from gaia.emulator.answers import answer_text, frame_facts, thinking_text
+from gaia.emulator.answers import answer_text, frame_facts, schema_instance, thinking_text
 from gaia.emulator.config import EmulatorConfig, HttpFault
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
 from gaia.emulator.state import CacheStore, FileStore, Store
 from gaia.emulator.tokens import RequestAnalysis, analyse_request, approx_text_tokens, truncate_to_tokens
 from gaia.emulator.validate import (
+    COUNT_TOKENS_PARAMS,
     check_batch_body,
     check_params,
     check_params_shape,
     is_5x,
+    max_output_tokens,
     resolve_model,
 )
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS, ModelFacts, catalogue
@@ -92,7 +94,11 @@ class Emulator:
         return None
 
     # --- batches -----------------------------------------------------------------------------------
-    def create_batch(self, body: Any, *, api_version: str | None = None) -> dict[str, Any]:
+    def today(self, at: float | None = None) -> date:
+        """The emulator's calendar day (UTC) at ``at`` (default: now), for model retirement dates."""
+        return datetime.fromtimestamp(self.now() if at is None else at, UTC).date()
+
+    def create_batch(self, body: Any, *, api_version: str | None = None, betas: str | None = None) -> dict[str, Any]:
         """Validate and store a new batch; return its MessageBatch object."""
         requests = check_batch_body(body)
         cfg = self.config
@@ -107,7 +113,7 @@ class Emulator:
                 "ends_at": now + cfg.batch_delay_s, "expires_at": now + BATCH_EXPIRY_HOURS * 3600,
                 "delay_s": cfg.batch_delay_s, "cancel_delay_s": cfg.cancel_delay_s,
                 "rates": cfg.result_rates(), "seed": cfg.seed, "shuffle": cfg.shuffle_results,
-                "thinking_blocks": cfg.thinking_blocks, "api_version": api_version,
+                "thinking_blocks": cfg.thinking_blocks, "api_version": api_version, "betas": betas,
                 "cancel_initiated_at": None, "cancel_ends_at": None, "ended_at": None, "counts": None,
             }
             self.store.save_meta(meta)
@@ -256,7 +262,8 @@ class Emulator:
                 cancel_at is not None and done_at > float(cancel_at)):
             return {"type": "canceled"}
         try:
-            facts = check_params(params, api_version=meta.get("api_version"))
+            facts = check_params(params, api_version=meta.get("api_version"), today=self.today(done_at),
+                                 betas=meta.get("betas"))
             analysis = analyse_request(params, facts, files=self.file_bytes)
         except ApiError as exc:
             return _errored(exc)
@@ -270,7 +277,7 @@ class Emulator:
         check_params_shape(body, "", in_batch=False)
         if body.get("stream"):
             raise invalid("stream: the GAIA emulator does not stream messages; send stream=false")
-        facts = check_params(body, api_version=api_version)
+        facts = check_params(body, api_version=api_version, today=self.today())
         analysis = analyse_request(body, facts, files=self.file_bytes)
         rng = random.Random(f"{self.config.seed}/messages/{secrets.token_hex(4)}")
         rates = self.config.result_rates()
@@ -283,9 +290,9 @@ class Emulator:
         if not isinstance(body, dict):
             raise invalid("body: Input should be a valid dictionary")
         params = {"max_tokens": 1, **body}
-        check_params_shape(params, "", in_batch=False)
+        check_params_shape(params, "", in_batch=False, allowed=COUNT_TOKENS_PARAMS | {"max_tokens"})
         facts = resolve_model(params["model"])
-        if facts is None:
+        if facts is None or facts.retired_as_of(self.today()):
             raise not_found(f"model: {params['model']}")
         return {"input_tokens": analyse_request(params, facts).total_tokens}
 
@@ -307,17 +314,28 @@ class Emulator:
             text = text[: max(1, len(text) // 3)]
             stop = "max_tokens"
         content: list[dict[str, Any]] = []
-        thinking_on = thinking and is_5x(facts.id) and (params.get("thinking") or {}).get("type") != "disabled"
-        if thinking_on:
-            content.append({"type": "thinking", "thinking": thinking_text(frames),
-                            "signature": "gaia-emulator-" + secrets.token_hex(16)})
+        setting = params.get("thinking") if isinstance(params.get("thinking"), dict) else {}
+        thinking_on = thinking and is_5x(facts.id) and setting.get("type") != "disabled"
+        # The thinking the model did is billed as output whatever is shown; 5.x models return the block's
+        # text empty unless ``thinking.display`` is "summarized" (Opus 5.5 overview, "default display").
+        thought = thinking_text(frames) if thinking_on else ""
         max_tokens = int(params["max_tokens"])
-        produced = sum(approx_text_tokens(b.get("thinking", ""), facts.id) for b in content)
+        thought = truncate_to_tokens(thought, max_tokens, facts.id)
+        produced = approx_text_tokens(thought, facts.id)
+        if thinking_on:
+            content.append({"type": "thinking", "thinking": thought if setting.get("display") == "summarized" else "",
+                            "signature": "gaia-emulator-" + secrets.token_hex(16)})
+        tool = _tool_to_call(params)
         if content and produced >= max_tokens:
             # Thinking used the whole budget: the answer has no text block at all, as with the API.
-            content[0]["thinking"] = truncate_to_tokens(content[0]["thinking"], max_tokens, facts.id)
-            output_tokens = approx_text_tokens(content[0]["thinking"], facts.id)
+            output_tokens = produced
             stop = "max_tokens"
+        elif tool is not None and stop == "end_turn":
+            call = {"type": "tool_use", "id": new_id("toolu_"), "name": tool["name"],
+                    "input": schema_instance(tool.get("input_schema") or {"type": "object"}, frames, rng)}
+            content.append(call)
+            output_tokens = produced + approx_text_tokens(json.dumps(call["input"]), facts.id)
+            stop = "tool_use"
         else:
             budget = max_tokens - produced
             if approx_text_tokens(text, facts.id) > budget:
@@ -434,11 +452,12 @@ class Emulator:
         return {"id": file_id, "type": "file_deleted"}
 
     # --- models --------------------------------------------------------------------------------------
-    def list_models(self, query: dict[str, str]) -> dict[str, Any]:
-        """A page of ModelInfo objects built from ``gaia.facts.catalogue()``."""
-        ids = list(catalogue().models)
+    def list_models(self, query: dict[str, str], lifecycles: list[str] | None = None) -> dict[str, Any]:
+        """A page of ModelInfo objects built from ``gaia.facts.catalogue()`` (only ``lifecycles`` if given)."""
+        infos = {i: model_info(m, self.today()) for i, m in catalogue().models.items()}
+        ids = [i for i, info in infos.items() if not lifecycles or info["lifecycle"] in lifecycles]
         page, has_more = _paginate(ids, query)
-        return {"data": [model_info(catalogue().models[i]) for i in page], "has_more": has_more,
+        return {"data": [infos[i] for i in page], "has_more": has_more,
                 "first_id": page[0] if page else None, "last_id": page[-1] if page else None}
 
     def get_model(self, model_id: str) -> dict[str, Any]:
@@ -446,7 +465,28 @@ class Emulator:
         facts = resolve_model(model_id)
         if facts is None:
             raise not_found(f"model: {model_id}")
-        return model_info(facts)
+        return model_info(facts, self.today())
+
+
+def _tool_to_call(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The custom tool the emulated model calls, or ``None`` when it answers in text.
+
+    A forced choice (``tool``/``any``) calls that tool (or the first); ``auto`` calls the first
+    custom tool unless the request asks for structured output or the last turn already carries a
+    ``tool_result``; ``none`` never calls one.
+    """
+    tools = [t for t in params.get("tools") or [] if isinstance(t, dict) and "input_schema" in t]
+    choice = params.get("tool_choice") if isinstance(params.get("tool_choice"), dict) else {"type": "auto"}
+    if not tools or choice.get("type") == "none":
+        return None
+    if choice.get("type") == "tool":
+        return next((t for t in tools if t.get("name") == choice.get("name")), tools[0])
+    if choice.get("type") == "any":
+        return tools[0]
+    last = params["messages"][-1].get("content")
+    answered = isinstance(last, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in last)
+    has_format = isinstance(params.get("output_config"), dict) and params["output_config"].get("format")
+    return None if answered or has_format else tools[0]
 
 
 def _paginate(ids: list[str], query: dict[str, str]) -> tuple[list[str], bool]:
@@ -460,7 +500,12 @@ def _paginate(ids: list[str], query: dict[str, str]) -> tuple[list[str], bool]:
         raise invalid("limit: Input should be greater than or equal to 1 and less than or equal to 1000")
     after, before = query.get("after_id"), query.get("before_id")
     if after and before:
-        raise invalid("Only one of after_id and before_id may be given")
+        # Not documented either way; the SDK's own tests send both: the items strictly between them.
+        for name, cursor in (("after_id", after), ("before_id", before)):
+            if cursor not in ids:
+                raise invalid(f"{name}: no item with id '{cursor}'")
+        rest = ids[ids.index(after) + 1: ids.index(before)]
+        return rest[:limit], len(rest) > limit
     if after:
         if after not in ids:
             raise invalid(f"after_id: no item with id '{after}'")
@@ -505,16 +550,23 @@ def _line_of(model_id: str) -> str | None:
     return None
 
 
-def model_info(facts: ModelFacts) -> dict[str, Any]:
-    """The Models API object for one catalogue row (capabilities: batch, images, structured output)."""
+def model_info(facts: ModelFacts, today: date | None = None) -> dict[str, Any]:
+    """The Models API object for one catalogue row (capabilities: batch, images, structured output).
+
+    ``lifecycle`` follows the row's ``retires_on`` date (gaia/data/models.toml): ``deprecated``
+    before it, ``retired`` from it on (``today`` is the emulator's day).
+    """
     yes, no = {"supported": True}, {"supported": False}
     five = is_5x(facts.id)
-    lifecycle = {"legacy": "active", "deprecated": "deprecated", "retired": "retired"}.get(facts.status, "active")
+    lifecycle = "retired" if facts.retired_as_of(today) else "deprecated" if facts.retires_on else "active"
+    retires_at = f"{facts.retires_on}T00:00:00Z" if facts.retires_on else None
     created = facts.as_of or "2026-01-01"
     return {
         "id": facts.id, "type": "model", "display_name": facts.display_name,
-        "created_at": f"{created}T00:00:00Z", "lifecycle": lifecycle, "deprecated_at": None, "retires_at": None,
-        "line": _line_of(facts.id), "max_input_tokens": facts.context_window, "max_tokens": None,
+        "created_at": f"{created}T00:00:00Z", "lifecycle": lifecycle, "deprecated_at": None,
+        "retires_at": retires_at,
+        "line": _line_of(facts.id), "max_input_tokens": facts.context_window,
+        "max_tokens": max_output_tokens(facts.id),
         "capabilities": {
             "batch": yes, "image_input": yes, "structured_outputs": yes, "pdf_input": yes, "citations": yes,
             "code_execution": no,

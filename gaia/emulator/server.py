@@ -20,10 +20,11 @@ from collections.abc import Callable
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from gaia.emulator.core import Emulator
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
+from gaia.emulator.validate import check_api_version
 
 log = logging.getLogger(__name__)
 _ID = r"(?P<id>[A-Za-z0-9_.:-]+)"
@@ -206,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.emu.take_fault(route)
             if fault is not None:
                 raise fault
+            check_api_version(self.headers.get("anthropic-version"))
             if raw is None:
                 size = {"batches.create": "256 MB", "files.upload": "500 MB"}.get(route, "32 MB")
                 raise ApiError(413, f"Request exceeds the maximum allowed number of bytes ({limit} bytes; "
@@ -247,7 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
     # --- routes -------------------------------------------------------------------------------------
     def _create_batch(self, body: _Body, query: dict[str, str], rid: str) -> None:
         version = self.headers.get("anthropic-version")
-        batch = self._with_base(lambda b: self.emu.create_batch(b, api_version=version), self._json(body))
+        betas = self.headers.get("anthropic-beta")
+        batch = self._with_base(lambda b: self.emu.create_batch(b, api_version=version, betas=betas), self._json(body))
         self._send_json(200, batch, rid)
 
     def _with_base(self, fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -316,7 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, message, rid)
 
     def _list_models(self, body: _Body, query: dict[str, str], rid: str) -> None:
-        self._send_json(200, self.emu.list_models(query), rid)
+        repeated = parse_qs(urlsplit(self.path).query)
+        values = repeated.get("lifecycle", []) + repeated.get("lifecycle[]", [])
+        lifecycles = [v for item in values for v in item.split(",")]
+        self._send_json(200, self.emu.list_models(query, lifecycles or None), rid)
 
     def _get_model(self, body: _Body, query: dict[str, str], rid: str, id: str) -> None:
         self._send_json(200, self.emu.get_model(id), rid)

@@ -27,6 +27,7 @@ from typing import Any
 from PIL import Image
 
 from gaia.emulator.errors import ApiError, invalid
+from gaia.emulator.validate import check_image_bytes
 from gaia.facts import (
     IMAGE_MANY_THRESHOLD,
     IMAGE_MAX_DIMENSION,
@@ -252,6 +253,7 @@ def analyse_request(params: dict[str, Any], facts: ModelFacts, *, prefix: str = 
                     if not media_type.startswith("image/"):
                         raise invalid(f"{path}.source.file: file {source.get('file_id')} is {media_type}, "
                                       "not an image")
+                    check_image_bytes(len(data), f"{path}.source.file")
                     width, height = image_size(data, media_type, f"{path}.source.file")
                     source = {"media_type": media_type, "data": source.get("file_id")}
                 else:

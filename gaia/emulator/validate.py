@@ -1,11 +1,13 @@
 """Request validation in two stages, as the real API splits it.
 
 ``check_batch_body`` runs synchronously on ``POST /v1/messages/batches`` (shape of the body,
-``custom_id`` rules, required params, image media types and base64) and raises a 400 the SDK
-sees at once. ``check_params`` holds the rules the real API only applies when it processes a
-request (unknown model, shapes the current models reject, sampling parameters dropped in API
-version 2026-10-21): inside a batch they become ``errored`` results, on ``POST /v1/messages``
-they are a 400 (or 404 for an unknown model) straight away.
+``custom_id`` rules, required params, unknown parameters, empty text, image media types, base64
+and byte size) and raises a 400 the SDK sees at once. ``check_params`` holds the rules the real
+API only applies when it processes a request (unknown or retired model, ``max_tokens`` above the
+model's limit, assistant prefill, thinking modes and forced tool choice a model rejects, sampling
+parameters dropped in API version 2026-10-21): inside a batch they become ``errored`` results, on
+``POST /v1/messages`` they are a 400 (or 404 for an unknown model) straight away. Each rule names
+the doc page it follows; where the docs are silent the stricter reading is taken (see NOTES.md).
 """
 
 from __future__ import annotations
@@ -13,19 +15,73 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import date
 from typing import Any
 
 from gaia.emulator.errors import invalid, not_found
 from gaia.facts import BATCH_MAX_REQUESTS, CUSTOM_ID_PATTERN, IMAGE_MEDIA_TYPES, ModelFacts, catalogue
 
 API_VERSION = "2026-10-21"
+# https://platform.claude.com/docs/en/api/versioning ("Version history").
+KNOWN_API_VERSIONS = ("2023-01-01", "2023-06-01", "2026-10-21")
 SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+# Top-level body fields of MessageCreateParams in anthropic 2.13.0 (``workspace_id`` and
+# ``user_profile_id`` travel as headers); anything else is "Extra inputs are not permitted".
+MESSAGE_PARAMS = frozenset({
+    "model", "max_tokens", "messages", "cache_control", "container", "diagnostics", "inference_geo",
+    "metadata", "output_config", "service_tier", "speed", "stop_sequences", "stream", "system",
+    "thinking", "tool_choice", "tools", *SAMPLING_PARAMS})
+COUNT_TOKENS_PARAMS = frozenset({
+    "model", "messages", "cache_control", "output_config", "speed", "system", "thinking", "tool_choice",
+    "tools", *SAMPLING_PARAMS})
+# Per-image byte cap. The vision page's older copies say 5 MB, late-2026 secondary notes 10 MB:
+# the stricter 5 MB (5 MiB, as the API's own message counts it) holds until a primary source says more.
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+PREFILL_MESSAGE = ("This model does not support assistant message prefill. The conversation must end with a "
+                   "user message.")
 # Models that reject a forced tool choice (fact sheet §6: Opus 5.5, Sonnet 5.5, Fable 5.1).
 _NO_FORCED_TOOL = re.compile(r"^claude-[a-z]+-5-5(-\d{8})?$|^claude-fable-5-1(-\d{8})?$")
-_NO_THINKING_OFF = re.compile(r"^claude-(sonnet|opus)-5-5(-\d{8})?$")
+# Adaptive thinking only: 'disabled' and a budget ('enabled') are a 400. Opus 5.5 and Fable 5.1 per
+# their what's-new pages ("thinking can't be disabled"; budgets rejected); Sonnet 5.5 per its migration
+# guide (use between_tools); Opus 4.7/4.8, Fable 5 and Mythos 5 per the adaptive-thinking page. Haiku 5.5,
+# Fable 5.2 and Mythos 5.1 are not named: stricter reading, same rule as their line.
+_ADAPTIVE_ONLY = re.compile(r"^claude-([a-z]+-5-5|fable-5(-[12])?|mythos-5(-[12])?|opus-4-[78])(-\d{8})?$")
 _DATED = re.compile(r"^(?P<base>.+)-\d{8}$")
+_VERSION = re.compile(r"^claude-[a-z]+-(?P<major>\d+)(?:-(?P<minor>\d))?(?:-\d{8})?$")
+# Max output tokens (models overview comparison tables): 128K for Opus 4.6 and later, Sonnet 5/5.5 and
+# Fable/Mythos; 64K for Sonnet 4.5/4.6, Haiku 4.5 and Opus 4.5. Haiku 5.5's figure is not in the copies
+# read: the stricter 64K of its line. With beta ``output-300k-2026-03-24`` a batch may ask up to 300K on
+# Opus 5/5.5, Sonnet 5.5 and Haiku 5.5 ("Max output (Batch API, beta) 300K").
+_MAX_OUTPUT_64K = re.compile(r"^claude-(sonnet-4-[56]|haiku-4-5|haiku-5-5|opus-4-5)(-\d{8})?$")
+_OUTPUT_300K = re.compile(r"^claude-(opus-5(-5)?|sonnet-5-5|haiku-5-5)(-\d{8})?$")
+OUTPUT_300K_BETA = "output-300k-2026-03-24"
 _BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
                 "search_result", "server_tool_use", "web_search_tool_result", "container_upload"}
+
+
+def max_output_tokens(model: str, betas: str | None = None) -> int:
+    """The largest ``max_tokens`` ``model`` accepts (300K in a batch with the output-300k beta)."""
+    if betas and OUTPUT_300K_BETA in betas and _OUTPUT_300K.match(model):
+        return 300_000
+    return 64_000 if _MAX_OUTPUT_64K.match(model) else 128_000
+
+
+def allows_prefill(model: str) -> bool:
+    """Whether ``model`` accepts a final assistant turn: only models before Claude 4.6 do
+    (https://platform.claude.com/docs/en/about-claude/models/whats-new-claude-4-6#prefill-removal)."""
+    match = _VERSION.match(model)
+    if not match:
+        return False
+    return (int(match.group("major")), int(match.group("minor") or 0)) < (4, 6)
+
+
+def check_api_version(value: str | None) -> None:
+    """A 400 when the ``anthropic-version`` header is missing or names no version (versioning page)."""
+    if not value:
+        raise invalid("anthropic-version: header is required")
+    if value not in KNOWN_API_VERSIONS:
+        raise invalid(f"anthropic-version: '{value}' is not a valid version; valid versions are "
+                      f"{', '.join(KNOWN_API_VERSIONS)}")
 
 
 def resolve_model(model: str) -> ModelFacts | None:
@@ -47,11 +103,15 @@ def _type_name(value: Any) -> str:
             float: "number"}.get(type(value), "null" if value is None else type(value).__name__)
 
 
-def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
-    """Required params and content block shapes; raises a 400 naming the first problem."""
+def check_params_shape(params: Any, prefix: str, *, in_batch: bool,
+                       allowed: frozenset[str] = MESSAGE_PARAMS) -> None:
+    """Required params, unknown params and content block shapes; raises a 400 naming the first problem."""
     where = prefix.rstrip(".") or "body"
     if not isinstance(params, dict):
         raise invalid(f"{where}: Input should be a valid dictionary")
+    for name in params:
+        if name not in allowed:
+            raise invalid(f"{prefix}{name}: Extra inputs are not permitted")
     for name in ("model", "max_tokens", "messages"):
         if name not in params:
             raise invalid(f"{prefix}{name}: Field required")
@@ -64,7 +124,8 @@ def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
         raise invalid(f"{prefix}max_tokens: Input should be greater than or equal to 1")
     if in_batch and params.get("stream"):
         raise invalid(f"{prefix}stream: streaming is not supported in Message Batches requests")
-    if in_batch and params.get("speed") is not None:
+    if in_batch and params.get("speed") == "fast":
+        # Only fast mode is refused in a batch (batch-processing page); speed "standard" is the default.
         raise invalid(f"{prefix}speed: fast mode is not supported in Message Batches requests")
     messages = params["messages"]
     if not isinstance(messages, list):
@@ -78,6 +139,8 @@ def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
         for i, block in enumerate(system):
             if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
                 raise invalid(f"{prefix}system.{i}: Input should be a text block")
+            if not block["text"]:
+                raise invalid(f"{prefix}system: text content blocks must be non-empty")
     for m, msg in enumerate(messages):
         mp = f"{prefix}messages.{m}"
         if not isinstance(msg, dict):
@@ -85,10 +148,13 @@ def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
         if msg.get("role") not in ("user", "assistant"):
             raise invalid(f"{mp}.role: Input should be 'user' or 'assistant'")
         content = msg.get("content")
+        if not isinstance(content, str | list):
+            raise invalid(f"{mp}.content: Input should be a valid string or list of content blocks")
+        if not content and not (m == len(messages) - 1 and msg["role"] == "assistant"):
+            raise invalid(f"{mp}: all messages must have non-empty content except for the optional final "
+                          "assistant message")
         if isinstance(content, str):
             continue
-        if not isinstance(content, list):
-            raise invalid(f"{mp}.content: Input should be a valid string or list of content blocks")
         for c, block in enumerate(content):
             bp = f"{mp}.content.{c}"
             if not isinstance(block, dict) or "type" not in block:
@@ -99,6 +165,8 @@ def check_params_shape(params: Any, prefix: str, *, in_batch: bool) -> None:
                               "the expected tags")
             if kind == "text" and not isinstance(block.get("text"), str):
                 raise invalid(f"{bp}.text.text: Field required")
+            if kind == "text" and not block["text"]:
+                raise invalid(f"{prefix}messages: text content blocks must be non-empty")
             if kind == "image":
                 _check_image(block, f"{bp}.image")
 
@@ -117,9 +185,10 @@ def _check_image(block: dict[str, Any], path: str) -> None:
         if not isinstance(data, str) or not data:
             raise invalid(f"{path}.source.base64.data: Field required")
         try:
-            base64.b64decode(data, validate=True)
+            size = len(base64.b64decode(data, validate=True))
         except (binascii.Error, ValueError):
             raise invalid(f"{path}.source.base64.data: The image data is not valid base64.") from None
+        check_image_bytes(size, f"{path}.source.base64")
     elif kind == "url":
         if not isinstance(source.get("url"), str):
             raise invalid(f"{path}.source.url.url: Field required")
@@ -129,6 +198,12 @@ def _check_image(block: dict[str, Any], path: str) -> None:
     else:
         raise invalid(f"{path}.source.type: Input tag '{kind}' found using 'type' does not match any of "
                       "the expected tags: 'base64', 'url', 'file'")
+
+
+def check_image_bytes(size: int, where: str) -> None:
+    """A 400 when one image is over ``IMAGE_MAX_BYTES`` (vision page; see NOTES.md for the figure)."""
+    if size > IMAGE_MAX_BYTES:
+        raise invalid(f"{where}: image exceeds 5 MB maximum: {size} bytes > {IMAGE_MAX_BYTES} bytes")
 
 
 def check_batch_body(body: Any) -> list[dict[str, Any]]:
@@ -149,6 +224,9 @@ def check_batch_body(body: Any) -> list[dict[str, Any]]:
     for i, req in enumerate(requests):
         if not isinstance(req, dict):
             raise invalid(f"requests.{i}: Input should be a valid dictionary")
+        for name in req:
+            if name not in ("custom_id", "params"):
+                raise invalid(f"requests.{i}.{name}: Extra inputs are not permitted")
         cid = req.get("custom_id")
         if cid is None:
             raise invalid(f"requests.{i}.custom_id: Field required")
@@ -170,19 +248,28 @@ def check_batch_body(body: Any) -> list[dict[str, Any]]:
     return requests
 
 
-def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str | None = None) -> ModelFacts:
+def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str | None = None,
+                 today: date | None = None, betas: str | None = None) -> ModelFacts:
     """The rules applied when a request is processed; return the model's facts or raise.
 
     Raises ``ApiError``: 404 ``not_found_error`` for an unknown model (as the API answers
     ``model: <id>``), 400 for sampling parameters, a forced tool choice on models that reject it,
     thinking turned off where it cannot be, or a schema that is not usable for structured output.
     Sampling parameters are rejected from API version 2026-10-21 on (``api_version`` is the
-    request's ``anthropic-version`` header; ``None`` means the current version).
+    request's ``anthropic-version`` header; ``None`` means the current version). A model retired
+    on ``today`` (the emulator's clock) is a 404 like an unknown one; ``betas`` is the batch's
+    ``anthropic-beta`` header (for the 300K output beta).
     """
     model = params["model"]
     facts = resolve_model(model)
-    if facts is None:
+    if facts is None or (today is not None and facts.retired_as_of(today)):
         raise not_found(f"model: {model}")
+    limit = max_output_tokens(facts.id, betas)
+    if params["max_tokens"] > limit:
+        raise invalid(f"{prefix}max_tokens: {params['max_tokens']} > {limit}, which is the maximum allowed "
+                      f"number of output tokens for {model}")
+    if params["messages"][-1].get("role") == "assistant" and not allows_prefill(facts.id):
+        raise invalid(PREFILL_MESSAGE)
     drops_sampling = api_version is None or api_version >= API_VERSION
     for name in SAMPLING_PARAMS if drops_sampling else ():
         if name in params:
@@ -193,8 +280,13 @@ def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str |
         raise invalid(f"{prefix}tool_choice: Forced tool use (tool_choice type '{choice.get('type')}') is "
                       f"not supported with {model}; use output_config.format for structured output")
     thinking = params.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "disabled" and _NO_THINKING_OFF.match(model):
-        raise invalid(f"{prefix}thinking.type: 'disabled' is not supported with {model}")
+    if isinstance(thinking, dict) and _ADAPTIVE_ONLY.match(facts.id):
+        if thinking.get("type") == "disabled":
+            raise invalid(f"{prefix}thinking.type: 'disabled' is not supported with {model}; thinking is "
+                          "always on (adaptive): use output_config.effort to control it")
+        if thinking.get("type") == "enabled":
+            raise invalid(f"{prefix}thinking.type: 'enabled' (a thinking budget) is not supported with {model}; "
+                          "use thinking.type 'adaptive' with output_config.effort")
     fmt = (params.get("output_config") or {}).get("format") if isinstance(params.get("output_config"), dict) else None
     if fmt is not None:
         if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):

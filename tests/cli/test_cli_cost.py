@@ -94,7 +94,8 @@ def test_estimate_folder_text_and_json(make_folder, capsys: pytest.CaptureFixtur
     assert main(["estimate", str(folder), "--model", "claude-haiku-5-5", "--compare", "--budget", "1"]) == 0
     out = capsys.readouterr().out
     assert "Claude Haiku 5.5" in out and "Batch API + caching" in out and "Prices as of" in out
-    assert "APPROXIMATE" in out and "Claude Sonnet 4.5" in out  # the comparison table
+    assert "APPROXIMATE" in out and "Claude Sonnet 4.6" in out  # the comparison table
+    assert "Claude Sonnet 4.5" not in out  # retired on 2026-11-30: not offered for new runs
     assert "Under $1.00" in out
 
 

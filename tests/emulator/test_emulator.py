@@ -107,7 +107,8 @@ def test_results_come_back_out_of_submission_order_and_complete(anthropic_client
 def test_results_are_jsonl_streamed_with_the_api_content_type(anthropic_client: anthropic.Anthropic) -> None:
     batch = anthropic_client.messages.batches.create(requests=[{"custom_id": "a", "params": params()}])
     ended = wait_ended(anthropic_client, batch.id)
-    response = anthropic_client._client.get(ended.results_url, headers={"authorization": "Bearer k"})
+    response = anthropic_client._client.get(ended.results_url,
+                                            headers={"authorization": "Bearer k", "anthropic-version": "2026-10-21"})
     assert response.headers["content-type"] == "application/x-jsonl"
     assert response.headers["transfer-encoding"] == "chunked"
     lines = response.text.splitlines()
@@ -442,11 +443,21 @@ def test_answer_describes_the_images(emulator: EmulatorHandle, anthropic_client:
 
 def test_5x_models_put_a_thinking_block_before_the_text(
         emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
+    shown = params("claude-opus-5-5", thinking={"type": "adaptive", "display": "summarized"})
     results = run_batch(anthropic_client, emulator, [{"custom_id": "five", "params": params("claude-opus-5-5")},
-                                           {"custom_id": "four", "params": params("claude-sonnet-4-5")}])
-    assert [b.type for b in results["five"].message.content] == ["thinking", "text"]
+                                                     {"custom_id": "shown", "params": shown},
+                                                     {"custom_id": "four", "params": params("claude-sonnet-4-6")}])
+    five = results["five"].message
+    assert [b.type for b in five.content] == ["thinking", "text"]
     assert [b.type for b in results["four"].message.content] == ["text"]
-    assert results["five"].message.content[1].text.startswith("[GAIA emulator]")
+    assert five.content[1].text.startswith("[GAIA emulator]")
+    # By default 5.x models return the thinking text empty, but the thinking is billed as output.
+    assert five.content[0].thinking == "" and five.content[0].signature
+    assert five.usage.output_tokens > approx_text_tokens(five.content[1].text, "claude-opus-5-5")
+    summarized = results["shown"].message.content[0].thinking
+    assert summarized.startswith("[GAIA emulator] Thinking")
+    assert five.usage.output_tokens == approx_text_tokens(summarized, "claude-opus-5-5") + approx_text_tokens(
+        five.content[1].text, "claude-opus-5-5")
 
 
 def test_malformed_refusal_and_max_tokens_rates(emulator: EmulatorHandle,
@@ -481,7 +492,7 @@ def test_thinking_can_use_up_max_tokens_leaving_no_text_block(
 
 
 def test_small_max_tokens_cuts_the_answer(emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
-    p = params("claude-sonnet-4-5", max_tokens=5,
+    p = params("claude-sonnet-4-6", max_tokens=5,
                output_config={"format": {"type": "json_schema", "schema": SCHEMAS["gaia-like"]}})
     message = run_batch(anthropic_client, emulator, [{"custom_id": "a", "params": p}])["a"].message
     assert message.stop_reason == "max_tokens"
@@ -498,10 +509,12 @@ def test_usage_counts_images_by_the_pixel_formula(
         emulator: EmulatorHandle, anthropic_client: anthropic.Anthropic) -> None:
     sizes = [(64, 48), (1000, 1000), (3000, 2000)]
     content = [image_block(jpeg_b64(size=s)) for s in sizes] + [{"type": "text", "text": _text(35)}]
-    requests = [{"custom_id": m.replace(".", "_"), "params": params(m, content=content)}
-                for m in ("claude-sonnet-5-5", "claude-sonnet-4-5")]
+    shown = {"type": "adaptive", "display": "summarized"}
+    requests = [{"custom_id": m.replace(".", "_"),
+                 "params": params(m, content=content, **({"thinking": shown} if "5-5" in m else {}))}
+                for m in ("claude-sonnet-5-5", "claude-sonnet-4-6")]
     results = run_batch(anthropic_client, emulator, requests)
-    for model in ("claude-sonnet-5-5", "claude-sonnet-4-5"):
+    for model in ("claude-sonnet-5-5", "claude-sonnet-4-6"):
         tier = model_facts(model).image_tier
         expected = sum(image_tokens(*fit_to_tier(w, h, tier)) for w, h in sizes) + approx_text_tokens(_text(35), model)
         usage = results[model].message.usage

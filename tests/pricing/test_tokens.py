@@ -76,19 +76,19 @@ def test_exact_counts_through_count_tokens_are_cached(anthropic_client, tmp_path
 
     anthropic_client.messages.count_tokens = counting
     cache_file = tmp_path / "counts.json"
-    t = prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client, cache_file=cache_file)
+    t = prompt_tokens(p, "claude-sonnet-4-6", client=anthropic_client, cache_file=cache_file)
     assert t.exact and t.source == "count_tokens"
     assert t.system > 0 and t.schema > 0 and t.instruction > 0
     n = len(calls)
     assert n > 0
     # Second call: from memory, no request.
-    assert prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client) == t
+    assert prompt_tokens(p, "claude-sonnet-4-6", client=anthropic_client) == t
     assert len(calls) == n
     # After clearing memory: from the cache file, no request.
     clear_count_cache()
-    assert prompt_tokens(p, "claude-sonnet-4-5", client=anthropic_client, cache_file=cache_file) == t
+    assert prompt_tokens(p, "claude-sonnet-4-6", client=anthropic_client, cache_file=cache_file) == t
     assert len(calls) == n
-    assert f"{p.hash}|claude-sonnet-4-5" in json.loads(cache_file.read_text())
+    assert f"{p.hash}|claude-sonnet-4-6" in json.loads(cache_file.read_text())
     clear_count_cache()
 
 
