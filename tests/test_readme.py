@@ -54,3 +54,27 @@ def test_every_option_in_the_cli_table_exists():
         known = sub.choices[name]._option_string_actions
         for flag in re.findall(r"--[a-z0-9-]+", usage):
             assert flag in known, f"gaia {name} {flag}"
+
+
+def _architecture() -> str:
+    return README[README.index("## How it is built"):README.index("## Development")]
+
+
+def test_the_architecture_table_names_only_real_modules_and_every_package():
+    section = _architecture()
+    named = set(re.findall(r"`(gaia/[\w/]+(?:\.py|/))`", section))
+    assert named, "the architecture section names no module"
+    for path in named:
+        assert (ROOT / path).exists(), f"the README names {path}, which does not exist"
+    for pkg in (ROOT / "gaia").iterdir():
+        if pkg.is_dir() and (pkg / "__init__.py").is_file():
+            assert f"gaia/{pkg.name}/" in named, f"gaia/{pkg.name}/ is missing from the architecture table"
+
+
+def test_the_architecture_table_lists_each_subpackage_module():
+    section = _architecture()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"\| `gaia/(\w+)/` \| (.*?) \|\n", section)}
+    for pkg in ("media", "pricing", "api", "runs"):
+        for module in (ROOT / "gaia" / pkg).glob("*.py"):
+            if module.stem != "__init__":
+                assert f"`{module.stem}`" in rows[pkg], f"gaia/{pkg}/{module.name} is not in the README's table"
