@@ -12,7 +12,9 @@ from PIL import Image
 
 import gaia
 from gaia.facts import catalogue, fit_to_tier, image_tokens
-from gaia.media.keyframes import _Deadline, _Signature, extract_keyframes, index_keyframes
+from gaia.media.decode import VideoDecoder
+from gaia.media.dedupe import Signature
+from gaia.media.keyframes import extract_keyframes, index_keyframes
 from gaia.media.probe import ffmpeg_exe
 from gaia.media.scan import scan_folder
 from gaia.settings import KeyframeSettings
@@ -80,7 +82,7 @@ def test_frames_are_ordered_distinct_sized_and_truly_timed(make_folder, strategy
         assert f.nbytes == f.path.stat().st_size > 0
         with Image.open(f.path) as im:
             assert im.format == "JPEG" and im.size == (320, 240)
-    sigs = [_Signature.of(_rgb(f.path).astype(np.uint8)) for f in kset.frames]
+    sigs = [Signature.of(_rgb(f.path).astype(np.uint8)) for f in kset.frames]
     assert not any(a.near(b) for i, a in enumerate(sigs) for b in sigs[i + 1 :])
     _assert_true_timestamps(kset)
 
@@ -88,7 +90,7 @@ def test_frames_are_ordered_distinct_sized_and_truly_timed(make_folder, strategy
 def test_default_strategy_takes_the_codecs_own_keyframes(make_folder):
     # testsrc_gop1 has an I-frame every second; six evenly spread targets land on I-frames.
     folder = make_folder({"phone.mp4": "testsrc_gop1"})
-    index = index_keyframes(folder / "phone.mp4", 0.0, _Deadline(30))
+    index = index_keyframes(folder / "phone.mp4")
     assert index == pytest.approx([float(s) for s in range(8)], abs=1e-6)
     (kset,) = _extract(folder, count=4)
     assert [f.source for f in kset.frames] == ["keyframe"] * 4
@@ -169,7 +171,7 @@ def test_second_run_decodes_nothing(make_folder, monkeypatch):
         raise AssertionError("decoded on a cached run")
 
     monkeypatch.setattr("gaia.media.keyframes._extract_job", no_decoding)
-    monkeypatch.setattr("gaia.media.keyframes.subprocess.run", no_decoding)
+    monkeypatch.setattr("gaia.media.keyframes.VideoDecoder", no_decoding)
     again = _extract(folder, count=3)
     assert [k.cached for k in again] == [True, True, False]
     assert [[f.timestamp for f in k.frames] for k in again] == [[f.timestamp for f in k.frames] for k in first]
@@ -255,15 +257,12 @@ def test_excluded_frames_and_videos_are_remembered(make_folder):
     assert len(kset.included_frames(gaia.Folder(folder).selection())) == len(kset.frames)
 
 
-def test_the_one_pass_and_the_seek_paths_return_the_same_frames(make_folder, tmp_path):
-    import gaia.media.keyframes as kf
-
+def test_the_keyframe_and_the_exact_paths_return_the_same_frames(make_folder):
     folder = make_folder({"phone.mp4": "testsrc_gop1"})
-    video = folder / "phone.mp4"
-    index = kf.index_packets(video, 0.0, kf._Deadline(30))
-    wanted = [kf._Grab(t, exact=False, source="keyframe") for t in (2.0, 5.0, 7.0)]
-    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index, tmp_path, [])
-    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index, [])
-    assert passed is not None and sorted(passed) == [2.0, 5.0, 7.0]
-    for g, frame in zip(wanted, seeked, strict=True):
-        assert np.abs(passed[g.time].astype(int) - frame.astype(int)).mean() < 0.5
+    with VideoDecoder(folder / "phone.mp4", size=(160, 120)) as dec:
+        keys = [k for k in dec.index().keys if k.time in (2.0, 5.0, 7.0)]
+        alone = [dec.keyframe(k) for k in keys]
+        swept = dec.exact([k.time for k in keys])
+    assert [f.time for f in alone] == [f.time for f in swept] == [2.0, 5.0, 7.0]
+    for a, b in zip(alone, swept, strict=True):
+        assert np.abs(np.asarray(a.image, dtype=int) - np.asarray(b.image, dtype=int)).mean() < 0.5
