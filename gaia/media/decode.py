@@ -262,7 +262,8 @@ class VideoDecoder:
         for frame in self._all_frames():
             small = frame.reformat(width=SCENE_EDGE, height=sh, format="rgb24").to_ndarray().astype(np.int16)
             if prev is not None:
-                mafd = float(np.abs(small - prev).mean()) * 100 / 255
+                # As FFmpeg's select filter: differences summed over R, G and B, averaged over pixels.
+                mafd = float(np.abs(small - prev).sum(axis=2).mean()) * 100 / 255
                 yield self._time(frame), min(mafd, abs(mafd - prev_mafd)) / 100
                 prev_mafd = mafd
             prev = small
