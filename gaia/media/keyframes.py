@@ -188,25 +188,30 @@ class _Pick:
 
 
 def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: list[_Pick], *, skip_black: bool,
-              limit: int) -> tuple[list[float], int]:
-    """Add the usable frames to ``kept`` (at most ``limit``); returns the black frames' times and the repeats."""
+              limit: int) -> tuple[list[float], list[float], int]:
+    """Add the usable frames to ``kept`` (at most ``limit``).
+
+    Returns the times of the black frames, of the repeated ones, and how many slots gave no frame.
+    """
     black: list[float] = []
-    dupes = 0
+    dupes: list[float] = []
+    failed = 0
     for slot, frame in zip(slots, frames, strict=True):
-        if frame is None or limit <= 0:
+        if frame is None:
+            failed += 1
             continue
+        if limit <= 0:
+            break
         sig = Signature.of(frame.image)
         if skip_black and sig.black:
             black.append(frame.time)
-            continue
-        if any(p.frame.time == frame.time for p in kept):
-            continue
-        if not slot.coverage and any(sig.near(p.sig) for p in kept):
-            dupes += 1
-            continue
-        kept.append(_Pick(slot, frame, sig))
-        limit -= 1
-    return black, dupes
+        elif any(p.frame.time == frame.time for p in kept) or (
+                not slot.coverage and any(sig.near(p.sig) for p in kept)):
+            dupes.append(frame.time)
+        else:
+            kept.append(_Pick(slot, frame, sig))
+            limit -= 1
+    return black, dupes, failed
 
 
 def _plan(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> list[Slot]:
@@ -219,12 +224,16 @@ def _plan(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> lis
     return plan_uniform(duration, settings.count)
 
 
-def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> tuple[list[_Pick], int, bool]:
-    """The frames to keep: the plan, then at most one extra pass over replacement candidates.
+@dataclass
+class _Outcome:
+    picks: list[_Pick]
+    dupes: int  # near-duplicates dropped
+    black: bool  # black frames met
+    failed: int  # planned frames that could not be decoded
 
-    Returns the picks in time order, the number of near-duplicates dropped, and whether black
-    frames were met.
-    """
+
+def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> _Outcome:
+    """The frames to keep: the plan, then at most one extra pass over replacement candidates."""
     n = settings.count
     slots = _plan(dec, settings, duration)
     skip_black = settings.strategy != "scene"
@@ -232,20 +241,21 @@ def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> t
     # Scene changes first, so a repeated cut is the one dropped and not the coverage frame.
     order = sorted(range(len(slots)), key=lambda i: slots[i].coverage)
     frames = _grab(dec, slots)
-    black, dupes = _sort_out([slots[i] for i in order], [frames[i] for i in order], kept, skip_black=skip_black,
-                             limit=n)
-    missing = n - len(kept)
-    if missing and kept and (black or dupes):
+    black, dupes, failed = _sort_out([slots[i] for i in order], [frames[i] for i in order], kept,
+                                     skip_black=skip_black, limit=n)
+    dropped = len(dupes)
+    if len(kept) < n and kept and (black or dupes):
         times = [p.frame.time for p in kept]
         lo = max([0.0, *(t for t in black if t < min(times))])
         hi = min([duration, *(t for t in black if t > max(times))])
         used = {p.slot.key.ts for p in kept if p.slot.key is not None}
-        extra = replacements(times, lo, hi, missing, duration, dec.index().keys, used)
-        more_black, more_dupes = _sort_out(extra, _grab(dec, extra), kept, skip_black=skip_black, limit=missing)
+        extra = replacements(times, black + dupes, lo, hi, dec.index().keys, used)
+        more_black, more_dupes, _ = _sort_out(extra, _grab(dec, extra), kept, skip_black=skip_black,
+                                              limit=n - len(kept))
         black += more_black
-        dupes += more_dupes
+        dropped += len(more_dupes)
     kept.sort(key=lambda p: p.frame.time)
-    return kept, dupes, bool(black)
+    return _Outcome(kept, dropped, bool(black), failed)
 
 
 @dataclass
@@ -270,9 +280,10 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         return manifest
     try:
         with VideoDecoder(job.path, size=job.size, deadline=Deadline(job.timeout_s)) as dec:
-            kept, dupes, seen_black = _select(dec, settings, job.duration)
+            outcome = _select(dec, settings, job.duration)
+        kept = outcome.picks
         if not kept:
-            manifest["problem"] = ("every frame tried was black" if seen_black
+            manifest["problem"] = ("every frame tried was black" if outcome.black
                                    else "no frame could be decoded (the file may be damaged or truncated)")
             return manifest
         out_dir = Path(job.out_dir)
@@ -288,8 +299,10 @@ def _extract_job(job: _Job) -> dict[str, Any]:
                 "source": pick.slot.source,
             })
         notes = []
-        if dupes:
-            notes.append(f"{dupes} near-duplicate frame(s) dropped")
+        if outcome.dupes:
+            notes.append(f"{outcome.dupes} near-duplicate frame(s) dropped")
+        if outcome.failed:
+            notes.append(f"{outcome.failed} frame(s) could not be decoded (the file may be damaged or truncated)")
         if len(kept) < settings.count:
             notes.append(f"{len(kept)} of {settings.count} frames kept")
         if dec.errors:

@@ -11,6 +11,7 @@ repeated, candidates in the widest gaps left, preferring I-frames from the index
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from gaia.media.decode import Key
 
 KEYFRAME_TOLERANCE = 0.5  # of the spacing between targets: an I-frame must lie in its target's own slot
 SCENE_OFFSET_S = 0.12  # take the frame just after a cut, not the blended one on it
-CANDIDATES_PER_GAP = 2  # replacement candidates per missing frame, all decoded in the one extra pass
+CANDIDATES_PER_GAP = 2  # replacement candidates per rejected frame, all decoded in the one extra pass
 MAX_CANDIDATES = 16  # and never more than this (memory: each is held as a scaled frame)
 
 
@@ -87,23 +88,34 @@ def fill_gaps(times: Sequence[float], lo: float, hi: float, count: int) -> list[
     return added
 
 
-def replacements(kept: Sequence[float], lo: float, hi: float, missing: int, duration: float,
-                 keys: Sequence[Key], used: set[int]) -> list[Slot]:
-    """Candidates for ``missing`` frames in the widest gaps of ``kept`` inside ``[lo, hi]``, best first.
+def replacements(kept: Sequence[float], rejected: Sequence[float], lo: float, hi: float, keys: Sequence[Key],
+                 used: set[int]) -> list[Slot]:
+    """Candidates for the ``rejected`` frames (black or repeated), best first.
 
-    Each candidate is an unused I-frame near the gap's middle (within a quarter of the normal
-    spacing) when the index has one, else the exact frame there.
+    Each rejected frame leaves a gap between its kept neighbours (or ``lo``/``hi``, the ends of the
+    non-black span); a gap that lost k frames gets 2k candidates spread evenly inside it, never on
+    the rejected times themselves. A candidate is an unused I-frame near its spot when the index
+    has one (one packet to decode), else the exact frame there. First candidates of every gap come
+    before second ones, so a limit on how many are kept spreads them over the gaps.
     """
-    want = min(MAX_CANDIDATES, CANDIDATES_PER_GAP * missing)
-    near = duration / max(1, len(kept) + missing) / 4
+    edges = sorted({lo, hi, *(t for t in kept if lo < t < hi)})
+    lost: dict[int, int] = {}
+    for t in rejected:
+        j = min(max(bisect.bisect_right(edges, t) - 1, 0), len(edges) - 2)
+        lost[j] = lost.get(j, 0) + 1
     taken = set(used)
-    out = []
-    for t in fill_gaps(kept, lo, hi, want):
-        key = min((k for k in keys if k.ts not in taken and lo <= k.time <= hi), key=lambda k: abs(k.time - t),
-                  default=None)
-        if key is not None and abs(key.time - t) <= near:
-            taken.add(key.ts)
-            out.append(Slot(key.time, key, "keyframe"))
-        else:
-            out.append(Slot(t, None, "seek"))
-    return out
+    ranked: list[tuple[int, float, Slot]] = []
+    for j, k in lost.items():
+        width = edges[j + 1] - edges[j]
+        m = CANDIDATES_PER_GAP * k
+        for i in range(m):
+            t = edges[j] + width * (i + 1) / (m + 1)
+            key = min((key for key in keys if key.ts not in taken), key=lambda key: abs(key.time - t), default=None)
+            if key is not None and abs(key.time - t) <= width / (2 * (m + 1)):
+                taken.add(key.ts)
+                slot = Slot(key.time, key, "keyframe")
+            else:
+                slot = Slot(t, None, "seek")
+            ranked.append((i, t, slot))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [slot for _, _, slot in ranked[:MAX_CANDIDATES]]
