@@ -33,7 +33,8 @@ if av.logging.get_level() is None:
     av.logging.set_level(av.logging.ERROR)
 logging.getLogger("libav").addHandler(logging.NullHandler())
 
-DECODER_THREADS = 2  # frame threads hold a frame each: enough for speed, bounded memory for 8K
+DECODER_THREADS = 2  # threads per decoder: videos are decoded side by side on the other cores
+FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above this (8K), slice threads only: a frame in flight is 50 MB
 SCENE_EDGE = 64  # scene scores are computed on frames this wide
 _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
@@ -134,7 +135,8 @@ class VideoDecoder:
         self._index: PacketIndex | None = None
         self._delay = 0  # pts - dts of the first packet (B-frame reordering), in stream ticks
         cc = self.stream.codec_context
-        cc.thread_type = "AUTO"
+        # Frame threads each hold a whole frame: worth it up to 4K, too much memory beyond (8K: 50 MB a frame).
+        cc.thread_type = "AUTO" if (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS else "SLICE"
         cc.thread_count = DECODER_THREADS
 
     def __enter__(self) -> VideoDecoder:
