@@ -261,45 +261,7 @@ def scan_folder(
     found = sorted(_walk(root, walk), key=lambda item: str(item[0].relative_to(root)))
     link_problems = {path.relative_to(root).as_posix(): problem for path, _, problem in found if problem}
     files = [(path, st) for path, st, _ in found]
-    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
-    cache = read_json(cache_path, {})
-    if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
-        cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
-    entries: dict[str, Any] = cache["entries"]
-
-    infos: dict[str, ProbeInfo] = {}
-    todo: list[tuple[str, Path]] = []
-    for path, st in files:
-        rel = path.relative_to(root).as_posix()
-        hit = entries.get(rel)
-        if rel in link_problems:
-            infos[rel] = ProbeInfo(problem=link_problems[rel])
-        elif hit and hit.get("key") == _cache_key(rel, st):
-            infos[rel] = ProbeInfo(**hit["info"])
-        else:
-            todo.append((rel, path))
-    total = len(files)
-    done = total - len(todo)
-    if on_progress:
-        on_progress(done, total)
-    if todo:
-        n = workers or min(32, (os.cpu_count() or 1) * 2)
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            for (rel, _path), info in zip(todo, pool.map(lambda item: probe_file(item[1]), todo), strict=True):
-                infos[rel] = info
-                done += 1
-                if on_progress:
-                    on_progress(done, total)
-        stats = {path.relative_to(root).as_posix(): st for path, st in files}
-        live = {rel: entries[rel] for rel in stats if rel in entries}
-        for rel, _ in todo:
-            if rel in link_problems:
-                continue
-            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
-        # A read-only working folder only costs a re-probe next time.
-        with contextlib.suppress(OSError):
-            atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
-
+    infos, probed = _probe_all(root, files, link_problems, on_progress, workers)
     owners = _sidecar_owners(root, files)
     records = []
     for path, st in files:
@@ -334,7 +296,54 @@ def scan_folder(
     notes = list(walk.notes)
     if walk.hidden:
         notes.append(f"{walk.hidden} hidden file(s) or folder(s) (names starting with a dot) skipped")
-    return ScanResult(root, tuple(records), tuple(walk.unreadable), probed=len(todo), notes=tuple(notes))
+    return ScanResult(root, tuple(records), tuple(walk.unreadable), probed=probed, notes=tuple(notes))
+
+
+def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_problems: dict[str, str],
+               on_progress: Progress | None, workers: int | None) -> tuple[dict[str, ProbeInfo], int]:
+    """Facts for every file: from the probe cache when size and mtime match, else probed (and cached).
+
+    Returns the facts by relative path and how many files were probed.
+    """
+    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
+    cache = read_json(cache_path, {})
+    if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
+        cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
+    entries: dict[str, Any] = cache["entries"]
+    infos: dict[str, ProbeInfo] = {}
+    todo: list[tuple[str, Path]] = []
+    for path, st in files:
+        rel = path.relative_to(root).as_posix()
+        hit = entries.get(rel)
+        if rel in link_problems:
+            infos[rel] = ProbeInfo(problem=link_problems[rel])
+        elif hit and hit.get("key") == _cache_key(rel, st):
+            infos[rel] = ProbeInfo(**hit["info"])
+        else:
+            todo.append((rel, path))
+    total = len(files)
+    done = total - len(todo)
+    if on_progress:
+        on_progress(done, total)
+    if todo:
+        n = workers or min(32, (os.cpu_count() or 1) * 2)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for (rel, _path), info in zip(todo, pool.map(lambda item: probe_file(item[1]), todo), strict=True):
+                infos[rel] = info
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
+        stats = {path.relative_to(root).as_posix(): st for path, st in files}
+        live = {rel: entries[rel] for rel in stats if rel in entries}
+        for rel, _ in todo:
+            if rel in link_problems:
+                continue
+            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
+        # A read-only working folder only costs a re-probe next time.
+        with contextlib.suppress(OSError):
+            atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
+
+    return infos, len(todo)
 
 
 def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dict[str, str]:
