@@ -8,14 +8,13 @@ decoding), and a low-resolution pass over every frame for scene changes. Frames 
 in swscale (area filter) straight from the decoder's YUV and turned upright from the display matrix,
 so a full-size RGB copy of a frame never exists, even for 8K video. Times are seconds from the start
 of playback (the container's start time subtracted), so offset and VFR files need no special case.
-Damage is noticed the way FFmpeg reports it (decode errors, error logs, corrupt-frame flags) and kept
-in ``errors``; a deadline bounds the work on one file.
+Damage is noticed the way FFmpeg reports it (decode errors, frames flagged corrupt) and kept in
+``errors``; a deadline bounds the work on one file.
 """
 
 from __future__ import annotations
 
 import bisect
-import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,18 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import av
-import av.logging
 import numpy as np
 from PIL import Image
 
-# PyAV drops FFmpeg's messages unless a level is set; errors are how damage shows. Outside a
-# decoder's capture they go to the "libav" logger, which must not print on its own.
-if av.logging.get_level() is None:
-    av.logging.set_level(av.logging.ERROR)
-logging.getLogger("libav").addHandler(logging.NullHandler())
-
+# FFmpeg's log messages are left off (PyAV's default): with them on, a decoder thread that logs
+# while the main thread waits for it (a seek flushing frame threads) deadlocks on the GIL. Damage
+# shows anyway, as decode errors and frames flagged corrupt.
 DECODER_THREADS = 2  # threads per decoder: videos are decoded side by side on the other cores
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above this (8K), slice threads only: a frame in flight is 50 MB
+LONG_GOP_FRAMES = 60  # frames per I-frame above which exact frames are decoded with frame threads
 SCENE_EDGE = 64  # scene scores are computed on frames this wide
 _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
@@ -118,13 +114,7 @@ class VideoDecoder:
         self.size = size
         self.deadline = deadline or Deadline(3600)
         self.errors: list[str] = []
-        self._capture = av.logging.Capture(local=True)
-        self._logs = self._capture.__enter__()
-        try:
-            self.container = av.open(str(self.path), metadata_errors="ignore")
-        except BaseException:
-            self._capture.__exit__(None, None, None)
-            raise
+        self.container = av.open(str(self.path), metadata_errors="ignore")
         if not self.container.streams.video:
             self.close()
             raise ValueError("no video stream")
@@ -134,10 +124,7 @@ class VideoDecoder:
         self.start = start / 1e6 if start is not None else (self.stream.start_time or 0) * self.tb
         self._index: PacketIndex | None = None
         self._delay = 0  # pts - dts of the first packet (B-frame reordering), in stream ticks
-        cc = self.stream.codec_context
-        # Frame threads each hold a whole frame: worth it up to 4K, too much memory beyond (8K: 50 MB a frame).
-        cc.thread_type = "AUTO" if (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS else "SLICE"
-        cc.thread_count = DECODER_THREADS
+        self._threads_set = False
 
     def __enter__(self) -> VideoDecoder:
         return self
@@ -146,10 +133,8 @@ class VideoDecoder:
         self.close()
 
     def close(self) -> None:
-        """Close the file and stop capturing FFmpeg's messages."""
-        self._note_logs()
+        """Close the file."""
         self.container.close()
-        self._capture.__exit__(None, None, None)
 
     # -- index ---------------------------------------------------------------------------------
 
@@ -256,6 +241,7 @@ class VideoDecoder:
         The score (0-1) is the smaller of the mean absolute difference to the previous frame and
         its change from the previous difference, so a cut scores high and steady motion does not.
         """
+        self._set_threads(every_frame=True)
         self._seek(-(2**62))
         w, h = self.stream.codec_context.width, self.stream.codec_context.height
         sh = max(2, round(SCENE_EDGE * h / max(w, 1)))
@@ -272,9 +258,28 @@ class VideoDecoder:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _set_threads(self, *, every_frame: bool = False) -> None:
+        """Choose the decoder's threading once, before it decodes anything.
+
+        Frame threads pay off only when many frames are decoded in a row (exact frames in long
+        GOPs); for one I-frame at a time they add work, and each holds a whole frame in memory
+        (50 MB at 8K). So: frame threads for a pass over every frame or for long GOPs, up to 4K;
+        slice threads otherwise.
+        """
+        if self._threads_set:
+            return
+        self._threads_set = True
+        cc = self.stream.codec_context
+        index = self.index()
+        gop = len(index.frames) / max(1, len(index.keys))
+        small = (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS
+        cc.thread_type = "AUTO" if small and (every_frame or gop > LONG_GOP_FRAMES) else "SLICE"
+        cc.thread_count = DECODER_THREADS
+
     def _seek(self, ts: int) -> None:
         """Seek to the I-frame at or before stream time ``ts`` (never before the first one)."""
         self.deadline.check()
+        self._set_threads()
         keys = self.index().keys
         ts = max(ts, keys[0].ts if keys else 0)
         try:
@@ -313,12 +318,6 @@ class VideoDecoder:
         if rotation in _TRANSPOSE:
             image = image.transpose(_TRANSPOSE[rotation])
         return Decoded(round(self._time(frame), 6), image, keyframe)
-
-    def _note_logs(self) -> None:
-        for level, _name, message in self._logs:
-            if level <= av.logging.ERROR:
-                self.errors.append(message.strip()[:200])
-        self._logs.clear()
 
 
 def first_frame_rotation(container: Any) -> int:

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import av
-import av.logging
 
 from gaia.media.decode import first_frame_rotation
 
@@ -52,15 +51,29 @@ class ProbeInfo:
         return self.problem is None
 
 
-def _open_problem(exc: Exception, head: bytes) -> str:
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"moof", b"free", b"wide")
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    """Whether the file's first or last 64 KiB hold MP4/MOV box names (the family FFmpeg calls ``mov``)."""
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(65536)
+            fh.seek(max(0, path.stat().st_size - 65536))
+            end = fh.read(65536)
+    except OSError:
+        return False
+    return any(box in start or box in end for box in _ISO_BOXES)
+
+
+def _open_problem(exc: Exception, head: bytes, path: Path) -> str:
     """The plain-language reason a file that FFmpeg cannot open is no video."""
-    text = str(exc)
     if _looks_like_text(head):
         return "not a video: the file holds text"
-    if "moov atom not found" in text:
+    if _looks_like_mp4(path):
         return ("damaged or incomplete: the file's index (moov atom) is missing or unreadable; "
                 "was the copy or recording interrupted?")
-    detail = re.sub(r"^\[Errno -?\d+\]\s*", "", text).split(": '")[0].split(";")[0].strip()
+    detail = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)).split(": '")[0].split(";")[0].strip()
     return "not a video or corrupt: FFmpeg cannot read it" + (f" ({detail[:120]})" if detail else "")
 
 
@@ -82,12 +95,6 @@ def probe_file(path: Path | str) -> ProbeInfo:
             head = fh.read(64)
     except OSError as exc:
         return ProbeInfo(problem=f"unreadable: {exc.strerror or exc}")
-    # FFmpeg's complaints about this file belong to this answer, not to the application's log.
-    with av.logging.Capture(local=True):
-        return _probe_open(path, head)
-
-
-def _probe_open(path: Path, head: bytes) -> ProbeInfo:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except FileNotFoundError:
@@ -95,7 +102,7 @@ def _probe_open(path: Path, head: bytes) -> ProbeInfo:
     except av.error.PermissionError:
         return ProbeInfo(problem="unreadable: permission denied")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        return ProbeInfo(problem=_open_problem(exc, head))
+        return ProbeInfo(problem=_open_problem(exc, head, path))
     with container:
         return _read_streams(container)
 

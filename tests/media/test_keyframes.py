@@ -352,3 +352,13 @@ def test_an_older_versions_frame_cache_is_left_alone_and_extracted_again(make_fo
     (new,) = _extract(folder, count=3)
     assert new.frames and not new.cached and new.set_id == cached.set_id
     assert all(f.path.is_file() for f in old.frames)  # sidecars made from the old frames still show them
+
+
+def test_ffmpeg_logging_stays_off_so_threaded_decoding_cannot_deadlock():
+    # With PyAV's log callback on, a decoder thread logging a damaged frame while a seek waits for
+    # it deadlocks on the GIL; damage is noticed from decode errors and corrupt flags instead.
+    import av.logging
+
+    import gaia.media.decode  # noqa: F401
+
+    assert av.logging.get_level() is None
