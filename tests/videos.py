@@ -61,6 +61,12 @@ def make(kind: str, out: Path) -> Path:
         _ff(*_solid("red", 1.5), *_solid("green", 1.5), *_solid("blue", 2),
             "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", *X264,
             "-output_ts_offset", "2", str(out))
+    elif kind == "late_event":  # 12 s of a still scene; a small box shows from 8.5 to 10.5 s (no cut)
+        box = "drawbox=x=140:y=100:w=40:h=40:color=white:t=fill:enable='between(t,8.5,10.5)'"
+        _ff(*_solid("teal", 12), "-vf", box, *X264, str(out))
+    elif kind == "distinct":  # 8 s of evolving content: no two moments alike (nothing is a near-duplicate)
+        _ff("-f", "lavfi", "-i", "life=size=320x240:rate=25:mold=10:ratio=0.1:seed=7:life_color=#ffcc00:"
+            "death_color=#5070d0:mold_color=#5070d0,hue=H=2*PI*t/8,trim=duration=8", *X264, "-g", "50", str(out))
     elif kind == "with_audio":
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
             "-f", "lavfi", "-i", "sine=frequency=440:duration=4", *X264, "-c:a", "aac", "-shortest", str(out))
@@ -114,7 +120,7 @@ def make(kind: str, out: Path) -> Path:
 
 
 GOOD_KINDS = ("testsrc", "testsrc_gop1", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
-              "with_audio", "mov", "mkv", "webm", "avi")
+              "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
 BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
 EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
 

@@ -44,4 +44,6 @@ def run(args: argparse.Namespace) -> int:
           f"{s['analysed']} analysed with the current settings")
     for d in result.unreadable_dirs:
         print(f"  !!  folder {d}: permission denied, skipped")
+    for note in result.notes:
+        print(f"  --  {note}")
     return 0

@@ -1,20 +1,24 @@
 """What a single file is: duration, displayed size, rotation, fps, codec, start time, or its problem.
 
-Built on moviepy's ``ffmpeg -i`` parser and the ffmpeg binary that ships with imageio-ffmpeg (no
-system ffmpeg is assumed). Problems come back as plain-language strings (zero bytes, not a video,
-no video stream, unreadable, corrupt), never as exceptions, so one bad file never stops a scan.
+Probed in-process with PyAV (FFmpeg's own demuxers): opening a file and reading its streams takes
+milliseconds, and the first I-frame is decoded only to read the display-matrix rotation of phone
+videos. Problems come back as plain-language strings (zero bytes, text named like a video, no video
+stream, truncated, unreadable, corrupt), never as exceptions, so one bad file never stops a scan.
+``ffmpeg_exe`` still names the ffmpeg binary bundled with imageio-ffmpeg, which moviepy (the demo
+clips) and the test and benchmark video generators use; GAIA's own decoding never runs it.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-PROBE_TIMEOUT_S = 30.0
+import av
+
+from gaia.media.decode import first_frame_rotation
 
 
 @lru_cache(maxsize=1)
@@ -47,15 +51,30 @@ class ProbeInfo:
         return self.problem is None
 
 
-def _first_error_line(text: str) -> str:
-    for line in text.splitlines():
-        line = re.sub(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*", "", line.strip())
-        if not line or line.startswith(("Error passing", "Input #", "Duration", "Stream", "ffmpeg version")):
-            continue
-        if "misdetection possible" in line:
-            continue
-        return line[:160]
-    return ""
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"moof", b"free", b"wide")
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    """Whether the file's first or last 64 KiB hold MP4/MOV box names (the family FFmpeg calls ``mov``)."""
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(65536)
+            fh.seek(max(0, path.stat().st_size - 65536))
+            end = fh.read(65536)
+    except OSError:
+        return False
+    return any(box in start or box in end for box in _ISO_BOXES)
+
+
+def _open_problem(exc: Exception, head: bytes, path: Path) -> str:
+    """The plain-language reason a file that FFmpeg cannot open is no video."""
+    if _looks_like_text(head):
+        return "not a video: the file holds text"
+    if _looks_like_mp4(path):
+        return ("damaged or incomplete: the file's index (moov atom) is missing or unreadable; "
+                "was the copy or recording interrupted?")
+    detail = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)).split(": '")[0].split(";")[0].strip()
+    return "not a video or corrupt: FFmpeg cannot read it" + (f" ({detail[:120]})" if detail else "")
 
 
 def probe_file(path: Path | str) -> ProbeInfo:
@@ -76,64 +95,44 @@ def probe_file(path: Path | str) -> ProbeInfo:
             head = fh.read(64)
     except OSError as exc:
         return ProbeInfo(problem=f"unreadable: {exc.strerror or exc}")
-    from moviepy.video.io.ffmpeg_reader import FFmpegInfosParser
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except FileNotFoundError:
+        return ProbeInfo(problem="file not found (moved or deleted since the folder was listed)")
+    except av.error.PermissionError:
+        return ProbeInfo(problem="unreadable: permission denied")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        return ProbeInfo(problem=_open_problem(exc, head, path))
+    with container:
+        return _read_streams(container)
 
-    try:
-        proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-            capture_output=True,
-            timeout=PROBE_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return ProbeInfo(problem=f"probing took longer than {PROBE_TIMEOUT_S:.0f} s; the file may be damaged")
-    except OSError as exc:
-        return ProbeInfo(problem=f"ffmpeg could not run: {exc}")
-    text = proc.stderr.decode("utf-8", errors="replace")
-    if "Input #0" not in text:
-        if _looks_like_text(head):
-            return ProbeInfo(problem="not a video: the file holds text")
-        if "moov atom not found" in text:
-            return ProbeInfo(problem="damaged or incomplete: the file's index (moov atom) is missing or "
-                                     "unreadable; was the copy or recording interrupted?")
-        detail = _first_error_line(text)
-        return ProbeInfo(problem="not a video or corrupt: ffmpeg cannot read it" + (f" ({detail})" if detail else ""))
-    if "Video:" not in text:
-        has_audio = "Audio:" in text
-        return ProbeInfo(
-            has_audio=has_audio,
-            problem="no video stream" + (" (audio only)" if has_audio else ""),
-        )
-    try:
-        infos = FFmpegInfosParser(text, str(path), check_duration=True, decode_file=False).parse()
-    except Exception as exc:  # moviepy's parser raises bare exceptions on odd output
-        return ProbeInfo(problem=f"corrupt: cannot read the video's header ({type(exc).__name__})")
-    size = infos.get("video_size")
-    if not size or not all(size):
+
+def _read_streams(container: av.container.InputContainer) -> ProbeInfo:
+    has_audio = bool(container.streams.audio)
+    if not container.streams.video:
+        return ProbeInfo(has_audio=has_audio, problem="no video stream" + (" (audio only)" if has_audio else ""))
+    stream = container.streams.video[0]
+    cc = stream.codec_context
+    coded_w, coded_h = int(cc.width or 0), int(cc.height or 0)
+    if not coded_w or not coded_h:
         return ProbeInfo(problem="corrupt: the video stream has no frame size")
-    coded_w, coded_h = int(size[0]), int(size[1])
-    rotation = round(float(infos.get("video_rotation") or 0)) % 360
+    rotation = first_frame_rotation(container)
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
-    duration = infos.get("video_duration") or infos.get("duration")
-    duration = float(duration) if duration else None
+    tb = float(stream.time_base) if stream.time_base else 0.0
+    if stream.duration and tb:
+        duration: float | None = stream.duration * tb
+    elif container.duration:
+        duration = container.duration / 1e6
+    else:
+        duration = None
+    rate = stream.average_rate or stream.guessed_rate
+    start = container.start_time / 1e6 if container.start_time is not None else 0.0
+    facts = {"width": width, "height": height, "coded_width": coded_w, "coded_height": coded_h,
+             "rotation": rotation, "codec": cc.name}
     if not duration or duration <= 0:
-        return ProbeInfo(
-            width=width, height=height, coded_width=coded_w, coded_height=coded_h, rotation=rotation,
-            codec=infos.get("video_codec_name"),
-            problem="corrupt or truncated: the video has no duration",
-        )
-    return ProbeInfo(
-        duration=duration,
-        width=width,
-        height=height,
-        coded_width=coded_w,
-        coded_height=coded_h,
-        rotation=rotation,
-        fps=float(infos["video_fps"]) if infos.get("video_fps") else None,
-        codec=infos.get("video_codec_name"),
-        start_time=float(infos.get("start") or 0.0),
-        has_audio=bool(infos.get("audio_found")),
-    )
+        return ProbeInfo(**facts, problem="corrupt or truncated: the video has no duration")
+    return ProbeInfo(duration=round(duration, 6), fps=round(float(rate), 3) if rate else None, start_time=start,
+                     has_audio=has_audio, **facts)
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -1,16 +1,19 @@
 """The folder scan: one ``VideoRecord`` per video file below a folder, with its problem if any.
 
-Recursive; videos are recognised by extension in any case; hidden files and folders and GAIA's
-own working folder are skipped. Probing runs on every core (ffmpeg subprocesses on a thread pool)
-and its results are cached in ``.gaia/probe-cache.json`` by (relative path, size, mtime), so
-rescanning an unchanged folder touches no video. Two videos that would share a sidecar are found
-here: the one that already owns the sidecar (or else the first by name) stays usable, the others
-get a problem telling the user to rename them.
+Recursive; videos are recognised by extension in any case; GAIA's own working folder is skipped,
+hidden files and folders are skipped and counted, linked folders are named but not followed, and a
+link named like a video that leads nowhere (broken, or a loop) is a record with that problem.
+Probing is in-process (PyAV, milliseconds a file, on a thread pool) and its results are cached
+in ``.gaia/probe-cache.json`` by (relative path, size, mtime), so rescanning an unchanged folder
+touches no video. Two videos that would share a sidecar are found here: the one that already owns
+the sidecar (or else the first by name) stays usable, the others get a problem telling the user to
+rename them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +79,7 @@ class ScanResult:
     records: tuple[VideoRecord, ...]
     unreadable_dirs: tuple[str, ...] = field(default_factory=tuple)
     probed: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)  # entries not taken (linked folders, hidden names)
 
     @property
     def usable(self) -> tuple[VideoRecord, ...]:
@@ -108,6 +112,7 @@ class ScanResult:
             "analysed": sum(1 for r in self.records if r.sidecar_state == "analysed"),
             "stale": sum(1 for r in self.records if r.sidecar_state == "stale"),
             "unreadable_folders": list(self.unreadable_dirs),
+            "notes": list(self.notes),
         }
 
 
@@ -161,33 +166,77 @@ def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = N
     return path.resolve()
 
 
-def _walk(folder: Path, unreadable: list[str]) -> Iterator[tuple[Path, os.stat_result]]:
+@dataclass
+class _Walk:
+    """What a walk met besides videos: folders it could not read and entries it did not take, said plainly."""
+
+    unreadable: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    hidden: int = 0
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why a symlink leads nowhere usable (``None`` when it leads to a file or a folder)."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return f"broken link: it points to {target}, which does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "link loop: this link leads back to itself and never reaches a file"
+        return f"unreadable link: {exc.strerror or exc}"
+    return None if path.is_file() or path.is_dir() else f"link to something that is not a video file ({target})"
+
+
+def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str | None]]:
+    """Every video below ``folder`` with its ``stat`` and, for a link that leads nowhere, its problem.
+
+    Hidden entries (names starting with a dot) are skipped and counted; linked folders are not
+    followed (they may lead outside the folder, or back into it) and are named in ``walk.notes``.
+    """
     stack = [folder]
     while stack:
         current = stack.pop()
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError:
-            unreadable.append(str(current.relative_to(folder)) or ".")
+            walk.unreadable.append(str(current.relative_to(folder)) or ".")
             continue
         subdirs = []
         for entry in entries:
-            if entry.name.startswith(".") or entry.name == WORKDIR_NAME:
+            if entry.name == WORKDIR_NAME:
                 continue
+            if entry.name.startswith("."):
+                walk.hidden += 1
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(folder).as_posix()
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(Path(entry.path))
-                elif entry.is_file() and is_video_name(entry.name):
-                    yield Path(entry.path), entry.stat()
-            except OSError:
-                continue
+                if entry.is_symlink():
+                    problem = _link_problem(path)
+                    if problem is None and path.is_dir():
+                        walk.notes.append(f"{rel}: a linked folder, not followed (link loops and folders "
+                                          "outside this one are never scanned); add its videos here directly")
+                    elif is_video_name(entry.name):
+                        yield path, entry.stat(follow_symlinks=problem is None), problem
+                elif entry.is_dir(follow_symlinks=False):
+                    subdirs.append(path)
+                elif entry.is_file(follow_symlinks=False) and is_video_name(entry.name):
+                    yield path, entry.stat(follow_symlinks=False), None
+            except OSError as exc:
+                walk.notes.append(f"{rel}: skipped, {exc.strerror or exc}")
         stack.extend(reversed(subdirs))
 
 
 def list_videos(folder: Path | str) -> list[tuple[Path, os.stat_result]]:
     """Every video file below ``folder`` (sorted by relative path) with its ``stat``."""
     root = check_folder(folder)
-    return sorted(_walk(root, []), key=lambda item: str(item[0].relative_to(root)))
+    found = [(path, st) for path, st, problem in _walk(root, _Walk()) if problem is None]
+    return sorted(found, key=lambda item: str(item[0].relative_to(root)))
 
 
 def _cache_key(rel: str, st: os.stat_result) -> list[Any]:
@@ -208,43 +257,11 @@ def scan_folder(
     folder itself cannot be used; every per-file problem is a record's ``problem``.
     """
     root = check_folder(folder)
-    unreadable: list[str] = []
-    files = sorted(_walk(root, unreadable), key=lambda item: str(item[0].relative_to(root)))
-    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
-    cache = read_json(cache_path, {})
-    if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
-        cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
-    entries: dict[str, Any] = cache["entries"]
-
-    infos: dict[str, ProbeInfo] = {}
-    todo: list[tuple[str, Path]] = []
-    for path, st in files:
-        rel = path.relative_to(root).as_posix()
-        hit = entries.get(rel)
-        if hit and hit.get("key") == _cache_key(rel, st):
-            infos[rel] = ProbeInfo(**hit["info"])
-        else:
-            todo.append((rel, path))
-    total = len(files)
-    done = total - len(todo)
-    if on_progress:
-        on_progress(done, total)
-    if todo:
-        n = workers or min(32, (os.cpu_count() or 1) * 2)
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            for (rel, _path), info in zip(todo, pool.map(lambda item: probe_file(item[1]), todo), strict=True):
-                infos[rel] = info
-                done += 1
-                if on_progress:
-                    on_progress(done, total)
-        stats = {path.relative_to(root).as_posix(): st for path, st in files}
-        live = {rel: entries[rel] for rel in stats if rel in entries}
-        for rel, _ in todo:
-            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
-        # A read-only working folder only costs a re-probe next time.
-        with contextlib.suppress(OSError):
-            atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
-
+    walk = _Walk()
+    found = sorted(_walk(root, walk), key=lambda item: str(item[0].relative_to(root)))
+    link_problems = {path.relative_to(root).as_posix(): problem for path, _, problem in found if problem}
+    files = [(path, st) for path, st, _ in found]
+    infos, probed = _probe_all(root, files, link_problems, on_progress, workers)
     owners = _sidecar_owners(root, files)
     records = []
     for path, st in files:
@@ -276,7 +293,57 @@ def scan_folder(
                 problem=problem,
             )
         )
-    return ScanResult(root, tuple(records), tuple(unreadable), probed=len(todo))
+    notes = list(walk.notes)
+    if walk.hidden:
+        notes.append(f"{walk.hidden} hidden file(s) or folder(s) (names starting with a dot) skipped")
+    return ScanResult(root, tuple(records), tuple(walk.unreadable), probed=probed, notes=tuple(notes))
+
+
+def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_problems: dict[str, str],
+               on_progress: Progress | None, workers: int | None) -> tuple[dict[str, ProbeInfo], int]:
+    """Facts for every file: from the probe cache when size and mtime match, else probed (and cached).
+
+    Returns the facts by relative path and how many files were probed.
+    """
+    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
+    cache = read_json(cache_path, {})
+    if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
+        cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
+    entries: dict[str, Any] = cache["entries"]
+    infos: dict[str, ProbeInfo] = {}
+    todo: list[tuple[str, Path]] = []
+    for path, st in files:
+        rel = path.relative_to(root).as_posix()
+        hit = entries.get(rel)
+        if rel in link_problems:
+            infos[rel] = ProbeInfo(problem=link_problems[rel])
+        elif hit and hit.get("key") == _cache_key(rel, st):
+            infos[rel] = ProbeInfo(**hit["info"])
+        else:
+            todo.append((rel, path))
+    total = len(files)
+    done = total - len(todo)
+    if on_progress:
+        on_progress(done, total)
+    if todo:
+        n = workers or min(32, (os.cpu_count() or 1) * 2)
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for (rel, _path), info in zip(todo, pool.map(lambda item: probe_file(item[1]), todo), strict=True):
+                infos[rel] = info
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
+        stats = {path.relative_to(root).as_posix(): st for path, st in files}
+        live = {rel: entries[rel] for rel in stats if rel in entries}
+        for rel, _ in todo:
+            if rel in link_problems:
+                continue
+            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
+        # A read-only working folder only costs a re-probe next time.
+        with contextlib.suppress(OSError):
+            atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
+
+    return infos, len(todo)
 
 
 def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ from PIL import Image
 
 import gaia
 from gaia.facts import catalogue, fit_to_tier, image_tokens
-from gaia.media.keyframes import _Deadline, _Signature, extract_keyframes, index_keyframes
+from gaia.media.decode import VideoDecoder
+from gaia.media.dedupe import Signature
+from gaia.media.keyframes import extract_keyframes, index_keyframes
 from gaia.media.probe import ffmpeg_exe
 from gaia.media.scan import scan_folder
 from gaia.settings import KeyframeSettings
@@ -42,11 +45,21 @@ def _reference_frames(video: Path, size: tuple[int, int]) -> list[tuple[float, n
     return [(t - start, f) for t, f in zip(times, frames, strict=True)]
 
 
-def _assert_true_timestamps(kset: gaia.KeyframeSet) -> None:
+def _jpeg_noise(frame: np.ndarray, quality: int) -> float:
+    """Mean abs difference JPEG encoding alone puts into ``frame`` at ``quality``."""
+    buf = io.BytesIO()
+    Image.fromarray(frame.astype(np.uint8)).save(buf, format="JPEG", quality=quality)
+    return float(np.abs(np.asarray(Image.open(buf), dtype=np.float32) - frame).mean())
+
+
+def _assert_true_timestamps(kset: gaia.KeyframeSet, *, damaged: bool = False) -> None:
     """Each frame is the frame a plain full decode (no seeking) shows at its claimed time.
 
-    The claimed time must be a real frame time, and the JPEG must match that decoded frame better
-    than it matches the frames just before and after it (JPEG noise aside).
+    The claimed time must be a real frame time, the JPEG must match that decoded frame at least as
+    well as the frames just before and after it, and differ from it by no more than JPEG encoding
+    of that very frame does: identical content, up to the JPEG. In a ``damaged`` file the decoder
+    conceals errors, and how depends on where decoding started and on threading: there a frame must
+    still match its own decoded frame clearly better than the neighbours.
     """
     first = kset.frames[0]
     refs = _reference_frames(kset.video, (first.width, first.height))
@@ -55,8 +68,13 @@ def _assert_true_timestamps(kset: gaia.KeyframeSet) -> None:
         assert abs(refs[i][0] - f.timestamp) < 0.002, (kset.rel_path, f.timestamp, refs[i][0])
         img = _rgb(f.path)
         diffs = {j: float(np.abs(img - refs[j][1]).mean()) for j in (i - 1, i, i + 1) if 0 <= j < len(refs)}
-        assert min(diffs, key=diffs.get) == i or diffs[i] < 0.5, (kset.rel_path, f.timestamp, diffs)
-        assert diffs[i] < 6.0, (kset.rel_path, f.timestamp, diffs)
+        assert diffs[i] <= min(diffs.values()) + 0.01, (kset.rel_path, f.timestamp, diffs)
+        noise = _jpeg_noise(refs[i][1], kset.settings.jpeg_quality)
+        others = [d for j, d in diffs.items() if j != i]
+        if damaged:  # clearly closer to its own frame than to the neighbours, concealment aside
+            assert not others or diffs[i] < 0.75 * min(others), (kset.rel_path, f.timestamp, diffs, noise)
+        else:
+            assert diffs[i] <= noise + 0.05, (kset.rel_path, f.timestamp, diffs, noise)
 
 
 def _extract(folder: Path, model: str = STANDARD, **settings) -> list[gaia.KeyframeSet]:
@@ -64,7 +82,7 @@ def _extract(folder: Path, model: str = STANDARD, **settings) -> list[gaia.Keyfr
 
 
 @pytest.mark.parametrize("strategy", ["keyframes", "uniform", "scene"])
-@pytest.mark.parametrize("kind", ["testsrc", "testsrc_gop1", "vfr", "webm"])
+@pytest.mark.parametrize("kind", ["testsrc", "testsrc_gop1", "vfr", "webm", "offset", "garbled", "distinct"])
 def test_frames_are_ordered_distinct_sized_and_truly_timed(make_folder, strategy, kind):
     folder = make_folder({f"v.{'webm' if kind == 'webm' else 'mp4'}": kind})
     (kset,) = _extract(folder, strategy=strategy, count=5)
@@ -80,15 +98,17 @@ def test_frames_are_ordered_distinct_sized_and_truly_timed(make_folder, strategy
         assert f.nbytes == f.path.stat().st_size > 0
         with Image.open(f.path) as im:
             assert im.format == "JPEG" and im.size == (320, 240)
-    sigs = [_Signature.of(_rgb(f.path).astype(np.uint8)) for f in kset.frames]
+    # Frames are distinct; the scene strategy's coverage frames ("seek") may repeat what they cover.
+    sigs = [Signature.of(_rgb(f.path).astype(np.uint8)) for f in kset.frames
+            if strategy != "scene" or f.source == "scene"]
     assert not any(a.near(b) for i, a in enumerate(sigs) for b in sigs[i + 1 :])
-    _assert_true_timestamps(kset)
+    _assert_true_timestamps(kset, damaged=kind == "garbled")
 
 
 def test_default_strategy_takes_the_codecs_own_keyframes(make_folder):
     # testsrc_gop1 has an I-frame every second; six evenly spread targets land on I-frames.
     folder = make_folder({"phone.mp4": "testsrc_gop1"})
-    index = index_keyframes(folder / "phone.mp4", 0.0, _Deadline(30))
+    index = index_keyframes(folder / "phone.mp4")
     assert index == pytest.approx([float(s) for s in range(8)], abs=1e-6)
     (kset,) = _extract(folder, count=4)
     assert [f.source for f in kset.frames] == ["keyframe"] * 4
@@ -169,7 +189,7 @@ def test_second_run_decodes_nothing(make_folder, monkeypatch):
         raise AssertionError("decoded on a cached run")
 
     monkeypatch.setattr("gaia.media.keyframes._extract_job", no_decoding)
-    monkeypatch.setattr("gaia.media.keyframes.subprocess.run", no_decoding)
+    monkeypatch.setattr("gaia.media.keyframes.VideoDecoder", no_decoding)
     again = _extract(folder, count=3)
     assert [k.cached for k in again] == [True, True, False]
     assert [[f.timestamp for f in k.frames] for k in again] == [[f.timestamp for f in k.frames] for k in first]
@@ -255,15 +275,94 @@ def test_excluded_frames_and_videos_are_remembered(make_folder):
     assert len(kset.included_frames(gaia.Folder(folder).selection())) == len(kset.frames)
 
 
-def test_the_one_pass_and_the_seek_paths_return_the_same_frames(make_folder, tmp_path):
+def test_the_keyframe_and_the_exact_paths_return_the_same_frames(make_folder):
+    folder = make_folder({"phone.mp4": "testsrc_gop1"})
+    with VideoDecoder(folder / "phone.mp4", size=(160, 120)) as dec:
+        keys = [k for k in dec.index().keys if k.time in (2.0, 5.0, 7.0)]
+        alone = [dec.keyframe(k) for k in keys]
+        swept = dec.exact([k.time for k in keys])
+    assert [f.time for f in alone] == [f.time for f in swept] == [2.0, 5.0, 7.0]
+    for a, b in zip(alone, swept, strict=True):
+        assert np.abs(np.asarray(a.image, dtype=int) - np.asarray(b.image, dtype=int)).mean() < 0.5
+
+
+@pytest.mark.parametrize("strategy", ["keyframes", "uniform"])
+def test_exact_frames_are_the_ones_promised_at_the_even_times(make_folder, strategy):
+    # Evolving content, a keyframe every 2 s: nothing is black or repeated, so every slot keeps
+    # its own frame: the I-frame inside the slot, else the frame nearest the slot's middle.
+    folder = make_folder({"v.mp4": "distinct"})
+    (kset,) = _extract(folder, strategy=strategy, count=6)
+    duration = scan_folder(folder).records[0].duration
+    targets = [(i + 0.5) * duration / 6 for i in range(6)]
+    assert len(kset.frames) == 6 and kset.note is None
+    for f, t in zip(kset.frames, targets, strict=True):
+        if f.source == "keyframe":
+            assert strategy == "keyframes" and abs(f.timestamp - t) <= duration / 12 and f.timestamp % 2.0 == 0
+        else:
+            assert abs(f.timestamp - t) <= 0.02 + 1e-6, (f.timestamp, t)  # the nearest frame (25 fps)
+    _assert_true_timestamps(kset)
+
+
+@pytest.mark.parametrize("strategy", ["keyframes", "uniform", "scene"])
+@pytest.mark.parametrize("count", [6, 12])
+def test_no_frame_is_dropped_on_non_repetitive_content_and_no_extra_pass_runs(make_folder, monkeypatch, strategy,
+                                                                             count):
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("a replacement pass ran on content with nothing to replace")
+
+    monkeypatch.setattr("gaia.media.keyframes.replacements", no_second_pass)
+    folder = make_folder({"v.mp4": "distinct"})
+    (kset,) = _extract(folder, strategy=strategy, count=count)
+    assert len(kset.frames) == count and kset.note is None
+
+
+def test_scene_strategy_covers_a_late_event_without_a_cut(make_folder):
+    folder = make_folder({"v.mp4": "late_event"})  # a still scene; a small box from 8.5 to 10.5 s, no cut
+    (kset,) = _extract(folder, strategy="scene", count=6)
+    times = [f.timestamp for f in kset.frames]
+    assert len(times) == 6 and times[-1] > 12 * 5 / 6  # covered to the end, not bunched at the start
+    gaps = [b - a for a, b in zip([0.0, *times], [*times, 12.0], strict=True)]
+    assert max(gaps) <= 12 / 6 * 1.5 + 0.01
+    with_box = [f for f in kset.frames if _rgb(f.path)[100:140, 140:180].mean() > 200]
+    assert with_box and all(8.5 <= f.timestamp <= 10.5 for f in with_box)
+    # The other strategies keep the event too: it is the one frame unlike the rest.
+    for strategy in ("keyframes", "uniform"):
+        (other,) = _extract(folder, strategy=strategy, count=6)
+        assert any(_rgb(f.path)[100:140, 140:180].mean() > 200 for f in other.frames), strategy
+
+
+def test_near_duplicates_cost_at_most_one_extra_pass(make_folder, monkeypatch):
     import gaia.media.keyframes as kf
 
-    folder = make_folder({"phone.mp4": "testsrc_gop1"})
-    video = folder / "phone.mp4"
-    index = kf.index_packets(video, 0.0, kf._Deadline(30))
-    wanted = [kf._Grab(t, exact=False, source="keyframe") for t in (2.0, 5.0, 7.0)]
-    passed = kf._keyframe_pass(video, [g.time for g in wanted], (160, 120), kf._Deadline(30), index, tmp_path, [])
-    seeked = kf._grab(video, wanted, (160, 120), kf._Deadline(30), tmp_path, index, [])
-    assert passed is not None and sorted(passed) == [2.0, 5.0, 7.0]
-    for g, frame in zip(wanted, seeked, strict=True):
-        assert np.abs(passed[g.time].astype(int) - frame.astype(int)).mean() < 0.5
+    passes = []
+    real_grab = kf._grab
+    monkeypatch.setattr(kf, "_grab", lambda dec, slots: passes.append(len(slots)) or real_grab(dec, slots))
+    folder = make_folder({"still.mp4": "static"})
+    (kset,) = _extract(folder, count=6)
+    assert len(kset.frames) == 1 and "near-duplicate" in kset.note
+    assert len(passes) == 2 and passes[1] <= 2 * 5  # the plan, then one pass over the candidates
+
+
+def test_an_older_versions_frame_cache_is_left_alone_and_extracted_again(make_folder, monkeypatch):
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc"})
+    monkeypatch.setattr(kf, "ALGORITHM_VERSION", 1)
+    (old,) = _extract(folder, count=3)  # what the previous version left in .gaia/frames/
+    monkeypatch.undo()
+    assert kf.ALGORITHM_VERSION > 1
+    (cached,) = gaia.cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
+    assert cached.problem == "not extracted yet" and cached.set_id != old.set_id
+    (new,) = _extract(folder, count=3)
+    assert new.frames and not new.cached and new.set_id == cached.set_id
+    assert all(f.path.is_file() for f in old.frames)  # sidecars made from the old frames still show them
+
+
+def test_ffmpeg_logging_stays_off_so_threaded_decoding_cannot_deadlock():
+    # With PyAV's log callback on, a decoder thread logging a damaged frame while a seek waits for
+    # it deadlocks on the GIL; damage is noticed from decode errors and corrupt flags instead.
+    import av.logging
+
+    import gaia.media.decode  # noqa: F401
+
+    assert av.logging.get_level() is None

@@ -209,3 +209,33 @@ def test_read_only_folder_keeps_its_cache_elsewhere(make_folder, monkeypatch, tm
     wd = gaia.Folder(folder).workdir
     assert ".gaia" not in wd.parts and wd.is_dir()
     monkeypatch.setattr(Path, "mkdir", real_mkdir)
+
+
+def test_links_that_lead_nowhere_are_problems_and_linked_folders_are_named(make_folder, tmp_path):
+    folder = make_folder({"a.mp4": "testsrc", ".hidden.mp4": "testsrc", ".private/x.mp4": "testsrc"})
+    outside = make_folder({"b.mp4": "testsrc"}, name="elsewhere")
+    (folder / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    (folder / "loop.mp4").symlink_to(folder / "loop.mp4")
+    (folder / "linked").symlink_to(outside)
+    (folder / "good link.mp4").symlink_to(folder / "a.mp4")
+    result = scan_folder(folder)
+    recs = _by_name(result)
+    assert recs["gone.mp4"].problem.startswith("broken link: it points to")
+    assert recs["loop.mp4"].problem.startswith("link loop")
+    assert recs["good link.mp4"].usable and recs["a.mp4"].usable
+    assert "linked/b.mp4" not in recs
+    assert any(n.startswith("linked: a linked folder, not followed") for n in result.notes)
+    assert "2 hidden file(s) or folder(s) (names starting with a dot) skipped" in result.notes
+    assert result.summary()["notes"] == list(result.notes)
+    assert scan_folder(folder).records == result.records  # the probe cache keeps no entry for a broken link
+
+
+def test_a_file_deleted_after_the_scan_is_missing_not_damaged(make_folder):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    records = scan_folder(folder).records
+    (folder / "a.mp4").unlink()
+    sets = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=2), model=gaia.DEFAULT_MODEL,
+                                  records=records, workers=1)
+    assert sets[0].problem.startswith("missing: the file was moved or deleted")
+    assert "damaged" not in sets[0].problem
+    assert sets[1].frames

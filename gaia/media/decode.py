@@ -1,0 +1,340 @@
+"""In-process decoding with PyAV: one open per video, a packet index, keyframe-only and exact frames.
+
+``VideoDecoder`` opens a file once and serves every frame a strategy asks for: the packet index
+(presentation times of every frame and of the codec's I-frames, from the container's own index
+when it is complete, else from one demux pass that decodes nothing), single I-frames (seek, decode
+that one packet, nothing else), exact frames (one forward sweep, seeking only where that skips
+decoding), and a low-resolution pass over every frame for scene changes. Frames come back scaled
+in swscale (area filter) straight from the decoder's YUV and turned upright from the display matrix,
+so a full-size RGB copy of a frame never exists, even for 8K video. Times are seconds from the start
+of playback (the container's start time subtracted), so offset and VFR files need no special case.
+Damage is noticed the way FFmpeg reports it (decode errors, frames flagged corrupt) and kept in
+``errors``; a deadline bounds the work on one file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+# FFmpeg's log messages are left off (PyAV's default): with them on, a decoder thread that logs
+# while the main thread waits for it (a seek flushing frame threads) deadlocks on the GIL. Damage
+# shows anyway, as decode errors and frames flagged corrupt.
+DECODER_THREADS = 2  # threads per decoder: videos are decoded side by side on the other cores
+FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above this (8K), slice threads only: a frame in flight is 50 MB
+LONG_GOP_FRAMES = 60  # frames per I-frame above which exact frames are decoded with frame threads
+SCENE_EDGE = 64  # scene scores are computed on frames this wide
+_TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+
+
+class DecodeTimeout(Exception):
+    """The work on one file ran past its deadline."""
+
+
+class Deadline:
+    """A point in time after which work on a file stops (``check`` raises ``DecodeTimeout``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left; raises ``DecodeTimeout`` when none are."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise DecodeTimeout(f"took longer than {self.seconds:.0f} s")
+        return left
+
+    def check(self) -> None:
+        """Raise ``DecodeTimeout`` when the deadline has passed."""
+        self.left()
+
+
+@dataclass(frozen=True)
+class Key:
+    """One I-frame: its presentation time (s from playback start) and where a seek finds it."""
+
+    time: float
+    ts: int  # the packet timestamp a seek and a match use (dts from a container index, else pts)
+
+
+@dataclass(frozen=True)
+class PacketIndex:
+    """Presentation times of every frame and the I-frames, sorted; empty when nothing was readable."""
+
+    frames: tuple[float, ...] = ()
+    keys: tuple[Key, ...] = ()
+
+    @property
+    def key_times(self) -> tuple[float, ...]:
+        """Times of the I-frames."""
+        return tuple(k.time for k in self.keys)
+
+    def snap(self, t: float) -> float:
+        """The time of the frame nearest ``t`` (``t`` itself when the index is empty)."""
+        if not self.frames:
+            return t
+        i = bisect.bisect_left(self.frames, t)
+        near = [self.frames[j] for j in (i - 1, i) if 0 <= j < len(self.frames)]
+        return min(near, key=lambda f: abs(f - t))
+
+    def key_before(self, t: float) -> Key | None:
+        """The last I-frame at or before ``t``."""
+        i = bisect.bisect_right(self.key_times, t + 1e-6)
+        return self.keys[i - 1] if i else None
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One decoded frame, scaled and upright: its true time and its picture."""
+
+    time: float
+    image: Image.Image
+    keyframe: bool
+
+
+class VideoDecoder:
+    """One open video: its packet index and any frames asked of it, each scaled to ``size``.
+
+    ``size`` is the displayed size (rotation applied) of the frames to return. Use as a context
+    manager; every call may raise ``DecodeTimeout`` and ``av.error.FFmpegError`` for files that
+    cannot be opened at all; damage met while decoding is noted in ``errors`` instead.
+    """
+
+    def __init__(self, path: Path | str, *, size: tuple[int, int], deadline: Deadline | None = None) -> None:
+        self.path = Path(path)
+        self.size = size
+        self.deadline = deadline or Deadline(3600)
+        self.errors: list[str] = []
+        self.container = av.open(str(self.path), metadata_errors="ignore")
+        if not self.container.streams.video:
+            self.close()
+            raise ValueError("no video stream")
+        self.stream = self.container.streams.video[0]
+        self.tb = float(self.stream.time_base)
+        start = self.container.start_time
+        self.start = start / 1e6 if start is not None else (self.stream.start_time or 0) * self.tb
+        self._index: PacketIndex | None = None
+        self._delay = 0  # pts - dts of the first packet (B-frame reordering), in stream ticks
+        self._threads_set = False
+
+    def __enter__(self) -> VideoDecoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self.container.close()
+
+    # -- index ---------------------------------------------------------------------------------
+
+    def index(self) -> PacketIndex:
+        """Every frame's and every I-frame's time, without decoding (cached on this object)."""
+        if self._index is None:
+            self._index = self._index_from_container() or self._index_from_packets()
+        return self._index
+
+    def _index_from_container(self) -> PacketIndex | None:
+        """The container's own sample index (MP4, MOV, AVI), used when it lists every frame.
+
+        Its timestamps are decode times; the first packet's reordering delay turns them into
+        presentation times (exact for the I-frames, which is what seeks and matches use).
+        """
+        entries = self.stream.index_entries
+        count = len(entries)
+        if not count or count != self.stream.frames:
+            return None
+        self.container.seek(0, stream=self.stream, backward=True)
+        for packet in self.container.demux(self.stream):
+            if packet.pts is not None and packet.dts is not None:
+                self._delay = packet.pts - packet.dts
+            break
+        frames, keys = [], []
+        for e in entries:
+            if e.is_discard:
+                continue
+            t = (e.timestamp + self._delay) * self.tb - self.start
+            frames.append(t)
+            if e.is_keyframe:
+                keys.append(Key(t, e.timestamp))
+        return PacketIndex(tuple(sorted(frames)), tuple(sorted(keys, key=lambda k: k.time)))
+
+    def _index_from_packets(self) -> PacketIndex:
+        """One demux pass over the video stream's packets (reads the file, decodes nothing)."""
+        frames, keys = [], []
+        self.container.seek(0, stream=self.stream, backward=True)
+        for n, packet in enumerate(self.container.demux(self.stream)):
+            if n % 256 == 0:
+                self.deadline.check()
+            if packet.pts is None or packet.is_discard:
+                continue
+            t = packet.pts * self.tb - self.start
+            if t < -1e-3:  # pre-roll is never shown
+                continue
+            frames.append(t)
+            if packet.is_keyframe:
+                keys.append(Key(t, packet.pts))
+        self._delay = -1  # marks "match on pts"
+        return PacketIndex(tuple(sorted(frames)), tuple(sorted(keys, key=lambda k: k.time)))
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def keyframe(self, key: Key) -> Decoded | None:
+        """The I-frame ``key``: seek to it and decode that one packet, nothing else."""
+        by_pts = self._delay < 0
+        cc = self.stream.codec_context
+        self._seek(key.ts)
+        cc.skip_frame = "NONKEY"
+        try:
+            for packet in self.container.demux(self.stream):
+                self.deadline.check()
+                ts = packet.pts if by_pts else packet.dts
+                if ts is None:
+                    return None  # end of file
+                if not packet.is_keyframe or ts < key.ts:
+                    continue
+                frames = self._decode(packet) + self._decode(None)
+                return self._decoded(frames[0], keyframe=True) if frames else None
+            return None
+        finally:
+            cc.skip_frame = "DEFAULT"
+
+    def exact(self, times: Sequence[float]) -> list[Decoded | None]:
+        """The frame shown at each of ``times`` (each snapped to a real frame time), in one sweep.
+
+        Targets are visited in time order; the decoder seeks only when the target lies behind it
+        or a later I-frame lets it skip frames, otherwise it decodes on from where it is.
+        """
+        index = self.index()
+        order = sorted(range(len(times)), key=lambda i: times[i])
+        out: list[Decoded | None] = [None] * len(times)
+        frames: Iterator[Any] | None = None
+        last = float("-inf")  # time of the last frame decoded
+        for i in order:
+            target = index.snap(times[i])
+            key = index.key_before(target)
+            if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
+                self._seek(key.ts if key is not None else round((target + self.start) / self.tb))
+                frames = self._all_frames()
+            for frame in frames:
+                last = self._time(frame)
+                if last >= target - 1e-3:
+                    out[i] = self._decoded(frame, keyframe=bool(frame.key_frame))
+                    break
+            else:
+                frames = None
+        return out
+
+    def scene_scores(self) -> Iterator[tuple[float, float]]:
+        """``(time, score)`` for every frame after the first: FFmpeg's scene score on small frames.
+
+        The score (0-1) is the smaller of the mean absolute difference to the previous frame and
+        its change from the previous difference, so a cut scores high and steady motion does not.
+        """
+        self._set_threads(every_frame=True)
+        self._seek(-(2**62))
+        w, h = self.stream.codec_context.width, self.stream.codec_context.height
+        sh = max(2, round(SCENE_EDGE * h / max(w, 1)))
+        prev: np.ndarray | None = None
+        prev_mafd = 0.0
+        for frame in self._all_frames():
+            small = frame.reformat(width=SCENE_EDGE, height=sh, format="rgb24").to_ndarray().astype(np.int16)
+            if prev is not None:
+                # As FFmpeg's select filter: differences summed over R, G and B, averaged over pixels.
+                mafd = float(np.abs(small - prev).sum(axis=2).mean()) * 100 / 255
+                yield self._time(frame), min(mafd, abs(mafd - prev_mafd)) / 100
+                prev_mafd = mafd
+            prev = small
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _set_threads(self, *, every_frame: bool = False) -> None:
+        """Choose the decoder's threading once, before it decodes anything.
+
+        Frame threads pay off only when many frames are decoded in a row (exact frames in long
+        GOPs); for one I-frame at a time they add work, and each holds a whole frame in memory
+        (50 MB at 8K). So: frame threads for a pass over every frame or for long GOPs, up to 4K;
+        slice threads otherwise.
+        """
+        if self._threads_set:
+            return
+        self._threads_set = True
+        cc = self.stream.codec_context
+        index = self.index()
+        gop = len(index.frames) / max(1, len(index.keys))
+        small = (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS
+        cc.thread_type = "AUTO" if small and (every_frame or gop > LONG_GOP_FRAMES) else "SLICE"
+        cc.thread_count = DECODER_THREADS
+
+    def _seek(self, ts: int) -> None:
+        """Seek to the I-frame at or before stream time ``ts`` (never before the first one)."""
+        self.deadline.check()
+        self._set_threads()
+        keys = self.index().keys
+        ts = max(ts, keys[0].ts if keys else 0)
+        try:
+            self.container.seek(ts, stream=self.stream, backward=True)
+        except av.error.FFmpegError:  # before the first indexed frame: the file's start
+            self.container.seek(0)
+
+    def _all_frames(self) -> Iterator[Any]:
+        for n, packet in enumerate(self.container.demux(self.stream)):
+            if n % 16 == 0:
+                self.deadline.check()
+            yield from self._decode(packet if packet.size else None)
+
+    def _decode(self, packet: Any) -> list[Any]:
+        try:
+            frames = self.stream.codec_context.decode(packet)
+        except av.error.EOFError:
+            return []
+        except av.error.FFmpegError as exc:
+            self.errors.append(str(exc)[:200])
+            return []
+        for f in frames:
+            if f.is_corrupt:
+                self.errors.append(f"corrupt frame at {self._time(f):.2f} s")
+        return frames
+
+    def _time(self, frame: Any) -> float:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        return (pts or 0) * self.tb - self.start
+
+    def _decoded(self, frame: Any, *, keyframe: bool) -> Decoded:
+        w, h = self.size
+        rotation = frame.rotation % 360
+        sw, sh = (h, w) if rotation in (90, 270) else (w, h)
+        image = frame.reformat(width=sw, height=sh, format="rgb24", interpolation="AREA").to_image()
+        if rotation in _TRANSPOSE:
+            image = image.transpose(_TRANSPOSE[rotation])
+        return Decoded(round(self._time(frame), 6), image, keyframe)
+
+
+def first_frame_rotation(container: Any) -> int:
+    """The display-matrix rotation (0, 90, 180, 270) of the first video frame; decodes one I-frame."""
+    stream = container.streams.video[0]
+    cc = stream.codec_context
+    cc.skip_frame = "NONKEY"
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                break
+            if not packet.is_keyframe:
+                continue
+            frames = cc.decode(packet) + cc.decode(None)
+            if frames:
+                return frames[0].rotation % 360
+            break
+    except av.error.FFmpegError:
+        return 0
+    return 0

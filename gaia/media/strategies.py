@@ -1,0 +1,121 @@
+"""Which frames to take: the plans of the three strategies and the replacement candidates.
+
+Pure functions of the video's duration, its packet index and what was seen; nothing here decodes.
+``keyframes`` takes the codec's own I-frame nearest each of N evenly spread times (each I-frame once,
+inside its target's slot) and asks for an exact frame where none is near enough. ``uniform`` asks
+for exact frames at N evenly spread times. ``scene`` keeps the frames just after scene changes (the
+best spread ones when there are too many) and then tops up into the widest gaps, the tail included,
+so the whole video is covered. ``replacements`` proposes, for frames that came back black or
+repeated, candidates in the widest gaps left, preferring I-frames from the index (one packet each).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gaia.media.decode import Key
+
+KEYFRAME_TOLERANCE = 0.5  # of the spacing between targets: an I-frame must lie in its target's own slot
+SCENE_OFFSET_S = 0.12  # take the frame just after a cut, not the blended one on it
+CANDIDATES_PER_GAP = 2  # replacement candidates per rejected frame, all decoded in the one extra pass
+MAX_CANDIDATES = 16  # and never more than this (memory: each is held as a scaled frame)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One frame to decode: the I-frame ``key`` when given, else the exact frame at ``time``."""
+
+    time: float
+    key: Key | None
+    source: str  # "keyframe", "seek" or "scene"
+    coverage: bool = False  # a frame taken to cover the video (never dropped as a near-duplicate)
+
+
+def even_targets(duration: float, n: int) -> list[float]:
+    """N times at the middles of N equal slots."""
+    return [(i + 0.5) * duration / n for i in range(n)]
+
+
+def plan_keyframes(duration: float, n: int, keys: Sequence[Key]) -> list[Slot]:
+    """The I-frame nearest each evenly spread time, or an exact frame where none is near enough."""
+    spacing = duration / n
+    used: set[int] = set()
+    slots = []
+    for t in even_targets(duration, n):
+        best = min((k for k in keys if k.ts not in used and k.time < duration), key=lambda k: abs(k.time - t),
+                   default=None)
+        if best is not None and abs(best.time - t) <= KEYFRAME_TOLERANCE * spacing:
+            used.add(best.ts)
+            slots.append(Slot(best.time, best, "keyframe"))
+        else:
+            slots.append(Slot(t, None, "seek"))
+    return slots
+
+
+def plan_uniform(duration: float, n: int) -> list[Slot]:
+    """Exact frames at N evenly spread times."""
+    return [Slot(t, None, "seek") for t in even_targets(duration, n)]
+
+
+def plan_scene(duration: float, n: int, cuts: Sequence[float]) -> list[Slot]:
+    """Frames just after scene changes (and one in the opening shot), topped up to cover the video."""
+    times = [min(0.5, duration / (2 * n))] + [c + SCENE_OFFSET_S for c in sorted(cuts) if c + SCENE_OFFSET_S < duration]
+    while len(times) > n:  # keep the cuts that spread best: drop the one closest to its neighbour
+        gaps = [times[i + 1] - times[i] for i in range(len(times) - 1)]
+        times.pop(gaps.index(min(gaps)) + 1)
+    slots = [Slot(t, None, "scene") for t in times]
+    for t in fill_gaps([s.time for s in slots], 0.0, duration, n - len(slots)):
+        slots.append(Slot(t, None, "seek", coverage=True))
+    return sorted(slots, key=lambda s: s.time)
+
+
+def fill_gaps(times: Sequence[float], lo: float, hi: float, count: int) -> list[float]:
+    """``count`` new times, each in the middle of the widest gap left between ``times``, ``lo`` and ``hi``.
+
+    The tail gap is measured to ``hi`` itself, so a frame can land near the end of the video.
+    """
+    edges = sorted({lo, hi, *(t for t in times if lo <= t <= hi)})
+    added: list[float] = []
+    for _ in range(max(0, count)):
+        width, j = max((edges[i + 1] - edges[i], i) for i in range(len(edges) - 1))
+        if width <= 1e-3:
+            break
+        mid = edges[j] + width / 2
+        added.append(mid)
+        edges.insert(j + 1, mid)
+    return added
+
+
+def replacements(kept: Sequence[float], rejected: Sequence[float], lo: float, hi: float, keys: Sequence[Key],
+                 used: set[int]) -> list[Slot]:
+    """Candidates for the ``rejected`` frames (black or repeated), best first.
+
+    Each rejected frame leaves a gap between its kept neighbours (or ``lo``/``hi``, the ends of the
+    non-black span); a gap that lost k frames gets 2k candidates spread evenly inside it, never on
+    the rejected times themselves. A candidate is an unused I-frame near its spot when the index
+    has one (one packet to decode), else the exact frame there. First candidates of every gap come
+    before second ones, so a limit on how many are kept spreads them over the gaps.
+    """
+    edges = sorted({lo, hi, *(t for t in kept if lo < t < hi)})
+    lost: dict[int, int] = {}
+    for t in rejected:
+        j = min(max(bisect.bisect_right(edges, t) - 1, 0), len(edges) - 2)
+        lost[j] = lost.get(j, 0) + 1
+    taken = set(used)
+    ranked: list[tuple[int, float, Slot]] = []
+    for j, k in lost.items():
+        width = edges[j + 1] - edges[j]
+        m = CANDIDATES_PER_GAP * k
+        for i in range(m):
+            t = edges[j] + width * (i + 1) / (m + 1)
+            key = min((key for key in keys if key.ts not in taken), key=lambda key: abs(key.time - t), default=None)
+            if key is not None and abs(key.time - t) <= width / (2 * (m + 1)):
+                taken.add(key.ts)
+                slot = Slot(key.time, key, "keyframe")
+            else:
+                slot = Slot(t, None, "seek")
+            ranked.append((i, t, slot))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [slot for _, _, slot in ranked[:MAX_CANDIDATES]]
