@@ -88,6 +88,13 @@ class Estimate:
         """Scenario key → total USD."""
         return {s.key: s.total_usd for s in self.scenarios}
 
+    def record(self, key: str = HEADLINE_SCENARIO) -> dict[str, Any]:
+        """What a run keeps of this estimate (in its settings, key ``"estimate"``): one scenario's total,
+        dollars and tokens by type, so ``gaia spent`` can split the run's gap by token type."""
+        cost = self.scenario(key).cost
+        return {"scenario": key, "total_usd": cost.total_usd, "usd": cost.usd.as_dict(),
+                "tokens": cost.tokens.as_dict(), "assumptions": self.assumptions.to_dict()}
+
     @property
     def assumptions(self) -> Assumptions:
         """What the figure rests on: output tokens, cache-read share, frames, prefix."""

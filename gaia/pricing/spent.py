@@ -7,7 +7,7 @@ a ``tune_request`` event (``gaia.quality.runner``: tune answers are kept apart f
 requests). ``charges_of`` turns those into ``Charge`` rows (pure), ``spend_of`` totals them by
 kind, run, day and outcome (pure), and ``folder_spend`` reads them from a folder's ledger. Each
 run's actual stands beside the estimate recorded when it was sent, the gap split by token type
-when the run recorded its estimate's breakdown (``estimate_record``).
+when the run recorded its estimate's breakdown (``Estimate.record``).
 
 ``actual_cost`` prices the ``usage`` of returned answers (each request at its own length tier);
 ``compare_to_estimate`` sets it beside an ``Estimate``, in total, by token type and per video.
@@ -229,11 +229,6 @@ class Spend:
                 "by_outcome": self.by_outcome, "runs": [r.to_dict() for r in self.runs]}
 
 
-def estimate_record(cost: UsageCost) -> dict[str, Any]:
-    """What a run keeps of its estimate (in its settings, key ``"estimate"``) so its gap can be split by type."""
-    return {"total_usd": cost.total_usd, "usd": cost.usd.as_dict(), "tokens": cost.tokens.as_dict()}
-
-
 def _kind(run: RunRow | None) -> SpendKind:
     if run is None or run.mode == Mode.BATCH:
         return SpendKind.BATCH
@@ -293,9 +288,12 @@ def _run_spend(run_id: str, charges: list[Charge], run: RunRow | None) -> RunSpe
     gap: dict[str, float] = {}
     rec = run.settings.get("estimate") if run else None
     if isinstance(rec, dict) and isinstance(rec.get("usd"), dict):
-        gap = {t: float(rec["usd"].get(t, 0.0)) - usd.get(t) for t in TOKEN_TYPES}
-        if est is None and isinstance(rec.get("total_usd"), (int, float)):
-            est = float(rec["total_usd"])
+        rec_total = rec.get("total_usd") if isinstance(rec.get("total_usd"), (int, float)) else None
+        if est is None:
+            est = rec_total
+        # The record covers the whole plan; a run that sent fewer requests recorded a smaller estimate.
+        scale = est / rec_total if est is not None and rec_total else 1.0
+        gap = {t: float(rec["usd"].get(t, 0.0)) * scale - usd.get(t) for t in TOKEN_TYPES}
     return RunSpend(run_id, charges[0].kind, run.created_at if run else charges[0].at,
                     charges[0].model, len(charges), tokens, usd, actual, est, gap)
 

@@ -15,7 +15,7 @@ import pytest
 from gaia._cli import main
 from gaia.folder import Folder
 from gaia.ledger import Event, Mode, RequestRow, RequestStatus, RunRow
-from gaia.pricing.spent import Outcome, SpendKind, charges_of, estimate_record, folder_spend, spend_of
+from gaia.pricing.spent import Outcome, SpendKind, charges_of, folder_spend, spend_of
 from gaia.pricing.usage import price_tokens, usage_cost, usage_tokens
 from gaia.runs.now import run_now
 from gaia.runs.recovery import plan_run_now
@@ -85,12 +85,21 @@ def test_a_run_gap_is_split_by_token_type_when_its_estimate_was_recorded() -> No
     actual = _usage(1000, 800, read=1500)
     est_cost = price_tokens(usage_tokens(_usage(1000, 500, read=1500)), MODEL, batch=True)
     runs = {"run_b": _run("run_b", "batch", estimate=est_cost.total_usd,
-                          settings={"estimate": estimate_record(est_cost)})}
+                          settings={"estimate": {"total_usd": est_cost.total_usd, "usd": est_cost.usd.as_dict()}})}
     spend = spend_of(charges_of([_row(1, "a.mp4", RequestStatus.SUCCEEDED, actual)], runs), runs)
     (r,) = spend.runs
     assert r.gap_by_type["output"] == pytest.approx(-300 * 7.5e-6)
     assert r.gap_by_type["input"] == pytest.approx(0.0)
     assert "output" in r.gap_text() and "under" in r.gap_text()
+
+
+def test_runs_record_their_estimate_and_spent_splits_the_gap(ready_folder, api_env) -> None:
+    folder = ready_folder({"a.mp4": "testsrc", "b.mov": "mov"})
+    assert main(["submit", str(folder), "--yes"]) == 0
+    assert main(["watch", str(folder), "--poll", "0.1"]) == 0
+    (r,) = folder_spend(folder).runs
+    assert r.estimate_usd is not None and r.gap_by_type
+    assert sum(r.gap_by_type.values()) == pytest.approx(r.estimate_usd - r.actual_usd)
 
 
 class _Recording:
