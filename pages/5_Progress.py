@@ -114,7 +114,7 @@ def live() -> None:
     """Batch cards and retrieval; reruns on its own every ``interval`` seconds while a batch runs."""
     statuses = gaia.refresh_status(folder, client())
     running = [s for s in statuses if s.running]
-    metrics(V.batch_metrics(statuses))
+    metrics([*V.batch_metrics(statuses), V.spent_metric(folder)])
     if running:
         st.caption(f"Checking the API every {interval:g} s while a batch runs; this stops once all have ended. "
                    f"Last check {datetime.now(UTC):%H:%M:%S} UTC.")

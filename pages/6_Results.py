@@ -50,7 +50,7 @@ if ss.get("results_rows_key") != token:
         ss["results_rows"] = V.load_results(folder, records)
     ss["results_rows_key"] = token
 rows = ss["results_rows"]
-metrics(V.results_metrics(rows))
+metrics([*V.results_metrics(rows), V.spent_metric(folder)])
 
 fails = gaia.failures(folder)
 tab_videos, tab_failures = st.tabs(["Videos", f"Failures ({len(fails)})" if fails else "Failures"])

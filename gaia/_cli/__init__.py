@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "run",
     "export",
     "tune",
+    "spent",
 )
 
 

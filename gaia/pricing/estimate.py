@@ -43,6 +43,16 @@ class Assumptions:
     prefix_tokens: int
     prefix_exact: bool
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: output tokens per video (thinking included, it is billed as output), the
+        batch cache-read share, frames per video and the shared prefix."""
+        o, c = self.output_tokens, self.cache_read_share
+        return {"output_tokens_per_video": {"point": o.median, "low": o.low, "high": o.high, "source": o.source,
+                                            "includes_thinking": True},
+                "cache_read_share": {"point": c.point, "low": c.low, "high": c.high, "source": c.source},
+                "frames_per_video": self.frames_per_video,
+                "prefix": {"tokens": self.prefix_tokens, "exact": self.prefix_exact}}
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -78,6 +88,13 @@ class Estimate:
         """Scenario key → total USD."""
         return {s.key: s.total_usd for s in self.scenarios}
 
+    def record(self, key: str = HEADLINE_SCENARIO) -> dict[str, Any]:
+        """What a run keeps of this estimate (in its settings, key ``"estimate"``): one scenario's total,
+        dollars and tokens by type, so ``gaia spent`` can split the run's gap by token type."""
+        cost = self.scenario(key).cost
+        return {"scenario": key, "total_usd": cost.total_usd, "usd": cost.usd.as_dict(),
+                "tokens": cost.tokens.as_dict(), "assumptions": self.assumptions.to_dict()}
+
     @property
     def assumptions(self) -> Assumptions:
         """What the figure rests on: output tokens, cache-read share, frames, prefix."""
@@ -98,7 +115,11 @@ class Estimate:
             "ttl_totals": self.ttl_totals, "where_the_money_goes": self.money,
             "explanations": [e.to_dict() for e in self.explanations],
             "skipped": [{"rel_path": p, "reason": r} for p, r in self.skipped], "notes": list(self.notes),
+            "assumptions": self.assumptions.to_dict(),
         }
+        if self.scenarios:  # the headline figure and its range, at the top for scripts
+            head = self.scenario(HEADLINE_SCENARIO)
+            out.update(headline=head.key, total_usd=head.total_usd, low_usd=head.low_usd, high_usd=head.high_usd)
         if per_video:
             out["per_video"] = [v.to_dict() for v in self.per_video]
         return out

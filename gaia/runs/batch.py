@@ -266,7 +266,8 @@ class _Submission:
             except (OSError, ValueError) as exc:
                 self.problems.append(f"The prompt profile could not be saved for retries: {exc}")
             settings = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                        "prompt_profile_name": plan.profile.name, "image_source": str(plan.image_source)}
+                        "prompt_profile_name": plan.profile.name, "image_source": str(plan.image_source),
+                        "estimate": plan.estimate.record() if plan.estimate is not None else None}
             run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings,
                                     retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
             for pb in plan.batches:

@@ -438,7 +438,8 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     per_request = opts.now_usd / len(plan.requests) if opts.now_usd is not None else None
     settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
                        "prompt_profile_name": plan.profile.name, "concurrency": opts.concurrency,
-                       "image_source": str(plan.image_source)}
+                       "image_source": str(plan.image_source),
+                       "estimate": plan.estimate.record("caching") if plan.estimate is not None else None}
     run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                             settings=settings_record, retry_of=plan.retry_of_run,
                             estimate_usd=per_request * len(items) if per_request is not None else None,

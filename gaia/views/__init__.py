@@ -4,8 +4,9 @@ One module per page concern: ``common`` (headline figures, model names, image da
 ``results`` (rows, filters, facets, totals), ``exports`` (CSV, JSONL), ``detail`` (one video),
 ``progress`` (batch cards, polling, chart data), ``submit`` (the plan shown, the spend cap),
 ``select`` (the scan table), ``keyframes`` (frame choices and the run's frames), ``estimate`` (the
-cost tables and sentences), ``run_now`` (run now and the prompt trial). Nothing here imports
-Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
+cost tables and sentences), ``run_now`` (run now and the prompt trial), ``spent`` (what the folder
+has spent, the one total Progress and Results show). Nothing here imports Streamlit or renders
+anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
 """
 
 from gaia.views.common import (
@@ -130,6 +131,7 @@ from gaia.views.select import (
     scan_metrics,
     scan_record,
 )
+from gaia.views.spent import SPENT_LABEL, spent_help, spent_metric
 from gaia.views.submit import (
     DRY_RUN_DOWNLOAD_LIMIT,
     SKIP_KINDS,
@@ -156,6 +158,7 @@ __all__ = [
     "POLL_EMULATOR_S",
     "SHOW_ANSWERS",
     "SKIP_KINDS",
+    "SPENT_LABEL",
     "STATE_LABEL",
     "STATUSES",
     "STATUS_BADGE",
@@ -242,6 +245,8 @@ __all__ = [
     "scan_record",
     "scenario_records",
     "scenario_table",
+    "spent_help",
+    "spent_metric",
     "status_key",
     "status_note",
     "subjects_of",
