@@ -49,7 +49,10 @@ def test_unknown_model_is_a_plain_error(demo, capsys):
 
 def test_tune_json_recommends_cheaper_within_tolerance_and_adopt_changes_the_estimate(demo, api_env, capsys):
     before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    out = json.loads(_run(capsys, ["tune", str(demo), "--budget", "1", "--yes", "--adopt", "--json"]))
+    # The user sets the tolerance (0.15 of the reference's score); the recommendation honours it.
+    out = json.loads(_run(capsys, ["tune", str(demo), "--budget", "1", "--tolerance", "0.15", "--yes", "--adopt",
+                                   "--json"]))
+    assert out["tolerance"] == 0.15
     assert len([c for c in out["configs"] if c["score"] is not None]) >= 6
     assert 0 < out["spent_usd"] <= 1
     for c in out["configs"]:
