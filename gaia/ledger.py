@@ -421,6 +421,13 @@ class Ledger:
             )
         return run_id
 
+    def request_scope(self, run_id: str) -> str:
+        """What makes a run's ``custom_id`` values its own: this ledger's random token (made once) and the run id."""
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('folder_token', ?)", (uuid.uuid4().hex,))
+        token = self._one("SELECT value FROM meta WHERE key='folder_token'")
+        return f"{token['value'] if token else ''}.{run_id}"
+
     def run(self, run_id: str) -> RunRow | None:
         """One run by id."""
         row = self._one("SELECT * FROM runs WHERE run_id=?", (run_id,))
@@ -504,6 +511,16 @@ class Ledger:
                       (error, ts, local_id))
             c.execute("UPDATE requests SET status='unsent', error=?, updated_at=? WHERE local_batch=? AND "
                       "status='pending'", (error, ts, local_id))
+
+    def disown_batch(self, local_id: int, error: str) -> None:
+        """A batch adopted after an interruption proved not to be this intent's: keep its id (so it is
+        never adopted again) but nothing of its results; its open requests become ``unsent``."""
+        ts = now_iso()
+        with self._tx() as c:
+            c.execute("UPDATE batches SET state='abandoned', results_state='done', matched_by='disowned', error=?,"
+                      " updated_at=? WHERE local_id=?", (error, ts, local_id))
+            c.execute("UPDATE requests SET status='unsent', error=?, updated_at=? WHERE local_batch=? AND "
+                      "status IN ('pending','submitted')", (error, ts, local_id))
 
     def set_batch_error(self, local_id: int, error: str | None) -> None:
         """Note a problem with a batch (a failed refresh, an interrupted stream) without changing its state."""
@@ -669,6 +686,16 @@ class Ledger:
                 (status, json.dumps(usage) if usage is not None else None, cost_usd, error_kind, error, ts, ts,
                  request_id),
             )
+            return cur.rowcount == 1
+
+    def mark_delivered(self, request_id: int) -> bool:
+        """A request that failed only because its sidecar could not be written now has its sidecar:
+        it becomes ``succeeded`` (its usage and cost stay); ``False`` when it was no such failure."""
+        ts = now_iso()
+        with self._tx(single=True) as c:
+            cur = c.execute("UPDATE requests SET status='succeeded', error_kind=NULL, error=NULL, updated_at=?,"
+                            " done_at=? WHERE id=? AND status='failed' AND error_kind='sidecar_error'",
+                            (ts, ts, request_id))
             return cur.rowcount == 1
 
     def in_flight(self) -> dict[str, RequestRow]:

@@ -49,7 +49,7 @@ from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.concurrency import AdaptiveConcurrency, ConcurrencyChange
 from gaia.runs.failures import plan_retry
-from gaia.runs.guard import SpendCap, cap_problem, send_problem
+from gaia.runs.guard import SpendCap, cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
@@ -385,8 +385,8 @@ def run_now(
     now_usd = estimate_now_usd(plan)
     why = send_problem(plan.problems, len(plan.requests), nothing=NOTHING_NOW)
     if why is None:
-        why = cap_problem(now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices",
-                          digits=4)
+        why = folder_problem(folder) or cap_problem(
+            now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices", digits=4)
     if why is not None:
         return OnlineResult(blocked=why, estimate_usd=now_usd)
     opts = _Options(max(1, min(int(concurrency), MAX_CONCURRENCY)), max_cost_usd, on_progress,

@@ -1,6 +1,8 @@
 """Recovery and preparation: the explicit steps a caller runs before planning, never planning's side effects.
 
-``recover_interrupted`` closes run-now requests a crashed or interrupted run left open: a spooled
+``recover_interrupted`` delivers parked answers whose sidecars can now be written (so a video
+whose answer was paid for is never planned again) and closes run-now requests a crashed or
+interrupted run left open: a spooled
 answer is recorded as if it had just arrived, a sidecar already holding the row's answer only
 closes the row, and a request with no answer yet is recorded as ``interrupted`` so the next run
 sends it again, linked to it. ``prepare`` runs it and, given a client, ``reconcile`` (batch
@@ -25,7 +27,7 @@ from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.plan import SkippedVideo, SubmissionPlan, build_plan, cached_sets, usable_records
-from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
+from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome, deliver_parked
 from gaia.runs.spool import Spool
 from gaia.settings import RunSettings, Selection
 
@@ -49,7 +51,7 @@ class Prepared:
 def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = NO_CHECKPOINTS
                  ) -> list[RequestOutcome]:
     """``recover_interrupted`` for a caller that holds the send lock and an open ledger."""
-    out: list[RequestOutcome] = []
+    out: list[RequestOutcome] = deliver_parked(folder, ledger)
     recorder = Recorder(folder, ledger, checkpoints=checkpoints)
     spool = Spool(folder)
     for row in ledger.requests(status=(RequestStatus.PENDING, RequestStatus.SUBMITTED)):

@@ -84,8 +84,9 @@ def test_run_writes_the_sidecars_a_batch_would(tmp_path, fake_ksets, anthropic_c
         assert _shape(b["analysis"]) == _shape(n["analysis"])
         assert n["run"]["mode"] == "standard" and n["run"]["batch_id"] is None
         assert b["run"]["mode"] == "batch"
-        for key in ("fingerprint", "prompt_hash", "keyframe_set", "keyframe_timestamps", "custom_id", "model"):
+        for key in ("fingerprint", "prompt_hash", "keyframe_set", "keyframe_timestamps", "model"):
             assert n["run"][key] == b["run"][key], key
+        assert len(n["run"]["custom_id"]) == len(b["run"]["custom_id"])  # a batch's id is also its folder's and run's
         # Priced at standard rates, cache writes and reads included.
         usage = n["run"]["usage"]
         assert n["run"]["cost_usd"] == pytest.approx(usage_cost(usage, now_plan.model, batch=False).total_usd)
