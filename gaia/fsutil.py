@@ -17,6 +17,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import tempfile
@@ -30,10 +31,24 @@ DISK_FULL = ("The disk is full ({cause}), so GAIA stopped. Nothing already recor
 _umask_lock = threading.Lock()
 
 
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk (or the user's quota) is full."""
+# Less free space than this on the disk a vague I/O error came from counts as a full disk.
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def disk_full(exc: BaseException, where: Path | str | None = None) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full.
+
+    SQLite says "database or disk is full", except when it cannot even grow its shared-memory file,
+    where it says "disk I/O error": given ``where``, that counts when its disk is (nearly) full.
+    """
     if isinstance(exc, sqlite3.OperationalError):
-        return "disk is full" in str(exc).lower()
+        text = str(exc).lower()
+        if "disk is full" in text:
+            return True
+        if "disk i/o error" in text and where is not None:
+            with contextlib.suppress(OSError):
+                return shutil.disk_usage(where).free < NEARLY_FULL_BYTES
+        return False
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 

@@ -44,6 +44,7 @@ from gaia.api.client import as_dict, describe_error
 from gaia.api.requests import build_request_for, custom_id_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, RetryPolicy, classify, error_kind
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.fsutil import disk_full
 from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
@@ -248,6 +249,8 @@ class _Run:
             try:
                 outcome, held, token = self._send(row, params, token)
             except Exception as exc:  # something unforeseen with this one request: record it, go on
+                if disk_full(exc):  # nothing can be recorded: stop the run (recovery closes the row next time)
+                    raise
                 outcome = self.recorder.fail(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
                                              f"this request: {type(exc).__name__}: {exc}")
             self._settle(outcome, reserved)

@@ -9,7 +9,8 @@ missing from the results are all recorded with a reason. A batch adopted after a
 submission (not from the API's own answer to the create) is proven first: unless its results hold
 exactly the intent's custom_ids (``gaia.runs.batch.proves``) nothing of it is written, it is
 disowned, and its videos go out with the next submission. ``watch`` polls until no batch runs,
-retrieving each as it ends.
+retrieving each as it ends. A full disk is never swallowed as one batch's problem (that made
+``watch`` loop forever on a batch it could not record as ended): it stops the command.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from gaia.api.client import describe_error, field
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import LOCK_RETRIEVE, Folder, FolderBusy
+from gaia.fsutil import disk_full
 from gaia.ledger import BatchRow, BatchState, Ledger, RequestRow, RequestStatus, ResultsState, parse_time
 from gaia.runs.batch import batch_dict, proves
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
@@ -115,6 +117,8 @@ class _Writer:
         try:
             return self.recorder.write(answer)
         except Exception as exc:  # an unexpected file-system error: a failure with its reason, not a crash
+            if disk_full(exc):  # not this answer's problem: stop everything, lose nothing
+                raise
             return Written.ERROR, f"The sidecar could not be written: {exc}"
 
     def add(self, answer: Answer) -> None:
@@ -218,6 +222,8 @@ class _BatchRetrieval:
             if proves(client, self.batch_id, self.row.fingerprint):
                 return None
         except Exception as exc:
+            if disk_full(exc):
+                raise
             error = f"Could not check that batch {self.batch_id} is this folder's ({describe_error(exc)}); try again."
             self.ledger.set_batch_error(self.row.local_id, error)
             return self.result(complete=False, error=error)
@@ -243,6 +249,8 @@ class _BatchRetrieval:
                 tick()
             self.writer.drain()
         except Exception as exc:
+            if disk_full(exc):  # a full disk stops retrieval at once, with one message (nothing is lost)
+                raise
             self.writer.drain()
             error = (f"The results download stopped after {seen} results ({describe_error(exc)}); "
                      "run retrieve again to fetch the rest (nothing is written twice).")
@@ -316,6 +324,8 @@ def _ready_batches(ledger: Ledger, client: Any, batch_ids: Sequence[str] | None,
             try:
                 refreshed = ledger.update_batch_status(batch_dict(client.messages.batches.retrieve(row.batch_id)))
             except Exception as exc:
+                if disk_full(exc):
+                    raise
                 problems.append(f"Batch {row.batch_id}: status unknown ({describe_error(exc)}).")
                 continue
             if refreshed is None or refreshed.processing_status != "ended":
