@@ -1,31 +1,35 @@
 """Run now: the same requests as a batch, sent through the standard Messages API, answers in seconds.
 
 A batch is half price but may take hours; for a few urgent videos, or a trial of a new prompt on
-three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very
-requests ``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
-through ``client.messages.create`` on a small pool of threads. Answers go through
-the one recorder (``gaia.runs.recorder``), so they are validated, written by the one sidecar function with
-the same keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced
-at standard rates (cache writes and reads included).
+three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very requests
+``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
+through ``client.messages.create`` on a small pool of threads. Answers go through the one recorder
+(``gaia.runs.recorder``), so they are validated, written by the one sidecar function with the same
+keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced at standard
+rates (cache writes and reads included).
 
 Rate limits and faults are GAIA's to handle, not the SDK's (the client is used with
 ``max_retries=0``): ``retry-after-ms`` / ``retry-after`` are honoured; 429 and 529 pause every
-worker and halve the number of requests in flight (AIMD: ``AdaptiveConcurrency``), which grows
-back by one per window of successful calls up to the user's setting; other temporary failures
-back off exponentially with jitter. A request that keeps failing is recorded with its reason and
-can be sent again now (``retry_now``, or simply running again) or moved into a batch
+worker and halve the number of requests in flight (AIMD: ``AdaptiveConcurrency``), which grows back
+by one per window of successful calls up to the user's setting; other temporary failures back off
+exponentially with jitter. A request that keeps failing is recorded with its reason and can be sent
+again now (``retry_now``, or simply running again) or moved into a batch
 (``gaia.runs.failures.retry_failed``).
 
 Crash safety: each request's ledger row is written just before it is sent, and each answer is
-spooled to ``.gaia/online/`` before its sidecar is written. A run that starts finds rows a
-crashed or interrupted run left open (``recover_interrupted``): an answer that was spooled is
-recorded without asking again, a sidecar that already holds the row's answer only closes the row,
-and a request that had no answer yet is recorded as interrupted and sent again, linked to it. So
-restarting sends only what has no answer. A request in flight when the process died is sent
-again: its first attempt may have been billed by the API without GAIA ever seeing the answer
-(unavoidable with a synchronous API; the interrupted row stays in the ledger, linked to its
-retry). The folder's one send lock (the one a batch submission holds too) keeps two ways of
-sending from overlapping, and the ledger's in-flight view covers both transports.
+spooled to ``.gaia/online/`` before its sidecar is written. A run that starts finds rows a crashed
+or interrupted run left open (``recover_interrupted``): an answer that was spooled is recorded
+without asking again, a sidecar that already holds the row's answer only closes the row, and a
+request that had no answer yet is recorded as interrupted and sent again, linked to it. So
+restarting sends only what has no answer. A request in flight when the process died is sent again,
+so it may be paid twice: the API bills a request it processed even when nobody reads the answer, and
+a synchronous call leaves no way to fetch it afterwards. Killing a run can resend up to
+``concurrency`` requests (the ones in flight), and an answer lost by the API side mid-request
+likewise. These resends are counted, not hidden: the interrupted row stays in the ledger, linked to
+its retry, with its estimate as its cost ("possibly billed"), so the money spent and Results include
+it, and ``OnlineResult.possibly_billed_usd`` shows it. The folder's one send lock (the one a batch
+submission holds too) keeps two ways of sending from overlapping, and the ledger's in-flight view
+covers both transports.
 """
 
 from __future__ import annotations
@@ -76,6 +80,9 @@ class OnlineResult:
     recovered: tuple[RequestOutcome, ...] = ()  # rows an earlier interrupted run left open, now closed
     estimate_usd: float | None = None  # at standard prices, before sending
     spent_usd: float = 0.0
+    # What the first attempts of requests this run sends again may have cost: they were in flight
+    # when an earlier run stopped (counted at their estimate in the ledger, "possibly billed").
+    possibly_billed_usd: float = 0.0
     elapsed_s: float = 0.0
     calls: int = 0  # HTTP calls made, retries included
     throttled: int = 0  # 429/529 answers
@@ -121,6 +128,7 @@ class OnlineResult:
             "run_id": self.run_id, "succeeded": self.succeeded, "failed": self.failed, "ok": self.ok,
             "blocked": self.blocked, "stopped": self.stopped, "not_sent": list(self.not_sent),
             "problems": list(self.problems), "estimate_usd": self.estimate_usd, "spent_usd": self.spent_usd,
+            "possibly_billed_usd": self.possibly_billed_usd,
             "elapsed_s": round(self.elapsed_s, 3), "per_minute": self.per_minute, "calls": self.calls,
             "throttled": self.throttled, "retries": self.retries, "max_concurrency": self.max_concurrency,
             "lowest_concurrency": self.lowest_concurrency, "peak_in_flight": self.peak_in_flight,
@@ -428,6 +436,8 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     if not items:
         return replace(base, blocked="Nothing to send: every planned video was answered or is in a batch.")
     items = _links(ledger, items)
+    rows = (ledger.request(p.retry_of) for p in items if p.retry_of is not None)
+    resent_usd = sum(r.cost_usd or 0.0 for r in rows if r is not None and r.error_kind == INTERRUPTED_KIND)
     file_ids: dict[str, str] | None = None
     if plan.image_source == ImageSource.FILE:
         try:
@@ -458,7 +468,8 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     return OnlineResult(
         run_id=run_id, outcomes=tuple(run.outcomes), not_sent=tuple(run.not_sent), stopped=stopped,
         problems=tuple(run.problems), recovered=tuple(recovered), estimate_usd=opts.now_usd,
-        spent_usd=run.cap.spent, elapsed_s=opts.clock() - opts.started, calls=run.tally.calls,
+        spent_usd=run.cap.spent, possibly_billed_usd=resent_usd, elapsed_s=opts.clock() - opts.started,
+        calls=run.tally.calls,
         throttled=run.tally.throttled, retries=run.tally.retries, concurrency=tuple(limiter.changes),
         max_concurrency=opts.concurrency, lowest_concurrency=limiter.lowest, peak_in_flight=limiter.peak_in_flight)
 

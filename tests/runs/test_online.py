@@ -294,6 +294,10 @@ def test_crash_and_restart_sends_nothing_twice(tmp_path, fake_ksets, emulator, a
     assert all(r.status in ("succeeded", "failed") for r in rows)
     interrupted = [r for r in rows if r.error_kind == O.INTERRUPTED_KIND]
     assert len(interrupted) == (1 if point in ("online_row_written", "online_answer_received") else 0)
+    # An interrupted request may have been billed: counted at its estimate, said so, and shown.
+    assert all(r.cost_usd == r.estimate_usd and r.cost_usd > 0 and "possibly billed" in r.error
+               for r in interrupted)
+    assert res.possibly_billed_usd == pytest.approx(sum(r.cost_usd for r in interrupted))
     assert B.failures(folder) == []  # the interrupted request's retry is linked to it
     for rel in NAMES:
         assert read_sidecar(folder / rel)["analysis"]
