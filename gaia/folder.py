@@ -29,6 +29,7 @@ from gaia.sidecar import sidecar_path
 WORKDIR_NAME = ".gaia"
 LOCK_SEND = "send.lock"  # one lock for every way of sending (batch submit, run now, retry, trial)
 LOCK_RETRIEVE = "retrieve.lock"  # one retrieval (results into sidecars) at a time
+LOCK_WATCH = "watch.lock"  # one `gaia watch` at a time (a second one waits for it)
 
 
 class FolderBusy(RuntimeError):
