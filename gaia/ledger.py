@@ -708,6 +708,13 @@ class Ledger:
         rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
         return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
 
+    def sent_since(self, since: str) -> set[str]:
+        """Videos (relative paths) with a request written at or after ``since`` (ISO time) that is in
+        flight or answered: what a plan made at ``since`` must no longer send."""
+        rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE created_at >= ? AND status IN "
+                         "('pending','submitted','succeeded')", (since,))
+        return {r["rel_path"] for r in rows}
+
     def failures(self) -> list[RequestRow]:
         """Failed requests that no later attempt has retried yet, oldest first."""
         rows = self._all(

@@ -416,14 +416,15 @@ def _sendable(plan: SubmissionPlan, ledger: Ledger, recovered: Sequence[RequestO
               ) -> tuple[list[PlannedRequest], list[str]]:
     """The plan's requests still to send (in-flight view checked under the lock), and what was left out."""
     answered = {o.rel_path for o in recovered if o.succeeded}
-    in_flight = ledger.in_flight()
+    in_flight = set(ledger.in_flight()) | ledger.sent_since(plan.planned_at)
     problems: list[str] = []
     items: list[PlannedRequest] = []
     for p in plan.requests:
         if p.rel_path in answered:
             problems.append(f"{p.rel_path}: its answer from an interrupted run was recorded; not sent again.")
         elif p.rel_path in in_flight:
-            problems.append(f"{p.rel_path}: now in a batch awaiting results; not sent again.")
+            problems.append(f"{p.rel_path}: sent by another run since this plan was made (in flight or answered); "
+                            "not sent again.")
         else:
             items.append(p)
     return items, problems
