@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,7 @@ from gaia.sidecar import sidecar_path
 WORKDIR_NAME = ".gaia"
 LOCK_SEND = "send.lock"  # one lock for every way of sending (batch submit, run now, retry, trial)
 LOCK_RETRIEVE = "retrieve.lock"  # one retrieval (results into sidecars) at a time
+LOCK_WATCH = "watch.lock"  # one `gaia watch` at a time (a second one waits for it)
 
 
 class FolderBusy(RuntimeError):
@@ -46,14 +48,60 @@ def fallback_workdir(folder: Path) -> Path:
     return user_cache_root() / f"{folder.name or 'root'}-{digest}"
 
 
+def _adopt_fallback(folder: Path, primary: Path) -> None:
+    """Move the state a read-only spell left in the user-cache working folder into ``primary``.
+
+    So the ledger (and the answers parked while the folder was read-only) follow the folder once
+    it is writable. Entries ``primary`` already has are left where they are (never overwritten);
+    nothing moves while another process holds one of the fallback's locks (its ledger may be open).
+    """
+    fallback = fallback_workdir(folder)
+    if not fallback.is_dir():
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cross-process lock, so nothing is moved
+        return
+
+    with contextlib.ExitStack() as stack:
+        for name in (LOCK_SEND, LOCK_RETRIEVE):
+            fh = stack.enter_context((fallback / name).open("a+"))
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return
+        for entry in sorted(fallback.iterdir()):
+            target = primary / entry.name
+            if entry.name in (LOCK_SEND, LOCK_RETRIEVE):
+                continue
+            if entry.is_dir() and target.is_dir():
+                for inner in entry.iterdir():
+                    if not (target / inner.name).exists():
+                        shutil.move(str(inner), str(target / inner.name))
+            elif not target.exists():
+                shutil.move(str(entry), str(target))
+    with contextlib.suppress(OSError):
+        leftovers = {p.name for p in fallback.rglob("*") if p.is_file()}
+        if leftovers <= {LOCK_SEND, LOCK_RETRIEVE}:
+            shutil.rmtree(fallback)
+
+
 def resolve_workdir(folder: Path, *, create: bool = True) -> Path:
-    """``folder/.gaia`` when it exists and is writable (or can be made), else the user-cache fallback."""
+    """``folder/.gaia`` when it exists and is writable (or can be made), else the user-cache fallback.
+
+    When ``.gaia/`` is writable and a fallback from a read-only spell holds state, it is moved in
+    first (``_adopt_fallback``), so the ledger follows the folder.
+    """
     primary = folder / WORKDIR_NAME
     if primary.is_dir() and os.access(primary, os.W_OK):
+        with contextlib.suppress(OSError):
+            _adopt_fallback(folder, primary)
         return primary
     if create:
         try:
             primary.mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):
+                _adopt_fallback(folder, primary)
             return primary
         except OSError:
             pass
@@ -91,6 +139,11 @@ class Folder:
 
     def __fspath__(self) -> str:
         return str(self.path)
+
+    @property
+    def writable(self) -> bool:
+        """Whether answers can be written next to the videos (the folder itself is writable)."""
+        return os.access(self.path, os.W_OK)
 
     # --- the working folder -----------------------------------------------------------------------
 

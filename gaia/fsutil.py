@@ -2,26 +2,83 @@
 
 A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
 the target, so a crash or a full disk at any moment leaves either the old file or the new one,
-never a mix; the temporary file is removed on failure.
+never a mix; the temporary file is removed on failure. The file keeps the mode of the one it
+replaces, and a new file gets the usual mode for the user's umask (``mkstemp`` alone would make
+every sidecar 0600, unreadable to colleagues sharing the folder).
+
+``disk_full`` is the one test for "the disk is full" (SQLite's "database or disk is full", or
+``ENOSPC``/``EDQUOT``), so every command stops with one plain message (``DISK_FULL``) instead of
+looping or printing a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shutil
+import sqlite3
+import stat
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+DISK_FULL = ("The disk is full ({cause}), so GAIA stopped. Nothing already recorded is lost: free some space on "
+             "the disk holding {where} and run the command again.")
+_umask_lock = threading.Lock()
+
+
+# Less free space than this on the disk a vague I/O error came from counts as a full disk.
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def disk_full(exc: BaseException, where: Path | str | None = None) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full.
+
+    SQLite says "database or disk is full", except when it cannot even grow its shared-memory file,
+    where it says "disk I/O error": given ``where``, that counts when its disk is (nearly) full.
+    """
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        if "disk is full" in text:
+            return True
+        if "disk i/o error" in text and where is not None:
+            with contextlib.suppress(OSError):
+                return shutil.disk_usage(where).free < NEARLY_FULL_BYTES
+        return False
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def new_file_mode() -> int:
+    """The mode a newly created file gets under the current umask (0644 for the usual 022)."""
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return new_file_mode()
+
 
 def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool = False,
                  sync_dir: bool = False) -> None:
-    """Create or replace ``path`` atomically with what ``write(fh)`` writes to an open file."""
+    """Create or replace ``path`` atomically with what ``write(fh)`` writes to an open file.
+
+    A replaced file keeps its mode; a new one gets the umask's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, mode)
         fh: IO[Any]
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as fh:
             write(fh)

@@ -421,6 +421,13 @@ class Ledger:
             )
         return run_id
 
+    def request_scope(self, run_id: str) -> str:
+        """What makes a run's ``custom_id`` values its own: this ledger's random token (made once) and the run id."""
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('folder_token', ?)", (uuid.uuid4().hex,))
+        token = self._one("SELECT value FROM meta WHERE key='folder_token'")
+        return f"{token['value'] if token else ''}.{run_id}"
+
     def run(self, run_id: str) -> RunRow | None:
         """One run by id."""
         row = self._one("SELECT * FROM runs WHERE run_id=?", (run_id,))
@@ -504,6 +511,16 @@ class Ledger:
                       (error, ts, local_id))
             c.execute("UPDATE requests SET status='unsent', error=?, updated_at=? WHERE local_batch=? AND "
                       "status='pending'", (error, ts, local_id))
+
+    def disown_batch(self, local_id: int, error: str) -> None:
+        """A batch adopted after an interruption proved not to be this intent's: keep its id (so it is
+        never adopted again) but nothing of its results; its open requests become ``unsent``."""
+        ts = now_iso()
+        with self._tx() as c:
+            c.execute("UPDATE batches SET state='abandoned', results_state='done', matched_by='disowned', error=?,"
+                      " updated_at=? WHERE local_id=?", (error, ts, local_id))
+            c.execute("UPDATE requests SET status='unsent', error=?, updated_at=? WHERE local_batch=? AND "
+                      "status IN ('pending','submitted')", (error, ts, local_id))
 
     def set_batch_error(self, local_id: int, error: str | None) -> None:
         """Note a problem with a batch (a failed refresh, an interrupted stream) without changing its state."""
@@ -671,6 +688,16 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def mark_delivered(self, request_id: int) -> bool:
+        """A request that failed only because its sidecar could not be written now has its sidecar:
+        it becomes ``succeeded`` (its usage and cost stay); ``False`` when it was no such failure."""
+        ts = now_iso()
+        with self._tx(single=True) as c:
+            cur = c.execute("UPDATE requests SET status='succeeded', error_kind=NULL, error=NULL, updated_at=?,"
+                            " done_at=? WHERE id=? AND status='failed' AND error_kind='sidecar_error'",
+                            (ts, ts, request_id))
+            return cur.rowcount == 1
+
     def in_flight(self) -> dict[str, RequestRow]:
         """Requests sent (or about to be) whose outcome is not known yet, by video relative path.
 
@@ -680,6 +707,13 @@ class Ledger:
         """
         rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
         return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
+
+    def sent_since(self, since: str) -> set[str]:
+        """Videos (relative paths) with a request written at or after ``since`` (ISO time) that is in
+        flight or answered: what a plan made at ``since`` must no longer send."""
+        rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE created_at >= ? AND status IN "
+                         "('pending','submitted','succeeded')", (since,))
+        return {r["rel_path"] for r in rows}
 
     def failures(self) -> list[RequestRow]:
         """Failed requests that no later attempt has retried yet, oldest first."""

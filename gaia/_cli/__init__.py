@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from gaia.facts import PriceFileError
+from gaia.fsutil import DISK_FULL, disk_full
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (
@@ -56,3 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a full disk anywhere (ledger, sidecars, spool): one message and a stop
+        where = getattr(args, "folder", None)
+        if not disk_full(exc, where):
+            raise
+        where = where or "the folder and its working folder"
+        print(f"gaia {args.command}: {DISK_FULL.format(cause=exc, where=where)}", file=sys.stderr)
+        return 1

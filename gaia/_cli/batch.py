@@ -9,7 +9,10 @@ submitted or watched here, and flags override them for one command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -37,7 +40,7 @@ from gaia import (
 )
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
 from gaia.facts import not_offered_reason
-from gaia.folder import Folder
+from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 
 
@@ -186,13 +189,14 @@ def _print_submit(res: SubmitResult, cmd: str, folder: Any) -> int:
     if res.dry_run_path:
         print(f"Wrote {res.dry_run_requests} requests to {res.dry_run_path} (nothing was sent).")
         return 0
-    for b in res.batches:
+    for b in res.batches:  # a batch not created is told once, among the problems
         if b.state == "submitted":
             print(f"  sent  {b.batch_id}: {b.n_requests} requests, {b.nbytes / 1e6:.1f} MB")
-        else:
-            print(f"  !!    batch of {b.n_requests} requests not created: {b.error}")
     for p in res.problems:
         print(f"  !!  {p}")
+    if not res.sent:
+        print("Nothing was sent.")
+        return 1
     print(f"Sent {res.sent} requests in {sum(1 for b in res.batches if b.state == 'submitted')} batch(es). "
           f"Next: gaia watch {folder}")
     return 0 if res.ok else 1
@@ -309,11 +313,34 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _one_watch(folder: Any, poll_s: float, quiet: bool) -> Iterator[None]:
+    """Hold the folder's watch lock; while another ``gaia watch`` holds it, say so once and wait."""
+    told = False
+    with contextlib.ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(Folder.of(folder).lock(LOCK_WATCH, what="watching"))
+                break
+            except FolderBusy:
+                if not told and not quiet:
+                    print(f"Another gaia watch is already watching {folder}; waiting for it to finish (it "
+                          "retrieves the results as batches end).", flush=True)
+                told = True
+                time.sleep(poll_s)
+        yield
+
+
 def run_watch(args: argparse.Namespace) -> int:
-    """Poll until every batch ended, retrieving as they end."""
+    """Poll until every batch ended, retrieving as they end (a second watch waits for the first)."""
     client = _client("watch")
     if client is None:
         return 2
+    with _one_watch(args.folder, min(args.poll, 5.0), args.json):
+        return _watch(args, client)
+
+
+def _watch(args: argparse.Namespace, client: Any) -> int:
     quiet = args.json
 
     def on_status(statuses: list[BatchStatus]) -> None:

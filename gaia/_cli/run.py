@@ -75,6 +75,9 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
     for o in res.recovered:
         what = "answer recorded" if o.status == "succeeded" else "no answer, sent again if planned"
         print(f"  recovered from an interrupted run: {o.rel_path} ({what})")
+    if res.possibly_billed_usd:
+        print(f"  Requests in flight when the earlier run stopped may have been billed: counted at "
+              f"{_usd(res.possibly_billed_usd)} in the money spent.")
     if res.blocked:
         _err(res.blocked)
         return 1

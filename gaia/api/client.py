@@ -41,11 +41,16 @@ def make_client(api_key: str | None = None, base_url: str | None = None, *, max_
 
     The key and endpoint default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL``, as the SDK
     reads them (``base_url`` pointing at ``gaia emulator`` needs any non-empty key). Raises
-    ``MissingApiKey`` with a plain message when there is no key at all.
+    ``MissingApiKey`` with a plain message when there is no key at all, or one that cannot be a key
+    (spaces or control characters inside it); whitespace around it (a pasted trailing newline) is
+    stripped, so it is never reported as "could not reach the API" after a round of retries.
     """
     import anthropic
 
-    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    key = (api_key or os.environ.get("ANTHROPIC_API_KEY") or "").strip() or None
+    if key and not all(33 <= ord(c) < 127 for c in key):  # never echo the key itself
+        raise MissingApiKey("The Anthropic API key contains spaces, line breaks or other characters no key has; "
+                            "copy it again (set ANTHROPIC_API_KEY, or enter it in the app).")
     if not key and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
         raise MissingApiKey("No Anthropic API key: set ANTHROPIC_API_KEY (or enter a key in the app). "
                             "To try GAIA without one, start `gaia emulator` and set ANTHROPIC_BASE_URL to it.")

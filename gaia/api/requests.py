@@ -11,8 +11,10 @@ Requests are produced one at a time and written straight to a spool file, so a r
 never holds more than one request in memory. Their serialized size is known before any image is
 read (``request_size``), which is how a run is split into batches (``gaia.api.bodies``). Validation
 lives in ``gaia.api.validate``, answer parsing in ``gaia.api.answers``.
-``custom_id`` values are short hashes of the video's relative path (plus the attempt on retries),
-never the path itself.
+``custom_id`` values are short hashes of the folder's token, the run id and the video's relative
+path (plus the attempt on retries), never the path itself: two folders with the same file names,
+or two runs of one folder, never share one. (Ledgers written before hold unscoped ids, a hash of
+the path alone; they are matched as stored, so they still retrieve and retry.)
 """
 
 from __future__ import annotations
@@ -42,9 +44,15 @@ _MAGIC = (
 
 # --- ids, labels, sizes ------------------------------------------------------------------------------
 
-def custom_id_for(rel_path: str, attempt: int = 1) -> str:
-    """The request's ``custom_id``: ``v`` + 20 hex of sha256(relative path), ``-aN`` for attempt N > 1."""
-    digest = hashlib.sha256(rel_path.encode("utf-8")).hexdigest()[:20]
+def custom_id_for(rel_path: str, attempt: int = 1, scope: str = "") -> str:
+    """The request's ``custom_id``: ``v`` + 20 hex of sha256(scope, relative path), ``-aN`` for attempt N > 1.
+
+    ``scope`` (the folder's token and the run id, see ``Ledger.request_scope``) makes the id unique
+    to one folder and run; its length never depends on the scope, so request sizes computed
+    without it are exact.
+    """
+    key = f"{scope}\n{rel_path}" if scope else rel_path
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
     cid = f"v{digest}" if attempt <= 1 else f"v{digest}-a{attempt}"
     assert CUSTOM_ID_PATTERN.match(cid)
     return cid
@@ -148,15 +156,16 @@ def build_request_for(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     attempt: int = 1,
     file_ids: Mapping[str, str] | None = None,
+    scope: str = "",
 ) -> dict[str, Any]:
     """The request for an explicit list of frames (what ``build_request`` and retries use).
 
     Frames whose path is in ``file_ids`` (uploaded through the Files API) are referenced by
-    ``file_id`` instead of being sent inline as base64.
+    ``file_id`` instead of being sent inline as base64. ``scope`` goes into the ``custom_id``.
     """
     params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
                      image=_sources(file_ids))
-    return {"custom_id": custom_id_for(rel_path, attempt), "params": params}
+    return {"custom_id": custom_id_for(rel_path, attempt, scope), "params": params}
 
 
 def request_size_for(

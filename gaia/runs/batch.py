@@ -1,14 +1,19 @@
-"""The batch transport: send a plan as Message Batches, and settle batches an interrupted submission left.
+"""The batch transport: send a plan as Message Batches; settle what an interrupted submission left.
 
-Every step is written so that killing the process at any point loses nothing and pays for
-nothing twice. ``submit`` builds each batch's body into the spool one request at a time, writes
-the intent (a pending batch with its custom_ids) to the ledger, then creates the batch. After a
-crash, ``reconcile`` matches pending intents to the API's ``batches.list()`` (request count and
-creation time, never an id already known) and adopts the batch, or records that it was never
-created so its videos are sent next time. Creation is not blindly retried: after an ambiguous
-failure the list is checked first. Sending holds the folder's one send lock (``LOCK_SEND``), the
-same lock run now holds, so no video is ever sent by both. Status, cancel and history live in
-``gaia.runs.status``; retrieval and watching in ``gaia.runs.retrieve``.
+Every step is written so that killing the process at any point loses nothing and pays for nothing
+twice. ``submit`` builds each batch's body into the spool one request at a time, writes the intent
+(a pending batch with its custom_ids) to the ledger, then creates the batch. After a crash,
+``reconcile`` matches pending intents to the API's ``batches.list()`` (request count and creation
+time, never an id already known) and adopts the batch, or records that it was never created so its
+videos are sent next time. A match is only a candidate until it is proven: every ``custom_id``
+carries the folder's token and the run id, and a batch is the intent's own only when its results
+hold exactly the intent's ids (``ids_fingerprint``). An ended candidate is proven before it is
+adopted; a running one is adopted provisionally and proven by retrieval before any of its results is
+written (``proves``); one that fails is disowned and its videos go out again. Creation is not
+blindly retried: after an ambiguous failure the list is checked first. Sending holds the folder's
+one send lock (``LOCK_SEND``), the same lock run now holds, so no video is ever sent by both.
+Status, cancel and history live in ``gaia.runs.status``; retrieval and watching in
+``gaia.runs.retrieve``.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from gaia.api.client import as_dict, describe_error, field
 from gaia.api.requests import build_request_for, dumps
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
-from gaia.ledger import BatchRow, BatchState, Ledger, parse_time
+from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
-from gaia.runs.guard import cap_problem, send_problem
+from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
@@ -127,20 +132,24 @@ class ReconcileOutcome:
 
 def request_lines(plan: SubmissionPlan, items: Sequence[PlannedRequest], failed: list[tuple[str, str]],
                   kept: list[PlannedRequest], tick: Callable[[], None],
-                  file_ids: dict[str, str] | None = None) -> Iterator[bytes]:
-    """Serialized ``{"custom_id", "params"}`` lines for ``items``, one at a time; unreadable frames go to ``failed``."""
+                  file_ids: dict[str, str] | None = None, scope: str = "") -> Iterator[bytes]:
+    """Serialized ``{"custom_id", "params"}`` lines for ``items``, one at a time; unreadable frames go to ``failed``.
+
+    ``scope`` (``Ledger.request_scope``) makes each ``custom_id`` the folder's and the run's own;
+    ``kept`` receives the requests as sent (their ``custom_id`` and size).
+    """
     for p in items:
         try:
             req = build_request_for(p.rel_path, p.frames, plan.profile, model=plan.model,
                                     cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens, attempt=p.attempt,
-                                    file_ids=file_ids)
+                                    file_ids=file_ids, scope=scope)
         except OSError as exc:
             failed.append((p.rel_path, f"a frame could not be read ({exc.strerror or exc}); extract keyframes "
                                        "again"))
             tick()
             continue
         line = dumps(req)
-        kept.append(replace(p, nbytes=len(line)))
+        kept.append(replace(p, nbytes=len(line), custom_id=req["custom_id"]))
         tick()
         yield line
 
@@ -220,7 +229,7 @@ def submit(
     if dry_run_to is not None:  # sends nothing, so no cap applies
         n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
         return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
-    over = cap_problem(plan.estimate_usd, max_cost_usd)
+    over = folder_problem(folder) or cap_problem(plan.estimate_usd, max_cost_usd)
     if over is not None:
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:
@@ -243,6 +252,7 @@ class _Submission:
         self.fatal: str | None = None
         self.file_ids: dict[str, str] | None = None
         self.spool = Spool(folder)
+        self.scope = ""
 
     def run(self) -> SubmitResult:
         plan = self.plan
@@ -253,7 +263,7 @@ class _Submission:
                                         f"API ({describe_error(exc)}); nothing was sent. Try again when the API "
                                         "answers.")
         with self.folder.ledger() as ledger:
-            in_flight = set(ledger.in_flight())
+            in_flight = set(ledger.in_flight()) | ledger.sent_since(plan.planned_at)
             if plan.image_source == ImageSource.FILE:
                 try:
                     self.file_ids = upload_frames(self.folder, self.client,
@@ -270,6 +280,7 @@ class _Submission:
                         "estimate": plan.estimate.record() if plan.estimate is not None else None}
             run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings,
                                     retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
+            self.scope = ledger.request_scope(run_id)
             for pb in plan.batches:
                 self._one_batch(ledger, run_id, pb, in_flight)
         return SubmitResult(run_ids=(run_id,), batches=tuple(self.results), problems=tuple(self.problems),
@@ -294,7 +305,8 @@ class _Submission:
         spool = self.spool.body_path(run_id, pb.index)
         failed: list[tuple[str, str]] = []
         kept: list[PlannedRequest] = []
-        count, nbytes = Spool.write_body(spool, request_lines(plan, fresh, failed, kept, self.tick, self.file_ids))
+        count, nbytes = Spool.write_body(spool, request_lines(plan, fresh, failed, kept, self.tick, self.file_ids,
+                                                                 self.scope))
         self.cp.reached(Checkpoint.SPOOL_WRITTEN)
         for rel, why in failed:
             self.dropped.append(rel)
@@ -396,20 +408,45 @@ def _candidates(ledger: Ledger, client: Any, since: datetime) -> list[dict[str, 
     return out
 
 
-def _match(intent: BatchRow, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def proves(client: Any, batch_id: str, fingerprint: str | None) -> bool:
+    """Whether an ended batch's results hold exactly the custom_ids whose ``ids_fingerprint`` is given.
+
+    Streams the results once, keeping only their ids (a few bytes each). Without a fingerprint
+    (never the case for an intent GAIA wrote) nothing is proven.
+    """
+    if not fingerprint:
+        return False
+    stream = client.messages.batches.results(batch_id)
+    try:
+        return ids_fingerprint(field(item, "custom_id") for item in stream) == fingerprint
+    finally:
+        with contextlib.suppress(Exception):
+            stream.close()
+
+
+def _match(intent: BatchRow, candidates: list[dict[str, Any]], client: Any) -> dict[str, Any] | None:
+    """The nearest candidate in time with the intent's request count that is not disproved.
+
+    Batches created after the intent was written come first (one created before can only be it
+    through clock skew). An ended candidate is proven by its results' custom_ids before it is
+    chosen; a running one can only be proven by retrieval (``gaia.runs.retrieve``).
+    """
     start = parse_time(intent.intent_at)
     if start is None:
         return None
-    best, best_gap = None, None
+    fits = []
     for c in candidates:
         created = parse_time(c["created_at"])
         if created is None or _total(c.get("request_counts") or {}) != intent.n_requests:
             continue
-        if not (start - RECONCILE_CLOCK_SKEW <= created <= start + RECONCILE_WINDOW):
-            continue
-        if best_gap is None or abs(created - start) < best_gap:
-            best, best_gap = c, abs(created - start)
-    return best
+        if start - RECONCILE_CLOCK_SKEW <= created <= start + RECONCILE_WINDOW:
+            fits.append((created < start, abs(created - start), c))  # one created before the intent: last
+    for *_, c in sorted(fits, key=lambda f: (f[0], f[1])):
+        if c.get("processing_status") != "ended":
+            return c
+        if proves(client, c["id"], intent.fingerprint):
+            return c
+    return None  # an ended batch that is not the intent's (another folder's, another run's) is never adopted
 
 
 def _adopt_from_list(ledger: Ledger, client: Any, local_id: int) -> SubmittedBatch | None:
@@ -417,7 +454,7 @@ def _adopt_from_list(ledger: Ledger, client: Any, local_id: int) -> SubmittedBat
     if row is None or row.state != BatchState.PENDING:
         return None
     since = (parse_time(row.intent_at) or datetime.now(UTC)) - RECONCILE_CLOCK_SKEW
-    match = _match(row, _candidates(ledger, client, since))
+    match = _match(row, _candidates(ledger, client, since), client)
     if match is None:
         return None
     ledger.mark_batch_submitted(local_id, match, matched_by="list")
@@ -457,14 +494,15 @@ def reconcile_held(folder: Folder, client: Any) -> list[ReconcileOutcome]:
             since = min(parse_time(b.intent_at) or datetime.now(UTC) for b in pending) - RECONCILE_CLOCK_SKEW
             candidates = _candidates(ledger, client, since)
             for intent in pending:
-                out.append(_settle_intent(ledger, intent, candidates))
+                out.append(_settle_intent(ledger, intent, candidates, client))
         Spool(folder).clean_bodies({b.spool_path for b in ledger.batches(states=[BatchState.PENDING])
                                     if b.spool_path})
     return out
 
 
-def _settle_intent(ledger: Ledger, intent: BatchRow, candidates: list[dict[str, Any]]) -> ReconcileOutcome:
-    match = _match(intent, candidates)
+def _settle_intent(ledger: Ledger, intent: BatchRow, candidates: list[dict[str, Any]], client: Any
+                   ) -> ReconcileOutcome:
+    match = _match(intent, candidates, client)
     if match is not None:
         candidates.remove(match)
         ledger.mark_batch_submitted(intent.local_id, match, matched_by="reconcile")

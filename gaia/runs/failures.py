@@ -66,7 +66,8 @@ _HINTS = {
     "invalid_answer": "Retry; if it recurs, simplify the output schema.",
     "missing": "Retry.",
     "results_expired": "Retry: the results were never downloaded in time.",
-    "sidecar_error": "Fix the sidecar file problem, then retry (the answer is also kept in .gaia/unwritten/).",
+    "sidecar_error": ("The answer is kept (the reason says where): make the folder writable or put the video back, "
+                      "then run `gaia retrieve` to write it; retrying would pay for it again."),
     "errored:invalid_request_error": "Check the model and settings; retrying unchanged will likely fail again.",
     "errored:not_found_error": "The model name was not found: choose another model, then retry.",
     "interrupted": "Retry: the run stopped (closed or crashed) before this answer arrived.",

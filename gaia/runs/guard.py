@@ -1,6 +1,7 @@
 """The guard: the one check between a plan and the money, for every way of sending.
 
 ``send_problem`` says why a plan must not be sent at all (blocking problems, nothing to send);
+``folder_problem`` why its answers could not be delivered (a read-only folder), before anything is paid for;
 ``cap_problem`` why a spend cap blocks it. A cap cannot be bypassed by odd data: an estimate that
 is missing, negative, infinite or not a number blocks a capped run with a plain message, and so
 does a cap that is itself negative or not a number. ``SpendCap`` holds the cap while a run is
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Sequence
 
 from gaia.api.validate import RequestProblem
+from gaia.folder import Folder
 
 
 def _usable(x: float | None) -> bool:
@@ -27,6 +29,15 @@ def send_problem(problems: Sequence[RequestProblem], n_requests: int, *, nothing
     if blocking:
         return "; ".join(blocking)
     return nothing if n_requests == 0 else None
+
+
+def folder_problem(folder: Folder) -> str | None:
+    """Why answers sent now could not be delivered into ``folder``: it is read-only (``None`` when writable)."""
+    if folder.writable:
+        return None
+    return (f"{folder.path} is read-only, and GAIA writes each answer next to its video: nothing was sent (the "
+            "answers would be paid for and not delivered). Make the folder writable, or copy the videos to a "
+            "writable folder, and try again.")
 
 
 def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,

@@ -1,31 +1,35 @@
 """Run now: the same requests as a batch, sent through the standard Messages API, answers in seconds.
 
 A batch is half price but may take hours; for a few urgent videos, or a trial of a new prompt on
-three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very
-requests ``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
-through ``client.messages.create`` on a small pool of threads. Answers go through
-the one recorder (``gaia.runs.recorder``), so they are validated, written by the one sidecar function with
-the same keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced
-at standard rates (cache writes and reads included).
+three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very requests
+``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
+through ``client.messages.create`` on a small pool of threads. Answers go through the one recorder
+(``gaia.runs.recorder``), so they are validated, written by the one sidecar function with the same
+keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced at standard
+rates (cache writes and reads included).
 
 Rate limits and faults are GAIA's to handle, not the SDK's (the client is used with
 ``max_retries=0``): ``retry-after-ms`` / ``retry-after`` are honoured; 429 and 529 pause every
-worker and halve the number of requests in flight (AIMD: ``AdaptiveConcurrency``), which grows
-back by one per window of successful calls up to the user's setting; other temporary failures
-back off exponentially with jitter. A request that keeps failing is recorded with its reason and
-can be sent again now (``retry_now``, or simply running again) or moved into a batch
+worker and halve the number of requests in flight (AIMD: ``AdaptiveConcurrency``), which grows back
+by one per window of successful calls up to the user's setting; other temporary failures back off
+exponentially with jitter. A request that keeps failing is recorded with its reason and can be sent
+again now (``retry_now``, or simply running again) or moved into a batch
 (``gaia.runs.failures.retry_failed``).
 
 Crash safety: each request's ledger row is written just before it is sent, and each answer is
-spooled to ``.gaia/online/`` before its sidecar is written. A run that starts finds rows a
-crashed or interrupted run left open (``recover_interrupted``): an answer that was spooled is
-recorded without asking again, a sidecar that already holds the row's answer only closes the row,
-and a request that had no answer yet is recorded as interrupted and sent again, linked to it. So
-restarting sends only what has no answer. A request in flight when the process died is sent
-again: its first attempt may have been billed by the API without GAIA ever seeing the answer
-(unavoidable with a synchronous API; the interrupted row stays in the ledger, linked to its
-retry). The folder's one send lock (the one a batch submission holds too) keeps two ways of
-sending from overlapping, and the ledger's in-flight view covers both transports.
+spooled to ``.gaia/online/`` before its sidecar is written. A run that starts finds rows a crashed
+or interrupted run left open (``recover_interrupted``): an answer that was spooled is recorded
+without asking again, a sidecar that already holds the row's answer only closes the row, and a
+request that had no answer yet is recorded as interrupted and sent again, linked to it. So
+restarting sends only what has no answer. A request in flight when the process died is sent again,
+so it may be paid twice: the API bills a request it processed even when nobody reads the answer, and
+a synchronous call leaves no way to fetch it afterwards. Killing a run can resend up to
+``concurrency`` requests (the ones in flight), and an answer lost by the API side mid-request
+likewise. These resends are counted, not hidden: the interrupted row stays in the ledger, linked to
+its retry, with its estimate as its cost ("possibly billed"), so the money spent and Results include
+it, and ``OnlineResult.possibly_billed_usd`` shows it. The folder's one send lock (the one a batch
+submission holds too) keeps two ways of sending from overlapping, and the ledger's in-flight view
+covers both transports.
 """
 
 from __future__ import annotations
@@ -44,12 +48,13 @@ from gaia.api.client import as_dict, describe_error
 from gaia.api.requests import build_request_for, custom_id_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, RetryPolicy, classify, error_kind
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.fsutil import disk_full
 from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.concurrency import AdaptiveConcurrency, ConcurrencyChange
 from gaia.runs.failures import plan_retry
-from gaia.runs.guard import SpendCap, cap_problem, send_problem
+from gaia.runs.guard import SpendCap, cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
@@ -75,6 +80,9 @@ class OnlineResult:
     recovered: tuple[RequestOutcome, ...] = ()  # rows an earlier interrupted run left open, now closed
     estimate_usd: float | None = None  # at standard prices, before sending
     spent_usd: float = 0.0
+    # What the first attempts of requests this run sends again may have cost: they were in flight
+    # when an earlier run stopped (counted at their estimate in the ledger, "possibly billed").
+    possibly_billed_usd: float = 0.0
     elapsed_s: float = 0.0
     calls: int = 0  # HTTP calls made, retries included
     throttled: int = 0  # 429/529 answers
@@ -120,6 +128,7 @@ class OnlineResult:
             "run_id": self.run_id, "succeeded": self.succeeded, "failed": self.failed, "ok": self.ok,
             "blocked": self.blocked, "stopped": self.stopped, "not_sent": list(self.not_sent),
             "problems": list(self.problems), "estimate_usd": self.estimate_usd, "spent_usd": self.spent_usd,
+            "possibly_billed_usd": self.possibly_billed_usd,
             "elapsed_s": round(self.elapsed_s, 3), "per_minute": self.per_minute, "calls": self.calls,
             "throttled": self.throttled, "retries": self.retries, "max_concurrency": self.max_concurrency,
             "lowest_concurrency": self.lowest_concurrency, "peak_in_flight": self.peak_in_flight,
@@ -248,6 +257,8 @@ class _Run:
             try:
                 outcome, held, token = self._send(row, params, token)
             except Exception as exc:  # something unforeseen with this one request: record it, go on
+                if disk_full(exc):  # nothing can be recorded: stop the run (recovery closes the row next time)
+                    raise
                 outcome = self.recorder.fail(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
                                              f"this request: {type(exc).__name__}: {exc}")
             self._settle(outcome, reserved)
@@ -385,8 +396,8 @@ def run_now(
     now_usd = estimate_now_usd(plan)
     why = send_problem(plan.problems, len(plan.requests), nothing=NOTHING_NOW)
     if why is None:
-        why = cap_problem(now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices",
-                          digits=4)
+        why = folder_problem(folder) or cap_problem(
+            now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices", digits=4)
     if why is not None:
         return OnlineResult(blocked=why, estimate_usd=now_usd)
     opts = _Options(max(1, min(int(concurrency), MAX_CONCURRENCY)), max_cost_usd, on_progress,
@@ -405,14 +416,15 @@ def _sendable(plan: SubmissionPlan, ledger: Ledger, recovered: Sequence[RequestO
               ) -> tuple[list[PlannedRequest], list[str]]:
     """The plan's requests still to send (in-flight view checked under the lock), and what was left out."""
     answered = {o.rel_path for o in recovered if o.succeeded}
-    in_flight = ledger.in_flight()
+    in_flight = set(ledger.in_flight()) | ledger.sent_since(plan.planned_at)
     problems: list[str] = []
     items: list[PlannedRequest] = []
     for p in plan.requests:
         if p.rel_path in answered:
             problems.append(f"{p.rel_path}: its answer from an interrupted run was recorded; not sent again.")
         elif p.rel_path in in_flight:
-            problems.append(f"{p.rel_path}: now in a batch awaiting results; not sent again.")
+            problems.append(f"{p.rel_path}: sent by another run since this plan was made (in flight or answered); "
+                            "not sent again.")
         else:
             items.append(p)
     return items, problems
@@ -425,6 +437,8 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     if not items:
         return replace(base, blocked="Nothing to send: every planned video was answered or is in a batch.")
     items = _links(ledger, items)
+    rows = (ledger.request(p.retry_of) for p in items if p.retry_of is not None)
+    resent_usd = sum(r.cost_usd or 0.0 for r in rows if r is not None and r.error_kind == INTERRUPTED_KIND)
     file_ids: dict[str, str] | None = None
     if plan.image_source == ImageSource.FILE:
         try:
@@ -456,7 +470,8 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     return OnlineResult(
         run_id=run_id, outcomes=tuple(run.outcomes), not_sent=tuple(run.not_sent), stopped=stopped,
         problems=tuple(run.problems), recovered=tuple(recovered), estimate_usd=opts.now_usd,
-        spent_usd=run.cap.spent, elapsed_s=opts.clock() - opts.started, calls=run.tally.calls,
+        spent_usd=run.cap.spent, possibly_billed_usd=resent_usd, elapsed_s=opts.clock() - opts.started,
+        calls=run.tally.calls,
         throttled=run.tally.throttled, retries=run.tally.retries, concurrency=tuple(limiter.changes),
         max_concurrency=opts.concurrency, lowest_concurrency=limiter.lowest, peak_in_flight=limiter.peak_in_flight)
 

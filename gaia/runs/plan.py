@@ -10,7 +10,7 @@ sends it as Message Batches, ``gaia.runs.now`` through the Messages API.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from gaia.api.requests import custom_id_for, request_size_for
 from gaia.api.validate import RequestProblem, keyframe_problems
 from gaia.facts import BATCH_MAX_BYTES
 from gaia.folder import Folder
-from gaia.ledger import RequestIntent, RequestRow
+from gaia.ledger import RequestIntent, RequestRow, now_iso
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.estimate import estimate_run
@@ -139,6 +139,9 @@ class SubmissionPlan:
     max_batch_requests: int | None = None
     image_source: str = ImageSource.BASE64
     notes: tuple[str, ...] = ()
+    # When the plan was made: a video another send answered or took in flight since then is never
+    # sent by this plan (``Ledger.sent_since``), whichever transport either used.
+    planned_at: str = field(default_factory=now_iso)
 
     @property
     def model(self) -> str:

@@ -6,11 +6,15 @@ written (``write``, safe on a worker thread: it touches only that video's sideca
 is the ledger row closed (``finish``), so a crash between the two is repaired by recording again.
 A sidecar that already holds this very request's answer is not written again (``holds_answer``,
 the one "already written" check). A valid answer whose sidecar cannot be written is parked in
-``.gaia/unwritten/`` and the failure says where (``park_unwritten``, the one place).
+the working folder's ``unwritten/`` and the failure says where (``park_unwritten``, the one place);
+so is an answer whose video was deleted or renamed after it was sent (never written under the old
+name). ``deliver_parked`` writes parked answers once their sidecars can be written (``gaia
+retrieve`` and every plan run it), so an answer paid for is delivered, never bought again.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -116,10 +120,44 @@ def holds_answer(sidecar: dict[str, Any] | None, row: RequestRow) -> bool:
 
 
 def park_unwritten(folder: Folder, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any]) -> Path:
-    """Keep a valid answer whose sidecar could not be written in ``.gaia/unwritten/``; returns where."""
+    """Keep a valid answer whose sidecar could not be written in the working folder's ``unwritten/``;
+    returns where (the real path, which the failure's reason names)."""
     path = folder.workdir / UNWRITTEN_DIR / f"{row.custom_id}-{row.id}.json"
     atomic_write_json(path, {"rel_path": row.rel_path, "analysis": analysis, "run": run})
     return path
+
+
+def deliver_parked(folder: Folder, ledger: Ledger) -> list[RequestOutcome]:
+    """Write every parked answer whose sidecar can now be written, and mark its request succeeded.
+
+    An answer is skipped (and kept) while its video is missing or its sidecar still cannot be
+    written; it is dropped when a later request of the same video already succeeded (its answer
+    is newer). Returns the requests delivered.
+    """
+    box = folder.existing_workdir() / UNWRITTEN_DIR
+    out: list[RequestOutcome] = []
+    for path in sorted(box.glob("*.json")) if box.is_dir() else ():
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            row = ledger.request(int((kept.get("run") or {}).get("request_id")))
+        except (OSError, ValueError, TypeError):
+            continue
+        if row is None:
+            continue
+        newer = [r for r in ledger.requests(rel_path=row.rel_path, status=RequestStatus.SUCCEEDED) if r.id > row.id]
+        video = folder.video(row.rel_path)
+        if not newer:
+            if not video.is_file():
+                continue
+            try:
+                write_sidecar(video, {"analysis": kept.get("analysis"), "run": kept.get("run")})
+            except SidecarError:
+                continue
+            ledger.mark_delivered(row.id)
+            out.append(RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED,
+                                      cost_usd=row.cost_usd, sidecar=folder.sidecar(row.rel_path)))
+        path.unlink(missing_ok=True)
+    return out
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:
@@ -189,6 +227,10 @@ class Recorder:
             existing = None
         if holds_answer(existing, row):
             return Written.ALREADY, None
+        if not video.is_file():  # deleted or renamed since it was sent: never written under the old name
+            kept = park_unwritten(self.folder, row, answer.analysis or {}, answer.run or {})
+            return Written.ERROR, (f"{row.rel_path} is no longer in the folder (deleted or renamed after it was "
+                                   f"sent), so its sidecar was not written; the answer is kept in {kept}.")
         try:
             write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
         except SidecarError as exc:

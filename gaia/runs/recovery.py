@@ -1,12 +1,14 @@
-"""Recovery and preparation: the explicit steps a caller runs before planning, never planning's side effects.
+"""Recovery and preparation: the explicit steps a caller runs before planning, never its side effects.
 
-``recover_interrupted`` closes run-now requests a crashed or interrupted run left open: a spooled
-answer is recorded as if it had just arrived, a sidecar already holding the row's answer only
-closes the row, and a request with no answer yet is recorded as ``interrupted`` so the next run
-sends it again, linked to it. ``prepare`` runs it and, given a client, ``reconcile`` (batch
-intents an interrupted submission left pending), both under the folder's one send lock.
-``plan_submission`` is the convenience the CLI and pages call: prepare, read (or extract) the
-keyframes, then the pure plan (``gaia.runs.plan.build_plan``).
+``recover_interrupted`` delivers parked answers whose sidecars can now be written (so a video whose
+answer was paid for is never planned again) and closes run-now requests a crashed or interrupted run
+left open: a spooled answer is recorded as if it had just arrived, a sidecar already holding the
+row's answer only closes the row, and a request with no answer yet is recorded as ``interrupted`` so
+the next run sends it again, linked to it. That request was in flight and may have been billed, so
+its row keeps its estimate as its cost ("possibly billed"): the money spent counts it. ``prepare``
+runs it and, given a client, ``reconcile`` (batch intents an interrupted submission left pending),
+both under the folder's one send lock. ``plan_submission`` is the convenience the CLI and pages
+call: prepare, read (or extract) the keyframes, then the pure plan (``gaia.runs.plan.build_plan``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.plan import SkippedVideo, SubmissionPlan, build_plan, cached_sets, usable_records
-from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
+from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome, deliver_parked
 from gaia.runs.spool import Spool
 from gaia.settings import RunSettings, Selection
 
@@ -33,7 +35,8 @@ Progress = Callable[[int, int], None]
 
 INTERRUPTED_KIND = ErrorKind.INTERRUPTED
 INTERRUPTED_REASON = ("GAIA stopped (interrupted or crashed) before this answer arrived, so it was not recorded; "
-                      "running again sends it again.")
+                      "running again sends it again. The request may already have been billed by the API (possibly "
+                      "billed: counted at its estimate in the money spent).")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Prepared:
 def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = NO_CHECKPOINTS
                  ) -> list[RequestOutcome]:
     """``recover_interrupted`` for a caller that holds the send lock and an open ledger."""
-    out: list[RequestOutcome] = []
+    out: list[RequestOutcome] = deliver_parked(folder, ledger)
     recorder = Recorder(folder, ledger, checkpoints=checkpoints)
     spool = Spool(folder)
     for row in ledger.requests(status=(RequestStatus.PENDING, RequestStatus.SUBMITTED)):
@@ -61,7 +64,8 @@ def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = N
             spool.drop_answer(row.id)
             continue
         closed = recorder.close_if_written(row)
-        out.append(closed if closed is not None else recorder.fail(row, INTERRUPTED_KIND, INTERRUPTED_REASON))
+        out.append(closed if closed is not None else  # possibly billed: counted at its estimate
+                   recorder.fail(row, INTERRUPTED_KIND, INTERRUPTED_REASON, cost=row.estimate_usd))
     spool.clean_answers(lambda rid: (r := ledger.request(rid)) is None or r.done)
     return out
 

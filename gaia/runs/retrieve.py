@@ -5,8 +5,12 @@ to the one recorder (``gaia.runs.recorder``): validated, its sidecar written (on
 file I/O releases the GIL) and only then its ledger row marked done. A re-run skips what is done;
 a sidecar already holding this very request's answer is not written again. Unknown custom_ids,
 invalid answers, refusals, cut-off answers, errored, expired and canceled requests, and requests
-missing from the results are all recorded with a reason. ``watch`` polls until no batch runs,
-retrieving each as it ends.
+missing from the results are all recorded with a reason. A batch adopted after an interrupted
+submission (not from the API's own answer to the create) is proven first: unless its results hold
+exactly the intent's custom_ids (``gaia.runs.batch.proves``) nothing of it is written, it is
+disowned, and its videos go out with the next submission. ``watch`` polls until no batch runs,
+retrieving each as it ends. A full disk is never swallowed as one batch's problem (that made
+``watch`` loop forever on a batch it could not record as ended): it stops the command.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from typing import Any
 from gaia.api.client import describe_error, field
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import LOCK_RETRIEVE, Folder, FolderBusy
+from gaia.fsutil import disk_full
 from gaia.ledger import BatchRow, BatchState, Ledger, RequestRow, RequestStatus, ResultsState, parse_time
-from gaia.runs.batch import batch_dict
+from gaia.runs.batch import batch_dict, proves
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
-from gaia.runs.recorder import Answer, ErrorKind, Recorder, Written
+from gaia.runs.recorder import Answer, ErrorKind, Recorder, Written, deliver_parked
 from gaia.runs.status import BatchStatus, refresh_status
 
 Progress = Callable[[int, int], None]
@@ -60,6 +65,7 @@ class RetrieveResult:
 
     batches: tuple[BatchRetrieval, ...] = ()
     problems: tuple[str, ...] = ()
+    delivered: int = 0  # parked answers written now that their sidecars can be (``deliver_parked``)
 
     @property
     def written(self) -> int:
@@ -83,12 +89,14 @@ class RetrieveResult:
 
     def merged(self, other: RetrieveResult) -> RetrieveResult:
         """Both retrievals together."""
-        return RetrieveResult(self.batches + other.batches, self.problems + other.problems)
+        return RetrieveResult(self.batches + other.batches, self.problems + other.problems,
+                              self.delivered + other.delivered)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"written": self.written, "failed": self.failed, "unknown": self.unknown, "complete": self.complete,
-                "problems": list(self.problems), "batches": [vars(b) for b in self.batches]}
+                "delivered": self.delivered, "problems": list(self.problems),
+                "batches": [vars(b) for b in self.batches]}
 
 
 class _Writer:
@@ -109,6 +117,8 @@ class _Writer:
         try:
             return self.recorder.write(answer)
         except Exception as exc:  # an unexpected file-system error: a failure with its reason, not a crash
+            if disk_full(exc):  # not this answer's problem: stop everything, lose nothing
+                raise
             return Written.ERROR, f"The sidecar could not be written: {exc}"
 
     def add(self, answer: Answer) -> None:
@@ -203,7 +213,32 @@ class _BatchRetrieval:
         return BatchRetrieval(self.batch_id, written=c["written"], failed=c["failed"], already_done=c["already_done"],
                               unknown=c["unknown"], complete=complete, error=error, missing=missing)
 
+    def disowned(self, client: Any) -> BatchRetrieval | None:
+        """For a batch adopted after an interruption: ``None`` when it proves to be the intent's, else
+        the retrieval of a disowned batch (nothing written; its videos are unsent again)."""
+        if self.row.matched_by in (None, "response"):
+            return None
+        try:
+            if proves(client, self.batch_id, self.row.fingerprint):
+                return None
+        except Exception as exc:
+            if disk_full(exc):
+                raise
+            error = f"Could not check that batch {self.batch_id} is this folder's ({describe_error(exc)}); try again."
+            self.ledger.set_batch_error(self.row.local_id, error)
+            return self.result(complete=False, error=error)
+        error = (f"Batch {self.batch_id}, adopted after an interrupted submission, holds other requests than the ones "
+                 "this folder sent (another folder's or run's batch); none of its results were written. Its videos "
+                 "were never sent: submit again to send them.")
+        self.ledger.disown_batch(self.row.local_id, error)
+        self.ledger.record_event("disowned_batch", error, batch_id=self.batch_id)
+        return self.result(complete=True, error=error)
+
     def run(self, client: Any, tick: Callable[[], None]) -> BatchRetrieval:
+        refused = self.disowned(client)
+        if refused is not None:
+            self.writer.close()
+            return refused
         seen = 0
         stream = None
         try:
@@ -214,6 +249,8 @@ class _BatchRetrieval:
                 tick()
             self.writer.drain()
         except Exception as exc:
+            if disk_full(exc):  # a full disk stops retrieval at once, with one message (nothing is lost)
+                raise
             self.writer.drain()
             error = (f"The results download stopped after {seen} results ({describe_error(exc)}); "
                      "run retrieve again to fetch the rest (nothing is written twice).")
@@ -248,7 +285,8 @@ def retrieve(
 
     Streams each batch's results (``client.messages.batches.results``), one result in memory at a
     time. ``on_progress(done, total)`` counts results over the requests of the batches being
-    retrieved. A batch not yet known to have ended is asked about first. Interrupted at any point
+    retrieved. A batch not yet known to have ended is asked about first. Answers parked because
+    their sidecars could not be written (a read-only folder, a moved video) are written first. Interrupted at any point
     and run again, every result ends up written exactly once. ``batch_ids`` limits it to some batches.
     """
     folder = Folder.of(folder)
@@ -257,9 +295,10 @@ def retrieve(
     try:
         with folder.lock(LOCK_RETRIEVE, what="retrieving results into"), folder.ledger() as ledger:
             problems: list[str] = []
+            delivered = len(deliver_parked(folder, ledger))
             todo = _ready_batches(ledger, client, batch_ids, problems)
             out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress)
-            return RetrieveResult(tuple(out), tuple(problems))
+            return RetrieveResult(tuple(out), tuple(problems), delivered)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
 
@@ -285,6 +324,8 @@ def _ready_batches(ledger: Ledger, client: Any, batch_ids: Sequence[str] | None,
             try:
                 refreshed = ledger.update_batch_status(batch_dict(client.messages.batches.retrieve(row.batch_id)))
             except Exception as exc:
+                if disk_full(exc):
+                    raise
                 problems.append(f"Batch {row.batch_id}: status unknown ({describe_error(exc)}).")
                 continue
             if refreshed is None or refreshed.processing_status != "ended":

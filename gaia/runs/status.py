@@ -9,7 +9,6 @@ can test, never a string to search.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +18,7 @@ from typing import Any
 from gaia.api.client import describe_error
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import Folder
+from gaia.fsutil import disk_full
 from gaia.ledger import BatchRow, BatchState, Ledger, RequestStatus, ResultsState, parse_time
 from gaia.runs.batch import batch_dict, reconcile
 
@@ -195,8 +195,11 @@ def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool =
     folder = Folder.of(folder)
     if not folder.has_ledger:
         return []
-    with contextlib.suppress(Exception):
+    try:
         reconcile(folder, client)
+    except Exception as exc:  # the list may be unreachable now: the next refresh tries again
+        if disk_full(exc):
+            raise
     with Folder.of(folder).ledger() as ledger:
         for row in ledger.batches(states=[BatchState.SUBMITTED]):
             if row.processing_status == "ended" or not row.batch_id:
@@ -204,6 +207,8 @@ def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool =
             try:
                 ledger.update_batch_status(batch_dict(client.messages.batches.retrieve(row.batch_id)))
             except Exception as exc:
+                if disk_full(exc):  # the API's answer cannot be recorded: stop, never report a stale status
+                    raise
                 ledger.set_batch_error(row.local_id, f"{REFRESH_FAILED}{describe_error(exc)}")
     return batch_statuses(folder, include_abandoned=include_abandoned)
 

@@ -121,3 +121,38 @@ def test_submit_with_uploaded_frames(make_folder, api_env, capsys):
     assert len(client.files.list().data) == 6
     assert main(["watch", str(folder), "--poll", "0.1"]) == 0
     assert read_sidecar(folder / "a.mp4")
+
+
+def test_a_failed_create_is_told_once_and_says_nothing_was_sent(make_folder, api_env, capsys):
+    from gaia.emulator import HttpFault
+
+    folder = make_folder({"a.mp4": "testsrc"})
+    api_env.update_config(http_faults=[HttpFault(route="batches.create", status=400, count=None)])
+    assert main(["submit", str(folder), "--yes"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("not created") == 1 and "Nothing was sent" in out and "gaia watch" not in out
+
+
+def test_a_second_watch_says_so_and_waits_for_the_first(make_folder, api_env, capsys, monkeypatch):
+    import contextlib
+
+    from gaia._cli import batch as cli_batch
+    from gaia.folder import LOCK_WATCH
+
+    folder = make_folder({"a.mp4": "testsrc"})
+    assert main(["submit", str(folder), "--yes"]) == 0
+    first = contextlib.ExitStack()
+    first.enter_context(Folder.of(folder).lock(LOCK_WATCH))  # another `gaia watch` is watching
+    waits: list[float] = []
+
+    class Clock:
+        @staticmethod
+        def sleep(s: float) -> None:  # the first watch finishes while the second waits
+            waits.append(s)
+            first.close()
+
+    monkeypatch.setattr(cli_batch, "time", Clock)
+    assert main(["watch", str(folder), "--poll", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "Another gaia watch is already watching" in out and len(waits) == 1
+    assert read_sidecar(folder / "a.mp4")

@@ -84,8 +84,9 @@ def test_run_writes_the_sidecars_a_batch_would(tmp_path, fake_ksets, anthropic_c
         assert _shape(b["analysis"]) == _shape(n["analysis"])
         assert n["run"]["mode"] == "standard" and n["run"]["batch_id"] is None
         assert b["run"]["mode"] == "batch"
-        for key in ("fingerprint", "prompt_hash", "keyframe_set", "keyframe_timestamps", "custom_id", "model"):
+        for key in ("fingerprint", "prompt_hash", "keyframe_set", "keyframe_timestamps", "model"):
             assert n["run"][key] == b["run"][key], key
+        assert len(n["run"]["custom_id"]) == len(b["run"]["custom_id"])  # a batch's id is also its folder's and run's
         # Priced at standard rates, cache writes and reads included.
         usage = n["run"]["usage"]
         assert n["run"]["cost_usd"] == pytest.approx(usage_cost(usage, now_plan.model, batch=False).total_usd)
@@ -293,6 +294,10 @@ def test_crash_and_restart_sends_nothing_twice(tmp_path, fake_ksets, emulator, a
     assert all(r.status in ("succeeded", "failed") for r in rows)
     interrupted = [r for r in rows if r.error_kind == O.INTERRUPTED_KIND]
     assert len(interrupted) == (1 if point in ("online_row_written", "online_answer_received") else 0)
+    # An interrupted request may have been billed: counted at its estimate, said so, and shown.
+    assert all(r.cost_usd == r.estimate_usd and r.cost_usd > 0 and "possibly billed" in r.error
+               for r in interrupted)
+    assert res.possibly_billed_usd == pytest.approx(sum(r.cost_usd for r in interrupted))
     assert B.failures(folder) == []  # the interrupted request's retry is linked to it
     for rel in NAMES:
         assert read_sidecar(folder / rel)["analysis"]
