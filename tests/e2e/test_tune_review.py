@@ -26,13 +26,15 @@ ANSWER = {"summary": "A test pattern moves.", "subjects": [{"species": "cat", "s
           "frame_quality": "good", "confidence": "high", "tags": ["cat"]}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh folder per test (the tune adopts settings; the review must not depend on that)."""
     folder = tmp_path_factory.mktemp("tune-review") / "videos"
     folder.mkdir()
+    run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
     for name, kind in (("a.mp4", "testsrc"), ("b.mov", "mov"), ("c.mp4", "testsrc")):
         media.make(kind, folder / name)
-        gaia.write_sidecar(folder / name, {"analysis": ANSWER, "run": {"model": gaia.DEFAULT_MODEL}})
+        gaia.write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
     unsure = {**ANSWER, "confidence": "low", "setting": {**ANSWER["setting"], "environment": "unknown"}}
     gaia.write_sidecar(folder / "a.mp4", {"analysis": unsure})
     return folder
@@ -66,7 +68,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     run.click()
     expect(page.get_by_text("Recommended:")).to_be_visible(timeout=LONG)
     wait_idle(page)
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=LONG)  # plotly loads lazily
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     stored = gaia.stored_quality(clips)
     assert stored is not None and len(stored["configs"]) >= 6 and stored["spent_usd"] <= stored["budget_usd"]
@@ -86,7 +88,8 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     open_folder(page, app_server, clips)
     nav(page, "Results")
     page.get_by_role("tab", name=re.compile(r"^Review \(1\)")).click()
-    expect(page.get_by_text("low confidence").first).to_be_visible(timeout=LONG)
+    reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
+    expect(reason).to_be_visible(timeout=LONG)
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
     env.click()
     page.get_by_role("option", name="outdoor", exact=True).click()
