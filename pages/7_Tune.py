@@ -58,6 +58,9 @@ with st.container(border=True):
                             value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
                             help="The recommendation is the cheapest configuration scoring at least the "
                                  "reference's score minus this.")
+use_labels = st.toggle("Score against the labels people verified, where the sample has them", key="tune_labels",
+                       help="Fields confirmed or corrected in the Results page's review queue. Without any, the "
+                            "richest configuration's answers are the reference.")
 plan_key = (str(folder), n, tuple(models))
 plan = ss["tune_plan"][1] if ss.get("tune_plan") and ss["tune_plan"][0] == plan_key else None
 
@@ -87,7 +90,8 @@ else:
                     key="tune_run", type="primary"):
         with st.status("Running the tune…", expanded=True) as status:
             result = gaia.run_tune(folder, client=client(), n=n, models=models or None, budget_usd=budget,
-                                   tolerance=tolerance, on_progress=StreamlitProgress("Configurations sent"))
+                                   tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
+                                   on_progress=StreamlitProgress("Configurations sent"))
             status.update(label=f"Tune done: {result.ran} configuration(s) sent, "
                                 f"{gaia.format.usd(result.spent_usd)} spent",
                           state="error" if result.blocked else "complete")

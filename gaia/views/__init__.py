@@ -180,6 +180,7 @@ from gaia.views.tune import (
     spend_text,
     tune_plan_metrics,
     tune_points,
+    verified_labels,
 )
 
 __all__ = [
@@ -326,6 +327,7 @@ __all__ = [
     "tune_points",
     "unseen_by_endpoint",
     "used_token_types",
+    "verified_labels",
     "video_detail",
     "video_heading",
     "when",

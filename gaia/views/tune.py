@@ -4,17 +4,21 @@ Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.stored_q
 plan priced a moment ago and a tune stored last week render the same way. Prices are the ladder's
 (``usd_per_video``: a run of the folder with those settings, Batch API with caching; estimated
 before sending); the recommendation at the tolerance a person sets is ``gaia.quality.tune``'s own
-rule (``recommend_stored``), never a second one. The Estimate page's quality line
+rule (``recommend_stored``), never a second one. ``verified_labels`` lets a tune score against the
+fields people verified (``gaia.labels``) instead of the richest configuration. The Estimate page's quality line
 (``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from gaia.folder import Folder
 from gaia.format import pct, usd
+from gaia.labels import overlay, read_verified
 from gaia.quality.tune import recommend_stored
 from gaia.views.common import Metric
 
@@ -36,6 +40,13 @@ class TunePoint:
     score: float | None
     role: str
     on_front: bool = False
+
+
+def verified_labels(folder: Folder | Path | str) -> Callable[[str], dict[str, Any] | None]:
+    """``run_tune``'s ``labels``: a video's human-verified fields as a (partial) answer, ``None`` when it has none,
+    so a tune scores against what people checked where the sample has it."""
+    f = Folder.of(folder)
+    return lambda rel: overlay(None, read_verified(f.video(rel)))
 
 
 def configs_of(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -205,4 +216,5 @@ __all__ = [
     "spend_text",
     "tune_plan_metrics",
     "tune_points",
+    "verified_labels",
 ]

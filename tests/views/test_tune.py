@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gaia import labels as L
 from gaia.quality.tune import cheapest_within
+from gaia.sidecar import write_sidecar
 from gaia.views import tune as V
 
 
@@ -85,3 +87,13 @@ def test_plan_figures_budget_and_quality_line(tune):
     assert V.quality_text(None) is None
     line = V.quality_text({**tune["configs"][1], "reference_score": 1.0})
     assert "0.950" in line and "1.000" in line and "$0.00400" in line
+
+
+def test_verified_labels_are_a_partial_nested_answer(tmp_path):
+    (tmp_path / "a.mp4").touch()
+    (tmp_path / "b.mp4").touch()
+    write_sidecar(tmp_path / "a.mp4", {"analysis": {"tags": ["cat"], "setting": {"environment": "indoor"}}})
+    L.save_verified(tmp_path / "a.mp4", {"setting.environment": "outdoor", "tags": ["fox"]})
+    labels = V.verified_labels(tmp_path)
+    assert labels("a.mp4") == {"setting": {"environment": "outdoor"}, "tags": ["fox"]}
+    assert labels("b.mp4") is None
