@@ -128,11 +128,12 @@ def _camtrap(folder: Path, records: Any) -> None:
         st.caption("Enter the latitude and longitude to export: Camtrap DP requires them.")
     where = gaia.Folder(folder).workdir / "exports" / "camtrap-dp"
     deployment = gaia.CamtrapDeployment(lat, lon, place or None)
+    out = st.text_input("Folder to write the package to (the second button)", value=str(where),
+                        key="export_camtrap_dir")
     b = st.columns(2)
     if b[0].button("Build the package (zip)", icon=":material/folder_zip:", key="export_camtrap_zip",
                    disabled=not ready):
         ss["export_camtrap"] = V.camtrap_zip(folder, deployment, records=records)
-    out = st.text_input("Or write it to a folder", value=str(where), key="export_camtrap_dir")
     if b[1].button("Write the package to that folder", icon=":material/save:", key="export_camtrap_write",
                    disabled=not ready):
         written = V.camtrap_package(folder, Path(out).expanduser(), deployment, records=records)

@@ -93,6 +93,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
     env.click()
     page.get_by_role("option", name="outdoor", exact=True).click()
+    shot(page, "review.png")
     page.get_by_role("button", name="Save as verified").click()
     expect(page.get_by_text("Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
     wait_idle(page)
@@ -106,4 +107,3 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     text = Path(info.value.path()).read_text()
     line = next(x for x in text.splitlines() if '"video": "a.mp4"' in x)
     assert '"environment": "outdoor"' in line and '"verified": {' in line
-    shot(page, "review.png")
