@@ -20,6 +20,7 @@ PAGES = [
     ("pages/1_Select_folder.py", "Select folder", ":material/folder_open:"),
     ("pages/2_Keyframes.py", "Keyframes", ":material/photo_library:"),
     ("pages/3_Estimate_cost.py", "Estimate cost", ":material/calculate:"),
+    ("pages/7_Tune.py", "Tune", ":material/tune:"),
     ("pages/4_Submit.py", "Submit", ":material/send:"),
     ("pages/5_Progress.py", "Progress", ":material/monitoring:"),
     ("pages/6_Results.py", "Results", ":material/table_view:"),

@@ -115,6 +115,9 @@ st.caption(f"{est.videos} video(s), {est.frames} frame(s), {gaia.format.tokens(e
            f"{est.display_name}. Prices: [{est.source}]({est.source})"
            + (f". Frames were extracted for {cat.models[inp.extracted_for].display_name} and are priced with "
               f"{f.display_name}'s own resize rule." if inp.extracted_for != model else "."))
+quality = V.quality_text(gaia.quality_for(folder, settings))  # the Tune page's stored score of these settings
+st.caption(":material/tune: " + (quality.replace("$", "\\$") if quality else
+           "Quality of these settings: not measured yet (the Tune page measures it on a sample)."))
 if cat.override_file is not None:
     changed = sorted(m.display_name for m in cat.models.values() if m.overridden)
     st.caption(f"Prices include your override file `{cat.override_file}`"

@@ -1,4 +1,5 @@
-"""Results: every video's analysis in one table, with filters, search, exports, a per-video view and failures.
+"""Results: every video's analysis in one table, with filters, search, exports, a per-video view and failures,
+the review queue (confirm or correct fields as human-verified) and every export format (``pages/_review.py``).
 
 Rows, filters, exports and the per-video detail come from ``gaia.views``; failures and retry
 from ``gaia.failures`` / ``gaia.retry_failed``. Text from model answers is always shown as text
@@ -14,6 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
+from pages._review import exports_tab, review_queue, review_tab
 from pages._ui import (
     PAGE_PROGRESS,
     PAGE_SUBMIT,
@@ -53,7 +55,16 @@ rows = ss["results_rows"]
 metrics([*V.results_metrics(rows), V.spent_metric(folder)])
 
 fails = gaia.failures(folder)
-tab_videos, tab_failures = st.tabs(["Videos", f"Failures ({len(fails)})" if fails else "Failures"])
+queue = review_queue(folder, records, token)
+tab_videos, tab_review, tab_export, tab_failures = st.tabs(
+    ["Videos", f"Review ({len(queue)})" if queue else "Review", "Export",
+     f"Failures ({len(fails)})" if fails else "Failures"])
+
+# --- Review queue and exports (pages/_review.py) ----------------------------------------------------------
+with tab_review:
+    review_tab(folder, queue)
+with tab_export:
+    exports_tab(folder, rows, records)
 
 # --- Failures ------------------------------------------------------------------------------------------
 with tab_failures:

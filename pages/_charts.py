@@ -1,4 +1,4 @@
-"""Plotly figures for the Estimate cost page (UI layer only: numbers and labels come from ``gaia``)."""
+"""Plotly figures for the Estimate cost and Tune pages (UI layer only: numbers and labels come from ``gaia``)."""
 
 from __future__ import annotations
 
@@ -79,4 +79,40 @@ def what_if_chart(points: Sequence[Any], scenario: str = "batch_caching",
     return _layout(fig, height=380)
 
 
-__all__ = ["model_chart", "money_chart", "scenario_bars", "what_if_chart"]
+ROLE_STYLE = {  # marker per configuration role on the Tune chart
+    gaia.views.ROLE_REFERENCE: {"color": "#1565c0", "symbol": "diamond", "size": 14},
+    gaia.views.ROLE_RECOMMENDED: {"color": "#c62828", "symbol": "star", "size": 18},
+    gaia.views.ROLE_OTHER: {"color": "#757575", "symbol": "circle", "size": 10},
+}
+
+
+def pareto_chart(points: Sequence[Any], floor: float | None = None) -> go.Figure:
+    """Quality against $/video: every scored configuration, the Pareto front as a line, the tolerance floor."""
+    fig = go.Figure()
+    front = [p for p in points if p.on_front]
+    if len(front) > 1:
+        fig.add_scatter(x=[p.usd_per_video for p in front], y=[p.score for p in front], mode="lines",
+                        name="Pareto front", line={"color": "#81c784", "width": 2, "dash": "dot"}, hoverinfo="skip")
+    for role, style in ROLE_STYLE.items():
+        pts = [p for p in points if p.role == role and p.score is not None and p.usd_per_video is not None]
+        if pts:
+            fig.add_scatter(x=[p.usd_per_video for p in pts], y=[p.score for p in pts], mode="markers",
+                            name=gaia.views.ROLE_LABELS[role] or "other configurations", text=[p.label for p in pts],
+                            marker=style, hovertemplate="%{text}<br>$%{x:,.5f} a video, score %{y:.3f}<extra></extra>")
+    if floor is not None:
+        fig.add_hline(y=floor, line={"color": "#c62828", "width": 1, "dash": "dash"},
+                      annotation_text="tolerance", annotation_position="bottom right")
+    fig.update_xaxes(title="USD per video (Batch API + caching)", type="log")
+    fig.update_yaxes(title="score against the reference", range=[0, 1.05])
+    return _layout(fig, y_title="score against the reference", height=400)
+
+
+def loss_heatmap(labels: Sequence[str], fields: Sequence[str], grid: Sequence[Sequence[float | None]]) -> go.Figure:
+    """Each configuration's loss per field (0: as good as the reference; 1: everything lost)."""
+    fig = go.Figure(go.Heatmap(z=[list(r) for r in grid], x=list(fields), y=list(labels), zmin=0, zmax=1,
+                               colorscale="Reds", colorbar={"title": "loss"},
+                               hovertemplate="%{y}<br>%{x}: loss %{z:.3f}<extra></extra>"))
+    return _layout(fig, y_title="", height=120 + 32 * len(labels))
+
+
+__all__ = ["loss_heatmap", "model_chart", "money_chart", "pareto_chart", "scenario_bars", "what_if_chart"]

@@ -27,6 +27,7 @@ PAGE_ESTIMATE = "pages/3_Estimate_cost.py"
 PAGE_SUBMIT = "pages/4_Submit.py"
 PAGE_PROGRESS = "pages/5_Progress.py"
 PAGE_RESULTS = "pages/6_Results.py"
+PAGE_TUNE = "pages/7_Tune.py"
 
 
 def api_key() -> str | None:

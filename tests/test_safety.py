@@ -22,7 +22,7 @@ from gaia.emulator import EmulatorHandle, HttpFault
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGE_FILES = sorted(str(p) for p in (ROOT / "pages").glob("[0-9]_*.py"))
-SELECT, KEYFRAMES, ESTIMATE, SUBMIT, PROGRESS, RESULTS = PAGE_FILES
+SELECT, KEYFRAMES, ESTIMATE, SUBMIT, PROGRESS, RESULTS, TUNE = PAGE_FILES
 FAKE_KEY = "sk-ant-api03-GAIA-TEST-KEY-0123456789-must-never-be-shown-XyZ"
 KEY_FRAGMENT = "must-never-be-shown"  # also catches a key that was cut short or masked at the end
 
@@ -127,7 +127,7 @@ def test_the_key_never_shows_in_any_page_log_or_file(keyed, ready, caplog, capfd
 def test_the_key_never_shows_when_every_api_call_fails(keyed, ready):
     keyed.update_config(http_faults=[HttpFault(route="*", status=401, count=None),
                                      HttpFault(route="batches.", status=500, count=None)])
-    for page in (ESTIMATE, SUBMIT, PROGRESS, RESULTS):
+    for page in (ESTIMATE, SUBMIT, PROGRESS, RESULTS, TUNE):
         at = _page(page, ready).run()
         assert not at.exception, (page, at.exception)
         assert_no_key(at)

@@ -17,7 +17,7 @@ the Estimate page, and ``adopt`` makes a configuration the folder's run settings
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,14 +132,34 @@ class TuneResult:
         }
 
 
+def cheapest_within(candidates: Iterable[tuple[str, float | None, float | None]], reference_score: float | None,
+                    tolerance: float) -> str | None:
+    """The rule behind every recommendation: of ``(id, score, usd_per_video)`` candidates, the id of the
+    cheapest scored one whose score is at least ``reference_score - tolerance`` (ties: higher score, id)."""
+    if reference_score is None:
+        return None
+    floor = reference_score - tolerance
+    good = [(usd, -score, cid) for cid, score, usd in candidates
+            if score is not None and usd is not None and score >= floor - 1e-9]
+    return min(good)[2] if good else None
+
+
 def recommend(results: Sequence[ConfigResult], reference: ConfigResult | None, tolerance: float
               ) -> ConfigResult | None:
     """The cheapest scored configuration whose score is at least the reference's minus ``tolerance``."""
-    if reference is None or reference.score is None:
+    if reference is None:
         return None
-    floor = reference.score - tolerance
-    good = [r for r in results if r.score is not None and r.score >= floor - 1e-9 and r.usd_per_video is not None]
-    return min(good, key=lambda r: (r.usd_per_video, -(r.score or 0.0), r.config.id), default=None)
+    best = cheapest_within(((r.config.id, r.score, r.usd_per_video) for r in results), reference.score, tolerance)
+    return next((r for r in results if r.config.id == best), None)
+
+
+def recommend_stored(data: Mapping[str, Any], tolerance: float) -> dict[str, Any] | None:
+    """``recommend`` on a stored tune (``stored_quality``) at another ``tolerance``: the config dict or ``None``."""
+    configs = [c for c in data.get("configs") or [] if isinstance(c, dict)]
+    ref_score = (data.get("reference") or {}).get("score")
+    best = cheapest_within(((str(c.get("id")), c.get("score"), c.get("usd_per_video")) for c in configs),
+                           ref_score, tolerance)
+    return next((c for c in configs if c.get("id") == best), None)
 
 
 def _base_profile(folder: Folder, base: RunSettings) -> PromptProfile:

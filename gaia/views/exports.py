@@ -1,7 +1,10 @@
-"""Exports of the Results table: the rows shown as CSV, and the analyses behind them as JSONL.
+"""Exports of the Results page: the rows as CSV, the analyses as JSONL, a Camtrap DP package as a zip.
 
-Both stream from the rows a page shows (after its filters); the JSONL reads one sidecar at a time.
-CSV cells that a spreadsheet would run as a formula are defused with a leading apostrophe.
+CSV and JSONL stream from the rows a page shows (after its filters); the JSONL reads one sidecar at
+a time. CSV cells that a spreadsheet would run as a formula are defused with a leading apostrophe.
+``camtrap_zip`` writes a Camtrap DP package (``gaia.exports.camtrap``) into a temporary folder,
+validates it and returns it zipped for a download button; ``xmp_text`` and ``camtrap_text`` put
+what an export did into sentences. Every export carries the human-verified values.
 """
 
 from __future__ import annotations
@@ -9,11 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gaia.exports.camtrap import CamtrapDeployment, CamtrapResult, export_camtrap_dp, validate_camtrap_dp
+from gaia.exports.xmp import XmpResult
+from gaia.folder import Folder
 from gaia.labels import effective_analysis, verified_of
+from gaia.settings import XMP_NAMINGS
 from gaia.views.results import ResultRow, ResultStatus, read_video_sidecar
 
 CSV_COLUMNS = ("video", "status", "summary", "subjects", "species", "tags", "cost_usd", "model", "analysed_at",
@@ -69,3 +79,77 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
 def analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> str:
     """``iter_analyses_jsonl`` joined into one string (for a download button)."""
     return "".join(iter_analyses_jsonl(folder, rows))
+
+
+XMP_NAMING_LABELS = {"video": "clip.mp4.xmp (digiKam, darktable)", "stem": "clip.xmp (Lightroom)"}
+CAMTRAP_ZIP_NAME = "gaia-camtrap-dp.zip"
+
+
+@dataclass(frozen=True)
+class CamtrapExport:
+    """A written Camtrap DP package: what was written, whether it validates, and why not."""
+
+    result: CamtrapResult
+    problems: tuple[str, ...]
+    validated: bool
+    zip_bytes: bytes = b""
+
+
+def _validate(out: Path) -> tuple[tuple[str, ...], bool]:
+    try:
+        return tuple(validate_camtrap_dp(out)), True
+    except RuntimeError as exc:  # frictionless is not installed: written, not checked
+        return (str(exc),), False
+
+
+def camtrap_package(folder: Folder | Path | str, out_dir: Path | str, deployment: CamtrapDeployment, *,
+                    records: Any = None, title: str | None = None) -> CamtrapExport:
+    """Write a Camtrap DP package into ``out_dir`` (every deployment at ``deployment``'s place) and validate it."""
+    result = export_camtrap_dp(folder, out_dir, records=records, default=deployment, title=title or None)
+    problems, validated = _validate(Path(out_dir))
+    return CamtrapExport(result, problems, validated)
+
+
+def camtrap_zip(folder: Folder | Path | str, deployment: CamtrapDeployment, *, records: Any = None,
+                title: str | None = None) -> CamtrapExport:
+    """A Camtrap DP package written to a temporary folder, validated, and returned as zip bytes."""
+    with tempfile.TemporaryDirectory(prefix="gaia-camtrap-") as tmp:
+        out = Path(tmp) / "camtrap-dp"
+        written = camtrap_package(folder, out, deployment, records=records, title=title)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(out.iterdir()):
+                zf.write(path, f"camtrap-dp/{path.name}")
+    return CamtrapExport(written.result, written.problems, written.validated, buf.getvalue())
+
+
+def camtrap_text(export: CamtrapExport) -> str:
+    """What the package holds and whether it validates, in one sentence."""
+    counts = ", ".join(f"{n} {table}" for table, n in export.result.counts.items())
+    if not export.validated:
+        return f"Written ({counts}) but not validated: {'; '.join(export.problems)}"
+    if export.problems:
+        return f"Written ({counts}); it does not validate ({len(export.problems)} problem(s))."
+    return f"Written ({counts}); it validates as Camtrap DP 1.0."
+
+
+def xmp_text(result: XmpResult) -> str:
+    """What writing XMP sidecars did, in one sentence."""
+    return (f"{len(result.written)} XMP sidecar(s) written beside the videos, {len(result.skipped)} video(s) "
+            f"without an answer skipped" + (f", {len(result.problems)} problem(s)." if result.problems else "."))
+
+
+__all__ = [
+    "CAMTRAP_ZIP_NAME",
+    "CSV_COLUMNS",
+    "XMP_NAMINGS",
+    "XMP_NAMING_LABELS",
+    "CamtrapExport",
+    "analyses_jsonl",
+    "camtrap_package",
+    "camtrap_text",
+    "camtrap_zip",
+    "iter_analyses_jsonl",
+    "rows_csv",
+    "xmp_text",
+]

@@ -284,3 +284,53 @@ def save_review(folder: Folder | Path | str, rel_path: str, values: Mapping[str,
     video = folder.video(rel_path)
     schema = profile_for(folder, read_sidecar(video)).schema
     return save_verified(video, values, note=note, schema=schema)
+
+
+# --- what the Results page shows --------------------------------------------------------------------
+
+REASON_LABELS = {ReasonKind.UNKNOWN: "unknown", ReasonKind.LOW_CONFIDENCE: "low confidence",
+                 ReasonKind.MEDIUM_CONFIDENCE: "medium confidence", ReasonKind.DISAGREEMENT: "answers disagree",
+                 ReasonKind.RETRIED: "retried", ReasonKind.OTHER_SETTINGS: "other settings"}
+
+
+def queue_records(items: Sequence[ReviewItem]) -> list[dict[str, Any]]:
+    """The queue as table rows, in its order: the video, why it is there, and what a person verified."""
+    return [{"#": i, "video": it.rel_path, "uncertainty": it.score,
+             "why": "; ".join(dict.fromkeys(REASON_LABELS[r.kind] for r in it.reasons)),
+             "details": " ".join(r.text for r in it.reasons), "verified": ", ".join(it.verified_fields),
+             "summary": it.summary} for i, it in enumerate(items, start=1)]
+
+
+def form_input(f: FieldView) -> Any:
+    """The value a form widget starts from: the effective value, lists and objects as indented JSON text."""
+    if f.kind == "json":
+        return json.dumps(f.value, indent=2, ensure_ascii=False) if f.value is not None else ""
+    if f.kind in ("text", "enum"):
+        return "" if f.value is None else str(f.value)
+    return f.value
+
+
+def form_values(form: ReviewForm, raw: Mapping[str, Any], names: Iterable[str] | None = None
+                ) -> tuple[dict[str, Any], list[str]]:
+    """Widget values back to field values for ``save_review``: (values, problems). JSON fields are
+    parsed (a parse error is a problem naming the field); fields left empty are skipped; only ``names``
+    (default: every field) are kept."""
+    wanted = set(names) if names is not None else None
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in form.fields:
+        if f.name not in raw or (wanted is not None and f.name not in wanted):
+            continue
+        value = raw[f.name]
+        if value is None or (value == "" and f.value is None):
+            continue  # left empty: nothing to verify
+        if f.kind == "json":
+            try:
+                value = json.loads(value) if str(value).strip() else None
+            except json.JSONDecodeError as exc:
+                problems.append(f"{f.name}: not valid JSON ({exc.msg}, line {exc.lineno})")
+                continue
+        elif f.kind == "integer" and value is not None:
+            value = int(value)
+        values[f.name] = value
+    return values, problems

@@ -28,7 +28,7 @@ PAGES = _registered_pages()
 def test_every_page_file_is_registered_and_exists():
     on_disk = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("[0-9]_*.py"))
     assert sorted(PAGES) == on_disk
-    assert len(PAGES) == 6
+    assert len(PAGES) == 7
 
 
 @pytest.fixture

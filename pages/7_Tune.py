@@ -1,0 +1,162 @@
+"""Tune: what cheaper settings lose on a sample of the folder's own videos, and the cheapest one that stays good.
+
+The ladder of configurations (model, frames, frame size, schema) is priced before anything is sent
+(``gaia.run_tune(dry_run=True)``: the ladder's pricing, from the price data file), then sent under
+the budget the user sets, scored against the richest configuration and stored
+(``gaia.stored_quality``). The chart, the table, the per-field losses and the recommendation at the
+user's tolerance come from ``gaia.views``; one click adopts it (``gaia.adopt_config``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import gaia
+from pages._charts import loss_heatmap, pareto_chart
+from pages._ui import (
+    PAGE_ESTIMATE,
+    PAGE_KEYFRAMES,
+    StreamlitProgress,
+    client,
+    md,
+    metrics,
+    page_link,
+    plain,
+    require_folder,
+    table,
+)
+
+V = gaia.views
+ss = st.session_state
+USD_COLUMNS = {
+    "$ per video": st.column_config.NumberColumn("$ per video", format="$%.5f",
+                                                 help="A run of the folder with these settings (Batch API + caching)."),
+    "tune cost (USD)": st.column_config.NumberColumn("tune cost", format="$%.4f",
+                                                     help="What sending it on the sample costs (or cost)."),
+    "score": st.column_config.ProgressColumn("score", format="%.3f", min_value=0.0, max_value=1.0),
+}
+
+folder = require_folder()
+st.title("Tune")
+st.caption(f"{md(folder)}: run a ladder of cheaper settings on a few of your videos, see what each one loses "
+           "against the richest, and adopt the cheapest that stays within your tolerance.")
+
+for msg in (ss.pop("tune_flash", None),):
+    if msg:
+        st.success(msg, icon=":material/check_circle:")
+
+# --- Before sending: the sample, the models, the tolerance; the ladder priced ----------------------------
+with st.container(border=True):
+    c = st.columns([1, 2, 2])
+    n = int(c[0].number_input("Sample (videos)", min_value=1, max_value=200, value=gaia.DEFAULT_SAMPLE, step=1,
+                              key="tune_sample", help="Spread over the folder's lengths and subfolders."))
+    models = c[1].multiselect("Models", V.models_in_order(), key="tune_models", format_func=V.model_name,
+                              placeholder="The folder's model and the cheapest current one",
+                              help="The strongest one chosen makes the reference configuration.")
+    tolerance = c[2].slider("Tolerance (score below the reference)", min_value=0.0, max_value=V.TOLERANCE_MAX,
+                            value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
+                            help="The recommendation is the cheapest configuration scoring at least the "
+                                 "reference's score minus this.")
+use_labels = st.toggle("Score against the labels people verified, where the sample has them", key="tune_labels",
+                       help="Fields confirmed or corrected in the Results page's review queue. Without any, the "
+                            "richest configuration's answers are the reference.")
+plan_key = (str(folder), n, tuple(models))
+plan = ss["tune_plan"][1] if ss.get("tune_plan") and ss["tune_plan"][0] == plan_key else None
+
+if plan is None:
+    st.caption("Nothing is sent to price the ladder: GAIA extracts each configuration's frames for the sample "
+               "(local work) and prices them.")
+    if st.button("Price the ladder", icon=":material/calculate:", key="tune_price", type="primary"):
+        with st.spinner("Extracting each configuration's frames for the sample and pricing them…"):
+            planned = gaia.run_tune(folder, n=n, models=models or None, tolerance=tolerance, dry_run=True)
+        if planned.blocked:
+            st.error(plain(planned.blocked), icon=":material/block:")
+        else:
+            ss["tune_plan"] = (plan_key, planned.to_dict())
+            st.rerun()
+else:
+    st.subheader("The ladder, priced before sending")
+    budget = float(st.number_input("Budget: spend at most (USD)", min_value=0.0, step=0.05, format="%.2f",
+                                   value=V.default_budget(plan.get("planned_usd")), key="tune_budget",
+                                   help="Configurations whose estimate would pass what is left are not sent."))
+    metrics(V.tune_plan_metrics(plan, budget))
+    table(V.config_records(plan, tolerance), key="tune_plan_table", column_config=USD_COLUMNS,
+          column_order=["configuration", "$ per video", "tune cost (USD)", "not sent"])
+    for problem in (plan.get("sample") or {}).get("problems") or []:
+        st.warning(plain(problem), icon=":material/warning:")
+    go = st.columns([2, 1])
+    if go[0].button(f"Run the tune (spend at most {gaia.format.usd(budget)})", icon=":material/play_arrow:",
+                    key="tune_run", type="primary"):
+        with st.status("Running the tune…", expanded=True) as status:
+            result = gaia.run_tune(folder, client=client(), n=n, models=models or None, budget_usd=budget,
+                                   tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
+                                   on_progress=StreamlitProgress("Configurations sent"))
+            status.update(label=f"Tune done: {result.ran} configuration(s) sent, "
+                                f"{gaia.format.usd(result.spent_usd)} spent",
+                          state="error" if result.blocked else "complete")
+        if result.blocked:
+            st.error(plain(result.blocked), icon=":material/block:")
+        else:
+            ss["tune_hash"] = result.profile.hash
+            ss.pop("tune_plan", None)
+            st.rerun()
+    if go[1].button("Change the sample or models", icon=":material/edit:", key="tune_replan"):
+        ss.pop("tune_plan", None)
+        st.rerun()
+
+# --- After the tune: chart, table, losses, recommendation, adopt ----------------------------------------
+stored = gaia.stored_quality(folder, ss.get("tune_hash")) or gaia.stored_quality(folder)
+if stored is None:
+    st.info("No tune for this folder's prompt yet. Price the ladder, then run it.", icon=":material/tune:")
+    st.stop()
+
+st.subheader("Quality against cost")
+st.caption(plain(V.spend_text(stored)))
+current = (gaia.quality_for(folder) or {}).get("id")
+rec = V.recommended_at(stored, tolerance)
+sentence = V.recommendation_text(stored, tolerance)
+if sentence:
+    st.success(f"**Recommended:** {plain(sentence)}", icon=":material/recommend:")
+else:
+    st.warning("Nothing was scored: the reference configuration gave no answer to score against.",
+               icon=":material/warning:")
+ref_score = next((p.score for p in V.tune_points(stored, tolerance) if p.role == V.ROLE_REFERENCE), None)
+st.plotly_chart(pareto_chart(V.tune_points(stored, tolerance),
+                             None if ref_score is None else ref_score - tolerance),
+                width="stretch", key="tune_chart")
+table(V.config_records(stored, tolerance, current), key="tune_table", column_config=USD_COLUMNS)
+
+if rec is not None:
+    if rec.get("id") == current:
+        st.caption("The folder already runs the recommended settings.")
+    elif st.button(f"Adopt {rec.get('label')} for this folder's run", icon=":material/done_all:", key="tune_adopt",
+                   type="primary"):
+        saved = gaia.adopt_config(folder, rec)
+        ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "
+                            f"{saved.keyframes.count} frames per video. Extract the frames again on the Keyframes "
+                            "page; the Estimate and Submit pages use these settings.")
+        st.rerun()
+
+labels, fields, grid = V.loss_matrix(stored)
+if fields:
+    st.subheader("What each configuration loses, field by field")
+    st.plotly_chart(loss_heatmap(labels, fields, grid), width="stretch", key="tune_losses_chart")
+    ids = [c.get("id") for c in V.configs_of(stored) if c.get("score") is not None]
+    names = {c.get("id"): c.get("label") for c in V.configs_of(stored)}
+    pick = st.selectbox("Configuration", ids, index=ids.index(rec["id"]) if rec and rec.get("id") in ids else 0,
+                        format_func=lambda i: names.get(i) or i, key="tune_losses_pick")
+    st.dataframe(pd.DataFrame(V.field_losses(stored, pick)), hide_index=True, width="stretch",
+                 key="tune_losses_table", column_config={
+                     "score": st.column_config.NumberColumn("score", format="%.3f"),
+                     "loss": st.column_config.NumberColumn("loss", format="%.3f"),
+                     "answered unknown": st.column_config.NumberColumn("answered unknown", format="percent")})
+if stored.get("texts"):
+    with st.expander("Free text, side by side (not scored)"):
+        st.dataframe(pd.DataFrame(stored["texts"]), hide_index=True, width="stretch", key="tune_texts")
+
+c = st.columns(2)
+with c[0]:
+    page_link(PAGE_KEYFRAMES, "Keyframes: extract the adopted frames", ":material/photo_library:")
+with c[1]:
+    page_link(PAGE_ESTIMATE, "Estimate: the cost of the current settings", ":material/calculate:")

@@ -1,0 +1,165 @@
+"""The Results page's Review and Export tabs: the review queue with its form, and every export format.
+
+UI layer only. The queue and the form come from ``gaia.review_queue`` / ``gaia.review_form``, saving
+goes through ``gaia.save_review`` (human-verified fields, never overwritten by a later run); the
+exports are ``gaia.rows_csv``, ``gaia.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
+DP package (``gaia.views.camtrap_zip`` / ``camtrap_package``). Text from answers is shown as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+import gaia
+from pages._ui import md, plain, table
+
+V = gaia.views
+ss = st.session_state
+
+
+def review_queue(folder: Path, records: Any, token: object) -> list[gaia.ReviewItem]:
+    """The folder's review queue, read again only when the sidecars may have changed (``token``)."""
+    if ss.get("review_queue_key") != token:
+        ss["review_queue"] = gaia.review_queue(folder, records=records)
+        ss["review_queue_key"] = token
+    return ss["review_queue"]
+
+
+def _widget(f: gaia.FieldView, key: str) -> None:
+    label = f"{f.name} ✓" if f.verified else f.name
+    helptext = " ".join(x for x in (f.description, f"The model answered: {f.machine_value!r}.") if x)
+    start = V.form_input(f)
+    if f.kind == "enum":
+        options = list(f.options) + ([start] if start and start not in f.options else [])
+        st.selectbox(label, options, index=options.index(start) if start in options else None, key=key, help=helptext)
+    elif f.kind == "boolean":
+        st.selectbox(label, [True, False], index=None if start is None else [True, False].index(bool(start)),
+                     format_func=lambda b: "yes" if b else "no", key=key, help=helptext)
+    elif f.kind in ("integer", "number"):
+        st.number_input(label, value=start, step=1 if f.kind == "integer" else 0.1, key=key, help=helptext)
+    elif f.kind == "json":
+        st.text_area(label, value=start, key=key, help=helptext, height=120)
+    else:
+        st.text_input(label, value=start, key=key, help=helptext)
+
+
+def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> None:
+    """One video's fields, prefilled from its answer; saving marks them verified by a person."""
+    form = gaia.review_form(folder, rel)
+    for r in reasons:
+        st.caption(f"• {plain(r.text)}")
+    if form.verified_at:
+        st.caption(f"A person verified {sum(f.verified for f in form.fields)} field(s) on {form.verified_at[:16]} "
+                   "(marked ✓).")
+    keys = {f.name: f"review::{rel}::{f.name}" for f in form.fields}
+    with st.form(key="review_form", border=True):
+        cols = st.columns(2)
+        for i, f in enumerate(form.fields):
+            with cols[i % 2]:
+                _widget(f, keys[f.name])
+        note = st.text_input("Note (optional)", value=form.note or "", key=f"review::{rel}::__note")
+        saved = st.form_submit_button("Save as verified", icon=":material/verified:", type="primary")
+    st.caption("Saving marks every field above as checked by a person: later runs never overwrite them, and every "
+               "export carries them.")
+    if not saved:
+        return
+    values, problems = V.form_values(form, {name: ss.get(k) for name, k in keys.items()})
+    if not problems:
+        try:
+            gaia.save_review(folder, rel, values, note=note or None)
+        except gaia.LabelError as exc:
+            problems = [str(exc)]
+    if problems:
+        st.error("Not saved: " + "; ".join(plain(p) for p in problems), icon=":material/error:")
+        return
+    ss["results_flash"] = f"Saved {len(values)} field(s) of {rel} as verified."
+    ss["results_reload"] = ss.get("results_reload", 0) + 1
+    st.rerun()
+
+
+def review_tab(folder: Path, queue: list[gaia.ReviewItem]) -> None:
+    """The queue (most uncertain first, with reasons) and the form for the video picked."""
+    if not queue:
+        st.caption("Nothing waits for a person: no answer is unknown, low in confidence, disputed or retried.")
+        return
+    st.caption("The videos a person should look at first, most uncertain first. Pick one, correct what is wrong and "
+               "save it as verified.")
+    table(V.queue_records(queue), key="review_queue_table", column_order=["#", "video", "why", "verified", "details"],
+          column_config={"details": st.column_config.TextColumn("details", width="large")})
+    items = {it.rel_path: it for it in queue}
+    rel = st.selectbox("Video to review", list(items), key="review_video")
+    if rel:
+        review_form(folder, rel, items[rel].reasons)
+
+
+def _xmp(folder: Path) -> None:
+    settings = gaia.Folder(folder).settings()
+    st.markdown("**XMP sidecars** for digiKam, darktable, Lightroom and exiftool: the summary, tags and species, "
+                "beside each video (what a person or another tool wrote there is kept).")
+    c = st.columns([2, 2])
+    naming = c[0].radio("Name them", V.XMP_NAMINGS, index=V.XMP_NAMINGS.index(settings.xmp_naming),
+                        format_func=lambda n: V.XMP_NAMING_LABELS.get(n, n), key="export_xmp_naming")
+    on_retrieve = c[1].toggle("Also write them whenever results are retrieved", value=settings.xmp_on_retrieve,
+                              key="export_xmp_on_retrieve")
+    if (naming, on_retrieve) != (settings.xmp_naming, settings.xmp_on_retrieve):
+        gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve))
+    if st.button("Write the XMP sidecars now", icon=":material/sell:", key="export_xmp"):
+        result = gaia.write_xmp_for(folder, naming=naming)
+        (st.warning if result.problems else st.success)(V.xmp_text(result), icon=":material/sell:")
+        for rel, why in result.problems[:20]:
+            st.caption(f"{md(rel)}: {plain(why)}")
+
+
+def _camtrap(folder: Path, records: Any) -> None:
+    st.markdown("**Camtrap DP** for camtrapR, Agouti, Wildlife Insights and GBIF: deployments, media and "
+                "observations. GAIA cannot know where the camera stood: give its place.")
+    c = st.columns(3)
+    lat = c[0].number_input("Latitude", min_value=-90.0, max_value=90.0, value=None, format="%.5f",
+                            key="export_lat", placeholder="e.g. 51.05")
+    lon = c[1].number_input("Longitude", min_value=-180.0, max_value=180.0, value=None, format="%.5f",
+                            key="export_lon", placeholder="e.g. 3.72")
+    place = c[2].text_input("Place name (optional)", key="export_place")
+    ready = lat is not None and lon is not None
+    if not ready:
+        st.caption("Enter the latitude and longitude to export: Camtrap DP requires them.")
+    where = gaia.Folder(folder).workdir / "exports" / "camtrap-dp"
+    deployment = gaia.CamtrapDeployment(lat, lon, place or None)
+    out = st.text_input("Folder to write the package to (the second button)", value=str(where),
+                        key="export_camtrap_dir")
+    b = st.columns(2)
+    if b[0].button("Build the package (zip)", icon=":material/folder_zip:", key="export_camtrap_zip",
+                   disabled=not ready):
+        ss["export_camtrap"] = V.camtrap_zip(folder, deployment, records=records)
+    if b[1].button("Write the package to that folder", icon=":material/save:", key="export_camtrap_write",
+                   disabled=not ready):
+        written = V.camtrap_package(folder, Path(out).expanduser(), deployment, records=records)
+        (st.success if written.validated and not written.problems else st.warning)(
+            f"{md(out)}: {plain(V.camtrap_text(written))}", icon=":material/save:")
+    built = ss.get("export_camtrap")
+    if built is not None:
+        (st.success if built.validated and not built.problems else st.warning)(plain(V.camtrap_text(built)),
+                                                                               icon=":material/folder_zip:")
+        for p in built.problems[:10]:
+            st.caption(plain(p))
+        st.download_button("Download the Camtrap DP zip", built.zip_bytes, file_name=V.CAMTRAP_ZIP_NAME,
+                           mime="application/zip", icon=":material/download:", key="export_camtrap_download",
+                           on_click="ignore")
+
+
+def exports_tab(folder: Path, rows: list[gaia.ResultRow], records: Any) -> None:
+    """CSV and JSONL of every video, XMP sidecars, and a Camtrap DP package; all carry the verified values."""
+    st.caption("Every export carries the values a person verified (over the model's).")
+    e = st.columns(2)
+    e[0].download_button("All videos (CSV)", V.rows_csv(rows), file_name="gaia-results.csv", mime="text/csv",
+                         icon=":material/table:", key="export_all_csv", on_click="ignore")
+    e[1].download_button("All analyses (JSONL)", lambda: V.analyses_jsonl(folder, rows),
+                         file_name="gaia-analyses.jsonl", mime="application/jsonl", icon=":material/data_object:",
+                         key="export_all_jsonl", on_click="ignore")
+    st.divider()
+    _xmp(folder)
+    st.divider()
+    _camtrap(folder, records)

@@ -1,0 +1,109 @@
+"""In a real browser: the Tune page (chart, table, adopt) and the Results review queue (correct, save, export).
+
+A folder of three clips, with answers written as sidecars (one made uncertain: low confidence, an
+"unknown" place) so the review queue has work; the tune runs against the app's own emulator.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import gaia
+from tests import videos as media
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import LONG, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+ANSWER = {"summary": "A test pattern moves.", "subjects": [{"species": "cat", "scientific_name": "", "count": 1,
+                                                            "description": ""}],
+          "behaviours": [], "notable_moments": [], "people_present": False, "welfare_concerns": [],
+          "setting": {"environment": "indoor", "place": "studio", "lighting": "artificial", "description": ""},
+          "frame_quality": "good", "confidence": "high", "tags": ["cat"]}
+
+
+@pytest.fixture
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh folder per test (the tune adopts settings; the review must not depend on that)."""
+    folder = tmp_path_factory.mktemp("tune-review") / "videos"
+    folder.mkdir()
+    run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
+    for name, kind in (("a.mp4", "testsrc"), ("b.mov", "mov"), ("c.mp4", "testsrc")):
+        media.make(kind, folder / name)
+        gaia.write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
+    unsure = {**ANSWER, "confidence": "low", "setting": {**ANSWER["setting"], "environment": "unknown"}}
+    gaia.write_sidecar(folder / "a.mp4", {"analysis": unsure})
+    return folder
+
+
+def open_folder(page: Page, server: AppServer, folder: Path) -> None:
+    page.goto(server.url)
+    wait_idle(page)
+    field = page.get_by_label("Folder", exact=True)
+    field.fill(str(folder))
+    field.press("Enter")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=LONG)
+    wait_idle(page)
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=LONG)
+    wait_idle(page)
+
+
+def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Path) -> None:
+    open_folder(page, app_server, clips)
+    nav(page, "Tune")
+    expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Run the tune"))).to_have_count(0)  # priced first
+    page.get_by_role("button", name="Price the ladder").click()
+    expect(page.get_by_role("heading", name="The ladder, priced before sending")).to_be_visible(timeout=LONG)
+    run = page.get_by_role("button", name=re.compile(r"^Run the tune \(spend at most \$"))
+    expect(run).to_be_visible()
+    run.click()
+    expect(page.get_by_text("Recommended:")).to_be_visible(timeout=LONG)
+    wait_idle(page)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=LONG)  # plotly loads lazily
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    stored = gaia.stored_quality(clips)
+    assert stored is not None and len(stored["configs"]) >= 6 and stored["spent_usd"] <= stored["budget_usd"]
+    adopt = page.get_by_role("button", name=re.compile("^Adopt "))
+    expect(adopt).to_be_visible()
+    shot(page, "tune.png")
+    adopt.click()
+    expect(page.get_by_text("Adopted: the folder now runs")).to_be_visible(timeout=LONG)
+    wait_idle(page)
+    expect(page.get_by_role("button", name=re.compile("^Adopt "))).to_have_count(0)  # nothing left to adopt
+    rec = gaia.views.recommended_at(stored, gaia.DEFAULT_TOLERANCE)
+    settings = gaia.Folder(clips).settings()
+    assert (settings.model, settings.keyframes.count) == (rec["model"], rec["frames"])
+
+
+def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer, clips: Path) -> None:
+    open_folder(page, app_server, clips)
+    nav(page, "Results")
+    page.get_by_role("tab", name=re.compile(r"^Review \(1\)")).click()
+    reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
+    expect(reason).to_be_visible(timeout=LONG)
+    env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
+    env.click()
+    page.get_by_role("option", name="outdoor", exact=True).click()
+    shot(page, "review.png")
+    page.get_by_role("button", name="Save as verified").click()
+    expect(page.get_by_text("Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
+    wait_idle(page)
+    expect(page.get_by_role("tab", name=re.compile(r"^Review \(1\)"))).to_have_count(0)  # a.mp4 is settled
+    verified = gaia.read_verified(clips / "a.mp4")
+    assert verified is not None and verified.fields["setting.environment"] == "outdoor"
+
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="All analyses (JSONL)").click()
+    text = Path(info.value.path()).read_text()
+    line = next(x for x in text.splitlines() if '"video": "a.mp4"' in x)
+    assert '"environment": "outdoor"' in line and '"verified": {' in line

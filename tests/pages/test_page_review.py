@@ -1,0 +1,94 @@
+"""The Results page's Review and Export tabs: correct a field in the queue, save it verified, export it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import gaia
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "6_Results.py")
+
+
+@pytest.fixture
+def analysed(make_folder, emulator, monkeypatch) -> Path:
+    """Two videos analysed through the emulator; the first one's answer made uncertain."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+    folder = make_folder({"cat.mp4": "testsrc", "dog.mov": "mov"})
+    f = gaia.Folder(folder)
+    f.save_settings(f.settings().with_keyframes(count=2))
+    gaia.extract_keyframes(folder, settings=f.settings().keyframes, model=f.settings().model)
+    client = emulator.client(max_retries=0)
+    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    emulator.advance_clock(3600)
+    gaia.retrieve(folder, client)
+    data = gaia.read_sidecar(folder / "cat.mp4")
+    analysis = {**data["analysis"], "confidence": "low",
+                "setting": {**data["analysis"]["setting"], "environment": "unknown"}}
+    gaia.write_sidecar(folder / "cat.mp4", {"analysis": analysis})
+    return folder
+
+
+def save(at: AppTest):
+    """The form's "Save as verified" button."""
+    return next(b for b in at.button if b.label == "Save as verified")
+
+
+def page(folder: Path) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["folder"] = str(folder)
+    return at.run()
+
+
+def test_correct_a_field_in_the_queue_and_see_it_verified_and_exported(analysed):
+    at = page(analysed)
+    assert not at.exception
+    queue = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    assert queue["video"].iloc[0] == "cat.mp4" and "low confidence" in queue["why"].iloc[0]
+    assert at.selectbox(key="review_video").value == "cat.mp4"
+    env = at.selectbox(key="review::cat.mp4::setting.environment")
+    assert env.value == "unknown"
+    env.set_value("outdoor")
+    save(at).click().run()
+    assert not at.exception
+    assert any("as verified" in s.value for s in at.success)
+    verified = gaia.read_verified(analysed / "cat.mp4")
+    assert verified is not None and verified.fields["setting.environment"] == "outdoor"
+    assert gaia.effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
+    # every field of the form was checked by a person: the video leaves the queue
+    queue_now = [d.value for d in at.dataframe if "why" in d.value.columns]
+    assert not queue_now or "cat.mp4" not in set(queue_now[0]["video"])
+    assert "cat.mp4" not in [it.rel_path for it in gaia.review_queue(analysed)]
+    jsonl = "".join(gaia.iter_analyses_jsonl(analysed, gaia.load_results(analysed)))
+    assert '"environment": "outdoor"' in jsonl
+    assert "setting.environment" in gaia.rows_csv(gaia.load_results(analysed))
+
+
+def test_a_bad_value_is_refused_and_nothing_saved(analysed):
+    at = page(analysed)
+    at.text_area(key="review::cat.mp4::subjects").input("[{not json")
+    save(at).click().run()
+    assert not at.exception
+    assert any("Not saved" in e.value and "subjects" in e.value for e in at.error)
+    assert gaia.read_verified(analysed / "cat.mp4") is None
+
+
+def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):
+    pytest.importorskip("frictionless")
+    at = page(analysed)
+    at.toggle(key="export_xmp_on_retrieve").set_value(True).run()
+    assert gaia.Folder(analysed).settings().xmp_on_retrieve is True
+    at.button(key="export_xmp").click().run()
+    assert any("2 XMP sidecar(s) written" in s.value for s in at.success)
+    assert (analysed / "cat.mp4.xmp").is_file() and (analysed / "dog.mov.xmp").is_file()
+    assert at.button(key="export_camtrap_zip").disabled  # GAIA cannot know where the camera stood
+    at.number_input(key="export_lat").set_value(51.05)
+    at.number_input(key="export_lon").set_value(3.72).run()
+    at.button(key="export_camtrap_zip").click().run()
+    assert not at.exception
+    assert any("validates as Camtrap DP" in s.value for s in at.success)
+    assert at.get("download_button")

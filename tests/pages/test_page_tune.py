@@ -1,0 +1,63 @@
+"""The Tune page: price the ladder, run it under a budget against the emulator, see the result, adopt it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import gaia
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "7_Tune.py")
+
+
+@pytest.fixture
+def folder(make_folder, emulator, monkeypatch) -> Path:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+    folder = make_folder({"cat.mp4": "testsrc", "dog.mov": "mov"})
+    f = gaia.Folder(folder)
+    f.save_settings(f.settings().with_keyframes(count=2))
+    return folder
+
+
+def test_price_run_see_and_adopt(folder):
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["folder"] = str(folder)
+    at.run()
+    assert not at.exception
+    assert any("No tune for this folder" in i.value for i in at.info)
+    assert [b.key for b in at.button if b.key == "tune_run"] == []
+
+    at.number_input(key="tune_sample").set_value(2).run()
+    at.button(key="tune_price").click().run()
+    assert not at.exception
+    plan = at.session_state["tune_plan"][1]
+    assert len(plan["configs"]) >= 6 and plan["planned_usd"] > 0
+    assert gaia.stored_quality(folder) is None  # pricing sends nothing and stores nothing
+    budget = at.number_input(key="tune_budget").value
+    assert budget == gaia.views.default_budget(plan["planned_usd"])  # the ladder's own prices, not a literal
+    assert f"spend at most {gaia.format.usd(budget)}" in at.button(key="tune_run").label
+
+    at.button(key="tune_run").click().run()
+    assert not at.exception, at.exception
+    stored = gaia.stored_quality(folder)
+    assert stored is not None and stored["spent_usd"] <= budget
+    assert stored["reference"]["score"] is not None
+    assert at.get("plotly_chart"), "the quality-against-cost chart"
+    table = next(d.value for d in at.dataframe if "score" in d.value.columns and "$ per video" in d.value.columns)
+    assert len(table) == len(stored["configs"]) and "reference" in set(table[""])
+    assert any("Recommended" in s.value for s in at.success)
+
+    rec = gaia.views.recommended_at(stored, at.slider(key="tune_tolerance").value)
+    assert rec is not None
+    at.button(key="tune_adopt").click().run()
+    assert not at.exception
+    settings = gaia.Folder(folder).settings()
+    assert (settings.model, settings.keyframes.count, settings.keyframes.max_edge) == (
+        rec["model"], rec["frames"], rec["max_edge"])
+    assert any("Adopted" in s.value for s in at.success)
+    assert [b.key for b in at.button if b.key == "tune_adopt"] == []  # already the folder's settings
+    assert gaia.quality_for(folder)["id"] == rec["id"]  # the Estimate page's quality line finds it
