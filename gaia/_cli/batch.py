@@ -38,6 +38,7 @@ from gaia import (
     submit,
     watch,
 )
+from gaia import format as fmt
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
@@ -120,10 +121,6 @@ def _client(cmd: str) -> Any | None:
         return None
 
 
-def _usd(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:,.4f}"
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -175,7 +172,7 @@ def _print_plan(plan: SubmissionPlan) -> None:
     for note in plan.notes:
         print(f"Note: {note}")
     if plan.estimate_usd is not None:
-        print(f"Estimated cost (batch + caching): {_usd(plan.estimate_usd)}")
+        print(f"Estimated cost (batch + caching): {fmt.usd(plan.estimate_usd, missing='unknown')}")
     elif plan.estimate_note:
         print(plan.estimate_note)
 
@@ -278,7 +275,7 @@ def run_submit(args: argparse.Namespace) -> int:
         return 0
     within_cap = args.max_cost is None or (plan.estimate_usd is not None and plan.estimate_usd <= args.max_cost)
     if plan.ok and not args.dry_run and within_cap:
-        cost = f" for about {_usd(plan.estimate_usd)}" if plan.estimate_usd is not None else ""
+        cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
         if not _confirm(question, args.yes, "submit"):
             return 1
@@ -406,7 +403,7 @@ def run_retry(args: argparse.Namespace) -> int:
             for prob in p.problems:
                 print(f"  !!  {prob.rel_path or ''}: {prob.problem}")
         if usd:
-            print(f"Estimated cost: {_usd(sum(usd))}")
+            print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
     if not args.dry_run and total and not _confirm(f"Send {total} request(s) again?", args.yes, "retry"):
         return 1
     res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,

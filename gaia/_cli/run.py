@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
+from gaia import format as fmt
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
@@ -58,10 +59,6 @@ def _err(message: str) -> None:
     print(f"gaia run: {message}", file=sys.stderr)
 
 
-def _usd(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:,.4f}"
-
-
 def _confirm(question: str, yes: bool) -> bool:
     if yes:
         return True
@@ -77,7 +74,7 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
         print(f"  recovered from an interrupted run: {o.rel_path} ({what})")
     if res.possibly_billed_usd:
         print(f"  Requests in flight when the earlier run stopped may have been billed: counted at "
-              f"{_usd(res.possibly_billed_usd)} in the money spent.")
+              f"{fmt.usd(res.possibly_billed_usd, missing='unknown')} in the money spent.")
     if res.blocked:
         _err(res.blocked)
         return 1
@@ -89,7 +86,8 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
         print(f"  !!  {p}")
     rate = f", {res.per_minute:.0f} answers/min" if res.per_minute else ""
     print(f"Answered {res.succeeded}, failed {res.failed}, not sent {len(res.not_sent)} in {res.elapsed_s:.1f} s"
-          f"{rate}; spent {_usd(res.spent_usd)} (estimate {_usd(res.estimate_usd)}).")
+          f"{rate}; spent {fmt.usd(res.spent_usd, missing='unknown')} "
+          f"(estimate {fmt.usd(res.estimate_usd, missing='unknown')}).")
     if res.throttled:
         print(f"The API pushed back {res.throttled} time(s) (429/529): concurrency went from {res.max_concurrency} "
               f"down to {res.lowest_concurrency} and back to {res.concurrency[-1].limit if res.concurrency else '?'}.")
@@ -147,8 +145,8 @@ def run_run(args: argparse.Namespace) -> int:
         if skipped:
             print(f"Skipped {skipped} video(s) (already analysed, in a batch, excluded or unusable).")
         if plan.requests:
-            print(f"Now:      {_usd(choice.now_usd)} at standard prices; {choice.now_wait_text}.")
-            print(f"As batch: {_usd(choice.batch_usd)}; {choice.batch_wait_text}.")
+            print(f"Now:      {fmt.usd(choice.now_usd, missing='unknown')} at standard prices; {choice.now_wait_text}.")
+            print(f"As batch: {fmt.usd(choice.batch_usd, missing='unknown')}; {choice.batch_wait_text}.")
     if not plan.requests and not plan.blocking_problems:
         if args.json:
             emit_json({"plan": plan.to_dict(), "choice": choice.to_dict(), "result": None})
@@ -156,7 +154,7 @@ def run_run(args: argparse.Namespace) -> int:
             print("Nothing to send.")
         return 0
     if plan.ok and (args.max_cost is None or (choice.now_usd is not None and choice.now_usd <= args.max_cost)):
-        question = f"Send {len(plan.requests)} video(s) now for about {_usd(choice.now_usd)}?"
+        question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
         if not _confirm(question, args.yes):
             return 1
     res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
