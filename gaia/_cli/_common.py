@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: JSON output, a terminal progress bar, folder checks."""
+"""Helpers shared by the subcommands: errors, confirmation, JSON output, a terminal progress bar, folder checks."""
 
 from __future__ import annotations
 
@@ -20,6 +20,21 @@ def add_parser(sub: Any, name: str, help_text: str, example: str) -> argparse.Ar
         epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def err(cmd: str, message: str) -> None:
+    """Print ``gaia CMD: message`` on standard error."""
+    print(f"gaia {cmd}: {message}", file=sys.stderr)
+
+
+def confirm(cmd: str, question: str, yes: bool) -> bool:
+    """Whether to go ahead: ``yes`` given, or the user answers y at an interactive terminal (never asks otherwise)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        err(cmd, "not asking on a non-interactive terminal; add --yes to go ahead")
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def emit_json(data: Any, out: TextIO | None = None) -> None:

@@ -39,7 +39,7 @@ from gaia import (
     watch,
 )
 from gaia import format as fmt
-from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
@@ -109,39 +109,16 @@ def register(sub: Any) -> None:
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-def _err(cmd: str, message: str) -> None:
-    print(f"gaia {cmd}: {message}", file=sys.stderr)
-
-
 def _client(cmd: str) -> Any | None:
     try:
         return make_client()
     except MissingApiKey as exc:
-        _err(cmd, str(exc))
+        err(cmd, str(exc))
         return None
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 def _when(d: datetime | None) -> str:
     return d.strftime("%Y-%m-%d %H:%M UTC") if d else "-"
-
-
-def _confirm(question: str, yes: bool, cmd: str) -> bool:
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        _err(cmd, "not asking on a non-interactive terminal; add --yes to go ahead")
-        return False
-    answer = input(f"{question} [y/N] ").strip().lower()
-    return answer in ("y", "yes")
 
 
 def _print_plan(plan: SubmissionPlan) -> None:
@@ -181,7 +158,7 @@ def _print_submit(res: SubmitResult, cmd: str, folder: Any) -> int:
     for batch_id in res.reconciled:
         print(f"Found batch {batch_id} from an interrupted submission; it is kept and watched.")
     if res.blocked:
-        _err(cmd, res.blocked)
+        err(cmd, res.blocked)
         return 1
     if res.dry_run_path:
         print(f"Wrote {res.dry_run_requests} requests to {res.dry_run_path} (nothing was sent).")
@@ -212,9 +189,9 @@ def _print_status(statuses: list[BatchStatus]) -> None:
             continue
         counts = ", ".join(f"{k} {v}" for k, v in s.counts.items() if v)
         line = (f"  {s.batch_id}: {s.processing_status}, {s.n_requests} requests ({counts}); created "
-                f"{_when(s.created_at)}, elapsed {_duration(s.elapsed_s)}")
+                f"{_when(s.created_at)}, elapsed {fmt.duration(s.elapsed_s)}")
         if s.expires_in_s is not None:
-            line += f", expires in {_duration(s.expires_in_s)}"
+            line += f", expires in {fmt.duration(s.expires_in_s)}"
         if s.ended:
             done = s.outcomes.get("succeeded", 0)
             failed = s.outcomes.get("failed", 0)
@@ -254,7 +231,7 @@ def run_submit(args: argparse.Namespace) -> int:
     settings = Folder(args.folder).settings()
     if args.model:
         if (why := not_offered_reason(args.model)) is not None:
-            _err("submit", why)
+            err("submit", why)
             return 2
         settings = replace(settings, model=args.model)
     client = None
@@ -267,7 +244,7 @@ def run_submit(args: argparse.Namespace) -> int:
                                image_source="file" if args.upload_frames else "base64",
                                on_progress=progress_for(args, "keyframes"))
     except Exception as exc:
-        _err("submit", describe_error(exc))
+        err("submit", describe_error(exc))
         return 1
     if not args.json:
         _print_plan(plan)
@@ -277,7 +254,7 @@ def run_submit(args: argparse.Namespace) -> int:
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
-        if not _confirm(question, args.yes, "submit"):
+        if not confirm("submit", question, args.yes):
             return 1
     dry = args.dry_run
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
@@ -348,7 +325,7 @@ def _watch(args: argparse.Namespace, client: Any) -> int:
         print(f"[{stamp}] {len(running)} batch(es) running, {len(statuses) - len(running)} ended or not created")
         for s in running:
             print(f"    {s.batch_id or 'intent'}: {s.processing_status or s.state}, {s.n_requests} requests, "
-                  f"elapsed {_duration(s.elapsed_s)}" + (f", expires in {_duration(s.expires_in_s)}"
+                  f"elapsed {fmt.duration(s.elapsed_s)}" + (f", expires in {fmt.duration(s.expires_in_s)}"
                                                           if s.expires_in_s is not None else ""))
         sys.stdout.flush()
 
@@ -404,7 +381,7 @@ def run_retry(args: argparse.Namespace) -> int:
                 print(f"  !!  {prob.rel_path or ''}: {prob.problem}")
         if usd:
             print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
-    if not args.dry_run and total and not _confirm(f"Send {total} request(s) again?", args.yes, "retry"):
+    if not args.dry_run and total and not confirm("retry", f"Send {total} request(s) again?", args.yes):
         return 1
     res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
                        checkpoints=_checkpoints(args),
@@ -423,10 +400,10 @@ def run_cancel(args: argparse.Namespace) -> int:
     try:
         status = cancel_batch(args.folder, client, args.batch_id)
     except KeyError as exc:
-        _err("cancel", str(exc.args[0]))
+        err("cancel", str(exc.args[0]))
         return 1
     except Exception as exc:
-        _err("cancel", describe_error(exc))
+        err("cancel", describe_error(exc))
         return 1
     if args.json:
         emit_json(status.to_dict())

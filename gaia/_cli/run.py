@@ -10,14 +10,13 @@ running again sends only what has no answer yet.
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 from dataclasses import replace
 from typing import Any
 
 from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
 from gaia import format as fmt
-from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.runs.checkpoints import NO_CHECKPOINTS
@@ -55,19 +54,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_run)
 
 
-def _err(message: str) -> None:
-    print(f"gaia run: {message}", file=sys.stderr)
-
-
-def _confirm(question: str, yes: bool) -> bool:
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        _err("not asking on a non-interactive terminal; add --yes to go ahead")
-        return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
 def _print_result(res: OnlineResult, folder: Any) -> int:
     for o in res.recovered:
         what = "answer recorded" if o.status == "succeeded" else "no answer, sent again if planned"
@@ -76,7 +62,7 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
         print(f"  Requests in flight when the earlier run stopped may have been billed: counted at "
               f"{fmt.usd(res.possibly_billed_usd, missing='unknown')} in the money spent.")
     if res.blocked:
-        _err(res.blocked)
+        err("run", res.blocked)
         return 1
     for o in res.failures[:SHOW]:
         print(f"  !!  {o.rel_path}: {o.error_kind}: {o.error}")
@@ -106,17 +92,17 @@ def run_run(args: argparse.Namespace) -> int:
     settings = Folder(args.folder).settings()
     if args.model:
         if (why := not_offered_reason(args.model)) is not None:
-            _err(why)
+            err("run", why)
             return 2
         settings = replace(settings, model=args.model)
     try:
         client = make_client()
     except MissingApiKey as exc:
-        _err(str(exc))
+        err("run", str(exc))
         return 2
     stop = threading.Event()
     if args.retry_failed:
-        if not _confirm("Send the failed requests again now, at standard prices?", args.yes):
+        if not confirm("run", "Send the failed requests again now, at standard prices?", args.yes):
             return 1
         results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
@@ -133,7 +119,7 @@ def run_run(args: argparse.Namespace) -> int:
                             image_source="file" if args.upload_frames else "base64",
                             on_progress=progress_for(args, "keyframes"))
     except Exception as exc:
-        _err(describe_error(exc))
+        err("run", describe_error(exc))
         return 1
     choice = run_choice(plan, concurrency=args.concurrency)
     if not args.json:
@@ -155,7 +141,7 @@ def run_run(args: argparse.Namespace) -> int:
         return 0
     if plan.ok and (args.max_cost is None or (choice.now_usd is not None and choice.now_usd <= args.max_cost)):
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
-        if not _confirm(question, args.yes):
+        if not confirm("run", question, args.yes):
             return 1
     res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),

@@ -10,11 +10,10 @@ so ``gaia estimate`` and ``gaia submit`` use it.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 import gaia
-from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.format import pct, usd
 
 
@@ -52,19 +51,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_tune_command)
 
 
-def _err(message: str) -> None:
-    print(f"gaia tune: {message}", file=sys.stderr)
-
-
-def _confirm(question: str, yes: bool) -> bool:
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        _err("not asking on a non-interactive terminal; add --yes to go ahead")
-        return False
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
 def _print(result: gaia.TuneResult) -> None:
     print(f"Sample: {len(result.sample.rel_paths)} video(s); prompt '{result.profile.name}' ({result.profile.hash})")
     for problem in result.sample.problems:
@@ -89,24 +75,24 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if args.models:
         unknown = [m for m in args.models if m not in gaia.catalogue().models]
         if unknown:
-            _err(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(gaia.catalogue().models))}")
+            err("tune", f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(gaia.catalogue().models))}")
             return 2
     options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
                                "budget_usd": args.budget, "tolerance": args.tolerance}
     planned = gaia.run_tune(args.folder, dry_run=True, **options)
     if planned.blocked:
-        _err(planned.blocked)
+        err("tune", planned.blocked)
         return 1
     if not args.json:
         print(f"{len(planned.results)} configurations on {len(planned.sample.rel_paths)} video(s); sending them all "
               f"now costs about {usd(planned.planned_usd)} at standard prices"
               + (f" (budget {usd(args.budget)})." if args.budget is not None else "."))
-    if not _confirm("Send the tune now?", args.yes):
+    if not confirm("tune", "Send the tune now?", args.yes):
         return 1
     try:
         client = gaia.make_client()
     except gaia.MissingApiKey as exc:
-        _err(str(exc))
+        err("tune", str(exc))
         return 2
     result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"), **options)
     adopted = None
@@ -116,13 +102,13 @@ def run_tune_command(args: argparse.Namespace) -> int:
         emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})
     else:
         if result.blocked:
-            _err(result.blocked)
+            err("tune", result.blocked)
         _print(result)
         if adopted is not None:
             print(f"Adopted: the folder now runs {result.recommended.config.label() if result.recommended else ''}.")
     if result.blocked:
         return 1
     if args.adopt and adopted is None:
-        _err("nothing to adopt: no configuration was within the tolerance")
+        err("tune", "nothing to adopt: no configuration was within the tolerance")
         return 1
     return 0
