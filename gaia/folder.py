@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,12 @@ def fallback_workdir(folder: Path) -> Path:
     """The user-cache working folder used while ``folder`` is read-only."""
     digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
     return user_cache_root() / f"{folder.name or 'root'}-{digest}"
+
+
+def preview_dir(folder: Path) -> Path:
+    """Where a folder that is only being looked at keeps its caches (probe results, thumbnails), in the user cache."""
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return user_cache_root() / "preview" / f"{folder.name or 'root'}-{digest}"
 
 
 def resolve_workdir(folder: Path, *, create: bool = True) -> Path:
@@ -108,6 +115,24 @@ class Folder:
         path = self.workdir.joinpath(*parts)
         if create_parent:
             path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def preview_cache_dir(self, name: str) -> Path:
+        """A named cache folder for looking at the folder (scan, thumbnails), created; never creates ``.gaia/``.
+
+        Inside the working folder once the folder has one (after extracting keyframes or sending);
+        until then in the user cache (``preview_dir``), so a folder merely selected is left untouched.
+        """
+        existing = self.existing_workdir()
+        preview = preview_dir(self.path) / name
+        if not existing.is_dir():
+            preview.mkdir(parents=True, exist_ok=True)
+            return preview
+        path = existing / name
+        if preview.is_dir() and not path.exists():  # the folder got a working folder: bring the caches along
+            with contextlib.suppress(OSError):
+                shutil.move(preview, path)
+        path.mkdir(parents=True, exist_ok=True)
         return path
 
     def cache_dir(self, name: str) -> Path:

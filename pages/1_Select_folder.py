@@ -22,7 +22,8 @@ V = gaia.views
 
 ss = st.session_state
 st.title("Select folder")
-st.caption("Point GAIA at a folder of videos. Subfolders are included; nothing is sent anywhere yet.")
+st.caption("Point GAIA at a folder of videos. Subfolders are included; nothing is sent anywhere yet, and nothing is "
+           "written into the folder until you extract keyframes or send.")
 
 
 def _set_folder(value: str) -> None:
@@ -127,6 +128,9 @@ if scan is None or scan.folder != folder:
     ss["scan"] = scan
 
 metrics(V.scan_metrics(scan))
+if scan.limited:
+    st.warning(md(scan.limited), icon=":material/warning:")
+st.caption(V.where_files_go(folder))
 
 if not scan.records:
     st.warning("No videos here. GAIA looks for .mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg files, "

@@ -699,14 +699,17 @@ def extract_keyframes(
 
 
 def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
-    """A small JPEG of the video (cached in ``.gaia/thumbs/``), or ``None`` when it cannot be made."""
+    """A small JPEG of the video, or ``None`` when it cannot be made.
+
+    Cached in ``Folder.preview_cache_dir`` (``.gaia/thumbs/`` once the folder has a working folder,
+    else the user cache: looking at a folder writes nothing into it).
+    """
     if not record.usable or not record.duration:
         return None
     key = hashlib.sha256(f"{record.rel_path}|{record.size}|{record.mtime_ns}".encode()).hexdigest()[:20]
-    out = Folder.of(folder).workdir / THUMBS_DIR / f"{key}.jpg"
+    out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"{key}.jpg"
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.jpg")
     t = min(record.duration * 0.3, 30.0)  # past any black lead-in, near the start
     scale = f"scale='if(gt(iw,ih),{THUMB_EDGE},-2)':'if(gt(iw,ih),-2,{THUMB_EDGE})'"

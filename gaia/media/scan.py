@@ -2,8 +2,12 @@
 
 Recursive; videos are recognised by extension in any case; hidden files and folders and GAIA's
 own working folder are skipped. Probing runs on every core (ffmpeg subprocesses on a thread pool)
-and its results are cached in ``.gaia/probe-cache.json`` by (relative path, size, mtime), so
-rescanning an unchanged folder touches no video. Two videos that would share a sidecar are found
+and its results are cached by (relative path, size, mtime) in ``probe-cache.json`` under
+``Folder.preview_cache_dir`` (the user cache until the folder has a ``.gaia/`` working folder: scanning
+writes nothing into the folder), so rescanning an unchanged folder touches no video. The walk is
+guarded: system folders (``/proc``, ``/sys``, ``/dev``…) are never entered nor accepted, and it stops
+at ``SCAN_MAX_DEPTH`` levels, ``SCAN_MAX_FOLDERS`` folders or ``SCAN_MAX_VIDEOS`` videos, saying so in
+``ScanResult.limited``. Two videos that would share a sidecar are found
 here: the one that already owns the sidecar (or else the first by name) stays usable, the others
 get a problem telling the user to rename them.
 """
@@ -26,6 +30,15 @@ from gaia.sidecar import SidecarState, sidecar_owner, sidecar_path, sidecar_stat
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg"})
 PROBE_CACHE_FILE = "probe-cache.json"
 PROBE_CACHE_VERSION = 1
+PROBE_CACHE_DIR = "probe"
+
+# The scan's guard: typing "/" must not walk the whole disk. Pseudo and system folders are never entered.
+SCAN_MAX_DEPTH = 12  # folder levels below the chosen folder
+SCAN_MAX_FOLDERS = 20_000  # folders listed in one scan
+SCAN_MAX_VIDEOS = 20_000  # video files in one scan
+SYSTEM_FOLDERS = frozenset(Path(p) for p in ("/proc", "/sys", "/dev", "/run", "/boot", "/lost+found", "/snap",
+                                             "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/var/lib",
+                                             "/var/cache", "/var/log"))
 
 Progress = Callable[[int, int], None]
 
@@ -76,6 +89,7 @@ class ScanResult:
     records: tuple[VideoRecord, ...]
     unreadable_dirs: tuple[str, ...] = field(default_factory=tuple)
     probed: int = 0
+    limited: str | None = None  # why the walk stopped early (too deep, too many folders or videos), if it did
 
     @property
     def usable(self) -> tuple[VideoRecord, ...]:
@@ -108,6 +122,7 @@ class ScanResult:
             "analysed": sum(1 for r in self.records if r.sidecar_state == "analysed"),
             "stale": sum(1 for r in self.records if r.sidecar_state == "stale"),
             "unreadable_folders": list(self.unreadable_dirs),
+            "limited": self.limited,
         }
 
 
@@ -156,15 +171,30 @@ def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = N
         raise FolderError(f"{text}: no such folder.")
     if not path.is_dir():
         raise FolderError(f"{text}: this is a file, not a folder.")
+    if is_system_folder(path.resolve()):
+        raise FolderError(f"{text}: a system folder, not a folder of videos; GAIA does not look inside it.")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FolderError(f"{text}: permission denied (GAIA cannot list this folder).")
     return path.resolve()
 
 
-def _walk(folder: Path, unreadable: list[str]) -> Iterator[tuple[Path, os.stat_result]]:
-    stack = [folder]
+def is_system_folder(path: Path) -> bool:
+    """Whether ``path`` is (inside) a system or pseudo folder (``/proc``, ``/sys``, ``/dev``…) GAIA never scans."""
+    return any(path == s or s in path.parents for s in SYSTEM_FOLDERS)
+
+
+def _walk(folder: Path, unreadable: list[str], limits: list[str] | None = None
+          ) -> Iterator[tuple[Path, os.stat_result]]:
+    """Video files below ``folder``; when a guard stops the walk, why is appended to ``limits``."""
+    stack = [(folder, 0)]
+    listed = found = 0
+    notes = limits if limits is not None else []
     while stack:
-        current = stack.pop()
+        current, depth = stack.pop()
+        listed += 1
+        if listed > SCAN_MAX_FOLDERS:
+            notes.append(f"stopped after listing {SCAN_MAX_FOLDERS:,} folders")
+            return
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError:
@@ -176,8 +206,19 @@ def _walk(folder: Path, unreadable: list[str]) -> Iterator[tuple[Path, os.stat_r
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(Path(entry.path))
+                    sub = Path(entry.path)
+                    if is_system_folder(sub):
+                        continue
+                    if depth >= SCAN_MAX_DEPTH:
+                        if not any(n.startswith("did not go deeper") for n in notes):
+                            notes.append(f"did not go deeper than {SCAN_MAX_DEPTH} folder levels")
+                        continue
+                    subdirs.append((sub, depth + 1))
                 elif entry.is_file() and is_video_name(entry.name):
+                    found += 1
+                    if found > SCAN_MAX_VIDEOS:
+                        notes.append(f"stopped after {SCAN_MAX_VIDEOS:,} videos")
+                        return
                     yield Path(entry.path), entry.stat()
             except OSError:
                 continue
@@ -209,8 +250,9 @@ def scan_folder(
     """
     root = check_folder(folder)
     unreadable: list[str] = []
-    files = sorted(_walk(root, unreadable), key=lambda item: str(item[0].relative_to(root)))
-    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
+    limits: list[str] = []
+    files = sorted(_walk(root, unreadable, limits), key=lambda item: str(item[0].relative_to(root)))
+    cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
     cache = read_json(cache_path, {})
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
         cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
@@ -276,7 +318,8 @@ def scan_folder(
                 problem=problem,
             )
         )
-    return ScanResult(root, tuple(records), tuple(unreadable), probed=len(todo))
+    limited = ("The scan " + " and ".join(limits) + ": choose the folder that holds the videos.") if limits else None
+    return ScanResult(root, tuple(records), tuple(unreadable), probed=len(todo), limited=limited)
 
 
 def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dict[str, str]:
