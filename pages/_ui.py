@@ -20,6 +20,7 @@ import streamlit as st
 import gaia
 
 FOLDER_KEY = "folder"
+FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"
 PAGE_KEYFRAMES = "pages/2_Keyframes.py"
@@ -106,6 +107,31 @@ def served_remotely() -> bool:
         return True
     mapped = getattr(addr, "ipv4_mapped", None)  # "::ffff:127.0.0.1" on a dual-stack socket
     return not (mapped or addr).is_loopback
+
+
+def folder_from_url() -> str | None:
+    """Keep the selected folder and the page's address in step; returns why the address' folder was refused.
+
+    A session without a folder takes it from ``?folder=`` (a reload, a bookmark, a page's URL), checked
+    like a typed path (``gaia.check_folder`` against the allowed roots); a session with a usable folder
+    writes it into the address, so that address opens it again.
+    """
+    ss = st.session_state
+    wanted = st.query_params.get(FOLDER_PARAM)
+    problem = None
+    if wanted and not ss.get(FOLDER_KEY):
+        try:
+            ss[FOLDER_KEY] = str(gaia.check_folder(wanted, allowed_roots=folder_roots()))
+            ss["folder_input"] = ss[FOLDER_KEY]
+        except gaia.FolderError as exc:
+            problem = str(exc)
+    current = ss.get(FOLDER_KEY)
+    usable = bool(current) and Path(current).is_dir() and gaia.is_allowed(current, folder_roots())
+    if usable and st.query_params.get(FOLDER_PARAM) != current:
+        st.query_params[FOLDER_PARAM] = current
+    elif not usable and FOLDER_PARAM in st.query_params and not problem:
+        del st.query_params[FOLDER_PARAM]
+    return problem
 
 
 def selected_folder() -> Path | None:

@@ -129,6 +129,7 @@ from gaia.views.select import (
     fps_text,
     scan_metrics,
     scan_record,
+    where_files_go,
 )
 from gaia.views.submit import (
     DRY_RUN_DOWNLOAD_LIMIT,
@@ -261,5 +262,6 @@ __all__ = [
     "video_detail",
     "video_heading",
     "when",
+    "where_files_go",
     "with_problems",
 ]
