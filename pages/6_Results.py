@@ -18,6 +18,7 @@ from pages._ui import (
     PAGE_PROGRESS,
     PAGE_SUBMIT,
     StreamlitProgress,
+    analysis_view,
     client,
     md,
     metrics,
@@ -182,12 +183,7 @@ with tab_videos:
                 if d.analysis is None:
                     st.caption("No analysis for this video yet.")
                 else:
-                    for field in V.analysis_fields(d.analysis):
-                        st.markdown(f"**{plain(field.title)}**")
-                        if field.kind == "table":
-                            st.dataframe(pd.DataFrame(field.value), hide_index=True, width="stretch")
-                        else:
-                            st.text(field.value)
+                    analysis_view(d.analysis)
             with tj:
                 if d.data is not None:
                     st.json(d.data, expanded=2)

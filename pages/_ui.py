@@ -175,6 +175,16 @@ def plain(text: object) -> str:
     return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
 
 
+def analysis_view(analysis: dict[str, Any]) -> None:
+    """An analysis field by field (``gaia.views.analysis_fields``): titles, plain text and small tables."""
+    for f in gaia.views.analysis_fields(analysis):
+        st.markdown(f"**{plain(f.title)}**")
+        if f.kind == "table":
+            st.dataframe(pd.DataFrame(f.value), hide_index=True, width="stretch")
+        else:
+            st.text(f.value)
+
+
 def metrics(figures: Sequence[gaia.views.Metric]) -> None:
     """A row of ``st.metric`` boxes, one per view-model figure."""
     for col, f in zip(st.columns(len(figures)), figures, strict=True):
