@@ -20,6 +20,7 @@ import streamlit as st
 import gaia
 
 FOLDER_KEY = "folder"
+METRIC_MIN_WIDTH = 110  # px: about three figures a row on a phone
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"
@@ -186,9 +187,14 @@ def analysis_view(analysis: dict[str, Any]) -> None:
 
 
 def metrics(figures: Sequence[gaia.views.Metric]) -> None:
-    """A row of ``st.metric`` boxes, one per view-model figure."""
-    for col, f in zip(st.columns(len(figures)), figures, strict=True):
-        col.metric(f.label, f.value, f.delta, help=f.help, delta_color="off")
+    """``st.metric`` boxes, one per view-model figure: one row on a wide screen, a few per row on a phone.
+
+    A responsive grid (not ``st.columns``, which a phone stacks one per line, so five figures fill the screen).
+    """
+    grid = st.grid("auto", min_column_width=METRIC_MIN_WIDTH, gap="medium")
+    for f in figures:
+        with grid.cell():
+            st.metric(f.label, f.value, f.delta, help=f.help, delta_color="off")
 
 
 class StreamlitProgress:

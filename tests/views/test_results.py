@@ -69,6 +69,15 @@ def test_rows_from_sidecars_with_every_status(library):
     assert rows["broken.mp4"].status == "unusable" and rows["broken.mp4"].error == "damaged"
 
 
+def test_the_results_figures_add_up_to_the_folders_videos(library):
+    """Issue 15 item 3: "Analysed 6 of 8 · Failed 0 · In flight 0 · Not analysed 0" hid the 2 unusable files."""
+    folder, records = library
+    figures = {m.label: m.value for m in R.results_metrics(R.load_results(folder, records))}
+    parts = ("Analysed", "Failed", "In flight", "Not analysed", "Unusable")
+    assert [figures[p] for p in parts] == ["3", "1", "0", "1", "1"]  # every status shown, zero or not
+    assert sum(int(figures[p]) for p in parts) == int(figures["Videos"]) == len(records)
+
+
 def test_rows_survive_an_edited_schema(tmp_path):
     folder = tmp_path / "v"
     _sidecar(folder, "a.mp4", {"caption": "Just a caption", "subjects": ["heron", 3, None], "tags": "not-a-list"})
