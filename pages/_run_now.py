@@ -56,7 +56,10 @@ def render_run_now(folder: Path) -> None:
     if not available:
         for p in everything.blocking_problems:
             st.error(p.problem, icon=":material/block:")
-        if not everything.blocking_problems:
+        if gaia.views.not_extracted(everything.problems):
+            st.info("Nothing to send yet: extract the keyframes for these settings first (Batch tab).",
+                    icon=":material/photo_library:")
+        elif not everything.blocking_problems:
             st.info("Nothing to send now: every video is analysed, excluded, in a batch or has a problem.",
                     icon=":material/task_alt:")
         _render_last_run(folder)

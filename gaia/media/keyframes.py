@@ -545,10 +545,13 @@ def _extract_job(job: _Job) -> dict[str, Any]:
                 "bytes": target.stat().st_size, "tokens": image_tokens(img.width, img.height), "source": g.source,
             })
         notes = []
-        if dropped_dupes:
-            notes.append(f"{dropped_dupes} near-duplicate frame(s) dropped")
+        # Counted in frames asked for, never in candidates tried: a note once said "10 near-duplicate frame(s)
+        # dropped; 3 of 6 frames kept", more dropped than asked for, because each replacement tried counts too.
         if len(kept) < n:
-            notes.append(f"{len(kept)} of {n} frames kept")
+            notes.append(f"{len(kept)} of {n} frames kept: the video has fewer distinct moments than frames asked "
+                         "for (near-duplicates of a kept frame are left out)")
+        elif dropped_dupes:
+            notes.append("near-duplicate frames were replaced by other moments of the video")
         if decode_errors:
             notes.append("the decoder reported damage in this file; check the frames for artefacts")
         manifest["note"] = "; ".join(notes) or None
