@@ -20,6 +20,8 @@ import streamlit as st
 import gaia
 
 FOLDER_KEY = "folder"
+# Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
+CHART_CONFIG = {"displayModeBar": False}
 METRIC_MIN_WIDTH = 110  # px: about three figures a row on a phone
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
