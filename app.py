@@ -27,22 +27,22 @@ from pages._ui import (
 
 HERE = Path(__file__).parent
 
-# Page icons are emoji: a page's icon becomes the browser tab's icon, and Streamlit fetches ":material/…:" tab
-# icons from fonts.gstatic.com, while an emoji is drawn locally. Everything the app shows comes from this machine
-# (icons inside pages use the Material font Streamlit bundles).
+# No page icons: a page's icon becomes the browser tab's icon, and Streamlit fetches ":material/…:" tab icons from
+# fonts.gstatic.com (emoji would stay local but show as empty boxes where no emoji font is installed). Everything
+# the app shows comes from this machine; icons inside pages use the Material font Streamlit bundles.
 PAGES = [
-    ("pages/1_Select_folder.py", "Select folder", "📁"),
-    ("pages/2_Keyframes.py", "Keyframes", "🖼️"),
-    ("pages/3_Estimate_cost.py", "Estimate cost", "🧮"),
-    ("pages/4_Submit.py", "Submit", "📤"),
-    ("pages/5_Progress.py", "Progress", "⏳"),
-    ("pages/6_Results.py", "Results", "📊"),
+    ("pages/1_Select_folder.py", "Select folder"),
+    ("pages/2_Keyframes.py", "Keyframes"),
+    ("pages/3_Estimate_cost.py", "Estimate cost"),
+    ("pages/4_Submit.py", "Submit"),
+    ("pages/5_Progress.py", "Progress"),
+    ("pages/6_Results.py", "Results"),
 ]
-APP_ICON = "🎬"
+APP_ICON = "🎬"  # drawn by the browser as a data: URL, never fetched
 
 pages = [
-    st.Page(path, title=title, icon=icon, default=(i == 0))
-    for i, (path, title, icon) in enumerate(PAGES)
+    st.Page(path, title=title, default=(i == 0))
+    for i, (path, title) in enumerate(PAGES)
     if (HERE / path).is_file()
 ]
 page = st.navigation(pages)

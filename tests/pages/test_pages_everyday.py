@@ -51,12 +51,13 @@ def test_an_address_outside_the_allowed_roots_is_refused_like_a_typed_path(make_
 
 
 def test_no_icon_is_fetched_from_another_host():
-    """Streamlit loads ``:material/…:`` tab icons from fonts.gstatic.com; page and app icons must be local."""
+    """Streamlit loads ``:material/…:`` tab icons (a page's icon, the app's icon) from fonts.gstatic.com."""
     tree = ast.parse((ROOT / "app.py").read_text())
-    icons = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-             and n.value.startswith(":material/")]
-    page_icons = [elt.elts[2].value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                  and any(getattr(t, "id", None) == "PAGES" for t in node.targets) for elt in node.value.elts]
-    assert page_icons and not any(i.startswith(":") for i in page_icons)
-    assert "page_icon=\":material" not in (ROOT / "app.py").read_text()
-    assert not [i for i in icons if i in page_icons]
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in
+             ("Page", "set_page_config")]
+    assert len(calls) == 2
+    for call in calls:
+        for kw in call.keywords:
+            if kw.arg in ("icon", "page_icon"):
+                assert not (isinstance(kw.value, ast.Constant) and str(kw.value.value).startswith(":material/"))
+                assert isinstance(kw.value, ast.Name) and kw.value.id == "APP_ICON", ast.dump(kw)
