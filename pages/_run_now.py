@@ -322,9 +322,11 @@ def _render_trial(trial: gaia.TrialResult | None) -> None:
         left, right = st.columns([2, 3])
         with left:
             frames = [f for f in v.frames if f.path.is_file()]
-            if frames:
-                st.image([str(f.path) for f in frames], caption=[gaia.format.position(f.timestamp) for f in frames],
-                         width=150)
+            if frames:  # as on Results: a row-first grid keeps the frames in time order on a phone
+                grid = st.grid(2 if len(frames) > 1 else 1, min_column_width=120)
+                for f in frames:
+                    with grid.cell():
+                        st.image(str(f.path), caption=gaia.views.frame_caption(f.timestamp), width="stretch")
         with right:
             if v.status == "succeeded" and v.analysis is not None:
                 analysis_view(v.analysis)
