@@ -47,7 +47,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("5")
     expect(page.get_by_role("button", name=re.compile(r"Extract keyframes for"))).to_have_count(0)
-    expect(page.get_by_test_id("stImage").first).to_be_visible()
+    expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=LONG)
     shot(page, "keyframes.png")
 
     # --- Estimate cost ----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     expect(page.get_by_test_id("stMetric").filter(has_text="Usable")).to_contain_text("5")
 
     # --- The folder is in the address: a reload keeps it ------------------------------------------------
-    expect(page).to_have_url(re.compile(r"[?&]folder="))
+    expect(page).to_have_url(re.compile(r"[?&]folder="), timeout=LONG)
     page.reload()
     wait_idle(page)
     expect(page.get_by_label("Folder", exact=True)).to_have_value(demo, timeout=LONG)
