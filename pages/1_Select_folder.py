@@ -16,6 +16,7 @@ from pages._ui import (
     md,
     metrics,
     page_link,
+    show_folder_in_url,
 )
 
 V = gaia.views
@@ -95,6 +96,7 @@ except gaia.FolderError as exc:
     if not roots or gaia.is_allowed(raw, roots):
         st.caption("Check the spelling, or that the folder exists and you may read it.")
     st.stop()
+show_folder_in_url(raw)  # chosen in this run (e.g. the demo folder): the frame ran before it was
 
 # Browse: up one level, or into a subfolder.
 try:

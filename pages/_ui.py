@@ -130,11 +130,18 @@ def folder_from_url() -> str | None:
             problem = str(exc)
     current = ss.get(FOLDER_KEY)
     usable = bool(current) and Path(current).is_dir() and gaia.is_allowed(current, folder_roots())
-    if usable and st.query_params.get(FOLDER_PARAM) != current:
-        st.query_params[FOLDER_PARAM] = current
-    elif not usable and FOLDER_PARAM in st.query_params and not problem:
+    if usable:
+        show_folder_in_url(current)
+    elif FOLDER_PARAM in st.query_params and not problem:
         del st.query_params[FOLDER_PARAM]
     return problem
+
+
+def show_folder_in_url(folder: Path | str) -> None:
+    """Put a checked folder into the page's address (the frame does it on every run; the Select page as soon as
+    it opens one, since a folder chosen in the page body comes after the frame has run)."""
+    if st.query_params.get(FOLDER_PARAM) != str(folder):
+        st.query_params[FOLDER_PARAM] = str(folder)
 
 
 def selected_folder() -> Path | None:

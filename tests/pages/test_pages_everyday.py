@@ -61,3 +61,14 @@ def test_no_icon_is_fetched_from_another_host():
             if kw.arg in ("icon", "page_icon"):
                 assert not (isinstance(kw.value, ast.Constant) and str(kw.value.value).startswith(":material/"))
                 assert isinstance(kw.value, ast.Name) and kw.value.id == "APP_ICON", ast.dump(kw)
+
+
+def test_the_select_page_puts_a_folder_chosen_in_its_body_into_the_address(make_folder, monkeypatch):
+    """The frame runs before the page: a folder chosen in the page body (the demo button) must reach the URL too."""
+    monkeypatch.delenv("GAIA_ALLOWED_ROOTS", raising=False)
+    folder = make_folder({"a.mp4": "testsrc"})
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Select_folder.py"), default_timeout=60)
+    at.session_state["folder"] = str(folder)
+    at.run()
+    assert not at.exception
+    assert str(folder) in str(at.query_params["folder"])
