@@ -22,7 +22,7 @@ import gaia
 FOLDER_KEY = "folder"
 # Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
 CHART_CONFIG = {"displayModeBar": False}
-METRIC_MIN_WIDTH = 110  # px: about three figures a row on a phone
+METRIC_MIN_WIDTH = 100  # px: three figures a row on a phone, seven in one row on a laptop
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"

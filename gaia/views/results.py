@@ -284,8 +284,9 @@ def results_metrics(rows: Sequence[ResultRow]) -> list[Metric]:
     out = [Metric("Videos", f"{t['videos']:,}", help="Analysed + failed + in flight + not analysed + unusable.")]
     helps = {ResultStatus.UNUSABLE: "Files GAIA cannot read as video (see Select folder)."}
     out += [Metric(str(s).capitalize(), f"{t[str(s)]:,}", help=helps.get(s)) for s in ResultStatus]
-    out.append(Metric("Cost of the analyses", fmt.usd(t["cost_usd"]) if t["analysed"] else fmt.MISSING,
-                      help=f"Mean per video {fmt.usd(t['mean_cost_usd'])}, from each answer's usage at the prices it "
+    out.append(Metric("Cost", fmt.usd(t["cost_usd"]) if t["analysed"] else fmt.MISSING,
+                      help=f"What the analyses cost. Mean per video {fmt.usd(t['mean_cost_usd'])}, from each "
+                           "answer's usage at the prices it "
                            "was sent at."))
     return out
 

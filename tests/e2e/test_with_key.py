@@ -67,7 +67,7 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         # With the real API the page checks every half minute; coming back to it checks at once.
         nav = page.get_by_test_id("stSidebarNav")
         nav.get_by_role("link", name="Results").click()
-        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible(timeout=LONG)
         nav.get_by_role("link", name="Progress").click()
         expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
         assert_key_absent(page)
