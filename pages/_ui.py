@@ -22,7 +22,6 @@ import gaia
 FOLDER_KEY = "folder"
 # Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
 CHART_CONFIG = {"displayModeBar": False}
-METRIC_MIN_WIDTH = 100  # px: three figures a row on a phone, seven in one row on a laptop
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"
@@ -198,12 +197,12 @@ def analysis_view(analysis: dict[str, Any]) -> None:
 def metrics(figures: Sequence[gaia.views.Metric]) -> None:
     """``st.metric`` boxes, one per view-model figure: one row on a wide screen, a few per row on a phone.
 
-    A responsive grid (not ``st.columns``, which a phone stacks one per line, so five figures fill the screen).
+    A wrapping horizontal container of figures as wide as their text (not ``st.columns``, which a phone stacks
+    one per line, so five figures fill the screen; nor a grid of equal cells, which cuts "274.8 KB" to "274.…").
     """
-    grid = st.grid("auto", min_column_width=METRIC_MIN_WIDTH, gap="medium")
-    for f in figures:
-        with grid.cell():
-            st.metric(f.label, f.value, f.delta, help=f.help, delta_color="off")
+    with st.container(horizontal=True, gap="large"):
+        for f in figures:
+            st.metric(f.label, f.value, f.delta, help=f.help, delta_color="off", width="content")
 
 
 class StreamlitProgress:
