@@ -188,7 +188,7 @@ def batch_metrics(statuses: Sequence[BatchStatus]) -> list[Metric]:
         Metric("Batches", str(len(statuses))),
         Metric("Running", str(sum(1 for s in statuses if s.running))),
         Metric("Requests", f"{sum(s.n_requests for s in statuses if s.state != 'abandoned'):,}"),
-        Metric("Results retrieved", f"{sum(1 for s in ended if s.results_state == 'done')} of {len(ended)}"
+        Metric("Results retrieved", f"{sum(1 for s in ended if s.results_state == 'done')} of {len(ended)} ended"
                if ended else "none ended yet",
                help="Ended batches whose results are in the sidecars." if ended else
                "Results are retrieved as soon as a batch ends."),
