@@ -11,6 +11,7 @@ import anthropic
 import pytest
 
 from gaia.emulator import EmulatorConfig, EmulatorHandle, start_emulator
+from gaia.pricing.tokens import clear_count_cache
 from tests import videos as media
 
 
@@ -20,6 +21,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "GAIA_PRICES_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    clear_count_cache()  # exact prompt counts are kept per process: each test asks the API afresh
 
 
 @pytest.fixture(autouse=True)
