@@ -1,5 +1,8 @@
 """GAIA's Streamlit entry point: the page router and the frame around every page (sidebar status).
 
+The selected folder lives in the session and in the page's address (``?folder=…``), so a reload, a
+bookmark or a page's URL opens the same folder, checked against the allowed roots like a typed path.
+
 Run with ``streamlit run app.py``. Each page lives in ``pages/`` and is registered here with
 ``st.navigation``; the sidebar shows the selected folder and whether an API key is configured
 (never the key itself), and a banner on every page while answers come from the local emulator (no key,
@@ -12,27 +15,41 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._ui import api_key, folder_roots, md, selected_folder, served_remotely, using_emulator
+from pages._ui import (
+    api_key,
+    folder_from_url,
+    folder_roots,
+    md,
+    selected_folder,
+    served_remotely,
+    using_emulator,
+)
 
 HERE = Path(__file__).parent
 
+# No page icons: a page's icon becomes the browser tab's icon, and Streamlit fetches ":material/…:" tab icons from
+# fonts.gstatic.com (emoji would stay local but show as empty boxes where no emoji font is installed). Everything
+# the app shows comes from this machine; icons inside pages use the Material font Streamlit bundles.
 PAGES = [
-    ("pages/1_Select_folder.py", "Select folder", ":material/folder_open:"),
-    ("pages/2_Keyframes.py", "Keyframes", ":material/photo_library:"),
-    ("pages/3_Estimate_cost.py", "Estimate cost", ":material/calculate:"),
-    ("pages/7_Tune.py", "Tune", ":material/tune:"),
-    ("pages/4_Submit.py", "Submit", ":material/send:"),
-    ("pages/5_Progress.py", "Progress", ":material/monitoring:"),
-    ("pages/6_Results.py", "Results", ":material/table_view:"),
+    ("pages/1_Select_folder.py", "Select folder"),
+    ("pages/2_Keyframes.py", "Keyframes"),
+    ("pages/3_Estimate_cost.py", "Estimate cost"),
+    ("pages/7_Tune.py", "Tune"),
+    ("pages/4_Submit.py", "Submit"),
+    ("pages/5_Progress.py", "Progress"),
+    ("pages/6_Results.py", "Results"),
 ]
+APP_ICON = "🎬"  # drawn by the browser as a data: URL, never fetched
 
 pages = [
-    st.Page(path, title=title, icon=icon, default=(i == 0))
-    for i, (path, title, icon) in enumerate(PAGES)
+    st.Page(path, title=title, default=(i == 0))
+    for i, (path, title) in enumerate(PAGES)
     if (HERE / path).is_file()
 ]
 page = st.navigation(pages)
-st.set_page_config(page_title="GAIA · video analysis at batch prices", page_icon=":material/movie:", layout="wide")
+st.set_page_config(page_title="GAIA · video analysis at batch prices", page_icon=APP_ICON, layout="wide")
+
+url_problem = folder_from_url()  # a reload, a bookmark or a page's URL brings its folder back
 
 with st.sidebar:
     st.markdown("### GAIA")
@@ -52,6 +69,9 @@ with st.sidebar:
         st.warning("This GAIA is used over the network and may open any folder on its server. Whoever runs it "
                    "should limit it to the video folders (`GAIA_ALLOWED_ROOTS`; see the README).",
                    icon=":material/shield:")
+
+if url_problem:
+    st.warning(f"The folder in this page's address cannot be opened: {md(url_problem)}", icon=":material/link_off:")
 
 if using_emulator():
     st.info("**Demo mode: answers come from GAIA's local emulator, not from Claude.** They are made up from "

@@ -86,6 +86,12 @@ def _adopt_fallback(folder: Path, primary: Path) -> None:
             shutil.rmtree(fallback)
 
 
+def preview_dir(folder: Path) -> Path:
+    """Where a folder that is only being looked at keeps its caches (probe results, thumbnails), in the user cache."""
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return user_cache_root() / "preview" / f"{folder.name or 'root'}-{digest}"
+
+
 def resolve_workdir(folder: Path, *, create: bool = True) -> Path:
     """``folder/.gaia`` when it exists and is writable (or can be made), else the user-cache fallback.
 
@@ -161,6 +167,24 @@ class Folder:
         path = self.workdir.joinpath(*parts)
         if create_parent:
             path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def preview_cache_dir(self, name: str) -> Path:
+        """A named cache folder for looking at the folder (scan, thumbnails), created; never creates ``.gaia/``.
+
+        Inside the working folder once the folder has one (after extracting keyframes or sending);
+        until then in the user cache (``preview_dir``), so a folder merely selected is left untouched.
+        """
+        existing = self.existing_workdir()
+        preview = preview_dir(self.path) / name
+        if not existing.is_dir():
+            preview.mkdir(parents=True, exist_ok=True)
+            return preview
+        path = existing / name
+        if preview.is_dir() and not path.exists():  # the folder got a working folder: bring the caches along
+            with contextlib.suppress(OSError):
+                shutil.move(preview, path)
+        path.mkdir(parents=True, exist_ok=True)
         return path
 
     def cache_dir(self, name: str) -> Path:

@@ -796,6 +796,13 @@ class Ledger:
                 out.append((int(r["n_requests"]), (end - start).total_seconds(), r["batch_id"]))
         return out
 
+    def unbilled_by_batch(self) -> dict[str, tuple[int, int]]:
+        """Per batch: ``(requests, requests never processed)``; canceled or expired requests are not billed."""
+        rows = self._all(
+            "SELECT batch_id, COUNT(*) AS n, SUM(CASE WHEN error_kind IN ('canceled', 'expired') THEN 1 ELSE 0 END) "
+            "AS unbilled FROM requests WHERE batch_id IS NOT NULL GROUP BY batch_id")
+        return {r["batch_id"]: (int(r["n"]), int(r["unbilled"] or 0)) for r in rows}
+
     def cost_by_batch(self) -> list[tuple[str, float | None, float]]:
         """Per batch: ``(batch_id, estimate at submit in USD, actual cost so far in USD)``."""
         rows = self._all(

@@ -16,13 +16,15 @@ from pages._ui import (
     md,
     metrics,
     page_link,
+    show_folder_in_url,
 )
 
 V = gaia.views
 
 ss = st.session_state
 st.title("Select folder")
-st.caption("Point GAIA at a folder of videos. Subfolders are included; nothing is sent anywhere yet.")
+st.caption("Point GAIA at a folder of videos. Subfolders are included; nothing is sent anywhere yet, and nothing is "
+           "written into the folder until you extract keyframes or send.")
 
 
 def _set_folder(value: str) -> None:
@@ -94,6 +96,7 @@ except gaia.FolderError as exc:
     if not roots or gaia.is_allowed(raw, roots):
         st.caption("Check the spelling, or that the folder exists and you may read it.")
     st.stop()
+show_folder_in_url(raw)  # chosen in this run (e.g. the demo folder): the frame ran before it was
 
 # Browse: up one level, or into a subfolder.
 try:
@@ -127,6 +130,9 @@ if scan is None or scan.folder != folder:
     ss["scan"] = scan
 
 metrics(V.scan_metrics(scan))
+if scan.limited:
+    st.warning(md(scan.limited), icon=":material/warning:")
+st.caption(V.where_files_go(folder))
 
 if not scan.records:
     st.warning("No videos here. GAIA looks for .mp4 .mov .m4v .mkv .webm .avi .mpg .mpeg files, "

@@ -1,5 +1,8 @@
 """Estimate cost: what the run will cost on each model, with and without caching and the Batch API.
 
+The page leads with the decision (one figure, its likely range, the one lever that matters most)
+and folds the rest (the four ways to send, where the money goes, the prompt, other models, what-if, budget).
+
 Reads the selected folder's settings, keyframes (with the exclusions made on the Keyframes page)
 and prompt; every number comes from ``gaia`` (pricing and the price data), tables and sentences from ``gaia.views``.
 """
@@ -15,7 +18,7 @@ import streamlit as st
 
 import gaia
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
-from pages._ui import PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
+from pages._ui import CHART_CONFIG, PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
 from pages._ui import client as api_client
 
 V = gaia.views
@@ -105,14 +108,19 @@ if not est.videos:
 
 f = cat.models[model]
 bc = est.scenario("batch_caching")
-m = st.columns(4)
-m[0].metric("Batch API + caching", money(bc.total_usd),
-            help=f"Range {money(bc.low_usd)}–{money(bc.high_usd)} (output p10–p90 and cache hits).")
-m[1].metric("Per video", money(bc.per_video_usd))
-m[2].metric("Saving vs standard", gaia.format.pct(bc.saving_pct / 100), money(bc.saving_usd), delta_color="off")
-m[3].metric("Prices as of", est.prices_as_of)
+
+# --- The decision: one figure, its range, the one lever that matters most; the rest is folded below ---------
+with st.container(border=True):
+    st.metric("Batch API + caching", money(bc.total_usd),
+              help="What GAIA sends: batches at half price, with the shared prompt cached.")
+    st.markdown(f"Likely between **{money(bc.low_usd)}** and **{money(bc.high_usd)}** (answer length and cache hits "
+                f"vary): {money(bc.per_video_usd)} per video, {gaia.format.pct(bc.saving_pct / 100)} less than "
+                "sending the same requests one by one at standard prices.")
+    lever = next((e for e in est.explanations if e.key == "lever"), None)
+    if lever is not None:
+        st.markdown(f"**{lever.title}.** {lever.text}")
 st.caption(f"{est.videos} video(s), {est.frames} frame(s), {gaia.format.tokens(est.image_tokens)} image tokens on "
-           f"{est.display_name}. Prices: [{est.source}]({est.source})"
+           f"{est.display_name}. Prices as of {est.prices_as_of}: [{est.source}]({est.source})"
            + (f". Frames were extracted for {cat.models[inp.extracted_for].display_name} and are priced with "
               f"{f.display_name}'s own resize rule." if inp.extracted_for != model else "."))
 quality = V.quality_text(gaia.quality_for(folder, settings))  # the Tune page's stored score of these settings
@@ -132,53 +140,56 @@ excluded = [r for r, why in est.skipped if why == "excluded"]
 if est.skipped:
     st.caption(f"Not in this estimate: {len(est.skipped)} video(s)"
                + (f" ({len(excluded)} excluded on the Keyframes page)" if excluded else "") + ".")
+page_link(PAGE_SUBMIT, "Next: submit the batch", ":material/send:")
 
 # --- The four scenarios --------------------------------------------------------------------------------
-st.subheader("Four ways to send the same run")
-table = V.scenario_table(est)
-usd_format = "$%.4f" if bc.total_usd < 100 else "$%.2f"
-st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenarios_table", column_config={
-    **{c: st.column_config.NumberColumn(c, format=usd_format) for c in table[0] if c.endswith("(USD)")
-       and c != "range (USD)"},
-    "per video (USD)": st.column_config.NumberColumn("per video (USD)", format="$%.5f"),
-    "saving (%)": st.column_config.NumberColumn("saving (%)", format="%.1f%%"),
-})
-st.caption(V.token_counts_text(est))
-st.plotly_chart(scenario_bars(est), width="stretch", key="scenario_chart")
-st.caption(V.ttl_text(est, ttl))
+with st.expander("Four ways to send the same run", icon=":material/compare_arrows:"):
+    m = st.columns(3)
+    m[0].metric("Per video", money(bc.per_video_usd))
+    m[1].metric("Saving vs standard", gaia.format.pct(bc.saving_pct / 100), money(bc.saving_usd), delta_color="off")
+    m[2].metric("Prices as of", est.prices_as_of)
+    table = V.scenario_table(est)
+    usd_format = "$%.4f" if bc.total_usd < 100 else "$%.2f"
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="scenarios_table", column_config={
+        **{c: st.column_config.NumberColumn(c, format=usd_format) for c in table[0] if c.endswith("(USD)")
+           and c != "range (USD)"},
+        "per video (USD)": st.column_config.NumberColumn("per video (USD)", format="$%.5f"),
+        "saving (%)": st.column_config.NumberColumn("saving (%)", format="%.1f%%"),
+    })
+    st.caption(V.token_counts_text(est))
+    st.plotly_chart(scenario_bars(est), width="stretch", key="scenario_chart", config=CHART_CONFIG)
+    st.caption(V.ttl_text(est, ttl))
 
 # --- Where the money goes and explanations -------------------------------------------------------
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("Where the money goes")
-    st.plotly_chart(money_chart(est, "batch_caching"), width="stretch", key="money_chart")
-    st.dataframe(pd.DataFrame(V.money_records(est)), hide_index=True, width="stretch", key="money_table")
-with right:
-    st.subheader("What the numbers say")
-    for e in est.explanations:
-        st.markdown(f"**{e.title}.** {e.text}")
-    if not est.cache.caches:
-        st.warning(est.cache.message, icon=":material/block:")
+with st.expander("Where the money goes, and what the numbers say", icon=":material/pie_chart:"):
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(money_chart(est, "batch_caching"), width="stretch", key="money_chart", config=CHART_CONFIG)
+        st.dataframe(pd.DataFrame(V.money_records(est)), hide_index=True, width="stretch", key="money_table")
+    with right:
+        for e in est.explanations:
+            st.markdown(f"**{e.title}.** {e.text}")
+        if not est.cache.caches:
+            st.warning(est.cache.message, icon=":material/block:")
 
 # --- Prompt, schema, caching ------------------------------------------------------------------------
-st.subheader("The prompt every request shares")
-st.caption("Token counts are exact (count_tokens, cached per prompt)." if text.exact else
-           f"Token counts are {text.note}.")
-c = st.columns(5)
-c[0].metric("System prompt", gaia.format.tokens(text.system))
-c[1].metric("Schema", gaia.format.tokens(text.schema))
-c[2].metric("Cacheable prefix", gaia.format.tokens(text.prefix),
-            help=f"{f.display_name} caches prefixes of at least {gaia.format.tokens(f.min_cacheable_tokens)} tokens"
-            + ("" if f.min_cacheable_confirmed else " (unconfirmed)") + ".")
-c[3].metric("Instruction", gaia.format.tokens(text.instruction))
-c[4].metric("Label per frame", gaia.format.tokens(text.label))
-pct = gaia.format.pct
-share_source = (" (from your history)." if est.cache.read_share_source == "history" else
-                f" (assumed; range {pct(est.cache.read_share_low)}–{pct(est.cache.read_share_high)}).")
-st.caption(f"{est.cache.message} In a batch, {pct(est.cache.read_share_batch)} of requests are expected to read "
-           f"the cache{share_source}")
-with st.expander(f"Prompt profile “{inp.profile.name}” (hash {inp.profile.hash})"):
-    st.markdown("**System prompt**")
+with st.expander("The prompt every request shares", icon=":material/edit_note:"):
+    st.caption("Token counts are exact (count_tokens, cached per prompt)." if text.exact else
+               f"Token counts are {text.note}.")
+    c = st.columns(5)
+    c[0].metric("System prompt", gaia.format.tokens(text.system))
+    c[1].metric("Schema", gaia.format.tokens(text.schema))
+    c[2].metric("Cacheable prefix", gaia.format.tokens(text.prefix),
+                help=f"{f.display_name} caches prefixes of at least {gaia.format.tokens(f.min_cacheable_tokens)} "
+                "tokens" + ("" if f.min_cacheable_confirmed else " (unconfirmed)") + ".")
+    c[3].metric("Instruction", gaia.format.tokens(text.instruction))
+    c[4].metric("Label per frame", gaia.format.tokens(text.label))
+    pct = gaia.format.pct
+    share_source = (" (from your history)." if est.cache.read_share_source == "history" else
+                    f" (assumed; range {pct(est.cache.read_share_low)}–{pct(est.cache.read_share_high)}).")
+    st.caption(f"{est.cache.message} In a batch, {pct(est.cache.read_share_batch)} of requests are expected to read "
+               f"the cache{share_source}")
+    st.markdown(f"**Prompt profile “{inp.profile.name}”** (hash {inp.profile.hash})  \n**System prompt**")
     st.code(inp.profile.system, language=None, wrap_lines=True)
     st.markdown("**Output schema**")
     st.json(inp.profile.schema, expanded=False)
@@ -186,46 +197,47 @@ with st.expander(f"Prompt profile “{inp.profile.name}” (hash {inp.profile.ha
     st.code(inp.profile.instruction, language=None, wrap_lines=True)
 
 # --- Model comparison -------------------------------------------------------------------------------------
-st.subheader("The same run on every model")
-ref = next(r for r in rows if r.model == model)
-cheapest = rows[0]
-if cheapest.model != model:
-    st.caption(f"At list prices the run costs {cheapest.relative:.3f}× as much on {cheapest.display_name} "
-               f"(about 1/{1 / cheapest.relative:.0f}) as on {ref.display_name}, with the Batch API + caching.")
-mt = pd.DataFrame(V.model_records(rows, ref))
-st.dataframe(mt, hide_index=True, width="stretch", key="models_table", column_config={
-    "batch + caching (USD)": st.column_config.NumberColumn("batch + caching (USD)", format=usd_format),
-    "standard (USD)": st.column_config.NumberColumn("standard (USD)", format=usd_format),
-    "image tokens": st.column_config.NumberColumn("image tokens", format="localized"),
-})
-st.plotly_chart(model_chart(rows, model), width="stretch", key="models_chart")
+with st.expander("The same run on every model", icon=":material/leaderboard:"):
+    ref = next(r for r in rows if r.model == model)
+    cheapest = rows[0]
+    if cheapest.model != model:
+        st.caption(f"At list prices the run costs {cheapest.relative:.3f}× as much on {cheapest.display_name} "
+                   f"(about 1/{1 / cheapest.relative:.0f}) as on {ref.display_name}, with the Batch API + caching.")
+    mt = pd.DataFrame(V.model_records(rows, ref))
+    st.dataframe(mt, hide_index=True, width="stretch", key="models_table", column_config={
+        "batch + caching (USD)": st.column_config.NumberColumn("batch + caching (USD)", format=usd_format),
+        "standard (USD)": st.column_config.NumberColumn("standard (USD)", format=usd_format),
+        "image tokens": st.column_config.NumberColumn("image tokens", format="localized"),
+    })
+    st.plotly_chart(model_chart(rows, model), width="stretch", key="models_chart", config=CHART_CONFIG)
 
 # --- What-if and budget -----------------------------------------------------------------------------
-st.subheader("What if: frames per video and frame size")
-cur = (round(est.frames / est.videos), bc.total_usd)
-st.plotly_chart(what_if_chart(points, "batch_caching", cur), width="stretch", key="what_if_chart")
-st.caption("Frame sizes above the extracted ones assume the videos' own resolution; nothing is re-extracted "
-           "until you do so on the Keyframes page.")
+with st.expander("What if: frames per video and frame size", icon=":material/tune:"):
+    cur = (round(est.frames / est.videos), bc.total_usd)
+    st.plotly_chart(what_if_chart(points, "batch_caching", cur), width="stretch", key="what_if_chart",
+                    config=CHART_CONFIG)
+    st.caption("Frame sizes above the extracted ones assume the videos' own resolution; nothing is re-extracted "
+               "until you do so on the Keyframes page.")
 
-st.subheader("Budget")
-limit = st.number_input("The richest settings under (USD)", min_value=0.0, step=1.0, format="%.2f",
+budget_box = st.expander("Fit a budget", icon=":material/savings:")
+limit = budget_box.number_input("The richest settings under (USD)", min_value=0.0, step=1.0, format="%.2f",
                         value=float(ss.get("estimate_budget", max(1.0, round(bc.total_usd, 0)))),
                         key="estimate_budget")
 res = gaia.budget(limit, est, inp.sets, selection=inp.selection, points=points)
-(st.success if res.best else st.error)(res.message)
+(budget_box.success if res.best else budget_box.error)(res.message)
 best_is_new = res.best and (res.best.frames, res.best.max_edge) != (settings.keyframes.count,
                                                                    settings.keyframes.max_edge)
-if best_is_new and st.button(f"Use {res.best.frames} frames at up to {res.best.max_edge} px", key="use_budget",
+if best_is_new and budget_box.button(f"Use {res.best.frames} frames at up to {res.best.max_edge} px", key="use_budget",
                              icon=":material/tune:"):
     tier_edge = f.image_tier.max_edge
     new = settings.with_keyframes(count=min(res.best.frames, gaia.MAX_FRAME_COUNT),
                                   max_edge=None if res.best.max_edge >= tier_edge else res.best.max_edge)
     gaia.Folder(folder).save_settings(new)
-    st.success("Saved. Extract the frames again on the Keyframes page.")
-    page_link(PAGE_KEYFRAMES, "Go to Keyframes", ":material/photo_library:")
+    budget_box.success("Saved. Extract the frames again on the Keyframes page.")
+    with budget_box:
+        page_link(PAGE_KEYFRAMES, "Go to Keyframes", ":material/photo_library:")
 
 if est.notes:
     with st.expander("Assumptions and notes"):
         for n in est.notes:
             st.markdown(f"- {n}")
-page_link(PAGE_SUBMIT, "Next: submit the batch", ":material/send:")

@@ -135,7 +135,7 @@ def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
             st.caption("GAIA always sends batches with the shared prompt cached. Details and other models: ")
             page_link(PAGE_ESTIMATE, "Estimate cost page", ":material/calculate:")
     else:
-        cost_cols[0].metric("Estimated cost", "–")
+        cost_cols[0].metric("This run", "–")
         if plan.estimate_note:
             st.caption(plan.estimate_note)
 
@@ -163,7 +163,10 @@ def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
     with right:
         _dry_run(plan)
     if not plan.requests and not blocking:
-        if not plan.skipped:
+        if V.not_extracted(plan.problems):
+            st.info("Nothing to send yet: extract the keyframes for these settings first (the button above).",
+                    icon=":material/photo_library:")
+        elif not plan.skipped:
             st.info("This folder has no videos to send.", icon=":material/videocam_off:")
             page_link(PAGE_SELECT, "Choose another folder", ":material/folder_open:")
         else:

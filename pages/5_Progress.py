@@ -14,6 +14,7 @@ import streamlit as st
 
 import gaia
 from pages._ui import (
+    CHART_CONFIG,
     PAGE_RESULTS,
     PAGE_SUBMIT,
     StreamlitProgress,
@@ -181,7 +182,7 @@ with left:
                           yaxis_title=f"{timing.unit} from creation to end")
         fig.update_xaxes(range=[0, timing.x_max], tickformat="d")
         fig.update_yaxes(range=[0, timing.y_max])
-        st.plotly_chart(fig, width="stretch", key="timing_chart")
+        st.plotly_chart(fig, width="stretch", key="timing_chart", config=CHART_CONFIG)
         st.caption("Every ended batch of this folder. With more points you can see whether, for your account, "
                    "bigger batches take longer.")
     else:
@@ -193,8 +194,8 @@ with right:
         fig.add_bar(name="estimate", x=cost.names, y=cost.estimate_usd, marker_color="#90caf9")
         fig.add_bar(name="actual", x=cost.names, y=cost.actual_usd, marker_color="#2e7d32")
         fig.update_layout(barmode="group", height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                          yaxis_title="USD", legend={"orientation": "h", "y": 1.1})
-        st.plotly_chart(fig, width="stretch", key="cost_chart")
+                          yaxis_title="USD", yaxis_tickprefix="$", legend={"orientation": "h", "y": -0.15})
+        st.plotly_chart(fig, width="stretch", key="cost_chart", config=CHART_CONFIG)
         st.caption("Actual cost is what the results' usage says, at batch prices; later estimates learn from it.")
     else:
         st.caption("Appears once results are retrieved.")

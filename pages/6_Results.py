@@ -20,6 +20,7 @@ from pages._ui import (
     PAGE_PROGRESS,
     PAGE_SUBMIT,
     StreamlitProgress,
+    analysis_view,
     client,
     md,
     metrics,
@@ -180,9 +181,11 @@ with tab_videos:
         with left:
             if d.frames:
                 st.caption(f"The {len(d.frames)} frame(s) sent, at their time in the video:")
-                grid = st.columns(2 if len(d.frames) > 1 else 1)
-                for i, fr in enumerate(d.frames):
-                    grid[i % len(grid)].image(str(fr.path), caption=V.frame_caption(fr.timestamp), width="stretch")
+                # A grid fills row by row, so the frames stay in time order when a phone stacks them.
+                grid = st.grid(2 if len(d.frames) > 1 else 1, min_column_width=120)
+                for fr in d.frames:
+                    with grid.cell():
+                        st.image(str(fr.path), caption=V.frame_caption(fr.timestamp), width="stretch")
             else:
                 st.caption(d.frames_note or "No frames were sent for this video yet.")
             st.dataframe(pd.DataFrame(V.detail_facts(d), columns=["", "value"]), hide_index=True, width="stretch",
@@ -193,12 +196,7 @@ with tab_videos:
                 if d.analysis is None:
                     st.caption("No analysis for this video yet.")
                 else:
-                    for field in V.analysis_fields(d.analysis):
-                        st.markdown(f"**{plain(field.title)}**")
-                        if field.kind == "table":
-                            st.dataframe(pd.DataFrame(field.value), hide_index=True, width="stretch")
-                        else:
-                            st.text(field.value)
+                    analysis_view(d.analysis)
             with tj:
                 if d.data is not None:
                     st.json(d.data, expanded=2)

@@ -49,16 +49,19 @@ def money_chart(est: Any, scenario: str = "batch_caching") -> go.Figure:
 
 
 def model_chart(rows: Sequence[Any], reference: str) -> go.Figure:
-    """Bars per model: the run's cost with the Batch API + caching (and standard, faded)."""
+    """Horizontal bars per model (names readable on a phone): the run's cost with the Batch API + caching
+    (and standard, faded), on a log axis labelled in dollars at powers of ten ($0.01, $0.1, $1…)."""
     names = [r.display_name + ("" if r.confirmed and not r.uncertain else " ⚠") for r in rows]
     fig = go.Figure()
-    fig.add_bar(name=SCENARIO_LABELS["standard"], x=names, y=[r.usd["standard"] for r in rows],
-                marker_color=SCENARIO_COLOURS["standard"], opacity=0.45)
-    fig.add_bar(name=SCENARIO_LABELS["batch_caching"], x=names, y=[r.usd["batch_caching"] for r in rows],
+    fig.add_bar(name=SCENARIO_LABELS["standard"], y=names, x=[r.usd["standard"] for r in rows], orientation="h",
+                marker_color=SCENARIO_COLOURS["standard"], opacity=0.45,
+                hovertemplate="%{y}: $%{x:,.4f}<extra>%{fullData.name}</extra>")
+    fig.add_bar(name=SCENARIO_LABELS["batch_caching"], y=names, x=[r.usd["batch_caching"] for r in rows],
+                orientation="h", hovertemplate="%{y}: $%{x:,.4f}<extra>%{fullData.name}</extra>",
                 marker_color=[("#c62828" if r.model == reference else SCENARIO_COLOURS["batch_caching"]) for r in rows])
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(type="log")
-    return _layout(fig, y_title="USD (log scale)", height=400)
+    fig.update_layout(barmode="group", yaxis={"autorange": "reversed", "automargin": True})
+    fig.update_xaxes(type="log", dtick=1, tickprefix="$", tickformat="~g", title="USD (log scale)")
+    return _layout(fig, y_title="", height=max(300, 70 + 46 * len(rows)))
 
 
 def what_if_chart(points: Sequence[Any], scenario: str = "batch_caching",

@@ -4,8 +4,10 @@
 (``gaia.run_now``), after stating what that costs against a batch and how long each takes
 (``gaia.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
 schema, try them on a few videos now (``gaia.run_trial``), see the answers beside the
-keyframes, and keep the prompt for the batch. Model answers are only ever shown as text
-(``st.json``, ``st.code``, tables), never as Markdown or HTML.
+keyframes (field by field, as Results shows them), keep or discard the trial's answers
+(``gaia.views.TrialUndo``), and keep the prompt for the batch. The editor's text is held outside
+its widgets, so leaving the page and coming back keeps it. Model answers are only ever shown as
+text (``st.text``, ``st.code``, tables), never as Markdown or HTML.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from pages._ui import StreamlitProgress, client, md, metrics, table
+from pages._ui import StreamlitProgress, analysis_view, client, md, metrics, table
 
 ss = st.session_state
 
@@ -54,7 +56,10 @@ def render_run_now(folder: Path) -> None:
     if not available:
         for p in everything.blocking_problems:
             st.error(p.problem, icon=":material/block:")
-        if not everything.blocking_problems:
+        if gaia.views.not_extracted(everything.problems):
+            st.info("Nothing to send yet: extract the keyframes for these settings first (Batch tab).",
+                    icon=":material/photo_library:")
+        elif not everything.blocking_problems:
             st.info("Nothing to send now: every video is analysed, excluded, in a batch or has a problem.",
                     icon=":material/task_alt:")
         _render_last_run(folder)
@@ -162,6 +167,28 @@ def _render_last_run(folder: Path) -> None:
 
 # --- Prompt trial -----------------------------------------------------------------------------------
 
+TRIAL_FIELDS = ("trial_name", "trial_system", "trial_instruction", "trial_schema")
+
+
+def _hold_draft(folder: Path, saved: gaia.PromptProfile) -> None:
+    """Give the editor's widgets their text: the draft held outside the widgets, or the saved profile.
+
+    Streamlit drops a widget's value when its page is left, so the draft lives under ``trial_draft``
+    and is put back into any widget key that went missing (leaving Submit and coming back keeps the edits).
+    """
+    if ss.get("trial_base") != (str(folder), saved.hash) or "trial_draft" not in ss:
+        # A new folder or a saved change: start from the saved profile.
+        ss["trial_base"] = (str(folder), saved.hash)
+        ss["trial_draft"] = dict(zip(TRIAL_FIELDS, (saved.name, saved.system, saved.instruction,
+                                                    json.dumps(saved.schema, indent=2, ensure_ascii=False)),
+                                     strict=True))
+        for k in TRIAL_FIELDS:
+            ss[k] = ss["trial_draft"][k]
+    for k in TRIAL_FIELDS:
+        if k not in ss:
+            ss[k] = ss["trial_draft"][k]
+
+
 def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     """The prompt editor; returns the edited profile, or ``None`` while the schema is unusable."""
     settings = gaia.Folder(folder).settings()
@@ -169,18 +196,14 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
         saved = gaia.Folder(folder).profile(settings.prompt_profile)
     except gaia.ProfileNotFound:
         saved = gaia.default_profile()
-    if ss.get("trial_base") != (str(folder), saved.hash):  # a new folder or a saved change: start from it
-        ss["trial_base"] = (str(folder), saved.hash)
-        ss["trial_name"] = saved.name
-        ss["trial_system"] = saved.system
-        ss["trial_instruction"] = saved.instruction
-        ss["trial_schema"] = json.dumps(saved.schema, indent=2, ensure_ascii=False)
+    _hold_draft(folder, saved)
     with st.expander(f"Prompt and schema (now “{saved.name}”, {saved.hash})", expanded=True,
                      icon=":material/edit_note:"):
         name = st.text_input("Profile name", key="trial_name")
         system = st.text_area("System prompt", key="trial_system", height=180)
         instruction = st.text_area("Instruction (after the frames)", key="trial_instruction", height=80)
         schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260)
+    ss["trial_draft"] = dict(zip(TRIAL_FIELDS, (name, system, instruction, schema_text), strict=True))
     try:
         schema = json.loads(schema_text)
     except json.JSONDecodeError as exc:
@@ -215,11 +238,11 @@ def render_prompt_trial(folder: Path) -> None:
                "before sending the whole folder as a batch. Edit and try again as often as you like; the trial's "
                "real usage makes the next cost estimate more accurate.")
     profile = _edited_profile(folder)
+    st.info(gaia.views.TRIAL_NOTICE, icon=":material/info:")
     ss.setdefault("trial_n", gaia.DEFAULT_TRIAL_VIDEOS)
     b = st.columns([1, 1, 1], vertical_alignment="bottom")
     n = int(b[0].number_input("Videos to try", min_value=1, max_value=gaia.MAX_TRIAL_VIDEOS, step=1, key="trial_n",
-                              help="Spread over the folder, preferring videos without an "
-                              "analysis (a trial writes its answers to the videos' sidecars)."))
+                              help="Spread over the folder, preferring videos without an analysis."))
     per_video = _trial_cost_per_video(folder)
     cost = f" · about {gaia.format.usd(per_video * n)}" if per_video is not None else ""
     go = b[1].button(f"Try on {n} video(s) now{cost}", type="primary", icon=":material/science:",
@@ -233,14 +256,53 @@ def render_prompt_trial(folder: Path) -> None:
         st.success(f"The batch now uses “{profile.name}” ({profile.hash}). Videos this trial answered with it are "
                    "skipped by the batch.", icon=":material/check_circle:")
     if go and profile is not None:
+        _settle_trial(keep=True)  # a new trial keeps the previous one's answers (the notice said so)
         with st.status(f"Trying the prompt on {n} video(s)…", expanded=True) as status:
+            undo = gaia.views.before_trial(folder)
             progress = StreamlitProgress("Keyframes")
             trial = gaia.run_trial(folder, client(), n=n, profile=profile, on_progress=progress)
             ok = trial.blocked is None and trial.run.failed == 0
             status.update(label=gaia.views.trial_status(trial), state="complete" if ok else "error")
         ss["trial_result"] = trial
+        ss["trial_undo"] = undo
         _forget_plans()
+    _render_trial_choice(ss.get("trial_result"))
     _render_trial(ss.get("trial_result"))
+
+
+def _settle_trial(*, keep: bool) -> str | None:
+    """Keep or discard the last trial's answers; the message to show, ``None`` when nothing was pending."""
+    undo: gaia.views.TrialUndo | None = ss.pop("trial_undo", None)
+    trial: gaia.TrialResult | None = ss.get("trial_result")
+    if undo is None:
+        return None
+    answered = [v.rel_path for v in trial.videos if v.status == "succeeded"] if trial is not None else []
+    if keep:
+        gaia.views.keep_trial(undo)
+        return f"Kept the {len(answered)} answer(s) in their sidecars."
+    changed = gaia.views.discard_trial(undo, answered)
+    ss.pop("trial_result", None)
+    _forget_plans()
+    return f"Discarded the trial's answers: {changed} sidecar(s) put back as they were."
+
+
+def _render_trial_choice(trial: gaia.TrialResult | None) -> None:
+    """After a trial that wrote answers: keep them, or discard them (the sidecars go back as they were)."""
+    flash = ss.pop("trial_flash", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if trial is None or ss.get("trial_undo") is None or not trial.run.succeeded:
+        return
+    with st.container(border=True):
+        st.markdown(f"**The trial wrote {trial.run.succeeded} answer(s) into the videos' sidecars.** Keep them, "
+                    "or discard them to put those sidecars back as they were.")
+        k = st.columns(2)
+        if k[0].button("Keep the trial's answers", icon=":material/done_all:", key="trial_keep_answers"):
+            ss["trial_flash"] = _settle_trial(keep=True)
+            st.rerun()
+        if k[1].button("Discard the trial's answers", icon=":material/undo:", key="trial_discard_answers"):
+            ss["trial_flash"] = _settle_trial(keep=False)
+            st.rerun()
 
 
 def _render_trial(trial: gaia.TrialResult | None) -> None:
@@ -260,12 +322,14 @@ def _render_trial(trial: gaia.TrialResult | None) -> None:
         left, right = st.columns([2, 3])
         with left:
             frames = [f for f in v.frames if f.path.is_file()]
-            if frames:
-                st.image([str(f.path) for f in frames], caption=[gaia.format.position(f.timestamp) for f in frames],
-                         width=150)
+            if frames:  # as on Results: a row-first grid keeps the frames in time order on a phone
+                grid = st.grid(2 if len(frames) > 1 else 1, min_column_width=120)
+                for f in frames:
+                    with grid.cell():
+                        st.image(str(f.path), caption=gaia.views.frame_caption(f.timestamp), width="stretch")
         with right:
             if v.status == "succeeded" and v.analysis is not None:
-                st.json(v.analysis, expanded=True)
+                analysis_view(v.analysis)
             else:
                 st.warning("No usable answer for this video.", icon=":material/error:")
                 st.code(v.error or v.status, language=None, wrap_lines=True)

@@ -20,6 +20,9 @@ import streamlit as st
 import gaia
 
 FOLDER_KEY = "folder"
+# Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
+CHART_CONFIG = {"displayModeBar": False}
+FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"
 PAGE_KEYFRAMES = "pages/2_Keyframes.py"
@@ -109,6 +112,38 @@ def served_remotely() -> bool:
     return not (mapped or addr).is_loopback
 
 
+def folder_from_url() -> str | None:
+    """Keep the selected folder and the page's address in step; returns why the address' folder was refused.
+
+    A session without a folder takes it from ``?folder=`` (a reload, a bookmark, a page's URL), checked
+    like a typed path (``gaia.check_folder`` against the allowed roots); a session with a usable folder
+    writes it into the address, so that address opens it again.
+    """
+    ss = st.session_state
+    wanted = st.query_params.get(FOLDER_PARAM)
+    problem = None
+    if wanted and not ss.get(FOLDER_KEY):
+        try:
+            ss[FOLDER_KEY] = str(gaia.check_folder(wanted, allowed_roots=folder_roots()))
+            ss["folder_input"] = ss[FOLDER_KEY]
+        except gaia.FolderError as exc:
+            problem = str(exc)
+    current = ss.get(FOLDER_KEY)
+    usable = bool(current) and Path(current).is_dir() and gaia.is_allowed(current, folder_roots())
+    if usable:
+        show_folder_in_url(current)
+    elif FOLDER_PARAM in st.query_params and not problem:
+        del st.query_params[FOLDER_PARAM]
+    return problem
+
+
+def show_folder_in_url(folder: Path | str) -> None:
+    """Put a checked folder into the page's address (the frame does it on every run; the Select page as soon as
+    it opens one, since a folder chosen in the page body comes after the frame has run)."""
+    if st.query_params.get(FOLDER_PARAM) != str(folder):
+        st.query_params[FOLDER_PARAM] = str(folder)
+
+
 def selected_folder() -> Path | None:
     """The folder chosen on the Select folder page, if any."""
     value = st.session_state.get(FOLDER_KEY)
@@ -150,10 +185,25 @@ def plain(text: object) -> str:
     return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
 
 
+def analysis_view(analysis: dict[str, Any]) -> None:
+    """An analysis field by field (``gaia.views.analysis_fields``): titles, plain text and small tables."""
+    for f in gaia.views.analysis_fields(analysis):
+        st.markdown(f"**{plain(f.title)}**")
+        if f.kind == "table":
+            st.dataframe(pd.DataFrame(f.value), hide_index=True, width="stretch")
+        else:
+            st.text(f.value)
+
+
 def metrics(figures: Sequence[gaia.views.Metric]) -> None:
-    """A row of ``st.metric`` boxes, one per view-model figure."""
-    for col, f in zip(st.columns(len(figures)), figures, strict=True):
-        col.metric(f.label, f.value, f.delta, help=f.help, delta_color="off")
+    """``st.metric`` boxes, one per view-model figure: one row on a wide screen, a few per row on a phone.
+
+    A wrapping horizontal container of figures as wide as their text (not ``st.columns``, which a phone stacks
+    one per line, so five figures fill the screen; nor a grid of equal cells, which cuts "274.8 KB" to "274.…").
+    """
+    with st.container(horizontal=True, gap="large"):
+        for f in figures:
+            st.metric(f.label, f.value, f.delta, help=f.help, delta_color="off", width="content")
 
 
 class StreamlitProgress:

@@ -299,12 +299,15 @@ def _extract_job(job: _Job) -> dict[str, Any]:
                 "source": pick.slot.source,
             })
         notes = []
-        if outcome.dupes:
-            notes.append(f"{outcome.dupes} near-duplicate frame(s) dropped")
+        # Counted in frames asked for, never in candidates tried: a note once said "10 near-duplicate frame(s)
+        # dropped; 3 of 6 frames kept", more dropped than asked for, because each replacement tried counts too.
+        if len(kept) < settings.count:
+            notes.append(f"{len(kept)} of {settings.count} frames kept: the video has fewer distinct moments than "
+                         "frames asked for (near-duplicates of a kept frame are left out)")
+        elif outcome.dupes:
+            notes.append("near-duplicate frames were replaced by other moments of the video")
         if outcome.failed:
             notes.append(f"{outcome.failed} frame(s) could not be decoded (the file may be damaged or truncated)")
-        if len(kept) < settings.count:
-            notes.append(f"{len(kept)} of {settings.count} frames kept")
         if dec.errors:
             notes.append("the decoder reported damage in this file; check the frames for artefacts")
         manifest["note"] = "; ".join(notes) or None
@@ -451,14 +454,17 @@ def extract_keyframes(
 
 
 def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
-    """A small JPEG of the video (cached in ``.gaia/thumbs/``), or ``None`` when it cannot be made."""
+    """A small JPEG of the video, or ``None`` when it cannot be made.
+
+    Cached in ``Folder.preview_cache_dir`` (``.gaia/thumbs/`` once the folder has a working folder,
+    else the user cache: looking at a folder writes nothing into it).
+    """
     if not record.usable or not record.duration:
         return None
     key = hashlib.sha256(f"{record.rel_path}|{record.size}|{record.mtime_ns}".encode()).hexdigest()[:20]
-    out = Folder.of(folder).workdir / THUMBS_DIR / f"{key}.jpg"
+    out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"{key}.jpg"
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.jpg")
     w, h = record.width or 16, record.height or 9
     long_edge = max(w, h)

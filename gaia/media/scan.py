@@ -3,11 +3,14 @@
 Recursive; videos are recognised by extension in any case; GAIA's own working folder is skipped,
 hidden files and folders are skipped and counted, linked folders are named but not followed, and a
 link named like a video that leads nowhere (broken, or a loop) is a record with that problem.
-Probing is in-process (PyAV, milliseconds a file, on a thread pool) and its results are cached
-in ``.gaia/probe-cache.json`` by (relative path, size, mtime), so rescanning an unchanged folder
-touches no video. Two videos that would share a sidecar are found here: the one that already owns
-the sidecar (or else the first by name) stays usable, the others get a problem telling the user to
-rename them.
+Probing is in-process (PyAV, milliseconds a file, on a thread pool) and its results are cached by
+(relative path, size, mtime) in ``probe-cache.json`` under ``Folder.preview_cache_dir`` (the user
+cache until the folder has a ``.gaia/`` working folder: scanning writes nothing into the folder), so
+rescanning an unchanged folder touches no video. The walk is guarded: system folders (``/proc``,
+``/sys``, ``/dev``…) are never entered nor accepted, and it stops at ``SCAN_MAX_DEPTH`` levels,
+``SCAN_MAX_FOLDERS`` folders or ``SCAN_MAX_VIDEOS`` videos, saying so in ``ScanResult.limited``. Two
+videos that would share a sidecar are found here: the one that already owns the sidecar (or else the
+first by name) stays usable, the others get a problem telling the user to rename them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ from gaia.sidecar import SidecarState, sidecar_owner, sidecar_path, sidecar_stat
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg"})
 PROBE_CACHE_FILE = "probe-cache.json"
 PROBE_CACHE_VERSION = 1
+PROBE_CACHE_DIR = "probe"
+
+# The scan's guard: typing "/" must not walk the whole disk. Pseudo and system folders are never entered.
+SCAN_MAX_DEPTH = 12  # folder levels below the chosen folder
+SCAN_MAX_FOLDERS = 20_000  # folders listed in one scan
+SCAN_MAX_VIDEOS = 20_000  # video files in one scan
+SYSTEM_FOLDERS = frozenset(Path(p) for p in ("/proc", "/sys", "/dev", "/run", "/boot", "/lost+found", "/snap",
+                                             "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/var/lib",
+                                             "/var/cache", "/var/log"))
 
 Progress = Callable[[int, int], None]
 
@@ -80,6 +92,7 @@ class ScanResult:
     unreadable_dirs: tuple[str, ...] = field(default_factory=tuple)
     probed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)  # entries not taken (linked folders, hidden names)
+    limited: str | None = None  # why the walk stopped early (too deep, too many folders or videos), if it did
 
     @property
     def usable(self) -> tuple[VideoRecord, ...]:
@@ -113,6 +126,7 @@ class ScanResult:
             "stale": sum(1 for r in self.records if r.sidecar_state == "stale"),
             "unreadable_folders": list(self.unreadable_dirs),
             "notes": list(self.notes),
+            "limited": self.limited,
         }
 
 
@@ -161,6 +175,8 @@ def check_folder(folder: Path | str, *, allowed_roots: Sequence[Path] | None = N
         raise FolderError(f"{text}: no such folder.")
     if not path.is_dir():
         raise FolderError(f"{text}: this is a file, not a folder.")
+    if is_system_folder(path.resolve()):
+        raise FolderError(f"{text}: a system folder, not a folder of videos; GAIA does not look inside it.")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FolderError(f"{text}: permission denied (GAIA cannot list this folder).")
     return path.resolve()
@@ -172,7 +188,13 @@ class _Walk:
 
     unreadable: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)  # why the walk stopped early, if it did
     hidden: int = 0
+
+
+def is_system_folder(path: Path) -> bool:
+    """Whether ``path`` is (inside) a system or pseudo folder (``/proc``, ``/sys``, ``/dev``…) GAIA never scans."""
+    return any(path == s or s in path.parents for s in SYSTEM_FOLDERS)
 
 
 def _link_problem(path: Path) -> str | None:
@@ -196,11 +218,19 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
     """Every video below ``folder`` with its ``stat`` and, for a link that leads nowhere, its problem.
 
     Hidden entries (names starting with a dot) are skipped and counted; linked folders are not
-    followed (they may lead outside the folder, or back into it) and are named in ``walk.notes``.
+    followed (they may lead outside the folder, or back into it) and are named in ``walk.notes``;
+    system folders are never entered; past a guard (depth, folders, videos) the walk stops and says
+    why in ``walk.limits``.
     """
-    stack = [folder]
+    stack = [(folder, 0)]
+    listed = found = 0
+    notes = walk.limits
     while stack:
-        current = stack.pop()
+        current, depth = stack.pop()
+        listed += 1
+        if listed > SCAN_MAX_FOLDERS:
+            notes.append(f"stopped after listing {SCAN_MAX_FOLDERS:,} folders")
+            return
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name)
         except OSError:
@@ -224,8 +254,18 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
                     elif is_video_name(entry.name):
                         yield path, entry.stat(follow_symlinks=problem is None), problem
                 elif entry.is_dir(follow_symlinks=False):
-                    subdirs.append(path)
+                    if is_system_folder(path):
+                        continue
+                    if depth >= SCAN_MAX_DEPTH:
+                        if not any(n.startswith("did not go deeper") for n in notes):
+                            notes.append(f"did not go deeper than {SCAN_MAX_DEPTH} folder levels")
+                        continue
+                    subdirs.append((path, depth + 1))
                 elif entry.is_file(follow_symlinks=False) and is_video_name(entry.name):
+                    found += 1
+                    if found > SCAN_MAX_VIDEOS:
+                        notes.append(f"stopped after {SCAN_MAX_VIDEOS:,} videos")
+                        return
                     yield path, entry.stat(follow_symlinks=False), None
             except OSError as exc:
                 walk.notes.append(f"{rel}: skipped, {exc.strerror or exc}")
@@ -296,7 +336,10 @@ def scan_folder(
     notes = list(walk.notes)
     if walk.hidden:
         notes.append(f"{walk.hidden} hidden file(s) or folder(s) (names starting with a dot) skipped")
-    return ScanResult(root, tuple(records), tuple(walk.unreadable), probed=probed, notes=tuple(notes))
+    limited = (("The scan " + " and ".join(walk.limits) + ": choose the folder that holds the videos.")
+               if walk.limits else None)
+    return ScanResult(root, tuple(records), tuple(walk.unreadable), probed=probed, notes=tuple(notes),
+                      limited=limited)
 
 
 def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_problems: dict[str, str],
@@ -305,7 +348,7 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
 
     Returns the facts by relative path and how many files were probed.
     """
-    cache_path = Folder.of(root).workdir / PROBE_CACHE_FILE
+    cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
     cache = read_json(cache_path, {})
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
         cache = {"version": PROBE_CACHE_VERSION, "entries": {}}

@@ -228,7 +228,8 @@ def levers(est: Estimate, videos: list[VideoRequest], f: ModelFacts) -> list[Lev
     if avg_frames >= 2:
         half = max(1, round(avg_frames / 2))
         cost = _headline_with(videos, est, f, frames=half, max_edge=None)
-        out.append(Lever(total - cost, f"sending {half} frames per video instead of {avg_frames:.0f}"))
+        now = f"{avg_frames:.1f}".removesuffix(".0")  # "4.6", not a rounded "5" (the scene strategy keeps fewer)
+        out.append(Lever(total - cost, f"sending half the frames: {half} per video instead of the {now} sent now"))
     edges = [w for v in videos for w in (max(s) for s in v.sizes)]
     cur_edge = max(edges) if edges else 0
     smaller = [e for e in MAX_EDGE_STEPS if e < cur_edge]

@@ -134,6 +134,11 @@ from gaia.views.review import (
 )
 from gaia.views.run_now import (
     SHOW_ANSWERS,
+    TRIAL_NOTICE,
+    TrialUndo,
+    before_trial,
+    discard_trial,
+    keep_trial,
     last_run_metrics,
     run_status,
     trial_metrics,
@@ -145,6 +150,7 @@ from gaia.views.select import (
     fps_text,
     scan_metrics,
     scan_record,
+    where_files_go,
 )
 from gaia.views.spent import SPENT_LABEL, spent_help, spent_metric
 from gaia.views.submit import (
@@ -214,6 +220,7 @@ __all__ = [
     "THUMB_EDGE",
     "THUMB_QUALITY",
     "TOLERANCE_MAX",
+    "TRIAL_NOTICE",
     "USAGE_LABELS",
     "VIDEOS_PER_PAGE",
     "XMP_NAMINGS",
@@ -232,6 +239,7 @@ __all__ = [
     "ResultRow",
     "ResultStatus",
     "TimingChart",
+    "TrialUndo",
     "TunePoint",
     "VideoDetail",
     "analyses_jsonl",
@@ -244,6 +252,7 @@ __all__ = [
     "batch_metrics",
     "batch_records",
     "batch_timings",
+    "before_trial",
     "camtrap_package",
     "camtrap_text",
     "camtrap_zip",
@@ -258,6 +267,7 @@ __all__ = [
     "default_budget",
     "default_cap",
     "detail_facts",
+    "discard_trial",
     "edge_choices",
     "edge_label",
     "endpoint_note",
@@ -276,6 +286,7 @@ __all__ = [
     "frames_of",
     "image_data_url",
     "iter_analyses_jsonl",
+    "keep_trial",
     "keyframe_caption",
     "last_run_metrics",
     "load_results",
@@ -336,6 +347,7 @@ __all__ = [
     "video_detail",
     "video_heading",
     "when",
+    "where_files_go",
     "with_problems",
     "xmp_text",
 ]

@@ -45,7 +45,10 @@ class BatchTiming:
 
 @dataclass(frozen=True)
 class BatchCost:
-    """A batch's estimate at submission and the actual cost of the results recorded so far."""
+    """A batch's estimate at submission and the actual cost of the results recorded so far.
+
+    The estimate covers the requests that were processed: canceled or expired ones (never billed) are taken out.
+    """
 
     batch_id: str
     estimate_usd: float | None
@@ -65,7 +68,17 @@ def batch_costs(folder: Path | str) -> list[BatchCost]:
     if not Folder.of(folder).has_ledger:
         return []
     with Folder.of(folder).ledger() as ledger:
-        return [BatchCost(bid, est, act) for bid, est, act in ledger.cost_by_batch()]
+        unbilled = ledger.unbilled_by_batch()
+        return [BatchCost(bid, _billed_estimate(est, *unbilled.get(bid, (0, 0))), act)
+                for bid, est, act in ledger.cost_by_batch()]
+
+
+def _billed_estimate(estimate: float | None, requests: int, unbilled: int) -> float | None:
+    """The estimate for the requests that were processed: after a cancel, a 2-request estimate against a
+    1-request actual would read as a saving that never was."""
+    if estimate is None or not requests or not unbilled:
+        return estimate
+    return estimate * (requests - unbilled) / requests
 
 
 CARDS_SHOWN = 12  # finished batches beyond this go into one table
@@ -172,7 +185,10 @@ def batch_metrics(statuses: Sequence[BatchStatus]) -> list[Metric]:
         Metric("Batches", str(len(statuses))),
         Metric("Running", str(sum(1 for s in statuses if s.running))),
         Metric("Requests", f"{sum(s.n_requests for s in statuses if s.state != 'abandoned'):,}"),
-        Metric("Results retrieved", f"{sum(1 for s in ended if s.results_state == 'done')} of {len(ended)} ended"),
+        Metric("Results retrieved", f"{sum(1 for s in ended if s.results_state == 'done')} of {len(ended)} ended"
+               if ended else "none ended yet",
+               help="Ended batches whose results are in the sidecars." if ended else
+               "Results are retrieved as soon as a batch ends."),
     ]
 
 

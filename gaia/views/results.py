@@ -276,18 +276,17 @@ def totals(rows: Sequence[ResultRow]) -> dict[str, Any]:
 
 
 def results_metrics(rows: Sequence[ResultRow]) -> list[Metric]:
-    """The figures above the Results table; with the unusable files they add up to the folder's videos."""
+    """The figures above the Results table: the folder's videos, then one figure per status adding up to it, then cost.
+
+    Every status is shown, zero or not, so the figures visibly add up to the first one.
+    """
     t = totals(rows)
-    out = [
-        Metric("Analysed", f"{t['analysed']:,} of {t['videos']:,}"),
-        Metric("Failed", f"{t['failed']:,}"),
-        Metric("In flight", f"{t['in flight']:,}"),
-        Metric("Not analysed", f"{t['not analysed']:,}"),
-    ]
-    if t["unusable"]:
-        out.append(Metric("Unusable", f"{t['unusable']:,}", help="Files GAIA cannot read as video (Select folder)."))
-    out.append(Metric("Cost of the analyses", fmt.usd(t["cost_usd"]) if t["analysed"] else fmt.MISSING,
-                      help=f"Mean per video {fmt.usd(t['mean_cost_usd'])}, from each answer's usage at the prices it "
+    out = [Metric("Videos", f"{t['videos']:,}", help="Analysed + failed + in flight + not analysed + unusable.")]
+    helps = {ResultStatus.UNUSABLE: "Files GAIA cannot read as video (see Select folder)."}
+    out += [Metric(str(s).capitalize(), f"{t[str(s)]:,}", help=helps.get(s)) for s in ResultStatus]
+    out.append(Metric("Cost", fmt.usd(t["cost_usd"]) if t["analysed"] else fmt.MISSING,
+                      help=f"What the analyses cost. Mean per video {fmt.usd(t['mean_cost_usd'])}, from each "
+                           "answer's usage at the prices it "
                            "was sent at."))
     return out
 

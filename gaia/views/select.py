@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gaia import format as fmt
+from gaia.folder import WORKDIR_NAME, Folder
 from gaia.media.scan import ScanResult, VideoRecord
 from gaia.views.common import NO_PREVIEW, Metric
 
@@ -23,6 +25,17 @@ def scan_metrics(scan: ScanResult) -> list[Metric]:
         Metric("Size", fmt.size(s["total_size_bytes"])),
         Metric("Problems", str(s["problems"])),
     ]
+
+
+def where_files_go(folder: Path) -> str:
+    """Where GAIA keeps its files for ``folder``: said on the Select page before anything is written."""
+    existing = Folder(folder).existing_workdir()
+    if existing.is_dir():
+        return (f"GAIA keeps its working files for this folder (frames, settings, the ledger of requests) in "
+                f"`{existing}`, and each video's analysis in a `.gaia.json` beside it.")
+    return (f"Nothing is written here while you look. Once you extract keyframes or send, GAIA keeps its working "
+            f"files (frames, settings, the ledger of requests) in `{WORKDIR_NAME}/` inside the folder (or in "
+            "your user cache when the folder is read-only), and each video's analysis in a `.gaia.json` beside it.")
 
 
 def fps_text(fps: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
@@ -48,3 +49,23 @@ def go(page: Page, link_text: str | re.Pattern[str]) -> None:
     """Follow an in-app link (keeps the session, unlike typing a URL)."""
     page.get_by_role("link", name=link_text).first.click()
     wait_idle(page)
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def watch_outside_requests(page: Page) -> list[str]:
+    """Every request the page makes to a host other than this machine, filled in as they happen.
+
+    ``data:`` and ``blob:`` URLs never leave the browser and are not counted.
+    """
+    outside: list[str] = []
+
+    def _seen(request: object) -> None:
+        url = request.url  # type: ignore[attr-defined]
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            outside.append(url)
+
+    page.context.on("request", _seen)
+    return outside

@@ -14,11 +14,12 @@ from playwright.sync_api import Page, expect
 
 import gaia
 from tests.e2e.conftest import NARROW, AppServer
-from tests.e2e.helpers import LONG, go, shot, wait_idle
+from tests.e2e.helpers import LONG, go, shot, wait_idle, watch_outside_requests
 
 pytestmark = pytest.mark.e2e
 
 def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> None:
+    outside = watch_outside_requests(page)  # the whole run: nothing may leave the machine (no key: no API either)
     page.goto(app_server.url)
     wait_idle(page)
     # Demo mode is announced on every page; the key status never shows a key.
@@ -46,13 +47,14 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("5")
     expect(page.get_by_role("button", name=re.compile(r"Extract keyframes for"))).to_have_count(0)
-    expect(page.get_by_test_id("stImage").first).to_be_visible()
+    expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=LONG)
     shot(page, "keyframes.png")
 
     # --- Estimate cost ----------------------------------------------------------------------------------
     go(page, "Next: estimate what the run will cost")
-    expect(page.get_by_role("heading", name="Four ways to send the same run")).to_be_visible(timeout=LONG)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_contain_text("$")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_contain_text("$", timeout=LONG)
+    expect(page.get_by_text(re.compile(r"^Likely between \$"))).to_be_visible()  # the decision leads
+    expect(page.get_by_text("Four ways to send the same run")).to_be_visible()  # the rest is folded
     expect(banner).to_be_visible()
     shot(page, "estimate.png")
 
@@ -116,3 +118,5 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Next: preview the keyframes"))).to_be_visible()
     shot(page, "select-narrow.png")
+    wait_idle(page)
+    assert outside == [], outside  # icons, fonts and charts all come from this machine

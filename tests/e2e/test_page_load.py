@@ -39,6 +39,7 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.link(clip, dest)
     info = gaia.probe_file(clip)
+    assert gaia.Folder(folder).workdir.is_dir()  # as after an earlier visit that extracted: the cache lives in .gaia/
     mp = pytest.MonkeyPatch()
     mp.setattr(gaia.media.scan, "probe_file", lambda _path: info)  # every link is the same file
     try:

@@ -55,9 +55,10 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=LONG)
         go(page, re.compile(r"Next: preview the keyframes"))
         page.get_by_role("button", name=re.compile(r"Extract keyframes for")).click()
-        expect(page.get_by_text(re.compile(r"Extracted keyframes for \d+ video"))).to_be_visible(timeout=LONG)
+        expect(page.get_by_text(re.compile(r"Extracted keyframes for \d+ video")).first).to_be_visible(timeout=LONG)
         go(page, "Next: estimate what the run will cost")
-        expect(page.get_by_role("heading", name="Four ways to send the same run")).to_be_visible(timeout=LONG)
+        expect(page.get_by_text("Four ways to send the same run")).to_be_visible(timeout=LONG)
+        page.get_by_text("The prompt every request shares").click()  # folded below the decision
         expect(page.get_by_text(re.compile(r"Token counts are exact"))).to_be_visible()  # count_tokens with the key
         assert_key_absent(page)
         go(page, "Next: submit the batch")
@@ -66,7 +67,7 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         # With the real API the page checks every half minute; coming back to it checks at once.
         nav = page.get_by_test_id("stSidebarNav")
         nav.get_by_role("link", name="Results").click()
-        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible(timeout=LONG)
         nav.get_by_role("link", name="Progress").click()
         expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
         assert_key_absent(page)

@@ -157,6 +157,7 @@ def test_near_duplicates_are_dropped_and_said(make_folder):
     folder = make_folder({"still.mp4": "static"})
     (kset,) = _extract(folder, count=6)
     assert len(kset.frames) == 1
+    assert kset.note.startswith("1 of 6 frames kept")  # counted in frames asked for, not candidates tried
     assert "near-duplicate" in kset.note
 
 

@@ -239,3 +239,54 @@ def test_a_file_deleted_after_the_scan_is_missing_not_damaged(make_folder):
     assert sets[0].problem.startswith("missing: the file was moved or deleted")
     assert "damaged" not in sets[0].problem
     assert sets[1].frames
+
+
+# --- issue 15 item 9: a preview writes nothing into the folder, and the walk is guarded --------------------
+
+def test_scanning_and_thumbnails_write_nothing_into_the_folder(make_folder):
+    from gaia.media.keyframes import thumbnails
+
+    folder = make_folder({"a.mp4": "testsrc"})
+    result = scan_folder(folder)
+    assert thumbnails(folder, result.usable)[result.records[0].rel_path] is not None
+    assert sorted(p.name for p in folder.iterdir()) == ["a.mp4"]  # no .gaia/ for a folder merely looked at
+
+
+def test_the_probe_cache_follows_the_folder_into_its_working_folder(make_folder, monkeypatch):
+    from gaia.folder import Folder
+
+    folder = make_folder({"a.mp4": "testsrc"})
+    scan_folder(folder)
+    assert Folder(folder).workdir.is_dir()  # extracting or sending makes the working folder
+    monkeypatch.setattr("gaia.media.scan.probe_file", lambda path: (_ for _ in ()).throw(AssertionError("probed")))
+    assert scan_folder(folder).probed == 0
+    assert (folder / ".gaia" / "probe" / "probe-cache.json").is_file()
+
+
+def test_system_folders_are_refused_and_never_entered(tmp_path):
+    import gaia.media.scan as scan
+
+    with pytest.raises(FolderError, match="system folder"):
+        check_folder("/proc")
+    assert scan.is_system_folder(Path("/proc/1"))
+    assert not scan.is_system_folder(tmp_path)
+
+
+def test_the_walk_stops_at_its_limits_and_says_so(tmp_path, monkeypatch):
+    import gaia.media.scan as scan
+
+    deep = tmp_path / "root"
+    (deep / "a" / "b" / "c").mkdir(parents=True)
+    for i in range(5):
+        (deep / f"v{i}.mp4").write_bytes(b"x")
+    (deep / "a" / "b" / "c" / "deep.mp4").write_bytes(b"x")
+    monkeypatch.setattr(scan, "SCAN_MAX_DEPTH", 2)
+    monkeypatch.setattr(scan, "SCAN_MAX_VIDEOS", 3)
+    walk = scan._Walk()
+    found = list(scan._walk(deep, walk))
+    assert len(found) == 3
+    assert walk.limits == ["stopped after 3 videos"]
+    monkeypatch.setattr(scan, "SCAN_MAX_VIDEOS", 100)
+    result = scan.scan_folder(deep)
+    assert "deep.mp4" not in {r.rel_path.rsplit("/", 1)[-1] for r in result.records}
+    assert result.limited and "2 folder levels" in result.limited

@@ -124,3 +124,19 @@ def test_text_counts_are_exact_with_the_api_and_approximate_in_demo_mode(extract
     assert not demo.exception
     assert any("approximate" in c.value for c in demo.caption)
     assert dict(api_env.calls) == calls
+
+
+def test_leads_with_the_decision_and_folds_the_rest(extracted: Path) -> None:
+    """Issue 15 item 11: one figure, its range and the biggest lever first; tables and charts folded."""
+    at = _app(extracted).run()
+    assert not at.exception
+    assert at.metric[0].label == "Batch API + caching"  # the first figure on the page
+    first = [md.value for md in at.markdown][:2]
+    assert first[0].startswith("Likely between **$") and " per video" in first[0]
+    assert first[1].startswith("**The biggest lever left.**") or first[1].startswith("**Output.**")
+    folded = [e.label for e in at.expander]
+    assert folded[:6] == ["Four ways to send the same run", "Where the money goes, and what the numbers say",
+                          "The prompt every request shares", "The same run on every model",
+                          "What if: frames per video and frame size", "Fit a budget"]
+    assert not any(e.proto.expanded for e in at.expander)
+    assert not at.subheader  # no wall of sections

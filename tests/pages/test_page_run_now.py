@@ -109,8 +109,10 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, 
     at.button(key="trial_go").click().run()
     assert not at.exception, at.exception
     assert _metrics(at)["Answered"] == "2"
-    assert len(at.image) == 2 and len(at.json) == 2  # frames beside each answer, answers as JSON
-    assert all(len(img.value) == 2 for img in at.image)  # two keyframes each
+    assert not at.json  # answers field by field (not raw JSON), frames beside each answer
+    assert sum(1 for m in at.markdown if m.value == "**Summary**") == 2
+    assert any("written to the videos' `.gaia.json` sidecars" in i.value for i in at.info)  # said before trying
+    assert len(at.image) == 4  # two keyframes each, one image per frame (in a grid, like Results)
     edited = gaia.PromptProfile("short summary", gaia.default_profile().system, schema,
                                 gaia.default_profile().instruction)
     assert len(gaia.history(folder, edited.hash, gaia.Folder(folder).settings().model).output_tokens) == 2
@@ -122,3 +124,65 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, 
     plan = gaia.plan_submission(folder)
     assert plan.profile.hash == edited.hash
     assert len(plan.requests) == 1 and len(plan.skipped_by("analysed")) == 2
+
+
+def _away_and_back(folder: Path) -> AppTest:
+    """The prompt trial inside a script that can leave it (``away``), as leaving the Submit page does."""
+    def script(folder_text: str) -> None:
+        from pathlib import Path
+
+        import streamlit as st
+
+        import pages._run_now as ui
+
+        if not st.session_state.get("away"):
+            ui.render_prompt_trial(Path(folder_text))
+
+    return AppTest.from_function(script, args=(str(folder),), default_timeout=60).run()
+
+
+def test_prompt_editor_keeps_its_text_after_leaving_and_coming_back(api_env, ready_folder):
+    """Issue 15 item 1: Submit → Results → Submit left the editor blank with "The schema is not valid JSON"."""
+    folder = ready_folder({"a.mp4": "testsrc"})
+    at = _away_and_back(folder)
+    at.text_input(key="trial_name").set_value("my edit").run()
+    at.session_state["away"] = True
+    at.run()
+    assert not at.text_area  # the editor is gone, and Streamlit drops its widgets' values
+    at.session_state["away"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert at.text_input(key="trial_name").value == "my edit"
+    assert json.loads(at.text_area(key="trial_schema").value) == gaia.default_profile().schema
+    assert at.text_area(key="trial_system").value == gaia.default_profile().system
+
+
+def test_prompt_trial_answers_can_be_discarded(api_env, ready_folder):
+    """Issue 15 item 7: a trial's answers are a choice; discarding puts the sidecars back as they were."""
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    at = _component("render_prompt_trial", folder)
+    at.number_input(key="trial_n").set_value(2).run()
+    at.button(key="trial_go").click().run()
+    assert not at.exception, at.exception
+    assert len(list(folder.glob("*.gaia.json"))) == 2
+    assert len(gaia.plan_submission(folder).requests) == 0  # the batch would skip both
+    at.button(key="trial_discard_answers").click().run()
+    assert not at.exception, at.exception
+    assert any("2 sidecar(s) put back" in s.value for s in at.success)
+    assert list(folder.glob("*.gaia.json")) == []
+    assert len(gaia.plan_submission(folder).requests) == 2
+    assert "trial_discard_answers" not in [b.key for b in at.button]
+
+
+def test_prompt_trial_answers_can_be_kept(api_env, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    gaia.write_sidecar(folder / "a.mp4", {"analysis": {"summary": "mine"}})
+    at = _component("render_prompt_trial", folder)
+    at.number_input(key="trial_n").set_value(2).run()
+    at.button(key="trial_go").click().run()
+    at.button(key="trial_keep_answers").click().run()
+    assert not at.exception, at.exception
+    assert any("Kept the 2 answer(s)" in s.value for s in at.success)
+    assert "trial_keep_answers" not in [b.key for b in at.button]
+    assert gaia.read_sidecar(folder / "a.mp4")["analysis"]["summary"] != "mine"

@@ -256,7 +256,7 @@ def _shown(at: AppTest) -> list[str]:
 def test_results_page_table_filters_and_search(analysed_folder):
     at = _results(analysed_folder)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Analysed"] == "3 of 4"
+    assert metrics["Videos"] == "4" and metrics["Analysed"] == "3"
     table = _table(at, "summary")
     assert sorted(table["video"]) == ["bad.mp4", "cat.mp4", "dog.mp4", "fox.mp4"]
     row = table.set_index("video").loc["fox.mp4"]
@@ -366,6 +366,11 @@ def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api_env, 
     assert not at.exception, at.exception
     assert any("have no keyframes with these settings yet" in w.value for w in at.warning)
     assert at.button(key="submit_go").disabled
+    infos = [i.value for i in at.info]
+    assert any("extract the keyframes for these settings first" in i for i in infos), infos
+    assert not any("every video is analysed" in i.lower() or "no videos to send" in i for i in infos)  # issue 15
+    assert sum(1 for h in at.subheader if h.value == "Estimated cost") + sum(
+        1 for m in at.metric if m.label == "Estimated cost") == 1  # said once
     at.button(key="submit_extract").click().run()
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Videos to send"] == "2"

@@ -69,6 +69,15 @@ def test_rows_from_sidecars_with_every_status(library):
     assert rows["broken.mp4"].status == "unusable" and rows["broken.mp4"].error == "damaged"
 
 
+def test_the_results_figures_add_up_to_the_folders_videos(library):
+    """Issue 15 item 3: "Analysed 6 of 8 · Failed 0 · In flight 0 · Not analysed 0" hid the 2 unusable files."""
+    folder, records = library
+    figures = {m.label: m.value for m in R.results_metrics(R.load_results(folder, records))}
+    parts = ("Analysed", "Failed", "In flight", "Not analysed", "Unusable")
+    assert [figures[p] for p in parts] == ["3", "1", "0", "1", "1"]  # every status shown, zero or not
+    assert sum(int(figures[p]) for p in parts) == int(figures["Videos"]) == len(records)
+
+
 def test_rows_survive_an_edited_schema(tmp_path):
     folder = tmp_path / "v"
     _sidecar(folder, "a.mp4", {"caption": "Just a caption", "subjects": ["heron", 3, None], "tags": "not-a-list"})
@@ -178,6 +187,26 @@ def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, ant
     assert len(costs) == 1 and costs[0].actual_usd > 0 and costs[0].estimate_usd is not None
 
 
+def test_the_cost_chart_compares_the_estimate_of_the_processed_requests_only(tmp_path, fake_ksets, anthropic_client,
+                                                                              emulator):
+    """Issue 15 item 6: after a cancel, a 2-request estimate stood against a 1-request actual."""
+    folder = tmp_path / "v"
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
+    gaia.submit(folder, plan, anthropic_client)
+    deadline = time.monotonic() + 15
+    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    gaia.retrieve(folder, anthropic_client)
+    (whole,) = P.batch_costs(folder)
+    with gaia.Folder(folder).ledger() as ledger:  # as if the batch had been canceled before b.mp4 was processed
+        ledger._conn.execute("UPDATE requests SET status='failed', error_kind='canceled', cost_usd=NULL "
+                             "WHERE rel_path='b.mp4'")
+    (cut,) = P.batch_costs(folder)
+    assert cut.estimate_usd == pytest.approx(whole.estimate_usd / 2)
+    assert cut.actual_usd < whole.actual_usd
+
+
 def test_detail_frames_and_thumbnail_from_the_frame_cache(make_folder):
     folder = make_folder({"a.mp4": "testsrc"})
     s = gaia.Folder(folder).settings()
@@ -206,3 +235,13 @@ def test_folder_token_changes_with_the_ledger_and_settings(tmp_path, fake_ksets,
     assert after_settings != before
     gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
     assert S.folder_token(folder) != after_settings
+
+
+def test_progress_figures_while_nothing_has_ended(tmp_path, fake_ksets, anthropic_client, emulator):
+    """Issue 15 item 6: "Results retrieved 0 of 0 ended" while a batch runs."""
+    emulator.update_config(batch_delay_s=60)
+    folder = tmp_path / "v"
+    gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+                anthropic_client)
+    figures = {m.label: m.value for m in P.batch_metrics(gaia.batch_statuses(folder))}
+    assert figures["Running"] == "1" and figures["Results retrieved"] == "none ended yet"

@@ -1,0 +1,123 @@
+"""Everyday use in a real browser (issue 15): the folder in the address (reload, a page's URL), the prompt
+editor across pages, trying and keeping, the phone layout of Results, and no request leaving the machine.
+
+Runs in demo mode (no key: the local emulator), so no request may go anywhere but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import gaia
+from tests.e2e.conftest import NARROW, AppServer
+from tests.e2e.helpers import LONG, shot, wait_idle, watch_outside_requests
+
+pytestmark = pytest.mark.e2e
+
+
+def _nav(page: Page, name: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    wait_idle(page)
+
+
+def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppServer) -> None:
+    outside = watch_outside_requests(page)
+    page.goto(app_server.url)
+    wait_idle(page)
+    page.get_by_role("button", name="Use the demo folder").click()  # a new session has no folder
+    demo = str(app_server.demo_folder)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(demo, timeout=LONG)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Usable")).to_contain_text("5")
+
+    # --- The folder is in the address: a reload keeps it ------------------------------------------------
+    expect(page).to_have_url(re.compile(r"[?&]folder="), timeout=LONG)
+    page.reload()
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(demo, timeout=LONG)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Usable")).to_contain_text("5")
+
+    # --- A page's URL with the folder in it opens that page on that folder (a new session) ---------------
+    page.goto(f"{app_server.url}/Keyframes?folder={quote(demo)}")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Keyframes", exact=True)).to_be_visible()
+    expect(page.get_by_text("Choose a folder of videos first.")).to_have_count(0)
+    # ...and one outside what the app may open is refused like a typed path.
+    page.goto(f"{app_server.url}/Keyframes?folder={quote('/proc')}")
+    wait_idle(page)
+    expect(page.get_by_text(re.compile("cannot be opened.*system folder"))).to_be_visible()
+    expect(page.get_by_text("Choose a folder of videos first.")).to_be_visible()
+    page.goto(f"{app_server.url}/?folder={quote(demo)}")
+    wait_idle(page)
+
+    # --- Try the prompt: leave Submit and come back, the editor keeps its text ---------------------------
+    _nav(page, "Submit")
+    page.get_by_role("tab", name="Try the prompt").click()
+    name = page.get_by_label("Profile name")
+    expect(name).to_be_visible()
+    name.fill("my everyday prompt")
+    name.press("Enter")
+    wait_idle(page)
+    _nav(page, "Results")
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+    _nav(page, "Submit")
+    page.get_by_role("tab", name="Try the prompt").click()
+    expect(page.get_by_label("Profile name")).to_have_value("my everyday prompt")
+    expect(page.get_by_text("The schema is not valid JSON")).to_have_count(0)
+    expect(page.get_by_label("Output schema (JSON Schema)")).to_have_value(re.compile(r'^\{\s*"type"'))
+
+    # --- Try it (said before: answers go into sidecars), then keep the answers ---------------------------
+    expect(page.get_by_text(re.compile("A trial is a real run at standard prices"))).to_be_visible()
+    tries = page.get_by_label("Videos to try", exact=True)
+    tries.fill("1")
+    tries.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Try on 1 video")).click()
+    keep = page.get_by_role("button", name="Keep the trial's answers")
+    expect(keep).to_be_visible(timeout=LONG)
+    expect(page.get_by_role("button", name="Discard the trial's answers")).to_be_visible()
+    expect(page.get_by_text("Summary", exact=True).first).to_be_visible()  # field by field, not a JSON tree
+    shot(page, "try-prompt.png")
+    keep.click()
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"Kept the 1 answer\(s\)"))).to_be_visible()
+    expect(page.get_by_role("button", name="Keep the trial's answers")).to_have_count(0)
+    assert any(gaia.read_sidecar(v) for v in sorted(app_server.demo_folder.glob("*.mp4")))
+
+    # --- Results on a phone: the summary adds up, frames read in time order --------------------------------
+    page.set_viewport_size(NARROW)
+    page.goto(f"{app_server.url}/Results?folder={quote(demo)}")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible(timeout=LONG)
+    figures = {}
+    for label in ("Videos", "Analysed", "Failed", "In flight", "Not analysed", "Unusable"):
+        metric = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).first
+        figures[label] = int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
+    assert figures["Videos"] == 5 == sum(v for k, v in figures.items() if k != "Videos"), figures
+    first, second = (page.get_by_test_id("stMetric").nth(i).bounding_box() for i in (0, 1))
+    assert first and second and abs(first["y"] - second["y"]) < 2  # several figures a row, not one per line
+    images = page.get_by_test_id("stImage")
+    expect(images.first).to_be_visible(timeout=LONG)
+    assert images.count() >= 3
+    frames = []
+    for i in range(images.count()):
+        img = images.nth(i)
+        img.scroll_into_view_if_needed()
+        box = img.bounding_box()
+        caption = img.inner_text().strip()
+        frames.append((round(box["y"]), round(box["x"]), caption))
+    in_reading_order = [c for _, _, c in sorted(frames)]
+
+    def secs(text: str) -> float:
+        m, s = text.split(":")
+        return int(m) * 60 + float(s)
+
+    times = [secs(c) for c in in_reading_order]
+    assert times == sorted(times), in_reading_order
+    shot(page, "results-narrow.png")
+
+    assert outside == [], outside
