@@ -92,8 +92,13 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
     expect(reason).to_be_visible(timeout=LONG)
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
+    wait_idle(page)  # a rerun after the page settles would close an open list
     env.click()
-    page.get_by_role("option", name="outdoor", exact=True).click()
+    option = page.get_by_role("option", name="outdoor", exact=True)
+    if not option.is_visible():  # the list closed under a late rerun: open it again
+        wait_idle(page)
+        env.click()
+    option.click()
     shot(page, "review.png")
     page.get_by_role("button", name="Save as verified").click()
     expect(page.get_by_text("Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
