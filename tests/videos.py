@@ -32,6 +32,9 @@ def make(kind: str, out: Path) -> Path:
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, str(out))
     elif kind == "testsrc_gop1":  # 8 s, a keyframe every second (phone-like)
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", *X264, "-g", "25", str(out))
+    elif kind == "bframes":  # 8 s, one keyframe, B-frames (most of them referenced by no other frame)
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", "-c:v", "libx264", "-preset", "veryfast",
+            "-bf", "3", "-g", "1000", "-sc_threshold", "0", "-pix_fmt", "yuv420p", str(out))
     elif kind == "hd":  # 1280x720, 6 s, for resize checks
         _ff("-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=6", *X264, str(out))
     elif kind == "cuts":  # solid colours with hard cuts at 2, 4, 6 s; keyframes only at 0
@@ -119,7 +122,7 @@ def make(kind: str, out: Path) -> Path:
     return out
 
 
-GOOD_KINDS = ("testsrc", "testsrc_gop1", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
+GOOD_KINDS = ("testsrc", "testsrc_gop1", "bframes", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
               "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
 BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
 EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}

@@ -31,6 +31,7 @@ from PIL import Image
 DECODER_THREADS = 2  # threads per decoder: videos are decoded side by side on the other cores
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above this (8K), slice threads only: a frame in flight is 50 MB
 LONG_GOP_FRAMES = 60  # frames per I-frame above which exact frames are decoded with frame threads
+SKIP_MARGIN_FRAMES = 24  # frames before a target from which every frame is decoded (see VideoDecoder._sweep_to)
 SCENE_EDGE = 64  # scene scores are computed on frames this wide
 _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
@@ -85,6 +86,10 @@ class PacketIndex:
         i = bisect.bisect_left(self.frames, t)
         near = [self.frames[j] for j in (i - 1, i) if 0 <= j < len(self.frames)]
         return min(near, key=lambda f: abs(f - t))
+
+    def frames_between(self, after: float, target: float) -> int:
+        """How many frames lie after time ``after`` and before ``target``."""
+        return bisect.bisect_left(self.frames, target - 1e-3) - bisect.bisect_right(self.frames, after + 1e-6)
 
     def key_before(self, t: float) -> Key | None:
         """The last I-frame at or before ``t``."""
@@ -220,20 +225,46 @@ class VideoDecoder:
         out: list[Decoded | None] = [None] * len(times)
         frames: Iterator[Any] | None = None
         last = float("-inf")  # time of the last frame decoded
-        for i in order:
-            target = index.snap(times[i])
-            key = index.key_before(target)
-            if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
-                self._seek(key.ts if key is not None else round((target + self.start) / self.tb))
-                frames = self._all_frames()
-            for frame in frames:
-                last = self._time(frame)
-                if last >= target - 1e-3:
-                    out[i] = self._decoded(frame, keyframe=bool(frame.key_frame))
-                    break
-            else:
-                frames = None
+        cc = self.stream.codec_context
+        try:
+            for i in order:
+                target = index.snap(times[i])
+                key = index.key_before(target)
+                if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
+                    self._seek(key.ts if key is not None else round((target + self.start) / self.tb))
+                    frames = self._all_frames()
+                out[i], last, frames = self._sweep_to(frames, target, last)
+                if out[i] is None and frames is not None and last > target + 1e-3:  # skipped past it: again, fully
+                    cc.skip_frame = "DEFAULT"
+                    self._seek(key.ts if key is not None else 0)
+                    frames = self._all_frames()
+                    out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False)
+        finally:
+            cc.skip_frame = "DEFAULT"
         return out
+
+    def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True
+                  ) -> tuple[Decoded | None, float, Iterator[Any] | None]:
+        """Decode on to the frame at ``target``: ``(that frame or None, time of the last frame seen, frames)``.
+
+        Far from the target, frames no other frame refers to (most B-frames) are not decoded at all,
+        since nothing after them needs them; close to it (``SKIP_MARGIN_FRAMES``, beyond any reordering
+        or threading delay) every frame is, so the target itself is always decoded. ``frames`` comes
+        back ``None`` at the end of the file.
+        """
+        cc = self.stream.codec_context
+        frames_to_target = self.index().frames_between
+        cc.skip_frame = "NONREF" if skip and frames_to_target(last, target) > SKIP_MARGIN_FRAMES else "DEFAULT"
+        for frame in frames:
+            last = self._time(frame)
+            if last >= target - 1e-3:
+                cc.skip_frame = "DEFAULT"
+                exact = last <= target + 1e-3 or not skip
+                return (self._decoded(frame, keyframe=bool(frame.key_frame)) if exact else None), last, frames
+            if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= SKIP_MARGIN_FRAMES:
+                cc.skip_frame = "DEFAULT"
+        cc.skip_frame = "DEFAULT"
+        return None, last, None
 
     def scene_scores(self) -> Iterator[tuple[float, float]]:
         """``(time, score)`` for every frame after the first: FFmpeg's scene score on small frames.
@@ -314,10 +345,24 @@ class VideoDecoder:
         w, h = self.size
         rotation = frame.rotation % 360
         sw, sh = (h, w) if rotation in (90, 270) else (w, h)
-        image = frame.reformat(width=sw, height=sh, format="rgb24", interpolation="AREA").to_image()
+        image = scaled_image(frame, sw, sh)
         if rotation in _TRANSPOSE:
             image = image.transpose(_TRANSPOSE[rotation])
         return Decoded(round(self._time(frame), 6), image, keyframe)
+
+
+def scaled_image(frame: Any, width: int, height: int) -> Image.Image:
+    """``frame`` scaled to ``width`` x ``height`` (area-averaged) as an RGBX image over swscale's own buffer.
+
+    ``VideoFrame.to_image`` copies the picture twice more (into a bytearray, then into a new image);
+    viewing the scaled frame's plane in place halves the cost of the step. Pillow writes RGBX
+    straight to JPEG; the fourth byte is padding, never an alpha channel.
+    """
+    scaled = frame.reformat(width=width, height=height, format="rgb0", interpolation="AREA")
+    plane = scaled.planes[0]
+    if plane.line_size < width * 4:  # bottom-up or packed oddly: let PyAV sort it out
+        return scaled.to_image()
+    return Image.frombuffer("RGBX", (width, height), plane, "raw", "RGBX", plane.line_size, 1)
 
 
 def first_frame_rotation(container: Any) -> int:

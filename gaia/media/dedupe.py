@@ -38,7 +38,7 @@ class Signature:
     def of(cls, image: Image.Image | np.ndarray) -> Signature:
         """The signature of an RGB image (PIL or an HxWx3 uint8 array)."""
         img = Image.fromarray(image) if isinstance(image, np.ndarray) else image
-        small = img.convert("RGB").resize((64, 64), Image.Resampling.BOX)  # one cheap reduction, then tiny ones
+        small = img.resize((64, 64), Image.Resampling.BOX).convert("RGB")  # one cheap reduction, then tiny ones
         thumb = np.asarray(small.resize((16, 16), Image.Resampling.BOX), dtype=np.float32)
         return cls(_dhash(small.convert("L")), thumb)
 

@@ -287,6 +287,33 @@ def test_the_keyframe_and_the_exact_paths_return_the_same_frames(make_folder):
         assert np.abs(np.asarray(a.image, dtype=int) - np.asarray(b.image, dtype=int)).mean() < 0.5
 
 
+def test_a_long_sweep_skips_unreferenced_frames_yet_returns_exactly_the_frames_asked_for(make_folder, monkeypatch):
+    folder = make_folder({"b.mp4": "bframes"})
+    decoded: list[int] = []
+    plain_decode = VideoDecoder._decode
+
+    def counting(self, packet):
+        frames = plain_decode(self, packet)
+        decoded.append(len(frames))
+        return frames
+
+    monkeypatch.setattr(VideoDecoder, "_decode", counting)
+
+    def sweep() -> tuple[list, int]:
+        decoded.clear()
+        with VideoDecoder(folder / "b.mp4", size=(160, 120)) as dec:
+            frames = dec.exact([7.92, 1.0, 3.48, 6.04])
+        return frames, sum(decoded)
+
+    skipping, n_skipping = sweep()
+    monkeypatch.setattr("gaia.media.decode.SKIP_MARGIN_FRAMES", 10**9)  # every frame decoded
+    full, n_full = sweep()
+    assert [f.time for f in skipping] == [f.time for f in full] == [7.92, 1.0, 3.48, 6.04]
+    for a, b in zip(skipping, full, strict=True):
+        assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
+    assert n_skipping < 0.8 * n_full, (n_skipping, n_full)
+
+
 @pytest.mark.parametrize("strategy", ["keyframes", "uniform"])
 def test_exact_frames_are_the_ones_promised_at_the_even_times(make_folder, strategy):
     # Evolving content, a keyframe every 2 s: nothing is black or repeated, so every slot keeps
