@@ -80,8 +80,9 @@ def make(kind: str, out: Path) -> Path:
     elif kind == "webm":
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "libvpx-vp9",
             "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", "-f", "webm", str(out))
-    elif kind == "avi":
-        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "mpeg4", "-f", "avi", str(out))
+    elif kind == "avi":  # MPEG-4 ASP with B-frames, as DivX/Xvid files are: AVI holds no presentation times
+        _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "mpeg4", "-bf", "2", "-g", "25",
+            "-f", "avi", str(out))
     elif kind == "audio_only":
         _ff("-f", "lavfi", "-i", "sine=frequency=300:duration=3", "-c:a", "aac", "-f", "mp4", str(out))
     elif kind == "zero":

@@ -129,6 +129,10 @@ class VideoDecoder:
         self.start = start / 1e6 if start is not None else (self.stream.start_time or 0) * self.tb
         self._index: PacketIndex | None = None
         self._delay = 0  # pts - dts of the first packet (B-frame reordering), in stream ticks
+        # AVI stores no presentation times; with B-frames the demuxer's guessed pts reach decoded
+        # frames out of order (1, 2, 3, 5, 4, ...), while their dts run in display order, which is
+        # what FFmpeg's best-effort timestamp settles on too.
+        self._time_from_dts = self.container.format.name == "avi" and bool(self.stream.codec_context.has_b_frames)
         self._threads_set = False
 
     def __enter__(self) -> VideoDecoder:
@@ -338,7 +342,8 @@ class VideoDecoder:
         return frames
 
     def _time(self, frame: Any) -> float:
-        pts = frame.pts if frame.pts is not None else frame.dts
+        pts = frame.dts if self._time_from_dts and frame.dts is not None else frame.pts
+        pts = pts if pts is not None else frame.dts
         return (pts or 0) * self.tb - self.start
 
     def _decoded(self, frame: Any, *, keyframe: bool) -> Decoded:
