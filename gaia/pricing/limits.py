@@ -72,8 +72,8 @@ class MaxTokensAdvice:
                     "tokens): they were billed but are unusable. Raise the limit to "
                     f"{fmt.tokens(self.suggested or 0)}.")
         if self.verdict is LimitVerdict.NO_HISTORY:
-            return (f"Answer length limit {cur} tokens. {self.answers} answer(s) with this prompt and model so far; "
-                    f"after {MAX_TOKENS_MIN_ANSWERS} GAIA suggests a limit from their length.")
+            return (f"{cur} tokens; no advice yet: {self.answers} answer(s) with this prompt and model so far, "
+                    f"and from {MAX_TOKENS_MIN_ANSWERS} on GAIA suggests a limit from their length.")
         basis = (f"{self.answers} answers with this prompt and model: p99 {fmt.tokens(self.p99 or 0)}, longest "
                  f"{fmt.tokens(self.longest or 0)} output tokens (thinking included)")
         if self.verdict is LimitVerdict.FAR_ABOVE:

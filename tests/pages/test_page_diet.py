@@ -49,3 +49,55 @@ def test_keyframes_offers_presets_priced_for_the_folders_videos_and_saves_the_ch
     table = at.dataframe[0].value
     assert list(table["preset"]) == ["economy", "balanced", "detailed", "custom"]
     assert table["longest edge"].iloc[-1] == "model's full size"
+
+
+def _answers(folder: Path, outputs: list[int], *, profile_hash: str, status: str = "succeeded",
+             error_kind: str | None = None) -> None:
+    from gaia.ledger import RequestIntent
+
+    f = gaia.Folder(folder)
+    model = f.settings().model
+    with f.ledger() as ledger:
+        run_id = ledger.new_run(mode="standard", model=model, prompt_hash=profile_hash, settings={})
+        ids = ledger.add_standard_requests(run_id, [
+            RequestIntent(custom_id=f"{status}{profile_hash}{i}", rel_path=f"v{i}.mp4", set_id="s", timestamps=(),
+                          prompt_hash=profile_hash, model=model) for i in range(len(outputs))])
+        for rid, out in zip(ids, outputs, strict=True):
+            ledger.finish_request(rid, status, usage={"input_tokens": 100, "output_tokens": out}, cost_usd=0.01,
+                                  error_kind=error_kind)
+
+
+def test_submit_shows_each_profiles_output_tokens_and_switches_to_compact(api_env, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    full = gaia.default_profile()
+    _answers(folder, [2000, 2200, 2400], profile_hash=full.hash)
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception, at.exception
+    pick = at.selectbox(key="submit_profile")
+    assert pick.value == "default" and pick.options[:2] == [
+        "default · 2,200 output tokens an answer (median of 3)",
+        "compact · no answers yet (the estimate assumes 2,000)"]
+    table = next(d.value for d in at.dataframe if "output tokens (median)" in d.value.columns)
+    assert table.set_index("profile").loc["default", "answers"] == 3
+    pick.set_value("compact").run()
+    assert not at.exception, at.exception
+    settings = gaia.Folder(folder).settings()
+    assert settings.prompt_profile == "compact"
+    assert gaia.Folder(folder).profile().hash == gaia.compact_profile(full).hash
+    plan = gaia.plan_submission(folder)
+    assert plan.profile.hash == gaia.compact_profile(full).hash  # what the batch will send
+
+
+def test_submit_warns_of_cut_off_answers_and_one_click_sets_the_suggested_limit(api_env, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    full = gaia.default_profile()
+    gaia.Folder(folder).save_settings(gaia.RunSettings(max_tokens=1024).with_keyframes(count=2))
+    _answers(folder, [600] * 12, profile_hash=full.hash)
+    _answers(folder, [1024], profile_hash=full.hash, status="failed", error_kind="max_tokens")
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception, at.exception
+    assert any("1 answer(s) were cut off at the limit (1,024 tokens)" in w.value for w in at.warning)
+    at.button(key="submit_use_max_tokens").click().run()
+    assert not at.exception, at.exception
+    assert gaia.Folder(folder).settings().max_tokens == 2048
+    assert at.number_input(key="submit_max_tokens").value == 2048
