@@ -130,3 +130,18 @@ def test_an_old_folder_that_sent_at_full_size_keeps_full_size_so_its_answers_sta
     assert f.fingerprint() == old_fingerprint  # its sidecars still count as analysed, nothing is resent
     f.save_settings(f.settings().with_preset("balanced"))  # until the user picks a preset
     assert f.settings().keyframes.max_edge == 1024
+
+
+def test_a_run_recorded_before_presets_is_retried_with_the_frames_it_sent(tmp_path):
+    from types import SimpleNamespace
+
+    from gaia.runs.failures import _run_settings
+
+    recorded = RunSettings().to_dict()
+    del recorded["frame_preset"]
+    recorded["keyframes"]["max_edge"] = None  # the old default: the model's full size
+    first = SimpleNamespace(model=None)
+    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=recorded), first)
+    assert settings.keyframes.max_edge is None
+    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=RunSettings().to_dict()), first)
+    assert settings.keyframes.max_edge == 1024
