@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
     p = add_parser(sub, "keyframes", "Extract the keyframes GAIA will send for each video (cached in DIR/.gaia).",
                    "gaia keyframes ~/Videos/pets --preset economy --count 4\n"
                    "  gaia keyframes ~/Videos/pets --strategy scene --count 8 --max-edge 800\n\n"
-                   "frame-size presets (longest edge; tokens of a 1920x1080 frame on the default model):\n"
+                   "frame-size presets (longest edge; tokens of a 1920x1080 frame, which a model may shrink further):\n"
                    + _presets_help())
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--strategy", choices=gaia.STRATEGIES, help="keyframes (fast default), uniform or scene")
@@ -37,8 +37,13 @@ def register(sub: Any) -> None:
 
 
 def _presets_help() -> str:
-    rows = gaia.preset_costs(gaia.DEFAULT_MODEL, frames=1)
-    return "\n".join(f"  {r.preset:<9} {r.max_edge:>5} px  {r.tokens_per_frame:>5} tokens  {r.shows}" for r in rows)
+    """The presets with the tokens of a full-HD frame at their edge (the pixel rule only: building the
+    parser must not read the price file, whose errors the command reports)."""
+    lines = []
+    for x in gaia.FRAME_PRESETS:
+        tokens = gaia.image_tokens(x.max_edge, round(x.max_edge * 1080 / 1920))
+        lines.append(f"  {x.name:<9} {x.max_edge:>5} px  {tokens:>5} tokens  {x.shows}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
