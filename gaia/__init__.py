@@ -58,8 +58,10 @@ from gaia.pricing.estimate import Assumptions, Estimate, estimate_run
 from gaia.pricing.explain import Explanation
 from gaia.pricing.history import History, history
 from gaia.pricing.inputs import RunInputs, load_run_inputs
+from gaia.pricing.limits import LimitVerdict, MaxTokensAdvice, max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.output import OutputEstimate
+from gaia.pricing.presets import PresetCost, preset_costs
 from gaia.pricing.run import MONEY_LABELS
 from gaia.pricing.scenarios import SCENARIO_LABELS, SCENARIOS, Scenario
 from gaia.pricing.spent import ActualCost, EstimateCheck, actual_cost, compare_to_estimate
@@ -69,10 +71,11 @@ from gaia.pricing.whatif import BudgetResult, WhatIfPoint, budget, what_if
 from gaia.prompts import (
     ProfileNotFound,
     PromptProfile,
+    compact_profile,
     default_profile,
     schema_problems,
 )
-from gaia.quality.ladder import SchemaProfile, TuneConfig, compact_profile, default_ladder
+from gaia.quality.ladder import SchemaProfile, TuneConfig, default_ladder
 from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner
 from gaia.quality.sample import DEFAULT_SAMPLE, Sample, pick_sample
 from gaia.quality.scoring import FieldKind, FieldScore, ScoreCard, fields_of, score_answers
@@ -115,7 +118,10 @@ from gaia.runs.trial import (
 )
 from gaia.settings import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_FRAME_PRESET,
     FRAME_COUNT_STEPS,
+    FRAME_PRESET_NAMES,
+    FRAME_PRESETS,
     MAX_CONCURRENCY,
     MAX_EDGE_STEPS,
     MAX_FRAME_COUNT,
@@ -123,10 +129,12 @@ from gaia.settings import (
     MAX_MAX_TOKENS,
     MIN_JPEG_QUALITY,
     STRATEGIES,
+    FramePreset,
     KeyframeSettings,
     RunSettings,
     Selection,
     allowed_roots,
+    frame_preset,
 )
 from gaia.sidecar import (
     SidecarCollision,
@@ -161,12 +169,15 @@ __all__ = [
     "CACHE_TTLS",
     "COUNTS_NOTE",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_FRAME_PRESET",
     "DEFAULT_MODEL",
     "DEFAULT_POLL_S",
     "DEFAULT_SAMPLE",
     "DEFAULT_TOLERANCE",
     "DEFAULT_TRIAL_VIDEOS",
     "FRAME_COUNT_STEPS",
+    "FRAME_PRESETS",
+    "FRAME_PRESET_NAMES",
     "MAX_CONCURRENCY",
     "MAX_EDGE_STEPS",
     "MAX_FRAME_COUNT",
@@ -205,6 +216,7 @@ __all__ = [
     "Folder",
     "FolderBusy",
     "FolderError",
+    "FramePreset",
     "History",
     "ImageTier",
     "Keyframe",
@@ -212,6 +224,8 @@ __all__ = [
     "KeyframeSettings",
     "LabelError",
     "Ledger",
+    "LimitVerdict",
+    "MaxTokensAdvice",
     "MissingApiKey",
     "ModelFacts",
     "ModelRow",
@@ -219,6 +233,7 @@ __all__ = [
     "OutputEstimate",
     "PlannedRequest",
     "Prepared",
+    "PresetCost",
     "PriceFileError",
     "ProbeInfo",
     "ProfileNotFound",
@@ -300,6 +315,7 @@ __all__ = [
     "filter_rows",
     "fit_to_tier",
     "format",
+    "frame_preset",
     "frame_tokens",
     "history",
     "image_tokens",
@@ -310,6 +326,7 @@ __all__ = [
     "load_results",
     "load_run_inputs",
     "make_client",
+    "max_tokens_advice",
     "model_facts",
     "not_offered_reason",
     "offered_models",
@@ -320,6 +337,7 @@ __all__ = [
     "plan_run_now",
     "plan_submission",
     "prepare",
+    "preset_costs",
     "price_tokens",
     "probe_file",
     "prompt_tokens",

@@ -196,8 +196,12 @@ class Folder:
     # --- settings, exclusions, prompt profiles ---------------------------------------------------
 
     def settings(self) -> RunSettings:
-        """The saved run settings, or the defaults when none are saved or the file is damaged."""
-        return settings.read_settings(self.existing_workdir())
+        """The saved run settings, or the defaults when none are saved or the file is damaged.
+
+        A settings file from before frame presets keeps full-size frames when the folder has sent
+        requests (its answers were made at that size), else gets the default preset.
+        """
+        return settings.read_settings(self.existing_workdir(), sent_before=self.has_ledger)
 
     def save_settings(self, run_settings: RunSettings) -> Path:
         """Save the run settings for the app and the CLI alike; returns the file."""

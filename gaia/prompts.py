@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,14 @@ from gaia.fsutil import atomic_write_json, read_json
 
 PROMPTS_DIR = "prompts"
 DEFAULT_PROFILE_NAME = "default"
+COMPACT_PROFILE_NAME = "compact"
+COMPACT_SUFFIX = "-compact"
 HASH_LENGTH = 16
+# Field names that hold prose (free text people read, never scored): ``compact_profile`` drops the
+# plain-string ones (the summary stays), ``gaia.quality.scoring`` leaves them unscored.
+PROSE_NAMES = re.compile(r"descri|summary|note|comment|reason|scientific|explan|caption|detail")
+COMPACT_NOTE = ("\n\nBe brief: the summary is one short sentence, and fields that describe in prose are left "
+                "out of this output schema on purpose.")
 
 # Keywords structured outputs do not support (numeric and length bounds, recursion helpers).
 _UNSUPPORTED_KEYWORDS = (
@@ -207,6 +215,49 @@ def default_profile() -> PromptProfile:
                          instruction=DEFAULT_INSTRUCTION)
 
 
+def _is_prose(name: str, node: Any) -> bool:
+    return (isinstance(node, dict) and node.get("type") == "string" and not node.get("enum")
+            and bool(PROSE_NAMES.search(name.lower())) and "summary" not in name.lower())
+
+
+def _compact_node(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    props = node.get("properties")
+    if isinstance(props, dict):
+        kept = {k: _compact_node(v) for k, v in props.items() if not _is_prose(k, v)}
+        out["properties"] = kept
+        if isinstance(node.get("required"), list):
+            out["required"] = [k for k in node["required"] if k in kept]
+    if isinstance(node.get("items"), dict):
+        out["items"] = _compact_node(node["items"])
+    return out
+
+
+def compact_profile(profile: PromptProfile) -> PromptProfile:
+    """``profile`` with the prose fields (descriptions, notes, scientific names) dropped from its
+    schema and a request to keep the summary short: the scored fields stay, the answer shrinks.
+
+    Compacting a compact profile changes nothing (same hash), so a tune of it or a second compaction
+    finds the same profile.
+    """
+    system = profile.system if profile.system.endswith(COMPACT_NOTE) else profile.system + COMPACT_NOTE
+    compact = profile.name == COMPACT_PROFILE_NAME or profile.name.endswith(COMPACT_SUFFIX)
+    return PromptProfile(name=profile.name if compact else profile.name + COMPACT_SUFFIX, system=system,
+                         schema=_compact_node(profile.schema), instruction=profile.instruction)
+
+
+def builtin_compact_profile() -> PromptProfile:
+    """The built-in ``compact`` profile: the default one, compacted (``compact_profile``)."""
+    return compact_profile(default_profile()).renamed(COMPACT_PROFILE_NAME)
+
+
+def builtin_profiles() -> list[PromptProfile]:
+    """The profiles GAIA ships: ``default`` (full schema) and ``compact``."""
+    return [default_profile(), builtin_compact_profile()]
+
+
 # --- schema checks ----------------------------------------------------------------------------------
 
 def schema_problems(schema: Any) -> list[str]:
@@ -297,17 +348,18 @@ def _saved(directory: Path) -> list[tuple[str, PromptProfile]]:
 
 
 def list_profiles(directory: Path) -> list[PromptProfile]:
-    """The built-in default first, then the folder's saved profiles, oldest saved first."""
-    builtin = default_profile()
-    saved = [p for _, p in _saved(directory) if p.hash != builtin.hash or p.name != builtin.name]
-    return [builtin, *saved]
+    """The built-in profiles first (default, compact), then the folder's saved ones, oldest saved first."""
+    builtins = builtin_profiles()
+    same = {(b.hash, b.name) for b in builtins}
+    saved = [p for _, p in _saved(directory) if (p.hash, p.name) not in same]
+    return [*builtins, *saved]
 
 
 def load_profile(directory: Path, name: str | None = None) -> PromptProfile:
     """A profile saved in ``directory`` by hash or by name (the most recently saved of that name wins).
 
-    ``"default"`` (or ``None``/empty) gives the built-in profile unless the user saved one under
-    that name. Raises ``ProfileNotFound`` naming the known profiles otherwise.
+    ``"default"`` (or ``None``/empty) and ``"compact"`` give the built-in profiles unless the user
+    saved one under that name. Raises ``ProfileNotFound`` naming the known profiles otherwise.
     """
     name = (name or DEFAULT_PROFILE_NAME).strip()
     saved = _saved(directory)
@@ -317,8 +369,8 @@ def load_profile(directory: Path, name: str | None = None) -> PromptProfile:
     for _, profile in reversed(saved):
         if profile.name == name:
             return profile
-    builtin = default_profile()
-    if name in (DEFAULT_PROFILE_NAME, builtin.hash):
-        return builtin
-    known = ", ".join(sorted({p.name for _, p in saved} | {DEFAULT_PROFILE_NAME}))
+    for builtin in builtin_profiles():
+        if name in (builtin.name, builtin.hash):
+            return builtin
+    known = ", ".join(sorted({p.name for _, p in saved} | {DEFAULT_PROFILE_NAME, COMPACT_PROFILE_NAME}))
     raise ProfileNotFound(f"no prompt profile named {name!r}; known profiles: {known}")

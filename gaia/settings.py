@@ -5,6 +5,9 @@ frame caches, run settings, the user's exclusions, the ledger). When the video f
 read-only, the working folder falls back to a per-folder directory under the user's cache. Run
 settings (model, keyframe settings, cache TTL, prompt profile) are saved in ``settings.json`` so a
 run prepared in the browser can be submitted or watched from a terminal, and the other way round.
+
+Frame-size presets (``FRAME_PRESETS``: economy, balanced, detailed) are defined here and nowhere
+else; the default frame size is the balanced preset, not the model's largest image.
 """
 
 from __future__ import annotations
@@ -36,6 +39,14 @@ MAX_FRAME_COUNT = 50
 # page, what-if and budget. A model's own tier limit is added where it is not a step, and steps
 # above it are dropped.
 MAX_EDGE_STEPS = (384, 512, 768, 1024, 1280, 1568, 2048, 2576)
+# Answer length guidance (gaia.pricing.limits): suggest the p99 of past answers' output tokens times this
+# headroom, rounded up to a multiple of MAX_TOKENS_STEP, once at least MAX_TOKENS_MIN_ANSWERS answers exist;
+# a limit more than MAX_TOKENS_FAR_ABOVE times the suggestion is called far above need.
+MAX_TOKENS_QUANTILE = 0.99
+MAX_TOKENS_HEADROOM = 1.25
+MAX_TOKENS_STEP = 256
+MAX_TOKENS_MIN_ANSWERS = 10
+MAX_TOKENS_FAR_ABOVE = 2.0
 FRAME_COUNT_STEPS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32)
 # Run now (Messages API): requests in flight at once by default, and the most a user may choose.
 # GAIA lowers it by itself while the API pushes back (429/529) and raises it again as calls succeed.
@@ -46,6 +57,52 @@ MAX_CONCURRENCY = 32
 XMP_NAMINGS = ("video", "stem")
 DEFAULT_XMP_NAMING = "video"
 
+
+
+@dataclass(frozen=True)
+class FramePreset:
+    """A named frame size: the longest edge sent (px) and, in words, what a frame that size still shows.
+
+    The edge is an upper bound: a smaller video is never enlarged, and a model's own image tier may
+    shrink a frame further (``gaia.facts.fit_to_tier``). Tokens per frame follow from the API's pixel
+    rule, ``ceil(w/28) * ceil(h/28)``; for a 16:9 video: economy 512x288 = 209 tokens, balanced
+    1024x576 = 777, detailed 1568x882 = 1,792, against 2,691 for a full 1920x1080 frame.
+    """
+
+    name: str
+    max_edge: int
+    shows: str
+
+
+# Why these edges: economy's 6 frames (about 1,250 image tokens per 16:9 video) match the whole
+# per-video input of the production run GAIA is built from; balanced keeps half of full HD's width
+# (a third of its tokens), enough for animals at mid-distance and large text; detailed is the
+# largest image any standard-tier model sees (1568 px), for small or distant subjects. The model's
+# full size (up to 2576 px on the high-resolution tier) stays available as a custom edge.
+FRAME_PRESETS: tuple[FramePreset, ...] = (
+    FramePreset("economy", 512, "the scene, and subjects that fill a good part of the frame; no small text"),
+    FramePreset("balanced", 1024, "subjects at mid-distance, markings and large text"),
+    FramePreset("detailed", 1568, "small or distant subjects, fine markings and small text"),
+)
+CUSTOM_PRESET = "custom"
+DEFAULT_FRAME_PRESET = "balanced"
+FRAME_PRESET_NAMES = (*(p.name for p in FRAME_PRESETS), CUSTOM_PRESET)
+
+
+def frame_preset(name: str) -> FramePreset:
+    """The preset called ``name``; ``ValueError`` naming the presets for any other name (``custom`` too)."""
+    for preset in FRAME_PRESETS:
+        if preset.name == name:
+            return preset
+    raise ValueError(f"frame preset must be one of {', '.join(p.name for p in FRAME_PRESETS)}, not {name!r}")
+
+
+def preset_for_edge(max_edge: int | None) -> str:
+    """The name of the preset whose edge is ``max_edge``, else ``custom`` (``None``: the model's full size)."""
+    return next((p.name for p in FRAME_PRESETS if p.max_edge == max_edge), CUSTOM_PRESET)
+
+
+DEFAULT_MAX_EDGE = frame_preset(DEFAULT_FRAME_PRESET).max_edge
 
 ALLOWED_ROOTS_ENV = "GAIA_ALLOWED_ROOTS"
 
@@ -80,11 +137,12 @@ def allowed_roots(configured: str | list[str] | tuple[str, ...] | None = None) -
 
 @dataclass(frozen=True)
 class KeyframeSettings:
-    """How frames are chosen and encoded. ``max_edge`` of ``None`` means the model's own limit."""
+    """How frames are chosen and encoded. ``max_edge`` of ``None`` means the model's own limit; the
+    default is the balanced preset's edge."""
 
     strategy: str = DEFAULT_STRATEGY
     count: int = DEFAULT_FRAME_COUNT
-    max_edge: int | None = None
+    max_edge: int | None = DEFAULT_MAX_EDGE
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
 
     def __post_init__(self) -> None:
@@ -121,30 +179,56 @@ class RunSettings:
             raise ValueError(f"the answer length limit must be between 256 and {MAX_MAX_TOKENS:,} tokens, "
                              f"not {self.max_tokens}")
 
+    @property
+    def frame_preset(self) -> str:
+        """Which frame-size preset these settings use (``custom`` for any other edge or the model's full size)."""
+        return preset_for_edge(self.keyframes.max_edge)
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
+        """A JSON-ready dict, recording the frame preset beside the edge it stands for."""
+        return {**asdict(self), "frame_preset": self.frame_preset}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
-        """Build from a dict, ignoring unknown keys and keeping defaults for missing ones."""
+    def from_dict(cls, data: dict[str, Any], *, sent_before: bool = False) -> RunSettings:
+        """Build from a dict, ignoring unknown keys and keeping defaults for missing ones.
+
+        The frame edge: a saved number stays. A named preset without an edge gets the preset's edge.
+        A file that records no preset was written before presets existed, when ``max_edge: null``
+        was the default (the model's full size): it gets the balanced default, unless the folder has
+        ``sent_before`` (its answers were made at full size, and a new size would make every one of
+        them "analysed with other settings" and send it again), in which case full size is kept.
+        """
+        kf_data = dict(data.get("keyframes") or {})
+        preset = data.get("frame_preset")
+        if kf_data.get("max_edge") is None:
+            if preset in {p.name for p in FRAME_PRESETS}:
+                kf_data["max_edge"] = frame_preset(preset).max_edge
+            elif preset is None:  # written before presets: null meant "the default", which was full size
+                kf_data["max_edge"] = None if sent_before else DEFAULT_MAX_EDGE
         kf_names = {f.name for f in fields(KeyframeSettings)}
-        kf = KeyframeSettings(**{k: v for k, v in (data.get("keyframes") or {}).items() if k in kf_names})
+        kf = KeyframeSettings(**{k: v for k, v in kf_data.items() if k in kf_names})
         names = {f.name for f in fields(cls)} - {"keyframes"}
         return cls(keyframes=kf, **{k: v for k, v in data.items() if k in names})
+
+    def with_preset(self, name: str) -> RunSettings:
+        """A copy using the frame preset ``name`` (``ValueError`` for an unknown one)."""
+        return self.with_keyframes(max_edge=frame_preset(name).max_edge)
 
     def with_keyframes(self, **changes: Any) -> RunSettings:
         """A copy with some keyframe settings changed."""
         return replace(self, keyframes=replace(self.keyframes, **changes))
 
 
-def read_settings(workdir: Path) -> RunSettings:
-    """The run settings saved in ``workdir``, or the defaults when none are saved or the file is damaged."""
+def read_settings(workdir: Path, *, sent_before: bool = False) -> RunSettings:
+    """The run settings saved in ``workdir``, or the defaults when none are saved or the file is damaged.
+
+    ``sent_before``: the folder has sent requests already (see ``RunSettings.from_dict``).
+    """
     data = read_json(workdir / SETTINGS_FILE)
     if not isinstance(data, dict):
         return RunSettings()
     try:
-        return RunSettings.from_dict(data)
+        return RunSettings.from_dict(data, sent_before=sent_before)
     except (TypeError, ValueError):
         return RunSettings()
 

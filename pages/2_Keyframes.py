@@ -22,8 +22,14 @@ if settings.model not in cat.models:
     settings = replace(settings, model=gaia.DEFAULT_MODEL)
 model_ids = V.models_in_order()
 
+scan = ss.get("scan")
+if scan is None or scan.folder != folder:
+    scan = gaia.scan_folder(folder)
+    ss["scan"] = scan
+records = scan.records
+
 with st.container(border=True):
-    c = st.columns([2, 2, 1.2, 1.6, 1.4])
+    c = st.columns([2, 2, 1.2, 2.4, 1.4])
     model = c[0].selectbox("Model", model_ids, index=model_ids.index(settings.model),
                            format_func=V.model_name,
                            help="The model decides the largest frame it sees without downscaling.")
@@ -31,27 +37,36 @@ with st.container(border=True):
                               help="\n\n".join(f"**{k}**: {v}" for k, v in V.STRATEGY_HELP.items()))
     count = c[2].number_input("Frames per video", 1, gaia.MAX_FRAME_COUNT, settings.keyframes.count)
     tier = cat.models[model].image_tier
-    edge_options = V.edge_choices(tier, settings.keyframes.max_edge)
-    max_edge = c[3].selectbox("Max edge (px)", edge_options, index=edge_options.index(settings.keyframes.max_edge or 0),
-                              format_func=lambda e: V.edge_label(e, tier))
+    rows, _ = V.preset_rows(model, frames=int(count), current_edge=settings.keyframes.max_edge, records=records)
+    names, at = V.preset_choice(settings.keyframes.max_edge)
+    preset = c[3].selectbox("Frame size", names, index=at, key="frame_preset",
+                            format_func=lambda n: V.preset_label(n, rows),
+                            help="Presets named by what they cost and show; custom keeps any longest edge, up to "
+                                 "the model's full size. The table below compares them.")
     quality = c[4].slider("JPEG quality", gaia.MIN_JPEG_QUALITY, gaia.MAX_JPEG_QUALITY,
                           settings.keyframes.jpeg_quality, step=5)
+    custom_edge = settings.keyframes.max_edge
+    if preset == "custom":
+        edge_options = V.edge_choices(tier, custom_edge)
+        custom_edge = st.selectbox("Max edge (px)", edge_options, index=edge_options.index(custom_edge or 0),
+                                   format_func=lambda e: V.edge_label(e, tier)) or None
+    max_edge = V.edge_for(preset, custom_edge)
+    rows, rows_caption = V.preset_rows(model, frames=int(count), current_edge=max_edge, records=records)
+    with st.expander("What each frame size costs and shows", icon=":material/aspect_ratio:"):
+        st.dataframe(V.preset_records(rows), hide_index=True, width="stretch", key="preset_table", column_config={
+            "images per video (USD)": st.column_config.NumberColumn(format="$%.5f")})
+        st.caption(rows_caption)
     st.caption(f"{cat.models[model].display_name} sees frames up to {tier.max_edge} px and "
-               f"{gaia.format.tokens(tier.max_tokens)} image tokens each without downscaling; GAIA sizes frames to "
-               "match, so you never pay for pixels the model throws away.")
+               f"{gaia.format.tokens(tier.max_tokens)} image tokens each without downscaling; GAIA never sends "
+               "pixels the model would throw away.")
 
 new_settings = replace(settings, model=model).with_keyframes(
-    strategy=strategy, count=int(count), max_edge=max_edge or None, jpeg_quality=int(quality))
+    strategy=strategy, count=int(count), max_edge=max_edge, jpeg_quality=int(quality))
 if new_settings != gaia.Folder(folder).settings():
     gaia.Folder(folder).save_settings(new_settings)
 settings = new_settings
 kf = settings.keyframes
 
-scan = ss.get("scan")
-if scan is None or scan.folder != folder:
-    scan = gaia.scan_folder(folder)
-    ss["scan"] = scan
-records = scan.records
 sets = gaia.cached_keyframes(folder, settings=kf, model=model, records=records)
 missing = V.not_extracted(sets)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -222,9 +223,58 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
         st.success(f"Wrote {n} request(s) to {md(path)} ({gaia.format.size(path.stat().st_size)}); nothing was sent.")
 
 
+def _seed(key: str, value: object) -> None:
+    """Give a widget the saved setting, again whenever the setting changed elsewhere (CLI, another page)."""
+    if ss.get(f"{key}_seed") != value:
+        ss[key] = ss[f"{key}_seed"] = value
+
+
+def _use_max_tokens(n: int) -> None:
+    ss["submit_max_tokens"] = n
+
+
+def _render_answers() -> None:
+    """The prompt profile (with the output tokens each costs) and the answer length limit, with advice."""
+    settings = gaia.Folder(folder).settings()
+    rows = V.profile_outputs(folder, settings.model)
+    keys = [r.key for r in rows]
+    current = next((r.key for r in rows if r.current), keys[0])
+    _seed("submit_profile", current)
+    _seed("submit_max_tokens", settings.max_tokens)
+    with st.container(border=True):
+        c = st.columns([3, 2])
+        labels = {r.key: V.profile_label(r) for r in rows}
+        key = c[0].selectbox("Prompt profile", keys, key="submit_profile", format_func=lambda k: labels[k],
+                             help="The schema drives how long answers are, and output is most of a bill. “compact” "
+                                  "keeps every scored field and leaves out the prose ones.")
+        limit = int(c[1].number_input("Answer length limit (max_tokens)", min_value=256,
+                                      max_value=gaia.MAX_MAX_TOKENS, step=256, key="submit_max_tokens",
+                                      help="The most output tokens (thinking included) one answer may use."))
+        chosen = replace(settings, prompt_profile=key if key != current else settings.prompt_profile,
+                         max_tokens=limit)
+        if chosen != settings:
+            gaia.Folder(folder).save_settings(chosen)
+            ss["submit_profile_seed"], ss["submit_max_tokens_seed"] = key, limit
+        profile = next(r for r in rows if r.key == key)
+        advice = gaia.max_tokens_advice(folder, profile.hash, settings.model, limit)
+        level = V.advice_level(advice)
+        if level == "caption":
+            st.caption(advice.message)
+        else:
+            (st.warning if level == "warning" else st.info)(advice.message, icon=":material/short_text:")
+        if advice.suggested and advice.suggested != limit:
+            st.button(f"Use {gaia.format.tokens(advice.suggested)} tokens", key="submit_use_max_tokens",
+                      on_click=_use_max_tokens, args=(advice.suggested,))
+        with st.expander("Output tokens of each prompt profile on this model", icon=":material/bar_chart:"):
+            table(V.profile_records(rows), key="profiles_table", column_config={
+                "output per video (USD, Batch)": st.column_config.NumberColumn(format="$%.5f")})
+
+
 flash = ss.pop("submit_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
+
+_render_answers()
 
 tabs = st.tabs(["Batch · 50% off", "Run now", "Try the prompt"])
 with tabs[0]:

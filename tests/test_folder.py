@@ -35,7 +35,7 @@ def test_settings_selection_and_profiles_round_trip(tmp_path):
     assert sel.video_excluded("a.mp4") and sel.frame_excluded("b.mp4", 1.235)
     assert not f.set_video_excluded("a.mp4", False).video_excluded("a.mp4")
     assert f.fingerprint() == {"model": f.settings().model, "prompt_hash": f.profile().hash,
-                               "keyframes": {"strategy": "keyframes", "count": 3, "max_edge": None,
+                               "keyframes": {"strategy": "keyframes", "count": 3, "max_edge": 1024,
                                              "jpeg_quality": 85}}
 
 

@@ -94,14 +94,14 @@ def test_save_list_load(tmp_path: Path):
     folder = tmp_path / "videos"
     folder.mkdir()
     base = default_profile()
-    assert [p.name for p in Folder.of(folder).profiles()] == ["default"]
+    assert [p.name for p in Folder.of(folder).profiles()] == ["default", "compact"]
     assert Folder.of(folder).profile("default") == base
     custom = PromptProfile("birds", "You look at birds." * 50, base.schema, "Describe the birds.")
     path = Folder.of(folder).save_profile(custom)
     assert path == folder / ".gaia" / "prompts" / f"{custom.hash}.json"
     assert Folder.of(folder).profile("birds") == custom
     assert Folder.of(folder).profile(custom.hash) == custom
-    assert [p.name for p in Folder.of(folder).profiles()] == ["default", "birds"]
+    assert [p.name for p in Folder.of(folder).profiles()] == ["default", "compact", "birds"]
     with pytest.raises(ProfileNotFound, match="birds"):
         Folder.of(folder).profile("nope")
 
@@ -119,3 +119,29 @@ def test_saved_default_shadows_builtin(tmp_path: Path):
     Folder.of(tmp_path).save_profile(edited)
     assert Folder.of(tmp_path).profile("default").hash == edited.hash
     assert Folder.of(tmp_path).profile(base.hash).hash == base.hash
+
+
+def test_the_builtin_compact_profile_keeps_every_scored_field_and_drops_prose():
+    from gaia.prompts import builtin_compact_profile, compact_profile
+    from gaia.quality.scoring import FieldKind, fields_of
+
+    full, compact = default_profile(), builtin_compact_profile()
+    assert compact.name == "compact" and compact.hash != full.hash
+    assert schema_problems(compact.schema) == []
+    scored = {s.path: s.kind for s in fields_of(full.schema) if s.kind is not FieldKind.TEXT}
+    assert scored and {s.path: s.kind for s in fields_of(compact.schema) if s.kind is not FieldKind.TEXT} == scored
+    texts = lambda p: {s.path for s in fields_of(p.schema) if s.kind is FieldKind.TEXT}  # noqa: E731
+    assert texts(compact) < texts(full) and "summary" in texts(compact)
+    assert len(compact.schema_text) < len(full.schema_text)
+    # Compacting is done once: the tune's compact of the default IS the built-in; compacting again changes nothing.
+    assert compact_profile(full).hash == compact.hash
+    assert compact_profile(compact) == compact
+
+
+def test_compact_is_a_builtin_profile_by_name_and_hash(tmp_path: Path):
+    from gaia.prompts import builtin_compact_profile
+
+    f = Folder.of(tmp_path)
+    assert f.profile("compact") == builtin_compact_profile() == f.profile(builtin_compact_profile().hash)
+    with pytest.raises(ProfileNotFound, match="compact"):
+        f.profile("nope")

@@ -5,6 +5,16 @@ from __future__ import annotations
 import gaia
 
 EXPECTED = {
+    'preset_costs',
+    'PresetCost',
+    'max_tokens_advice',
+    'MaxTokensAdvice',
+    'LimitVerdict',
+    'frame_preset',
+    'FramePreset',
+    'FRAME_PRESET_NAMES',
+    'FRAME_PRESETS',
+    'DEFAULT_FRAME_PRESET',
     '__version__',
     'actual_cost',
     'ActualCost',

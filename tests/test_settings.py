@@ -74,3 +74,74 @@ def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake
     plan = plan_submission(tmp_path, keyframe_sets=ksets)
     assert plan.max_tokens == 2048
     assert plan_submission(tmp_path, keyframe_sets=ksets, max_tokens=1000).max_tokens == 1000
+
+
+# --- frame-size presets ---------------------------------------------------------------------------------
+
+def test_the_default_frame_size_is_the_balanced_preset_not_the_models_maximum():
+    s = RunSettings()
+    assert s.frame_preset == gaia.DEFAULT_FRAME_PRESET == "balanced"
+    assert s.keyframes.max_edge == gaia.frame_preset("balanced").max_edge == 1024
+    assert [p.name for p in gaia.FRAME_PRESETS] == ["economy", "balanced", "detailed"]
+    assert [p.max_edge for p in gaia.FRAME_PRESETS] == sorted(p.max_edge for p in gaia.FRAME_PRESETS)
+
+
+def test_presets_are_recorded_and_any_other_edge_is_custom(tmp_path):
+    f = gaia.Folder(tmp_path)
+    f.save_settings(RunSettings().with_preset("economy"))
+    saved = json.loads((tmp_path / ".gaia" / SETTINGS_FILE).read_text())
+    assert saved["frame_preset"] == "economy" and saved["keyframes"]["max_edge"] == 512
+    assert f.settings().frame_preset == "economy"
+    f.save_settings(RunSettings().with_keyframes(max_edge=800))
+    assert json.loads((tmp_path / ".gaia" / SETTINGS_FILE).read_text())["frame_preset"] == "custom"
+    assert f.settings().keyframes.max_edge == 800
+    f.save_settings(RunSettings().with_keyframes(max_edge=None))  # the model's full size, chosen
+    assert f.settings().keyframes.max_edge is None and f.settings().frame_preset == "custom"
+    with pytest.raises(ValueError, match="economy, balanced, detailed"):
+        RunSettings().with_preset("huge")
+
+
+def _legacy(tmp_path, max_edge):
+    """A settings file as GAIA wrote it before presets: no ``frame_preset``, ``max_edge`` as given."""
+    wd = tmp_path / ".gaia"
+    wd.mkdir(parents=True, exist_ok=True)
+    data = RunSettings().to_dict()
+    del data["frame_preset"]
+    data["keyframes"]["max_edge"] = max_edge
+    (wd / SETTINGS_FILE).write_text(json.dumps(data))
+    return gaia.Folder(tmp_path)
+
+
+def test_an_old_folder_with_no_saved_edge_gets_the_new_default(tmp_path):
+    assert _legacy(tmp_path, None).settings().keyframes.max_edge == 1024
+
+
+def test_an_old_folder_keeps_its_explicit_edge(tmp_path):
+    f = _legacy(tmp_path, 768)
+    assert f.settings().keyframes.max_edge == 768 and f.settings().frame_preset == "custom"
+
+
+def test_an_old_folder_that_sent_at_full_size_keeps_full_size_so_its_answers_stay_current(tmp_path):
+    f = _legacy(tmp_path, None)
+    old_fingerprint = run_fingerprint(RunSettings().with_keyframes(max_edge=None), f.profile().hash)
+    with f.ledger():
+        pass  # the folder has sent before: its ledger exists
+    assert f.settings().keyframes.max_edge is None
+    assert f.fingerprint() == old_fingerprint  # its sidecars still count as analysed, nothing is resent
+    f.save_settings(f.settings().with_preset("balanced"))  # until the user picks a preset
+    assert f.settings().keyframes.max_edge == 1024
+
+
+def test_a_run_recorded_before_presets_is_retried_with_the_frames_it_sent(tmp_path):
+    from types import SimpleNamespace
+
+    from gaia.runs.failures import _run_settings
+
+    recorded = RunSettings().to_dict()
+    del recorded["frame_preset"]
+    recorded["keyframes"]["max_edge"] = None  # the old default: the model's full size
+    first = SimpleNamespace(model=None)
+    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=recorded), first)
+    assert settings.keyframes.max_edge is None
+    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=RunSettings().to_dict()), first)
+    assert settings.keyframes.max_edge == 1024

@@ -23,6 +23,7 @@ from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_c
 from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
 from gaia.pricing.tokens import prompt_tokens
@@ -254,6 +255,8 @@ def run_estimate(args: argparse.Namespace) -> int:
             print(f"  {rel}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
+    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)
+    print(f"\nAnswer length limit (max_tokens): {advice.message}")
     if rows:
         print("\n" + format_models(rows))
     if bud:

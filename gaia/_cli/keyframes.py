@@ -14,11 +14,19 @@ from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
 def register(sub: Any) -> None:
     """Add the ``keyframes`` subcommand."""
     p = add_parser(sub, "keyframes", "Extract the keyframes GAIA will send for each video (cached in DIR/.gaia).",
-                   "gaia keyframes ~/Videos/pets --strategy scene --count 8 --max-edge 1024")
+                   "gaia keyframes ~/Videos/pets --preset economy --count 4\n"
+                   "  gaia keyframes ~/Videos/pets --strategy scene --count 8 --max-edge 800\n\n"
+                   "frame-size presets (longest edge; tokens of a 1920x1080 frame, which a model may shrink further):\n"
+                   + _presets_help())
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--strategy", choices=gaia.STRATEGIES, help="keyframes (fast default), uniform or scene")
     p.add_argument("--count", type=int, metavar="N", help=f"frames per video (1-{gaia.MAX_FRAME_COUNT})")
-    p.add_argument("--max-edge", type=int, metavar="PX", help="longest edge in pixels (default: the model's limit)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--preset", choices=[x.name for x in gaia.FRAME_PRESETS], metavar="NAME",
+                      help=f"frame size by name: {', '.join(x.name for x in gaia.FRAME_PRESETS)} "
+                           f"(default {gaia.DEFAULT_FRAME_PRESET}; see below)")
+    size.add_argument("--max-edge", type=int, metavar="PX",
+                      help="a custom longest edge in pixels; 0 for the model's full size")
     p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 30-95")
     p.add_argument("--model", help="model whose image size limit applies (default: the folder's setting)")
     p.add_argument("--no-save", dest="save", action="store_false",
@@ -28,12 +36,25 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _presets_help() -> str:
+    """The presets with the tokens of a full-HD frame at their edge (the pixel rule only: building the
+    parser must not read the price file, whose errors the command reports)."""
+    lines = []
+    for x in gaia.FRAME_PRESETS:
+        tokens = gaia.image_tokens(x.max_edge, round(x.max_edge * 1080 / 1920))
+        lines.append(f"  {x.name:<9} {x.max_edge:>5} px  {tokens:>5} tokens  {x.shows}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Extract and print a line per video; exit 1 only when the command itself failed."""
     folder = gaia.Folder(args.folder)
     settings = folder.settings()
-    changes = {k: v for k, v in {"strategy": args.strategy, "count": args.count, "max_edge": args.max_edge,
-                                 "jpeg_quality": args.quality}.items() if v is not None}
+    edge = gaia.frame_preset(args.preset).max_edge if args.preset else args.max_edge
+    changes: dict[str, Any] = {k: v for k, v in {"strategy": args.strategy, "count": args.count, "max_edge": edge,
+                                                 "jpeg_quality": args.quality}.items() if v is not None}
+    if changes.get("max_edge") == 0:
+        changes["max_edge"] = None  # the model's full size
     try:
         settings = replace(settings, keyframes=replace(settings.keyframes, **changes))
         if args.model:
@@ -56,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                              on_progress=progress_for(args, "extracting"))
     if args.json:
         emit_json({"folder": str(args.folder), "model": settings.model, "settings": vars(settings.keyframes),
-                   "videos": [k.to_dict() for k in sets]})
+                   "frame_preset": settings.frame_preset, "videos": [k.to_dict() for k in sets]})
         return 0
     for k in sets:
         if k.problem:
@@ -70,5 +91,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens{cached}{note}")
     ok = [k for k in sets if not k.problem]
     print(f"{len(ok)} of {len(sets)} videos have frames; {sum(len(k.frames) for k in ok)} frames, "
-          f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model}")
+          f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model} "
+          f"(frame size: {settings.frame_preset})")
     return 0

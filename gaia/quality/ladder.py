@@ -3,7 +3,7 @@
 A configuration (``TuneConfig``) is one choice of the four levers that drive cost: the model, how
 many frames per video, their largest edge in pixels (``None``: the model's own limit) and the
 schema profile (``full``: the folder's prompt profile; ``compact``: the same scored fields with the
-free-text prose fields dropped, see ``compact_profile``). ``default_ladder`` builds at least six,
+free-text prose fields dropped, see ``gaia.prompts.compact_profile``). ``default_ladder`` builds at least six,
 strongest first; the richest (the strongest model, most frames, full size, full schema) is the
 reference the others are scored against.
 
@@ -28,8 +28,7 @@ from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.media.scan import VideoRecord
 from gaia.pricing.estimate import estimate_run
 from gaia.pricing.history import history
-from gaia.prompts import PromptProfile
-from gaia.quality.scoring import PROSE_NAMES
+from gaia.prompts import PromptProfile, compact_profile
 from gaia.settings import MAX_FRAME_COUNT, KeyframeSettings, RunSettings
 
 Progress = Callable[[int, int], None]
@@ -40,8 +39,6 @@ REFERENCE_FRAMES = 12
 FRAME_LEVELS = (12, 6, 3)
 EDGE_LEVELS: tuple[int | None, ...] = (None, 384, 192)
 MIN_LADDER = 6
-COMPACT_NOTE = ("\n\nBe brief: the summary is one short sentence, and fields that describe in prose are left "
-                "out of this output schema on purpose.")
 
 
 class SchemaProfile(StrEnum):
@@ -89,30 +86,6 @@ class TuneConfig:
         edge = data.get("max_edge")
         return cls(str(data["model"]), int(data["frames"]), int(edge) if edge else None,
                    SchemaProfile(str(data.get("schema") or "full")))
-
-
-def _compact_node(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    out = dict(node)
-    props = node.get("properties")
-    if isinstance(props, dict):
-        kept = {k: _compact_node(v) for k, v in props.items()
-                if not (isinstance(v, dict) and v.get("type") == "string" and not v.get("enum")
-                        and PROSE_NAMES.search(k.lower()) and "summary" not in k.lower())}
-        out["properties"] = kept
-        if isinstance(node.get("required"), list):
-            out["required"] = [k for k in node["required"] if k in kept]
-    if isinstance(node.get("items"), dict):
-        out["items"] = _compact_node(node["items"])
-    return out
-
-
-def compact_profile(profile: PromptProfile) -> PromptProfile:
-    """``profile`` with the prose fields (descriptions, notes, scientific names) dropped from its
-    schema and a request to keep the summary short: the scored fields stay, the answer shrinks."""
-    return PromptProfile(name=f"{profile.name}-compact", system=profile.system + COMPACT_NOTE,
-                         schema=_compact_node(profile.schema), instruction=profile.instruction)
 
 
 def profile_for(config: TuneConfig, base: PromptProfile) -> PromptProfile:

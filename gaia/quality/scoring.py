@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gaia.prompts import PROSE_NAMES  # the one definition of a prose field name
+
 DEFAULT_TOLERANCE_S = 2.0
 UNKNOWN_WORDS = frozenset({"unknown", "unclear", "n/a", "na", "none", "not visible", "unsure"})
 # A small synonym map: young, informal and qualified names of the same animal are one term.
@@ -43,7 +45,6 @@ SYNONYMS: dict[str, str] = {
     "outside": "outdoor", "outdoors": "outdoor", "inside": "indoor", "indoors": "indoor",
 }
 _TIME_NAMES = re.compile(r"(^|_)(time|t|at|start|seconds?|timestamp)(_s)?$|_s$|^start")
-PROSE_NAMES = re.compile(r"descri|summary|note|comment|reason|scientific|explan|caption|detail")
 
 
 class FieldKind(StrEnum):

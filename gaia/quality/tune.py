@@ -289,12 +289,28 @@ def save_quality(folder: Folder | Path | str, result: TuneResult) -> Path:
 
 
 def stored_quality(folder: Folder | Path | str, prompt_hash: str | None = None) -> dict[str, Any] | None:
-    """The stored tune of the folder's current prompt profile (or of ``prompt_hash``), if any."""
+    """The stored tune of the folder's current prompt profile (or of ``prompt_hash``), if any.
+
+    A profile adopted from a tune (its compact schema, or the built-in ``compact`` profile, which is
+    the default's compact) has no tune of its own: the tune that scored it is returned instead.
+    """
     f = Folder.of(folder)
     if prompt_hash is None:
         prompt_hash = _base_profile(f, f.settings()).hash
     data = read_json(f.existing_workdir() / QUALITY_DIR / f"{prompt_hash}.json")
-    return data if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        return data
+    for path in _stores(f):
+        data = read_json(path)
+        if isinstance(data, dict) and any(isinstance(c, dict) and c.get("prompt_hash") == prompt_hash
+                                          for c in data.get("configs") or []):
+            return data
+    return None
+
+
+def _stores(folder: Folder) -> list[Path]:
+    wd = folder.existing_workdir() / QUALITY_DIR
+    return sorted(wd.glob("*.json")) if wd.is_dir() else []
 
 
 def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None) -> dict[str, Any] | None:
@@ -306,8 +322,7 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         hash_now = f.profile(settings.prompt_profile).hash
     except ProfileNotFound:
         return None
-    stores = sorted((f.existing_workdir() / QUALITY_DIR).glob("*.json")) if f.existing_workdir().is_dir() else []
-    for path in stores:
+    for path in _stores(f):
         data = read_json(path)
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \

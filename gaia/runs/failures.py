@@ -95,7 +95,8 @@ def _run_settings(folder: Folder, run: RunRow | None, first: RequestRow) -> tupl
     """The settings, answer length and image source a run was sent with."""
     stored = dict(run.settings) if run else {}
     try:
-        settings = RunSettings.from_dict(stored)
+        # What the run was sent with: a run recorded before frame presets sent full-size frames for a null edge.
+        settings = RunSettings.from_dict(stored, sent_before=bool(stored))
     except (TypeError, ValueError):
         settings = folder.settings()
     if first.model:

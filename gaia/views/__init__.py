@@ -3,13 +3,21 @@
 One module per page concern: ``common`` (headline figures, model names, image data URLs),
 ``results`` (rows, filters, facets, totals), ``exports`` (CSV, JSONL), ``detail`` (one video),
 ``progress`` (batch cards, polling, chart data), ``submit`` (the plan shown, the spend cap),
-``select`` (the scan table), ``keyframes`` (frame choices and the run's frames), ``estimate`` (the
+``select`` (the scan table), ``keyframes`` (frame choices and presets, the run's frames),
+``answer_length`` (each prompt profile's output tokens, max_tokens advice), ``estimate`` (the
 cost tables and sentences), ``run_now`` (run now and the prompt trial), ``spent`` (what the folder
 has spent, the one total Progress and Results show), ``tune`` (the Tune page: chart points, table,
 per-field losses, the recommendation), ``review`` (the review queue and form). Nothing here imports
 Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
 """
 
+from gaia.views.answer_length import (
+    ProfileOutput,
+    advice_level,
+    profile_label,
+    profile_outputs,
+    profile_records,
+)
 from gaia.views.common import (
     NO_PREVIEW,
     Metric,
@@ -64,13 +72,19 @@ from gaia.views.keyframes import (
     P,
     Paging,
     edge_choices,
+    edge_for,
     edge_label,
     extraction_label,
     frame_state,
     keyframe_caption,
     not_extracted,
     paging,
+    preset_choice,
+    preset_label,
+    preset_records,
+    preset_rows,
     run_metrics,
+    source_size,
     video_heading,
     with_problems,
 )
@@ -236,12 +250,14 @@ __all__ = [
     "Metric",
     "P",
     "Paging",
+    "ProfileOutput",
     "ResultRow",
     "ResultStatus",
     "TimingChart",
     "TrialUndo",
     "TunePoint",
     "VideoDetail",
+    "advice_level",
     "analyses_jsonl",
     "analysis_fields",
     "any_attempted",
@@ -269,6 +285,7 @@ __all__ = [
     "detail_facts",
     "discard_trial",
     "edge_choices",
+    "edge_for",
     "edge_label",
     "endpoint_note",
     "expiry_text",
@@ -304,7 +321,14 @@ __all__ = [
     "pareto_front",
     "plan_caption",
     "plan_metrics",
+    "preset_choice",
+    "preset_label",
+    "preset_records",
+    "preset_rows",
     "problem_records",
+    "profile_label",
+    "profile_outputs",
+    "profile_records",
     "quality_text",
     "queue_records",
     "read_video_sidecar",
@@ -322,6 +346,7 @@ __all__ = [
     "scan_record",
     "scenario_records",
     "scenario_table",
+    "source_size",
     "spend_text",
     "spent_help",
     "spent_metric",

@@ -1,5 +1,9 @@
 """What the Keyframes page shows: the frame-size and strategy choices, each video's frame state, the run's frames.
 
+Frame sizes are offered as presets (``gaia.settings.FRAME_PRESETS``) with what each costs on the chosen
+model (``gaia.pricing.presets``), priced for the folder's most common video size; ``custom`` keeps the
+longest-edge choice.
+
 ``FrameState`` replaces the text sentinel ``gaia.media`` uses for a video whose frames are not
 extracted yet with the current settings (``KeyframeSet.problem == "not extracted yet"``, also
 carried by the plan's ``RequestProblem``): pages ask ``frame_state`` / ``not_extracted`` instead of
@@ -8,6 +12,7 @@ comparing text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,7 +22,8 @@ from gaia import format as fmt
 from gaia.facts import ImageTier
 from gaia.media.keyframes import Keyframe, KeyframeSet
 from gaia.media.scan import VideoRecord
-from gaia.settings import MAX_EDGE_STEPS, Selection
+from gaia.pricing.presets import PRESET_SCENARIO, REFERENCE_SIZE, PresetCost, preset_costs
+from gaia.settings import CUSTOM_PRESET, FRAME_PRESET_NAMES, MAX_EDGE_STEPS, Selection, frame_preset, preset_for_edge
 from gaia.views.common import Metric
 
 # gaia.media.keyframes.cached_keyframes' wording for "no frames with these settings yet".
@@ -72,6 +78,53 @@ def edge_choices(tier: ImageTier, current: int | None) -> list[int]:
 def edge_label(edge: int, tier: ImageTier) -> str:
     """``model's (1568)`` for 0, else the number."""
     return f"model's ({tier.max_edge})" if edge == 0 else str(edge)
+
+
+def source_size(records: Iterable[VideoRecord]) -> tuple[tuple[int, int], str]:
+    """The video size presets are priced for: the folder's most common one (ties: the larger), else
+    full HD; with the words saying which."""
+    sizes = Counter((r.width, r.height) for r in records if r.width and r.height and not r.problem)
+    if not sizes:
+        w, h = REFERENCE_SIZE
+        return REFERENCE_SIZE, f"for a {w}×{h} video"
+    (w, h), _n = max(sizes.items(), key=lambda kv: (kv[1], kv[0][0] * kv[0][1]))
+    return (w, h), f"for a {w}×{h} video (the folder's most common size)"
+
+
+def preset_rows(model: str, *, frames: int, current_edge: int | None,
+                records: Iterable[VideoRecord] = ()) -> tuple[list[PresetCost], str]:
+    """Every preset priced on ``model`` (and the custom edge in use, if any), and the caption saying
+    for which video size and which scenario."""
+    size, words = source_size(records)
+    rows = preset_costs(model, frames=frames, source=size, current_edge=current_edge)
+    return rows, f"Image cost {words}, {frames} frames: {PRESET_SCENARIO}."
+
+
+def preset_records(rows: Sequence[PresetCost]) -> list[dict[str, object]]:
+    """The preset table: name, edge, frame size, tokens per frame and per video, $ per video, what it shows."""
+    return [{"preset": r.preset, "longest edge": f"{r.max_edge} px" if r.max_edge else "model's full size",
+             "frame": f"{r.width}×{r.height}", "tokens per frame": r.tokens_per_frame,
+             "tokens per video": r.tokens_per_video, "images per video (USD)": r.usd_per_video, "shows": r.shows}
+            for r in rows]
+
+
+def preset_label(name: str, rows: Sequence[PresetCost]) -> str:
+    """``balanced · 777 tokens a frame · $0.0047 a video`` (``custom`` when no row is priced for it)."""
+    row = next((r for r in rows if r.preset == name), None)
+    if row is None:
+        return "custom edge" if name == CUSTOM_PRESET else name
+    return f"{name} · {fmt.tokens(row.tokens_per_frame)} tokens a frame · {fmt.usd(row.usd_per_video)} a video"
+
+
+def preset_choice(current_edge: int | None) -> tuple[list[str], int]:
+    """The frame-size choices (the presets, then ``custom``) and the index of the one in use."""
+    names = list(FRAME_PRESET_NAMES)
+    return names, names.index(preset_for_edge(current_edge))
+
+
+def edge_for(preset: str, custom_edge: int | None) -> int | None:
+    """The longest edge a choice stands for: the preset's, or ``custom_edge`` for ``custom``."""
+    return custom_edge if preset == CUSTOM_PRESET else frame_preset(preset).max_edge
 
 
 def run_metrics(sets: Sequence[KeyframeSet], selection: Selection) -> list[Metric]:

@@ -93,3 +93,32 @@ def test_importing_gaia_does_not_import_streamlit():
     code = "import sys, gaia, gaia._cli; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_keyframes_preset_names_the_frame_size_and_is_saved(make_folder, capsys):
+    import gaia
+
+    folder = make_folder({"hd.mp4": "hd"})  # 1280x720
+    assert main(["keyframes", str(folder), "--preset", "economy", "--count", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["frame_preset"] == "economy" and doc["settings"]["max_edge"] == 512
+    assert (doc["videos"][0]["frames"][0]["width"], doc["videos"][0]["frames"][0]["height"]) == (512, 288)
+    assert gaia.Folder(folder).settings().frame_preset == "economy"
+    assert main(["keyframes", str(folder), "--max-edge", "0", "--count", "1"]) == 0  # the model's full size
+    assert "(frame size: custom)" in capsys.readouterr().out
+    assert gaia.Folder(folder).settings().keyframes.max_edge is None
+    with pytest.raises(SystemExit):
+        main(["keyframes", str(folder), "--preset", "huge"])
+    with pytest.raises(SystemExit):
+        main(["keyframes", str(folder), "--preset", "economy", "--max-edge", "800"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_keyframes_help_lists_the_presets_with_their_tokens():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    text = sub.choices["keyframes"].format_help()
+    assert "--preset economy" in text
+    for line, (name, tokens) in zip([x for x in text.splitlines() if " px " in x],
+                                    [("economy", "209"), ("balanced", "777"), ("detailed", "1792")], strict=True):
+        assert name in line and tokens in line

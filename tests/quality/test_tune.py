@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -113,3 +114,29 @@ def test_adopt_changes_what_estimate_uses(demo_copy):
     assert f.settings() == settings and settings.model == "claude-haiku-5-5" and settings.keyframes.count == 3
     assert f.profile().hash == gaia.compact_profile(gaia.default_profile()).hash
     assert gaia.load_run_inputs(folder).model == "claude-haiku-5-5"
+
+
+def test_after_adopting_the_compact_schema_the_tune_and_its_score_are_still_found(demo_copy):
+    folder = demo_copy()
+    result = gaia.run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=2)
+    gaia.adopt_config(folder, LADDER[3])
+    stored = gaia.stored_quality(folder)  # looked up by the compact profile now in use
+    assert stored is not None and stored["prompt_hash"] == result.profile.hash
+    score = gaia.quality_for(folder)
+    assert score is not None and score["id"] == LADDER[3].id and score["score"] == 1.0
+    # Choosing the built-in compact profile by name is the same profile, so the same tune applies.
+    f = gaia.Folder(folder)
+    f.save_settings(dataclasses.replace(f.settings(), prompt_profile="compact"))
+    assert gaia.quality_for(folder)["id"] == LADDER[3].id
+
+
+def test_the_compact_profiles_answers_are_scored_on_every_field_the_full_one_scores():
+    full = gaia.default_profile()
+    compact = gaia.compact_profile(full)
+    answer = {"summary": "A cat.", "subjects": [{"species": "cat", "count": 1}], "behaviours": [],
+              "setting": {"environment": "indoor", "place": "room", "lighting": "daylight"},
+              "notable_moments": [{"time_s": 1.0}], "people_present": False, "welfare_concerns": [],
+              "frame_quality": "good", "confidence": "high", "tags": ["cat"]}
+    card = gaia.score_answers(compact.schema, {"a.mp4": answer}, {"a.mp4": answer})
+    scored = {s.path for s in gaia.fields_of(full.schema) if s.kind is not gaia.FieldKind.TEXT}
+    assert {fs.path for fs in card.fields if fs.kind is not gaia.FieldKind.TEXT} == scored and card.score == 1.0
