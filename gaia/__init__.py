@@ -59,7 +59,7 @@ from gaia.pricing.explain import Explanation
 from gaia.pricing.history import History, history
 from gaia.pricing.inputs import RunInputs, load_run_inputs
 from gaia.pricing.models import ModelRow, compare_models
-from gaia.pricing.output import OutputEstimate
+from gaia.pricing.output import OutputEstimate, output_estimate
 from gaia.pricing.run import MONEY_LABELS
 from gaia.pricing.scenarios import SCENARIO_LABELS, SCENARIOS, Scenario
 from gaia.pricing.spent import ActualCost, EstimateCheck, actual_cost, compare_to_estimate
@@ -313,6 +313,7 @@ __all__ = [
     "model_facts",
     "not_offered_reason",
     "offered_models",
+    "output_estimate",
     "parse_answer",
     "pick_sample",
     "plan_intents",
