@@ -88,9 +88,18 @@ def batch_read_share(history: History | None, *, ttl: str = "1h", now: datetime 
                      len(cold) + len(warm))
 
 
-def sequential_read_share(requests: int) -> float:
-    """Outside a batch, every request after the first reads the cache within its TTL: (n - 1) / n."""
-    return (requests - 1) / requests if requests else 0.0
+def sequential_read_share(requests: int, *, warm: bool = False) -> float:
+    """Outside a batch, every request after the first reads the cache within its TTL: (n - 1) / n; all of
+    them when a cache written by this folder's last run now is still alive (``warm``)."""
+    if not requests:
+        return 0.0
+    return 1.0 if warm else (requests - 1) / requests
+
+
+def standard_cache_warm(history: History | None, *, ttl: str = "1h", now: datetime | None = None) -> bool:
+    """Whether a run now of this prompt and model ended within the TTL, so its cache is still alive for the next."""
+    now = now or datetime.now(UTC)
+    return any(not g.batch and _alive(g, ttl, now) for g in (history.cache_groups if history else ()))
 
 
 def breakeven_share(write_multiplier: float, read_multiplier: float) -> float:

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 from gaia.facts import CACHE_TTLS, ModelFacts, model_facts
 from gaia.format import pct
 from gaia.media.keyframes import KeyframeSet
-from gaia.pricing.cache import CacheInfo, ReadShare, batch_read_share, cache_info, caches, other_ttl
+from gaia.pricing.cache import (
+    CacheInfo,
+    ReadShare,
+    batch_read_share,
+    cache_info,
+    caches,
+    other_ttl,
+    standard_cache_warm,
+)
 from gaia.pricing.explain import Explanation, Lever, explain_estimate
 from gaia.pricing.history import History
 from gaia.pricing.output import OutputEstimate, output_estimate
@@ -193,12 +201,13 @@ def estimate_run(
                           schema=profile.schema, model=f.id, max_tokens=max_tokens, remaining=len(videos))
     share = batch_read_share(history, ttl=cache_ttl, now=now)
     return estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain, share=share,
-                             done=len(done))
+                             done=len(done), warm_standard=standard_cache_warm(history, ttl=cache_ttl, now=now))
 
 
 def run_terms(est: Estimate) -> RunTerms:
     """The terms ``est`` priced its requests on (prompt, output per video, cache behaviour), to re-price them."""
-    return RunTerms(est.text, est.output.median, est.cache.read_share_batch, est.cache.caches, est.cache_ttl)
+    return RunTerms(est.text, est.output.median, est.cache.read_share_batch, est.cache.caches, est.cache_ttl,
+                    est.cache.read_share_standard == 1.0 and est.videos > 1)
 
 
 def _notes(text: PromptTokens, assumptions: Assumptions, caches_: bool, skipped: list[tuple[str, str]],
@@ -231,12 +240,12 @@ def _range(mid: PricedRun, outs: tuple[PricedRun, PricedRun], shares: tuple[Pric
 def estimate_requests(videos: list[VideoRequest], skipped: list[tuple[str, str]], f: ModelFacts,
                       text: PromptTokens, out: OutputEstimate, ttl: str, history: History | None, *,
                       explain: bool, full: bool = True, share: ReadShare | None = None,
-                      done: int = 0) -> Estimate:
+                      done: int = 0, warm_standard: bool = False) -> Estimate:
     """The estimate of these requests; ``full=False`` prices only the point (no range, per video or other TTL)."""
     share = share or batch_read_share(history, ttl=ttl)
     n = len(videos)
     caches_ = caches(text, f)
-    terms = RunTerms(text, out.median, share.effective(share.point, n), caches_, ttl)
+    terms = RunTerms(text, out.median, share.effective(share.point, n), caches_, ttl, warm_standard)
     mid = price_run(videos, f, terms, per_video=full)
     ranges: dict[str, tuple[float, float]] = {}
     alt = mid  # the model comparison needs only the point estimate

@@ -9,7 +9,8 @@ video, and where they come from):
   strings, array items). Descriptions that say how much ("Two to four sentences", "Three to
   twelve tags") set those parts' lengths. Characters become tokens by GAIA's one text rule
   (``approx_text_tokens``). What the schema cannot fix (how long free text runs, how many items a
-  list gets) is the range: the data file's ``output_range_low``/``high`` factors of the answer.
+  list gets) is the range: down to the short reading (terse text, lists empty where the
+  description allows it), up to the data file's ``output_range_high`` factor of the answer.
 - **Thinking**: models that think by default (the data file's ``thinking_models``) spend output
   tokens before answering; until there is history the data file's thinking range is added.
 - **``max_tokens``** is a hard cap: no answer is billed more output than the limit.
@@ -63,6 +64,10 @@ _PROSE_CHARS = 130
 _SENTENCE_CHARS = 110
 _WORD_CHARS = 7
 _ITEMS = 3
+# The short reading (the low end): terse free text, lists at their stated minimum, empty where the
+# description allows it ("empty when none"), else one item.
+_SHORT = {"label": 10, "prose": 50, "sentence": 80, "word": 5}
+_EMPTY_RE = re.compile(r"\b(empty|none)\b", re.IGNORECASE)
 _NUMBER_CHARS = {"integer": 1.5, "number": 3.5, "boolean": 5.0, "null": 4.0}
 
 
@@ -70,52 +75,75 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else _NUMBER_WORDS[word.lower()]
 
 
-def _hint(description: str) -> tuple[float | None, str]:
-    """The middle of a count range the description states ("two to four sentences": 3) and its unit."""
+def _hint(description: str, short: bool) -> tuple[float | None, str]:
+    """A count the description states ("two to four sentences": 3, or 2 when ``short``) and its unit."""
     m = _RANGE_RE.search(description or "")
     if not m:
         return None, ""
-    return (_number(m.group(1)) + _number(m.group(2))) / 2, m.group(3).lower()
+    a, b = sorted((_number(m.group(1)), _number(m.group(2))))
+    return (a if short else (a + b) / 2), m.group(3).lower()
 
 
-def _string(schema: Mapping[str, Any], name: str) -> float:
+def _string(schema: Mapping[str, Any], name: str, short: bool) -> float:
     if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return sum(len(str(v)) + 2 for v in schema["enum"]) / len(schema["enum"])
+        lens = [len(str(v)) + 2 for v in schema["enum"]]
+        return min(lens) if short else sum(lens) / len(lens)
     desc = str(schema.get("description", ""))
-    count, unit = _hint(desc)
+    count, unit = _hint(desc, short)
     if count is not None and unit.startswith("sentence"):
-        return 2 + count * _SENTENCE_CHARS
+        return 2 + count * (_SHORT["sentence"] if short else _SENTENCE_CHARS)
     if count is not None and unit.startswith("word"):
-        return 2 + count * _WORD_CHARS
-    text = f"{name} {desc}".lower()
-    return 2 + (_PROSE_CHARS if any(w in text for w in _LONG_WORDS) else _LABEL_CHARS)
+        return 2 + count * (_SHORT["word"] if short else _WORD_CHARS)
+    prose = any(w in f"{name} {desc}".lower() for w in _LONG_WORDS)
+    if short:
+        return 2 + (_SHORT["prose"] if prose else _SHORT["label"])
+    return 2 + (_PROSE_CHARS if prose else _LABEL_CHARS)
 
 
-def _shape(schema: Any, name: str = "", depth: int = 0) -> float:
-    """Typical characters of the compact JSON answer to ``schema``."""
+def _items(schema: Mapping[str, Any], short: bool) -> float:
+    desc = str(schema.get("description", ""))
+    count, _unit = _hint(desc, short)
+    if count is not None:
+        return count
+    if short:
+        return 0 if _EMPTY_RE.search(desc) else 1
+    return _ITEMS
+
+
+def _shape(schema: Any, name: str = "", depth: int = 0, short: bool = False) -> float:
+    """Characters of the compact JSON answer to ``schema``: typical, or the short reading."""
     if not isinstance(schema, Mapping) or depth > 12:
         return 8.0
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        return 2 + sum(len(k) + 4 + _shape(sub, k, depth + 1) for k, sub in (schema.get("properties") or {}).items())
+        return 2 + sum(len(k) + 4 + _shape(sub, k, depth + 1, short)
+                       for k, sub in (schema.get("properties") or {}).items())
     if kind == "array":
-        count, _unit = _hint(str(schema.get("description", "")))
-        return 2 + (count if count is not None else _ITEMS) * (1 + _shape(schema.get("items") or {}, name, depth + 1))
+        return 2 + _items(schema, short) * (1 + _shape(schema.get("items") or {}, name, depth + 1, short))
     if kind == "string" or (kind is None and "enum" in schema):
-        return _string(schema, name)
+        return _string(schema, name, short)
     if kind in _NUMBER_CHARS:
         return _NUMBER_CHARS[kind]
     options = schema.get("anyOf") or schema.get("oneOf")
     if isinstance(options, list) and options:
-        return sum(_shape(o, name, depth + 1) for o in options) / len(options)
+        return sum(_shape(o, name, depth + 1, short) for o in options) / len(options)
     return 8.0
+
+
+def _tokens(chars: float, model: str) -> float:
+    return float(approx_text_tokens("x" * max(1, round(chars)), model))
 
 
 def schema_shape(schema: Mapping[str, Any], model: str) -> float:
     """Typical output tokens of one answer to ``schema`` on ``model``, from its shape alone."""
-    return float(approx_text_tokens("x" * max(1, round(_shape(schema))), model))
+    return _tokens(_shape(schema), model)
+
+
+def schema_short(schema: Mapping[str, Any], model: str) -> float:
+    """Output tokens of the short reading of an answer to ``schema``: terse text, lists empty where allowed."""
+    return _tokens(_shape(schema, short=True), model)
 
 
 def thinking_tokens(model: str) -> tuple[float, float, float]:
@@ -197,8 +225,12 @@ def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = 
     if default is None and schema is not None and model is not None:
         answer = schema_shape(schema, model)
         t_low, t_point, t_high = thinking_tokens(model)
-        point, low, high = _capped(answer + t_point, answer * d.output_low + t_low, answer * d.output_high + t_high,
-                                   max_tokens)
+        a_low = min(answer * d.output_low, schema_short(schema, model))
+        # How long the answer runs and how long the model thinks are independent: combined in quadrature.
+        point = answer + t_point
+        low = point - math.hypot(answer - a_low, t_point - t_low)
+        high = point + math.hypot(answer * d.output_high - answer, t_high - t_point)
+        point, low, high = _capped(point, low, high, max_tokens)
         return OutputEstimate(point, low, high, "schema", 0, t_point, max_tokens)
     point = d.output_tokens if default is None else default
     p, lo, hi = _capped(float(point), point * d.output_low, point * d.output_high, max_tokens)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from gaia.pricing.output import output_estimate, percentile, schema_shape
+from gaia.pricing.output import output_estimate, percentile, schema_shape, schema_short
 from gaia.prompts import default_profile
 
 SMALL = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
@@ -54,7 +54,10 @@ def test_the_schema_shape_drives_the_output() -> None:
     assert schema_shape(p, "claude-sonnet-5-5") == pytest.approx(schema_shape(p, model) * 1.3, rel=0.01)
     est = output_estimate(schema=p, model=model, max_tokens=8192)
     assert est.source == "schema" and est.thinking == 0
-    assert est.low == pytest.approx(0.6 * est.median) and est.high == pytest.approx(1.8 * est.median)
+    # Low: the short reading (terse text, lists empty where "empty when none" allows); high: 1.8x the answer.
+    assert est.low == schema_short(p, model) < 0.6 * est.median and est.high == pytest.approx(1.8 * est.median)
+    assert schema_short(_obj(tags={"type": "array", "items": {"type": "string"}, "description": "Empty when none."}),
+                        model) < schema_short(_obj(tags={"type": "array", "items": {"type": "string"}}), model)
 
 
 def test_thinking_and_max_tokens() -> None:
@@ -63,6 +66,8 @@ def test_thinking_and_max_tokens() -> None:
     thinks = output_estimate(schema=p, model="claude-sonnet-5-5")
     answer = schema_shape(p, "claude-sonnet-5-5")
     assert thinks.thinking > 0 and thinks.median == pytest.approx(answer + thinks.thinking)
+    # Answer length and thinking are independent: their spreads add in quadrature, not end to end.
+    assert thinks.high < 1.8 * answer + 1200 and thinks.high > 1.8 * answer
     assert plain.thinking == 0
     assert "thinking" in thinks.describe()
     # max_tokens is a hard cap on every end, from the schema and from history.
