@@ -60,7 +60,7 @@ from gaia.pricing.history import History, history
 from gaia.pricing.inputs import RunInputs, load_run_inputs
 from gaia.pricing.limits import LimitVerdict, MaxTokensAdvice, max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
-from gaia.pricing.output import OutputEstimate
+from gaia.pricing.output import OutputEstimate, output_estimate
 from gaia.pricing.presets import PresetCost, preset_costs
 from gaia.pricing.run import MONEY_LABELS
 from gaia.pricing.scenarios import SCENARIO_LABELS, SCENARIOS, Scenario
@@ -330,6 +330,7 @@ __all__ = [
     "model_facts",
     "not_offered_reason",
     "offered_models",
+    "output_estimate",
     "parse_answer",
     "pick_sample",
     "plan_intents",

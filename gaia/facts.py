@@ -154,6 +154,8 @@ class EstimateDefaults:
     a batch that read the cached prefix (the batch-processing page says hits are best-effort,
     "typically 30% to 98%"; GAIA takes the middle of that range and shows both ends).
     ``chars_per_token`` is the local approximation of text tokens when ``count_tokens`` is not used.
+    ``thinking_models`` think by default (GAIA sends no thinking setting); ``thinking_tokens`` (with
+    ``thinking_low``/``thinking_high``) is what an answer of theirs spends thinking until history says.
     """
 
     output_tokens: int = 2000
@@ -163,6 +165,10 @@ class EstimateDefaults:
     batch_cache_read_share_low: float = 0.30
     batch_cache_read_share_high: float = 0.98
     chars_per_token: float = 3.5
+    thinking_models: tuple[str, ...] = ()
+    thinking_tokens: int = 0
+    thinking_low: int = 0
+    thinking_high: int = 0
     source: str = ""
 
 
@@ -391,6 +397,10 @@ def estimate_defaults(*, cat: Catalogue | None = None) -> EstimateDefaults:
         batch_cache_read_share_low=float(e.get("batch_cache_read_share_low", base.batch_cache_read_share_low)),
         batch_cache_read_share_high=float(e.get("batch_cache_read_share_high", base.batch_cache_read_share_high)),
         chars_per_token=float(e.get("chars_per_token", base.chars_per_token)),
+        thinking_models=tuple(str(m) for m in e.get("thinking_models", base.thinking_models)),
+        thinking_tokens=int(e.get("thinking_tokens_per_video", base.thinking_tokens)),
+        thinking_low=int(e.get("thinking_range_low", base.thinking_low)),
+        thinking_high=int(e.get("thinking_range_high", base.thinking_high)),
         source=str(e.get("source", "")),
     )
 

@@ -59,6 +59,17 @@ class Mode(StrEnum):
     STANDARD = "standard"
 
 
+@dataclass(frozen=True)
+class UsageRow:
+    """One answered request as history sees it: its ``usage``, its group (batch id, else run id),
+    whether it was sent in a batch, and when it ended."""
+
+    usage: dict[str, Any]
+    group: str
+    batch: bool
+    at: datetime | None
+
+
 class ResultsState(StrEnum):
     """How far a batch's results are recorded."""
 
@@ -771,14 +782,20 @@ class Ledger:
     def usage_by_group(self, *, prompt_hash: str | None = None,
                        model: str | None = None) -> Iterator[tuple[dict[str, Any], str]]:
         """Usage of every answered request with its group (the batch id, or the run id in standard mode)."""
-        sql = "SELECT usage_json, COALESCE(batch_id, run_id) AS grp FROM requests WHERE usage_json IS NOT NULL"
+        for row in self.usage_rows(prompt_hash=prompt_hash, model=model):
+            yield row.usage, row.group
+
+    def usage_rows(self, *, prompt_hash: str | None = None, model: str | None = None) -> Iterator[UsageRow]:
+        """Every answered request's usage with its group, whether it was sent in a batch, and when it ended."""
+        sql = ("SELECT usage_json, COALESCE(batch_id, run_id) AS grp, mode, COALESCE(done_at, updated_at, created_at) "
+               "AS at FROM requests WHERE usage_json IS NOT NULL")
         args: list[Any] = []
         for col, value in (("prompt_hash", prompt_hash), ("model", model)):
             if value:
                 sql += f" AND {col}=?"
                 args.append(value)
         for r in self._all(sql + " ORDER BY id", args):
-            yield _loads(r["usage_json"], {}) or {}, r["grp"]
+            yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]))
 
     def batch_durations(self, *, model: str | None = None,
                         prompt_hash: str | None = None) -> list[tuple[int, float, str]]:

@@ -56,14 +56,17 @@ median_output = V.median_output(hist)
 with c[2]:
     if median_output is not None and hist is not None:
         st.metric("Output per video (history)", gaia.format.tokens(median_output),
-                  help=f"Median of {len(hist.output_tokens)} past answers for this prompt and model.")
+                  help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model.")
         output_default = None
     else:
-        output_default = int(st.number_input(
+        from_schema = round(gaia.output_estimate(schema=inp.profile.schema, model=model,
+                                                 max_tokens=settings.max_tokens).median)
+        chosen = int(st.number_input(
             "Output tokens per video", min_value=50, max_value=gaia.MAX_MAX_TOKENS, step=100,
-            value=int(ss.get("estimate_output_tokens", gaia.estimate_defaults().output_tokens)),
-            key="estimate_output_tokens",
-            help="No history yet for this prompt and model, so this is assumed; results teach the real value."))
+            value=int(ss.get("estimate_output_tokens", from_schema)), key="estimate_output_tokens",
+            help="No answers yet for this prompt and model: predicted from the schema's shape and the model's "
+                 "thinking. Change it to assume another length; the first results teach the real value."))
+        output_default = None if chosen == from_schema else chosen
 
 # Exact text counts come from the real API's free count_tokens; in demo mode (the local emulator)
 # the counts are GAIA's own approximation, and labelled so.
@@ -81,7 +84,8 @@ state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_o
                     [(s.rel_path, s.set_id, len(s.frames)) for s in inp.sets],
                     sorted(inp.selection.excluded_videos),
                     {k: sorted(v) for k, v in inp.selection.excluded_frames.items()},
-                    hist.output_tokens if hist else None, hist.cache_read_shares if hist else None], default=str)
+                    hist.output_tokens if hist else None, hist.cache_groups if hist else None,
+                    sorted(inp.done), settings.max_tokens], default=str)
 state_key = hashlib.sha256(state.encode()).hexdigest()
 
 
@@ -89,7 +93,8 @@ state_key = hashlib.sha256(state.encode()).hexdigest()
 def _compute(state_key: str, _inp, _text, _output_default, _client):
     est = gaia.estimate_run(_inp.sets, model=_inp.model, profile=_inp.profile, cache_ttl=_inp.cache_ttl,
                        selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
-                       text_tokens=_text, source_sizes=_inp.source_sizes)
+                       text_tokens=_text, source_sizes=_inp.source_sizes, max_tokens=_inp.settings.max_tokens,
+                       done=_inp.done)
     rows = gaia.compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
                           selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
                           client=_client)
@@ -116,6 +121,7 @@ with st.container(border=True):
     st.markdown(f"Likely between **{money(bc.low_usd)}** and **{money(bc.high_usd)}** (answer length and cache hits "
                 f"vary): {money(bc.per_video_usd)} per video, {gaia.format.pct(bc.saving_pct / 100)} less than "
                 "sending the same requests one by one at standard prices.")
+    st.caption("  \n".join(est.assumptions.lines()))
     lever = next((e for e in est.explanations if e.key == "lever"), None)
     if lever is not None:
         st.markdown(f"**{lever.title}.** {lever.text}")

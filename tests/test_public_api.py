@@ -120,6 +120,7 @@ EXPECTED = {
     'offered_models',
     'OnlineResult',
     'OutputEstimate',
+    'output_estimate',
     'parse_answer',
     'pick_sample',
     'plan_intents',

@@ -158,9 +158,9 @@ def _estimate_head(est: Estimate) -> list[str]:
     lines.append(f"Prompt tokens ({'exact, count_tokens' if t.exact else 'APPROXIMATE'}): system {tokens(t.system)}, "
                  f"schema {tokens(t.schema)}, instruction {tokens(t.instruction)}, {t.label} per frame label; "
                  f"images {tokens(est.image_tokens)} in all")
-    o = est.output
-    lines.append(f"Output per video ({o.source}): {tokens(o.median)} tokens (range {tokens(o.low)}–{tokens(o.high)})")
     lines.append(est.cache.message)
+    lines.append("Assumptions:")
+    lines.extend(f"  {line}" for line in est.assumptions.lines())
     return lines
 
 
@@ -192,9 +192,11 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
         idx = SCENARIOS.index(HEADLINE_SCENARIO)
         for v in est.per_video:
             lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
-    if est.notes:
+    shown = set(est.assumptions.lines())
+    notes = [n for n in est.notes if n not in shown]
+    if notes:
         lines.append("")
-        lines.extend(f"Note: {n}" for n in est.notes)
+        lines.extend(f"Note: {n}" for n in notes)
     if f.status != "current":
         lines.append(f"Note: {f.display_name} is {f.status}.")
     return "\n".join(lines)
@@ -234,7 +236,8 @@ def run_estimate(args: argparse.Namespace) -> int:
                                                      cache_file=folder.workdir / "token_counts.json")
     est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
                        selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
-                       text_tokens=text, source_sizes=inp.source_sizes)
+                       text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
+                       done=inp.done)
     rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
                           selection=inp.selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
@@ -248,6 +251,10 @@ def run_estimate(args: argparse.Namespace) -> int:
         if bud:
             doc["budget"] = bud.to_dict()
         emit_json(doc)
+        return 0
+    if not est.videos and est.done:
+        print(f"Every video with keyframes in {args.folder} is already analysed with these settings "
+              f"({est.done}); nothing is left to estimate.")
         return 0
     if not est.videos:
         print(f"No videos with keyframes in {args.folder}: extract them first (gaia keyframes DIR).")

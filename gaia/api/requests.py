@@ -101,6 +101,13 @@ def system_blocks(profile: PromptProfile, cache_ttl: str) -> list[dict[str, Any]
     ]
 
 
+def output_config(profile: PromptProfile) -> dict[str, Any]:
+    """The structured-output setting every request carries. The API builds a system prompt from the
+    schema, so it belongs to the shared prefix: it is billed (and cached) with the blocks of
+    ``system_blocks`` and changing it invalidates the cache."""
+    return {"format": {"type": "json_schema", "schema": profile.schema}}
+
+
 def _params(
     frames: Sequence[Keyframe],
     profile: PromptProfile,
@@ -120,7 +127,7 @@ def _params(
         "max_tokens": int(max_tokens),
         "system": system_blocks(profile, cache_ttl),
         "messages": [{"role": "user", "content": content}],
-        "output_config": {"format": {"type": "json_schema", "schema": profile.schema}},
+        "output_config": output_config(profile),
     }
 
 

@@ -1,33 +1,50 @@
 """What a run will cost before it is sent: four scenarios, a range, per video, assumptions, explanations.
 
 ``estimate_run`` prices a folder's keyframes (with the Keyframes page's exclusions) and prompt on
-one model. Image tokens follow that model's own resize rule, whatever model the frames were
-extracted for. Text tokens are exact when counted with ``count_tokens``, else approximate (and
-said so). Output tokens per video and the batch cache-read share come from the folder's history
-when it has any, else from the data file's defaults; their low and high ends give each
-scenario's range (``Scenario.low_usd`` / ``high_usd``). ``Estimate.assumptions`` names what drives
-the figure, so a page or the CLI can state it beside the number.
+one model, for the videos still to send: videos already analysed with the same settings are left
+out and counted (``Estimate.done``). Image tokens follow that model's own resize rule, whatever
+model the frames were extracted for. Text tokens are exact when counted with ``count_tokens``,
+else approximate (and said so). Output tokens per video come from the folder's answers of this
+prompt on this model when there are any (a pilot of a few videos calibrates the rest), else from
+the schema's shape, the model's thinking and ``max_tokens`` (``gaia.pricing.output``); the batch
+cache hit chance from its past batches, else the data file (``gaia.pricing.cache``).
+
+Each scenario's range (``Scenario.low_usd`` / ``high_usd``) is the point moved by the two
+uncertainties that drive it, taken as independent and combined in quadrature: the output per
+video (its low and high ends) and the cache hit chance (its high and low ends). Nothing is padded.
+``Estimate.assumptions`` names what the figure rests on, and the notes say it in words, so a page
+or the CLI can state it beside the number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gaia.facts import CACHE_TTLS, ModelFacts, model_facts
 from gaia.format import pct
 from gaia.media.keyframes import KeyframeSet
-from gaia.pricing.cache import CacheInfo, ReadShare, batch_read_share, cache_info, caches, other_ttl
+from gaia.pricing.cache import (
+    CacheInfo,
+    ReadShare,
+    batch_read_share,
+    cache_info,
+    caches,
+    other_ttl,
+    standard_cache_warm,
+)
 from gaia.pricing.explain import Explanation, Lever, explain_estimate
 from gaia.pricing.history import History
 from gaia.pricing.output import OutputEstimate, output_estimate
-from gaia.pricing.run import RunTerms, VideoCost, VideoRequest, price_run, requests_from_sets
+from gaia.pricing.run import PricedRun, RunTerms, VideoCost, VideoRequest, price_run, requests_from_sets
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS, Scenario, scenario, scenarios_of
 from gaia.pricing.tokens import PromptTokens, prompt_tokens
 from gaia.pricing.usage import rates
 from gaia.prompts import PromptProfile
-from gaia.settings import MAX_EDGE_STEPS, Selection
+from gaia.settings import DEFAULT_MAX_TOKENS, MAX_EDGE_STEPS, Selection
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -37,21 +54,38 @@ if TYPE_CHECKING:
 class Assumptions:
     """What an estimate's figure rests on: the numbers a reader should see beside it."""
 
-    output_tokens: OutputEstimate  # per video: point, p10, p90 and where from
-    cache_read_share: ReadShare  # in a batch: point, low, high and where from
+    output_tokens: OutputEstimate  # per video, thinking included: point, low, high and where from
+    cache_read_share: ReadShare  # in a batch: the hit chance once written, its range and where from
     frames_per_video: float
     prefix_tokens: int
     prefix_exact: bool
+    batch_read_share: float = 0.0  # the expected share of this run's batch requests that read
+    videos: int = 0  # videos still to send (what the estimate covers)
+    done: int = 0  # videos already analysed with these settings (left out)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: output tokens per video (thinking included, it is billed as output), the
-        batch cache-read share, frames per video and the shared prefix."""
+        batch cache hit chance, frames per video, the shared prefix, and what the estimate covers."""
         o, c = self.output_tokens, self.cache_read_share
         return {"output_tokens_per_video": {"point": o.median, "low": o.low, "high": o.high, "source": o.source,
-                                            "includes_thinking": True},
-                "cache_read_share": {"point": c.point, "low": c.low, "high": c.high, "source": c.source},
+                                            "samples": o.samples, "thinking_tokens": o.thinking,
+                                            "max_tokens": o.max_tokens, "includes_thinking": True},
+                "cache_read_share": {"point": c.point, "low": c.low, "high": c.high, "source": c.source,
+                                     "warm": c.warm, "batches": c.batches, "run_share": self.batch_read_share},
                 "frames_per_video": self.frames_per_video,
-                "prefix": {"tokens": self.prefix_tokens, "exact": self.prefix_exact}}
+                "prefix": {"tokens": self.prefix_tokens, "exact": self.prefix_exact},
+                "covers": {"videos": self.videos, "already_analysed": self.done,
+                           "calibrated_by_answers": o.samples}}
+
+    def lines(self) -> list[str]:
+        """The assumptions in words, one per line (the Estimate page and the CLI show them)."""
+        return [f"Output: {self.output_tokens.describe()}.",
+                f"Cache: {self.cache_read_share.describe()}; {pct(self.batch_read_share)} of this run's batch "
+                "requests expected to read.",
+                f"Frames: {self.frames_per_video:.1f} per video; shared prefix {self.prefix_tokens:,} tokens "
+                f"({'exact, count_tokens' if self.prefix_exact else 'approximate'}).",
+                f"Covers the {self.videos} video(s) not yet analysed with these settings"
+                + (f"; {self.done} already analysed are not counted." if self.done else ".")]
 
 
 @dataclass(frozen=True)
@@ -78,6 +112,8 @@ class Estimate:
     uncertain: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (rel_path, reason) of videos not in the estimate
     notes: tuple[str, ...] = field(default_factory=tuple)
+    share: ReadShare | None = None  # the batch hit chance it assumed (``None``: from ``cache``)
+    done: int = 0  # videos already analysed with these settings, left out
 
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
@@ -99,9 +135,10 @@ class Estimate:
     def assumptions(self) -> Assumptions:
         """What the figure rests on: output tokens, cache-read share, frames, prefix."""
         c = self.cache
-        return Assumptions(self.output, ReadShare(c.read_share_batch, c.read_share_low, c.read_share_high,
-                                                  c.read_share_source),
-                           self.frames / self.videos if self.videos else 0.0, c.prefix_tokens, c.prefix_exact)
+        share = self.share or ReadShare(c.read_share_batch, c.read_share_low, c.read_share_high,
+                                        c.read_share_source)
+        return Assumptions(self.output, share, self.frames / self.videos if self.videos else 0.0, c.prefix_tokens,
+                           c.prefix_exact, c.read_share_batch, self.videos, self.done)
 
     def to_dict(self, *, per_video: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (``per_video=False`` leaves out the per-video rows)."""
@@ -115,7 +152,7 @@ class Estimate:
             "ttl_totals": self.ttl_totals, "where_the_money_goes": self.money,
             "explanations": [e.to_dict() for e in self.explanations],
             "skipped": [{"rel_path": p, "reason": r} for p, r in self.skipped], "notes": list(self.notes),
-            "assumptions": self.assumptions.to_dict(),
+            "assumptions": self.assumptions.to_dict(), "already_analysed": self.done,
         }
         if self.scenarios:  # the headline figure and its range, at the top for scripts
             head = self.scenario(HEADLINE_SCENARIO)
@@ -138,40 +175,46 @@ def estimate_run(
     text_tokens: PromptTokens | None = None,
     source_sizes: Mapping[str, tuple[int, int]] | None = None,
     explain: bool = True,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    done: Collection[str] = (),
+    now: datetime | None = None,
 ) -> Estimate:
     """Estimate a run: the four scenarios with breakdown, per video and total, and what they mean.
 
     ``keyframe_sets`` are the folder's ``KeyframeSet``s (``gaia.cached_keyframes``); videos and
-    frames excluded in ``selection`` are left out, as are videos without frames (listed in
-    ``skipped``). Text tokens are exact when ``client`` is given (``count_tokens``), else
-    approximate; ``text_tokens`` skips counting. ``source_sizes`` (rel_path → video frame size)
-    lets what-if go above the extracted frame size.
+    frames excluded in ``selection`` are left out, as are videos without frames and the videos in
+    ``done`` (already analysed with these settings; all listed in ``skipped``). Text tokens are
+    exact when ``client`` is given (``count_tokens``), else approximate; ``text_tokens`` skips
+    counting. ``max_tokens`` caps the output per video. ``source_sizes`` (rel_path → video frame
+    size) lets what-if go above the extracted frame size. ``now`` is when the batch would be sent
+    (a warm cache counts only within its TTL of it).
     """
     if cache_ttl not in CACHE_TTLS:
         raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {cache_ttl!r}")
     f = model_facts(model)
-    videos, skipped = requests_from_sets(keyframe_sets, selection, source_sizes)
+    sets = list(keyframe_sets)
+    todo = [ks for ks in sets if ks.rel_path not in done]
+    videos, skipped = requests_from_sets(todo, selection, source_sizes)
+    skipped += [(ks.rel_path, "already analysed") for ks in sets if ks.rel_path in done]
     text = text_tokens or prompt_tokens(profile, model, client=client)
-    out = output_estimate(history.output_tokens if history else (), default=output_tokens_default)
-    return estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain)
+    out = output_estimate(history.output_tokens if history else (), default=output_tokens_default,
+                          schema=profile.schema, model=f.id, max_tokens=max_tokens, remaining=len(videos))
+    share = batch_read_share(history, ttl=cache_ttl, now=now)
+    return estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain, share=share,
+                             done=len(done), warm_standard=standard_cache_warm(history, ttl=cache_ttl, now=now))
 
 
 def run_terms(est: Estimate) -> RunTerms:
-    """The terms ``est`` priced its requests on (prompt, output median, cache behaviour), to re-price them."""
-    return RunTerms(est.text, est.output.median, est.cache.read_share_batch, est.cache.caches, est.cache_ttl)
+    """The terms ``est`` priced its requests on (prompt, output per video, cache behaviour), to re-price them."""
+    return RunTerms(est.text, est.output.median, est.cache.read_share_batch, est.cache.caches, est.cache_ttl,
+                    est.cache.read_share_standard == 1.0 and est.videos > 1)
 
 
-def _notes(text: PromptTokens, out: OutputEstimate, share: ReadShare, caches_: bool,
-           skipped: list[tuple[str, str]], f: ModelFacts) -> tuple[str, ...]:
-    notes = []
+def _notes(text: PromptTokens, assumptions: Assumptions, caches_: bool, skipped: list[tuple[str, str]],
+           f: ModelFacts) -> tuple[str, ...]:
+    notes = [line for line in assumptions.lines() if caches_ or not line.startswith("Cache:")]
     if not text.exact:
         notes.append(text.note)
-    if out.source == "default":
-        notes.append(f"Output: no history yet, so {out.median:,.0f} tokens per video is assumed "
-                     f"(range {out.low:,.0f}–{out.high:,.0f}); it is learnt from the first results.")
-    if share.source == "default" and caches_:
-        notes.append(f"Batch cache hits are best-effort (the docs say typically 30% to 98%); assumed "
-                     f"{pct(share.point)}, range {pct(share.low)}–{pct(share.high)}.")
     not_extracted = sum(1 for _, r in skipped if r == "not extracted yet")
     if not_extracted:
         notes.append(f"{not_extracted} video(s) have no keyframes yet and are not in this estimate; "
@@ -181,33 +224,51 @@ def _notes(text: PromptTokens, out: OutputEstimate, share: ReadShare, caches_: b
     return tuple(notes)
 
 
+def _range(mid: PricedRun, outs: tuple[PricedRun, PricedRun], shares: tuple[PricedRun, PricedRun],
+           ) -> dict[str, tuple[float, float]]:
+    """Each scenario's (low, high): the point moved by the output's and the cache's ends, combined in
+    quadrature (two independent uncertainties; their extremes rarely meet)."""
+    out: dict[str, tuple[float, float]] = {}
+    for s in SCENARIOS:
+        m = mid.costs[s].total_usd
+        down = [max(0.0, m - r.costs[s].total_usd) for r in (*outs, *shares)]
+        up = [max(0.0, r.costs[s].total_usd - m) for r in (*outs, *shares)]
+        out[s] = (m - math.hypot(max(down[:2]), max(down[2:])), m + math.hypot(max(up[:2]), max(up[2:])))
+    return out
+
+
 def estimate_requests(videos: list[VideoRequest], skipped: list[tuple[str, str]], f: ModelFacts,
                       text: PromptTokens, out: OutputEstimate, ttl: str, history: History | None, *,
-                      explain: bool, full: bool = True) -> Estimate:
+                      explain: bool, full: bool = True, share: ReadShare | None = None,
+                      done: int = 0, warm_standard: bool = False) -> Estimate:
     """The estimate of these requests; ``full=False`` prices only the point (no range, per video or other TTL)."""
-    share = batch_read_share(history)
-    caches_ = caches(text, f)
-    terms = RunTerms(text, out.median, share.point, caches_, ttl)
-    mid = price_run(videos, f, terms, per_video=full)
-    lo = hi = alt = mid  # the model comparison needs only the point estimate
-    if full:
-        lo = price_run(videos, f, replace(terms, output=out.low, read_share_batch=share.high), per_video=False)
-        hi = price_run(videos, f, replace(terms, output=out.high, read_share_batch=share.low), per_video=False)
-        alt = price_run(videos, f, replace(terms, ttl=other_ttl(ttl)), per_video=False)
+    share = share or batch_read_share(history, ttl=ttl)
     n = len(videos)
-    ranges = {s: (lo.costs[s].total_usd, hi.costs[s].total_usd) for s in SCENARIOS}
+    caches_ = caches(text, f)
+    terms = RunTerms(text, out.median, share.effective(share.point, n), caches_, ttl, warm_standard)
+    mid = price_run(videos, f, terms, per_video=full)
+    ranges: dict[str, tuple[float, float]] = {}
+    alt = mid  # the model comparison needs only the point estimate
+    if full:
+        outs = tuple(price_run(videos, f, replace(terms, output=o), per_video=False) for o in (out.low, out.high))
+        shares = tuple(price_run(videos, f, replace(terms, read_share_batch=share.effective(c, n)), per_video=False)
+                       for c in (share.high, share.low))
+        ranges = _range(mid, outs, shares)  # type: ignore[arg-type]
+        alt = price_run(videos, f, replace(terms, ttl=other_ttl(ttl)), per_video=False)
     ttl_totals = {ttl: mid.costs[HEADLINE_SCENARIO].total_usd}
     if full:
         ttl_totals[other_ttl(ttl)] = alt.costs[HEADLINE_SCENARIO].total_usd
+    shown = ReadShare(share.effective(share.point, n), share.effective(share.low, n), share.effective(share.high, n),
+                      share.source, share.warm, share.batches)
     est = Estimate(
         model=f.id, display_name=f.display_name, cache_ttl=ttl, videos=n, frames=mid.frames,
         image_tokens=mid.image_tokens, text=text, output=out,
-        cache=cache_info(text, f, ttl=ttl, requests=n, uncached_tokens=mid.uncached_tokens, share=share),
-        scenarios=scenarios_of(mid.costs, videos=n, ranges=ranges), per_video=tuple(mid.per_video),
+        cache=cache_info(text, f, ttl=ttl, requests=n, uncached_tokens=mid.uncached_tokens, share=shown),
+        scenarios=scenarios_of(mid.costs, videos=n, ranges=ranges or None), per_video=tuple(mid.per_video),
         ttl_totals=ttl_totals, money=mid.money, explanations=(), prices_as_of=f.as_of, source=f.source,
-        confirmed=f.confirmed, uncertain=tuple(f.uncertain), skipped=tuple(skipped),
-        notes=_notes(text, out, share, caches_, skipped, f),
+        confirmed=f.confirmed, uncertain=tuple(f.uncertain), skipped=tuple(skipped), share=share, done=done,
     )
+    est = replace(est, notes=_notes(text, est.assumptions, caches_, skipped, f))
     if explain and n:
         est = replace(est, explanations=tuple(explain_estimate(
             est.scenarios, est.money[HEADLINE_SCENARIO], est.cache, est.ttl_totals, f, levers(est, videos, f))))

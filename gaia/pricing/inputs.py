@@ -2,13 +2,14 @@
 
 ``load_run_inputs`` gathers the folder's settings, the keyframes as extracted (with the Keyframes
 page's exclusions), its prompt profile, the videos' own frame sizes (for what-if above the
-extracted size) and the history of past runs of the same prompt and model.
+extracted size), the history of past runs of the same prompt and model, and which videos are
+already analysed with these settings (an estimate covers the rest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gaia.facts import catalogue
@@ -17,7 +18,8 @@ from gaia.media.keyframes import KeyframeSet, cached_keyframes
 from gaia.media.scan import VideoRecord, scan_folder
 from gaia.pricing.history import History, history
 from gaia.prompts import PromptProfile, default_profile
-from gaia.settings import RunSettings, Selection
+from gaia.settings import RunSettings, Selection, run_fingerprint
+from gaia.sidecar import sidecar_state
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class RunInputs:
     history: History | None
     source_sizes: dict[str, tuple[int, int]]
     extracted_for: str
+    done: frozenset[str] = frozenset()  # videos whose sidecar holds an analysis with these settings
 
 
 def _profile(f: Folder, settings: RunSettings) -> PromptProfile:
@@ -86,6 +89,12 @@ def _history(f: Folder, profile: PromptProfile, model: str) -> History | None:
         return None
 
 
+def _done(f: Folder, settings: RunSettings, profile: PromptProfile, sets: Sequence[KeyframeSet]) -> frozenset[str]:
+    """The videos already analysed with these settings (model, prompt, keyframes): a run would skip them."""
+    fp = run_fingerprint(settings, profile.hash)
+    return frozenset(ks.rel_path for ks in sets if sidecar_state(f.path / ks.rel_path, fp) == "analysed")
+
+
 def load_run_inputs(folder: Folder | Path | str, *, model: str | None = None, cache_ttl: str | None = None,
                     records: Sequence[VideoRecord] | None = None) -> RunInputs:
     """Settings, keyframes (with the Keyframes page's exclusions), prompt profile and history of ``folder``.
@@ -99,5 +108,6 @@ def load_run_inputs(folder: Folder | Path | str, *, model: str | None = None, ca
     profile = _profile(f, settings)
     recs = list(records) if records is not None else list(scan_folder(f.path).records)
     extracted_for, sets = _extracted(f, settings, model, recs)
+    done = _done(f, replace(settings, model=model), profile, sets)
     return RunInputs(f.path, settings, model, cache_ttl or settings.cache_ttl, profile, tuple(sets),
-                     f.selection(), _history(f, profile, model), _source_sizes(recs), extracted_for)
+                     f.selection(), _history(f, profile, model), _source_sizes(recs), extracted_for, done)

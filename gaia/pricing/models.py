@@ -84,10 +84,11 @@ def compare_models(
     if reference_model not in ids and reference_model in cat.models:
         ids.append(reference_model)
     videos, skipped = requests_from_sets(keyframe_sets, selection, None)
-    out_est = output_estimate(history.output_tokens if history else (), default=output_tokens_default)
     rows = []
     for mid in ids:
         f = model_facts(mid)
+        out_est = output_estimate(history.output_tokens if history else (), default=output_tokens_default,
+                                  schema=profile.schema, model=mid, remaining=len(videos))
         text = prompt_tokens(profile, mid, client=client)
         est = estimate_requests(videos, skipped, f, text, out_est, cache_ttl, history, explain=False, full=False)
         size, downscaled = _seen(videos, mid)

@@ -126,6 +126,7 @@ class RunTerms:
     read_share_batch: float
     caches: bool
     ttl: str
+    warm_standard: bool = False  # a run now's cache is still alive: every request outside a batch reads
 
 
 class _Totals:
@@ -207,7 +208,7 @@ def price_run(videos: Sequence[VideoRequest], f: ModelFacts, terms: RunTerms, *,
     ``max_edge`` and ``frames`` re-price the run with other frame settings (what-if). Requests with
     the same image tokens and frame count cost the same, so they are priced once.
     """
-    read_std = sequential_read_share(len(videos))
+    read_std = sequential_read_share(len(videos), warm=terms.warm_standard)
     sigs = [video_tokens(v, f.image_tier, max_edge, frames) for v in videos]
     groups: dict[tuple[float, int], int] = {}
     for sig in sigs:

@@ -3,10 +3,13 @@
 Images: a frame extracted for one model may be sent to another, so its tokens are always computed
 for the target model: the API first downscales it to that model's image tier
 (``gaia.facts.fit_to_tier``), then charges ``ceil(w/28) * ceil(h/28)`` (``gaia.facts.image_tokens``).
-Text: the system prompt, the schema and the instruction are counted exactly with the free
-``count_tokens`` endpoint when an ``anthropic`` client is given (cached per prompt hash and model),
-else approximated from their length and marked ``exact=False`` so every screen can say
-"approximate". Output tokens are estimated in ``gaia.pricing.output``.
+Text: the shared prefix is what the cache write bills: the structured-output schema
+(``output_config``, which the API turns into a system prompt of its own) and the system blocks up
+to the ``cache_control`` breakpoint, exactly as ``gaia.api.requests`` builds them. With an
+``anthropic`` client it is counted with the free ``count_tokens`` endpoint on those very blocks
+(cached per prompt hash and model), else approximated from their length and marked
+``exact=False`` so every screen can say "approximate". Output tokens are estimated in
+``gaia.pricing.output``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gaia.api.requests import SCHEMA_HEADER
+from gaia.api.requests import SCHEMA_HEADER, dumps, output_config, system_blocks
 from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
 from gaia.fsutil import atomic_write_json
 from gaia.prompts import PromptProfile
@@ -58,8 +61,9 @@ def approx_text_tokens(text: str, model: str | None = None) -> int:
 class PromptTokens:
     """Token counts of the text every request shares, and how they were obtained.
 
-    ``prefix`` (system prompt + schema) is the cacheable part; ``instruction`` and the per-frame
-    ``label`` tokens are sent uncached after the images.
+    ``prefix`` (system prompt + schema) is the cacheable part, what one cache write bills;
+    ``schema`` holds both the schema text block and the structured-output schema. ``instruction``
+    and the per-frame ``label`` tokens are sent uncached after the images.
     """
 
     model: str
@@ -84,8 +88,9 @@ class PromptTokens:
 
 
 def _schema_text(profile: PromptProfile) -> str:
-    """The schema block as it sits in the prefix, with the request builder's header."""
-    return SCHEMA_HEADER + profile.schema_text
+    """The schema as the prefix carries it: the text block with the request builder's header, and
+    the structured-output schema (``output_config``) as JSON."""
+    return SCHEMA_HEADER + profile.schema_text + "\n" + dumps(output_config(profile)["format"]).decode("utf-8")
 
 
 def approx_prompt_tokens(profile: PromptProfile, model: str, *, note: str = "") -> PromptTokens:
@@ -102,6 +107,9 @@ def approx_prompt_tokens(profile: PromptProfile, model: str, *, note: str = "") 
     )
 
 
+# Bumped when what is counted changes, so counts kept on disk by an earlier rule are not reused
+# (v2: the structured-output schema is part of the prefix).
+_COUNT_RULE = "v2"
 _COUNT_CACHE: dict[tuple[str, str], PromptTokens] = {}
 _COUNT_LOCK = threading.Lock()
 
@@ -137,7 +145,8 @@ def prompt_tokens(
     if hit is not None:
         return hit
     disk = _read_disk_cache(cache_file)
-    row = disk.get(f"{key[0]}|{model}")
+    disk_key = f"{key[0]}|{model}|{_COUNT_RULE}"
+    row = disk.get(disk_key)
     if isinstance(row, dict):
         try:
             hit = PromptTokens(model=model, system=int(row["system"]), schema=int(row["schema"]),
@@ -152,7 +161,7 @@ def prompt_tokens(
             return approx_prompt_tokens(
                 profile, model, note=f"approximate: count_tokens failed ({type(exc).__name__}: {exc})")
         if cache_file is not None:
-            disk[f"{key[0]}|{model}"] = {"system": hit.system, "schema": hit.schema,
+            disk[disk_key] = {"system": hit.system, "schema": hit.schema,
                                          "instruction": hit.instruction, "label": hit.label}
             with contextlib.suppress(OSError):
                 atomic_write_json(cache_file, disk)
@@ -162,22 +171,25 @@ def prompt_tokens(
 
 
 def _count_exact(client: Anthropic, profile: PromptProfile, model: str) -> PromptTokens:
-    """Count each part as the difference to a minimal request (the endpoint counts whole requests)."""
+    """Count each part as the difference to a minimal request (the endpoint counts whole requests).
 
-    def count(system: str | None, text: str) -> int:
-        kwargs: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
-        if system:
-            kwargs["system"] = system
-        return int(client.messages.count_tokens(**kwargs).input_tokens)
+    The prefix is counted on exactly the blocks a request sends before its cache breakpoint: the
+    system blocks of ``system_blocks`` with the structured-output schema of ``output_config``
+    (``cache_control`` is ignored by the endpoint, so the TTL does not matter).
+    """
+    dot = [{"role": "user", "content": "."}]
 
-    base = count(None, ".")
-    system = max(0, count(profile.system, ".") - base)
-    # The schema is counted as it sits in the prefix: after the system prompt.
-    schema = max(0, count(profile.system + "\n\n" + _schema_text(profile), ".") - base - system)
-    dot = 1
-    instruction = max(0, count(None, profile.instruction) - base + dot)
-    label = max(1, count(None, FRAME_LABEL_EXAMPLE) - base + dot)
-    return PromptTokens(model=model, system=system, schema=schema, instruction=instruction, label=label,
+    def count(messages: list[dict[str, Any]] = dot, **kwargs: Any) -> int:
+        return int(client.messages.count_tokens(model=model, messages=messages, **kwargs).input_tokens)
+
+    base = count()
+    blocks = system_blocks(profile, "5m")
+    system = max(0, count(system=blocks[:1]) - base)
+    prefix = max(system, count(system=blocks, output_config=output_config(profile)) - base)
+    one = 1  # the "." of the minimal request, replaced by the text counted
+    instruction = max(0, count([{"role": "user", "content": profile.instruction}]) - base + one)
+    label = max(1, count([{"role": "user", "content": FRAME_LABEL_EXAMPLE}]) - base + one)
+    return PromptTokens(model=model, system=system, schema=prefix - system, instruction=instruction, label=label,
                         exact=True, source="count_tokens")
 
 

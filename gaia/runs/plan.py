@@ -289,7 +289,8 @@ def _estimate(folder: Folder, ksets: Sequence[KeyframeSet], planned: Sequence[Pl
     sets = [replace(ks, frames=wanted[ks.rel_path].frames) for ks in ksets if ks.rel_path in wanted]
     try:
         est = estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
-                                history=history(folder.path, profile.hash, settings.model), explain=False)
+                           history=history(folder.path, profile.hash, settings.model), explain=False,
+                           max_tokens=settings.max_tokens)
         totals = est.total_usd
         usd = float(totals["batch_caching"] if "batch_caching" in totals else totals["batch"])
         return est, usd, None

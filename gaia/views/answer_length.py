@@ -17,7 +17,7 @@ from gaia import format as fmt
 from gaia.folder import Folder
 from gaia.pricing.history import history
 from gaia.pricing.limits import LimitVerdict, MaxTokensAdvice
-from gaia.pricing.output import output_estimate
+from gaia.pricing.output import output_estimate, percentile
 from gaia.pricing.usage import TokenCounts, price_tokens
 from gaia.prompts import ProfileNotFound, builtin_profiles
 
@@ -58,12 +58,18 @@ def profile_outputs(folder: Folder | Path | str, model: str) -> list[ProfileOutp
     except ProfileNotFound:
         current = ""
     builtin = {p.hash: p.name for p in builtin_profiles()}
+    max_tokens = f.settings().max_tokens
     rows = []
     for p in f.profiles():
-        est = output_estimate(history(f, p.hash, model).output_tokens)
-        usd = price_tokens(TokenCounts(output=est.median), model, batch=True).total_usd
+        answers = history(f, p.hash, model).output_tokens
+        if answers:  # what the answers were: their median and p90
+            median, p90 = percentile(answers, 0.5), percentile(answers, 0.9)
+        else:  # what the estimate assumes until there are some
+            est = output_estimate(schema=p.schema, model=model, max_tokens=max_tokens)
+            median, p90 = est.median, est.high
+        usd = price_tokens(TokenCounts(output=median), model, batch=True).total_usd
         key = p.name if builtin.get(p.hash) == p.name else p.hash
-        rows.append(ProfileOutput(key, p.name, p.hash, est.samples, est.median, est.high, usd, p.hash == current))
+        rows.append(ProfileOutput(key, p.name, p.hash, len(answers), median, p90, usd, p.hash == current))
     return rows
 
 

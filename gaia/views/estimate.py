@@ -20,11 +20,11 @@ def model_label(model: str) -> str:
 
 
 def median_output(history: History | None) -> int | None:
-    """The median output tokens of past answers for this prompt and model (``None`` without history)."""
+    """The output tokens per video the estimate takes from past answers for this prompt and model: their
+    mean, which is what predicts a total (``None`` without history). The name is kept for callers."""
     if history is None or not history.output_tokens:
         return None
-    values = sorted(history.output_tokens)
-    return values[len(values) // 2]
+    return round(sum(history.output_tokens) / len(history.output_tokens))
 
 
 def used_token_types(est: Estimate) -> list[str]:

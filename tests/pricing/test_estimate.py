@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from gaia.facts import model_facts
 from gaia.media.keyframes import KeyframeSet
 from gaia.pricing.estimate import estimate_run
-from gaia.pricing.history import History
+from gaia.pricing.history import CacheGroup, History
 from gaia.pricing.scenarios import SCENARIOS
 from gaia.pricing.tokens import PromptTokens
 from gaia.settings import KeyframeSettings, Selection
@@ -28,8 +29,9 @@ def test_four_scenarios_against_hand_computed_values() -> None:
     std = prompt * 3e-6 + 1000 * 15e-6
     # Outside a batch: the first request writes, the second reads (share (n-1)/n = 0.5).
     cache = static * 3e-6 + 1500 * 0.5 * 6e-6 + 1500 * 0.5 * 0.3e-6 + 1000 * 15e-6
-    # In a batch: the documented default share 0.64 reads, 0.36 writes, everything at half price.
-    bc = static * 1.5e-6 + 1500 * 0.36 * 3e-6 + 1500 * 0.64 * 0.15e-6 + 1000 * 7.5e-6
+    # In a batch: the first request writes (cold cache), the second reads with the default chance 0.80,
+    # so 0.4 of the prefix reads and 0.6 writes per request, everything at half price.
+    bc = static * 1.5e-6 + 1500 * 0.6 * 3e-6 + 1500 * 0.4 * 0.15e-6 + 1000 * 7.5e-6
     assert est.total_usd["standard"] == pytest.approx(2 * std)
     assert est.total_usd["caching"] == pytest.approx(2 * cache)
     assert est.total_usd["batch"] == pytest.approx(std)
@@ -37,15 +39,22 @@ def test_four_scenarios_against_hand_computed_values() -> None:
     s = est.scenario("batch_caching")
     assert s.per_video_usd == pytest.approx(bc)
     assert s.saving_usd == pytest.approx(2 * std - 2 * bc)
-    assert s.cost.cache_write_1h_tokens == pytest.approx(2 * 1500 * 0.36)
-    assert s.cost.cache_read_tokens == pytest.approx(2 * 1500 * 0.64)
+    assert s.cost.cache_write_1h_tokens == pytest.approx(2 * 1500 * 0.6)
+    assert s.cost.cache_read_tokens == pytest.approx(2 * 1500 * 0.4)
     assert s.cost.cache_write_5m_tokens == 0
-    # The range: p10 output with 98% hits .. p90 output with 30% hits.
-    lo = 2 * (static * 1.5e-6 + 1500 * 0.02 * 3e-6 + 1500 * 0.98 * 0.15e-6 + 500 * 7.5e-6)
-    hi = 2 * (static * 1.5e-6 + 1500 * 0.70 * 3e-6 + 1500 * 0.30 * 0.15e-6 + 1500 * 7.5e-6)
+
+    # The range: the output's ends (0.6x and 1.8x of 1,000) and the hit chance's ends (98% and 30%, after
+    # the first writer: 0.49 and 0.15 of the run), independent, so combined in quadrature.
+    def run(out: float, read: float) -> float:
+        return 2 * (static * 1.5e-6 + 1500 * (1 - read) * 3e-6 + 1500 * read * 0.15e-6 + out * 7.5e-6)
+
+    mid = run(1000, 0.4)
+    lo = mid - math.hypot(mid - run(600, 0.4), mid - run(1000, 0.49))
+    hi = mid + math.hypot(run(1800, 0.4) - mid, run(1000, 0.15) - mid)
     assert (s.low_usd, s.high_usd) == (pytest.approx(lo), pytest.approx(hi))
+    assert run(600, 0.49) < s.low_usd and s.high_usd < run(1800, 0.15)  # no sum of extremes
     # The other TTL is priced too: 5m writes at 1.25x.
-    bc5 = static * 1.5e-6 + 1500 * 0.36 * 1.875e-6 + 1500 * 0.64 * 0.15e-6 + 1000 * 7.5e-6
+    bc5 = static * 1.5e-6 + 1500 * 0.6 * 1.875e-6 + 1500 * 0.4 * 0.15e-6 + 1000 * 7.5e-6
     assert est.ttl_totals["5m"] == pytest.approx(2 * bc5)
     assert est.prices_as_of == model_facts("claude-sonnet-4-5").as_of
     # Where the money goes adds up to the total.
@@ -88,11 +97,17 @@ def test_frames_priced_with_the_target_models_resize_rule() -> None:
 
 def test_history_drives_output_and_cache_share() -> None:
     sets = [kset("a.mp4", [(784, 448)])]
-    h = History(output_tokens=(100, 200, 300, 400, 500), cache_read_shares=(0.9,))
+    # A batch of 11: one wrote, the 10 after it read.
+    g = CacheGroup(batch=True, requests=11, reads=10, writes=1, share=10 / 11, ttl="1h")
+    h = History(output_tokens=(100, 200, 300, 400, 500), cache_groups=(g,))
     est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT, history=h)
-    assert est.output.source == "history" and est.output.median == 300
-    assert est.output.low == pytest.approx(140) and est.output.high == pytest.approx(460)
-    assert est.cache.read_share_batch == 0.9 and est.cache.read_share_source == "history"
+    # The mean predicts a total; the range is the mean's uncertainty for the one video left.
+    half = 1.645 * math.sqrt(25_000) * math.sqrt(1 / 5 + 1 / 1)
+    assert est.output.source == "history" and est.output.median == 300 and est.output.samples == 5
+    assert est.output.low == pytest.approx(300 - half) and est.output.high == pytest.approx(300 + half)
+    share = est.assumptions.cache_read_share
+    assert share.point == pytest.approx((10 + 4 * 0.8) / (10 + 4)) and share.source == "history"
+    assert est.cache.read_share_batch == 0  # one video: the batch's only request writes the cold cache
 
 
 def test_haiku_5_5_long_requests_in_an_estimate_use_the_long_tier() -> None:

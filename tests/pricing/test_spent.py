@@ -35,4 +35,6 @@ def test_estimate_against_actual_on_synthetic_usage() -> None:
     h = History.from_usages([u for _, u in usages])
     est2 = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT, history=h)
     assert est2.output.median == 1100
-    assert est2.cache.read_share_batch == pytest.approx(0.75)
+    # Of the 3 requests after the first writer, 3 read: pooled with 4 requests' worth of the default 0.80.
+    assert est2.assumptions.cache_read_share.point == pytest.approx((3 + 4 * 0.8) / (3 + 4))
+    assert est2.assumptions.cache_read_share.source == "history"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gaia.api.requests import SCHEMA_HEADER, output_config, system_blocks
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.pricing.tokens import (
     approx_prompt_tokens,
@@ -88,8 +89,34 @@ def test_exact_counts_through_count_tokens_are_cached(anthropic_client, tmp_path
     clear_count_cache()
     assert prompt_tokens(p, "claude-sonnet-4-6", client=anthropic_client, cache_file=cache_file) == t
     assert len(calls) == n
-    assert f"{p.hash}|claude-sonnet-4-6" in json.loads(cache_file.read_text())
+    assert f"{p.hash}|claude-sonnet-4-6|v2" in json.loads(cache_file.read_text())
     clear_count_cache()
+
+
+def test_counts_kept_by_the_earlier_rule_are_not_reused(anthropic_client, tmp_path: Path) -> None:
+    # An earlier GAIA kept the prefix without the structured-output schema under "hash|model".
+    p = default_profile()
+    cache_file = tmp_path / "counts.json"
+    cache_file.write_text(json.dumps({f"{p.hash}|claude-sonnet-5-5": {"system": 1, "schema": 1, "instruction": 1,
+                                                                       "label": 1}}))
+    t = prompt_tokens(p, "claude-sonnet-5-5", client=anthropic_client, cache_file=cache_file)
+    assert t.exact and t.prefix > 1000
+
+
+def test_exact_prefix_counts_the_blocks_before_the_breakpoint(anthropic_client) -> None:
+    # The prefix is counted on the request's own system blocks and structured-output schema: the same
+    # request without them is exactly ``prefix`` tokens shorter.
+    p = default_profile()
+    model = "claude-sonnet-5-5"
+    t = prompt_tokens(p, model, client=anthropic_client)
+    msg = [{"role": "user", "content": "hello"}]
+    bare = anthropic_client.messages.count_tokens(model=model, messages=msg).input_tokens
+    full = anthropic_client.messages.count_tokens(model=model, messages=msg, system=system_blocks(p, "1h"),
+                                                  output_config=output_config(p)).input_tokens
+    assert full - bare == t.prefix
+    # Without an API the schema still counts twice (text block and structured output), approximately.
+    approx = approx_prompt_tokens(p, model)
+    assert approx.schema > approx_text_tokens(SCHEMA_HEADER + p.schema_text, model)
 
 
 def test_count_tokens_failure_falls_back_to_approximation() -> None:

@@ -385,7 +385,7 @@ def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, 
     ksets = fake_ksets(folder, names)
     profile = Folder(folder).profile("default")
     before = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    assert before.estimate.output.source == "default"
+    assert before.estimate.output.source == "schema"  # no answers yet: from the schema's shape
     trial = T.run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings())
     assert trial.blocked is None and trial.run.succeeded == 2 and len(trial.videos) == 2
     for v in trial.videos:
