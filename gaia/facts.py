@@ -39,7 +39,8 @@ IMAGE_MANY_THRESHOLD = 20
 IMAGE_PATCH_PX = 28
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
-CACHE_TTLS = ("5m", "1h")
+CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}  # how long a cache entry lives unread
+CACHE_TTLS = tuple(CACHE_TTL_SECONDS)
 # A model whose ``retires_on`` date has passed gets this status (whatever the data file says): it stays
 # priced, so old bills can be recomputed, but ``offered_models`` leaves it out of every choice for new runs.
 RETIRED = "retired"

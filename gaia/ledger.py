@@ -78,6 +78,15 @@ class ResultsState(StrEnum):
     DONE = "done"
 
 
+class EventKind(StrEnum):
+    """What an event row records (``Ledger.record_event``)."""
+
+    UNKNOWN_CUSTOM_ID = "unknown_custom_id"  # a batch returned a result for no request of this run
+    DISOWNED_BATCH = "disowned_batch"  # a batch proved not to be this folder's own
+    RESULTS_INTERRUPTED = "results_interrupted"  # a results stream dropped part way
+    TUNE_REQUEST = "tune_request"  # a billed tune request (its usage and cost in the message, as JSON)
+
+
 FINAL_STATUSES = (RequestStatus.SUCCEEDED, RequestStatus.FAILED)
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.SUBMITTED)
 ACTIVE_BATCH_STATES = (BatchState.PENDING, BatchState.SUBMITTED)
@@ -758,14 +767,14 @@ class Ledger:
 
     # --- events ---------------------------------------------------------------------------------------
 
-    def record_event(self, kind: str, message: str, *, batch_id: str | None = None,
+    def record_event(self, kind: EventKind, message: str, *, batch_id: str | None = None,
                      custom_id: str | None = None) -> None:
         """Record something that belongs to no request row (an unknown custom_id, a dropped stream)."""
         with self._tx() as c:
             c.execute("INSERT INTO events(at, kind, batch_id, custom_id, message) VALUES (?,?,?,?,?)",
                       (now_iso(), kind, batch_id, custom_id, message))
 
-    def events(self, *, batch_id: str | None = None, kind: str | None = None) -> list[Event]:
+    def events(self, *, batch_id: str | None = None, kind: EventKind | None = None) -> list[Event]:
         """Recorded events, oldest first."""
         sql, args = "SELECT * FROM events WHERE 1=1", []
         if batch_id:

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gaia.facts import ModelFacts, estimate_defaults
+from gaia.facts import CACHE_TTL_SECONDS, ModelFacts, estimate_defaults
 from gaia.format import pct
 from gaia.pricing.history import CacheGroup, History
 from gaia.pricing.tokens import PromptTokens
 
-TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 # How many requests' worth of weight the default hit chance keeps against a folder's own batches.
 PRIOR_REQUESTS = 4.0
 # z of a two-sided 90% interval for the hit chance learnt from batches.
@@ -66,7 +65,7 @@ class ReadShare:
 
 
 def _alive(g: CacheGroup, ttl: str, now: datetime) -> bool:
-    return g.ended_at is not None and (now - g.ended_at).total_seconds() <= TTL_SECONDS.get(ttl, 300.0)
+    return g.ended_at is not None and (now - g.ended_at).total_seconds() <= CACHE_TTL_SECONDS[ttl]
 
 
 def batch_read_share(history: History | None, *, ttl: str = "1h", now: datetime | None = None) -> ReadShare:

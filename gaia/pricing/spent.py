@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from gaia.folder import Folder
 from gaia.format import usd
-from gaia.ledger import Event, Mode, RequestRow, RequestStatus, RunRow
+from gaia.ledger import Event, EventKind, Mode, RequestRow, RequestStatus, RunRow
 from gaia.pricing.estimate import Estimate
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
 from gaia.pricing.usage import TOKEN_TYPES, TokenCounts, UsageCost, price_tokens, usage_cost
-from gaia.quality.runner import TUNE_EVENT
 
 if TYPE_CHECKING:
     from gaia.pricing.usage import UsageLike
@@ -323,5 +322,5 @@ def folder_spend(folder: Folder | Path | str) -> Spend:
         return spend_of([])
     with f.ledger() as ledger:
         runs = {r.run_id: r for r in ledger.runs()}
-        charges = charges_of(ledger.requests(), runs, ledger.events(kind=TUNE_EVENT))
+        charges = charges_of(ledger.requests(), runs, ledger.events(kind=EventKind.TUNE_REQUEST))
     return spend_of(charges, runs)

@@ -34,6 +34,7 @@ from gaia.api.requests import build_request_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
+from gaia.ledger import EventKind
 from gaia.pricing.usage import usage_cost
 from gaia.quality.ladder import PricedConfig
 from gaia.runs.plan import PlannedRequest
@@ -42,7 +43,6 @@ from gaia.settings import DEFAULT_CONCURRENCY, RunSettings
 
 TUNE_DIR = "tune"
 TUNE_MODE = "tune"
-TUNE_EVENT = "tune_request"
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class ApiTuneRunner:
                     if problem:
                         problems.append(f"{p.rel_path}: {problem}")
                     if usage is not None:
-                        ledger.record_event(TUNE_EVENT, json.dumps(
+                        ledger.record_event(EventKind.TUNE_REQUEST, json.dumps(
                             {"run_id": run_id, "config": priced.config.id, "rel_path": p.rel_path,
                              "model": settings.model, "usage": usage, "cost_usd": cost}))
 

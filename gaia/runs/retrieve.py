@@ -29,7 +29,16 @@ from gaia.api.client import describe_error, field
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import LOCK_RETRIEVE, Folder, FolderBusy
 from gaia.fsutil import disk_full
-from gaia.ledger import BatchRow, BatchState, Ledger, RequestRow, RequestStatus, ResultsState, parse_time
+from gaia.ledger import (
+    BatchRow,
+    BatchState,
+    EventKind,
+    Ledger,
+    RequestRow,
+    RequestStatus,
+    ResultsState,
+    parse_time,
+)
 from gaia.runs.batch import batch_dict, proves
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.recorder import Answer, ErrorKind, Recorder, Written, deliver_parked
@@ -185,9 +194,9 @@ class _BatchRetrieval:
         cid = field(item, "custom_id")
         row = self._row(cid)
         if row is None:
-            self.ledger.record_event("unknown_custom_id", f"Batch {self.batch_id} returned a result for {cid}, which "
-                                     "is none of its requests; it was not written anywhere.", batch_id=self.batch_id,
-                                     custom_id=cid)
+            self.ledger.record_event(EventKind.UNKNOWN_CUSTOM_ID,
+                                     f"Batch {self.batch_id} returned a result for {cid}, which is none of its "
+                                     "requests; it was not written anywhere.", batch_id=self.batch_id, custom_id=cid)
             self.counts["unknown"] += 1
             return
         if row.done:
@@ -231,7 +240,7 @@ class _BatchRetrieval:
                  "this folder sent (another folder's or run's batch); none of its results were written. Its videos "
                  "were never sent: submit again to send them.")
         self.ledger.disown_batch(self.row.local_id, error)
-        self.ledger.record_event("disowned_batch", error, batch_id=self.batch_id)
+        self.ledger.record_event(EventKind.DISOWNED_BATCH, error, batch_id=self.batch_id)
         return self.result(complete=True, error=error)
 
     def run(self, client: Any, tick: Callable[[], None]) -> BatchRetrieval:
@@ -256,7 +265,7 @@ class _BatchRetrieval:
                      "run retrieve again to fetch the rest (nothing is written twice).")
             self.ledger.set_results_state(self.batch_id, ResultsState.PARTIAL)
             self.ledger.set_batch_error(self.row.local_id, error)
-            self.ledger.record_event("results_interrupted", error, batch_id=self.batch_id)
+            self.ledger.record_event(EventKind.RESULTS_INTERRUPTED, error, batch_id=self.batch_id)
             return self.result(complete=False, error=error)
         finally:
             self.writer.close()

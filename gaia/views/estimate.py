@@ -6,6 +6,7 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.facts import catalogue
+from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate
 from gaia.pricing.history import History
 from gaia.pricing.models import ModelRow
@@ -82,7 +83,7 @@ def model_records(rows: list[ModelRow], reference: ModelRow) -> list[dict[str, A
 
 def ttl_text(est: Estimate, ttl: str) -> str:
     """What the other cache lifetime would cost instead."""
-    other = "5m" if ttl == "1h" else "1h"
+    other = other_ttl(ttl)
     diff = est.ttl_totals[other] - est.ttl_totals[ttl]
     return (f"With a {other} cache instead of {ttl}: {fmt.usd(est.ttl_totals[other])} with the Batch API + caching "
             f"({'+' if diff >= 0 else '−'}{fmt.usd(abs(diff))}).")
