@@ -39,6 +39,7 @@ from _common import peak_rss_mb
 from PIL import Image
 
 import gaia
+from gaia.folder import preview_dir
 from gaia.media.keyframes import target_size
 from gaia.media.probe import ffmpeg_exe
 
@@ -268,6 +269,7 @@ def rescan_benchmark(sample: Path, count: int) -> tuple[float, float]:
             os.link(sample, dest)
         except OSError:
             shutil.copyfile(sample, dest)
+    shutil.rmtree(preview_dir(folder), ignore_errors=True)  # a first scan: no probe cache from an earlier run
     start = time.perf_counter()
     first = gaia.scan_folder(folder)
     first_s = time.perf_counter() - start
