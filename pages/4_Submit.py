@@ -224,8 +224,10 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
 
 
 def _seed(key: str, value: object) -> None:
-    """Give a widget the saved setting, again whenever the setting changed elsewhere (CLI, another page)."""
-    if ss.get(f"{key}_seed") != value:
+    """Give a widget the saved setting, again whenever the setting changed elsewhere (CLI, another page)
+    and whenever Streamlit dropped the widget's value (it does when the page is left): a widget back at
+    its default would otherwise overwrite the setting."""
+    if key not in ss or ss.get(f"{key}_seed") != value:
         ss[key] = ss[f"{key}_seed"] = value
 
 

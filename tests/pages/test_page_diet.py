@@ -4,6 +4,7 @@ the prompt profile and the answer length limit on Submit."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -106,3 +107,23 @@ def test_submit_warns_of_cut_off_answers_and_one_click_sets_the_suggested_limit(
     assert not at.exception, at.exception
     assert gaia.Folder(folder).settings().max_tokens == 2048
     assert at.number_input(key="submit_max_tokens").value == 2048
+
+
+def test_leaving_submit_and_coming_back_keeps_the_answer_limit_and_the_profile(api_env, ready_folder):
+    # Streamlit drops a widget's value when its page is left; a widget back at its default (256 tokens,
+    # the first profile) must not overwrite the folder's settings (a trial was once cut off at 256).
+    folder = ready_folder({"a.mp4": "testsrc"})
+    f = gaia.Folder(folder)
+    f.save_settings(replace(f.settings(), max_tokens=3072, prompt_profile="compact"))
+    first = _app(SUBMIT, folder).run()
+    assert not first.exception, first.exception
+    # Back on the page: the seeds (plain session state) survive, the widgets' own values do not.
+    at = _app(SUBMIT, folder)
+    for key in ("submit_max_tokens_seed", "submit_profile_seed"):
+        at.session_state[key] = first.session_state[key]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="submit_max_tokens").value == 3072
+    assert at.selectbox(key="submit_profile").value == "compact"
+    settings = gaia.Folder(folder).settings()
+    assert (settings.max_tokens, settings.prompt_profile) == (3072, "compact")
