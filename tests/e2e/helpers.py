@@ -27,6 +27,9 @@ _PAGE_HEIGHT_JS = """() => {
 }"""
 
 
+_IMAGES_LOADED_JS = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
+
 def shot(page: Page, name: str) -> None:
     """A screenshot of the whole page in docs/screenshots/.
 
@@ -39,6 +42,8 @@ def shot(page: Page, name: str) -> None:
     if height > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": height})
         wait_idle(page)
+    # Images below the first screen load only once the taller window shows them: wait for every one.
+    page.wait_for_function(_IMAGES_LOADED_JS, timeout=LONG)
     try:
         page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
     finally:
