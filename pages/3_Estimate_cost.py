@@ -52,10 +52,10 @@ scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
 inp = gaia.load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
 hist = inp.history
-median_output = V.median_output(hist)
+mean_output = V.mean_output(hist)
 with c[2]:
-    if median_output is not None and hist is not None:
-        st.metric("Output per video (history)", gaia.format.tokens(median_output),
+    if mean_output is not None and hist is not None:
+        st.metric("Output per video (history)", gaia.format.tokens(mean_output),
                   help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model.")
         output_default = None
     else:

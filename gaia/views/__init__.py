@@ -42,7 +42,7 @@ from gaia.views.detail import (
     video_detail,
 )
 from gaia.views.estimate import (
-    median_output,
+    mean_output,
     model_label,
     model_records,
     money_records,
@@ -308,7 +308,7 @@ __all__ = [
     "last_run_metrics",
     "load_results",
     "loss_matrix",
-    "median_output",
+    "mean_output",
     "model_label",
     "model_name",
     "model_records",

@@ -20,9 +20,9 @@ def model_label(model: str) -> str:
     return f"{f.display_name}{'' if f.status == 'current' else f' ({f.status})'}{' ⚠' if f.uncertain else ''}"
 
 
-def median_output(history: History | None) -> int | None:
+def mean_output(history: History | None) -> int | None:
     """The output tokens per video the estimate takes from past answers for this prompt and model: their
-    mean, which is what predicts a total (``None`` without history). The name is kept for callers."""
+    mean, which is what predicts a total (``None`` without history)."""
     if history is None or not history.output_tokens:
         return None
     return round(sum(history.output_tokens) / len(history.output_tokens))
