@@ -7,19 +7,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
 import gaia
+from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYFRAMES = str(ROOT / "pages" / "2_Keyframes.py")
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
 
 
-def _app(path: str, folder: Path) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=90)
-    at.session_state["folder"] = str(folder)
-    return at
+_app = page_app
 
 
 def test_keyframes_offers_presets_priced_for_the_folders_videos_and_saves_the_choice(make_folder):

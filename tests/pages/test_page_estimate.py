@@ -10,16 +10,14 @@ from streamlit.testing.v1 import AppTest
 import gaia
 from gaia.pricing.estimate import estimate_run
 from gaia.pricing.inputs import load_run_inputs
+from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "3_Estimate_cost.py")
 
 
 def _app(folder: Path | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if folder is not None:
-        at.session_state["folder"] = str(folder)
-    return at
+    return page_app(PAGE, folder)
 
 
 def table(at: AppTest, column: str):

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
@@ -28,10 +29,7 @@ RESULTS = str(ROOT / "pages" / "6_Results.py")
 
 
 
-def _app(path: str, folder: Path) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=60)
-    at.session_state["folder"] = str(folder)
-    return at
+_app = page_app
 
 
 def _all_text(at: AppTest) -> str:

@@ -5,20 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import gaia
+from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SELECT = str(ROOT / "pages" / "1_Select_folder.py")
 KEYFRAMES = str(ROOT / "pages" / "2_Keyframes.py")
 
 
-def _app(path: str, folder: Path | None = None) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=60)
-    if folder is not None:
-        at.session_state["folder"] = str(folder)
-    return at
+_app = page_app
 
 
 def test_select_page_without_a_folder_says_what_to_do():
