@@ -17,11 +17,13 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -67,6 +69,41 @@ def _mode_for(path: Path) -> int:
         return new_file_mode()
 
 
+TEMP_SUFFIX = ".tmp"
+# A temporary name keeps at most this many bytes of the target's name, so it always fits where the
+# target fits (255 bytes per name on every common file system; mkstemp adds 8 random characters).
+_TEMP_NAME_BYTES = 200
+
+
+def temp_prefix(path: Path) -> str:
+    """The prefix of ``path``'s temporary files: a dot and its name, shortened to fit (a name of 240
+    bytes still gets its temporary file), so ``clean_temporaries`` knows them."""
+    name = path.name
+    if len(name.encode("utf-8", "surrogateescape")) > _TEMP_NAME_BYTES:
+        name = name.encode("utf-8", "surrogateescape")[:_TEMP_NAME_BYTES].decode("utf-8", "ignore")
+    return f".{name}."
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def clean_temporaries(directory: Path, *, older_than_s: float = 3600.0) -> int:
+    """Remove temporary files an interrupted ``atomic_write`` left in ``directory`` (``.<name>.<8
+    random>.tmp``, untouched for ``older_than_s``); returns how many. Never follows a link."""
+    removed = 0
+    limit = time.time() - older_than_s
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            if not _TEMP_NAME.match(name) or not entry.is_file(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < limit:
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
 def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool = False,
                  sync_dir: bool = False) -> None:
     """Create or replace ``path`` atomically with what ``write(fh)`` writes to an open file.
@@ -75,7 +112,7 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with contextlib.suppress(OSError):
             os.fchmod(fd, mode)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import sqlite3
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 LEDGER_FILE = "ledger.sqlite3"
-SCHEMA_VERSION = 1
+LOCK_WAIT_S = 30.0  # how long a busy ledger is waited for before GAIA stops in words
+LOCK_NOTICE_S = 1.0  # after this long, say that GAIA is waiting
+_log = logging.getLogger(__name__)
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be used (written by a newer GAIA, locked too long, unreadable); the message
+    says which file, why, and what to do. Nothing was changed."""
 
 
 class RequestStatus(StrEnum):
@@ -85,13 +94,16 @@ class EventKind(StrEnum):
     DISOWNED_BATCH = "disowned_batch"  # a batch proved not to be this folder's own
     RESULTS_INTERRUPTED = "results_interrupted"  # a results stream dropped part way
     TUNE_REQUEST = "tune_request"  # a billed tune request (its usage and cost in the message, as JSON)
+    LEDGER_SET_ASIDE = "ledger_set_aside"  # a damaged ledger was renamed and this one started
+    LEDGER_REBUILT = "ledger_rebuilt"  # rows restored from the batch manifests and the sidecars
 
 
 FINAL_STATUSES = (RequestStatus.SUCCEEDED, RequestStatus.FAILED)
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.SUBMITTED)
 ACTIVE_BATCH_STATES = (BatchState.PENDING, BatchState.SUBMITTED)
 
-_SCHEMA = """
+# Version 1, frozen: what GAIA wrote until schema versions were read. Never edit it; add a migration.
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs(
   run_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, mode TEXT NOT NULL, model TEXT, prompt_hash TEXT,
@@ -124,6 +136,115 @@ CREATE TABLE IF NOT EXISTS events(
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, batch_id TEXT, custom_id TEXT,
   message TEXT);
 """
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _to_v1(conn: sqlite3.Connection) -> None:
+    """An empty database gets the version 1 tables (``CREATE ... IF NOT EXISTS``: a version 1 ledger
+    written before versions were read keeps its rows)."""
+    for statement in _statements(_SCHEMA_V1):
+        conn.execute(statement)
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: each request remembers its video's content (``content_json``: size, mtime and a
+    hash of a few blocks), so an answer only reaches the video it was made from."""
+    conn.execute("ALTER TABLE requests ADD COLUMN content_json TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS requests_content ON requests(content_json)")
+
+
+# MIGRATIONS[n] brings a ledger from version n to n + 1, in order, in one transaction (simonw/llm style).
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_to_v1, _to_v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def _locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _damaged(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def ledger_problem(exc: BaseException) -> str:
+    """One sentence for a database error met while using a ledger (never the error's class name)."""
+    if _locked(exc):
+        return ("The folder's ledger stayed locked by another program, so GAIA stopped without changing anything. "
+                "Close the other GAIA and try again.")
+    if _damaged(exc):
+        return ("The folder's ledger (.gaia/ledger.sqlite3) is damaged. Run the command again: GAIA sets the damaged "
+                "file aside (it is kept) and rebuilds the ledger from the sidecars and the API.")
+    return f"The folder's ledger could not be used ({exc}); nothing more was changed. Try again."
+
+
+def locked_message(path: Path, wait_s: float) -> str:
+    """The sentence for a ledger another program kept locked longer than GAIA waits."""
+    return (f"The ledger {path} stayed locked by another program for {wait_s:.0f} s, so GAIA stopped without "
+            "changing anything. Close the other GAIA (or the program holding the file) and try again.")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The ledger's schema version: 0 for an empty database, 1 for one written before versions were read."""
+    has = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in has:
+        return 1 if "requests" in has else 0
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else (1 if "requests" in has else 0)
+    except (TypeError, ValueError):
+        return 1
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Bring the ledger to ``SCHEMA_VERSION`` in place, atomically (one transaction: all migrations or
+    none); refuse a ledger written by a newer GAIA in words. Returns the version found."""
+    found = schema_version(conn)
+    if found > SCHEMA_VERSION:
+        raise LedgerError(f"The ledger {path} was written by a newer GAIA (ledger version {found}; this GAIA "
+                          f"reads up to version {SCHEMA_VERSION}). Upgrade GAIA to use this folder; nothing was "
+                          "changed.")
+    if found == SCHEMA_VERSION:
+        return found
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = schema_version(conn)  # another process may have migrated it meanwhile
+        if found > SCHEMA_VERSION:
+            raise LedgerError(f"The ledger {path} was written by a newer GAIA; nothing was changed.")
+        for step in MIGRATIONS[found:]:
+            step(conn)
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return found
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged ledger (and its ``-wal``/``-shm`` files) beside itself, never deleting it;
+    returns the new name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
+    for extra in ("-wal", "-shm"):
+        side = path.with_name(path.name + extra)
+        if side.exists():
+            side.replace(target.with_name(target.name + extra))
+    path.replace(target)
+    return target
 
 
 def now_iso() -> str:
@@ -180,6 +301,7 @@ class RequestIntent:
     retry_of: int | None = None
     nbytes: int | None = None
     estimate_usd: float | None = None
+    content: dict[str, Any] | None = field(default=None, hash=False)  # the video's content when planned
 
 
 @dataclass(frozen=True)
@@ -210,6 +332,7 @@ class RequestRow:
     created_at: str
     updated_at: str | None
     done_at: str | None
+    content: dict[str, Any] | None = None  # the video's content when planned (``gaia.media.identity``)
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row, *, fingerprint: Any = None) -> RequestRow:
@@ -224,7 +347,7 @@ class RequestRow:
             attempt=d["attempt"], retry_of=d["retry_of"], nbytes=d["nbytes"],
             fingerprint=fingerprint if fingerprint is not None else _loads(d["fingerprint_json"]),
             created_at=d["created_at"], updated_at=d["updated_at"],
-            done_at=d["done_at"],
+            done_at=d["done_at"], content=_loads(d.get("content_json")),
         )
 
     @property
@@ -326,18 +449,50 @@ class Ledger:
     open the same ledger (SQLite WAL with a busy timeout).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, wait_s: float = LOCK_WAIT_S) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._group: list[Any] | None = None
-        self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.executescript(_SCHEMA)
-        self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                           (str(SCHEMA_VERSION),))
+        self.notices: list[str] = []  # sentences about what opening did (a damaged ledger set aside)
+        self._wait_s = wait_s
+        try:
+            self._conn = self._open(wait_s)
+        except sqlite3.DatabaseError as exc:
+            if _locked(exc):
+                raise LedgerError(locked_message(self.path, wait_s)) from exc
+            if not _damaged(exc):
+                raise  # a full disk or an I/O error: the caller says so in words (gaia.fsutil.disk_full)
+            aside = set_aside(self.path)
+            note = (f"The ledger {self.path} was damaged ({exc}); it was set aside as {aside.name} (never "
+                    "deleted) and a new one was started, rebuilt from the sidecars and the API before anything "
+                    "is sent.")
+            self.notices.append(note)
+            _log.warning(note)
+            self._conn = self._open(wait_s)
+            self.record_event(EventKind.LEDGER_SET_ASIDE, note)
+
+    def _open(self, wait_s: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=min(wait_s, LOCK_NOTICE_S), check_same_thread=False,
+                               isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            try:
+                _prepare(conn)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc) or wait_s <= LOCK_NOTICE_S:
+                    raise
+                _log.warning("The ledger %s is busy (another GAIA or program holds it); waiting up to %.0f s.",
+                             self.path, wait_s)
+                print(f"The ledger {self.path} is busy (another GAIA or program holds it); waiting up to "
+                      f"{wait_s:.0f} s...", file=sys.stderr)
+                conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                _prepare(conn)
+            conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            migrate(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     # --- plumbing -------------------------------------------------------------------------------------
 
@@ -359,7 +514,7 @@ class Ledger:
         with self._lock:
             group = self._group
             if group is None:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._begin()
                 try:
                     yield self._conn
                 except BaseException:
@@ -368,7 +523,7 @@ class Ledger:
                 self._conn.execute("COMMIT")
                 return
             if not self._conn.in_transaction:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._begin()
                 group[0], group[1] = 0, time.monotonic()
             if single:
                 yield self._conn
@@ -384,6 +539,14 @@ class Ledger:
             group[0] += 1
             if group[0] >= group[2] or time.monotonic() - group[1] >= group[3]:
                 self._conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _locked(exc):
+                raise LedgerError(locked_message(self.path, self._wait_s)) from exc
+            raise
 
     @contextlib.contextmanager
     def grouped(self, *, every: int = 500, max_s: float = 0.5) -> Iterator[Ledger]:
@@ -501,10 +664,11 @@ class Ledger:
             cur = c.execute(
                 "INSERT INTO requests(run_id, local_batch, custom_id, rel_path, set_id, timestamps_json, prompt_hash,"
                 " model, mode, status, attempt, retry_of, nbytes, fingerprint_json, estimate_usd, created_at,"
-                " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " updated_at, content_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, local_batch, i.custom_id, i.rel_path, i.set_id, json.dumps(list(i.timestamps)),
                  i.prompt_hash, i.model, mode, status, i.attempt, i.retry_of, i.nbytes,
-                 json.dumps(i.fingerprint, sort_keys=True), i.estimate_usd, ts, ts),
+                 json.dumps(i.fingerprint, sort_keys=True), i.estimate_usd, ts, ts,
+                 json.dumps(i.content, sort_keys=True) if i.content else None),
             )
             ids.append(int(cur.lastrowid or 0))
         return ids

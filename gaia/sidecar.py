@@ -50,6 +50,9 @@ def read_sidecar(video: Path | str) -> dict[str, Any] | None:
         return None
     except OSError as exc:
         raise SidecarError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SidecarError(f"{path} is not UTF-8 text (byte {exc.start}), so GAIA cannot read it; it is kept "
+                           "as it is") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -67,7 +70,7 @@ def sidecar_owner(video: Path | str) -> str | None:
     path = sidecar_path(video)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
         return None
     return data.get(VIDEO_KEY) if isinstance(data, dict) else None
 
@@ -85,7 +88,10 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     if path.exists():
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise SidecarError(f"{path} exists but is not UTF-8 text (byte {exc.start}); not overwriting "
+                               "it") from exc
+        except (OSError, ValueError) as exc:
             raise SidecarError(f"{path} exists but cannot be read ({exc}); not overwriting it") from exc
         if not isinstance(current, dict):
             raise SidecarError(f"{path} does not hold a JSON object; not overwriting it")

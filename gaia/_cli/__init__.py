@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 
 from gaia.facts import PriceFileError
+from gaia.ledger import LedgerError, ledger_problem
 from gaia.fsutil import DISK_FULL, disk_full
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
@@ -54,11 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     except PriceFileError as exc:  # a user's price override file: say what is wrong, no traceback
         print(f"gaia {args.command}: {exc}", file=sys.stderr)
         return 2
+    except LedgerError as exc:  # newer, locked too long: say so, change nothing
+        print(f"gaia {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a full disk anywhere (ledger, sidecars, spool): one message and a stop
         where = getattr(args, "folder", None)
+        if isinstance(exc, sqlite3.DatabaseError) and not disk_full(exc, where):
+            print(f"gaia {args.command}: {ledger_problem(exc)}", file=sys.stderr)
+            return 1
         if not disk_full(exc, where):
             raise
         where = where or "the folder and its working folder"

@@ -21,6 +21,7 @@ from gaia.api.validate import RequestProblem, keyframe_problems
 from gaia.facts import BATCH_MAX_BYTES
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent, RequestRow, now_iso
+from gaia.media.identity import content_id
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.estimate import estimate_run
@@ -253,8 +254,8 @@ def plan_intents(plan: SubmissionPlan, items: Sequence[PlannedRequest] | None = 
     return [RequestIntent(
         custom_id=p.custom_id, rel_path=p.rel_path, set_id=p.kset.set_id, timestamps=p.timestamps,
         prompt_hash=plan.profile.hash, model=plan.model, fingerprint=plan.fingerprint, attempt=p.attempt,
-        retry_of=p.retry_of, nbytes=p.nbytes, estimate_usd=estimate_usd) for p in (plan.requests if items is None
-                                                                                  else items)]
+        retry_of=p.retry_of, nbytes=p.nbytes, estimate_usd=estimate_usd, content=content_id(p.kset.video))
+        for p in (plan.requests if items is None else items)]
 
 
 def usable_records(folder: Folder, *, rel_paths: set[str] | None = None) -> tuple[list[Any], list[SkippedVideo]]:

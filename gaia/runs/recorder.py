@@ -23,8 +23,9 @@ from typing import Any
 from gaia.api.answers import AnswerChecker, parse_answer
 from gaia.api.client import field
 from gaia.folder import Folder
-from gaia.fsutil import atomic_write_json
+from gaia.fsutil import atomic_write_json, disk_full
 from gaia.ledger import Ledger, Mode, RequestRow, RequestStatus, now_iso
+from gaia.media.identity import replaced_reason
 from gaia.pricing.usage import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
@@ -119,12 +120,55 @@ def holds_answer(sidecar: dict[str, Any] | None, row: RequestRow) -> bool:
             and prior.get("custom_id") == row.custom_id and prior.get("run_id") == row.run_id)
 
 
-def park_unwritten(folder: Folder, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any]) -> Path:
-    """Keep a valid answer whose sidecar could not be written in the working folder's ``unwritten/``;
-    returns where (the real path, which the failure's reason names)."""
+@dataclass(frozen=True)
+class ParkedAnswer:
+    """A paid answer kept in the working folder's ``unwritten/`` because its sidecar could not be
+    written: which video, why, where it is kept, and the answer itself."""
+
+    rel_path: str
+    reason: str
+    path: Path
+    request_id: int | None
+    analysis: dict[str, Any] | None
+    parked_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (without the answer itself)."""
+        return {"rel_path": self.rel_path, "reason": self.reason, "path": str(self.path),
+                "request_id": self.request_id, "parked_at": self.parked_at}
+
+
+def park_unwritten(folder: Folder, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any],
+                   reason: str = "") -> Path:
+    """Keep a valid answer whose sidecar could not be written in the working folder's ``unwritten/``
+    with ``reason``; returns where (the real path, which the failure's reason names)."""
     path = folder.workdir / UNWRITTEN_DIR / f"{row.custom_id}-{row.id}.json"
-    atomic_write_json(path, {"rel_path": row.rel_path, "analysis": analysis, "run": run})
+    atomic_write_json(path, {"rel_path": row.rel_path, "reason": reason, "parked_at": now_iso(),
+                             "analysis": analysis, "run": run})
     return path
+
+
+def parked_answers(folder: Folder | Path | str) -> list[ParkedAnswer]:
+    """Every paid answer waiting in ``unwritten/`` for its sidecar, oldest file name first (what
+    ``status``, ``retrieve`` and the pages show, and ``deliver_parked`` delivers)."""
+    folder = Folder.of(folder)
+    box = folder.existing_workdir() / UNWRITTEN_DIR
+    out: list[ParkedAnswer] = []
+    for path in sorted(box.glob("*.json")) if box.is_dir() else ():
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = {}
+        if not isinstance(kept, dict):
+            kept = {}
+        run = kept.get("run") if isinstance(kept.get("run"), dict) else {}
+        rid = run.get("request_id")
+        out.append(ParkedAnswer(str(kept.get("rel_path") or "?"), str(kept.get("reason") or
+                                "its sidecar could not be written"), path,
+                                rid if isinstance(rid, int) else None,
+                                kept.get("analysis") if isinstance(kept.get("analysis"), dict) else None,
+                                kept.get("parked_at")))
+    return out
 
 
 def deliver_parked(folder: Folder, ledger: Ledger) -> list[RequestOutcome]:
@@ -134,20 +178,20 @@ def deliver_parked(folder: Folder, ledger: Ledger) -> list[RequestOutcome]:
     written; it is dropped when a later request of the same video already succeeded (its answer
     is newer). Returns the requests delivered.
     """
-    box = folder.existing_workdir() / UNWRITTEN_DIR
     out: list[RequestOutcome] = []
-    for path in sorted(box.glob("*.json")) if box.is_dir() else ():
+    for parked in parked_answers(folder):
+        path = parked.path
+        row = ledger.request(parked.request_id) if parked.request_id is not None else None
+        if row is None or parked.analysis is None:
+            continue
         try:
             kept = json.loads(path.read_text(encoding="utf-8"))
-            row = ledger.request(int((kept.get("run") or {}).get("request_id")))
-        except (OSError, ValueError, TypeError):
-            continue
-        if row is None:
+        except (OSError, ValueError):
             continue
         newer = [r for r in ledger.requests(rel_path=row.rel_path, status=RequestStatus.SUCCEEDED) if r.id > row.id]
         video = folder.video(row.rel_path)
         if not newer:
-            if not video.is_file():
+            if not video.is_file() or replaced_reason(video, row.content):
                 continue
             try:
                 write_sidecar(video, {"analysis": kept.get("analysis"), "run": kept.get("run")})
@@ -218,7 +262,11 @@ class Recorder:
         return Answer(row, usage, cost, analysis=analysis, run=_run_record(row, message, usage, cost))
 
     def write(self, answer: Answer) -> tuple[Written, str | None]:
-        """Write the sidecar unless it already holds this very answer (thread-safe; no ledger access)."""
+        """Write the sidecar unless it already holds this very answer (thread-safe; no ledger access).
+
+        Whatever stops the write (a damaged or non-UTF-8 sidecar, a read-only folder, a name too
+        long, a video gone or replaced), the paid answer is parked with the reason, never dropped.
+        """
         row = answer.row
         video = self.folder.path / row.rel_path
         try:
@@ -228,16 +276,25 @@ class Recorder:
         if holds_answer(existing, row):
             return Written.ALREADY, None
         if not video.is_file():  # deleted or renamed since it was sent: never written under the old name
-            kept = park_unwritten(self.folder, row, answer.analysis or {}, answer.run or {})
-            return Written.ERROR, (f"{row.rel_path} is no longer in the folder (deleted or renamed after it was "
-                                   f"sent), so its sidecar was not written; the answer is kept in {kept}.")
+            return self._park(answer, f"{row.rel_path} is no longer in the folder (deleted or renamed after it "
+                                      "was sent), so its sidecar was not written")
+        changed = replaced_reason(video, row.content)
+        if changed:
+            return self._park(answer, changed)
         try:
             write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
         except SidecarError as exc:
-            kept = park_unwritten(self.folder, row, answer.analysis or {}, answer.run or {})
-            return Written.ERROR, f"The answer is valid but its sidecar could not be written ({exc}); it is kept in " \
-                                  f"{kept}."
+            return self._park(answer, f"The answer is valid but its sidecar could not be written ({exc})")
+        except (OSError, ValueError) as exc:
+            if disk_full(exc):  # not this answer's problem: stop everything, lose nothing
+                raise
+            return self._park(answer, f"The answer is valid but its sidecar could not be written ({exc})")
         return Written.WRITTEN, None
+
+    def _park(self, answer: Answer, reason: str) -> tuple[Written, str]:
+        kept = park_unwritten(self.folder, answer.row, answer.analysis or {}, answer.run or {}, reason)
+        return Written.ERROR, f"{reason}; the answer is kept in {kept} and `gaia retrieve` writes it once the " \
+                              "cause is gone."
 
     def fail(self, row: RequestRow, kind: str, reason: str, *, usage: dict[str, Any] | None = None,
              cost: float | None = None) -> RequestOutcome:

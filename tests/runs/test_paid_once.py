@@ -1,0 +1,71 @@
+"""Paid once, whatever happens (issue 22): a paid answer is never thrown away, a non-UTF-8 sidecar
+is read as unreadable (never a crash), and parked answers are counted, shown and delivered."""
+
+from __future__ import annotations
+
+import gaia as B
+from gaia.folder import Folder
+from gaia.runs.recorder import UNWRITTEN_DIR, parked_answers
+from gaia.settings import RunSettings
+from gaia.sidecar import read_sidecar, sidecar_state
+
+LATIN1 = b'{"note": "caf\xe9"}\n'  # valid JSON bytes, not UTF-8
+
+
+def test_a_non_utf8_sidecar_is_unreadable_not_a_crash(tmp_path):
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"x")
+    (tmp_path / "a.gaia.json").write_bytes(LATIN1)
+    assert sidecar_state(video) == "unreadable"
+    try:
+        read_sidecar(video)
+    except B.SidecarError as exc:
+        assert "UTF-8" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("read_sidecar accepted a non-UTF-8 file")
+
+
+def test_scan_keeps_a_non_utf8_sidecar(make_folder):
+    folder = make_folder({"a.mp4": "testsrc"})
+    (folder / "a.gaia.json").write_bytes(LATIN1)
+    result = B.scan_folder(folder)
+    (record,) = result.records
+    assert record.sidecar_state == "unreadable"
+    assert (folder / "a.gaia.json").read_bytes() == LATIN1
+
+
+def test_a_paid_answer_meeting_a_non_utf8_sidecar_is_parked_shown_and_delivered(tmp_path, fake_ksets,
+                                                                               anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    B.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    (folder / "b.gaia.json").write_bytes(LATIN1)  # appears while the batch runs
+    first = B.retrieve(folder, anthropic_client)
+    assert first.written == 1 and first.failed == 1
+    assert (folder / "b.gaia.json").read_bytes() == LATIN1  # kept as it was
+    (kept,) = parked_answers(Folder(folder))
+    assert kept.rel_path == "b.mp4" and "UTF-8" in kept.reason and kept.analysis
+    assert len(list((folder / ".gaia" / UNWRITTEN_DIR).glob("*.json"))) == 1
+    (folder / "b.gaia.json").unlink()  # the cause is gone: retrieve delivers, nothing is paid again
+    again = B.retrieve(folder, anthropic_client)
+    assert again.delivered == 1 and read_sidecar(folder / "b.mp4")["analysis"]
+    assert not parked_answers(Folder(folder))
+    assert len(list(anthropic_client.messages.batches.list())) == 1
+
+
+def test_a_video_replaced_between_submit_and_retrieve_gets_its_answer_parked(tmp_path, fake_ksets,
+                                                                            anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    (folder / "b.mp4").write_bytes(b"the clip that was analysed" * 100)
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    (folder / "b.mp4").write_bytes(b"another clip entirely, under the same name" * 50)
+    B.watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / "a.mp4") and not (folder / "b.gaia.json").exists()
+    (kept,) = parked_answers(Folder(folder))
+    assert kept.rel_path == "b.mp4" and "replaced" in kept.reason
+    (fail,) = B.failures(folder)
+    assert "replaced" in fail.reason
+    assert B.retrieve(folder, anthropic_client).delivered == 0  # still another video: never written
+    assert not (folder / "b.gaia.json").exists()
