@@ -878,7 +878,7 @@ class Ledger:
         ts = now_iso()
         with self._tx(single=True) as c:
             cur = c.execute("UPDATE requests SET status='succeeded', error_kind=NULL, error=NULL, updated_at=?,"
-                            " done_at=? WHERE id=? AND status='failed' AND error_kind='sidecar_error'",
+                            " done_at=? WHERE id=? AND status='failed' AND error_kind IN ('sidecar_error', 'replaced')",
                             (ts, ts, request_id))
             return cur.rowcount == 1
 

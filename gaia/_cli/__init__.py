@@ -13,8 +13,8 @@ import sqlite3
 import sys
 
 from gaia.facts import PriceFileError
-from gaia.ledger import LedgerError, ledger_problem
 from gaia.fsutil import DISK_FULL, disk_full
+from gaia.ledger import LedgerError, ledger_problem
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (

@@ -43,6 +43,7 @@ from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, p
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.views.progress import parked_view
 
 
 def _checkpoints(args: argparse.Namespace) -> Checkpoints:
@@ -205,6 +206,14 @@ def _print_status(statuses: list[BatchStatus]) -> None:
         print(COUNTS_NOTE)
 
 
+def _print_parked(folder: Any) -> None:
+    parked = parked_view(folder)
+    if parked.summary:
+        print(parked.summary)
+        for r in parked.records[:SHOW]:
+            print(f"  ..  {r['video']}: {r['reason']}")
+
+
 def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
     for b in res.batches:
         tail = "complete" if b.complete else f"incomplete: {b.error}"
@@ -220,6 +229,7 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
         if len(fails) > SHOW:
             print(f"  ... and {len(fails) - SHOW} more")
         print(f"Send them again with: gaia retry {folder}")
+    _print_parked(folder)
     print(f"Wrote {res.written} sidecar(s).")
     return 0 if res.complete else 1
 
@@ -277,13 +287,15 @@ def run_status(args: argparse.Namespace) -> int:
         statuses = refresh_status(args.folder, client)
     if args.json:
         emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
-                   "failures": [f.to_dict() for f in failures(args.folder)]})
+                   "failures": [f.to_dict() for f in failures(args.folder)],
+                   "parked": parked_view(args.folder).records})
         return 0
     _print_status(statuses)
     fails = failures(args.folder)
     if fails:
         print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "
               f"'gaia retry {args.folder}'.")
+    _print_parked(args.folder)
     return 0
 
 
@@ -347,7 +359,8 @@ def run_retrieve(args: argparse.Namespace) -> int:
     res = retrieve(args.folder, client, on_progress=progress_for(args, "retrieving"),
                    checkpoints=_checkpoints(args))
     if args.json:
-        emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in failures(args.folder)]})
+        emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in failures(args.folder)],
+                   "parked": parked_view(args.folder).records})
         return 0 if res.complete else 1
     if not res.batches and not res.problems:
         running = [s for s in batch_statuses(args.folder) if s.running]

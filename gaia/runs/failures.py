@@ -68,6 +68,8 @@ _HINTS = {
     "results_expired": "Retry: the results were never downloaded in time.",
     "sidecar_error": ("The answer is kept (the reason says where): make the folder writable or put the video back, "
                       "then run `gaia retrieve` to write it; retrying would pay for it again."),
+    "replaced": ("The video was replaced after it was sent, so its answer (kept, the reason says where) was not "
+                 "written; retry to analyse the new video, or put the old one back and run `gaia retrieve`."),
     "errored:invalid_request_error": "Check the model and settings; retrying unchanged will likely fail again.",
     "errored:not_found_error": "The model name was not found: choose another model, then retry.",
     "interrupted": "Retry: the run stopped (closed or crashed) before this answer arrived.",
@@ -178,7 +180,10 @@ def plan_retry(
         return []
     wanted = set(request_ids) if request_ids is not None else None
     with folder.ledger() as ledger:
-        rows = [r for r in ledger.failures() if wanted is None or r.id in wanted]
+        # an answer parked only because its sidecar could not be written is delivered by `gaia retrieve`:
+        # retrying it would pay for it again, so only an explicit request id sends it
+        rows = [r for r in ledger.failures() if (r.id in wanted if wanted is not None
+                                                  else r.error_kind != "sidecar_error")]
         runs = {r.run_id: ledger.run(r.run_id) for r in rows}
     by_run: dict[str, list[RequestRow]] = {}
     for r in rows:

@@ -41,6 +41,7 @@ class ErrorKind(StrEnum):
     REFUSAL = "refusal"
     MAX_TOKENS = "max_tokens"
     SIDECAR_ERROR = "sidecar_error"
+    REPLACED = "replaced"  # the video's content changed after it was sent: the answer is parked
     EXPIRED = "expired"
     CANCELED = "canceled"
     MISSING = "missing"
@@ -57,6 +58,7 @@ class Written(StrEnum):
     WRITTEN = "written"
     ALREADY = "already"  # the sidecar already held this very answer (a re-run after a crash)
     ERROR = "error"
+    REPLACED = "replaced"  # parked: the video was replaced after it was sent
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ class Recorder:
                                       "was sent), so its sidecar was not written")
         changed = replaced_reason(video, row.content)
         if changed:
-            return self._park(answer, changed)
+            return Written.REPLACED, self._park(answer, changed)[1]
         try:
             write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
         except SidecarError as exc:
@@ -311,8 +313,9 @@ class Recorder:
             return self.fail(row, answer.kind or ErrorKind.INVALID_ANSWER, answer.problem or "",
                              usage=answer.usage, cost=answer.cost)
         state, error = written
-        if state == Written.ERROR:
-            return self.fail(row, ErrorKind.SIDECAR_ERROR, error or "", usage=answer.usage, cost=answer.cost)
+        if state in (Written.ERROR, Written.REPLACED):
+            kind = ErrorKind.REPLACED if state == Written.REPLACED else ErrorKind.SIDECAR_ERROR
+            return self.fail(row, kind, error or "", usage=answer.usage, cost=answer.cost)
         self.checkpoints.reached(Checkpoint.SIDECAR_WRITTEN)
         self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=answer.usage, cost_usd=answer.cost)
         return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED, cost_usd=answer.cost,

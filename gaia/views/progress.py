@@ -17,6 +17,7 @@ from gaia import format as fmt
 from gaia.facts import BATCH_EXPIRY_HOURS
 from gaia.folder import Folder
 from gaia.runs.failures import FailedRequest
+from gaia.runs.recorder import parked_answers
 from gaia.runs.retrieve import RetrieveResult
 from gaia.runs.status import COUNTS_NOTE, BatchStatus
 from gaia.views.common import Metric
@@ -271,3 +272,25 @@ def failure_records(fails: Iterable[FailedRequest], *, cost: bool = False) -> li
     return [{"video": f.rel_path, "what happened": f.error_kind, "reason": f.reason, "what to do": f.hint,
              "attempt": f.attempt, "batch": f.batch_id, **({"cost (USD)": f.cost_usd} if cost else {})}
             for f in fails]
+
+
+@dataclass(frozen=True)
+class ParkedView:
+    """Paid answers waiting in the working folder for their sidecars: how many, a sentence, and one row
+    per answer (the Progress and Results pages, ``gaia status`` and ``gaia retrieve``)."""
+
+    count: int
+    summary: str | None
+    records: list[dict[str, Any]]
+
+
+def parked_view(folder: Path | str | Folder) -> ParkedView:
+    """What is parked (``gaia.runs.recorder.parked_answers``), ready to show; ``summary`` is ``None``
+    when nothing is."""
+    parked = parked_answers(folder)
+    if not parked:
+        return ParkedView(0, None, [])
+    summary = (f"{len(parked)} paid answer(s) are kept in {parked[0].path.parent} because their sidecars could not "
+               "be written; `gaia retrieve` (or Retrieve on the Progress page) writes them once the cause is gone.")
+    return ParkedView(len(parked), summary, [{"video": p.rel_path, "reason": p.reason, "kept in": str(p.path)}
+                                              for p in parked])

@@ -69,3 +69,22 @@ def test_a_video_replaced_between_submit_and_retrieve_gets_its_answer_parked(tmp
     assert "replaced" in fail.reason
     assert B.retrieve(folder, anthropic_client).delivered == 0  # still another video: never written
     assert not (folder / "b.gaia.json").exists()
+
+
+def test_status_and_retrieve_show_parked_answers_and_retry_does_not_pay_for_them(tmp_path, fake_ksets, api_env,
+                                                                                 anthropic_client, capsys):
+    from gaia._cli import main
+    from gaia.views.progress import parked_view
+
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    B.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    (folder / "b.gaia.json").write_bytes(LATIN1)
+    main(["retrieve", str(folder)])
+    assert "1 paid answer(s) are kept" in capsys.readouterr().out
+    main(["status", str(folder), "--offline"])
+    assert "b.mp4: " in capsys.readouterr().out
+    view = parked_view(folder)
+    assert view.count == 1 and view.records[0]["video"] == "b.mp4"
+    assert B.plan_retry(folder) == []  # delivered by retrieve, never bought again
