@@ -247,9 +247,21 @@ def set_aside(path: Path) -> Path:
     return target
 
 
+class Clock:
+    """GAIA's local clock (an object, so tests inject one that is off: nothing that decides whether a
+    batch exists, is this folder's or has expired may depend on it)."""
+
+    def now(self) -> datetime:
+        """The current UTC time."""
+        return datetime.now(UTC)
+
+
+CLOCK = Clock()
+
+
 def now_iso() -> str:
-    """The current UTC time as ISO 8601 (what the ledger stores)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The current UTC time as ISO 8601 (what the ledger stores), by the local ``CLOCK``."""
+    return CLOCK.now().isoformat(timespec="milliseconds")
 
 
 def to_iso(value: Any) -> str | None:

@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from gaia.api.client import as_dict, describe_error, field
 from gaia.api.requests import build_request_for, dumps
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
-from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time
+from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
@@ -41,10 +41,8 @@ from gaia.runs.upload import upload_frames
 
 Progress = Callable[[int, int], None]
 
-# A batch created more than this before its intent was written cannot be the intent's batch.
-RECONCILE_CLOCK_SKEW = timedelta(minutes=10)
-# ... nor one created this long after it (uploading 256 MB takes minutes, not hours).
-RECONCILE_WINDOW = timedelta(hours=6)
+# Reconciliation pages back through the API's batch list at most this far (100 batches a page).
+LIST_PAGES = 100
 CREATE_ATTEMPTS = 4
 NOTHING_TO_SEND = "Nothing to send: every video is analysed, excluded, in flight or has a problem."
 SEND_WHAT = "sending from"
@@ -393,19 +391,38 @@ def _total(counts: Any) -> int:
     return sum(int(field(counts, k, 0)) for k in ("processing", "succeeded", "errored", "canceled", "expired"))
 
 
-def _candidates(ledger: Ledger, client: Any, since: datetime) -> list[dict[str, Any]]:
+def _candidates(ledger: Ledger, client: Any, since: datetime | None) -> list[dict[str, Any]]:
+    """Every batch the API lists that the ledger does not know, newest first, paging back to ``since``
+    (an API time: the creation of a batch this folder made before the intent) or to the end of the
+    list (at most ``LIST_PAGES`` pages). The local clock plays no part."""
     known = ledger.known_batch_ids()
     out = []
-    for batch in client.messages.batches.list(limit=100):
-        data = batch_dict(batch)
-        created = parse_time(data.get("created_at")) if isinstance(data.get("created_at"), str) else None
-        if created is None:
-            continue
-        if created < since:
-            break  # newest first: everything after is older still
-        if data["id"] not in known:
-            out.append(data)
+    pages = client.messages.batches.list(limit=100)
+    for n, page in enumerate(pages.iter_pages() if hasattr(pages, "iter_pages") else [pages]):
+        if n >= LIST_PAGES:
+            break
+        older = False
+        for batch in getattr(page, "data", page):
+            data = batch_dict(batch)
+            created = parse_time(to_iso(data.get("created_at")))
+            if since is not None and created is not None and created < since:
+                older = True
+                break  # newest first: everything after is older still
+            if data["id"] not in known:
+                out.append(data)
+        if older:
+            break
     return out
+
+
+def _since(ledger: Ledger, intents: Sequence[BatchRow]) -> datetime | None:
+    """The API's creation time of the last batch this folder made before the first intent (every later
+    batch of the folder is newer: one send lock), ``None`` when there is none."""
+    first = min(i.local_id for i in intents)
+    times = [parse_time(b.created_at) for b in ledger.batches() if b.local_id < first and b.created_at and b.batch_id
+             and b.matched_by != "disowned"]
+    times = [t for t in times if t is not None]
+    return max(times) if times else None
 
 
 def proves(client: Any, batch_id: str, fingerprint: str | None) -> bool:
@@ -424,37 +441,44 @@ def proves(client: Any, batch_id: str, fingerprint: str | None) -> bool:
             stream.close()
 
 
-def _match(intent: BatchRow, candidates: list[dict[str, Any]], client: Any) -> dict[str, Any] | None:
-    """The nearest candidate in time with the intent's request count that is not disproved.
+@dataclass(frozen=True)
+class _Verdict:
+    """What the API says of a pending intent: its batch (proven, or the only possible one, provisionally),
+    or ``waiting`` while several running batches could be it."""
 
-    Batches created after the intent was written come first (one created before can only be it
-    through clock skew). An ended candidate is proven by its results' custom_ids before it is
-    chosen; a running one can only be proven by retrieval (``gaia.runs.retrieve``).
+    batch: dict[str, Any] | None
+    waiting: int = 0
+
+
+def _match(intent: BatchRow, candidates: list[dict[str, Any]], client: Any) -> _Verdict:
+    """The intent's batch among ``candidates``: proven by its custom_ids, never by size or time alone.
+
+    Only batches with the intent's request count can be it. An ended one is proven by its results'
+    custom_ids (scoped to the folder and the run) and adopted. A running one cannot be proven yet: when
+    it is the only one left it is adopted provisionally (retrieval proves it before writing anything,
+    and disowns it otherwise); when several are running the intent waits (its videos stay in flight,
+    nothing is sent) until they end.
     """
-    start = parse_time(intent.intent_at)
-    if start is None:
-        return None
-    fits = []
+    running = []
     for c in candidates:
-        created = parse_time(c["created_at"])
-        if created is None or _total(c.get("request_counts") or {}) != intent.n_requests:
+        if _total(c.get("request_counts") or {}) != intent.n_requests:
             continue
-        if start - RECONCILE_CLOCK_SKEW <= created <= start + RECONCILE_WINDOW:
-            fits.append((created < start, abs(created - start), c))  # one created before the intent: last
-    for *_, c in sorted(fits, key=lambda f: (f[0], f[1])):
-        if c.get("processing_status") != "ended":
-            return c
-        if proves(client, c["id"], intent.fingerprint):
-            return c
-    return None  # an ended batch that is not the intent's (another folder's, another run's) is never adopted
+        if c.get("processing_status") == "ended":
+            if proves(client, c["id"], intent.fingerprint):
+                return _Verdict(c)
+        else:
+            running.append(c)
+    if len(running) == 1:
+        return _Verdict(running[0])
+    return _Verdict(None, waiting=len(running))
 
 
 def _adopt_from_list(ledger: Ledger, client: Any, local_id: int) -> SubmittedBatch | None:
     row = ledger.batch_by_local_id(local_id)
     if row is None or row.state != BatchState.PENDING:
         return None
-    since = (parse_time(row.intent_at) or datetime.now(UTC)) - RECONCILE_CLOCK_SKEW
-    match = _match(row, _candidates(ledger, client, since), client)
+    verdict = _match(row, _candidates(ledger, client, _since(ledger, [row])), client)
+    match = verdict.batch
     if match is None:
         return None
     ledger.mark_batch_submitted(local_id, match, matched_by="list")
@@ -491,8 +515,7 @@ def reconcile_held(folder: Folder, client: Any) -> list[ReconcileOutcome]:
     with folder.ledger() as ledger:
         pending = ledger.batches(states=[BatchState.PENDING])
         if pending:
-            since = min(parse_time(b.intent_at) or datetime.now(UTC) for b in pending) - RECONCILE_CLOCK_SKEW
-            candidates = _candidates(ledger, client, since)
+            candidates = _candidates(ledger, client, _since(ledger, pending))
             for intent in pending:
                 out.append(_settle_intent(ledger, intent, candidates, client))
         Spool(folder).clean_bodies({b.spool_path for b in ledger.batches(states=[BatchState.PENDING])
@@ -502,7 +525,14 @@ def reconcile_held(folder: Folder, client: Any) -> list[ReconcileOutcome]:
 
 def _settle_intent(ledger: Ledger, intent: BatchRow, candidates: list[dict[str, Any]], client: Any
                    ) -> ReconcileOutcome:
-    match = _match(intent, candidates, client)
+    verdict = _match(intent, candidates, client)
+    match = verdict.batch
+    if match is None and verdict.waiting:
+        note = (f"{verdict.waiting} running batches of the same size could be the one an interrupted submission "
+                "created; GAIA waits until they end to prove which is this folder's (its videos are not sent "
+                "meanwhile).")
+        ledger.set_batch_error(intent.local_id, note)
+        return ReconcileOutcome(intent.local_id, None, intent.n_requests, note)
     if match is not None:
         candidates.remove(match)
         ledger.mark_batch_submitted(intent.local_id, match, matched_by="reconcile")

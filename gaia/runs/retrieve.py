@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from gaia.ledger import (
     RequestRow,
     RequestStatus,
     ResultsState,
-    parse_time,
 )
 from gaia.runs.batch import batch_dict, proves
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
@@ -261,6 +259,8 @@ class _BatchRetrieval:
             if disk_full(exc):  # a full disk stops retrieval at once, with one message (nothing is lost)
                 raise
             self.writer.drain()
+            if seen == 0 and _results_gone(exc):  # the API says so: past retention
+                raise _ResultsGone(_expire_results(self.ledger, self.row)) from exc
             error = (f"The results download stopped after {seen} results ({describe_error(exc)}); "
                      "run retrieve again to fetch the rest (nothing is written twice).")
             self.ledger.set_results_state(self.batch_id, ResultsState.PARTIAL)
@@ -306,10 +306,21 @@ def retrieve(
             problems: list[str] = []
             delivered = len(deliver_parked(folder, ledger))
             todo = _ready_batches(ledger, client, batch_ids, problems)
-            out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress)
+            out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress,
+                                problems)
             return RetrieveResult(tuple(out), tuple(problems), delivered)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
+
+
+class _ResultsGone(Exception):
+    """The API says a batch's results are no longer available (its message says what became of them)."""
+
+
+def _results_gone(exc: BaseException) -> bool:
+    import anthropic
+
+    return isinstance(exc, anthropic.NotFoundError)
 
 
 def _expire_results(ledger: Ledger, row: BatchRow) -> str:
@@ -324,7 +335,6 @@ def _expire_results(ledger: Ledger, row: BatchRow) -> str:
 def _ready_batches(ledger: Ledger, client: Any, batch_ids: Sequence[str] | None, problems: list[str]
                    ) -> list[BatchRow]:
     """The batches whose results can be retrieved now (asking the API about those not known to have ended)."""
-    now = datetime.now(UTC)
     todo: list[BatchRow] = []
     for row in ledger.batches(states=[BatchState.SUBMITTED]):
         if row.results_state == ResultsState.DONE or not row.batch_id or (batch_ids and row.batch_id not in batch_ids):
@@ -340,16 +350,15 @@ def _ready_batches(ledger: Ledger, client: Any, batch_ids: Sequence[str] | None,
             if refreshed is None or refreshed.processing_status != "ended":
                 continue
             row = refreshed
-        created = parse_time(row.created_at)
-        if created and now - created > timedelta(days=RESULTS_RETENTION_DAYS):
+        if row.archived_at:  # the API says the results are gone (never the local clock)
             problems.append(_expire_results(ledger, row))
             continue
         todo.append(row)
     return todo
 
 
-def _retrieve_all(recorder: Recorder, client: Any, todo: list[BatchRow], on_progress: Progress | None
-                  ) -> list[BatchRetrieval]:
+def _retrieve_all(recorder: Recorder, client: Any, todo: list[BatchRow], on_progress: Progress | None,
+                  problems: list[str]) -> list[BatchRetrieval]:
     total = sum(r.n_requests for r in todo)
     done = 0
 
@@ -363,7 +372,10 @@ def _retrieve_all(recorder: Recorder, client: Any, todo: list[BatchRow], on_prog
     with recorder.ledger.grouped():
         for row in todo:
             before = done
-            out.append(_BatchRetrieval(recorder, row, recorder.checkpoints).run(client, tick))
+            try:
+                out.append(_BatchRetrieval(recorder, row, recorder.checkpoints).run(client, tick))
+            except _ResultsGone as gone:
+                problems.append(str(gone))
             done = before + row.n_requests
             if on_progress:
                 on_progress(min(done, total), total)

@@ -448,13 +448,14 @@ def test_file_references_in_requests(tmp_path, fake_ksets):
     assert len(json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode()) <= bound
 
 
-def test_results_past_retention_become_failures(tmp_path, fake_ksets, anthropic_client):
+def test_results_past_retention_become_failures(tmp_path, fake_ksets, anthropic_client, emulator):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"])
     B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
     wait_ended(anthropic_client, folder)
-    with Folder.of(folder).ledger() as ledger:
+    with Folder.of(folder).ledger() as ledger:  # the local record alone decides nothing (issue 22)
         ledger._conn.execute("UPDATE batches SET created_at='2020-01-01T00:00:00.000+00:00'")
+    emulator.update_config(clock_offset_s=30 * 86400)  # the API says the results are gone
     got = B.retrieve(folder, anthropic_client)
     assert got.written == 0 and "no longer available" in got.problems[0]
     assert [f.error_kind for f in B.failures(folder)] == ["results_expired"]
