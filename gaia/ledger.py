@@ -604,13 +604,14 @@ class Ledger:
         estimate_usd: float | None = None,
         n_requests: int = 0,
         note: str | None = None,
+        run_id: str | None = None,
     ) -> str:
-        """Record a new run and return its id (``run_`` + 12 hex)."""
-        run_id = f"run_{uuid.uuid4().hex[:12]}"
+        """Record a new run and return its id (``run_`` + 12 hex; ``run_id`` restores a known run, once)."""
+        run_id = run_id or f"run_{uuid.uuid4().hex[:12]}"
         with self._tx() as c:
             c.execute(
-                "INSERT INTO runs(run_id, created_at, mode, model, prompt_hash, settings_json, retry_of, n_requests,"
-                " estimate_usd, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO runs(run_id, created_at, mode, model, prompt_hash, settings_json, retry_of,"
+                " n_requests, estimate_usd, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (run_id, now_iso(), mode, model, prompt_hash, json.dumps(settings), retry_of, n_requests,
                  estimate_usd, note),
             )

@@ -35,6 +35,8 @@ from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.guard import cap_problem, folder_problem, send_problem
+from gaia.runs.manifest import manifests, write_manifest
+from gaia.runs.manifest import restore as restore_manifests
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
@@ -320,6 +322,8 @@ class _Submission:
         local_id = ledger.add_batch_intent(
             run_id, intents, nbytes=nbytes, split_reason=str(pb.reason), spool_path=str(spool),
             estimate_usd=per_request * len(intents) if per_request is not None else None)
+        fingerprint = (ledger.batch_by_local_id(local_id) or _NO_ROW).fingerprint
+        manifest = write_manifest(self.folder, ledger.run(run_id), local_id, fingerprint, intents)
         self.cp.reached(Checkpoint.INTENT_WRITTEN)
         try:
             outcome = _create_with_care(ledger, self.client, local_id, spool, sleep=self.sleep, checkpoints=self.cp)
@@ -331,6 +335,9 @@ class _Submission:
         self.cp.reached(Checkpoint.BATCH_RECORDED)
         self.results.append(outcome)
         if outcome.state == SubmitState.SUBMITTED:
+            with contextlib.suppress(OSError):
+                write_manifest(self.folder, ledger.run(run_id), local_id, fingerprint, intents,
+                               batch_id=outcome.batch_id, path=manifest)
             spool.unlink(missing_ok=True)
             ledger.set_spool_path(local_id, None)
             in_flight.update(p.rel_path for p in kept)
@@ -338,6 +345,13 @@ class _Submission:
             self.problems.append(f"Batch {pb.index + 1} was not created: {outcome.error}")
             if outcome.error and outcome.error.startswith(("HTTP 401", "HTTP 402", "HTTP 403")):
                 self.fatal = outcome.error
+
+
+class _NoRow:
+    fingerprint = None
+
+
+_NO_ROW = _NoRow()
 
 
 def _abandon(ledger: Ledger, row: BatchRow, error: str) -> SubmittedBatch:
@@ -500,7 +514,7 @@ def reconcile(folder: Folder | Path | str, client: Any) -> list[ReconcileOutcome
     nothing is reconciled (an empty list is returned).
     """
     folder = Folder.of(folder)
-    if not folder.has_ledger:
+    if not folder.has_ledger and not manifests(folder):
         return []
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT):
@@ -510,9 +524,14 @@ def reconcile(folder: Folder | Path | str, client: Any) -> list[ReconcileOutcome
 
 
 def reconcile_held(folder: Folder, client: Any) -> list[ReconcileOutcome]:
-    """``reconcile`` for a caller that already holds the send lock (never take it twice)."""
+    """``reconcile`` for a caller that already holds the send lock (never take it twice).
+
+    First, batches the ledger lost (emptied, deleted or set aside as damaged) are restored from their
+    manifests (``gaia.runs.manifest``), so they are found at the API instead of sent again.
+    """
     out: list[ReconcileOutcome] = []
     with folder.ledger() as ledger:
+        restore_manifests(folder, ledger)
         pending = ledger.batches(states=[BatchState.PENDING])
         if pending:
             candidates = _candidates(ledger, client, _since(ledger, pending))

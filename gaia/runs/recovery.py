@@ -26,6 +26,8 @@ from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.runs.manifest import manifests
+from gaia.runs.manifest import restore as restore_manifests
 from gaia.runs.plan import SkippedVideo, SubmissionPlan, build_plan, cached_sets, usable_records
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome, deliver_parked
 from gaia.runs.spool import Spool
@@ -93,11 +95,12 @@ def prepare(folder: Folder | Path | str, client: Any | None = None) -> Prepared:
     process is sending from the folder, nothing is touched (``busy``).
     """
     folder = Folder.of(folder)
-    if not folder.has_ledger:
+    if not folder.has_ledger and not manifests(folder):
         return Prepared()
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT):
             with folder.ledger() as ledger:
+                restore_manifests(folder, ledger)  # batches a lost ledger had in flight stay in flight
                 recovered = tuple(recover_held(folder, ledger))
             if client is None:
                 return Prepared(recovered=recovered)

@@ -21,6 +21,7 @@ from gaia.folder import Folder
 from gaia.fsutil import disk_full
 from gaia.ledger import BatchRow, BatchState, Ledger, RequestStatus, ResultsState, parse_time
 from gaia.runs.batch import batch_dict, reconcile
+from gaia.runs.manifest import manifests
 
 RETENTION_WARNING_DAYS = 5
 COUNTS_NOTE = ("The API reports request counts only once the whole batch has ended; until then every "
@@ -193,7 +194,7 @@ def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool =
     last known status, with the reason in ``error``; one failure never hides the other batches.
     """
     folder = Folder.of(folder)
-    if not folder.has_ledger:
+    if not folder.has_ledger and not manifests(folder):
         return []
     try:
         reconcile(folder, client)

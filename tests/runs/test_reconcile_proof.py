@@ -77,3 +77,44 @@ def test_the_local_clock_decides_nothing(tmp_path, fake_ksets, anthropic_client,
     assert all(read_sidecar(a / n)["analysis"] for n in NAMES)
     assert sent_videos(a, sent_custom_ids(anthropic_client)) == Counter(dict.fromkeys(NAMES, 1))
     assert B.failures(a) == []  # +30 days: results are not declared expired without asking the API
+
+
+def _lose(folder, how):
+    path = folder / ".gaia" / "ledger.sqlite3"
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    if how == "deleted":
+        path.unlink()
+    elif how == "empty":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(b"not a database " * 300)
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["recorded", "killed-before-recording"])
+@pytest.mark.parametrize("how", ["deleted", "empty", "damaged"])
+def test_a_lost_ledger_with_a_batch_in_flight_is_rebuilt_before_anything_is_sent(tmp_path, fake_ksets,
+                                                                                  anthropic_client, emulator,
+                                                                                  how, killed):
+    a = tmp_path / "A"
+    ksets = fake_ksets(a, NAMES, frames=1)
+    emulator.update_config(batch_delay_s=1.0)
+    plan = B.plan_submission(a, RunSettings(), keyframe_sets=ksets)
+    if killed:
+        with pytest.raises(Killed):
+            B.submit(a, plan, anthropic_client,
+                     checkpoints=Hook(lambda p: (_ for _ in ()).throw(Killed(p)) if p == "batch_created" else None))
+    else:
+        assert B.submit(a, plan, anthropic_client).ok
+    _lose(a, how)
+    again = B.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
+    assert not again.requests  # in flight: nothing to send
+    res = B.submit(a, B.plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    assert res.sent == 0
+    B.watch(a, anthropic_client, poll_s=0.1)
+    assert all(read_sidecar(a / n)["analysis"] for n in NAMES)
+    assert sent_videos(a, sent_custom_ids(anthropic_client)) == Counter(dict.fromkeys(NAMES, 1))
+    if how == "damaged":
+        assert [p for p in (a / ".gaia").iterdir() if "damaged" in p.name]
+    assert not B.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
+    assert not list((a / ".gaia" / "manifests").glob("*.json"))  # settled batches leave no manifest
