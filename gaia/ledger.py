@@ -905,6 +905,25 @@ class Ledger:
         rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
         return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
 
+    def in_flight_snapshot(self) -> tuple[str, int, dict[str, RequestRow]]:
+        """The time, the last request id and the in-flight view, read together in one read transaction
+        (what a plan records, so that anything sent after its view is never sent by it again)."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                at = now_iso()
+                mark = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+                view = self.in_flight()
+            finally:
+                self._conn.execute("COMMIT")
+        return at, int(mark), view
+
+    def sent_after(self, mark: int) -> set[str]:
+        """Videos with a request written after request id ``mark`` that is in flight or answered."""
+        rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE id > ? AND status IN "
+                         "('pending','submitted','succeeded')", (mark,))
+        return {r["rel_path"] for r in rows}
+
     def sent_since(self, since: str) -> set[str]:
         """Videos (relative paths) with a request written at or after ``since`` (ISO time) that is in
         flight or answered: what a plan made at ``since`` must no longer send."""

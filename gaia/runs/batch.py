@@ -263,7 +263,7 @@ class _Submission:
                                         f"API ({describe_error(exc)}); nothing was sent. Try again when the API "
                                         "answers.")
         with self.folder.ledger() as ledger:
-            in_flight = set(ledger.in_flight()) | ledger.sent_since(plan.planned_at)
+            in_flight = set(ledger.in_flight()) | plan.sent_since_planned(ledger)
             if plan.image_source == ImageSource.FILE:
                 try:
                     self.file_ids = upload_frames(self.folder, self.client,

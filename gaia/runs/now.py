@@ -416,7 +416,7 @@ def _sendable(plan: SubmissionPlan, ledger: Ledger, recovered: Sequence[RequestO
               ) -> tuple[list[PlannedRequest], list[str]]:
     """The plan's requests still to send (in-flight view checked under the lock), and what was left out."""
     answered = {o.rel_path for o in recovered if o.succeeded}
-    in_flight = set(ledger.in_flight()) | ledger.sent_since(plan.planned_at)
+    in_flight = set(ledger.in_flight()) | plan.sent_since_planned(ledger)
     problems: list[str] = []
     items: list[PlannedRequest] = []
     for p in plan.requests:

@@ -143,6 +143,15 @@ class SubmissionPlan:
     # When the plan was made: a video another send answered or took in flight since then is never
     # sent by this plan (``Ledger.sent_since``), whichever transport either used.
     planned_at: str = field(default_factory=now_iso)
+    # The ledger's last request id when the in-flight view was read (in the same read): a request
+    # written after it is never sent again by this plan, whatever the clocks say (``Ledger.sent_after``).
+    ledger_mark: int | None = None
+
+    def sent_since_planned(self, ledger: Any) -> set[str]:
+        """Videos another send took in flight or answered since this plan read the in-flight view."""
+        if self.ledger_mark is not None:
+            return ledger.sent_after(self.ledger_mark)
+        return ledger.sent_since(self.planned_at)
 
     @property
     def model(self) -> str:
@@ -302,7 +311,8 @@ def _estimate(folder: Folder, ksets: Sequence[KeyframeSet], planned: Sequence[Pl
 def finish_plan(folder: Folder, settings: RunSettings, profile: PromptProfile, max_tokens: int,
                 planned: list[PlannedRequest], ksets: Sequence[KeyframeSet], skipped: list[SkippedVideo],
                 problems: list[RequestProblem], *, max_batch_bytes: int | None, max_batch_requests: int | None,
-                retry_of_run: str | None = None, image_source: str = ImageSource.BASE64) -> SubmissionPlan:
+                retry_of_run: str | None = None, image_source: str = ImageSource.BASE64,
+                planned_at: str | None = None, ledger_mark: int | None = None) -> SubmissionPlan:
     """Split the planned requests into batches, estimate them, and put the plan together."""
     slices = split_batches((p.nbytes for p in planned), max_bytes=max_batch_bytes, max_requests=max_batch_requests)
     batches = tuple(PlannedBatch(i, s.start, s.stop, s.nbytes, SplitReason(s.reason)) for i, s in enumerate(slices))
@@ -313,6 +323,7 @@ def finish_plan(folder: Folder, settings: RunSettings, profile: PromptProfile, m
         estimate_note=note, retry_of_run=retry_of_run, max_batch_bytes=max_batch_bytes or BATCH_MAX_BYTES,
         max_batch_requests=max_batch_requests, image_source=ImageSource(image_source),
         notes=(FILES_NOTE,) if image_source == ImageSource.FILE else (),
+        planned_at=planned_at or now_iso(), ledger_mark=ledger_mark,
     )
 
 
@@ -374,9 +385,10 @@ def build_plan(
         raise ValueError(f"image_source must be one of {IMAGE_SOURCES}, not {image_source!r}")
     max_tokens = max_tokens or settings.max_tokens
     in_flight: dict[str, RequestRow] = {}
+    planned_at, mark = now_iso(), 0  # taken with the in-flight view, never after it
     if folder.has_ledger:
         with folder.ledger() as ledger:
-            in_flight = ledger.in_flight()
+            planned_at, mark, in_flight = ledger.in_flight_snapshot()
     choice = _Choice(selection if selection is not None else folder.selection(), in_flight,
                      run_fingerprint(settings, profile.hash), force)
     skips, found = list(skipped), list(problems)
@@ -400,4 +412,4 @@ def build_plan(
             break
     return finish_plan(folder, settings, profile, max_tokens, planned, keyframe_sets, skips, found,
                        max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
-                       image_source=image_source)
+                       image_source=image_source, planned_at=planned_at, ledger_mark=mark)

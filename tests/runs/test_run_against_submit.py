@@ -4,6 +4,7 @@ whichever transport planned first."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 
@@ -70,3 +71,44 @@ def test_run_and_submit_at_the_same_time(tmp_path, fake_ksets, anthropic_client,
     # Whichever took the send lock first sent everything; the other was refused or sent nothing new.
     assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)
     assert all(B.read_sidecar(folder / n) for n in NAMES)
+
+
+
+
+def test_a_send_right_after_the_plans_in_flight_check_is_never_paid_twice(tmp_path, fake_ksets, anthropic_client,
+                                                                          emulator, monkeypatch):
+    """Session 1 starts running now right after session 2's plan read what is in flight, and is answered
+    after that plan is made: the plan's mark is taken with its view, so session 2's submit sends none of
+    those videos (issue 22, item 6)."""
+    import time
+
+    from gaia.ledger import Ledger
+
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, NAMES, frames=1)
+    B.Folder.of(folder).ledger().close()
+    now_plan = B.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    emulator.update_config(messages_latency_s=1.5)
+    real = Ledger.in_flight
+    other: list[threading.Thread] = []
+    got: list[object] = []
+
+    def in_flight_then_other_session_runs(self):
+        view = real(self)
+        if not other and sys._getframe(1).f_code.co_name in ("build_plan", "in_flight_snapshot"):
+            other.append(threading.Thread(target=lambda: got.append(O.run_now(folder, now_plan, anthropic_client))))
+            other[0].start()
+            deadline = time.monotonic() + 10
+            while not real(Ledger(self.path)):  # its first requests are recorded (and sent)
+                assert time.monotonic() < deadline, got
+                time.sleep(0.02)
+        return view
+
+    monkeypatch.setattr(Ledger, "in_flight", in_flight_then_other_session_runs)
+    batch_plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    monkeypatch.setattr(Ledger, "in_flight", real)
+    other[0].join()
+    assert batch_plan.requests  # the plan was made before they were answered
+    res = B.submit(folder, batch_plan, anthropic_client)
+    assert res.sent == 0
+    assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)
