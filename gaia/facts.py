@@ -193,20 +193,83 @@ _PRICE_KEYS = ("input", "output", "long_context_input", "long_context_output")
 _MULTIPLIER_LIMITS = {
     "cache_write_5m_multiplier": (1.0, 10.0),
     "cache_write_1h_multiplier": (1.0, 10.0),
-    "cache_read_multiplier": (0.0, 1.0),
+    "cache_read_multiplier": (0.01, 1.0),
     "batch_discount": (0.01, 1.0),
 }
 MAX_PRICE_PER_MTOK = 10_000.0
+# No price is free: a price of 0 would make every cost 0 and let any run past a spend cap.
+MIN_PRICE_PER_MTOK = 0.001
+# Whole numbers of a model row and of an image tier, with the values that can make sense.
+_COUNT_LIMITS = {
+    "min_cacheable_tokens": (0, 1_000_000),
+    "long_context_threshold": (1_000, 100_000_000),
+    "context_window": (1_000, 100_000_000),
+    "max_images": (1, 100_000),
+}
+_TIER_LIMITS = {"max_edge": (16, 100_000), "max_tokens": (1, 1_000_000)}
+_FACTOR_LIMITS = {"text_token_factor": (0.1, 10.0)}
+# The [estimates] assumptions: each a positive count, a share or a factor.
+_ESTIMATE_LIMITS = {
+    "output_tokens_per_video": (1, 1_000_000, True),
+    "output_range_low": (0.01, 1.0, False),
+    "output_range_high": (1.0, 100.0, False),
+    "batch_cache_read_share": (0.0, 1.0, False),
+    "batch_cache_read_share_low": (0.0, 1.0, False),
+    "batch_cache_read_share_high": (0.0, 1.0, False),
+    "chars_per_token": (0.5, 20.0, False),
+    "thinking_tokens_per_video": (0, 1_000_000, True),
+    "thinking_range_low": (0, 1_000_000, True),
+    "thinking_range_high": (0, 1_000_000, True),
+}
 _REQUIRED_FOR_NEW = ("input", "output", "min_cacheable_tokens", "image_tier")
 
 
-def _number(value: Any, where: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PriceFileError(f"{where} must be a number, not {value!r}")
+def _number(value: Any, where: str, lo: float, hi: float, *, whole: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and not isinstance(value, int)):
+        raise PriceFileError(f"{where} must be a {'whole ' if whole else ''}number, not {value!r}")
     x = float(value)
     if not math.isfinite(x) or not lo <= x <= hi:
         raise PriceFileError(f"{where} must be between {lo:g} and {hi:g}, not {value!r}")
     return x
+
+
+def _check_tiers(extra: dict[str, Any], path: Path) -> None:
+    tiers = extra.get("image_tiers", {})
+    if not isinstance(tiers, dict):
+        raise PriceFileError(f"{path}: [image_tiers] must be a table of tiers, not {tiers!r}")
+    for name, tier in tiers.items():
+        where = f"{path}: image_tiers.{name!r}"
+        if not isinstance(tier, dict):
+            raise PriceFileError(f"{where} must be a table of keys, not {tier!r}")
+        for key, (lo, hi) in _TIER_LIMITS.items():
+            if key in tier:
+                _number(tier[key], f"{where}.{key}", lo, hi, whole=True)
+
+
+def _check_estimates(extra: dict[str, Any], path: Path) -> None:
+    est = extra.get("estimates", {})
+    if not isinstance(est, dict):
+        raise PriceFileError(f"{path}: [estimates] must be a table, not {est!r}")
+    for key, (lo, hi, whole) in _ESTIMATE_LIMITS.items():
+        if key in est:
+            _number(est[key], f"{path}: estimates.{key}", lo, hi, whole=whole)
+    models = est.get("thinking_models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise PriceFileError(f"{path}: estimates.thinking_models must be a list of model names, not {models!r}")
+
+
+def _check_merged_row(model_id: str, row: dict[str, Any], path: Path) -> None:
+    """What only the merged row can tell: long-context prices are the higher prices past the threshold."""
+    where = f"{path}: models.{model_id!r}"
+    for long_key, base_key in (("long_context_input", "input"), ("long_context_output", "output")):
+        long_price, base = row.get(long_key), row.get(base_key)
+        if long_price is not None and isinstance(base, int | float) and long_price < base:
+            raise PriceFileError(f"{where}.{long_key} ({long_price:g}) is below its {base_key} price ({base:g}); a "
+                                 "long-context price is the higher price past the threshold")
+    has_long = row.get("long_context_input") is not None or row.get("long_context_output") is not None
+    if has_long and row.get("long_context_threshold") is None:
+        raise PriceFileError(f"{where} gives long-context prices without long_context_threshold (the prompt size "
+                             "from which they apply)")
 
 
 def check_override(extra: Any, path: Path, known: dict[str, Any]) -> None:
@@ -221,6 +284,11 @@ def check_override(extra: Any, path: Path, known: dict[str, Any]) -> None:
     models = extra.get("models", {})
     if not isinstance(models, dict):
         raise PriceFileError(f"{path}: [models] must be a table of models, not {models!r}")
+    _check_tiers(extra, path)
+    for name, tier in (extra.get("image_tiers") or {}).items():
+        missing = [k for k in _TIER_LIMITS if k not in tier]
+        if name not in known.get("image_tiers", {}) and missing:
+            raise PriceFileError(f"{path}: image_tiers.{name!r} is a new tier and must give {', '.join(missing)}")
     tiers = set(known.get("image_tiers", {})) | set(extra.get("image_tiers") or {})
     defaults = extra.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -228,19 +296,24 @@ def check_override(extra: Any, path: Path, known: dict[str, Any]) -> None:
     for key, (lo, hi) in _MULTIPLIER_LIMITS.items():
         if key in defaults:
             _number(defaults[key], f"{path}: defaults.{key}", lo, hi)
+    _check_estimates(extra, path)
     for model_id, row in models.items():
         where = f"{path}: models.{model_id!r}"
         if not isinstance(row, dict):
             raise PriceFileError(f"{where} must be a table of keys, not {row!r}")
         for key in _PRICE_KEYS:
-            if row.get(key) is not None:
-                _number(row[key], f"{where}.{key}", 0.0, MAX_PRICE_PER_MTOK)
+            if key in row:
+                _number(row[key], f"{where}.{key}", MIN_PRICE_PER_MTOK, MAX_PRICE_PER_MTOK)
         for key, (lo, hi) in _MULTIPLIER_LIMITS.items():
             if key in row:
                 _number(row[key], f"{where}.{key}", lo, hi)
-        if "min_cacheable_tokens" in row:
-            _number(row["min_cacheable_tokens"], f"{where}.min_cacheable_tokens", 0, 1_000_000)
-        if "image_tier" in row and row["image_tier"] not in tiers:
+        for key, (lo, hi) in _COUNT_LIMITS.items():
+            if key in row:
+                _number(row[key], f"{where}.{key}", lo, hi, whole=True)
+        for key, (lo, hi) in _FACTOR_LIMITS.items():
+            if key in row:
+                _number(row[key], f"{where}.{key}", lo, hi)
+        if "image_tier" in row and (not isinstance(row["image_tier"], str) or row["image_tier"] not in tiers):
             raise PriceFileError(f"{where}.image_tier must be one of {', '.join(sorted(tiers))}, "
                                  f"not {row['image_tier']!r}")
         if model_id not in known.get("models", {}):
@@ -288,6 +361,19 @@ def load_catalogue(override: Path | None = None) -> Catalogue:
         extra = _read_override(path, data)
         overridden = set(extra.get("models", {}))
         data = _merge(data, extra)
+        for model_id in overridden:
+            _check_merged_row(model_id, data["models"][model_id], path)
+        try:
+            return _build_catalogue(data, path, overridden)
+        except PriceFileError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # one sentence, never a traceback
+            raise PriceFileError(f"price override file {path} cannot be used ("
+                                 f"{exc}); compare it with gaia/data/models.toml") from exc
+    return _build_catalogue(data, path, overridden)
+
+
+def _build_catalogue(data: dict[str, Any], path: Path | None, overridden: set[str]) -> Catalogue:
     defaults = data.get("defaults", {})
     tiers = {
         name: ImageTier(name=name, max_edge=int(t["max_edge"]), max_tokens=int(t["max_tokens"]),

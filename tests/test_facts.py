@@ -148,7 +148,7 @@ BAD_OVERRIDES = {
     "a string price": ('[models.claude-sonnet-4-5]\ninput = "three"\n', "input must be a number"),
     "a new model without output": ("[models.claude-new]\ninput = 1.0\nmin_cacheable_tokens = 1024\n"
                                    'image_tier = "standard"\n', "must give output"),
-    "a huge price": ("[models.claude-sonnet-4-5]\noutput = 1e308\n", "output must be between 0 and 10000"),
+    "a huge price": ("[models.claude-sonnet-4-5]\noutput = 1e308\n", "output must be between 0.001 and 10000"),
     "nan": ("[models.claude-sonnet-4-5]\noutput = nan\n", "output must be between"),
     "a negative price": ("[models.claude-sonnet-4-5]\ninput = -3.0\n", "input must be between"),
     "a batch discount above 1": ("[models.claude-sonnet-4-5]\nbatch_discount = 5\n", "batch_discount must be between"),
@@ -156,6 +156,34 @@ BAD_OVERRIDES = {
     "models = 5": ("models = 5\n", "must be a table of models"),
     "a model that is not a table": ("[models]\nclaude-sonnet-4-5 = 3\n", "must be a table of keys"),
     "an unknown image tier": ('[models.claude-sonnet-4-5]\nimage_tier = "huge"\n', "image_tier must be one of"),
+    # issue 22, item 7: zero, negative and nonsensical values, each refused with the file, the key and the reason
+    "a zero input price": ("[models.claude-sonnet-4-5]\ninput = 0\n", "input must be between 0.001"),
+    "a zero output price": ("[models.claude-sonnet-4-5]\noutput = 0.0\n", "output must be between 0.001"),
+    "long-context prices of 0": ("[models.claude-sonnet-4-5]\nlong_context_input = 0\nlong_context_output = 0\n"
+                                 "long_context_threshold = 200000\n", "long_context_input must be between 0.001"),
+    "a threshold of -1": ("[models.claude-sonnet-4-5]\nlong_context_threshold = -1\n",
+                          "long_context_threshold must be between 1000"),
+    "a long-context price below the price": ("[models.claude-sonnet-4-5]\ninput = 3.0\nlong_context_input = 1.0\n"
+                                             "long_context_threshold = 200000\n", "is below its input price"),
+    "a negative text_token_factor": ("[models.claude-sonnet-4-5]\ntext_token_factor = -1.3\n",
+                                     "text_token_factor must be between 0.1"),
+    "a zero cache read multiplier": ("[models.claude-sonnet-4-5]\ncache_read_multiplier = 0\n",
+                                     "cache_read_multiplier must be between 0.01"),
+    "a negative estimate": ("[estimates]\noutput_tokens_per_video = -2000\n",
+                            "estimates.output_tokens_per_video must be between 1"),
+    "a negative cache share": ("[estimates]\nbatch_cache_read_share = -0.5\n", "batch_cache_read_share must be"),
+    "estimates = 3": ("estimates = 3\n", r"\[estimates\] must be a table"),
+    "thinking_models = 3": ("[estimates]\nthinking_models = 3\n", "thinking_models must be a list"),
+    "max_tokens = 0 in an image tier": ("[image_tiers.standard]\nmax_tokens = 0\n",
+                                        "image_tiers.'standard'.max_tokens must be between 1"),
+    "a string max_edge": ('[image_tiers.standard]\nmax_edge = "big"\n', "max_edge must be a whole number"),
+    "image_tiers = 5": ("image_tiers = 5\n", r"\[image_tiers\] must be a table"),
+    "a new tier without max_tokens": ('[image_tiers.tiny]\nmax_edge = 100\n[models.claude-sonnet-4-5]\n'
+                                      'image_tier = "tiny"\n', "new tier and must give max_tokens"),
+    "an image tier that is a list": ('[models.claude-sonnet-4-5]\nimage_tier = ["standard"]\n',
+                                     "image_tier must be one of"),
+    "a fractional context window": ("[models.claude-sonnet-4-5]\ncontext_window = 1.5\n",
+                                    "context_window must be a whole number"),
 }
 
 
@@ -229,3 +257,23 @@ def test_a_retired_model_cannot_be_chosen_for_a_new_run() -> None:
     assert why is not None and "retired on 2026-11-30" in why
     unknown = not_offered_reason("claude-nonesuch")
     assert unknown is not None and "claude-sonnet-4-5" not in unknown and DEFAULT_MODEL in unknown
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OVERRIDES))
+def test_every_malformed_override_file_is_one_sentence_in_the_cli(tmp_path: Path, case: str, monkeypatch,
+                                                                   capsys) -> None:
+    """No traceback, no hang (``max_tokens = 0`` in an image tier used to loop forever)."""
+    from gaia._cli import main
+    from gaia.facts import _default_catalogue
+
+    path = tmp_path / "prices.toml"
+    path.write_text(BAD_OVERRIDES[case][0])
+    monkeypatch.setenv("GAIA_PRICES_FILE", str(path))
+    _default_catalogue.cache_clear()
+    monkeypatch.setattr("gaia.facts._default_catalogue", _default_catalogue)
+    (tmp_path / "v").mkdir()
+    code = main(["estimate", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(path) in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    _default_catalogue.cache_clear()
