@@ -151,8 +151,11 @@ def _to_v1(conn: sqlite3.Connection) -> None:
 
 def _to_v2(conn: sqlite3.Connection) -> None:
     """Version 2: each request remembers its video's content (``content_json``: size, mtime and a
-    hash of a few blocks), so an answer only reaches the video it was made from."""
+    hash of a few blocks), so an answer only reaches the video it was made from; and what its
+    attempts whose outcome is unknown may have been billed (``possibly_billed_usd``: a dropped
+    connection after the request was sent), so every spend total counts it."""
     conn.execute("ALTER TABLE requests ADD COLUMN content_json TEXT")
+    conn.execute("ALTER TABLE requests ADD COLUMN possibly_billed_usd REAL")
     conn.execute("CREATE INDEX IF NOT EXISTS requests_content ON requests(content_json)")
 
 
@@ -345,6 +348,7 @@ class RequestRow:
     updated_at: str | None
     done_at: str | None
     content: dict[str, Any] | None = None  # the video's content when planned (``gaia.media.identity``)
+    possibly_billed_usd: float | None = None  # attempts lost in flight (a dropped connection), at their estimate
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row, *, fingerprint: Any = None) -> RequestRow:
@@ -360,6 +364,7 @@ class RequestRow:
             fingerprint=fingerprint if fingerprint is not None else _loads(d["fingerprint_json"]),
             created_at=d["created_at"], updated_at=d["updated_at"],
             done_at=d["done_at"], content=_loads(d.get("content_json")),
+            possibly_billed_usd=d.get("possibly_billed_usd"),
         )
 
     @property
@@ -884,6 +889,13 @@ class Ledger:
                  request_id),
             )
             return cur.rowcount == 1
+
+    def add_possibly_billed(self, request_id: int, usd: float | None) -> None:
+        """An attempt of this request was lost in flight (a dropped connection): the API may have billed
+        it, so ``usd`` (its estimate) is added to what the request possibly cost, before it is sent again."""
+        with self._tx(single=True) as c:
+            c.execute("UPDATE requests SET possibly_billed_usd = COALESCE(possibly_billed_usd, 0) + ?, updated_at=? "
+                      "WHERE id=?", (float(usd or 0.0), now_iso(), request_id))
 
     def mark_delivered(self, request_id: int) -> bool:
         """A request that failed only because its sidecar could not be written now has its sidecar:

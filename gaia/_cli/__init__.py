@@ -8,9 +8,12 @@ reported in the output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sqlite3
 import sys
+from collections.abc import Iterator
 
 from gaia.facts import PriceFileError
 from gaia.fsutil import DISK_FULL, disk_full
@@ -44,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a command the way Ctrl-C does: requests in flight finish and are recorded, nothing
+    more is sent (a service manager's stop, ``kill``, a closed terminal session)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gaia`` console script; returns the exit status."""
     parser = build_parser()
@@ -52,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except PriceFileError as exc:  # a user's price override file: say what is wrong, no traceback
         print(f"gaia {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,8 @@ from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES
 
 KIND_LABELS = {"batch": "Batch", "now": "Run now", "trial": "Prompt trials", "tune": "Tune"}
 OUTCOME_LABELS = {"current": "Current answers", "superseded": "Superseded answers",
-                  "failed": "Failed but billed", "kept_apart": "Tune answers (kept apart)"}
+                  "failed": "Failed but billed", "kept_apart": "Tune answers (kept apart)",
+                  "possibly_billed": "Possibly billed (no answer)"}
 
 
 def register(sub: Any) -> None:
@@ -33,7 +34,11 @@ def lines(spend: Spend) -> list[str]:
     """The report as text lines."""
     if not spend.requests:
         return ["Nothing billed yet: this folder has sent no request."]
-    out = [f"Spent: {usd(spend.total_usd)} on {spend.requests:,} billed request(s)", "", "By kind:"]
+    out = [f"Spent: {usd(spend.total_usd)} on {spend.requests:,} billed request(s)"]
+    if spend.possibly_billed_usd:
+        out.append(f"  of which {usd(spend.possibly_billed_usd)} possibly billed: requests sent but never answered "
+                   "(stopped, killed or a dropped connection), counted at their estimate")
+    out += ["", "By kind:"]
     out += [f"  {KIND_LABELS[k]:<28}{usd(v):>12}" for k, v in spend.by_kind.items() if v]
     out += ["", "By outcome:"]
     out += [f"  {OUTCOME_LABELS[k]:<28}{usd(v):>12}" for k, v in spend.by_outcome.items() if v]

@@ -133,6 +133,7 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"  # a later answer for the same video replaced it
     FAILED = "failed"  # billed, but not usable (invalid, cut off, refused...)
     KEPT_APART = "kept_apart"  # a tune answer: never a result
+    POSSIBLY_BILLED = "possibly_billed"  # sent, no answer recorded (killed, stopped, dropped): at its estimate
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,11 @@ class Spend:
     runs: tuple[RunSpend, ...]  # newest first
 
     @property
+    def possibly_billed_usd(self) -> float:
+        """The part of ``total_usd`` for requests sent but never answered (counted at their estimate)."""
+        return self.by_outcome.get(Outcome.POSSIBLY_BILLED.value, 0.0)
+
+    @property
     def by_run(self) -> dict[str, float]:
         """Run id → actual USD."""
         return {r.run_id: r.actual_usd for r in self.runs}
@@ -225,7 +231,8 @@ class Spend:
         """A JSON-ready dict (dollars unrounded)."""
         return {"total_usd": self.total_usd, "requests": self.requests, "tokens": self.tokens.as_dict(),
                 "usd": self.usd.as_dict(), "by_kind": self.by_kind, "by_run": self.by_run, "by_day": self.by_day,
-                "by_outcome": self.by_outcome, "runs": [r.to_dict() for r in self.runs]}
+                "by_outcome": self.by_outcome, "possibly_billed_usd": self.possibly_billed_usd,
+                "runs": [r.to_dict() for r in self.runs]}
 
 
 def _kind(run: RunRow | None) -> SpendKind:
@@ -234,6 +241,11 @@ def _kind(run: RunRow | None) -> SpendKind:
     if run.mode == "tune":
         return SpendKind.TUNE
     return SpendKind.TRIAL if run.note == "trial" else SpendKind.NOW
+
+
+# A request closed with one of these and no usage was sent but never answered: it may have been billed,
+# and its row keeps its estimate as its cost (``gaia.runs.recovery``).
+POSSIBLY_BILLED_KINDS = ("interrupted", "connection_error")
 
 
 def _charge(kind: SpendKind, run_id: str, at: str, model: str, rel_path: str, outcome: Outcome,
@@ -255,13 +267,19 @@ def charges_of(requests: Sequence[RequestRow], runs: Mapping[str, RunRow],
             latest[r.rel_path] = max(latest.get(r.rel_path, 0), r.id)
     out = []
     for r in requests:
+        run = runs.get(r.run_id)
+        maybe = (r.possibly_billed_usd or 0.0) + (r.cost_usd or 0.0 if r.usage is None and r.error_kind in
+                                                    POSSIBLY_BILLED_KINDS else 0.0)
+        if maybe:
+            out.append(Charge(_kind(run), r.run_id, r.done_at or r.updated_at or r.created_at,
+                              r.model or (run.model if run else None) or "", r.rel_path, Outcome.POSSIBLY_BILLED,
+                              TokenCounts(), TokenCounts(), float(maybe)))
         if r.usage is None:
             continue
         if r.status == RequestStatus.SUCCEEDED:
             outcome = Outcome.CURRENT if latest.get(r.rel_path) == r.id else Outcome.SUPERSEDED
         else:
             outcome = Outcome.FAILED
-        run = runs.get(r.run_id)
         model = r.model or (run.model if run else None) or ""
         out.append(_charge(_kind(run), r.run_id, r.done_at or r.updated_at or r.created_at, model, r.rel_path,
                            outcome, r.usage, r.cost_usd, r.mode == Mode.BATCH))

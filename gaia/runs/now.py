@@ -307,6 +307,8 @@ class _Run:
                 else:
                     attempt += 1
                     tries, budget = attempt, self.max_attempts
+                if verdict is ErrorClass.CONNECTION:  # it may have reached the API: possibly billed
+                    self.recorder.ledger.add_possibly_billed(row.id, row.estimate_usd)
                 if tries >= budget:
                     return self.recorder.fail(row, kind, f"{reason}; gave up after {attempt + pushed} attempts"), \
                         True, token

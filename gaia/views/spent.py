@@ -16,7 +16,8 @@ from gaia.views.common import Metric
 
 SPENT_LABEL = "Spent so far"
 _KIND_WORDS = {"batch": "batches", "now": "run now", "trial": "prompt trials", "tune": "tune"}
-_OUTCOME_WORDS = {"superseded": "answers since replaced", "failed": "failed but billed answers"}
+_OUTCOME_WORDS = {"superseded": "answers since replaced", "failed": "failed but billed answers",
+                  "possibly_billed": "requests possibly billed (sent, never answered: at their estimate)"}
 
 
 def spent_help(spend: Spend) -> str:
