@@ -87,7 +87,10 @@ CAMTRAP_ZIP_NAME = "gaia-camtrap-dp.zip"
 
 @dataclass(frozen=True)
 class CamtrapExport:
-    """A written Camtrap DP package: what was written, whether it validates, and why not."""
+    """A written Camtrap DP package: what was written, whether it validates, and why not.
+
+    ``validated`` is always true now (validation against the vendored official schemas needs no
+    optional package); it stays so that callers written for the optional validator keep working."""
 
     result: CamtrapResult
     problems: tuple[str, ...]
@@ -95,19 +98,11 @@ class CamtrapExport:
     zip_bytes: bytes = b""
 
 
-def _validate(out: Path) -> tuple[tuple[str, ...], bool]:
-    try:
-        return tuple(validate_camtrap_dp(out)), True
-    except RuntimeError as exc:  # frictionless is not installed: written, not checked
-        return (str(exc),), False
-
-
 def camtrap_package(folder: Folder | Path | str, out_dir: Path | str, deployment: CamtrapDeployment, *,
                     records: Any = None, title: str | None = None) -> CamtrapExport:
     """Write a Camtrap DP package into ``out_dir`` (every deployment at ``deployment``'s place) and validate it."""
     result = export_camtrap_dp(folder, out_dir, records=records, default=deployment, title=title or None)
-    problems, validated = _validate(Path(out_dir))
-    return CamtrapExport(result, problems, validated)
+    return CamtrapExport(result, tuple(validate_camtrap_dp(Path(out_dir))), True)
 
 
 def camtrap_zip(folder: Folder | Path | str, deployment: CamtrapDeployment, *, records: Any = None,
@@ -129,8 +124,9 @@ def camtrap_text(export: CamtrapExport) -> str:
     if not export.validated:
         return f"Written ({counts}) but not validated: {'; '.join(export.problems)}"
     if export.problems:
-        return f"Written ({counts}); it does not validate ({len(export.problems)} problem(s))."
-    return f"Written ({counts}); it validates as Camtrap DP 1.0."
+        return (f"Written ({counts}); it does not validate against the official Camtrap DP schemas "
+                f"({len(export.problems)} problem(s)), first: {export.problems[0]}")
+    return f"Written ({counts}); it validates against the official Camtrap DP 1.0 schemas."
 
 
 def xmp_text(result: XmpResult) -> str:
