@@ -38,20 +38,36 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
-def rows_csv(rows: Iterable[ResultRow]) -> str:
-    """The table as CSV text (``CSV_COLUMNS``; species and tags joined with ``; ``).
+def csv_list(values: Iterable[str]) -> str:
+    """A list as one CSV cell: a JSON array (``["Red Fox", "a; b"]``, UTF-8 as written), empty for none.
 
-    Cells starting with ``= + - @`` get a leading apostrophe so a spreadsheet shows answer text
-    instead of running it as a formula.
+    JSON, because any separator can occur inside a label; ``split_csv_list`` (or any JSON reader)
+    gives the list back exactly.
+    """
+    items = list(values)
+    return json.dumps(items, ensure_ascii=False) if items else ""
+
+
+def split_csv_list(cell: str) -> list[str]:
+    """The list a ``csv_list`` cell holds (``[]`` for an empty cell)."""
+    return [str(v) for v in json.loads(cell)] if cell.strip() else []
+
+
+def rows_csv(rows: Iterable[ResultRow]) -> str:
+    """The table as CSV text (``CSV_COLUMNS``); species, tags and verified fields as ``csv_list`` cells.
+
+    Labels keep their spelling and case. Text cells starting with ``= + - @`` get a leading
+    apostrophe so a spreadsheet shows answer text instead of running it as a formula (list cells
+    start with ``[`` and never need it).
     """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
         d = r.to_dict()
-        d["species"] = "; ".join(r.species)
-        d["tags"] = "; ".join(r.tags)
-        d["verified"] = "; ".join(r.verified)
+        d["species"] = csv_list(r.species)
+        d["tags"] = csv_list(r.tags)
+        d["verified"] = csv_list(r.verified)
         d["cost_usd"] = "" if r.cost_usd is None else f"{r.cost_usd:.6f}"
         w.writerow([_csv_safe(d[c]) if d[c] is not None else "" for c in CSV_COLUMNS])
     return buf.getvalue()
@@ -146,6 +162,8 @@ __all__ = [
     "camtrap_text",
     "camtrap_zip",
     "iter_analyses_jsonl",
+    "csv_list",
     "rows_csv",
+    "split_csv_list",
     "xmp_text",
 ]

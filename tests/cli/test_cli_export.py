@@ -13,6 +13,7 @@ import pytest
 from gaia import labels as L
 from gaia._cli import main
 from gaia.sidecar import write_sidecar
+from gaia.views import exports as V
 
 ANSWER = {"summary": "A dog digs in the garden.", "tags": ["dog", "digging"], "confidence": "low",
           "subjects": [{"species": "dog", "scientific_name": "Canis familiaris", "count": 1, "description": ""}]}
@@ -37,8 +38,8 @@ def test_help_has_an_example(capsys):
 def test_csv_and_jsonl_carry_verified_values(folder, tmp_path, capsys):
     assert main(["export", str(folder), "--format", "csv"]) == 0
     rows = {r["video"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
-    assert rows["cam1/a.mp4"]["species"] == "red fox" and rows["cam1/a.mp4"]["tags"] == "fox; digging"
-    assert rows["cam1/a.mp4"]["verified"] == "subjects; tags" and rows["b.mp4"]["status"] == "not analysed"
+    assert rows["cam1/a.mp4"]["species"] == '["red fox"]' and rows["cam1/a.mp4"]["tags"] == '["fox", "digging"]'
+    assert rows["cam1/a.mp4"]["verified"] == '["subjects", "tags"]' and rows["b.mp4"]["status"] == "not analysed"
     out = tmp_path / "out" / "answers.jsonl"
     assert main(["export", str(folder), "--format", "jsonl", "--out", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
@@ -50,7 +51,7 @@ def test_xmp_carries_verified_values(folder, capsys):
     assert main(["export", str(folder), "--format", "xmp", "--naming", "stem"]) == 0
     assert "1 XMP sidecars written" in capsys.readouterr().out
     text = (folder / "cam1" / "a.xmp").read_text()
-    assert "GAIA|Species|Red fox" in text and "GAIA|Species|Dog" not in text
+    assert "Species|red fox" in text and "Species|dog" not in text
     assert main(["export", str(folder), "--format", "xmp", "--out", "x"]) == 2
     exiftool = shutil.which("exiftool")
     if exiftool:
@@ -70,3 +71,32 @@ def test_camtrap_dp_validates_and_marks_verified_as_human(folder, tmp_path, caps
     obs = list(csv.DictReader((out / "observations.csv").open()))
     assert len(obs) == 1 and obs[0]["scientificName"] == "Vulpes vulpes"
     assert obs[0]["classificationMethod"] == "human" and obs[0]["deploymentID"] == "cam1"
+
+
+def test_verified_labels_survive_every_format_exactly(folder, tmp_path, capsys):
+    """``Straße``, ``Red Fox`` and a tag holding the old CSV separator come back as written, in every format."""
+    tags = ["Straße", "Red Fox", "a; b", 'quote " and, comma']
+    L.save_verified(folder / "cam1/a.mp4", {"tags": tags, "subjects": [
+        {"species": "Red Fox", "scientific_name": "Vulpes vulpes", "count": 1, "description": ""},
+        {"species": "Straße; Katze", "scientific_name": "", "count": 1, "description": ""}]})
+    species = ["Red Fox", "Straße; Katze"]
+    assert main(["export", str(folder), "--format", "csv", "--out", str(tmp_path / "a.csv")]) == 0
+    row = next(r for r in csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")) if r["video"] == "cam1/a.mp4")
+    assert V.split_csv_list(row["tags"]) == tags and V.split_csv_list(row["species"]) == species
+    assert main(["export", str(folder), "--format", "jsonl", "--out", str(tmp_path / "a.jsonl")]) == 0
+    line = json.loads((tmp_path / "a.jsonl").read_text(encoding="utf-8"))
+    assert line["analysis"]["tags"] == tags and [s["species"] for s in line["analysis"]["subjects"]] == species
+    assert main(["export", str(folder), "--format", "camtrap-dp", "--out", str(tmp_path / "dp"),
+                 "--latitude", "51.05", "--longitude", "3.72"]) == 0
+    obs = list(csv.DictReader((tmp_path / "dp" / "observations.csv").open(encoding="utf-8")))
+    assert [o["observationTags"] for o in obs] == [f"vernacularName:{s}" for s in species]
+    assert main(["export", str(folder), "--format", "xmp"]) == 0
+    capsys.readouterr()
+    exiftool = shutil.which("exiftool")
+    if exiftool:
+        got = json.loads(subprocess.run([exiftool, "-j", "-XMP-dc:Subject", str(folder / "cam1" / "a.mp4.xmp")],
+                                        capture_output=True, text=True, check=True).stdout)[0]
+        assert set(got["Subject"]) == {*tags, *species}
+    else:
+        text = (folder / "cam1" / "a.mp4.xmp").read_text(encoding="utf-8")
+        assert "<rdf:li>Straße</rdf:li>" in text and "<rdf:li>Red Fox</rdf:li>" in text
