@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 import hashlib
 import json
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
