@@ -16,7 +16,12 @@ cannot hold is changed: control characters (other than tab and line breaks), whi
 even as character references, are dropped, so expat, libxml2 and exiv2 read every file; and a ``|``
 or ``/`` inside a hierarchical keyword's level becomes ``-``, since those separate the levels.
 
-The video file is never opened for writing. An existing XMP is merged, never replaced: every
+The video file is never opened for writing, unless asked (``embed_xmp``, ``gaia export --format xmp
+--embed``): then the same packet, merged into the video's own XMP, is written into MP4 and MOV
+files (the formats whose XMP box photo managers read) with exiftool, into a copy beside the
+video that replaces it only once the write succeeded, so a failed write leaves the video as it
+was. AVI, MPG and other containers are refused in a sentence (their XMP stays in the sidecar).
+An existing XMP is merged, never replaced: every
 property GAIA does not own stays as it was (ratings, a person's keywords and description, other
 tools' namespaces); GAIA replaces only its own entries (the keywords and hierarchical keywords it
 recorded as its own last time, those under ``GAIA|`` that earlier versions wrote, its namespace)
@@ -27,7 +32,10 @@ parsed is left alone and reported.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +102,7 @@ class XmpResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    embedded: list[Path] = field(default_factory=list)  # videos the XMP was also written into (``embed``)
 
 
 def xmp_path(video: Path | str, naming: str = DEFAULT_XMP_NAMING) -> Path:
@@ -351,12 +360,13 @@ def write_xmp(video: Path | str, data: Mapping[str, Any], *, naming: str = DEFAU
 
 
 def write_xmp_for(folder: Folder | Path | str, rel_paths: Iterable[str] | None = None, *,
-                  naming: str | None = None, root: str | None = None) -> XmpResult:
+                  naming: str | None = None, root: str | None = None, embed: bool = False) -> XmpResult:
     """Write the XMP sidecars of ``rel_paths`` (default: every video with a GAIA sidecar) in ``folder``.
 
     ``naming`` defaults to the folder's ``xmp_naming`` setting, ``root`` to its ``xmp_root``.
-    Per-video problems are collected, never raised. This is the one call the retrieval path makes
-    when ``xmp_on_retrieve`` is on (see ``write_xmp_if_enabled``).
+    With ``embed`` the XMP also goes into each MP4/MOV video (``embed_xmp``); a refusal or failure
+    is a problem of that video. Per-video problems are collected, never raised. This is the one
+    call the retrieval path makes when ``xmp_on_retrieve`` is on (see ``write_xmp_if_enabled``).
     """
     folder = Folder.of(folder)
     saved = folder.settings()
@@ -381,9 +391,68 @@ def write_xmp_for(folder: Folder | Path | str, rel_paths: Iterable[str] | None =
             continue
         if written is None:
             result.skipped.append((rel, "no analysis yet"))
-        else:
-            result.written.append(written)
+            continue
+        result.written.append(written)
+        if embed:
+            try:
+                embed_xmp(video, data, root=root)
+            except XmpError as exc:
+                result.problems.append((rel, str(exc)))
+            else:
+                result.embedded.append(video)
     return result
+
+
+EMBED_SUFFIXES = (".mp4", ".m4v", ".mov")
+EXIFTOOL_MISSING = ("writing XMP into a video needs exiftool, which is not installed "
+                    "(Debian/Ubuntu: apt install libimage-exiftool-perl; macOS: brew install exiftool)")
+
+
+def embed_xmp(video: Path | str, data: Mapping[str, Any], *, root: str = DEFAULT_XMP_ROOT) -> Path | None:
+    """Write GAIA's XMP into the MP4/MOV ``video`` itself, merged into the XMP it already holds.
+
+    The write goes to a copy beside the video (exiftool, the one tool that writes MP4 XMP safely),
+    which replaces the video only once the write succeeded; the video keeps its modification time.
+    Returns the video, or ``None`` when ``data`` holds no answer. Raises ``XmpError`` in a sentence
+    for another container, without exiftool, or when the write fails (the video is then untouched).
+    """
+    video = Path(video)
+    if video.suffix.lower() not in EMBED_SUFFIXES:
+        kind = video.suffix.lstrip(".").upper() or "a file without an extension"
+        raise XmpError(f"XMP can be written into MP4 and MOV videos only; {video.name} is {kind}, "
+                       "so its XMP stays in the sidecar beside it")
+    content = content_of(data)
+    if content is None:
+        return None
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        raise XmpError(EXIFTOOL_MISSING)
+    tmp = video.with_name(f".{video.stem}.gaia-embed{video.suffix}")
+    packet_file = video.with_name(f".{video.stem}.gaia-embed.xmp")
+    try:
+        own = subprocess.run([exiftool, "-b", "-XMP", str(video)], capture_output=True, timeout=120)
+        try:
+            packet = render_xmp(content, own.stdout if own.returncode == 0 and own.stdout.strip() else None, root=root)
+        except (ET.ParseError, ValueError) as exc:
+            raise XmpError(f"the XMP inside {video.name} cannot be merged ({exc}); the video is untouched") from exc
+        before = video.stat()
+        shutil.copy2(video, tmp)
+        atomic_write_bytes(packet_file, packet)
+        done = subprocess.run([exiftool, "-q", "-q", "-overwrite_original", f"-XMP<={packet_file}", str(tmp)],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            why = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
+            raise XmpError(f"exiftool could not write XMP into {video.name} ({why}); the video is untouched")
+        os.utime(tmp, ns=(before.st_atime_ns, before.st_mtime_ns))
+        os.replace(tmp, video)
+    except subprocess.TimeoutExpired as exc:
+        raise XmpError(f"exiftool took too long writing XMP into {video.name}; the video is untouched") from exc
+    except OSError as exc:
+        raise XmpError(f"cannot write XMP into {video.name}: {exc.strerror or exc}; the video is untouched") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+        packet_file.unlink(missing_ok=True)
+    return video
 
 
 def write_xmp_if_enabled(folder: Folder | Path | str, rel_paths: Iterable[str]) -> XmpResult | None:

@@ -12,6 +12,7 @@ import pytest
 
 from gaia import labels as L
 from gaia._cli import main
+from gaia.media.probe import probe_file
 from gaia.sidecar import write_sidecar
 from gaia.views import exports as V
 
@@ -100,3 +101,39 @@ def test_verified_labels_survive_every_format_exactly(folder, tmp_path, capsys):
     else:
         text = (folder / "cam1" / "a.mp4.xmp").read_text(encoding="utf-8")
         assert "<rdf:li>Straße</rdf:li>" in text and "<rdf:li>Red Fox</rdf:li>" in text
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed (scripts/test.sh installs it)")
+def test_embed_writes_xmp_into_mp4_and_mov_only_and_a_failed_write_leaves_the_video(make_folder, capsys):
+    root = make_folder({"a.mp4": "testsrc", "b.mov": "mov", "c.avi": "avi", "broken.mp4": "testsrc"})
+    (root / "broken.mp4").write_bytes(b"this is not an MP4 file at all" * 10)
+    for rel in ("a.mp4", "b.mov", "c.avi", "broken.mp4"):
+        write_sidecar(root / rel, {"analysis": {**ANSWER, "tags": ["Straße", "a; b"]}, "run": {"model": "m"}})
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.iterdir() if p.is_file()}
+    assert main(["export", str(root), "--format", "xmp"]) == 0  # never into the video by default
+    assert all((root / n).read_bytes() == b for n, (b, _) in before.items() if not n.endswith(".xmp"))
+    assert main(["export", str(root), "--format", "xmp", "--embed"]) == 1  # AVI refused, broken MP4 failed
+    out = capsys.readouterr().out
+    assert "c.avi: XMP can be written into MP4 and MOV videos only; c.avi is AVI" in out
+    assert "broken.mp4: exiftool could not write XMP into broken.mp4" in out and "the video is untouched" in out
+    assert (root / "c.avi").read_bytes() == before["c.avi"][0]
+    assert (root / "broken.mp4").read_bytes() == before["broken.mp4"][0]
+    assert not [p.name for p in root.iterdir() if p.name.startswith(".") and "gaia-embed" in p.name]
+    for name in ("a.mp4", "b.mov"):
+        got = json.loads(subprocess.run(["exiftool", "-j", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
+                                         str(root / name)], capture_output=True, text=True, check=True).stdout)[0]
+        assert set(got["Subject"]) >= {"Straße", "a; b", "dog"} and "Species|dog" in got["HierarchicalSubject"]
+        assert (root / name).stat().st_mtime_ns == before[name][1]
+        assert probe_file(root / name).problem is None  # still a video that plays
+        assert (root / name).read_bytes() != before[name][0]
+
+
+def test_embed_without_exiftool_says_so_and_touches_nothing(make_folder, monkeypatch, capsys):
+    root = make_folder({"a.mp4": "testsrc"})
+    write_sidecar(root / "a.mp4", {"analysis": ANSWER, "run": {"model": "m"}})
+    video = (root / "a.mp4").read_bytes()
+    monkeypatch.setattr("gaia.exports.xmp.shutil.which", lambda name: None)
+    assert main(["export", str(root), "--format", "xmp", "--embed"]) == 1
+    assert "writing XMP into a video needs exiftool, which is not installed" in capsys.readouterr().out
+    assert (root / "a.mp4").read_bytes() == video and (root / "a.mp4.xmp").is_file()
+    assert main(["export", str(root), "--format", "csv", "--embed"]) == 2
