@@ -376,6 +376,10 @@ def write_xmp_for(folder: Folder | Path | str, rel_paths: Iterable[str] | None =
     rels = list(rel_paths) if rel_paths is not None else _analysed_rel_paths(folder)
     for rel in rels:
         video = folder.video(rel)
+        if _outside(folder, video):
+            result.problems.append((rel, "it is a link to a file outside the folder; GAIA writes nothing for "
+                                         "files outside the folder it was given"))
+            continue
         try:
             data = read_sidecar(video)
         except SidecarError as exc:
@@ -471,7 +475,16 @@ def _analysed_rel_paths(folder: Folder) -> list[str]:
             continue
         data = read_json(path)
         name = data.get(VIDEO_KEY) if isinstance(data, dict) else None
-        if isinstance(name, str):
-            out.append(folder.rel(path.with_name(name)))
+        if isinstance(name, str):  # lexically: a link to a file elsewhere keeps the name it has here
+            out.append(path.with_name(name).relative_to(folder.path).as_posix())
     return out
+
+
+def _outside(folder: Folder, video: Path) -> bool:
+    """Whether ``video`` is a link (or lies under one) that leads out of ``folder``."""
+    try:
+        video.resolve().relative_to(folder.path.resolve())
+    except ValueError:
+        return True
+    return False
 

@@ -215,3 +215,18 @@ def test_control_characters_never_reach_the_xml(folder):
         assert "Warning" not in got and "fox" in as_list(got["Subject"])
     # Merging into that file again works too (it parses as it was written).
     assert X.write_xmp_for(folder, ["fox.mp4"]).problems == []
+
+
+def test_a_link_out_of_the_folder_is_refused_not_a_crash(folder, tmp_path):
+    outside = tmp_path / "elsewhere" / "far.mp4"
+    outside.parent.mkdir()
+    outside.write_bytes(b"someone else's video")
+    (folder / "far.mp4").symlink_to(outside)
+    (folder / "near.mp4").symlink_to(folder / "fox.mp4")
+    for name in ("far.mp4", "near.mp4"):
+        write_sidecar(folder / name, {"analysis": ANALYSIS, "run": {"model": "m"}})
+    result = X.write_xmp_for(folder)
+    assert ("far.mp4", "it is a link to a file outside the folder; GAIA writes nothing for files outside the folder "
+                       "it was given") in result.problems
+    assert not (folder / "far.mp4.xmp").exists() and not outside.with_name("far.mp4.xmp").exists()
+    assert (folder / "near.mp4.xmp").is_file() and (folder / "fox.mp4.xmp").is_file()
