@@ -122,9 +122,9 @@ def test_the_vendored_schemas_are_the_published_ones():
     assert C._field("media", "filePath")["constraints"]["pattern"] == "^(?=^[^./~])(^((?!\\.{2}).)*$).*$"
 
 
-def clip(path: Path, creation_time: str | None = None) -> Path:
+def clip(path: Path, creation_time: str | None = None, *extra: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = ["-metadata", f"creation_time={creation_time}"] if creation_time else []
+    meta = [*(["-metadata", f"creation_time={creation_time}"] if creation_time else []), *extra]
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     "color=c=green:size=64x48:rate=5:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
                     "-pix_fmt", "yuv420p", *meta, str(path)], check=True)
@@ -218,3 +218,15 @@ def test_frictionless_agrees_with_the_official_table_schemas(awkward, tmp_path):
         res["schema"] = C.table_schema(res["name"])
     report = frictionless.Package(desc, basepath=str(out)).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+
+
+def test_a_phones_local_time_keeps_its_time_zone(tmp_path):
+    """QuickTime's creationdate carries the camera's offset; it wins over the UTC creation_time."""
+    folder = tmp_path / "phone"
+    clip(folder / "walk.mov", "2024-05-01T06:30:00Z", "-movflags", "use_metadata_tags",
+         "-metadata", "com.apple.quicktime.creationdate=2024-05-01T08:30:00+0200")
+    assert C.recorded_at(folder / "walk.mov").isoformat() == "2024-05-01T08:30:00+02:00"
+    out = tmp_path / "pkg"
+    C.export_camtrap_dp(folder, out, default=C.CamtrapDeployment(51.05, 3.72))
+    assert read(out / "media.csv")[0]["timestamp"] == "2024-05-01T08:30:00+02:00"
+    assert C.validate_camtrap_dp(out) == []
