@@ -890,6 +890,17 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def rename_video(self, old: str, new: str) -> None:
+        """A video was renamed (same content): its requests follow it to ``new``."""
+        with self._tx(single=True) as c:
+            c.execute("UPDATE requests SET rel_path=?, updated_at=? WHERE rel_path=?", (new, now_iso(), old))
+
+    def set_content(self, rel_path: str, content: dict[str, Any]) -> None:
+        """Record ``rel_path``'s current content on its requests (GAIA rewrote the file itself)."""
+        with self._tx(single=True) as c:
+            c.execute("UPDATE requests SET content_json=?, updated_at=? WHERE rel_path=? AND content_json IS NOT NULL",
+                      (json.dumps(content, sort_keys=True), now_iso(), rel_path))
+
     def add_possibly_billed(self, request_id: int, usd: float | None) -> None:
         """An attempt of this request was lost in flight (a dropped connection): the API may have billed
         it, so ``usd`` (its estimate) is added to what the request possibly cost, before it is sent again."""

@@ -30,6 +30,7 @@ from gaia.runs.manifest import manifests
 from gaia.runs.manifest import restore as restore_manifests
 from gaia.runs.plan import SkippedVideo, SubmissionPlan, build_plan, cached_sets, usable_records
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome, deliver_parked
+from gaia.runs.renames import follow_renames
 from gaia.runs.spool import Spool
 from gaia.settings import RunSettings, Selection
 
@@ -53,7 +54,9 @@ class Prepared:
 
 def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = NO_CHECKPOINTS
                  ) -> list[RequestOutcome]:
-    """``recover_interrupted`` for a caller that holds the send lock and an open ledger."""
+    """``recover_interrupted`` for a caller that holds the send lock and an open ledger (renamed videos
+    are followed first, so their answers reach them under their new names)."""
+    follow_renames(folder, ledger)
     out: list[RequestOutcome] = deliver_parked(folder, ledger)
     recorder = Recorder(folder, ledger, checkpoints=checkpoints)
     spool = Spool(folder)

@@ -40,6 +40,7 @@ from gaia.ledger import (
 from gaia.runs.batch import batch_dict, proves
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.recorder import Answer, ErrorKind, Recorder, Written, deliver_parked
+from gaia.runs.renames import follow_renames
 from gaia.runs.status import BatchStatus, refresh_status
 
 Progress = Callable[[int, int], None]
@@ -304,6 +305,7 @@ def retrieve(
     try:
         with folder.lock(LOCK_RETRIEVE, what="retrieving results into"), folder.ledger() as ledger:
             problems: list[str] = []
+            follow_renames(folder, ledger)
             delivered = len(deliver_parked(folder, ledger))
             todo = _ready_batches(ledger, client, batch_ids, problems)
             out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress,

@@ -88,3 +88,57 @@ def test_status_and_retrieve_show_parked_answers_and_retry_does_not_pay_for_them
     view = parked_view(folder)
     assert view.count == 1 and view.records[0]["video"] == "b.mp4"
     assert B.plan_retry(folder) == []  # delivered by retrieve, never bought again
+
+
+def _distinct(folder, names):
+    for i, n in enumerate(names):
+        (folder / n).write_bytes(f"video {i} ".encode() * (200 + i))
+
+
+def _renamed(ksets, old, new, folder):
+    from dataclasses import replace
+
+    return [replace(k, rel_path=new, video=folder / new) if k.rel_path == old else k for k in ksets]
+
+
+def test_a_video_renamed_after_its_analysis_is_matched_not_paid_again(tmp_path, fake_ksets, anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    _distinct(folder, ["a.mp4", "b.mp4"])
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    B.watch(folder, anthropic_client, poll_s=0.1)
+    before = read_sidecar(folder / "b.mp4")["analysis"]
+    (folder / "b.mp4").rename(folder / "c.mp4")
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "c.mp4", folder),
+                             client=anthropic_client)
+    assert not plan.requests  # matched by content: not paid again
+    assert read_sidecar(folder / "c.mp4")["analysis"] == before
+
+
+def test_a_video_renamed_while_its_batch_runs_gets_its_answer_under_the_new_name(tmp_path, fake_ksets,
+                                                                                anthropic_client):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    _distinct(folder, ["a.mp4", "b.mp4"])
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    (folder / "b.mp4").rename(folder / "sub-c.mp4")
+    B.watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / "sub-c.mp4")["analysis"] and not (folder / "b.gaia.json").exists()
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "sub-c.mp4", folder),
+                             client=anthropic_client)
+    assert not plan.requests and not parked_answers(Folder(folder)) and not B.failures(folder)
+    assert len(list(anthropic_client.messages.batches.list())) == 1
+
+
+def test_a_video_gaia_rewrote_itself_keeps_its_answer(tmp_path, fake_ksets, anthropic_client):
+    from gaia.runs.renames import reidentify
+
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, ["a.mp4"], frames=1)
+    _distinct(folder, ["a.mp4"])
+    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    with open(folder / "a.mp4", "ab") as fh:  # metadata embedded in place (gaia export --format xmp --embed)
+        fh.write(b"<xmp/>")
+    assert reidentify(folder, "a.mp4")["size"] == (folder / "a.mp4").stat().st_size
+    B.watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / "a.mp4")["analysis"] and not parked_answers(Folder(folder))
