@@ -84,12 +84,12 @@ def test_a_video_gone_after_submit_is_parked_not_written_under_its_old_name(tmp_
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
     assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    (folder / "b.mp4").rename(folder / "b-renamed.mp4")
+    (folder / "b.mp4").rename(tmp_path / "b-moved-out.mp4")  # (a rename within the folder is followed)
     B.watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4") and not (folder / "b.gaia.json").exists()
     (fail,) = B.failures(folder)
     assert "no longer in the folder" in fail.reason
-    (folder / "b-renamed.mp4").rename(folder / "b.mp4")  # put back: the kept answer is written
+    (tmp_path / "b-moved-out.mp4").rename(folder / "b.mp4")  # put back: the kept answer is written
     assert B.retrieve(folder, anthropic_client).delivered == 1 and read_sidecar(folder / "b.mp4")
 
 
