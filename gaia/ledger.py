@@ -184,6 +184,11 @@ def ledger_problem(exc: BaseException) -> str:
     if _locked(exc):
         return ("The folder's ledger stayed locked by another program, so GAIA stopped without changing anything. "
                 "Close the other GAIA and try again.")
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return ("The folder's working folder (.gaia/) cannot be written right now (read-only, or its disk is "
+                "gone), so GAIA stopped without changing anything. Make it writable again and run the command "
+                "again; nothing recorded is lost.")
     if _damaged(exc):
         return ("The folder's ledger (.gaia/ledger.sqlite3) is damaged. Run the command again: GAIA sets the damaged "
                 "file aside (it is kept) and rebuilds the ledger from the sidecars and the API.")
@@ -889,6 +894,10 @@ class Ledger:
                  request_id),
             )
             return cur.rowcount == 1
+
+    def rel_paths(self) -> set[str]:
+        """Every video (relative path) the ledger has a request for."""
+        return {r["rel_path"] for r in self._all("SELECT DISTINCT rel_path FROM requests")}
 
     def rename_video(self, old: str, new: str) -> None:
         """A video was renamed (same content): its requests follow it to ``new``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import signal
 import sqlite3
@@ -88,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         where = getattr(args, "folder", None)
         if isinstance(exc, sqlite3.DatabaseError) and not disk_full(exc, where):
             print(f"gaia {args.command}: {ledger_problem(exc)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            print(f"gaia {args.command}: cannot write {exc.filename or where} ({exc.strerror}), so GAIA stopped "
+                  "without changing anything. Make the folder writable again and run the command again; nothing "
+                  "recorded is lost.", file=sys.stderr)
             return 1
         if not disk_full(exc, where):
             raise

@@ -211,6 +211,11 @@ def _link_problem(path: Path) -> str | None:
         if exc.errno == errno.ELOOP:
             return "link loop: this link leads back to itself and never reaches a file"
         return f"unreadable link: {exc.strerror or exc}"
+    from gaia.settings import allowed_roots
+
+    roots = allowed_roots()
+    if roots and not is_allowed(path, roots):  # refused like a path outside them, revealing nothing of it
+        return "link to a file outside the folders this GAIA may open; it is not read or sent"
     return None if path.is_file() or path.is_dir() else f"link to something that is not a video file ({target})"
 
 

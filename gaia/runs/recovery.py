@@ -21,6 +21,7 @@ from typing import Any
 from gaia.api.client import describe_error
 from gaia.api.validate import RequestProblem, model_problems
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.fsutil import clean_temporaries
 from gaia.ledger import Ledger, Mode, RequestStatus
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
@@ -57,6 +58,7 @@ def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = N
     """``recover_interrupted`` for a caller that holds the send lock and an open ledger (renamed videos
     are followed first, so their answers reach them under their new names)."""
     follow_renames(folder, ledger)
+    clean_stale_temporaries(folder, ledger)
     out: list[RequestOutcome] = deliver_parked(folder, ledger)
     recorder = Recorder(folder, ledger, checkpoints=checkpoints)
     spool = Spool(folder)
@@ -73,6 +75,13 @@ def recover_held(folder: Folder, ledger: Ledger, *, checkpoints: Checkpoints = N
                    recorder.fail(row, INTERRUPTED_KIND, INTERRUPTED_REASON, cost=row.estimate_usd))
     spool.clean_answers(lambda rid: (r := ledger.request(rid)) is None or r.done)
     return out
+
+
+def clean_stale_temporaries(folder: Folder, ledger: Ledger, *, older_than_s: float = 60.0) -> int:
+    """Remove the temporary sidecar files a killed write left beside the videos this folder sent (a write
+    takes milliseconds: one untouched for a minute is nobody's); returns how many."""
+    dirs = {folder.video(rel).parent for rel in ledger.rel_paths()} | {folder.path}
+    return sum(clean_temporaries(d, older_than_s=older_than_s) for d in dirs)
 
 
 def recover_interrupted(folder: Folder | Path | str) -> list[RequestOutcome]:
