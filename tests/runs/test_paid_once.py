@@ -142,3 +142,16 @@ def test_a_video_gaia_rewrote_itself_keeps_its_answer(tmp_path, fake_ksets, anth
     assert reidentify(folder, "a.mp4")["size"] == (folder / "a.mp4").stat().st_size
     B.watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4")["analysis"] and not parked_answers(Folder(folder))
+
+
+def test_estimate_and_exports_keep_going_past_a_non_utf8_sidecar(make_folder, tmp_path, capsys):
+    from gaia._cli import main
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    (folder / "b.gaia.json").write_bytes(LATIN1)
+    assert main(["estimate", str(folder)]) == 0
+    for fmt in ("csv", "jsonl"):
+        code = main(["export", str(folder), "--format", fmt, "--out", str(tmp_path / f"out.{fmt}")])
+        out = capsys.readouterr()
+        assert code in (0, 1) and "Traceback" not in out.err, out.err
+    assert (folder / "b.gaia.json").read_bytes() == LATIN1
