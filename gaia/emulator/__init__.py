@@ -83,6 +83,12 @@ class EmulatorHandle:
         with self.emulator._lock:
             return dict(self.emulator.calls)
 
+    @property
+    def billed(self) -> list[tuple[str, str]]:
+        """The billing log: ``(tier, request key)`` of every answer generated (``core.request_key``)."""
+        with self.emulator.billing_lock:
+            return list(self.emulator.billed)
+
     def client(self, **options: Any) -> anthropic.Anthropic:
         """An ``anthropic.Anthropic`` client for this emulator (``max_retries=0`` unless given)."""
         import anthropic

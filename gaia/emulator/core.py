@@ -11,6 +11,7 @@ are written to ``results.jsonl`` in a shuffled order and the record is updated. 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import random
@@ -68,6 +69,8 @@ class Emulator:
         self._lock = threading.RLock()
         self._faults = [copy.copy(f) for f in config.http_faults]
         self.calls: dict[str, int] = {}
+        self.billed: list[tuple[str, str]] = []  # (tier, request key) of every answer generated: the billing log
+        self.billing_lock = threading.Lock()
 
     # --- configuration and faults ----------------------------------------------------------------
     def now(self) -> float:
@@ -310,6 +313,8 @@ class Emulator:
     def _message(self, params: dict[str, Any], facts: ModelFacts, analysis: RequestAnalysis,
                  rng: random.Random, rates: dict[str, float], *, tier: str, now: float,
                  thinking: bool, order: tuple[int, dict[str, int]] | None = None) -> dict[str, Any]:
+        with self.billing_lock:
+            self.billed.append((tier, request_key(params)))
         usage = self._cache_usage(analysis, facts, tier, now, rng, rates["cache_hit_rate"], order,
                                   int(rates.get("cache_first_writes", 1)))
         frames = frame_facts(analysis.images)
@@ -528,6 +533,17 @@ def _paginate(ids: list[str], query: dict[str, str]) -> tuple[list[str], bool]:
         rest = ids[: ids.index(before)]
         return rest[-limit:], len(rest) > limit
     return ids[:limit], len(ids) > limit
+
+
+def request_key(params: dict[str, Any]) -> str:
+    """A short key of a request's images (the same video's frames give the same key), for the billing log."""
+    digest = hashlib.sha256()
+    for message in params.get("messages") or []:
+        for block in message.get("content") or [] if isinstance(message, dict) else []:
+            if isinstance(block, dict) and block.get("type") == "image":
+                source = block.get("source") or {}
+                digest.update(str(source.get("data") or source.get("file_id") or "").encode())
+    return digest.hexdigest()[:16]
 
 
 def _errored(exc: ApiError) -> dict[str, Any]:
