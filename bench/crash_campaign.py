@@ -2,9 +2,11 @@
 folder with the ordinary commands, and count from the emulator's billing log what was lost, written to the
 wrong video, or paid twice beyond the requests that were in flight when the process died.
 
-Usage: ``python bench/crash_campaign.py [--trials 100] [--videos 4] [--seed 1]``. Each trial uses a fresh
-folder and a fresh emulator (its own billing log); the kinds of kill and send alternate. Bounded: every
-command has a timeout and the campaign stops after ``--trials``. Prints one line per trial and the totals.
+Usage: ``python bench/crash_campaign.py [--kills 102] [--per-trial 3] [--videos 4] [--seed 1]``. Each trial
+uses a fresh folder and a fresh emulator (its own billing log) and kills its command ``--per-trial`` times
+in a row (alternating SIGKILL and SIGTERM) before settling; trials alternate batch and run now. Bounded:
+every command has a timeout, a process that does not stop 30 s after SIGTERM is counted as hung and
+killed, and the campaign stops after ``--kills``. Prints one line per trial and the totals.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def gaia(args: list[str], env: dict[str, str], timeout: float = 120) -> subproce
 
 def settle(folder: Path, mode: str, env: dict[str, str]) -> None:
     """Send what is left and collect every answer, as a user would after a crash."""
-    for _ in range(3):
+    for _ in range(2):
         if mode == "batch":
             gaia(["submit", str(folder), "--yes"], env)
             gaia(["watch", str(folder), "--poll", "0.2"], env)
@@ -76,7 +78,8 @@ def count(folder: Path, names: list[str], billed: list[tuple[str, str]]) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--kills", type=int, default=102)
+    ap.add_argument("--per-trial", type=int, default=3)
     ap.add_argument("--videos", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
@@ -92,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     totals: Counter[str] = Counter()
     started = time.monotonic()
     try:
-        for i in range(args.trials):
+        i = 0
+        while totals["kills"] < args.kills:
             mode = ("batch", "now")[i % 2]
-            sig = (signal.SIGKILL, signal.SIGTERM)[(i // 2) % 2]
             folder = work / f"t{i:03d}"
             shutil.copytree(template, folder)
             emu = start_emulator(state_dir=work / f"emu{i:03d}", config=EmulatorConfig(
@@ -103,27 +106,39 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 cmd = ["submit", str(folder), "--yes"] if mode == "batch" else \
                     ["run", str(folder), "--yes", "--concurrency", "2"]
-                proc = subprocess.Popen([sys.executable, "-m", "gaia", *cmd], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(1.0, 3.5))
-                proc.send_signal(sig)
-                proc.wait(timeout=120)
+                codes = []
+                for j in range(args.per_trial):
+                    sig = (signal.SIGKILL, signal.SIGTERM)[(i + j) % 2]
+                    proc = subprocess.Popen([sys.executable, "-m", "gaia", *cmd], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(rng.uniform(1.0, 3.5))
+                    proc.send_signal(sig)
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        totals["hung"] += 1
+                        proc.kill()
+                        proc.wait()
+                    codes.append(f"{signal.Signals(sig).name}:{proc.returncode}")
+                    totals["kills"] += 1
+                    totals[f"{mode}-{signal.Signals(sig).name}"] += 1
                 settle(folder, mode, env)
                 row = count(folder, names, emu.billed)
             finally:
                 emu.stop()
-            row.update(trial=i, mode=mode, signal=signal.Signals(sig).name, rc=proc.returncode)
+            row.update(trial=i, mode=mode, kills=codes)
             print(json.dumps(row), flush=True)
             for k in ("lost", "wrong", "extra", "possibly_billed", "paid_twice_beyond", "billed", "videos"):
                 totals[k] += int(row[k])
             totals["spent_ok"] += int(row["spent_counts_possibly"])
-            totals["kills"] += 1
-            totals[f"{mode}-{signal.Signals(sig).name}"] += 1
+            totals["trials"] += 1
             shutil.rmtree(folder, ignore_errors=True)
+            i += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"totals": dict(totals), "seconds": round(time.monotonic() - started, 1)}), flush=True)
-    bad = totals["lost"] + totals["wrong"] + totals["paid_twice_beyond"] + (totals["kills"] - totals["spent_ok"])
+    bad = totals["lost"] + totals["wrong"] + totals["paid_twice_beyond"] + totals["hung"] + (
+        totals["trials"] - totals["spent_ok"])
     return 1 if bad else 0
 
 
