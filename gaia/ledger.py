@@ -895,6 +895,42 @@ class Ledger:
             )
             return cur.rowcount == 1
 
+    def meta(self, key: str) -> str | None:
+        """A value of the ledger's own ``meta`` table."""
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the ledger's ``meta`` table."""
+        with self._tx(single=True) as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def restore_answer(self, run: dict[str, Any], rel_path: str) -> bool:
+        """Put back one answered request from its sidecar's ``run`` block (a ledger rebuilt after it was
+        lost): its run, custom_id, batch, usage and cost, as ``succeeded``. ``False`` when it was known."""
+        run_id, custom_id = str(run.get("run_id") or ""), str(run.get("custom_id") or "")
+        if not run_id or not custom_id or self._one("SELECT 1 FROM requests WHERE run_id=? AND custom_id=?",
+                                                    (run_id, custom_id)):
+            return False
+        mode = Mode.BATCH if run.get("mode") == Mode.BATCH else Mode.STANDARD
+        at = str(run.get("analysed_at") or now_iso())
+        usage = run.get("usage") if isinstance(run.get("usage"), dict) else None
+        cost = run.get("cost_usd") if isinstance(run.get("cost_usd"), int | float) else None
+        with self._tx() as c:
+            c.execute("INSERT OR IGNORE INTO runs(run_id, created_at, mode, model, prompt_hash, settings_json, "
+                      "n_requests, note) VALUES (?,?,?,?,?,?,0,?)",
+                      (run_id, at, "batch" if mode == Mode.BATCH else "standard", run.get("model"),
+                       run.get("prompt_hash"), "{}", "restored from the sidecars"))
+            c.execute("INSERT INTO requests(run_id, batch_id, custom_id, rel_path, set_id, timestamps_json, "
+                      "prompt_hash, model, mode, status, usage_json, cost_usd, attempt, fingerprint_json, created_at,"
+                      " updated_at, done_at) VALUES (?,?,?,?,?,?,?,?,?,'succeeded',?,?,?,?,?,?,?)",
+                      (run_id, run.get("batch_id"), custom_id, rel_path, run.get("keyframe_set"),
+                       json.dumps(list(run.get("keyframe_timestamps") or [])), run.get("prompt_hash"),
+                       run.get("model"), mode, json.dumps(usage) if usage is not None else None, cost,
+                       int(run.get("attempt") or 1), json.dumps(run.get("fingerprint"), sort_keys=True), at, at, at))
+            c.execute("UPDATE runs SET n_requests = n_requests + 1 WHERE run_id=?", (run_id,))
+        return True
+
     def rel_paths(self) -> set[str]:
         """Every video (relative path) the ledger has a request for."""
         return {r["rel_path"] for r in self._all("SELECT DISTINCT rel_path FROM requests")}

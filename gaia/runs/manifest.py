@@ -18,6 +18,7 @@ from typing import Any
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.ledger import BatchState, EventKind, Ledger, RequestIntent, ResultsState, RunRow
+from gaia.sidecar import SidecarError, read_sidecar
 
 MANIFESTS_DIR = "manifests"
 
@@ -48,10 +49,39 @@ def manifests(folder: Folder) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
+def restore_from_sidecars(folder: Folder, ledger: Ledger) -> int:
+    """Once per ledger that starts empty in a folder with answers (the ledger was emptied, deleted or set
+    aside): put back each sidecar's answered request (its run, usage and cost), so what was spent and
+    what was answered are not forgotten. Returns how many were restored."""
+    if ledger.meta("sidecars_read"):
+        return 0
+    if ledger.runs():  # a ledger in use holds its own history
+        ledger.set_meta("sidecars_read", "1")
+        return 0
+    from gaia.media.scan import list_videos
+
+    restored = 0
+    with contextlib.suppress(OSError, ValueError):
+        for path, _ in list_videos(folder.path):
+            try:
+                data = read_sidecar(path)
+            except SidecarError:
+                continue
+            run = (data or {}).get("run")
+            if isinstance(run, dict) and "analysis" in (data or {}):
+                restored += ledger.restore_answer(run, path.relative_to(folder.path).as_posix())
+    ledger.set_meta("sidecars_read", "1")
+    if restored:
+        ledger.record_event(EventKind.LEDGER_REBUILT, f"{restored} answered request(s) were restored into the "
+                            "ledger from the sidecars (what was spent and answered is not forgotten).")
+    return restored
+
+
 def restore(folder: Folder, ledger: Ledger) -> int:
     """Put back every manifest's batch the ledger no longer knows (an emptied, deleted or damaged
     ledger), as a pending intent (or, with its batch id, a batch to prove at retrieval); remove the
     manifests of batches the ledger has settled. Returns how many batches were restored."""
+    restore_from_sidecars(folder, ledger)
     found = manifests(folder)
     if not found:
         return 0

@@ -118,3 +118,20 @@ def test_a_lost_ledger_with_a_batch_in_flight_is_rebuilt_before_anything_is_sent
         assert [p for p in (a / ".gaia").iterdir() if "damaged" in p.name]
     assert not B.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
     assert not list((a / ".gaia" / "manifests").glob("*.json"))  # settled batches leave no manifest
+
+
+@pytest.mark.parametrize("how", ["deleted", "damaged"])
+def test_a_lost_ledger_keeps_what_was_spent_from_the_sidecars(tmp_path, fake_ksets, anthropic_client, how):
+    from gaia.pricing.spent import folder_spend
+
+    a = tmp_path / "A"
+    ksets = fake_ksets(a, NAMES, frames=1)
+    assert B.submit(a, B.plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    B.watch(a, anthropic_client, poll_s=0.1)
+    before = folder_spend(a).total_usd
+    assert before > 0
+    _lose(a, how)
+    assert not B.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
+    assert folder_spend(a).total_usd == pytest.approx(before)
+    B.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)  # restored once, not twice
+    assert folder_spend(a).total_usd == pytest.approx(before)
