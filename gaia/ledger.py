@@ -563,6 +563,23 @@ class Ledger:
                 self._conn.execute("COMMIT")
 
     def _begin(self) -> None:
+        """Start a write; while another program holds the ledger, say so once, wait up to ``wait_s``, then
+        stop in words (``LedgerError``)."""
+        quick = min(self._wait_s, LOCK_NOTICE_S)
+        self._conn.execute(f"PRAGMA busy_timeout={int(quick * 1000)}")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+            if self._wait_s <= quick:
+                raise LedgerError(locked_message(self.path, self._wait_s)) from exc
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout={int(self._wait_s * 1000)}")
+        _log.warning("The ledger %s is busy; waiting up to %.0f s.", self.path, self._wait_s)
+        print(f"The ledger {self.path} is busy (another GAIA or program is writing to it); waiting up to "
+              f"{self._wait_s:.0f} s...", file=sys.stderr)
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:

@@ -118,14 +118,28 @@ def test_an_empty_ledger_file_becomes_a_new_ledger(tmp_path):
         assert schema_version(ledger._conn) == SCHEMA_VERSION and ledger.requests() == []
 
 
-def test_a_locked_ledger_stops_in_words(tmp_path):
+def test_a_locked_ledger_waits_with_a_message_then_stops_in_words(tmp_path, capsys):
     path = tmp_path / "l.sqlite3"
     Ledger(path).close()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        with Ledger(path, wait_s=0.2) as ledger, pytest.raises(LedgerError, match=r"stayed locked.*try again"):
+        with Ledger(path, wait_s=1.5) as ledger, pytest.raises(LedgerError, match=r"stayed locked.*try again"):
             ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
+        assert "is busy" in capsys.readouterr().err
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_ledger_freed_while_waiting_goes_on(tmp_path):
+    import threading
+
+    path = tmp_path / "l.sqlite3"
+    Ledger(path).close()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(1.3, lambda: other.execute("ROLLBACK")).start()
+    with Ledger(path, wait_s=10) as ledger:
+        assert ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
+    other.close()
