@@ -14,8 +14,10 @@ answer. What was spent is recorded in the ledger as one run of mode ``tune`` per
 one ``tune_request`` event per billed answer (usage and cost). A stored answer for the same
 configuration, prompt and frames is reused instead of paying for it again.
 
-A configuration's ``replicate`` (the reference asked a second time, for the ceiling) is sent with
-its own ``metadata.user_id``, so the request differs only in a field the model never reads.
+Every configuration is sent with its own ``metadata.user_id`` (``gaia-tune-<config-id>``): a field
+the model never reads, so each configuration, and the reference's ``replicate`` (the reference asked
+a second time, for the ceiling), is its own sample of the model's answers, even where its frames are
+byte for byte another configuration's.
 
 ``TuneRunner`` is the seam: anything that, given a priced configuration and a spend cap, returns the
 answers per video, their usage and what they cost. Tests hand ``run_tune`` a runner of their own.
@@ -188,8 +190,7 @@ class ApiTuneRunner:
         if not to_send:
             return TuneAnswers(answers, problems=tuple(problems), reused=reused, usage=usage)
         per_request = (priced.tune_usd or 0.0) / max(1, priced.videos)
-        replicate = priced.config.replicate
-        extra = {"metadata": {"user_id": f"gaia-tune-replicate-{replicate}"}} if replicate else None
+        extra = {"metadata": {"user_id": f"gaia-tune-{priced.config.id}"}}
         with self.folder.ledger() as ledger:
             run_id = ledger.new_run(mode=TUNE_MODE, model=settings.model, prompt_hash=priced.profile.hash,
                                     settings={**settings.to_dict(), "tune_config": priced.config.to_dict()},
