@@ -68,7 +68,7 @@ from gaia.settings import RunSettings
 QUALITY_DIR = "quality"
 # The tolerance: a share of the distance from the negative control to the ceiling (see gaia.quality.verdict).
 DEFAULT_TOLERANCE = 0.10
-PRICES_USED = "Batch API prices with prompt caching (how a run is sent), from GAIA's price data file"
+TUNE_PRICES = "Batch API prices with prompt caching (how a run is sent), from GAIA's price data file"
 Progress = Callable[[int, int], None]
 # A user's verified labels for a video: a (partial) answer holding only the fields a person checked.
 Labels = Callable[[str], Mapping[str, Any] | None]
@@ -200,7 +200,7 @@ class TuneResult:
             "folder": str(self.folder), "prompt_profile": self.profile.name, "prompt_hash": self.profile.hash,
             "sample": self.sample.to_dict(), "tolerance": self.tolerance, "level": self.level,
             "budget_usd": self.budget_usd, "planned_usd": self.planned_usd, "spent_usd": self.spent_usd,
-            "blocked": self.blocked, "simulated": self.simulated, "prices": PRICES_USED,
+            "blocked": self.blocked, "simulated": self.simulated, "prices": TUNE_PRICES,
             "configs": [r.to_dict() for r in self.results],
             "reference": None if ref is None else {"kind": self.reference_kind, "id": ref.config.id,
                                                     "score": ref.score, "usd_per_video": ref.usd_per_video},

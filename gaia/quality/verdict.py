@@ -99,8 +99,10 @@ def decide(configs: Sequence[Mapping[str, Any]], *, current: str | None, control
     by_id = {c.get("id"): c for c in configs}
     ctrl, cur = by_id.get(control), by_id.get(current)
     if ceiling is None or ctrl is None or ctrl.get("diff") is None:
-        return Decision(Verdict.UNDETERMINED, "Nothing is recommended: the reference or the negative control gave no "
-                                              "answers to measure against.")
+        return Decision(Verdict.UNDETERMINED, (
+            "Nothing is recommended: the scorer cannot tell an answer that saw the videos from one that did not, "
+            "because nothing scored varies between the videos in the reference's two answers (or the reference or "
+            "the negative control gave none)."))
     if ctrl.get("ci_high") is None or ctrl["ci_high"] >= 0:
         control_score = ceiling + ctrl["diff"]
         return Decision(Verdict.UNDETERMINED, (
