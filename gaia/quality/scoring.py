@@ -408,12 +408,14 @@ def _kappa_by_video(spec: FieldSpec, reference: Mapping[str, Any], candidate: Ma
 
 
 def score_answers(schema: Mapping[str, Any], reference: Mapping[str, Any], candidate: Mapping[str, Any | None], *,
-                  tolerance_s: float = DEFAULT_TOLERANCE_S, weights: Mapping[str, float] | None = None,
+                  tolerance_s: float | Mapping[str, float] = DEFAULT_TOLERANCE_S,
+                  weights: Mapping[str, float] | None = None,
                   synonyms: Mapping[str, str] | None = None, exclude: Iterable[str] = (),
                   chance_corrected: bool = False) -> ScoreCard:
     """Score ``candidate`` answers (rel_path → answer, ``None`` when it failed) against ``reference``
     answers (rel_path → answer or partial human labels) on every field of ``schema``.
 
+    ``tolerance_s`` (how far apart two moments may be and still match) may be given per video.
     Only videos the reference answered are scored. Returns the overall score (weighted mean of
     the field scores, see the module docstring), each field's score, error and coverage, and each
     video's own weighted score. Fields in ``exclude`` are left out. With ``chance_corrected``,
@@ -438,7 +440,8 @@ def score_answers(schema: Mapping[str, Any], reference: Mapping[str, Any], candi
         cand = cand if isinstance(cand, Mapping) else None
         scored: list[tuple[float, float]] = []
         for spec in specs:
-            value, err = score_field(spec, reference[rel], cand, tolerance_s=tolerance_s, synonyms=synonyms)
+            tol = tolerance_s.get(rel, DEFAULT_TOLERANCE_S) if isinstance(tolerance_s, Mapping) else tolerance_s
+            value, err = score_field(spec, reference[rel], cand, tolerance_s=tol, synonyms=synonyms)
             if spec.path in kappas and value is not None:
                 value = (kappas[spec.path] or {}).get(rel)
             if value is None:

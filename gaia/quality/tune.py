@@ -11,9 +11,11 @@ what is left of the budget.
 Scoring (``gaia.quality.scoring``) is against the reference's answers, with the user's verified
 labels (``labels``) in place of the fields people checked. Fields on which the reference and its
 replicate give one same value on every video carry no information and are left out (listed);
-categorical fields score Cohen's kappa. The *ceiling* is the replicate's score: what two answers
-to the same frames agree on. Each configuration is judged by its per-video score minus the
-replicate's on the same video (the paired difference), with a bootstrap interval, and
+categorical fields score Cohen's kappa; moments match the reference's by time, within half the gap
+between a configuration's own frames where that is wider than ``tolerance_s``. The *ceiling* is the
+replicate's score: what two answers to the same frames agree on. Each configuration is judged by
+its per-video score minus the replicate's on the same video (the paired difference), with a
+bootstrap interval, and
 ``gaia.quality.verdict`` turns those into ``recommend`` / ``keep`` / ``undetermined``.
 
 Cost is measured: each configuration's answers' usage priced at the transport the run will use
@@ -29,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import ip_address
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -341,6 +344,19 @@ def _simulated(client: Any) -> bool:
         return False
 
 
+def moment_tolerance(priced: PricedConfig, tolerance_s: float) -> dict[str, float]:
+    """How far a configuration's moment may be from the reference's and still match, per video: ``tolerance_s``,
+    or half the gap between the configuration's own frames when that is wider (a moment can only be placed on a
+    frame it was sent), so moments are matched by time, not by the reference's frame grid."""
+    out = {}
+    for k in priced.keyframe_sets:
+        times = sorted(f.timestamp for f in k.frames)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        half = gaps[len(gaps) // 2] / 2 if gaps else 0.0
+        out[k.rel_path] = max(tolerance_s, half)
+    return out
+
+
 def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], roles: list[Role],
            reference: dict[str, Any], schema: Mapping[str, Any], *, tolerance_s: float, level: float,
            kind: str) -> tuple[list[ConfigResult], float | None, tuple[str, ...]]:
@@ -349,8 +365,9 @@ def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], role
     replicate = next((out for (_, out, _), r in zip(sent, roles, strict=True) if r is Role.REPLICATE), None)
     ceiling_answers = [*reference.values(), *((replicate.answers.values()) if replicate else [])]
     excluded = tuple(constant_fields(schema, ceiling_answers)) if reference else ()
-    cards = [score_answers(schema, reference, out.answers, tolerance_s=tolerance_s, exclude=excluded,
-                           chance_corrected=True) if out and reference else None for _, out, _ in sent]
+    cards = [score_answers(schema, reference, out.answers, tolerance_s=moment_tolerance(p, tolerance_s),
+                           exclude=excluded, chance_corrected=True) if out and reference else None
+             for p, out, _ in sent]
     ceiling_card = next((c for c, r in zip(cards, roles, strict=True) if r is Role.REPLICATE), None)
     ceiling = ceiling_card.score if ceiling_card else None
     results = []
@@ -505,7 +522,8 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \
                     c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now:
-                return {**c, "reference_score": (data.get("reference") or {}).get("score")}
+                return {**c, "reference_score": (data.get("reference") or {}).get("score"),
+                        "ceiling": data.get("ceiling"), "simulated": bool(data.get("simulated"))}
     return None
 
 

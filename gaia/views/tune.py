@@ -269,8 +269,13 @@ def quality_text(quality: Mapping[str, Any] | None) -> str | None:
     """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``)."""
     if not quality or quality.get("score") is None:
         return None
+    sim = " (simulated)" if quality.get("simulated") else ""
+    if isinstance(quality.get("diff"), int | float) and quality.get("ceiling") is not None:
+        return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}, "
+                f"{_interval(quality)} against the ceiling of {quality['ceiling']:.3f} (the reference asked twice), "
+                f"at {usd(quality.get('usd_per_video'))} a video.")
     ref = quality.get("reference_score")
-    return (f"Measured on a tune sample: these settings score {quality['score']:.3f}"
+    return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}"
             + (f" against the reference's {ref:.3f}" if ref is not None else "")
             + f", at {usd(quality.get('usd_per_video'))} a video.")
 

@@ -100,7 +100,9 @@ def test_plan_figures_budget_and_quality_line(tune):
     assert "scored against the reference configuration's answers" in text and "Batch API" in text
     assert "Left out, the same answer on every video: confidence" in text
     assert V.quality_text(None) is None
-    line = V.quality_text({**tune["configs"][1], "reference_score": 1.0})
+    measured = V.quality_text({**tune["configs"][2], "reference_score": 1.0, "ceiling": 0.95})
+    assert "-0.010 (-0.030 to +0.010) against the ceiling of 0.950" in measured
+    line = V.quality_text({**tune["configs"][1], "reference_score": 1.0, "diff": None})
     assert "0.950" in line and "1.000" in line and "$0.0100" in line
 
 
