@@ -66,6 +66,7 @@ from gaia.quality.scoring import (
 )
 from gaia.quality.stats import DEFAULT_LEVEL
 from gaia.quality.verdict import TOLERANCE_SENTENCE, Decision, Verdict, decide, interval
+from gaia.runs.guard import cap_problem
 from gaia.settings import RunSettings
 
 QUALITY_DIR = "quality"
@@ -304,8 +305,8 @@ def _send_all(priced: list[PricedConfig], roles: list[Role], runner: TuneRunner,
         if not p.keyframe_sets:
             out[i] = (p, None, "No keyframes: " + "; ".join(p.problems[:3]))
             continue
-        left = None if budget is None else budget - spent
-        if left is not None and (p.tune_usd is None or p.tune_usd > left + 1e-12):
+        left = None if budget is None else max(0.0, budget - spent)
+        if cap_problem(p.tune_usd, None if left is None else left + 1e-12) is not None:
             out[i] = (p, None, "Over what is left of the budget.")
             continue
         result = runner(p, max_cost_usd=left)
@@ -440,10 +441,11 @@ def run_tune(
     fixed_cost = [p.tune_usd for p, r in zip(priced, roles, strict=True) if r is not Role.CANDIDATE]
     if dry_run:
         return result(priced, None)
-    if budget_usd is not None and (None in fixed_cost or sum(c or 0.0 for c in fixed_cost) > budget_usd):
-        return result(priced, f"The reference (asked twice), the current settings and the negative control alone "
-                              f"would cost about ${sum(c or 0.0 for c in fixed_cost):.4f} on the sample, above the "
-                              f"budget of ${budget_usd:.2f}.")
+    why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd,
+                      what="The reference (asked twice), the current settings and the negative control alone would "
+                           "cost about {usd} on the sample, which", digits=4)
+    if why is not None:
+        return result(priced, why.replace("is above your cap of", "is above the budget of"))
     if runner is None:
         if client is None:
             return result(priced, "No API client to send the tune with.")

@@ -213,3 +213,11 @@ def test_the_compact_profiles_answers_are_scored_on_every_field_the_full_one_sco
     card = gaia.score_answers(compact.schema, {"a.mp4": answer}, {"a.mp4": answer})
     scored = {s.path for s in gaia.fields_of(full.schema) if s.kind is not gaia.FieldKind.TEXT}
     assert {fs.path for fs in card.fields if fs.kind is not gaia.FieldKind.TEXT} == scored and card.score == 1.0
+
+
+def test_a_budget_that_is_not_a_usable_amount_is_refused_before_anything_is_sent(demo_copy):
+    folder = demo_copy()
+    for bad in (float("nan"), -1.0):
+        runner = FakeRunner(wrong=set())
+        result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=bad)
+        assert result.blocked and "not a usable amount" in result.blocked and not runner.calls
