@@ -102,7 +102,8 @@ else:
         with st.status("Running the tune…", expanded=True) as status:
             result = gaia.run_tune(folder, client=client(), n=n, models=models or None, budget_usd=budget,
                                    tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
-                                   simulated=using_emulator(), on_pricing=StreamlitProgress("Configurations priced"),
+                                   simulated=True if using_emulator() else None,
+                                   on_pricing=StreamlitProgress("Configurations priced"),
                                    on_progress=StreamlitProgress("Configurations sent"))
             status.update(label=f"Tune done: {result.ran} configuration(s) sent, "
                                 f"{gaia.format.usd(result.spent_usd)} spent",
@@ -128,7 +129,9 @@ st.caption(plain(V.tolerance_sentence(stored, tolerance)))
 rec = V.recommended_at(stored, tolerance)
 points = V.tune_points(stored, tolerance)
 st.plotly_chart(pareto_chart(points, V.tolerance_floor(stored, tolerance)), width="stretch", key="tune_chart")
-table(V.config_records(stored, tolerance), key="tune_table", column_config=USD_COLUMNS)
+table(V.config_records(stored, tolerance), key="tune_table", column_config=USD_COLUMNS,
+      column_order=["configuration", "", "vs ceiling (interval)", "$ per video", "cost from", "score", "tune cost",
+                    "not sent"])
 
 if rec is not None:
     if rec.get("id") == (gaia.quality_for(folder) or {}).get("id"):

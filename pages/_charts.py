@@ -116,8 +116,8 @@ def pareto_chart(points: Sequence[Any], floor: float | None = None) -> go.Figure
     if floor is not None:
         fig.add_hline(y=floor, line={"color": "#c62828", "width": 1, "dash": "dash"},
                       annotation_text="tolerance", annotation_position="bottom right")
-    fig.update_xaxes(title="USD per video, measured (Batch API + caching)", type="log", tickprefix="$",
-                     tickformat=",.4~f")
+    fig.update_xaxes(title="USD per video, measured (Batch API + caching)", tickprefix="$", tickformat=",.4~f",
+                     nticks=6, rangemode="tozero")
     return _layout(fig, y_title="difference to the ceiling", height=420)
 
 

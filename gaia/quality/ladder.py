@@ -3,9 +3,13 @@
 A configuration (``TuneConfig``) is one choice of the four levers that drive cost: the model, how
 many frames per video, their largest edge in pixels (``None``: the model's own limit) and the
 schema profile (``full``: the folder's prompt profile; ``compact``: the same scored fields with the
-free-text prose fields dropped, see ``gaia.prompts.compact_profile``). ``default_ladder`` builds at least six,
-strongest first; the richest (the strongest model, most frames, full size, full schema) is the
-reference the others are scored against.
+free-text prose fields dropped, see ``gaia.prompts.compact_profile``), and optionally a JPEG quality.
+``default_ladder`` starts with the richest (the strongest model, most frames, full size, full schema:
+the reference the others are scored against), then the folder's current settings, each frame-size
+preset of ``gaia.settings`` at the current model and frames, fewer frames, the compact schema and the
+other models. ``gaia.quality.tune`` adds the reference's replicate (``replicate``: the same request
+asked again, for the ceiling) and the negative control (``control_config``: content-free frames,
+``content_free``).
 
 ``price_ladder`` extracts each configuration's keyframes for the sample (local work, cached) and
 prices them with ``gaia.pricing.estimate.estimate_run`` (the public ``gaia.estimate_run``), so every

@@ -3,7 +3,9 @@
 A batch is half price but may take hours; for a few urgent videos, or a trial of a new prompt on
 three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very requests
 ``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
-through ``client.messages.create`` on a small pool of threads. Answers go through the one recorder
+through ``client.messages.create`` on a small pool of threads. The sending itself is ``send_each``,
+the one engine that sends requests now, which hands each outcome to a *sink* (``Sink``): run now's
+``RecordSink`` below, or the tune's ``gaia.quality.runner.TuneSink``. Answers go through the one recorder
 (``gaia.runs.recorder``), so they are validated, written by the one sidecar function with the same
 keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced at standard
 rates (cache writes and reads included).
