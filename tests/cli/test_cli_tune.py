@@ -110,3 +110,18 @@ def _run(capsys, argv: list[str]) -> str:
     out = capsys.readouterr()
     assert code == 0, out.err
     return out.out
+
+
+def test_adopting_a_recommendation_lowers_the_estimate(demo, capsys):
+    """The recommend path, forced with answers set per configuration: the estimate after --adopt is lower."""
+    from tests.quality.test_tune import LADDER, FakeRunner
+
+    _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])  # the estimate prices extracted frames
+    before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
+    result = gaia.run_tune(demo, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
+    assert result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None
+    gaia.adopt_config(demo, result.recommended.config)
+    _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])
+    after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
+    total = {s["key"]: s["total_usd"] for s in after["scenarios"]}
+    assert all(total[s["key"]] < s["total_usd"] for s in before["scenarios"])
