@@ -94,12 +94,12 @@ def render_run_now(folder: Path) -> None:
                  "cap, and the run stops before the money spent would pass it."):
         ss.setdefault("run_now_cap", float(max(0.01, round((choice.now_usd or 0.01) * 1.5, 2))))
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap"))
-    over = cap is not None and (choice.now_usd is None or choice.now_usd > cap)
+    over = gaia.cap_problem(choice.now_usd, cap, what="The estimate {usd}")
     if over:
-        st.error(f"The estimate {gaia.format.usd(choice.now_usd)} is above your cap of {gaia.format.usd(cap)}.",
-                 icon=":material/money_off:")
+        st.error(md(over), icon=":material/money_off:")
     label = f"Analyse {len(plan.requests)} video(s) now · about {gaia.format.usd(choice.now_usd)}"
-    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or over, key="run_now_go"):
+    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or bool(over),
+                 key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
             result = gaia.run_now(folder, plan, client(), concurrency=concurrency, max_cost_usd=cap,

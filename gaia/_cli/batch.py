@@ -27,6 +27,7 @@ from gaia import (
     SubmitResult,
     batch_statuses,
     cancel_batch,
+    cap_problem,
     describe_error,
     failures,
     make_client,
@@ -250,7 +251,7 @@ def run_submit(args: argparse.Namespace) -> int:
         _print_plan(plan)
     if not plan.requests and not plan.blocking_problems and not args.json:
         return 0
-    within_cap = args.max_cost is None or (plan.estimate_usd is not None and plan.estimate_usd <= args.max_cost)
+    within_cap = cap_problem(plan.estimate_usd, args.max_cost) is None
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"

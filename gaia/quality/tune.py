@@ -38,6 +38,7 @@ from gaia.quality.ladder import (
 from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner
 from gaia.quality.sample import DEFAULT_SAMPLE, Sample, pick_sample
 from gaia.quality.scoring import DEFAULT_TOLERANCE_S, ScoreCard, score_answers, side_by_side
+from gaia.runs.guard import cap_problem
 from gaia.settings import RunSettings
 
 QUALITY_DIR = "quality"
@@ -248,9 +249,10 @@ def run_tune(
     ref_cost = priced[0].tune_usd
     if dry_run:
         return result(priced, None)
-    if budget_usd is not None and (ref_cost is None or ref_cost > budget_usd):
-        return result(priced, f"The reference configuration alone would cost about ${ref_cost or 0:.4f} on the "
-                              f"sample, above the budget of ${budget_usd:.2f}.")
+    over = cap_problem(ref_cost, budget_usd, digits=4, cap="the budget",
+                       what="The reference configuration alone would cost about {usd} on the sample, which")
+    if over is not None:
+        return result(priced, over)
     if runner is None:
         if client is None:
             return result(priced, "No API client to send the tune with.")

@@ -67,6 +67,7 @@ class SubmittedBatch:
     nbytes: int
     state: SubmitState
     error: str | None = None
+    fatal: bool = False  # refused for a reason every other request would share (401/402/403): stop the run
 
 
 @dataclass(frozen=True)
@@ -338,13 +339,13 @@ class _Submission:
             in_flight.update(p.rel_path for p in kept)
         else:
             self.problems.append(f"Batch {pb.index + 1} was not created: {outcome.error}")
-            if outcome.error and outcome.error.startswith(("HTTP 401", "HTTP 402", "HTTP 403")):
+            if outcome.fatal:
                 self.fatal = outcome.error
 
 
-def _abandon(ledger: Ledger, row: BatchRow, error: str) -> SubmittedBatch:
+def _abandon(ledger: Ledger, row: BatchRow, error: str, *, fatal: bool = False) -> SubmittedBatch:
     ledger.mark_batch_abandoned(row.local_id, error)
-    return SubmittedBatch(row.local_id, None, row.n_requests, row.nbytes or 0, SubmitState.ABANDONED, error)
+    return SubmittedBatch(row.local_id, None, row.n_requests, row.nbytes or 0, SubmitState.ABANDONED, error, fatal)
 
 
 def _create_with_care(ledger: Ledger, client: Any, local_id: int, spool: Path, *, sleep: Callable[[float], None],
@@ -362,7 +363,7 @@ def _create_with_care(ledger: Ledger, client: Any, local_id: int, spool: Path, *
             error = describe_error(exc)
             verdict = classify(exc)
             if verdict in (ErrorClass.FATAL, ErrorClass.REJECTED):
-                return _abandon(ledger, row, error)
+                return _abandon(ledger, row, error, fatal=verdict is ErrorClass.FATAL)
             if verdict is ErrorClass.TEMPORARY:  # may or may not have been created: look first
                 found = _adopt_from_list(ledger, client, local_id)
                 if found:

@@ -56,7 +56,7 @@ def test_budget_skips_what_does_not_fit_and_blocks_when_the_reference_does_not(d
     cheapest = min(r.priced.tune_usd for r in planned.results[1:])
     runner = FakeRunner(wrong=set(), cost=None)  # spends what was estimated
     blocked = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=ref_cost / 2)
-    assert blocked.blocked and "above the budget" in blocked.blocked and not runner.calls
+    assert blocked.blocked and "above the budget of" in blocked.blocked and not runner.calls
     result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=ref_cost + cheapest * 1.01)
     sent = [r for r in result.results if r.output is not None]
     assert len(sent) == 2 and all(r.skipped for r in result.results if r.output is None)

@@ -245,6 +245,20 @@ def test_permanent_error_on_create_abandons_and_resends_next_time(tmp_path, fake
     assert B.submit(folder, plan, anthropic_client).ok
 
 
+@pytest.mark.parametrize(("status", "stops"), [(401, True), (403, True), (400, False)])
+def test_a_refused_key_stops_the_submission_by_status_not_by_text(tmp_path, fake_ksets, anthropic_client, emulator,
+                                                                     status, stops):
+    emulator.update_config(http_faults=[HttpFault(route="batches.create", status=status, count=None)])
+    folder = tmp_path / "v"
+    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]),
+                             max_batch_requests=1)
+    assert len(plan.batches) == 2
+    res = B.submit(folder, plan, anthropic_client, sleep=lambda s: None)
+    assert not res.ok and res.batches[0].fatal is stops
+    # a key every request would be refused with stops the run at the first batch; a bad request does not
+    assert emulator.calls.get("batches.create", 0) == (1 if stops else 2)
+
+
 @pytest.mark.parametrize("status", [429, 529, 500])
 def test_faults_on_status_and_results_calls(tmp_path, fake_ksets, anthropic_client, emulator, status):
     folder = tmp_path / "v"

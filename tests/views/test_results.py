@@ -147,10 +147,6 @@ def test_helpers_for_the_pages():
     assert P.refresh_interval([ended, ended]) is None
     assert P.refresh_interval([ended, running]) == P.POLL_API_S
     assert P.refresh_interval([running], emulator=True) == P.POLL_EMULATOR_S
-    assert S.cap_problem(5.0, None) is None
-    assert S.cap_problem(5.0, 5.0) is None
-    assert "above your cap of $4.00" in S.cap_problem(5.0, 4.0)
-    assert "no cost estimate" in S.cap_problem(None, 4.0)
 
 
 def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, anthropic_client, emulator):
