@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from gaia.fsutil import atomic_write_text
+from gaia.fsutil import atomic_write_bytes, atomic_write_text
 
 SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
@@ -102,6 +102,30 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def sidecar_bytes(video: Path | str) -> bytes | None:
+    """``video``'s sidecar exactly as stored (``None`` when it has none), to be put back with ``restore_sidecar``."""
+    try:
+        return sidecar_path(video).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def restore_sidecar(video: Path | str, data: bytes | None) -> bool:
+    """Put ``video``'s sidecar back to ``data`` exactly (atomically), or remove it when ``data`` is ``None``.
+
+    Whether anything changed (removing a sidecar that is not there changes nothing).
+    """
+    car = sidecar_path(video)
+    if data is None:
+        try:
+            car.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+    atomic_write_bytes(car, data)
+    return True
 
 
 def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) -> SidecarState:

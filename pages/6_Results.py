@@ -110,7 +110,7 @@ with tab_videos:
                               format_func=V.model_name)
     text = st.text_input("Search", key="results_search", placeholder="Words anywhere in the path or the analysis, "
                          "e.g. “cat sofa” or “fox night”", icon=":material/search:")
-    shown = gaia.filter_rows(rows, statuses=statuses, tags=tags, species=species, models=models, text=text)
+    shown = gaia.views.filter_rows(rows, statuses=statuses, tags=tags, species=species, models=models, text=text)
 
     thumbs: dict[str, str] = ss.setdefault("results_thumbs", {})
     want_thumbs = len(shown) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", key="results_show_thumbs")
@@ -169,7 +169,7 @@ with tab_videos:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
     st.subheader("One video")
     rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed")
-    d = gaia.video_detail(folder, rel)
+    d = gaia.views.video_detail(folder, rel)
     with st.container(border=True):
         if d.error:
             st.error(plain(d.error), icon=":material/error:")

@@ -20,7 +20,12 @@ from typing import Any
 from gaia import (
     COUNTS_NOTE,
     DEFAULT_POLL_S,
+    LOCK_WATCH,
+    NO_CHECKPOINTS,
     BatchStatus,
+    Checkpoints,
+    Folder,
+    FolderBusy,
     MissingApiKey,
     RetrieveResult,
     SubmissionPlan,
@@ -31,6 +36,7 @@ from gaia import (
     describe_error,
     failures,
     make_client,
+    not_offered_reason,
     plan_retry,
     plan_submission,
     refresh_status,
@@ -41,9 +47,6 @@ from gaia import (
 )
 from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
-from gaia.facts import not_offered_reason
-from gaia.folder import LOCK_WATCH, Folder, FolderBusy
-from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 
 
 def _checkpoints(args: argparse.Namespace) -> Checkpoints:

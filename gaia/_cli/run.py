@@ -15,11 +15,16 @@ from dataclasses import replace
 from typing import Any
 
 from gaia import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    NO_CHECKPOINTS,
+    Folder,
     MissingApiKey,
     OnlineResult,
     cap_problem,
     describe_error,
     make_client,
+    not_offered_reason,
     plan_run_now,
     retry_now,
     run_choice,
@@ -27,10 +32,6 @@ from gaia import (
 )
 from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
-from gaia.facts import not_offered_reason
-from gaia.folder import Folder
-from gaia.runs.checkpoints import NO_CHECKPOINTS
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 SHOW = 15
 

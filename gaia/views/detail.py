@@ -2,31 +2,26 @@
 
 ``video_detail`` gathers what the Results page shows when a row is opened; ``detail_facts`` turns
 the sidecar's ``run`` block into (label, value) pairs; ``thumbnail_url`` makes a small JPEG of a
-video's first sent keyframe (cached in ``.gaia/result-thumbs/``) as a data URL for the table.
+video's first sent keyframe (made and cached by ``gaia.media.keyframes.frame_thumbnail``) as a data URL
+for the table.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from gaia import format as fmt
 from gaia.folder import Folder
 from gaia.fsutil import read_json
-from gaia.media.keyframes import FRAMES_DIR, MANIFEST
+from gaia.media.keyframes import FRAMES_DIR, MANIFEST, frame_thumbnail
 from gaia.sidecar import sidecar_path
 from gaia.views.common import image_data_url, model_name
 from gaia.views.results import ResultRow, read_video_sidecar
 
-THUMB_DIR = "result-thumbs"
-THUMB_EDGE = 160
-THUMB_QUALITY = 70
 USAGE_LABELS = (("input tokens", "input_tokens"), ("cache read", "cache_read_input_tokens"),
                 ("cache written", "cache_creation_input_tokens"), ("output tokens", "output_tokens"))
 
@@ -117,24 +112,14 @@ def video_detail(folder: Path | str, rel_path: str) -> VideoDetail:
 
 
 def thumbnail_url(folder: Path | str, row: ResultRow) -> str | None:
-    """A small JPEG of the video's first sent keyframe as a data URL (cached in ``.gaia/result-thumbs/``)."""
+    """A small JPEG of the video's first sent keyframe as a data URL (made and cached by ``gaia.media``)."""
     if not row.set_id:
         return None
-    out = Folder.of(folder).existing_workdir() / THUMB_DIR / f"{row.set_id}.jpg"
-    if not out.is_file():
-        frames = frames_of(folder, row.set_id, row.timestamps) or frames_of(folder, row.set_id)
-        if not frames:
-            return None
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(frames[0].path) as im:
-                im.thumbnail((THUMB_EDGE, THUMB_EDGE))
-                tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-                im.convert("RGB").save(tmp, "JPEG", quality=THUMB_QUALITY)
-            os.replace(tmp, out)
-        except OSError:
-            return None
-    return image_data_url(out)
+    frames = frames_of(folder, row.set_id, row.timestamps) or frames_of(folder, row.set_id)
+    if not frames:
+        return None
+    out = frame_thumbnail(folder, frames[0].path, f"{row.set_id}-{frames[0].timestamp:.3f}")
+    return image_data_url(out) if out is not None else None
 
 
 def _when(value: Any) -> str:

@@ -7,8 +7,9 @@ with settings other than the folder's current ones, and any other answers the ca
 a quality ladder's), and failures that had to be retried. Fields a person already verified no
 longer count. ``review_form`` lists a video's schema fields (top-level, and the leaves of object
 fields such as ``setting.environment``) with the machine's value, the effective value and whether
-a person verified it; ``save_review`` stores a person's confirmations and corrections through
-``gaia.labels`` (the one model of human-verified fields). Nothing here imports Streamlit.
+a person verified it. Saving a person's confirmations and corrections writes, so it is not here:
+``gaia.Folder.save_review`` stores them through ``gaia.labels`` (the one model of human-verified
+fields), checked against ``profile_for``'s schema. Nothing here imports Streamlit or writes a file.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.labels import Verified, effective_analysis, field_value, save_verified, verified_of
+from gaia.labels import Verified, effective_analysis, field_value, verified_of
 from gaia.prompts import ProfileNotFound, PromptProfile
 from gaia.sidecar import SidecarError, read_sidecar
 from gaia.views.results import load_results
@@ -273,19 +274,6 @@ def review_form(folder: Folder | Path | str, rel_path: str) -> ReviewForm:
     return ReviewForm(rel_path, views, verified.note if verified else None, verified.at if verified else None)
 
 
-def save_review(folder: Folder | Path | str, rel_path: str, values: Mapping[str, Any], *,
-                note: str | None = None) -> Verified:
-    """Save a person's confirmed or corrected ``values`` (field name → value) as human-verified.
-
-    Values are checked against the answer's schema; ``gaia.labels.LabelError`` lists what is
-    wrong and nothing is saved then. Later runs never overwrite them.
-    """
-    folder = Folder.of(folder)
-    video = folder.video(rel_path)
-    schema = profile_for(folder, read_sidecar(video)).schema
-    return save_verified(video, values, note=note, schema=schema)
-
-
 # --- what the Results page shows --------------------------------------------------------------------
 
 REASON_LABELS = {ReasonKind.UNKNOWN: "unknown", ReasonKind.LOW_CONFIDENCE: "low confidence",
@@ -312,7 +300,7 @@ def form_input(f: FieldView) -> Any:
 
 def form_values(form: ReviewForm, raw: Mapping[str, Any], names: Iterable[str] | None = None
                 ) -> tuple[dict[str, Any], list[str]]:
-    """Widget values back to field values for ``save_review``: (values, problems). JSON fields are
+    """Widget values back to field values for ``gaia.Folder.save_review``: (values, problems). JSON fields are
     parsed (a parse error is a problem naming the field); fields left empty are skipped; only ``names``
     (default: every field) are kept."""
     wanted = set(names) if names is not None else None

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.sidecar import write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +238,7 @@ def analysed_folder(api_env, ready_folder):
         data["analysis"]["tags"] = tags
         if name == "cat.mp4":
             data["analysis"]["summary"] = HOSTILE
-        gaia.write_sidecar(folder / name, {"analysis": data["analysis"]})
+        write_sidecar(folder / name, {"analysis": data["analysis"]})
     return folder
 
 

@@ -16,6 +16,10 @@ from gaia.emulator import HttpFault
 from gaia.folder import Folder
 from gaia.prompts import default_profile
 from gaia.runs import batch as batch_module
+from gaia.runs.batch import reconcile
+from gaia.runs.plan import plan_intents
+from gaia.runs.recorder import record_message
+from gaia.runs.status import batch_history, ledger_events
 from gaia.settings import RunSettings, run_fingerprint
 from gaia.sidecar import read_sidecar, sidecar_path, sidecar_state
 from tests.runs._hooks import Hook
@@ -201,7 +205,7 @@ def test_unknown_custom_id_is_recorded(tmp_path, fake_ksets, anthropic_client):
         ledger._conn.execute("UPDATE requests SET custom_id='zzz' WHERE id=?", (row.id,))
     got = B.retrieve(folder, anthropic_client)
     assert got.unknown == 1 and got.written == 1 and got.batches[0].missing == 1
-    events = B.ledger_events(folder)
+    events = ledger_events(folder)
     assert events[0]["kind"] == "unknown_custom_id" and res.batches[0].batch_id in events[0]["message"]
     assert [f.error_kind for f in B.failures(folder)] == ["missing"]
 
@@ -346,7 +350,7 @@ def test_reconcile_leaves_a_live_submission_alone(tmp_path, fake_ksets, anthropi
 
     def during_submit(name):
         if name == "intent_written":  # another process (the app) refreshes while this one submits
-            seen["reconciled"] = B.reconcile(folder, anthropic_client)
+            seen["reconciled"] = reconcile(folder, anthropic_client)
             seen["statuses"] = B.refresh_status(folder, anthropic_client)
 
     res = B.submit(folder, plan, anthropic_client, checkpoints=Hook(during_submit))
@@ -359,12 +363,12 @@ def test_batch_history_for_charts(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
     B.submit(folder, plan, anthropic_client)
-    rows = B.batch_history(folder)
+    rows = batch_history(folder)
     assert len(rows) == 1 and rows[0]["processing_s"] is None and rows[0]["actual_usd"] is None
     assert rows[0]["estimate_usd"] == pytest.approx(plan.estimate_usd)
     wait_ended(anthropic_client, folder)
     B.retrieve(folder, anthropic_client)
-    row = B.batch_history(folder)[0]
+    row = batch_history(folder)[0]
     assert row["requests"] == 2 and row["processing_s"] > 0 and row["actual_usd"] > 0 and row["retrieved"]
 
 
@@ -405,12 +409,12 @@ def test_run_now_path_writes_the_same_sidecar_at_standard_prices(tmp_path, fake_
     with Folder.of(folder).ledger() as ledger:
         run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                                 settings=plan.settings.to_dict())
-        [request_id] = ledger.add_standard_requests(run_id, B.plan_intents(plan))
+        [request_id] = ledger.add_standard_requests(run_id, plan_intents(plan))
         p = plan.requests[0]
         params = build_request_for(p.rel_path, p.frames, plan.profile, model=plan.model,
                                    cache_ttl=plan.settings.cache_ttl, max_tokens=plan.max_tokens)["params"]
         message = anthropic_client.messages.create(**params)
-        outcome = B.record_message(folder, ledger, ledger.request(request_id), message)
+        outcome = record_message(folder, ledger, ledger.request(request_id), message)
     assert outcome.status == "succeeded" and outcome.sidecar == sidecar_path(folder / "a.mp4")
     run = read_sidecar(folder / "a.mp4")["run"]
     assert run["mode"] == "standard" and run["batch_id"] is None

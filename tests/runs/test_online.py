@@ -20,6 +20,7 @@ from gaia.pricing.usage import usage_cost
 from gaia.runs import now as O
 from gaia.runs import trial as T
 from gaia.runs.recorder import Recorder
+from gaia.runs.recovery import recover_interrupted
 from gaia.runs.spool import ANSWERS_DIR
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path
@@ -424,7 +425,7 @@ def test_one_bad_request_never_stops_the_others(tmp_path, fake_ksets, emulator, 
     # The failure is listed for a retry, and no spooled answer is left behind after the next start.
     assert [f.error_kind for f in B.failures(folder)] == ["unexpected"]
     monkeypatch.setattr(Recorder, "record", real)
-    B.recover_interrupted(folder)
+    recover_interrupted(folder)
     assert not any((folder / ".gaia" / ANSWERS_DIR).glob("*.json"))
 
 

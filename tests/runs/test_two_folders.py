@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import gaia as B
+from gaia.api.requests import build_request, custom_id_for
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent
+from gaia.runs.batch import reconcile
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 from tests.runs._hooks import Killed, kill_at
@@ -82,7 +84,7 @@ def test_a_running_foreign_batch_is_adopted_then_disowned_unread(tmp_path, fake_
         B.submit(a, B.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=kill_at("intent_written"))
     assert B.submit(b, B.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
-    (adopted,) = B.reconcile(a, anthropic_client)  # B's batch, still running, is all it can see
+    (adopted,) = reconcile(a, anthropic_client)  # B's batch, still running, is all it can see
     assert adopted.batch_id is not None
     B.watch(a, anthropic_client, poll_s=0.1)
     assert all(read_sidecar(a / n) is None for n in NAMES)  # none of B's answers written into A
@@ -102,14 +104,14 @@ def test_an_old_style_ledger_still_retrieves_and_retries(tmp_path, fake_ksets, a
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:2], frames=1)
     plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    assert [r.custom_id for r in plan.requests] == [B.custom_id_for(n) for n in NAMES[:2]]  # the unscoped form
-    requests = [B.build_request(k, plan.profile, model=plan.model, cache_ttl=plan.settings.cache_ttl) for k in ksets]
+    assert [r.custom_id for r in plan.requests] == [custom_id_for(n) for n in NAMES[:2]]  # the unscoped form
+    requests = [build_request(k, plan.profile, model=plan.model, cache_ttl=plan.settings.cache_ttl) for k in ksets]
     batch = anthropic_client.messages.batches.create(requests=requests)
     with Folder.of(folder).ledger() as ledger:  # the ledger as the old code wrote it
         settings = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
                     "prompt_profile_name": plan.profile.name, "image_source": "base64"}
         run = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings)
-        intents = [RequestIntent(custom_id=B.custom_id_for(k.rel_path), rel_path=k.rel_path, set_id=k.set_id,
+        intents = [RequestIntent(custom_id=custom_id_for(k.rel_path), rel_path=k.rel_path, set_id=k.set_id,
                                  timestamps=tuple(f.timestamp for f in k.frames), prompt_hash=plan.profile.hash,
                                  model=plan.model, fingerprint=plan.fingerprint) for k in ksets]
         local = ledger.add_batch_intent(run, intents)

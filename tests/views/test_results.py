@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 import gaia
+from gaia.media.keyframes import THUMB_EDGE, THUMBS_DIR
 from gaia.settings import RunSettings
 from gaia.sidecar import write_sidecar
 from gaia.views import detail as D
@@ -216,9 +217,9 @@ def test_detail_frames_and_thumbnail_from_the_frame_cache(make_folder):
     assert url and url.startswith("data:image/jpeg;base64,")
     from PIL import Image
 
-    thumb = next((gaia.Folder(folder).workdir / D.THUMB_DIR).glob("*.jpg"))
+    thumb = next((gaia.Folder(folder).workdir / THUMBS_DIR).glob("frame-*.jpg"))
     with Image.open(thumb) as im:
-        assert max(im.size) <= D.THUMB_EDGE
+        assert max(im.size) <= THUMB_EDGE
     assert D.thumbnail_url(folder, R.ResultRow("b.mp4", "not analysed")) is None
 
 
