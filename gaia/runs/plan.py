@@ -3,7 +3,7 @@
 Planning is pure: it reads the folder (keyframe sets given or from the frame cache, the sidecars,
 the ledger's in-flight view, the selection) and writes nothing. Reconciling interrupted
 submissions and recovering interrupted runs are explicit steps the caller runs first
-(``gaia.runs.prepare``); extracting keyframes too. A plan serves both transports: ``gaia.runs.batch``
+(``gaia.runs.recovery.prepare``); extracting keyframes too. A plan serves both transports: ``gaia.runs.batch``
 sends it as Message Batches, ``gaia.runs.now`` through the Messages API.
 """
 

@@ -1,4 +1,4 @@
-"""The output-token diet and cost-honest defaults on the pages: frame-size presets on Keyframes,
+"""Cost-honest defaults on the pages: frame-size presets on Keyframes,
 the prompt profile and the answer length limit on Submit."""
 
 from __future__ import annotations
