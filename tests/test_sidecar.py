@@ -131,3 +131,19 @@ def test_sidecar_text_is_utf8_json_with_the_version_first(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "canapé" in text  # not escaped
     assert list(json.loads(text))[:2] == ["gaia_schema_version", "video"]
+
+
+def test_the_run_block_has_one_reader_that_takes_odd_values_as_missing():
+    from gaia.sidecar import RunBlock
+
+    assert RunBlock.of(None) == RunBlock() and RunBlock.of({"analysis": {}}) == RunBlock()
+    assert RunBlock.of({"run": "not a block"}) == RunBlock()
+    run = {"model": "claude-haiku-4-5", "request_id": 7, "cost_usd": 0.0123, "keyframe_timestamps": [1.5, "x", 3],
+           "usage": {"output_tokens": 40}, "fingerprint": {"frames": 4}, "batch_id": None, "mine": "kept"}
+    block = RunBlock.of({"run": run})
+    assert (block.model, block.request_id, block.cost_usd) == ("claude-haiku-4-5", 7, 0.0123)
+    assert block.keyframe_timestamps == (1.5, 3.0) and block.batch_id is None
+    assert block.usage == {"output_tokens": 40} and block.fingerprint == {"frames": 4}
+    assert block.raw["mine"] == "kept"  # exports copy the block whole
+    odd = RunBlock.of({"run": {"request_id": True, "cost_usd": "1.0", "model": 3, "keyframe_timestamps": "1,2"}})
+    assert (odd.request_id, odd.cost_usd, odd.model, odd.keyframe_timestamps) == (None, None, None, ())

@@ -38,6 +38,7 @@ from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
+from gaia.settings import SentSettings
 
 Progress = Callable[[int, int], None]
 
@@ -276,9 +277,8 @@ class _Submission:
                 self.folder.save_profile(plan.profile)
             except (OSError, ValueError) as exc:
                 self.problems.append(f"The prompt profile could not be saved for retries: {exc}")
-            settings = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                        "prompt_profile_name": plan.profile.name, "image_source": str(plan.image_source),
-                        "estimate": plan.estimate.record() if plan.estimate is not None else None}
+            settings = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
+                                    estimate=plan.estimate.record() if plan.estimate is not None else None).to_dict()
             run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings,
                                     retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
             self.scope = ledger.request_scope(run_id)

@@ -32,7 +32,7 @@ from gaia.runs.now import OnlineResult, estimate_now_usd, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now
 from gaia.settings import DEFAULT_CONCURRENCY, RunSettings, run_fingerprint
-from gaia.sidecar import SidecarError, read_sidecar, restore_sidecar, sidecar_bytes, sidecar_state
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar, restore_sidecar, sidecar_bytes, sidecar_state
 
 Progress = Callable[[int, int], None]
 
@@ -274,7 +274,7 @@ def run_trial(
             with contextlib.suppress(SidecarError):
                 data = read_sidecar(folder / p.rel_path) or {}
                 analysis = data.get("analysis")
-                usage = (data.get("run") or {}).get("usage")
+                usage = RunBlock.of(data).usage
         videos.append(TrialVideo(p.rel_path, p.frames, TrialStatus(o.status), analysis, o.error, o.cost_usd, usage))
     return TrialResult(profile=profile, model=settings.model, videos=tuple(videos), run=result,
                        problems=tuple(problems))

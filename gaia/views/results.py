@@ -23,7 +23,7 @@ from gaia import format as fmt
 from gaia.folder import Folder
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
-from gaia.sidecar import SidecarError, read_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar
 from gaia.views.common import NO_PREVIEW, Metric, model_name
 
 
@@ -128,9 +128,7 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
               read_error: str | None) -> ResultRow:
     analysis = effective_analysis(data) if isinstance((data or {}).get("analysis"), dict) else None
     verified = verified_of(data)
-    run = (data or {}).get("run") or {}
-    if not isinstance(run, dict):
-        run = {}
+    run = RunBlock.of(data)
     error = read_error
     error_kind = "sidecar_error" if read_error else None
     if latest is not None and latest.status == "failed":
@@ -140,13 +138,10 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
         subjects, species = subjects_of(analysis)
         tags = tags_of(analysis)
         blob = " ".join([rel, json.dumps(analysis, ensure_ascii=False), error or ""]).lower()
-        ts = run.get("keyframe_timestamps")
         return ResultRow(
             rel, ResultStatus.ANALYSED, summary, subjects, species, tags,
-            cost_usd=run.get("cost_usd") if isinstance(run.get("cost_usd"), (int, float)) else None,
-            model=run.get("model"), analysed_at=run.get("analysed_at"), batch_id=run.get("batch_id"),
-            custom_id=run.get("custom_id"), set_id=run.get("keyframe_set"),
-            timestamps=tuple(float(t) for t in ts) if isinstance(ts, list) else (),
+            cost_usd=run.cost_usd, model=run.model, analysed_at=run.analysed_at, batch_id=run.batch_id,
+            custom_id=run.custom_id, set_id=run.keyframe_set, timestamps=run.keyframe_timestamps,
             error=error, error_kind=error_kind, verified=tuple(sorted(verified.fields)) if verified else (),
             search_text=blob)
     if problem:

@@ -24,7 +24,7 @@ from typing import Any
 from gaia.folder import Folder
 from gaia.labels import Verified, effective_analysis, field_value, verified_of
 from gaia.prompts import ProfileNotFound, PromptProfile
-from gaia.sidecar import SidecarError, read_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar
 from gaia.views.results import load_results
 
 UNKNOWN_WORDS = frozenset({"unknown", "unsure", "unclear", "not sure"})
@@ -157,8 +157,7 @@ def _reasons(data: Mapping[str, Any], answer: Mapping[str, Any], attempts: _Atte
     if attempts and attempts.failed:
         n = attempts.failed
         reasons.append(Reason(ReasonKind.RETRIED, f"{n} attempt{'s' if n > 1 else ''} failed before this answer."))
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
-    stored_fp = run.get("fingerprint")
+    stored_fp = RunBlock.of(data).fingerprint
     if (attempts and len(attempts.configs) > 1) or (current_fp and stored_fp and stored_fp != current_fp):
         reasons.append(Reason(ReasonKind.OTHER_SETTINGS,
                               "Analysed with other settings too (model, frames or prompt); compare them."))
@@ -252,9 +251,8 @@ def _leaves(schema: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 def profile_for(folder: Folder, data: Mapping[str, Any] | None) -> PromptProfile:
     """The prompt profile an answer was made with (its ``run.prompt_hash``), else the folder's current one."""
-    run = (data or {}).get("run") if isinstance((data or {}).get("run"), dict) else {}
     try:
-        return folder.profile(run.get("prompt_hash") or None)
+        return folder.profile(RunBlock.of(data).prompt_hash)
     except ProfileNotFound:
         return folder.profile()
 

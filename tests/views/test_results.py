@@ -175,7 +175,7 @@ def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, ant
     # The frames the sidecar names are not in GAIA's frame cache (fake sets live elsewhere): the detail says so.
     d = D.video_detail(folder, ok.rel_path)
     assert d.analysis == gaia.read_sidecar(folder / ok.rel_path)["analysis"]
-    assert d.run["custom_id"] == ok.custom_id and [a["status"] for a in d.attempts] == ["succeeded"]
+    assert d.run.custom_id == ok.custom_id and [a["status"] for a in d.attempts] == ["succeeded"]
     assert d.frames == () and "no longer in GAIA's frame cache" in d.frames_note
 
     timings = P.batch_timings(folder)
