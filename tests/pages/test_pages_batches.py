@@ -279,13 +279,14 @@ def test_results_page_table_filters_and_search(analysed_folder):
 
 
 def test_results_exports_hold_the_filtered_rows(analysed_folder):
-    from gaia.views import analyses_jsonl, filter_rows, load_results, rows_csv
+    from gaia.views import analyses_jsonl, filter_rows, load_results, results_facets, rows_csv
 
     at = _results(analysed_folder)
     at.multiselect(key="results_tags").set_value(["garden"]).run()
     csv_button = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv_button is not None
-    rows = filter_rows(load_results(analysed_folder), tags=["garden"])
+    tags = next(f for f in results_facets(analysed_folder) if f.path == "tags")
+    rows = filter_rows(load_results(analysed_folder), chosen={tags: ["garden"]})
     got = list(csv.DictReader(io.StringIO(rows_csv(rows))))
     assert [r["video"] for r in got] == ["dog.mp4", "fox.mp4"]
     assert got[1]["tags"] == "fox; night; garden" and got[1]["species"] == "red fox" and float(got[1]["cost_usd"]) > 0
