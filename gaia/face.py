@@ -78,7 +78,7 @@ class Results(Sequence[ResultRow]):
 
     def to_dataframe(self) -> Any:
         """The rows as a pandas ``DataFrame`` (one row per video)."""
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]
 
         return pd.DataFrame(self.to_records())
 
@@ -167,7 +167,7 @@ class Folder(WorkingFolder):
     def trial(self, *, n: int = DEFAULT_TRIAL_VIDEOS, max_cost_usd: float | None = None,
               on_progress: Progress | None = None) -> TrialResult:
         """Try the saved prompt on ``n`` videos now, before sending the whole folder."""
-        return run_trial(self, self.api(), n=n, max_cost_usd=max_cost_usd, on_progress=on_progress)
+        return run_trial(self.path, self.api(), n=n, max_cost_usd=max_cost_usd, on_progress=on_progress)
 
     def before_trial(self) -> TrialUndo:
         """Copy the sidecars aside before a trial, so its answers can be kept (``keep``) or discarded (``discard``)."""
@@ -175,7 +175,7 @@ class Folder(WorkingFolder):
 
     def status(self, *, refresh: bool = True) -> list[BatchStatus]:
         """The folder's batches, asked of the API first unless ``refresh`` is off."""
-        return refresh_status(self, self.api()) if refresh else batch_statuses(self)
+        return refresh_status(self.path, self.api()) if refresh else batch_statuses(self)
 
     def watch(self, *, poll_s: float = DEFAULT_POLL_S, max_polls: int | None = None,
               on_progress: Progress | None = None) -> RetrieveResult:

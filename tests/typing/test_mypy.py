@@ -16,17 +16,17 @@ MYPY = [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-error-sum
 pytest.importorskip("mypy")
 
 
-def _mypy(name: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MYPY, str(HERE / name)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def _mypy(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MYPY, *map(str, paths)], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_typical_calls_type_check():
-    res = _mypy("typical_calls.py")
+def test_the_face_and_typical_calls_type_check():
+    res = _mypy(ROOT / "gaia" / "face.py", HERE / "typical_calls.py")
     assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_a_wrong_keyword_to_a_public_function_fails_the_check():
-    res = _mypy("wrong_keyword.py")
+    res = _mypy(HERE / "wrong_keyword.py")
     assert res.returncode == 1, res.stdout + res.stderr
     assert 'Unexpected keyword argument "forse" for "plan_submission"' in res.stdout
     assert 'Unexpected keyword argument "max_cost" for "submit" of "Folder"' in res.stdout
