@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import gaia
-from gaia.quality.ladder import TuneConfig
 from gaia._cli import build_parser, main
+from gaia.quality.ladder import TuneConfig
 
 
 @pytest.fixture(scope="module")

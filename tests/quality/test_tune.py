@@ -9,13 +9,13 @@ import random
 import pytest
 
 import gaia
+from gaia.emulator.answers import schema_instance
 from gaia.pricing.usage import usage_cost
 from gaia.prompts import compact_profile
-from gaia.quality.scoring import FieldKind, fields_of, score_answers
-from gaia.sidecar import sidecar_path
-from gaia.emulator.answers import schema_instance
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
 from gaia.quality.runner import TuneAnswers
+from gaia.quality.scoring import FieldKind, fields_of, score_answers
+from gaia.sidecar import sidecar_path
 
 SPECIES = ["cat", "dog", "red fox", "rabbit", "crow"]
 
