@@ -20,6 +20,7 @@ from pages._ui import (
     folder_from_url,
     folder_roots,
     md,
+    run_page,
     selected_folder,
     served_remotely,
     using_emulator,
@@ -80,4 +81,4 @@ if using_emulator():
                "Add an API key to use Claude (see the sidebar)."),
             icon=":material/science:")
 
-page.run()
+run_page(page)  # whatever a page lets escape becomes one sentence and a way on, never a traceback

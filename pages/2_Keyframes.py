@@ -7,7 +7,16 @@ from dataclasses import replace
 import streamlit as st
 
 import gaia
-from pages._ui import PAGE_ESTIMATE, PAGE_SELECT, StreamlitProgress, md, metrics, page_link, require_folder
+from pages._ui import (
+    PAGE_ESTIMATE,
+    PAGE_SELECT,
+    StreamlitProgress,
+    md,
+    metrics,
+    model_picker,
+    page_link,
+    require_folder,
+)
 
 V = gaia.views
 
@@ -20,7 +29,6 @@ settings = gaia.Folder(folder).settings()
 cat = gaia.catalogue()
 if settings.model not in cat.models:
     settings = replace(settings, model=gaia.DEFAULT_MODEL)
-model_ids = V.models_in_order()
 
 scan = ss.get("scan")
 if scan is None or scan.folder != folder:
@@ -30,9 +38,9 @@ records = scan.records
 
 with st.container(border=True):
     c = st.columns([2, 2, 1.2, 2.4, 1.4])
-    model = c[0].selectbox("Model", model_ids, index=model_ids.index(settings.model),
-                           format_func=V.model_name,
-                           help="The model decides the largest frame it sees without downscaling.")
+    with c[0]:
+        model = model_picker(settings.model, key="keyframes_model",
+                             help="The model decides the largest frame it sees without downscaling.")
     strategy = c[1].selectbox("Strategy", gaia.STRATEGIES, index=gaia.STRATEGIES.index(settings.keyframes.strategy),
                               help="\n\n".join(f"**{k}**: {v}" for k, v in V.STRATEGY_HELP.items()))
     count = c[2].number_input("Frames per video", 1, gaia.MAX_FRAME_COUNT, settings.keyframes.count)

@@ -186,13 +186,15 @@ def spend_text(data: Mapping[str, Any]) -> str:
 
 
 def quality_text(quality: Mapping[str, Any] | None) -> str | None:
-    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``)."""
+    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``).
+
+    The score only: the price per video on that page is the estimate's, for this folder (the tune's own
+    figure, measured on its sample at its prices, would be a second price for the same settings)."""
     if not quality or quality.get("score") is None:
         return None
     ref = quality.get("reference_score")
     return (f"Measured on a tune sample: these settings score {quality['score']:.3f}"
-            + (f" against the reference's {ref:.3f}" if ref is not None else "")
-            + f", at {usd(quality.get('usd_per_video'))} a video.")
+            + (f" against the reference's {ref:.3f}" if ref is not None else "") + ".")
 
 
 __all__ = [

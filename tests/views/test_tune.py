@@ -86,7 +86,8 @@ def test_plan_figures_budget_and_quality_line(tune):
     assert "scored against the reference configuration's answers" in V.spend_text(tune)
     assert V.quality_text(None) is None
     line = V.quality_text({**tune["configs"][1], "reference_score": 1.0})
-    assert "0.950" in line and "1.000" in line and "$0.00400" in line
+    # The score only: the Estimate page's one price per video is its own (issue 26, item 9).
+    assert "0.950" in line and "1.000" in line and "$" not in line
 
 
 def test_verified_labels_are_a_partial_nested_answer(tmp_path):
