@@ -172,6 +172,7 @@ from gaia.views.run_now import (
 from gaia.views.select import (
     STATE_LABEL,
     THUMBNAILS_AUTO_LIMIT,
+    demo_afresh_question,
     fps_text,
     scan_metrics,
     scan_record,
@@ -295,6 +296,7 @@ __all__ = [
     "counts_text",
     "default_budget",
     "default_cap",
+    "demo_afresh_question",
     "detail_facts",
     "discard_trial",
     "edge_choices",

@@ -47,6 +47,17 @@ def test_select_page_typing_a_path_validates_it(make_folder, tmp_path):
     assert at.session_state["folder"] == str(folder)
 
 
+def test_select_page_a_mistyped_path_keeps_the_folder_chosen_before(make_folder, tmp_path):
+    """Issue 26 item 7: a mistyped path is refused in words; it does not replace the selected folder."""
+    folder = make_folder({"a.mp4": "testsrc"})
+    at = _app(SELECT, folder).run()
+    at.text_input(key="folder_input").set_value(str(tmp_path / "vidoes")).run()
+    assert not at.exception
+    assert "no such folder" in at.error[0].value
+    assert at.session_state["folder"] == str(folder)  # the sidebar and the address keep it
+    assert list(at.dataframe[0].value["video"]) == ["a.mp4"]  # and its videos stay on screen
+
+
 def test_select_page_browses_up_and_into_subfolders(make_folder):
     folder = make_folder({"cats/a.mp4": "testsrc", "dogs/b.mp4": "testsrc"})
     at = _app(SELECT, folder).run()
