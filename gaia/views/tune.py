@@ -107,7 +107,8 @@ def config_records(data: Mapping[str, Any] | None, tolerance: float, current: st
             note.append("current settings")
         rows.append({
             "configuration": c.get("label") or c.get("id"), "model": c.get("model"), "frames": c.get("frames"),
-            "max edge (px)": c.get("max_edge") or "full", "schema": c.get("schema"),
+            # One type per column (text): a column of numbers and "full" makes pyarrow fail on every render.
+            "max edge (px)": str(c["max_edge"]) if c.get("max_edge") else "full", "schema": c.get("schema"),
             "$ per video": c.get("usd_per_video"), "score": c.get("score"),
             "tune cost (USD)": c.get("spent_usd") if c.get("score") is not None else c.get("tune_usd_estimate"),
             "": ", ".join(note), "not sent": c.get("skipped") or "",

@@ -66,6 +66,14 @@ def test_table_rows_mark_reference_recommended_current_and_skipped(tune):
     assert rows["label skipped"]["not sent"].startswith("Over what is left")
     assert rows["label skipped"]["tune cost (USD)"] == 0.02  # the estimate, since it was not sent
     assert rows["label mid"]["$ per video"] == 0.004
+    # One type per column: pyarrow cannot convert numbers mixed with "full" (issue 26, item 12).
+    import pandas as pd
+    import pyarrow as pa
+
+    mixed = {**tune, "configs": [{**c, "max_edge": 1024} if i == 0 else c for i, c in enumerate(tune["configs"])]}
+    records = V.config_records(mixed, 0.10)
+    assert [r["max edge (px)"] for r in records][:2] == ["1024", "full"]
+    pa.Table.from_pandas(pd.DataFrame(records))
 
 
 def test_field_losses_against_the_reference(tune):
