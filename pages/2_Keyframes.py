@@ -86,8 +86,11 @@ if missing:
             "settings.", icon=":material/photo_library:")
     if st.button(f"Extract keyframes for {len(missing)} video(s)", type="primary", icon=":material/play_arrow:"):
         with st.status("Extracting keyframes…", expanded=True) as status:
-            progress = StreamlitProgress("Videos done")
-            sets = gaia.extract_keyframes(folder, settings=kf, model=model, records=records, on_progress=progress)
+            # N counts the videos to extract (not unusable files, nor those already done); the bar moves per video.
+            todo = {m.rel_path for m in missing}
+            progress = StreamlitProgress("Videos extracted")
+            sets = gaia.extract_keyframes(folder, settings=kf, model=model, on_progress=progress,
+                                          records=[r for r in records if r.rel_path in todo])
             label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
             status.update(label=label, state="error" if failed else "complete")
         ss["keyframes_done"] = label + "."
