@@ -1,0 +1,129 @@
+"""Issue 26, as a careful user finds the app: every page's words true, nothing Python on screen (AppTest).
+
+One test per item that needs no browser: the one wrapper every page runs in, the Estimate when everything
+is analysed and on a model that cannot cache the prompt, the badge of a canceled batch, the model pickers.
+The items a browser must show (staying on the tab you acted in, the terminal, the problem folder) are in
+``tests/e2e/test_careful_user.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+import gaia
+from tests.pages._app import page_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ESTIMATE = str(ROOT / "pages" / "3_Estimate_cost.py")
+KEYFRAMES = str(ROOT / "pages" / "2_Keyframes.py")
+
+
+def _failing_page(error: str) -> None:
+    """A page that lets ``error`` escape, run through the app's one wrapper (as app.py runs every page)."""
+    from pages._ui import run_page
+
+    class Page:
+        title = "A page"
+
+        def run(self) -> None:
+            import streamlit as st
+
+            st.title("Half a page")
+            if error == "unicode":
+                "bad \udcff name".encode()
+            raise RuntimeError("an internal detail no user should read")
+
+    run_page(Page())
+
+
+def _page_text(at: AppTest) -> str:
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "title", "text", "code", "exception")
+    return "\n".join(str(getattr(e, "value", "")) for k in kinds for e in getattr(at, k))
+
+
+def test_whatever_escapes_a_page_becomes_one_sentence_and_a_way_on(tmp_path, monkeypatch):
+    """Item 1: no traceback, no class name, no Python message; the details go to the error log."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for error, words in (("unicode", "not valid text (UTF-8)"), ("other", "met something it did not expect")):
+        at = AppTest.from_function(_failing_page, args=(error,), default_timeout=30).run()
+        assert not at.exception, at.exception
+        text = _page_text(at)
+        assert words in at.error[0].value and "Nothing was sent or deleted" in at.error[0].value
+        for python in ("Traceback", "UnicodeEncodeError", "RuntimeError", "internal detail", "surrogates"):
+            assert python not in text, python
+        assert [b.label for b in at.button] == ["Try again"]
+        log = (tmp_path / "gaia" / "errors.log").read_text()
+        assert "Traceback" in log and "A page" in log  # the details, for a bug report
+
+
+def test_app_runs_every_page_through_the_wrapper():
+    source = (ROOT / "app.py").read_text()
+    assert "run_page(page)" in source and "page.run()" not in source
+
+
+def test_estimate_when_everything_is_analysed_says_so(api_env, ready_folder):
+    """Item 2: not "No video has keyframes yet… extract them", but what the CLI says."""
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    client = gaia.make_client()
+    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    api_env.advance_clock(3600)
+    assert gaia.retrieve(folder, client).written == 2
+    at = page_app(ESTIMATE, folder).run()
+    assert not at.exception, at.exception
+    said = " ".join(x.value for x in [*at.info, *at.success])
+    assert "already analysed with these settings (2)" in said and "nothing is left to estimate" in said
+    assert "No video has keyframes" not in said
+
+
+def test_estimate_on_a_model_that_cannot_cache_never_promises_cache_reads(ready_folder):
+    """Item 3: Haiku 4.5 needs 4,096 tokens to cache; the default prompt is shorter, so no request reads."""
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    f = gaia.Folder(folder)
+    f.save_settings(replace(f.settings(), model="claude-haiku-4-5"))
+    at = page_app(ESTIMATE, folder).run()
+    assert not at.exception, at.exception
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Caching will do nothing" in captions or "shorter than this model caches" in captions
+    assert "requests expected to read" not in captions and "of requests are expected to read" not in captions
+    assert "Cache: none" in captions
+
+
+def _status(**kw) -> gaia.BatchStatus:
+    now = datetime.now(UTC)
+    base = dict(local_id=1, run_id="r", batch_id="msgbatch_1", state="submitted", processing_status="ended",
+                n_requests=5, nbytes=None, counts={"succeeded": 2, "errored": 0, "canceled": 3, "expired": 0},
+                outcomes={}, created_at=now, ended_at=now, expires_at=None, cancel_initiated_at=now,
+                results_until=None, results_state="done", estimate_usd=None, actual_usd=None)
+    return gaia.BatchStatus(**{**base, **kw})
+
+
+def test_a_canceled_batch_is_not_shown_as_done():
+    """Item 7: a canceled batch never gets the green "results in sidecars" badge."""
+    b = gaia.views.badge(_status())
+    assert b.colour != "green" and "canceled" in b.label and "2 of 5" in b.label
+    done = gaia.views.badge(_status(counts={"succeeded": 5}, cancel_initiated_at=None))
+    assert (done.label, done.colour) == ("results in sidecars", "green")
+
+
+def test_model_pickers_list_current_models_first_by_price_legacy_folded_retired_absent(ready_folder):
+    """Item 11: the order comes from a view (gaia.views.model_choices) over gaia/data/models.toml."""
+    models = gaia.catalogue().models
+    offered = gaia.views.model_choices()
+    statuses = [models[m].status for m in offered]
+    assert "legacy" not in statuses and "retired" not in statuses
+    current = [m for m in offered if models[m].status == "current"]
+    assert offered[:len(current)] == current  # current ones first...
+    assert [models[m].input for m in current] == sorted(models[m].input for m in current)  # ...by price
+    legacy = gaia.views.model_choices(legacy=True)
+    assert set(legacy) - set(offered) == {m for m in models if models[m].status == "legacy"}
+    assert not {m for m in models if models[m].status == "retired"} & set(legacy)
+    folder = ready_folder({"a.mp4": "testsrc"})
+    at = page_app(KEYFRAMES, folder).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="keyframes_model").options == [gaia.views.model_name(m) for m in offered]
+    at.toggle(key="keyframes_model_legacy").set_value(True).run()
+    assert len(at.selectbox(key="keyframes_model").options) == len(legacy)
