@@ -92,8 +92,12 @@ if missing:
             sets = gaia.extract_keyframes(folder, settings=kf, model=model, on_progress=progress,
                                           records=[r for r in records if r.rel_path in todo])
             label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
+            # Frames a damaged or truncated file decodes as flat grey start unticked (not sent).
+            damaged = V.damaged_frames(sets)
+            for rel, t in damaged:
+                gaia.Folder(folder).set_frame_excluded(rel, t, True)
             status.update(label=label, state="error" if failed else "complete")
-        ss["keyframes_done"] = label + "."
+        ss["keyframes_done"] = label + "." + (f" {V.damaged_text(len(damaged))}" if damaged else "")
         st.rerun()
 
 selection = gaia.Folder(folder).selection()

@@ -153,7 +153,7 @@ if fields:
                      "answered unknown": st.column_config.NumberColumn("answered unknown", format="percent")})
 if stored.get("texts"):
     with st.expander("Free text, side by side (not scored)"):
-        st.dataframe(pd.DataFrame(stored["texts"]), hide_index=True, width="stretch", key="tune_texts")
+        st.dataframe(pd.DataFrame(V.text_records(stored)), hide_index=True, width="stretch", key="tune_texts")
 
 c = st.columns(2)
 with c[0]:

@@ -130,6 +130,21 @@ def field_losses(data: Mapping[str, Any] | None, config_id: str) -> list[dict[st
     return rows
 
 
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def text_records(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The free-text answers side by side, every cell as text (a list as "a; b"): one type per column, so
+    pyarrow can convert the table (a column of lists and strings fails on every render)."""
+    return [{k: _cell_text(v) for k, v in row.items()} for row in (data or {}).get("texts") or []
+            if isinstance(row, Mapping)]
+
+
 def loss_matrix(data: Mapping[str, Any] | None) -> tuple[list[str], list[str], list[list[float | None]]]:
     """Every scored configuration's per-field losses as (config labels, field paths, losses[config][field])."""
     configs = [c for c in configs_of(data) if c.get("score") is not None]
@@ -217,6 +232,7 @@ __all__ = [
     "recommended_at",
     "reference_id",
     "spend_text",
+    "text_records",
     "tune_plan_metrics",
     "tune_points",
     "verified_labels",

@@ -127,3 +127,31 @@ def test_model_pickers_list_current_models_first_by_price_legacy_folded_retired_
     assert at.selectbox(key="keyframes_model").options == [gaia.views.model_name(m) for m in offered]
     at.toggle(key="keyframes_model_legacy").set_value(True).run()
     assert len(at.selectbox(key="keyframes_model").options) == len(legacy)
+
+
+def test_frames_a_damaged_file_decodes_as_flat_grey_start_unticked(tmp_path):
+    """Item 13: a truncated file's grey frames are not ticked "Send" by default; the page says why."""
+    from tests.videos import X264, _ff
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    # What a decoder shows past a truncated file's end: picture, then flat mid-grey (concealment).
+    _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-f", "lavfi", "-i",
+        "color=c=0x808080:size=320x240:rate=25:duration=4", "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map", "[v]", *X264, str(folder / "cut_short.mp4"))
+    f = gaia.Folder(folder)
+    f.save_settings(f.settings().with_keyframes(strategy="uniform", count=6))
+    at = page_app(KEYFRAMES, folder).run()
+    next(b for b in at.button if b.label.startswith("Extract keyframes")).click().run()
+    assert not at.exception, at.exception
+    s = f.settings()
+    (kset,) = gaia.cached_keyframes(folder, settings=s.keyframes, model=s.model)
+    grey = [fr.timestamp for fr in kset.frames if gaia.views.looks_damaged(fr.path)]
+    picture = [fr.timestamp for fr in kset.frames if not gaia.views.looks_damaged(fr.path)]
+    assert grey and picture and all(t >= 4 for t in grey) and all(t < 4 for t in picture)
+    sel = f.selection()
+    assert all(sel.frame_excluded("cut_short.mp4", t) for t in grey)
+    assert not any(sel.frame_excluded("cut_short.mp4", t) for t in picture)
+    assert any("look damaged" in s.value for s in at.success)
+    sends = [c.value for c in at.checkbox if c.label == "Send"]
+    assert sends.count(False) == len(grey) and sends.count(True) == len(picture)
