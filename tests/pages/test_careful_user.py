@@ -155,3 +155,29 @@ def test_frames_a_damaged_file_decodes_as_flat_grey_start_unticked(tmp_path):
     assert any("look damaged" in s.value for s in at.success)
     sends = [c.value for c in at.checkbox if c.label == "Send"]
     assert sends.count(False) == len(grey) and sends.count(True) == len(picture)
+
+
+def test_no_none_on_screen_in_submit_and_results_tables(api_env, ready_folder):
+    """Item 10: a missing value reads "–" (Submit's output-token table, Results' attempts), never "None";
+    notable moments are listed in time order."""
+    folder = ready_folder({"a.mp4": "testsrc"})
+    client = gaia.make_client()
+    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    api_env.advance_clock(3600)
+    gaia.retrieve(folder, client)
+    data = gaia.read_sidecar(folder / "a.mp4")
+    moments = [{"time_s": 2.0, "description": "b"}, {"time_s": 3.0, "description": "c"},
+               {"time_s": 2.3, "description": "a"}]
+    gaia.write_sidecar(folder / "a.mp4", {"analysis": {**data["analysis"], "notable_moments": moments}})
+    submit = page_app(str(ROOT / "pages" / "4_Submit.py"), folder).run()
+    assert not submit.exception, submit.exception
+    profiles = next(d for d in submit.dataframe if "output per video (USD, Batch)" in d.value.columns)
+    assert profiles.proto.placeholder == "–"
+    at = page_app(str(ROOT / "pages" / "6_Results.py"), folder)
+    at.session_state["results_video"] = "a.mp4"
+    at.run()
+    assert not at.exception, at.exception
+    attempts = [d for d in at.dataframe if "batch_id" in d.value.columns and "attempt" in d.value.columns]
+    assert attempts and all(d.proto.placeholder == "–" for d in attempts)
+    shown = next(d.value for d in at.dataframe if "time_s" in d.value.columns)
+    assert list(shown["time_s"]) == [2.0, 2.3, 3.0]
