@@ -15,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from gaia.views import log_failure
 from pages._ui import (
     api_key,
     folder_from_url,
@@ -50,7 +51,11 @@ pages = [
 page = st.navigation(pages)
 st.set_page_config(page_title="GAIA · video analysis at batch prices", page_icon=APP_ICON, layout="wide")
 
-url_problem = folder_from_url()  # a reload, a bookmark or a page's URL brings its folder back
+try:
+    url_problem = folder_from_url()  # a reload, a bookmark or a page's URL brings its folder back
+except Exception as exc:  # the frame, like every page, never shows a traceback
+    log_failure(exc, "the address")
+    url_problem = "its name could not be read"
 
 with st.sidebar:
     st.markdown("### GAIA")

@@ -142,7 +142,10 @@ def show_folder_in_url(folder: Path | str) -> None:
     """Put a checked folder into the page's address (the frame does it on every run; the Select page as soon as
     it opens one, since a folder chosen in the page body comes after the frame has run)."""
     if st.query_params.get(FOLDER_PARAM) != str(folder):
-        st.query_params[FOLDER_PARAM] = str(folder)
+        try:
+            st.query_params[FOLDER_PARAM] = str(folder)
+        except UnicodeError:  # a folder name that is not UTF-8 cannot go into an address; the session keeps it
+            return
 
 
 def selected_folder() -> Path | None:
@@ -191,9 +194,20 @@ def page_link(page: str, label: str, icon: str | None = None) -> None:
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
+def shown(text: object) -> str:
+    """Text that can be sent to the browser: a name that is not UTF-8 (undecodable bytes kept as surrogates)
+    shows its undecodable bytes as "�" instead of failing to encode."""
+    value = str(text)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
 def md(text: object) -> str:
     """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", shown(text))
 
 
 _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
@@ -202,7 +216,7 @@ _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 def plain(text: object) -> str:
     """Text (a model's answer) escaped so that ``st.markdown`` and alert boxes show it literally: no HTML, no
     Markdown, line breaks kept."""
-    return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
+    return _MD_AND_HTML.sub(r"\\\1", html.escape(shown(text), quote=False)).replace("\n", "  \n")
 
 
 def analysis_view(analysis: dict[str, Any]) -> None:
