@@ -192,3 +192,20 @@ def test_names_that_are_not_utf8_are_shown_not_crashed_on():
     for text in (md(name), plain(name)):
         text.encode("utf-8")  # what Streamlit does when it sends it: must not raise
     assert shown("plain.mp4") == "plain.mp4"
+
+
+def test_streamlit_run_gets_threads_not_workers_that_rerun_the_app(monkeypatch):
+    """Item 12: under ``streamlit run app.py`` the running page is ``__main__`` (a module Streamlit made, no
+    loader) AND ``sys.argv[0]`` is app.py; spawned workers re-imported it and ran the app bare, printing
+    "missing ScriptRunContext" dozens of times per extraction. The browser suite's log check covers the rest."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import gaia.media.keyframes as kf
+
+    app = type(sys)("__main__")
+    app.__file__ = str(ROOT / "app.py")
+    monkeypatch.setitem(sys.modules, "__main__", app)
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "app.py")])
+    with kf._pool(2) as pool:
+        assert isinstance(pool, ThreadPoolExecutor)
