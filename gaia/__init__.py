@@ -63,8 +63,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gaia.quality.sample": ("DEFAULT_SAMPLE", "Sample", "pick_sample"),
     "gaia.quality.scoring": ("FieldKind", "FieldScore", "ScoreCard", "fields_of", "score_answers"),
     "gaia.quality.tune": (
-        "DEFAULT_TOLERANCE", "ConfigResult", "TuneResult", "adopt_config", "quality_for", "run_tune", "stored_quality",
+        "DEFAULT_TOLERANCE", "TUNE_PRICES", "ConfigResult", "TuneResult", "adopt_config", "quality_for", "run_tune",
+        "stored_quality",
     ),
+    "gaia.quality.verdict": ("Verdict",),
     "gaia.runs.batch": ("SubmitResult", "reconcile", "submit", "write_dry_run"),
     "gaia.runs.checkpoints": ("Checkpoint", "Checkpoints"),
     "gaia.runs.failures": ("FailedRequest", "failures", "plan_retry", "retry_failed"),
