@@ -1,8 +1,8 @@
 """The Results page's Review and Export tabs: the review queue with its form, and every export format.
 
-UI layer only. The queue and the form come from ``gaia.review_queue`` / ``gaia.review_form``, saving
-goes through ``gaia.save_review`` (human-verified fields, never overwritten by a later run); the
-exports are ``gaia.rows_csv``, ``gaia.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
+UI layer only. The queue and the form come from ``gaia.views.review_queue`` / ``gaia.views.review_form``, saving
+goes through ``gaia.Folder.save_review`` (human-verified fields, never overwritten by a later run); the
+exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
 DP package (``gaia.views.camtrap_zip`` / ``camtrap_package``). Text from answers is shown as text.
 """
 
@@ -22,10 +22,10 @@ V = gaia.views
 ss = st.session_state
 
 
-def review_queue(folder: Path, records: Any, token: object) -> list[gaia.ReviewItem]:
+def review_queue(folder: Path, records: Any, token: object) -> list[gaia.views.ReviewItem]:
     """The folder's review queue, read again only when the sidecars may have changed (``token``)."""
     if ss.get("review_queue_key") != token:
-        ss["review_queue"] = gaia.review_queue(folder, records=records)
+        ss["review_queue"] = gaia.views.review_queue(folder, records=records)
         ss["review_queue_key"] = token
     return ss["review_queue"]
 
@@ -43,7 +43,7 @@ def _column(c: Any) -> Any:
     return st.column_config.TextColumn(c.name, help=c.description or None)
 
 
-def _widget(f: gaia.FieldView, key: str) -> Any:
+def _widget(f: gaia.views.FieldView, key: str) -> Any:
     """One field's widget, fitted to its type in the schema; returns what it holds."""
     label = f"{f.name} ✓" if f.verified else f.name
     helptext = " ".join(x for x in (f.description, f"The model answered: {_said(f.machine_value)}.") if x)
@@ -84,7 +84,7 @@ def _said(value: Any) -> str:
 
 def _frames(folder: Path, rel: str) -> None:
     """The frames the model saw, with their times, beside the form."""
-    d = gaia.video_detail(folder, rel)
+    d = gaia.views.video_detail(folder, rel)
     if not d.frames:
         st.caption(d.frames_note or "No frames were sent for this video yet.")
         return
@@ -95,9 +95,9 @@ def _frames(folder: Path, rel: str) -> None:
             st.image(str(fr.path), caption=V.frame_caption(fr.timestamp), width="stretch")
 
 
-def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> None:
+def review_form(folder: Path, rel: str, reasons: tuple[gaia.views.Reason, ...]) -> None:
     """One video's fields, prefilled from its answer, beside its frames; saving marks them verified by a person."""
-    form = gaia.review_form(folder, rel)
+    form = gaia.views.review_form(folder, rel)
     for r in reasons:
         st.caption(f"• {plain(r.text)}")
     if form.verified_at:
@@ -126,7 +126,7 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> Non
     values, problems = V.form_values(form, raw)
     if not problems:
         try:
-            gaia.save_review(folder, rel, values, note=note or None)
+            gaia.Folder(folder).save_review(rel, values, note=note or None)
         except gaia.LabelError as exc:
             problems = [str(exc)]
     if problems:
@@ -139,7 +139,7 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> Non
     st.rerun()
 
 
-def review_tab(folder: Path, queue: list[gaia.ReviewItem]) -> None:
+def review_tab(folder: Path, queue: list[gaia.views.ReviewItem]) -> None:
     """The queue (most uncertain first, with reasons) and the form for the video picked."""
     flash = ss.pop("review_flash", None)
     if flash:
@@ -221,7 +221,7 @@ def _camtrap(folder: Path, records: Any) -> None:
                            on_click="ignore")
 
 
-def exports_tab(folder: Path, rows: list[gaia.ResultRow], records: Any) -> None:
+def exports_tab(folder: Path, rows: list[gaia.views.ResultRow], records: Any) -> None:
     """CSV and JSONL of every video, XMP sidecars, and a Camtrap DP package; all carry the verified values."""
     st.caption("Every export carries the values a person verified (over the model's).")
     e = st.columns(2)

@@ -13,6 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
+from gaia.labels import read_verified
+from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import LONG, shot, wait_idle
@@ -34,9 +36,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
     for name, kind in (("a.mp4", "testsrc"), ("b.mov", "mov"), ("c.mp4", "testsrc")):
         media.make(kind, folder / name)
-        gaia.write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
+        write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
     unsure = {**ANSWER, "confidence": "low", "setting": {**ANSWER["setting"], "environment": "unknown"}}
-    gaia.write_sidecar(folder / "a.mp4", {"analysis": unsure})
+    write_sidecar(folder / "a.mp4", {"analysis": unsure})
     return folder
 
 
@@ -134,7 +136,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     selected(page, re.compile(r"^Review"))
     expect(page.get_by_text("Nothing waits for a person")).to_be_visible()
     expect(section(page, re.compile(r"^Review \(1\)"))).to_have_count(0)  # a.mp4 is settled
-    verified = gaia.read_verified(clips / "a.mp4")
+    verified = read_verified(clips / "a.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
 
     section(page, "Export").click()

@@ -15,6 +15,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.sidecar import write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,7 +169,7 @@ def test_no_none_on_screen_in_submit_and_results_tables(api_env, ready_folder):
     data = gaia.read_sidecar(folder / "a.mp4")
     moments = [{"time_s": 2.0, "description": "b"}, {"time_s": 3.0, "description": "c"},
                {"time_s": 2.3, "description": "a"}]
-    gaia.write_sidecar(folder / "a.mp4", {"analysis": {**data["analysis"], "notable_moments": moments}})
+    write_sidecar(folder / "a.mp4", {"analysis": {**data["analysis"], "notable_moments": moments}})
     submit = page_app(str(ROOT / "pages" / "4_Submit.py"), folder).run()
     assert not submit.exception, submit.exception
     profiles = next(d for d in submit.dataframe if "output per video (USD, Batch)" in d.value.columns)

@@ -8,6 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.labels import effective_analysis, read_verified
+from gaia.sidecar import write_sidecar
+from gaia.views import iter_analyses_jsonl, load_results, review_queue, rows_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "6_Results.py")
@@ -29,7 +32,7 @@ def analysed(make_folder, emulator, monkeypatch) -> Path:
     data = gaia.read_sidecar(folder / "cat.mp4")
     analysis = {**data["analysis"], "confidence": "low",
                 "setting": {**data["analysis"]["setting"], "environment": "unknown"}}
-    gaia.write_sidecar(folder / "cat.mp4", {"analysis": analysis})
+    write_sidecar(folder / "cat.mp4", {"analysis": analysis})
     return folder
 
 
@@ -57,16 +60,16 @@ def test_correct_a_field_in_the_queue_and_see_it_verified_and_exported(analysed)
     save(at).click().run()
     assert not at.exception
     assert any("as verified" in s.value for s in at.success)
-    verified = gaia.read_verified(analysed / "cat.mp4")
+    verified = read_verified(analysed / "cat.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
-    assert gaia.effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
+    assert effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
     # every field of the form was checked by a person: the video leaves the queue
     queue_now = [d.value for d in at.dataframe if "why" in d.value.columns]
     assert not queue_now or "cat.mp4" not in set(queue_now[0]["video"])
-    assert "cat.mp4" not in [it.rel_path for it in gaia.review_queue(analysed)]
-    jsonl = "".join(gaia.iter_analyses_jsonl(analysed, gaia.load_results(analysed)))
+    assert "cat.mp4" not in [it.rel_path for it in review_queue(analysed)]
+    jsonl = "".join(iter_analyses_jsonl(analysed, load_results(analysed)))
     assert '"environment": "outdoor"' in jsonl
-    assert "setting.environment" in gaia.rows_csv(gaia.load_results(analysed))
+    assert "setting.environment" in rows_csv(load_results(analysed))
 
 
 def test_the_form_fits_each_field_and_shows_the_frames_beside_it(analysed):
@@ -88,14 +91,14 @@ def test_the_form_fits_each_field_and_shows_the_frames_beside_it(analysed):
     tags.set_value(["cat", "sofa", "my own tag"])
     save(at).click().run()
     assert not at.exception
-    verified = gaia.read_verified(analysed / "cat.mp4")
+    verified = read_verified(analysed / "cat.mp4")
     assert verified is not None and verified.fields["tags"] == ["cat", "sofa", "my own tag"]
     assert at.session_state["results_section"] == "review"  # saving keeps you on Review...
     assert any("as verified" in s.value for s in at.success)  # ...and says so there
 
 
 def test_a_bad_value_is_refused_in_a_sentence_and_nothing_saved(analysed):
-    form = gaia.review_form(analysed, "cat.mp4")
+    form = gaia.views.review_form(analysed, "cat.mp4")
     values, problems = gaia.views.form_values(form, {
         "subjects": [{"species": "cat", "scientific_name": "", "count": 1.5, "description": ""}],
         "notable_moments": [{"time_s": 3.0, "description": "b"}, {"time_s": 2.0, "description": "a"},
@@ -103,8 +106,8 @@ def test_a_bad_value_is_refused_in_a_sentence_and_nothing_saved(analysed):
     assert problems == ["subjects, row 1: “count” must be a whole number."]
     assert [m["time_s"] for m in values["notable_moments"]] == [2.0, 2.3, 3.0]  # in time order, empty row dropped
     with pytest.raises(gaia.LabelError, match=r"^setting.environment must be one of: indoor, outdoor"):
-        gaia.save_review(analysed, "cat.mp4", {"setting.environment": "on the moon"})
-    assert gaia.read_verified(analysed / "cat.mp4") is None
+        gaia.Folder(analysed).save_review("cat.mp4", {"setting.environment": "on the moon"})
+    assert read_verified(analysed / "cat.mp4") is None
 
 
 def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):
