@@ -47,7 +47,9 @@ def _forget_plans() -> None:
 def render_run_now(folder: Path) -> None:
     """The "Run now" tab: what sending now costs against a batch, then send at standard prices."""
     st.caption("The same requests as the batch (prompt, schema, cached prefix, frames), sent now through the "
-               "Messages API: answers in seconds, at standard prices (twice the batch price).")
+               "Messages API: answers in seconds, at standard prices (each token twice its batch price). The two "
+               "totals below are each priced as it would be sent, caching included, so they need not differ by "
+               "twice.")
     c = st.columns([2, 2, 3])
     force = c[2].toggle("Send again videos already analysed", key="run_now_force",
                         help="Pay for a fresh analysis of videos whose sidecar already matches these settings.")

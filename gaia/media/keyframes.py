@@ -344,7 +344,12 @@ def _pool(n: int) -> Executor:
     no main file at all: there a thread pool is used. The work is mostly in ffmpeg processes and
     in Pillow and numpy calls that release the GIL, so threads keep every core busy too.
     """
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    main = sys.modules.get("__main__")
+    if "streamlit" in sys.modules and getattr(main, "__loader__", None) is None:
+        # A page: Streamlit runs it as a module it made itself (no loader), and makes it (app.py) both __main__
+        # and sys.argv[0], so the check below would spawn workers that run the whole app again, bare.
+        return ThreadPoolExecutor(max_workers=n)
+    main_file = getattr(main, "__file__", None)
     started = sys.argv[0] if sys.argv else ""
     if main_file and started and Path(main_file).is_file() and Path(main_file).resolve() == Path(started).resolve():
         return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
