@@ -17,7 +17,7 @@ through ``gaia.sidecar`` only.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,8 +140,42 @@ def field_problems(fields: Mapping[str, Any], schema: Mapping[str, Any] | None) 
         try:
             jsonschema.validate(value, sub)
         except jsonschema.ValidationError as exc:
-            problems.append(f"{name}: {exc.message}")
+            problems.append(_sentence(name, exc))
     return problems
+
+
+_TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
+               "array": "a list", "object": "a set of fields", "null": "empty"}
+
+
+def _sentence(name: str, exc: jsonschema.ValidationError) -> str:
+    """A schema problem as a sentence a person reads: where (field, row, column) and what is expected."""
+    where = name
+    path = list(exc.absolute_path)
+    if path and isinstance(path[0], int):
+        where += f", row {path[0] + 1}"
+        path = path[1:]
+    if path:
+        where += f", “{path[-1]}”"
+    expected = exc.validator_value
+    if exc.validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        what = " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds)
+        return f"{where} must be {what}."
+    if exc.validator == "enum":
+        return f"{where} must be one of: {', '.join(str(v) for v in expected)}."
+    if exc.validator == "required":
+        missing = [k for k in expected if isinstance(exc.instance, dict) and k not in exc.instance]
+        return f"{where} needs a value for {', '.join(f'“{k}”' for k in missing) or 'every column'}."
+    if exc.validator == "additionalProperties":
+        return f"{where} has a column the schema does not know."
+    if exc.validator in ("minimum", "exclusiveMinimum"):
+        return f"{where} must be at least {expected}."
+    if exc.validator in ("maximum", "exclusiveMaximum"):
+        return f"{where} must be at most {expected}."
+    if exc.validator in ("minItems", "maxItems"):
+        return f"{where} must have {'at least' if exc.validator == 'minItems' else 'at most'} {expected} item(s)."
+    return f"{where} is not allowed by the output schema."
 
 
 def now_iso() -> str:
@@ -168,32 +202,3 @@ def save_verified(video: Path | str, fields: Mapping[str, Any], *, note: str | N
     write_sidecar(video, {VERIFIED_KEY: verified.to_dict()})
     return verified
 
-
-def confirm_fields(video: Path | str, names: Iterable[str], *, note: str | None = None) -> Verified:
-    """Mark the current answer's values of ``names`` as verified (a person checked them, unchanged).
-
-    Raises ``LabelError`` when a field has no value to confirm.
-    """
-    data = read_sidecar(video)
-    current = effective_analysis(data) or {}
-    values = {}
-    for name in names:
-        found, value = _get(current, name)
-        if not found:
-            raise LabelError(f"{name!r} has no value in {Path(video).name}'s answer to confirm.")
-        values[name] = value
-    return save_verified(video, values, note=note)
-
-
-def clear_verified(video: Path | str, names: Iterable[str] | None = None) -> Verified | None:
-    """Forget verified fields (``names``, or all of them); returns what remains, ``None`` when nothing."""
-    old = verified_of(read_sidecar(video))
-    if old is None:
-        return None
-    remaining = {} if names is None else {k: v for k, v in old.fields.items() if k not in set(names)}
-    if not remaining:
-        write_sidecar(video, {VERIFIED_KEY: None})
-        return None
-    verified = Verified(fields=remaining, by=old.by, at=now_iso(), note=old.note)
-    write_sidecar(video, {VERIFIED_KEY: verified.to_dict()})
-    return verified

@@ -21,12 +21,12 @@ from pages._ui import (
     PAGE_SUBMIT,
     StreamlitProgress,
     analysis_view,
-    client,
     md,
     metrics,
     page_link,
     plain,
     require_folder,
+    retry_failed_asking,
     table,
 )
 
@@ -41,9 +41,6 @@ st.title("Results")
 st.caption(f"{md(folder)}: every video's analysis, read from the `.gaia.json` sidecars beside the videos. Filter, "
            "search, open one, or export them all.")
 
-for msg in (ss.pop("results_flash", None),):
-    if msg:
-        st.success(msg, icon=":material/check_circle:")
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
@@ -57,29 +54,32 @@ metrics([*V.results_metrics(rows), V.spent_metric(folder)])
 
 fails = gaia.failures(folder)
 queue = review_queue(folder, records, token)
-tab_videos, tab_review, tab_export, tab_failures = st.tabs(
-    ["Videos", f"Review ({len(queue)})" if queue else "Review", "Export",
-     f"Failures ({len(fails)})" if fails else "Failures"])
+# The section shown is held in the session (not st.tabs, which a rerun puts back on its first tab): an action
+# such as "Save as verified" or "Write the XMP sidecars now" keeps the user where they acted, and its
+# confirmation shows there.
+SECTIONS = {"videos": "Videos", "review": f"Review ({len(queue)})" if queue else "Review", "export": "Export",
+            "failures": f"Failures ({len(fails)})" if fails else "Failures"}
+if ss.get("results_section") not in SECTIONS:
+    ss["results_section"] = "videos"
+section = st.segmented_control("Show", list(SECTIONS), format_func=SECTIONS.__getitem__, key="results_section",
+                               required=True, label_visibility="collapsed", width="stretch")
 
 # --- Review queue and exports (pages/_review.py) ----------------------------------------------------------
-with tab_review:
+if section == "review":
     review_tab(folder, queue)
-with tab_export:
+elif section == "export":
     exports_tab(folder, rows, records)
 
 # --- Failures ------------------------------------------------------------------------------------------
-with tab_failures:
+elif section == "failures":
     if not fails:
         st.caption("No failed request waits for a retry.")
     else:
         st.caption("Requests that came back without a usable answer, why, and what to do. Retrying sends exactly "
                    "these in a new batch (at batch prices).")
         table(V.failure_records(fails, cost=True), key="results_failures")
-        if st.button(f"Retry the {len(fails)} failed request(s)", icon=":material/replay:", key="results_retry"):
-            with st.status("Sending the failed requests again…", expanded=True) as status:
-                res = gaia.retry_failed(folder, client(), on_progress=StreamlitProgress("Requests built"))
-                status.update(label="Retry sent" if res.sent else "Nothing sent",
-                              state="complete" if res.ok else "error")
+        res = retry_failed_asking(folder, len(fails), key="results_retry")  # states its amount, asks once
+        if res is not None:
             if res.blocked:
                 st.error(plain(res.blocked), icon=":material/block:")
             else:
@@ -90,27 +90,29 @@ with tab_failures:
                 page_link(PAGE_PROGRESS, "Watch it on the Progress page", ":material/monitoring:")
 
 # --- Videos --------------------------------------------------------------------------------------------
-with tab_videos:
+else:
     if not V.any_attempted(rows):
         st.info("No video has been analysed yet. Submit a batch, then come back when it has ended.",
                 icon=":material/hourglass_empty:")
         page_link(PAGE_SUBMIT, "Go to Submit", ":material/send:")
         st.stop()
 
-    f = V.facets(rows)
-    counts = {k: dict(v) for k, v in f.items()}
-    c = st.columns([1.3, 2, 2, 1.7])
+    fields = V.results_facets(folder)  # the answer schema's lists and categories
+    counts = {k: dict(v) for k, v in V.facets(rows, fields).items()}
+    c = st.columns(4)
     statuses = c[0].multiselect("Status", list(counts["status"]), key="results_status",
                                 format_func=lambda s: f"{s} ({counts['status'][s]})")
-    tags = c[1].multiselect("Tags (all of)", list(counts["tag"]), key="results_tags",
-                            format_func=lambda s: f"{s} ({counts['tag'][s]})")
-    species = c[2].multiselect("Species (any of)", list(counts["species"]), key="results_species",
-                               format_func=lambda s: f"{s} ({counts['species'][s]})")
-    models = c[3].multiselect("Model", list(counts["model"]), key="results_models",
+    models = c[1].multiselect("Model", list(counts["model"]), key="results_models",
                               format_func=V.model_name)
+    chosen = {}
+    for i, fc in enumerate((fc for fc in fields if counts[fc.path]), start=2):
+        chosen[fc] = c[i % 4].multiselect(
+            f"{fc.label.capitalize()} ({'all' if fc.every else 'any'} of)", list(counts[fc.path]),
+            key=f"results_{fc.label.replace(' ', '_')}",
+            format_func=lambda s, p=fc.path: f"{s} ({counts[p][s]})")
     text = st.text_input("Search", key="results_search", placeholder="Words anywhere in the path or the analysis, "
                          "e.g. “cat sofa” or “fox night”", icon=":material/search:")
-    shown = gaia.filter_rows(rows, statuses=statuses, tags=tags, species=species, models=models, text=text)
+    shown = gaia.views.filter_rows(rows, statuses=statuses, models=models, text=text, chosen=chosen)
 
     thumbs: dict[str, str] = ss.setdefault("results_thumbs", {})
     want_thumbs = len(shown) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", key="results_show_thumbs")
@@ -126,8 +128,9 @@ with tab_videos:
 
     frame = pd.DataFrame(V.table_records(shown, thumbs if want_thumbs else None), columns=V.TABLE_COLUMNS)
     frame["analysed"] = pd.to_datetime(frame["analysed"], utc=True)
-    st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
-               + " Select a row to open it below.")
+    if shown:  # (none shown: the page says so below, and there is no row to select)
+        st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
+                   + " Select a row to open it below.")
     row_height = 56 if want_thumbs else 35
     event = st.dataframe(
         frame, hide_index=True, width="stretch", key="results_table", on_select="rerun",
@@ -163,13 +166,14 @@ with tab_videos:
         ss["results_picked"] = options[selected[0]]
         ss["results_video"] = options[selected[0]]
     if not options:
-        st.info("No video matches these filters.", icon=":material/filter_alt_off:")
+        st.info(f"None of the {len(rows):,} video(s) matches these filters and words. Remove a filter or change "
+                "the search.", icon=":material/filter_alt_off:")
         st.stop()
     if ss.get("results_video") not in options:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
     st.subheader("One video")
     rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed")
-    d = gaia.video_detail(folder, rel)
+    d = gaia.views.video_detail(folder, rel)
     with st.container(border=True):
         if d.error:
             st.error(plain(d.error), icon=":material/error:")
@@ -204,7 +208,7 @@ with tab_videos:
                     st.caption("No sidecar yet.")
             with th:
                 if d.attempts:
-                    st.dataframe(pd.DataFrame(V.attempt_records(d)), hide_index=True, width="stretch")
+                    table(V.attempt_records(d), key="results_attempts")
                 else:
                     st.caption("GAIA's ledger has no request for this video (its sidecar may come from elsewhere).")
 

@@ -16,8 +16,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 
-from gaia.facts import PriceFileError
-from gaia.fsutil import DISK_FULL, disk_full
+from gaia import DISK_FULL, PriceFileError, disk_full
 from gaia.ledger import LedgerError, ledger_problem
 
 # Each name is a module in this package with a ``register(subparsers)`` function.

@@ -62,13 +62,26 @@ def plan_uniform(duration: float, n: int) -> list[Slot]:
 def plan_scene(duration: float, n: int, cuts: Sequence[float]) -> list[Slot]:
     """Frames just after scene changes (and one in the opening shot), topped up to cover the video."""
     times = [min(0.5, duration / (2 * n))] + [c + SCENE_OFFSET_S for c in sorted(cuts) if c + SCENE_OFFSET_S < duration]
+    trimmed = len(times) > n  # more cuts than frames: some cuts go unframed whatever we do
     while len(times) > n:  # keep the cuts that spread best: drop the one closest to its neighbour
         gaps = [times[i + 1] - times[i] for i in range(len(times) - 1)]
         times.pop(gaps.index(min(gaps)) + 1)
     slots = [Slot(t, None, "scene") for t in times]
     for t in fill_gaps([s.time for s in slots], 0.0, duration, n - len(slots)):
         slots.append(Slot(t, None, "seek", coverage=True))
-    return sorted(slots, key=lambda s: s.time)
+    slots.sort(key=lambda s: s.time)
+    # Coverage to the end: the last frame stands no further from the end than an even plan's would (half a
+    # slot). When the plan leaves a longer tail, a frame near the end takes the place of the frame closest to
+    # its neighbour (never the opening one) if the cuts were too many to frame them all anyway; when every
+    # cut has its frame, the frame just after the last cut covers the shot to the end.
+    tail = duration - duration / (2 * n)
+    fills = [i for i, sl in enumerate(slots) if sl.coverage]
+    if n > 1 and slots and slots[-1].time < tail - 1e-6 and (trimmed or fills or len(slots) < n):
+        if len(slots) >= n:  # a frame gives way: a gap filler first, else (cuts trimmed) any but the opening one
+            movable = fills or list(range(1, len(slots)))
+            slots.pop(min(movable, key=lambda i: slots[i].time - slots[i - 1].time if i else float("inf")))
+        slots.append(Slot(tail, None, "seek", coverage=True))
+    return slots
 
 
 def fill_gaps(times: Sequence[float], lo: float, hi: float, count: int) -> list[float]:

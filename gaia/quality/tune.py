@@ -441,11 +441,12 @@ def run_tune(
     fixed_cost = [p.tune_usd for p, r in zip(priced, roles, strict=True) if r is not Role.CANDIDATE]
     if dry_run:
         return result(priced, None)
-    why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd,
+    why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd, digits=4,
+                      cap="the budget",
                       what="The reference (asked twice), the current settings and the negative control alone would "
-                           "cost about {usd} on the sample, which", digits=4)
+                           "cost about {usd} on the sample, which")
     if why is not None:
-        return result(priced, why.replace("is above your cap of", "is above the budget of"))
+        return result(priced, why)
     if runner is None:
         if client is None:
             return result(priced, "No API client to send the tune with.")

@@ -62,7 +62,7 @@ from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, SentSettings
 
 Progress = Callable[[int, int], None]
 NOTHING_NOW = "Nothing to send: every video is analysed, excluded, in a batch or has a problem."
@@ -508,10 +508,9 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     except (OSError, ValueError) as exc:
         problems.append(f"The prompt profile could not be saved for retries: {exc}")
     per_request = opts.now_usd / len(plan.requests) if opts.now_usd is not None else None
-    settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                       "prompt_profile_name": plan.profile.name, "concurrency": opts.concurrency,
-                       "image_source": str(plan.image_source),
-                       "estimate": plan.estimate.record("caching") if plan.estimate is not None else None}
+    settings_record = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
+                                   opts.concurrency, plan.estimate.record("caching") if plan.estimate is not None
+                                   else None).to_dict()
     run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                             settings=settings_record, retry_of=plan.retry_of_run,
                             estimate_usd=per_request * len(items) if per_request is not None else None,

@@ -29,7 +29,7 @@ from gaia.media.identity import replaced_reason
 from gaia.pricing.usage import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
-from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar, write_sidecar
 
 UNWRITTEN_DIR = "unwritten"
 
@@ -117,9 +117,9 @@ def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> flo
 
 def holds_answer(sidecar: dict[str, Any] | None, row: RequestRow) -> bool:
     """Whether ``sidecar`` already holds the answer to this very ledger row (the one such check)."""
-    prior = (sidecar or {}).get("run") or {}
-    return ("analysis" in (sidecar or {}) and prior.get("request_id") == row.id
-            and prior.get("custom_id") == row.custom_id and prior.get("run_id") == row.run_id)
+    prior = RunBlock.of(sidecar)
+    return ("analysis" in (sidecar or {}) and prior.request_id == row.id
+            and prior.custom_id == row.custom_id and prior.run_id == row.run_id)
 
 
 @dataclass(frozen=True)
@@ -336,11 +336,10 @@ class Recorder:
             return None
         if not holds_answer(existing, row):
             return None
-        prior = (existing or {}).get("run") or {}
-        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=prior.get("usage"),
-                                   cost_usd=prior.get("cost_usd"))
+        prior = RunBlock.of(existing)
+        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=prior.usage, cost_usd=prior.cost_usd)
         return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED,
-                              cost_usd=prior.get("cost_usd"), already_written=True)
+                              cost_usd=prior.cost_usd, already_written=True)
 
 
 def record_message(

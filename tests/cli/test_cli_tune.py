@@ -10,6 +10,7 @@ import pytest
 
 import gaia
 from gaia._cli import build_parser, main
+from gaia.quality.ladder import TuneConfig
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_tune_json_contract_and_adopt_with_the_default_tolerance_never_raises_th
         return
     gaia.Folder(demo).save_settings(settings_before)  # the estimate of the settings before adopting...
     before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    gaia.adopt_config(demo, out["adopted"] and gaia.TuneConfig.from_dict(out["recommended"]))
+    gaia.adopt_config(demo, out["adopted"] and TuneConfig.from_dict(out["recommended"]))
     after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))  # ...and after
     rec = out["recommended"]
     cur = next(c for c in out["configs"] if c["id"] == out["current"])

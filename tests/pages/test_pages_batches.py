@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.sidecar import write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +187,15 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_f
     assert all("The API returned an error" in r for r in table["reason"])
 
     api_env.update_config(errored_rate=0.0)
-    at.button(key="retry_failed").click().run()
+    at.button(key="retry_failed").click().run()  # paid: it states the amount and asks once, sending nothing yet
+    assert not at.exception, at.exception
+    assert len(gaia.batch_statuses(folder)) == 1
+    offer = gaia.views.retry_offer(folder)
+    assert offer.requests == len(failed) and offer.usd is not None and offer.usd > 0
+    assert any(gaia.format.usd(offer.usd) in w.value and f"{len(failed)} request(s)" in w.value for w in at.warning)
+    yes = at.button(key="retry_failed_yes")
+    assert gaia.format.usd(offer.usd) in yes.label
+    yes.click().run()
     assert not at.exception, at.exception
     statuses = gaia.batch_statuses(folder)
     assert len(statuses) == 2
@@ -237,12 +246,14 @@ def analysed_folder(api_env, ready_folder):
         data["analysis"]["tags"] = tags
         if name == "cat.mp4":
             data["analysis"]["summary"] = HOSTILE
-        gaia.write_sidecar(folder / name, {"analysis": data["analysis"]})
+        write_sidecar(folder / name, {"analysis": data["analysis"]})
     return folder
 
 
-def _results(folder: Path) -> AppTest:
-    at = _app(RESULTS, folder).run()
+def _results(folder: Path, section: str = "videos") -> AppTest:
+    at = _app(RESULTS, folder)
+    at.session_state["results_section"] = section  # the Results page shows one section at a time
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -274,17 +285,18 @@ def test_results_page_table_filters_and_search(analysed_folder):
     assert _shown(at) == ["cat.mp4"]
     at.text_input(key="results_search").set_value("nothing-like-this").run()
     assert not at.exception and _table(at, "summary").empty
-    assert "No video matches these filters." in at.info[0].value
+    assert "matches these filters" in at.info[0].value
 
 
 def test_results_exports_hold_the_filtered_rows(analysed_folder):
-    from gaia.views import analyses_jsonl, filter_rows, load_results, rows_csv
+    from gaia.views import analyses_jsonl, filter_rows, load_results, results_facets, rows_csv
 
     at = _results(analysed_folder)
     at.multiselect(key="results_tags").set_value(["garden"]).run()
     csv_button = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv_button is not None
-    rows = filter_rows(load_results(analysed_folder), tags=["garden"])
+    tags = next(f for f in results_facets(analysed_folder) if f.path == "tags")
+    rows = filter_rows(load_results(analysed_folder), chosen={tags: ["garden"]})
     got = list(csv.DictReader(io.StringIO(rows_csv(rows))))
     assert [r["video"] for r in got] == ["dog.mp4", "fox.mp4"]
     assert json.loads(got[1]["tags"]) == ["fox", "night", "garden"] and json.loads(got[1]["species"]) == ["red fox"]
@@ -292,6 +304,15 @@ def test_results_exports_hold_the_filtered_rows(analysed_folder):
     lines = [json.loads(x) for x in analyses_jsonl(analysed_folder, rows).splitlines()]
     assert [x["video"] for x in lines] == ["dog.mp4", "fox.mp4"]
     assert lines[1]["analysis"]["tags"] == ["fox", "night", "garden"] and lines[1]["run"]["batch_id"]
+
+
+def test_results_with_no_match_says_so_and_offers_no_row(analysed_folder):
+    """Issue 26 item 7: not "0 of 5 video(s) match. Select a row…"."""
+    at = _results(analysed_folder)
+    at.text_input(key="results_search").input("zebra giraffe okapi").run()
+    assert not at.exception, at.exception
+    assert not [c.value for c in at.caption if "Select a row" in c.value]
+    assert any("matches these filters" in i.value for i in at.info)
 
 
 def test_results_hostile_answer_text_is_shown_literally(analysed_folder):
@@ -332,12 +353,15 @@ def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     gaia.retrieve(folder, gaia.make_client())
     failed = sorted(f.rel_path for f in gaia.failures(folder))
     assert failed
-    at = _results(folder)
+    at = _results(folder, "failures")
     assert sorted(_table(at, "what happened")["video"]) == failed
     assert sorted(r.rel_path for r in gaia.views.load_results(folder)
                   if r.status == "failed") == failed
     api_env.update_config(errored_rate=0.0)
     at.button(key="results_retry").click().run()
+    assert not at.exception, at.exception
+    assert len(gaia.batch_statuses(folder)) == 1  # asked first, with the amount
+    at.button(key="results_retry_yes").click().run()
     assert not at.exception, at.exception
     with gaia.Folder(folder).ledger() as ledger:
         sent = ledger.requests(batch_id=gaia.batch_statuses(folder)[-1].batch_id)

@@ -10,8 +10,12 @@ import pytest
 
 import gaia
 from gaia.emulator.answers import schema_instance
+from gaia.pricing.usage import usage_cost
+from gaia.prompts import compact_profile
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
 from gaia.quality.runner import TuneAnswers
+from gaia.quality.scoring import FieldKind, fields_of, score_answers
+from gaia.sidecar import sidecar_path
 
 SPECIES = ["cat", "dog", "red fox", "rabbit", "crow"]
 
@@ -80,7 +84,7 @@ def test_measured_cost_at_batch_prices_ranks_and_a_recommendation_is_cheaper_tha
     assert rec.measured_usd_per_video < cur.measured_usd_per_video
     usage = {"input_tokens": 1000 * rec.config.frames, "output_tokens": 200}
     assert rec.measured_usd_per_video == pytest.approx(
-        gaia.usage_cost(usage, rec.config.model, batch=True).total_usd)
+        usage_cost(usage, rec.config.model, batch=True).total_usd)
     assert "Batch API" in result.to_dict()["prices"]
 
 
@@ -140,7 +144,7 @@ def test_against_an_api_that_ignores_the_frames_the_verdict_is_never_recommend_a
 def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_reused(demo_copy, anthropic_client,
                                                                                         emulator):
     folder = demo_copy()
-    sidecar = gaia.sidecar_path(folder / "cat_on_the_sofa.mp4")
+    sidecar = sidecar_path(folder / "cat_on_the_sofa.mp4")
     sidecar.write_text(json.dumps({"video": "cat_on_the_sofa.mp4", "analysis": {"summary": "mine"}}))
     before = {p.name: p.read_bytes() for p in folder.glob("*.gaia.json")}
     result = gaia.run_tune(folder, client=anthropic_client, budget_usd=1.0)  # the default ladder and tolerance
@@ -185,7 +189,7 @@ def test_adopt_changes_what_estimate_uses(demo_copy):
     settings = gaia.adopt_config(folder, cfg)
     f = gaia.Folder(folder)
     assert f.settings() == settings and settings.model == "claude-haiku-5-5" and settings.keyframes.count == 3
-    assert f.profile().hash == gaia.compact_profile(gaia.default_profile()).hash
+    assert f.profile().hash == compact_profile(gaia.default_profile()).hash
     assert gaia.load_run_inputs(folder).model == "claude-haiku-5-5"
 
 
@@ -205,14 +209,14 @@ def test_after_adopting_the_compact_schema_the_tune_and_its_score_are_still_foun
 
 def test_the_compact_profiles_answers_are_scored_on_every_field_the_full_one_scores():
     full = gaia.default_profile()
-    compact = gaia.compact_profile(full)
+    compact = compact_profile(full)
     answer = {"summary": "A cat.", "subjects": [{"species": "cat", "count": 1}], "behaviours": [],
               "setting": {"environment": "indoor", "place": "room", "lighting": "daylight"},
               "notable_moments": [{"time_s": 1.0}], "people_present": False, "welfare_concerns": [],
               "frame_quality": "good", "confidence": "high", "tags": ["cat"]}
-    card = gaia.score_answers(compact.schema, {"a.mp4": answer}, {"a.mp4": answer})
-    scored = {s.path for s in gaia.fields_of(full.schema) if s.kind is not gaia.FieldKind.TEXT}
-    assert {fs.path for fs in card.fields if fs.kind is not gaia.FieldKind.TEXT} == scored and card.score == 1.0
+    card = score_answers(compact.schema, {"a.mp4": answer}, {"a.mp4": answer})
+    scored = {s.path for s in fields_of(full.schema) if s.kind is not FieldKind.TEXT}
+    assert {fs.path for fs in card.fields if fs.kind is not FieldKind.TEXT} == scored and card.score == 1.0
 
 
 def test_a_budget_that_is_not_a_usable_amount_is_refused_before_anything_is_sent(demo_copy):
