@@ -18,7 +18,15 @@ import streamlit as st
 
 import gaia
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
-from pages._ui import CHART_CONFIG, PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
+from pages._ui import (
+    CHART_CONFIG,
+    PAGE_KEYFRAMES,
+    PAGE_SUBMIT,
+    page_link,
+    per_folder_state,
+    require_folder,
+    using_emulator,
+)
 from pages._ui import client as api_client
 
 V = gaia.views
@@ -50,7 +58,10 @@ if (model, ttl) != (settings.model, settings.cache_ttl):
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-inp = gaia.load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
+scan_key = hashlib.sha256(repr([(r.rel_path, r.size, r.mtime_ns) for r in records]).encode()).hexdigest() \
+    if records is not None else None
+inp = per_folder_state(folder, gaia.load_run_inputs, folder, model=model, cache_ttl=ttl, records=records,
+                       key=(model, ttl, scan_key))
 hist = inp.history
 mean_output = V.mean_output(hist)
 with c[2]:

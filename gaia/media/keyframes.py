@@ -150,19 +150,48 @@ def _frames_root(folder: Path) -> Path:
     return Folder.of(folder).workdir / FRAMES_DIR
 
 
+# Manifests already read, by directory: what the folder's pages read on every rerun. An entry holds
+# while the directory and the manifest keep their identity (a frame deleted or added changes the
+# directory's mtime; a new manifest is written atomically, so a new inode and mtime).
+MANIFEST_MEMO_ENTRIES = 200_000
+_manifest_memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+
+
+def _stamp(out_dir: Path) -> tuple[int, ...] | None:
+    try:
+        d, m = os.stat(out_dir), os.stat(out_dir / MANIFEST)
+    except OSError:
+        return None
+    return (d.st_mtime_ns, d.st_ino, m.st_mtime_ns, m.st_ino, m.st_size)
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes."""
+    stamp = _stamp(out_dir)
+    if stamp is None:
+        return None
+    key = str(out_dir)
+    hit = _manifest_memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    data = read_json(out_dir / MANIFEST)
+    if not isinstance(data, dict) or not all((out_dir / f["file"]).is_file() for f in data.get("frames", [])):
+        return None
+    if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
+        _manifest_memo.clear()
+    _manifest_memo[key] = (stamp, data)
+    return data
+
+
 def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
                    set_id: str) -> KeyframeSet | None:
-    data = read_json(out_dir / MANIFEST)
-    if not isinstance(data, dict) or data.get("set_id") != set_id:
+    data = _read_manifest(out_dir)
+    if data is None or data.get("set_id") != set_id:
         return None
-    frames = []
-    for f in data.get("frames", []):
-        path = out_dir / f["file"]
-        if not path.is_file():
-            return None
-        frames.append(Keyframe(float(f["timestamp"]), path, int(f["width"]), int(f["height"]),
-                               int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule")))
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, tuple(frames),
+    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   for f in data.get("frames", []))
+    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, frames,
                        data.get("problem"), cached=True, note=data.get("note"))
 
 

@@ -432,3 +432,22 @@ def test_ffmpeg_logging_stays_off_so_threaded_decoding_cannot_deadlock():
     import gaia.media.decode  # noqa: F401
 
     assert av.logging.get_level() is None
+
+
+def test_cached_sets_are_read_once_until_their_frames_change(make_folder, monkeypatch):
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc_gop1"})
+    settings = KeyframeSettings(count=3)
+    _extract(folder, count=3)
+    reads: list[Path] = []
+    real_read = kf.read_json
+    monkeypatch.setattr(kf, "read_json", lambda path: reads.append(path) or real_read(path))
+    first = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    again = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    assert [k.frames for k in again] == [k.frames for k in first] and all(k.frames for k in again)
+    assert len(reads) <= 2  # at most once per video, however often a page asks
+    # A frame file gone: that video is no longer extracted, at once.
+    first[0].frames[1].path.unlink()
+    after = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    assert after[0].problem == "not extracted yet" and after[1].frames == first[1].frames
