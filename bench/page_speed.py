@@ -118,6 +118,7 @@ def _plain_table(rows_file: str) -> None:
 
 def _plain_grid(paths_file: str) -> None:
     import json
+    from pathlib import Path
 
     import streamlit as st
 
