@@ -41,6 +41,8 @@ SCENE_EDGE = 64  # scene scores are computed on frames this wide
 # test pattern; 480-640 bytes where a counter ticks or a gradient drifts). Such stretches are judged
 # still without decoding them.
 STILL_BYTES_PER_MACROBLOCK = 0.25
+STILL_MAX_BYTES = 200  # and never more than this at any size: a small animal moving in a clean 1080p
+# picture makes frames of a kilobyte or more, and must always be decoded and looked at
 STILL_CODECS = ("h264", "hevc")
 STILL_MARGIN_FRAMES = 4  # frames either side of a stretch also checked (B-frame reordering)
 _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
@@ -239,7 +241,7 @@ class VideoDecoder:
         cc = self.stream.codec_context
         if cc.name not in STILL_CODECS or not cc.width or not cc.height:
             return -1
-        return STILL_BYTES_PER_MACROBLOCK * ((cc.width + 15) // 16) * ((cc.height + 15) // 16)
+        return min(STILL_MAX_BYTES, STILL_BYTES_PER_MACROBLOCK * ((cc.width + 15) // 16) * ((cc.height + 15) // 16))
 
     @staticmethod
     def _packet_index(frames: list[float], keys: list[Key], changes: list[float], still: float) -> PacketIndex:
