@@ -186,34 +186,8 @@ def batch_statuses(folder: Folder | Path | str, *, include_abandoned: bool = Tru
         return [_status_of_row(ledger, r, now) for r in rows if include_abandoned or r.state != BatchState.ABANDONED]
 
 
-LIST_PAGE = 100  # batches per page of the API's batch list (its largest page)
-LIST_MAX_PAGES = 5  # pages read per refresh at most; batches not found there are asked about one by one
-
-
-def _listed(client: Any, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """The ``wanted`` batches as the API's batch list shows them (newest first): one call for the usual
-    case of recent batches, however many there are; ``{}`` when the list cannot be read."""
-    found: dict[str, dict[str, Any]] = {}
-    try:
-        page = client.messages.batches.list(limit=LIST_PAGE)
-        for _ in range(LIST_MAX_PAGES):
-            for batch in page.data:
-                d = batch_dict(batch)
-                if d.get("id") in wanted:
-                    found[d["id"]] = d
-            if len(found) == len(wanted) or not page.has_next_page():
-                break
-            page = page.get_next_page()
-    except Exception:  # each batch is then asked about on its own, as before
-        return found
-    return found
-
-
 def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool = True) -> list[BatchStatus]:
     """Ask the API about every batch that has not ended, record a snapshot of each, return all batches.
-
-    Several unfinished batches are read from one call to the API's batch list (newest first), not
-    one call each; a batch the list does not show is asked about on its own.
 
     Pending intents are reconciled first. A batch the API cannot be asked about right now keeps its
     last known status, with the reason in ``error``; one failure never hides the other batches.
@@ -227,14 +201,11 @@ def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool =
         if disk_full(exc):
             raise
     with Folder.of(folder).ledger() as ledger:
-        rows = [r for r in ledger.batches(states=[BatchState.SUBMITTED])
-                if r.processing_status != "ended" and r.batch_id]
-        listed = _listed(client, {r.batch_id for r in rows if r.batch_id}) if len(rows) > 1 else {}
-        for row in rows:
+        for row in ledger.batches(states=[BatchState.SUBMITTED]):
+            if row.processing_status == "ended" or not row.batch_id:
+                continue
             try:
-                known = listed.get(row.batch_id or "")
-                ledger.update_batch_status(known if known is not None
-                                           else batch_dict(client.messages.batches.retrieve(row.batch_id)))
+                ledger.update_batch_status(batch_dict(client.messages.batches.retrieve(row.batch_id)))
             except Exception as exc:
                 if disk_full(exc):  # the API's answer cannot be recorded: stop, never report a stale status
                     raise

@@ -489,24 +489,3 @@ def test_watch_polls_soon_then_backs_off_to_the_interval(tmp_path, fake_ksets, a
     waits: list[float] = []
     B.watch(folder, anthropic_client, poll_s=60, max_polls=6, sleep=waits.append)
     assert waits == [5, 10, 20, 40, 60]
-
-
-def test_a_refresh_reads_many_unfinished_batches_from_one_list_call(tmp_path, fake_ksets, anthropic_client,
-                                                                     emulator, monkeypatch):
-    folder = tmp_path / "v"
-    ksets = fake_ksets(folder, [f"clip{i}.mp4" for i in range(5)])
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, max_batch_requests=1)
-    assert len(plan.batches) == 5
-    assert B.submit(folder, plan, anthropic_client).ok
-    calls: list[str] = []
-    batches_cls = type(anthropic_client.messages.batches)
-    for name in ("list", "retrieve"):
-        real = getattr(batches_cls, name)
-        monkeypatch.setattr(batches_cls, name,
-                            lambda self, *a, _real=real, _name=name, **k: calls.append(_name) or _real(self, *a, **k))
-    statuses = B.refresh_status(folder, anthropic_client)
-    assert len(statuses) == 5 and all(s.batch_id for s in statuses)
-    assert calls.count("retrieve") == 0
-    assert 1 <= calls.count("list") <= 2  # the reconcile's look at the list may be one more
-    monkeypatch.undo()
-    assert all(s.processing_status == "ended" for s in wait_ended(anthropic_client, folder))
