@@ -11,8 +11,7 @@ import argparse
 import importlib
 import sys
 
-from gaia.facts import PriceFileError
-from gaia.fsutil import DISK_FULL, disk_full
+from gaia import DISK_FULL, PriceFileError, disk_full
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (

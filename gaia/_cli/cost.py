@@ -14,21 +14,35 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaia import (
+    CACHE_TTLS,
+    CSV_COLUMNS,
+    HEADLINE_SCENARIO,
+    SCENARIOS,
+    TOKEN_LABELS,
+    TOKEN_TYPES,
+    Bill,
+    BillCsvError,
+    Estimate,
+    Folder,
+    MissingApiKey,
+    ModelRow,
+    TokenCounts,
+    bill,
+    budget,
+    catalogue,
+    compare_models,
+    estimate_run,
+    load_run_inputs,
+    make_client,
+    max_tokens_advice,
+    model_facts,
+    other_ttl,
+    prompt_tokens,
+    read_bill_csv,
+)
 from gaia._cli._common import add_parser, emit_json, folder_arg
-from gaia.api.client import MissingApiKey, make_client
-from gaia.facts import CACHE_TTLS, catalogue, model_facts
-from gaia.folder import Folder
 from gaia.format import pct, tokens, usd
-from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
-from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import load_run_inputs
-from gaia.pricing.limits import max_tokens_advice
-from gaia.pricing.models import ModelRow, compare_models
-from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
-from gaia.pricing.tokens import prompt_tokens
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
-from gaia.pricing.whatif import budget
 
 if TYPE_CHECKING:
     from anthropic import Anthropic

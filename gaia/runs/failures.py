@@ -31,7 +31,7 @@ from gaia.runs.plan import (
     cached_sets,
     finish_plan,
 )
-from gaia.settings import DEFAULT_MAX_TOKENS, RunSettings
+from gaia.settings import RunSettings, SentSettings
 
 Progress = Callable[[int, int], None]
 
@@ -93,17 +93,10 @@ def failures(folder: Folder | Path | str) -> list[FailedRequest]:
 
 def _run_settings(folder: Folder, run: RunRow | None, first: RequestRow) -> tuple[RunSettings, int, str]:
     """The settings, answer length and image source a run was sent with."""
-    stored = dict(run.settings) if run else {}
-    try:
-        # What the run was sent with: a run recorded before frame presets sent full-size frames for a null edge.
-        settings = RunSettings.from_dict(stored, sent_before=bool(stored))
-    except (TypeError, ValueError):
-        settings = folder.settings()
-    if first.model:
-        settings = replace(settings, model=first.model)
-    max_tokens = int(stored.get("max_tokens") or DEFAULT_MAX_TOKENS)
-    image_source = str(stored.get("image_source")) if stored.get("image_source") in IMAGE_SOURCES else "base64"
-    return settings, max_tokens, image_source
+    sent = SentSettings.of(run.settings if run else None, fallback=folder.settings())
+    settings = replace(sent.settings, model=first.model) if first.model else sent.settings
+    image_source = sent.image_source if sent.image_source in IMAGE_SOURCES else "base64"
+    return settings, sent.max_tokens, image_source
 
 
 def _run_profile(folder: Folder, run_id: str, first: RequestRow, problems: list[RequestProblem]) -> PromptProfile:

@@ -24,6 +24,7 @@ from gaia.exports.xmp import XmpResult
 from gaia.folder import Folder
 from gaia.labels import effective_analysis, verified_of
 from gaia.settings import XMP_NAMINGS
+from gaia.sidecar import RunBlock
 from gaia.views.results import ResultRow, ResultStatus, read_video_sidecar
 
 CSV_COLUMNS = ("video", "status", "summary", "subjects", "species", "tags", "cost_usd", "model", "analysed_at",
@@ -88,7 +89,7 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
         if not data or not isinstance(data.get("analysis"), dict):
             continue
         verified = verified_of(data)
-        yield json.dumps({"video": r.rel_path, "analysis": effective_analysis(data), "run": data.get("run") or {},
+        yield json.dumps({"video": r.rel_path, "analysis": effective_analysis(data), "run": dict(RunBlock.of(data).raw),
                           "verified": verified.to_dict() if verified else None}, ensure_ascii=False) + "\n"
 
 
