@@ -139,10 +139,10 @@ def test_sidecar_state_follows_every_rewrite(tmp_path):
     video.write_bytes(b"")
     fp = {"model": "m", "prompt": "p1"}
     assert gaia.sidecar.sidecar_state(video, fp) == "none"
-    gaia.write_sidecar(video, {"analysis": {"summary": "x"}, "run": {"fingerprint": fp}})
+    gaia.sidecar.write_sidecar(video, {"analysis": {"summary": "x"}, "run": {"fingerprint": fp}})
     assert gaia.sidecar.sidecar_state(video, fp) == "analysed"
     assert gaia.sidecar.sidecar_state(video, {"model": "m", "prompt": "p2"}) == "stale"
-    gaia.write_sidecar(video, {"run": {"fingerprint": {"model": "m", "prompt": "p2"}}})
+    gaia.sidecar.write_sidecar(video, {"run": {"fingerprint": {"model": "m", "prompt": "p2"}}})
     assert gaia.sidecar.sidecar_state(video, fp) == "stale"
     gaia.sidecar.sidecar_path(video).unlink()
     assert gaia.sidecar.sidecar_state(video, fp) == "none"
