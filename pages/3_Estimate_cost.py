@@ -25,6 +25,7 @@ from pages._ui import (
     PAGE_SUBMIT,
     model_picker,
     page_link,
+    per_folder_state,
     require_folder,
     using_emulator,
 )
@@ -56,7 +57,10 @@ if (model, ttl) != (settings.model, settings.cache_ttl):
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-inp = gaia.load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
+scan_key = hashlib.sha256(repr([(r.rel_path, r.size, r.mtime_ns) for r in records]).encode()).hexdigest() \
+    if records is not None else None
+inp = per_folder_state(folder, gaia.load_run_inputs, folder, model=model, cache_ttl=ttl, records=records,
+                       key=(model, ttl, scan_key))
 hist = inp.history
 mean_output = V.mean_output(hist)
 with c[2]:

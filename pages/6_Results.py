@@ -24,6 +24,7 @@ from pages._ui import (
     md,
     metrics,
     page_link,
+    per_folder_state,
     plain,
     require_folder,
     retry_failed_asking,
@@ -50,7 +51,7 @@ if ss.get("results_rows_key") != token:
         ss["results_rows"] = V.load_results(folder, records)
     ss["results_rows_key"] = token
 rows = ss["results_rows"]
-metrics([*V.results_metrics(rows), V.spent_metric(folder)])
+metrics([*V.results_metrics(rows), per_folder_state(folder, V.spent_metric, folder)])
 
 fails = gaia.failures(folder)
 queue = review_queue(folder, records, token)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -317,3 +318,31 @@ def table(records: list[dict[str, Any]], *, key: str | None = None, **options: A
     """A view model's rows as a full-width ``st.dataframe`` without the index."""
     options.setdefault("placeholder", MISSING)  # a missing value reads "–", never "None"
     return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)
+
+
+# --- Computed once per folder state ---------------------------------------------------------------------
+FOLDER_MEMO_ENTRIES = 16  # plans, estimates' inputs: a few folders' worth, shared by every session
+
+
+@st.cache_resource(max_entries=FOLDER_MEMO_ENTRIES, show_spinner=False)
+def _folder_memo(key: str, _fn: Any, _args: tuple, _kwargs: dict) -> Any:
+    return _fn(*_args, **_kwargs)
+
+
+def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (), **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` computed once while the folder's state stays the same, then reused.
+
+    For GAIA's public plan and estimate functions, which read the whole folder: the result is kept
+    (once, for every session) under the function, the folder, ``key`` (what else the call depends
+    on: its options, the settings chosen on the page) and the folder's state token
+    (``gaia.views.folder_token``: settings, selection, frame cache, ledger, prompts), so any change
+    there computes it again. Treat what comes back as read-only: other sessions share it.
+    """
+    token = json.dumps([getattr(fn, "__qualname__", str(fn)), str(folder), gaia.views.folder_token(folder),
+                        list(key)], default=str)
+    return _folder_memo(token, fn, args, kwargs)
+
+
+def forget_folder_state() -> None:
+    """Drop every result ``per_folder_state`` kept (after sending: what was planned has changed)."""
+    _folder_memo.clear()

@@ -151,9 +151,10 @@ def video_heading(k: KeyframeSet, record: VideoRecord | None) -> str:
 
 
 def keyframe_caption(f: Keyframe, *, excluded: bool) -> str:
-    """``0:03.5 · 1024×576 · 789 tokens`` (``· **excluded**`` when left out)."""
+    """``0:03.5 · 1024×576 · 789 tokens`` (then why a replacement frame stands there, and ``· **excluded**``
+    when left out)."""
     return (f"{fmt.position(f.timestamp)} · {f.width}×{f.height} · {fmt.tokens(f.tokens)} tokens"
-            + (" · **excluded**" if excluded else ""))
+            + (f" · {f.rule}" if f.rule else "") + (" · **excluded**" if excluded else ""))
 
 
 GREY = 128  # the flat mid-grey a decoder paints where a damaged or truncated file has no data

@@ -426,3 +426,31 @@ def test_progress_page_explains_a_batch_the_other_endpoint_made(api_env, ready_f
         at.session_state["use_emulator"] = True  # the sidebar's demo switch
         at.run()
         assert any("Demo mode is on" in c.value for c in at.caption)
+
+
+def test_the_submit_page_plans_once_per_folder_state(api_env, ready_folder, monkeypatch):
+    # Each plan reads the whole folder: a rerun of the page (a click, a second visit) reuses it,
+    # and any change to the folder's state (here its settings) plans again.
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    calls: list[str] = []
+    real = gaia.plan_submission
+
+    def counting(*args, **kwargs):
+        calls.append("plan")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gaia, "plan_submission", counting)
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception
+    first = len(calls)
+    assert first >= 1
+    at.run()
+    _app(SUBMIT, folder).run()  # another session, same folder state
+    assert len(calls) == first
+    gaia.Folder(folder).save_settings(gaia.Folder(folder).settings().with_keyframes(count=2))
+    at.run()
+    assert not at.exception
+    assert len(calls) > first
