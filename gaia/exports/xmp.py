@@ -46,6 +46,7 @@ from typing import Any
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_bytes, read_json
 from gaia.labels import effective_analysis, verified_of
+from gaia.runs.renames import reidentify
 from gaia.settings import DEFAULT_XMP_NAMING, DEFAULT_XMP_ROOT, XMP_NAMINGS
 from gaia.sidecar import VIDEO_KEY, RunBlock, SidecarError, read_sidecar
 
@@ -404,6 +405,7 @@ def write_xmp_for(folder: Folder | Path | str, rel_paths: Iterable[str] | None =
                 result.problems.append((rel, str(exc)))
             else:
                 result.embedded.append(video)
+                reidentify(folder, rel)  # GAIA rewrote the file itself: answers in flight still belong to it
     return result
 
 

@@ -104,7 +104,7 @@ def test_verified_labels_survive_every_format_exactly(folder, tmp_path, capsys):
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed (scripts/test.sh installs it)")
-def test_embed_writes_xmp_into_mp4_and_mov_only_and_a_failed_write_leaves_the_video(make_folder, capsys):
+def test_embed_writes_xmp_into_mp4_and_mov_only_and_a_failed_write_leaves_the_video(make_folder, capsys, monkeypatch):
     root = make_folder({"a.mp4": "testsrc", "b.mov": "mov", "c.avi": "avi", "broken.mp4": "testsrc"})
     (root / "broken.mp4").write_bytes(b"this is not an MP4 file at all" * 10)
     for rel in ("a.mp4", "b.mov", "c.avi", "broken.mp4"):
@@ -112,7 +112,10 @@ def test_embed_writes_xmp_into_mp4_and_mov_only_and_a_failed_write_leaves_the_vi
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.iterdir() if p.is_file()}
     assert main(["export", str(root), "--format", "xmp"]) == 0  # never into the video by default
     assert all((root / n).read_bytes() == b for n, (b, _) in before.items() if not n.endswith(".xmp"))
+    reidentified = []  # a rewritten video keeps its identity, so answers in flight are not parked as 'replaced'
+    monkeypatch.setattr("gaia.exports.xmp.reidentify", lambda folder, rel: reidentified.append(rel))
     assert main(["export", str(root), "--format", "xmp", "--embed"]) == 1  # AVI refused, broken MP4 failed
+    assert sorted(reidentified) == ["a.mp4", "b.mov"]
     out = capsys.readouterr().out
     assert "c.avi: XMP can be written into MP4 and MOV videos only; c.avi is AVI" in out
     assert "broken.mp4: exiftool could not write XMP into broken.mp4" in out and "the video is untouched" in out
