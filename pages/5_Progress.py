@@ -46,6 +46,17 @@ for key in FLASH_KEYS[:2]:
 for msg in ss.get("progress_problems", []):
     st.warning(md(msg), icon=":material/warning:")
 
+parked = V.parked_view(folder)
+if parked.summary:  # paid answers whose sidecars could not be written: kept, never lost
+    with st.container(border=True):
+        st.warning(md(parked.summary), icon=":material/inventory_2:")
+        table(parked.records)
+        if st.button(f"Write the {parked.count} kept answer(s) into their sidecars now", key="deliver_parked",
+                     icon=":material/download:"):
+            res = gaia.retrieve(folder, client())
+            ss["retrieve_flash"], ss["progress_problems"] = V.retrieve_report(res)
+            st.rerun()
+
 initial = gaia.batch_statuses(folder)
 if not initial:
     st.info("No batches for this folder yet. Submit the videos first.", icon=":material/send:")

@@ -454,3 +454,24 @@ def test_the_submit_page_plans_once_per_folder_state(api_env, ready_folder, monk
     at.run()
     assert not at.exception
     assert len(calls) > first
+
+
+def test_progress_page_shows_kept_answers_and_writes_them_once_the_cause_is_gone(api_env, tmp_path, fake_ksets):
+    folder = tmp_path / "v"
+    client = gaia.make_client()
+    ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
+    from gaia.settings import RunSettings
+
+    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), client).ok
+    gaia.watch(folder, client, poll_s=0.1, retrieve_results=False)
+    (folder / "b.gaia.json").write_bytes(b'{"note": "caf\xe9"}\n')  # not UTF-8: the answer cannot go there
+    gaia.retrieve(folder, client)
+    at = _app(PROGRESS, folder).run()
+    assert not at.exception, at.exception
+    assert any("1 paid answer" in w.value and "are kept" in w.value for w in at.warning)
+    assert _table(at, "reason")["video"].tolist() == ["b.mp4"]
+    (folder / "b.gaia.json").unlink()  # the cause is gone
+    at.button(key="deliver_parked").click().run()
+    assert not at.exception, at.exception
+    assert "analysis" in json.loads((folder / "b.gaia.json").read_text())
+    assert not any("are kept" in w.value for w in at.warning)
