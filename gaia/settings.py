@@ -56,6 +56,10 @@ MAX_CONCURRENCY = 32
 # (clip.mp4.xmp), "stem" like Lightroom (clip.xmp). Off by default on retrieval; always on demand.
 XMP_NAMINGS = ("video", "stem")
 DEFAULT_XMP_NAMING = "video"
+# Likely-empty clips (gaia.media.empty): a clip is flagged when its empty score (1 = no local change at
+# all, falling as a local change grows) reaches this. Conservative: at 0.75 a blob of a single pixel
+# (at the measure's 128 px frames) in two sampled frames is already enough to keep a clip.
+EMPTY_THRESHOLD = 0.75
 
 
 
