@@ -163,8 +163,9 @@ class KeyframeSettings:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), and
-    whether retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``)."""
+    """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), whether
+    retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``), and the
+    score at which a clip counts as likely empty (``empty_threshold``)."""
 
     model: str = DEFAULT_MODEL
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
@@ -173,8 +174,11 @@ class RunSettings:
     max_tokens: int = DEFAULT_MAX_TOKENS
     xmp_on_retrieve: bool = False
     xmp_naming: str = DEFAULT_XMP_NAMING
+    empty_threshold: float = EMPTY_THRESHOLD  # the user's: a clip is likely empty at or above this score
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.empty_threshold <= 1.0:
+            raise ValueError(f"the empty-clip threshold must be above 0 and at most 1, not {self.empty_threshold}")
         if self.xmp_naming not in XMP_NAMINGS:
             raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:

@@ -145,3 +145,12 @@ def test_a_run_recorded_before_presets_is_retried_with_the_frames_it_sent(tmp_pa
     assert settings.keyframes.max_edge is None
     settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=RunSettings().to_dict()), first)
     assert settings.keyframes.max_edge == 1024
+
+
+def test_empty_threshold_defaults_for_old_settings_files_and_is_checked() -> None:
+    from gaia.settings import EMPTY_THRESHOLD, RunSettings
+
+    assert RunSettings.from_dict({"model": RunSettings().model}).empty_threshold == EMPTY_THRESHOLD
+    assert RunSettings.from_dict(RunSettings(empty_threshold=0.9).to_dict()).empty_threshold == 0.9
+    with pytest.raises(ValueError, match="empty-clip threshold"):
+        RunSettings(empty_threshold=1.5)

@@ -40,6 +40,7 @@ from gaia import (
 )
 from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
@@ -65,6 +66,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
+    add_skip_empty(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -127,7 +129,8 @@ def _print_plan(plan: SubmissionPlan) -> None:
     print(f"To send: {len(plan.requests)} videos, {plan.n_frames} frames, {plan.image_tokens:,} image tokens, "
           f"{plan.total_bytes / 1e6:.1f} MB")
     for kind, label in (("analysed", "already analysed"), ("in_flight", "waiting in a batch"),
-                        ("excluded", "excluded by you"), ("problem", "not usable")):
+                        ("excluded", "excluded by you"), ("likely_empty", "likely empty (--skip-empty)"),
+                        ("problem", "not usable")):
         items = plan.skipped_by(kind)
         if items:
             print(f"Skipped, {label}: {len(items)}")
@@ -240,9 +243,10 @@ def run_submit(args: argparse.Namespace) -> int:
         if client is None:
             return 2
     try:
+        empty = skip_empty(args, "submit", Folder(args.folder), settings)
         plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
                                image_source="file" if args.upload_frames else "base64",
-                               on_progress=progress_for(args, "keyframes"))
+                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("submit", describe_error(exc))
         return 1

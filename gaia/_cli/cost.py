@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gaia._cli._common import add_parser, emit_json, folder_arg
+from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.api.client import MissingApiKey, make_client
 from gaia.facts import CACHE_TTLS, catalogue, model_facts
 from gaia.folder import Folder
@@ -23,12 +24,14 @@ from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_c
 from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.levers import EmptySaving, empty_saving, without
 from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
 from gaia.pricing.tokens import prompt_tokens
 from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
 from gaia.pricing.whatif import budget
+from gaia.settings import Selection
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -71,6 +74,7 @@ def register(sub: Any) -> None:
     e.add_argument("--compare", action="store_true", help="also price the run on every model")
     e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
     e.add_argument("--per-video", action="store_true", help="list every video's cost")
+    add_skip_empty(e)
     e.add_argument("--json", action="store_true", help="print one JSON document")
     e.set_defaults(func=run_estimate)
 
@@ -234,14 +238,21 @@ def run_estimate(args: argparse.Namespace) -> int:
     client = _client_from_env()
     text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
                                                      cache_file=folder.workdir / "token_counts.json")
-    est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                       selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
-                       text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
-                       done=inp.done)
+
+    def estimate(selection: Selection) -> Estimate:
+        return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
+                            selection=selection, history=inp.history, output_tokens_default=args.output_tokens,
+                            text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
+                            done=inp.done)
+
+    empty = skip_empty(args, "estimate", folder, inp.settings)
+    saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
+    selection = without(inp.selection, empty)
+    est = estimate(selection)
     rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
-                          selection=inp.selection, history=inp.history, client=client,
+                          selection=selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
-    bud = budget(args.budget, est, inp.sets, selection=inp.selection,
+    bud = budget(args.budget, est, inp.sets, selection=selection,
                  source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:
         doc = est.to_dict(per_video=True)
@@ -250,6 +261,9 @@ def run_estimate(args: argparse.Namespace) -> int:
             doc["models"] = [r.to_dict() for r in rows]
         if bud:
             doc["budget"] = bud.to_dict()
+        if args.skip_empty:
+            doc["skip_empty"] = {**skip_empty_json(empty, inp.settings.empty_threshold),
+                                 "saving": saving.to_dict() if saving else None}
         emit_json(doc)
         return 0
     if not est.videos and est.done:
@@ -262,6 +276,9 @@ def run_estimate(args: argparse.Namespace) -> int:
             print(f"  {rel}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
+    if saving is not None:
+        print(f"\nLeaving out {saving.clips} likely-empty clip(s) saves {usd(saving.saving_usd)} "
+              f"({pct(saving.saving_share)}): {usd(saving.with_usd)} with them, {usd(saving.without_usd)} without.")
     advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)
     print(f"\nAnswer length limit (max_tokens): {advice.message}")
     if rows:

@@ -17,6 +17,7 @@ from typing import Any
 from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
 from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.runs.checkpoints import NO_CHECKPOINTS
@@ -50,6 +51,7 @@ def register(sub: Any) -> None:
                    help="upload each frame once through the Files API and reference it by file_id")
     p.add_argument("--retry-failed", action="store_true",
                    help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
+    add_skip_empty(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_run)
 
@@ -115,9 +117,10 @@ def run_run(args: argparse.Namespace) -> int:
             return 0
         return max(_print_result(r, args.folder) for r in results)
     try:
+        empty = skip_empty(args, "run", Folder(args.folder), settings)
         plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
                             image_source="file" if args.upload_frames else "base64",
-                            on_progress=progress_for(args, "keyframes"))
+                            on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("run", describe_error(exc))
         return 1

@@ -368,6 +368,34 @@ def empty_scores(
     return out
 
 
+def empty_fields(score: EmptyScore | None, threshold: float = EMPTY_THRESHOLD) -> dict[str, Any]:
+    """The fields ``gaia scan --json`` and ``gaia keyframes --json`` add to each video: ``empty_score``,
+    ``likely_empty`` and ``empty_reason`` (all ``null`` for a video never checked or not checkable)."""
+    if score is None:
+        return {"empty_score": None, "likely_empty": None, "empty_reason": None}
+    d = score.to_dict(threshold)
+    if score.problem:
+        d["empty_score"] = None
+    return {k: d[k] for k in ("empty_score", "likely_empty", "empty_reason")}
+
+
 def likely_empty(scores: dict[str, EmptyScore], threshold: float = EMPTY_THRESHOLD) -> list[str]:
     """The relative paths whose clip is likely empty at ``threshold``, sorted."""
     return sorted(rel for rel, s in scores.items() if s.likely_empty(threshold))
+
+
+def likely_empty_reasons(
+    folder: Path | str,
+    records: Sequence[VideoRecord] | None = None,
+    *,
+    threshold: float = EMPTY_THRESHOLD,
+    on_progress: Progress | None = None,
+) -> dict[str, str]:
+    """The likely-empty videos of ``folder`` at ``threshold`` (relative path → reason in words), measuring
+    what was never measured. ``records`` default to a scan of the folder. What a skip-empty policy leaves out."""
+    if records is None:
+        from gaia.media.scan import scan_folder
+
+        records = scan_folder(folder).records
+    scores = empty_scores(folder, records, on_progress=on_progress)
+    return {rel: s.reason for rel, s in sorted(scores.items()) if s.likely_empty(threshold)}

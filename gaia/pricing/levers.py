@@ -1,0 +1,101 @@
+"""What the two levers that send less save: leaving likely-empty clips out, and a cheap first pass.
+
+``empty_saving`` prices a run with and without the likely-empty clips through the one estimate
+function (the caller hands it in, already bound to the folder's inputs), so the saving shown beside
+the threshold is exactly the difference of two ordinary estimates. ``miss_rate`` turns a sample of
+likely-empty clips the model looked at anyway into a miss rate with its Wilson interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.scenarios import HEADLINE_SCENARIO
+from gaia.settings import Selection
+
+
+@dataclass(frozen=True)
+class EmptySaving:
+    """A run priced with every clip and without the likely-empty ones (headline scenario, USD)."""
+
+    clips: int  # likely-empty clips left out (that the run would otherwise send)
+    with_usd: float
+    without_usd: float
+
+    @property
+    def saving_usd(self) -> float:
+        """What leaving them out saves."""
+        return max(0.0, self.with_usd - self.without_usd)
+
+    @property
+    def saving_share(self) -> float:
+        """The saving as a share of the run with every clip."""
+        return self.saving_usd / self.with_usd if self.with_usd > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"clips": self.clips, "with_usd": round(self.with_usd, 6), "without_usd": round(self.without_usd, 6),
+                "saving_usd": round(self.saving_usd, 6), "saving_share": round(self.saving_share, 4)}
+
+
+def without(selection: Selection, rel_paths: Collection[str]) -> Selection:
+    """``selection`` with ``rel_paths`` excluded as whole videos too."""
+    for rel in rel_paths:
+        selection = selection.with_video(rel, True)
+    return selection
+
+
+def empty_saving(estimate: Callable[[Selection], Estimate], selection: Selection,
+                 likely_empty: Collection[str]) -> EmptySaving:
+    """The run priced by ``estimate`` (the folder's one estimate, for a selection) with and without
+    ``likely_empty``; clips the user already excluded count neither way."""
+    left = [rel for rel in likely_empty if not selection.video_excluded(rel)]
+    full = estimate(selection)
+    cut = estimate(without(selection, left)) if left else full
+    return EmptySaving(len(left), full.scenario(HEADLINE_SCENARIO).total_usd, cut.scenario(HEADLINE_SCENARIO).total_usd)
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a share ``successes / n``; ``(0, 1)`` for ``n == 0``."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class MissRate:
+    """How many sampled likely-empty clips had a subject according to the model, with a Wilson interval."""
+
+    sampled: int
+    with_subject: int
+    rel_paths: tuple[str, ...] = ()  # the clips that had one
+
+    @property
+    def rate(self) -> float:
+        """The measured share of misses."""
+        return self.with_subject / self.sampled if self.sampled else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Its 95% Wilson interval."""
+        return wilson(self.with_subject, self.sampled)
+
+    def describe(self) -> str:
+        """``1 of 12 sampled likely-empty clips had a subject (8%, 95% interval 1%–35%)``."""
+        lo, hi = self.interval
+        return (f"{self.with_subject} of {self.sampled} sampled likely-empty clips had a subject "
+                f"({self.rate:.0%}, 95% interval {lo:.0%}–{hi:.0%})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        lo, hi = self.interval
+        return {"sampled": self.sampled, "with_subject": self.with_subject, "rate": round(self.rate, 4),
+                "low": round(lo, 4), "high": round(hi, 4), "videos_with_subject": list(self.rel_paths)}
