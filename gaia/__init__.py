@@ -36,6 +36,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "gaia.ledger": ("Ledger",),
     "gaia.media.demo": ("demo_folder_path", "demo_ready", "ensure_demo_folder"),
+    "gaia.media.empty": ("EmptyScore", "empty_scores", "likely_empty", "likely_empty_reasons"),
     "gaia.media.keyframes": ("Keyframe", "KeyframeSet", "cached_keyframes", "extract_keyframes", "thumbnails"),
     "gaia.media.probe": ("ProbeInfo", "probe_file"),
     "gaia.media.scan": (
@@ -47,6 +48,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gaia.pricing.explain": ("Explanation",),
     "gaia.pricing.history": ("History", "history"),
     "gaia.pricing.inputs": ("RunInputs", "load_run_inputs"),
+    "gaia.pricing.levers": (
+        "EmptySaving", "MissRate", "empty_saving", "folder_estimator", "measured_misses", "save_misses", "wilson",
+    ),
     "gaia.pricing.limits": ("LimitVerdict", "MaxTokensAdvice", "max_tokens_advice"),
     "gaia.pricing.models": ("ModelRow", "compare_models"),
     "gaia.pricing.output": ("OutputEstimate", "output_estimate"),
@@ -82,7 +86,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "DEFAULT_TRIAL_VIDEOS", "MAX_TRIAL_VIDEOS", "RunChoice", "TrialResult", "TrialVideo", "run_choice", "run_trial",
     ),
     "gaia.settings": (
-        "DEFAULT_CONCURRENCY", "DEFAULT_FRAME_PRESET", "FRAME_COUNT_STEPS", "FRAME_PRESET_NAMES", "FRAME_PRESETS",
+        "DEFAULT_CONCURRENCY", "DEFAULT_FRAME_PRESET", "EMPTY_THRESHOLD", "FRAME_COUNT_STEPS", "FRAME_PRESET_NAMES",
+        "FRAME_PRESETS",
         "MAX_CONCURRENCY", "MAX_EDGE_STEPS", "MAX_FRAME_COUNT", "MAX_JPEG_QUALITY", "MAX_MAX_TOKENS",
         "MIN_JPEG_QUALITY", "STRATEGIES", "FramePreset", "KeyframeSettings", "RunSettings", "Selection",
         "allowed_roots", "frame_preset",

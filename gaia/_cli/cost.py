@@ -22,16 +22,15 @@ from gaia.folder import Folder
 from gaia.format import pct, tokens, usd
 from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
 from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate, estimate_run
+from gaia.pricing.estimate import Estimate
 from gaia.pricing.inputs import load_run_inputs
-from gaia.pricing.levers import EmptySaving, empty_saving, without
+from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, without
 from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
 from gaia.pricing.tokens import prompt_tokens
 from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
 from gaia.pricing.whatif import budget
-from gaia.settings import Selection
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -238,13 +237,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     client = _client_from_env()
     text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
                                                      cache_file=folder.workdir / "token_counts.json")
-
-    def estimate(selection: Selection) -> Estimate:
-        return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                            selection=selection, history=inp.history, output_tokens_default=args.output_tokens,
-                            text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
-                            done=inp.done)
-
+    estimate = folder_estimator(inp, text_tokens=text, output_tokens_default=args.output_tokens)
     empty = skip_empty(args, "estimate", folder, inp.settings)
     saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
     selection = without(inp.selection, empty)

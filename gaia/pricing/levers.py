@@ -11,11 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gaia.pricing.estimate import Estimate
+from gaia.folder import Folder
+from gaia.fsutil import atomic_write_json, read_json
+from gaia.pricing.estimate import Estimate, estimate_run
+from gaia.pricing.inputs import RunInputs
 from gaia.pricing.scenarios import HEADLINE_SCENARIO
 from gaia.settings import Selection
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from gaia.pricing.tokens import PromptTokens
+
+MISSES_FILE = "empty_misses.json"  # in the working folder: the last measured miss rate of likely-empty clips
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,19 @@ class EmptySaving:
         """A JSON-ready dict."""
         return {"clips": self.clips, "with_usd": round(self.with_usd, 6), "without_usd": round(self.without_usd, 6),
                 "saving_usd": round(self.saving_usd, 6), "saving_share": round(self.saving_share, 4)}
+
+
+def folder_estimator(inp: RunInputs, *, text_tokens: PromptTokens | None = None,
+                     output_tokens_default: int | None = None) -> Callable[[Selection], Estimate]:
+    """The folder's estimate (``estimate_run`` on ``inp``) as a function of the selection: what the
+    Estimate page and ``gaia estimate`` price, for any set of exclusions."""
+    def estimate(selection: Selection) -> Estimate:
+        return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
+                            selection=selection, history=inp.history, output_tokens_default=output_tokens_default,
+                            text_tokens=text_tokens, source_sizes=inp.source_sizes,
+                            max_tokens=inp.settings.max_tokens, done=inp.done)
+
+    return estimate
 
 
 def without(selection: Selection, rel_paths: Collection[str]) -> Selection:
@@ -99,3 +122,20 @@ class MissRate:
         lo, hi = self.interval
         return {"sampled": self.sampled, "with_subject": self.with_subject, "rate": round(self.rate, 4),
                 "low": round(lo, 4), "high": round(hi, 4), "videos_with_subject": list(self.rel_paths)}
+
+
+def measured_misses(folder: Folder | Path | str) -> MissRate | None:
+    """The folder's last measured miss rate of likely-empty clips, or ``None`` when never measured."""
+    data = read_json(Folder.of(folder).existing_workdir() / MISSES_FILE)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return MissRate(int(data["sampled"]), int(data["with_subject"]),
+                        tuple(str(r) for r in data.get("videos_with_subject") or ()))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def save_misses(folder: Folder | Path | str, miss: MissRate) -> None:
+    """Keep ``miss`` as the folder's measured miss rate (the Estimate and Keyframes pages show it)."""
+    atomic_write_json(Folder.of(folder).workdir / MISSES_FILE, miss.to_dict())

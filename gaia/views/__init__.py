@@ -4,6 +4,7 @@ One module per page concern: ``common`` (headline figures, model names, image da
 ``results`` (rows, filters, facets, totals), ``exports`` (CSV, JSONL), ``detail`` (one video),
 ``progress`` (batch cards, polling, chart data), ``submit`` (the plan shown, the spend cap),
 ``select`` (the scan table), ``keyframes`` (frame choices and presets, the run's frames),
+``empty`` (the likely-empty contact sheet),
 ``answer_length`` (each prompt profile's output tokens, max_tokens advice), ``estimate`` (the
 cost tables and sentences), ``run_now`` (run now and the prompt trial), ``spent`` (what the folder
 has spent, the one total Progress and Results show), ``tune`` (the Tune page: chart points, table,
@@ -41,6 +42,14 @@ from gaia.views.detail import (
     thumbnail_url,
     video_detail,
 )
+from gaia.views.empty import (
+    EmptyCard,
+    empty_cards,
+    saving_text,
+    threshold_steps,
+    to_exclude,
+)
+from gaia.views.empty import exclude as exclude_videos
 from gaia.views.estimate import (
     mean_output,
     model_label,
@@ -245,6 +254,7 @@ __all__ = [
     "BatchTiming",
     "CamtrapExport",
     "CostChart",
+    "EmptyCard",
     "FrameState",
     "FrameView",
     "Metric",
@@ -287,7 +297,9 @@ __all__ = [
     "edge_choices",
     "edge_for",
     "edge_label",
+    "empty_cards",
     "endpoint_note",
+    "exclude_videos",
     "expiry_text",
     "extraction_label",
     "facets",
@@ -342,6 +354,7 @@ __all__ = [
     "rows_csv",
     "run_metrics",
     "run_status",
+    "saving_text",
     "scan_metrics",
     "scan_record",
     "scenario_records",
@@ -357,8 +370,10 @@ __all__ = [
     "summary_of",
     "table_records",
     "tags_of",
+    "threshold_steps",
     "thumbnail_url",
     "timing_chart",
+    "to_exclude",
     "token_counts_text",
     "totals",
     "trial_metrics",
