@@ -80,7 +80,6 @@ if missing:
         with st.status("Extracting keyframes…", expanded=True) as status:
             progress = StreamlitProgress("Videos done")
             sets = gaia.extract_keyframes(folder, settings=kf, model=model, records=records, on_progress=progress)
-            gaia.empty_scores(folder, records, on_progress=StreamlitProgress("Clips checked for emptiness"))
             label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
             status.update(label=label, state="error" if failed else "complete")
         ss["keyframes_done"] = label + "."
@@ -111,7 +110,8 @@ def _empty_sheet() -> None:
     with st.container(border=True, key="empty_sheet"):
         st.subheader("Likely empty clips", anchor=False)
         st.caption("A local check (no model, nothing sent) looks for something moving into the scene, as opposed to "
-                   "light, noise, shake or swaying leaves. Nothing is left out until you say so.")
+                   "light, noise, shake or swaying leaves. It decodes every frame, small, so it takes several times "
+                   "as long as extracting keyframes; results are kept. Nothing is left out until you say so.")
         if unchecked and st.button(f"Check {len(unchecked)} clip(s) for emptiness", icon=":material/search:"):
             with st.status("Checking for empty clips…", expanded=True) as status:
                 gaia.empty_scores(folder, records, on_progress=StreamlitProgress("Clips checked"))

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "export",
     "tune",
     "spent",
+    "empty",
 )
 
 

@@ -33,9 +33,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-save", dest="save", action="store_false",
                    help="use these settings for this extraction only (by default settings given here become the "
                         "folder's run settings, so estimate, submit and the app use the same frames)")
-    p.add_argument("--no-empty-check", dest="empty_check", action="store_false",
-                   help="skip the local check for likely-empty clips (it decodes each video once more, small; "
-                        "scores are cached)")
+    p.add_argument("--check-empty", dest="empty_check", action="store_true",
+                   help="also check videos never checked for being likely empty (a local check that decodes every "
+                        "frame of each video, small: several times the time of extracting keyframes; scores are "
+                        "cached); without it, scores come from the cache (null: not checked yet)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -105,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     if flagged:
         print(f"{len(flagged)} clip(s) likely empty (empty score at or above {threshold:g}); review them on the "
               "Keyframes page, or leave them out with --skip-empty on estimate, run and submit")
+    elif not args.empty_check and len(scores) < len(ok):
+        print("Not checked for likely-empty clips: add --check-empty (or use the Keyframes page)")
     print(f"{len(ok)} of {len(sets)} videos have frames; {sum(len(k.frames) for k in ok)} frames, "
           f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model} "
           f"(frame size: {settings.frame_preset})")

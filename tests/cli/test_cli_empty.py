@@ -43,6 +43,10 @@ def test_scan_reports_cached_scores_and_checks_when_asked(folder: Path, capsys: 
 
 def test_keyframes_json_carries_the_score(folder: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["keyframes", str(folder), "--json"]) == 0
+    assert {v["likely_empty"] for v in json.loads(capsys.readouterr().out)["videos"]} == {None}  # not checked
+    assert main(["keyframes", str(folder)]) == 0
+    assert "add --check-empty" in capsys.readouterr().out
+    assert main(["keyframes", str(folder), "--json", "--check-empty"]) == 0
     videos = _videos(json.loads(capsys.readouterr().out))
     assert videos["wind.mp4"]["likely_empty"] is True and videos["fox.mp4"]["likely_empty"] is False
     assert videos["wind.mp4"]["frames"]  # the frames are still extracted: flagging excludes nothing by itself
@@ -53,7 +57,7 @@ def test_keyframes_json_carries_the_score(folder: Path, capsys: pytest.CaptureFi
 def test_a_threshold_the_user_set_is_used(folder: Path, capsys: pytest.CaptureFixture) -> None:
     Folder.of(folder).save_settings(RunSettings(empty_threshold=1.0))
     assert Folder.of(folder).settings().empty_threshold == 1.0
-    main(["keyframes", str(folder), "--json"])
+    main(["keyframes", str(folder), "--json", "--check-empty"])
     doc = json.loads(capsys.readouterr().out)
     assert doc["empty_threshold"] == 1.0
 
