@@ -49,7 +49,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gaia.pricing.history": ("History", "history"),
     "gaia.pricing.inputs": ("RunInputs", "load_run_inputs"),
     "gaia.pricing.levers": (
-        "EmptySaving", "MissRate", "empty_saving", "folder_estimator", "measured_misses", "save_misses", "wilson",
+        "CascadeEstimate", "EmptySaving", "MissRate", "cascade_estimate", "empty_saving", "folder_estimator",
+        "measured_misses", "save_misses", "wilson",
     ),
     "gaia.pricing.limits": ("LimitVerdict", "MaxTokensAdvice", "max_tokens_advice"),
     "gaia.pricing.models": ("ModelRow", "compare_models"),

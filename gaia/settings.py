@@ -60,6 +60,10 @@ DEFAULT_XMP_NAMING = "video"
 # all, falling as a local change grows) reaches this. Conservative: at 0.75 a blob of a single pixel
 # (at the measure's 128 px frames) in two sampled frames is already enough to keep a clip.
 EMPTY_THRESHOLD = 0.75
+# A cascade (gaia.runs.levers): the share of first answers assumed to need the stronger configuration
+# before a pilot has measured it, and the range assumed around it.
+CASCADE_ASSUMED_SHARE = 0.3
+CASCADE_SHARE_RANGE = (0.1, 0.6)
 
 
 
@@ -309,3 +313,15 @@ def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
     tell "analysed" from "analysed with other settings".
     """
     return {"model": settings.model, "prompt_hash": prompt_hash, "keyframes": asdict(settings.keyframes)}
+
+
+def parse_cascade(text: str) -> tuple[str, str]:
+    """``"claude-haiku-5-5:economy"`` → ``(model, preset)``; ``ValueError`` in words for anything else.
+
+    The model is checked by the caller against the price data; the preset must be a frame-size preset.
+    """
+    model, sep, preset = (text or "").strip().rpartition(":")
+    if not sep or not model or not preset:
+        raise ValueError(f"a cascade is CHEAP_MODEL:PRESET (for example claude-haiku-5-5:economy), not {text!r}")
+    frame_preset(preset)
+    return model, preset

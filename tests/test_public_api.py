@@ -71,6 +71,8 @@ EXPECTED = {
     'empty_saving',
     'folder_estimator',
     'wilson',
+    'CascadeEstimate',
+    'cascade_estimate',
     'measured_misses',
     'save_misses',
     'EMPTY_THRESHOLD',

@@ -67,6 +67,9 @@ def register(sub: Any) -> None:
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
     add_skip_empty(p)
+    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
+                   help="not with batches: a cascade chooses its second pass from each first answer, so it runs now "
+                        "(gaia run --cascade); gaia estimate --cascade prices it")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -231,6 +234,10 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
 
 def run_submit(args: argparse.Namespace) -> int:
     """Plan, show, confirm and submit."""
+    if getattr(args, "cascade", None):
+        err("submit", "a cascade chooses its second pass from each first answer, so it runs now: use "
+                      f"gaia run {args.folder} --cascade {args.cascade} (gaia estimate --cascade prices it)")
+        return 2
     settings = Folder(args.folder).settings()
     if args.model:
         if (why := not_offered_reason(args.model)) is not None:

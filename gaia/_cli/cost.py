@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
 from gaia._cli._common import add_parser, emit_json, folder_arg
 from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.api.client import MissingApiKey, make_client
@@ -74,6 +75,7 @@ def register(sub: Any) -> None:
     e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
     e.add_argument("--per-video", action="store_true", help="list every video's cost")
     add_skip_empty(e)
+    add_cascade(e)
     e.add_argument("--json", action="store_true", help="print one JSON document")
     e.set_defaults(func=run_estimate)
 
@@ -233,6 +235,9 @@ def run_estimate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     folder = Folder.of(args.folder)
+    cascade = cascade_arg(args, "estimate")
+    if cascade is False:
+        return 2
     inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
     client = _client_from_env()
     text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
@@ -242,6 +247,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
     selection = without(inp.selection, empty)
     est = estimate(selection)
+    casc = cascade_for(args, folder, inp, selection, *cascade) if isinstance(cascade, tuple) else None
     rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
                           selection=selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
@@ -254,6 +260,8 @@ def run_estimate(args: argparse.Namespace) -> int:
             doc["models"] = [r.to_dict() for r in rows]
         if bud:
             doc["budget"] = bud.to_dict()
+        if casc is not None:
+            doc["scenarios"].append(casc.to_dict())
         if args.skip_empty:
             doc["skip_empty"] = {**skip_empty_json(empty, inp.settings.empty_threshold),
                                  "saving": saving.to_dict() if saving else None}
@@ -269,6 +277,8 @@ def run_estimate(args: argparse.Namespace) -> int:
             print(f"  {rel}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
+    if casc is not None:
+        print("\n" + casc.describe())
     if saving is not None:
         print(f"\nLeaving out {saving.clips} likely-empty clip(s) saves {usd(saving.saving_usd)} "
               f"({pct(saving.saving_share)}): {usd(saving.with_usd)} with them, {usd(saving.without_usd)} without.")

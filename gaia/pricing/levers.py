@@ -139,3 +139,50 @@ def measured_misses(folder: Folder | Path | str) -> MissRate | None:
 def save_misses(folder: Folder | Path | str, miss: MissRate) -> None:
     """Keep ``miss`` as the folder's measured miss rate (the Estimate and Keyframes pages show it)."""
     atomic_write_json(Folder.of(folder).workdir / MISSES_FILE, miss.to_dict())
+
+
+CASCADE_SCENARIO = "caching"  # a cascade runs now (Messages API, shared prefix cached): priced as run now is
+
+
+@dataclass(frozen=True)
+class CascadeEstimate:
+    """A cascade priced: every video with the cheap configuration, plus the escalated share with the strong one."""
+
+    first_usd: float  # the first pass, every video
+    second_all_usd: float  # the strong configuration for every video (the second pass sends a share of it)
+    escalation_share: float
+    share_low: float
+    share_high: float
+    share_source: str
+    total_usd: float
+    low_usd: float
+    high_usd: float
+    videos: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario's JSON form (key ``cascade``)."""
+        return {"key": "cascade", "label": "Cascade (run now, with caching)", "total_usd": round(self.total_usd, 6),
+                "low_usd": round(self.low_usd, 6), "high_usd": round(self.high_usd, 6),
+                "escalation_share": round(self.escalation_share, 4),
+                "escalation_share_range": [round(self.share_low, 4), round(self.share_high, 4)],
+                "escalation_share_source": self.share_source, "first_pass_usd": round(self.first_usd, 6),
+                "strong_for_every_video_usd": round(self.second_all_usd, 6), "videos": self.videos,
+                "priced_as": CASCADE_SCENARIO}
+
+    def describe(self) -> str:
+        """The scenario in one sentence."""
+        return (f"Cascade: {self.total_usd:.4f} USD (range {self.low_usd:.4f}–{self.high_usd:.4f}) for {self.videos} "
+                f"video(s): the first pass {self.first_usd:.4f} USD, then {self.escalation_share:.0%} sent again "
+                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%}).")
+
+
+def cascade_estimate(first: Estimate, strong: Estimate, *, share: float, share_low: float, share_high: float,
+                     share_source: str) -> CascadeEstimate:
+    """Price a cascade from two ordinary estimates (the cheap configuration's and the strong one's, for the same
+    videos) and the escalation share with its range: the low end takes both estimates' low ends and the share's."""
+    a, b = first.scenario(CASCADE_SCENARIO), strong.scenario(CASCADE_SCENARIO)
+    a_low, a_high = a.low_usd if a.low_usd is not None else a.total_usd, a.high_usd or a.total_usd
+    b_low, b_high = b.low_usd if b.low_usd is not None else b.total_usd, b.high_usd or b.total_usd
+    return CascadeEstimate(a.total_usd, b.total_usd, share, share_low, share_high, share_source,
+                           a.total_usd + share * b.total_usd, a_low + share_low * b_low,
+                           a_high + share_high * b_high, first.videos)
