@@ -45,6 +45,7 @@ from gaia.views.detail import (
 from gaia.views.empty import (
     EmptyCard,
     empty_cards,
+    empty_lever_text,
     saving_text,
     threshold_steps,
     to_exclude,
@@ -298,6 +299,7 @@ __all__ = [
     "edge_for",
     "edge_label",
     "empty_cards",
+    "empty_lever_text",
     "endpoint_note",
     "exclude_videos",
     "expiry_text",

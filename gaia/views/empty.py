@@ -14,9 +14,13 @@ from pathlib import Path
 
 from gaia import format as fmt
 from gaia.folder import Folder
-from gaia.media.empty import EmptyScore
+from gaia.media.empty import EmptyScore, empty_scores, likely_empty
 from gaia.media.keyframes import KeyframeSet
-from gaia.pricing.levers import EmptySaving, MissRate, without
+from gaia.media.scan import scan_folder
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.inputs import RunInputs
+from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_estimator, measured_misses, without
+from gaia.pricing.tokens import PromptTokens
 from gaia.settings import Selection
 
 THRESHOLD_STEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0)
@@ -87,3 +91,20 @@ def saving_text(saving: EmptySaving, threshold: float, miss: MissRate | None = N
 def threshold_steps(current: float) -> list[float]:
     """The thresholds offered (the current one included)."""
     return sorted({*THRESHOLD_STEPS, current})
+
+
+def empty_lever_text(folder: Path | str, inp: RunInputs, est: Estimate, *, text_tokens: PromptTokens | None = None,
+                     output_tokens_default: int | None = None) -> str | None:
+    """The Estimate page's line on likely-empty clips (checked ones only, nothing decoded): what leaving them
+    out saves at the folder's threshold, and the measured miss rate; ``None`` when no clip left is likely empty."""
+    threshold = inp.settings.empty_threshold
+    rels = {k.rel_path for k in inp.sets}
+    records = [r for r in scan_folder(folder).records if r.rel_path in rels]
+    flagged = likely_empty(empty_scores(folder, records, measure_missing=False), threshold)
+    if not flagged:
+        return None
+    estimate = folder_estimator(inp, text_tokens=text_tokens, output_tokens_default=output_tokens_default)
+    saving = empty_saving(lambda sel: est if sel == inp.selection else estimate(sel), inp.selection, flagged)
+    if not saving.clips:
+        return None
+    return saving_text(saving, threshold, measured_misses(folder)) + " Review them on the Keyframes page."

@@ -56,3 +56,18 @@ def test_the_threshold_is_the_folders_and_a_measured_miss_rate_shows(tmp_path: P
     at.select_slider(key="empty_threshold").set_value(1.0).run()
     assert not at.exception
     assert gaia.Folder(folder).settings().empty_threshold == 1.0
+
+
+def test_estimate_page_shows_the_saving_at_the_threshold_and_the_measured_misses(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    estimate_page = str(Path(KEYFRAMES).with_name("3_Estimate_cost.py"))
+    at = page_app(estimate_page, folder).run()
+    assert not at.exception
+    assert not any("likely-empty" in c.value for c in at.caption)  # nothing checked: nothing said
+    gaia.empty_scores(folder, gaia.scan_folder(folder).records)
+    gaia.save_misses(folder, gaia.MissRate(10, 0))
+    at = page_app(estimate_page, folder).run()
+    assert not at.exception
+    line = next(c.value for c in at.caption if "likely-empty" in c.value)
+    assert "leaving out 2 likely-empty clip(s) saves \\$" in line
+    assert "0 of 10 sampled likely-empty clips had a subject (0%, 95% interval 0%–28%)" in line
