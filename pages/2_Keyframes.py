@@ -132,7 +132,7 @@ def _empty_sheet() -> None:
         if not cards:
             st.caption("No likely-empty clip at this threshold." if scores else "No clip checked yet.")
             return
-        c = st.columns([1, 1, 3])
+        c = st.columns([2, 2, 3])
         if todo and c[0].button(f"Exclude these {len(todo)} clip(s)", type="primary", icon=":material/block:",
                                 key="exclude_empty"):
             V.exclude_videos(folder, todo)

@@ -84,7 +84,7 @@ def saving_text(saving: EmptySaving, threshold: float, miss: MissRate | None = N
     if miss is not None and miss.sampled:
         text += f" Measured: {miss.describe()}."
     else:
-        text += " Misses not measured yet: a tune can send a sample of these clips to count them."
+        text += " Misses not measured yet: gaia empty-sample DIR sends a sample of these clips to count them."
     return text
 
 
