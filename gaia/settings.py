@@ -64,6 +64,11 @@ EMPTY_THRESHOLD = 0.75
 # before a pilot has measured it, and the range assumed around it.
 CASCADE_ASSUMED_SHARE = 0.3
 CASCADE_SHARE_RANGE = (0.1, 0.6)
+# The hierarchical keywords GAIA writes are "Category|Value" (Species|Red fox), as camtrapR and digiKam
+# read them. A root puts them under one more level ("GAIA" gives GAIA|Species|Red fox) for those who
+# keep every tool's keywords apart; empty by default. Levels are separated by "|"; "/" is not allowed
+# (digiKam's own separator).
+DEFAULT_XMP_ROOT = ""
 
 
 
@@ -168,8 +173,9 @@ class KeyframeSettings:
 @dataclass(frozen=True)
 class RunSettings:
     """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), whether
-    retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``), and the
-    score at which a clip counts as likely empty (``empty_threshold``)."""
+    retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``, ``xmp_root``
+    the optional root of the hierarchical keywords, e.g. ``GAIA``), and the score at which a clip counts
+    as likely empty (``empty_threshold``)."""
 
     model: str = DEFAULT_MODEL
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
@@ -178,11 +184,15 @@ class RunSettings:
     max_tokens: int = DEFAULT_MAX_TOKENS
     xmp_on_retrieve: bool = False
     xmp_naming: str = DEFAULT_XMP_NAMING
+    xmp_root: str = DEFAULT_XMP_ROOT
     empty_threshold: float = EMPTY_THRESHOLD  # the user's: a clip is likely empty at or above this score
 
     def __post_init__(self) -> None:
         if not 0.0 < self.empty_threshold <= 1.0:
             raise ValueError(f"the empty-clip threshold must be above 0 and at most 1, not {self.empty_threshold}")
+        if not isinstance(self.xmp_root, str) or "/" in self.xmp_root:
+            raise ValueError(f"the XMP keyword root must be text without '/' (levels are separated by '|'), "
+                             f"not {self.xmp_root!r}")
         if self.xmp_naming not in XMP_NAMINGS:
             raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:
