@@ -126,8 +126,10 @@ def _empty_sheet() -> None:
             gaia.Folder(folder).save_settings(replace(settings, empty_threshold=float(threshold)))
         cards = V.empty_cards(ready, scores, selection, threshold)
         todo = V.to_exclude(cards)
-        inp = gaia.load_run_inputs(folder, model=model, records=records)
-        saving = gaia.empty_saving(gaia.folder_estimator(inp), selection, todo)
+        saving = gaia.EmptySaving(0, 0.0, 0.0)  # nothing left to leave out: nothing to price
+        if todo:
+            estimate = gaia.folder_estimator(gaia.load_run_inputs(folder, model=model, records=records))
+            saving = gaia.empty_saving(estimate, selection, todo)
         st.markdown(V.saving_text(saving, threshold, gaia.measured_misses(folder)))
         if not cards:
             st.caption("No likely-empty clip at this threshold." if scores else "No clip checked yet.")

@@ -77,8 +77,10 @@ def empty_saving(estimate: Callable[[Selection], Estimate], selection: Selection
     """The run priced by ``estimate`` (the folder's one estimate, for a selection) with and without
     ``likely_empty``; clips the user already excluded count neither way."""
     left = [rel for rel in likely_empty if not selection.video_excluded(rel)]
+    if not left:  # nothing to leave out: nothing to price
+        return EmptySaving(0, 0.0, 0.0)
     full = estimate(selection)
-    cut = estimate(without(selection, left)) if left else full
+    cut = estimate(without(selection, left))
     return EmptySaving(len(left), full.scenario(HEADLINE_SCENARIO).total_usd, cut.scenario(HEADLINE_SCENARIO).total_usd)
 
 
