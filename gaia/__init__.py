@@ -74,6 +74,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gaia.runs.checkpoints": ("Checkpoint", "Checkpoints"),
     "gaia.runs.failures": ("FailedRequest", "failures", "plan_retry", "retry_failed"),
     "gaia.runs.guard": ("cap_problem",),
+    "gaia.runs.levers": ("CascadeResult", "measure_misses", "run_cascade"),
     "gaia.runs.now": ("OnlineResult", "estimate_now_usd", "retry_now", "run_now"),
     "gaia.runs.plan": ("PlannedRequest", "SkipKind", "SkippedVideo", "SubmissionPlan", "build_plan", "plan_intents"),
     "gaia.runs.recorder": ("RequestOutcome", "record_message"),

@@ -43,7 +43,11 @@ from gaia.views.detail import (
     video_detail,
 )
 from gaia.views.empty import (
+    CASCADE_HELP,
     EmptyCard,
+    cascade_default_model,
+    cascade_pass_line,
+    cascade_summary,
     empty_cards,
     empty_lever_text,
     saving_text,
@@ -218,6 +222,7 @@ from gaia.views.tune import (
 __all__ = [
     "CAMTRAP_ZIP_NAME",
     "CARDS_SHOWN",
+    "CASCADE_HELP",
     "CSV_COLUMNS",
     "DRY_RUN_DOWNLOAD_LIMIT",
     "ENDPOINT_NOTE_DEMO",
@@ -287,6 +292,9 @@ __all__ = [
     "cap_problem",
     "card_heading",
     "card_metrics",
+    "cascade_default_model",
+    "cascade_pass_line",
+    "cascade_summary",
     "config_records",
     "configs_of",
     "cost_chart",

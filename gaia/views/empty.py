@@ -21,6 +21,7 @@ from gaia.pricing.estimate import Estimate
 from gaia.pricing.inputs import RunInputs
 from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_estimator, measured_misses, without
 from gaia.pricing.tokens import PromptTokens
+from gaia.runs.levers import CascadeResult
 from gaia.settings import Selection
 
 THRESHOLD_STEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0)
@@ -108,3 +109,26 @@ def empty_lever_text(folder: Path | str, inp: RunInputs, est: Estimate, *, text_
     if not saving.clips:
         return None
     return saving_text(saving, threshold, measured_misses(folder)) + " Review them on the Keyframes page."
+
+
+CASCADE_HELP = ("Every video goes first to the model and frame size chosen here; only answers the schema marks as "
+                "uncertain (lowest confidence, species unknown, frames disagreeing) go again to {model} with the "
+                "folder's frames. Both are ordinary runs now, at standard prices; both answers stay in the sidecar.")
+
+
+def cascade_default_model(models: Sequence[str]) -> str:
+    """The first pass's default model: the first Haiku offered, else the first model."""
+    return next((m for m in models if "haiku" in m), models[0])
+
+
+def cascade_pass_line(n: int, videos: int, model: str, preset: str) -> str:
+    """``Pass 1 of 2: 5 video(s) with claude-haiku-5-5 at the economy frame size.``"""
+    frames = f"at the {preset} frame size" if n == 1 else "with the folder's frames"
+    return f"Pass {n} of 2: {videos} video(s) with {model} {frames}."
+
+
+def cascade_summary(res: CascadeResult) -> str:
+    """``Cascade done: 3 first answers kept, 2 sent again; $0.0235 in both passes.``"""
+    word = "done" if res.ok else "ended with problems"
+    return (f"Cascade {word}: {len(res.kept)} first answer(s) kept, {len(res.escalated)} sent again; "
+            f"{fmt.usd(res.spent_usd)} in both passes.")

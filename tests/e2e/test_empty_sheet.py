@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -47,3 +49,26 @@ def test_contact_sheet_and_one_click_exclusion(page: Page, app_server: AppServer
     expect(sheet.get_by_text(" · excluded")).to_have_count(2, timeout=LONG)
     assert gaia.Folder(folder).selection().excluded_videos == {"wind.mp4", "light.mp4"}
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("1")
+
+
+def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the demo clips of its own: the session's demo folder stays unanalysed for the other tests.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    demo = tmp_path / "demo"
+    shutil.copytree(gaia.ensure_demo_folder(), demo)
+    page.goto(f"{app_server.url}/?folder={quote(str(demo))}")
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(demo), timeout=LONG)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
+    wait_idle(page)
+    page.get_by_role("tab", name="Run now").click()
+    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+    page.get_by_role("button", name="Run the cascade now").click()
+    expect(page.get_by_text(re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
+        timeout=4 * LONG)
+    expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with claude-haiku"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with claude-sonnet-5-5"))).to_be_visible()
+    shot(page, "cascade.png")
+    sides = [gaia.read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
+    assert len(sides) == 5 and all(s and s.get("cascade") for s in sides)  # each first answer kept
