@@ -35,6 +35,7 @@ from gaia.folder import LOCK_WATCH, FolderBusy
 from gaia.fsutil import DISK_FULL, disk_full
 from gaia.labels import LabelError
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
+from gaia.media.empty import empty_scores
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.scan import (
     FolderError,
@@ -50,6 +51,7 @@ from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_c
 from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, measured_misses
 from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.output import output_estimate
@@ -76,6 +78,7 @@ from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
 from gaia.runs.guard import cap_problem
+from gaia.runs.levers import run_cascade
 from gaia.runs.now import OnlineResult, estimate_now_usd, retry_now, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now, plan_submission
@@ -142,6 +145,7 @@ __all__ = [
     "CamtrapDeployment",
     "Checkpoints",
     "ConfigResult",
+    "EmptySaving",
     "EmulatorConfig",
     "EmulatorHandle",
     "Estimate",
@@ -190,12 +194,15 @@ __all__ = [
     "demo_ready",
     "describe_error",
     "disk_full",
+    "empty_saving",
+    "empty_scores",
     "ensure_demo_folder",
     "estimate_now_usd",
     "estimate_run",
     "export_camtrap_dp",
     "extract_keyframes",
     "failures",
+    "folder_estimator",
     "folder_spend",
     "format",
     "frame_preset",
@@ -205,6 +212,7 @@ __all__ = [
     "load_run_inputs",
     "make_client",
     "max_tokens_advice",
+    "measured_misses",
     "model_facts",
     "not_offered_reason",
     "other_ttl",
@@ -220,6 +228,7 @@ __all__ = [
     "retrieve",
     "retry_failed",
     "retry_now",
+    "run_cascade",
     "run_choice",
     "run_now",
     "run_trial",

@@ -56,6 +56,14 @@ MAX_CONCURRENCY = 32
 # (clip.mp4.xmp), "stem" like Lightroom (clip.xmp). Off by default on retrieval; always on demand.
 XMP_NAMINGS = ("video", "stem")
 DEFAULT_XMP_NAMING = "video"
+# Likely-empty clips (gaia.media.empty): a clip is flagged when its empty score (1 = no local change at
+# all, falling as a local change grows) reaches this. Conservative: at 0.75 a blob of a single pixel
+# (at the measure's 128 px frames) in two sampled frames is already enough to keep a clip.
+EMPTY_THRESHOLD = 0.75
+# A cascade (gaia.runs.levers): the share of first answers assumed to need the stronger configuration
+# before a pilot has measured it, and the range assumed around it.
+CASCADE_ASSUMED_SHARE = 0.3
+CASCADE_SHARE_RANGE = (0.1, 0.6)
 # The hierarchical keywords GAIA writes are "Category|Value" (Species|Red fox), as camtrapR and digiKam
 # read them. A root puts them under one more level ("GAIA" gives GAIA|Species|Red fox) for those who
 # keep every tool's keywords apart; empty by default. Levels are separated by "|"; "/" is not allowed
@@ -164,9 +172,10 @@ class KeyframeSettings:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), and
-    whether retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``,
-    ``xmp_root`` the optional root of the hierarchical keywords, e.g. ``GAIA``)."""
+    """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), whether
+    retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``, ``xmp_root``
+    the optional root of the hierarchical keywords, e.g. ``GAIA``), and the score at which a clip counts
+    as likely empty (``empty_threshold``)."""
 
     model: str = DEFAULT_MODEL
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
@@ -176,8 +185,11 @@ class RunSettings:
     xmp_on_retrieve: bool = False
     xmp_naming: str = DEFAULT_XMP_NAMING
     xmp_root: str = DEFAULT_XMP_ROOT
+    empty_threshold: float = EMPTY_THRESHOLD  # the user's: a clip is likely empty at or above this score
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.empty_threshold <= 1.0:
+            raise ValueError(f"the empty-clip threshold must be above 0 and at most 1, not {self.empty_threshold}")
         if not isinstance(self.xmp_root, str) or "/" in self.xmp_root:
             raise ValueError(f"the XMP keyword root must be text without '/' (levels are separated by '|'), "
                              f"not {self.xmp_root!r}")
@@ -360,3 +372,15 @@ def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
     tell "analysed" from "analysed with other settings".
     """
     return {"model": settings.model, "prompt_hash": prompt_hash, "keyframes": asdict(settings.keyframes)}
+
+
+def parse_cascade(text: str) -> tuple[str, str]:
+    """``"claude-haiku-5-5:economy"`` → ``(model, preset)``; ``ValueError`` in words for anything else.
+
+    The model is checked by the caller against the price data; the preset must be a frame-size preset.
+    """
+    model, sep, preset = (text or "").strip().rpartition(":")
+    if not sep or not model or not preset:
+        raise ValueError(f"a cascade is CHEAP_MODEL:PRESET (for example claude-haiku-5-5:economy), not {text!r}")
+    frame_preset(preset)
+    return model, preset

@@ -118,6 +118,57 @@ if not ready:
     st.stop()
 
 
+def _empty_sheet() -> None:
+    """Likely-empty clips: the threshold and its saving, the contact sheet, one click to leave them out."""
+    scores = gaia.empty_scores(folder, records, measure_missing=False)
+    unchecked = [k for k in ready if k.rel_path not in scores]
+    with st.container(border=True, key="empty_sheet"):
+        st.subheader("Likely empty clips", anchor=False)
+        st.caption("A local check (no model, nothing sent) looks for something moving into the scene, as opposed to "
+                   "light, noise, shake or swaying leaves. It decodes every frame, small, so it takes several times "
+                   "as long as extracting keyframes; results are kept. Nothing is left out until you say so.")
+        if unchecked and st.button(f"Check {len(unchecked)} clip(s) for emptiness", icon=":material/search:"):
+            with st.status("Checking for empty clips…", expanded=True) as status:
+                gaia.empty_scores(folder, records, on_progress=StreamlitProgress("Clips checked"))
+                status.update(label="Checked", state="complete")
+            st.rerun()
+        current = settings.empty_threshold
+        threshold = st.select_slider("Threshold (empty score at or above it counts as likely empty)",
+                                     options=V.threshold_steps(current), value=current, key="empty_threshold",
+                                     help="1 means no local change at all. Higher is more conservative: fewer clips "
+                                          "flagged, fewer misses.")
+        if threshold != current:
+            gaia.Folder(folder).save_settings(replace(settings, empty_threshold=float(threshold)))
+        cards = V.empty_cards(ready, scores, selection, threshold)
+        todo = V.to_exclude(cards)
+        saving = gaia.EmptySaving(0, 0.0, 0.0)  # nothing left to leave out: nothing to price
+        if todo:
+            estimate = gaia.folder_estimator(gaia.load_run_inputs(folder, model=model, records=records))
+            saving = gaia.empty_saving(estimate, selection, todo)
+        st.markdown(V.saving_text(saving, threshold, gaia.measured_misses(folder)))
+        if not cards:
+            st.caption("No likely-empty clip at this threshold." if scores else "No clip checked yet.")
+            return
+        c = st.columns([2, 2, 3])
+        if todo and c[0].button(f"Exclude these {len(todo)} clip(s)", type="primary", icon=":material/block:",
+                                key="exclude_empty"):
+            V.exclude_videos(folder, todo)
+            st.rerun()
+        back = [x.rel_path for x in cards if x.excluded]
+        if back and c[1].button(f"Put {len(back)} back in the run", icon=":material/undo:", key="include_empty"):
+            V.exclude_videos(folder, back, excluded=False)
+            st.rerun()
+        grid = st.grid(6, min_column_width=120)
+        for card in cards:
+            with grid.cell():
+                if card.image is not None:
+                    st.image(str(card.image), width="stretch")
+                st.caption(md(card.caption))
+
+
+_empty_sheet()
+
+
 def _toggle_video(rel: str, key: str) -> None:
     gaia.Folder(folder).set_video_excluded(rel, not ss[key])
 

@@ -142,6 +142,10 @@ st.caption(f"{est.videos} video(s), {est.frames} frame(s), {gaia.format.tokens(e
            f"{est.display_name}. Prices as of {est.prices_as_of}: [{est.source}]({est.source})"
            + (f". Frames were extracted for {cat.models[inp.extracted_for].display_name} and are priced with "
               f"{f.display_name}'s own resize rule." if inp.extracted_for != model else "."))
+# Likely-empty clips (checked on the Keyframes page): the saving at the folder's threshold, the measured misses.
+empty_text = V.empty_lever_text(folder, inp, est, text_tokens=text, output_tokens_default=output_default)
+if empty_text:
+    st.caption(":material/visibility_off: " + empty_text.replace("$", "\\$"))
 quality = V.quality_text(gaia.quality_for(folder, settings))  # the Tune page's stored score of these settings
 st.caption(":material/tune: " + (quality.replace("$", "\\$") if quality else
            "Quality of these settings: not measured yet (the Tune page measures it on a sample)."))

@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
+from pages._cascade import render_cascade
 from pages._run_now import render_prompt_trial, render_run_now
 from pages._ui import (
     PAGE_ESTIMATE,
@@ -285,6 +286,7 @@ with tabs[0]:
 
 with tabs[1]:
     render_run_now(folder)
+    render_cascade(folder)
 with tabs[2]:
     render_prompt_trial(folder)
 

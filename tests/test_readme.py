@@ -48,7 +48,7 @@ def test_settings_it_names_exist_in_the_code():
 def test_every_option_in_the_cli_table_exists():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    rows = re.findall(r"^\| `gaia (\w+)([^`]*)`", README, re.M)
+    rows = re.findall(r"^\| `gaia ([\w-]+)([^`]*)`", README, re.M)
     assert {name for name, _ in rows} == set(sub.choices)  # one row per command
     for name, usage in rows:
         known = sub.choices[name]._option_string_actions

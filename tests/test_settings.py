@@ -162,3 +162,12 @@ def test_a_runs_sent_settings_keep_the_format_the_ledger_always_stored():
     assert (old.max_tokens, old.image_source, old.estimate) == (DEFAULT_MAX_TOKENS, "base64", None)
     odd = SentSettings.of({"keyframes": "broken"}, fallback=s.with_keyframes(count=3))
     assert odd.settings.keyframes.count == 3
+
+
+def test_empty_threshold_defaults_for_old_settings_files_and_is_checked() -> None:
+    from gaia.settings import EMPTY_THRESHOLD, RunSettings
+
+    assert RunSettings.from_dict({"model": RunSettings().model}).empty_threshold == EMPTY_THRESHOLD
+    assert RunSettings.from_dict(RunSettings(empty_threshold=0.9).to_dict()).empty_threshold == 0.9
+    with pytest.raises(ValueError, match="empty-clip threshold"):
+        RunSettings(empty_threshold=1.5)

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "export",
     "tune",
     "spent",
+    "empty",
 )
 
 

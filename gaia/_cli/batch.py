@@ -47,6 +47,7 @@ from gaia import (
 )
 from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.views.progress import parked_view
 
 
@@ -70,6 +71,10 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
+    add_skip_empty(p)
+    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
+                   help="not with batches: a cascade chooses its second pass from each first answer, so it runs now "
+                        "(gaia run --cascade); gaia estimate --cascade prices it")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -132,7 +137,8 @@ def _print_plan(plan: SubmissionPlan) -> None:
     print(f"To send: {len(plan.requests)} videos, {plan.n_frames} frames, {plan.image_tokens:,} image tokens, "
           f"{plan.total_bytes / 1e6:.1f} MB")
     for kind, label in (("analysed", "already analysed"), ("in_flight", "waiting in a batch"),
-                        ("excluded", "excluded by you"), ("problem", "not usable")):
+                        ("excluded", "excluded by you"), ("likely_empty", "likely empty (--skip-empty)"),
+                        ("problem", "not usable")):
         items = plan.skipped_by(kind)
         if items:
             print(f"Skipped, {label}: {len(items)}")
@@ -242,6 +248,10 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
 
 def run_submit(args: argparse.Namespace) -> int:
     """Plan, show, confirm and submit."""
+    if getattr(args, "cascade", None):
+        err("submit", "a cascade chooses its second pass from each first answer, so it runs now: use "
+                      f"gaia run {args.folder} --cascade {args.cascade} (gaia estimate --cascade prices it)")
+        return 2
     settings = Folder(args.folder).settings()
     if args.model:
         if (why := not_offered_reason(args.model)) is not None:
@@ -254,9 +264,10 @@ def run_submit(args: argparse.Namespace) -> int:
         if client is None:
             return 2
     try:
+        empty = skip_empty(args, "submit", Folder(args.folder), settings)
         plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
                                image_source="file" if args.upload_frames else "base64",
-                               on_progress=progress_for(args, "keyframes"))
+                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("submit", describe_error(exc))
         return 1

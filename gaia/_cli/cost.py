@@ -32,7 +32,6 @@ from gaia import (
     budget,
     catalogue,
     compare_models,
-    estimate_run,
     load_run_inputs,
     make_client,
     max_tokens_advice,
@@ -41,8 +40,11 @@ from gaia import (
     prompt_tokens,
     read_bill_csv,
 )
+from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
 from gaia._cli._common import add_parser, emit_json, folder_arg
+from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.format import pct, tokens, usd
+from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, without
 
 if TYPE_CHECKING:
     from anthropic import Anthropic
@@ -85,6 +87,8 @@ def register(sub: Any) -> None:
     e.add_argument("--compare", action="store_true", help="also price the run on every model")
     e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
     e.add_argument("--per-video", action="store_true", help="list every video's cost")
+    add_skip_empty(e)
+    add_cascade(e)
     e.add_argument("--json", action="store_true", help="print one JSON document")
     e.set_defaults(func=run_estimate)
 
@@ -244,18 +248,23 @@ def run_estimate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     folder = Folder.of(args.folder)
+    cascade = cascade_arg(args, "estimate")
+    if cascade is False:
+        return 2
     inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
     client = _client_from_env()
     text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
                                                      cache_file=folder.workdir / "token_counts.json")
-    est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                       selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
-                       text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
-                       done=inp.done)
+    estimate = folder_estimator(inp, text_tokens=text, output_tokens_default=args.output_tokens)
+    empty = skip_empty(args, "estimate", folder, inp.settings)
+    saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
+    selection = without(inp.selection, empty)
+    est = estimate(selection)
+    casc = cascade_for(args, folder, inp, selection, *cascade) if isinstance(cascade, tuple) else None
     rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
-                          selection=inp.selection, history=inp.history, client=client,
+                          selection=selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
-    bud = budget(args.budget, est, inp.sets, selection=inp.selection,
+    bud = budget(args.budget, est, inp.sets, selection=selection,
                  source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:
         doc = est.to_dict(per_video=True)
@@ -264,6 +273,11 @@ def run_estimate(args: argparse.Namespace) -> int:
             doc["models"] = [r.to_dict() for r in rows]
         if bud:
             doc["budget"] = bud.to_dict()
+        if casc is not None:
+            doc["scenarios"].append(casc.to_dict())
+        if args.skip_empty:
+            doc["skip_empty"] = {**skip_empty_json(empty, inp.settings.empty_threshold),
+                                 "saving": saving.to_dict() if saving else None}
         emit_json(doc)
         return 0
     if not est.videos and est.done:
@@ -276,6 +290,11 @@ def run_estimate(args: argparse.Namespace) -> int:
             print(f"  {rel}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
+    if casc is not None:
+        print("\n" + casc.describe())
+    if saving is not None:
+        print(f"\nLeaving out {saving.clips} likely-empty clip(s) saves {usd(saving.saving_usd)} "
+              f"({pct(saving.saving_share)}): {usd(saving.with_usd)} with them, {usd(saving.without_usd)} without.")
     advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)
     print(f"\nAnswer length limit (max_tokens): {advice.message}")
     if rows:

@@ -9,6 +9,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.media.empty import empty_fields, empty_scores, likely_empty
 
 
 def register(sub: Any) -> None:
@@ -32,6 +33,10 @@ def register(sub: Any) -> None:
     p.add_argument("--no-save", dest="save", action="store_false",
                    help="use these settings for this extraction only (by default settings given here become the "
                         "folder's run settings, so estimate, submit and the app use the same frames)")
+    p.add_argument("--check-empty", dest="empty_check", action="store_true",
+                   help="also check videos never checked for being likely empty (a local check that decodes every "
+                        "frame of each video, small: several times the time of extracting keyframes; scores are "
+                        "cached); without it, scores come from the cache (null: not checked yet)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -75,9 +80,13 @@ def run(args: argparse.Namespace) -> int:
             print("(saved as the folder's run settings)")
     sets = gaia.extract_keyframes(args.folder, settings=settings.keyframes, model=settings.model, records=records,
                              on_progress=progress_for(args, "extracting"))
+    scores = empty_scores(args.folder, records, measure_missing=args.empty_check,
+                          on_progress=progress_for(args, "checking for empty clips"))
+    threshold = settings.empty_threshold
     if args.json:
         emit_json({"folder": str(args.folder), "model": settings.model, "settings": vars(settings.keyframes),
-                   "frame_preset": settings.frame_preset, "videos": [k.to_dict() for k in sets]})
+                   "frame_preset": settings.frame_preset, "empty_threshold": threshold,
+                   "videos": [{**k.to_dict(), **empty_fields(scores.get(k.rel_path), threshold)} for k in sets]})
         return 0
     for k in sets:
         if k.problem:
@@ -87,9 +96,18 @@ def run(args: argparse.Namespace) -> int:
         size = f"{k.frames[0].width}x{k.frames[0].height}" if k.frames else "-"
         cached = " (cached)" if k.cached else ""
         note = f"  [{k.note}]" if k.note else ""
+        score = scores.get(k.rel_path)
+        if score is not None and score.likely_empty(threshold):
+            note += f"  [likely empty, {score.score:.2f}: {score.reason}]"
         tokens = gaia.format.tokens(k.tokens)
         print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens{cached}{note}")
     ok = [k for k in sets if not k.problem]
+    flagged = likely_empty(scores, threshold)
+    if flagged:
+        print(f"{len(flagged)} clip(s) likely empty (empty score at or above {threshold:g}); review them on the "
+              "Keyframes page, or leave them out with --skip-empty on estimate, run and submit")
+    elif not args.empty_check and len(scores) < len(ok):
+        print("Not checked for likely-empty clips: add --check-empty (or use the Keyframes page)")
     print(f"{len(ok)} of {len(sets)} videos have frames; {sum(len(k.frames) for k in ok)} frames, "
           f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model} "
           f"(frame size: {settings.frame_preset})")

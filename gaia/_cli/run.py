@@ -31,7 +31,10 @@ from gaia import (
     run_now,
 )
 from gaia import format as fmt
+from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._empty import add_skip_empty, skip_empty
+from gaia.runs.levers import run_cascade
 
 SHOW = 15
 
@@ -61,6 +64,8 @@ def register(sub: Any) -> None:
                    help="upload each frame once through the Files API and reference it by file_id")
     p.add_argument("--retry-failed", action="store_true",
                    help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
+    add_skip_empty(p)
+    add_cascade(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_run)
 
@@ -98,6 +103,40 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
     return 0 if res.ok else 1
 
 
+def _run_cascade(args: argparse.Namespace, client: Any, settings: Any, cheap_model: str, preset: str) -> int:
+    """``gaia run --cascade``: both passes now, each an ordinary run; says what each pass sends and why."""
+    if not confirm("run", f"Send every video now with {cheap_model} at the {preset} frame size, then the uncertain "
+                   f"answers again with {settings.model}?", args.yes):
+        return 1
+
+    def on_pass(n: int, videos: int) -> None:
+        if not args.json:
+            what = f"{cheap_model}, {preset} frames" if n == 1 else f"{settings.model}, the folder's frames"
+            print(f"Pass {n} of 2: {videos} video(s) ({what})")
+
+    try:
+        empty = skip_empty(args, "run", Folder(args.folder), settings)
+        res = run_cascade(args.folder, client, cheap_model, preset, settings=settings, limit=args.limit,
+                          concurrency=args.concurrency, max_cost_usd=args.max_cost, likely_empty=empty,
+                          on_progress=progress_for(args, "answers"), on_pass=on_pass)
+    except Exception as exc:
+        err("run", describe_error(exc))
+        return 1
+    if args.json:
+        emit_json({"cascade": res.to_dict()})
+        return 0 if res.ok else 1
+    for rel, why in res.escalated.items():
+        print(f"  up  {rel}: {why}")
+    if res.skipped:
+        print(f"Skipped {len(res.skipped)} video(s) already through this cascade.")
+    print(f"{len(res.kept)} first answer(s) kept, {len(res.escalated)} sent again; spent "
+          f"{fmt.usd(res.spent_usd)} in both passes.")
+    for r in (res.first, res.second):
+        if r is not None and (r.blocked or r.stopped):
+            err("run", r.blocked or r.stopped or "")
+    return 0 if res.ok else 1
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Plan, show the choice, confirm and send now."""
     settings = Folder(args.folder).settings()
@@ -125,10 +164,16 @@ def run_run(args: argparse.Namespace) -> int:
             print("Nothing to retry: no request has failed.")
             return 0
         return max(_print_result(r, args.folder) for r in results)
+    cascade = cascade_arg(args, "run")
+    if cascade is False:
+        return 2
+    if isinstance(cascade, tuple):
+        return _run_cascade(args, client, settings, *cascade)
     try:
+        empty = skip_empty(args, "run", Folder(args.folder), settings)
         plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
                             image_source="file" if args.upload_frames else "base64",
-                            on_progress=progress_for(args, "keyframes"))
+                            on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("run", describe_error(exc))
         return 1

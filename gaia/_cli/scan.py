@@ -8,6 +8,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.media.empty import empty_fields, empty_scores
 
 
 def register(sub: Any) -> None:
@@ -15,6 +16,9 @@ def register(sub: Any) -> None:
     p = add_parser(sub, "scan", "Scan a folder (recursively) for videos and report what GAIA can use.",
                    "gaia scan ~/Videos/pets --json > scan.json")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder to scan")
+    p.add_argument("--check-empty", action="store_true",
+                   help="also run the local check for likely-empty clips on videos never checked (decodes each "
+                        "video once, small); without it, scores come from the cache (null: not checked yet)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     p.set_defaults(func=run)
 
@@ -27,15 +31,21 @@ def run(args: argparse.Namespace) -> int:
     except gaia.FolderError as exc:
         print(f"gaia scan: {exc}", file=sys.stderr)
         return 1
+    scores = empty_scores(args.folder, result.records, measure_missing=args.check_empty,
+                          on_progress=progress_for(args, "checking for empty clips"))
+    threshold = gaia.Folder(args.folder).settings().empty_threshold
     if args.json:
-        emit_json({"folder": str(result.folder), "summary": result.summary(),
-                   "videos": [r.to_dict() for r in result.records]})
+        emit_json({"folder": str(result.folder), "summary": result.summary(), "empty_threshold": threshold,
+                   "videos": [{**r.to_dict(), **empty_fields(scores.get(r.rel_path), threshold)}
+                              for r in result.records]})
         return 0
     for r in result.records:
         if r.usable:
             size = f"{r.width}x{r.height}" + (f" rot{r.rotation}" if r.rotation else "")
+            score = scores.get(r.rel_path)
+            empty = f"  [likely empty: {score.reason}]" if score is not None and score.likely_empty(threshold) else ""
             print(f"  ok  {r.rel_path}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
-                  f"  [{r.sidecar_state}]")
+                  f"  [{r.sidecar_state}]{empty}")
         else:
             print(f"  !!  {r.rel_path}: {r.problem}")
     s = result.summary()

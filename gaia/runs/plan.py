@@ -9,7 +9,7 @@ sends it as Message Batches, ``gaia.runs.now`` through the Messages API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -53,6 +53,7 @@ class SkipKind(StrEnum):
     IN_FLIGHT = "in_flight"
     EXCLUDED = "excluded"
     PROBLEM = "problem"
+    EMPTY = "likely_empty"  # left out by a skip-empty policy (gaia.media.empty)
 
 
 class SplitReason(StrEnum):
@@ -335,6 +336,7 @@ class _Choice:
     in_flight: dict[str, RequestRow]
     fingerprint: dict[str, Any]
     force: bool
+    likely_empty: Mapping[str, str]
 
 
 def _skip_or_problem(ks: KeyframeSet, choice: _Choice) -> SkippedVideo | RequestProblem | None:
@@ -342,6 +344,9 @@ def _skip_or_problem(ks: KeyframeSet, choice: _Choice) -> SkippedVideo | Request
     rel = ks.rel_path
     if choice.selection.video_excluded(rel):
         return SkippedVideo(rel, SkipKind.EXCLUDED, "Excluded by you.")
+    if rel in choice.likely_empty:
+        return SkippedVideo(rel, SkipKind.EMPTY, f"Likely empty ({choice.likely_empty[rel]}); left out as asked "
+                            "(skip empty clips).")
     row = choice.in_flight.get(rel)
     if row is not None:
         where = (f"batch {row.batch_id}" if row.batch_id else "a run now request" if row.mode == "standard"
@@ -372,6 +377,7 @@ def build_plan(
     image_source: str = ImageSource.BASE64,
     skipped: Sequence[SkippedVideo] = (),
     problems: Sequence[RequestProblem] = (),
+    likely_empty: Mapping[str, str] | None = None,
 ) -> SubmissionPlan:
     """The pure plan for ``keyframe_sets``: nothing is written, nothing is asked of the API.
 
@@ -379,6 +385,7 @@ def build_plan(
     already holds an analysis with the same fingerprint (unless ``force``) are skipped with the
     reason; a video whose request would be invalid becomes a problem. ``limit`` keeps the first N.
     ``skipped`` and ``problems`` found by the caller's earlier steps are carried into the plan.
+    ``likely_empty`` (relative path → the measure's reason) are left out as skip-empty policy asks.
     """
     folder = Folder.of(folder)
     if image_source not in IMAGE_SOURCES:
@@ -390,7 +397,7 @@ def build_plan(
         with folder.ledger() as ledger:
             planned_at, mark, in_flight = ledger.in_flight_snapshot()
     choice = _Choice(selection if selection is not None else folder.selection(), in_flight,
-                     run_fingerprint(settings, profile.hash), force)
+                     run_fingerprint(settings, profile.hash), force, likely_empty or {})
     skips, found = list(skipped), list(problems)
     planned: list[PlannedRequest] = []
     for ks in keyframe_sets:

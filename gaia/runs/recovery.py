@@ -13,7 +13,7 @@ call: prepare, read (or extract) the keyframes, then the pure plan (``gaia.runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,7 @@ def plan_submission(
     image_source: str = "base64",
     client: Any | None = None,
     on_progress: Progress | None = None,
+    likely_empty: Mapping[str, str] | None = None,
 ) -> SubmissionPlan:
     """What sending ``folder`` now would send, leave out, split into and cost, after the explicit steps.
 
@@ -204,6 +205,7 @@ def plan_submission(
     its saved prompt profile. Videos already analysed with the same fingerprint are skipped unless
     ``force``; videos in flight (batch or run now) always. ``limit`` keeps the first N videos.
     ``image_source="file"`` uploads each frame once through the Files API at send time.
+    ``likely_empty`` (relative path → reason) are left out, each said so in ``skipped``.
     """
     folder = Folder.of(folder)
     settings = settings or folder.settings()
@@ -216,7 +218,7 @@ def plan_submission(
         keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)
     return build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
                       max_tokens=max_tokens, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
-                      image_source=image_source, skipped=skipped, problems=problems)
+                      image_source=image_source, skipped=skipped, problems=problems, likely_empty=likely_empty)
 
 
 def plan_run_now(
@@ -230,7 +232,9 @@ def plan_run_now(
     extract: bool = False,
     image_source: str = "base64",
     on_progress: Progress | None = None,
+    likely_empty: Mapping[str, str] | None = None,
 ) -> SubmissionPlan:
     """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit`` videos)."""
     return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
-                           extract=extract, image_source=image_source, on_progress=on_progress)
+                           extract=extract, image_source=image_source, on_progress=on_progress,
+                           likely_empty=likely_empty)

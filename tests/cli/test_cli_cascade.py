@@ -1,0 +1,95 @@
+"""A cascade on the demo folder against the emulator: two ordinary runs, both answers kept, the bill adds up,
+and the estimate after a 3-video pilot holds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import gaia
+from gaia._cli import main
+from gaia.media.demo import ensure_demo_folder
+from gaia.runs.levers import CASCADE_KEY
+
+CHEAP = "claude-haiku-5-5:economy"
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    dest = tmp_path / "demo"
+    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
+    return dest
+
+
+def _spent(folder: Path, capsys: pytest.CaptureFixture) -> float:
+    assert main(["spent", str(folder), "--json"]) == 0
+    return float(json.loads(capsys.readouterr().out)["total_usd"])
+
+
+def test_cascade_sends_the_second_pass_only_for_uncertain_answers(demo: Path, api_env,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    videos = sorted(r.rel_path for r in gaia.scan_folder(demo).records if r.usable)
+    assert res["first"]["succeeded"] == len(videos)
+    escalated = sorted(e["rel_path"] for e in res["escalated"])
+    assert sorted(escalated + res["kept"]) == videos
+    second = res["second"]
+    assert (second or {}).get("succeeded", 0) == len(escalated)
+    assert sorted(o["rel_path"] for o in (second or {}).get("outcomes", [])) == escalated
+    for rel in videos:
+        side = gaia.read_sidecar(demo / rel)
+        rec = side[CASCADE_KEY]
+        assert rec["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+        assert rec["escalated"] is (rel in escalated)
+        # The second answer is the effective one; the first is kept beside it.
+        assert side["run"]["fingerprint"]["model"] == ("claude-sonnet-5-5" if rel in escalated else "claude-haiku-5-5")
+    spent = _spent(demo, capsys)
+    assert spent == pytest.approx(res["first"]["spent_usd"] + (second or {}).get("spent_usd", 0.0), abs=1e-6)
+    assert spent == pytest.approx(res["spent_usd"], abs=1e-6)
+
+
+@pytest.fixture
+def rabbits(demo: Path, tmp_path: Path) -> Path:
+    """Five copies of one demo clip whose cheap answer is uncertain: a folder whose escalation share a pilot
+    can learn exactly (on the demo folder itself, 3 first answers say nothing precise about the last 2)."""
+    folder = tmp_path / "rabbits"
+    folder.mkdir()
+    for i in range(5):
+        shutil.copy2(demo / "rabbit_in_the_snow.mp4", folder / f"rabbit_{i}.mp4")
+    return folder
+
+
+def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Path, api_env,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    demo = rabbits
+    assert main(["estimate", str(demo), "--cascade", CHEAP, "--json"]) == 0
+    before = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")
+    assert before["escalation_share_source"] == "assumed"
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--limit", "3", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["estimate", str(demo), "--cascade", CHEAP, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    cascade = next(s for s in doc["scenarios"] if s["key"] == "cascade")
+    assert cascade["escalation_share_source"] == "learnt from 3 video(s)" and cascade["escalation_share"] == 1.0
+    assert cascade["videos"] == 2 and cascade["low_usd"] <= cascade["total_usd"] <= cascade["high_usd"]
+    spent_before = _spent(demo, capsys)
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    assert len(res["skipped"]) == 3 and res["first"]["succeeded"] == 2
+    actual = _spent(demo, capsys) - spent_before
+    assert actual == pytest.approx(res["spent_usd"], abs=1e-6)
+    assert abs(cascade["total_usd"] - actual) <= 0.10 * actual, (cascade, actual)
+
+
+def test_cascade_is_refused_plainly_for_batches_and_bad_specs(demo: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--dry-run", str(demo / "x.jsonl")]) == 2
+    assert "runs now" in capsys.readouterr().err
+    assert main(["estimate", str(demo), "--cascade", "haiku"]) == 2
+    assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
+    assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:tiny"]) == 2
+    assert "frame preset must be one of" in capsys.readouterr().err

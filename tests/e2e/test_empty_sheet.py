@@ -1,0 +1,74 @@
+"""The likely-empty contact sheet in a real browser: check, see the sheet and the saving, exclude in one click."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import gaia
+from tests.e2e.conftest import AppServer
+from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.media.empty_clips import write
+
+pytestmark = pytest.mark.e2e
+
+
+def test_contact_sheet_and_one_click_exclusion(page: Page, app_server: AppServer, tmp_path: Path) -> None:
+    folder = tmp_path / "trap"
+    write(folder / "wind.mp4", "sway", seconds=4.0, seed=1)
+    write(folder / "light.mp4", "light", seconds=4.0, seed=2)
+    write(folder / "fox.mp4", "sway", seconds=4.0, seed=1, objects=((1.5, 2.5),))
+    f = gaia.Folder(folder)
+    f.save_settings(f.settings().with_keyframes(count=2))
+    s = f.settings()
+    gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+
+    page.goto(f"{app_server.url}/?folder={quote(str(folder))}")
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(folder), timeout=LONG)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Keyframes").click()
+    wait_idle(page)
+    sheet = page.locator(".st-key-empty_sheet")
+    expect(sheet.get_by_role("heading", name="Likely empty clips")).to_be_visible(timeout=LONG)
+    sheet.get_by_role("button", name="Check 3 clip(s) for emptiness").click()
+    wait_idle(page)
+    expect(sheet.get_by_text("wind.mp4 · ")).to_be_visible(timeout=LONG)
+    expect(sheet.get_by_text("light.mp4 · ")).to_be_visible()
+    expect(sheet.get_by_text("fox.mp4 · ")).to_have_count(0)  # the clip with a visitor is not on the sheet
+    expect(sheet.locator('[data-testid="stImage"]')).to_have_count(2)
+    expect(sheet.get_by_text("leaving out 2 likely-empty clip(s) saves")).to_be_visible()
+    shot(page, "empty_sheet.png")
+
+    sheet.get_by_role("button", name="Exclude these 2 clip(s)").click()
+    wait_idle(page)
+    expect(sheet.get_by_text(" · excluded")).to_have_count(2, timeout=LONG)
+    assert gaia.Folder(folder).selection().excluded_videos == {"wind.mp4", "light.mp4"}
+    expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("1")
+
+
+def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the demo clips of its own: the session's demo folder stays unanalysed for the other tests.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    demo = tmp_path / "demo"
+    shutil.copytree(gaia.ensure_demo_folder(), demo)
+    page.goto(f"{app_server.url}/?folder={quote(str(demo))}")
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(demo), timeout=LONG)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
+    wait_idle(page)
+    page.get_by_role("tab", name="Run now").click()
+    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+    page.get_by_role("button", name="Run the cascade now").click()
+    expect(page.get_by_text(re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
+        timeout=4 * LONG)
+    expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with claude-haiku"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with claude-sonnet-5-5"))).to_be_visible()
+    shot(page, "cascade.png")
+    sides = [gaia.read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
+    assert len(sides) == 5 and all(s and s.get("cascade") for s in sides)  # each first answer kept

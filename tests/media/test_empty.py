@@ -1,0 +1,86 @@
+"""Likely-empty clips: global changes (noise, light, shake, swaying texture) are flagged, a small object
+passing for one second never is, at the default threshold; a subject arriving late keeps the clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaia.media import empty
+from gaia.media.scan import scan_folder
+from gaia.settings import EMPTY_THRESHOLD
+from tests.media.empty_clips import KINDS, write
+
+SEEDS = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("empty_clips")
+    for kind in KINDS:
+        for seed in SEEDS:
+            write(folder / f"{kind}_{seed}.mp4", kind, seed=seed)
+            write(folder / f"{kind}_{seed}_object.mp4", kind, seed=seed, objects=((2.0 + seed / 4, 3.0 + seed / 4),))
+    return folder
+
+
+def test_every_clip_with_an_object_is_kept_and_most_empty_ones_flagged(clips: Path) -> None:
+    scores = {p.stem: empty.measure(p) for p in sorted(clips.glob("*.mp4"))}
+    with_object = {k: s for k, s in scores.items() if k.endswith("_object")}
+    empties = {k: s for k, s in scores.items() if not k.endswith("_object")}
+    assert len(with_object) == len(empties) == len(KINDS) * len(SEEDS)
+    kept = [k for k, s in with_object.items() if not s.likely_empty()]
+    assert sorted(kept) == sorted(with_object), {k: (s.score, s.reason) for k, s in with_object.items()}
+    flagged = [k for k, s in empties.items() if s.likely_empty()]
+    assert len(flagged) >= 0.7 * len(empties), {k: (s.score, s.reason) for k, s in empties.items()}
+    for k, s in with_object.items():
+        assert s.reason.startswith("local change at"), (k, s.reason)
+
+
+def test_reasons_name_the_global_change(clips: Path) -> None:
+    assert empty.measure(clips / "static_1.mp4").reason == "no local change over 5 s"
+    assert "lighting change" in empty.measure(clips / "light_1.mp4").reason.lower()
+    assert "camera shake" in empty.measure(clips / "shake_1.mp4").reason.lower()
+    assert "swaying background" in empty.measure(clips / "sway_1.mp4").reason.lower()
+
+
+def test_a_subject_arriving_after_20_s_keeps_the_clip_but_the_first_part_alone_is_flagged(tmp_path: Path) -> None:
+    path = write(tmp_path / "late.mp4", "static", seconds=30.0, seed=4, objects=((22.0, 30.0),))
+    frames, times = empty.sample_frames(path)
+    whole = empty.score_frames(frames, times)
+    assert not whole.likely_empty(), whole
+    first = times < 20.0
+    assert empty.score_frames(frames[first], times[first]).likely_empty()
+    segments = empty.segment_scores(frames, times, seconds=10.0)
+    assert [s.likely_empty() for _, _, s in segments] == [True, True, False]
+
+
+def test_default_threshold_is_the_settings_one() -> None:
+    s = empty.EmptyScore(EMPTY_THRESHOLD, "no local change over 5 s", 1.0, 5.0, 20)
+    assert s.likely_empty() and not s.likely_empty(EMPTY_THRESHOLD + 0.01)
+    assert s.to_dict()["likely_empty"] is True
+
+
+def test_unreadable_files_get_a_problem_and_are_never_flagged(tmp_path: Path) -> None:
+    bad = tmp_path / "text.mp4"
+    bad.write_text("this is not a video")
+    s = empty.measure(bad)
+    assert s.problem and "cannot be decoded" in s.problem and not s.likely_empty(0.0)
+    gone = empty.measure(tmp_path / "missing.mp4")
+    assert gone.problem and gone.problem.startswith("missing") and not gone.likely_empty(0.0)
+    few = empty.score_frames(np.zeros((2, 8, 8), np.uint8), [0.0, 0.1])
+    assert few.problem and not few.likely_empty(0.0)
+
+
+def test_folder_scores_are_cached_by_file_identity(tmp_path: Path) -> None:
+    write(tmp_path / "a.mp4", "static", seconds=2.0, seed=1)
+    write(tmp_path / "b.mp4", "static", seconds=2.0, seed=2, objects=((0.5, 1.5),))
+    records = scan_folder(tmp_path).records
+    assert empty.empty_scores(tmp_path, records, measure_missing=False) == {}
+    first = empty.empty_scores(tmp_path, records)
+    assert empty.likely_empty(first) == ["a.mp4"]
+    assert not (tmp_path / ".gaia").exists()  # looking writes nothing into the folder
+    again = empty.empty_scores(tmp_path, records, measure_missing=False)
+    assert again == first
