@@ -33,7 +33,9 @@ ss = st.session_state
 USD_COLUMNS = {
     "$ per video": st.column_config.TextColumn("$ per video", help="A run of the folder with these settings (Batch "
                                                "API + caching): measured from the tune's usage, or estimated."),
-    "tune cost": st.column_config.TextColumn("tune cost", help="What sending it on the sample costs (or cost)."),
+    "tune cost": st.column_config.TextColumn("tune cost", help="What sending it on the sample costs (or cost): the "
+                                             "tune is sent now, at standard prices, so it is not $ per video times "
+                                             "the sample, which is at Batch API + caching prices."),
     "vs ceiling (interval)": st.column_config.TextColumn(
         "vs ceiling (interval)", help="The per-video score minus the ceiling's (the reference asked again), "
                                       "averaged, with its bootstrap interval."),
@@ -94,6 +96,7 @@ else:
     metrics(V.tune_plan_metrics(plan, budget))
     table(V.config_records(plan, tolerance), key="tune_plan_table", column_config=USD_COLUMNS,
           column_order=["configuration", "", "$ per video", "tune cost"])
+    st.caption(V.PRICES_NOTE)
     for problem in (plan.get("sample") or {}).get("problems") or []:
         st.warning(plain(problem), icon=":material/warning:")
     go = st.columns([2, 1])
@@ -120,7 +123,8 @@ else:
 
 # --- After the tune: chart, table, losses, verdict, adopt ----------------------------------------------
 if stored is None:
-    st.info("No tune for this folder's prompt yet. Price the ladder, then run it.", icon=":material/tune:")
+    if plan is None:  # once the ladder is priced, the next step is the run button above, not this
+        st.info("No tune for this folder's prompt yet. Price the ladder, then run it.", icon=":material/tune:")
     st.stop()
 
 st.subheader("Quality against cost")
@@ -132,6 +136,7 @@ st.plotly_chart(pareto_chart(points, V.tolerance_floor(stored, tolerance)), widt
 table(V.config_records(stored, tolerance), key="tune_table", column_config=USD_COLUMNS,
       column_order=["configuration", "", "vs ceiling (interval)", "$ per video", "cost from", "score", "tune cost",
                     "not sent"])
+st.caption(V.PRICES_NOTE)
 
 if rec is not None:
     if rec.get("id") == (gaia.quality_for(folder) or {}).get("id"):

@@ -213,6 +213,7 @@ from gaia.views.submit import (
     submit_label,
 )
 from gaia.views.tune import (
+    PRICES_NOTE,
     ROLE_CONTROL,
     ROLE_CURRENT,
     ROLE_LABELS,
@@ -257,6 +258,7 @@ __all__ = [
     "OFFERED_STATUSES",
     "POLL_API_S",
     "POLL_EMULATOR_S",
+    "PRICES_NOTE",
     "REASON_LABELS",
     "ROLE_CONTROL",
     "ROLE_CURRENT",

@@ -226,6 +226,11 @@ def loss_matrix(data: Mapping[str, Any] | None) -> tuple[list[str], list[str], l
     return [str(c.get("label") or c.get("id")) for c in configs], paths, grid
 
 
+PRICES_NOTE = ("Two prices, said apart: \"$ per video\" is a run of the folder with these settings at Batch API + "
+               "caching prices (how a run is sent); \"tune cost\" is what the tune itself costs on the sample, sent "
+               "now at standard prices.")
+
+
 def tune_plan_metrics(data: Mapping[str, Any], budget_usd: float | None) -> list[Metric]:
     """The headline figures before sending: the sample, the ladder, what sending it all would cost."""
     sample = (data.get("sample") or {}).get("rel_paths") or []

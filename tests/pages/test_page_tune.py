@@ -40,6 +40,8 @@ def test_price_run_see_and_adopt(folder):
     budget = at.number_input(key="tune_budget").value
     assert budget == gaia.views.default_budget(plan["planned_usd"])  # the ladder's own prices, not a literal
     assert f"spend at most {gaia.format.usd(budget)}" in at.button(key="tune_run").label
+    assert not any("No tune for this folder" in i.value for i in at.info)  # priced: the next step is the run
+    assert any(c.value == gaia.views.PRICES_NOTE for c in at.caption)  # the two price bases said apart
 
     at.button(key="tune_run").click().run()
     assert not at.exception, at.exception
