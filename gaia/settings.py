@@ -219,18 +219,50 @@ class RunSettings:
         return replace(self, keyframes=replace(self.keyframes, **changes))
 
 
+def read_settings_data(workdir: Path) -> dict[str, Any] | None:
+    """The saved settings file of ``workdir`` as a dict that makes valid settings, or ``None`` (missing or damaged)."""
+    data = read_json(workdir / SETTINGS_FILE)
+    if not isinstance(data, dict):
+        return None
+    try:
+        RunSettings.from_dict(data, sent_before=True)
+    except (TypeError, ValueError):
+        return None
+    return data
+
+
+def predates_presets(data: dict[str, Any]) -> bool:
+    """Whether a saved settings dict was written before frame presets existed (it names no preset)."""
+    return "frame_preset" not in data
+
+
 def read_settings(workdir: Path, *, sent_before: bool = False) -> RunSettings:
     """The run settings saved in ``workdir``, or the defaults when none are saved or the file is damaged.
 
-    ``sent_before``: the folder has sent requests already (see ``RunSettings.from_dict``).
+    ``sent_before``: the folder has sent requests already (see ``RunSettings.from_dict``). A folder
+    with answers should be read through ``gaia.Folder.settings``, which reads a missing file as the
+    settings that made those answers.
     """
-    data = read_json(workdir / SETTINGS_FILE)
-    if not isinstance(data, dict):
-        return RunSettings()
+    data = read_settings_data(workdir)
+    return RunSettings() if data is None else RunSettings.from_dict(data, sent_before=sent_before)
+
+
+def settings_from_fingerprint(fingerprint: Any, base: RunSettings, prompt_profile: str | None) -> RunSettings | None:
+    """``base`` with the model, keyframe settings and prompt profile a sidecar's ``run.fingerprint`` records.
+
+    ``prompt_profile``: the name or hash of the profile whose hash the fingerprint holds (``None``
+    keeps ``base``'s). ``None`` when the fingerprint is not one GAIA wrote (not a dict, unknown keys,
+    values out of range).
+    """
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("keyframes"), dict):
+        return None
+    model = fingerprint.get("model")
     try:
-        return RunSettings.from_dict(data, sent_before=sent_before)
+        keyframes = KeyframeSettings(**fingerprint["keyframes"])
     except (TypeError, ValueError):
-        return RunSettings()
+        return None
+    return replace(base, model=model if isinstance(model, str) and model else base.model, keyframes=keyframes,
+                   prompt_profile=prompt_profile or base.prompt_profile)
 
 
 def write_settings(workdir: Path, settings: RunSettings) -> Path:

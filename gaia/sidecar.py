@@ -10,6 +10,7 @@ videos share a stem (``clip.mp4`` and ``clip.MOV``) one video's result never ove
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,3 +122,23 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
         return "analysed"
     stored = (data.get("run") or {}).get("fingerprint")
     return "analysed" if stored == fingerprint else "stale"
+
+
+def analysed_fingerprints(root: Path | str, *, skip: str) -> list[Any]:
+    """The ``run.fingerprint`` of every sidecar under ``root`` that holds an analysis (folders named
+    ``skip`` and hidden folders left out; unreadable sidecars too)."""
+    out: list[Any] = []
+    for where, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != skip and not d.startswith(".")]
+        for name in files:
+            if not name.endswith(SIDECAR_SUFFIX):
+                continue
+            try:
+                with open(os.path.join(where, name), encoding="utf-8") as fh:
+                    data = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            run = data.get("run") if isinstance(data, dict) else None
+            if isinstance(run, dict) and "analysis" in data and run.get("fingerprint"):
+                out.append(run["fingerprint"])
+    return out
