@@ -45,7 +45,7 @@ def user_cache_root() -> Path:
 
 def fallback_workdir(folder: Path) -> Path:
     """The user-cache working folder used while ``folder`` is read-only."""
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return user_cache_root() / f"{folder.name or 'root'}-{digest}"
 
 
@@ -89,7 +89,7 @@ def _adopt_fallback(folder: Path, primary: Path) -> None:
 
 def preview_dir(folder: Path) -> Path:
     """Where a folder that is only being looked at keeps its caches (probe results, thumbnails), in the user cache."""
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return user_cache_root() / "preview" / f"{folder.name or 'root'}-{digest}"
 
 

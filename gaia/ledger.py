@@ -30,6 +30,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gaia.fsutil import name_to_text, text_to_name
+
 LEDGER_FILE = "ledger.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -217,7 +219,7 @@ class RequestRow:
         d = dict(row)
         return cls(
             id=d["id"], run_id=d["run_id"], local_batch=d["local_batch"], batch_id=d["batch_id"],
-            custom_id=d["custom_id"], rel_path=d["rel_path"], set_id=d["set_id"],
+            custom_id=d["custom_id"], rel_path=text_to_name(d["rel_path"]), set_id=d["set_id"],
             timestamps=tuple(_loads(d["timestamps_json"], [])), prompt_hash=d["prompt_hash"], model=d["model"],
             mode=Mode(d["mode"]), status=RequestStatus(d["status"]), error_kind=d["error_kind"], error=d["error"],
             usage=_loads(d["usage_json"]), cost_usd=d["cost_usd"], estimate_usd=d["estimate_usd"],
@@ -502,7 +504,7 @@ class Ledger:
                 "INSERT INTO requests(run_id, local_batch, custom_id, rel_path, set_id, timestamps_json, prompt_hash,"
                 " model, mode, status, attempt, retry_of, nbytes, fingerprint_json, estimate_usd, created_at,"
                 " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, local_batch, i.custom_id, i.rel_path, i.set_id, json.dumps(list(i.timestamps)),
+                (run_id, local_batch, i.custom_id, name_to_text(i.rel_path), i.set_id, json.dumps(list(i.timestamps)),
                  i.prompt_hash, i.model, mode, status, i.attempt, i.retry_of, i.nbytes,
                  json.dumps(i.fingerprint, sort_keys=True), i.estimate_usd, ts, ts),
             )
@@ -672,7 +674,7 @@ class Ledger:
                            ("rel_path", rel_path)):
             if value is not None:
                 sql += f" AND {col}=?"
-                args.append(value)
+                args.append(name_to_text(value) if col == "rel_path" else value)
         if status is not None:
             statuses = [status] if isinstance(status, str) else list(status)
             sql += f" AND status IN ({','.join('?' * len(statuses))})"
@@ -726,14 +728,14 @@ class Ledger:
         ``gaia.runs.recovery.recover_interrupted`` closes it). A video in flight is never planned again.
         """
         rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
-        return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
+        return {text_to_name(r["rel_path"]): RequestRow.from_sql(r) for r in rows}
 
     def sent_since(self, since: str) -> set[str]:
         """Videos (relative paths) with a request written at or after ``since`` (ISO time) that is in
         flight or answered: what a plan made at ``since`` must no longer send."""
         rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE created_at >= ? AND status IN "
                          "('pending','submitted','succeeded')", (since,))
-        return {r["rel_path"] for r in rows}
+        return {text_to_name(r["rel_path"]) for r in rows}
 
     def failures(self) -> list[RequestRow]:
         """Failed requests that no later attempt has retried yet, oldest first."""

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from gaia.fsutil import atomic_write_text
+from gaia.fsutil import atomic_write_text, dumps_json, fit_name
 
 SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
@@ -33,9 +33,13 @@ class SidecarCollision(SidecarError):
 
 
 def sidecar_path(video: Path | str) -> Path:
-    """The sidecar of ``video``: same folder, the stem plus ``.gaia.json`` (``a.b.MP4`` → ``a.b.gaia.json``)."""
+    """The sidecar of ``video``: same folder, the stem plus ``.gaia.json`` (``a.b.MP4`` → ``a.b.gaia.json``).
+
+    A stem too long for that (a sidecar name over ``gaia.fsutil.WRITABLE_NAME_BYTES``) is cut short
+    and tagged with its hash (``gaia.fsutil.fit_name``); the sidecar names its video either way.
+    """
     video = Path(video)
-    return video.with_name(video.stem + SIDECAR_SUFFIX)
+    return video.with_name(fit_name(video.stem, SIDECAR_SUFFIX))
 
 
 def read_sidecar(video: Path | str) -> dict[str, Any] | None:
@@ -99,7 +103,7 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     merged = {**current, **updates, VERSION_KEY: SCHEMA_VERSION, VIDEO_KEY: video.name}
     ordered = {VERSION_KEY: merged.pop(VERSION_KEY), VIDEO_KEY: merged.pop(VIDEO_KEY), **merged}
     try:
-        atomic_write_text(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n", sync_dir=True)
+        atomic_write_text(path, dumps_json(ordered, indent=2) + "\n", sync_dir=True)
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

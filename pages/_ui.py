@@ -172,8 +172,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
 def md(text: object) -> str:
-    """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped, bytes
+    that are not UTF-8 and control characters shown escaped (``gaia.views.display_name``)."""
+    return _MD_SPECIAL.sub(r"\\\1", gaia.views.display_name(str(text)))
 
 
 _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
@@ -182,7 +183,10 @@ _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 def plain(text: object) -> str:
     """Text (a model's answer) escaped so that ``st.markdown`` and alert boxes show it literally: no HTML, no
     Markdown, line breaks kept."""
-    return _MD_AND_HTML.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", "  \n")
+    text = str(text)
+    if _utf8(text) is not text:  # a file name's undecodable bytes in a message: shown escaped
+        text = "\n".join(gaia.views.display_name(line) for line in text.split("\n"))
+    return _MD_AND_HTML.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", "  \n")
 
 
 def analysis_view(analysis: dict[str, Any]) -> None:
@@ -222,6 +226,17 @@ class StreamlitProgress:
         self.bar.empty()
 
 
+def _utf8(value: Any) -> Any:
+    """``value``, or a file name with bytes that are not UTF-8 shown escaped (the browser gets UTF-8 only)."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return gaia.views.display_name(value)
+    return value
+
+
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
-    """A view model's rows as a full-width ``st.dataframe`` without the index."""
+    """A view model's rows as a full-width ``st.dataframe`` without the index (file names shown escaped)."""
+    records = [{k: _utf8(v) for k, v in r.items()} for r in records]
     return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)

@@ -8,6 +8,7 @@ reported in the output.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -42,8 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _any_name_prints() -> None:
+    """A file name that is not UTF-8 never stops a command: on standard output (data: CSV, JSONL, paths)
+    its bytes are written as they are; on standard error (messages) they are shown escaped."""
+    for stream, errors in ((sys.stdout, "surrogateescape"), (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gaia`` console script; returns the exit status."""
+    _any_name_prints()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -42,6 +42,7 @@ from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
+from gaia.fsutil import display_name as shown
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 
 
@@ -133,11 +134,11 @@ def _print_plan(plan: SubmissionPlan) -> None:
             print(f"Skipped, {label}: {len(items)}")
             if kind == "problem":
                 for s in items[:SHOW]:
-                    print(f"  !!  {s.rel_path}: {s.reason}")
+                    print(f"  !!  {shown(s.rel_path)}: {s.reason}")
     if plan.problems:
         print(f"Problems ({len(plan.problems)}):")
         for p in plan.problems[:SHOW]:
-            where = f"{p.rel_path}: " if p.rel_path else ""
+            where = f"{shown(p.rel_path)}: " if p.rel_path else ""
             print(f"  !!  {where}{p.problem} Fix: {p.fix}")
         if len(plan.problems) > SHOW:
             print(f"  ... and {len(plan.problems) - SHOW} more")
@@ -216,7 +217,7 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
     if fails:
         print(f"{len(fails)} request(s) without an answer:")
         for f in fails[:SHOW]:
-            print(f"  !!  {f.rel_path}: {f.reason} {f.hint}")
+            print(f"  !!  {shown(f.rel_path)}: {f.reason} {f.hint}")
         if len(fails) > SHOW:
             print(f"  ... and {len(fails) - SHOW} more")
         print(f"Send them again with: gaia retry {folder}")
@@ -375,10 +376,10 @@ def run_retry(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(fails)} failed request(s); {total} can be sent again:")
         for f in fails[:SHOW]:
-            print(f"  {f.rel_path}: {f.error_kind}")
+            print(f"  {shown(f.rel_path)}: {f.error_kind}")
         for p in plans:
             for prob in p.problems:
-                print(f"  !!  {prob.rel_path or ''}: {prob.problem}")
+                print(f"  !!  {shown(prob.rel_path or '')}: {prob.problem}")
         if usd:
             print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
     if not args.dry_run and total and not confirm("retry", f"Send {total} request(s) again?", args.yes):

@@ -19,6 +19,7 @@ from gaia.api.client import MissingApiKey, make_client
 from gaia.facts import CACHE_TTLS, catalogue, model_facts
 from gaia.folder import Folder
 from gaia.format import pct, tokens, usd
+from gaia.fsutil import display_name as shown
 from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
 from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate, estimate_run
@@ -191,9 +192,9 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
         lines += ["", f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}"]
         idx = SCENARIOS.index(HEADLINE_SCENARIO)
         for v in est.per_video:
-            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
-    shown = set(est.assumptions.lines())
-    notes = [n for n in est.notes if n not in shown]
+            lines.append(f"{shown(v.rel_path)[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
+    said = set(est.assumptions.lines())
+    notes = [n for n in est.notes if n not in said]
     if notes:
         lines.append("")
         lines.extend(f"Note: {n}" for n in notes)
@@ -259,7 +260,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not est.videos:
         print(f"No videos with keyframes in {args.folder}: extract them first (gaia keyframes DIR).")
         for rel, reason in est.skipped[:20]:
-            print(f"  {rel}: {reason}")
+            print(f"  {shown(rel)}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
     advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)

@@ -12,6 +12,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, folder_arg
+from gaia.fsutil import display_name as shown
 from gaia.settings import XMP_NAMINGS
 
 FORMATS = ("xmp", "camtrap-dp", "csv", "jsonl")
@@ -60,7 +61,7 @@ def _table(args: argparse.Namespace) -> int:
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         for chunk in chunks:
             fh.write(chunk)
     tmp.replace(args.out)
@@ -75,9 +76,9 @@ def _xmp(args: argparse.Namespace) -> int:
         return 2
     result = gaia.write_xmp_for(args.folder, naming=args.naming)
     for path in result.written:
-        print(f"  ok  {path}")
+        print(f"  ok  {shown(path)}")
     for rel, why in result.problems:
-        print(f"  !!  {rel}: {why}")
+        print(f"  !!  {shown(rel)}: {why}")
     print(f"{len(result.written)} XMP sidecars written, {len(result.skipped)} videos without an answer, "
           f"{len(result.problems)} problems")
     return 1 if result.problems and not result.written else 0

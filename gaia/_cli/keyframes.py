@@ -9,6 +9,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.fsutil import display_name as shown
 
 
 def register(sub: Any) -> None:
@@ -81,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for k in sets:
         if k.problem:
-            print(f"  !!  {k.rel_path}: {k.problem}")
+            print(f"  !!  {shown(k.rel_path)}: {k.problem}")
             continue
         times = ", ".join(gaia.format.position(f.timestamp) for f in k.frames)
         size = f"{k.frames[0].width}x{k.frames[0].height}" if k.frames else "-"
         cached = " (cached)" if k.cached else ""
         note = f"  [{k.note}]" if k.note else ""
         tokens = gaia.format.tokens(k.tokens)
-        print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens{cached}{note}")
+        print(f"  ok  {shown(k.rel_path)}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens"
+              f"{cached}{note}")
     ok = [k for k in sets if not k.problem]
     print(f"{len(ok)} of {len(sets)} videos have frames; {sum(len(k.frames) for k in ok)} frames, "
           f"{gaia.format.tokens(sum(k.tokens for k in ok))} image tokens for {settings.model} "

@@ -19,6 +19,7 @@ from gaia import format as fmt
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
+from gaia.fsutil import display_name as shown
 from gaia.runs.checkpoints import NO_CHECKPOINTS
 from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
@@ -57,7 +58,7 @@ def register(sub: Any) -> None:
 def _print_result(res: OnlineResult, folder: Any) -> int:
     for o in res.recovered:
         what = "answer recorded" if o.status == "succeeded" else "no answer, sent again if planned"
-        print(f"  recovered from an interrupted run: {o.rel_path} ({what})")
+        print(f"  recovered from an interrupted run: {shown(o.rel_path)} ({what})")
     if res.possibly_billed_usd:
         print(f"  Requests in flight when the earlier run stopped may have been billed: counted at "
               f"{fmt.usd(res.possibly_billed_usd, missing='unknown')} in the money spent.")
@@ -65,7 +66,7 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
         err("run", res.blocked)
         return 1
     for o in res.failures[:SHOW]:
-        print(f"  !!  {o.rel_path}: {o.error_kind}: {o.error}")
+        print(f"  !!  {shown(o.rel_path)}: {o.error_kind}: {o.error}")
     if len(res.failures) > SHOW:
         print(f"  ... and {len(res.failures) - SHOW} more")
     for p in res.problems[:SHOW]:
@@ -126,7 +127,7 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"Model {plan.model}, prompt '{plan.profile.name}' ({plan.profile.hash}): {len(plan.requests)} "
               f"video(s), {plan.n_frames} frames")
         for p in plan.problems[:SHOW]:
-            print(f"  !!  {(p.rel_path + ': ') if p.rel_path else ''}{p.problem} Fix: {p.fix}")
+            print(f"  !!  {(shown(p.rel_path) + ': ') if p.rel_path else ''}{p.problem} Fix: {p.fix}")
         skipped = len(plan.skipped)
         if skipped:
             print(f"Skipped {skipped} video(s) (already analysed, in a batch, excluded or unusable).")

@@ -8,6 +8,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.fsutil import display_name as shown
 
 
 def register(sub: Any) -> None:
@@ -34,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
     for r in result.records:
         if r.usable:
             size = f"{r.width}x{r.height}" + (f" rot{r.rotation}" if r.rotation else "")
-            print(f"  ok  {r.rel_path}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
+            print(f"  ok  {shown(r.rel_path)}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  "
+                  f"{r.codec}"
                   f"  [{r.sidecar_state}]")
         else:
-            print(f"  !!  {r.rel_path}: {r.problem}")
+            print(f"  !!  {shown(r.rel_path)}: {r.problem}")
     s = result.summary()
     print(f"{s['videos']} videos, {s['usable']} usable, {s['problems']} with problems, "
           f"{gaia.format.length(s['total_duration_s'])} in all, {gaia.format.size(s['total_size_bytes'])}; "

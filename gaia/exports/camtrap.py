@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.fsutil import atomic_write_text
+from gaia.fsutil import atomic_write_text, dumps_json, name_as_uri
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
 from gaia.sidecar import SidecarError, read_sidecar
@@ -224,7 +224,7 @@ def _media_of(folder: Folder, records: Sequence[Any]) -> list[_Media]:
             data = None
         mtime = getattr(rec, "mtime_ns", None)
         start = mtime / 1e9 if mtime else folder.video(rec.rel_path).stat().st_mtime
-        out.append(_Media(rec.rel_path, start, float(getattr(rec, "duration", None) or 0.0), data))
+        out.append(_Media(name_as_uri(rec.rel_path), start, float(getattr(rec, "duration", None) or 0.0), data))
     return out
 
 
@@ -269,7 +269,7 @@ def export_camtrap_dp(folder: Folder | Path | str, out_dir: Path | str, *, recor
                      "media": _write_csv(out / "media.csv", "media", media_rows),
                      "observations": _write_csv(out / "observations.csv", "observations", obs_rows)}
     descriptor = _descriptor(folder, title, media, dep_rows, obs_rows)
-    atomic_write_text(out / "datapackage.json", json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "datapackage.json", dumps_json(descriptor, indent=2) + "\n")
     return result
 
 

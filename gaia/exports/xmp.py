@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.fsutil import atomic_write_bytes, read_json
+from gaia.fsutil import atomic_write_bytes, fit_name, read_json
 from gaia.labels import effective_analysis, verified_of
 from gaia.settings import DEFAULT_XMP_NAMING, XMP_NAMINGS
 from gaia.sidecar import VIDEO_KEY, SidecarError, read_sidecar
@@ -90,7 +90,7 @@ def xmp_path(video: Path | str, naming: str = DEFAULT_XMP_NAMING) -> Path:
     if naming not in XMP_NAMINGS:
         raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {naming!r}")
     video = Path(video)
-    return video.with_name(video.name + ".xmp") if naming == "video" else video.with_suffix(".xmp")
+    return video.with_name(fit_name(video.name, ".xmp") if naming == "video" else fit_name(video.stem, ".xmp"))
 
 
 def _leaf(text: str) -> str:

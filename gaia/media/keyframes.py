@@ -134,7 +134,7 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 def _frames_root(folder: Path) -> Path:
@@ -461,7 +461,8 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
     """
     if not record.usable or not record.duration:
         return None
-    key = hashlib.sha256(f"{record.rel_path}|{record.size}|{record.mtime_ns}".encode()).hexdigest()[:20]
+    key = f"{record.rel_path}|{record.size}|{record.mtime_ns}"
+    key = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"{key}.jpg"
     if out.is_file():
         return out
