@@ -46,7 +46,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "gaia.pricing.estimate": ("Assumptions", "Estimate", "estimate_run"),
     "gaia.pricing.explain": ("Explanation",),
     "gaia.pricing.history": ("History", "history"),
-    "gaia.pricing.inputs": ("RunInputs", "load_run_inputs"),
+    "gaia.pricing.inputs": ("RunInputs", "estimate_folder", "folder_prompt_tokens", "load_run_inputs"),
     "gaia.pricing.limits": ("LimitVerdict", "MaxTokensAdvice", "max_tokens_advice"),
     "gaia.pricing.models": ("ModelRow", "compare_models"),
     "gaia.pricing.output": ("OutputEstimate", "output_estimate"),

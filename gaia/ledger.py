@@ -33,6 +33,7 @@ from typing import Any
 from gaia.fsutil import name_to_text, text_to_name
 
 LEDGER_FILE = "ledger.sqlite3"
+CUT_OFF_KIND = "max_tokens"  # the error kind of an answer cut off at the answer length limit
 SCHEMA_VERSION = 1
 
 
@@ -64,12 +65,14 @@ class Mode(StrEnum):
 @dataclass(frozen=True)
 class UsageRow:
     """One answered request as history sees it: its ``usage``, its group (batch id, else run id),
-    whether it was sent in a batch, and when it ended."""
+    whether it was sent in a batch, when it ended, and whether the answer was cut off at the answer
+    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length)."""
 
     usage: dict[str, Any]
     group: str
     batch: bool
     at: datetime | None
+    cut_off: bool = False
 
 
 class ResultsState(StrEnum):
@@ -799,14 +802,15 @@ class Ledger:
     def usage_rows(self, *, prompt_hash: str | None = None, model: str | None = None) -> Iterator[UsageRow]:
         """Every answered request's usage with its group, whether it was sent in a batch, and when it ended."""
         sql = ("SELECT usage_json, COALESCE(batch_id, run_id) AS grp, mode, COALESCE(done_at, updated_at, created_at) "
-               "AS at FROM requests WHERE usage_json IS NOT NULL")
+               "AS at, error_kind FROM requests WHERE usage_json IS NOT NULL")
         args: list[Any] = []
         for col, value in (("prompt_hash", prompt_hash), ("model", model)):
             if value:
                 sql += f" AND {col}=?"
                 args.append(value)
         for r in self._all(sql + " ORDER BY id", args):
-            yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]))
+            yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]),
+                           cut_off=r["error_kind"] == CUT_OFF_KIND)
 
     def batch_durations(self, *, model: str | None = None,
                         prompt_hash: str | None = None) -> list[tuple[int, float, str]]:

@@ -33,6 +33,7 @@ DEFAULT_CACHE_TTL = "1h"
 # The answer length limit per video. Answers to the default schema average about 2,000 tokens; 5.x
 # models may think first, and thinking counts towards this limit, hence the headroom.
 DEFAULT_MAX_TOKENS = 8192
+MIN_MAX_TOKENS = 256
 MAX_MAX_TOKENS = 64_000
 MAX_FRAME_COUNT = 50
 # Steps a user is offered for the longest frame edge (px) and for frames per video: the Keyframes
@@ -175,8 +176,8 @@ class RunSettings:
             raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:
             raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {self.cache_ttl!r}")
-        if not 256 <= self.max_tokens <= MAX_MAX_TOKENS:
-            raise ValueError(f"the answer length limit must be between 256 and {MAX_MAX_TOKENS:,} tokens, "
+        if not MIN_MAX_TOKENS <= self.max_tokens <= MAX_MAX_TOKENS:
+            raise ValueError(f"the answer length limit must be between {MIN_MAX_TOKENS} and {MAX_MAX_TOKENS:,} tokens, "
                              f"not {self.max_tokens}")
 
     @property

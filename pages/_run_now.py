@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from pages._ui import StreamlitProgress, analysis_view, client, md, metrics, table
+from pages._ui import StreamlitProgress, analysis_view, client, limit_confirmed, md, metrics, table
 
 ss = st.session_state
 
@@ -99,7 +99,9 @@ def render_run_now(folder: Path) -> None:
         st.error(f"The estimate {gaia.format.usd(choice.now_usd)} is above your cap of {gaia.format.usd(cap)}.",
                  icon=":material/money_off:")
     label = f"Analyse {len(plan.requests)} video(s) now · about {gaia.format.usd(choice.now_usd)}"
-    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or over, key="run_now_go"):
+    confirmed = limit_confirmed(plan, "run_now")
+    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or over or not confirmed,
+                 key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
             result = gaia.run_now(folder, plan, client(), concurrency=concurrency, max_cost_usd=cap,

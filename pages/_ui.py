@@ -226,6 +226,15 @@ class StreamlitProgress:
         self.bar.empty()
 
 
+def limit_confirmed(plan: Any, key: str) -> bool:
+    """Show the plan's warnings (the answer length limit below the need); with any, sending waits for a tick."""
+    if not plan.warnings or not plan.requests:
+        return True
+    for w in plan.warnings:
+        st.warning(w.message, icon=":material/content_cut:")
+    return st.checkbox("Send anyway, although answers may be cut off and billed", key=f"{key}_limit_ok")
+
+
 def _utf8(value: Any) -> Any:
     """``value``, or a file name with bytes that are not UTF-8 shown escaped (the browser gets UTF-8 only)."""
     if isinstance(value, str) and not value.isascii():

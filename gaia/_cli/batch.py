@@ -39,7 +39,17 @@ from gaia import (
     watch,
 )
 from gaia import format as fmt
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import (
+    add_max_tokens,
+    add_parser,
+    confirm,
+    confirm_warnings,
+    count_prompt_for,
+    emit_json,
+    err,
+    folder_arg,
+    progress_for,
+)
 from gaia.facts import not_offered_reason
 from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.fsutil import display_name as shown
@@ -66,6 +76,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
+    add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -97,6 +108,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", metavar="FILE", help="write the requests as JSONL to FILE instead of sending")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD", help="refuse if the estimate is above USD")
+    add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_retry)
 
@@ -235,11 +247,15 @@ def run_submit(args: argparse.Namespace) -> int:
             err("submit", why)
             return 2
         settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
     client = None
     if not args.dry_run:
         client = _client("submit")
         if client is None:
             return 2
+    else:  # a dry run sends nothing, but counts the prompt as gaia estimate does when an API is reachable
+        count_prompt_for(args.folder, settings)
     try:
         plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
                                image_source="file" if args.upload_frames else "base64",
@@ -255,7 +271,7 @@ def run_submit(args: argparse.Namespace) -> int:
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
-        if not confirm("submit", question, args.yes):
+        if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
@@ -370,7 +386,7 @@ def run_retry(args: argparse.Namespace) -> int:
         client = _client("retry")
         if client is None:
             return 2
-    plans = plan_retry(args.folder)
+    plans = plan_retry(args.folder, max_tokens=args.max_tokens)
     total = sum(len(p.requests) for p in plans)
     usd = [p.estimate_usd for p in plans if p.estimate_usd is not None]
     if not args.json:
@@ -384,8 +400,11 @@ def run_retry(args: argparse.Namespace) -> int:
             print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
     if not args.dry_run and total and not confirm("retry", f"Send {total} request(s) again?", args.yes):
         return 1
+    if not args.dry_run and total and not confirm_warnings("retry", [w for p in plans for w in p.warnings],
+                                                           args.yes):
+        return 1
     res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
-                       checkpoints=_checkpoints(args),
+                       checkpoints=_checkpoints(args), max_tokens=args.max_tokens,
                        on_progress=progress_for(args, "building"))
     if args.json:
         emit_json(res.to_dict())

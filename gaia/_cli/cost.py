@@ -9,30 +9,27 @@ exclusions made on the Keyframes page) and prompt on its model, or on another wi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gaia._cli._common import add_parser, emit_json, folder_arg
-from gaia.api.client import MissingApiKey, make_client
+from gaia._cli._common import add_max_tokens, add_parser, counting_client, emit_json, folder_arg
 from gaia.facts import CACHE_TTLS, catalogue, model_facts
 from gaia.folder import Folder
 from gaia.format import pct, tokens, usd
 from gaia.fsutil import display_name as shown
 from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
 from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.inputs import estimate_folder, load_run_inputs
 from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
-from gaia.pricing.tokens import prompt_tokens
 from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
 from gaia.pricing.whatif import budget
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
+    pass
 
 CSV_HELP = (
     "CSV columns (header names, case-insensitive): model, date (optional), input_tokens (uncached input), "
@@ -69,6 +66,7 @@ def register(sub: Any) -> None:
     e.add_argument("--ttl", choices=CACHE_TTLS, help="cache TTL (default: the folder's setting)")
     e.add_argument("--output-tokens", type=_count, metavar="N",
                    help="output tokens per video when there is no history (default from the price data)")
+    add_max_tokens(e)
     e.add_argument("--compare", action="store_true", help="also price the run on every model")
     e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
     e.add_argument("--per-video", action="store_true", help="list every video's cost")
@@ -214,16 +212,6 @@ def format_models(rows: list[ModelRow]) -> str:
     return "\n".join(lines)
 
 
-def _client_from_env() -> Anthropic | None:
-    """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        return None
-    try:
-        return make_client()
-    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
-        return None
-
-
 def run_estimate(args: argparse.Namespace) -> int:
     """Estimate the folder and print; exit 2 for an unknown model."""
     if args.model and args.model not in catalogue().models:
@@ -232,13 +220,9 @@ def run_estimate(args: argparse.Namespace) -> int:
         return 2
     folder = Folder.of(args.folder)
     inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
-    client = _client_from_env()
-    text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
-                                                     cache_file=folder.workdir / "token_counts.json")
-    est = estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                       selection=inp.selection, history=inp.history, output_tokens_default=args.output_tokens,
-                       text_tokens=text, source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens,
-                       done=inp.done)
+    client = counting_client()
+    max_tokens = args.max_tokens or inp.settings.max_tokens
+    est = estimate_folder(inp, client=client, max_tokens=max_tokens, output_tokens_default=args.output_tokens)
     rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
                           selection=inp.selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
@@ -263,8 +247,10 @@ def run_estimate(args: argparse.Namespace) -> int:
             print(f"  {shown(rel)}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
-    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)
+    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, max_tokens)
     print(f"\nAnswer length limit (max_tokens): {advice.message}")
+    for w in est.warnings:
+        print(f"\nWarning: {w.message}")
     if rows:
         print("\n" + format_models(rows))
     if bud:

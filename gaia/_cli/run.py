@@ -16,7 +16,17 @@ from typing import Any
 
 from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
 from gaia import format as fmt
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import (
+    add_max_tokens,
+    add_parser,
+    confirm,
+    confirm_warnings,
+    count_prompt_for,
+    emit_json,
+    err,
+    folder_arg,
+    progress_for,
+)
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.fsutil import display_name as shown
@@ -49,6 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once through the Files API and reference it by file_id")
+    add_max_tokens(p)
     p.add_argument("--retry-failed", action="store_true",
                    help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -96,6 +107,8 @@ def run_run(args: argparse.Namespace) -> int:
             err("run", why)
             return 2
         settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
     try:
         client = make_client()
     except MissingApiKey as exc:
@@ -106,6 +119,7 @@ def run_run(args: argparse.Namespace) -> int:
         if not confirm("run", "Send the failed requests again now, at standard prices?", args.yes):
             return 1
         results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                            max_tokens=settings.max_tokens,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
                             on_progress=progress_for(args, "answers"))
         if args.json:
@@ -115,6 +129,7 @@ def run_run(args: argparse.Namespace) -> int:
             print("Nothing to retry: no request has failed.")
             return 0
         return max(_print_result(r, args.folder) for r in results)
+    count_prompt_for(args.folder, settings, client)
     try:
         plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
                             image_source="file" if args.upload_frames else "base64",
@@ -142,7 +157,7 @@ def run_run(args: argparse.Namespace) -> int:
         return 0
     if plan.ok and (args.max_cost is None or (choice.now_usd is not None and choice.now_usd <= args.max_cost)):
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
-        if not confirm("run", question, args.yes):
+        if not confirm("run", question, args.yes) or not confirm_warnings("run", plan.warnings, args.yes):
             return 1
     res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),

@@ -523,10 +523,13 @@ def retry_now(
     on_progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    max_tokens: int | None = None,
 ) -> list[OnlineResult]:
     """Send failed requests (all, or ``request_ids``) again now, each with its original run's model,
-    prompt and frames, linked to the request it retries. (To move them into a batch instead, use
-    ``gaia.retry_failed``.) One result per original run; empty when nothing has failed."""
+    prompt and frames and today's answer length limit (``max_tokens``, default the folder's setting),
+    linked to the request it retries. (To move them into a batch instead, use ``gaia.retry_failed``.)
+    One result per original run; empty when nothing has failed."""
     return [run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
                     on_progress=on_progress, sleep=sleep, checkpoints=checkpoints)
-            for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets)]
+            for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets,
+                                   max_tokens=max_tokens)]

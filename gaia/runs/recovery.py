@@ -23,6 +23,7 @@ from gaia.api.validate import RequestProblem, model_problems
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import Ledger, Mode, RequestStatus
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
+from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
@@ -195,6 +196,7 @@ def plan_submission(
     profile, problems = _profile_and_problems(folder, settings, profile)
     if client is not None:
         problems.extend(api_model_problems(client, settings.model))
+        folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     problems.extend(prepare(folder, client).problems)
     skipped: list[SkippedVideo] = []
     if keyframe_sets is None:
