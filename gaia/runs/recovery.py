@@ -196,8 +196,9 @@ def plan_submission(
     profile, problems = _profile_and_problems(folder, settings, profile)
     if client is not None:
         problems.extend(api_model_problems(client, settings.model))
-        folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     problems.extend(prepare(folder, client).problems)
+    if client is not None:
+        folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     skipped: list[SkippedVideo] = []
     if keyframe_sets is None:
         keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)

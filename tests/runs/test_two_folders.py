@@ -31,6 +31,7 @@ def settle(folder: Path, client, ksets) -> None:
         if plan.requests:
             assert B.submit(folder, plan, client).ok
         elif not any(s.running for s in B.refresh_status(folder, client)):
+            B.retrieve(folder, client)  # a batch that ended before this look is still to be read
             return
         B.watch(folder, client, poll_s=0.1)
 
