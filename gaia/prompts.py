@@ -264,8 +264,10 @@ def schema_problems(schema: Any) -> list[str]:
     """What keeps ``schema`` from being used with structured outputs, in plain words (empty when fine).
 
     Checks: a JSON object at the top with ``type: object``; ``additionalProperties: false`` on every
-    object; no numeric or length bounds; ``minItems`` only 0 or 1; no ``$ref`` (so no recursion);
-    and that it is a valid JSON Schema at all.
+    object; no numeric or length bounds; ``minItems`` only 0 or 1; ``$ref`` only to this schema's own
+    definitions (``#/$defs/Name`` or ``#/definitions/Name``), never recursive, as the API accepts
+    them (the SDK's ``transform_schema`` keeps such references as they are); and that it is a valid
+    JSON Schema at all.
     """
     if not isinstance(schema, dict):
         return ["The schema must be a JSON object."]
@@ -289,7 +291,13 @@ def schema_problems(schema: Any) -> list[str]:
         if "minItems" in node and node["minItems"] not in (0, 1):
             problems.append(f'{where}: "minItems" may only be 0 or 1.')
         if "$ref" in node:
-            problems.append(f'{where}: "$ref" is not allowed (recursive schemas are not supported).')
+            ref = node["$ref"]
+            local = _LOCAL_REF.match(ref) if isinstance(ref, str) else None
+            if local is None:
+                problems.append(f'{where}: "$ref" may only point to a definition in this schema '
+                                f'("#/$defs/Name"), not {ref!r}.')
+            elif not isinstance(schema.get(local.group(1)), dict) or local.group(2) not in schema[local.group(1)]:
+                problems.append(f'{where}: "$ref" {ref!r} names no definition in "{local.group(1)}".')
         for key, value in node.items():
             if key == "properties" and isinstance(value, dict):
                 for name, sub in value.items():
@@ -302,6 +310,12 @@ def schema_problems(schema: Any) -> list[str]:
                     walk(value, f"{where}.{key}" if key != "items" else f"{where}[]")
 
     walk(schema, "schema")
+    for key in ("$defs", "definitions"):
+        defs = schema.get(key)
+        for name in defs if isinstance(defs, dict) else {}:
+            if _refers_to_itself(schema, key, name):
+                problems.append(f'schema.{key}.{name}: it refers to itself; recursive schemas are not supported '
+                                "by structured outputs.")
     try:
         import jsonschema
 
@@ -309,6 +323,39 @@ def schema_problems(schema: Any) -> list[str]:
     except Exception as exc:  # jsonschema.SchemaError and anything odd in user input
         problems.append(f"Not a valid JSON Schema: {getattr(exc, 'message', exc)}")
     return problems
+
+
+_LOCAL_REF = re.compile(r"^#/(\$defs|definitions)/([^/]+)$")
+
+
+def _local_refs(node: Any) -> set[tuple[str, str]]:
+    """The ``(container, name)`` of every local ``$ref`` inside ``node``."""
+    out: set[tuple[str, str]] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        match = _LOCAL_REF.match(ref) if isinstance(ref, str) else None
+        if match:
+            out.add((match.group(1), match.group(2)))
+        for value in node.values():
+            out |= _local_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            out |= _local_refs(item)
+    return out
+
+
+def _refers_to_itself(schema: dict[str, Any], key: str, name: str) -> bool:
+    todo, seen = list(_local_refs(schema[key][name])), set()
+    while todo:
+        current = todo.pop()
+        if current == (key, name):
+            return True
+        container = schema.get(current[0])
+        if current in seen or not isinstance(container, dict) or current[1] not in container:
+            continue
+        seen.add(current)
+        todo.extend(_local_refs(container[current[1]]))
+    return False
 
 
 # --- storage ------------------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ MAX_CONCURRENCY = 32
 # (clip.mp4.xmp), "stem" like Lightroom (clip.xmp). Off by default on retrieval; always on demand.
 XMP_NAMINGS = ("video", "stem")
 DEFAULT_XMP_NAMING = "video"
+# The hierarchical keywords GAIA writes are "Category|Value" (Species|Red fox), as camtrapR and digiKam
+# read them. A root puts them under one more level ("GAIA" gives GAIA|Species|Red fox) for those who
+# keep every tool's keywords apart; empty by default. Levels are separated by "|"; "/" is not allowed
+# (digiKam's own separator).
+DEFAULT_XMP_ROOT = ""
 
 
 
@@ -161,7 +166,8 @@ class KeyframeSettings:
 @dataclass(frozen=True)
 class RunSettings:
     """Everything that decides what a run sends (model, frames, cache TTL, prompt profile), and
-    whether retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``)."""
+    whether retrieving its answers also writes XMP sidecars (``xmp_on_retrieve``, ``xmp_naming``,
+    ``xmp_root`` the optional root of the hierarchical keywords, e.g. ``GAIA``)."""
 
     model: str = DEFAULT_MODEL
     keyframes: KeyframeSettings = field(default_factory=KeyframeSettings)
@@ -170,8 +176,12 @@ class RunSettings:
     max_tokens: int = DEFAULT_MAX_TOKENS
     xmp_on_retrieve: bool = False
     xmp_naming: str = DEFAULT_XMP_NAMING
+    xmp_root: str = DEFAULT_XMP_ROOT
 
     def __post_init__(self) -> None:
+        if not isinstance(self.xmp_root, str) or "/" in self.xmp_root:
+            raise ValueError(f"the XMP keyword root must be text without '/' (levels are separated by '|'), "
+                             f"not {self.xmp_root!r}")
         if self.xmp_naming not in XMP_NAMINGS:
             raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:

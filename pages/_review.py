@@ -105,8 +105,15 @@ def _xmp(folder: Path) -> None:
                         format_func=lambda n: V.XMP_NAMING_LABELS.get(n, n), key="export_xmp_naming")
     on_retrieve = c[1].toggle("Also write them whenever results are retrieved", value=settings.xmp_on_retrieve,
                               key="export_xmp_on_retrieve")
-    if (naming, on_retrieve) != (settings.xmp_naming, settings.xmp_on_retrieve):
-        gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve))
+    root = c[1].text_input("Keyword root (optional)", value=settings.xmp_root, key="export_xmp_root",
+                           help="Empty: Species|Red fox, as camtrapR and digiKam read it. "
+                                "GAIA: GAIA|Species|Red fox. Levels are separated by |; / is not allowed.")
+    if "/" in root:
+        st.warning("A keyword root cannot hold '/' (digiKam's own separator); separate levels with '|'.")
+        root = settings.xmp_root
+    if (naming, on_retrieve, root) != (settings.xmp_naming, settings.xmp_on_retrieve, settings.xmp_root):
+        gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve,
+                                                  xmp_root=root))
     if st.button("Write the XMP sidecars now", icon=":material/sell:", key="export_xmp"):
         result = gaia.write_xmp_for(folder, naming=naming)
         (st.warning if result.problems else st.success)(V.xmp_text(result), icon=":material/sell:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import jsonschema
@@ -145,3 +146,30 @@ def test_compact_is_a_builtin_profile_by_name_and_hash(tmp_path: Path):
     assert f.profile("compact") == builtin_compact_profile() == f.profile(builtin_compact_profile().hash)
     with pytest.raises(ProfileNotFound, match="compact"):
         f.profile("nope")
+
+
+def _with_defs(animal_ref: str = "#/$defs/animal", animal: dict | None = None) -> dict:
+    schema = copy.deepcopy(default_profile().schema)
+    schema["$defs"] = {"animal": animal or {"type": "object", "additionalProperties": False,
+                                            "required": ["species"], "properties": {"species": {"type": "string"}}}}
+    schema["properties"]["subjects"] = {"type": "array", "items": {"$ref": animal_ref}}
+    return schema
+
+
+def test_local_non_recursive_refs_are_accepted_as_the_api_accepts_them():
+    assert schema_problems(_with_defs()) == []
+    assert schema_problems(_with_defs("#/definitions/animal") | {"definitions": _with_defs()["$defs"]}) == []
+    remote = schema_problems(_with_defs("https://example.org/animal.json"))
+    assert any("only point to a definition in this schema" in p for p in remote), remote
+    assert any("names no definition" in p for p in schema_problems(_with_defs("#/$defs/plant")))
+    looping = _with_defs(animal={"type": "object", "additionalProperties": False, "required": ["young"],
+                                 "properties": {"young": {"type": "array", "items": {"$ref": "#/$defs/animal"}}}})
+    assert any("refers to itself" in p for p in schema_problems(looping))
+
+
+def test_a_schema_with_refs_is_answered_through_the_sdk(anthropic_client):
+    schema = _with_defs()
+    reply = anthropic_client.messages.create(
+        model="claude-haiku-4-5", max_tokens=4000, messages=[{"role": "user", "content": "Describe the video."}],
+        output_config={"format": {"type": "json_schema", "schema": schema}})
+    jsonschema.validate(json.loads(reply.content[0].text), schema)

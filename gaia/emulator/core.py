@@ -28,8 +28,8 @@ from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
 from gaia.emulator.state import CacheStore, FileStore, Store
 from gaia.emulator.tokens import RequestAnalysis, analyse_request, approx_text_tokens, truncate_to_tokens
 from gaia.emulator.validate import (
-    COUNT_TOKENS_PARAMS,
     check_batch_body,
+    check_count_tokens_body,
     check_params,
     check_params_shape,
     is_5x,
@@ -282,15 +282,26 @@ class Emulator:
         rng = random.Random(f"{self.config.seed}/messages/{secrets.token_hex(4)}")
         rates = self.config.result_rates()
         rates["cache_hit_rate"] = 1.0
+        if body["max_tokens"] == 0:
+            return self._prewarm(body, facts, analysis, rng, rates)
         return self._message(body, facts, analysis, rng, rates, tier="standard", now=self.now(),
                              thinking=self.config.thinking_blocks)
 
+    def _prewarm(self, params: dict[str, Any], facts: ModelFacts, analysis: RequestAnalysis,
+                 rng: random.Random, rates: dict[str, float]) -> dict[str, Any]:
+        """``max_tokens: 0``: the prompt is read and cached, nothing is generated (SDK ``max_tokens`` doc,
+        prompt-caching page "pre-warming the cache"): no content, ``stop_reason: "max_tokens"``."""
+        usage = self._cache_usage(analysis, facts, "standard", self.now(), rng, rates["cache_hit_rate"], None,
+                                  int(rates.get("cache_first_writes", 1)))
+        usage["output_tokens"] = 0
+        usage["service_tier"] = "standard"
+        return {"id": new_id("msg_"), "type": "message", "role": "assistant", "model": params["model"],
+                "content": [], "stop_reason": "max_tokens", "stop_sequence": None, "usage": usage}
+
     def count_tokens(self, body: Any) -> dict[str, int]:
         """``POST /v1/messages/count_tokens``: input tokens, ``cache_control`` ignored."""
-        if not isinstance(body, dict):
-            raise invalid("body: Input should be a valid dictionary")
+        check_count_tokens_body(body)
         params = {"max_tokens": 1, **body}
-        check_params_shape(params, "", in_batch=False, allowed=COUNT_TOKENS_PARAMS | {"max_tokens"})
         facts = resolve_model(params["model"])
         if facts is None or facts.retired_as_of(self.today()):
             raise not_found(f"model: {params['model']}")

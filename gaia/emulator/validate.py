@@ -2,10 +2,12 @@
 
 ``check_batch_body`` runs synchronously on ``POST /v1/messages/batches`` (shape of the body,
 ``custom_id`` rules, required params, unknown parameters, empty text, image media types, base64
-and byte size) and raises a 400 the SDK sees at once. ``check_params`` holds the rules the real
+and byte size, ``max_tokens: 0`` refused in a batch though accepted on ``/v1/messages``) and
+raises a 400 the SDK sees at once. ``check_params`` holds the rules the real
 API only applies when it processes a request (unknown or retired model, ``max_tokens`` above the
 model's limit, assistant prefill, thinking modes and forced tool choice a model rejects, sampling
-parameters dropped in API version 2026-10-21): inside a batch they become ``errored`` results, on
+parameters dropped in API version 2026-10-21, a ``tool_result`` with no ``tool_use`` just before
+it): inside a batch they become ``errored`` results, on
 ``POST /v1/messages`` they are a 400 (or 404 for an unknown model) straight away. Each rule names
 the doc page it follows; where the docs are silent the stricter reading is taken (see NOTES.md).
 """
@@ -120,8 +122,12 @@ def check_params_shape(params: Any, prefix: str, *, in_batch: bool,
     max_tokens = params["max_tokens"]
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
         raise invalid(f"{prefix}max_tokens: Input should be a valid integer")
-    if max_tokens < 1:
-        raise invalid(f"{prefix}max_tokens: Input should be greater than or equal to 1")
+    if max_tokens == 0 and in_batch:
+        # Cache pre-warming is refused inside a batch (batch-processing page, "not allowed inside a batch").
+        raise invalid(f"{prefix}max_tokens: max_tokens 0 (cache pre-warming) is not supported in Message "
+                      "Batches requests")
+    if max_tokens < 0:
+        raise invalid(f"{prefix}max_tokens: Input should be greater than or equal to 0")
     if in_batch and params.get("stream"):
         raise invalid(f"{prefix}stream: streaming is not supported in Message Batches requests")
     if in_batch and params.get("speed") == "fast":
@@ -248,6 +254,45 @@ def check_batch_body(body: Any) -> list[dict[str, Any]]:
     return requests
 
 
+def orphan_tool_result_problem(messages: list[Any], prefix: str = "") -> str | None:
+    """The API's complaint about a ``tool_result`` with no ``tool_use`` of that id in the message just
+    before it (tool-use page: results follow their calls at once), or ``None``."""
+    for m, msg in enumerate(messages):
+        content = msg.get("content") if isinstance(msg, dict) else None
+        if msg.get("role") != "user" or not isinstance(content, list):
+            continue
+        results = [b.get("tool_use_id") for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if not results:
+            continue
+        before = messages[m - 1] if m > 0 and isinstance(messages[m - 1], dict) else {}
+        calls = {b.get("id") for b in before.get("content") or [] if isinstance(b, dict)
+                 and b.get("type") == "tool_use"} if before.get("role") == "assistant" and isinstance(
+                     before.get("content"), list) else set()
+        orphans = [str(r) for r in results if r not in calls]
+        if orphans:
+            first = next(c for c, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "tool_result"
+                         and str(b.get("tool_use_id")) == orphans[0])
+            return (f"{prefix}messages.{m}.content.{first}: unexpected `tool_use_id` found in `tool_result` "
+                    f"blocks: {', '.join(orphans)}. Each `tool_result` block must have a corresponding "
+                    "`tool_use` block in the previous message.")
+    return None
+
+
+def check_count_tokens_body(body: Any) -> None:
+    """``POST /v1/messages/count_tokens``: its own parameters only (``max_tokens`` is not one of them:
+    ``Extra inputs are not permitted``), the shapes ``check_params_shape`` checks, and no orphan
+    ``tool_result``; raises a 400 naming the first problem."""
+    if not isinstance(body, dict):
+        raise invalid("body: Input should be a valid dictionary")
+    for name in body:
+        if name not in COUNT_TOKENS_PARAMS:
+            raise invalid(f"{name}: Extra inputs are not permitted")
+    check_params_shape({"max_tokens": 1, **body}, "", in_batch=False, allowed=COUNT_TOKENS_PARAMS | {"max_tokens"})
+    problem = orphan_tool_result_problem(body["messages"])
+    if problem:
+        raise invalid(problem)
+
+
 def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str | None = None,
                  today: date | None = None, betas: str | None = None) -> ModelFacts:
     """The rules applied when a request is processed; return the model's facts or raise.
@@ -270,6 +315,9 @@ def check_params(params: dict[str, Any], *, prefix: str = "", api_version: str |
                       f"number of output tokens for {model}")
     if params["messages"][-1].get("role") == "assistant" and not allows_prefill(facts.id):
         raise invalid(PREFILL_MESSAGE)
+    orphan = orphan_tool_result_problem(params["messages"], prefix)
+    if orphan:
+        raise invalid(orphan)
     drops_sampling = api_version is None or api_version >= API_VERSION
     for name in SAMPLING_PARAMS if drops_sampling else ():
         if name in params:

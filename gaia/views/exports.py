@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -38,20 +39,36 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
-def rows_csv(rows: Iterable[ResultRow]) -> str:
-    """The table as CSV text (``CSV_COLUMNS``; species and tags joined with ``; ``).
+def csv_list(values: Iterable[str]) -> str:
+    """A list as one CSV cell: a JSON array (``["Red Fox", "a; b"]``, UTF-8 as written), empty for none.
 
-    Cells starting with ``= + - @`` get a leading apostrophe so a spreadsheet shows answer text
-    instead of running it as a formula.
+    JSON, because any separator can occur inside a label; ``split_csv_list`` (or any JSON reader)
+    gives the list back exactly.
+    """
+    items = list(values)
+    return json.dumps(items, ensure_ascii=False) if items else ""
+
+
+def split_csv_list(cell: str) -> list[str]:
+    """The list a ``csv_list`` cell holds (``[]`` for an empty cell)."""
+    return [str(v) for v in json.loads(cell)] if cell.strip() else []
+
+
+def rows_csv(rows: Iterable[ResultRow]) -> str:
+    """The table as CSV text (``CSV_COLUMNS``); species, tags and verified fields as ``csv_list`` cells.
+
+    Labels keep their spelling and case. Text cells starting with ``= + - @`` get a leading
+    apostrophe so a spreadsheet shows answer text instead of running it as a formula (list cells
+    start with ``[`` and never need it).
     """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
         d = r.to_dict()
-        d["species"] = "; ".join(r.species)
-        d["tags"] = "; ".join(r.tags)
-        d["verified"] = "; ".join(r.verified)
+        d["species"] = csv_list(r.species)
+        d["tags"] = csv_list(r.tags)
+        d["verified"] = csv_list(r.verified)
         d["cost_usd"] = "" if r.cost_usd is None else f"{r.cost_usd:.6f}"
         w.writerow([_csv_safe(d[c]) if d[c] is not None else "" for c in CSV_COLUMNS])
     return buf.getvalue()
@@ -87,7 +104,10 @@ CAMTRAP_ZIP_NAME = "gaia-camtrap-dp.zip"
 
 @dataclass(frozen=True)
 class CamtrapExport:
-    """A written Camtrap DP package: what was written, whether it validates, and why not."""
+    """A written Camtrap DP package: what was written, whether it validates, and why not.
+
+    ``validated`` is always true now (validation against the vendored official schemas needs no
+    optional package); it stays so that callers written for the optional validator keep working."""
 
     result: CamtrapResult
     problems: tuple[str, ...]
@@ -95,19 +115,11 @@ class CamtrapExport:
     zip_bytes: bytes = b""
 
 
-def _validate(out: Path) -> tuple[tuple[str, ...], bool]:
-    try:
-        return tuple(validate_camtrap_dp(out)), True
-    except RuntimeError as exc:  # frictionless is not installed: written, not checked
-        return (str(exc),), False
-
-
 def camtrap_package(folder: Folder | Path | str, out_dir: Path | str, deployment: CamtrapDeployment, *,
                     records: Any = None, title: str | None = None) -> CamtrapExport:
     """Write a Camtrap DP package into ``out_dir`` (every deployment at ``deployment``'s place) and validate it."""
     result = export_camtrap_dp(folder, out_dir, records=records, default=deployment, title=title or None)
-    problems, validated = _validate(Path(out_dir))
-    return CamtrapExport(result, problems, validated)
+    return CamtrapExport(result, tuple(validate_camtrap_dp(Path(out_dir))), True)
 
 
 def camtrap_zip(folder: Folder | Path | str, deployment: CamtrapDeployment, *, records: Any = None,
@@ -129,8 +141,9 @@ def camtrap_text(export: CamtrapExport) -> str:
     if not export.validated:
         return f"Written ({counts}) but not validated: {'; '.join(export.problems)}"
     if export.problems:
-        return f"Written ({counts}); it does not validate ({len(export.problems)} problem(s))."
-    return f"Written ({counts}); it validates as Camtrap DP 1.0."
+        return (f"Written ({counts}); it does not validate against the official Camtrap DP schemas "
+                f"({len(export.problems)} problem(s)), first: {export.problems[0]}")
+    return f"Written ({counts}); it validates against the official Camtrap DP 1.0 schemas."
 
 
 def xmp_text(result: XmpResult) -> str:
@@ -149,7 +162,9 @@ __all__ = [
     "camtrap_package",
     "camtrap_text",
     "camtrap_zip",
+    "csv_list",
     "iter_analyses_jsonl",
     "rows_csv",
+    "split_csv_list",
     "xmp_text",
 ]

@@ -118,11 +118,12 @@ def subjects_of(analysis: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
 
 
 def tags_of(analysis: dict[str, Any]) -> tuple[str, ...]:
-    """The analysis' tags, trimmed, lower-case, without duplicates, in their order."""
+    """The analysis' tags, trimmed, without duplicates, in their order, spelled and cased as written
+    (a verified ``Straße`` stays ``Straße``; filters compare them case-insensitively)."""
     items = analysis.get("tags")
     if not isinstance(items, list):
         return ()
-    return tuple(dict.fromkeys(t.strip().lower() for t in items if isinstance(t, str) and t.strip()))
+    return tuple(dict.fromkeys(t.strip() for t in items if isinstance(t, str) and t.strip()))
 
 
 def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem: str | None,
@@ -238,7 +239,7 @@ def filter_rows(
     for r in rows:
         if st_set and r.status not in st_set:
             continue
-        if tag_set and not tag_set <= set(r.tags):
+        if tag_set and not tag_set <= {t.lower() for t in r.tags}:
             continue
         if sp_set and not sp_set & {s.lower() for s in r.species}:
             continue

@@ -242,3 +242,63 @@ def test_forced_tool_choice_is_still_rejected_on_the_5_5_models(anthropic_client
     message = _bad_request(anthropic_client, model="claude-sonnet-5-5", max_tokens=500, tools=[WEATHER],
                            tool_choice={"type": "any"}, messages=[{"role": "user", "content": "Weather?"}])
     assert message.startswith("tool_choice: Forced tool use")
+
+
+# --- issue 27: max_tokens 0 pre-warms the cache; orphan tool_result; count_tokens takes no max_tokens -----
+
+def test_max_tokens_0_pre_warms_the_cache_on_messages_and_is_refused_in_a_batch(
+        anthropic_client: anthropic.Anthropic) -> None:
+    """SDK 2.13.0 ``messages.create(max_tokens=...)``: "Set to `0` to populate the prompt cache without
+    generating a response"; the batch-processing page lists ``max_tokens: 0`` as not allowed in a batch."""
+    system = [{"type": "text", "text": "You describe videos. " * 400, "cache_control": {"type": "ephemeral"}}]
+    warm = anthropic_client.messages.create(system=system, **{**params(), "max_tokens": 0})
+    assert warm.content == [] and warm.stop_reason == "max_tokens" and warm.usage.output_tokens == 0
+    assert warm.usage.cache_creation_input_tokens > 0  # the prefix was written to the cache
+    hit = anthropic_client.messages.create(system=system, **params())
+    assert hit.usage.cache_read_input_tokens == warm.usage.cache_creation_input_tokens
+    assert _bad_request(anthropic_client, **{**params(), "max_tokens": -1}) == (
+        "max_tokens: Input should be greater than or equal to 0")
+    with pytest.raises(anthropic.BadRequestError) as info:
+        anthropic_client.messages.batches.create(requests=[{"custom_id": "w", "params": {**params(), "max_tokens": 0}}])
+    assert "max_tokens 0 (cache pre-warming) is not supported in Message Batches" in _rejected(
+        info, 400, "invalid_request_error")
+
+
+ORPHAN = [{"role": "user", "content": [
+    {"type": "tool_result", "tool_use_id": "toolu_01Nowhere", "content": "42"},
+    {"type": "text", "text": "And now?"}]}]
+
+
+def test_an_orphan_tool_result_is_a_400_with_the_apis_message(anthropic_client: anthropic.Anthropic) -> None:
+    """Tool-use page: a ``tool_result`` answers a ``tool_use`` of the message just before it."""
+    expected = ("messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_01Nowhere. "
+                "Each `tool_result` block must have a corresponding `tool_use` block in the previous message.")
+    assert _bad_request(anthropic_client, model="claude-haiku-4-5", max_tokens=100, messages=ORPHAN) == expected
+    with pytest.raises(anthropic.BadRequestError) as info:
+        anthropic_client.messages.count_tokens(model="claude-haiku-4-5", messages=ORPHAN)
+    assert _rejected(info, 400, "invalid_request_error") == expected
+    # With its tool_use just before it, the same result is fine.
+    paired = [{"role": "user", "content": "What is six times seven?"},
+              {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01Nowhere", "name": "calc",
+                                                 "input": {"expr": "6*7"}}]}, *ORPHAN]
+    tools = [{"name": "calc", "description": "Calculate.", "input_schema": {
+        "type": "object", "properties": {"expr": {"type": "string"}}, "required": ["expr"]}}]
+    reply = anthropic_client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=paired, tools=tools)
+    assert reply.content[0].type == "text"
+
+
+def test_an_orphan_tool_result_inside_a_batch_comes_back_errored(emulator: EmulatorHandle,
+                                                                 anthropic_client: anthropic.Anthropic) -> None:
+    p = {"model": "claude-haiku-4-5", "max_tokens": 100, "messages": ORPHAN}
+    result = run_batch(anthropic_client, emulator, [{"custom_id": "o", "params": p}])["o"]
+    assert result.type == "errored" and "unexpected `tool_use_id`" in result.error.error.message
+
+
+def test_count_tokens_refuses_max_tokens(anthropic_client: anthropic.Anthropic) -> None:
+    """SDK 2.13.0 ``messages.count_tokens`` has no ``max_tokens`` parameter; the API refuses unknown ones."""
+    with pytest.raises(anthropic.BadRequestError) as info:
+        anthropic_client.messages.count_tokens(model="claude-haiku-4-5", messages=[{"role": "user", "content": "hi"}],
+                                               extra_body={"max_tokens": 100})
+    assert _rejected(info, 400, "invalid_request_error") == "max_tokens: Extra inputs are not permitted"
+    assert anthropic_client.messages.count_tokens(
+        model="claude-haiku-4-5", messages=[{"role": "user", "content": "hi"}]).input_tokens > 0

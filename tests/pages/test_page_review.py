@@ -78,17 +78,21 @@ def test_a_bad_value_is_refused_and_nothing_saved(analysed):
 
 
 def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):
-    pytest.importorskip("frictionless")
     at = page(analysed)
     at.toggle(key="export_xmp_on_retrieve").set_value(True).run()
     assert gaia.Folder(analysed).settings().xmp_on_retrieve is True
     at.button(key="export_xmp").click().run()
     assert any("2 XMP sidecar(s) written" in s.value for s in at.success)
     assert (analysed / "cat.mp4.xmp").is_file() and (analysed / "dog.mov.xmp").is_file()
+    assert "GAIA|" not in (analysed / "cat.mp4.xmp").read_text()  # Category|Value by default
+    at.text_input(key="export_xmp_root").set_value("GAIA").run()
+    assert gaia.Folder(analysed).settings().xmp_root == "GAIA"
+    at.button(key="export_xmp").click().run()
+    assert "<rdf:li>GAIA|" in (analysed / "cat.mp4.xmp").read_text()
     assert at.button(key="export_camtrap_zip").disabled  # GAIA cannot know where the camera stood
     at.number_input(key="export_lat").set_value(51.05)
     at.number_input(key="export_lon").set_value(3.72).run()
     at.button(key="export_camtrap_zip").click().run()
     assert not at.exception
-    assert any("validates as Camtrap DP" in s.value for s in at.success)
+    assert any("validates against the official Camtrap DP" in s.value for s in at.success)
     assert at.get("download_button")

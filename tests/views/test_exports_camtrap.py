@@ -16,8 +16,6 @@ from gaia.exports.xmp import XmpResult
 from gaia.sidecar import write_sidecar
 from gaia.views import exports as V
 
-pytest.importorskip("frictionless")
-
 FOX = {"summary": "A fox.", "people_present": False, "tags": ["fox"],
        "subjects": [{"species": "red fox", "scientific_name": "", "count": 1, "description": ""}]}
 

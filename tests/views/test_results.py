@@ -61,7 +61,7 @@ def test_rows_from_sidecars_with_every_status(library):
     tom = rows["cats/tom.mp4"]
     assert tom.status == "analysed" and tom.summary == "Two cats on a sofa."
     assert tom.subjects == "2 × domestic cat" and tom.species == ("domestic cat",)
-    assert tom.tags == ("cat", "sofa")  # lower-cased, de-duplicated, in order
+    assert tom.tags == ("Cat", "sofa", "cat")  # spelled as written, exact duplicates dropped, in order
     assert tom.cost_usd == 0.01 and tom.model == "claude-sonnet-4-6"
     assert rows["garden/dog.mp4"].subjects == "dog, domestic cat"
     assert rows["new.mp4"].status == "not analysed"
@@ -128,7 +128,7 @@ def test_csv_export_rows_columns_and_formula_guard(library):
     assert list(got[0]) == list(E.CSV_COLUMNS)
     assert [r["video"] for r in got] == ["garden/dog.mp4", "garden/fox.mp4"]
     assert got[0]["summary"].startswith("'=HYPERLINK")  # a spreadsheet shows it, never runs it
-    assert got[0]["species"] == "dog; domestic cat" and got[1]["tags"] == "fox; night; garden"
+    assert got[0]["species"] == '["dog", "domestic cat"]' and got[1]["tags"] == '["fox", "night", "garden"]'
     assert float(got[1]["cost_usd"]) == pytest.approx(0.002)
 
 
