@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
+import re
 import sys
+from typing import NoReturn
 
 from gaia.facts import PriceFileError
+from gaia.format import error_text
 from gaia.fsutil import DISK_FULL, disk_full
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
@@ -30,9 +34,41 @@ COMMAND_MODULES = (
 )
 
 
+_PARSER_SAYS = (  # argparse's messages, and the same in words
+    (re.compile(r"^the following arguments are required: (.+)$"), lambda m: f"missing {m[1]}"),
+    (re.compile(r"^argument (\S+): invalid choice: '(.*)' \(choose from (.+)\)$"),
+     lambda m: f"{m[1]} must be one of {m[3].replace(chr(39), '')}, not '{m[2]}'"),
+    (re.compile(r"^argument (\S+): invalid (?:int|float) value: '(.*)'$"),
+     lambda m: f"{m[1]} takes a number, not '{m[2]}'"),
+    (re.compile(r"^argument (\S+): expected one argument$"), lambda m: f"{m[1]} needs a value"),
+    (re.compile(r"^argument (\S+): ignored explicit argument '(.*)'$"), lambda m: f"{m[1]} takes no value"),
+    (re.compile(r"^unrecognized arguments: (.+)$"), lambda m: f"unknown option or extra argument: {m[1]}"),
+    (re.compile(r"^argument (\S+?)(?:/\S+)?: (.+)$"), lambda m: m[2]),
+)
+
+
+def parser_words(message: str) -> str:
+    """An argparse error message in plain words (the message itself when it is one of GAIA's own)."""
+    for pattern, words in _PARSER_SAYS:
+        match = pattern.match(message)
+        if match:
+            return words(match)
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors said in words (no usage dump, no ``error: argument ...``)."""
+
+    def error(self, message: str) -> NoReturn:
+        name = self.prog.removeprefix("gaia").strip() or "gaia"
+        prefix = "gaia" if name == "gaia" else f"gaia {name}"
+        hint = "gaia --help" if name == "gaia" else f"gaia {name} --help"
+        self.exit(2, f"{prefix}: {parser_words(message)}. See '{hint}' for the options.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gaia",
         description="Turn a folder of videos into one structured Claude analysis per video.",
         epilog="Run 'gaia COMMAND --help' for a command's options and an example.",
@@ -57,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gaia`` console script; returns the exit status."""
     _any_name_prints()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        cmd = f"gaia {args.command}" if getattr(args, "command", None) else "gaia"
+        print(f"{cmd}: unknown option or extra argument: {' '.join(extra)}. See '{cmd} --help' for the options.",
+              file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -72,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a full disk anywhere (ledger, sidecars, spool): one message and a stop
         where = getattr(args, "folder", None)
         if not disk_full(exc, where):
-            raise
+            if os.environ.get("GAIA_DEBUG"):
+                raise
+            print(f"gaia {args.command}: the command stopped on a problem GAIA did not foresee: {error_text(exc)}. "
+                  "Nothing recorded before it is lost; run it again with GAIA_DEBUG=1 to see the details, and "
+                  "please report them.", file=sys.stderr)
+            return 1
         where = where or "the folder and its working folder"
-        print(f"gaia {args.command}: {DISK_FULL.format(cause=exc, where=where)}", file=sys.stderr)
+        print(f"gaia {args.command}: {DISK_FULL.format(cause=error_text(exc), where=where)}", file=sys.stderr)
         return 1

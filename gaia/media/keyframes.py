@@ -31,6 +31,7 @@ import av
 
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
+from gaia.format import error_text
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
@@ -324,7 +325,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         manifest["problem"] = f"cannot be decoded (the file may be damaged or truncated): {exc}"
         return manifest
     except Exception as exc:  # a worker must never take the run down
-        manifest["problem"] = f"frame extraction failed: {type(exc).__name__}: {exc}"
+        manifest["problem"] = f"frame extraction failed: {error_text(exc)}"
         manifest["transient"] = True
         return manifest
 
@@ -444,8 +445,9 @@ def extract_keyframes(
                 i = futures[fut]
                 try:
                     manifest = fut.result()
-                except Exception as exc:  # a crashed worker process
-                    manifest = {"problem": f"frame extraction crashed: {type(exc).__name__}", "transient": True}
+                except Exception:  # a crashed worker process
+                    manifest = {"problem": "frame extraction crashed: the process decoding it stopped",
+                                "transient": True}
                 finish(i, manifest)
                 done += 1
                 if on_progress:

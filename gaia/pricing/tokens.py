@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaia.api.client import describe_error
 from gaia.api.requests import SCHEMA_HEADER, dumps, output_config, system_blocks
 from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
 from gaia.fsutil import atomic_write_json
@@ -170,7 +171,7 @@ def prompt_tokens(
             hit = _count_exact(client, profile, model)
         except Exception as exc:  # network, auth, unknown model: fall back, say why
             return approx_prompt_tokens(
-                profile, model, note=f"approximate: count_tokens failed ({type(exc).__name__}: {exc})")
+                profile, model, note=f"approximate: count_tokens failed ({describe_error(exc)})")
         if cache_file is not None:
             disk[disk_key] = {"system": hit.system, "schema": hit.schema,
                                          "instruction": hit.instruction, "label": hit.label}

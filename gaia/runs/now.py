@@ -48,6 +48,7 @@ from gaia.api.client import as_dict, describe_error
 from gaia.api.requests import build_request_for, custom_id_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, RetryPolicy, classify, error_kind
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.format import error_text
 from gaia.fsutil import disk_full
 from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
@@ -260,7 +261,7 @@ class _Run:
                 if disk_full(exc):  # nothing can be recorded: stop the run (recovery closes the row next time)
                     raise
                 outcome = self.recorder.fail(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
-                                             f"this request: {type(exc).__name__}: {exc}")
+                                             f"this request: {error_text(exc)}")
             self._settle(outcome, reserved)
         finally:
             if held:
