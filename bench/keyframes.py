@@ -45,6 +45,7 @@ import gaia
 from gaia.folder import preview_dir
 from gaia.media.keyframes import target_size
 from gaia.media.probe import ffmpeg_exe
+from gaia.media.scan import VideoRecord
 
 WORK = Path(__file__).resolve().parent / ".work"
 MODEL = "claude-sonnet-4-5"
@@ -176,7 +177,7 @@ def naive(path: Path, n: int, size: tuple[int, int], out: Path) -> None:
             img.save(out / f"n{i}.jpg", quality=85)
 
 
-def gaia_default(folder: Path, rec: gaia.VideoRecord, n: int) -> None:
+def gaia_default(folder: Path, rec: VideoRecord, n: int) -> None:
     """GAIA's default extraction of one video, one worker, nothing cached."""
     shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
     (kset,) = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=n), model=MODEL, records=[rec],

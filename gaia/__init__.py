@@ -1,119 +1,243 @@
 """GAIA: a folder of videos in, one structured Claude analysis per video out, at batch prices.
 
-This is the public API the app's pages and the CLI use; its names are pinned by
-``tests/test_public_api.py``. GAIA never imports Streamlit.
+This is the public API the app's pages, the CLI and the notebook use, imported eagerly so that a
+type checker, an editor and a static reading of the imports all see what each name is. Its
+names are pinned by ``tests/test_public_api.py``; each is used by a page, the CLI or the notebook.
 
-Names are imported on first use (PEP 562 ``__getattr__``), so a process that needs one part
-(a keyframe worker, ``gaia --help``) does not pay for the rest: ``_EXPORTS`` maps each module to
-the names it gives the API, and ``gaia.views`` and ``gaia.format`` are the two public submodules.
+Start from ``gaia.Folder(path, client=None)``: its verbs are the product's operations (``scan``,
+``keyframes``, ``estimate``, ``plan``, ``submit``, ``run_now``, ``trial``, ``watch``, ``retrieve``,
+``retry``, ``results``, ``spent``, ``tune``, ``export``). The functions below it are the same
+operations with every option, the record types they return, the errors, and the facts and limits
+the pages' widgets use. ``gaia.views`` (what a page or the CLI shows) and ``gaia.format`` (money,
+durations, sizes) are the two public submodules. GAIA never imports Streamlit.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gaia import format, views
+from gaia.api.client import MissingApiKey, describe_error, make_client
+from gaia.emulator import EmulatorConfig, EmulatorHandle, HttpFault, serve_forever, start_emulator
+from gaia.exports.camtrap import VERSION as CAMTRAP_VERSION
+from gaia.exports.camtrap import CamtrapDeployment, export_camtrap_dp, validate_camtrap_dp
+from gaia.exports.xmp import write_xmp_for
+from gaia.face import Folder, Results
+from gaia.facts import (
+    CACHE_TTLS,
+    DEFAULT_MODEL,
+    RESULTS_RETENTION_DAYS,
+    PriceFileError,
+    catalogue,
+    image_tokens,
+    model_facts,
+    not_offered_reason,
+)
+from gaia.folder import LOCK_WATCH, FolderBusy
+from gaia.fsutil import DISK_FULL, disk_full
+from gaia.labels import LabelError
+from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
+from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
+from gaia.media.scan import (
+    FolderError,
+    ScanResult,
+    VideoRecord,
+    check_folder,
+    is_allowed,
+    is_video_name,
+    scan_folder,
+    subfolders,
+)
+from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
+from gaia.pricing.cache import other_ttl
+from gaia.pricing.estimate import Estimate, estimate_run
+from gaia.pricing.inputs import estimate_folder, folder_prompt_tokens, load_run_inputs
+from gaia.pricing.limits import max_tokens_advice
+from gaia.pricing.models import ModelRow, compare_models
+from gaia.pricing.output import output_estimate
+from gaia.pricing.run import MONEY_LABELS
+from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS
+from gaia.pricing.spent import Spend, folder_spend
+from gaia.pricing.tokens import prompt_tokens
+from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
+from gaia.pricing.whatif import budget, what_if
+from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
+from gaia.quality.sample import DEFAULT_SAMPLE
+from gaia.quality.tune import (
+    DEFAULT_TOLERANCE,
+    TUNE_PRICES,
+    ConfigResult,
+    TuneResult,
+    adopt_config,
+    quality_for,
+    run_tune,
+    stored_quality,
+)
+from gaia.quality.verdict import Verdict
+from gaia.runs.batch import SubmitResult, submit, write_dry_run
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
+from gaia.runs.guard import cap_problem
+from gaia.runs.now import OnlineResult, estimate_now_usd, retry_now, run_now
+from gaia.runs.plan import SubmissionPlan
+from gaia.runs.recovery import plan_run_now, plan_submission
+from gaia.runs.retrieve import DEFAULT_POLL_S, RetrieveResult, retrieve, watch
+from gaia.runs.status import COUNTS_NOTE, BatchStatus, batch_statuses, cancel_batch, refresh_status
+from gaia.runs.trial import DEFAULT_TRIAL_VIDEOS, MAX_TRIAL_VIDEOS, TrialResult, TrialUndo, run_choice, run_trial
+from gaia.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_FRAME_PRESET,
+    FRAME_PRESETS,
+    MAX_CONCURRENCY,
+    MAX_FRAME_COUNT,
+    MAX_JPEG_QUALITY,
+    MAX_MAX_TOKENS,
+    MIN_JPEG_QUALITY,
+    STRATEGIES,
+    XMP_NAMINGS,
+    KeyframeSettings,
+    RunSettings,
+    allowed_roots,
+    frame_preset,
+)
+from gaia.sidecar import SidecarError, read_sidecar
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("format", "views")
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    "gaia.api.answers": ("parse_answer",),
-    "gaia.api.client": ("MissingApiKey", "describe_error", "make_client"),
-    "gaia.api.requests": ("build_request", "custom_id_for"),
-    "gaia.api.validate": ("RequestProblem",),
-    "gaia.emulator": ("EmulatorConfig", "start_emulator"),
-    "gaia.exports.camtrap": ("CamtrapDeployment", "CamtrapResult", "export_camtrap_dp", "validate_camtrap_dp"),
-    "gaia.exports.xmp": ("XmpError", "XmpResult", "write_xmp_for", "write_xmp_if_enabled", "xmp_path"),
-    "gaia.facts": (
-        "BATCH_EXPIRY_HOURS", "CACHE_TTLS", "DEFAULT_MODEL", "RESULTS_RETENTION_DAYS", "Catalogue", "ImageTier",
-        "ModelFacts", "PriceFileError", "catalogue", "estimate_defaults", "fit_to_tier", "image_tokens", "model_facts",
-        "not_offered_reason", "offered_models",
-    ),
-    "gaia.folder": ("Folder", "FolderBusy"),
-    "gaia.labels": (
-        "LabelError", "Verified", "clear_verified", "confirm_fields", "effective_analysis", "read_verified",
-        "save_verified",
-    ),
-    "gaia.ledger": ("Ledger",),
-    "gaia.media.demo": ("demo_folder_path", "demo_ready", "ensure_demo_folder"),
-    "gaia.media.keyframes": ("Keyframe", "KeyframeSet", "cached_keyframes", "extract_keyframes", "thumbnails"),
-    "gaia.media.probe": ("ProbeInfo", "probe_file"),
-    "gaia.media.scan": (
-        "FolderError", "ScanResult", "VideoRecord", "check_folder", "is_allowed", "is_video_name", "scan_folder",
-        "subfolders",
-    ),
-    "gaia.pricing.bill": ("Bill", "BillCsvError", "bill", "read_bill_csv"),
-    "gaia.pricing.estimate": ("Assumptions", "Estimate", "estimate_run"),
-    "gaia.pricing.explain": ("Explanation",),
-    "gaia.pricing.history": ("History", "history"),
-    "gaia.pricing.inputs": ("RunInputs", "estimate_folder", "folder_prompt_tokens", "load_run_inputs"),
-    "gaia.pricing.limits": ("LimitVerdict", "MaxTokensAdvice", "max_tokens_advice"),
-    "gaia.pricing.models": ("ModelRow", "compare_models"),
-    "gaia.pricing.output": ("OutputEstimate", "output_estimate"),
-    "gaia.pricing.presets": ("PresetCost", "preset_costs"),
-    "gaia.pricing.run": ("MONEY_LABELS",),
-    "gaia.pricing.scenarios": ("SCENARIO_LABELS", "SCENARIOS", "Scenario"),
-    "gaia.pricing.spent": ("ActualCost", "EstimateCheck", "actual_cost", "compare_to_estimate"),
-    "gaia.pricing.tokens": ("PromptTokens", "frame_tokens", "prompt_tokens"),
-    "gaia.pricing.usage": ("TOKEN_LABELS", "TOKEN_TYPES", "TokenCounts", "UsageCost", "price_tokens", "usage_cost"),
-    "gaia.pricing.whatif": ("BudgetResult", "WhatIfPoint", "budget", "what_if"),
-    "gaia.prompts": ("ProfileNotFound", "PromptProfile", "compact_profile", "default_profile", "schema_problems"),
-    "gaia.quality.ladder": ("SchemaProfile", "TuneConfig", "default_ladder"),
-    "gaia.quality.runner": ("ApiTuneRunner", "TuneAnswers", "TuneRunner"),
-    "gaia.quality.sample": ("DEFAULT_SAMPLE", "Sample", "pick_sample"),
-    "gaia.quality.scoring": ("FieldKind", "FieldScore", "ScoreCard", "fields_of", "score_answers"),
-    "gaia.quality.tune": (
-        "DEFAULT_TOLERANCE", "ConfigResult", "TuneResult", "adopt_config", "quality_for", "run_tune", "stored_quality",
-    ),
-    "gaia.runs.batch": ("SubmitResult", "reconcile", "submit", "write_dry_run"),
-    "gaia.runs.checkpoints": ("Checkpoint", "Checkpoints"),
-    "gaia.runs.failures": ("FailedRequest", "failures", "plan_retry", "retry_failed"),
-    "gaia.runs.guard": ("cap_problem",),
-    "gaia.runs.now": ("OnlineResult", "estimate_now_usd", "retry_now", "run_now"),
-    "gaia.runs.plan": ("PlannedRequest", "SkipKind", "SkippedVideo", "SubmissionPlan", "build_plan", "plan_intents"),
-    "gaia.runs.recorder": ("RequestOutcome", "record_message"),
-    "gaia.runs.recovery": ("Prepared", "plan_run_now", "plan_submission", "prepare", "recover_interrupted"),
-    "gaia.runs.retrieve": ("DEFAULT_POLL_S", "RetrieveResult", "retrieve", "watch"),
-    "gaia.runs.status": (
-        "COUNTS_NOTE", "BatchStatus", "StatusError", "batch_history", "batch_statuses", "cancel_batch", "ledger_events",
-        "refresh_status",
-    ),
-    "gaia.runs.trial": (
-        "DEFAULT_TRIAL_VIDEOS", "MAX_TRIAL_VIDEOS", "RunChoice", "TrialResult", "TrialVideo", "run_choice", "run_trial",
-    ),
-    "gaia.settings": (
-        "DEFAULT_CONCURRENCY", "DEFAULT_FRAME_PRESET", "FRAME_COUNT_STEPS", "FRAME_PRESET_NAMES", "FRAME_PRESETS",
-        "MAX_CONCURRENCY", "MAX_EDGE_STEPS", "MAX_FRAME_COUNT", "MAX_JPEG_QUALITY", "MAX_MAX_TOKENS",
-        "MIN_JPEG_QUALITY", "STRATEGIES", "FramePreset", "KeyframeSettings", "RunSettings", "Selection",
-        "allowed_roots", "frame_preset",
-    ),
-    "gaia.sidecar": (
-        "SidecarCollision", "SidecarError", "read_sidecar", "sidecar_path", "sidecar_state", "write_sidecar",
-    ),
-    "gaia.views.detail": ("VideoDetail", "video_detail"),
-    "gaia.views.exports": ("iter_analyses_jsonl", "rows_csv"),
-    "gaia.views.results": ("ResultRow", "filter_rows", "load_results"),
-    "gaia.views.review": (
-        "FieldView", "Reason", "ReasonKind", "ReviewForm", "ReviewItem", "review_form", "review_queue", "save_review",
-    ),
-}
-_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = ["__version__", *_SUBMODULES, *_HOME]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use, then keep it in the module like an ordinary import."""
-    if name in _SUBMODULES:
-        value = importlib.import_module(f"gaia.{name}")
-    elif name in _HOME:
-        value = getattr(importlib.import_module(_HOME[name]), name)
-    else:
-        raise AttributeError(f"module 'gaia' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names and the module's own, as ``dir(gaia)`` shows them."""
-    return sorted({*globals(), *__all__})
+# Grouped in the module docstring's order: the face, errors, client, folders, settings and limits, media,
+# cost, runs, answers (kept sorted here, as ruff asks).
+__all__ = [
+    "CACHE_TTLS",
+    "CAMTRAP_VERSION",
+    "COUNTS_NOTE",
+    "CSV_COLUMNS",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_FRAME_PRESET",
+    "DEFAULT_MODEL",
+    "DEFAULT_POLL_S",
+    "DEFAULT_SAMPLE",
+    "DEFAULT_TOLERANCE",
+    "DEFAULT_TRIAL_VIDEOS",
+    "DISK_FULL",
+    "FRAME_PRESETS",
+    "HEADLINE_SCENARIO",
+    "LOCK_WATCH",
+    "MAX_CONCURRENCY",
+    "MAX_FRAME_COUNT",
+    "MAX_JPEG_QUALITY",
+    "MAX_MAX_TOKENS",
+    "MAX_TRIAL_VIDEOS",
+    "MIN_JPEG_QUALITY",
+    "MONEY_LABELS",
+    "NO_CHECKPOINTS",
+    "RESULTS_RETENTION_DAYS",
+    "SCENARIOS",
+    "SCENARIO_LABELS",
+    "STRATEGIES",
+    "TOKEN_LABELS",
+    "TOKEN_TYPES",
+    "TUNE_PRICES",
+    "XMP_NAMINGS",
+    "BatchStatus",
+    "Bill",
+    "BillCsvError",
+    "CamtrapDeployment",
+    "Checkpoints",
+    "ConfigResult",
+    "EmulatorConfig",
+    "EmulatorHandle",
+    "Estimate",
+    "FailedRequest",
+    "Folder",
+    "FolderBusy",
+    "FolderError",
+    "HttpFault",
+    "KeyframeSet",
+    "KeyframeSettings",
+    "LabelError",
+    "MissingApiKey",
+    "ModelRow",
+    "OnlineResult",
+    "PriceFileError",
+    "ProfileNotFound",
+    "PromptProfile",
+    "Results",
+    "RetrieveResult",
+    "RunSettings",
+    "ScanResult",
+    "SidecarError",
+    "Spend",
+    "SubmissionPlan",
+    "SubmitResult",
+    "TokenCounts",
+    "TrialResult",
+    "TrialUndo",
+    "TuneResult",
+    "Verdict",
+    "VideoRecord",
+    "__version__",
+    "adopt_config",
+    "allowed_roots",
+    "batch_statuses",
+    "bill",
+    "budget",
+    "cached_keyframes",
+    "cancel_batch",
+    "cap_problem",
+    "catalogue",
+    "check_folder",
+    "compare_models",
+    "default_profile",
+    "demo_folder_path",
+    "demo_ready",
+    "describe_error",
+    "disk_full",
+    "ensure_demo_folder",
+    "estimate_folder",
+    "estimate_now_usd",
+    "estimate_run",
+    "export_camtrap_dp",
+    "extract_keyframes",
+    "failures",
+    "folder_prompt_tokens",
+    "folder_spend",
+    "format",
+    "frame_preset",
+    "image_tokens",
+    "is_allowed",
+    "is_video_name",
+    "load_run_inputs",
+    "make_client",
+    "max_tokens_advice",
+    "model_facts",
+    "not_offered_reason",
+    "other_ttl",
+    "output_estimate",
+    "plan_retry",
+    "plan_run_now",
+    "plan_submission",
+    "prompt_tokens",
+    "quality_for",
+    "read_bill_csv",
+    "read_sidecar",
+    "refresh_status",
+    "retrieve",
+    "retry_failed",
+    "retry_now",
+    "run_choice",
+    "run_now",
+    "run_trial",
+    "run_tune",
+    "scan_folder",
+    "schema_problems",
+    "serve_forever",
+    "start_emulator",
+    "stored_quality",
+    "subfolders",
+    "submit",
+    "thumbnails",
+    "validate_camtrap_dp",
+    "views",
+    "watch",
+    "what_if",
+    "write_dry_run",
+    "write_xmp_for",
+]

@@ -17,7 +17,7 @@ through ``gaia.sidecar`` only.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,32 +168,3 @@ def save_verified(video: Path | str, fields: Mapping[str, Any], *, note: str | N
     write_sidecar(video, {VERIFIED_KEY: verified.to_dict()})
     return verified
 
-
-def confirm_fields(video: Path | str, names: Iterable[str], *, note: str | None = None) -> Verified:
-    """Mark the current answer's values of ``names`` as verified (a person checked them, unchanged).
-
-    Raises ``LabelError`` when a field has no value to confirm.
-    """
-    data = read_sidecar(video)
-    current = effective_analysis(data) or {}
-    values = {}
-    for name in names:
-        found, value = _get(current, name)
-        if not found:
-            raise LabelError(f"{name!r} has no value in {Path(video).name}'s answer to confirm.")
-        values[name] = value
-    return save_verified(video, values, note=note)
-
-
-def clear_verified(video: Path | str, names: Iterable[str] | None = None) -> Verified | None:
-    """Forget verified fields (``names``, or all of them); returns what remains, ``None`` when nothing."""
-    old = verified_of(read_sidecar(video))
-    if old is None:
-        return None
-    remaining = {} if names is None else {k: v for k, v in old.fields.items() if k not in set(names)}
-    if not remaining:
-        write_sidecar(video, {VERIFIED_KEY: None})
-        return None
-    verified = Verified(fields=remaining, by=old.by, at=now_iso(), note=old.note)
-    write_sidecar(video, {VERIFIED_KEY: verified.to_dict()})
-    return verified

@@ -337,6 +337,55 @@ def write_selection(workdir: Path, selection: Selection) -> None:
     )
 
 
+@dataclass(frozen=True)
+class SentSettings:
+    """What a run was sent with, as the ledger keeps it for the run (``runs.settings_json``).
+
+    The run settings, the answer length limit, the prompt profile's name, how images were sent,
+    the concurrency of a run now, and the estimate at send time (``Estimate.record``). ``to_dict``
+    is what the ledger stores (the run settings' keys with these beside them, the format every
+    earlier version wrote); ``SentSettings.of`` is the one reader, tolerant of old and odd rows.
+    """
+
+    settings: RunSettings
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    prompt_profile_name: str | None = None
+    image_source: str = "base64"
+    concurrency: int | None = None
+    estimate: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict the ledger stores."""
+        out = {**self.settings.to_dict(), "max_tokens": self.max_tokens,
+               "prompt_profile_name": self.prompt_profile_name, "image_source": self.image_source,
+               "estimate": self.estimate}
+        if self.concurrency is not None:
+            out["concurrency"] = self.concurrency
+        return out
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None, *, fallback: RunSettings | None = None) -> SentSettings:
+        """Read a run's stored settings; ``fallback`` (default: the defaults) when they cannot be read.
+
+        A run recorded before frame presets sent full-size frames for a null edge, and is read so.
+        """
+        stored = dict(stored) if isinstance(stored, dict) else {}
+        try:
+            settings = RunSettings.from_dict(stored, sent_before=bool(stored))
+        except (TypeError, ValueError):
+            settings = fallback or RunSettings()
+        max_tokens = stored.get("max_tokens")
+        concurrency = stored.get("concurrency")
+        estimate = stored.get("estimate")
+        name = stored.get("prompt_profile_name")
+        return cls(settings,
+                   max_tokens=int(max_tokens) if isinstance(max_tokens, int) and max_tokens > 0 else DEFAULT_MAX_TOKENS,
+                   prompt_profile_name=name if isinstance(name, str) else None,
+                   image_source=str(stored.get("image_source") or "base64"),
+                   concurrency=concurrency if isinstance(concurrency, int) else None,
+                   estimate=estimate if isinstance(estimate, dict) else None)
+
+
 def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
     """What makes two analyses comparable: model, prompt profile hash and keyframe settings.
 

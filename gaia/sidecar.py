@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gaia.fsutil import atomic_write_text, dumps_json, fit_name
+from gaia.fsutil import atomic_write_bytes, atomic_write_text, dumps_json, fit_name
 
 SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
@@ -30,6 +32,63 @@ class SidecarError(Exception):
 
 class SidecarCollision(SidecarError):
     """The sidecar path already belongs to another video with the same stem."""
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+@dataclass(frozen=True)
+class RunBlock:
+    """A sidecar's ``run`` block: how its answer was made (written by ``gaia.runs.recorder``).
+
+    ``RunBlock.of(sidecar)`` is the one reader: every field is checked for its type and is ``None``
+    (or empty) when missing or odd, so a sidecar an older version wrote, or one a person edited,
+    reads the same way everywhere. ``raw`` is the block as stored, for exports that copy it whole.
+    """
+
+    model: str | None = None
+    prompt_hash: str | None = None
+    fingerprint: dict[str, Any] | None = None
+    keyframe_set: str | None = None
+    keyframe_timestamps: tuple[float, ...] = ()
+    mode: str | None = None
+    batch_id: str | None = None
+    custom_id: str | None = None
+    request_id: int | None = None
+    run_id: str | None = None
+    message_id: str | None = None
+    attempt: int | None = None
+    usage: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    analysed_at: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, sidecar: Mapping[str, Any] | None) -> RunBlock:
+        """The ``run`` block of a sidecar's data (an empty block when there is none)."""
+        run = (sidecar or {}).get("run") if isinstance(sidecar, Mapping) else None
+        if not isinstance(run, Mapping):
+            return cls()
+        ts = run.get("keyframe_timestamps")
+        fp, usage = run.get("fingerprint"), run.get("usage")
+        return cls(
+            model=_str(run.get("model")), prompt_hash=_str(run.get("prompt_hash")),
+            fingerprint=dict(fp) if isinstance(fp, Mapping) else None, keyframe_set=_str(run.get("keyframe_set")),
+            keyframe_timestamps=tuple(float(t) for t in ts if _num(t) is not None) if isinstance(ts, list) else (),
+            mode=_str(run.get("mode")), batch_id=_str(run.get("batch_id")), custom_id=_str(run.get("custom_id")),
+            request_id=_int(run.get("request_id")), run_id=_str(run.get("run_id")),
+            message_id=_str(run.get("message_id")), attempt=_int(run.get("attempt")),
+            usage=dict(usage) if isinstance(usage, Mapping) else None, cost_usd=_num(run.get("cost_usd")),
+            analysed_at=_str(run.get("analysed_at")), raw=dict(run))
 
 
 def sidecar_path(video: Path | str) -> Path:
@@ -109,6 +168,30 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     return path
 
 
+def sidecar_bytes(video: Path | str) -> bytes | None:
+    """``video``'s sidecar exactly as stored (``None`` when it has none), to be put back with ``restore_sidecar``."""
+    try:
+        return sidecar_path(video).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def restore_sidecar(video: Path | str, data: bytes | None) -> bool:
+    """Put ``video``'s sidecar back to ``data`` exactly (atomically), or remove it when ``data`` is ``None``.
+
+    Whether anything changed (removing a sidecar that is not there changes nothing).
+    """
+    car = sidecar_path(video)
+    if data is None:
+        try:
+            car.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+    atomic_write_bytes(car, data)
+    return True
+
+
 def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) -> SidecarState:
     """Whether ``video`` has been analysed, and with the settings in ``fingerprint``.
 
@@ -124,8 +207,7 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
         return "none"
     if fingerprint is None:
         return "analysed"
-    stored = (data.get("run") or {}).get("fingerprint")
-    return "analysed" if stored == fingerprint else "stale"
+    return "analysed" if RunBlock.of(data).fingerprint == fingerprint else "stale"
 
 
 def analysed_fingerprints(root: Path | str, *, skip: str) -> list[Any]:
@@ -142,7 +224,7 @@ def analysed_fingerprints(root: Path | str, *, skip: str) -> list[Any]:
                     data = json.load(fh)
             except (OSError, ValueError):
                 continue
-            run = data.get("run") if isinstance(data, dict) else None
-            if isinstance(run, dict) and "analysis" in data and run.get("fingerprint"):
-                out.append(run["fingerprint"])
+            fingerprint = RunBlock.of(data).fingerprint if isinstance(data, dict) and "analysis" in data else None
+            if fingerprint:
+                out.append(fingerprint)
     return out

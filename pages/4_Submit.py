@@ -147,7 +147,7 @@ def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
     if cap_on:
         ss.setdefault("submit_cap", V.default_cap(plan.estimate_usd))
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=1.0, format="%.2f", key="submit_cap"))
-    cap_block = V.cap_problem(plan.estimate_usd, cap)
+    cap_block = gaia.cap_problem(plan.estimate_usd, cap)
     if cap_block:
         st.error(md(cap_block), icon=":material/money_off:")
 
@@ -158,7 +158,7 @@ def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
     """The submit button and the dry run; on submit, the batches are sent and the page moves to Progress."""
     blocking = plan.blocking_problems
     st.divider()
-    can_send = plan.ok and V.cap_problem(plan.estimate_usd, cap) is None and limit_confirmed(plan, "submit")
+    can_send = plan.ok and gaia.cap_problem(plan.estimate_usd, cap) is None and limit_confirmed(plan, "submit")
     left, right = st.columns([3, 2])
     clicked = left.button(V.submit_label(plan), type="primary", disabled=not can_send, icon=":material/send:",
                           key="submit_go")

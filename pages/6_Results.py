@@ -97,20 +97,22 @@ with tab_videos:
         page_link(PAGE_SUBMIT, "Go to Submit", ":material/send:")
         st.stop()
 
-    f = V.facets(rows)
-    counts = {k: dict(v) for k, v in f.items()}
-    c = st.columns([1.3, 2, 2, 1.7])
+    fields = V.results_facets(folder)  # the answer schema's lists and categories
+    counts = {k: dict(v) for k, v in V.facets(rows, fields).items()}
+    c = st.columns(4)
     statuses = c[0].multiselect("Status", list(counts["status"]), key="results_status",
                                 format_func=lambda s: f"{s} ({counts['status'][s]})")
-    tags = c[1].multiselect("Tags (all of)", list(counts["tag"]), key="results_tags",
-                            format_func=lambda s: f"{s} ({counts['tag'][s]})")
-    species = c[2].multiselect("Species (any of)", list(counts["species"]), key="results_species",
-                               format_func=lambda s: f"{s} ({counts['species'][s]})")
-    models = c[3].multiselect("Model", list(counts["model"]), key="results_models",
+    models = c[1].multiselect("Model", list(counts["model"]), key="results_models",
                               format_func=V.model_name)
+    chosen = {}
+    for i, fc in enumerate((fc for fc in fields if counts[fc.path]), start=2):
+        chosen[fc] = c[i % 4].multiselect(
+            f"{fc.label.capitalize()} ({'all' if fc.every else 'any'} of)", list(counts[fc.path]),
+            key=f"results_{fc.label.replace(' ', '_')}",
+            format_func=lambda s, p=fc.path: f"{s} ({counts[p][s]})")
     text = st.text_input("Search", key="results_search", placeholder="Words anywhere in the path or the analysis, "
                          "e.g. “cat sofa” or “fox night”", icon=":material/search:")
-    shown = gaia.filter_rows(rows, statuses=statuses, tags=tags, species=species, models=models, text=text)
+    shown = gaia.views.filter_rows(rows, statuses=statuses, models=models, text=text, chosen=chosen)
 
     thumbs: dict[str, str] = ss.setdefault("results_thumbs", {})
     want_thumbs = len(shown) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", key="results_show_thumbs")
@@ -169,8 +171,9 @@ with tab_videos:
     if ss.get("results_video") not in options:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
     st.subheader("One video")
-    rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed", format_func=V.display_name)
-    d = gaia.video_detail(folder, rel)
+    rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed",
+                       format_func=gaia.views.display_name)
+    d = gaia.views.video_detail(folder, rel)
     with st.container(border=True):
         if d.error:
             st.error(plain(d.error), icon=":material/error:")

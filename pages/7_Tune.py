@@ -1,15 +1,15 @@
-"""Tune: what cheaper settings lose on a sample of the folder's own videos, and the cheapest one that stays good.
+"""Tune: what cheaper settings lose on a sample of the folder's own videos, measured against a ceiling and controls.
 
-The ladder of configurations (model, frames, frame size, schema) is priced before anything is sent
-(``gaia.run_tune(dry_run=True)``: the ladder's pricing, from the price data file), then sent under
-the budget the user sets, scored against the richest configuration and stored
-(``gaia.stored_quality``). The chart, the table, the per-field losses and the recommendation at the
-user's tolerance come from ``gaia.views``; one click adopts it (``gaia.adopt_config``).
+The ladder of configurations (model, frames, frame size, schema), with the current settings, the
+reference asked twice (the ceiling) and a negative control, is priced before anything is sent
+(``gaia.run_tune(dry_run=True)``), then sent under the budget the user sets and stored
+(``gaia.stored_quality``). The verdict in one sentence comes first; the chart (differences to the
+ceiling with their intervals, in cost order), the table, the per-field losses and the verdict at
+the user's tolerance come from ``gaia.views``; one click adopts a recommendation (``gaia.adopt_config``).
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import gaia
@@ -25,22 +25,32 @@ from pages._ui import (
     plain,
     require_folder,
     table,
+    using_emulator,
 )
 
 V = gaia.views
 ss = st.session_state
 USD_COLUMNS = {
-    "$ per video": st.column_config.NumberColumn("$ per video", format="$%.5f",
-                                                 help="A run of the folder with these settings (Batch API + caching)."),
-    "tune cost (USD)": st.column_config.NumberColumn("tune cost", format="$%.4f",
-                                                     help="What sending it on the sample costs (or cost)."),
-    "score": st.column_config.ProgressColumn("score", format="%.3f", min_value=0.0, max_value=1.0),
+    "$ per video": st.column_config.TextColumn("$ per video", help="A run of the folder with these settings (Batch "
+                                               "API + caching): measured from the tune's usage, or estimated."),
+    "tune cost": st.column_config.TextColumn("tune cost", help="What sending it on the sample costs (or cost)."),
+    "vs ceiling (interval)": st.column_config.TextColumn(
+        "vs ceiling (interval)", help="The per-video score minus the ceiling's (the reference asked again), "
+                                      "averaged, with its bootstrap interval."),
 }
+VERDICT_BOX = {"recommend": st.success, "keep": st.info, "undetermined": st.warning}
 
 folder = require_folder()
 st.title("Tune")
+stored = gaia.stored_quality(folder, ss.get("tune_hash")) or gaia.stored_quality(folder)
+tolerance = float(ss.get("tune_tolerance", gaia.DEFAULT_TOLERANCE))
+verdict = V.verdict_at(stored, tolerance)
+if verdict is not None:  # the verdict in one sentence, first
+    VERDICT_BOX[verdict](f"**{verdict.capitalize()}.** {plain(V.verdict_sentence(stored, tolerance) or '')}",
+                         icon=":material/recommend:")
 st.caption(f"{md(folder)}: run a ladder of cheaper settings on a few of your videos, see what each one loses "
-           "against the richest, and adopt the cheapest that stays within your tolerance.")
+           "against the reference asked twice (the ceiling), and adopt a cheaper one only when the measurement "
+           "says it stays within your tolerance.")
 
 for msg in (ss.pop("tune_flash", None),):
     if msg:
@@ -54,10 +64,9 @@ with st.container(border=True):
     models = c[1].multiselect("Models", V.models_in_order(), key="tune_models", format_func=V.model_name,
                               placeholder="The folder's model and the cheapest current one",
                               help="The strongest one chosen makes the reference configuration.")
-    tolerance = c[2].slider("Tolerance (score below the reference)", min_value=0.0, max_value=V.TOLERANCE_MAX,
-                            value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
-                            help="The recommendation is the cheapest configuration scoring at least the "
-                                 "reference's score minus this.")
+    tolerance = c[2].slider("Tolerance (share of the control-to-ceiling distance)", min_value=0.0,
+                            max_value=V.TOLERANCE_MAX, value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
+                            help=V.tolerance_sentence(stored, gaia.DEFAULT_TOLERANCE))
 use_labels = st.toggle("Score against the labels people verified, where the sample has them", key="tune_labels",
                        help="Fields confirmed or corrected in the Results page's review queue. Without any, the "
                             "richest configuration's answers are the reference.")
@@ -68,8 +77,10 @@ if plan is None:
     st.caption("Nothing is sent to price the ladder: GAIA extracts each configuration's frames for the sample "
                "(local work) and prices them.")
     if st.button("Price the ladder", icon=":material/calculate:", key="tune_price", type="primary"):
-        with st.spinner("Extracting each configuration's frames for the sample and pricing them…"):
-            planned = gaia.run_tune(folder, n=n, models=models or None, tolerance=tolerance, dry_run=True)
+        pricing = StreamlitProgress("Configurations priced (frames extracted for the sample)")
+        planned = gaia.run_tune(folder, n=n, models=models or None, tolerance=tolerance, dry_run=True,
+                                on_pricing=pricing)
+        pricing.empty()
         if planned.blocked:
             st.error(plain(planned.blocked), icon=":material/block:")
         else:
@@ -82,7 +93,7 @@ else:
                                    help="Configurations whose estimate would pass what is left are not sent."))
     metrics(V.tune_plan_metrics(plan, budget))
     table(V.config_records(plan, tolerance), key="tune_plan_table", column_config=USD_COLUMNS,
-          column_order=["configuration", "$ per video", "tune cost (USD)", "not sent"])
+          column_order=["configuration", "", "$ per video", "tune cost"])
     for problem in (plan.get("sample") or {}).get("problems") or []:
         st.warning(plain(problem), icon=":material/warning:")
     go = st.columns([2, 1])
@@ -91,6 +102,8 @@ else:
         with st.status("Running the tune…", expanded=True) as status:
             result = gaia.run_tune(folder, client=client(), n=n, models=models or None, budget_usd=budget,
                                    tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
+                                   simulated=True if using_emulator() else None,
+                                   on_pricing=StreamlitProgress("Configurations priced"),
                                    on_progress=StreamlitProgress("Configurations sent"))
             status.update(label=f"Tune done: {result.ran} configuration(s) sent, "
                                 f"{gaia.format.usd(result.spent_usd)} spent",
@@ -105,30 +118,23 @@ else:
         ss.pop("tune_plan", None)
         st.rerun()
 
-# --- After the tune: chart, table, losses, recommendation, adopt ----------------------------------------
-stored = gaia.stored_quality(folder, ss.get("tune_hash")) or gaia.stored_quality(folder)
+# --- After the tune: chart, table, losses, verdict, adopt ----------------------------------------------
 if stored is None:
     st.info("No tune for this folder's prompt yet. Price the ladder, then run it.", icon=":material/tune:")
     st.stop()
 
 st.subheader("Quality against cost")
 st.caption(plain(V.spend_text(stored)))
-current = (gaia.quality_for(folder) or {}).get("id")
+st.caption(plain(V.tolerance_sentence(stored, tolerance)))
 rec = V.recommended_at(stored, tolerance)
-sentence = V.recommendation_text(stored, tolerance)
-if sentence:
-    st.success(f"**Recommended:** {plain(sentence)}", icon=":material/recommend:")
-else:
-    st.warning("Nothing was scored: the reference configuration gave no answer to score against.",
-               icon=":material/warning:")
-ref_score = next((p.score for p in V.tune_points(stored, tolerance) if p.role == V.ROLE_REFERENCE), None)
-st.plotly_chart(pareto_chart(V.tune_points(stored, tolerance),
-                             None if ref_score is None else ref_score - tolerance),
-                width="stretch", key="tune_chart")
-table(V.config_records(stored, tolerance, current), key="tune_table", column_config=USD_COLUMNS)
+points = V.tune_points(stored, tolerance)
+st.plotly_chart(pareto_chart(points, V.tolerance_floor(stored, tolerance)), width="stretch", key="tune_chart")
+table(V.config_records(stored, tolerance), key="tune_table", column_config=USD_COLUMNS,
+      column_order=["configuration", "", "vs ceiling (interval)", "$ per video", "cost from", "score", "tune cost",
+                    "not sent"])
 
 if rec is not None:
-    if rec.get("id") == current:
+    if rec.get("id") == (gaia.quality_for(folder) or {}).get("id"):
         st.caption("The folder already runs the recommended settings.")
     elif st.button(f"Adopt {rec.get('label')} for this folder's run", icon=":material/done_all:", key="tune_adopt",
                    type="primary"):
@@ -146,14 +152,10 @@ if fields:
     names = {c.get("id"): c.get("label") for c in V.configs_of(stored)}
     pick = st.selectbox("Configuration", ids, index=ids.index(rec["id"]) if rec and rec.get("id") in ids else 0,
                         format_func=lambda i: names.get(i) or i, key="tune_losses_pick")
-    st.dataframe(pd.DataFrame(V.field_losses(stored, pick)), hide_index=True, width="stretch",
-                 key="tune_losses_table", column_config={
-                     "score": st.column_config.NumberColumn("score", format="%.3f"),
-                     "loss": st.column_config.NumberColumn("loss", format="%.3f"),
-                     "answered unknown": st.column_config.NumberColumn("answered unknown", format="percent")})
+    table(V.field_loss_records(stored, pick), key="tune_losses_table")
 if stored.get("texts"):
     with st.expander("Free text, side by side (not scored)"):
-        st.dataframe(pd.DataFrame(stored["texts"]), hide_index=True, width="stretch", key="tune_texts")
+        table(V.text_records(stored), key="tune_texts")
 
 c = st.columns(2)
 with c[0]:

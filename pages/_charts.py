@@ -84,30 +84,41 @@ def what_if_chart(points: Sequence[Any], scenario: str = "batch_caching",
 
 ROLE_STYLE = {  # marker per configuration role on the Tune chart
     gaia.views.ROLE_REFERENCE: {"color": "#1565c0", "symbol": "diamond", "size": 14},
+    gaia.views.ROLE_REPLICATE: {"color": "#1565c0", "symbol": "diamond-open", "size": 14},
+    gaia.views.ROLE_CURRENT: {"color": "#ef6c00", "symbol": "square", "size": 14},
+    gaia.views.ROLE_CONTROL: {"color": "#000000", "symbol": "x", "size": 12},
     gaia.views.ROLE_RECOMMENDED: {"color": "#c62828", "symbol": "star", "size": 18},
     gaia.views.ROLE_OTHER: {"color": "#757575", "symbol": "circle", "size": 10},
 }
 
 
 def pareto_chart(points: Sequence[Any], floor: float | None = None) -> go.Figure:
-    """Quality against $/video: every scored configuration, the Pareto front as a line, the tolerance floor."""
+    """Each configuration's paired difference to the ceiling (with its interval as error bars) against its
+    measured $ per video: the Pareto front as a line in cost order, the ceiling at 0, the tolerance below it,
+    the current settings and the negative control marked."""
     fig = go.Figure()
-    front = [p for p in points if p.on_front]
+    front = [p for p in points if p.on_front and p.diff is not None]
     if len(front) > 1:
-        fig.add_scatter(x=[p.usd_per_video for p in front], y=[p.score for p in front], mode="lines",
+        fig.add_scatter(x=[p.usd_per_video for p in front], y=[p.diff for p in front], mode="lines",
                         name="Pareto front", line={"color": "#81c784", "width": 2, "dash": "dot"}, hoverinfo="skip")
     for role, style in ROLE_STYLE.items():
-        pts = [p for p in points if p.role == role and p.score is not None and p.usd_per_video is not None]
-        if pts:
-            fig.add_scatter(x=[p.usd_per_video for p in pts], y=[p.score for p in pts], mode="markers",
-                            name=gaia.views.ROLE_LABELS[role] or "other configurations", text=[p.label for p in pts],
-                            marker=style, hovertemplate="%{text}<br>$%{x:,.5f} a video, score %{y:.3f}<extra></extra>")
+        pts = [p for p in points if p.role == role and p.diff is not None and p.usd_per_video is not None]
+        if not pts:
+            continue
+        fig.add_scatter(
+            x=[p.usd_per_video for p in pts], y=[p.diff for p in pts], mode="markers",
+            name=gaia.views.ROLE_LABELS[role] or "other configurations", text=[p.label for p in pts], marker=style,
+            error_y={"type": "data", "symmetric": False, "array": [(p.ci_high or p.diff) - p.diff for p in pts],
+                     "arrayminus": [p.diff - (p.ci_low or p.diff) for p in pts], "thickness": 1.5},
+            hovertemplate="%{text}<br>$%{x:,.5f} a video, %{y:+.3f} against the ceiling<extra></extra>")
+    fig.add_hline(y=0, line={"color": "#1565c0", "width": 1}, annotation_text="ceiling (reference asked twice)",
+                  annotation_position="top left")
     if floor is not None:
         fig.add_hline(y=floor, line={"color": "#c62828", "width": 1, "dash": "dash"},
                       annotation_text="tolerance", annotation_position="bottom right")
-    fig.update_xaxes(title="USD per video (Batch API + caching)", type="log")
-    fig.update_yaxes(title="score against the reference", range=[0, 1.05])
-    return _layout(fig, y_title="score against the reference", height=400)
+    fig.update_xaxes(title="USD per video, measured (Batch API + caching)", tickprefix="$", tickformat=",.4~f",
+                     nticks=6, rangemode="tozero")
+    return _layout(fig, y_title="difference to the ceiling", height=420)
 
 
 def loss_heatmap(labels: Sequence[str], fields: Sequence[str], grid: Sequence[Sequence[float | None]]) -> go.Figure:

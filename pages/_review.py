@@ -1,8 +1,8 @@
 """The Results page's Review and Export tabs: the review queue with its form, and every export format.
 
-UI layer only. The queue and the form come from ``gaia.review_queue`` / ``gaia.review_form``, saving
-goes through ``gaia.save_review`` (human-verified fields, never overwritten by a later run); the
-exports are ``gaia.rows_csv``, ``gaia.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
+UI layer only. The queue and the form come from ``gaia.views.review_queue`` / ``gaia.views.review_form``, saving
+goes through ``gaia.Folder.save_review`` (human-verified fields, never overwritten by a later run); the
+exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
 DP package (``gaia.views.camtrap_zip`` / ``camtrap_package``). Text from answers is shown as text.
 """
 
@@ -21,15 +21,15 @@ V = gaia.views
 ss = st.session_state
 
 
-def review_queue(folder: Path, records: Any, token: object) -> list[gaia.ReviewItem]:
+def review_queue(folder: Path, records: Any, token: object) -> list[gaia.views.ReviewItem]:
     """The folder's review queue, read again only when the sidecars may have changed (``token``)."""
     if ss.get("review_queue_key") != token:
-        ss["review_queue"] = gaia.review_queue(folder, records=records)
+        ss["review_queue"] = gaia.views.review_queue(folder, records=records)
         ss["review_queue_key"] = token
     return ss["review_queue"]
 
 
-def _widget(f: gaia.FieldView, key: str) -> None:
+def _widget(f: gaia.views.FieldView, key: str) -> None:
     label = f"{f.name} ✓" if f.verified else f.name
     helptext = " ".join(x for x in (f.description, f"The model answered: {f.machine_value!r}.") if x)
     start = V.form_input(f)
@@ -47,9 +47,9 @@ def _widget(f: gaia.FieldView, key: str) -> None:
         st.text_input(label, value=start, key=key, help=helptext)
 
 
-def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> None:
+def review_form(folder: Path, rel: str, reasons: tuple[gaia.views.Reason, ...]) -> None:
     """One video's fields, prefilled from its answer; saving marks them verified by a person."""
-    form = gaia.review_form(folder, rel)
+    form = gaia.views.review_form(folder, rel)
     for r in reasons:
         st.caption(f"• {plain(r.text)}")
     if form.verified_at:
@@ -70,7 +70,7 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> Non
     values, problems = V.form_values(form, {name: ss.get(k) for name, k in keys.items()})
     if not problems:
         try:
-            gaia.save_review(folder, rel, values, note=note or None)
+            gaia.Folder(folder).save_review(rel, values, note=note or None)
         except gaia.LabelError as exc:
             problems = [str(exc)]
     if problems:
@@ -81,7 +81,7 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.Reason, ...]) -> Non
     st.rerun()
 
 
-def review_tab(folder: Path, queue: list[gaia.ReviewItem]) -> None:
+def review_tab(folder: Path, queue: list[gaia.views.ReviewItem]) -> None:
     """The queue (most uncertain first, with reasons) and the form for the video picked."""
     if not queue:
         st.caption("Nothing waits for a person: no answer is unknown, low in confidence, disputed or retried.")
@@ -157,7 +157,7 @@ def _camtrap(folder: Path, records: Any) -> None:
                            on_click="ignore")
 
 
-def exports_tab(folder: Path, rows: list[gaia.ResultRow], records: Any) -> None:
+def exports_tab(folder: Path, rows: list[gaia.views.ResultRow], records: Any) -> None:
     """CSV and JSONL of every video, XMP sidecars, and a Camtrap DP package; all carry the verified values."""
     st.caption("Every export carries the values a person verified (over the model's).")
     e = st.columns(2)

@@ -5,7 +5,7 @@
 (``gaia.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
 schema, try them on a few videos now (``gaia.run_trial``), see the answers beside the
 keyframes (field by field, as Results shows them), keep or discard the trial's answers
-(``gaia.views.TrialUndo``), and keep the prompt for the batch. The editor's text is held outside
+(``gaia.TrialUndo``), and keep the prompt for the batch. The editor's text is held outside
 its widgets, so leaving the page and coming back keeps it. Model answers are only ever shown as
 text (``st.text``, ``st.code``, tables), never as Markdown or HTML.
 """
@@ -94,13 +94,12 @@ def render_run_now(folder: Path) -> None:
                  "cap, and the run stops before the money spent would pass it."):
         ss.setdefault("run_now_cap", float(max(0.01, round((choice.now_usd or 0.01) * 1.5, 2))))
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap"))
-    over = cap is not None and (choice.now_usd is None or choice.now_usd > cap)
+    over = gaia.cap_problem(choice.now_usd, cap, what="The estimate {usd}")
     if over:
-        st.error(f"The estimate {gaia.format.usd(choice.now_usd)} is above your cap of {gaia.format.usd(cap)}.",
-                 icon=":material/money_off:")
+        st.error(md(over), icon=":material/money_off:")
     label = f"Analyse {len(plan.requests)} video(s) now · about {gaia.format.usd(choice.now_usd)}"
     confirmed = limit_confirmed(plan, "run_now")
-    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or over or not confirmed,
+    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or bool(over) or not confirmed,
                  key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
@@ -260,7 +259,7 @@ def render_prompt_trial(folder: Path) -> None:
     if go and profile is not None:
         _settle_trial(keep=True)  # a new trial keeps the previous one's answers (the notice said so)
         with st.status(f"Trying the prompt on {n} video(s)…", expanded=True) as status:
-            undo = gaia.views.before_trial(folder)
+            undo = gaia.Folder(folder).before_trial()
             progress = StreamlitProgress("Keyframes")
             trial = gaia.run_trial(folder, client(), n=n, profile=profile, on_progress=progress)
             ok = trial.blocked is None and trial.run.failed == 0
@@ -274,15 +273,15 @@ def render_prompt_trial(folder: Path) -> None:
 
 def _settle_trial(*, keep: bool) -> str | None:
     """Keep or discard the last trial's answers; the message to show, ``None`` when nothing was pending."""
-    undo: gaia.views.TrialUndo | None = ss.pop("trial_undo", None)
+    undo: gaia.TrialUndo | None = ss.pop("trial_undo", None)
     trial: gaia.TrialResult | None = ss.get("trial_result")
     if undo is None:
         return None
     answered = [v.rel_path for v in trial.videos if v.status == "succeeded"] if trial is not None else []
     if keep:
-        gaia.views.keep_trial(undo)
+        undo.keep()
         return f"Kept the {len(answered)} answer(s) in their sidecars."
-    changed = gaia.views.discard_trial(undo, answered)
+    changed = undo.discard(answered)
     ss.pop("trial_result", None)
     _forget_plans()
     return f"Discarded the trial's answers: {changed} sidecar(s) put back as they were."

@@ -30,6 +30,8 @@ if ! command -v exiftool >/dev/null 2>&1; then
   fi
 fi
 .venv/bin/python -m ruff check gaia app.py pages tests bench
+# The public API type-checks: the face and typical calls pass (a wrong keyword failing is tests/typing/test_mypy.py).
+.venv/bin/python -m mypy --follow-imports=silent gaia/face.py tests/typing/typical_calls.py
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi

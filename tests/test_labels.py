@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import gaia as B
+import gaia
 from gaia import labels as L
 from gaia.prompts import default_schema
 from gaia.settings import RunSettings
@@ -53,16 +53,6 @@ def test_bad_values_are_refused_with_a_message_and_nothing_written(video):
     assert sidecar_path(video).read_text() == before
 
 
-def test_confirm_and_clear(video):
-    L.confirm_fields(video, ["tags", "setting.place"])
-    assert L.read_verified(video).fields == {"tags": ["cat", "sleeping"], "setting.place": "sofa"}
-    with pytest.raises(L.LabelError):
-        L.confirm_fields(video, ["nothing.here"])
-    assert L.clear_verified(video, ["tags"]).fields == {"setting.place": "sofa"}
-    assert L.clear_verified(video) is None and L.read_verified(video) is None
-    assert L.effective_analysis(read_sidecar(video)) == ANALYSIS
-
-
 def test_labels_without_an_analysis_are_the_answer(tmp_path):
     v = tmp_path / "new.mp4"
     v.touch()
@@ -76,14 +66,14 @@ def test_a_later_run_never_overwrites_verified_fields(tmp_path, fake_ksets, anth
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"])
     L.save_verified(folder / "a.mp4", {"tags": ["human-checked"], "confidence": "high"}, note="by hand")
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert plan.ok and len(plan.requests) == 1  # labels alone do not count as analysed
-    assert B.submit(folder, plan, anthropic_client).ok
+    assert gaia.submit(folder, plan, anthropic_client).ok
     deadline = time.monotonic() + 15
-    while any(s.running for s in B.refresh_status(folder, anthropic_client)):
+    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    got = B.retrieve(folder, anthropic_client)
+    got = gaia.retrieve(folder, anthropic_client)
     assert got.written == 1
     data = read_sidecar(folder / "a.mp4")
     assert isinstance(data["analysis"], dict) and data["run"]["batch_id"]

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 import gaia
 from gaia.emulator import EmulatorHandle, HttpFault
+from gaia.sidecar import write_sidecar
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -276,7 +277,7 @@ def test_the_demo_can_be_started_afresh(monkeypatch):
     monkeypatch.setattr(gaia.media.demo, "DEMO_CLIPS", gaia.media.demo.DEMO_CLIPS[:1])
     folder = gaia.ensure_demo_folder()
     video = folder / gaia.media.demo.DEMO_CLIPS[0].file_name
-    gaia.write_sidecar(video, {"analysis": {"summary": "old"}})
+    write_sidecar(video, {"analysis": {"summary": "old"}})
     at = _page(SELECT, folder, secrets=False).run()
     assert not any(b.key == "use_demo_folder_browse" for b in at.button)  # already in the demo
     at.button(key="demo_again_button").click().run()

@@ -147,3 +147,20 @@ def test_a_run_recorded_before_presets_is_retried_with_the_frames_it_sent(tmp_pa
     settings, limit, _ = _run_settings(gaia.Folder(tmp_path), current, first, 8192)
     assert limit == 8192  # a retry sends the limit given (today's), whatever the run was sent with
     assert settings.keyframes.max_edge == 1024
+
+
+def test_a_runs_sent_settings_keep_the_format_the_ledger_always_stored():
+    from gaia.settings import DEFAULT_MAX_TOKENS, RunSettings, SentSettings
+
+    s = RunSettings(max_tokens=2048)
+    sent = SentSettings(s, 2048, "compact", "file", concurrency=4, estimate={"total_usd": 1.0})
+    stored = sent.to_dict()
+    assert stored == {**s.to_dict(), "max_tokens": 2048, "prompt_profile_name": "compact", "image_source": "file",
+                      "estimate": {"total_usd": 1.0}, "concurrency": 4}
+    assert SentSettings.of(stored) == sent
+    assert "concurrency" not in SentSettings(s).to_dict()  # a batch has none
+    old = SentSettings.of({"model": s.model, "keyframes": {"count": 6, "max_edge": None}})  # before presets
+    assert old.settings.keyframes.max_edge is None and old.settings.keyframes.count == 6  # sent at full size
+    assert (old.max_tokens, old.image_source, old.estimate) == (DEFAULT_MAX_TOKENS, "base64", None)
+    odd = SentSettings.of({"keyframes": "broken"}, fallback=s.with_keyframes(count=3))
+    assert odd.settings.keyframes.count == 3

@@ -10,7 +10,7 @@ import pytest
 
 import gaia
 from gaia.media.scan import scan_folder
-from gaia.sidecar import SCHEMA_VERSION, SidecarCollision, SidecarError, sidecar_path
+from gaia.sidecar import SCHEMA_VERSION, SidecarCollision, SidecarError, sidecar_path, sidecar_state, write_sidecar
 
 ODD_NAMES = [
     "clip.mp4",
@@ -43,7 +43,7 @@ def test_round_trip_through_the_public_api(make_folder, name):
     kind = {"mkv": "mkv", "webm": "webm"}.get(name.rsplit(".", 1)[1].lower(), "testsrc")
     folder = make_folder({name: kind})
     video = folder / name
-    written = gaia.write_sidecar(video, {"analysis": {"summary": f"about {name}"}})
+    written = write_sidecar(video, {"analysis": {"summary": f"about {name}"}})
     assert written == video.parent / (video.name.rsplit(".", 1)[0] + ".gaia.json")
     assert written.is_file()
     # Found again by the scan, read back by the public reader.
@@ -58,8 +58,8 @@ def test_round_trip_through_the_public_api(make_folder, name):
 def test_merge_keeps_keys_gaia_does_not_know(tmp_path):
     video = tmp_path / "clip.mp4"
     sidecar_path(video).write_text(json.dumps({"video": "clip.mp4", "my_notes": "keep me", "rating": 5}))
-    gaia.write_sidecar(video, {"analysis": {"summary": "cat"}})
-    gaia.write_sidecar(video, {"run": {"model": "m"}})
+    write_sidecar(video, {"analysis": {"summary": "cat"}})
+    write_sidecar(video, {"run": {"model": "m"}})
     data = json.loads(sidecar_path(video).read_text())
     assert data["my_notes"] == "keep me" and data["rating"] == 5
     assert data["analysis"] == {"summary": "cat"} and data["run"] == {"model": "m"}
@@ -67,7 +67,7 @@ def test_merge_keeps_keys_gaia_does_not_know(tmp_path):
 
 def test_a_failed_write_leaves_the_previous_sidecar_intact(tmp_path, monkeypatch):
     video = tmp_path / "clip.mp4"
-    gaia.write_sidecar(video, {"analysis": {"summary": "first"}})
+    write_sidecar(video, {"analysis": {"summary": "first"}})
     before = sidecar_path(video).read_bytes()
 
     def boom(src, dst):
@@ -75,30 +75,30 @@ def test_a_failed_write_leaves_the_previous_sidecar_intact(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(SidecarError, match="No space left"):
-        gaia.write_sidecar(video, {"analysis": {"summary": "second"}})
+        write_sidecar(video, {"analysis": {"summary": "second"}})
     assert sidecar_path(video).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gaia.json"]  # no temporary file left
 
 
 def test_a_crash_while_writing_the_data_leaves_the_previous_sidecar(tmp_path, monkeypatch):
     video = tmp_path / "clip.mp4"
-    gaia.write_sidecar(video, {"analysis": {"summary": "first"}})
+    write_sidecar(video, {"analysis": {"summary": "first"}})
 
     def crash(fd):
         raise KeyboardInterrupt  # e.g. the user pressed Ctrl-C in the middle of the write
 
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(KeyboardInterrupt):
-        gaia.write_sidecar(video, {"analysis": {"summary": "second"}})
+        write_sidecar(video, {"analysis": {"summary": "second"}})
     monkeypatch.undo()
     assert gaia.read_sidecar(video)["analysis"] == {"summary": "first"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gaia.json"]
 
 
 def test_one_videos_result_never_overwrites_anothers(tmp_path):
-    gaia.write_sidecar(tmp_path / "clip.mp4", {"analysis": {"summary": "mp4"}})
+    write_sidecar(tmp_path / "clip.mp4", {"analysis": {"summary": "mp4"}})
     with pytest.raises(SidecarCollision, match=r"clip\.gaia\.json already holds the analysis of clip\.mp4"):
-        gaia.write_sidecar(tmp_path / "clip.MOV", {"analysis": {"summary": "mov"}})
+        write_sidecar(tmp_path / "clip.MOV", {"analysis": {"summary": "mov"}})
     assert gaia.read_sidecar(tmp_path / "clip.mp4")["analysis"] == {"summary": "mp4"}
     assert gaia.read_sidecar(tmp_path / "clip.MOV") is None  # not mistaken for the MOV's
 
@@ -109,25 +109,41 @@ def test_a_damaged_sidecar_is_reported_and_not_overwritten(tmp_path):
     with pytest.raises(SidecarError, match="not valid JSON"):
         gaia.read_sidecar(video)
     with pytest.raises(SidecarError, match="not overwriting"):
-        gaia.write_sidecar(video, {"analysis": {}})
+        write_sidecar(video, {"analysis": {}})
     assert sidecar_path(video).read_text() == "{not json"
-    assert gaia.sidecar_state(video) == "unreadable"
+    assert sidecar_state(video) == "unreadable"
 
 
 def test_states(tmp_path):
     video = tmp_path / "clip.mp4"
-    assert gaia.sidecar_state(video) == "none"
-    gaia.write_sidecar(video, {"notes": "no analysis yet"})
-    assert gaia.sidecar_state(video) == "none"
-    gaia.write_sidecar(video, {"analysis": {"x": 1}, "run": {"fingerprint": {"model": "a"}}})
-    assert gaia.sidecar_state(video) == "analysed"
-    assert gaia.sidecar_state(video, {"model": "a"}) == "analysed"
-    assert gaia.sidecar_state(video, {"model": "b"}) == "stale"
+    assert sidecar_state(video) == "none"
+    write_sidecar(video, {"notes": "no analysis yet"})
+    assert sidecar_state(video) == "none"
+    write_sidecar(video, {"analysis": {"x": 1}, "run": {"fingerprint": {"model": "a"}}})
+    assert sidecar_state(video) == "analysed"
+    assert sidecar_state(video, {"model": "a"}) == "analysed"
+    assert sidecar_state(video, {"model": "b"}) == "stale"
 
 
 def test_sidecar_text_is_utf8_json_with_the_version_first(tmp_path):
     video = tmp_path / "été.mp4"
-    path = gaia.write_sidecar(video, {"analysis": {"summary": "un chat sur le canapé"}})
+    path = write_sidecar(video, {"analysis": {"summary": "un chat sur le canapé"}})
     text = path.read_text(encoding="utf-8")
     assert "canapé" in text  # not escaped
     assert list(json.loads(text))[:2] == ["gaia_schema_version", "video"]
+
+
+def test_the_run_block_has_one_reader_that_takes_odd_values_as_missing():
+    from gaia.sidecar import RunBlock
+
+    assert RunBlock.of(None) == RunBlock() and RunBlock.of({"analysis": {}}) == RunBlock()
+    assert RunBlock.of({"run": "not a block"}) == RunBlock()
+    run = {"model": "claude-haiku-4-5", "request_id": 7, "cost_usd": 0.0123, "keyframe_timestamps": [1.5, "x", 3],
+           "usage": {"output_tokens": 40}, "fingerprint": {"frames": 4}, "batch_id": None, "mine": "kept"}
+    block = RunBlock.of({"run": run})
+    assert (block.model, block.request_id, block.cost_usd) == ("claude-haiku-4-5", 7, 0.0123)
+    assert block.keyframe_timestamps == (1.5, 3.0) and block.batch_id is None
+    assert block.usage == {"output_tokens": 40} and block.fingerprint == {"frames": 4}
+    assert block.raw["mine"] == "kept"  # exports copy the block whole
+    odd = RunBlock.of({"run": {"request_id": True, "cost_usd": "1.0", "model": 3, "keyframe_timestamps": "1,2"}})
+    assert (odd.request_id, odd.cost_usd, odd.model, odd.keyframe_timestamps) == (None, None, None, ())

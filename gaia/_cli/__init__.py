@@ -15,9 +15,8 @@ import re
 import sys
 from typing import NoReturn
 
-from gaia.facts import PriceFileError
+from gaia import DISK_FULL, PriceFileError, disk_full
 from gaia.format import error_text
-from gaia.fsutil import DISK_FULL, disk_full
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (

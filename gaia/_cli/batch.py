@@ -20,16 +20,23 @@ from typing import Any
 from gaia import (
     COUNTS_NOTE,
     DEFAULT_POLL_S,
+    LOCK_WATCH,
+    NO_CHECKPOINTS,
     BatchStatus,
+    Checkpoints,
+    Folder,
+    FolderBusy,
     MissingApiKey,
     RetrieveResult,
     SubmissionPlan,
     SubmitResult,
     batch_statuses,
     cancel_batch,
+    cap_problem,
     describe_error,
     failures,
     make_client,
+    not_offered_reason,
     plan_retry,
     plan_submission,
     refresh_status,
@@ -50,10 +57,7 @@ from gaia._cli._common import (
     folder_arg,
     progress_for,
 )
-from gaia.facts import not_offered_reason
-from gaia.folder import LOCK_WATCH, Folder, FolderBusy
 from gaia.fsutil import display_name as shown
-from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 
 
 def _checkpoints(args: argparse.Namespace) -> Checkpoints:
@@ -267,7 +271,7 @@ def run_submit(args: argparse.Namespace) -> int:
         _print_plan(plan)
     if not plan.requests and not plan.blocking_problems and not args.json:
         return 0
-    within_cap = args.max_cost is None or (plan.estimate_usd is not None and plan.estimate_usd <= args.max_cost)
+    within_cap = cap_problem(plan.estimate_usd, args.max_cost) is None
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"

@@ -13,20 +13,33 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaia import (
+    CACHE_TTLS,
+    CSV_COLUMNS,
+    HEADLINE_SCENARIO,
+    SCENARIOS,
+    TOKEN_LABELS,
+    TOKEN_TYPES,
+    Bill,
+    BillCsvError,
+    Estimate,
+    Folder,
+    ModelRow,
+    TokenCounts,
+    bill,
+    budget,
+    catalogue,
+    compare_models,
+    load_run_inputs,
+    max_tokens_advice,
+    model_facts,
+    other_ttl,
+    read_bill_csv,
+)
 from gaia._cli._common import add_max_tokens, add_parser, counting_client, emit_json, folder_arg
-from gaia.facts import CACHE_TTLS, catalogue, model_facts
-from gaia.folder import Folder
 from gaia.format import pct, tokens, usd
 from gaia.fsutil import display_name as shown
-from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
-from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import estimate_folder, load_run_inputs
-from gaia.pricing.limits import max_tokens_advice
-from gaia.pricing.models import ModelRow, compare_models
-from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
-from gaia.pricing.whatif import budget
+from gaia.pricing.inputs import estimate_folder
 
 if TYPE_CHECKING:
     pass

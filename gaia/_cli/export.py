@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import gaia
+from gaia import CAMTRAP_VERSION, XMP_NAMINGS
 from gaia._cli._common import add_parser, folder_arg
-from gaia.exports.camtrap import VERSION as CAMTRAP_VERSION
 from gaia.fsutil import display_name as shown
-from gaia.settings import XMP_NAMINGS
 
 FORMATS = ("xmp", "camtrap-dp", "csv", "jsonl")
 
@@ -57,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(args: argparse.Namespace) -> int:
-    rows = gaia.load_results(args.folder)
+    rows = gaia.views.load_results(args.folder)
     if args.format == "csv":
-        chunks: Any = [gaia.rows_csv(rows)]
+        chunks: Any = [gaia.views.rows_csv(rows)]
     else:
-        chunks = gaia.iter_analyses_jsonl(args.folder, rows)
+        chunks = gaia.views.iter_analyses_jsonl(args.folder, rows)
     if args.out is None:
         for chunk in chunks:
             sys.stdout.write(chunk)

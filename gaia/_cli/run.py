@@ -14,7 +14,22 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from gaia import MissingApiKey, OnlineResult, describe_error, make_client, plan_run_now, retry_now, run_choice, run_now
+from gaia import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    NO_CHECKPOINTS,
+    Folder,
+    MissingApiKey,
+    OnlineResult,
+    cap_problem,
+    describe_error,
+    make_client,
+    not_offered_reason,
+    plan_run_now,
+    retry_now,
+    run_choice,
+    run_now,
+)
 from gaia import format as fmt
 from gaia._cli._common import (
     add_max_tokens,
@@ -27,11 +42,7 @@ from gaia._cli._common import (
     folder_arg,
     progress_for,
 )
-from gaia.facts import not_offered_reason
-from gaia.folder import Folder
 from gaia.fsutil import display_name as shown
-from gaia.runs.checkpoints import NO_CHECKPOINTS
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 SHOW = 15
 
@@ -155,7 +166,7 @@ def run_run(args: argparse.Namespace) -> int:
         else:
             print("Nothing to send.")
         return 0
-    if plan.ok and (args.max_cost is None or (choice.now_usd is not None and choice.now_usd <= args.max_cost)):
+    if plan.ok and cap_problem(choice.now_usd, args.max_cost) is None:
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
         if not confirm("run", question, args.yes) or not confirm_warnings("run", plan.warnings, args.yes):
             return 1

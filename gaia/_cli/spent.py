@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gaia import TOKEN_LABELS, TOKEN_TYPES, Spend, folder_spend
 from gaia._cli._common import add_parser, emit_json, folder_arg
 from gaia.format import tokens, usd
-from gaia.pricing.spent import Spend, folder_spend
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES
 
 KIND_LABELS = {"batch": "Batch", "now": "Run now", "trial": "Prompt trials", "tune": "Tune"}
 OUTCOME_LABELS = {"current": "Current answers", "superseded": "Superseded answers",

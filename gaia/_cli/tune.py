@@ -2,9 +2,11 @@
 
 Prices a ladder of configurations (model, frames, frame size, schema profile) on a sample before
 sending anything, asks, sends them now under ``--budget`` (answers kept in ``.gaia/tune/``, never
-in the sidecars), scores each against the richest one and recommends the cheapest configuration
-within ``--tolerance`` of it. ``--adopt`` saves the recommendation as the folder's run settings,
-so ``gaia estimate`` and ``gaia submit`` use it.
+in the sidecars) with the reference asked twice (the ceiling), the current settings and a
+negative control, and prints the verdict first: ``recommend`` (a cheaper configuration whose
+interval stays within ``--tolerance``), ``keep`` or ``undetermined`` (with the videos that would
+decide it). ``--adopt`` saves a recommendation as the folder's run settings, so ``gaia estimate``
+and ``gaia submit`` use it; it never adopts anything unless the verdict is ``recommend``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
-from gaia.format import pct, usd
+from gaia.format import usd
 
 
 def _positive(value: str) -> int:
@@ -43,31 +45,50 @@ def register(sub: Any) -> None:
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="models to compare (default: the folder's model and the cheapest current one)")
     p.add_argument("--tolerance", type=_share, default=gaia.DEFAULT_TOLERANCE, metavar="SHARE",
-                   help=f"how far below the reference's score a recommendation may be (default "
+                   help=f"how much a recommendation may lose, as a share of the distance from the negative control "
+                        f"(frames that show nothing) to the ceiling (the reference asked twice) (default "
                         f"{gaia.DEFAULT_TOLERANCE})")
     p.add_argument("--yes", action="store_true", help="do not ask before sending")
-    p.add_argument("--adopt", action="store_true", help="save the recommended settings as the folder's run settings")
+    p.add_argument("--adopt", action="store_true",
+                   help="save the recommended settings as the folder's run settings (only when the verdict is "
+                        "'recommend')")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_tune_command)
 
 
+def _interval(r: gaia.ConfigResult) -> str:
+    iv = r.interval
+    if iv.diff is None:
+        return "-"
+    return f"{iv.diff:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]"
+
+
 def _print(result: gaia.TuneResult) -> None:
+    d = result.decision
+    if d is not None:
+        print(("[simulated: scores from the local emulator, not from Claude] " if result.simulated else "") + d.text)
     print(f"Sample: {len(result.sample.rel_paths)} video(s); prompt '{result.profile.name}' ({result.profile.hash})")
     for problem in result.sample.problems:
         print(f"  !!  {problem}")
-    print(f"{'Configuration':<52}{'$/video':>10}{'score':>8}{'spent':>10}")
+    head = f"vs ceiling [{result.level:.0%} interval]"
+    print(f"{'Configuration':<60}{'$/video':>10}{'score':>8}  {head:<26}")
     for r in result.results:
         score = "-" if r.score is None else f"{r.score:.3f}"
-        flag = " (reference)" if result.reference is r else " (recommended)" if result.recommended is r else ""
-        print(f"{r.config.label():<52}{usd(r.usd_per_video):>10}{score:>8}{usd(r.spent_usd):>10}{flag}")
+        role = "" if r.role.value == "candidate" else f" ({r.role.value})"
+        flag = " (recommended)" if result.recommended is r else ""
+        print(f"{r.config.label():<60}{usd(r.usd_per_video):>10}{score:>8}  {_interval(r):<26}{role}{flag}")
         if r.skipped:
             print(f"      not sent: {r.skipped}")
+    if result.ceiling is not None:
+        print(f"Ceiling (the reference asked twice): {result.ceiling:.3f}")
+    if result.tolerance_sentence():
+        print(result.tolerance_sentence())
+    if result.excluded_fields:
+        print(f"Left out (the same answer on every video): {', '.join(result.excluded_fields)}")
+    if result.verified_videos:
+        print(f"Human-verified: {result.verified_videos} video(s), fields {', '.join(result.verified_fields)}")
+    print(f"Cost per video: measured usage at {gaia.TUNE_PRICES}.")
     print(f"Spent {usd(result.spent_usd)}" + (f" of a {usd(result.budget_usd)} budget" if result.budget_usd else ""))
-    rec, ref = result.recommended, result.reference
-    if rec is not None and ref is not None and ref.usd_per_video and rec.usd_per_video is not None:
-        saving = 1 - rec.usd_per_video / ref.usd_per_video
-        print(f"Recommended: {rec.config.label()}: {usd(rec.usd_per_video)} a video ({pct(saving)} less than the "
-              f"reference), score {rec.score:.3f} against {ref.score or 0:.3f} (tolerance {result.tolerance}).")
 
 
 def run_tune_command(args: argparse.Namespace) -> int:
@@ -79,7 +100,8 @@ def run_tune_command(args: argparse.Namespace) -> int:
             return 2
     options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
                                "budget_usd": args.budget, "tolerance": args.tolerance}
-    planned = gaia.run_tune(args.folder, dry_run=True, **options)
+    planned = gaia.run_tune(args.folder, dry_run=True, on_pricing=progress_for(args, "configurations priced"),
+                            **options)
     if planned.blocked:
         err("tune", planned.blocked)
         return 1
@@ -96,7 +118,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
         return 2
     result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"), **options)
     adopted = None
-    if args.adopt and result.recommended is not None:
+    if args.adopt and result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None:
         adopted = gaia.adopt_config(args.folder, result.recommended.config)
     if args.json:
         emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})
@@ -109,6 +131,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if result.blocked:
         return 1
     if args.adopt and adopted is None:
-        err("tune", "nothing to adopt: no configuration was within the tolerance")
+        why = result.decision.text if result.decision else "nothing was measured"
+        err("tune", f"nothing adopted, the settings are unchanged: {why}")
         return 1
     return 0

@@ -7,13 +7,24 @@ into a JSON instance valid against any structured-output schema (objects with re
 and length bounds, common formats), or into a plain sentence when no schema was asked for. Every
 answer says it comes from the emulator: its first top-level string starts with ``[GAIA emulator]``.
 
-Answers depend on what the request shows (``Sighting``): in each frame the emulator looks for a
-subject (pixels in the middle band that stand out from their row) and "sees" it with a probability
-that grows with the subject's size in pixels *as sent* and with the model's acuity (``acuity``:
-Haiku < Sonnet < Opus and larger), and names it precisely (a species from its colour) or only
-coarsely ("mammal", "bird") with a second such probability. So fewer frames miss scenes, smaller
-frames miss and blur subjects, and weaker models are less precise. Every draw is seeded by the
-image's bytes, the model and what is drawn, so the same request always gets the same answer.
+Answers depend on the pixels the request actually sends (``Sighting``). In each frame the emulator
+looks for a subject at the resolution it received: the frame is blurred by a fixed number of
+*received* pixels (``BLUR_PX``, the model's eye) and the pixels of the middle band that still stand
+out from their row are the subject. A subject that is a few pixels across at the size sent is
+blurred into its background and simply not there, so a smaller frame loses what it cannot show.
+A subject found is noticed with a probability that grows with its size in received pixels, and
+named precisely (a species from its colour) or only coarsely ("mammal", "bird") with a second such
+probability; a weaker model needs more pixels for the same chance (``PIXELS_NEEDED``: Haiku >
+Sonnet > Opus), so it is noisier on small or faint subjects and as good on large ones, never capped.
+Fewer frames show fewer scenes, so what they miss is never reported. The frame quality is read from
+the pixels received (their area), the confidence from how sure the sightings were, and a prompt that
+asks for brevity (the compact profile) gets a shorter answer: fewer tags, a one-sentence summary.
+No threshold here equals a tune ladder level or a frame-size preset edge (a test checks).
+
+Every draw is seeded by the request's content (``request_seed``: the images' bytes, model, prompt,
+schema and ``metadata``) and what is drawn, so the same request always gets the same answer, while a
+request that differs in anything (another JPEG quality, a replicate's ``metadata.user_id``) is a
+new sample: honest run-to-run variation.
 """
 
 from __future__ import annotations
@@ -28,14 +39,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from gaia.emulator.tokens import BoundedMemo, ImageRef, image_key
 
 MARK = "[GAIA emulator]"
 _THUMB = (32, 32)
-_SUBJECT_W = 64  # width the subject is looked for at
-_SUBJECT_CONTRAST = 60.0  # how far (0..255, any channel) a pixel must stand out from its row
+BLUR_PX = 2.7  # the model's eye: detail finer than this many received pixels is blurred away
+_SUBJECT_CONTRAST = 58.0  # how far (0..255, any channel) a blurred pixel must stand out from its row
+_MIN_SUBJECT_PX = 9.5  # fewer standing-out pixels than this is noise, not a subject
+GOOD_AREA_PX = 70_000.0  # frame area (received pixels) from which frames are "good"...
+FAIR_AREA_PX = 20_000.0  # ... and "fair"; below, "poor"
+MOVING_CHANGE = 3.5  # mean change between frames (0..100) above which something moves
+BUSY_CHANGE = 12.5  # ... and above which there is a lot of movement
+SURE_HIGH, SURE_MEDIUM = 0.8, 0.5  # mean chance of noticing the subjects for high / medium confidence
+_BRIEF = re.compile(r"\bbe brief\b", re.IGNORECASE)  # what a compact prompt asks
 PALETTE = {
     "black": (15, 15, 15), "white": (240, 240, 240), "grey": (128, 128, 128), "red": (200, 35, 35),
     "orange": (235, 135, 30), "yellow": (230, 215, 60), "green": (50, 150, 50), "blue": (40, 80, 200),
@@ -116,17 +134,17 @@ def _nearest_colour(rgb: tuple[float, float, float]) -> str:
 
 def _subject(img: Image.Image) -> tuple[str | None, float]:
     """The colour and frame share of what stands out from its row in the middle band (where titles
-    and captions are not), or ``(None, 0.0)`` when nothing does."""
-    w = _SUBJECT_W
-    h = max(4, round(w * img.height / max(1, img.width)))
-    arr = np.asarray(img.convert("RGB").resize((w, h)), dtype=np.float32)
+    and captions are not), looked for at the size received after a blur of ``BLUR_PX`` received
+    pixels; ``(None, 0.0)`` when nothing does."""
+    w, h = img.size
+    arr = np.asarray(img.convert("RGB").filter(ImageFilter.GaussianBlur(BLUR_PX)), dtype=np.float32)
     band = arr[int(h * 0.2): int(h * 0.82) + 1]
     if not band.size:
         return None, 0.0
     median = np.median(band, axis=1, keepdims=True)
     mask = np.abs(band - median).max(axis=2) > _SUBJECT_CONTRAST
     count = int(mask.sum())
-    if count < 2:
+    if count < _MIN_SUBJECT_PX:
         return None, 0.0
     mean = band[mask].mean(axis=0)
     return _nearest_colour((float(mean[0]), float(mean[1]), float(mean[2]))), count / float(w * h)
@@ -140,7 +158,6 @@ def _measure(data: bytes) -> tuple[float, list[str], Image.Image, str | None, fl
         return known
     try:
         with Image.open(io.BytesIO(data)) as img:
-            img.draft("RGB", (_THUMB[0] * 4, _THUMB[1] * 4))
             rgb = img.convert("RGB")
             thumb = rgb.resize(_THUMB)
             colour, share = _subject(rgb)
@@ -184,18 +201,35 @@ COARSE = {
     "red fox": "mammal", "domestic cat": "mammal", "dog": "mammal", "pig": "mammal", "grey squirrel": "rodent",
     "frog": "amphibian", "beetle": "insect",
 }
-# Acuity by model family: how likely a model is to notice and to name what a frame shows.
+# Acuity by model family: how sharp-eyed a model is (0..1); a weaker model needs more received
+# pixels for the same chance of noticing or naming a subject (``PIXELS_NEEDED``).
 ACUITY = (("haiku", 0.72), ("sonnet", 0.9), ("opus", 0.96), ("fable", 0.98), ("mythos", 0.98))
 DEFAULT_ACUITY = 0.9
 _ANIMAL_WORDS = re.compile(r"subject|animal|individual|species|behavio|detection|observation|sighting")
-SEEN_PX = 250.0  # subject pixels at which a sharp-eyed model notices it 63% of the time
-NAMED_PX = 120.0  # subject pixels at which it names the species 63% of the time
+SEEN_PX = 190.0  # subject pixels at which a perfectly sharp-eyed model notices it 63% of the time
+NAMED_PX = 420.0  # subject pixels at which it names the species 63% of the time
 
 
 def acuity(model: str | None) -> float:
     """How sharp-eyed the emulated ``model`` is (0..1), by its family name; 0.9 when unknown."""
     name = (model or "").lower()
     return next((a for word, a in ACUITY if word in name), DEFAULT_ACUITY)
+
+
+def pixels_needed(model: str | None, base_px: float) -> float:
+    """The subject size (received pixels) at which ``model`` succeeds 63% of the time: ``base_px``
+    scaled up for a weaker model (``base_px / acuity³``)."""
+    return base_px / acuity(model) ** 3
+
+
+def chance(px: float, model: str | None, base_px: float) -> float:
+    """The chance ``model`` succeeds on a subject of ``px`` received pixels (0 for none, towards 1 for large)."""
+    return 1 - math.exp(-max(0.0, px) / pixels_needed(model, base_px))
+
+
+def request_seed(*parts: object) -> str:
+    """A short seed fixed by a request's content (what decides every draw about its answer)."""
+    return hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
 def _draw(*parts: object) -> float:
@@ -216,7 +250,7 @@ class Sighting:
     @property
     def moving(self) -> bool:
         """Whether the frames it is seen in change much."""
-        return bool(self.changes) and sum(self.changes) / len(self.changes) > 3
+        return bool(self.changes) and sum(self.changes) / len(self.changes) > MOVING_CHANGE
 
     @property
     def behaviour(self) -> str:
@@ -224,26 +258,27 @@ class Sighting:
         return "moving across the scene" if self.moving else "resting"
 
 
-def sightings(facts: list[FrameFacts], model: str | None) -> tuple[list[Sighting], float]:
+def sightings(facts: list[FrameFacts], model: str | None, seed: str = "") -> tuple[list[Sighting], float]:
     """The animals ``model`` reports from ``facts`` (in order of first sighting) and how sure it is
-    (the mean chance of noticing a subject, 0..1)."""
-    sharp = acuity(model)
+    (the mean chance of noticing a subject, 0..1). ``seed`` (``request_seed``) makes each request its
+    own sample; the chances come only from the pixels received and the model."""
     found: dict[str, Sighting] = {}
     chances = []
     for f in facts:
         if f.subject_colour is None:
             continue
-        p_seen = sharp * (1 - math.exp(-f.subject_px / SEEN_PX))
+        p_seen = chance(f.subject_px, model, SEEN_PX)
         chances.append(p_seen)
-        if _draw(f.key, model, "seen") >= p_seen:
+        if _draw(f.key, model, seed, "seen") >= p_seen:
             continue
+        p_named = chance(f.subject_px, model, NAMED_PX)
         name = SPECIES_BY_COLOUR.get(f.subject_colour, "animal")
-        if _draw(f.key, model, "named") >= sharp * (1 - math.exp(-f.subject_px / NAMED_PX)):
+        if _draw(f.key, model, seed, "named") >= p_named:
             name = COARSE.get(name, "animal")
         s = found.setdefault(name, Sighting(name))
         s.times.append(f.time_s)
         s.changes.append(f.change or 0.0)
-        if _draw(f.key, model, "count") < (1 - sharp) * 0.5:
+        if _draw(f.key, model, seed, "count") < (1 - p_named) * 0.5:
             s.count = 2
     return list(found.values()), (sum(chances) / len(chances) if chances else 0.0)
 
@@ -252,11 +287,12 @@ class _Filler:
     """Builds a schema instance from frame facts, deterministically for a given rng."""
 
     def __init__(self, root: dict[str, Any], facts: list[FrameFacts], rng: random.Random,
-                 model: str | None = None) -> None:
+                 model: str | None = None, seed: str = "", brief: bool = False) -> None:
         self.root = root
         self.facts = facts
         self.rng = rng
-        self.seen, self.sureness = sightings(facts, model)
+        self.brief = brief
+        self.seen, self.sureness = sightings(facts, model, seed)
         self.mode = "frame"  # what an array item index points at: "frame" or "sighting"
         moments = sorted(facts, key=lambda f: (-(f.change or 0.0), f.index))
         self.moments = moments or []
@@ -276,12 +312,15 @@ class _Filler:
         return "dark" if b < 20 else "dim" if b < 40 else "moderately lit" if b < 65 else "bright"
 
     def motion(self) -> str:
-        return "lots of movement" if self.change > 12 else "some movement" if self.change > 3 else "little movement"
+        return ("lots of movement" if self.change > BUSY_CHANGE else "some movement" if self.change > MOVING_CHANGE
+                else "little movement")
 
     def summary(self) -> str:
         n = len(self.facts)
         if not n:
             return f"{MARK} No readable images were sent, so this synthetic answer describes nothing."
+        if self.brief:
+            return f"{MARK} A {self.light()} scene. {self.seen_sentence()}".strip()
         top = self.moments[0]
         peak = (f"; the biggest change ({_pct(top.change)}) is at {top.time_s:g} s"
                 if top.change is not None else "")
@@ -317,7 +356,7 @@ class _Filler:
         if "setting" in key or "environment" in key or "location" in key or "scene" in key or "place" in key:
             return f"{self.light()} scene in {' and '.join(self.colours[:2])} tones"
         if "behavio" in key or "activity" in key or "action" in key:
-            return "moving" if self.change > 3 else "resting"
+            return "moving" if self.change > MOVING_CHANGE else "resting"
         if "colou" in key or "color" in key:
             return self.colours[(item or 0) % len(self.colours)]
         if "light" in key or "bright" in key:
@@ -382,7 +421,7 @@ class _Filler:
             return self.number(schema, name, item, integer=False)
         if kind == "boolean":
             moving = any(w in name.lower() for w in ("mov", "motion", "active", "changing"))
-            return moving and self.change > 3
+            return moving and self.change > MOVING_CHANGE
         if kind == "null":
             return None
         return self.string(schema, name, item)
@@ -392,10 +431,10 @@ class _Filler:
         else one picked by how bright the frames are (first = best lit)."""
         key = name.lower()
         if "confiden" in key and len(options) >= 3:
-            return options[0 if self.sureness >= 0.8 else 1 if self.sureness >= 0.5 else 2]
+            return options[0 if self.sureness >= SURE_HIGH else 1 if self.sureness >= SURE_MEDIUM else 2]
         if "quality" in key and len(options) >= 3 and self.facts:
-            edge = min(max(f.width, f.height) for f in self.facts)
-            return options[0 if edge >= 384 else 1 if edge >= 192 else 2]
+            area = min(f.width * f.height for f in self.facts)
+            return options[0 if area >= GOOD_AREA_PX else 1 if area >= FAIR_AREA_PX else 2]
         if "confiden" in key and "low" in options:
             return "low"
         for honest in ("unknown", "unclear", "other", "none"):
@@ -419,7 +458,7 @@ class _Filler:
         if any(w in key for w in ("concern", "issue", "problem", "warning", "error", "risk")):
             want = 0
         elif "tag" in key or "keyword" in key:
-            want = 5 + len(self.seen)
+            want = (2 if self.brief else 5) + len(self.seen)
         elif (items_schema.get("type") == "object" or "properties" in items_schema) and _ANIMAL_WORDS.search(key):
             want = len(self.seen)
             saved, self.mode = self.mode, "sighting"
@@ -440,10 +479,12 @@ class _Filler:
         count = max(low, want)
         if high is not None:
             count = min(count, int(high))
-        if depth > 6:
+        if depth > 7:
             count = low
         if "tag" in key and items_schema.get("type", "string") == "string" and "enum" not in items_schema:
             tags = list(dict.fromkeys([*self.tags(), f"frames-{len(self.facts)}", "synthetic", "local"]))
+            if self.brief:
+                tags = [t for t in tags if t != "emulated"]
             tags += [f"tag-{i}" for i in range(len(tags), count)]
             return tags[:count]
         values = [self.value(items, name, i, depth + 1) for i in range(count)]
@@ -536,10 +577,10 @@ class _Filler:
 
 
 def schema_instance(schema: dict[str, Any], facts: list[FrameFacts], rng: random.Random, *,
-                    model: str | None = None) -> Any:
-    """An instance of ``schema`` built from ``facts`` (as ``model`` would see them) whose first
-    top-level string names the emulator."""
-    filler = _Filler(schema, facts, rng, model)
+                    model: str | None = None, seed: str = "", prompt: str = "") -> Any:
+    """An instance of ``schema`` built from ``facts`` (as ``model`` would see them, ``seed`` the
+    request's sample) whose first top-level string names the emulator; shorter when ``prompt`` asks for brevity."""
+    filler = _Filler(schema, facts, rng, model, seed, bool(_BRIEF.search(prompt)))
     value = filler.value(schema)
     if isinstance(value, dict) and not any(isinstance(v, str) and v.startswith(MARK) for v in value.values()):
         props = filler.resolve(schema).get("properties") or {}
@@ -553,12 +594,13 @@ def schema_instance(schema: dict[str, Any], facts: list[FrameFacts], rng: random
 
 
 def answer_text(schema: dict[str, Any] | None, facts: list[FrameFacts], rng: random.Random, *,
-                model: str | None = None) -> str:
+                model: str | None = None, seed: str = "", prompt: str = "") -> str:
     """The answer's text: JSON valid against ``schema``, or a plain summary without one; what it
-    reports depends on the frames and on ``model``'s acuity (see ``sightings``)."""
+    reports depends on the frames received, ``model``'s acuity, the request's ``seed`` and whether
+    ``prompt`` asks for brevity (see ``sightings``)."""
     if schema is None:
-        return _Filler({}, facts, rng, model).summary()
-    return json.dumps(schema_instance(schema, facts, rng, model=model), ensure_ascii=False)
+        return _Filler({}, facts, rng, model, seed, bool(_BRIEF.search(prompt))).summary()
+    return json.dumps(schema_instance(schema, facts, rng, model=model, seed=seed, prompt=prompt), ensure_ascii=False)
 
 
 def thinking_text(facts: list[FrameFacts]) -> str:

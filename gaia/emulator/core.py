@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from gaia.emulator.answers import answer_text, frame_facts, schema_instance, thinking_text
+from gaia.emulator.answers import answer_text, frame_facts, request_seed, schema_instance, thinking_text
 from gaia.emulator.config import EmulatorConfig, HttpFault
 from gaia.emulator.errors import ApiError, invalid, new_request_id, not_found
 from gaia.emulator.state import CacheStore, FileStore, Store
@@ -313,7 +313,10 @@ class Emulator:
         usage = self._cache_usage(analysis, facts, tier, now, rng, rates["cache_hit_rate"], order,
                                   int(rates.get("cache_first_writes", 1)))
         frames = frame_facts(analysis.images)
-        text = answer_text(analysis.schema, frames, rng, model=params["model"])
+        seed = request_seed(params["model"], analysis.prompt_text, json.dumps(analysis.schema, sort_keys=True),
+                            json.dumps(params.get("metadata"), sort_keys=True), *(f.key for f in frames))
+        text = answer_text(analysis.schema, frames, rng, model=params["model"], seed=seed,
+                           prompt=analysis.prompt_text)
         stop = "end_turn"
         shape = rng.random()
         if shape < rates["malformed_rate"]:

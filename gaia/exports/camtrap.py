@@ -62,7 +62,7 @@ from gaia.folder import Folder
 from gaia.fsutil import atomic_write_text, dumps_json, name_as_uri
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
-from gaia.sidecar import SidecarError, read_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar
 
 VERSION = "1.0"
 BASE_URL = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}"
@@ -238,7 +238,7 @@ def _observations(m: _Media, dep: str) -> list[dict[str, Any]]:
     answer = effective_analysis(m.data) if m.data else None
     if not answer:
         return []
-    run = m.data.get("run") if m.data and isinstance(m.data.get("run"), dict) else {}
+    run = RunBlock.of(m.data)
     verified = verified_of(m.data)
     human = verified is not None and "subjects" in verified.fields
 
@@ -248,9 +248,9 @@ def _observations(m: _Media, dep: str) -> list[dict[str, Any]]:
     base = {"deploymentID": dep, "mediaID": m.rel, "eventID": m.rel, "eventStart": at(0),
             "eventEnd": at(m.duration, up=True), "observationLevel": "media",
             "classificationMethod": "human" if human else "machine",
-            "classifiedBy": (verified.by if human and verified else run.get("model")) or "",
+            "classifiedBy": (verified.by if human and verified else run.model) or "",
             "classificationTimestamp": (_parse_iso(verified.at) if human and verified else
-                                        _parse_iso(run.get("analysed_at"))) or "",
+                                        _parse_iso(run.analysed_at)) or "",
             "observationComments": answer.get("summary") if isinstance(answer.get("summary"), str) else ""}
     behaviours = [b for b in answer.get("behaviours") or [] if isinstance(b, dict)]
     subjects = [s for s in answer.get("subjects") or [] if isinstance(s, (dict, str))]

@@ -47,7 +47,7 @@ from gaia.folder import Folder
 from gaia.fsutil import atomic_write_bytes, fit_name, read_json
 from gaia.labels import effective_analysis, verified_of
 from gaia.settings import DEFAULT_XMP_NAMING, DEFAULT_XMP_ROOT, XMP_NAMINGS
-from gaia.sidecar import VIDEO_KEY, SidecarError, read_sidecar
+from gaia.sidecar import VIDEO_KEY, RunBlock, SidecarError, read_sidecar
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -153,14 +153,14 @@ def content_of(data: Mapping[str, Any]) -> XmpContent | None:
                   if isinstance(setting.get(k), str) and setting[k].strip() and setting[k] != "unknown"]
     hierarchy += [("Tags", _level(t)) for t in tags]
     summary = answer.get("summary")
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    run = RunBlock.of(data)
     verified = verified_of(data)
     return XmpContent(
         summary=summary.strip() if isinstance(summary, str) else "",
         subjects=tuple(dict.fromkeys([*tags, *species])),
         hierarchy=tuple(dict.fromkeys(hierarchy)),
-        model=run.get("model") if isinstance(run.get("model"), str) else None,
-        analysed_at=run.get("analysed_at") if isinstance(run.get("analysed_at"), str) else None,
+        model=run.model,
+        analysed_at=run.analysed_at,
         verified_fields=tuple(sorted(verified.fields)) if verified else (),
         verified_at=verified.at if verified else None)
 

@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
@@ -468,7 +469,6 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
     out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"{key}.jpg"
     if out.is_file():
         return out
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.jpg")
     w, h = record.width or 16, record.height or 9
     long_edge = max(w, h)
     size = (max(2, round(THUMB_EDGE * w / long_edge)), max(2, round(THUMB_EDGE * h / long_edge)))
@@ -479,10 +479,38 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
             frame = (dec.keyframe(key) if key is not None else None) or dec.exact([t])[0]
         if frame is None:
             return None
-        frame.image.save(tmp, format="JPEG", quality=80)
+        _save_jpeg(frame.image, out, quality=80)
     except (DecodeTimeout, av.error.FFmpegError, ValueError, OSError):
         return None
-    os.replace(tmp, out)
+    return out
+
+
+def _save_jpeg(image: Any, out: Path, *, quality: int) -> None:
+    """The one write of a thumbnail: to a temporary name beside ``out``, then renamed over it (a cache: no fsync)."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp.jpg")
+    try:
+        image.save(tmp, format="JPEG", quality=quality)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def frame_thumbnail(folder: Path | str, frame: Path, key: str) -> Path | None:
+    """A small JPEG of one extracted keyframe (``frame``), cached beside the video thumbnails under ``key``.
+
+    ``None`` when the frame is gone from the frame cache or cannot be read.
+    """
+    from PIL import Image
+
+    out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"frame-{key}.jpg"
+    if out.is_file():
+        return out
+    try:
+        with Image.open(frame) as im:
+            im.thumbnail((THUMB_EDGE, THUMB_EDGE))
+            _save_jpeg(im.convert("RGB"), out, quality=70)
+    except OSError:
+        return None
     return out
 
 

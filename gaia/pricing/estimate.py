@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gaia.facts import CACHE_TTLS, ModelFacts, model_facts
-from gaia.format import pct
+from gaia.format import pct, usd
 from gaia.media.keyframes import KeyframeSet
 from gaia.pricing.cache import (
     CacheInfo,
@@ -149,6 +149,17 @@ class Estimate:
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
         return scenario(self.scenarios, key)
+
+    def _repr_html_(self) -> str:
+        """The four ways to send the run as a table (Jupyter shows this)."""
+        import html
+
+        rows = "".join(f"<tr><td>{html.escape(s.label)}</td><td>{usd(s.total_usd)}</td>"
+                       f"<td>{usd(s.per_video_usd)}</td><td>{usd(s.low_usd)} – {usd(s.high_usd)}</td></tr>"
+                       for s in self.scenarios)
+        return (f"<p>{self.videos} video(s), {self.frames} frames on {html.escape(self.display_name)}</p>"
+                "<table><thead><tr><th>scenario</th><th>total</th><th>per video</th><th>range</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
 
     @property
     def total_usd(self) -> dict[str, float]:

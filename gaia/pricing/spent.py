@@ -29,6 +29,7 @@ from gaia.ledger import Event, EventKind, Mode, RequestRow, RequestStatus, RunRo
 from gaia.pricing.estimate import Estimate
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS
 from gaia.pricing.usage import TOKEN_TYPES, TokenCounts, UsageCost, price_tokens, usage_cost
+from gaia.settings import SentSettings
 
 if TYPE_CHECKING:
     from gaia.pricing.usage import UsageLike
@@ -285,7 +286,7 @@ def _run_spend(run_id: str, charges: list[Charge], run: RunRow | None) -> RunSpe
     actual = sum(c.cost_usd for c in charges)
     est = run.estimate_usd if run else None
     gap: dict[str, float] = {}
-    rec = run.settings.get("estimate") if run else None
+    rec = SentSettings.of(run.settings).estimate if run else None
     if isinstance(rec, dict) and isinstance(rec.get("usd"), dict):
         rec_total = rec.get("total_usd") if isinstance(rec.get("total_usd"), (int, float)) else None
         if est is None:

@@ -3,9 +3,13 @@
 A configuration (``TuneConfig``) is one choice of the four levers that drive cost: the model, how
 many frames per video, their largest edge in pixels (``None``: the model's own limit) and the
 schema profile (``full``: the folder's prompt profile; ``compact``: the same scored fields with the
-free-text prose fields dropped, see ``gaia.prompts.compact_profile``). ``default_ladder`` builds at least six,
-strongest first; the richest (the strongest model, most frames, full size, full schema) is the
-reference the others are scored against.
+free-text prose fields dropped, see ``gaia.prompts.compact_profile``), and optionally a JPEG quality.
+``default_ladder`` starts with the richest (the strongest model, most frames, full size, full schema:
+the reference the others are scored against), then the folder's current settings, each frame-size
+preset of ``gaia.settings`` at the current model and frames, fewer frames, the compact schema and the
+other models. ``gaia.quality.tune`` adds the reference's replicate (``replicate``: the same request
+asked again, for the ceiling) and the negative control (``control_config``: content-free frames,
+``content_free``).
 
 ``price_ladder`` extracts each configuration's keyframes for the sample (local work, cached) and
 prices them with ``gaia.pricing.estimate.estimate_run`` (the public ``gaia.estimate_run``), so every
@@ -16,6 +20,7 @@ this configuration on the sample now costs (standard prices with caching).
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,22 +28,29 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from gaia.facts import catalogue, model_facts
+from gaia.folder import Folder
+from gaia.fsutil import atomic_write_bytes
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.media.scan import VideoRecord
 from gaia.pricing.estimate import estimate_run
 from gaia.pricing.history import history
 from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import PromptProfile, compact_profile
-from gaia.settings import MAX_FRAME_COUNT, KeyframeSettings, RunSettings
+from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings
 
 Progress = Callable[[int, int], None]
 
 # The levers' levels in the default ladder. Frames: twice the default, the default, half of it.
-# Edges: the model's own limit, then two reduced sizes. These are tuning choices, not prices.
+# Sizes: the model's own limit (the reference) and the frame-size presets (``gaia.settings``), the
+# sizes a user picks from. These are tuning choices, not prices.
 REFERENCE_FRAMES = 12
 FRAME_LEVELS = (12, 6, 3)
-EDGE_LEVELS: tuple[int | None, ...] = (None, 384, 192)
+EDGE_LEVELS: tuple[int | None, ...] = (None, *(p.max_edge for p in FRAME_PRESETS))
+CONTROL_FRAMES = 3  # the negative control's frames (content-free, the same size as the current ones)
+CONTROL_GREY = (128, 128, 128)
 MIN_LADDER = 6
 
 
@@ -49,44 +61,81 @@ class SchemaProfile(StrEnum):
     COMPACT = "compact"
 
 
+class Role(StrEnum):
+    """What a configuration is in the tune: a candidate, or one of the fixed rungs."""
+
+    CANDIDATE = "candidate"
+    REFERENCE = "reference"
+    REPLICATE = "replicate"  # the reference asked again: reference-vs-replicate agreement is the ceiling
+    CURRENT = "current"  # the folder's current settings
+    CONTROL = "negative control"  # content-free frames: what the scorer gives an answer that saw nothing
+
+
 @dataclass(frozen=True)
 class TuneConfig:
-    """One candidate configuration: model, frames per video, largest frame edge, schema profile."""
+    """One candidate configuration: model, frames per video, largest frame edge, schema profile; optionally
+    a JPEG quality (``None``: the folder's), a replicate number (the same request asked again) and
+    ``control`` (frames replaced by flat grey ones of the same size: the negative control)."""
 
     model: str
     frames: int
     max_edge: int | None = None
     schema: SchemaProfile = SchemaProfile.FULL
+    jpeg_quality: int | None = None
+    replicate: int = 0
+    control: bool = False
 
     @property
     def id(self) -> str:
         """A short id safe as a folder name (``claude-haiku-5-5.6f.384px.compact``)."""
         edge = f"{self.max_edge}px" if self.max_edge else "fullpx"
-        return re.sub(r"[^A-Za-z0-9._-]", "_", f"{self.model}.{self.frames}f.{edge}.{self.schema.value}")
+        extra = (f".q{self.jpeg_quality}" if self.jpeg_quality else "") + (f".r{self.replicate}" if self.replicate
+                                                                           else "") + (".control" if self.control
+                                                                                       else "")
+        return re.sub(r"[^A-Za-z0-9._-]", "_", f"{self.model}.{self.frames}f.{edge}.{self.schema.value}{extra}")
 
     def label(self) -> str:
         """The configuration in words (``Claude Haiku 5.5, 6 frames at 384 px, compact schema``)."""
         name = model_facts(self.model).display_name if self.model in catalogue().models else self.model
         edge = f"at {self.max_edge} px" if self.max_edge else "full size"
-        return f"{name}, {self.frames} frames {edge}, {self.schema.value} schema"
+        text = f"{name}, {self.frames} frames {edge}, {self.schema.value} schema"
+        if self.jpeg_quality:
+            text += f", JPEG quality {self.jpeg_quality}"
+        if self.control:
+            text += ", content-free frames"
+        return text + (", asked again" if self.replicate else "")
 
     def run_settings(self, base: RunSettings, profile_name: str | None = None) -> RunSettings:
         """``base`` with this configuration's model, frames and edge (and prompt profile, if named)."""
-        out = replace(base, model=self.model,
-                      keyframes=replace(base.keyframes, count=self.frames, max_edge=self.max_edge))
+        kf = replace(base.keyframes, count=self.frames, max_edge=self.max_edge,
+                     jpeg_quality=self.jpeg_quality or base.keyframes.jpeg_quality)
+        out = replace(base, model=self.model, keyframes=kf)
         return replace(out, prompt_profile=profile_name) if profile_name else out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"id": self.id, "model": self.model, "frames": self.frames, "max_edge": self.max_edge,
-                "schema": self.schema.value, "label": self.label()}
+                "schema": self.schema.value, "jpeg_quality": self.jpeg_quality, "replicate": self.replicate,
+                "control": self.control, "label": self.label()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TuneConfig:
-        """Build from ``to_dict`` output."""
+        """Build from ``to_dict`` output (earlier tunes' dicts, without the newer keys, too)."""
         edge = data.get("max_edge")
+        q = data.get("jpeg_quality")
         return cls(str(data["model"]), int(data["frames"]), int(edge) if edge else None,
-                   SchemaProfile(str(data.get("schema") or "full")))
+                   SchemaProfile(str(data.get("schema") or "full")), int(q) if q else None,
+                   int(data.get("replicate") or 0), bool(data.get("control")))
+
+
+def current_config(base: RunSettings) -> TuneConfig:
+    """The folder's current settings as a configuration."""
+    return TuneConfig(base.model, base.keyframes.count, base.keyframes.max_edge)
+
+
+def control_config(base: RunSettings) -> TuneConfig:
+    """The negative control: the current model and frame size, ``CONTROL_FRAMES`` content-free frames."""
+    return TuneConfig(base.model, min(CONTROL_FRAMES, base.keyframes.count), base.keyframes.max_edge, control=True)
 
 
 def profile_for(config: TuneConfig, base: PromptProfile) -> PromptProfile:
@@ -107,21 +156,23 @@ def default_models(base: RunSettings) -> list[str]:
 
 
 def default_ladder(base: RunSettings, models: Sequence[str] | None = None) -> list[TuneConfig]:
-    """At least ``MIN_LADDER`` configurations, the reference (strongest model, most frames, full
-    size, full schema) first. One model gets six shapes; several get four each."""
-    models = list(dict.fromkeys(models or default_models(base)))
+    """The reference first (strongest model, most frames, full size, full schema), then the folder's
+    current settings, each frame-size preset at the current model and frames, fewer frames, the compact
+    schema, and each other model at the current frames and size. ``run_tune`` adds the reference's
+    replicate and the negative control."""
+    models = list(dict.fromkeys([*(models or default_models(base)), base.model]))
     for m in models:
         model_facts(m)  # KeyError with a clear message for an unknown model
     ref_frames = min(MAX_FRAME_COUNT, max(REFERENCE_FRAMES, base.keyframes.count))
-    full, compact = SchemaProfile.FULL, SchemaProfile.COMPACT
-    f_mid, f_low = FRAME_LEVELS[1], FRAME_LEVELS[2]
-    e_mid, e_low = EDGE_LEVELS[1], EDGE_LEVELS[2]
-    shapes = [(ref_frames, None, full), (f_mid, None, full), (f_mid, e_mid, full), (f_mid, e_mid, compact),
-              (f_low, e_mid, compact), (f_low, e_low, compact)]
-    if len(models) > 1:
-        shapes = [shapes[0], shapes[1], shapes[3], shapes[5]]
-    ordered = sorted(models, key=lambda m: m != strongest(models))
-    return [TuneConfig(m, f, e, s) for m in ordered for f, e, s in shapes]
+    top = strongest(models)
+    current = current_config(base)
+    count, edge = current.frames, current.max_edge
+    fewer = max((f for f in FRAME_LEVELS if f < count), default=max(1, count // 2))
+    out = [TuneConfig(top, ref_frames), current]
+    out += [TuneConfig(m, count, edge) for m in models if m != base.model]
+    out += [TuneConfig(base.model, count, p.max_edge) for p in FRAME_PRESETS]
+    out += [TuneConfig(base.model, fewer, edge), TuneConfig(base.model, count, edge, SchemaProfile.COMPACT)]
+    return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -146,12 +197,30 @@ class PricedConfig:
                 "problems": list(self.problems)}
 
 
+def content_free(folder: Path, kset: KeyframeSet) -> KeyframeSet:
+    """``kset`` with every frame replaced by a flat grey JPEG of the same size and time (the negative
+    control's frames, kept under ``.gaia/tune/control/``): an answer to them can only come from the prompt."""
+    if not kset.frames:
+        return kset
+    where = Folder.of(folder).workdir / "tune" / "control"
+    frames = []
+    for f in kset.frames:
+        path = where / f"{f.width}x{f.height}.jpg"
+        if not path.is_file():
+            buf = io.BytesIO()
+            Image.new("RGB", (f.width, f.height), CONTROL_GREY).save(buf, "JPEG", quality=kset.settings.jpeg_quality)
+            atomic_write_bytes(path, buf.getvalue())
+        frames.append(replace(f, path=path, nbytes=path.stat().st_size))
+    return replace(kset, frames=tuple(frames), set_id=f"{kset.set_id}-control")
+
+
 def price_config(folder: Path, config: TuneConfig, base: RunSettings, profile: PromptProfile,
                  records: Sequence[VideoRecord]) -> PricedConfig:
     """Extract ``config``'s keyframes for the sample ``records`` (cached) and price them."""
-    kf = KeyframeSettings(strategy=base.keyframes.strategy, count=config.frames, max_edge=config.max_edge,
-                          jpeg_quality=base.keyframes.jpeg_quality)
+    kf = config.run_settings(base).keyframes
     sets = extract_keyframes(folder, settings=kf, model=config.model, records=list(records))
+    if config.control:
+        sets = [content_free(folder, k) for k in sets]
     problems = tuple(f"{k.rel_path}: {k.problem}" for k in sets if k.problem)
     usable = tuple(k for k in sets if k.frames and not k.problem)
     send = profile_for(config, profile)

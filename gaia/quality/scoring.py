@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from gaia.prompts import PROSE_NAMES  # the one definition of a prose field name
+from gaia.quality.stats import kappa_terms
 
 DEFAULT_TOLERANCE_S = 2.0
 UNKNOWN_WORDS = frozenset({"unknown", "unclear", "n/a", "na", "none", "not visible", "unsure"})
@@ -370,18 +371,66 @@ def _weighted(pairs: Iterable[tuple[float, float]]) -> float | None:
     return total / weight if weight else None
 
 
+def _norm(value: Any) -> Any:
+    """A value reduced to compare and hash (terms normalised, lists as sorted tuples)."""
+    if value is _MISSING:
+        return "<missing>"
+    if isinstance(value, str):
+        return normalise_term(value)
+    if isinstance(value, list):
+        return tuple(sorted(repr(_norm(v)) for v in value))
+    if isinstance(value, dict):
+        return tuple(sorted((k, repr(_norm(v))) for k, v in value.items()))
+    return value
+
+
+def constant_fields(schema: Mapping[str, Any], answers: Iterable[Any]) -> list[str]:
+    """The scored fields whose value is the same in every one of ``answers`` (no variance: an
+    agreement on them says nothing about what a configuration saw)."""
+    given = [a for a in answers if isinstance(a, Mapping)]
+    if not given:
+        return []
+    return [s.path for s in fields_of(schema) if s.kind is not FieldKind.TEXT
+            and len({repr(_norm(field_value(a, s))) for a in given}) == 1]
+
+
+def _kappa_by_video(spec: FieldSpec, reference: Mapping[str, Any], candidate: Mapping[str, Any | None],
+                    videos: list[str]) -> dict[str, float] | None:
+    """Each video's term of Cohen's kappa on a categorical field (their mean is kappa; ``None`` when undefined)."""
+    rels = [rel for rel in videos if field_value(reference[rel], spec) is not _MISSING]
+    if not rels:
+        return {}
+    ref = [_norm(field_value(reference[rel], spec)) for rel in rels]
+    cand = [_norm(field_value(c, spec)) if isinstance(c := candidate.get(rel), Mapping) else "<no answer>"
+            for rel in rels]
+    terms = kappa_terms(ref, cand)
+    return None if terms is None else dict(zip(rels, terms, strict=True))
+
+
 def score_answers(schema: Mapping[str, Any], reference: Mapping[str, Any], candidate: Mapping[str, Any | None], *,
-                  tolerance_s: float = DEFAULT_TOLERANCE_S, weights: Mapping[str, float] | None = None,
-                  synonyms: Mapping[str, str] | None = None) -> ScoreCard:
+                  tolerance_s: float | Mapping[str, float] = DEFAULT_TOLERANCE_S,
+                  weights: Mapping[str, float] | None = None,
+                  synonyms: Mapping[str, str] | None = None, exclude: Iterable[str] = (),
+                  chance_corrected: bool = False) -> ScoreCard:
     """Score ``candidate`` answers (rel_path → answer, ``None`` when it failed) against ``reference``
     answers (rel_path → answer or partial human labels) on every field of ``schema``.
 
+    ``tolerance_s`` (how far apart two moments may be and still match) may be given per video.
     Only videos the reference answered are scored. Returns the overall score (weighted mean of
     the field scores, see the module docstring), each field's score, error and coverage, and each
-    video's own weighted score.
+    video's own weighted score. Fields in ``exclude`` are left out. With ``chance_corrected``,
+    categorical and boolean fields score Cohen's kappa over the sample (each video its own term, so
+    the per-video scores still average to the field's score) instead of raw agreement; a field whose
+    chance agreement is 1 is left out.
     """
-    specs = fields_of(schema)
+    skip = set(exclude)
+    specs = [s for s in fields_of(schema) if s.path not in skip]
     videos = [rel for rel, ans in reference.items() if isinstance(ans, Mapping)]
+    kappas: dict[str, dict[str, float] | None] = {}
+    if chance_corrected:
+        kappas = {s.path: _kappa_by_video(s, reference, candidate, videos) for s in specs
+                  if s.kind in (FieldKind.CATEGORY, FieldKind.BOOLEAN)}
+        specs = [s for s in specs if kappas.get(s.path, {}) is not None]
     per_field: dict[str, list[float]] = {s.path: [] for s in specs}
     errors: dict[str, list[float]] = {s.path: [] for s in specs}
     per_video: dict[str, float | None] = {}
@@ -391,7 +440,10 @@ def score_answers(schema: Mapping[str, Any], reference: Mapping[str, Any], candi
         cand = cand if isinstance(cand, Mapping) else None
         scored: list[tuple[float, float]] = []
         for spec in specs:
-            value, err = score_field(spec, reference[rel], cand, tolerance_s=tolerance_s, synonyms=synonyms)
+            tol = tolerance_s.get(rel, DEFAULT_TOLERANCE_S) if isinstance(tolerance_s, Mapping) else tolerance_s
+            value, err = score_field(spec, reference[rel], cand, tolerance_s=tol, synonyms=synonyms)
+            if spec.path in kappas and value is not None:
+                value = (kappas[spec.path] or {}).get(rel)
             if value is None:
                 continue
             per_field[spec.path].append(value)

@@ -1,47 +1,78 @@
-"""The tune: a ladder run on a sample under a spend cap, scored, stored, and one configuration recommended.
+"""The tune: a ladder run on a sample under a spend cap, measured against a ceiling and controls, and a verdict.
 
 ``run_tune`` picks the sample (``gaia.quality.sample``), builds and prices the ladder
-(``gaia.quality.ladder``), checks the whole ladder against the budget before sending anything,
-then sends the reference first and the others cheapest first through a ``TuneRunner`` (by default
-``ApiTuneRunner``: the Messages API, answers under ``.gaia/tune/``, never in the sidecars), skipping a
-configuration whose estimate would pass what is left of the budget. Each configuration's answers
-are scored against the reference (``gaia.quality.scoring``): the reference configuration's
-answers, or the user's verified labels where a ``labels`` function gives them.
+(``gaia.quality.ladder``) and adds the rungs every tune has: the reference asked a second time (the
+*replicate*), the folder's current settings (*current*) and a *negative control* (content-free
+frames). It checks the fixed rungs against the budget before sending anything, then sends them and
+the other configurations, cheapest first, through a ``TuneRunner`` (by default ``ApiTuneRunner``:
+run now's engine, answers under ``.gaia/tune/``, never in the sidecars), skipping what would pass
+what is left of the budget.
 
-The recommendation is the cheapest configuration (by measured cost per video, else the estimate)
-whose score is within ``tolerance`` (absolute, on the 0–1 score) of the reference's. Results are
-stored per prompt profile in ``.gaia/quality/<profile-hash>.json`` with every configuration's
-settings, prompt hash, prices and scores; ``stored_quality`` and ``quality_for`` read them back for
-the Estimate page, and ``adopt`` makes a configuration the folder's run settings.
+Scoring (``gaia.quality.scoring``) is against the reference's answers, with the user's verified
+labels (``labels``) in place of the fields people checked. Fields on which the reference and its
+replicate give one same value on every video carry no information and are left out (listed);
+categorical fields score Cohen's kappa; moments match the reference's by time, within half the gap
+between a configuration's own frames where that is wider than ``tolerance_s``. The *ceiling* is the
+replicate's score: what two answers to the same frames agree on. Each configuration is judged by
+its per-video score minus the replicate's on the same video (the paired difference), with a
+bootstrap interval, and
+``gaia.quality.verdict`` turns those into ``recommend`` / ``keep`` / ``undetermined``.
+
+Cost is measured: each configuration's answers' usage priced at the transport the run will use
+(Batch API with caching, ``gaia.pricing.usage.usage_cost``), falling back to the estimate before
+sending only where nothing was measured. Results are stored per prompt profile in
+``.gaia/quality/<profile-hash>.json``; ``stored_quality`` and ``quality_for`` read them back for the
+Estimate page, and ``adopt_config`` makes a configuration the folder's run settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from ipaddress import ip_address
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.scan import scan_folder
+from gaia.pricing.usage import usage_cost
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile
 from gaia.quality.ladder import (
     PricedConfig,
+    Role,
     SchemaProfile,
     TuneConfig,
+    control_config,
+    current_config,
     default_ladder,
     price_ladder,
     profile_for,
 )
 from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner
 from gaia.quality.sample import DEFAULT_SAMPLE, Sample, pick_sample
-from gaia.quality.scoring import DEFAULT_TOLERANCE_S, ScoreCard, score_answers, side_by_side
+from gaia.quality.scoring import (
+    DEFAULT_TOLERANCE_S,
+    ScoreCard,
+    constant_fields,
+    field_value,
+    fields_of,
+    is_unknown,
+    score_answers,
+    side_by_side,
+)
+from gaia.quality.stats import DEFAULT_LEVEL
+from gaia.quality.verdict import TOLERANCE_SENTENCE, Decision, Verdict, decide, interval
+from gaia.runs.guard import cap_problem
 from gaia.settings import RunSettings
 
 QUALITY_DIR = "quality"
+# The tolerance: a share of the distance from the negative control to the ceiling (see gaia.quality.verdict).
 DEFAULT_TOLERANCE = 0.10
+TUNE_PRICES = "Batch API prices with prompt caching (how a run is sent), from GAIA's price data file"
 Progress = Callable[[int, int], None]
 # A user's verified labels for a video: a (partial) answer holding only the fields a person checked.
 Labels = Callable[[str], Mapping[str, Any] | None]
@@ -49,12 +80,17 @@ Labels = Callable[[str], Mapping[str, Any] | None]
 
 @dataclass(frozen=True)
 class ConfigResult:
-    """One configuration after the tune: its price before sending, what it cost, its scores."""
+    """One configuration after the tune: its price, its role, what it cost, its scores and its
+    paired difference to the ceiling."""
 
     priced: PricedConfig
     output: TuneAnswers | None
     card: ScoreCard | None
     skipped: str | None = None
+    role: Role = Role.CANDIDATE
+    per_video_diff: dict[str, float] = field(default_factory=dict)
+    measured_usd_per_video: float | None = None
+    level: float = DEFAULT_LEVEL
 
     @property
     def config(self) -> TuneConfig:
@@ -68,17 +104,26 @@ class ConfigResult:
 
     @property
     def usd_per_video(self) -> float | None:
-        """The price per video of a run of the folder with these settings (estimated before sending)."""
-        return self.priced.usd_per_video
+        """The price per video of a run of the folder with these settings: measured when answered, else estimated."""
+        return self.measured_usd_per_video if self.measured_usd_per_video is not None else self.priced.usd_per_video
 
     @property
     def spent_usd(self) -> float:
         """What sending it on the sample cost."""
         return self.output.spent_usd if self.output else 0.0
 
+    @property
+    def interval(self) -> Any:
+        """The paired difference to the ceiling with its bootstrap interval (``gaia.quality.verdict.Interval``)."""
+        return interval(self.per_video_diff, level=self.level, seed=self.config.id)
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: settings, prices, score, per-field scores."""
-        return {**self.priced.to_dict(), "usd_per_video": self.usd_per_video, "score": self.score,
+        """A JSON-ready dict: settings, role, prices, score, the difference to the ceiling, per-field scores."""
+        iv = self.interval
+        return {**self.priced.to_dict(), "role": self.role.value, "usd_per_video": self.usd_per_video,
+                "measured_usd_per_video": self.measured_usd_per_video, "score": self.score,
+                "diff": iv.diff, "ci_low": iv.low, "ci_high": iv.high, "sd": iv.sd,
+                "per_video_diff": dict(self.per_video_diff),
                 "spent_usd": self.spent_usd, "skipped": self.skipped,
                 "answered": self.card.answered if self.card else 0,
                 "reused": self.output.reused if self.output else 0,
@@ -88,7 +133,7 @@ class ConfigResult:
 
 @dataclass(frozen=True)
 class TuneResult:
-    """A whole tune: the sample, every configuration, the reference, the recommendation, the spend."""
+    """A whole tune: the sample, every configuration, the ceiling, the controls, the verdict, the spend."""
 
     folder: Path
     sample: Sample
@@ -96,12 +141,18 @@ class TuneResult:
     results: tuple[ConfigResult, ...]
     reference: ConfigResult | None
     reference_kind: str  # "configuration" or "labels"
-    recommended: ConfigResult | None
     tolerance: float
     budget_usd: float | None
     planned_usd: float
     blocked: str | None = None
     texts: tuple[dict[str, Any], ...] = ()
+    decision: Decision | None = None
+    ceiling: float | None = None
+    excluded_fields: tuple[str, ...] = ()
+    verified_videos: int = 0
+    verified_fields: tuple[str, ...] = ()
+    simulated: bool = False
+    level: float = DEFAULT_LEVEL
 
     @property
     def spent_usd(self) -> float:
@@ -113,53 +164,82 @@ class TuneResult:
         """Configurations that were sent."""
         return sum(1 for r in self.results if r.output is not None)
 
+    def _with_role(self, role: Role) -> ConfigResult | None:
+        return next((r for r in self.results if r.role is role), None)
+
+    @property
+    def current(self) -> ConfigResult | None:
+        """The folder's current settings."""
+        return self._with_role(Role.CURRENT)
+
+    @property
+    def negative_control(self) -> ConfigResult | None:
+        """The negative control (content-free frames)."""
+        return self._with_role(Role.CONTROL)
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """``recommend``, ``keep`` or ``undetermined`` (``None`` before anything was sent)."""
+        return self.decision.verdict if self.decision else None
+
+    @property
+    def recommended(self) -> ConfigResult | None:
+        """The recommended configuration: only when the verdict is ``recommend``."""
+        if self.decision is None or self.decision.verdict is not Verdict.RECOMMEND:
+            return None
+        return next((r for r in self.results if r.config.id == self.decision.recommended), None)
+
+    def tolerance_sentence(self) -> str | None:
+        """The tolerance explained in one sentence (``None`` when the scorer could not discriminate)."""
+        d = self.decision
+        if d is None or d.tolerance_abs is None:
+            return None
+        return TOLERANCE_SENTENCE.format(share=self.tolerance, abs=d.tolerance_abs)
+
     def to_dict(self) -> dict[str, Any]:
-        """The CLI's ``--json`` and the stored file: configs, reference, recommended, spent_usd."""
-        ref = self.reference
+        """The CLI's ``--json`` and the stored file: configs, reference, recommended, spent_usd, and the verdict,
+        current, negative_control, ceiling (``adopted`` is the CLI's to fill)."""
+        ref, rec, cur, ctrl = self.reference, self.recommended, self.current, self.negative_control
         return {
             "folder": str(self.folder), "prompt_profile": self.profile.name, "prompt_hash": self.profile.hash,
-            "sample": self.sample.to_dict(), "tolerance": self.tolerance, "budget_usd": self.budget_usd,
-            "planned_usd": self.planned_usd, "spent_usd": self.spent_usd, "blocked": self.blocked,
+            "sample": self.sample.to_dict(), "tolerance": self.tolerance, "level": self.level,
+            "budget_usd": self.budget_usd, "planned_usd": self.planned_usd, "spent_usd": self.spent_usd,
+            "blocked": self.blocked, "simulated": self.simulated, "prices": TUNE_PRICES,
             "configs": [r.to_dict() for r in self.results],
             "reference": None if ref is None else {"kind": self.reference_kind, "id": ref.config.id,
                                                     "score": ref.score, "usd_per_video": ref.usd_per_video},
-            "recommended": None if self.recommended is None else {
-                **self.recommended.config.to_dict(), "score": self.recommended.score,
-                "usd_per_video": self.recommended.usd_per_video,
-                "prompt_profile": self.recommended.priced.profile.name},
+            "verdict": self.verdict.value if self.verdict else None,
+            **({k: v for k, v in self.decision.to_dict().items() if k != "verdict"} if self.decision else {}),
+            "tolerance_text": self.tolerance_sentence(),
+            "current": cur.config.id if cur else None,
+            "negative_control": ctrl.config.id if ctrl else None,
+            "ceiling": self.ceiling,
+            "excluded_fields": list(self.excluded_fields),
+            "human_verified": {"videos": self.verified_videos, "fields": list(self.verified_fields)},
+            "recommended": None if rec is None else {
+                **rec.config.to_dict(), "score": rec.score, "usd_per_video": rec.usd_per_video,
+                "diff": rec.interval.diff, "ci_low": rec.interval.low, "ci_high": rec.interval.high,
+                "prompt_profile": rec.priced.profile.name},
+            "adopted": None,
             "texts": list(self.texts),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
 
-def cheapest_within(candidates: Iterable[tuple[str, float | None, float | None]], reference_score: float | None,
-                    tolerance: float) -> str | None:
-    """The rule behind every recommendation: of ``(id, score, usd_per_video)`` candidates, the id of the
-    cheapest scored one whose score is at least ``reference_score - tolerance`` (ties: higher score, id)."""
-    if reference_score is None:
-        return None
-    floor = reference_score - tolerance
-    good = [(usd, -score, cid) for cid, score, usd in candidates
-            if score is not None and usd is not None and score >= floor - 1e-9]
-    return min(good)[2] if good else None
-
-
-def recommend(results: Sequence[ConfigResult], reference: ConfigResult | None, tolerance: float
-              ) -> ConfigResult | None:
-    """The cheapest scored configuration whose score is at least the reference's minus ``tolerance``."""
-    if reference is None:
-        return None
-    best = cheapest_within(((r.config.id, r.score, r.usd_per_video) for r in results), reference.score, tolerance)
-    return next((r for r in results if r.config.id == best), None)
+def decide_stored(data: Mapping[str, Any], tolerance: float) -> Decision:
+    """The verdict of a stored tune (``stored_quality``) at another ``tolerance``: the same rule, on its dicts."""
+    configs = [c for c in data.get("configs") or [] if isinstance(c, dict)]
+    return decide(configs, current=data.get("current"), control=data.get("negative_control"),
+                  ceiling=data.get("ceiling"), tolerance=tolerance,
+                  videos=len((data.get("sample") or {}).get("rel_paths") or []))
 
 
 def recommend_stored(data: Mapping[str, Any], tolerance: float) -> dict[str, Any] | None:
-    """``recommend`` on a stored tune (``stored_quality``) at another ``tolerance``: the config dict or ``None``."""
-    configs = [c for c in data.get("configs") or [] if isinstance(c, dict)]
-    ref_score = (data.get("reference") or {}).get("score")
-    best = cheapest_within(((str(c.get("id")), c.get("score"), c.get("usd_per_video")) for c in configs),
-                           ref_score, tolerance)
-    return next((c for c in configs if c.get("id") == best), None)
+    """The configuration a stored tune recommends at ``tolerance`` (``None`` unless the verdict is ``recommend``)."""
+    d = decide_stored(data, tolerance)
+    if d.verdict is not Verdict.RECOMMEND:
+        return None
+    return next((c for c in data.get("configs") or [] if isinstance(c, dict) and c.get("id") == d.recommended), None)
 
 
 def _base_profile(folder: Folder, base: RunSettings) -> PromptProfile:
@@ -169,38 +249,140 @@ def _base_profile(folder: Folder, base: RunSettings) -> PromptProfile:
         return default_profile()
 
 
-def _reference_answers(ref: ConfigResult | None, sample: Sample, labels: Labels | None
-                       ) -> tuple[dict[str, Any], str]:
-    if labels is not None:
-        labelled = {rel: dict(lab) for rel in sample.rel_paths if (lab := labels(rel))}
-        if labelled:
-            return labelled, "labels"
-    answers = ref.output.answers if ref and ref.output else {}
-    return {rel: a for rel, a in answers.items() if isinstance(a, dict)}, "configuration"
+def _merge(answer: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> dict[str, Any]:
+    """``answer`` with every field ``labels`` holds replaced by the label (objects merged key by key)."""
+    out = dict(answer or {})
+    for k, v in labels.items():
+        out[k] = _merge(out.get(k) if isinstance(out.get(k), Mapping) else None, v) if isinstance(v, Mapping) else v
+    return out
 
 
-def _send_all(priced: list[PricedConfig], runner: TuneRunner, budget: float | None,
+def _reference_answers(ref: TuneAnswers | None, sample: Sample, labels: Labels | None, schema: Mapping[str, Any]
+                       ) -> tuple[dict[str, Any], str, int, tuple[str, ...]]:
+    """The answers everything is scored against: the reference's, with the fields people verified in their
+    place; the kind, and how many videos and which fields were human-verified."""
+    answers = {rel: a for rel, a in (ref.answers if ref else {}).items() if isinstance(a, dict)}
+    if labels is None:
+        return answers, "configuration", 0, ()
+    labelled = {rel: dict(lab) for rel in sample.rel_paths if (lab := labels(rel))}
+    if not labelled:
+        return answers, "configuration", 0, ()
+    specs = [s for s in fields_of(schema)]
+    verified = tuple(s.path for s in specs if any(not is_unknown(field_value(lab, s)) for lab in labelled.values()))
+    merged = {**answers, **{rel: _merge(answers.get(rel), lab) for rel, lab in labelled.items()}}
+    return merged, "labels", len(labelled), verified
+
+
+def _fixed_rungs(ladder: list[TuneConfig], base: RunSettings) -> list[tuple[TuneConfig, Role]]:
+    """The ladder with its roles: the reference, its replicate, the current settings, the negative control,
+    then the other candidates (each once)."""
+    ref = ladder[0]
+    cur, ctrl = current_config(base), control_config(base)
+    rungs = [(ref, Role.REFERENCE), (replace(ref, replicate=1), Role.REPLICATE), (cur, Role.CURRENT),
+             (ctrl, Role.CONTROL)]
+    ids = {c.id for c, _ in rungs}
+    for c in ladder[1:]:
+        if c.id not in ids:
+            rungs.append((c, Role.CANDIDATE))
+            ids.add(c.id)
+    return rungs
+
+
+def _send_all(priced: list[PricedConfig], roles: list[Role], runner: TuneRunner, budget: float | None,
               on_progress: Progress | None) -> list[tuple[PricedConfig, TuneAnswers | None, str | None]]:
-    """The reference first, then the others cheapest first, each only while the budget allows."""
-    order = [priced[0], *sorted(priced[1:], key=lambda p: (p.tune_usd is None, p.tune_usd or 0.0, p.config.id))]
-    out: list[tuple[PricedConfig, TuneAnswers | None, str | None]] = []
+    """The fixed rungs first (reference, replicate, current, control), then the others cheapest first,
+    each only while the budget allows; results in the ladder's order."""
+    fixed = [i for i, r in enumerate(roles) if r is not Role.CANDIDATE]
+    rest = sorted((i for i, r in enumerate(roles) if r is Role.CANDIDATE),
+                  key=lambda i: (priced[i].tune_usd is None, priced[i].tune_usd or 0.0, priced[i].config.id))
+    out: dict[int, tuple[PricedConfig, TuneAnswers | None, str | None]] = {}
     spent = 0.0
-    for i, p in enumerate(order):
+    order = fixed + rest
+    for n, i in enumerate(order):
+        p = priced[i]
         if on_progress:
-            on_progress(i, len(order))
+            on_progress(n, len(order))
         if not p.keyframe_sets:
-            out.append((p, None, "No keyframes: " + "; ".join(p.problems[:3])))
+            out[i] = (p, None, "No keyframes: " + "; ".join(p.problems[:3]))
             continue
-        left = None if budget is None else budget - spent
-        if left is not None and (p.tune_usd is None or p.tune_usd > left + 1e-12):
-            out.append((p, None, "Over what is left of the budget."))
+        left = None if budget is None else max(0.0, budget - spent)
+        if cap_problem(p.tune_usd, None if left is None else left + 1e-12) is not None:
+            out[i] = (p, None, "Over what is left of the budget.")
             continue
         result = runner(p, max_cost_usd=left)
         spent += result.spent_usd
-        out.append((p, result, None))
+        out[i] = (p, result, None)
     if on_progress:
         on_progress(len(order), len(order))
+    return [out[i] for i in range(len(priced))]
+
+
+def as_run_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """One tune answer's usage as a run of the folder would be billed for it: the cached prefix read from
+    the cache (a run writes it once for all its videos), whichever configuration happened to write it."""
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    return {"input_tokens": int(usage.get("input_tokens") or 0), "output_tokens": int(usage.get("output_tokens") or 0),
+            "cache_read_input_tokens": read + written, "cache_creation_input_tokens": 0}
+
+
+def measured_usd_per_video(output: TuneAnswers | None, model: str) -> float | None:
+    """The mean cost per answered video of a configuration's measured usage, priced as a run is sent
+    (Batch API with caching, ``as_run_usage``); ``None`` when nothing was measured."""
+    if output is None:
+        return None
+    costs = [float(usage_cost(as_run_usage(u), model, batch=True).total_usd) for rel, u in output.usage.items()
+             if isinstance(u, Mapping) and output.answers.get(rel) is not None]
+    return sum(costs) / len(costs) if costs else None
+
+
+def _simulated(client: Any) -> bool:
+    """Whether ``client`` talks to a local stand-in (the emulator) rather than the API."""
+    try:
+        host = urlparse(str(getattr(client, "base_url", "") or "")).hostname or ""
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def moment_tolerance(priced: PricedConfig, tolerance_s: float) -> dict[str, float]:
+    """How far a configuration's moment may be from the reference's and still match, per video: ``tolerance_s``,
+    or half the gap between the configuration's own frames when that is wider (a moment can only be placed on a
+    frame it was sent), so moments are matched by time, not by the reference's frame grid."""
+    out = {}
+    for k in priced.keyframe_sets:
+        times = sorted(f.timestamp for f in k.frames)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        half = gaps[len(gaps) // 2] / 2 if gaps else 0.0
+        out[k.rel_path] = max(tolerance_s, half)
     return out
+
+
+def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], roles: list[Role],
+           reference: dict[str, Any], schema: Mapping[str, Any], *, tolerance_s: float, level: float,
+           kind: str) -> tuple[list[ConfigResult], float | None, tuple[str, ...]]:
+    """Score every configuration against ``reference``, leaving out the fields with no variance in the ceiling's
+    answers; each one's per-video difference to the replicate's score (the ceiling)."""
+    replicate = next((out for (_, out, _), r in zip(sent, roles, strict=True) if r is Role.REPLICATE), None)
+    ceiling_answers = [*reference.values(), *((replicate.answers.values()) if replicate else [])]
+    excluded = tuple(constant_fields(schema, ceiling_answers)) if reference else ()
+    cards = [score_answers(schema, reference, out.answers, tolerance_s=moment_tolerance(p, tolerance_s),
+                           exclude=excluded, chance_corrected=True) if out and reference else None
+             for p, out, _ in sent]
+    ceiling_card = next((c for c, r in zip(cards, roles, strict=True) if r is Role.REPLICATE), None)
+    ceiling = ceiling_card.score if ceiling_card else None
+    results = []
+    for (p, out, skipped), role, card in zip(sent, roles, cards, strict=True):
+        per_video: dict[str, float] = {}
+        if card and ceiling_card:
+            if role in (Role.REPLICATE,) or (role is Role.REFERENCE and kind != "labels"):
+                per_video = {rel: 0.0 for rel, v in ceiling_card.per_video.items() if v is not None}  # by definition
+            else:
+                per_video = {rel: float(v) - float(c) for rel, v in card.per_video.items()
+                             if v is not None and (c := ceiling_card.per_video.get(rel)) is not None}
+        results.append(ConfigResult(p, out, card, skipped, role, per_video,
+                                    measured_usd_per_video(out, p.config.model), level))
+    return results, ceiling, excluded
 
 
 def run_tune(
@@ -216,16 +398,24 @@ def run_tune(
     tolerance: float = DEFAULT_TOLERANCE,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     labels: Labels | None = None,
+    level: float = DEFAULT_LEVEL,
+    simulated: bool | None = None,
     dry_run: bool = False,
     on_progress: Progress | None = None,
+    on_pricing: Progress | None = None,
 ) -> TuneResult:
-    """Tune ``folder``: price a ladder on a sample, send it under ``budget_usd``, score, recommend, store.
+    """Tune ``folder``: price a ladder on a sample, send it under ``budget_usd``, measure it against the
+    ceiling and the controls, decide, store.
 
     ``runner`` sends a configuration (default ``ApiTuneRunner`` with ``client``). ``videos`` names the
     sample instead of picking ``n``. ``models`` builds the default ladder on those models;
-    ``configs`` replaces the ladder (the first is the reference). Blocked (nothing sent) when
-    the reference alone is over the budget or there is no usable video; with ``dry_run`` only
-    the priced ladder is returned. The result is stored unless nothing was sent.
+    ``configs`` replaces the ladder (the first is the reference); the replicate, the current settings
+    and the negative control are always added. ``tolerance`` is a share of the distance from the
+    negative control to the ceiling; ``level`` the intervals' confidence. ``simulated`` marks the
+    scores as coming from a stand-in API (default: the client talks to a local address).
+    ``on_pricing`` and ``on_progress`` report ``(done, total)`` while pricing and while sending.
+    Blocked (nothing sent) when the fixed rungs alone are over the budget or there is no usable
+    video; with ``dry_run`` only the priced ladder is returned. The result is stored unless nothing was sent.
     """
     f = Folder.of(folder)
     base = f.settings()
@@ -233,45 +423,53 @@ def run_tune(
     records = [r for r in scan_folder(f.path).records if not f.selection().video_excluded(r.rel_path)]
     sample = pick_sample(records, n, chosen=videos)
     chosen = [r for r in records if r.rel_path in set(sample.rel_paths)]
-    ladder = list(configs) if configs else default_ladder(base, models)
+    rungs = _fixed_rungs(list(configs) if configs else default_ladder(base, models), base)
+    roles = [r for _, r in rungs]
+    simulated = _simulated(client) if simulated is None else simulated
 
     def result(priced: list[PricedConfig], blocked: str | None, **kw: Any) -> TuneResult:
         planned = sum(p.tune_usd or 0.0 for p in priced)
-        plain = tuple(ConfigResult(p, None, None) for p in priced)
+        plain = tuple(ConfigResult(p, None, None, role=r, level=level) for p, r in zip(priced, roles, strict=False))
         return TuneResult(f.path, sample, profile, kw.get("results", plain), kw.get("reference"),
-                          kw.get("kind", "configuration"), kw.get("recommended"), tolerance, budget_usd, planned,
-                          blocked, kw.get("texts", ()))
+                          kw.get("kind", "configuration"), tolerance, budget_usd, planned, blocked,
+                          kw.get("texts", ()), kw.get("decision"), kw.get("ceiling"), kw.get("excluded", ()),
+                          kw.get("verified_videos", 0), kw.get("verified_fields", ()), simulated, level)
 
     if not chosen:
         return result([], "; ".join(sample.problems) or "The folder has no usable video to tune on.")
-    priced = price_ladder(f.path, ladder, base, profile, chosen)
-    ref_cost = priced[0].tune_usd
+    priced = price_ladder(f.path, [c for c, _ in rungs], base, profile, chosen, on_progress=on_pricing)
+    fixed_cost = [p.tune_usd for p, r in zip(priced, roles, strict=True) if r is not Role.CANDIDATE]
     if dry_run:
         return result(priced, None)
-    if budget_usd is not None and (ref_cost is None or ref_cost > budget_usd):
-        return result(priced, f"The reference configuration alone would cost about ${ref_cost or 0:.4f} on the "
-                              f"sample, above the budget of ${budget_usd:.2f}.")
+    why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd, digits=4,
+                      cap="the budget",
+                      what="The reference (asked twice), the current settings and the negative control alone would "
+                           "cost about {usd} on the sample, which")
+    if why is not None:
+        return result(priced, why)
     if runner is None:
         if client is None:
             return result(priced, "No API client to send the tune with.")
         runner = ApiTuneRunner(f, client, base=base)
-    sent = _send_all(priced, runner, budget_usd, on_progress)
-    ref_out = sent[0][1]
-    ref_stub = ConfigResult(sent[0][0], ref_out, None, sent[0][2])
-    reference, kind = _reference_answers(ref_stub, sample, labels)
-    results = []
-    for p, out, skipped in sent:
-        card = score_answers(profile.schema, reference, out.answers, tolerance_s=tolerance_s) \
-            if out and reference else None
-        results.append(ConfigResult(p, out, card, skipped))
-    ref_result = results[0]
-    best = recommend(results, ref_result, tolerance)
-    texts = tuple(side_by_side(profile.schema, reference, best.output.answers)) if best and best.output else ()
+    sent = _send_all(priced, roles, runner, budget_usd, on_progress)
+    reference, kind, n_verified, verified = _reference_answers(sent[0][1], sample, labels, profile.schema)
+    results, ceiling, excluded = _score(sent, roles, reference, profile.schema, tolerance_s=tolerance_s,
+                                        level=level, kind=kind)
+    dicts = [r.to_dict() for r in results]
+    cur = next(r for r in results if r.role is Role.CURRENT)
+    ctrl = next(r for r in results if r.role is Role.CONTROL)
+    decision = decide(dicts, current=cur.config.id, control=ctrl.config.id, ceiling=ceiling, tolerance=tolerance,
+                      videos=len(sample.rel_paths))
+    rec = next((r for r in results if r.config.id == decision.recommended), None)
+    texts = tuple(side_by_side(profile.schema, reference, rec.output.answers)) if rec and rec.output else ()
     tuned = result(priced, None if reference else "The reference configuration gave no answer to score against.",
-                   results=tuple(results), reference=ref_result, kind=kind, recommended=best, texts=texts)
+                   results=tuple(results), reference=results[0], kind=kind, texts=texts, decision=decision,
+                   ceiling=ceiling, excluded=excluded, verified_videos=n_verified, verified_fields=verified)
     save_quality(f, tuned)
     return tuned
 
+
+# --- storage, reading back, adopting ------------------------------------------------------------------
 
 # --- storage, reading back, adopting ------------------------------------------------------------------
 
@@ -327,7 +525,8 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \
                     c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now:
-                return {**c, "reference_score": (data.get("reference") or {}).get("score")}
+                return {**c, "reference_score": (data.get("reference") or {}).get("score"),
+                        "ceiling": data.get("ceiling"), "simulated": bool(data.get("simulated"))}
     return None
 
 

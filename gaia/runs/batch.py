@@ -38,6 +38,7 @@ from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
+from gaia.settings import SentSettings
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +68,7 @@ class SubmittedBatch:
     nbytes: int
     state: SubmitState
     error: str | None = None
+    fatal: bool = False  # refused for a reason every other request would share (401/402/403): stop the run
 
 
 @dataclass(frozen=True)
@@ -275,9 +277,8 @@ class _Submission:
                 self.folder.save_profile(plan.profile)
             except (OSError, ValueError) as exc:
                 self.problems.append(f"The prompt profile could not be saved for retries: {exc}")
-            settings = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                        "prompt_profile_name": plan.profile.name, "image_source": str(plan.image_source),
-                        "estimate": plan.estimate.record() if plan.estimate is not None else None}
+            settings = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
+                                    estimate=plan.estimate.record() if plan.estimate is not None else None).to_dict()
             run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings,
                                     retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
             self.scope = ledger.request_scope(run_id)
@@ -338,13 +339,13 @@ class _Submission:
             in_flight.update(p.rel_path for p in kept)
         else:
             self.problems.append(f"Batch {pb.index + 1} was not created: {outcome.error}")
-            if outcome.error and outcome.error.startswith(("HTTP 401", "HTTP 402", "HTTP 403")):
+            if outcome.fatal:
                 self.fatal = outcome.error
 
 
-def _abandon(ledger: Ledger, row: BatchRow, error: str) -> SubmittedBatch:
+def _abandon(ledger: Ledger, row: BatchRow, error: str, *, fatal: bool = False) -> SubmittedBatch:
     ledger.mark_batch_abandoned(row.local_id, error)
-    return SubmittedBatch(row.local_id, None, row.n_requests, row.nbytes or 0, SubmitState.ABANDONED, error)
+    return SubmittedBatch(row.local_id, None, row.n_requests, row.nbytes or 0, SubmitState.ABANDONED, error, fatal)
 
 
 def _create_with_care(ledger: Ledger, client: Any, local_id: int, spool: Path, *, sleep: Callable[[float], None],
@@ -362,7 +363,7 @@ def _create_with_care(ledger: Ledger, client: Any, local_id: int, spool: Path, *
             error = describe_error(exc)
             verdict = classify(exc)
             if verdict in (ErrorClass.FATAL, ErrorClass.REJECTED):
-                return _abandon(ledger, row, error)
+                return _abandon(ledger, row, error, fatal=verdict is ErrorClass.FATAL)
             if verdict is ErrorClass.TEMPORARY:  # may or may not have been created: look first
                 found = _adopt_from_list(ledger, client, local_id)
                 if found:

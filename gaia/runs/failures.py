@@ -31,7 +31,7 @@ from gaia.runs.plan import (
     cached_sets,
     finish_plan,
 )
-from gaia.settings import RunSettings
+from gaia.settings import RunSettings, SentSettings
 
 Progress = Callable[[int, int], None]
 
@@ -95,16 +95,10 @@ def _run_settings(folder: Folder, run: RunRow | None, first: RequestRow, max_tok
                   ) -> tuple[RunSettings, int, str]:
     """The settings and image source a run was sent with, and ``max_tokens``: a retry sends today's answer
     length limit (raised after answers were cut off, it is what the retry is for), not the run's."""
-    stored = dict(run.settings) if run else {}
-    try:
-        # What the run was sent with: a run recorded before frame presets sent full-size frames for a null edge.
-        settings = RunSettings.from_dict(stored, sent_before=bool(stored))
-    except (TypeError, ValueError):
-        settings = folder.settings()
-    if first.model:
-        settings = replace(settings, model=first.model)
+    sent = SentSettings.of(run.settings if run else None, fallback=folder.settings())
+    settings = replace(sent.settings, model=first.model) if first.model else sent.settings
     settings = replace(settings, max_tokens=max_tokens)
-    image_source = str(stored.get("image_source")) if stored.get("image_source") in IMAGE_SOURCES else "base64"
+    image_source = sent.image_source if sent.image_source in IMAGE_SOURCES else "base64"
     return settings, max_tokens, image_source
 
 

@@ -41,11 +41,13 @@ def folder_problem(folder: Folder) -> str | None:
 
 
 def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,
-                what: str = "The estimated cost {usd}", digits: int = 2) -> str | None:
+                what: str = "The estimated cost {usd}", digits: int = 2, cap: str = "your cap") -> str | None:
     """Why a spend cap of ``cap_usd`` blocks sending what is estimated at ``estimate_usd``.
 
-    ``None`` when there is no cap or the estimate is within it. ``what`` words the estimate
-    (``{usd}`` is replaced by the amount, shown with ``digits`` decimals).
+    The one spend-cap check: every way of paying (submit, run now, trial, retry, tune) and every
+    page and CLI command that shows it asks here. ``None`` when there is no cap or the estimate is
+    within it. ``what`` words the estimate (``{usd}`` is replaced by the amount, shown with
+    ``digits`` decimals) and ``cap`` the limit ("your cap", "the budget").
     """
     if cap_usd is None:
         return None
@@ -57,7 +59,7 @@ def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,
         return (f"The cost estimate ({estimate_usd!r}) is not a usable amount (negative or not a number: check the "
                 f"price overrides), so the spend cap of ${cap_usd:,.2f} cannot be checked; nothing was sent.")
     if estimate_usd > cap_usd:
-        return f"{what.format(usd=f'${estimate_usd:,.{digits}f}')} is above your cap of ${cap_usd:,.2f}."
+        return f"{what.format(usd=f'${estimate_usd:,.{digits}f}')} is above {cap} of ${cap_usd:,.2f}."
     return None
 
 

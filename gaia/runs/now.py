@@ -3,7 +3,9 @@
 A batch is half price but may take hours; for a few urgent videos, or a trial of a new prompt on
 three clips before batching three hundred, ``run_now`` sends a ``SubmissionPlan`` (the very requests
 ``gaia.runs.recovery.plan_submission`` builds: same prompt, schema, cached prefix and frames)
-through ``client.messages.create`` on a small pool of threads. Answers go through the one recorder
+through ``client.messages.create`` on a small pool of threads. The sending itself is ``send_each``,
+the one engine that sends requests now, which hands each outcome to a *sink* (``Sink``): run now's
+``RecordSink`` below, or the tune's ``gaia.quality.runner.TuneSink``. Answers go through the one recorder
 (``gaia.runs.recorder``), so they are validated, written by the one sidecar function with the same
 keys as a batch result, recorded in the same ledger with ``mode = standard`` and priced at standard
 rates (cache writes and reads included).
@@ -42,7 +44,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gaia.api.client import as_dict, describe_error
 from gaia.api.requests import build_request_for, custom_id_for
@@ -61,7 +63,7 @@ from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
 from gaia.runs.spool import Spool
 from gaia.runs.upload import upload_frames
-from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from gaia.settings import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, SentSettings
 
 Progress = Callable[[int, int], None]
 NOTHING_NOW = "Nothing to send: every video is analysed, excluded, in a batch or has a problem."
@@ -159,29 +161,91 @@ class _Tally:
     retries: int = 0
 
 
-class _Run:
-    """One run now in progress: the shared state of its workers (internal)."""
+class Sink(Protocol):
+    """Where each outcome of the sending engine goes (``send_each``).
 
-    def __init__(self, folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger, run_id: str, *,
+    Run now's sink (``RecordSink``) writes a ledger row before each call and each answer to its
+    sidecar and the ledger; the tune's sink (``gaia.quality.runner.TuneSink``) keeps answers under
+    ``.gaia/tune/``. The engine itself only sends: the one spend guard, the retry policy, the
+    adaptive concurrency and stopping are the same for every sink. Methods are called on worker
+    threads.
+    """
+
+    def open(self, p: PlannedRequest, estimate_usd: float | None) -> Any:
+        """Called just before ``p`` is first sent; returns the handle the other two receive."""
+        ...
+
+    def answered(self, handle: Any, message: Any) -> RequestOutcome:
+        """An answer arrived: check it, keep it, say what became of it (its ``cost_usd`` is what was spent)."""
+        ...
+
+    def failed(self, handle: Any, kind: str, reason: str) -> RequestOutcome:
+        """The request got no answer (``kind``: an ``ErrorKind`` or ``errored:<type>``), with the reason in words."""
+        ...
+
+
+class RecordSink:
+    """Run now's sink: a ledger row before each call, each answer spooled, then to its sidecar and the ledger."""
+
+    def __init__(self, folder: Folder, plan: SubmissionPlan, ledger: Ledger, run_id: str, *,
+                 checkpoints: Checkpoints = NO_CHECKPOINTS) -> None:
+        self.plan, self.ledger, self.run_id, self.cp = plan, ledger, run_id, checkpoints
+        self.recorder = Recorder(folder, ledger, checkpoints=checkpoints)
+        self.recorder.use_schema(plan.profile.hash, plan.profile.schema)
+        self.spool = Spool(folder)
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+
+    def open(self, p: PlannedRequest, estimate_usd: float | None) -> RequestRow:
+        """Write the request's ledger row (before it is sent, so a crash leaves it open for recovery)."""
+        intent = plan_intents(self.plan, [p], estimate_usd=estimate_usd)[0]
+        row = self.ledger.request(self.ledger.add_standard_requests(self.run_id, [intent])[0])
+        assert row is not None
+        self.cp.reached(Checkpoint.ONLINE_ROW_WRITTEN)
+        return row
+
+    def answered(self, handle: RequestRow, message: Any) -> RequestOutcome:
+        """Spool the answer, record it (sidecar, then ledger), drop the spool."""
+        self.cp.reached(Checkpoint.ONLINE_ANSWER_RECEIVED)
+        data = as_dict(message) or {}
+        try:
+            self.spool.write_answer(handle.id, handle.custom_id, data)
+        except OSError as exc:  # no spool: the answer is still recorded now, only less crash-proof
+            with self._lock:
+                self.problems.append(f"{handle.rel_path}: the answer could not be spooled before recording ({exc}).")
+        self.cp.reached(Checkpoint.ONLINE_ANSWER_SPOOLED)
+        outcome = self.recorder.record(handle, data)
+        self.cp.reached(Checkpoint.ONLINE_RECORDED)
+        self.spool.drop_answer(handle.id)
+        return outcome
+
+    def failed(self, handle: RequestRow, kind: str, reason: str) -> RequestOutcome:
+        """Close the row as failed, with its reason."""
+        return self.recorder.fail(handle, kind, reason)
+
+
+class _Run:
+    """One sending in progress: the shared state of its workers (internal)."""
+
+    def __init__(self, plan: SubmissionPlan, client: Any, sink: Sink, *,
                  items: list[PlannedRequest], limiter: AdaptiveConcurrency, cap: SpendCap, stop: threading.Event,
                  max_attempts: int, sleep: Callable[[float], None], rng: random.Random,
-                 file_ids: dict[str, str] | None, checkpoints: Checkpoints) -> None:
-        self.folder, self.plan, self.client, self.ledger, self.run_id = folder, plan, client, ledger, run_id
+                 file_ids: dict[str, str] | None) -> None:
+        self.plan, self.client, self.sink = plan, client, sink
         self.policy: RetryPolicy = DEFAULT_RETRY
         self.items: queue.SimpleQueue[PlannedRequest] = queue.SimpleQueue()
         for p in items:
             self.items.put(p)
         self.limiter, self.cap, self.stop, self.max_attempts = limiter, cap, stop, max_attempts
-        self.sleep, self.rng, self.file_ids, self.cp = sleep, rng, file_ids, checkpoints
+        self.sleep, self.rng, self.file_ids = sleep, rng, file_ids
         self.lock = threading.Lock()
         self.events: queue.SimpleQueue[RequestOutcome | None] = queue.SimpleQueue()
-        self.recorder = Recorder(folder, ledger, checkpoints=checkpoints)
-        self.recorder.use_schema(plan.profile.hash, plan.profile.schema)
-        self.spool = Spool(folder)
         self.outcomes: list[RequestOutcome] = []
         self.not_sent: list[str] = []
         self.problems: list[str] = []
         self.stopped: str | None = None
+        self.capped = False
+        self.extra: dict[str, Any] = {}
         self.crash: BaseException | None = None
         self.tally = _Tally()
 
@@ -233,7 +297,7 @@ class _Run:
     def _params(self, p: PlannedRequest) -> dict[str, Any]:
         return build_request_for(p.rel_path, p.frames, self.plan.profile, model=self.plan.model,
                                  cache_ttl=self.plan.settings.cache_ttl, max_tokens=self.plan.max_tokens,
-                                 attempt=p.attempt, file_ids=self.file_ids)["params"]
+                                 attempt=p.attempt, file_ids=self.file_ids)["params"] | self.extra
 
     def _one(self, p: PlannedRequest) -> None:
         token = self.limiter.acquire(self.stop)
@@ -242,6 +306,7 @@ class _Run:
         held = True
         try:
             if not self.cap.reserve():
+                self.capped = True
                 self.halt(self.cap.stop_reason)
                 return self._skip(p)
             reserved = self.cap.cap_usd is not None
@@ -251,16 +316,13 @@ class _Run:
                 self.cap.release()
                 return self._skip(p, f"{p.rel_path}: a frame could not be read ({exc.strerror or exc}); extract "
                                      "its keyframes again.")
-            intent = plan_intents(self.plan, [p], estimate_usd=self.cap.estimate_usd)[0]
-            row = self.ledger.request(self.ledger.add_standard_requests(self.run_id, [intent])[0])
-            assert row is not None
-            self.cp.reached(Checkpoint.ONLINE_ROW_WRITTEN)
+            row = self.sink.open(p, self.cap.estimate_usd)
             try:
                 outcome, held, token = self._send(row, params, token)
             except Exception as exc:  # something unforeseen with this one request: record it, go on
                 if disk_full(exc):  # nothing can be recorded: stop the run (recovery closes the row next time)
                     raise
-                outcome = self.recorder.fail(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
+                outcome = self.sink.failed(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
                                              f"this request: {error_text(exc)}")
             self._settle(outcome, reserved)
         finally:
@@ -282,7 +344,7 @@ class _Run:
             self.sleep(self.policy.wait_s(exc, tries, self.rng))
         return self.limiter.acquire(self.stop)
 
-    def _send(self, row: RequestRow, params: dict[str, Any], token: int | None
+    def _send(self, row: Any, params: dict[str, Any], token: int | None
               ) -> tuple[RequestOutcome, bool, int | None]:
         """Send one request until it is answered or given up; returns (outcome, slot held, token)."""
         import anthropic
@@ -301,7 +363,7 @@ class _Run:
                 if verdict is ErrorClass.FATAL:
                     self.halt(f"The API refused the key or the account ({reason}); nothing more was sent.")
                 if verdict in (ErrorClass.FATAL, ErrorClass.REJECTED):
-                    return self.recorder.fail(row, kind, reason), True, token
+                    return self.sink.failed(row, kind, reason), True, token
                 if verdict is ErrorClass.PUSHBACK:
                     pushed += 1
                     tries, budget = pushed, self.max_attempts * self.policy.pushback_factor
@@ -309,27 +371,17 @@ class _Run:
                     attempt += 1
                     tries, budget = attempt, self.max_attempts
                 if tries >= budget:
-                    return self.recorder.fail(row, kind, f"{reason}; gave up after {attempt + pushed} attempts"), \
+                    return self.sink.failed(row, kind, f"{reason}; gave up after {attempt + pushed} attempts"), \
                         True, token
                 token = self._retry_wait(exc, verdict, tries, token)
                 if token is None:
-                    return self.recorder.fail(row, INTERRUPTED_KIND, f"{reason}; the run was stopped before trying "
+                    return self.sink.failed(row, INTERRUPTED_KIND, f"{reason}; the run was stopped before trying "
                                               "again."), False, None
                 continue
             return self._answer(row, message), True, token
 
-    def _answer(self, row: RequestRow, message: Any) -> RequestOutcome:
-        self.cp.reached(Checkpoint.ONLINE_ANSWER_RECEIVED)
-        data = as_dict(message) or {}
-        try:
-            self.spool.write_answer(row.id, row.custom_id, data)
-        except OSError as exc:  # no spool: the answer is still recorded now, only less crash-proof
-            with self.lock:
-                self.problems.append(f"{row.rel_path}: the answer could not be spooled before recording ({exc}).")
-        self.cp.reached(Checkpoint.ONLINE_ANSWER_SPOOLED)
-        outcome = self.recorder.record(row, data)
-        self.cp.reached(Checkpoint.ONLINE_RECORDED)
-        self.spool.drop_answer(row.id)
+    def _answer(self, row: Any, message: Any) -> RequestOutcome:
+        outcome = self.sink.answered(row, message)
         self.limiter.success()
         return outcome
 
@@ -404,8 +456,6 @@ def run_now(
     opts = _Options(max(1, min(int(concurrency), MAX_CONCURRENCY)), max_cost_usd, on_progress,
                     stop or threading.Event(), max_attempts, sleep, clock, rng or random.Random(), note, started,
                     now_usd, checkpoints)
-    with contextlib.suppress(AttributeError):  # a stand-in client in tests has no with_options
-        client = client.with_options(max_retries=0)
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT), folder.ledger() as ledger:
             return _run_held(folder, plan, client, ledger, opts)
@@ -451,41 +501,85 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     except (OSError, ValueError) as exc:
         problems.append(f"The prompt profile could not be saved for retries: {exc}")
     per_request = opts.now_usd / len(plan.requests) if opts.now_usd is not None else None
-    settings_record = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
-                       "prompt_profile_name": plan.profile.name, "concurrency": opts.concurrency,
-                       "image_source": str(plan.image_source),
-                       "estimate": plan.estimate.record("caching") if plan.estimate is not None else None}
+    settings_record = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
+                                   opts.concurrency, plan.estimate.record("caching") if plan.estimate is not None
+                                   else None).to_dict()
     run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                             settings=settings_record, retry_of=plan.retry_of_run,
                             estimate_usd=per_request * len(items) if per_request is not None else None,
                             note=opts.note)
-    limiter = AdaptiveConcurrency(opts.concurrency, clock=opts.clock, sleep=opts.sleep)
-    run = _Run(folder, plan, client, ledger, run_id, items=items, limiter=limiter,
-               cap=SpendCap(opts.cap_usd, per_request), stop=opts.stop, max_attempts=opts.max_attempts,
-               sleep=opts.sleep, rng=opts.rng, file_ids=file_ids, checkpoints=opts.checkpoints)
-    run.problems.extend(problems)
-    _drive(run, len(items), opts)
-    stopped = run.stopped
-    if stopped is None and opts.stop.is_set() and run.not_sent:
-        stopped = "Stopped on request; nothing more was sent."
+    sink = RecordSink(folder, plan, ledger, run_id, checkpoints=opts.checkpoints)
+    sent = send_each(plan, items, client, sink, cap=SpendCap(opts.cap_usd, per_request), concurrency=opts.concurrency,
+                     on_progress=opts.on_progress, stop=opts.stop, max_attempts=opts.max_attempts, sleep=opts.sleep,
+                     clock=opts.clock, rng=opts.rng, file_ids=file_ids)
     return OnlineResult(
-        run_id=run_id, outcomes=tuple(run.outcomes), not_sent=tuple(run.not_sent), stopped=stopped,
-        problems=tuple(run.problems), recovered=tuple(recovered), estimate_usd=opts.now_usd,
-        spent_usd=run.cap.spent, possibly_billed_usd=resent_usd, elapsed_s=opts.clock() - opts.started,
-        calls=run.tally.calls,
-        throttled=run.tally.throttled, retries=run.tally.retries, concurrency=tuple(limiter.changes),
-        max_concurrency=opts.concurrency, lowest_concurrency=limiter.lowest, peak_in_flight=limiter.peak_in_flight)
+        run_id=run_id, outcomes=sent.outcomes, not_sent=sent.not_sent, stopped=sent.stopped,
+        problems=(*problems, *sink.problems, *sent.problems), recovered=tuple(recovered), estimate_usd=opts.now_usd,
+        spent_usd=sent.spent_usd, possibly_billed_usd=resent_usd, elapsed_s=opts.clock() - opts.started,
+        calls=sent.calls, throttled=sent.throttled, retries=sent.retries, concurrency=sent.concurrency,
+        max_concurrency=opts.concurrency, lowest_concurrency=sent.lowest_concurrency,
+        peak_in_flight=sent.peak_in_flight)
 
 
-def _drive(run: _Run, total: int, opts: _Options) -> None:
+@dataclass(frozen=True)
+class Sent:
+    """What ``send_each`` did: each outcome (as its sink made it), what was not sent, why it stopped."""
+
+    outcomes: tuple[RequestOutcome, ...]
+    not_sent: tuple[str, ...]
+    stopped: str | None
+    capped: bool  # stopped because the next request could pass the spend cap
+    problems: tuple[str, ...]
+    spent_usd: float
+    calls: int
+    throttled: int
+    retries: int
+    concurrency: tuple[ConcurrencyChange, ...]
+    lowest_concurrency: int
+    peak_in_flight: int
+
+
+def send_each(plan: SubmissionPlan, items: Sequence[PlannedRequest], client: Any, sink: Sink, *, cap: SpendCap,
+              concurrency: int = DEFAULT_CONCURRENCY, on_progress: Progress | None = None,
+              stop: threading.Event | None = None, max_attempts: int = DEFAULT_RETRY.max_attempts,
+              sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+              rng: random.Random | None = None, file_ids: dict[str, str] | None = None,
+              extra_params: dict[str, Any] | None = None) -> Sent:
+    """The one engine that sends Messages API requests now: ``items`` of ``plan`` through ``client``,
+    each outcome handed to ``sink``, under the spend guard ``cap`` (``gaia.runs.guard.SpendCap``).
+
+    At most ``concurrency`` requests are in flight (fewer after 429/529, ``AdaptiveConcurrency``);
+    failures are retried as ``gaia.api.retry`` says, classified by type and status code. ``stop``
+    lets requests in flight finish and sends nothing more. ``extra_params`` are added to every request
+    (the tune's replicate sends its own ``metadata``). The caller opens the send (the guard's
+    ``cap_problem``, locks, ledger run); ``run_now`` and the tune both send through here.
+    """
+    concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
+    stop = stop or threading.Event()
+    with contextlib.suppress(AttributeError):  # a stand-in client in tests has no with_options
+        client = client.with_options(max_retries=0)
+    limiter = AdaptiveConcurrency(concurrency, clock=clock, sleep=sleep)
+    run = _Run(plan, client, sink, items=list(items), limiter=limiter, cap=cap, stop=stop,
+               max_attempts=max_attempts, sleep=sleep, rng=rng or random.Random(), file_ids=file_ids)
+    run.extra = dict(extra_params or {})
+    _drive(run, len(items), concurrency, on_progress)
+    stopped = run.stopped
+    if stopped is None and stop.is_set() and run.not_sent:
+        stopped = "Stopped on request; nothing more was sent."
+    return Sent(tuple(run.outcomes), tuple(run.not_sent), stopped, run.capped, tuple(run.problems), run.cap.spent,
+                run.tally.calls, run.tally.throttled, run.tally.retries, tuple(limiter.changes), limiter.lowest,
+                limiter.peak_in_flight)
+
+
+def _drive(run: _Run, total: int, concurrency: int, on_progress: Progress | None) -> None:
     """Run the workers to the end, reporting progress on the calling thread; re-raise a worker's crash."""
     workers = [threading.Thread(target=run.worker, name=f"gaia-run-now-{i}", daemon=True)
-               for i in range(min(opts.concurrency, total))]
+               for i in range(min(concurrency, total))]
     for t in workers:
         t.start()
     done, alive = 0, len(workers)
-    if opts.on_progress:
-        opts.on_progress(0, total)
+    if on_progress:
+        on_progress(0, total)
     try:
         while alive:
             try:
@@ -496,8 +590,8 @@ def _drive(run: _Run, total: int, opts: _Options) -> None:
                 alive -= 1
                 continue
             done += 1
-            if opts.on_progress:
-                opts.on_progress(done, total)
+            if on_progress:
+                on_progress(done, total)
     except KeyboardInterrupt:
         run.halt("Interrupted: requests in flight were allowed to finish; nothing more was sent. Run again to send "
                  "only what has no answer yet.")

@@ -3,7 +3,7 @@
 Planning is pure: it reads the folder (keyframe sets given or from the frame cache, the sidecars,
 the ledger's in-flight view, the selection) and writes nothing. Reconciling interrupted
 submissions and recovering interrupted runs are explicit steps the caller runs first
-(``gaia.runs.prepare``); extracting keyframes too. A plan serves both transports: ``gaia.runs.batch``
+(``gaia.runs.recovery.prepare``); extracting keyframes too. A plan serves both transports: ``gaia.runs.batch``
 sends it as Message Batches, ``gaia.runs.now`` through the Messages API.
 """
 
@@ -23,7 +23,7 @@ from gaia.folder import Folder
 from gaia.ledger import RequestIntent, RequestRow, now_iso
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
-from gaia.pricing.estimate import estimate_run
+from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.history import history
 from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import PromptProfile
@@ -132,7 +132,7 @@ class SubmissionPlan:
     batches: tuple[PlannedBatch, ...]
     skipped: tuple[SkippedVideo, ...] = ()
     problems: tuple[RequestProblem, ...] = ()
-    estimate: Any | None = None
+    estimate: Estimate | None = None
     estimate_usd: float | None = None
     estimate_note: str | None = None
     retry_of_run: str | None = None
@@ -289,7 +289,7 @@ def cached_sets(folder: Folder, settings: RunSettings, *, rel_paths: set[str] | 
 
 
 def _estimate(folder: Folder, ksets: Sequence[KeyframeSet], planned: Sequence[PlannedRequest],
-              settings: RunSettings, profile: PromptProfile) -> tuple[Any, float | None, str | None]:
+              settings: RunSettings, profile: PromptProfile) -> tuple[Estimate | None, float | None, str | None]:
     """The cost estimate (``gaia.pricing.estimate.estimate_run``) for exactly the planned videos."""
     if not planned:
         return None, None, None

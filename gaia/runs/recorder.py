@@ -28,7 +28,7 @@ from gaia.ledger import Ledger, Mode, RequestRow, RequestStatus, now_iso
 from gaia.pricing.usage import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
-from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar, write_sidecar
 
 UNWRITTEN_DIR = "unwritten"
 
@@ -114,9 +114,9 @@ def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> flo
 
 def holds_answer(sidecar: dict[str, Any] | None, row: RequestRow) -> bool:
     """Whether ``sidecar`` already holds the answer to this very ledger row (the one such check)."""
-    prior = (sidecar or {}).get("run") or {}
-    return ("analysis" in (sidecar or {}) and prior.get("request_id") == row.id
-            and prior.get("custom_id") == row.custom_id and prior.get("run_id") == row.run_id)
+    prior = RunBlock.of(sidecar)
+    return ("analysis" in (sidecar or {}) and prior.request_id == row.id
+            and prior.custom_id == row.custom_id and prior.run_id == row.run_id)
 
 
 def park_unwritten(folder: Folder, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any]) -> Path:
@@ -139,9 +139,10 @@ def deliver_parked(folder: Folder, ledger: Ledger) -> list[RequestOutcome]:
     for path in sorted(box.glob("*.json")) if box.is_dir() else ():
         try:
             kept = json.loads(path.read_text(encoding="utf-8"))
-            row = ledger.request(int((kept.get("run") or {}).get("request_id")))
+            request_id = RunBlock.of(kept).request_id
         except (OSError, ValueError, TypeError):
             continue
+        row = ledger.request(request_id) if request_id is not None else None
         if row is None:
             continue
         newer = [r for r in ledger.requests(rel_path=row.rel_path, status=RequestStatus.SUCCEEDED) if r.id > row.id]
@@ -276,11 +277,10 @@ class Recorder:
             return None
         if not holds_answer(existing, row):
             return None
-        prior = (existing or {}).get("run") or {}
-        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=prior.get("usage"),
-                                   cost_usd=prior.get("cost_usd"))
+        prior = RunBlock.of(existing)
+        self.ledger.finish_request(row.id, RequestStatus.SUCCEEDED, usage=prior.usage, cost_usd=prior.cost_usd)
         return RequestOutcome(row.id, row.custom_id, row.rel_path, RequestStatus.SUCCEEDED,
-                              cost_usd=prior.get("cost_usd"), already_written=True)
+                              cost_usd=prior.cost_usd, already_written=True)
 
 
 def record_message(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.api.client import describe_error, field
+from gaia.exports.xmp import write_xmp_if_enabled
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import LOCK_RETRIEVE, Folder, FolderBusy
 from gaia.fsutil import disk_full
@@ -307,9 +308,19 @@ def retrieve(
             delivered = len(deliver_parked(folder, ledger))
             todo = _ready_batches(ledger, client, batch_ids, problems)
             out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress)
+            problems += _xmp_after_retrieval(folder, ledger, out)
             return RetrieveResult(tuple(out), tuple(problems), delivered)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
+
+
+def _xmp_after_retrieval(folder: Folder, ledger: Ledger, out: Sequence[BatchRetrieval]) -> list[str]:
+    """The Export tab's "also write them whenever results are retrieved": XMP sidecars for the videos whose
+    answers were just written (``write_xmp_if_enabled`` does nothing when the setting is off); its problems."""
+    rels = sorted({r.rel_path for b in out if b.written
+                   for r in ledger.requests(batch_id=b.batch_id, status=RequestStatus.SUCCEEDED)})
+    xmp = write_xmp_if_enabled(folder, rels) if rels else None
+    return [f"XMP sidecar of {rel}: {why}" for rel, why in xmp.problems] if xmp is not None else []
 
 
 def _expire_results(ledger: Ledger, row: BatchRow) -> str:

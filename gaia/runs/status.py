@@ -232,33 +232,6 @@ def cancel_batch(folder: Path | str, client: Any, batch_id: str) -> BatchStatus:
         return _status_of_row(ledger, row, datetime.now(UTC))
 
 
-def batch_history(folder: Path | str) -> list[dict[str, Any]]:
-    """One row per batch created, for charts: size against processing time, estimate against actual.
-
-    Keys: ``batch_id``, ``run_id``, ``requests``, ``bytes``, ``created_at``, ``ended_at`` (ISO),
-    ``processing_s`` (``None`` until ended), ``processing_status``, ``estimate_usd`` (at submit),
-    ``actual_usd`` (sum of the recorded costs of its answers, ``None`` before any), ``retrieved``.
-    """
-    if not Folder.of(folder).has_ledger:
-        return []
-    out = []
-    with Folder.of(folder).ledger() as ledger:
-        actual = {bid: act for bid, _est, act in ledger.cost_by_batch()}
-        for b in ledger.batches(states=[BatchState.SUBMITTED]):
-            start, end = parse_time(b.created_at), parse_time(b.ended_at)
-            recorded = ledger.status_counts(b.batch_id or "")
-            out.append({
-                "batch_id": b.batch_id, "run_id": b.run_id, "requests": b.n_requests, "bytes": b.nbytes,
-                "created_at": b.created_at, "ended_at": b.ended_at,
-                "processing_s": (end - start).total_seconds() if start and end else None,
-                "processing_status": b.processing_status, "estimate_usd": b.estimate_usd,
-                "actual_usd": actual.get(b.batch_id or "") if recorded.get("succeeded") or recorded.get("failed")
-                else None,
-                "retrieved": b.results_state == ResultsState.DONE,
-            })
-    return out
-
-
 def ledger_events(folder: Path | str, *, batch_id: str | None = None) -> list[dict[str, Any]]:
     """Events recorded for the folder (unknown custom_ids, interrupted downloads), oldest first."""
     if not Folder.of(folder).has_ledger:

@@ -9,7 +9,9 @@ a plan costs now versus as a batch and the expected wait for each.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from gaia.facts import BATCH_EXPIRY_HOURS
-from gaia.folder import Folder
+from gaia.folder import Folder, user_cache_root
 from gaia.format import duration
+from gaia.fsutil import atomic_write_bytes
 from gaia.ledger import Mode, RequestStatus, parse_time
 from gaia.media.keyframes import Keyframe, KeyframeSet, extract_keyframes
-from gaia.media.scan import scan_folder
+from gaia.media.scan import list_videos, scan_folder
 from gaia.prompts import ProfileNotFound, PromptProfile
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.now import OnlineResult, estimate_now_usd, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now
 from gaia.settings import DEFAULT_CONCURRENCY, RunSettings, run_fingerprint
-from gaia.sidecar import SidecarError, read_sidecar, sidecar_state
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar, restore_sidecar, sidecar_bytes, sidecar_state
 
 Progress = Callable[[int, int], None]
 
@@ -271,7 +274,55 @@ def run_trial(
             with contextlib.suppress(SidecarError):
                 data = read_sidecar(folder / p.rel_path) or {}
                 analysis = data.get("analysis")
-                usage = (data.get("run") or {}).get("usage")
+                usage = RunBlock.of(data).usage
         videos.append(TrialVideo(p.rel_path, p.frames, TrialStatus(o.status), analysis, o.error, o.cost_usd, usage))
     return TrialResult(profile=profile, model=settings.model, videos=tuple(videos), run=result,
                        problems=tuple(problems))
+
+
+# --- undoing a trial -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialUndo:
+    """The folder's sidecars as they were before a prompt trial, copied aside so its answers can be discarded.
+
+    Made by ``before_trial``; after the trial, ``keep`` forgets the copies and ``discard`` puts each
+    trial video's sidecar back as it was (or removes it if there was none). Every sidecar is read
+    and written through ``gaia.sidecar``.
+    """
+
+    folder: Path
+    backup: Path  # a private folder holding a copy of every sidecar that existed, by relative path
+    existed: frozenset[str]  # the videos (relative paths) that had a sidecar
+
+    def keep(self) -> None:
+        """Keep the trial's answers: forget the copies."""
+        shutil.rmtree(self.backup, ignore_errors=True)
+
+    def discard(self, rel_paths: Sequence[str]) -> int:
+        """Put the sidecars of the trial's videos back as they were (removed if there was none); how many changed."""
+        changed = 0
+        for rel in rel_paths:
+            data = (self.backup / rel).read_bytes() if rel in self.existed else None
+            changed += restore_sidecar(self.folder / rel, data)
+        self.keep()
+        return changed
+
+
+def before_trial(folder: Folder | Path | str) -> TrialUndo:
+    """Copy the folder's sidecars aside (in the user cache) before a trial writes answers into some of them."""
+    root = Folder.of(folder).path
+    base = user_cache_root() / "trial-undo"
+    base.mkdir(parents=True, exist_ok=True)
+    backup = Path(tempfile.mkdtemp(prefix="trial-", dir=base))
+    existed = set()
+    for video, _ in list_videos(root):
+        data = sidecar_bytes(video)
+        if data is not None:
+            rel = video.relative_to(root).as_posix()
+            dest = backup / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(dest, data)
+            existed.add(rel)
+    return TrialUndo(root, backup, frozenset(existed))

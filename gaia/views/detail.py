@@ -2,31 +2,26 @@
 
 ``video_detail`` gathers what the Results page shows when a row is opened; ``detail_facts`` turns
 the sidecar's ``run`` block into (label, value) pairs; ``thumbnail_url`` makes a small JPEG of a
-video's first sent keyframe (cached in ``.gaia/result-thumbs/``) as a data URL for the table.
+video's first sent keyframe (made and cached by ``gaia.media.keyframes.frame_thumbnail``) as a data URL
+for the table.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from gaia import format as fmt
 from gaia.folder import Folder
 from gaia.fsutil import read_json
-from gaia.media.keyframes import FRAMES_DIR, MANIFEST
-from gaia.sidecar import sidecar_path
+from gaia.media.keyframes import FRAMES_DIR, MANIFEST, frame_thumbnail
+from gaia.sidecar import RunBlock, sidecar_path
 from gaia.views.common import image_data_url, model_name
 from gaia.views.results import ResultRow, read_video_sidecar
 
-THUMB_DIR = "result-thumbs"
-THUMB_EDGE = 160
-THUMB_QUALITY = 70
 USAGE_LABELS = (("input tokens", "input_tokens"), ("cache read", "cache_read_input_tokens"),
                 ("cache written", "cache_creation_input_tokens"), ("output tokens", "output_tokens"))
 
@@ -61,10 +56,9 @@ class VideoDetail:
         return a if isinstance(a, dict) else None
 
     @property
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunBlock:
         """How the analysis was made (model, batch, usage, cost, keyframe timestamps)."""
-        r = (self.data or {}).get("run")
-        return r if isinstance(r, dict) else {}
+        return RunBlock.of(self.data)
 
 
 def frames_of(folder: Path | str, set_id: str | None, timestamps: Sequence[float] = ()) -> tuple[FrameView, ...]:
@@ -95,7 +89,7 @@ def video_detail(folder: Path | str, rel_path: str) -> VideoDetail:
     folder = Path(folder).resolve()
     video = folder / rel_path
     data, error = read_video_sidecar(video)
-    run = (data or {}).get("run") if isinstance((data or {}).get("run"), dict) else {}
+    run = RunBlock.of(data)
     attempts: list[dict[str, Any]] = []
     if Folder.of(folder).has_ledger:
         with Folder.of(folder).ledger() as ledger:
@@ -104,11 +98,11 @@ def video_detail(folder: Path | str, rel_path: str) -> VideoDetail:
                                  "model": r.model, "custom_id": r.custom_id, "cost_usd": r.cost_usd,
                                  "error": r.error, "sent_at": r.created_at, "done_at": r.done_at,
                                  "set_id": r.set_id, "timestamps": list(r.timestamps)})
-    set_id = (run or {}).get("keyframe_set")
-    ts = (run or {}).get("keyframe_timestamps") or []
+    set_id: str | None = run.keyframe_set
+    ts: Sequence[float] = run.keyframe_timestamps
     if not set_id and attempts:
         set_id, ts = attempts[-1]["set_id"], attempts[-1]["timestamps"]
-    frames = frames_of(folder, set_id, ts if isinstance(ts, list) else [])
+    frames = frames_of(folder, set_id, ts)
     note = None
     if set_id and not frames:
         note = ("The frames that were sent are no longer in GAIA's frame cache (settings changed or the cache "
@@ -117,24 +111,14 @@ def video_detail(folder: Path | str, rel_path: str) -> VideoDetail:
 
 
 def thumbnail_url(folder: Path | str, row: ResultRow) -> str | None:
-    """A small JPEG of the video's first sent keyframe as a data URL (cached in ``.gaia/result-thumbs/``)."""
+    """A small JPEG of the video's first sent keyframe as a data URL (made and cached by ``gaia.media``)."""
     if not row.set_id:
         return None
-    out = Folder.of(folder).existing_workdir() / THUMB_DIR / f"{row.set_id}.jpg"
-    if not out.is_file():
-        frames = frames_of(folder, row.set_id, row.timestamps) or frames_of(folder, row.set_id)
-        if not frames:
-            return None
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(frames[0].path) as im:
-                im.thumbnail((THUMB_EDGE, THUMB_EDGE))
-                tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-                im.convert("RGB").save(tmp, "JPEG", quality=THUMB_QUALITY)
-            os.replace(tmp, out)
-        except OSError:
-            return None
-    return image_data_url(out)
+    frames = frames_of(folder, row.set_id, row.timestamps) or frames_of(folder, row.set_id)
+    if not frames:
+        return None
+    out = frame_thumbnail(folder, frames[0].path, f"{row.set_id}-{frames[0].timestamp:.3f}")
+    return image_data_url(out) if out is not None else None
 
 
 def _when(value: Any) -> str:
@@ -149,13 +133,13 @@ def detail_facts(d: VideoDetail) -> list[tuple[str, str]]:
     """How the video's analysis was made, as (label, value) rows: model, cost, tokens, batch, when, sidecar."""
     facts: list[tuple[str, str]] = []
     run = d.run
-    if run:
-        facts.append(("model", model_name(run.get("model"))))
-        facts.append(("cost", fmt.usd(run.get("cost_usd") if isinstance(run.get("cost_usd"), int | float) else None)))
-        usage = run.get("usage") if isinstance(run.get("usage"), dict) else {}
+    if run.raw:
+        facts.append(("model", model_name(run.model)))
+        facts.append(("cost", fmt.usd(run.cost_usd)))
+        usage = run.usage or {}
         facts.extend((label, fmt.tokens(usage[key])) for label, key in USAGE_LABELS if isinstance(usage.get(key), int))
-        facts.append(("batch", str(run.get("batch_id") or run.get("mode") or fmt.MISSING)))
-        facts.append(("analysed", _when(run.get("analysed_at")) if run.get("analysed_at") else fmt.MISSING))
+        facts.append(("batch", str(run.batch_id or run.mode or fmt.MISSING)))
+        facts.append(("analysed", _when(run.analysed_at) if run.analysed_at else fmt.MISSING))
     facts.append(("sidecar", str(d.sidecar)))
     return facts
 

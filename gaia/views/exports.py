@@ -25,6 +25,7 @@ from gaia.folder import Folder
 from gaia.fsutil import dumps_json
 from gaia.labels import effective_analysis, verified_of
 from gaia.settings import XMP_NAMINGS
+from gaia.sidecar import RunBlock
 from gaia.views.results import ResultRow, ResultStatus, read_video_sidecar
 
 CSV_COLUMNS = ("video", "status", "summary", "subjects", "species", "tags", "cost_usd", "model", "analysed_at",
@@ -89,7 +90,8 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
         if not data or not isinstance(data.get("analysis"), dict):
             continue
         verified = verified_of(data)
-        yield dumps_json({"video": r.rel_path, "analysis": effective_analysis(data), "run": data.get("run") or {},
+        yield dumps_json({"video": r.rel_path, "analysis": effective_analysis(data),
+                          "run": dict(RunBlock.of(data).raw),
                           "verified": verified.to_dict() if verified else None}) + "\n"
 
 

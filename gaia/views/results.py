@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +24,9 @@ from gaia.folder import Folder
 from gaia.fsutil import display_name
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
-from gaia.sidecar import SidecarError, read_sidecar
+from gaia.prompts import ProfileNotFound
+from gaia.quality.scoring import FieldKind, fields_of
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar
 from gaia.views.common import NO_PREVIEW, Metric, model_name
 
 
@@ -39,6 +41,61 @@ class ResultStatus(StrEnum):
 
 
 STATUSES = tuple(ResultStatus)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A field of the answer schema the Results page filters on, read from the schema (``schema_facets``).
+
+    ``path`` reads ``tags``, ``subjects[].species`` or ``setting.environment``; ``label`` is what the
+    filter is called; with ``every`` a row must carry every value chosen (a list of tags), else any.
+    """
+
+    path: str
+    label: str
+    every: bool
+
+
+def schema_facets(schema: Mapping[str, Any] | None) -> tuple[Facet, ...]:
+    """The schema's fields worth filtering on: lists of words (every one chosen), the names that
+    identify the items of a list of objects (species: any), and categories and yes/no fields (any)."""
+    out = []
+    for spec in fields_of(schema or {}):
+        if spec.path in ("status", "model"):  # the row's own filters have these names
+            continue
+        if spec.kind is FieldKind.SET:
+            out.append(Facet(spec.path, (spec.key or spec.path).replace("_", " "), every=spec.array is None))
+        elif spec.kind in (FieldKind.CATEGORY, FieldKind.BOOLEAN) and spec.array is None:
+            out.append(Facet(spec.path, spec.path.rsplit(".", 1)[-1].replace("_", " "), every=False))
+    return tuple(out)
+
+
+def _facet_values(analysis: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The values of one facet in an answer, as lower-case text (``yes``/``no`` for a boolean), without duplicates."""
+    if "[]." in path:
+        array, key = path.split("[].", 1)
+        items = _get_path(analysis, array)
+        raw = [i.get(key) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    else:
+        value = _get_path(analysis, path)
+        raw = value if isinstance(value, list) else [value]
+    out = []
+    for v in raw:
+        if isinstance(v, bool):
+            out.append("yes" if v else "no")
+        elif isinstance(v, str) and v.strip():
+            out.append(v.strip().lower())
+        elif isinstance(v, int | float):
+            out.append(str(v))
+    return tuple(dict.fromkeys(out))
+
+
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(part)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -70,6 +127,7 @@ class ResultRow:
     error_kind: str | None = None
     verified: tuple[str, ...] = ()
     search_text: str = field(default="", repr=False, compare=False)
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)  # facet → values
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the table's columns (lists for species and tags)."""
@@ -127,12 +185,10 @@ def tags_of(analysis: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem: str | None,
-              read_error: str | None) -> ResultRow:
+              read_error: str | None, fields: Sequence[Facet] = ()) -> ResultRow:
     analysis = effective_analysis(data) if isinstance((data or {}).get("analysis"), dict) else None
     verified = verified_of(data)
-    run = (data or {}).get("run") or {}
-    if not isinstance(run, dict):
-        run = {}
+    run = RunBlock.of(data)
     error = read_error
     error_kind = "sidecar_error" if read_error else None
     if latest is not None and latest.status == "failed":
@@ -142,15 +198,12 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
         subjects, species = subjects_of(analysis)
         tags = tags_of(analysis)
         blob = " ".join([rel, json.dumps(analysis, ensure_ascii=False), error or ""]).lower()
-        ts = run.get("keyframe_timestamps")
         return ResultRow(
             rel, ResultStatus.ANALYSED, summary, subjects, species, tags,
-            cost_usd=run.get("cost_usd") if isinstance(run.get("cost_usd"), (int, float)) else None,
-            model=run.get("model"), analysed_at=run.get("analysed_at"), batch_id=run.get("batch_id"),
-            custom_id=run.get("custom_id"), set_id=run.get("keyframe_set"),
-            timestamps=tuple(float(t) for t in ts) if isinstance(ts, list) else (),
+            cost_usd=run.cost_usd, model=run.model, analysed_at=run.analysed_at, batch_id=run.batch_id,
+            custom_id=run.custom_id, set_id=run.keyframe_set, timestamps=run.keyframe_timestamps,
             error=error, error_kind=error_kind, verified=tuple(sorted(verified.fields)) if verified else (),
-            search_text=blob)
+            search_text=blob, values={f.path: _facet_values(analysis, f.path) for f in fields})
     if problem:
         return ResultRow(rel, ResultStatus.UNUSABLE, error=problem, error_kind="unusable",
                          search_text=f"{rel} {problem}".lower())
@@ -180,6 +233,14 @@ def _latest_requests(folder: Path) -> dict[str, Any]:
     return latest
 
 
+def results_facets(folder: Path | str) -> tuple[Facet, ...]:
+    """The fields of the folder's answer schema (its current prompt profile) the Results page filters on."""
+    try:
+        return schema_facets(Folder.of(folder).profile().schema)
+    except (ProfileNotFound, OSError, ValueError):
+        return ()
+
+
 def load_results(folder: Path | str, records: Sequence[Any] | None = None) -> list[ResultRow]:
     """A ``ResultRow`` for every video of ``folder`` (scan records, plus any video only the ledger knows).
 
@@ -190,6 +251,7 @@ def load_results(folder: Path | str, records: Sequence[Any] | None = None) -> li
     folder = Path(folder).resolve()
     if records is None:
         records = scan_folder(folder).records
+    fields = results_facets(folder)
     latest = _latest_requests(folder)
     rows: list[ResultRow] = []
     seen: set[str] = set()
@@ -198,11 +260,11 @@ def load_results(folder: Path | str, records: Sequence[Any] | None = None) -> li
         seen.add(rel)
         data, read_error = read_video_sidecar(folder / rel)
         rows.append(_row_from(rel, data, latest.get(rel), None if rec.usable else (rec.problem or "unusable"),
-                              read_error))
+                              read_error, fields))
     for rel, req in latest.items():
         if rel not in seen:
             data, read_error = read_video_sidecar(folder / rel)
-            rows.append(_row_from(rel, data, req, None, read_error))
+            rows.append(_row_from(rel, data, req, None, read_error, fields))
     rows.sort(key=lambda r: r.rel_path)
     return rows
 
@@ -219,29 +281,27 @@ def filter_rows(
     rows: Iterable[ResultRow],
     *,
     statuses: Iterable[str] | None = None,
-    tags: Iterable[str] | None = None,
-    species: Iterable[str] | None = None,
     models: Iterable[str] | None = None,
     text: str | None = None,
+    chosen: Mapping[Facet, Iterable[str]] | None = None,
 ) -> list[ResultRow]:
     """The rows that pass every filter given.
 
-    An empty or ``None`` filter lets everything through. ``tags``: a row must carry every tag
-    chosen; ``species``: any of the species chosen; ``statuses`` and ``models``: any of those.
+    An empty or ``None`` filter lets everything through. ``statuses`` and ``models``: any of those.
     ``text``: every word must appear (case-insensitive) in the path, the analysis or the error.
+    ``chosen``: values picked for each schema facet (``results_facets``): a row must carry every one
+    for a facet with ``every``, else any.
     """
     st_set = set(statuses or ())
-    tag_set = {t.lower() for t in tags or ()}
-    sp_set = {s.lower() for s in species or ()}
     model_set = set(models or ())
     words = (text or "").lower().split()
+    picked = [(f, {x.lower() for x in v}) for f, v in (chosen or {}).items() if v]
     out = []
     for r in rows:
+        if any(not (want <= set(r.values.get(f.path, ())) if f.every else want & set(r.values.get(f.path, ())))
+               for f, want in picked):
+            continue
         if st_set and r.status not in st_set:
-            continue
-        if tag_set and not tag_set <= {t.lower() for t in r.tags}:
-            continue
-        if sp_set and not sp_set & {s.lower() for s in r.species}:
             continue
         if model_set and r.model not in model_set:
             continue
@@ -251,17 +311,17 @@ def filter_rows(
     return out
 
 
-def facets(rows: Iterable[ResultRow]) -> dict[str, list[tuple[str, int]]]:
-    """Values to filter on with how many rows carry each: ``status``, ``tag``, ``species``, ``model``.
+def facets(rows: Iterable[ResultRow], fields: Sequence[Facet] = ()) -> dict[str, list[tuple[str, int]]]:
+    """Values to filter on with how many rows carry each: ``status``, ``model``, and one entry per
+    schema facet in ``fields`` (by its path: ``tags``, ``subjects[].species``, ...).
 
     Statuses keep the order of ``ResultStatus``; the others are most common first.
     """
-    counts: dict[str, Counter[str]] = {"status": Counter(), "tag": Counter(), "species": Counter(),
-                                       "model": Counter()}
+    counts: dict[str, Counter[str]] = {"status": Counter(), "model": Counter(), **{f.path: Counter() for f in fields}}
     for r in rows:
+        for f in fields:
+            counts[f.path].update(r.values.get(f.path, ()))
         counts["status"][r.status] += 1
-        counts["tag"].update(r.tags)
-        counts["species"].update(dict.fromkeys(r.species, 1))
         if r.model and r.status == ResultStatus.ANALYSED:
             counts["model"][r.model] += 1
     out = {k: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for k, c in counts.items()}

@@ -7,8 +7,9 @@ with settings other than the folder's current ones, and any other answers the ca
 a quality ladder's), and failures that had to be retried. Fields a person already verified no
 longer count. ``review_form`` lists a video's schema fields (top-level, and the leaves of object
 fields such as ``setting.environment``) with the machine's value, the effective value and whether
-a person verified it; ``save_review`` stores a person's confirmations and corrections through
-``gaia.labels`` (the one model of human-verified fields). Nothing here imports Streamlit.
+a person verified it. Saving a person's confirmations and corrections writes, so it is not here:
+``gaia.Folder.save_review`` stores them through ``gaia.labels`` (the one model of human-verified
+fields), checked against ``profile_for``'s schema. Nothing here imports Streamlit or writes a file.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 from gaia.folder import Folder
 from gaia.fsutil import display_name
-from gaia.labels import Verified, effective_analysis, field_value, save_verified, verified_of
+from gaia.labels import Verified, effective_analysis, field_value, verified_of
 from gaia.prompts import ProfileNotFound, PromptProfile
-from gaia.sidecar import SidecarError, read_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar
 from gaia.views.results import load_results
 
 UNKNOWN_WORDS = frozenset({"unknown", "unsure", "unclear", "not sure"})
@@ -157,8 +158,7 @@ def _reasons(data: Mapping[str, Any], answer: Mapping[str, Any], attempts: _Atte
     if attempts and attempts.failed:
         n = attempts.failed
         reasons.append(Reason(ReasonKind.RETRIED, f"{n} attempt{'s' if n > 1 else ''} failed before this answer."))
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
-    stored_fp = run.get("fingerprint")
+    stored_fp = RunBlock.of(data).fingerprint
     if (attempts and len(attempts.configs) > 1) or (current_fp and stored_fp and stored_fp != current_fp):
         reasons.append(Reason(ReasonKind.OTHER_SETTINGS,
                               "Analysed with other settings too (model, frames or prompt); compare them."))
@@ -252,9 +252,8 @@ def _leaves(schema: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 def profile_for(folder: Folder, data: Mapping[str, Any] | None) -> PromptProfile:
     """The prompt profile an answer was made with (its ``run.prompt_hash``), else the folder's current one."""
-    run = (data or {}).get("run") if isinstance((data or {}).get("run"), dict) else {}
     try:
-        return folder.profile(run.get("prompt_hash") or None)
+        return folder.profile(RunBlock.of(data).prompt_hash)
     except ProfileNotFound:
         return folder.profile()
 
@@ -272,19 +271,6 @@ def review_form(folder: Folder | Path | str, rel_path: str) -> ReviewForm:
                   field_value(answer, name), _covered(name, verified), str(spec.get("description") or ""))
         for name, spec in _leaves(schema))
     return ReviewForm(rel_path, views, verified.note if verified else None, verified.at if verified else None)
-
-
-def save_review(folder: Folder | Path | str, rel_path: str, values: Mapping[str, Any], *,
-                note: str | None = None) -> Verified:
-    """Save a person's confirmed or corrected ``values`` (field name → value) as human-verified.
-
-    Values are checked against the answer's schema; ``gaia.labels.LabelError`` lists what is
-    wrong and nothing is saved then. Later runs never overwrite them.
-    """
-    folder = Folder.of(folder)
-    video = folder.video(rel_path)
-    schema = profile_for(folder, read_sidecar(video)).schema
-    return save_verified(video, values, note=note, schema=schema)
 
 
 # --- what the Results page shows --------------------------------------------------------------------
@@ -313,7 +299,7 @@ def form_input(f: FieldView) -> Any:
 
 def form_values(form: ReviewForm, raw: Mapping[str, Any], names: Iterable[str] | None = None
                 ) -> tuple[dict[str, Any], list[str]]:
-    """Widget values back to field values for ``save_review``: (values, problems). JSON fields are
+    """Widget values back to field values for ``gaia.Folder.save_review``: (values, problems). JSON fields are
     parsed (a parse error is a problem naming the field); fields left empty are skipped; only ``names``
     (default: every field) are kept."""
     wanted = set(names) if names is not None else None

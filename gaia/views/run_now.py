@@ -1,24 +1,14 @@
 """What the Submit page's "Run now" and "Try the prompt" tabs show of a run's or a trial's outcome.
 
-A prompt trial is a real run: its answers land in the videos' sidecars. ``TrialUndo`` makes that an
-explicit choice: the sidecars as they were are copied aside before the trial (``before_trial``), and
-after it the user keeps the answers (``keep_trial``) or discards them (``discard_trial`` puts each
-trial video's sidecar back as it was, or removes it if there was none).
+A prompt trial is a real run: its answers land in the videos' sidecars. Undoing it writes files, so
+it lives with the runs (``gaia.runs.trial.before_trial`` and ``TrialUndo``); this module only reads.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-
 from gaia import format as fmt
-from gaia.folder import user_cache_root
-from gaia.media.scan import list_videos
 from gaia.runs.now import OnlineResult
 from gaia.runs.trial import TrialResult
-from gaia.sidecar import sidecar_path
 from gaia.views.common import Metric
 
 TRIAL_NOTICE = ("A trial is a real run at standard prices: its answers are written to the videos' `.gaia.json` "
@@ -64,48 +54,3 @@ def trial_metrics(trial: TrialResult) -> list[Metric]:
     ]
 
 
-@dataclass(frozen=True)
-class TrialUndo:
-    """The folder's sidecars as they were before a prompt trial, copied aside so its answers can be discarded."""
-
-    folder: Path
-    backup: Path  # a private folder holding a copy of every sidecar that existed, by relative path
-    existed: frozenset[str]  # the videos (relative paths) that had a sidecar
-
-
-def before_trial(folder: Path | str) -> TrialUndo:
-    """Copy the folder's sidecars aside (in the user cache) before a trial writes answers into some of them."""
-    root = Path(folder).resolve()
-    base = user_cache_root() / "trial-undo"
-    base.mkdir(parents=True, exist_ok=True)
-    backup = Path(tempfile.mkdtemp(prefix="trial-", dir=base))
-    existed = set()
-    for video, _ in list_videos(root):
-        car = sidecar_path(video)
-        if car.is_file():
-            rel = video.relative_to(root).as_posix()
-            dest = backup / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(car, dest)
-            existed.add(rel)
-    return TrialUndo(root, backup, frozenset(existed))
-
-
-def keep_trial(undo: TrialUndo) -> None:
-    """Keep the trial's answers: forget the copies."""
-    shutil.rmtree(undo.backup, ignore_errors=True)
-
-
-def discard_trial(undo: TrialUndo, rel_paths: list[str] | tuple[str, ...]) -> int:
-    """Put the sidecars of the trial's videos back as they were (removed if there was none); how many changed."""
-    changed = 0
-    for rel in rel_paths:
-        car = sidecar_path(undo.folder / rel)
-        if rel in undo.existed:
-            shutil.copy2(undo.backup / rel, car)
-            changed += 1
-        elif car.is_file():
-            car.unlink()
-            changed += 1
-    keep_trial(undo)
-    return changed

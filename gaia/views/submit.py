@@ -1,7 +1,8 @@
-"""What the Submit page shows of a plan: its figures and tables, the spend-cap check, a token for page caches.
+"""What the Submit page shows of a plan: its figures and tables, a starting spend cap, a token for page caches.
 
-``cap_problem`` says why a spend cap blocks submitting; ``folder_token`` changes whenever the
-folder's settings, selection, frame cache or ledger change, so a page can keep a plan until then.
+The spend-cap check itself is ``gaia.runs.guard.cap_problem`` (the one check for every way of
+paying); ``folder_token`` changes whenever the folder's settings, selection, frame cache or ledger
+change, so a page can keep a plan until then.
 """
 
 from __future__ import annotations
@@ -18,18 +19,6 @@ from gaia.media.keyframes import FRAMES_DIR
 from gaia.pricing.estimate import Estimate
 from gaia.runs.plan import SubmissionPlan
 from gaia.views.common import Metric, model_name
-
-
-def cap_problem(estimate_usd: float | None, cap_usd: float | None) -> str | None:
-    """Why a spend cap blocks submitting (``None`` when there is no cap or the estimate is within it)."""
-    if cap_usd is None:
-        return None
-    if estimate_usd is None:
-        return f"A spend cap of {fmt.usd(cap_usd)} is set but there is no cost estimate to check it against."
-    if estimate_usd > cap_usd:
-        return (f"The estimated cost {fmt.usd(estimate_usd)} is above your cap of {fmt.usd(cap_usd)}. Raise the "
-                "cap, or send fewer videos or frames (Keyframes page).")
-    return None
 
 
 def folder_token(folder: Path | str) -> str:

@@ -1,33 +1,42 @@
 """The Tune page's view models: a tune (planned or stored) as chart points, a table, per-field losses and words.
 
 Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.stored_quality``), so a
-plan priced a moment ago and a tune stored last week render the same way. Prices are the ladder's
-(``usd_per_video``: a run of the folder with those settings, Batch API with caching; estimated
-before sending); the recommendation at the tolerance a person sets is ``gaia.quality.tune``'s own
-rule (``recommend_stored``), never a second one. ``verified_labels`` lets a tune score against the
-fields people verified (``gaia.labels``) instead of the richest configuration. The Estimate page's quality line
+plan priced a moment ago and a tune stored last week render the same way. Prices are per video of
+a run of the folder with those settings (Batch API with caching): measured from the tune's usage
+once it ran, estimated before. Each point is a configuration's paired difference to the ceiling
+(the reference asked twice) with its interval; the current settings, the ceiling and the negative
+control are marked. The verdict at the tolerance a person sets is ``gaia.quality.tune``'s own rule
+(``decide_stored``), never a second one, and tables hold words, never ``None``. ``verified_labels``
+lets a tune score against the fields people verified (``gaia.labels``) instead of the richest
+configuration. The Estimate page's quality line
 (``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.format import pct, usd
+from gaia.format import usd
 from gaia.labels import overlay, read_verified
-from gaia.quality.tune import recommend_stored
+from gaia.quality.tune import decide_stored, recommend_stored
 from gaia.views.common import Metric
 
 ROLE_REFERENCE = "reference"
+ROLE_REPLICATE = "replicate"
+ROLE_CURRENT = "current"
+ROLE_CONTROL = "negative control"
 ROLE_RECOMMENDED = "recommended"
 ROLE_OTHER = "candidate"
 ROLE_NOT_RUN = "not run"
-ROLE_LABELS = {ROLE_REFERENCE: "reference", ROLE_RECOMMENDED: "recommended", ROLE_OTHER: "", ROLE_NOT_RUN: "not run"}
-TOLERANCE_MAX = 0.5  # the largest tolerance the page offers (half the score scale)
+ROLE_LABELS = {ROLE_REFERENCE: "reference", ROLE_REPLICATE: "ceiling (reference asked again)",
+               ROLE_CURRENT: "current settings", ROLE_CONTROL: "negative control (frames that show nothing)",
+               ROLE_RECOMMENDED: "recommended", ROLE_OTHER: "", ROLE_NOT_RUN: "not run"}
+TOLERANCE_MAX = 0.5  # the largest tolerance the page offers (half the distance from the control to the ceiling)
+NONE = "—"  # what a table shows where there is no figure
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,9 @@ class TunePoint:
     score: float | None
     role: str
     on_front: bool = False
+    diff: float | None = None  # paired difference to the ceiling (0: as good as the reference asked again)
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 def verified_labels(folder: Folder | Path | str) -> Callable[[str], dict[str, Any] | None]:
@@ -55,8 +67,53 @@ def configs_of(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def recommended_at(data: Mapping[str, Any] | None, tolerance: float) -> dict[str, Any] | None:
-    """The configuration recommended at ``tolerance`` (the cheapest within it of the reference's score)."""
+    """The configuration recommended at ``tolerance`` (``None`` unless the verdict there is ``recommend``)."""
     return recommend_stored(data, tolerance) if data else None
+
+
+def verdict_at(data: Mapping[str, Any] | None, tolerance: float) -> str | None:
+    """The verdict at ``tolerance``: ``recommend``, ``keep`` or ``undetermined`` (``None`` for a plan)."""
+    if not data or (data.get("ceiling") is None and data.get("negative_control") is None):
+        return None
+    return decide_stored(data, tolerance).verdict.value
+
+
+def verdict_sentence(data: Mapping[str, Any] | None, tolerance: float) -> str | None:
+    """The verdict in one sentence, marked "simulated" when the scores came from the emulator."""
+    if not data or verdict_at(data, tolerance) is None:
+        return None
+    text = decide_stored(data, tolerance).text
+    return ("Simulated (scores from the local emulator, not from Claude): " + text) if data.get("simulated") else text
+
+
+def tolerance_sentence(data: Mapping[str, Any] | None, tolerance: float) -> str:
+    """The tolerance explained in one sentence."""
+    d = decide_stored(data, tolerance) if data else None
+    span = (f": {tolerance:.0%} of it is {d.tolerance_abs:.3f} on this sample, the most a recommended "
+            "configuration may lose") if d is not None and d.tolerance_abs is not None else ""
+    return ("The tolerance is a share of the distance between the negative control (frames that show nothing) and "
+            f"the ceiling (the reference asked twice){span}.")
+
+
+def tolerance_floor(data: Mapping[str, Any] | None, tolerance: float) -> float | None:
+    """Where the tolerance sits on the chart: minus the largest loss a recommendation may have (``None``
+    when the scorer could not discriminate)."""
+    d = decide_stored(data, tolerance) if data else None
+    return None if d is None or d.tolerance_abs is None else -d.tolerance_abs
+
+
+def field_loss_records(data: Mapping[str, Any] | None, config_id: str) -> list[dict[str, str]]:
+    """``field_losses`` in words for a table (figures formatted, ``—`` where there is none)."""
+    return [{"field": str(r["field"]), "scored as": str(r["scored as"]), "score": _num(r["score"], ".3f"),
+             "loss": _num(r["loss"], ".3f"), "answered unknown": _num(r["answered unknown"], ".0%"),
+             "videos": str(r["videos"] if r["videos"] is not None else NONE)}
+            for r in field_losses(data, config_id)]
+
+
+def text_records(data: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """The free text side by side, ``—`` where one side has none."""
+    return [{k: NONE if v is None else str(v) for k, v in row.items()} for row in (data or {}).get("texts") or []
+            if isinstance(row, dict)]
 
 
 def reference_id(data: Mapping[str, Any] | None) -> str | None:
@@ -66,50 +123,76 @@ def reference_id(data: Mapping[str, Any] | None) -> str | None:
 
 
 def _role(c: Mapping[str, Any], ref: str | None, rec: str | None) -> str:
-    if c.get("id") == ref:
-        return ROLE_REFERENCE
     if c.get("id") == rec:
         return ROLE_RECOMMENDED
+    role = c.get("role")
+    if role in (ROLE_REFERENCE, ROLE_REPLICATE, ROLE_CURRENT, ROLE_CONTROL):
+        return str(role)
+    if c.get("id") == ref:
+        return ROLE_REFERENCE
     return ROLE_OTHER if c.get("score") is not None else ROLE_NOT_RUN
 
 
 def pareto_front(points: Sequence[TunePoint]) -> list[TunePoint]:
-    """The scored points no other point beats on both price and score, cheapest first."""
-    scored = sorted((p for p in points if p.score is not None and p.usd_per_video is not None),
-                    key=lambda p: (p.usd_per_video, -(p.score or 0.0)))
+    """The measured points no other point beats on both price and quality, in cost order (cheapest first).
+    Quality is the difference to the ceiling where known, else the score; the negative control is left out."""
+    def quality(p: TunePoint) -> float:
+        return p.diff if p.diff is not None else (p.score or 0.0)
+
+    scored = sorted((p for p in points if p.score is not None and p.usd_per_video is not None
+                     and p.role != ROLE_CONTROL), key=lambda p: (p.usd_per_video, -quality(p)))
     front: list[TunePoint] = []
     for p in scored:
-        if not front or (p.score or 0.0) > (front[-1].score or 0.0) + 1e-12:
+        if not front or quality(p) > quality(front[-1]) + 1e-12:
             front.append(p)
     return front
 
 
 def tune_points(data: Mapping[str, Any] | None, tolerance: float) -> list[TunePoint]:
-    """Every configuration as a chart point, with its role and whether it is on the Pareto front."""
+    """Every configuration as a chart point, with its role, its interval and whether it is on the Pareto front."""
     rec = recommended_at(data, tolerance)
     ref, rec_id = reference_id(data), rec.get("id") if rec else None
     points = [TunePoint(str(c.get("id")), str(c.get("label") or c.get("id")), c.get("usd_per_video"), c.get("score"),
-                        _role(c, ref, rec_id)) for c in configs_of(data)]
+                        _role(c, ref, rec_id), False, c.get("diff"), c.get("ci_low"), c.get("ci_high"))
+              for c in configs_of(data)]
     front = {p.id for p in pareto_front(points)}
-    return [TunePoint(p.id, p.label, p.usd_per_video, p.score, p.role, p.id in front) for p in points]
+    return [replace(p, on_front=p.id in front) for p in points]
+
+
+def _num(x: Any, fmt: str) -> str:
+    return format(x, fmt) if isinstance(x, int | float) else NONE
+
+
+def _interval(c: Mapping[str, Any]) -> str:
+    if not isinstance(c.get("diff"), int | float):
+        return NONE
+    return f"{c['diff']:+.3f} ({_num(c.get('ci_low'), '+.3f')} to {_num(c.get('ci_high'), '+.3f')})"
 
 
 def config_records(data: Mapping[str, Any] | None, tolerance: float, current: str | None = None
                    ) -> list[dict[str, Any]]:
-    """The table behind the chart: one row per configuration, its levers, prices, score and role."""
+    """The table behind the chart: one row per configuration, its levers, prices, score, interval and role,
+    every cell in words (no ``None``)."""
     rec = recommended_at(data, tolerance)
     ref, rec_id = reference_id(data), rec.get("id") if rec else None
+    current = current or (data or {}).get("current")
     rows = []
     for c in configs_of(data):
         role = _role(c, ref, rec_id)
         note = [ROLE_LABELS[role]] if ROLE_LABELS[role] else []
-        if c.get("id") == current:
+        if c.get("id") == current and role != ROLE_CURRENT:
             note.append("current settings")
+        measured = c.get("measured_usd_per_video")
+        cost = c.get("spent_usd") if c.get("score") is not None else c.get("tune_usd_estimate")
         rows.append({
-            "configuration": c.get("label") or c.get("id"), "model": c.get("model"), "frames": c.get("frames"),
-            "max edge (px)": c.get("max_edge") or "full", "schema": c.get("schema"),
-            "$ per video": c.get("usd_per_video"), "score": c.get("score"),
-            "tune cost (USD)": c.get("spent_usd") if c.get("score") is not None else c.get("tune_usd_estimate"),
+            "configuration": str(c.get("label") or c.get("id")), "model": str(c.get("model") or NONE),
+            "frames": str(c.get("frames") or NONE), "max edge (px)": str(c.get("max_edge") or "full"),
+            "schema": str(c.get("schema") or NONE),
+            "$ per video": usd(c.get("usd_per_video")) if c.get("usd_per_video") is not None else NONE,
+            "cost from": "measured" if measured is not None else "estimate",
+            "score": _num(c.get("score"), ".3f"),
+            "vs ceiling (interval)": _interval(c),
+            "tune cost": usd(cost) if cost is not None else NONE,
             "": ", ".join(note), "not sent": c.get("skipped") or "",
         })
     return rows
@@ -160,52 +243,59 @@ def default_budget(planned_usd: float | None) -> float:
 
 
 def recommendation_text(data: Mapping[str, Any] | None, tolerance: float) -> str | None:
-    """The recommendation in one sentence, or ``None`` when nothing was scored."""
-    rec = recommended_at(data, tolerance)
-    ref = {c.get("id"): c for c in configs_of(data)}.get(reference_id(data))
-    if rec is None or ref is None:
-        return None
-    if rec.get("id") == ref.get("id"):
-        return (f"No cheaper configuration stays within {tolerance:.2f} of the reference's score: keep "
-                f"{ref.get('label')} ({usd(ref.get('usd_per_video'))} a video).")
-    saving = 1 - rec["usd_per_video"] / ref["usd_per_video"] if ref.get("usd_per_video") else None
-    return (f"{rec.get('label')}: {usd(rec.get('usd_per_video'))} a video"
-            + (f" ({pct(saving)} less than the reference)" if saving is not None else "")
-            + f", score {rec.get('score'):.3f} against the reference's {ref.get('score') or 0:.3f} "
-            f"(tolerance {tolerance:.2f}).")
+    """The verdict in one sentence (``verdict_sentence``), or ``None`` when nothing was measured."""
+    return verdict_sentence(data, tolerance)
 
 
 def spend_text(data: Mapping[str, Any]) -> str:
-    """What the stored tune cost and on what."""
+    """What the stored tune cost, on what, against what, and which prices the costs per video use."""
     sample = (data.get("sample") or {}).get("rel_paths") or []
     ref = data.get("reference") or {}
-    against = "your verified labels" if ref.get("kind") == "labels" else "the reference configuration's answers"
+    human = data.get("human_verified") or {}
+    against = "the reference configuration's answers"
+    if ref.get("kind") == "labels":
+        against = (f"the reference configuration's answers, with the labels people verified in their place "
+                   f"({human.get('videos', 0)} video(s) human-verified, fields: "
+                   f"{', '.join(human.get('fields') or []) or 'none'})")
+    left_out = data.get("excluded_fields") or []
     return (f"Tuned on {len(sample)} video(s), scored against {against}; spent {usd(data.get('spent_usd'))}"
             + (f" of a {usd(data.get('budget_usd'))} budget" if data.get("budget_usd") is not None else "")
-            + (f", {data['updated_at'][:16].replace('T', ' ')} UTC" if data.get("updated_at") else "") + ".")
+            + (f", {data['updated_at'][:16].replace('T', ' ')} UTC" if data.get("updated_at") else "") + "."
+            + (f" Costs per video: measured usage at {data['prices']}." if data.get("prices") else "")
+            + (f" Left out, the same answer on every video: {', '.join(left_out)}." if left_out else ""))
 
 
 def quality_text(quality: Mapping[str, Any] | None) -> str | None:
     """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``)."""
     if not quality or quality.get("score") is None:
         return None
+    sim = " (simulated)" if quality.get("simulated") else ""
+    if isinstance(quality.get("diff"), int | float) and quality.get("ceiling") is not None:
+        return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}, "
+                f"{_interval(quality)} against the ceiling of {quality['ceiling']:.3f} (the reference asked twice), "
+                f"at {usd(quality.get('usd_per_video'))} a video.")
     ref = quality.get("reference_score")
-    return (f"Measured on a tune sample: these settings score {quality['score']:.3f}"
+    return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}"
             + (f" against the reference's {ref:.3f}" if ref is not None else "")
             + f", at {usd(quality.get('usd_per_video'))} a video.")
 
 
 __all__ = [
+    "NONE",
+    "ROLE_CONTROL",
+    "ROLE_CURRENT",
     "ROLE_LABELS",
     "ROLE_NOT_RUN",
     "ROLE_OTHER",
     "ROLE_RECOMMENDED",
     "ROLE_REFERENCE",
+    "ROLE_REPLICATE",
     "TOLERANCE_MAX",
     "TunePoint",
     "config_records",
     "configs_of",
     "default_budget",
+    "field_loss_records",
     "field_losses",
     "loss_matrix",
     "pareto_front",
@@ -214,7 +304,12 @@ __all__ = [
     "recommended_at",
     "reference_id",
     "spend_text",
+    "text_records",
+    "tolerance_floor",
+    "tolerance_sentence",
     "tune_plan_metrics",
     "tune_points",
+    "verdict_at",
+    "verdict_sentence",
     "verified_labels",
 ]

@@ -10,6 +10,7 @@ import pytest
 
 import gaia
 from gaia._cli import build_parser, main
+from gaia.quality.ladder import TuneConfig
 
 
 @pytest.fixture(scope="module")
@@ -47,28 +48,62 @@ def test_unknown_model_is_a_plain_error(demo, capsys):
     assert "unknown model" in capsys.readouterr().err
 
 
-def test_tune_json_recommends_cheaper_within_tolerance_and_adopt_changes_the_estimate(demo, api_env, capsys):
-    before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    # The user sets the tolerance (0.15 of the reference's score); the recommendation honours it.
-    out = json.loads(_run(capsys, ["tune", str(demo), "--budget", "1", "--tolerance", "0.15", "--yes", "--adopt",
-                                   "--json"]))
-    assert out["tolerance"] == 0.15
-    assert len([c for c in out["configs"] if c["score"] is not None]) >= 6
+def test_tune_json_contract_and_adopt_with_the_default_tolerance_never_raises_the_estimate(demo, api_env, capsys):
+    settings_before = gaia.Folder(demo).settings()
+    code = main(["tune", str(demo), "--budget", "1", "--yes", "--adopt", "--json"])  # the default tolerance
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["tolerance"] == gaia.DEFAULT_TOLERANCE and out["simulated"] is True
+    for key in ("configs", "reference", "recommended", "spent_usd", "verdict", "current", "negative_control",
+                "ceiling", "adopted"):
+        assert key in out
+    ids = {c["id"] for c in out["configs"]}
+    assert out["current"] in ids and out["negative_control"] in ids
+    assert out["verdict"] in ("recommend", "keep", "undetermined") and out["verdict_text"]
     assert 0 < out["spent_usd"] <= 1
     for c in out["configs"]:
-        assert {"model", "frames", "max_edge", "schema", "usd_per_video", "score"} <= set(c)
-    ref, rec = out["reference"], out["recommended"]
-    assert rec["usd_per_video"] < ref["usd_per_video"] and rec["score"] >= ref["score"] - out["tolerance"]
-    assert out["adopted"]["model"] == rec["model"]
+        assert {"model", "frames", "max_edge", "schema", "usd_per_video", "score", "diff", "ci_low", "ci_high",
+                "measured_usd_per_video"} <= set(c)
+    ctrl = next(c for c in out["configs"] if c["id"] == out["negative_control"])
+    assert ctrl["ci_high"] < 0  # the negative control is clearly below the ceiling on the demo
     assert not list(demo.glob("*.gaia.json"))  # a tune never writes the folder's results
-    after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    assert after["model"] == rec["model"]
-    assert after != before
+    if out["verdict"] != "recommend":
+        assert out["recommended"] is None and out["adopted"] is None and code == 1
+        assert "nothing adopted" in captured.err and gaia.Folder(demo).settings() == settings_before
+        return
+    gaia.Folder(demo).save_settings(settings_before)  # the estimate of the settings before adopting...
+    before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
+    gaia.adopt_config(demo, out["adopted"] and TuneConfig.from_dict(out["recommended"]))
+    after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))  # ...and after
+    rec = out["recommended"]
+    cur = next(c for c in out["configs"] if c["id"] == out["current"])
+    assert code == 0 and out["adopted"]["model"] == rec["model"]
+    assert rec["usd_per_video"] < cur["usd_per_video"]
+    total = {json.dumps(s["key"]): s["total_usd"] for s in after["scenarios"]}
+    assert all(total[json.dumps(s["key"])] <= s["total_usd"] for s in before["scenarios"])  # never raised
     settings = gaia.Folder(demo).settings()
     assert (settings.keyframes.count, settings.keyframes.max_edge) == (rec["frames"], rec["max_edge"])
     assert gaia.quality_for(demo)["id"] == rec["id"]  # the Estimate page finds its score
-    plan = gaia.plan_submission(demo)
-    assert plan.settings == settings and plan.profile.hash == gaia.Folder(demo).profile().hash
+
+
+def test_adopt_writes_only_a_recommendation(demo, api_env, capsys, monkeypatch):
+    """Whatever the tune finds, --adopt never adopts a verdict other than recommend (forced here: keep)."""
+    from gaia.quality import verdict as verdict_module
+
+    real = verdict_module.decide
+
+    def keep(*args, **kwargs):
+        d = real(*args, **kwargs)
+        return verdict_module.Decision(verdict_module.Verdict.KEEP, "Keep the current settings (forced).",
+                                       tolerance_abs=d.tolerance_abs, discriminates=True)
+
+    monkeypatch.setattr("gaia.quality.tune.decide", keep)
+    before = gaia.Folder(demo).settings()
+    assert main(["tune", str(demo), "--sample", "2", "--yes", "--adopt"]) == 1
+    captured = capsys.readouterr()
+    assert "Keep the current settings (forced)." in captured.out.splitlines()[1]  # the verdict first
+    assert "nothing adopted" in captured.err
+    assert gaia.Folder(demo).settings() == before
 
 
 def _run(capsys, argv: list[str]) -> str:
@@ -76,3 +111,18 @@ def _run(capsys, argv: list[str]) -> str:
     out = capsys.readouterr()
     assert code == 0, out.err
     return out.out
+
+
+def test_adopting_a_recommendation_lowers_the_estimate(demo, capsys):
+    """The recommend path, forced with answers set per configuration: the estimate after --adopt is lower."""
+    from tests.quality.test_tune import LADDER, FakeRunner
+
+    _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])  # the estimate prices extracted frames
+    before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
+    result = gaia.run_tune(demo, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
+    assert result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None
+    gaia.adopt_config(demo, result.recommended.config)
+    _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])
+    after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
+    total = {s["key"]: s["total_usd"] for s in after["scenarios"]}
+    assert all(total[s["key"]] < s["total_usd"] for s in before["scenarios"])

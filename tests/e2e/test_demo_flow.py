@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
+from gaia.sidecar import write_sidecar
 from tests.e2e.conftest import NARROW, AppServer
 from tests.e2e.helpers import LONG, go, shot, wait_idle, watch_outside_requests
 
@@ -97,7 +98,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
                '<b>bold?</b> [link](javascript:alert(1))')
     first = videos[0]
     analysis = gaia.read_sidecar(first)["analysis"]
-    gaia.write_sidecar(first, {"analysis": {**analysis, "summary": hostile}})
+    write_sidecar(first, {"analysis": {**analysis, "summary": hostile}})
     page.get_by_role("button", name="Reload the sidecars").click()
     wait_idle(page)
     # The table keeps a hidden accessibility copy of each cell: look for the text a person can see.

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 import gaia
 import gaia.media.scan
+from gaia.media.probe import probe_file
 from tests import videos as media
 from tests.e2e.conftest import ROOT, AppServer
 from tests.e2e.helpers import LONG, wait_idle
@@ -38,7 +39,7 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         dest = folder / f"camera_{i // 100:02d}" / f"clip_{i:04d}.mp4"
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.link(clip, dest)
-    info = gaia.probe_file(clip)
+    info = probe_file(clip)
     assert gaia.Folder(folder).workdir.is_dir()  # as after an earlier visit that extracted: the cache lives in .gaia/
     mp = pytest.MonkeyPatch()
     mp.setattr(gaia.media.scan, "probe_file", lambda _path: info)  # every link is the same file

@@ -1,7 +1,8 @@
 """The API emulator, always through the official SDK: batch lifecycle, validation, answers, usage.
 
 Faults, restarts, the Messages, token-counting and Models endpoints and the CLI are in
-``tests/emulator/test_emulator_more.py``. Images are tiny JPEGs made with Pillow; batches end after 0.3 s.
+``tests/emulator/test_emulator_faults_and_routes.py``. Images are tiny JPEGs made with Pillow;
+batches end after 0.3 s.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 import gaia
-from gaia.media.probe import ffmpeg_exe
+from gaia.media.probe import ffmpeg_exe, probe_file
 
 
 def rgb(path: Path) -> np.ndarray:
@@ -39,7 +39,7 @@ def reference_frames(video: Path, size: tuple[int, int], near: Sequence[float] |
     With ``near``, only each of those times' nearest frame and its two neighbours; else every frame.
     """
     w, h = size
-    start = gaia.probe_file(video).start_time
+    start = probe_file(video).start_time
     select = ""
     if near is not None:
         times = [t - start for t in _frame_times(video)]

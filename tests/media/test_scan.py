@@ -9,10 +9,11 @@ import pytest
 
 import gaia
 from gaia.media.probe import probe_file
-from gaia.media.scan import FolderError, check_folder, scan_folder
+from gaia.media.scan import FolderError, VideoRecord, check_folder, scan_folder
+from gaia.sidecar import write_sidecar
 
 
-def _by_name(result: gaia.ScanResult) -> dict[str, gaia.VideoRecord]:
+def _by_name(result: gaia.ScanResult) -> dict[str, VideoRecord]:
     return {r.rel_path: r for r in result.records}
 
 
@@ -111,7 +112,7 @@ def test_two_videos_sharing_a_stem_are_reported(make_folder):
 
 def test_the_video_that_already_owns_the_sidecar_keeps_it(make_folder):
     folder = make_folder({"clip.mp4": "testsrc", "clip.MOV": "mov"})
-    gaia.write_sidecar(folder / "clip.mp4", {"analysis": {"summary": "a dog"}})
+    write_sidecar(folder / "clip.mp4", {"analysis": {"summary": "a dog"}})
     recs = _by_name(scan_folder(folder))
     assert recs["clip.mp4"].usable and recs["clip.mp4"].sidecar_state == "analysed"
     assert not recs["clip.MOV"].usable
@@ -121,8 +122,8 @@ def test_the_video_that_already_owns_the_sidecar_keeps_it(make_folder):
 def test_sidecar_state_follows_the_fingerprint(make_folder):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc", "c.mp4": "testsrc"})
     fp = {"model": "m", "prompt_hash": "p1"}
-    gaia.write_sidecar(folder / "a.mp4", {"analysis": {}, "run": {"fingerprint": fp}})
-    gaia.write_sidecar(folder / "b.mp4", {"analysis": {}, "run": {"fingerprint": {**fp, "prompt_hash": "p0"}}})
+    write_sidecar(folder / "a.mp4", {"analysis": {}, "run": {"fingerprint": fp}})
+    write_sidecar(folder / "b.mp4", {"analysis": {}, "run": {"fingerprint": {**fp, "prompt_hash": "p0"}}})
     recs = _by_name(scan_folder(folder, fingerprint=fp))
     assert [recs[n].sidecar_state for n in ("a.mp4", "b.mp4", "c.mp4")] == ["analysed", "stale", "none"]
     assert scan_folder(folder, fingerprint=fp).summary()["analysed"] == 1

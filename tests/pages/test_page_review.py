@@ -8,6 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.labels import effective_analysis, read_verified
+from gaia.sidecar import write_sidecar
+from gaia.views import iter_analyses_jsonl, load_results, review_queue, rows_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "6_Results.py")
@@ -29,7 +32,7 @@ def analysed(make_folder, emulator, monkeypatch) -> Path:
     data = gaia.read_sidecar(folder / "cat.mp4")
     analysis = {**data["analysis"], "confidence": "low",
                 "setting": {**data["analysis"]["setting"], "environment": "unknown"}}
-    gaia.write_sidecar(folder / "cat.mp4", {"analysis": analysis})
+    write_sidecar(folder / "cat.mp4", {"analysis": analysis})
     return folder
 
 
@@ -56,16 +59,16 @@ def test_correct_a_field_in_the_queue_and_see_it_verified_and_exported(analysed)
     save(at).click().run()
     assert not at.exception
     assert any("as verified" in s.value for s in at.success)
-    verified = gaia.read_verified(analysed / "cat.mp4")
+    verified = read_verified(analysed / "cat.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
-    assert gaia.effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
+    assert effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
     # every field of the form was checked by a person: the video leaves the queue
     queue_now = [d.value for d in at.dataframe if "why" in d.value.columns]
     assert not queue_now or "cat.mp4" not in set(queue_now[0]["video"])
-    assert "cat.mp4" not in [it.rel_path for it in gaia.review_queue(analysed)]
-    jsonl = "".join(gaia.iter_analyses_jsonl(analysed, gaia.load_results(analysed)))
+    assert "cat.mp4" not in [it.rel_path for it in review_queue(analysed)]
+    jsonl = "".join(iter_analyses_jsonl(analysed, load_results(analysed)))
     assert '"environment": "outdoor"' in jsonl
-    assert "setting.environment" in gaia.rows_csv(gaia.load_results(analysed))
+    assert "setting.environment" in rows_csv(load_results(analysed))
 
 
 def test_a_bad_value_is_refused_and_nothing_saved(analysed):
@@ -74,7 +77,7 @@ def test_a_bad_value_is_refused_and_nothing_saved(analysed):
     save(at).click().run()
     assert not at.exception
     assert any("Not saved" in e.value and "subjects" in e.value for e in at.error)
-    assert gaia.read_verified(analysed / "cat.mp4") is None
+    assert read_verified(analysed / "cat.mp4") is None
 
 
 def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):

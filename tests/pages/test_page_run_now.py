@@ -9,6 +9,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.pricing.history import history
+from gaia.sidecar import write_sidecar
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
@@ -115,7 +117,7 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, 
     assert len(at.image) == 4  # two keyframes each, one image per frame (in a grid, like Results)
     edited = gaia.PromptProfile("short summary", gaia.default_profile().system, schema,
                                 gaia.default_profile().instruction)
-    assert len(gaia.history(folder, edited.hash, gaia.Folder(folder).settings().model).output_tokens) == 2
+    assert len(history(folder, edited.hash, gaia.Folder(folder).settings().model).output_tokens) == 2
     assert api_env.calls["messages.create"] == 2
     # Keep it: the batch now uses the edited profile, and skips the two videos the trial answered.
     at.button(key="trial_keep").click().run()
@@ -177,7 +179,7 @@ def test_prompt_trial_answers_can_be_discarded(api_env, ready_folder):
 
 def test_prompt_trial_answers_can_be_kept(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
-    gaia.write_sidecar(folder / "a.mp4", {"analysis": {"summary": "mine"}})
+    write_sidecar(folder / "a.mp4", {"analysis": {"summary": "mine"}})
     at = _component("render_prompt_trial", folder)
     at.number_input(key="trial_n").set_value(2).run()
     at.button(key="trial_go").click().run()

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.sidecar import write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +238,7 @@ def analysed_folder(api_env, ready_folder):
         data["analysis"]["tags"] = tags
         if name == "cat.mp4":
             data["analysis"]["summary"] = HOSTILE
-        gaia.write_sidecar(folder / name, {"analysis": data["analysis"]})
+        write_sidecar(folder / name, {"analysis": data["analysis"]})
     return folder
 
 
@@ -278,13 +279,14 @@ def test_results_page_table_filters_and_search(analysed_folder):
 
 
 def test_results_exports_hold_the_filtered_rows(analysed_folder):
-    from gaia.views import analyses_jsonl, filter_rows, load_results, rows_csv
+    from gaia.views import analyses_jsonl, filter_rows, load_results, results_facets, rows_csv
 
     at = _results(analysed_folder)
     at.multiselect(key="results_tags").set_value(["garden"]).run()
     csv_button = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv_button is not None
-    rows = filter_rows(load_results(analysed_folder), tags=["garden"])
+    tags = next(f for f in results_facets(analysed_folder) if f.path == "tags")
+    rows = filter_rows(load_results(analysed_folder), chosen={tags: ["garden"]})
     got = list(csv.DictReader(io.StringIO(rows_csv(rows))))
     assert [r["video"] for r in got] == ["dog.mp4", "fox.mp4"]
     assert json.loads(got[1]["tags"]) == ["fox", "night", "garden"] and json.loads(got[1]["species"]) == ["red fox"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-import gaia as B
+import gaia
 from gaia.facts import model_facts
 from gaia.folder import Folder
 from gaia.media.demo import ensure_demo_folder
@@ -59,19 +59,19 @@ def estimate(folder: Path, ksets: list, client: anthropic.Anthropic) -> Estimate
 
 def run_now(folder: Path, ksets: list, client: anthropic.Anthropic, limit: int | None = None) -> str:
     """Send (the first ``limit`` of) the videos not analysed yet now, one at a time; the run's id."""
-    plan = B.plan_run_now(folder, RunSettings(), limit=limit, keyframe_sets=ksets)
-    res = B.run_now(folder, plan, client, concurrency=1)
+    plan = gaia.plan_run_now(folder, RunSettings(), limit=limit, keyframe_sets=ksets)
+    res = gaia.run_now(folder, plan, client, concurrency=1)
     assert res.blocked is None and not res.not_sent, res
     return str(res.run_id)
 
 
 def batch(folder: Path, ksets: list, client: anthropic.Anthropic) -> str:
     """Submit the videos not analysed yet as a batch, wait, retrieve; the run's id."""
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    res = B.submit(folder, plan, client)
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    res = gaia.submit(folder, plan, client)
     assert res.ok, res
     wait_ended(client, folder)
-    assert B.retrieve(folder, client).complete
+    assert gaia.retrieve(folder, client).complete
     return plan_run_id(folder)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-import gaia as B
+import gaia
 from gaia.folder import Folder
 from gaia.runs import recorder
 from gaia.settings import RunSettings
@@ -52,11 +52,11 @@ def sent_videos(folder: Path, sent: Counter[str]) -> Counter[str]:
 def settle(folder: Path, client: anthropic.Anthropic, ksets, **plan_kw) -> None:
     """What a user does after a crash: submit again until nothing is left, then watch to the end."""
     for _ in range(4):
-        plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client, **plan_kw)
+        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client, **plan_kw)
         if not plan.requests:
             break
-        assert B.submit(folder, plan, client).ok
-    B.watch(folder, client, poll_s=0.1)
+        assert gaia.submit(folder, plan, client).ok
+    gaia.watch(folder, client, poll_s=0.1)
 
 
 SUBMIT_POINTS = ["spool_written", "intent_written", "batch_created", "batch_recorded"]
@@ -68,12 +68,12 @@ def test_submit_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, mo
     folder = tmp_path / "v"
     names = [f"c{i}.mp4" for i in range(6)]
     ksets = fake_ksets(folder, names, frames=1)
-    one = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:1]).requests[0].nbytes
+    one = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:1]).requests[0].nbytes
     small = {"max_batch_bytes": int(one * 2.5 / 0.98)}  # three batches of two
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, **small)
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, **small)
     assert len(plan.batches) == 3
     with pytest.raises(Killed):
-        B.submit(folder, plan, anthropic_client, checkpoints=kill_at(point, nth))
+        gaia.submit(folder, plan, anthropic_client, checkpoints=kill_at(point, nth))
     settle(folder, anthropic_client, ksets, **small)
     sent = sent_custom_ids(anthropic_client)
     videos = sent_videos(folder, sent)
@@ -96,8 +96,8 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
     folder = tmp_path / "v"
     names = [f"c{i}.mp4" for i in range(8)]
     ksets = fake_ksets(folder, names, frames=1)
-    assert B.submit(folder, B.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    B.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    gaia.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     writes: Counter[str] = Counter()
     real_write = recorder.write_sidecar
 
@@ -107,15 +107,15 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
 
     monkeypatch.setattr(recorder, "write_sidecar", counting_write)
     with pytest.raises(Killed):
-        B.retrieve(folder, anthropic_client, checkpoints=kill_at(point, nth))
+        gaia.retrieve(folder, anthropic_client, checkpoints=kill_at(point, nth))
     before = {n: sidecar_path(folder / n).stat().st_mtime_ns for n in names if sidecar_path(folder / n).exists()}
-    again = B.retrieve(folder, anthropic_client)
+    again = gaia.retrieve(folder, anthropic_client)
     assert again.complete
-    assert B.retrieve(folder, anthropic_client).batches == ()  # nothing left to do
+    assert gaia.retrieve(folder, anthropic_client).batches == ()  # nothing left to do
     for n, mtime in before.items():
         assert sidecar_path(folder / n).stat().st_mtime_ns == mtime, f"{n} was written again"
     assert set(writes.values()) == {1}, writes  # every sidecar written exactly once
-    fails = {f.rel_path for f in B.failures(folder)}
+    fails = {f.rel_path for f in gaia.failures(folder)}
     assert len(writes) + len(fails) == len(names)  # every result: a sidecar or a stated reason
     assert fails.isdisjoint(writes)
     with Folder.of(folder).ledger() as ledger:
@@ -126,7 +126,7 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
 # --- real processes, SIGKILL ----------------------------------------------------------------------------
 
 
-def gaia(args: list[str], env: dict[str, str], kill_at: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], env: dict[str, str], kill_at: str | None = None) -> subprocess.CompletedProcess:
     """Run ``gaia ARGS`` in a real process; with ``kill_at`` (``POINT:N``) it is SIGKILLed at that checkpoint."""
     cmd = [sys.executable, str(KILLER), kill_at, *args] if kill_at else [sys.executable, "-m", "gaia", *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
@@ -143,11 +143,11 @@ def cli_env(emulator) -> dict[str, str]:
 @pytest.mark.parametrize("point", SUBMIT_POINTS)
 def test_cli_submit_sigkill(make_folder, anthropic_client, cli_env, point):
     folder = make_folder({"a.mp4": "testsrc", "sub dir/b é.MOV": "mov", "c.mkv": "mkv"})
-    killed = gaia(["submit", str(folder), "--yes"], cli_env, kill_at=f"{point}:1")
+    killed = run_cli(["submit", str(folder), "--yes"], cli_env, kill_at=f"{point}:1")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    again = gaia(["submit", str(folder), "--yes"], cli_env)
+    again = run_cli(["submit", str(folder), "--yes"], cli_env)
     assert again.returncode == 0, again.stdout + again.stderr
-    watched = gaia(["watch", str(folder), "--poll", "0.2"], cli_env)
+    watched = run_cli(["watch", str(folder), "--poll", "0.2"], cli_env)
     assert watched.returncode == 0, watched.stdout + watched.stderr
     sent = sent_custom_ids(anthropic_client)
     rels = ["a.mp4", "sub dir/b é.MOV", "c.mkv"]
@@ -160,16 +160,16 @@ def test_cli_submit_sigkill(make_folder, anthropic_client, cli_env, point):
 def test_cli_retrieve_sigkill(make_folder, anthropic_client, cli_env):
     rels = ["a.mp4", "b.mp4", "c.mov", "d.mkv"]
     folder = make_folder(dict(zip(rels, ["testsrc", "cuts", "mov", "mkv"], strict=True)))
-    assert gaia(["submit", str(folder), "--yes"], cli_env).returncode == 0
+    assert run_cli(["submit", str(folder), "--yes"], cli_env).returncode == 0
     time.sleep(0.5)
-    assert gaia(["status", str(folder)], cli_env).returncode == 0
-    killed = gaia(["retrieve", str(folder)], cli_env, kill_at="sidecar_written:2")
+    assert run_cli(["status", str(folder)], cli_env).returncode == 0
+    killed = run_cli(["retrieve", str(folder)], cli_env, kill_at="sidecar_written:2")
     assert killed.returncode == -signal.SIGKILL
     written = {r: sidecar_path(folder / r).stat().st_mtime_ns for r in rels if sidecar_path(folder / r).exists()}
     # Killed as the second result was about to be marked done: at least two sidecars are on disk
     # (sidecar writes run slightly ahead of the ledger), none of them recorded in the ledger yet.
     assert len(written) >= 2
-    done = gaia(["retrieve", str(folder)], cli_env)
+    done = run_cli(["retrieve", str(folder)], cli_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Wrote {len(rels) - len(written)} sidecar(s)" in done.stdout
     for r, mtime in written.items():
@@ -183,13 +183,13 @@ def test_unreachable_list_after_a_crash_blocks_instead_of_guessing(tmp_path, fak
 
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     with pytest.raises(Killed):  # the batch exists, the ledger does not know its id
-        B.submit(folder, plan, anthropic_client, checkpoints=kill_at("batch_created", 1))
+        gaia.submit(folder, plan, anthropic_client, checkpoints=kill_at("batch_created", 1))
     emulator.update_config(http_faults=[HttpFault(route="batches.list", status=500, count=None)])
-    res = B.submit(folder, plan, anthropic_client)
+    res = gaia.submit(folder, plan, anthropic_client)
     assert res.blocked and "interrupted" in res.blocked and res.sent == 0
     emulator.update_config(http_faults=[])
     assert len(list(anthropic_client.messages.batches.list())) == 1
-    again = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
+    again = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
     assert not again.requests and len(again.skipped_by("in_flight")) == 2  # adopted, not sent again

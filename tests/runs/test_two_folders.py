@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import gaia as B
+import gaia
+from gaia.api.requests import build_request, custom_id_for
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent
+from gaia.runs.batch import reconcile
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 from tests.runs._hooks import Killed, kill_at
@@ -27,13 +29,13 @@ def ledger_ids(folder: Path) -> dict[str, str]:
 def settle(folder: Path, client, ksets) -> None:
     """Submit until nothing is left to send and watch to the end (a disowned batch needs one more round)."""
     for _ in range(4):
-        plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client)
+        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client)
         if plan.requests:
-            assert B.submit(folder, plan, client).ok
-        elif not any(s.running for s in B.refresh_status(folder, client)):
-            B.retrieve(folder, client)  # a batch that ended before this look is still to be read
+            assert gaia.submit(folder, plan, client).ok
+        elif not any(s.running for s in gaia.refresh_status(folder, client)):
+            gaia.retrieve(folder, client)  # a batch that ended before this look is still to be read
             return
-        B.watch(folder, client, poll_s=0.1)
+        gaia.watch(folder, client, poll_s=0.1)
 
 
 def own_answers(folder: Path) -> None:
@@ -56,15 +58,15 @@ def test_two_folders_same_names_killed_at_every_point(tmp_path, fake_ksets, anth
     ksets_a = fake_ksets(a, NAMES, frames=2)
     if other_running:  # B's batch is still running when A reconciles: adopted only provisionally
         emulator.update_config(batch_delay_s=1.0)
-    assert B.submit(b, B.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
+    assert gaia.submit(b, gaia.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
     emulator.update_config(batch_delay_s=0.3)
     if not other_running:
-        B.watch(b, anthropic_client, poll_s=0.1)
+        gaia.watch(b, anthropic_client, poll_s=0.1)
     with pytest.raises(Killed):
-        B.submit(a, B.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
+        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=kill_at(point))
     settle(a, anthropic_client, ksets_a)
-    B.watch(b, anthropic_client, poll_s=0.1)
+    gaia.watch(b, anthropic_client, poll_s=0.1)
     assert not set(ledger_ids(a)) & set(ledger_ids(b))  # ids are the folder's and the run's own
     own_answers(a)
     own_answers(b)
@@ -80,21 +82,21 @@ def test_a_running_foreign_batch_is_adopted_then_disowned_unread(tmp_path, fake_
     ksets_b, ksets_a = fake_ksets(b, NAMES, frames=1), fake_ksets(a, NAMES, frames=2)
     emulator.update_config(batch_delay_s=1.0)
     with pytest.raises(Killed):  # A's intent is written, its batch never created
-        B.submit(a, B.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
+        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=kill_at("intent_written"))
-    assert B.submit(b, B.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
-    (adopted,) = B.reconcile(a, anthropic_client)  # B's batch, still running, is all it can see
+    assert gaia.submit(b, gaia.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
+    (adopted,) = reconcile(a, anthropic_client)  # B's batch, still running, is all it can see
     assert adopted.batch_id is not None
-    B.watch(a, anthropic_client, poll_s=0.1)
+    gaia.watch(a, anthropic_client, poll_s=0.1)
     assert all(read_sidecar(a / n) is None for n in NAMES)  # none of B's answers written into A
     with Folder.of(a).ledger() as ledger:
         assert {r.status for r in ledger.requests()} == {"unsent"}
         assert ledger.events(kind="disowned_batch")
         assert adopted.batch_id in ledger.known_batch_ids()  # never adopted again
-    plan = B.plan_submission(a, RunSettings(), keyframe_sets=ksets_a, client=anthropic_client)
+    plan = gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a, client=anthropic_client)
     assert len(plan.requests) == len(NAMES)  # A's videos go out now
-    assert B.submit(a, plan, anthropic_client).ok
-    B.watch(a, anthropic_client, poll_s=0.1)
+    assert gaia.submit(a, plan, anthropic_client).ok
+    gaia.watch(a, anthropic_client, poll_s=0.1)
     own_answers(a)
 
 
@@ -102,29 +104,29 @@ def test_an_old_style_ledger_still_retrieves_and_retries(tmp_path, fake_ksets, a
     """A batch sent before ids were scoped (custom_id = hash of the path alone) is retrieved and retried."""
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:2], frames=1)
-    plan = B.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    assert [r.custom_id for r in plan.requests] == [B.custom_id_for(n) for n in NAMES[:2]]  # the unscoped form
-    requests = [B.build_request(k, plan.profile, model=plan.model, cache_ttl=plan.settings.cache_ttl) for k in ksets]
+    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    assert [r.custom_id for r in plan.requests] == [custom_id_for(n) for n in NAMES[:2]]  # the unscoped form
+    requests = [build_request(k, plan.profile, model=plan.model, cache_ttl=plan.settings.cache_ttl) for k in ksets]
     batch = anthropic_client.messages.batches.create(requests=requests)
     with Folder.of(folder).ledger() as ledger:  # the ledger as the old code wrote it
         settings = {**plan.settings.to_dict(), "max_tokens": plan.max_tokens,
                     "prompt_profile_name": plan.profile.name, "image_source": "base64"}
         run = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings)
-        intents = [RequestIntent(custom_id=B.custom_id_for(k.rel_path), rel_path=k.rel_path, set_id=k.set_id,
+        intents = [RequestIntent(custom_id=custom_id_for(k.rel_path), rel_path=k.rel_path, set_id=k.set_id,
                                  timestamps=tuple(f.timestamp for f in k.frames), prompt_hash=plan.profile.hash,
                                  model=plan.model, fingerprint=plan.fingerprint) for k in ksets]
         local = ledger.add_batch_intent(run, intents)
         ledger.mark_batch_submitted(local, batch.model_dump(mode="json"))
         second = ledger.requests(rel_path=NAMES[1])[0]  # as if it had expired: to be retried
         ledger.finish_request(second.id, "failed", error_kind="expired", error="expired")
-    B.watch(folder, anthropic_client, poll_s=0.1)
+    gaia.watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / NAMES[0]) is not None
-    assert [f.rel_path for f in B.failures(folder)] == [NAMES[1]]
+    assert [f.rel_path for f in gaia.failures(folder)] == [NAMES[1]]
     Folder.of(folder).save_profile(plan.profile)
-    (retry,) = B.plan_retry(folder, keyframe_sets=ksets)
+    (retry,) = gaia.plan_retry(folder, keyframe_sets=ksets)
     assert [r.rel_path for r in retry.requests] == [NAMES[1]]
-    assert B.submit(folder, retry, anthropic_client).ok
-    B.watch(folder, anthropic_client, poll_s=0.1)
-    assert read_sidecar(folder / NAMES[1]) is not None and not B.failures(folder)
+    assert gaia.submit(folder, retry, anthropic_client).ok
+    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / NAMES[1]) is not None and not gaia.failures(folder)
     assert sent_videos(folder, sent_custom_ids(anthropic_client)) == Counter({NAMES[0]: 1, NAMES[1]: 2})
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import gaia
 from gaia import labels as L
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent
@@ -75,7 +76,7 @@ def test_confirming_removes_a_video_from_the_queue_and_the_form_shows_it(library
     env = {f.name: f for f in form.fields}["setting.environment"]
     assert env.kind == "enum" and "outdoor" in env.options and env.value == "unknown" and not env.verified
     assert {f.name: f.kind for f in form.fields}["subjects"] == "json"
-    V.save_review(folder, "unknown.mp4", {"setting.environment": "outdoor", "setting.place": "garden",
+    gaia.Folder(folder).save_review("unknown.mp4", {"setting.environment": "outdoor", "setting.place": "garden",
                                           "confidence": "high"}, note="looked at the clip")
     form = V.review_form(folder, "unknown.mp4")
     env = {f.name: f for f in form.fields}["setting.environment"]
@@ -88,5 +89,5 @@ def test_confirming_removes_a_video_from_the_queue_and_the_form_shows_it(library
 def test_save_review_refuses_values_outside_the_schema(library):
     folder, _ = library
     with pytest.raises(L.LabelError, match=r"setting\.environment"):
-        V.save_review(folder, "low.mp4", {"setting.environment": "underwater"})
+        gaia.Folder(folder).save_review("low.mp4", {"setting.environment": "underwater"})
     assert L.read_verified(folder / "low.mp4") is None

@@ -1,4 +1,4 @@
-"""The output-token diet and cost-honest defaults on the pages: frame-size presets on Keyframes,
+"""Cost-honest defaults on the pages: frame-size presets on Keyframes,
 the prompt profile and the answer length limit on Submit."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import gaia
+from gaia.prompts import compact_profile
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def test_submit_shows_each_profiles_output_tokens_and_switches_to_compact(api_en
     _answers(folder, [2000, 2200, 2400], profile_hash=full.hash)
     at = _app(SUBMIT, folder).run()
     assert not at.exception, at.exception
-    compact = gaia.compact_profile(full)
+    compact = compact_profile(full)
     settings = gaia.Folder(folder).settings()
     # No compact answers yet: the figure is the estimate's prediction from compact's own schema.
     guess = gaia.output_estimate(schema=compact.schema, model=settings.model, max_tokens=settings.max_tokens)
@@ -85,9 +86,9 @@ def test_submit_shows_each_profiles_output_tokens_and_switches_to_compact(api_en
     assert not at.exception, at.exception
     settings = gaia.Folder(folder).settings()
     assert settings.prompt_profile == "compact"
-    assert gaia.Folder(folder).profile().hash == gaia.compact_profile(full).hash
+    assert gaia.Folder(folder).profile().hash == compact_profile(full).hash
     plan = gaia.plan_submission(folder)
-    assert plan.profile.hash == gaia.compact_profile(full).hash  # what the batch will send
+    assert plan.profile.hash == compact_profile(full).hash  # what the batch will send
 
 
 def test_submit_warns_of_cut_off_answers_and_one_click_sets_the_suggested_limit(api_env, ready_folder):

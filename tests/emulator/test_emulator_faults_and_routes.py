@@ -1,4 +1,4 @@
-"""The API emulator, part two: injected faults, restarts, Messages, token counting, Models, CLI."""
+"""The API emulator: injected faults, restarts, Messages, token counting, Models, CLI."""
 
 from __future__ import annotations
 
