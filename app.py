@@ -15,11 +15,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from gaia.views import log_failure
 from pages._ui import (
     api_key,
     folder_from_url,
     folder_roots,
     md,
+    run_page,
     selected_folder,
     served_remotely,
     using_emulator,
@@ -49,7 +51,11 @@ pages = [
 page = st.navigation(pages)
 st.set_page_config(page_title="GAIA · video analysis at batch prices", page_icon=APP_ICON, layout="wide")
 
-url_problem = folder_from_url()  # a reload, a bookmark or a page's URL brings its folder back
+try:
+    url_problem = folder_from_url()  # a reload, a bookmark or a page's URL brings its folder back
+except Exception as exc:  # the frame, like every page, never shows a traceback
+    log_failure(exc, "the address")
+    url_problem = "its name could not be read"
 
 with st.sidebar:
     st.markdown("### GAIA")
@@ -80,4 +86,4 @@ if using_emulator():
                "Add an API key to use Claude (see the sidebar)."),
             icon=":material/science:")
 
-page.run()
+run_page(page)  # whatever a page lets escape becomes one sentence and a way on, never a traceback

@@ -58,6 +58,15 @@ LONG_VIDEOS = {
     "720p_20s_gop30.mp4": ("1280x720", 20, 30),
 }
 PHONE_SECONDS = 12
+# Short, repetitive clips (3 s, 640x360, x264 defaults): test patterns, still bars, slow fractals, a fade from
+# black; eight of them hold still, so GAIA keeps one frame there, and the rest move a little or a lot.
+SHORT_SOURCES = [
+    "testsrc2", "smptebars", "mandelbrot", "life=mold=10:ratio=0.1", "testsrc", "rgbtestsrc",
+    "gradients=speed=0.02", "cellauto=rule=110", "smptehdbars", "zoneplate=kt2=4", "pal75bars",
+    "color=c=#3060a0", "sierpinski", "yuvtestsrc", "testsrc2:hue=h=120", "colorspectrum",
+    "mandelbrot=start_scale=1", "life=ratio=0.3:seed=7", "gradients=speed=0.2:seed=3", "testsrc2:fade=in:st=0:d=1",
+]
+LONG_GOP_NAME = "720p_12s_gop250_black_open.mp4"
 
 
 def _ff(*args: str) -> None:
@@ -125,6 +134,41 @@ def make_phone_clips(root: Path, count: int) -> list[Path]:
     return clips
 
 
+def make_short_clips(root: Path) -> list[Path]:
+    """The 20 distinct 3 s 640x360 H.264 clips (x264 defaults, so one keyframe each, sometimes two)."""
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, spec in enumerate(SHORT_SOURCES):
+        path = root / f"short_{i:02d}.mp4"
+        out.append(path)
+        if path.exists():
+            continue
+        source, _, after = spec.partition(":")
+        name, _, opts = source.partition("=")
+        src = f"{name}=size=640x360:rate=30" + (f":{opts}" if opts else "") + (f",{after}" if after else "")
+        tmp = path.with_suffix(".tmp.mp4")
+        _ff("-f", "lavfi", "-i", f"{src},trim=duration=3,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast",
+            "-crf", "23", str(tmp))
+        tmp.rename(path)
+    return out
+
+
+def make_long_gop(root: Path) -> Path:
+    """720p, 12 s, a keyframe every 250 frames exactly (0 and 8.3 s); the first 2 s are black, so the
+    keyframe it opens on is black and its replacement lies deep in a 250-frame GOP."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LONG_GOP_NAME
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.mp4")
+        _ff("-f", "lavfi", "-i", "color=c=black:size=1280x720:rate=30:duration=2", "-f", "lavfi", "-i",
+            "testsrc2=size=1280x720:rate=30:duration=10", "-filter_complex",
+            "[1:v]noise=alls=8:allf=t[n];[0:v][n]concat=n=2:v=1:a=0,format=yuv420p[v]", "-map", "[v]",
+            "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "23", "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", str(tmp))
+        tmp.rename(path)
+    return path
+
+
 # --- the three ways to get N frames -------------------------------------------------------------
 
 
@@ -185,22 +229,38 @@ def gaia_default(folder: Path, rec: VideoRecord, n: int) -> None:
     assert kset.frames, kset.problem
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median wall time and median CPU time (this process, all its threads, and its child processes).
+def _cpu() -> float:
+    """CPU seconds of this process (every thread, nanosecond clock) and of its finished child processes."""
+    children = os.times()
+    return time.process_time() + children.children_user + children.children_system
+
+
+def timed_together(fns: list, repeats: int, min_s: float = 0.05) -> list[tuple[float, float]]:
+    """Median wall and CPU time of each of ``fns``, measured in rotation (one of each per round), so load
+    that comes and goes weighs on all of them alike. A fast call is repeated within a round until the
+    round has taken ``min_s`` and the time per call is kept: a 3 s clip takes milliseconds.
 
     CPU time is the steadier figure when other work shares the cores: wall time then also counts
     the time spent waiting for a core.
     """
-    walls, cpus = [], []
-    for _ in range(repeats):
+    loops = []
+    for fn in fns:  # one untimed call each settles how many calls a round needs (and warms caches)
         with tempfile.TemporaryDirectory() as tmp:
-            before = os.times()
             start = time.perf_counter()
             fn(Path(tmp))
-            walls.append(time.perf_counter() - start)
-            after = os.times()
-            cpus.append(sum(after[:4]) - sum(before[:4]))
-    return statistics.median(walls), statistics.median(cpus)
+            loops.append(max(1, min(20, round(min_s / max(time.perf_counter() - start, 1e-4)))))
+    walls: list[list[float]] = [[] for _ in fns]
+    cpus: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            with tempfile.TemporaryDirectory() as tmp:
+                before = _cpu()
+                start = time.perf_counter()
+                for _ in range(loops[k]):
+                    fn(Path(tmp))
+                walls[k].append((time.perf_counter() - start) / loops[k])
+                cpus[k].append((_cpu() - before) / loops[k])
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
 def per_video(folder: Path, names: list[str], n: int, repeats: int, with_naive: bool
@@ -209,25 +269,30 @@ def per_video(folder: Path, names: list[str], n: int, repeats: int, with_naive: 
     GAIA/floor ratios for the same frames as GAIA (CPU)."""
     records = {r.path.name: r for r in gaia.scan_folder(folder).records}
     wall_ratios, cpu_ratios, naive_ratios, same_ratios = [], [], [], []
+    settings = gaia.KeyframeSettings(count=n)
     for name in names:
         rec = records[name]
-        size = target_size(rec, gaia.KeyframeSettings(count=n), MODEL)
-        g, g_cpu = timed(lambda _tmp, rec=rec: gaia_default(folder, rec, n), repeats)
-        fl, fl_cpu = timed(lambda tmp, rec=rec, size=size: floor(rec.path, n, size, tmp), repeats)
-        (kset,) = gaia.cached_keyframes(folder, settings=gaia.KeyframeSettings(count=n), model=MODEL, records=[rec])
+        size = target_size(rec, settings, MODEL)
+        gaia_default(folder, rec, n)
+        (kset,) = gaia.cached_keyframes(folder, settings=settings, model=MODEL, records=[rec])
         same = [(f.timestamp, f.source == "keyframe") for f in kset.frames]
-        _, same_cpu = timed(lambda tmp, rec=rec, size=size, same=same: floor_same_frames(rec.path, same, size, tmp),
-                            repeats)
+        fns = [lambda _tmp, rec=rec: gaia_default(folder, rec, n),
+               lambda tmp, rec=rec, size=size: floor(rec.path, n, size, tmp),
+               lambda tmp, rec=rec, size=size, same=same: floor_same_frames(rec.path, same, size, tmp)]
+        if with_naive:
+            fns.append(lambda tmp, rec=rec, size=size: naive(rec.path, n, size, tmp))
+        measured = timed_together(fns, repeats)
+        (g, g_cpu), (fl, fl_cpu), (_, same_cpu) = measured[:3]
         wall_ratios.append(g / fl)
         cpu_ratios.append(g_cpu / fl_cpu)
         same_ratios.append(g_cpu / same_cpu)
         line = (f"{name:26} {g:7.3f} {fl:7.3f} {g / fl:10.2f}x {g_cpu:7.3f} {fl_cpu:7.3f} {g_cpu / fl_cpu:9.2f}x "
                 f"{g_cpu / same_cpu:9.2f}x")
         if with_naive:
-            nv, _ = timed(lambda tmp, rec=rec, size=size: naive(rec.path, n, size, tmp), repeats)
+            nv = measured[3][0]
             naive_ratios.append(nv / g)
             line += f" {nv:7.2f} {nv / g:10.1f}x"
-        print(line, flush=True)
+        print(line + f"  ({len(kset.frames)} kept)", flush=True)
     return wall_ratios, cpu_ratios, naive_ratios, same_ratios
 
 
@@ -329,6 +394,10 @@ def main() -> int:
     parser.add_argument("--phones", type=int, help="phone-like clips in the set (default 30, 8 with --quick)")
     parser.add_argument("--rescan", type=int, help="videos in the rescan folder (default 10,000; 1,000 with --quick)")
     parser.add_argument("--phones-only", action="store_true", help="skip the four long videos")
+    parser.add_argument("--sets", default="long,phones,short,longgop",
+                        help="which per-video sets to time (comma-separated; default all four)")
+    parser.add_argument("--no-extras", action="store_true",
+                        help="skip the all-cores phone run, the 8K clip and the rescan")
     parser.add_argument("--8k", dest="eightk", action="store_true", help="also measure one 8K clip's peak memory")
     parser.add_argument("--all-cores", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--extract-8k", type=Path, help=argparse.SUPPRESS)
@@ -345,29 +414,60 @@ def main() -> int:
     n = args.frames
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
 
+    sets = set(args.sets.split(","))
+    if args.phones_only:
+        sets.discard("long")
     t0 = time.perf_counter()
     long_dir = WORK / ("videos-quick" if args.quick else "videos")
-    long_videos = [] if args.phones_only else make_long_videos(long_dir, args.quick)
+    long_videos = make_long_videos(long_dir, args.quick) if "long" in sets else []
     phone_dir = WORK / f"phones-{phones}"
-    clips = make_phone_clips(phone_dir, phones)
-    print(f"test videos ready in {time.perf_counter() - t0:.1f} s ({len(long_videos)} long, {len(clips)} phone-like)")
+    clips = make_phone_clips(phone_dir, phones) if "phones" in sets or not args.no_extras else []
+    short_dir = WORK / "short"
+    shorts = make_short_clips(short_dir) if "short" in sets else []
+    gop_dir = WORK / "longgop"
+    long_gop = make_long_gop(gop_dir) if "longgop" in sets else None
+    print(f"test videos ready in {time.perf_counter() - t0:.1f} s ({len(long_videos)} long, {len(clips)} phone-like, "
+          f"{len(shorts)} short, {int(long_gop is not None)} long-GOP)")
 
-    print(f"\nper video, {n} frames, median of {repeats} (seconds)")
-    print(f"{'video':26} {'GAIA':>7} {'floor':>7} {'GAIA/floor':>11} {'G cpu':>7} {'f cpu':>7} {'cpu ratio':>10} "
-          f"{'same fr.':>10} {'naive':>7} {'naive/GAIA':>11}")
+    print(f"\nper video, {n} frames, median of {repeats} (seconds); 'cpu ratio' is GAIA against the keyframe floor, "
+          "'same fr.' against the floor decoding the same frames as GAIA (both CPU)")
+    header = (f"{'video':26} {'GAIA':>7} {'floor':>7} {'GAIA/floor':>11} {'G cpu':>7} {'f cpu':>7} {'cpu ratio':>10} "
+              f"{'same fr.':>10} {'naive':>7} {'naive/GAIA':>11}")
+    print(header)
     long_w, long_c, long_n, long_s = (per_video(long_dir, [v.name for v in long_videos], n, repeats, with_naive=True)
                                       if long_videos else ([], [], [], []))
-    timed_naive = clips[: max(3, phones // 5)]
-    ph_w, ph_c, ph_n, ph_s = per_video(phone_dir, [c.name for c in timed_naive], n, repeats, with_naive=True)
-    rest_w, rest_c, _, rest_s = per_video(phone_dir, [c.name for c in clips[len(timed_naive):]], n, repeats,
-                                          with_naive=False)
-    for label, ratios in (("wall", long_w + ph_w + rest_w), ("CPU", long_c + ph_c + rest_c),
-                          ("CPU, the floor decoding the same frames as GAIA", long_s + ph_s + rest_s)):
-        print(f"GAIA/floor ({label}): median {statistics.median(ratios):.2f}x (goal <= 1.25x), "
-              f"worst {max(ratios):.2f}x (goal <= 1.5x)")
-    naive_ratios = long_n + ph_n
-    print(f"naive/GAIA (wall): median {statistics.median(naive_ratios):.1f}x, worst {min(naive_ratios):.1f}x "
-          "(goal >= 10x)")
+    ph_w = ph_c = ph_n = ph_s = rest_w = rest_c = rest_s = []
+    if "phones" in sets:
+        timed_naive = clips[: max(3, phones // 5)]
+        ph_w, ph_c, ph_n, ph_s = per_video(phone_dir, [c.name for c in timed_naive], n, repeats, with_naive=True)
+        rest_w, rest_c, _, rest_s = per_video(phone_dir, [c.name for c in clips[len(timed_naive):]], n, repeats,
+                                              with_naive=False)
+    if long_videos or ph_w:
+        print("\nthe long videos and the phone-like set:")
+        for label, ratios in (("wall", long_w + ph_w + rest_w), ("CPU", long_c + ph_c + rest_c),
+                              ("CPU, the floor decoding the same frames as GAIA", long_s + ph_s + rest_s)):
+            print(f"GAIA/floor ({label}): median {statistics.median(ratios):.2f}x (goal <= 1.25x), "
+                  f"worst {max(ratios):.2f}x (goal <= 1.5x)")
+        naive_ratios = long_n + ph_n
+        print(f"naive/GAIA (wall): median {statistics.median(naive_ratios):.1f}x, worst {min(naive_ratios):.1f}x "
+              "(goal >= 10x)")
+    if shorts:
+        print(f"\n{len(shorts)} short repetitive clips (3 s, 640x360):")
+        print(header)
+        sh_w, sh_c, _, sh_s = per_video(short_dir, [c.name for c in shorts], n, repeats, with_naive=False)
+        print(f"short clips, GAIA/keyframe floor (CPU): median {statistics.median(sh_c):.2f}x (goal <= 2x), "
+              f"worst {max(sh_c):.2f}x; wall median {statistics.median(sh_w):.2f}x")
+        print(f"short clips, GAIA/same-frames floor (CPU): median {statistics.median(sh_s):.2f}x (goal <= 1.25x), "
+              f"worst {max(sh_s):.2f}x")
+    if long_gop is not None:
+        print("\nthe long-GOP video (720p, GOP 250, opens on black):")
+        print(header)
+        _, lg_c, _, lg_s = per_video(gop_dir, [long_gop.name], n, repeats, with_naive=False)
+        print(f"long GOP, GAIA/same-frames floor (CPU): {lg_s[0]:.2f}x (goal <= 2x); GAIA/keyframe floor "
+              f"{lg_c[0]:.2f}x")
+    if args.no_extras:
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+        return 0
 
     # The phone set on every core, in a fresh process so its peak memory is GAIA's alone.
     shutil.rmtree(phone_dir / ".gaia" / "frames", ignore_errors=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -56,12 +57,10 @@ def child_naive(folder: Path, base_url: str, batch_id: str, names_file: Path) ->
     import anthropic
     import jsonschema
 
-    from gaia.api.requests import custom_id_for
     from gaia.prompts import default_profile
     from gaia.sidecar import write_sidecar
 
-    names = json.loads(names_file.read_text())
-    by_id = {custom_id_for(n): n for n in names}
+    by_id = json.loads(names_file.read_text())  # custom_id -> relative path, as the submission made them
     validator = jsonschema.Draft202012Validator(default_profile().schema)
     client = anthropic.Anthropic(api_key="bench", base_url=base_url, max_retries=0)
     start = time.perf_counter()
@@ -135,7 +134,6 @@ def main() -> int:
             ksets.append(KeyframeSet(video=folder_a / rel, rel_path=rel, settings=KeyframeSettings(),
                                      model=gaia.DEFAULT_MODEL, set_id=f"s{n}", frames=(kf,)))
         names_file = tmp / "names.json"
-        names_file.write_text(json.dumps(names))
         t0 = time.perf_counter()
         plan = gaia.plan_submission(folder_a, RunSettings(), keyframe_sets=ksets)
         sub = gaia.submit(folder_a, plan, client)
@@ -147,6 +145,12 @@ def main() -> int:
             time.sleep(0.5)
         print(f"batch ended after {time.perf_counter() - t0:.1f} s (emulator)")
         batch_id = sub.batches[0].batch_id
+        # Request ids are scoped to the folder and the run (``Ledger.request_scope``): the naive way is
+        # handed the map from id to video that the submission used, as any client of its own would keep.
+        from gaia.api.requests import custom_id_for
+
+        scope = gaia.Folder(folder_a).ledger().request_scope(sub.run_id)
+        names_file.write_text(json.dumps({custom_id_for(n, scope=scope): n for n in names}))
         naive = _run_child("naive", str(folder_b), base_url, batch_id, str(names_file))
         ours = _run_child("gaia", str(folder_a), base_url)
     finally:
@@ -154,6 +158,7 @@ def main() -> int:
         emu.wait(10)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
     for label, r in (("GAIA ", ours), ("naive", naive)):
         print(f"{label}: {r['results']} results ({r['written']} sidecars) in {r['seconds']:.2f} s = "
               f"{r['results'] / r['seconds']:,.0f} results/s, peak RSS {r['peak_rss_mb']:.0f} MB")

@@ -25,6 +25,10 @@ OVERRIDE_ENV = "GAIA_PRICES_FILE"
 OVERRIDE_FILENAME = "gaia-prices.toml"
 
 # --- Message Batches API limits (https://platform.claude.com/docs/en/build-with-claude/batch-processing)
+# The folder scan's guard against walking a whole disk by mistake: a folder of 100,000 videos scans,
+# plans and submits (in batches within the API's limits) with room to spare.
+SCAN_VIDEO_LIMIT = 500_000
+SCAN_FOLDER_LIMIT = 100_000
 BATCH_MAX_REQUESTS = 100_000
 BATCH_MAX_BYTES = 256_000_000
 BATCH_EXPIRY_HOURS = 24

@@ -140,8 +140,42 @@ def field_problems(fields: Mapping[str, Any], schema: Mapping[str, Any] | None) 
         try:
             jsonschema.validate(value, sub)
         except jsonschema.ValidationError as exc:
-            problems.append(f"{name}: {exc.message}")
+            problems.append(_sentence(name, exc))
     return problems
+
+
+_TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text", "boolean": "yes or no",
+               "array": "a list", "object": "a set of fields", "null": "empty"}
+
+
+def _sentence(name: str, exc: jsonschema.ValidationError) -> str:
+    """A schema problem as a sentence a person reads: where (field, row, column) and what is expected."""
+    where = name
+    path = list(exc.absolute_path)
+    if path and isinstance(path[0], int):
+        where += f", row {path[0] + 1}"
+        path = path[1:]
+    if path:
+        where += f", “{path[-1]}”"
+    expected = exc.validator_value
+    if exc.validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        what = " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds)
+        return f"{where} must be {what}."
+    if exc.validator == "enum":
+        return f"{where} must be one of: {', '.join(str(v) for v in expected)}."
+    if exc.validator == "required":
+        missing = [k for k in expected if isinstance(exc.instance, dict) and k not in exc.instance]
+        return f"{where} needs a value for {', '.join(f'“{k}”' for k in missing) or 'every column'}."
+    if exc.validator == "additionalProperties":
+        return f"{where} has a column the schema does not know."
+    if exc.validator in ("minimum", "exclusiveMinimum"):
+        return f"{where} must be at least {expected}."
+    if exc.validator in ("maximum", "exclusiveMaximum"):
+        return f"{where} must be at most {expected}."
+    if exc.validator in ("minItems", "maxItems"):
+        return f"{where} must have {'at least' if exc.validator == 'minItems' else 'at most'} {expected} item(s)."
+    return f"{where} is not allowed by the output schema."
 
 
 def now_iso() -> str:

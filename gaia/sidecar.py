@@ -199,15 +199,35 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
     fingerprint given); ``"stale"``: an analysis made with other settings; ``"unreadable"``: the
     sidecar exists but is not valid JSON.
     """
+    # Pages plan the whole folder on every change; the answer is kept while the sidecar keeps its
+    # identity (written atomically: a new one is a new inode and mtime).
+    try:
+        st = os.stat(sidecar_path(video))
+        stamp: tuple[Any, ...] | None = (str(video), st.st_mtime_ns, st.st_ino, st.st_size,
+                                         json.dumps(fingerprint, sort_keys=True, default=str))
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _state_memo:
+        return _state_memo[stamp]
     try:
         data = read_sidecar(video)
     except SidecarError:
         return "unreadable"
     if not data or "analysis" not in data:
-        return "none"
-    if fingerprint is None:
-        return "analysed"
-    return "analysed" if RunBlock.of(data).fingerprint == fingerprint else "stale"
+        state: SidecarState = "none"
+    elif fingerprint is None:
+        state = "analysed"
+    else:
+        state = "analysed" if RunBlock.of(data).fingerprint == fingerprint else "stale"
+    if stamp is not None:
+        if len(_state_memo) >= STATE_MEMO_ENTRIES:
+            _state_memo.clear()
+        _state_memo[stamp] = state
+    return state
+
+
+STATE_MEMO_ENTRIES = 200_000
+_state_memo: dict[tuple[Any, ...], SidecarState] = {}
 
 
 def analysed_fingerprints(root: Path | str, *, skip: str) -> list[Any]:

@@ -41,7 +41,18 @@ def _open_sub(parent: str) -> None:
 
 
 def _on_input() -> None:
-    _set_folder(ss.get("folder_input", "").strip())
+    """A typed path becomes the folder only once it opens: a mistyped one is refused in words and the folder
+    chosen before stays selected (in the sidebar and the address)."""
+    typed = ss.get("folder_input", "").strip()
+    ss.pop("folder_typed_problem", None)
+    if not typed:
+        return
+    try:
+        gaia.check_folder(typed, allowed_roots=folder_roots())
+    except gaia.FolderError as exc:
+        ss["folder_typed_problem"] = (typed, str(exc))
+        return
+    _set_folder(typed)
 
 
 # The demo folder: five short clips GAIA makes on this machine (first use only), for a try without videos.
@@ -79,6 +90,11 @@ st.text_input(
 )
 
 raw = ss.get(FOLDER_KEY, "")
+typed_problem = ss.get("folder_typed_problem")
+if typed_problem:
+    st.error(md(typed_problem[1]), icon=":material/error:")
+    st.caption("Check the spelling, or that the folder exists and you may read it. "
+               + (f"Still showing {md(raw)}." if raw else ""))
 if roots:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption("This GAIA server opens folders inside:", width="content")
@@ -115,11 +131,17 @@ with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/accoun
     if folder != gaia.demo_folder_path().resolve():
         st.button("Use the demo folder instead", icon=":material/pets:", key="use_demo_folder_browse",
                   on_click=lambda: ss.__setitem__("demo_requested", True))
-    else:
-        st.button("Start the demo afresh", icon=":material/restart_alt:", key="demo_again_button",
+    elif not ss.get("demo_again_asking"):  # it deletes analyses and verified labels: ask first
+        st.button("Start the demo afresh…", icon=":material/restart_alt:", key="demo_again_button",
                   help="Makes the demo videos again, forgetting their keyframes, analyses and batches, so the "
-                       "demo can be shown from the start.",
-                  on_click=lambda: ss.__setitem__("demo_again", True))
+                       "demo can be shown from the start. Asks before it deletes anything.",
+                  on_click=lambda: ss.__setitem__("demo_again_asking", True))
+    else:
+        st.warning(V.demo_afresh_question(folder), icon=":material/help:")
+        a = st.columns([2, 2, 4])
+        a[0].button("Yes, start afresh", type="primary", key="demo_again_yes",
+                    on_click=lambda: (ss.__setitem__("demo_again", True), ss.pop("demo_again_asking", None)))
+        a[1].button("Keep them", key="demo_again_no", on_click=lambda: ss.pop("demo_again_asking", None))
 
 # Scan (cached on disk, so rescanning an unchanged folder is instant).
 scan: gaia.ScanResult | None = ss.get("scan")

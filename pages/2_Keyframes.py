@@ -7,7 +7,16 @@ from dataclasses import replace
 import streamlit as st
 
 import gaia
-from pages._ui import PAGE_ESTIMATE, PAGE_SELECT, StreamlitProgress, md, metrics, page_link, require_folder
+from pages._ui import (
+    PAGE_ESTIMATE,
+    PAGE_SELECT,
+    StreamlitProgress,
+    md,
+    metrics,
+    model_picker,
+    page_link,
+    require_folder,
+)
 
 V = gaia.views
 
@@ -20,7 +29,6 @@ settings = gaia.Folder(folder).settings()
 cat = gaia.catalogue()
 if settings.model not in cat.models:
     settings = replace(settings, model=gaia.DEFAULT_MODEL)
-model_ids = V.models_in_order()
 
 scan = ss.get("scan")
 if scan is None or scan.folder != folder:
@@ -30,9 +38,9 @@ records = scan.records
 
 with st.container(border=True):
     c = st.columns([2, 2, 1.2, 2.4, 1.4])
-    model = c[0].selectbox("Model", model_ids, index=model_ids.index(settings.model),
-                           format_func=V.model_name,
-                           help="The model decides the largest frame it sees without downscaling.")
+    with c[0]:
+        model = model_picker(settings.model, key="keyframes_model",
+                             help="The model decides the largest frame it sees without downscaling.")
     strategy = c[1].selectbox("Strategy", gaia.STRATEGIES, index=gaia.STRATEGIES.index(settings.keyframes.strategy),
                               help="\n\n".join(f"**{k}**: {v}" for k, v in V.STRATEGY_HELP.items()))
     count = c[2].number_input("Frames per video", 1, gaia.MAX_FRAME_COUNT, settings.keyframes.count)
@@ -78,11 +86,18 @@ if missing:
             "settings.", icon=":material/photo_library:")
     if st.button(f"Extract keyframes for {len(missing)} video(s)", type="primary", icon=":material/play_arrow:"):
         with st.status("Extracting keyframes…", expanded=True) as status:
-            progress = StreamlitProgress("Videos done")
-            sets = gaia.extract_keyframes(folder, settings=kf, model=model, records=records, on_progress=progress)
+            # N counts the videos to extract (not unusable files, nor those already done); the bar moves per video.
+            todo = {m.rel_path for m in missing}
+            progress = StreamlitProgress("Videos extracted")
+            sets = gaia.extract_keyframes(folder, settings=kf, model=model, on_progress=progress,
+                                          records=[r for r in records if r.rel_path in todo])
             label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
+            # Frames a damaged or truncated file decodes as flat grey start unticked (not sent).
+            damaged = V.damaged_frames(sets)
+            for rel, t in damaged:
+                gaia.Folder(folder).set_frame_excluded(rel, t, True)
             status.update(label=label, state="error" if failed else "complete")
-        ss["keyframes_done"] = label + "."
+        ss["keyframes_done"] = label + "." + (f" {V.damaged_text(len(damaged))}" if damaged else "")
         st.rerun()
 
 selection = gaia.Folder(folder).selection()

@@ -18,7 +18,17 @@ import streamlit as st
 
 import gaia
 from pages._charts import model_chart, money_chart, scenario_bars, what_if_chart
-from pages._ui import CHART_CONFIG, PAGE_KEYFRAMES, PAGE_SUBMIT, page_link, require_folder, using_emulator
+from pages._ui import (
+    CHART_CONFIG,
+    PAGE_KEYFRAMES,
+    PAGE_RESULTS,
+    PAGE_SUBMIT,
+    model_picker,
+    page_link,
+    per_folder_state,
+    require_folder,
+    using_emulator,
+)
 from pages._ui import client as api_client
 
 V = gaia.views
@@ -32,15 +42,12 @@ st.caption(f"`{folder}`: what analysing these videos will cost, before anything 
 
 cat = gaia.catalogue()
 settings = gaia.Folder(folder).settings()
-model_ids = V.models_in_order()
-current_model = settings.model if settings.model in cat.models else gaia.DEFAULT_MODEL
-
-
 with st.container(border=True):
     c = st.columns([3, 2, 2])
-    model = c[0].selectbox("Model", model_ids, index=model_ids.index(current_model), format_func=V.model_label,
-                           key="estimate_model", help="⚠ marks a model with a price or rule that has no primary "
-                           "source yet. Your choice is saved for the folder.")
+    with c[0]:
+        model = model_picker(settings.model, key="estimate_model", format_func=V.model_label,
+                             help="⚠ marks a model with a price or rule that has no primary source yet. Your choice "
+                                  "is saved for the folder.")
     ttl = c[1].radio("Cache TTL", gaia.CACHE_TTLS, index=gaia.CACHE_TTLS.index(settings.cache_ttl), horizontal=True,
                      key="estimate_ttl", help="How long the cached prompt prefix lives. 1-hour writes cost more but "
                      "survive batches that take longer than 5 minutes.")
@@ -50,7 +57,10 @@ if (model, ttl) != (settings.model, settings.cache_ttl):
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-inp = gaia.load_run_inputs(folder, model=model, cache_ttl=ttl, records=records)
+scan_key = hashlib.sha256(repr([(r.rel_path, r.size, r.mtime_ns) for r in records]).encode()).hexdigest() \
+    if records is not None else None
+inp = per_folder_state(folder, gaia.load_run_inputs, folder, model=model, cache_ttl=ttl, records=records,
+                       key=(model, ttl, scan_key))
 hist = inp.history
 mean_output = V.mean_output(hist)
 with c[2]:
@@ -102,9 +112,12 @@ def _compute(state_key: str, _inp, _text, _output_default, _client):
 est, rows, points = _compute(state_key, inp, text, output_default, client)
 
 if not est.videos:
-    st.info("No video has keyframes yet (or every video is excluded). Extract them on the Keyframes page; the "
-            "estimate follows the frames and videos you keep there.", icon=":material/photo_library:")
-    page_link(PAGE_KEYFRAMES, "Go to Keyframes", ":material/photo_library:")
+    if est.done:  # everything is analysed: say so (as `gaia cost` does), and point at the answers
+        st.success(V.nothing_to_estimate(est), icon=":material/task_alt:")
+        page_link(PAGE_RESULTS, "See the results", ":material/table_view:")
+    else:
+        st.info(V.nothing_to_estimate(est), icon=":material/photo_library:")
+        page_link(PAGE_KEYFRAMES, "Go to Keyframes", ":material/photo_library:")
     st.stop()
 
 f = cat.models[model]
@@ -192,7 +205,7 @@ with st.expander("The prompt every request shares", icon=":material/edit_note:")
     share_source = (" (from your history)." if est.cache.read_share_source == "history" else
                     f" (assumed; range {pct(est.cache.read_share_low)}–{pct(est.cache.read_share_high)}).")
     st.caption(f"{est.cache.message} In a batch, {pct(est.cache.read_share_batch)} of requests are expected to read "
-               f"the cache{share_source}")
+               f"the cache{share_source}" if est.cache.caches else est.cache.message)
     st.markdown(f"**Prompt profile “{inp.profile.name}”** (hash {inp.profile.hash})  \n**System prompt**")
     st.code(inp.profile.system, language=None, wrap_lines=True)
     st.markdown("**Output schema**")

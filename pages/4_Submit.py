@@ -24,12 +24,15 @@ from pages._ui import (
     PAGE_SELECT,
     StreamlitProgress,
     client,
+    forget_folder_state,
     limit_confirmed,
     md,
     metrics,
     page_link,
+    per_folder_state,
     require_folder,
     table,
+    using_emulator,
 )
 
 V = gaia.views
@@ -43,16 +46,14 @@ st.caption(f"{md(folder)}: check what will be sent and what it will cost, then s
 
 def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     """The plan for the current settings, kept in the session until the folder's state changes."""
-    key = (str(folder), force, V.folder_token(folder))
-    cached = ss.get("submit_plan")
-    if not extract and cached is not None and cached[0] == key:
-        return cached[1]
-    progress = StreamlitProgress("Extracting keyframes") if extract else None
+    if not extract:
+        with st.spinner("Checking every video against the API's limits and pricing the run…"):
+            return per_folder_state(folder, gaia.plan_submission, folder, force=force, client=client(),
+                                    key=("batch", force, using_emulator()))
+    progress = StreamlitProgress("Extracting keyframes")
     with st.spinner("Checking every video against the API's limits and pricing the run…"):
         plan = gaia.plan_submission(folder, force=force, extract=extract, client=client(), on_progress=progress)
-    if progress:
-        progress.empty()
-    ss["submit_plan"] = ((str(folder), force, V.folder_token(folder)), plan)
+    progress.empty()
     return plan
 
 
@@ -184,7 +185,7 @@ def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
             else:
                 status.update(label=f"Submitted {result.sent} request(s) in {len(result.batches)} batch(es)",
                               state="complete" if result.ok else "error")
-        ss.pop("submit_plan", None)
+        forget_folder_state()
         if result.blocked:
             st.error(md(result.blocked), icon=":material/block:")
             return

@@ -23,6 +23,7 @@ from pages._ui import (
     metrics,
     page_link,
     require_folder,
+    retry_failed_asking,
     table,
     using_emulator,
 )
@@ -153,12 +154,8 @@ if not fails:
     st.caption("No failed request waits for a retry.")
 else:
     table(V.failure_records(fails), key="failures_table")
-    if st.button(f"Retry the {len(fails)} failed request(s) in a new batch", icon=":material/replay:",
-                 key="retry_failed"):
-        with st.status("Sending the failed requests again…", expanded=True) as status:
-            progress = StreamlitProgress("Requests built")
-            res = gaia.retry_failed(folder, client(), on_progress=progress)
-            status.update(label="Retry sent" if res.sent else "Nothing sent", state="complete" if res.ok else "error")
+    res = retry_failed_asking(folder, len(fails), key="retry_failed")  # states its amount, asks once
+    if res is not None:
         if res.blocked:
             st.error(md(res.blocked), icon=":material/block:")
         else:

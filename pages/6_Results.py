@@ -21,12 +21,13 @@ from pages._ui import (
     PAGE_SUBMIT,
     StreamlitProgress,
     analysis_view,
-    client,
     md,
     metrics,
     page_link,
+    per_folder_state,
     plain,
     require_folder,
+    retry_failed_asking,
     table,
 )
 
@@ -41,9 +42,6 @@ st.title("Results")
 st.caption(f"{md(folder)}: every video's analysis, read from the `.gaia.json` sidecars beside the videos. Filter, "
            "search, open one, or export them all.")
 
-for msg in (ss.pop("results_flash", None),):
-    if msg:
-        st.success(msg, icon=":material/check_circle:")
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
@@ -53,33 +51,36 @@ if ss.get("results_rows_key") != token:
         ss["results_rows"] = V.load_results(folder, records)
     ss["results_rows_key"] = token
 rows = ss["results_rows"]
-metrics([*V.results_metrics(rows), V.spent_metric(folder)])
+metrics([*V.results_metrics(rows), per_folder_state(folder, V.spent_metric, folder)])
 
 fails = gaia.failures(folder)
 queue = review_queue(folder, records, token)
-tab_videos, tab_review, tab_export, tab_failures = st.tabs(
-    ["Videos", f"Review ({len(queue)})" if queue else "Review", "Export",
-     f"Failures ({len(fails)})" if fails else "Failures"])
+# The section shown is held in the session (not st.tabs, which a rerun puts back on its first tab): an action
+# such as "Save as verified" or "Write the XMP sidecars now" keeps the user where they acted, and its
+# confirmation shows there.
+SECTIONS = {"videos": "Videos", "review": f"Review ({len(queue)})" if queue else "Review", "export": "Export",
+            "failures": f"Failures ({len(fails)})" if fails else "Failures"}
+if ss.get("results_section") not in SECTIONS:
+    ss["results_section"] = "videos"
+section = st.segmented_control("Show", list(SECTIONS), format_func=SECTIONS.__getitem__, key="results_section",
+                               required=True, label_visibility="collapsed", width="stretch")
 
 # --- Review queue and exports (pages/_review.py) ----------------------------------------------------------
-with tab_review:
+if section == "review":
     review_tab(folder, queue)
-with tab_export:
+elif section == "export":
     exports_tab(folder, rows, records)
 
 # --- Failures ------------------------------------------------------------------------------------------
-with tab_failures:
+elif section == "failures":
     if not fails:
         st.caption("No failed request waits for a retry.")
     else:
         st.caption("Requests that came back without a usable answer, why, and what to do. Retrying sends exactly "
                    "these in a new batch (at batch prices).")
         table(V.failure_records(fails, cost=True), key="results_failures")
-        if st.button(f"Retry the {len(fails)} failed request(s)", icon=":material/replay:", key="results_retry"):
-            with st.status("Sending the failed requests again…", expanded=True) as status:
-                res = gaia.retry_failed(folder, client(), on_progress=StreamlitProgress("Requests built"))
-                status.update(label="Retry sent" if res.sent else "Nothing sent",
-                              state="complete" if res.ok else "error")
+        res = retry_failed_asking(folder, len(fails), key="results_retry")  # states its amount, asks once
+        if res is not None:
             if res.blocked:
                 st.error(plain(res.blocked), icon=":material/block:")
             else:
@@ -90,7 +91,7 @@ with tab_failures:
                 page_link(PAGE_PROGRESS, "Watch it on the Progress page", ":material/monitoring:")
 
 # --- Videos --------------------------------------------------------------------------------------------
-with tab_videos:
+else:
     if not V.any_attempted(rows):
         st.info("No video has been analysed yet. Submit a batch, then come back when it has ended.",
                 icon=":material/hourglass_empty:")
@@ -128,8 +129,9 @@ with tab_videos:
 
     frame = pd.DataFrame(V.table_records(shown, thumbs if want_thumbs else None), columns=V.TABLE_COLUMNS)
     frame["analysed"] = pd.to_datetime(frame["analysed"], utc=True)
-    st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
-               + " Select a row to open it below.")
+    if shown:  # (none shown: the page says so below, and there is no row to select)
+        st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
+                   + " Select a row to open it below.")
     row_height = 56 if want_thumbs else 35
     event = st.dataframe(
         frame, hide_index=True, width="stretch", key="results_table", on_select="rerun",
@@ -166,7 +168,8 @@ with tab_videos:
         ss["results_picked"] = options[selected[0]]
         ss["results_video"] = options[selected[0]]
     if not options:
-        st.info("No video matches these filters.", icon=":material/filter_alt_off:")
+        st.info(f"None of the {len(rows):,} video(s) matches these filters and words. Remove a filter or change "
+                "the search.", icon=":material/filter_alt_off:")
         st.stop()
     if ss.get("results_video") not in options:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
@@ -208,7 +211,7 @@ with tab_videos:
                     st.caption("No sidecar yet.")
             with th:
                 if d.attempts:
-                    st.dataframe(pd.DataFrame(V.attempt_records(d)), hide_index=True, width="stretch")
+                    table(V.attempt_records(d), key="results_attempts")
                 else:
                     st.caption("GAIA's ledger has no request for this video (its sidecar may come from elsewhere).")
 

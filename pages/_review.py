@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 import gaia
-from pages._ui import md, plain, table
+from pages._ui import MISSING, md, plain, table
 
 V = gaia.views
 ss = st.session_state
@@ -29,26 +30,73 @@ def review_queue(folder: Path, records: Any, token: object) -> list[gaia.views.R
     return ss["review_queue"]
 
 
-def _widget(f: gaia.views.FieldView, key: str) -> None:
+def _column(c: Any) -> Any:
+    """A table field's column as the editor shows it: numbers, whole numbers, choices, yes/no or text."""
+    if c.kind == "enum":
+        return st.column_config.SelectboxColumn(c.name, options=list(c.options), help=c.description or None)
+    if c.kind in ("integer", "number"):
+        return st.column_config.NumberColumn(c.name, step=1 if c.kind == "integer" else 0.1, min_value=0,
+                                             format="%d" if c.kind == "integer" else "%.1f",
+                                             help=c.description or None)
+    if c.kind == "boolean":
+        return st.column_config.CheckboxColumn(c.name, help=c.description or None)
+    return st.column_config.TextColumn(c.name, help=c.description or None)
+
+
+def _widget(f: gaia.views.FieldView, key: str) -> Any:
+    """One field's widget, fitted to its type in the schema; returns what it holds."""
     label = f"{f.name} ✓" if f.verified else f.name
-    helptext = " ".join(x for x in (f.description, f"The model answered: {f.machine_value!r}.") if x)
+    helptext = " ".join(x for x in (f.description, f"The model answered: {_said(f.machine_value)}.") if x)
     start = V.form_input(f)
     if f.kind == "enum":
         options = list(f.options) + ([start] if start and start not in f.options else [])
-        st.selectbox(label, options, index=options.index(start) if start in options else None, key=key, help=helptext)
-    elif f.kind == "boolean":
-        st.selectbox(label, [True, False], index=None if start is None else [True, False].index(bool(start)),
-                     format_func=lambda b: "yes" if b else "no", key=key, help=helptext)
-    elif f.kind in ("integer", "number"):
-        st.number_input(label, value=start, step=1 if f.kind == "integer" else 0.1, key=key, help=helptext)
-    elif f.kind == "json":
-        st.text_area(label, value=start, key=key, help=helptext, height=120)
-    else:
-        st.text_input(label, value=start, key=key, help=helptext)
+        return st.selectbox(label, options, index=options.index(start) if start in options else None, key=key,
+                            help=helptext)
+    if f.kind == "boolean":
+        return st.selectbox(label, [True, False], index=None if start is None else [True, False].index(bool(start)),
+                            format_func=lambda b: "yes" if b else "no", key=key, help=helptext)
+    if f.kind in ("integer", "number"):
+        return st.number_input(label, value=start, step=1 if f.kind == "integer" else 0.1, key=key, help=helptext)
+    if f.kind == "list":  # the schema's choices, the values it holds, and free entry
+        return st.multiselect(label, V.list_choices(f), default=start, key=key, help=helptext,
+                              accept_new_options=True, placeholder="Choose or type, then Enter")
+    if f.kind == "table":  # subjects, behaviours, moments: one row each, times in seconds, in time order
+        st.markdown(f"**{plain(label)}**", help=helptext)
+        frame = pd.DataFrame(start, columns=[c.name for c in f.columns])
+        return st.data_editor(frame, key=key, num_rows="dynamic", hide_index=True, width="stretch",
+                              column_config={c.name: _column(c) for c in f.columns}, placeholder=MISSING)
+    if f.kind == "json":
+        return st.text_area(label, value=start, key=key, help=helptext, height=120)
+    return st.text_input(label, value=start, key=key, help=helptext)
+
+
+def _said(value: Any) -> str:
+    """The model's value in words for a help text (never Python's repr)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return f"{len(value)} item(s)" if value and isinstance(value[0], dict) else (", ".join(map(str, value))
+                                                                                   or "none")
+    return str(value)
+
+
+def _frames(folder: Path, rel: str) -> None:
+    """The frames the model saw, with their times, beside the form."""
+    d = gaia.views.video_detail(folder, rel)
+    if not d.frames:
+        st.caption(d.frames_note or "No frames were sent for this video yet.")
+        return
+    st.caption(f"The {len(d.frames)} frame(s) the model saw, at their time in the video:")
+    grid = st.grid(2 if len(d.frames) > 1 else 1, min_column_width=110)
+    for fr in d.frames:
+        with grid.cell():
+            st.image(str(fr.path), caption=V.frame_caption(fr.timestamp), width="stretch")
 
 
 def review_form(folder: Path, rel: str, reasons: tuple[gaia.views.Reason, ...]) -> None:
-    """One video's fields, prefilled from its answer; saving marks them verified by a person."""
+    """One video's fields, prefilled from its answer, beside its frames; saving marks them verified by a person."""
     form = gaia.views.review_form(folder, rel)
     for r in reasons:
         st.caption(f"• {plain(r.text)}")
@@ -56,33 +104,46 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.views.Reason, ...]) 
         st.caption(f"A person verified {sum(f.verified for f in form.fields)} field(s) on {form.verified_at[:16]} "
                    "(marked ✓).")
     keys = {f.name: f"review::{rel}::{f.name}" for f in form.fields}
-    with st.form(key="review_form", border=True):
+    left, right = st.columns([2, 3])
+    with left:
+        _frames(folder, rel)
+    with right, st.form(key="review_form", border=True):
+        raw: dict[str, Any] = {}
+        simple = [f for f in form.fields if f.kind != "table"]
         cols = st.columns(2)
-        for i, f in enumerate(form.fields):
+        for i, f in enumerate(simple):
             with cols[i % 2]:
-                _widget(f, keys[f.name])
+                raw[f.name] = _widget(f, keys[f.name])
+        for f in form.fields:
+            if f.kind == "table":
+                raw[f.name] = _widget(f, keys[f.name])
         note = st.text_input("Note (optional)", value=form.note or "", key=f"review::{rel}::__note")
         saved = st.form_submit_button("Save as verified", icon=":material/verified:", type="primary")
     st.caption("Saving marks every field above as checked by a person: later runs never overwrite them, and every "
                "export carries them.")
     if not saved:
         return
-    values, problems = V.form_values(form, {name: ss.get(k) for name, k in keys.items()})
+    values, problems = V.form_values(form, raw)
     if not problems:
         try:
             gaia.Folder(folder).save_review(rel, values, note=note or None)
         except gaia.LabelError as exc:
             problems = [str(exc)]
     if problems:
-        st.error("Not saved: " + "; ".join(plain(p) for p in problems), icon=":material/error:")
+        st.error("Not saved. " + " ".join(plain(p) for p in problems), icon=":material/error:")
         return
-    ss["results_flash"] = f"Saved {len(values)} field(s) of {rel} as verified."
+    for k in keys.values():  # the widgets start again from what is saved now (an editor keeps edits, not values)
+        ss.pop(k, None)
+    ss["review_flash"] = f"Saved {len(values)} field(s) of {rel} as verified."  # shown here, where you saved
     ss["results_reload"] = ss.get("results_reload", 0) + 1
     st.rerun()
 
 
 def review_tab(folder: Path, queue: list[gaia.views.ReviewItem]) -> None:
     """The queue (most uncertain first, with reasons) and the form for the video picked."""
+    flash = ss.pop("review_flash", None)
+    if flash:
+        st.success(plain(flash), icon=":material/verified:")
     if not queue:
         st.caption("Nothing waits for a person: no answer is unknown, low in confidence, disputed or retried.")
         return
@@ -115,7 +176,10 @@ def _xmp(folder: Path) -> None:
         gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve,
                                                   xmp_root=root))
     if st.button("Write the XMP sidecars now", icon=":material/sell:", key="export_xmp"):
-        result = gaia.write_xmp_for(folder, naming=naming)
+        ss["export_xmp_result"] = (str(folder), gaia.write_xmp_for(folder, naming=naming))
+    written = ss.get("export_xmp_result")  # shown under the button, where it was asked for
+    if written is not None and written[0] == str(folder):
+        result = written[1]
         (st.warning if result.problems else st.success)(V.xmp_text(result), icon=":material/sell:")
         for rel, why in result.problems[:20]:
             st.caption(f"{md(rel)}: {plain(why)}")

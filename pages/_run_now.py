@@ -20,26 +20,29 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from pages._ui import StreamlitProgress, analysis_view, client, limit_confirmed, md, metrics, table
+from pages._ui import (
+    StreamlitProgress,
+    analysis_view,
+    client,
+    forget_folder_state,
+    limit_confirmed,
+    md,
+    metrics,
+    per_folder_state,
+    table,
+)
 
 ss = st.session_state
 
 
 def _plan(folder: Path, limit: int | None, force: bool) -> gaia.SubmissionPlan:
     """The run-now plan, kept in the session until the folder's state changes."""
-    key = (str(folder), limit, force, gaia.views.folder_token(folder))
-    cached = ss.get("run_now_plan")
-    if cached is not None and cached[0] == key:
-        return cached[1]
     with st.spinner("Checking the videos and pricing the run…"):
-        plan = gaia.plan_run_now(folder, limit=limit, force=force)
-    ss["run_now_plan"] = ((str(folder), limit, force, gaia.views.folder_token(folder)), plan)
-    return plan
+        return per_folder_state(folder, gaia.plan_run_now, folder, limit=limit, force=force, key=(limit, force))
 
 
 def _forget_plans() -> None:
-    for name in ("run_now_plan", "submit_plan"):
-        ss.pop(name, None)
+    forget_folder_state()
 
 
 # --- Run now ----------------------------------------------------------------------------------------
@@ -47,7 +50,9 @@ def _forget_plans() -> None:
 def render_run_now(folder: Path) -> None:
     """The "Run now" tab: what sending now costs against a batch, then send at standard prices."""
     st.caption("The same requests as the batch (prompt, schema, cached prefix, frames), sent now through the "
-               "Messages API: answers in seconds, at standard prices (twice the batch price).")
+               "Messages API: answers in seconds, at standard prices (each token twice its batch price). The two "
+               "totals below are each priced as it would be sent, caching included, so they need not differ by "
+               "twice.")
     c = st.columns([2, 2, 3])
     force = c[2].toggle("Send again videos already analysed", key="run_now_force",
                         help="Pay for a fresh analysis of videos whose sidecar already matches these settings.")
@@ -225,8 +230,10 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
 
 def _trial_cost_per_video(folder: Path) -> float | None:
     """The average cost of one video sent now (standard prices), from the folder's plan; ``None`` if unknown."""
-    try:
-        plan = _plan(folder, None, True)
+    try:  # the Run now tab's plan when it has videos to send (computed already), else every video's
+        plan = _plan(folder, None, False)
+        if not plan.requests:
+            plan = _plan(folder, None, True)
     except Exception:  # an estimate must never take the tab down
         return None
     now = gaia.estimate_now_usd(plan)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ import streamlit as st
 import gaia
 
 FOLDER_KEY = "folder"
+MISSING = gaia.format.MISSING  # what a table shows for a value that is not there (never "None")
 # Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
 CHART_CONFIG = {"displayModeBar": False}
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
@@ -141,7 +143,10 @@ def show_folder_in_url(folder: Path | str) -> None:
     """Put a checked folder into the page's address (the frame does it on every run; the Select page as soon as
     it opens one, since a folder chosen in the page body comes after the frame has run)."""
     if st.query_params.get(FOLDER_PARAM) != str(folder):
-        st.query_params[FOLDER_PARAM] = str(folder)
+        try:
+            st.query_params[FOLDER_PARAM] = str(folder)
+        except UnicodeError:  # a folder name that is not UTF-8 cannot go into an address; the session keeps it
+            return
 
 
 def selected_folder() -> Path | None:
@@ -160,6 +165,25 @@ def require_folder() -> Path:
     return folder
 
 
+def model_picker(saved: str | None, *, key: str, format_func: Any = None, help: str | None = None) -> str:
+    """The model picker every page uses: current models first by price, legacy ones folded behind a switch,
+    retired ones absent (``gaia.views.model_choices``). A retired or unknown saved model falls back to the
+    default."""
+    models = gaia.catalogue().models
+    if saved not in models or models[saved].status not in (*gaia.views.OFFERED_STATUSES, "legacy"):
+        saved = gaia.DEFAULT_MODEL
+    legacy = bool(st.session_state.get(f"{key}_legacy"))
+    options = gaia.views.model_choices(legacy=legacy, keep=saved)
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    choice = st.selectbox("Model", options, index=options.index(saved), key=key,
+                          format_func=format_func or gaia.views.model_name, help=help)
+    if gaia.views.legacy_models():
+        st.toggle("Show legacy models", key=f"{key}_legacy",
+                  help="Older models still on sale; newer ones cost the same or less and answer better.")
+    return str(choice)
+
+
 def page_link(page: str, label: str, icon: str | None = None) -> None:
     """A link to another page that keeps the session (unlike a plain URL)."""
     try:
@@ -169,6 +193,16 @@ def page_link(page: str, label: str, icon: str | None = None) -> None:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def shown(text: object) -> str:
+    """Text that can be sent to the browser: a name that is not UTF-8 (undecodable bytes kept as surrogates)
+    shows its undecodable bytes escaped (``caf\\xe9.mp4``, ``gaia.views.display_name``, the one rule) instead
+    of failing to encode; line breaks are kept."""
+    value = str(text)
+    if _utf8(value) is not value:
+        value = "\n".join(gaia.views.display_name(line) for line in value.split("\n"))
+    return value
 
 
 def md(text: object) -> str:
@@ -183,10 +217,7 @@ _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 def plain(text: object) -> str:
     """Text (a model's answer) escaped so that ``st.markdown`` and alert boxes show it literally: no HTML, no
     Markdown, line breaks kept."""
-    text = str(text)
-    if _utf8(text) is not text:  # a file name's undecodable bytes in a message: shown escaped
-        text = "\n".join(gaia.views.display_name(line) for line in text.split("\n"))
-    return _MD_AND_HTML.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", "  \n")
+    return _MD_AND_HTML.sub(r"\\\1", html.escape(shown(text), quote=False)).replace("\n", "  \n")
 
 
 def analysis_view(analysis: dict[str, Any]) -> None:
@@ -194,7 +225,7 @@ def analysis_view(analysis: dict[str, Any]) -> None:
     for f in gaia.views.analysis_fields(analysis):
         st.markdown(f"**{plain(f.title)}**")
         if f.kind == "table":
-            st.dataframe(pd.DataFrame(f.value), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(f.value), hide_index=True, width="stretch", placeholder=MISSING)
         else:
             st.text(f.value)
 
@@ -208,6 +239,63 @@ def metrics(figures: Sequence[gaia.views.Metric]) -> None:
     with st.container(horizontal=True, gap="large"):
         for f in figures:
             st.metric(f.label, f.value, f.delta, help=f.help, delta_color="off", width="content")
+
+
+def _control_flow(exc: BaseException) -> bool:
+    """Whether ``exc`` is Streamlit's own way of stopping or rerunning a script (``st.stop``, ``st.rerun``,
+    ``st.switch_page``): those must pass through untouched."""
+    return any(c.__name__ in ("StopException", "RerunException", "ScriptControlException")
+               and c.__module__.startswith("streamlit") for c in type(exc).__mro__)
+
+
+def run_page(page: Any) -> None:
+    """Run one page (``st.Page.run``) so that nothing it lets escape reaches the screen as Python.
+
+    The one wrapper every page runs in (``app.py``): whatever escapes becomes one sentence, the way on
+    (try again, or choose another folder), and the details go to GAIA's error log, never to the page.
+    """
+    try:
+        page.run()
+    except Exception as exc:
+        if _control_flow(exc):
+            raise
+        show_failure(exc, where=str(getattr(page, "title", "") or getattr(page, "url_path", "") or "a page"))
+
+
+def show_failure(exc: BaseException, *, where: str) -> None:
+    """The page's last words after an unexpected failure: one sentence and a way on; details to the log."""
+    log = gaia.views.log_failure(exc, where)
+    st.error(gaia.views.page_failure(exc), icon=":material/error:")
+    st.caption("Try again, or choose another folder." + (f" The details are in {md(log)} for a bug report."
+                                                          if log else ""))
+    c = st.columns([1, 3], vertical_alignment="center")
+    c[0].button("Try again", icon=":material/refresh:", key="page_failure_retry")
+    with c[1]:
+        page_link(PAGE_SELECT, "Choose another folder", ":material/folder_open:")
+
+
+def retry_failed_asking(folder: Path, n_failed: int, *, key: str) -> Any:
+    """Retry the failed requests, paid, so it states its amount and asks once: the first button asks (with
+    the count and the estimate at batch prices), the second sends. The ``gaia.retry_failed`` result once sent,
+    else ``None``."""
+    ss = st.session_state
+    asking = f"{key}_asking"
+    if not ss.get(asking):
+        st.button(f"Retry the {n_failed} failed request(s)…", icon=":material/replay:", key=key,
+                  on_click=lambda: ss.__setitem__(asking, True))
+        return None
+    offer = gaia.views.retry_offer(folder)
+    st.warning(offer.question, icon=":material/help:")
+    c = st.columns([3, 2, 4])
+    yes = c[0].button(offer.label, type="primary", icon=":material/replay:", key=f"{key}_yes")
+    c[1].button("Not now", key=f"{key}_no", on_click=lambda: ss.pop(asking, None))
+    if not yes:
+        return None
+    ss.pop(asking, None)
+    with st.status("Sending the failed requests again…", expanded=True) as status:
+        res = gaia.retry_failed(folder, client(), on_progress=StreamlitProgress("Requests built"))
+        status.update(label="Retry sent" if res.sent else "Nothing sent", state="complete" if res.ok else "error")
+    return res
 
 
 class StreamlitProgress:
@@ -248,4 +336,33 @@ def _utf8(value: Any) -> Any:
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
     """A view model's rows as a full-width ``st.dataframe`` without the index (file names shown escaped)."""
     records = [{k: _utf8(v) for k, v in r.items()} for r in records]
+    options.setdefault("placeholder", MISSING)  # a missing value reads "–", never "None"
     return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)
+
+
+# --- Computed once per folder state ---------------------------------------------------------------------
+FOLDER_MEMO_ENTRIES = 16  # plans, estimates' inputs: a few folders' worth, shared by every session
+
+
+@st.cache_resource(max_entries=FOLDER_MEMO_ENTRIES, show_spinner=False)
+def _folder_memo(key: str, _fn: Any, _args: tuple, _kwargs: dict) -> Any:
+    return _fn(*_args, **_kwargs)
+
+
+def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (), **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` computed once while the folder's state stays the same, then reused.
+
+    For GAIA's public plan and estimate functions, which read the whole folder: the result is kept
+    (once, for every session) under the function, the folder, ``key`` (what else the call depends
+    on: its options, the settings chosen on the page) and the folder's state token
+    (``gaia.views.folder_token``: settings, selection, frame cache, ledger, prompts), so any change
+    there computes it again. Treat what comes back as read-only: other sessions share it.
+    """
+    token = json.dumps([getattr(fn, "__qualname__", str(fn)), str(folder), gaia.views.folder_token(folder),
+                        list(key)], default=str)
+    return _folder_memo(token, fn, args, kwargs)
+
+
+def forget_folder_state() -> None:
+    """Drop every result ``per_folder_state`` kept (after sending: what was planned has changed)."""
+    _folder_memo.clear()

@@ -280,7 +280,14 @@ def test_the_demo_can_be_started_afresh(monkeypatch):
     write_sidecar(video, {"analysis": {"summary": "old"}})
     at = _page(SELECT, folder, secrets=False).run()
     assert not any(b.key == "use_demo_folder_browse" for b in at.button)  # already in the demo
+    at.button(key="demo_again_button").click().run()  # it deletes analyses: it asks first (issue 26, item 8)
+    assert not at.exception
+    assert gaia.read_sidecar(video)["analysis"]["summary"] == "old"  # nothing deleted yet
+    assert any("deletes its 1 analysis(es)" in w.value for w in at.warning)
+    at.button(key="demo_again_no").click().run()  # "Keep them": nothing happens
+    assert gaia.read_sidecar(video)["analysis"]["summary"] == "old"
     at.button(key="demo_again_button").click().run()
+    at.button(key="demo_again_yes").click().run()
     assert not at.exception
     assert gaia.read_sidecar(video) is None  # the old analysis is gone
     assert gaia.demo_ready() and at.session_state["folder"] == str(folder)

@@ -133,6 +133,21 @@ def test_sidecar_text_is_utf8_json_with_the_version_first(tmp_path):
     assert list(json.loads(text))[:2] == ["gaia_schema_version", "video"]
 
 
+def test_sidecar_state_follows_every_rewrite(tmp_path):
+    # The state is remembered for pages that plan a folder again and again, but never past a change.
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"")
+    fp = {"model": "m", "prompt": "p1"}
+    assert gaia.sidecar.sidecar_state(video, fp) == "none"
+    gaia.sidecar.write_sidecar(video, {"analysis": {"summary": "x"}, "run": {"fingerprint": fp}})
+    assert gaia.sidecar.sidecar_state(video, fp) == "analysed"
+    assert gaia.sidecar.sidecar_state(video, {"model": "m", "prompt": "p2"}) == "stale"
+    gaia.sidecar.write_sidecar(video, {"run": {"fingerprint": {"model": "m", "prompt": "p2"}}})
+    assert gaia.sidecar.sidecar_state(video, fp) == "stale"
+    gaia.sidecar.sidecar_path(video).unlink()
+    assert gaia.sidecar.sidecar_state(video, fp) == "none"
+
+
 def test_the_run_block_has_one_reader_that_takes_odd_values_as_missing():
     from gaia.sidecar import RunBlock
 

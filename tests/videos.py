@@ -45,6 +45,10 @@ def make(kind: str, out: Path) -> Path:
         _ff(*_solid("black", 1.5), "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5",
             *_solid("black", 1.5),
             "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", *X264, str(out))
+    elif kind == "black_open_long_gop":  # 2.5 s black, then a pattern to 10 s; I-frames at 0 and 3 s only
+        _ff(*_solid("black", 2.5), "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=7.5",
+            "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", *X264, "-g", "1000",
+            "-sc_threshold", "0", "-force_key_frames", "0,3", str(out))
     elif kind == "static":  # the same still image for 8 s (every frame a near-duplicate)
         _ff(*_solid("teal", 8), *X264, str(out))
     elif kind == "rotated":  # stored 320x180, display matrix 90°: a portrait phone video
@@ -123,8 +127,8 @@ def make(kind: str, out: Path) -> Path:
     return out
 
 
-GOOD_KINDS = ("testsrc", "testsrc_gop1", "bframes", "hd", "cuts", "black_edges", "static", "rotated", "vfr", "offset",
-              "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
+GOOD_KINDS = ("testsrc", "testsrc_gop1", "bframes", "hd", "cuts", "black_edges", "black_open_long_gop", "static",
+              "rotated", "vfr", "offset", "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
 BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
 EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
 

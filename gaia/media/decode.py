@@ -15,6 +15,7 @@ Damage is noticed the way FFmpeg reports it (decode errors, frames flagged corru
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,8 +32,19 @@ from PIL import Image
 DECODER_THREADS = 2  # threads per decoder: videos are decoded side by side on the other cores
 FRAME_THREADS_MAX_PIXELS = 3840 * 2160  # above this (8K), slice threads only: a frame in flight is 50 MB
 LONG_GOP_FRAMES = 60  # frames per I-frame above which exact frames are decoded with frame threads
-SKIP_MARGIN_FRAMES = 24  # frames before a target from which every frame is decoded (see VideoDecoder._sweep_to)
+SHORT_VIDEO_FRAMES = 300  # videos of at most this many frames are decoded on one thread (least CPU)
+SKIP_MARGIN_FRAMES = 4  # frames before a target from which every frame is decoded, beyond the decoder's own
+# reordering delay and threads (see VideoDecoder._sweep_to)
 SCENE_EDGE = 64  # scene scores are computed on frames this wide
+# A still picture costs H.264 and HEVC almost nothing per frame (skipped blocks): a frame smaller than
+# this per 16x16 block changes nothing visible (measured: 22-135 bytes per 640x360 frame of a still
+# test pattern; 480-640 bytes where a counter ticks or a gradient drifts). Such stretches are judged
+# still without decoding them.
+STILL_BYTES_PER_MACROBLOCK = 0.25
+STILL_MAX_BYTES = 200  # and never more than this at any size: a small animal moving in a clean 1080p
+# picture makes frames of a kilobyte or more, and must always be decoded and looked at
+STILL_CODECS = ("h264", "hevc")
+STILL_MARGIN_FRAMES = 4  # frames either side of a stretch also checked (B-frame reordering)
 _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
@@ -73,6 +85,23 @@ class PacketIndex:
 
     frames: tuple[float, ...] = ()
     keys: tuple[Key, ...] = ()
+    # Times (approximate by the reordering delay) of the frames that may change the picture: every
+    # frame, unless the codec codes a still picture as skipped blocks (H.264, HEVC), when only the
+    # frames larger than a skipped frame are listed (``STILL_BYTES_PER_MACROBLOCK``).
+    changes: tuple[float, ...] | None = None
+    frame_s: float = 1 / 30  # the typical time between frames
+
+    def unchanged(self, a: float, b: float) -> bool:
+        """Whether the picture at ``b`` is the one at ``a`` (an I-frame), judged from packet sizes alone.
+
+        True only when no frame that could change the picture lies between them, with a margin of
+        a few frames for reordering on both sides. Never true without a size-based index.
+        """
+        if self.changes is None or b <= a:
+            return False
+        margin = STILL_MARGIN_FRAMES * self.frame_s
+        i = bisect.bisect_right(self.changes, a - margin)
+        return i >= len(self.changes) or self.changes[i] > b + margin
 
     @property
     def key_times(self) -> tuple[float, ...]:
@@ -134,6 +163,11 @@ class VideoDecoder:
         # what FFmpeg's best-effort timestamp settles on too.
         self._time_from_dts = self.container.format.name == "avi" and bool(self.stream.codec_context.has_b_frames)
         self._threads_set = False
+        self.decoded = 0  # frames the codec has returned so far (what every budget on this file counts)
+        # Where an exact sweep stands: its frames and the time of the last one, so the next exact frame
+        # ahead of it decodes on from there instead of seeking (None after any seek or at the end).
+        self._cursor: Iterator[Any] | None = None
+        self._cursor_last = float("-inf")
 
     def __enter__(self) -> VideoDecoder:
         return self
@@ -168,7 +202,8 @@ class VideoDecoder:
             if packet.pts is not None and packet.dts is not None:
                 self._delay = packet.pts - packet.dts
             break
-        frames, keys = [], []
+        frames, keys, changes = [], [], []
+        still = self._still_bytes()
         for e in entries:
             if e.is_discard:
                 continue
@@ -176,11 +211,14 @@ class VideoDecoder:
             frames.append(t)
             if e.is_keyframe:
                 keys.append(Key(t, e.timestamp))
-        return PacketIndex(tuple(sorted(frames)), tuple(sorted(keys, key=lambda k: k.time)))
+            elif e.size > still:
+                changes.append(t)
+        return self._packet_index(frames, keys, changes, still)
 
     def _index_from_packets(self) -> PacketIndex:
         """One demux pass over the video stream's packets (reads the file, decodes nothing)."""
-        frames, keys = [], []
+        frames, keys, changes = [], [], []
+        still = self._still_bytes()
         self.container.seek(0, stream=self.stream, backward=True)
         for n, packet in enumerate(self.container.demux(self.stream)):
             if n % 256 == 0:
@@ -193,8 +231,25 @@ class VideoDecoder:
             frames.append(t)
             if packet.is_keyframe:
                 keys.append(Key(t, packet.pts))
+            elif packet.size > still:
+                changes.append(t)
         self._delay = -1  # marks "match on pts"
-        return PacketIndex(tuple(sorted(frames)), tuple(sorted(keys, key=lambda k: k.time)))
+        return self._packet_index(frames, keys, changes, still)
+
+    def _still_bytes(self) -> float:
+        """The size below which a frame of this stream changes nothing (-1: this codec cannot tell)."""
+        cc = self.stream.codec_context
+        if cc.name not in STILL_CODECS or not cc.width or not cc.height:
+            return -1
+        return min(STILL_MAX_BYTES, STILL_BYTES_PER_MACROBLOCK * ((cc.width + 15) // 16) * ((cc.height + 15) // 16))
+
+    @staticmethod
+    def _packet_index(frames: list[float], keys: list[Key], changes: list[float], still: float) -> PacketIndex:
+        frames.sort()
+        gaps = [b - a for a, b in itertools.pairwise(frames) if b > a]
+        step = sorted(gaps)[len(gaps) // 2] if gaps else 1 / 30
+        return PacketIndex(tuple(frames), tuple(sorted(keys, key=lambda k: k.time)),
+                           tuple(sorted(changes)) if still >= 0 else None, step)
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -227,8 +282,7 @@ class VideoDecoder:
         index = self.index()
         order = sorted(range(len(times)), key=lambda i: times[i])
         out: list[Decoded | None] = [None] * len(times)
-        frames: Iterator[Any] | None = None
-        last = float("-inf")  # time of the last frame decoded
+        frames, last = self._cursor, self._cursor_last  # last: time of the last frame decoded
         cc = self.stream.codec_context
         try:
             for i in order:
@@ -245,27 +299,42 @@ class VideoDecoder:
                     out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False)
         finally:
             cc.skip_frame = "DEFAULT"
+            self._cursor, self._cursor_last = frames, last
         return out
+
+    def cost(self, t: float) -> int:
+        """How many frames ``exact([t])`` would decode from where the decoder stands (at most: skipping not counted)."""
+        index = self.index()
+        target = index.snap(t)
+        key = index.key_before(target)
+        if self._cursor is not None and self._cursor_last < target - 1e-3 and (
+                key is None or key.time <= self._cursor_last + 1e-3):
+            return index.frames_between(self._cursor_last, target) + 1
+        start = key.time if key is not None else float("-inf")
+        return index.frames_between(start, target) + 2
 
     def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True
                   ) -> tuple[Decoded | None, float, Iterator[Any] | None]:
         """Decode on to the frame at ``target``: ``(that frame or None, time of the last frame seen, frames)``.
 
         Far from the target, frames no other frame refers to (most B-frames) are not decoded at all,
-        since nothing after them needs them; close to it (``SKIP_MARGIN_FRAMES``, beyond any reordering
-        or threading delay) every frame is, so the target itself is always decoded. ``frames`` comes
+        since nothing after them needs them; close to it (``SKIP_MARGIN_FRAMES`` more than the decoder's
+        reordering and threading delay) every frame is; should the target still be skipped, ``exact``
+        decodes it again from its I-frame with nothing skipped, so the target itself is always decoded. ``frames`` comes
         back ``None`` at the end of the file.
         """
         cc = self.stream.codec_context
         frames_to_target = self.index().frames_between
-        cc.skip_frame = "NONREF" if skip and frames_to_target(last, target) > SKIP_MARGIN_FRAMES else "DEFAULT"
+        # Frames already handed to the decoder but not out yet: its reordering delay and its threads.
+        margin = SKIP_MARGIN_FRAMES + (cc.has_b_frames or 0) + (cc.thread_count or 1)
+        cc.skip_frame = "NONREF" if skip and frames_to_target(last, target) > margin else "DEFAULT"
         for frame in frames:
             last = self._time(frame)
             if last >= target - 1e-3:
                 cc.skip_frame = "DEFAULT"
                 exact = last <= target + 1e-3 or not skip
                 return (self._decoded(frame, keyframe=bool(frame.key_frame)) if exact else None), last, frames
-            if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= SKIP_MARGIN_FRAMES:
+            if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= margin:
                 cc.skip_frame = "DEFAULT"
         cc.skip_frame = "DEFAULT"
         return None, last, None
@@ -299,13 +368,17 @@ class VideoDecoder:
         Frame threads pay off only when many frames are decoded in a row (exact frames in long
         GOPs); for one I-frame at a time they add work, and each holds a whole frame in memory
         (50 MB at 8K). So: frame threads for a pass over every frame or for long GOPs, up to 4K;
-        slice threads otherwise.
+        slice threads otherwise; and a short clip (``SHORT_VIDEO_FRAMES``) decodes on one thread,
+        which costs the least CPU, while other videos are decoded side by side on the other cores.
         """
         if self._threads_set:
             return
         self._threads_set = True
         cc = self.stream.codec_context
         index = self.index()
+        if len(index.frames) <= SHORT_VIDEO_FRAMES and not every_frame:
+            cc.thread_type, cc.thread_count = "SLICE", 1
+            return
         gop = len(index.frames) / max(1, len(index.keys))
         small = (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS
         cc.thread_type = "AUTO" if small and (every_frame or gop > LONG_GOP_FRAMES) else "SLICE"
@@ -315,6 +388,7 @@ class VideoDecoder:
         """Seek to the I-frame at or before stream time ``ts`` (never before the first one)."""
         self.deadline.check()
         self._set_threads()
+        self._cursor, self._cursor_last = None, float("-inf")
         keys = self.index().keys
         ts = max(ts, keys[0].ts if keys else 0)
         try:
@@ -336,6 +410,7 @@ class VideoDecoder:
         except av.error.FFmpegError as exc:
             self.errors.append(str(exc)[:200])
             return []
+        self.decoded += len(frames)
         for f in frames:
             if f.is_corrupt:
                 self.errors.append(f"corrupt frame at {self._time(f):.2f} s")

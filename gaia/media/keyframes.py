@@ -16,6 +16,7 @@ has a deadline, so one broken file never holds up a run.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import multiprocessing
@@ -37,7 +38,7 @@ from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
 from gaia.media.scan import VideoRecord, scan_folder
-from gaia.media.strategies import Slot, plan_keyframes, plan_scene, plan_uniform, replacements
+from gaia.media.strategies import Slot, gap_spots, plan_keyframes, plan_scene, plan_uniform
 from gaia.settings import KeyframeSettings, Selection
 
 Progress = Callable[[int, int], None]
@@ -50,6 +51,13 @@ THUMBS_DIR = "thumbs"
 MANIFEST = "manifest.json"
 THUMB_EDGE = 192
 SCENE_THRESHOLD = 0.3  # FFmpeg's scene score that counts as a cut
+# Replacing black or repeated frames is bounded per video: at most this many frames decoded beyond
+# the plan's own (a 3 s clip at 30 fps has 90), or as many as the plan itself decoded when that is
+# more (replacing never more than doubles a video's work); and a spot that would decode more than
+# the next number of frames (deep in a long GOP) is moved to an I-frame or a cheaper spot in its gap.
+EXTRA_DECODE_BUDGET = 120
+LONG_GOP_REPLACEMENT_FRAMES = 30
+REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (where a fade or cut to black is)
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
 
@@ -64,6 +72,7 @@ class Keyframe:
     nbytes: int
     tokens: int
     source: str = "keyframe"  # "keyframe" (codec I-frame), "seek" (exact seek) or "scene" (scene change)
+    rule: str | None = None  # why a replacement frame stands here (e.g. "replaces a black frame"); None if planned
 
     def read_bytes(self) -> bytes:
         """The JPEG bytes."""
@@ -108,7 +117,7 @@ class KeyframeSet:
             "cached": self.cached,
             "frames": [
                 {"timestamp": f.timestamp, "path": str(f.path), "width": f.width, "height": f.height,
-                 "bytes": f.nbytes, "tokens": f.tokens, "source": f.source}
+                 "bytes": f.nbytes, "tokens": f.tokens, "source": f.source, "rule": f.rule}
                 for f in self.frames
             ],
         }
@@ -143,19 +152,48 @@ def _frames_root(folder: Path) -> Path:
     return Folder.of(folder).workdir / FRAMES_DIR
 
 
+# Manifests already read, by directory: what the folder's pages read on every rerun. An entry holds
+# while the directory and the manifest keep their identity (a frame deleted or added changes the
+# directory's mtime; a new manifest is written atomically, so a new inode and mtime).
+MANIFEST_MEMO_ENTRIES = 200_000
+_manifest_memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+
+
+def _stamp(out_dir: Path) -> tuple[int, ...] | None:
+    try:
+        d, m = os.stat(out_dir), os.stat(out_dir / MANIFEST)
+    except OSError:
+        return None
+    return (d.st_mtime_ns, d.st_ino, m.st_mtime_ns, m.st_ino, m.st_size)
+
+
+def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes."""
+    stamp = _stamp(out_dir)
+    if stamp is None:
+        return None
+    key = str(out_dir)
+    hit = _manifest_memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    data = read_json(out_dir / MANIFEST)
+    if not isinstance(data, dict) or not all((out_dir / f["file"]).is_file() for f in data.get("frames", [])):
+        return None
+    if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
+        _manifest_memo.clear()
+    _manifest_memo[key] = (stamp, data)
+    return data
+
+
 def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
                    set_id: str) -> KeyframeSet | None:
-    data = read_json(out_dir / MANIFEST)
-    if not isinstance(data, dict) or data.get("set_id") != set_id:
+    data = _read_manifest(out_dir)
+    if data is None or data.get("set_id") != set_id:
         return None
-    frames = []
-    for f in data.get("frames", []):
-        path = out_dir / f["file"]
-        if not path.is_file():
-            return None
-        frames.append(Keyframe(float(f["timestamp"]), path, int(f["width"]), int(f["height"]),
-                               int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe")))
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, tuple(frames),
+    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   for f in data.get("frames", []))
+    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, frames,
                        data.get("problem"), cached=True, note=data.get("note"))
 
 
@@ -189,14 +227,20 @@ class _Pick:
     sig: Signature
 
 
-def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: list[_Pick], *, skip_black: bool,
-              limit: int) -> tuple[list[float], list[float], int]:
-    """Add the usable frames to ``kept`` (at most ``limit``).
+@dataclass
+class _Seen:
+    """A planned frame as judged: its time, its signature and the verdict."""
 
-    Returns the times of the black frames, of the repeated ones, and how many slots gave no frame.
-    """
-    black: list[float] = []
-    dupes: list[float] = []
+    time: float
+    sig: Signature
+    verdict: str  # "kept", "black" or "repeat"
+
+
+def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: list[_Pick], *, skip_black: bool,
+              limit: int) -> tuple[list[_Seen], int]:
+    """Add the usable frames to ``kept`` (at most ``limit``); return every frame as judged, and how many
+    slots gave no frame."""
+    seen: list[_Seen] = []
     failed = 0
     for slot, frame in zip(slots, frames, strict=True):
         if frame is None:
@@ -206,14 +250,15 @@ def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: lis
             break
         sig = Signature.of(frame.image)
         if skip_black and sig.black:
-            black.append(frame.time)
+            seen.append(_Seen(frame.time, sig, "black"))
         elif any(p.frame.time == frame.time for p in kept) or (
                 not slot.coverage and any(sig.near(p.sig) for p in kept)):
-            dupes.append(frame.time)
+            seen.append(_Seen(frame.time, sig, "repeat"))
         else:
             kept.append(_Pick(slot, frame, sig))
+            seen.append(_Seen(frame.time, sig, "kept"))
             limit -= 1
-    return black, dupes, failed
+    return seen, failed
 
 
 def _plan(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> list[Slot]:
@@ -232,32 +277,146 @@ class _Outcome:
     dupes: int  # near-duplicates dropped
     black: bool  # black frames met
     failed: int  # planned frames that could not be decoded
+    still: bool = False  # some repeats were left unreplaced because the video holds still there
 
 
 def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> _Outcome:
-    """The frames to keep: the plan, then at most one extra pass over replacement candidates."""
+    """The frames to keep: the plan, then, for black or repeated frames, a search that stops early (``_replace``)."""
     n = settings.count
     slots = _plan(dec, settings, duration)
     skip_black = settings.strategy != "scene"
     kept: list[_Pick] = []
     # Scene changes first, so a repeated cut is the one dropped and not the coverage frame.
     order = sorted(range(len(slots)), key=lambda i: slots[i].coverage)
-    frames = _grab(dec, slots)
-    black, dupes, failed = _sort_out([slots[i] for i in order], [frames[i] for i in order], kept,
-                                     skip_black=skip_black, limit=n)
-    dropped = len(dupes)
-    if len(kept) < n and kept and (black or dupes):
-        times = [p.frame.time for p in kept]
-        lo = max([0.0, *(t for t in black if t < min(times))])
-        hi = min([duration, *(t for t in black if t > max(times))])
-        used = {p.slot.key.ts for p in kept if p.slot.key is not None}
-        extra = replacements(times, black + dupes, lo, hi, dec.index().keys, used)
-        more_black, more_dupes, _ = _sort_out(extra, _grab(dec, extra), kept, skip_black=skip_black,
-                                              limit=n - len(kept))
-        black += more_black
-        dropped += len(more_dupes)
+    still = _still_slots(dec, slots)
+    wanted = [i for i in range(len(slots)) if i not in still]
+    frames: list[Decoded | None] = [None] * len(slots)
+    for i, frame in zip(wanted, _grab(dec, [slots[i] for i in wanted]), strict=True):
+        frames[i] = frame
+    order = [i for i in order if i not in still]
+    seen, failed = _sort_out([slots[i] for i in order], [frames[i] for i in order], kept, skip_black=skip_black,
+                             limit=n)
+    judged = {s.time: s for s in seen}
+    for i, j in still.items():  # a still stretch shows its I-frame's picture: judged as that frame, never decoded
+        key_frame = frames[j]
+        own = judged.get(key_frame.time) if key_frame is not None else None
+        if own is not None:
+            verdict = "black" if own.verdict == "black" else "repeat"
+            seen.append(_Seen(dec.index().snap(slots[i].time), own.sig, verdict))
+    outcome = _Outcome(kept, sum(s.verdict == "repeat" for s in seen), any(s.verdict == "black" for s in seen), failed)
+    if len(kept) < n and kept and any(s.verdict != "kept" for s in seen):
+        outcome.still = _replace(dec, seen, kept, duration, skip_black=skip_black, limit=n - len(kept))
     kept.sort(key=lambda p: p.frame.time)
-    return _Outcome(kept, dropped, bool(black), failed)
+    return outcome
+
+
+def _still_slots(dec: VideoDecoder, slots: Sequence[Slot]) -> dict[int, int]:
+    """Exact slots whose picture is that of a planned I-frame before them (no frame between them changes
+    anything, judged from packet sizes: ``PacketIndex.unchanged``): slot index -> the I-frame slot's index."""
+    index = dec.index()
+    planned = {s.key.ts: j for j, s in enumerate(slots) if s.key is not None}
+    out = {}
+    for i, s in enumerate(slots):
+        key = index.key_before(s.time) if s.key is None else None
+        if key is not None and key.ts in planned and index.unchanged(key.time, s.time):
+            out[i] = planned[key.ts]
+    return out
+
+
+def _still(seen: Sequence[_Seen], lo: float, hi: float) -> bool:
+    """Whether every planned frame from ``lo`` to ``hi`` (ends included) looks alike: the video holds still there."""
+    inside = [s.sig for s in seen if lo - 1e-6 <= s.time <= hi + 1e-6]
+    return all(sig.near(inside[0]) for sig in inside[1:])
+
+
+def _spot(dec: VideoDecoder, t: float, lo: float, hi: float, used: set[int], rule: str) -> Slot:
+    """The slot to decode for a replacement wanted near ``t`` inside the gap ``lo``..``hi``.
+
+    Where reaching ``t`` would decode more than ``LONG_GOP_REPLACEMENT_FRAMES`` frames (long GOPs),
+    the nearest unused I-frame inside the gap is taken instead (one packet), else the spot nearest
+    ``t`` that the decoder reaches within that many frames (never on the gap's ends).
+    """
+    if dec.cost(t) <= LONG_GOP_REPLACEMENT_FRAMES:
+        return Slot(t, None, "seek", rule=rule)
+    index = dec.index()
+    keys = [k for k in index.keys if lo + 1e-3 < k.time < hi - 1e-3 and k.ts not in used]
+    if keys:
+        key = min(keys, key=lambda k: abs(k.time - t))
+        return Slot(key.time, key, "keyframe", rule=f"{rule}: the nearest keyframe in the gap (long GOP)")
+    frames = [f for f in index.frames if lo + 1e-3 < f < t]
+    cheap = next((f for f in reversed(frames) if dec.cost(f) <= LONG_GOP_REPLACEMENT_FRAMES), None)
+    if cheap is None:
+        return Slot(t, None, "seek", rule=rule)
+    return Slot(cheap, None, "seek", rule=f"{rule}: a cheaper spot in the gap (long GOP)")
+
+
+def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: float, *, skip_black: bool,
+             limit: int) -> bool:
+    """Replace black and repeated frames, adding to ``kept``; return whether some repeats were left as they are.
+
+    Judged first on the planned frames already decoded, before any seek: a gap whose planned frames
+    all look alike (the video holds still there) is not searched at all. Every other gap is searched
+    in display order, one spot at a time (``gap_spots``), stopping at the first acceptable frame;
+    the decoder goes on from where it stands, so spots in one gap cost the frames between them.
+    Bounded: at most ``EXTRA_DECODE_BUDGET`` frames (or the plan's own count, when more) are decoded
+    per video beyond the plan's own.
+    """
+    black = [s.time for s in seen if s.verdict == "black"]
+    times = [p.frame.time for p in kept]
+    lo = max([0.0, *(t for t in black if t < min(times))])
+    hi = min([duration, *(t for t in black if t > max(times))])
+    edges = sorted({lo, hi, *(t for t in times if lo < t < hi)})
+    lost: dict[int, list[_Seen]] = {}
+    for s in seen:
+        if s.verdict != "kept":
+            j = min(max(bisect.bisect_right(edges, s.time) - 1, 0), len(edges) - 2)
+            lost.setdefault(j, []).append(s)
+    used = {p.slot.key.ts for p in kept if p.slot.key is not None}
+    start = dec.decoded
+    budget = max(EXTRA_DECODE_BUDGET, dec.decoded)  # everything decoded so far was the plan's
+    still = False
+    for j in sorted(lost):
+        a, b = edges[j], edges[j + 1]
+        rejected = lost[j]
+        if all(s.verdict == "repeat" for s in rejected) and _still(seen, a, b):
+            still = True
+            continue
+        rule = ("replaces a black frame" if any(s.verdict == "black" for s in rejected)
+                else "replaces a near-duplicate")
+        found = 0
+        spots = gap_spots(a, b, len(rejected))
+        repeat_at: float | None = None  # the last spot that showed a repeat
+        refine = REFINE_STEPS
+        while spots and found < len(rejected) and limit > 0:
+            t = spots.pop(0)
+            slot = _spot(dec, t, a, b, used, rule)
+            key = dec.index().key_before(slot.time)
+            if slot.key is None and key is not None and key.ts in used and dec.index().unchanged(key.time, slot.time):
+                repeat_at = t
+                continue  # the kept I-frame's picture still: a repeat, known without decoding
+            cost = 1 if slot.key is not None else dec.cost(slot.time)
+            if dec.decoded - start + cost > budget:
+                return still  # the budget is spent: keep what exists
+            (frame,) = _grab(dec, [slot])
+            if frame is None or any(p.frame.time == frame.time for p in kept):
+                continue
+            sig = Signature.of(frame.image)
+            if skip_black and sig.black:
+                # Black right after a repeat: the picture ends (a cut or fade to black) between the two
+                # spots; look once more halfway, where the last moment before the black is.
+                if repeat_at is not None and refine:
+                    spots.insert(0, (repeat_at + t) / 2)
+                    refine -= 1
+                continue
+            if any(sig.near(p.sig) for p in kept):
+                repeat_at = t
+                continue
+            if slot.key is not None:
+                used.add(slot.key.ts)
+            kept.append(_Pick(slot, frame, sig))
+            found += 1
+            limit -= 1
+    return still
 
 
 @dataclass
@@ -298,7 +457,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
             manifest["frames"].append({
                 "timestamp": round(pick.frame.time, 3), "file": name, "width": img.width, "height": img.height,
                 "bytes": target.stat().st_size, "tokens": image_tokens(img.width, img.height),
-                "source": pick.slot.source,
+                "source": pick.slot.source, "rule": pick.slot.rule,
             })
         notes = []
         # Counted in frames asked for, never in candidates tried: a note once said "10 near-duplicate frame(s)
@@ -345,7 +504,12 @@ def _pool(n: int) -> Executor:
     no main file at all: there a thread pool is used. The work is mostly in ffmpeg processes and
     in Pillow and numpy calls that release the GIL, so threads keep every core busy too.
     """
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    main = sys.modules.get("__main__")
+    if "streamlit" in sys.modules and getattr(main, "__loader__", None) is None:
+        # A page: Streamlit runs it as a module it made itself (no loader), and makes it (app.py) both __main__
+        # and sys.argv[0], so the check below would spawn workers that run the whole app again, bare.
+        return ThreadPoolExecutor(max_workers=n)
+    main_file = getattr(main, "__file__", None)
     started = sys.argv[0] if sys.argv else ""
     if main_file and started and Path(main_file).is_file() and Path(main_file).resolve() == Path(started).resolve():
         return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gaia.facts import SCAN_FOLDER_LIMIT, SCAN_VIDEO_LIMIT
 from gaia.folder import WORKDIR_NAME, Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.probe import ProbeInfo, probe_file
@@ -36,8 +37,8 @@ PROBE_CACHE_DIR = "probe"
 
 # The scan's guard: typing "/" must not walk the whole disk. Pseudo and system folders are never entered.
 SCAN_MAX_DEPTH = 12  # folder levels below the chosen folder
-SCAN_MAX_FOLDERS = 20_000  # folders listed in one scan
-SCAN_MAX_VIDEOS = 20_000  # video files in one scan
+SCAN_MAX_FOLDERS = SCAN_FOLDER_LIMIT  # guards against walking a whole disk by mistake (``gaia.facts``)
+SCAN_MAX_VIDEOS = SCAN_VIDEO_LIMIT
 SYSTEM_FOLDERS = frozenset(Path(p) for p in ("/proc", "/sys", "/dev", "/run", "/boot", "/lost+found", "/snap",
                                              "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/var/lib",
                                              "/var/cache", "/var/log"))

@@ -6,12 +6,13 @@ inside its target's slot) and asks for an exact frame where none is near enough.
 for exact frames at N evenly spread times. ``scene`` keeps the frames just after scene changes (the
 best spread ones when there are too many) and then tops up into the widest gaps, the tail included,
 so the whole video is covered. ``replacements`` proposes, for frames that came back black or
-repeated, candidates in the widest gaps left, preferring I-frames from the index (one packet each).
+repeated, candidates in the widest gaps left, preferring I-frames from the index (one packet each);
+``gap_spots`` lists the spots inside one gap in display order, for a search that stops at the first
+acceptable frame.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,8 +20,8 @@ from gaia.media.decode import Key
 
 KEYFRAME_TOLERANCE = 0.5  # of the spacing between targets: an I-frame must lie in its target's own slot
 SCENE_OFFSET_S = 0.12  # take the frame just after a cut, not the blended one on it
-CANDIDATES_PER_GAP = 2  # replacement candidates per rejected frame, all decoded in the one extra pass
-MAX_CANDIDATES = 16  # and never more than this (memory: each is held as a scaled frame)
+CANDIDATES_PER_GAP = 3  # replacement spots per rejected frame, tried in display order until one is acceptable
+MAX_CANDIDATES = 16  # and never more than this per video
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Slot:
     key: Key | None
     source: str  # "keyframe", "seek" or "scene"
     coverage: bool = False  # a frame taken to cover the video (never dropped as a near-duplicate)
+    rule: str | None = None  # why a replacement stands here (shown in its caption); None for planned frames
 
 
 def even_targets(duration: float, n: int) -> list[float]:
@@ -62,13 +64,26 @@ def plan_uniform(duration: float, n: int) -> list[Slot]:
 def plan_scene(duration: float, n: int, cuts: Sequence[float]) -> list[Slot]:
     """Frames just after scene changes (and one in the opening shot), topped up to cover the video."""
     times = [min(0.5, duration / (2 * n))] + [c + SCENE_OFFSET_S for c in sorted(cuts) if c + SCENE_OFFSET_S < duration]
+    trimmed = len(times) > n  # more cuts than frames: some cuts go unframed whatever we do
     while len(times) > n:  # keep the cuts that spread best: drop the one closest to its neighbour
         gaps = [times[i + 1] - times[i] for i in range(len(times) - 1)]
         times.pop(gaps.index(min(gaps)) + 1)
     slots = [Slot(t, None, "scene") for t in times]
     for t in fill_gaps([s.time for s in slots], 0.0, duration, n - len(slots)):
         slots.append(Slot(t, None, "seek", coverage=True))
-    return sorted(slots, key=lambda s: s.time)
+    slots.sort(key=lambda s: s.time)
+    # Coverage to the end: the last frame stands no further from the end than an even plan's would (half a
+    # slot). When the plan leaves a longer tail, a frame near the end takes the place of the frame closest to
+    # its neighbour (never the opening one) if the cuts were too many to frame them all anyway; when every
+    # cut has its frame, the frame just after the last cut covers the shot to the end.
+    tail = duration - duration / (2 * n)
+    fills = [i for i, sl in enumerate(slots) if sl.coverage]
+    if n > 1 and slots and slots[-1].time < tail - 1e-6 and (trimmed or fills or len(slots) < n):
+        if len(slots) >= n:  # a frame gives way: a gap filler first, else (cuts trimmed) any but the opening one
+            movable = fills or list(range(1, len(slots)))
+            slots.pop(min(movable, key=lambda i: slots[i].time - slots[i - 1].time if i else float("inf")))
+        slots.append(Slot(tail, None, "seek", coverage=True))
+    return slots
 
 
 def fill_gaps(times: Sequence[float], lo: float, hi: float, count: int) -> list[float]:
@@ -88,34 +103,11 @@ def fill_gaps(times: Sequence[float], lo: float, hi: float, count: int) -> list[
     return added
 
 
-def replacements(kept: Sequence[float], rejected: Sequence[float], lo: float, hi: float, keys: Sequence[Key],
-                 used: set[int]) -> list[Slot]:
-    """Candidates for the ``rejected`` frames (black or repeated), best first.
+def gap_spots(lo: float, hi: float, lost: int) -> list[float]:
+    """Where to look for ``lost`` replacements between ``lo`` and ``hi``: evenly spread spots, in display order.
 
-    Each rejected frame leaves a gap between its kept neighbours (or ``lo``/``hi``, the ends of the
-    non-black span); a gap that lost k frames gets 2k candidates spread evenly inside it, never on
-    the rejected times themselves. A candidate is an unused I-frame near its spot when the index
-    has one (one packet to decode), else the exact frame there. First candidates of every gap come
-    before second ones, so a limit on how many are kept spreads them over the gaps.
+    ``CANDIDATES_PER_GAP`` spots per lost frame, never on the ends themselves; the caller decodes them
+    one at a time and stops at the first acceptable one (``MAX_CANDIDATES`` at most).
     """
-    edges = sorted({lo, hi, *(t for t in kept if lo < t < hi)})
-    lost: dict[int, int] = {}
-    for t in rejected:
-        j = min(max(bisect.bisect_right(edges, t) - 1, 0), len(edges) - 2)
-        lost[j] = lost.get(j, 0) + 1
-    taken = set(used)
-    ranked: list[tuple[int, float, Slot]] = []
-    for j, k in lost.items():
-        width = edges[j + 1] - edges[j]
-        m = CANDIDATES_PER_GAP * k
-        for i in range(m):
-            t = edges[j] + width * (i + 1) / (m + 1)
-            key = min((key for key in keys if key.ts not in taken), key=lambda key: abs(key.time - t), default=None)
-            if key is not None and abs(key.time - t) <= width / (2 * (m + 1)):
-                taken.add(key.ts)
-                slot = Slot(key.time, key, "keyframe")
-            else:
-                slot = Slot(t, None, "seek")
-            ranked.append((i, t, slot))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    return [slot for _, _, slot in ranked[:MAX_CANDIDATES]]
+    m = min(MAX_CANDIDATES, CANDIDATES_PER_GAP * max(1, lost))
+    return [lo + (hi - lo) * (i + 1) / (m + 1) for i in range(m)]

@@ -62,6 +62,7 @@ class Assumptions:
     batch_read_share: float = 0.0  # the expected share of this run's batch requests that read
     videos: int = 0  # videos still to send (what the estimate covers)
     done: int = 0  # videos already analysed with these settings (left out)
+    caches: bool = True  # whether the model caches this prefix at all (too short a prefix: no request reads)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: output tokens per video (thinking included, it is billed as output), the
@@ -79,9 +80,12 @@ class Assumptions:
 
     def lines(self) -> list[str]:
         """The assumptions in words, one per line (the Estimate page and the CLI show them)."""
+        cache = (f"Cache: {self.cache_read_share.describe()}; {pct(self.batch_read_share)} of this run's batch "
+                 "requests expected to read." if self.caches else
+                 f"Cache: none; the shared prefix ({self.prefix_tokens:,} tokens) is shorter than this model caches, "
+                 "so no request reads it.")
         return [f"Output: {self.output_tokens.describe()}.",
-                f"Cache: {self.cache_read_share.describe()}; {pct(self.batch_read_share)} of this run's batch "
-                "requests expected to read.",
+                cache,
                 f"Frames: {self.frames_per_video:.1f} per video; shared prefix {self.prefix_tokens:,} tokens "
                 f"({'exact, count_tokens' if self.prefix_exact else 'approximate'}).",
                 f"Covers the {self.videos} video(s) not yet analysed with these settings"
@@ -180,7 +184,8 @@ class Estimate:
         share = self.share or ReadShare(c.read_share_batch, c.read_share_low, c.read_share_high,
                                         c.read_share_source)
         return Assumptions(self.output, share, self.frames / self.videos if self.videos else 0.0, c.prefix_tokens,
-                           c.prefix_exact, c.read_share_batch, self.videos, self.done)
+                           c.prefix_exact, c.read_share_batch if c.caches else 0.0, self.videos, self.done,
+                           caches=c.caches)
 
     def to_dict(self, *, per_video: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (``per_video=False`` leaves out the per-video rows)."""

@@ -97,6 +97,11 @@ def answer_seconds(folder: Path | str, model: str | None = None) -> tuple[float,
     return ASSUMED_ANSWER_S, "assumed"
 
 
+def _about(seconds: float) -> str:
+    """A wait in words that never reads "about 0 s"."""
+    return f"about {duration(seconds)}" if seconds >= 1 else "under a second"
+
+
 def run_choice(plan: SubmissionPlan, *, concurrency: int = DEFAULT_CONCURRENCY) -> RunChoice:
     """What ``plan`` costs now versus as a batch, and how long each takes.
 
@@ -110,8 +115,8 @@ def run_choice(plan: SubmissionPlan, *, concurrency: int = DEFAULT_CONCURRENCY) 
     waves = -(-n // max(1, concurrency)) if n else 0
     now_s = waves * per if n else None
     src = "the median of this folder's past answers" if per_src == "history" else "an assumed"
-    now_text = (f"about {duration(now_s)}: {n} request(s), {max(1, concurrency)} at a time, {src} {duration(per)} each"
-                if now_s is not None else "nothing to send")
+    now_text = (f"{_about(now_s)}: {n} request(s), {max(1, concurrency)} at a time, {src} "
+                f"{duration(per) if per >= 1 else 'under a second'} each" if now_s is not None else "nothing to send")
     durations: list[float] = []
     if Folder.of(plan.folder).has_ledger:
         with Folder.of(plan.folder).ledger() as ledger:

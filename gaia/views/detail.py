@@ -160,7 +160,7 @@ def analysis_fields(analysis: dict[str, Any]) -> list[AnalysisField]:
     for key, value in analysis.items():
         title = key.replace("_", " ").capitalize()
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            out.append(AnalysisField(title, "table", value))
+            out.append(AnalysisField(title, "table", _in_time_order(value)))
         elif isinstance(value, dict):
             out.append(AnalysisField(title, "table", [{k: v if isinstance(v, str | int | float | bool) else str(v)
                                                        for k, v in value.items()}]))
@@ -171,6 +171,18 @@ def analysis_fields(analysis: dict[str, Any]) -> list[AnalysisField]:
         else:
             out.append(AnalysisField(title, "text", str(value)))
     return out
+
+
+TIME_KEYS = ("time_s", "start_s")  # the keys a row of moments or behaviours is ordered by
+
+
+def _in_time_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with a time (a notable moment at 2 s, 2.3 s, 3 s) in time order; others as they are."""
+    key = next((k for k in TIME_KEYS if any(isinstance(r.get(k), int | float) for r in rows)), None)
+    if key is None:
+        return rows
+    return sorted(rows, key=lambda r: (not isinstance(r.get(key), int | float),
+                                       r.get(key) if isinstance(r.get(key), int | float) else 0.0))
 
 
 def frame_caption(timestamp: float) -> str:

@@ -20,6 +20,16 @@ def model_label(model: str) -> str:
     return f"{f.display_name}{'' if f.status == 'current' else f' ({f.status})'}{' ⚠' if f.uncertain else ''}"
 
 
+def nothing_to_estimate(est: Estimate) -> str:
+    """Why an estimate covers no video, in the words the CLI uses: everything is analysed already, or no video
+    has keyframes (or every one is excluded)."""
+    if est.done:
+        return (f"Every video with keyframes is already analysed with these settings ({est.done}); nothing is left "
+                "to estimate. Results shows the analyses; Submit's “Send again” pays for fresh ones.")
+    return ("No video has keyframes yet (or every video is excluded). Extract them on the Keyframes page; the "
+            "estimate follows the frames and videos you keep there.")
+
+
 def mean_output(history: History | None) -> int | None:
     """The output tokens per video the estimate takes from past answers for this prompt and model: their
     mean, which is what predicts a total (``None`` without history)."""

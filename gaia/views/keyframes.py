@@ -16,7 +16,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol, TypeVar
+
+from PIL import Image
 
 from gaia import format as fmt
 from gaia.facts import ImageTier
@@ -148,9 +151,39 @@ def video_heading(k: KeyframeSet, record: VideoRecord | None) -> str:
 
 
 def keyframe_caption(f: Keyframe, *, excluded: bool) -> str:
-    """``0:03.5 · 1024×576 · 789 tokens`` (``· **excluded**`` when left out)."""
+    """``0:03.5 · 1024×576 · 789 tokens`` (then why a replacement frame stands there, and ``· **excluded**``
+    when left out)."""
     return (f"{fmt.position(f.timestamp)} · {f.width}×{f.height} · {fmt.tokens(f.tokens)} tokens"
-            + (" · **excluded**" if excluded else ""))
+            + (f" · {f.rule}" if f.rule else "") + (" · **excluded**" if excluded else ""))
+
+
+GREY = 128  # the flat mid-grey a decoder paints where a damaged or truncated file has no data
+GREY_TOLERANCE = 6  # per channel, after JPEG
+DAMAGED_SHARE = 0.5  # a frame at least this much flat grey carries little but damage
+
+
+def looks_damaged(path: Path) -> bool:
+    """Whether a frame is mostly the flat mid-grey a decoder fills missing data with (a truncated file's
+    frames past its end): such a frame shows nothing of the video, so it is not sent unless a person says so."""
+    try:
+        with Image.open(path) as im:
+            small = im.convert("RGB").resize((48, 27))
+    except OSError:
+        return False
+    pixels = list(small.getdata())
+    grey = sum(1 for px in pixels if max(abs(c - GREY) for c in px) <= GREY_TOLERANCE)
+    return grey >= DAMAGED_SHARE * len(pixels)
+
+
+def damaged_frames(sets: Iterable[KeyframeSet]) -> list[tuple[str, float]]:
+    """(video, time) of every frame that looks damaged (``looks_damaged``), in order."""
+    return [(k.rel_path, f.timestamp) for k in sets for f in k.frames if looks_damaged(f.path)]
+
+
+def damaged_text(n: int) -> str:
+    """What the Keyframes page says after leaving damaged frames out."""
+    return (f"{n} frame(s) look damaged (flat grey, as a truncated or damaged file decodes) and are not sent; "
+            "tick “Send” under one to include it.")
 
 
 def extraction_label(sets: Iterable[KeyframeSet], todo: set[str]) -> tuple[str, bool]:

@@ -114,11 +114,15 @@ def status_key(s: BatchStatus) -> str:
 
 
 def badge(s: BatchStatus) -> Badge:
-    """The badge of a batch card; an ended batch says whether its results are in the sidecars yet."""
-    if s.ended and s.results_state == "done":
-        return Badge("results in sidecars", "green", ":material/task_alt:")
+    """The badge of a batch card; an ended batch says whether its results are in the sidecars yet, and a
+    canceled one says so (with how many answered), never the green of a batch that finished its work."""
     if s.needs_retrieval:
         return Badge("ended · results ready", "violet", ":material/download:")
+    if s.ended and (s.cancel_initiated_at is not None or s.counts.get("canceled")):
+        answered = s.counts.get("succeeded", 0)
+        return Badge(f"canceled · {answered} of {s.n_requests} answered", "orange", ":material/cancel:")
+    if s.ended and s.results_state == "done":
+        return Badge("results in sidecars", "green", ":material/task_alt:")
     label, colour, icon = STATUS_BADGE.get(status_key(s), (s.processing_status or s.state, "gray", None))
     return Badge(label, colour, icon)
 
@@ -265,6 +269,37 @@ def cost_chart(costs: Sequence[BatchCost], numbers: dict[str, int]) -> CostChart
         return None
     return CostChart([f"Batch {numbers.get(c.batch_id, '?')}" for c in costs], [c.estimate_usd or 0.0 for c in costs],
                      [c.actual_usd for c in costs])
+
+
+@dataclass(frozen=True)
+class RetryOffer:
+    """What retrying the failed requests sends and costs, stated before asking (``retry_offer``)."""
+
+    requests: int
+    usd: float | None  # the retry's estimate at batch prices; ``None`` when it cannot be priced
+
+    @property
+    def label(self) -> str:
+        """The confirming button: the count and the amount."""
+        return (f"Yes, send {self.requests} request(s)" + (f" for about {fmt.usd(self.usd)}"
+                                                              if self.usd is not None else ""))
+
+    @property
+    def question(self) -> str:
+        """The one question asked before paying."""
+        cost = (f"about {fmt.usd(self.usd)} at batch prices" if self.usd is not None else
+                "an amount GAIA cannot estimate yet (batch prices)")
+        return (f"Retrying sends {self.requests} request(s) in a new batch and costs {cost}. Send them?")
+
+
+def retry_offer(folder: Path | str) -> RetryOffer:
+    """What a retry of every failed request would send and cost, priced like a batch (nothing is sent)."""
+    from gaia.runs.failures import plan_retry
+
+    plans = plan_retry(Folder.of(folder))
+    requests = sum(len(p.requests) for p in plans)
+    costs = [p.estimate_usd for p in plans]
+    return RetryOffer(requests, None if any(c is None for c in costs) else float(sum(c or 0.0 for c in costs)))
 
 
 def failure_records(fails: Iterable[FailedRequest], *, cost: bool = False) -> list[dict[str, Any]]:

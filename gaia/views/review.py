@@ -214,11 +214,27 @@ class FieldView:
     """One field of the review form: how to edit it, the machine's and the effective value."""
 
     name: str
-    kind: str  # "enum", "boolean", "integer", "number", "text", "json" (lists and objects)
-    options: tuple[str, ...]
+    kind: str  # "enum", "boolean", "integer", "number", "text", "list" (of text), "table" (of objects), "json"
+    options: tuple[str, ...]  # an enum's choices; a list's choices (its items' enum)
     machine_value: Any
     value: Any
     verified: bool
+    description: str = ""
+    columns: tuple[Column, ...] = ()  # a table's columns (its items' properties), in the schema's order
+
+    @property
+    def time_column(self) -> str | None:
+        """The column a table is ordered by: its time in seconds (``time_s``, ``start_s``), if any."""
+        return next((c.name for c in self.columns if c.kind == "number" and c.name.endswith("_s")), None)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table field (an array of objects): its name, kind, choices and description."""
+
+    name: str
+    kind: str  # "enum", "boolean", "integer", "number", "text"
+    options: tuple[str, ...] = ()
     description: str = ""
 
 
@@ -232,12 +248,40 @@ class ReviewForm:
     verified_at: str | None
 
 
+_SCALARS = {"boolean": "boolean", "integer": "integer", "number": "number", "string": "text"}
+
+
+def _items(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    items = spec.get("items")
+    return items if isinstance(items, dict) else {}
+
+
 def _kind(spec: Mapping[str, Any]) -> str:
     if "enum" in spec:
         return "enum"
     t = spec.get("type")
-    return {"boolean": "boolean", "integer": "integer", "number": "number", "string": "text"}.get(
-        t if isinstance(t, str) else "", "json")
+    if t == "array":
+        items = _items(spec)
+        if items.get("type") == "object" and isinstance(items.get("properties"), dict) and all(
+                _kind(c) in _SCALARS.values() or _kind(c) == "enum" for c in items["properties"].values()
+                if isinstance(c, dict)):
+            return "table"
+        if items.get("type") == "string":
+            return "list"
+        return "json"
+    return _SCALARS.get(t if isinstance(t, str) else "", "json")
+
+
+def _columns(spec: Mapping[str, Any]) -> tuple[Column, ...]:
+    if _kind(spec) != "table":
+        return ()
+    return tuple(Column(name, _kind(c), tuple(str(o) for o in c.get("enum", ())), str(c.get("description") or ""))
+                 for name, c in _items(spec)["properties"].items() if isinstance(c, dict))
+
+
+def _options(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    source = _items(spec) if _kind(spec) == "list" else spec
+    return tuple(str(o) for o in source.get("enum", ()))
 
 
 def _leaves(schema: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -267,8 +311,9 @@ def review_form(folder: Folder | Path | str, rel_path: str) -> ReviewForm:
     answer = effective_analysis(data) or {}
     verified = verified_of(data)
     views = tuple(
-        FieldView(name, _kind(spec), tuple(str(o) for o in spec.get("enum", ())), field_value(machine, name),
-                  field_value(answer, name), _covered(name, verified), str(spec.get("description") or ""))
+        FieldView(name, _kind(spec), _options(spec), field_value(machine, name),
+                  field_value(answer, name), _covered(name, verified), str(spec.get("description") or ""),
+                  _columns(spec))
         for name, spec in _leaves(schema))
     return ReviewForm(rel_path, views, verified.note if verified else None, verified.at if verified else None)
 
@@ -289,12 +334,80 @@ def queue_records(items: Sequence[ReviewItem]) -> list[dict[str, Any]]:
 
 
 def form_input(f: FieldView) -> Any:
-    """The value a form widget starts from: the effective value, lists and objects as indented JSON text."""
+    """The value a form widget starts from: the effective value; a list as its texts, a table as its rows
+    (in time order when it has a time column), anything else structured as indented JSON text."""
     if f.kind == "json":
         return json.dumps(f.value, indent=2, ensure_ascii=False) if f.value is not None else ""
     if f.kind in ("text", "enum"):
         return "" if f.value is None else str(f.value)
+    if f.kind == "list":
+        return [str(v) for v in f.value] if isinstance(f.value, list) else []
+    if f.kind == "table":
+        rows = [{c.name: r.get(c.name) for c in f.columns} for r in f.value or [] if isinstance(r, dict)]
+        return in_time_order(rows, f.time_column)
     return f.value
+
+
+def list_choices(f: FieldView) -> list[str]:
+    """What a list field's multiselect offers: the schema's choices, then the values it holds (free entry adds
+    more)."""
+    return list(dict.fromkeys([*f.options, *form_input(f)]))
+
+
+def in_time_order(rows: list[dict[str, Any]], time_column: str | None) -> list[dict[str, Any]]:
+    """Table rows ordered by their time (rows without one last, in their order)."""
+    if not time_column:
+        return rows
+
+    def at(r: dict[str, Any]) -> tuple[bool, float]:
+        t = r.get(time_column)
+        return (not isinstance(t, int | float) or t != t, float(t) if isinstance(t, int | float) and t == t else 0.0)
+
+    return sorted(rows, key=at)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
+def _table_value(f: FieldView, rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """A table editor's rows back to the field's value: empty rows dropped, every cell of its column's kind;
+    the problems as sentences naming the row and the column."""
+    if hasattr(rows, "to_dict"):  # a DataFrame from the editor
+        rows = rows.to_dict("records")
+    out: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for i, row in enumerate(rows or [], start=1):
+        if not isinstance(row, dict) or all(_blank(row.get(c.name)) for c in f.columns):
+            continue
+        item: dict[str, Any] = {}
+        for c in f.columns:
+            v = row.get(c.name)
+            if _blank(v):
+                if c.kind == "text":
+                    item[c.name] = ""
+                    continue
+                problems.append(f"{f.name}, row {i}: “{c.name}” needs a value.")
+                continue
+            if c.kind in ("integer", "number"):
+                try:
+                    n = float(v)
+                except (TypeError, ValueError):
+                    problems.append(f"{f.name}, row {i}: “{c.name}” must be a number.")
+                    continue
+                if c.kind == "integer" and not n.is_integer():
+                    problems.append(f"{f.name}, row {i}: “{c.name}” must be a whole number.")
+                    continue
+                if c.name.endswith("_s") and n < 0:
+                    problems.append(f"{f.name}, row {i}: “{c.name}” is a time in the video and cannot be negative.")
+                    continue
+                item[c.name] = int(n) if c.kind == "integer" else n
+            elif c.kind == "boolean":
+                item[c.name] = bool(v)
+            else:
+                item[c.name] = str(v).strip()
+        out.append(item)
+    return in_time_order(out, f.time_column), problems
 
 
 def form_values(form: ReviewForm, raw: Mapping[str, Any], names: Iterable[str] | None = None
@@ -309,13 +422,24 @@ def form_values(form: ReviewForm, raw: Mapping[str, Any], names: Iterable[str] |
         if f.name not in raw or (wanted is not None and f.name not in wanted):
             continue
         value = raw[f.name]
-        if value is None or (value == "" and f.value is None):
+        if hasattr(value, "to_dict"):  # a table editor's DataFrame
+            value = value.to_dict("records")
+        if value is None or (isinstance(value, str) and value == "" and f.value is None):
             continue  # left empty: nothing to verify
         if f.kind == "json":
             try:
                 value = json.loads(value) if str(value).strip() else None
             except json.JSONDecodeError as exc:
-                problems.append(f"{f.name}: not valid JSON ({exc.msg}, line {exc.lineno})")
+                problems.append(f"{f.name}: the text is not complete JSON (look near line {exc.lineno}).")
+                continue
+        elif f.kind == "list":
+            value = list(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+            if not value and not f.value:
+                continue
+        elif f.kind == "table":
+            value, wrong = _table_value(f, value)
+            problems += wrong
+            if wrong or (not value and not f.value):
                 continue
         elif f.kind == "integer" and value is not None:
             value = int(value)

@@ -39,6 +39,26 @@ def where_files_go(folder: Path) -> str:
             "your user cache when the folder is read-only), and each video's analysis in a `.gaia.json` beside it.")
 
 
+def demo_afresh_question(folder: Path) -> str:
+    """What "Start the demo afresh" deletes, asked before it does: the analyses and verified labels it holds."""
+    import json
+
+    from gaia.labels import verified_of
+    from gaia.sidecar import SIDECAR_SUFFIX
+
+    sidecars = sorted(folder.rglob(f"*{SIDECAR_SUFFIX}"))
+    verified = 0
+    for p in sidecars:
+        try:
+            verified += verified_of(json.loads(p.read_text(encoding="utf-8"))) is not None
+        except (OSError, ValueError, TypeError, AttributeError):  # a damaged sidecar still counts as an analysis
+            continue
+    held = (f"its {len(sidecars)} analysis(es)" + (f", {verified} with labels a person verified," if verified else "")
+            if sidecars else "its keyframes and batches")
+    return (f"Start the demo afresh? This makes the five clips again and deletes {held} and the demo's "
+            "history. Your own folders are not touched.")
+
+
 def fps_text(fps: float | None) -> str:
     """Frames per second without trailing zeros: ``25``, ``29.97``; ``""`` when unknown."""
     return f"{fps:.2f}".rstrip("0").rstrip(".") if fps else ""

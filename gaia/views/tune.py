@@ -266,18 +266,19 @@ def spend_text(data: Mapping[str, Any]) -> str:
 
 
 def quality_text(quality: Mapping[str, Any] | None) -> str | None:
-    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``)."""
+    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``).
+
+    The score only: the price per video on that page is the estimate's, for this folder (the tune's own
+    figure, measured on its sample at its prices, would be a second price for the same settings)."""
     if not quality or quality.get("score") is None:
         return None
     sim = " (simulated)" if quality.get("simulated") else ""
     if isinstance(quality.get("diff"), int | float) and quality.get("ceiling") is not None:
         return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}, "
-                f"{_interval(quality)} against the ceiling of {quality['ceiling']:.3f} (the reference asked twice), "
-                f"at {usd(quality.get('usd_per_video'))} a video.")
+                f"{_interval(quality)} against the ceiling of {quality['ceiling']:.3f} (the reference asked twice).")
     ref = quality.get("reference_score")
     return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}"
-            + (f" against the reference's {ref:.3f}" if ref is not None else "")
-            + f", at {usd(quality.get('usd_per_video'))} a video.")
+            + (f" against the reference's {ref:.3f}" if ref is not None else "") + ".")
 
 
 __all__ = [

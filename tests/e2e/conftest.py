@@ -104,6 +104,21 @@ def start_app(tmp: Path, extra_env: dict[str, str] | None = None) -> AppServer:
     raise RuntimeError(f"streamlit did not become healthy in {SERVER_START_TIMEOUT_S} s:\n{server.log_tail()}")
 
 
+# What a user watching the terminal must never see: a Python traceback, Streamlit's warning that a thread
+# without a script context called it, or pyarrow failing to convert a table column.
+LOG_PROBLEMS = ("Traceback (most recent call last)", "missing ScriptRunContext", "ArrowTypeError",
+                "ArrowInvalid")
+
+
+def log_problems(server: AppServer) -> list[str]:
+    """The lines of the server's output that show one of ``LOG_PROBLEMS`` (with two lines after each)."""
+    try:
+        lines = server.log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    return ["\n".join(lines[i:i + 3]) for i, line in enumerate(lines) if any(p in line for p in LOG_PROBLEMS)]
+
+
 def stop_app(server: AppServer) -> None:
     """Terminate the server process (kill it if it does not stop)."""
     if server.process.poll() is None:
@@ -145,6 +160,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Itera
     server = start_app(tmp)
     try:
         yield server
+        stop_app(server)
+        # Over the whole browser suite the terminal stays clean: no traceback, no thread calling Streamlit
+        # without a script context, no pyarrow conversion error (issue 26, item 12).
+        problems = log_problems(server)
+        assert not problems, "the Streamlit server printed:\n" + "\n---\n".join(problems[:10])
     finally:
         stop_app(server)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -99,10 +99,21 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     assert (settings.model, settings.keyframes.count) == (rec["model"], rec["frames"]) and settings != before
 
 
+def section(page: Page, name: str | re.Pattern[str]):
+    """One of the Results page's sections (a segmented control held in the session, not st.tabs)."""
+    return page.get_by_test_id("stButtonGroup").get_by_role("radio", name=name)
+
+
+def selected(page: Page, name: str | re.Pattern[str]) -> None:
+    """The section ``name`` is the one shown."""
+    expect(section(page, name)).to_have_attribute("aria-checked", "true")
+
+
 def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer, clips: Path) -> None:
     open_folder(page, app_server, clips)
     nav(page, "Results")
-    page.get_by_role("tab", name=re.compile(r"^Review \(1\)")).click()
+    section(page, re.compile(r"^Review \(1\)")).click()
+    wait_idle(page)
     reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
     expect(reason).to_be_visible(timeout=LONG)
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
@@ -114,14 +125,26 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
         env.click()
     option.click()
     shot(page, "review.png")
+    # The form fits the schema: tags are a multiselect, moments a table editor, the frames beside it.
+    expect(page.get_by_test_id("stMultiSelect").filter(has_text="tags")).to_be_visible()
+    # (these answers were written by hand, so no frames were sent; tests/pages/test_page_review.py has frames)
+    expect(page.get_by_text(re.compile(r"frame\(s\) the model saw|No frames were sent"))).to_be_visible()
     page.get_by_role("button", name="Save as verified").click()
+    # Issue 26 item 4: saving keeps you on Review, and says so there (not on a tab you cannot see).
     expect(page.get_by_text("Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
     wait_idle(page)
-    expect(page.get_by_role("tab", name=re.compile(r"^Review \(1\)"))).to_have_count(0)  # a.mp4 is settled
+    selected(page, re.compile(r"^Review"))
+    expect(page.get_by_text("Nothing waits for a person")).to_be_visible()
+    expect(section(page, re.compile(r"^Review \(1\)"))).to_have_count(0)  # a.mp4 is settled
     verified = read_verified(clips / "a.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
 
-    page.get_by_role("tab", name="Export").click()
+    section(page, "Export").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Write the XMP sidecars now").click()
+    wait_idle(page)
+    selected(page, "Export")  # still on Export, with the confirmation where the button is
+    expect(page.get_by_text(re.compile(r"XMP sidecar\(s\) written"))).to_be_visible(timeout=LONG)
     with page.expect_download() as info:
         page.get_by_role("button", name="All analyses (JSONL)").click()
     text = Path(info.value.path()).read_text()

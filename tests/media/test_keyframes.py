@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -302,7 +303,7 @@ def test_no_frame_is_dropped_on_non_repetitive_content_and_no_extra_pass_runs(ma
     def no_second_pass(*args, **kwargs):
         raise AssertionError("a replacement pass ran on content with nothing to replace")
 
-    monkeypatch.setattr("gaia.media.keyframes.replacements", no_second_pass)
+    monkeypatch.setattr("gaia.media.keyframes._replace", no_second_pass)
     folder = make_folder({"v.mp4": "distinct"})
     (kset,) = _extract(folder, strategy=strategy, count=count)
     assert len(kset.frames) == count and kset.note is None
@@ -323,16 +324,89 @@ def test_scene_strategy_covers_a_late_event_without_a_cut(make_folder):
         assert any(rgb(f.path)[100:140, 140:180].mean() > 200 for f in other.frames), strategy
 
 
-def test_near_duplicates_cost_at_most_one_extra_pass(make_folder, monkeypatch):
+def _count_decodes(monkeypatch) -> list[int]:
+    """Frames the codec returns, counted across every decoder opened from now on."""
+    counted: list[int] = []
+    plain_decode = VideoDecoder._decode
+
+    def counting(self, packet):
+        frames = plain_decode(self, packet)
+        counted.append(len(frames))
+        return frames
+
+    monkeypatch.setattr(VideoDecoder, "_decode", counting)
+    return counted
+
+
+def _spy_grabs(monkeypatch) -> list[tuple[float, str | None, float | None]]:
+    """Every slot decoded by the selection: ``(time asked, rule, time decoded)``."""
     import gaia.media.keyframes as kf
 
-    passes = []
+    grabs: list[tuple[float, str | None, float | None]] = []
     real_grab = kf._grab
-    monkeypatch.setattr(kf, "_grab", lambda dec, slots: passes.append(len(slots)) or real_grab(dec, slots))
+
+    def spy(dec, slots):
+        out = real_grab(dec, slots)
+        grabs.extend((s.time, s.rule, f.time if f else None) for s, f in zip(slots, out, strict=True))
+        return out
+
+    monkeypatch.setattr(kf, "_grab", spy)
+    return grabs
+
+
+def test_a_still_video_is_judged_from_its_packets_and_decodes_one_frame(make_folder, monkeypatch):
+    # Nothing changes after the first I-frame: the planned exact frames would all repeat it, and the
+    # packet sizes say so (skipped blocks only), so nothing past that I-frame is decoded, and no
+    # replacement is sought either: the video has fewer distinct moments than frames asked.
+    decodes = _count_decodes(monkeypatch)
+    grabs = _spy_grabs(monkeypatch)
     folder = make_folder({"still.mp4": "static"})
     (kset,) = _extract(folder, count=6)
-    assert len(kset.frames) == 1 and "near-duplicate" in kset.note
-    assert len(passes) == 2 and passes[1] <= 2 * 5  # the plan, then one pass over the candidates
+    assert len(kset.frames) == 1 and kset.note.startswith("1 of 6 frames kept")
+    assert kset.note.count("fewer distinct moments") == 1  # said once
+    assert sum(decodes) == 1
+    assert all(rule is None for _, rule, _ in grabs)  # no replacement was tried
+
+
+def test_a_replacement_stops_at_the_first_acceptable_frame_within_its_budget(make_folder, monkeypatch):
+    import gaia.media.keyframes as kf
+
+    decodes = _count_decodes(monkeypatch)
+    grabs = _spy_grabs(monkeypatch)
+    folder = make_folder({"fade.mp4": "black_edges"})  # black 0-1.5 s and 6.5-8 s, one I-frame
+    (kset,) = _extract(folder, strategy="uniform", count=6)
+    assert len(kset.frames) == 6 and all(1.5 <= f.timestamp <= 6.5 for f in kset.frames)
+    replaced = [f for f in kset.frames if f.rule]
+    assert [f.rule for f in replaced] == ["replaces a black frame"] * 2
+    # Spots are tried in display order and the search of a gap ends at its first acceptable frame:
+    # nothing is decoded in a gap after the frame that was kept there.
+    tried = [(t, got) for t, rule, got in grabs if rule]
+    for f in replaced:
+        after = [got for _, got in tried if got is not None and got > f.timestamp
+                 and not any(o.timestamp > f.timestamp and o.timestamp <= got for o in kset.frames)]
+        assert after == [], (f.timestamp, tried)
+    assert len([g for g in grabs if g[1] is None]) == 6  # the plan
+    # Bounded: what replacing cost beyond the plan's own decoding (the same video, replacement off).
+    total = sum(decodes)
+    decodes.clear()
+    monkeypatch.setattr(kf, "_replace", lambda *a, **k: False)
+    shutil.rmtree(folder / ".gaia")
+    _extract(folder, strategy="uniform", count=6)
+    plan = sum(decodes)
+    assert 0 < total - plan <= max(kf.EXTRA_DECODE_BUDGET, plan), (total, plan)
+
+
+def test_deep_in_a_long_gop_a_replacement_takes_the_nearest_keyframe_in_its_gap(make_folder, monkeypatch):
+    grabs = _spy_grabs(monkeypatch)
+    folder = make_folder({"v.mp4": "black_open_long_gop"})  # black to 2.5 s; I-frames at 0 and 3 s only
+    (kset,) = _extract(folder, strategy="uniform", count=4)  # 1.25 (black), 3.75, 6.25, 8.75
+    assert len(kset.frames) == 4 and kset.note is None
+    first = kset.frames[0]
+    assert first.timestamp == 3.0 and first.source == "keyframe"
+    assert first.rule == "replaces a black frame: the nearest keyframe in the gap (long GOP)"
+    assert first.rule in gaia.views.keyframe_caption(first, excluded=False)
+    assert [rule for _, rule, _ in grabs if rule] == [first.rule]  # the first spot tried, one packet
+    _assert_true_timestamps(kset)
 
 
 def test_an_older_versions_frame_cache_is_left_alone_and_extracted_again(make_folder, monkeypatch):
@@ -358,3 +432,22 @@ def test_ffmpeg_logging_stays_off_so_threaded_decoding_cannot_deadlock():
     import gaia.media.decode  # noqa: F401
 
     assert av.logging.get_level() is None
+
+
+def test_cached_sets_are_read_once_until_their_frames_change(make_folder, monkeypatch):
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc_gop1"})
+    settings = KeyframeSettings(count=3)
+    _extract(folder, count=3)
+    reads: list[Path] = []
+    real_read = kf.read_json
+    monkeypatch.setattr(kf, "read_json", lambda path: reads.append(path) or real_read(path))
+    first = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    again = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    assert [k.frames for k in again] == [k.frames for k in first] and all(k.frames for k in again)
+    assert len(reads) <= 2  # at most once per video, however often a page asks
+    # A frame file gone: that video is no longer extracted, at once.
+    first[0].frames[1].path.unlink()
+    after = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    assert after[0].problem == "not extracted yet" and after[1].frames == first[1].frames

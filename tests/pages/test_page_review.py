@@ -41,9 +41,10 @@ def save(at: AppTest):
     return next(b for b in at.button if b.label == "Save as verified")
 
 
-def page(folder: Path) -> AppTest:
+def page(folder: Path, section: str = "review") -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["folder"] = str(folder)
+    at.session_state["results_section"] = section  # the Results page shows one section at a time
     return at.run()
 
 
@@ -71,17 +72,46 @@ def test_correct_a_field_in_the_queue_and_see_it_verified_and_exported(analysed)
     assert "setting.environment" in rows_csv(load_results(analysed))
 
 
-def test_a_bad_value_is_refused_and_nothing_saved(analysed):
+def test_the_form_fits_each_field_and_shows_the_frames_beside_it(analysed):
+    """Issue 26 item 5: no raw JSON. Lists are multiselects with the schema's choices and free entry, arrays of
+    objects (subjects, behaviours, moments) are table editors with typed columns, the frames the model saw are
+    beside the form with their times, and a bad value is refused in a sentence."""
     at = page(analysed)
-    at.text_area(key="review::cat.mp4::subjects").input("[{not json")
+    assert not at.exception
+    assert not [t for t in at.text_area if t.key and t.key.startswith("review::")]  # nothing as JSON text
+    tags = at.multiselect(key="review::cat.mp4::tags")
+    answer = gaia.read_sidecar(analysed / "cat.mp4")["analysis"]
+    assert tags.value == answer["tags"] and set(answer["tags"]) <= set(tags.options)
+    assert tags.proto.accept_new_options
+    editors = {d.key for d in at.dataframe if d.proto.editing_mode}  # table editors (st.data_editor)
+    assert {"review::cat.mp4::subjects", "review::cat.mp4::behaviours", "review::cat.mp4::notable_moments"} <= editors
+    ts = gaia.read_sidecar(analysed / "cat.mp4")["run"]["keyframe_timestamps"]
+    captions = [c for im in at.image for c in im.captions]
+    assert captions == [gaia.format.position(t) for t in ts]  # the frames, at their times, beside the form
+    tags.set_value(["cat", "sofa", "my own tag"])
     save(at).click().run()
     assert not at.exception
-    assert any("Not saved" in e.value and "subjects" in e.value for e in at.error)
+    verified = read_verified(analysed / "cat.mp4")
+    assert verified is not None and verified.fields["tags"] == ["cat", "sofa", "my own tag"]
+    assert at.session_state["results_section"] == "review"  # saving keeps you on Review...
+    assert any("as verified" in s.value for s in at.success)  # ...and says so there
+
+
+def test_a_bad_value_is_refused_in_a_sentence_and_nothing_saved(analysed):
+    form = gaia.views.review_form(analysed, "cat.mp4")
+    values, problems = gaia.views.form_values(form, {
+        "subjects": [{"species": "cat", "scientific_name": "", "count": 1.5, "description": ""}],
+        "notable_moments": [{"time_s": 3.0, "description": "b"}, {"time_s": 2.0, "description": "a"},
+                            {"time_s": 2.3, "description": "c"}, {"time_s": None, "description": None}]})
+    assert problems == ["subjects, row 1: “count” must be a whole number."]
+    assert [m["time_s"] for m in values["notable_moments"]] == [2.0, 2.3, 3.0]  # in time order, empty row dropped
+    with pytest.raises(gaia.LabelError, match=r"^setting.environment must be one of: indoor, outdoor"):
+        gaia.Folder(analysed).save_review("cat.mp4", {"setting.environment": "on the moon"})
     assert read_verified(analysed / "cat.mp4") is None
 
 
 def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):
-    at = page(analysed)
+    at = page(analysed, "export")
     at.toggle(key="export_xmp_on_retrieve").set_value(True).run()
     assert gaia.Folder(analysed).settings().xmp_on_retrieve is True
     at.button(key="export_xmp").click().run()

@@ -56,6 +56,8 @@ def test_run_now_tab_states_the_choice_and_analyses_three_videos(api_env, ready_
     assert now > batch > 0
     captions = " ".join(c.value for c in at.caption)
     assert "usually under an hour, at most 24 h" in captions
+    # Issue 26 item 9: no claim the figures beside it contradict, and no "about 0 s".
+    assert "(twice the batch price)" not in captions and "about 0 s" not in captions
     go = at.button(key="run_now_go")
     assert "3 video(s)" in go.label and not go.disabled
     go.click().run()

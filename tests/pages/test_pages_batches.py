@@ -187,7 +187,15 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_f
     assert all("The API returned an error" in r for r in table["reason"])
 
     api_env.update_config(errored_rate=0.0)
-    at.button(key="retry_failed").click().run()
+    at.button(key="retry_failed").click().run()  # paid: it states the amount and asks once, sending nothing yet
+    assert not at.exception, at.exception
+    assert len(gaia.batch_statuses(folder)) == 1
+    offer = gaia.views.retry_offer(folder)
+    assert offer.requests == len(failed) and offer.usd is not None and offer.usd > 0
+    assert any(gaia.format.usd(offer.usd) in w.value and f"{len(failed)} request(s)" in w.value for w in at.warning)
+    yes = at.button(key="retry_failed_yes")
+    assert gaia.format.usd(offer.usd) in yes.label
+    yes.click().run()
     assert not at.exception, at.exception
     statuses = gaia.batch_statuses(folder)
     assert len(statuses) == 2
@@ -242,8 +250,10 @@ def analysed_folder(api_env, ready_folder):
     return folder
 
 
-def _results(folder: Path) -> AppTest:
-    at = _app(RESULTS, folder).run()
+def _results(folder: Path, section: str = "videos") -> AppTest:
+    at = _app(RESULTS, folder)
+    at.session_state["results_section"] = section  # the Results page shows one section at a time
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -275,7 +285,7 @@ def test_results_page_table_filters_and_search(analysed_folder):
     assert _shown(at) == ["cat.mp4"]
     at.text_input(key="results_search").set_value("nothing-like-this").run()
     assert not at.exception and _table(at, "summary").empty
-    assert "No video matches these filters." in at.info[0].value
+    assert "matches these filters" in at.info[0].value
 
 
 def test_results_exports_hold_the_filtered_rows(analysed_folder):
@@ -294,6 +304,15 @@ def test_results_exports_hold_the_filtered_rows(analysed_folder):
     lines = [json.loads(x) for x in analyses_jsonl(analysed_folder, rows).splitlines()]
     assert [x["video"] for x in lines] == ["dog.mp4", "fox.mp4"]
     assert lines[1]["analysis"]["tags"] == ["fox", "night", "garden"] and lines[1]["run"]["batch_id"]
+
+
+def test_results_with_no_match_says_so_and_offers_no_row(analysed_folder):
+    """Issue 26 item 7: not "0 of 5 video(s) match. Select a row…"."""
+    at = _results(analysed_folder)
+    at.text_input(key="results_search").input("zebra giraffe okapi").run()
+    assert not at.exception, at.exception
+    assert not [c.value for c in at.caption if "Select a row" in c.value]
+    assert any("matches these filters" in i.value for i in at.info)
 
 
 def test_results_hostile_answer_text_is_shown_literally(analysed_folder):
@@ -334,12 +353,15 @@ def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     gaia.retrieve(folder, gaia.make_client())
     failed = sorted(f.rel_path for f in gaia.failures(folder))
     assert failed
-    at = _results(folder)
+    at = _results(folder, "failures")
     assert sorted(_table(at, "what happened")["video"]) == failed
     assert sorted(r.rel_path for r in gaia.views.load_results(folder)
                   if r.status == "failed") == failed
     api_env.update_config(errored_rate=0.0)
     at.button(key="results_retry").click().run()
+    assert not at.exception, at.exception
+    assert len(gaia.batch_statuses(folder)) == 1  # asked first, with the amount
+    at.button(key="results_retry_yes").click().run()
     assert not at.exception, at.exception
     with gaia.Folder(folder).ledger() as ledger:
         sent = ledger.requests(batch_id=gaia.batch_statuses(folder)[-1].batch_id)
@@ -404,3 +426,31 @@ def test_progress_page_explains_a_batch_the_other_endpoint_made(api_env, ready_f
         at.session_state["use_emulator"] = True  # the sidebar's demo switch
         at.run()
         assert any("Demo mode is on" in c.value for c in at.caption)
+
+
+def test_the_submit_page_plans_once_per_folder_state(api_env, ready_folder, monkeypatch):
+    # Each plan reads the whole folder: a rerun of the page (a click, a second visit) reuses it,
+    # and any change to the folder's state (here its settings) plans again.
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    calls: list[str] = []
+    real = gaia.plan_submission
+
+    def counting(*args, **kwargs):
+        calls.append("plan")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gaia, "plan_submission", counting)
+    import streamlit as st
+
+    st.cache_resource.clear()
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception
+    first = len(calls)
+    assert first >= 1
+    at.run()
+    _app(SUBMIT, folder).run()  # another session, same folder state
+    assert len(calls) == first
+    gaia.Folder(folder).save_settings(gaia.Folder(folder).settings().with_keyframes(count=2))
+    at.run()
+    assert not at.exception
+    assert len(calls) > first

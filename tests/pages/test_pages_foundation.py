@@ -47,6 +47,17 @@ def test_select_page_typing_a_path_validates_it(make_folder, tmp_path):
     assert at.session_state["folder"] == str(folder)
 
 
+def test_select_page_a_mistyped_path_keeps_the_folder_chosen_before(make_folder, tmp_path):
+    """Issue 26 item 7: a mistyped path is refused in words; it does not replace the selected folder."""
+    folder = make_folder({"a.mp4": "testsrc"})
+    at = _app(SELECT, folder).run()
+    at.text_input(key="folder_input").set_value(str(tmp_path / "vidoes")).run()
+    assert not at.exception
+    assert "no such folder" in at.error[0].value
+    assert at.session_state["folder"] == str(folder)  # the sidebar and the address keep it
+    assert list(at.dataframe[0].value["video"]) == ["a.mp4"]  # and its videos stay on screen
+
+
 def test_select_page_browses_up_and_into_subfolders(make_folder):
     folder = make_folder({"cats/a.mp4": "testsrc", "dogs/b.mp4": "testsrc"})
     at = _app(SELECT, folder).run()
@@ -64,13 +75,25 @@ def test_keyframes_page_without_a_folder_points_back():
     assert "Choose a folder" in at.info[0].value
 
 
-def test_keyframes_page_extracts_shows_and_excludes(make_folder):
+def test_keyframes_page_extracts_shows_and_excludes(make_folder, monkeypatch):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "bad.mp4": "zero"})
     at = _app(KEYFRAMES, folder).run()
     assert not at.exception
     assert "need their keyframes extracted" in at.info[0].value
+    calls: list[tuple[int, int]] = []
+    real = gaia.extract_keyframes
+
+    def counted(*args, on_progress=None, **kwargs):
+        def seen(done: int, total: int) -> None:
+            calls.append((done, total))
+            on_progress(done, total)
+        return real(*args, on_progress=seen, **kwargs)
+
+    monkeypatch.setattr(gaia, "extract_keyframes", counted)
     at.button[0].click().run()
     assert not at.exception
+    # Issue 26 item 6: the bar counts the videos to extract (not the zero-byte file) and moves per video.
+    assert calls == [(0, 2), (1, 2), (2, 2)]
     assert at.success[0].value == "Extracted keyframes for 2 video(s)."
     assert not at.info  # nothing left to extract
     sets = gaia.cached_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes,
@@ -84,7 +107,8 @@ def test_keyframes_page_extracts_shows_and_excludes(make_folder):
     at.checkbox[0].uncheck().run()
     first = sets[0]
     assert gaia.Folder(folder).selection().frame_excluded("a.mp4", first.frames[0].timestamp)
-    at.toggle[1].set_value(False).run()
+    next(t for t in at.toggle if t.label == "In the run" and t.key.startswith("video_")
+         and t.key.endswith(sets[1].set_id)).set_value(False).run()
     assert gaia.Folder(folder).selection().video_excluded("b.mp4")
     fresh = _app(KEYFRAMES, folder).run()  # a new session reads the same choices
     metrics = {m.label: m.value for m in fresh.metric}

@@ -371,6 +371,9 @@ def test_run_choice_states_cost_and_wait(tmp_path, fake_ksets, anthropic_client)
     choice = T.run_choice(gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True))
     assert choice.batch_wait_source == "history" and "median of 1 past batch" in choice.batch_wait_text
     assert choice.answer_s_source == "history" and choice.answer_s < T.ASSUMED_ANSWER_S
+    if choice.now_wait_s is not None and choice.now_wait_s < 1:  # the emulator answers in milliseconds
+        assert choice.now_wait_text.startswith("under a second")  # never "about 0 s" (issue 26, item 9)
+    assert "0 s" not in choice.now_wait_text.replace("10 s", "")
 
 
 def test_pick_trial_videos_spreads_and_prefers_unanalysed():

@@ -75,7 +75,11 @@ def test_confirming_removes_a_video_from_the_queue_and_the_form_shows_it(library
     form = V.review_form(folder, "unknown.mp4")
     env = {f.name: f for f in form.fields}["setting.environment"]
     assert env.kind == "enum" and "outdoor" in env.options and env.value == "unknown" and not env.verified
-    assert {f.name: f.kind for f in form.fields}["subjects"] == "json"
+    kinds = {f.name: f for f in form.fields}
+    assert kinds["subjects"].kind == "table" and kinds["tags"].kind == "list"  # fitted widgets, no raw JSON
+    assert [(c.name, c.kind) for c in kinds["notable_moments"].columns] == [("time_s", "number"),
+                                                                          ("description", "text")]
+    assert kinds["notable_moments"].time_column == "time_s"
     gaia.Folder(folder).save_review("unknown.mp4", {"setting.environment": "outdoor", "setting.place": "garden",
                                           "confidence": "high"}, note="looked at the clip")
     form = V.review_form(folder, "unknown.mp4")

@@ -103,7 +103,8 @@ def test_plan_figures_budget_and_quality_line(tune):
     measured = V.quality_text({**tune["configs"][2], "reference_score": 1.0, "ceiling": 0.95})
     assert "-0.010 (-0.030 to +0.010) against the ceiling of 0.950" in measured
     line = V.quality_text({**tune["configs"][1], "reference_score": 1.0, "diff": None})
-    assert "0.950" in line and "1.000" in line and "$0.0100" in line
+    # The score only: the Estimate page's one price per video is its own (issue 26, item 9).
+    assert "0.950" in line and "1.000" in line and "$" not in line and "$" not in measured
 
 
 def test_verified_labels_are_a_partial_nested_answer(tmp_path):

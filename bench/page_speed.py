@@ -1,0 +1,226 @@
+"""Benchmark: the app's pages on a folder of 2,000 videos, against plain Streamlit pages of the same rows, in one run.
+
+Builds (once, cached in ``bench/.work``) a folder of N tiny clips (hard links of one 2 s 160x120
+clip, in subfolders), extracts their keyframes, sends them through the emulator in batches and
+retrieves every answer into sidecars, so every page has a full folder to show. Then, in this one
+process (Streamlit's ``AppTest``, which runs a page's script as the server would for one session):
+
+- each page (Keyframes, Estimate cost, Submit, Progress, Results) on its first visit (a new session, with
+  Streamlit's caches and GAIA's own cleared; modules already imported, as in a server that served a
+  page before) and on a second visit in the same session;
+- baselines: a plain page of ``st.dataframe`` over the same result rows (for Results), and a plain
+  ``st.image`` grid of the same frames the Keyframes page shows on its first page (for Keyframes);
+- the process's memory (RSS) after every page was opened: the server's, for one session.
+
+Prints seconds and the ratios against the goals: every page under 1 s on a second visit and under
+2 s on the first; Results within 1.3x the plain dataframe; Keyframes within 1.3x the plain grid;
+memory under 250 MB.
+
+Usage: python bench/page_speed.py [--videos 2000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = Path(__file__).resolve().parent / ".work"
+PAGES = ROOT / "pages"
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_folder(n: int) -> Path:
+    """N tiny clips with keyframes extracted and every answer retrieved (made once, reused)."""
+    import gaia
+    from gaia.media.probe import ffmpeg_exe
+    from gaia.settings import RunSettings
+
+    folder = WORK / f"pages-{n}"
+    done = folder / ".bench-ready"
+    if done.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sample = WORK / "pages_clip.mp4"
+    if not sample.exists():
+        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
+                        "-pix_fmt", "yuv420p", "-g", "12", str(sample)], check=True)
+    for i in range(n):
+        sub = folder / f"day{i // 200:03d}"
+        sub.mkdir(exist_ok=True)
+        os.link(sample, sub / f"clip {i:05d}.mp4")
+    t0 = time.perf_counter()
+    scan = gaia.scan_folder(folder)
+    settings = gaia.Folder(folder).settings()
+    sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=scan.records)
+    print(f"built {n} clips, keyframes extracted in {time.perf_counter() - t0:.1f} s", flush=True)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    emu = subprocess.Popen([sys.executable, "-m", "gaia", "emulator", "--port", str(port), "--state-dir",
+                            str(WORK / f"pages-{n}-emulator"), "--delay", "1"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = gaia.make_client(api_key="bench", base_url=base_url, max_retries=3)
+        for _ in range(100):
+            try:
+                client.models.list()
+                break
+            except Exception:
+                time.sleep(0.1)
+        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=sets)
+        sub = gaia.submit(folder, plan, client)
+        assert sub.ok, sub
+        while any(s.running for s in gaia.refresh_status(folder, client)):
+            time.sleep(0.5)
+        res = gaia.retrieve(folder, client)
+        print(f"{res.written} answers retrieved in {time.perf_counter() - t0:.1f} s in all", flush=True)
+    finally:
+        emu.terminate()
+        emu.wait(10)
+    done.write_text("ok")
+    return folder
+
+
+def _plain_table(rows_file: str) -> None:
+    import pandas as pd
+    import streamlit as st
+
+    st.title("Results")
+    df = pd.read_pickle(rows_file)
+    st.dataframe(df, hide_index=True, width="stretch")
+    query = st.text_input("Search")
+    if query:
+        st.dataframe(df[df.apply(lambda r: r.astype(str).str.contains(query, case=False).any(), axis=1)])
+
+
+def _plain_grid(paths_file: str) -> None:
+    import json
+    from pathlib import Path
+
+    import streamlit as st
+
+    st.title("Keyframes")
+    for video in json.loads(Path(paths_file).read_text()):
+        st.markdown(f"**{video['name']}**")
+        st.image(video["frames"], caption=video["captions"], width=160)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--videos", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
+    folder = build_folder(args.videos)
+
+    import json
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    import gaia
+
+    os.environ.pop("ANTHROPIC_API_KEY", None)
+    start_mb = rss_mb()
+
+    def visit(page: str) -> tuple[float, float]:
+        """First visit (a new session, every cache cleared: Streamlit's and GAIA's own), then a second visit in
+        the same session."""
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        gaia.media.keyframes._manifest_memo.clear()
+        gaia.sidecar._state_memo.clear()
+        at = AppTest.from_file(str(PAGES / page), default_timeout=300)
+        at.session_state["folder"] = str(folder)
+        t0 = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - t0
+        assert not at.exception, (page, [e.message for e in at.exception])
+        t0 = time.perf_counter()
+        at.run()
+        second = time.perf_counter() - t0
+        return first, second
+
+    def plain(fn, arg: str) -> float:
+        at = AppTest.from_function(fn, args=(arg,), default_timeout=300)
+        t0 = time.perf_counter()
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return time.perf_counter() - t0
+
+    # The baselines' data: the Results page's rows, and the frames of the Keyframes page's first page.
+    rows = gaia.views.load_results(folder, None)
+    import pandas as pd
+
+    df = pd.DataFrame(gaia.views.table_records(rows, None), columns=gaia.views.TABLE_COLUMNS).drop(columns="thumbnail")
+    rows_file = WORK / "pages_rows.pkl"
+    df.to_pickle(rows_file)
+    settings = gaia.Folder(folder).settings()
+    ksets = gaia.cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    per_page = gaia.views.paging(len(ksets)).per_page
+    grid = [{"name": k.rel_path, "frames": [str(f.path) for f in k.frames],
+             "captions": [gaia.views.keyframe_caption(f, excluded=False) for f in k.frames]} for k in ksets[:per_page]]
+    grid_file = WORK / "pages_grid.json"
+    grid_file.write_text(json.dumps(grid))
+
+    pages = ["2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py", "6_Results.py"]
+    firsts: dict[str, list[float]] = {p: [] for p in pages}
+    seconds: dict[str, list[float]] = {p: [] for p in pages}
+    base_table: list[float] = []
+    base_grid: list[float] = []
+    for p in pages:  # a server that has served a page before: modules imported (not timed)
+        visit(p)
+    for _ in range(args.repeats):  # in rotation, so passing load weighs on GAIA and the baselines alike
+        for p in pages:
+            f, s = visit(p)
+            firsts[p].append(f)
+            seconds[p].append(s)
+        base_table.append(plain(_plain_table, str(rows_file)))
+        base_grid.append(plain(_plain_grid, str(grid_file)))
+    mem = rss_mb()
+
+    print(f"\n{args.videos} videos, median of {args.repeats}; seconds for the page's script run (AppTest)")
+    print(f"{'page':22} {'first':>7} {'second':>7}   goals: first < 2 s, second < 1 s")
+    ok = True
+    for p in pages:
+        f, s = statistics.median(firsts[p]), statistics.median(seconds[p])
+        ok &= f < 2 and s < 1
+        print(f"{p:22} {f:7.2f} {s:7.2f}")
+    bt, bg = statistics.median(base_table), statistics.median(base_grid)
+    rs = statistics.median(seconds["6_Results.py"])
+    ks = statistics.median(seconds["2_Keyframes.py"])
+    print(f"plain st.dataframe of the same {len(df)} rows: {bt:.2f} s; Results (second visit) / plain: "
+          f"{rs / bt:.2f}x (goal <= 1.3x)")
+    print(f"plain st.image grid of the same {sum(len(g['frames']) for g in grid)} frames: {bg:.2f} s; Keyframes "
+          f"(second visit) / plain: {ks / bg:.2f}x (goal <= 1.3x)")
+    print(f"memory: {start_mb:.0f} MB before the pages, {mem:.0f} MB after opening each {args.repeats} times "
+          f"(goal < 250 MB)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
