@@ -50,7 +50,7 @@ from gaia.media.scan import (
 from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
 from gaia.pricing.cache import other_ttl
 from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.inputs import estimate_folder, folder_prompt_tokens, load_run_inputs
 from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, measured_misses
 from gaia.pricing.limits import max_tokens_advice
 from gaia.pricing.models import ModelRow, compare_models
@@ -197,12 +197,14 @@ __all__ = [
     "empty_saving",
     "empty_scores",
     "ensure_demo_folder",
+    "estimate_folder",
     "estimate_now_usd",
     "estimate_run",
     "export_camtrap_dp",
     "extract_keyframes",
     "failures",
     "folder_estimator",
+    "folder_prompt_tokens",
     "folder_spend",
     "format",
     "frame_preset",

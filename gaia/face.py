@@ -29,8 +29,8 @@ from gaia.folder import Folder as WorkingFolder
 from gaia.labels import Verified, save_verified
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes
 from gaia.media.scan import ScanResult, scan_folder
-from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.inputs import estimate_folder, load_run_inputs
 from gaia.pricing.spent import Spend, folder_spend
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import TuneResult, run_tune
@@ -128,12 +128,12 @@ class Folder(WorkingFolder):
     # --- cost ------------------------------------------------------------------------------------
 
     def estimate(self, *, model: str | None = None, cache_ttl: str | None = None,
-                 output_tokens: int | None = None) -> Estimate:
-        """What analysing the folder's extracted keyframes would cost (point, range, scenarios, assumptions)."""
+                 output_tokens: int | None = None, max_tokens: int | None = None) -> Estimate:
+        """What analysing the folder's extracted keyframes would cost (point, range, scenarios, assumptions,
+        warnings): ``gaia.estimate_folder``, the one estimate the pages and the CLI show, with the prompt
+        counted exactly when this folder was given a client."""
         inp = load_run_inputs(self, model=model, cache_ttl=cache_ttl)
-        return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                            selection=inp.selection, history=inp.history, output_tokens_default=output_tokens,
-                            source_sizes=inp.source_sizes, max_tokens=inp.settings.max_tokens, done=inp.done)
+        return estimate_folder(inp, client=self.client, max_tokens=max_tokens, output_tokens_default=output_tokens)
 
     def spent(self) -> Spend:
         """What the folder has spent so far (every billed request, every kind)."""

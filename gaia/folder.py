@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from gaia import prompts, settings
 from gaia.ledger import LEDGER_FILE, Ledger
 from gaia.prompts import PromptProfile
 from gaia.settings import RunSettings, Selection
-from gaia.sidecar import sidecar_path
+from gaia.sidecar import analysed_fingerprints, sidecar_path
 
 WORKDIR_NAME = ".gaia"
 LOCK_SEND = "send.lock"  # one lock for every way of sending (batch submit, run now, retry, trial)
@@ -44,7 +45,7 @@ def user_cache_root() -> Path:
 
 def fallback_workdir(folder: Path) -> Path:
     """The user-cache working folder used while ``folder`` is read-only."""
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return user_cache_root() / f"{folder.name or 'root'}-{digest}"
 
 
@@ -88,7 +89,7 @@ def _adopt_fallback(folder: Path, primary: Path) -> None:
 
 def preview_dir(folder: Path) -> Path:
     """Where a folder that is only being looked at keeps its caches (probe results, thumbnails), in the user cache."""
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return user_cache_root() / "preview" / f"{folder.name or 'root'}-{digest}"
 
 
@@ -196,12 +197,81 @@ class Folder:
     # --- settings, exclusions, prompt profiles ---------------------------------------------------
 
     def settings(self) -> RunSettings:
-        """The saved run settings, or the defaults when none are saved or the file is damaged.
+        """The saved run settings; when none are saved (or the file is damaged), the settings that made
+        the folder's answers, and the defaults only for a folder without answers.
 
-        A settings file from before frame presets keeps full-size frames when the folder has sent
-        requests (its answers were made at that size), else gets the default preset.
+        So a folder analysed by an earlier version, which saved no settings (its CLI never did),
+        stays analysed after an upgrade instead of every answer reading "analysed with other
+        settings" under today's defaults. A settings file from before frame presets keeps full-size
+        frames when the folder has answers or a ledger (they were made at that size), else gets the
+        default preset.
         """
-        return settings.read_settings(self.existing_workdir(), sent_before=self.has_ledger)
+        data = settings.read_settings_data(self.existing_workdir())
+        if data is not None and not settings.predates_presets(data):
+            return RunSettings.from_dict(data)
+        made = self.answered_settings()
+        if data is None:
+            return made or RunSettings()
+        return RunSettings.from_dict(data, sent_before=made is not None or self.has_ledger)
+
+    def answered_settings(self) -> RunSettings | None:
+        """The settings that made the folder's existing answers, or ``None`` when it has none.
+
+        The model, keyframe settings and prompt profile are those of the fingerprint most of the
+        answers hold (read from the ledger's answered requests, or from the sidecars themselves when
+        there is no ledger); the rest (cache TTL, answer length limit) are those of the latest run
+        the ledger recorded. Nothing is written.
+        """
+        base: RunSettings | None = None
+        fingerprints: list[Any] = []
+        if self.has_ledger:
+            base, fingerprints = self._ledger_answers()
+        if not fingerprints:
+            fingerprints = analysed_fingerprints(self.path, skip=WORKDIR_NAME)
+        counts: dict[str, tuple[int, Any]] = {}
+        for fp in fingerprints:
+            key = json.dumps(fp, sort_keys=True, default=str)
+            n, _ = counts.get(key, (0, fp))
+            counts[key] = (n + 1, fp)
+        for _, fp in sorted(counts.values(), key=lambda item: -item[0]):
+            made = settings.settings_from_fingerprint(fp, base or RunSettings(), self._profile_for_hash(fp))
+            if made is not None:
+                return made
+        return base
+
+    def _ledger_answers(self) -> tuple[RunSettings | None, list[Any]]:
+        """The latest sending run's settings and the fingerprint of each video's latest answer, from the ledger."""
+        try:
+            with self.ledger() as ledger:
+                runs = [r for r in ledger.runs() if r.mode in ("batch", "standard")]
+                sending = {r.run_id for r in runs}
+                latest: dict[str, Any] = {}
+                for row in ledger.requests(status="succeeded"):
+                    if row.run_id in sending and row.fingerprint:
+                        latest[row.rel_path] = row.fingerprint
+        except Exception:  # a ledger this version cannot read: the sidecars still tell
+            return None, []
+        base = None
+        for run in runs:  # newest first
+            try:
+                base = RunSettings.from_dict(run.settings, sent_before=True)
+                break
+            except (TypeError, ValueError):
+                continue
+        return base, list(latest.values())
+
+    def _profile_for_hash(self, fingerprint: Any) -> str | None:
+        """The name of the built-in profile with the fingerprint's prompt hash, else the hash of a saved one."""
+        prompt_hash = fingerprint.get("prompt_hash") if isinstance(fingerprint, dict) else None
+        if not isinstance(prompt_hash, str):
+            return None
+        for profile in prompts.builtin_profiles():
+            if profile.hash == prompt_hash:
+                return profile.name
+        try:
+            return prompts.load_profile(self.existing_workdir() / prompts.PROMPTS_DIR, prompt_hash).hash
+        except prompts.ProfileNotFound:
+            return None
 
     def save_settings(self, run_settings: RunSettings) -> Path:
         """Save the run settings for the app and the CLI alike; returns the file."""

@@ -92,3 +92,26 @@ def pct(share: float | None, *, missing: str = MISSING) -> str:
 def tokens(n: float | None, *, missing: str = MISSING) -> str:
     """A token count with thousands separators: ``1,500,944``."""
     return missing if n is None else f"{round(n):,}"
+
+
+def error_text(exc: BaseException) -> str:
+    """What went wrong, in words: the error's own message without Python's class name (a file system
+    error as its reason and file, undecodable bytes shown escaped), never ``None`` or an empty string."""
+    import os
+
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if isinstance(exc.filename, (str, bytes)) else None
+        reason = exc.strerror[:1].lower() + exc.strerror[1:]
+        if where is None:
+            return reason
+        name = os.fsdecode(where).encode("utf-8", "backslashreplace").decode("utf-8")
+        return f"{reason} ({name})"
+    if isinstance(exc, UnicodeError):
+        return "a file name or text that is not valid UTF-8 could not be handled"
+    if isinstance(exc, MemoryError):
+        return "the machine ran out of memory"
+    text = str(exc.args[0]) if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    text = text.strip().encode("utf-8", "backslashreplace").decode("utf-8")
+    if not text or text == "None":
+        return "an unexpected problem with no description (run with GAIA_DEBUG=1 to see the details)"
+    return text

@@ -13,8 +13,10 @@ looping or printing a traceback.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -24,6 +26,7 @@ import stat
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -108,7 +111,8 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool
                  sync_dir: bool = False) -> None:
     """Create or replace ``path`` atomically with what ``write(fh)`` writes to an open file.
 
-    A replaced file keeps its mode; a new one gets the umask's.
+    A replaced file keeps its mode; a new one gets the umask's. Text is written as UTF-8, a file
+    name's undecodable bytes (surrogate escapes) as the bytes they stand for.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
@@ -117,7 +121,7 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], object], *, binary: bool
         with contextlib.suppress(OSError):
             os.fchmod(fd, mode)
         fh: IO[Any]
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -146,8 +150,116 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` atomically."""
-    atomic_write(path, lambda fh: json.dump(data, fh, indent=1, ensure_ascii=False))
+    """Write ``data`` as JSON to ``path`` atomically (file names that are not UTF-8 kept losslessly, see
+    ``dumps_json``)."""
+    text = dumps_json(data, indent=1)
+    atomic_write(path, lambda fh: fh.write(text))
+
+
+# --- file names of any bytes -----------------------------------------------------------------------
+# Python holds a file name that is not valid UTF-8 (b"caf\xe9.mp4" from a Latin-1 system) as a str with
+# lone surrogates ("caf\udce9.mp4", PEP 383). Such a str cannot be encoded as UTF-8, so JSON written as
+# UTF-8, SQLite and HTTP bodies refuse it. These helpers are the one way GAIA stores and shows names.
+
+NAME_TEXT_PREFIX = "\x00fs:"  # a file name can never hold NUL, so no real name starts with this
+
+
+def is_utf8_name(name: str) -> bool:
+    """Whether ``name`` (a str from the file system) is valid UTF-8, i.e. holds no escaped bytes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def name_to_text(name: str) -> str:
+    """A text form of any file name that every store takes (SQLite, JSON, HTTP): the name itself when it is
+    UTF-8, else ``NAME_TEXT_PREFIX`` plus the base64 of its bytes. ``text_to_name`` gives it back exactly."""
+    if is_utf8_name(name):
+        return name
+    return NAME_TEXT_PREFIX + base64.urlsafe_b64encode(os.fsencode(name)).decode("ascii")
+
+
+def text_to_name(text: str) -> str:
+    """The file name ``name_to_text`` stored as ``text`` (any other text is returned as it is)."""
+    if text.startswith(NAME_TEXT_PREFIX):
+        try:
+            return os.fsdecode(base64.urlsafe_b64decode(text[len(NAME_TEXT_PREFIX):].encode("ascii")))
+        except (ValueError, UnicodeError):
+            return text
+    return text
+
+
+def dumps_json(data: Any, *, indent: int | None = None, **kwargs: Any) -> str:
+    """``data`` as JSON text that can always be written as UTF-8.
+
+    Non-ASCII text is written as it is, except when some string holds a file name's undecodable
+    bytes (lone surrogates): then the document is written with ASCII escapes (``"caf\\udce9.mp4"``),
+    which ``json.loads`` reads back to the very same str, so the name round-trips losslessly.
+    """
+    text = json.dumps(data, indent=indent, ensure_ascii=False, **kwargs)
+    if is_utf8_name(text):
+        return text
+    return json.dumps(data, indent=indent, ensure_ascii=True, **kwargs)
+
+
+# The longest file name (bytes) GAIA writes: 255, less what ``atomic_write``'s temporary file adds
+# (".<name>." before and 8 random characters and ".tmp" after), so the temporary file fits too.
+NAME_MAX = 255
+WRITABLE_NAME_BYTES = NAME_MAX - 14
+
+
+def fit_name(stem: str, suffix: str) -> str:
+    """``stem + suffix`` when its bytes fit ``WRITABLE_NAME_BYTES``, else the stem cut short (whole characters)
+    plus ``~`` and 8 hex of the whole stem's hash, then ``suffix``: a name of the same length for every
+    long stem, one per stem. Only names no file system could hold with their temporary file are shortened,
+    so every name GAIA wrote before stays the same."""
+    if len(os.fsencode(stem + suffix)) <= WRITABLE_NAME_BYTES:
+        return stem + suffix
+    raw = os.fsencode(stem)
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    room = WRITABLE_NAME_BYTES - len(os.fsencode(tag + suffix))
+    cut = raw[:room]
+    while cut:
+        try:  # never split a UTF-8 character (undecodable bytes are kept as they are)
+            cut.decode("utf-8", "surrogateescape")
+            if os.fsencode(os.fsdecode(cut)) == cut:
+                break
+        except UnicodeDecodeError:
+            pass
+        cut = cut[:-1]
+    return os.fsdecode(cut) + tag + suffix
+
+
+def name_as_uri(name: str) -> str:
+    """A path as UTF-8 text for files that must be UTF-8 (Camtrap DP's tables): itself when it is UTF-8,
+    else every byte outside ASCII letters, digits and ``/._-~`` percent-encoded, as in a URL (``caf%E9.mp4``)."""
+    if is_utf8_name(name):
+        return name
+    return urllib.parse.quote(os.fsencode(name), safe="/")
+
+
+def display_name(name: str | os.PathLike[str]) -> str:
+    """A file name or path as one printable line: undecodable bytes as ``\\xe9``, control characters
+    (a newline, a tab, an escape) as ``\\n``, ``\\t``, ``\\x1b``, and a backslash doubled when anything was escaped."""
+    text = os.fspath(name)
+    if is_utf8_name(text) and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif not ch.isprintable() and ch != " ":
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def read_json(path: Path, default: Any = None) -> Any:

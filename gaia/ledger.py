@@ -32,7 +32,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gaia.fsutil import name_to_text, text_to_name
+
 LEDGER_FILE = "ledger.sqlite3"
+CUT_OFF_KIND = "max_tokens"  # the error kind of an answer cut off at the answer length limit
 LOCK_WAIT_S = 30.0  # how long a busy ledger is waited for before GAIA stops in words
 LOCK_NOTICE_S = 1.0  # after this long, say that GAIA is waiting
 _log = logging.getLogger(__name__)
@@ -71,12 +74,14 @@ class Mode(StrEnum):
 @dataclass(frozen=True)
 class UsageRow:
     """One answered request as history sees it: its ``usage``, its group (batch id, else run id),
-    whether it was sent in a batch, and when it ended."""
+    whether it was sent in a batch, when it ended, and whether the answer was cut off at the answer
+    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length)."""
 
     usage: dict[str, Any]
     group: str
     batch: bool
     at: datetime | None
+    cut_off: bool = False
 
 
 class ResultsState(StrEnum):
@@ -361,7 +366,7 @@ class RequestRow:
         d = dict(row)
         return cls(
             id=d["id"], run_id=d["run_id"], local_batch=d["local_batch"], batch_id=d["batch_id"],
-            custom_id=d["custom_id"], rel_path=d["rel_path"], set_id=d["set_id"],
+            custom_id=d["custom_id"], rel_path=text_to_name(d["rel_path"]), set_id=d["set_id"],
             timestamps=tuple(_loads(d["timestamps_json"], [])), prompt_hash=d["prompt_hash"], model=d["model"],
             mode=Mode(d["mode"]), status=RequestStatus(d["status"]), error_kind=d["error_kind"], error=d["error"],
             usage=_loads(d["usage_json"]), cost_usd=d["cost_usd"], estimate_usd=d["estimate_usd"],
@@ -705,7 +710,7 @@ class Ledger:
                 "INSERT INTO requests(run_id, local_batch, custom_id, rel_path, set_id, timestamps_json, prompt_hash,"
                 " model, mode, status, attempt, retry_of, nbytes, fingerprint_json, estimate_usd, created_at,"
                 " updated_at, content_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, local_batch, i.custom_id, i.rel_path, i.set_id, json.dumps(list(i.timestamps)),
+                (run_id, local_batch, i.custom_id, name_to_text(i.rel_path), i.set_id, json.dumps(list(i.timestamps)),
                  i.prompt_hash, i.model, mode, status, i.attempt, i.retry_of, i.nbytes,
                  json.dumps(i.fingerprint, sort_keys=True), i.estimate_usd, ts, ts,
                  json.dumps(i.content, sort_keys=True) if i.content else None),
@@ -876,7 +881,7 @@ class Ledger:
                            ("rel_path", rel_path)):
             if value is not None:
                 sql += f" AND {col}=?"
-                args.append(value)
+                args.append(name_to_text(value) if col == "rel_path" else value)
         if status is not None:
             statuses = [status] if isinstance(status, str) else list(status)
             sql += f" AND status IN ({','.join('?' * len(statuses))})"
@@ -941,7 +946,7 @@ class Ledger:
             c.execute("INSERT INTO requests(run_id, batch_id, custom_id, rel_path, set_id, timestamps_json, "
                       "prompt_hash, model, mode, status, usage_json, cost_usd, attempt, fingerprint_json, created_at,"
                       " updated_at, done_at) VALUES (?,?,?,?,?,?,?,?,?,'succeeded',?,?,?,?,?,?,?)",
-                      (run_id, run.get("batch_id"), custom_id, rel_path, run.get("keyframe_set"),
+                      (run_id, run.get("batch_id"), custom_id, name_to_text(rel_path), run.get("keyframe_set"),
                        json.dumps(list(run.get("keyframe_timestamps") or [])), run.get("prompt_hash"),
                        run.get("model"), mode, json.dumps(usage) if usage is not None else None, cost,
                        int(run.get("attempt") or 1), json.dumps(run.get("fingerprint"), sort_keys=True), at, at, at))
@@ -950,18 +955,19 @@ class Ledger:
 
     def rel_paths(self) -> set[str]:
         """Every video (relative path) the ledger has a request for."""
-        return {r["rel_path"] for r in self._all("SELECT DISTINCT rel_path FROM requests")}
+        return {text_to_name(r["rel_path"]) for r in self._all("SELECT DISTINCT rel_path FROM requests")}
 
     def rename_video(self, old: str, new: str) -> None:
         """A video was renamed (same content): its requests follow it to ``new``."""
         with self._tx(single=True) as c:
-            c.execute("UPDATE requests SET rel_path=?, updated_at=? WHERE rel_path=?", (new, now_iso(), old))
+            c.execute("UPDATE requests SET rel_path=?, updated_at=? WHERE rel_path=?",
+                      (name_to_text(new), now_iso(), name_to_text(old)))
 
     def set_content(self, rel_path: str, content: dict[str, Any]) -> None:
         """Record ``rel_path``'s current content on its requests (GAIA rewrote the file itself)."""
         with self._tx(single=True) as c:
             c.execute("UPDATE requests SET content_json=?, updated_at=? WHERE rel_path=? AND content_json IS NOT NULL",
-                      (json.dumps(content, sort_keys=True), now_iso(), rel_path))
+                      (json.dumps(content, sort_keys=True), now_iso(), name_to_text(rel_path)))
 
     def add_possibly_billed(self, request_id: int, usd: float | None) -> None:
         """An attempt of this request was lost in flight (a dropped connection): the API may have billed
@@ -988,7 +994,7 @@ class Ledger:
         ``gaia.runs.recovery.recover_interrupted`` closes it). A video in flight is never planned again.
         """
         rows = self._all("SELECT * FROM requests WHERE status IN ('pending','submitted') ORDER BY id")
-        return {r["rel_path"]: RequestRow.from_sql(r) for r in rows}
+        return {text_to_name(r["rel_path"]): RequestRow.from_sql(r) for r in rows}
 
     def in_flight_snapshot(self) -> tuple[str, int, dict[str, RequestRow]]:
         """The time, the last request id and the in-flight view, read together in one read transaction
@@ -1007,14 +1013,14 @@ class Ledger:
         """Videos with a request written after request id ``mark`` that is in flight or answered."""
         rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE id > ? AND status IN "
                          "('pending','submitted','succeeded')", (mark,))
-        return {r["rel_path"] for r in rows}
+        return {text_to_name(r["rel_path"]) for r in rows}
 
     def sent_since(self, since: str) -> set[str]:
         """Videos (relative paths) with a request written at or after ``since`` (ISO time) that is in
         flight or answered: what a plan made at ``since`` must no longer send."""
         rows = self._all("SELECT DISTINCT rel_path FROM requests WHERE created_at >= ? AND status IN "
                          "('pending','submitted','succeeded')", (since,))
-        return {r["rel_path"] for r in rows}
+        return {text_to_name(r["rel_path"]) for r in rows}
 
     def failures(self) -> list[RequestRow]:
         """Failed requests that no later attempt has retried yet, oldest first."""
@@ -1078,14 +1084,15 @@ class Ledger:
     def usage_rows(self, *, prompt_hash: str | None = None, model: str | None = None) -> Iterator[UsageRow]:
         """Every answered request's usage with its group, whether it was sent in a batch, and when it ended."""
         sql = ("SELECT usage_json, COALESCE(batch_id, run_id) AS grp, mode, COALESCE(done_at, updated_at, created_at) "
-               "AS at FROM requests WHERE usage_json IS NOT NULL")
+               "AS at, error_kind FROM requests WHERE usage_json IS NOT NULL")
         args: list[Any] = []
         for col, value in (("prompt_hash", prompt_hash), ("model", model)):
             if value:
                 sql += f" AND {col}=?"
                 args.append(value)
         for r in self._all(sql + " ORDER BY id", args):
-            yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]))
+            yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]),
+                           cut_off=r["error_kind"] == CUT_OFF_KIND)
 
     def batch_durations(self, *, model: str | None = None,
                         prompt_hash: str | None = None) -> list[tuple[int, float, str]]:

@@ -33,6 +33,7 @@ DEFAULT_CACHE_TTL = "1h"
 # The answer length limit per video. Answers to the default schema average about 2,000 tokens; 5.x
 # models may think first, and thinking counts towards this limit, hence the headroom.
 DEFAULT_MAX_TOKENS = 8192
+MIN_MAX_TOKENS = 256
 MAX_MAX_TOKENS = 64_000
 MAX_FRAME_COUNT = 50
 # Steps a user is offered for the longest frame edge (px) and for frames per video: the Keyframes
@@ -197,8 +198,8 @@ class RunSettings:
             raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {self.xmp_naming!r}")
         if self.cache_ttl not in CACHE_TTLS:
             raise ValueError(f"cache TTL must be one of {CACHE_TTLS}, not {self.cache_ttl!r}")
-        if not 256 <= self.max_tokens <= MAX_MAX_TOKENS:
-            raise ValueError(f"the answer length limit must be between 256 and {MAX_MAX_TOKENS:,} tokens, "
+        if not MIN_MAX_TOKENS <= self.max_tokens <= MAX_MAX_TOKENS:
+            raise ValueError(f"the answer length limit must be between {MIN_MAX_TOKENS} and {MAX_MAX_TOKENS:,} tokens, "
                              f"not {self.max_tokens}")
 
     @property
@@ -241,18 +242,50 @@ class RunSettings:
         return replace(self, keyframes=replace(self.keyframes, **changes))
 
 
+def read_settings_data(workdir: Path) -> dict[str, Any] | None:
+    """The saved settings file of ``workdir`` as a dict that makes valid settings, or ``None`` (missing or damaged)."""
+    data = read_json(workdir / SETTINGS_FILE)
+    if not isinstance(data, dict):
+        return None
+    try:
+        RunSettings.from_dict(data, sent_before=True)
+    except (TypeError, ValueError):
+        return None
+    return data
+
+
+def predates_presets(data: dict[str, Any]) -> bool:
+    """Whether a saved settings dict was written before frame presets existed (it names no preset)."""
+    return "frame_preset" not in data
+
+
 def read_settings(workdir: Path, *, sent_before: bool = False) -> RunSettings:
     """The run settings saved in ``workdir``, or the defaults when none are saved or the file is damaged.
 
-    ``sent_before``: the folder has sent requests already (see ``RunSettings.from_dict``).
+    ``sent_before``: the folder has sent requests already (see ``RunSettings.from_dict``). A folder
+    with answers should be read through ``gaia.Folder.settings``, which reads a missing file as the
+    settings that made those answers.
     """
-    data = read_json(workdir / SETTINGS_FILE)
-    if not isinstance(data, dict):
-        return RunSettings()
+    data = read_settings_data(workdir)
+    return RunSettings() if data is None else RunSettings.from_dict(data, sent_before=sent_before)
+
+
+def settings_from_fingerprint(fingerprint: Any, base: RunSettings, prompt_profile: str | None) -> RunSettings | None:
+    """``base`` with the model, keyframe settings and prompt profile a sidecar's ``run.fingerprint`` records.
+
+    ``prompt_profile``: the name or hash of the profile whose hash the fingerprint holds (``None``
+    keeps ``base``'s). ``None`` when the fingerprint is not one GAIA wrote (not a dict, unknown keys,
+    values out of range).
+    """
+    if not isinstance(fingerprint, dict) or not isinstance(fingerprint.get("keyframes"), dict):
+        return None
+    model = fingerprint.get("model")
     try:
-        return RunSettings.from_dict(data, sent_before=sent_before)
+        keyframes = KeyframeSettings(**fingerprint["keyframes"])
     except (TypeError, ValueError):
-        return RunSettings()
+        return None
+    return replace(base, model=model if isinstance(model, str) and model else base.model, keyframes=keyframes,
+                   prompt_profile=prompt_profile or base.prompt_profile)
 
 
 def write_settings(workdir: Path, settings: RunSettings) -> Path:

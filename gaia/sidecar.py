@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gaia.fsutil import atomic_write_bytes, atomic_write_text
+from gaia.fsutil import atomic_write_bytes, atomic_write_text, dumps_json, fit_name
 
 SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
@@ -92,9 +92,13 @@ class RunBlock:
 
 
 def sidecar_path(video: Path | str) -> Path:
-    """The sidecar of ``video``: same folder, the stem plus ``.gaia.json`` (``a.b.MP4`` → ``a.b.gaia.json``)."""
+    """The sidecar of ``video``: same folder, the stem plus ``.gaia.json`` (``a.b.MP4`` → ``a.b.gaia.json``).
+
+    A stem too long for that (a sidecar name over ``gaia.fsutil.WRITABLE_NAME_BYTES``) is cut short
+    and tagged with its hash (``gaia.fsutil.fit_name``); the sidecar names its video either way.
+    """
     video = Path(video)
-    return video.with_name(video.stem + SIDECAR_SUFFIX)
+    return video.with_name(fit_name(video.stem, SIDECAR_SUFFIX))
 
 
 def read_sidecar(video: Path | str) -> dict[str, Any] | None:
@@ -164,7 +168,7 @@ def write_sidecar(video: Path | str, updates: dict[str, Any]) -> Path:
     merged = {**current, **updates, VERSION_KEY: SCHEMA_VERSION, VIDEO_KEY: video.name}
     ordered = {VERSION_KEY: merged.pop(VERSION_KEY), VIDEO_KEY: merged.pop(VIDEO_KEY), **merged}
     try:
-        atomic_write_text(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n", sync_dir=True)
+        atomic_write_text(path, dumps_json(ordered, indent=2) + "\n", sync_dir=True)
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
@@ -230,3 +234,23 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
 
 STATE_MEMO_ENTRIES = 200_000
 _state_memo: dict[tuple[Any, ...], SidecarState] = {}
+
+
+def analysed_fingerprints(root: Path | str, *, skip: str) -> list[Any]:
+    """The ``run.fingerprint`` of every sidecar under ``root`` that holds an analysis (folders named
+    ``skip`` and hidden folders left out; unreadable sidecars too)."""
+    out: list[Any] = []
+    for where, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != skip and not d.startswith(".")]
+        for name in files:
+            if not name.endswith(SIDECAR_SUFFIX):
+                continue
+            try:
+                with open(os.path.join(where, name), encoding="utf-8") as fh:
+                    data = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            fingerprint = RunBlock.of(data).fingerprint if isinstance(data, dict) and "analysis" in data else None
+            if fingerprint:
+                out.append(fingerprint)
+    return out

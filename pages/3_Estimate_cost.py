@@ -86,8 +86,7 @@ if not using_emulator():
         client = api_client()
     except Exception:  # the SDK cannot be built: approximate counts
         client = None
-text = gaia.prompt_tokens(inp.profile, model, client=client,
-                     cache_file=gaia.Folder(folder).workdir / "token_counts.json" if client else None)
+text = gaia.folder_prompt_tokens(folder, inp.profile, model, client=client)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
                     inp.extracted_for, inp.profile.hash, text.to_dict(),
@@ -101,10 +100,7 @@ state_key = hashlib.sha256(state.encode()).hexdigest()
 
 @st.cache_data(max_entries=8, show_spinner="Pricing the run…")
 def _compute(state_key: str, _inp, _text, _output_default, _client):
-    est = gaia.estimate_run(_inp.sets, model=_inp.model, profile=_inp.profile, cache_ttl=_inp.cache_ttl,
-                       selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
-                       text_tokens=_text, source_sizes=_inp.source_sizes, max_tokens=_inp.settings.max_tokens,
-                       done=_inp.done)
+    est = gaia.estimate_folder(_inp, text_tokens=_text, output_tokens_default=_output_default)
     rows = gaia.compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
                           selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
                           client=_client)
@@ -135,6 +131,8 @@ with st.container(border=True):
                 f"vary): {money(bc.per_video_usd)} per video, {gaia.format.pct(bc.saving_pct / 100)} less than "
                 "sending the same requests one by one at standard prices.")
     st.caption("  \n".join(est.assumptions.lines()))
+    for w in est.warnings:
+        st.warning(w.message, icon=":material/content_cut:")
     lever = next((e for e in est.explanations if e.key == "lever"), None)
     if lever is not None:
         st.markdown(f"**{lever.title}.** {lever.text}")

@@ -26,6 +26,7 @@ from pages._ui import (
     StreamlitProgress,
     client,
     forget_folder_state,
+    limit_confirmed,
     md,
     metrics,
     page_link,
@@ -159,7 +160,7 @@ def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
     """The submit button and the dry run; on submit, the batches are sent and the page moves to Progress."""
     blocking = plan.blocking_problems
     st.divider()
-    can_send = plan.ok and gaia.cap_problem(plan.estimate_usd, cap) is None
+    can_send = plan.ok and gaia.cap_problem(plan.estimate_usd, cap) is None and limit_confirmed(plan, "submit")
     left, right = st.columns([3, 2])
     clicked = left.button(V.submit_label(plan), type="primary", disabled=not can_send, icon=":material/send:",
                           key="submit_go")

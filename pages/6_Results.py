@@ -152,7 +152,8 @@ else:
     )
 
     e = st.columns([1.2, 1.4, 2.4])
-    e[0].download_button("Export table (CSV)", V.rows_csv(shown), file_name="gaia-results.csv", mime="text/csv",
+    e[0].download_button("Export table (CSV)", V.rows_csv(shown).encode("utf-8", "surrogateescape"),
+                         file_name="gaia-results.csv", mime="text/csv",
                          icon=":material/table:", key="export_csv", on_click="ignore",
                          help="The rows shown, with the columns above.")
     e[1].download_button("Export analyses (JSONL)", lambda: V.analyses_jsonl(folder, shown),
@@ -173,7 +174,8 @@ else:
     if ss.get("results_video") not in options:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
     st.subheader("One video")
-    rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed")
+    rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed",
+                       format_func=gaia.views.display_name)
     d = gaia.views.video_detail(folder, rel)
     with st.container(border=True):
         if d.error:

@@ -152,7 +152,7 @@ def review_tab(folder: Path, queue: list[gaia.views.ReviewItem]) -> None:
     table(V.queue_records(queue), key="review_queue_table", column_order=["#", "video", "why", "verified", "details"],
           column_config={"details": st.column_config.TextColumn("details", width="large")})
     items = {it.rel_path: it for it in queue}
-    rel = st.selectbox("Video to review", list(items), key="review_video")
+    rel = st.selectbox("Video to review", list(items), key="review_video", format_func=V.display_name)
     if rel:
         review_form(folder, rel, items[rel].reasons)
 
@@ -225,7 +225,8 @@ def exports_tab(folder: Path, rows: list[gaia.views.ResultRow], records: Any) ->
     """CSV and JSONL of every video, XMP sidecars, and a Camtrap DP package; all carry the verified values."""
     st.caption("Every export carries the values a person verified (over the model's).")
     e = st.columns(2)
-    e[0].download_button("All videos (CSV)", V.rows_csv(rows), file_name="gaia-results.csv", mime="text/csv",
+    e[0].download_button("All videos (CSV)", V.rows_csv(rows).encode("utf-8", "surrogateescape"),
+                         file_name="gaia-results.csv", mime="text/csv",
                          icon=":material/table:", key="export_all_csv", on_click="ignore")
     e[1].download_button("All analyses (JSONL)", lambda: V.analyses_jsonl(folder, rows),
                          file_name="gaia-analyses.jsonl", mime="application/jsonl", icon=":material/data_object:",

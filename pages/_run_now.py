@@ -25,6 +25,7 @@ from pages._ui import (
     analysis_view,
     client,
     forget_folder_state,
+    limit_confirmed,
     md,
     metrics,
     per_folder_state,
@@ -102,7 +103,8 @@ def render_run_now(folder: Path) -> None:
     if over:
         st.error(md(over), icon=":material/money_off:")
     label = f"Analyse {len(plan.requests)} video(s) now · about {gaia.format.usd(choice.now_usd)}"
-    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or bool(over),
+    confirmed = limit_confirmed(plan, "run_now")
+    if st.button(label, type="primary", icon=":material/bolt:", disabled=not plan.ok or bool(over) or not confirmed,
                  key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")

@@ -197,18 +197,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 def shown(text: object) -> str:
     """Text that can be sent to the browser: a name that is not UTF-8 (undecodable bytes kept as surrogates)
-    shows its undecodable bytes as "�" instead of failing to encode."""
+    shows its undecodable bytes escaped (``caf\\xe9.mp4``, ``gaia.views.display_name``, the one rule) instead
+    of failing to encode; line breaks are kept."""
     value = str(text)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if _utf8(value) is not value:
+        value = "\n".join(gaia.views.display_name(line) for line in value.split("\n"))
     return value
 
 
 def md(text: object) -> str:
-    """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", shown(text))
+    """Text (a file name, a path) made safe to put inside Markdown: every markup character escaped, bytes
+    that are not UTF-8 and control characters shown escaped (``gaia.views.display_name``)."""
+    return _MD_SPECIAL.sub(r"\\\1", gaia.views.display_name(str(text)))
 
 
 _MD_AND_HTML = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
@@ -314,8 +314,28 @@ class StreamlitProgress:
         self.bar.empty()
 
 
+def limit_confirmed(plan: Any, key: str) -> bool:
+    """Show the plan's warnings (the answer length limit below the need); with any, sending waits for a tick."""
+    if not plan.warnings or not plan.requests:
+        return True
+    for w in plan.warnings:
+        st.warning(w.message, icon=":material/content_cut:")
+    return st.checkbox("Send anyway, although answers may be cut off and billed", key=f"{key}_limit_ok")
+
+
+def _utf8(value: Any) -> Any:
+    """``value``, or a file name with bytes that are not UTF-8 shown escaped (the browser gets UTF-8 only)."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return gaia.views.display_name(value)
+    return value
+
+
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
-    """A view model's rows as a full-width ``st.dataframe`` without the index."""
+    """A view model's rows as a full-width ``st.dataframe`` without the index (file names shown escaped)."""
+    records = [{k: _utf8(v) for k, v in r.items()} for r in records]
     options.setdefault("placeholder", MISSING)  # a missing value reads "–", never "None"
     return st.dataframe(pd.DataFrame(records), hide_index=True, width="stretch", key=key, **options)
 

@@ -141,9 +141,11 @@ def test_a_run_recorded_before_presets_is_retried_with_the_frames_it_sent(tmp_pa
     del recorded["frame_preset"]
     recorded["keyframes"]["max_edge"] = None  # the old default: the model's full size
     first = SimpleNamespace(model=None)
-    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=recorded), first)
+    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=recorded), first, 8192)
     assert settings.keyframes.max_edge is None
-    settings, _, _ = _run_settings(gaia.Folder(tmp_path), SimpleNamespace(settings=RunSettings().to_dict()), first)
+    current = SimpleNamespace(settings=RunSettings().to_dict())
+    settings, limit, _ = _run_settings(gaia.Folder(tmp_path), current, first, 8192)
+    assert limit == 8192  # a retry sends the limit given (today's), whatever the run was sent with
     assert settings.keyframes.max_edge == 1024
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
+
+from gaia.settings import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 
 
 def add_parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -37,11 +40,70 @@ def confirm(cmd: str, question: str, yes: bool) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
+def counting_client() -> Any | None:
+    """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        return None
+    from gaia.api.client import MissingApiKey, make_client
+
+    try:
+        return make_client()
+    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
+        return None
+
+
+def count_prompt_for(folder: Any, settings: Any, client: Any | None = None) -> None:
+    """Count the folder's prompt exactly when an API is reachable (``client``, else one from the
+    environment), so this command's figures use the count ``gaia estimate`` uses."""
+    from gaia.folder import Folder
+    from gaia.pricing.inputs import folder_prompt_tokens
+    from gaia.prompts import ProfileNotFound
+
+    client = client or counting_client()
+    if client is None:
+        return
+    f = Folder.of(folder)
+    try:
+        profile = f.profile(settings.prompt_profile)
+    except ProfileNotFound:
+        return
+    folder_prompt_tokens(f, profile, settings.model, client=client)
+
+
+def confirm_warnings(cmd: str, warnings: Any, yes: bool) -> bool:
+    """Print each warning of a plan; when there is any, ask once more before sending (``yes`` answers it)."""
+    warnings = tuple(warnings or ())
+    for w in warnings:
+        print(f"Warning: {w.message}")
+    if not warnings:
+        return True
+    return confirm(cmd, "Send anyway, although answers may be cut off and billed?", yes)
+
+
 def emit_json(data: Any, out: TextIO | None = None) -> None:
     """Print one JSON document for scripts."""
     out = out or sys.stdout
     json.dump(data, out, indent=2, ensure_ascii=False, default=str)
     out.write("\n")
+
+
+def max_tokens_arg(value: str) -> int:
+    """argparse type: an answer length limit, held to the settings entry's own bounds."""
+    try:
+        n = int(value.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of tokens") from None
+    if not MIN_MAX_TOKENS <= n <= MAX_MAX_TOKENS:
+        raise argparse.ArgumentTypeError(f"the answer length limit must be between {MIN_MAX_TOKENS:,} and "
+                                         f"{MAX_MAX_TOKENS:,} tokens, not {n:,}")
+    return n
+
+
+def add_max_tokens(p: argparse.ArgumentParser) -> None:
+    """The one ``--max-tokens`` option (run, submit, retry, estimate), meaning what the settings entry means."""
+    p.add_argument("--max-tokens", type=max_tokens_arg, metavar="N",
+                   help="the answer length limit per video in tokens, thinking included (default: the folder's "
+                        "setting, as on the Submit page); answers longer than this are cut off and still billed")
 
 
 def folder_arg(value: str) -> Path:

@@ -46,8 +46,19 @@ from gaia import (
     watch,
 )
 from gaia import format as fmt
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import (
+    add_max_tokens,
+    add_parser,
+    confirm,
+    confirm_warnings,
+    count_prompt_for,
+    emit_json,
+    err,
+    folder_arg,
+    progress_for,
+)
 from gaia._cli._empty import add_skip_empty, skip_empty
+from gaia.fsutil import display_name as shown
 from gaia.views.progress import parked_view
 
 
@@ -75,6 +86,7 @@ def register(sub: Any) -> None:
     p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
                    help="not with batches: a cascade chooses its second pass from each first answer, so it runs now "
                         "(gaia run --cascade); gaia estimate --cascade prices it")
+    add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
 
@@ -106,6 +118,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dry-run", metavar="FILE", help="write the requests as JSONL to FILE instead of sending")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD", help="refuse if the estimate is above USD")
+    add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_retry)
 
@@ -144,11 +157,11 @@ def _print_plan(plan: SubmissionPlan) -> None:
             print(f"Skipped, {label}: {len(items)}")
             if kind == "problem":
                 for s in items[:SHOW]:
-                    print(f"  !!  {s.rel_path}: {s.reason}")
+                    print(f"  !!  {shown(s.rel_path)}: {s.reason}")
     if plan.problems:
         print(f"Problems ({len(plan.problems)}):")
         for p in plan.problems[:SHOW]:
-            where = f"{p.rel_path}: " if p.rel_path else ""
+            where = f"{shown(p.rel_path)}: " if p.rel_path else ""
             print(f"  !!  {where}{p.problem} Fix: {p.fix}")
         if len(plan.problems) > SHOW:
             print(f"  ... and {len(plan.problems) - SHOW} more")
@@ -235,7 +248,7 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
     if fails:
         print(f"{len(fails)} request(s) without an answer:")
         for f in fails[:SHOW]:
-            print(f"  !!  {f.rel_path}: {f.reason} {f.hint}")
+            print(f"  !!  {shown(f.rel_path)}: {f.reason} {f.hint}")
         if len(fails) > SHOW:
             print(f"  ... and {len(fails) - SHOW} more")
         print(f"Send them again with: gaia retry {folder}")
@@ -258,11 +271,15 @@ def run_submit(args: argparse.Namespace) -> int:
             err("submit", why)
             return 2
         settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
     client = None
     if not args.dry_run:
         client = _client("submit")
         if client is None:
             return 2
+    else:  # a dry run sends nothing, but counts the prompt as gaia estimate does when an API is reachable
+        count_prompt_for(args.folder, settings)
     try:
         empty = skip_empty(args, "submit", Folder(args.folder), settings)
         plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
@@ -279,7 +296,7 @@ def run_submit(args: argparse.Namespace) -> int:
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
-        if not confirm("submit", question, args.yes):
+        if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
@@ -397,22 +414,25 @@ def run_retry(args: argparse.Namespace) -> int:
         client = _client("retry")
         if client is None:
             return 2
-    plans = plan_retry(args.folder)
+    plans = plan_retry(args.folder, max_tokens=args.max_tokens)
     total = sum(len(p.requests) for p in plans)
     usd = [p.estimate_usd for p in plans if p.estimate_usd is not None]
     if not args.json:
         print(f"{len(fails)} failed request(s); {total} can be sent again:")
         for f in fails[:SHOW]:
-            print(f"  {f.rel_path}: {f.error_kind}")
+            print(f"  {shown(f.rel_path)}: {f.error_kind}")
         for p in plans:
             for prob in p.problems:
-                print(f"  !!  {prob.rel_path or ''}: {prob.problem}")
+                print(f"  !!  {shown(prob.rel_path or '')}: {prob.problem}")
         if usd:
             print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
     if not args.dry_run and total and not confirm("retry", f"Send {total} request(s) again?", args.yes):
         return 1
+    if not args.dry_run and total and not confirm_warnings("retry", [w for p in plans for w in p.warnings],
+                                                           args.yes):
+        return 1
     res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
-                       checkpoints=_checkpoints(args),
+                       checkpoints=_checkpoints(args), max_tokens=args.max_tokens,
                        on_progress=progress_for(args, "building"))
     if args.json:
         emit_json(res.to_dict())

@@ -9,7 +9,6 @@ exclusions made on the Keyframes page) and prompt on its model, or on another wi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ from gaia import (
     BillCsvError,
     Estimate,
     Folder,
-    MissingApiKey,
     ModelRow,
     TokenCounts,
     bill,
@@ -33,21 +31,21 @@ from gaia import (
     catalogue,
     compare_models,
     load_run_inputs,
-    make_client,
     max_tokens_advice,
     model_facts,
     other_ttl,
-    prompt_tokens,
     read_bill_csv,
 )
 from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
-from gaia._cli._common import add_parser, emit_json, folder_arg
+from gaia._cli._common import add_max_tokens, add_parser, counting_client, emit_json, folder_arg
 from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.format import pct, tokens, usd
+from gaia.fsutil import display_name as shown
+from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, without
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
+    pass
 
 CSV_HELP = (
     "CSV columns (header names, case-insensitive): model, date (optional), input_tokens (uncached input), "
@@ -84,6 +82,7 @@ def register(sub: Any) -> None:
     e.add_argument("--ttl", choices=CACHE_TTLS, help="cache TTL (default: the folder's setting)")
     e.add_argument("--output-tokens", type=_count, metavar="N",
                    help="output tokens per video when there is no history (default from the price data)")
+    add_max_tokens(e)
     e.add_argument("--compare", action="store_true", help="also price the run on every model")
     e.add_argument("--budget", type=float, metavar="USD", help="the richest frame settings under this amount")
     e.add_argument("--per-video", action="store_true", help="list every video's cost")
@@ -209,9 +208,9 @@ def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
         lines += ["", f"{'Video':<40}{'Frames':>7}{'Image tok':>11}{'Batch+cache':>13}"]
         idx = SCENARIOS.index(HEADLINE_SCENARIO)
         for v in est.per_video:
-            lines.append(f"{v.rel_path[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
-    shown = set(est.assumptions.lines())
-    notes = [n for n in est.notes if n not in shown]
+            lines.append(f"{shown(v.rel_path)[:40]:<40}{v.frames:>7}{tokens(v.image_tokens):>11}{usd(v.usd[idx]):>13}")
+    said = set(est.assumptions.lines())
+    notes = [n for n in est.notes if n not in said]
     if notes:
         lines.append("")
         lines.extend(f"Note: {n}" for n in notes)
@@ -231,16 +230,6 @@ def format_models(rows: list[ModelRow]) -> str:
     return "\n".join(lines)
 
 
-def _client_from_env() -> Anthropic | None:
-    """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        return None
-    try:
-        return make_client()
-    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
-        return None
-
-
 def run_estimate(args: argparse.Namespace) -> int:
     """Estimate the folder and print; exit 2 for an unknown model."""
     if args.model and args.model not in catalogue().models:
@@ -252,10 +241,10 @@ def run_estimate(args: argparse.Namespace) -> int:
     if cascade is False:
         return 2
     inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
-    client = _client_from_env()
-    text = None if client is None else prompt_tokens(inp.profile, inp.model, client=client,
-                                                     cache_file=folder.workdir / "token_counts.json")
-    estimate = folder_estimator(inp, text_tokens=text, output_tokens_default=args.output_tokens)
+    client = counting_client()
+    max_tokens = args.max_tokens or inp.settings.max_tokens
+    text = folder_prompt_tokens(folder, inp.profile, inp.model, client=client)
+    estimate = folder_estimator(inp, text_tokens=text, output_tokens_default=args.output_tokens, max_tokens=max_tokens)
     empty = skip_empty(args, "estimate", folder, inp.settings)
     saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
     selection = without(inp.selection, empty)
@@ -287,7 +276,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not est.videos:
         print(f"No videos with keyframes in {args.folder}: extract them first (gaia keyframes DIR).")
         for rel, reason in est.skipped[:20]:
-            print(f"  {rel}: {reason}")
+            print(f"  {shown(rel)}: {reason}")
         return 0
     print(format_estimate(est, per_video=args.per_video))
     if casc is not None:
@@ -295,8 +284,10 @@ def run_estimate(args: argparse.Namespace) -> int:
     if saving is not None:
         print(f"\nLeaving out {saving.clips} likely-empty clip(s) saves {usd(saving.saving_usd)} "
               f"({pct(saving.saving_share)}): {usd(saving.with_usd)} with them, {usd(saving.without_usd)} without.")
-    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, inp.settings.max_tokens)
+    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, max_tokens)
     print(f"\nAnswer length limit (max_tokens): {advice.message}")
+    for w in est.warnings:
+        print(f"\nWarning: {w.message}")
     if rows:
         print("\n" + format_models(rows))
     if bud:

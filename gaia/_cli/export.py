@@ -13,6 +13,7 @@ from typing import Any
 import gaia
 from gaia import CAMTRAP_VERSION, XMP_NAMINGS
 from gaia._cli._common import add_parser, folder_arg
+from gaia.fsutil import display_name as shown
 
 FORMATS = ("xmp", "camtrap-dp", "csv", "jsonl")
 
@@ -66,7 +67,7 @@ def _table(args: argparse.Namespace) -> int:
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         for chunk in chunks:
             fh.write(chunk)
     tmp.replace(args.out)
@@ -81,11 +82,11 @@ def _xmp(args: argparse.Namespace) -> int:
         return 2
     result = gaia.write_xmp_for(args.folder, naming=args.naming, embed=args.embed)
     for path in result.written:
-        print(f"  ok  {path}")
+        print(f"  ok  {shown(path)}")
     for path in result.embedded:
-        print(f"  ok  {path} (XMP written into the video)")
+        print(f"  ok  {shown(path)} (XMP written into the video)")
     for rel, why in result.problems:
-        print(f"  !!  {rel}: {why}")
+        print(f"  !!  {shown(rel)}: {why}")
     into = f", {len(result.embedded)} written into their videos" if args.embed else ""
     print(f"{len(result.written)} XMP sidecars written{into}, {len(result.skipped)} videos without an answer, "
           f"{len(result.problems)} problems")

@@ -9,6 +9,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.fsutil import display_name as shown
 from gaia.media.empty import empty_fields, empty_scores, likely_empty
 
 
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for k in sets:
         if k.problem:
-            print(f"  !!  {k.rel_path}: {k.problem}")
+            print(f"  !!  {shown(k.rel_path)}: {k.problem}")
             continue
         times = ", ".join(gaia.format.position(f.timestamp) for f in k.frames)
         size = f"{k.frames[0].width}x{k.frames[0].height}" if k.frames else "-"
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         if score is not None and score.likely_empty(threshold):
             note += f"  [likely empty, {score.score:.2f}: {score.reason}]"
         tokens = gaia.format.tokens(k.tokens)
-        print(f"  ok  {k.rel_path}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens{cached}{note}")
+        print(f"  ok  {shown(k.rel_path)}: {len(k.frames)} frames at {times}; {size}, {tokens} image tokens"
+              f"{cached}{note}")
     ok = [k for k in sets if not k.problem]
     flagged = likely_empty(scores, threshold)
     if flagged:

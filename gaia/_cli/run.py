@@ -32,8 +32,19 @@ from gaia import (
 )
 from gaia import format as fmt
 from gaia._cli._cascade import add_cascade, cascade_arg
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import (
+    add_max_tokens,
+    add_parser,
+    confirm,
+    confirm_warnings,
+    count_prompt_for,
+    emit_json,
+    err,
+    folder_arg,
+    progress_for,
+)
 from gaia._cli._empty import add_skip_empty, skip_empty
+from gaia.fsutil import display_name as shown
 from gaia.runs.levers import run_cascade
 
 SHOW = 15
@@ -62,6 +73,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once through the Files API and reference it by file_id")
+    add_max_tokens(p)
     p.add_argument("--retry-failed", action="store_true",
                    help="send the failed requests again now (use 'gaia retry' to send them as a batch instead)")
     add_skip_empty(p)
@@ -73,7 +85,7 @@ def register(sub: Any) -> None:
 def _print_result(res: OnlineResult, folder: Any) -> int:
     for o in res.recovered:
         what = "answer recorded" if o.status == "succeeded" else "no answer, sent again if planned"
-        print(f"  recovered from an interrupted run: {o.rel_path} ({what})")
+        print(f"  recovered from an interrupted run: {shown(o.rel_path)} ({what})")
     if res.possibly_billed_usd:
         print(f"  Requests in flight when the earlier run stopped may have been billed: counted at "
               f"{fmt.usd(res.possibly_billed_usd, missing='unknown')} in the money spent.")
@@ -81,7 +93,7 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
         err("run", res.blocked)
         return 1
     for o in res.failures[:SHOW]:
-        print(f"  !!  {o.rel_path}: {o.error_kind}: {o.error}")
+        print(f"  !!  {shown(o.rel_path)}: {o.error_kind}: {o.error}")
     if len(res.failures) > SHOW:
         print(f"  ... and {len(res.failures) - SHOW} more")
     for p in res.problems[:SHOW]:
@@ -145,6 +157,8 @@ def run_run(args: argparse.Namespace) -> int:
             err("run", why)
             return 2
         settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
     try:
         client = make_client()
     except MissingApiKey as exc:
@@ -155,6 +169,7 @@ def run_run(args: argparse.Namespace) -> int:
         if not confirm("run", "Send the failed requests again now, at standard prices?", args.yes):
             return 1
         results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                            max_tokens=settings.max_tokens,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
                             on_progress=progress_for(args, "answers"))
         if args.json:
@@ -164,6 +179,7 @@ def run_run(args: argparse.Namespace) -> int:
             print("Nothing to retry: no request has failed.")
             return 0
         return max(_print_result(r, args.folder) for r in results)
+    count_prompt_for(args.folder, settings, client)
     cascade = cascade_arg(args, "run")
     if cascade is False:
         return 2
@@ -182,7 +198,7 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"Model {plan.model}, prompt '{plan.profile.name}' ({plan.profile.hash}): {len(plan.requests)} "
               f"video(s), {plan.n_frames} frames")
         for p in plan.problems[:SHOW]:
-            print(f"  !!  {(p.rel_path + ': ') if p.rel_path else ''}{p.problem} Fix: {p.fix}")
+            print(f"  !!  {(shown(p.rel_path) + ': ') if p.rel_path else ''}{p.problem} Fix: {p.fix}")
         skipped = len(plan.skipped)
         if skipped:
             print(f"Skipped {skipped} video(s) (already analysed, in a batch, excluded or unusable).")
@@ -197,7 +213,7 @@ def run_run(args: argparse.Namespace) -> int:
         return 0
     if plan.ok and cap_problem(choice.now_usd, args.max_cost) is None:
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
-        if not confirm("run", question, args.yes):
+        if not confirm("run", question, args.yes) or not confirm_warnings("run", plan.warnings, args.yes):
             return 1
     res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
                             checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),

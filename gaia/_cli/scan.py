@@ -8,6 +8,7 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
+from gaia.fsutil import display_name as shown
 from gaia.media.empty import empty_fields, empty_scores
 
 
@@ -44,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
             size = f"{r.width}x{r.height}" + (f" rot{r.rotation}" if r.rotation else "")
             score = scores.get(r.rel_path)
             empty = f"  [likely empty: {score.reason}]" if score is not None and score.likely_empty(threshold) else ""
-            print(f"  ok  {r.rel_path}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  {r.codec}"
-                  f"  [{r.sidecar_state}]{empty}")
+            print(f"  ok  {shown(r.rel_path)}  {gaia.format.length(r.duration)}  {size}  {r.fps or 0:.3g} fps  "
+                  f"{r.codec}  [{r.sidecar_state}]{empty}")
         else:
-            print(f"  !!  {r.rel_path}: {r.problem}")
+            print(f"  !!  {shown(r.rel_path)}: {r.problem}")
     s = result.summary()
     print(f"{s['videos']} videos, {s['usable']} usable, {s['problems']} with problems, "
           f"{gaia.format.length(s['total_duration_s'])} in all, {gaia.format.size(s['total_size_bytes'])}; "

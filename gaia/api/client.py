@@ -95,4 +95,6 @@ def describe_error(exc: BaseException) -> str:
         return "the API did not answer in time"
     if isinstance(exc, anthropic.APIConnectionError):
         return "could not reach the API (network or endpoint problem)"
-    return f"{type(exc).__name__}: {exc}"
+    from gaia.format import error_text
+
+    return error_text(exc)

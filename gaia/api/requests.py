@@ -52,7 +52,7 @@ def custom_id_for(rel_path: str, attempt: int = 1, scope: str = "") -> str:
     without it are exact.
     """
     key = f"{scope}\n{rel_path}" if scope else rel_path
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     cid = f"v{digest}" if attempt <= 1 else f"v{digest}-a{attempt}"
     assert CUSTOM_ID_PATTERN.match(cid)
     return cid

@@ -59,7 +59,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from gaia.folder import Folder
-from gaia.fsutil import atomic_write_text
+from gaia.fsutil import atomic_write_text, dumps_json, name_as_uri
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
 from gaia.sidecar import RunBlock, SidecarError, read_sidecar
@@ -203,7 +203,7 @@ def file_path(video: Path, package: Path) -> str:
     except ValueError:
         rel = None
     if rel is not None and re.fullmatch(pattern, rel):
-        return rel
+        return name_as_uri(rel)
     return re.sub(r"\.(?=\.)|(?<=\.)\.", "%2E", video.as_uri())
 
 
@@ -312,7 +312,8 @@ def _media_of(folder: Folder, records: Sequence[Any]) -> list[_Media]:
             mtime = getattr(rec, "mtime_ns", None)
             when = datetime.fromtimestamp(mtime / 1e9 if mtime else video.stat().st_mtime, UTC)
         when = when.replace(microsecond=0)  # Camtrap DP times are whole seconds; events count from this one
-        out.append(_Media(rec.rel_path, video, when, known, float(getattr(rec, "duration", None) or 0.0), data))
+        out.append(_Media(name_as_uri(rec.rel_path), video, when, known, float(getattr(rec, "duration", None) or 0.0),
+                          data))
     return out
 
 
@@ -362,7 +363,7 @@ def export_camtrap_dp(folder: Folder | Path | str, out_dir: Path | str, *, recor
                      "media": _write_csv(out / "media.csv", "media", media_rows),
                      "observations": _write_csv(out / "observations.csv", "observations", obs_rows)}
     descriptor = _descriptor(folder, title, media, dep_rows, obs_rows)
-    atomic_write_text(out / "datapackage.json", json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "datapackage.json", dumps_json(descriptor, indent=2) + "\n")
     return result
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.fsutil import atomic_write_bytes, read_json
+from gaia.fsutil import atomic_write_bytes, fit_name, read_json
 from gaia.labels import effective_analysis, verified_of
 from gaia.runs.renames import reidentify
 from gaia.settings import DEFAULT_XMP_NAMING, DEFAULT_XMP_ROOT, XMP_NAMINGS
@@ -111,7 +111,7 @@ def xmp_path(video: Path | str, naming: str = DEFAULT_XMP_NAMING) -> Path:
     if naming not in XMP_NAMINGS:
         raise ValueError(f"XMP naming must be one of {', '.join(XMP_NAMINGS)}, not {naming!r}")
     video = Path(video)
-    return video.with_name(video.name + ".xmp") if naming == "video" else video.with_suffix(".xmp")
+    return video.with_name(fit_name(video.name, ".xmp") if naming == "video" else fit_name(video.stem, ".xmp"))
 
 
 def xml_text(text: str) -> str:

@@ -33,6 +33,7 @@ import av
 
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
+from gaia.format import error_text
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
@@ -144,7 +145,7 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 def _frames_root(folder: Path) -> Path:
@@ -484,7 +485,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         manifest["problem"] = f"cannot be decoded (the file may be damaged or truncated): {exc}"
         return manifest
     except Exception as exc:  # a worker must never take the run down
-        manifest["problem"] = f"frame extraction failed: {type(exc).__name__}: {exc}"
+        manifest["problem"] = f"frame extraction failed: {error_text(exc)}"
         manifest["transient"] = True
         return manifest
 
@@ -609,8 +610,9 @@ def extract_keyframes(
                 i = futures[fut]
                 try:
                     manifest = fut.result()
-                except Exception as exc:  # a crashed worker process
-                    manifest = {"problem": f"frame extraction crashed: {type(exc).__name__}", "transient": True}
+                except Exception:  # a crashed worker process
+                    manifest = {"problem": "frame extraction crashed: the process decoding it stopped",
+                                "transient": True}
                 finish(i, manifest)
                 done += 1
                 if on_progress:
@@ -626,7 +628,8 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
     """
     if not record.usable or not record.duration:
         return None
-    key = hashlib.sha256(f"{record.rel_path}|{record.size}|{record.mtime_ns}".encode()).hexdigest()[:20]
+    key = f"{record.rel_path}|{record.size}|{record.mtime_ns}"
+    key = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     out = Folder.of(folder).preview_cache_dir(THUMBS_DIR) / f"{key}.jpg"
     if out.is_file():
         return out

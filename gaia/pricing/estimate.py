@@ -38,7 +38,7 @@ from gaia.pricing.cache import (
 )
 from gaia.pricing.explain import Explanation, Lever, explain_estimate
 from gaia.pricing.history import History
-from gaia.pricing.output import OutputEstimate, output_estimate
+from gaia.pricing.output import LimitNeed, OutputEstimate, limit_need, output_estimate
 from gaia.pricing.run import PricedRun, RunTerms, VideoCost, VideoRequest, price_run, requests_from_sets
 from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIOS, Scenario, scenario, scenarios_of
 from gaia.pricing.tokens import PromptTokens, prompt_tokens
@@ -92,6 +92,35 @@ class Assumptions:
                 + (f"; {self.done} already analysed are not counted." if self.done else ".")]
 
 
+MAX_TOKENS_BELOW_NEED = "max_tokens_below_need"
+
+
+@dataclass(frozen=True)
+class EstimateWarning:
+    """Something about a run that will cost money for nothing unless changed (``code`` for scripts, a
+    sentence for people, and the figures behind it)."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``code``, ``message`` and the figures."""
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+def limit_warnings(max_tokens: int, need: LimitNeed | None, videos: int) -> tuple[EstimateWarning, ...]:
+    """A ``max_tokens_below_need`` warning when the answer length limit is below what an answer needs."""
+    if need is None or not videos or max_tokens >= need.tokens:
+        return ()
+    message = (f"The answer length limit (max_tokens {max_tokens:,}) is below what an answer needs: "
+               f"{need.describe()}. Answers longer than the limit are cut off, fail, and are billed all the same; "
+               f"raise the limit to at least {need.tokens:,} before sending.")
+    return (EstimateWarning(MAX_TOKENS_BELOW_NEED, message, {"max_tokens": max_tokens, "need_tokens": need.tokens,
+                                                             "need_source": need.source,
+                                                             "answers": need.samples}),)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """The expected cost of a run on one model: four scenarios, per video, explanations and assumptions."""
@@ -118,6 +147,8 @@ class Estimate:
     notes: tuple[str, ...] = field(default_factory=tuple)
     share: ReadShare | None = None  # the batch hit chance it assumed (``None``: from ``cache``)
     done: int = 0  # videos already analysed with these settings, left out
+    warnings: tuple[EstimateWarning, ...] = ()  # e.g. the answer length limit below the need
+    cut_off: int = 0  # past answers cut off at the limit, left out of what the output estimate learnt
 
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
@@ -169,6 +200,7 @@ class Estimate:
             "explanations": [e.to_dict() for e in self.explanations],
             "skipped": [{"rel_path": p, "reason": r} for p, r in self.skipped], "notes": list(self.notes),
             "assumptions": self.assumptions.to_dict(), "already_analysed": self.done,
+            "warnings": [w.to_dict() for w in self.warnings], "cut_off_answers_left_out": self.cut_off,
         }
         if self.scenarios:  # the headline figure and its range, at the top for scripts
             head = self.scenario(HEADLINE_SCENARIO)
@@ -216,8 +248,13 @@ def estimate_run(
     out = output_estimate(history.output_tokens if history else (), default=output_tokens_default,
                           schema=profile.schema, model=f.id, max_tokens=max_tokens, remaining=len(videos))
     share = batch_read_share(history, ttl=cache_ttl, now=now)
-    return estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain, share=share,
-                             done=len(done), warm_standard=standard_cache_warm(history, ttl=cache_ttl, now=now))
+    est = estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain, share=share,
+                            done=len(done), warm_standard=standard_cache_warm(history, ttl=cache_ttl, now=now))
+    need = limit_need(history.output_tokens if history else (), schema=profile.schema, model=f.id)
+    cut = len(history.cut_off) if history else 0
+    notes = est.notes + ((f"{cut} earlier answer(s) were cut off at the answer length limit; their length is the "
+                          "limit's, not an answer's, so the output estimate leaves them out.",) if cut else ())
+    return replace(est, warnings=limit_warnings(max_tokens, need, len(videos)), cut_off=cut, notes=notes)
 
 
 def run_terms(est: Estimate) -> RunTerms:

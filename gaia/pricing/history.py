@@ -62,9 +62,11 @@ class CacheGroup:
 class History:
     """What past runs of the same prompt and model teach the next estimate.
 
-    ``output_tokens``: output tokens of past successful results. ``cache_groups``: per past batch
-    or run, its cache traffic (``CacheGroup``). ``batch_durations_s``: seconds from submission to
-    end of past batches.
+    ``output_tokens``: output tokens of past complete answers. ``cut_off``: the output tokens of
+    answers cut off at the answer length limit, kept apart (they measure the limit, not the answer,
+    so the output estimate never learns from them). ``cache_groups``: per past batch or run, its
+    cache traffic (``CacheGroup``). ``batch_durations_s``: seconds from submission to end of past
+    batches.
     """
 
     output_tokens: tuple[int, ...] = ()
@@ -72,6 +74,7 @@ class History:
     batch_durations_s: tuple[float, ...] = ()
     model: str | None = None
     prompt_hash: str | None = None
+    cut_off: tuple[int, ...] = ()
 
     @property
     def cache_read_shares(self) -> tuple[float, ...]:
@@ -106,6 +109,7 @@ class History:
     def merged(self, other: History) -> History:
         """Both histories together."""
         return replace(self, output_tokens=self.output_tokens + other.output_tokens,
+                       cut_off=self.cut_off + other.cut_off,
                        cache_groups=self.cache_groups + other.cache_groups,
                        batch_durations_s=self.batch_durations_s + other.batch_durations_s)
 
@@ -117,11 +121,12 @@ def history(folder: Folder | Path | str, prompt_hash: str | None = None, model: 
     if not f.has_ledger:
         return History(model=model, prompt_hash=prompt_hash)
     outputs: list[int] = []
+    cut_off: list[int] = []
     groups: dict[str, tuple[bool, list[TokenCounts], list[datetime]]] = {}
     with f.ledger() as ledger:
         for row in ledger.usage_rows(prompt_hash=prompt_hash, model=model):
             t = usage_tokens(row.usage)
-            outputs.append(int(t.output))
+            (cut_off if row.cut_off else outputs).append(int(t.output))
             _batch, counts, ats = groups.setdefault(row.group, (row.batch, [], []))
             counts.append(t)
             if row.at is not None:
@@ -129,4 +134,5 @@ def history(folder: Folder | Path | str, prompt_hash: str | None = None, model: 
         durations = tuple(s for _n, s, _id in ledger.batch_durations(model=model, prompt_hash=prompt_hash))
     cache = [CacheGroup.of(counts, batch=batch, ended_at=max(ats) if ats else None)
              for batch, counts, ats in groups.values()]
-    return History(tuple(outputs), tuple(g for g in cache if g is not None), durations, model, prompt_hash)
+    return History(tuple(outputs), tuple(g for g in cache if g is not None), durations, model, prompt_hash,
+                   tuple(cut_off))

@@ -1,9 +1,16 @@
-"""What an estimate of a folder needs, read from its ``Folder`` (nothing is decoded).
+"""The estimate of a folder's run, and what it needs, read from its ``Folder`` (nothing is decoded).
 
 ``load_run_inputs`` gathers the folder's settings, the keyframes as extracted (with the Keyframes
 page's exclusions), its prompt profile, the videos' own frame sizes (for what-if above the
 extracted size), the history of past runs of the same prompt and model, and which videos are
 already analysed with these settings (an estimate covers the rest).
+
+``estimate_folder`` is the one pipeline from a folder to its ``Estimate``: the Estimate page and
+``gaia estimate`` both call it. ``folder_prompt_tokens`` is the one count of the prompt for a
+folder: exact (``count_tokens``) when an API client is given, and then kept in the working
+folder, so every later figure for the run (Submit's button, ``--max-cost``, the ledger's recorded
+estimate, run now, the tune's pricing) uses the same count; approximate, and said so, when no API
+has ever counted it.
 """
 
 from __future__ import annotations
@@ -11,15 +18,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaia.facts import catalogue
 from gaia.folder import Folder
 from gaia.media.keyframes import KeyframeSet, cached_keyframes
 from gaia.media.scan import VideoRecord, scan_folder
+from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.history import History, history
+from gaia.pricing.tokens import PromptTokens, prompt_tokens
 from gaia.prompts import PromptProfile, default_profile
 from gaia.settings import RunSettings, Selection, run_fingerprint
 from gaia.sidecar import sidecar_state
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,37 @@ class RunInputs:
     source_sizes: dict[str, tuple[int, int]]
     extracted_for: str
     done: frozenset[str] = frozenset()  # videos whose sidecar holds an analysis with these settings
+
+
+TOKEN_COUNTS_FILE = "token_counts.json"
+
+
+def folder_prompt_tokens(folder: Folder | Path | str, profile: PromptProfile, model: str, *,
+                         client: Anthropic | None = None) -> PromptTokens:
+    """The count of ``profile``'s prompt on ``model`` that every figure for ``folder``'s run uses: exact
+    through ``count_tokens`` with a ``client`` (kept in the working folder), else an exact count kept
+    from earlier, else the approximation (``exact`` says which)."""
+    f = Folder.of(folder)
+    if client is not None:
+        return prompt_tokens(profile, model, client=client, cache_file=f.workdir / TOKEN_COUNTS_FILE)
+    return prompt_tokens(profile, model, cache_file=f.existing_workdir() / TOKEN_COUNTS_FILE)
+
+
+def estimate_folder(folder: Folder | Path | str | RunInputs, *, client: Anthropic | None = None,
+                    max_tokens: int | None = None, output_tokens_default: int | None = None,
+                    text_tokens: PromptTokens | None = None, explain: bool = True,
+                    selection: Selection | None = None) -> Estimate:
+    """The estimate of ``folder``'s next run: its inputs (``load_run_inputs``, or the ``RunInputs`` given),
+    the prompt counted by ``folder_prompt_tokens`` (unless ``text_tokens``), and ``max_tokens`` (default:
+    the folder's setting), for the folder's selection or the ``selection`` given (videos left out, such as
+    likely-empty clips). The Estimate page and ``gaia estimate`` both compute it here."""
+    inp = folder if isinstance(folder, RunInputs) else load_run_inputs(folder)
+    text = text_tokens or folder_prompt_tokens(inp.folder, inp.profile, inp.model, client=client)
+    return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
+                        selection=inp.selection if selection is None else selection, history=inp.history,
+                        output_tokens_default=output_tokens_default,
+                        text_tokens=text, source_sizes=inp.source_sizes,
+                        max_tokens=max_tokens or inp.settings.max_tokens, done=inp.done, explain=explain)
 
 
 def _profile(f: Folder, settings: RunSettings) -> PromptProfile:

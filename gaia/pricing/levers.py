@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
-from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import RunInputs
+from gaia.pricing.estimate import Estimate
+from gaia.pricing.inputs import RunInputs, estimate_folder, folder_prompt_tokens
 from gaia.pricing.scenarios import HEADLINE_SCENARIO
 from gaia.settings import Selection
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from anthropic import Anthropic
 
     from gaia.pricing.tokens import PromptTokens
 
@@ -53,14 +55,15 @@ class EmptySaving:
 
 
 def folder_estimator(inp: RunInputs, *, text_tokens: PromptTokens | None = None,
-                     output_tokens_default: int | None = None) -> Callable[[Selection], Estimate]:
-    """The folder's estimate (``estimate_run`` on ``inp``) as a function of the selection: what the
-    Estimate page and ``gaia estimate`` price, for any set of exclusions."""
+                     output_tokens_default: int | None = None, client: Anthropic | None = None,
+                     max_tokens: int | None = None) -> Callable[[Selection], Estimate]:
+    """The folder's one estimate (``estimate_folder`` on ``inp``, the prompt counted once) as a function
+    of the selection: what the Estimate page and ``gaia estimate`` price, for any set of exclusions."""
+    text = text_tokens or folder_prompt_tokens(inp.folder, inp.profile, inp.model, client=client)
+
     def estimate(selection: Selection) -> Estimate:
-        return estimate_run(inp.sets, model=inp.model, profile=inp.profile, cache_ttl=inp.cache_ttl,
-                            selection=selection, history=inp.history, output_tokens_default=output_tokens_default,
-                            text_tokens=text_tokens, source_sizes=inp.source_sizes,
-                            max_tokens=inp.settings.max_tokens, done=inp.done)
+        return estimate_folder(inp, text_tokens=text, output_tokens_default=output_tokens_default,
+                               max_tokens=max_tokens, selection=selection)
 
     return estimate
 

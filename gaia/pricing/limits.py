@@ -20,7 +20,7 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.folder import Folder
-from gaia.ledger import RequestStatus
+from gaia.ledger import CUT_OFF_KIND, RequestStatus
 from gaia.pricing.output import percentile
 from gaia.pricing.usage import usage_tokens
 from gaia.settings import (
@@ -32,7 +32,7 @@ from gaia.settings import (
     MAX_TOKENS_STEP,
 )
 
-TRUNCATED_KIND = "max_tokens"  # the ledger's error_kind for an answer cut off at the limit
+TRUNCATED_KIND = CUT_OFF_KIND  # the ledger's error_kind for an answer cut off at the limit
 
 
 class LimitVerdict(StrEnum):

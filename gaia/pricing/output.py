@@ -235,3 +235,37 @@ def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = 
     point = d.output_tokens if default is None else default
     p, lo, hi = _capped(float(point), point * d.output_low, point * d.output_high, max_tokens)
     return OutputEstimate(p, lo, hi, "default", 0, max_tokens=max_tokens)
+
+
+# The need an answer length limit is held to: the p90 of past complete answers (so at most about one
+# answer in ten would be cut off), else the schema's prediction of one answer (thinking included).
+NEED_QUANTILE = 0.9
+
+
+@dataclass(frozen=True)
+class LimitNeed:
+    """How many output tokens an answer needs (``tokens``) and where that comes from (``source``:
+    ``"answers"``, the p90 of ``samples`` complete answers; or ``"schema"``, its prediction)."""
+
+    tokens: int
+    source: str
+    samples: int = 0
+
+    def describe(self) -> str:
+        """The need in words."""
+        if self.source == "answers":
+            return (f"{self.tokens:,} tokens, what 9 in 10 of the {self.samples} complete answers of this prompt on "
+                    "this model needed")
+        return f"{self.tokens:,} tokens, what the schema predicts an answer needs (thinking included)"
+
+
+def limit_need(output_tokens: Sequence[int], *, schema: Mapping[str, Any] | None, model: str | None
+               ) -> LimitNeed | None:
+    """What an answer needs: the p90 of complete answers, else the schema's uncapped prediction (``None``
+    when neither is known)."""
+    if output_tokens:
+        return LimitNeed(math.ceil(percentile(output_tokens, NEED_QUANTILE)), "answers", len(output_tokens))
+    if schema is None or model is None:
+        return None
+    predicted = output_estimate(schema=schema, model=model)
+    return LimitNeed(math.ceil(predicted.point), "schema")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaia.api.client import describe_error
 from gaia.api.requests import SCHEMA_HEADER, dumps, output_config, system_blocks
 from gaia.facts import estimate_defaults, fit_to_tier, image_tokens, model_facts
 from gaia.fsutil import atomic_write_json
@@ -124,6 +125,23 @@ def _read_disk_cache(path: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _disk_key(profile: PromptProfile, model: str) -> str:
+    return f"{profile.hash}|{model}|{_COUNT_RULE}"
+
+
+def _disk_count(profile: PromptProfile, model: str, disk: dict[str, Any]) -> PromptTokens | None:
+    """The exact count a token-count cache file holds for ``profile`` on ``model``, if any."""
+    row = disk.get(_disk_key(profile, model))
+    if not isinstance(row, dict):
+        return None
+    try:
+        return PromptTokens(model=model, system=int(row["system"]), schema=int(row["schema"]),
+                            instruction=int(row["instruction"]), label=int(row["label"]), exact=True,
+                            source="count_tokens")
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def prompt_tokens(
     profile: PromptProfile,
     model: str,
@@ -135,31 +153,25 @@ def prompt_tokens(
 
     Exact counts are cached per (prompt hash, model) in memory and, when ``cache_file`` is given, in
     that JSON file, so the free endpoint is called once per prompt. Any failure of the endpoint
-    (network, key) falls back to the approximation, with the reason in ``note``.
+    (network, key) falls back to the approximation, with the reason in ``note``. Without a client,
+    a count ``cache_file`` already holds (made with an API earlier) is used, else the approximation.
     """
     if client is None:
-        return approx_prompt_tokens(profile, model)
+        return _disk_count(profile, model, _read_disk_cache(cache_file)) or approx_prompt_tokens(profile, model)
     key = (str(profile.hash), model)
     with _COUNT_LOCK:
         hit = _COUNT_CACHE.get(key)
     if hit is not None:
         return hit
     disk = _read_disk_cache(cache_file)
-    disk_key = f"{key[0]}|{model}|{_COUNT_RULE}"
-    row = disk.get(disk_key)
-    if isinstance(row, dict):
-        try:
-            hit = PromptTokens(model=model, system=int(row["system"]), schema=int(row["schema"]),
-                               instruction=int(row["instruction"]), label=int(row["label"]), exact=True,
-                               source="count_tokens")
-        except (KeyError, TypeError, ValueError):
-            hit = None
+    disk_key = _disk_key(profile, model)
+    hit = _disk_count(profile, model, disk)
     if hit is None:
         try:
             hit = _count_exact(client, profile, model)
         except Exception as exc:  # network, auth, unknown model: fall back, say why
             return approx_prompt_tokens(
-                profile, model, note=f"approximate: count_tokens failed ({type(exc).__name__}: {exc})")
+                profile, model, note=f"approximate: count_tokens failed ({describe_error(exc)})")
         if cache_file is not None:
             disk[disk_key] = {"system": hit.system, "schema": hit.schema,
                                          "instruction": hit.instruction, "label": hit.label}

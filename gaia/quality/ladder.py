@@ -37,6 +37,7 @@ from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.media.scan import VideoRecord
 from gaia.pricing.estimate import estimate_run
 from gaia.pricing.history import history
+from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import PromptProfile, compact_profile
 from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings
 
@@ -226,7 +227,8 @@ def price_config(folder: Path, config: TuneConfig, base: RunSettings, profile: P
     if not usable:
         return PricedConfig(config, send, None, None, 0, 0, 0, usable, problems)
     est = estimate_run(usable, model=config.model, profile=send, cache_ttl=base.cache_ttl,
-                       history=history(folder, send.hash, config.model), explain=False)
+                       history=history(folder, send.hash, config.model), explain=False,
+                       max_tokens=base.max_tokens, text_tokens=folder_prompt_tokens(folder, send, config.model))
     per_video = est.scenario("batch_caching").per_video_usd
     if per_video is None:
         per_video = est.scenario("batch_caching").total_usd / max(1, est.videos)

@@ -93,12 +93,15 @@ def failures(folder: Folder | Path | str) -> list[FailedRequest]:
             for r in rows]
 
 
-def _run_settings(folder: Folder, run: RunRow | None, first: RequestRow) -> tuple[RunSettings, int, str]:
-    """The settings, answer length and image source a run was sent with."""
+def _run_settings(folder: Folder, run: RunRow | None, first: RequestRow, max_tokens: int
+                  ) -> tuple[RunSettings, int, str]:
+    """The settings and image source a run was sent with, and ``max_tokens``: a retry sends today's answer
+    length limit (raised after answers were cut off, it is what the retry is for), not the run's."""
     sent = SentSettings.of(run.settings if run else None, fallback=folder.settings())
     settings = replace(sent.settings, model=first.model) if first.model else sent.settings
+    settings = replace(settings, max_tokens=max_tokens)
     image_source = sent.image_source if sent.image_source in IMAGE_SOURCES else "base64"
-    return settings, sent.max_tokens, image_source
+    return settings, max_tokens, image_source
 
 
 def _run_profile(folder: Folder, run_id: str, first: RequestRow, problems: list[RequestProblem]) -> PromptProfile:
@@ -132,8 +135,8 @@ def _retry_request(r: RequestRow, ks: KeyframeSet | None, profile: PromptProfile
 
 def _plan_one_retry(folder: Folder, run_id: str, items: list[RequestRow], run: RunRow | None,
                     given: dict[str, KeyframeSet] | None, max_batch_bytes: int | None,
-                    max_batch_requests: int | None) -> SubmissionPlan:
-    settings, max_tokens, image_source = _run_settings(folder, run, items[0])
+                    max_batch_requests: int | None, limit: int) -> SubmissionPlan:
+    settings, max_tokens, image_source = _run_settings(folder, run, items[0], limit)
     problems: list[RequestProblem] = []
     profile = _run_profile(folder, run_id, items[0], problems)
     skipped: list[SkippedVideo] = []
@@ -161,12 +164,15 @@ def plan_retry(
     keyframe_sets: Sequence[KeyframeSet] | None = None,
     max_batch_bytes: int | None = None,
     max_batch_requests: int | None = None,
+    max_tokens: int | None = None,
 ) -> list[SubmissionPlan]:
     """Plans that send exactly the failed requests again (all of them, or ``request_ids``).
 
-    One plan per original run, each with that run's model, prompt profile, keyframe settings and
-    answer length, and the same frames as the failed request; each request's ``attempt`` goes up
-    by one (a new custom_id) and it links to the request it retries.
+    One plan per original run, each with that run's model, prompt profile and keyframe settings,
+    and the same frames as the failed request; each request's ``attempt`` goes up by one (a new
+    custom_id) and it links to the request it retries. The answer length limit is ``max_tokens``,
+    else the folder's current setting (never the limit the failed run was sent with: answers cut
+    off at that limit would be cut off again).
     """
     folder = Folder.of(folder)
     if not folder.has_ledger:
@@ -182,8 +188,9 @@ def plan_retry(
     for r in rows:
         by_run.setdefault(r.run_id, []).append(r)
     given = {k.rel_path: k for k in keyframe_sets} if keyframe_sets is not None else None
-    return [_plan_one_retry(folder, run_id, items, runs.get(run_id), given, max_batch_bytes, max_batch_requests)
-            for run_id, items in by_run.items()]
+    limit = max_tokens or folder.settings().max_tokens
+    return [_plan_one_retry(folder, run_id, items, runs.get(run_id), given, max_batch_bytes, max_batch_requests,
+                            limit) for run_id, items in by_run.items()]
 
 
 def retry_failed(
@@ -197,14 +204,17 @@ def retry_failed(
     on_progress: Progress | None = None,
     max_batch_bytes: int | None = None,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    max_tokens: int | None = None,
 ) -> SubmitResult:
-    """Send the failed requests again in new batch(es) linked to their original runs.
+    """Send the failed requests again in new batch(es) linked to their original runs, with the answer
+    length limit ``max_tokens`` (default: the folder's current setting).
 
     Returns one ``SubmitResult`` covering every run retried (``run_ids``); ``blocked`` says why
     nothing was sent when there is nothing to retry. ``max_cost_usd`` caps the retry's estimate.
     """
     folder = Folder.of(folder)
-    plans = plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets, max_batch_bytes=max_batch_bytes)
+    plans = plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets, max_batch_bytes=max_batch_bytes,
+                       max_tokens=max_tokens)
     if not plans:
         return SubmitResult(blocked="Nothing to retry: no request has failed.")
     merged = SubmitResult()

@@ -50,6 +50,7 @@ from gaia.api.client import as_dict, describe_error
 from gaia.api.requests import build_request_for, custom_id_for
 from gaia.api.retry import DEFAULT_RETRY, ErrorClass, RetryPolicy, classify, error_kind
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
+from gaia.format import error_text
 from gaia.fsutil import disk_full
 from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
@@ -327,7 +328,7 @@ class _Run:
                 if disk_full(exc):  # nothing can be recorded: stop the run (recovery closes the row next time)
                     raise
                 outcome = self.sink.failed(row, ErrorKind.UNEXPECTED, "Unexpected error while sending or recording "
-                                             f"this request: {type(exc).__name__}: {exc}")
+                                             f"this request: {error_text(exc)}")
             self._settle(outcome, reserved)
         finally:
             if held:
@@ -625,10 +626,13 @@ def retry_now(
     on_progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    max_tokens: int | None = None,
 ) -> list[OnlineResult]:
     """Send failed requests (all, or ``request_ids``) again now, each with its original run's model,
-    prompt and frames, linked to the request it retries. (To move them into a batch instead, use
-    ``gaia.retry_failed``.) One result per original run; empty when nothing has failed."""
+    prompt and frames and today's answer length limit (``max_tokens``, default the folder's setting),
+    linked to the request it retries. (To move them into a batch instead, use ``gaia.retry_failed``.)
+    One result per original run; empty when nothing has failed."""
     return [run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
                     on_progress=on_progress, sleep=sleep, checkpoints=checkpoints)
-            for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets)]
+            for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets,
+                                   max_tokens=max_tokens)]

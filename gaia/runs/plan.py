@@ -26,6 +26,7 @@ from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.estimate import Estimate, estimate_run
 from gaia.pricing.history import history
+from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import PromptProfile
 from gaia.settings import RunSettings, Selection, run_fingerprint
 from gaia.sidecar import sidecar_state
@@ -165,6 +166,12 @@ class SubmissionPlan:
         return run_fingerprint(self.settings, self.profile.hash)
 
     @property
+    def warnings(self) -> tuple[Any, ...]:
+        """What the estimate warns of (``gaia.pricing.estimate.EstimateWarning``: the answer length limit
+        below what answers need); sending should ask once more when there is any."""
+        return tuple(getattr(self.estimate, "warnings", ()) or ())
+
+    @property
     def n_frames(self) -> int:
         """Frames sent in total."""
         return sum(len(r.frames) for r in self.requests)
@@ -249,6 +256,7 @@ class SubmissionPlan:
             "problems": [p.to_dict() for p in self.problems],
             "retry_of_run": self.retry_of_run, "image_source": str(self.image_source),
             "image_source_advice": self.image_source_advice, "notes": list(self.notes),
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
@@ -301,7 +309,8 @@ def _estimate(folder: Folder, ksets: Sequence[KeyframeSet], planned: Sequence[Pl
     try:
         est = estimate_run(sets, model=settings.model, profile=profile, cache_ttl=settings.cache_ttl,
                            history=history(folder.path, profile.hash, settings.model), explain=False,
-                           max_tokens=settings.max_tokens)
+                           max_tokens=settings.max_tokens,
+                           text_tokens=folder_prompt_tokens(folder, profile, settings.model))
         totals = est.total_usd
         usd = float(totals["batch_caching"] if "batch_caching" in totals else totals["batch"])
         return est, usd, None
@@ -317,7 +326,7 @@ def finish_plan(folder: Folder, settings: RunSettings, profile: PromptProfile, m
     """Split the planned requests into batches, estimate them, and put the plan together."""
     slices = split_batches((p.nbytes for p in planned), max_bytes=max_batch_bytes, max_requests=max_batch_requests)
     batches = tuple(PlannedBatch(i, s.start, s.stop, s.nbytes, SplitReason(s.reason)) for i, s in enumerate(slices))
-    est, usd, note = _estimate(folder, ksets, planned, settings, profile)
+    est, usd, note = _estimate(folder, ksets, planned, replace(settings, max_tokens=max_tokens), profile)
     return SubmissionPlan(
         folder=folder.path, settings=settings, profile=profile, max_tokens=max_tokens, requests=tuple(planned),
         batches=batches, skipped=tuple(skipped), problems=tuple(problems), estimate=est, estimate_usd=usd,

@@ -24,6 +24,7 @@ from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.fsutil import clean_temporaries
 from gaia.ledger import Ledger, Mode, RequestStatus
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
+from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
@@ -213,6 +214,8 @@ def plan_submission(
     if client is not None:
         problems.extend(api_model_problems(client, settings.model))
     problems.extend(prepare(folder, client).problems)
+    if client is not None:
+        folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     skipped: list[SkippedVideo] = []
     if keyframe_sets is None:
         keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)

@@ -12,6 +12,7 @@ per-field losses, the recommendation), ``review`` (the review queue and form). N
 Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
 """
 
+from gaia.fsutil import display_name
 from gaia.views.answer_length import (
     ProfileOutput,
     advice_level,
@@ -337,6 +338,8 @@ __all__ = [
     "default_cap",
     "demo_afresh_question",
     "detail_facts",
+    "discard_trial",
+    "display_name",
     "edge_choices",
     "edge_for",
     "edge_label",

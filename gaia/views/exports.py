@@ -22,6 +22,7 @@ from typing import Any
 from gaia.exports.camtrap import CamtrapDeployment, CamtrapResult, export_camtrap_dp, validate_camtrap_dp
 from gaia.exports.xmp import XmpResult
 from gaia.folder import Folder
+from gaia.fsutil import dumps_json
 from gaia.labels import effective_analysis, verified_of
 from gaia.settings import XMP_NAMINGS
 from gaia.sidecar import RunBlock
@@ -89,8 +90,9 @@ def iter_analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> Iterat
         if not data or not isinstance(data.get("analysis"), dict):
             continue
         verified = verified_of(data)
-        yield json.dumps({"video": r.rel_path, "analysis": effective_analysis(data), "run": dict(RunBlock.of(data).raw),
-                          "verified": verified.to_dict() if verified else None}, ensure_ascii=False) + "\n"
+        yield dumps_json({"video": r.rel_path, "analysis": effective_analysis(data),
+                          "run": dict(RunBlock.of(data).raw),
+                          "verified": verified.to_dict() if verified else None}) + "\n"
 
 
 def analyses_jsonl(folder: Path | str, rows: Iterable[ResultRow]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from gaia import format as fmt
 from gaia.facts import BATCH_EXPIRY_HOURS
 from gaia.folder import Folder
+from gaia.fsutil import display_name
 from gaia.runs.failures import FailedRequest
 from gaia.runs.recorder import parked_answers
 from gaia.runs.retrieve import RetrieveResult
@@ -304,7 +305,7 @@ def retry_offer(folder: Path | str) -> RetryOffer:
 
 def failure_records(fails: Iterable[FailedRequest], *, cost: bool = False) -> list[dict[str, Any]]:
     """The failures table (Progress and Results pages); ``cost`` adds what each failed attempt cost."""
-    return [{"video": f.rel_path, "what happened": f.error_kind, "reason": f.reason, "what to do": f.hint,
+    return [{"video": display_name(f.rel_path), "what happened": f.error_kind, "reason": f.reason, "what to do": f.hint,
              "attempt": f.attempt, "batch": f.batch_id, **({"cost (USD)": f.cost_usd} if cost else {})}
             for f in fails]
 

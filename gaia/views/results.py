@@ -21,6 +21,7 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.folder import Folder
+from gaia.fsutil import display_name
 from gaia.labels import effective_analysis, verified_of
 from gaia.media.scan import scan_folder
 from gaia.prompts import ProfileNotFound
@@ -366,7 +367,7 @@ def table_records(rows: Iterable[ResultRow], thumbs: dict[str, str] | None) -> l
     for r in rows:
         out.append({
             "thumbnail": (thumbs.get(r.set_id or "", NO_PREVIEW) if thumbs is not None else None),
-            "video": r.rel_path,
+            "video": display_name(r.rel_path),
             "status": str(r.status),
             "summary": r.summary or (r.error or ""),
             "subjects": r.subjects,

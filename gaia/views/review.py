@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
+from gaia.fsutil import display_name
 from gaia.labels import Verified, effective_analysis, field_value, verified_of
 from gaia.prompts import ProfileNotFound, PromptProfile
 from gaia.sidecar import RunBlock, SidecarError, read_sidecar
@@ -326,7 +327,7 @@ REASON_LABELS = {ReasonKind.UNKNOWN: "unknown", ReasonKind.LOW_CONFIDENCE: "low 
 
 def queue_records(items: Sequence[ReviewItem]) -> list[dict[str, Any]]:
     """The queue as table rows, in its order: the video, why it is there, and what a person verified."""
-    return [{"#": i, "video": it.rel_path, "uncertainty": it.score,
+    return [{"#": i, "video": display_name(it.rel_path), "uncertainty": it.score,
              "why": "; ".join(dict.fromkeys(REASON_LABELS[r.kind] for r in it.reasons)),
              "details": " ".join(r.text for r in it.reasons), "verified": ", ".join(it.verified_fields),
              "summary": it.summary} for i, it in enumerate(items, start=1)]

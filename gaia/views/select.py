@@ -7,6 +7,7 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.folder import WORKDIR_NAME, Folder
+from gaia.fsutil import display_name
 from gaia.media.scan import ScanResult, VideoRecord
 from gaia.views.common import NO_PREVIEW, Metric
 
@@ -67,7 +68,7 @@ def scan_record(r: VideoRecord, thumbnail: str | None) -> dict[str, Any]:
     """One video as a table row (``thumbnail``: a data URL, or the grey placeholder)."""
     return {
         "thumbnail": thumbnail or NO_PREVIEW,
-        "video": r.rel_path,
+        "video": display_name(r.rel_path),
         "duration": fmt.length(r.duration) if r.usable else "",
         "size": fmt.size(r.size),
         "resolution": f"{r.width}×{r.height}" if r.width else "",

@@ -14,6 +14,7 @@ from typing import Any
 from gaia import format as fmt
 from gaia.api.validate import RequestProblem
 from gaia.folder import Folder
+from gaia.fsutil import display_name
 from gaia.media.keyframes import FRAMES_DIR
 from gaia.pricing.estimate import Estimate
 from gaia.runs.plan import SubmissionPlan
@@ -61,13 +62,15 @@ def plan_metrics(plan: SubmissionPlan) -> list[Metric]:
 
 def problem_records(problems: Iterable[RequestProblem]) -> list[dict[str, str]]:
     """Problems as table rows: video, problem, fix."""
-    return [{"video": p.rel_path or "(whole run)", "problem": p.problem, "fix": p.fix} for p in problems]
+    return [{"video": display_name(p.rel_path) if p.rel_path else "(whole run)", "problem": p.problem, "fix": p.fix}
+            for p in problems]
 
 
 def request_records(plan: SubmissionPlan) -> list[dict[str, Any]]:
     """The requests that will be sent, one row each, with the batch each goes in."""
     batch_of = {i: b.index + 1 for b in plan.batches for i in range(b.start, b.stop)}
-    return [{"video": r.rel_path, "frames": len(r.frames), "at": ", ".join(fmt.position(t) for t in r.timestamps),
+    return [{"video": display_name(r.rel_path), "frames": len(r.frames),
+             "at": ", ".join(fmt.position(t) for t in r.timestamps),
              "image tokens": r.image_tokens, "size": fmt.size(r.nbytes), "batch": batch_of.get(i),
              "custom_id": r.custom_id} for i, r in enumerate(plan.requests)]
 

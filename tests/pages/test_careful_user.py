@@ -185,11 +185,12 @@ def test_no_none_on_screen_in_submit_and_results_tables(api_env, ready_folder):
 
 
 def test_names_that_are_not_utf8_are_shown_not_crashed_on():
-    """Item 1: a folder or file name with undecodable bytes reaches the page as text ("�"), not as an error."""
+    """Item 1: a folder or file name with undecodable bytes reaches the page as text (its bytes escaped,
+    ``caf\\xe9``, by the one rule ``gaia.fsutil.display_name``), not as an error."""
     from pages._ui import md, plain, shown
 
     name = "caf\udce9 at night.mp4"  # how Python holds the Latin-1 byte 0xE9 of a file name
-    assert shown(name) == "caf\ufffd at night.mp4"
+    assert shown(name) == "caf\\xe9 at night.mp4"
     for text in (md(name), plain(name)):
         text.encode("utf-8")  # what Streamlit does when it sends it: must not raise
     assert shown("plain.mp4") == "plain.mp4"
