@@ -17,7 +17,6 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-import gaia
 from tests import videos as media
 from tests.e2e.conftest import NARROW, AppServer
 from tests.e2e.helpers import LONG, wait_idle
@@ -39,14 +38,6 @@ def problem_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open(os.fsencode(folder) + b"/" + NOT_UTF8, "wb") as out:
         out.write((folder / "good.mp4").read_bytes())
     return folder
-
-
-def _scan_handles_non_utf8(folder: Path) -> bool:
-    try:
-        gaia.scan_folder(folder)
-    except UnicodeError:
-        return False
-    return True
 
 
 def _no_python(page: Page) -> None:
@@ -78,17 +69,11 @@ def test_every_page_renders_without_a_traceback_on_a_folder_of_problem_files(
         page: Page, app_server: AppServer, problem_folder: Path) -> None:
     """Item 1: whatever a page meets, no traceback reaches the screen: at worst one sentence and a way on."""
     stopped = _visit_every_page(page, app_server, problem_folder)
-    if _scan_handles_non_utf8(problem_folder):
-        assert not stopped, stopped
+    assert not stopped, stopped
 
 
 def test_the_problem_files_are_listed_on_every_page(page: Page, app_server: AppServer, problem_folder: Path) -> None:
-    """Every page renders in full and the Select page lists each problem file with its reason.
-
-    Passes once faults21's lossless non-UTF-8 names (issue 21) are merged; until then the scan cannot store
-    such a name and the pages say so in one sentence (the test above), so this one is skipped then."""
-    if not _scan_handles_non_utf8(problem_folder):
-        pytest.skip("needs faults21's fix (issue 21): the scan cannot store a name that is not UTF-8 yet")
+    """Every page renders in full and the Select page lists each problem file with its reason."""
     assert not _visit_every_page(page, app_server, problem_folder)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Select folder").click()
     wait_idle(page)
