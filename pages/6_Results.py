@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import gaia
-from pages._review import exports_tab, review_queue, review_tab
+from pages._review import exports_tab, known_review_queue, review_queue, review_tab
 from pages._ui import (
     PAGE_PROGRESS,
     PAGE_SUBMIT,
@@ -28,6 +28,8 @@ from pages._ui import (
     plain,
     require_folder,
     retry_failed_asking,
+    sidecars_changed,
+    sidecars_generation,
     table,
 )
 
@@ -35,6 +37,20 @@ V = gaia.views
 THUMBNAILS_AUTO_LIMIT = 300  # above this many rows, thumbnails wait for the user to ask
 TABLE_ROWS = 10  # rows visible before the table scrolls
 ss = st.session_state
+
+
+def _full_frame(rows: list[gaia.views.ResultRow]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The table of every row (no thumbnails) and each video's position in it."""
+    frame = pd.DataFrame(V.table_records(rows, None), columns=V.TABLE_COLUMNS)
+    frame["analysed"] = pd.to_datetime(frame["analysed"], utc=True)
+    return frame, {r.rel_path: i for i, r in enumerate(rows)}
+
+
+def table_frame(folder: object, rows: list[gaia.views.ResultRow], shown: list[gaia.views.ResultRow],
+                sidecars: tuple) -> pd.DataFrame:
+    """The table of the rows shown: cut from the whole table, built once per folder state for every session."""
+    full, where = per_folder_state(folder, _full_frame, rows, key=sidecars)
+    return full if len(shown) == len(rows) else full.iloc[[where[r.rel_path] for r in shown]].reset_index(drop=True)
 
 
 folder = require_folder()
@@ -45,29 +61,30 @@ st.caption(f"{md(folder)}: every video's analysis, read from the `.gaia.json` si
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-token = (str(folder), V.folder_token(folder), ss.get("results_reload", 0))
-if ss.get("results_rows_key") != token:
-    with st.spinner("Reading the sidecars…"):
-        ss["results_rows"] = V.load_results(folder, records)
-    ss["results_rows_key"] = token
-rows = ss["results_rows"]
-metrics([*V.results_metrics(rows), per_folder_state(folder, V.spent_metric, folder)])
+# Everything read from the whole folder is computed once per state of the folder and its sidecars and shared by
+# every session (``per_folder_state``): a session holds no row of its own, and a second visit reads nothing again.
+# Each section computes only what it shows: the review queue, the exports and the facets wait for their section.
+sidecars = ("sidecars", sidecars_generation(folder))
+with st.spinner("Reading the sidecars…"):
+    rows = per_folder_state(folder, V.load_results, folder, records, key=sidecars)
+metrics([*per_folder_state(folder, V.results_metrics, rows, key=sidecars),
+         per_folder_state(folder, V.spent_metric, folder)])
 
-fails = gaia.failures(folder)
-queue = review_queue(folder, records, token)
+fails = per_folder_state(folder, gaia.failures, folder)
 # The section shown is held in the session (not st.tabs, which a rerun puts back on its first tab): an action
 # such as "Save as verified" or "Write the XMP sidecars now" keeps the user where they acted, and its
 # confirmation shows there.
+if ss.get("results_section") not in ("videos", "review", "export", "failures"):
+    ss["results_section"] = "videos"
+queue = review_queue(folder, records) if ss["results_section"] == "review" else known_review_queue(folder)
 SECTIONS = {"videos": "Videos", "review": f"Review ({len(queue)})" if queue else "Review", "export": "Export",
             "failures": f"Failures ({len(fails)})" if fails else "Failures"}
-if ss.get("results_section") not in SECTIONS:
-    ss["results_section"] = "videos"
 section = st.segmented_control("Show", list(SECTIONS), format_func=SECTIONS.__getitem__, key="results_section",
                                required=True, label_visibility="collapsed", width="stretch")
 
 # --- Review queue and exports (pages/_review.py) ----------------------------------------------------------
 if section == "review":
-    review_tab(folder, queue)
+    review_tab(folder, queue or [])
 elif section == "export":
     exports_tab(folder, rows, records)
 
@@ -98,8 +115,8 @@ else:
         page_link(PAGE_SUBMIT, "Go to Submit", ":material/send:")
         st.stop()
 
-    fields = V.results_facets(folder)  # the answer schema's lists and categories
-    counts = {k: dict(v) for k, v in V.facets(rows, fields).items()}
+    fields = per_folder_state(folder, V.results_facets, folder)  # the answer schema's lists and categories
+    counts = {k: dict(v) for k, v in per_folder_state(folder, V.facets, rows, fields, key=sidecars).items()}
     c = st.columns(4)
     statuses = c[0].multiselect("Status", list(counts["status"]), key="results_status",
                                 format_func=lambda s: f"{s} ({counts['status'][s]})")
@@ -115,7 +132,8 @@ else:
                          "e.g. “cat sofa” or “fox night”", icon=":material/search:")
     shown = gaia.views.filter_rows(rows, statuses=statuses, models=models, text=text, chosen=chosen)
 
-    thumbs: dict[str, str] = ss.setdefault("results_thumbs", {})
+    # Thumbnails by keyframe set (its frames' content): the same for every session, so kept once for all.
+    thumbs: dict[str, str] = per_folder_state(folder, dict, key=("thumbnails",))
     want_thumbs = len(shown) <= THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", key="results_show_thumbs")
     if want_thumbs:
         todo = [r for r in shown if r.set_id and r.set_id not in thumbs]
@@ -127,8 +145,9 @@ else:
         if progress:
             progress.empty()
 
-    frame = pd.DataFrame(V.table_records(shown, thumbs if want_thumbs else None), columns=V.TABLE_COLUMNS)
-    frame["analysed"] = pd.to_datetime(frame["analysed"], utc=True)
+    frame = table_frame(folder, rows, shown, sidecars)
+    if want_thumbs:
+        frame = frame.assign(thumbnail=[thumbs.get(r.set_id or "", V.NO_PREVIEW) for r in shown])
     if shown:  # (none shown: the page says so below, and there is no row to select)
         st.caption(f"{len(shown):,} of {len(rows):,} video(s)" + (" match." if len(shown) != len(rows) else ".")
                    + " Select a row to open it below.")
@@ -152,7 +171,7 @@ else:
     )
 
     e = st.columns([1.2, 1.4, 2.4])
-    e[0].download_button("Export table (CSV)", V.rows_csv(shown).encode("utf-8", "surrogateescape"),
+    e[0].download_button("Export table (CSV)", lambda: V.rows_csv(shown).encode("utf-8", "surrogateescape"),
                          file_name="gaia-results.csv", mime="text/csv",
                          icon=":material/table:", key="export_csv", on_click="ignore",
                          help="The rows shown, with the columns above.")
@@ -220,5 +239,5 @@ with c[0]:
     page_link(PAGE_PROGRESS, "Back: batches and failures", ":material/arrow_back:")
 with c[1]:
     if st.button("Reload the sidecars", icon=":material/refresh:", key="results_reload_btn"):
-        ss["results_reload"] = ss.get("results_reload", 0) + 1
+        sidecars_changed(folder)  # every session reads them again
         st.rerun()

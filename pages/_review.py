@@ -16,18 +16,31 @@ import pandas as pd
 import streamlit as st
 
 import gaia
-from pages._ui import MISSING, md, plain, table
+from pages._ui import (
+    MISSING,
+    md,
+    per_folder_state,
+    per_folder_state_known,
+    plain,
+    sidecars_changed,
+    sidecars_generation,
+    table,
+)
 
 V = gaia.views
 ss = st.session_state
 
 
-def review_queue(folder: Path, records: Any, token: object) -> list[gaia.views.ReviewItem]:
-    """The folder's review queue, read again only when the sidecars may have changed (``token``)."""
-    if ss.get("review_queue_key") != token:
-        ss["review_queue"] = gaia.views.review_queue(folder, records=records)
-        ss["review_queue_key"] = token
-    return ss["review_queue"]
+def review_queue(folder: Path, records: Any) -> list[gaia.views.ReviewItem]:
+    """The folder's review queue, built once per state of the folder and its sidecars and shared by every
+    session (``per_folder_state``); read-only."""
+    return per_folder_state(folder, gaia.views.review_queue, folder, records=records,
+                            key=("sidecars", sidecars_generation(folder)))
+
+
+def known_review_queue(folder: Path) -> list[gaia.views.ReviewItem] | None:
+    """The review queue if some session built it for the folder's current state, else ``None`` (not built here)."""
+    return per_folder_state_known(folder, gaia.views.review_queue, key=("sidecars", sidecars_generation(folder)))
 
 
 def _column(c: Any) -> Any:
@@ -135,7 +148,7 @@ def review_form(folder: Path, rel: str, reasons: tuple[gaia.views.Reason, ...]) 
     for k in keys.values():  # the widgets start again from what is saved now (an editor keeps edits, not values)
         ss.pop(k, None)
     ss["review_flash"] = f"Saved {len(values)} field(s) of {rel} as verified."  # shown here, where you saved
-    ss["results_reload"] = ss.get("results_reload", 0) + 1
+    sidecars_changed(folder)  # every session reads the sidecars again
     st.rerun()
 
 

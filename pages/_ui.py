@@ -349,6 +349,16 @@ def _folder_memo(key: str, _fn: Any, _args: tuple, _kwargs: dict) -> Any:
     return _fn(*_args, **_kwargs)
 
 
+def _memo_token(folder: Path, fn: Any, key: Sequence[Any]) -> str:
+    return json.dumps([getattr(fn, "__qualname__", str(fn)), str(folder), gaia.views.folder_token(folder), list(key)],
+                      default=str)
+
+
+@st.cache_resource(show_spinner=False)
+def _folder_latest() -> dict[tuple[str, str], tuple[str, Any]]:
+    return {}  # (function, folder) -> (token, result): the latest result, for per_folder_state_known
+
+
 def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (), **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` computed once while the folder's state stays the same, then reused.
 
@@ -358,11 +368,41 @@ def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (),
     (``gaia.views.folder_token``: settings, selection, frame cache, ledger, prompts), so any change
     there computes it again. Treat what comes back as read-only: other sessions share it.
     """
-    token = json.dumps([getattr(fn, "__qualname__", str(fn)), str(folder), gaia.views.folder_token(folder),
-                        list(key)], default=str)
-    return _folder_memo(token, fn, args, kwargs)
+    token = _memo_token(folder, fn, key)
+    value = _folder_memo(token, fn, args, kwargs)
+    _folder_latest()[(getattr(fn, "__qualname__", str(fn)), str(folder))] = (token, value)
+    return value
+
+
+def per_folder_state_known(folder: Path, fn: Any, *, key: Sequence[Any] = ()) -> Any | None:
+    """What ``per_folder_state(folder, fn, ..., key=key)`` last returned if the folder's state is still the same,
+    else ``None``: never computes (a page shows a count only when someone already paid for it)."""
+    hit = _folder_latest().get((getattr(fn, "__qualname__", str(fn)), str(folder)))
+    return hit[1] if hit is not None and hit[0] == _memo_token(folder, fn, key) else None
 
 
 def forget_folder_state() -> None:
     """Drop every result ``per_folder_state`` kept (after sending: what was planned has changed)."""
     _folder_memo.clear()
+    _folder_latest().clear()
+
+
+@st.cache_resource(show_spinner=False)
+def _sidecar_generations() -> dict[str, int]:
+    return {}
+
+
+def sidecars_generation(folder: Path) -> int:
+    """How often the app changed the folder's sidecars (a review saved) or was asked to read them again.
+
+    The folder's state token does not follow the sidecars (a save touches neither ledger nor settings), so
+    what ``per_folder_state`` keeps from the sidecars (the Results rows, the review queue) is keyed by this
+    too; it is shared by every session, so a save in one session is read again by all.
+    """
+    return _sidecar_generations().get(str(folder), 0)
+
+
+def sidecars_changed(folder: Path) -> None:
+    """Say the folder's sidecars changed (or must be read again): every session reads them again."""
+    gens = _sidecar_generations()
+    gens[str(folder)] = gens.get(str(folder), 0) + 1
