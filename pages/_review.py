@@ -238,7 +238,7 @@ def exports_tab(folder: Path, rows: list[gaia.views.ResultRow], records: Any) ->
     """CSV and JSONL of every video, XMP sidecars, and a Camtrap DP package; all carry the verified values."""
     st.caption("Every export carries the values a person verified (over the model's).")
     e = st.columns(2)
-    e[0].download_button("All videos (CSV)", V.rows_csv(rows).encode("utf-8", "surrogateescape"),
+    e[0].download_button("All videos (CSV)", lambda: V.rows_csv(rows).encode("utf-8", "surrogateescape"),
                          file_name="gaia-results.csv", mime="text/csv",
                          icon=":material/table:", key="export_all_csv", on_click="ignore")
     e[1].download_button("All analyses (JSONL)", lambda: V.analyses_jsonl(folder, rows),

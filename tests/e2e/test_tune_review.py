@@ -112,8 +112,9 @@ def selected(page: Page, name: str | re.Pattern[str]) -> None:
 def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer, clips: Path) -> None:
     open_folder(page, app_server, clips)
     nav(page, "Results")
-    section(page, re.compile(r"^Review \(1\)")).click()
+    section(page, re.compile(r"^Review")).click()  # the queue is built when its section is first shown...
     wait_idle(page)
+    expect(section(page, re.compile(r"^Review \(1\)"))).to_be_visible(timeout=LONG)  # ...and counted from then on
     reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
     expect(reason).to_be_visible(timeout=LONG)
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")

@@ -129,3 +129,43 @@ def test_exports_tab_writes_xmp_and_builds_a_camtrap_package(analysed):
     assert not at.exception
     assert any("validates against the official Camtrap DP" in s.value for s in at.success)
     assert at.get("download_button")
+
+
+def test_each_section_computes_only_what_it_shows_once_for_every_session(analysed, monkeypatch):
+    """Issue 28: the Videos section builds no review queue; the rows are read once per state of the folder and its
+    sidecars and shared by sessions (none holds rows of its own); a save in one session is read again by all."""
+    calls = {"queue": 0, "rows": 0}
+    real_queue, real_rows = gaia.views.review_queue, gaia.views.load_results
+
+    def counted_queue(*args, **kwargs):
+        calls["queue"] += 1
+        return real_queue(*args, **kwargs)
+
+    read = []
+
+    def counted_rows(*args, **kwargs):
+        calls["rows"] += 1
+        read.append(real_rows(*args, **kwargs))
+        return read[-1]
+
+    monkeypatch.setattr(gaia.views, "review_queue", counted_queue)
+    monkeypatch.setattr(gaia.views, "load_results", counted_rows)
+    videos = page(analysed, "videos")
+    assert not videos.exception
+    assert next(r for r in videos.dataframe if "video" in r.value.columns).value["video"].tolist() == [
+        "cat.mp4", "dog.mov"]
+    assert calls == {"queue": 0, "rows": 1}
+    videos.run()  # a second visit
+    assert calls == {"queue": 0, "rows": 1}
+    for key in ("results_rows", "review_queue", "results_thumbs"):
+        assert key not in videos.session_state  # no session keeps rows of its own
+    review = page(analysed, "review")  # another session, on Review: the rows are shared, the queue built now
+    assert not review.exception
+    assert calls == {"queue": 1, "rows": 1}
+    review.selectbox(key="review::cat.mp4::setting.environment").set_value("outdoor")
+    save(review).click().run()
+    assert not review.exception and any("as verified" in s.value for s in review.success)
+    assert calls["rows"] == 2  # the save had the sidecars read again, once...
+    assert "setting.environment" in next(r for r in read[-1] if r.rel_path == "cat.mp4").verified
+    videos.run()  # ...for every session: the first one shows those rows without reading them itself
+    assert not videos.exception and calls == {"queue": 2, "rows": 2}
