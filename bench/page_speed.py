@@ -24,15 +24,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import emulator_process, tiny_clip  # noqa: E402  (bench/ is the script's own folder)
+
 WORK = Path(__file__).resolve().parent / ".work"
 PAGES = ROOT / "pages"
 
@@ -45,16 +45,9 @@ def rss_mb() -> float:
     return 0.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def build_folder(n: int) -> Path:
     """N tiny clips with keyframes extracted and every answer retrieved (made once, reused)."""
     import gaia
-    from gaia.media.probe import ffmpeg_exe
     from gaia.settings import RunSettings
 
     folder = WORK / f"pages-{n}"
@@ -63,11 +56,7 @@ def build_folder(n: int) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    sample = WORK / "pages_clip.mp4"
-    if not sample.exists():
-        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-pix_fmt", "yuv420p", "-g", "12", str(sample)], check=True)
+    sample = tiny_clip(WORK / "pages_clip.mp4")
     for i in range(n):
         sub = folder / f"day{i // 200:03d}"
         sub.mkdir(exist_ok=True)
@@ -77,19 +66,7 @@ def build_folder(n: int) -> Path:
     settings = gaia.Folder(folder).settings()
     sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=scan.records)
     print(f"built {n} clips, keyframes extracted in {time.perf_counter() - t0:.1f} s", flush=True)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    emu = subprocess.Popen([sys.executable, "-m", "gaia", "emulator", "--port", str(port), "--state-dir",
-                            str(WORK / f"pages-{n}-emulator"), "--delay", "1"], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = gaia.make_client(api_key="bench", base_url=base_url, max_retries=3)
-        for _ in range(100):
-            try:
-                client.models.list()
-                break
-            except Exception:
-                time.sleep(0.1)
+    with emulator_process(WORK / f"pages-{n}-emulator", ROOT) as client:
         plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=sets)
         sub = gaia.submit(folder, plan, client)
         assert sub.ok, sub
@@ -97,9 +74,6 @@ def build_folder(n: int) -> Path:
             time.sleep(0.5)
         res = gaia.retrieve(folder, client)
         print(f"{res.written} answers retrieved in {time.perf_counter() - t0:.1f} s in all", flush=True)
-    finally:
-        emu.terminate()
-        emu.wait(10)
     done.write_text("ok")
     return folder
 

@@ -22,22 +22,15 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb
+from _common import emulator_process, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def child_gaia(folder: Path, base_url: str) -> dict:
@@ -108,19 +101,8 @@ def main() -> int:
     from gaia.settings import KeyframeSettings, RunSettings
 
     tmp = Path(tempfile.mkdtemp(prefix="gaia-bench-retrieve-"))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    emu = subprocess.Popen([sys.executable, "-m", "gaia", "emulator", "--port", str(port), "--state-dir",
-                            str(tmp / "emulator"), "--delay", "1"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    try:
-        client = gaia.make_client(api_key="bench", base_url=base_url, max_retries=3)
-        for _ in range(100):
-            try:
-                client.models.list()
-                break
-            except Exception:
-                time.sleep(0.1)
+    with emulator_process(tmp / "emulator", ROOT) as client:
+        base_url = str(client.base_url).rstrip("/")
         folder_a, folder_b = tmp / "gaia", tmp / "naive"
         names = [f"d{i // 500:02d}/clip {i:05d}.mp4" for i in range(args.n)]
         frame = tmp / "frame.jpg"
@@ -153,9 +135,6 @@ def main() -> int:
         names_file.write_text(json.dumps({custom_id_for(n, scope=scope): n for n in names}))
         naive = _run_child("naive", str(folder_b), base_url, batch_id, str(names_file))
         ours = _run_child("gaia", str(folder_a), base_url)
-    finally:
-        emu.terminate()
-        emu.wait(10)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")

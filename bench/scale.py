@@ -22,13 +22,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _common import tiny_clip  # noqa: E402  (bench/ is the script's own folder)
+
 WORK = Path(__file__).resolve().parent / ".work"
 
 
@@ -58,18 +59,13 @@ def build(n: int) -> Path:
     """N hard links of one clip with their keyframes in the frame cache (made once)."""
     import gaia
     from gaia.media.keyframes import MANIFEST, _frames_root, keyframe_set_id
-    from gaia.media.probe import ffmpeg_exe
 
     folder = WORK / f"scale-{n}"
     if (folder / ".bench-ready").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    clip = WORK / "scale_clip.mp4"
-    if not clip.exists():
-        subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-pix_fmt", "yuv420p", "-g", "12", str(clip)], check=True)
+    clip = tiny_clip(WORK / "scale_clip.mp4")
     for i in range(n):
         sub = folder / f"cam{i // 500:04d}"
         if i % 500 == 0:

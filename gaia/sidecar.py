@@ -22,6 +22,10 @@ SIDECAR_SUFFIX = ".gaia.json"
 SCHEMA_VERSION = 1
 VERSION_KEY = "gaia_schema_version"
 VIDEO_KEY = "video"
+# A cascade's record of its cheap first pass (``gaia.runs.levers``): its answer, whether it was escalated and,
+# for a first answer that was kept, the fingerprint of the settings it stands for (the cascade's strong pass).
+CASCADE_KEY = "cascade"
+STANDS_FOR_KEY = "stands_for"
 
 SidecarState = Literal["none", "analysed", "stale", "unreadable"]
 
@@ -224,7 +228,10 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
     elif fingerprint is None:
         state = "analysed"
     else:
-        state = "analysed" if RunBlock.of(data).fingerprint == fingerprint else "stale"
+        # A cheap first answer a cascade kept stands for the strong settings: sending it again would pay twice.
+        cascade = data.get(CASCADE_KEY)
+        stands_for = cascade.get(STANDS_FOR_KEY) if isinstance(cascade, dict) else None
+        state = "analysed" if fingerprint in (RunBlock.of(data).fingerprint, stands_for) else "stale"
     if stamp is not None:
         if len(_state_memo) >= STATE_MEMO_ENTRIES:
             _state_memo.clear()

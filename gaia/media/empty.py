@@ -308,7 +308,8 @@ def segment_scores(frames: np.ndarray, times: Sequence[float] | np.ndarray,
 
 
 def _key(record: VideoRecord) -> str:
-    return hashlib.sha256(f"{VERSION}|{record.rel_path}|{record.size}|{record.mtime_ns}".encode()).hexdigest()[:20]
+    key = f"{VERSION}|{record.rel_path}|{record.size}|{record.mtime_ns}"
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]  # any file name
 
 
 def _cache_file(folder: Path, record: VideoRecord) -> Path:

@@ -26,8 +26,15 @@ from gaia.media.scan import scan_folder
 from gaia.pricing.levers import MissRate, save_misses, wilson
 from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.recovery import plan_submission
-from gaia.settings import CASCADE_ASSUMED_SHARE, CASCADE_SHARE_RANGE, RunSettings, Selection
-from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
+from gaia.settings import (
+    CASCADE_ASSUMED_SHARE,
+    CASCADE_SHARE_RANGE,
+    RunSettings,
+    Selection,
+    read_settings_data,
+    run_fingerprint,
+)
+from gaia.sidecar import CASCADE_KEY, STANDS_FOR_KEY, SidecarError, read_sidecar, write_sidecar
 
 DEFAULT_MISS_SAMPLE = 12
 UNKNOWN_WORDS = ("unknown", "unidentified", "unclear", "unsure", "not sure", "?")
@@ -127,7 +134,6 @@ def measure_misses(
 # The cascade: a cheap first pass, the uncertain answers sent again with the stronger configuration
 # --------------------------------------------------------------------------------------------
 
-CASCADE_KEY = "cascade"  # the sidecar's record of the first pass: its answer, and whether it was escalated
 COARSE_NAMES = ("animal", "mammal", "bird", "reptile", "fish", "insect")
 
 
@@ -234,6 +240,10 @@ def run_cascade(
     """
     f = Folder.of(folder)
     strong = settings or f.settings()
+    if read_settings_data(f.existing_workdir()) is None:
+        # Keep what the strong pass means: with no settings file, the folder's settings would be read from
+        # the answers, most of which the cheap pass made (and the second pass's would then look stale).
+        f.save_settings(strong)
     cheap = cheap_settings(strong, cheap_model, cheap_preset)
     done = cascaded(f, cheap_model)
     selection = f.selection()
@@ -248,6 +258,7 @@ def run_cascade(
     first = run_now(f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
                     on_progress=on_progress, note="cascade pass 1")
     schema = plan1.profile.schema
+    stands_for = run_fingerprint(strong, plan1.profile.hash)  # what a kept first answer counts as
     escalated: dict[str, str] = {}
     kept: list[str] = []
     by_rel = {r.rel_path: r for r in records}
@@ -259,7 +270,8 @@ def run_cascade(
         why = uncertain(data.get("analysis"), schema)
         write_sidecar(video, {CASCADE_KEY: {"cheap_model": cheap.model, "cheap_preset": cheap_preset,
                                             "first": {"analysis": data.get("analysis"), "run": data.get("run")},
-                                            "escalated": why is not None, "reason": why}})
+                                            "escalated": why is not None, "reason": why,
+                                            STANDS_FOR_KEY: None if why is not None else stands_for}})
         (kept.append(o.rel_path) if why is None else escalated.__setitem__(o.rel_path, why))
     second = None
     if escalated:

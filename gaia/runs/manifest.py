@@ -86,15 +86,21 @@ def restore(folder: Folder, ledger: Ledger) -> int:
     if not found:
         return 0
     by_fp = {b.fingerprint: b for b in ledger.batches() if b.fingerprint}
+    answered = {(r.run_id, r.custom_id) for r in ledger.requests(status="succeeded")}
     restored = 0
     for path, data in found:
         row = by_fp.get(data["fingerprint"])
-        if row is not None:
-            if row.state == BatchState.ABANDONED or row.results_state == ResultsState.DONE:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            continue
         run = data.get("run") or {}
+        settled = row is not None and (row.state == BatchState.ABANDONED or row.results_state == ResultsState.DONE)
+        # Every answer of the batch is back from the sidecars: it ended and was delivered, nothing is in flight.
+        delivered = bool(data["requests"]) and all((run.get("run_id"), r.get("custom_id")) in answered
+                                                   for r in data["requests"])
+        if settled or delivered:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            continue
+        if row is not None:
+            continue
         intents = [RequestIntent(**{**r, "timestamps": tuple(r.get("timestamps") or ())}) for r in data["requests"]]
         run_id = ledger.new_run(mode=run.get("mode") or "batch", model=run.get("model") or "",
                                 prompt_hash=run.get("prompt_hash") or "", settings=run.get("settings") or {},

@@ -38,6 +38,9 @@ def test_cascade_sends_the_second_pass_only_for_uncertain_answers(demo: Path, ap
     assert res["first"]["succeeded"] == len(videos)
     escalated = sorted(e["rel_path"] for e in res["escalated"])
     assert sorted(escalated + res["kept"]) == videos
+    # The folder had no settings file: the strong pass's settings are kept as the folder's, so a later run
+    # reads them, not the cheap pass's (which most answers hold).
+    assert gaia.Folder(demo).settings().model == "claude-sonnet-5-5"
     second = res["second"]
     assert (second or {}).get("succeeded", 0) == len(escalated)
     assert sorted(o["rel_path"] for o in (second or {}).get("outcomes", [])) == escalated
@@ -51,6 +54,23 @@ def test_cascade_sends_the_second_pass_only_for_uncertain_answers(demo: Path, ap
     spent = _spent(demo, capsys)
     assert spent == pytest.approx(res["first"]["spent_usd"] + (second or {}).get("spent_usd", 0.0), abs=1e-6)
     assert spent == pytest.approx(res["spent_usd"], abs=1e-6)
+
+
+def test_a_kept_first_answer_stands_for_the_folders_settings_so_nothing_is_paid_twice(
+        demo: Path, api_env, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = gaia.Folder(demo)
+    f.save_settings(f.settings())  # the folder's own (strong) settings, as the Keyframes page saves them
+    monkeypatch.setattr("gaia.runs.levers.uncertain", lambda analysis, schema: None)  # every first answer is sure
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    videos = sorted(r.rel_path for r in gaia.scan_folder(demo).records if r.usable)
+    assert sorted(res["kept"]) == videos and res["second"] is None
+    assert all(gaia.read_sidecar(demo / rel)["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for rel in videos)
+    plan = gaia.plan_submission(demo, f.settings(), extract=True)  # a later plain run of the folder
+    assert [p.rel_path for p in plan.requests] == []
+    assert sorted(s.rel_path for s in plan.skipped if s.kind == "analysed") == videos
+    other = f.settings().with_keyframes(count=f.settings().keyframes.count + 1)  # other settings: sent again
+    assert len(gaia.plan_submission(demo, other, extract=True).requests) == len(videos)
 
 
 @pytest.fixture

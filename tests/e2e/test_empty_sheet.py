@@ -13,20 +13,13 @@ from playwright.sync_api import Page, expect
 import gaia
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import LONG, shot, wait_idle
-from tests.media.empty_clips import write
+from tests.media.empty_clips import trap_folder
 
 pytestmark = pytest.mark.e2e
 
 
 def test_contact_sheet_and_one_click_exclusion(page: Page, app_server: AppServer, tmp_path: Path) -> None:
-    folder = tmp_path / "trap"
-    write(folder / "wind.mp4", "sway", seconds=4.0, seed=1)
-    write(folder / "light.mp4", "light", seconds=4.0, seed=2)
-    write(folder / "fox.mp4", "sway", seconds=4.0, seed=1, objects=((1.5, 2.5),))
-    f = gaia.Folder(folder)
-    f.save_settings(f.settings().with_keyframes(count=2))
-    s = f.settings()
-    gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+    folder = trap_folder(tmp_path / "trap")
 
     page.goto(f"{app_server.url}/?folder={quote(str(folder))}")
     wait_idle(page)

@@ -72,3 +72,19 @@ def write(path: Path, kind: str, *, seconds: float = 5.0, seed: int = 0,
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def trap_folder(folder: Path, *, extract: bool = True) -> Path:
+    """A camera trap's folder: two empty clips (wind, light) and one with a fox passing, two frames each
+    (extracted unless ``extract`` is false)."""
+    import gaia
+
+    write(folder / "wind.mp4", "sway", seconds=4.0, seed=1)
+    write(folder / "light.mp4", "light", seconds=4.0, seed=2)
+    write(folder / "fox.mp4", "sway", seconds=4.0, seed=1, objects=((1.5, 2.5),))
+    f = gaia.Folder(folder)
+    f.save_settings(f.settings().with_keyframes(count=2))
+    if extract:
+        s = f.settings()
+        gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+    return folder

@@ -7,22 +7,14 @@ from pathlib import Path
 import gaia
 from gaia.pricing.levers import MissRate, save_misses
 from gaia.settings import EMPTY_THRESHOLD
-from tests.media.empty_clips import write
+from tests.media.empty_clips import trap_folder
 from tests.pages._app import page_app
 
 KEYFRAMES = str(Path(__file__).resolve().parents[2] / "pages" / "2_Keyframes.py")
 
 
 def _folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "trap"
-    write(folder / "wind.mp4", "sway", seconds=4.0, seed=1)
-    write(folder / "light.mp4", "light", seconds=4.0, seed=2)
-    write(folder / "fox.mp4", "sway", seconds=4.0, seed=1, objects=((1.5, 2.5),))
-    f = gaia.Folder(folder)
-    f.save_settings(f.settings().with_keyframes(count=2))
-    s = f.settings()
-    gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
-    return folder
+    return trap_folder(tmp_path / "trap")
 
 
 def test_unchecked_clips_get_a_check_button_and_then_a_contact_sheet_with_one_click_exclusion(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from gaia.labels import effective_analysis
 from gaia.pricing.levers import wilson
 from gaia.prompts import default_profile
 from gaia.runs.levers import has_subject, spread_sample, uncertain
-from tests.media.empty_clips import write
+from tests.media.empty_clips import trap_folder
 
 
 def test_wilson_interval_matches_the_textbook_values() -> None:
@@ -43,12 +43,8 @@ def test_uncertain_reads_its_rules_from_the_schema() -> None:
 
 def test_empty_sample_sends_the_likely_empty_clips_and_keeps_the_miss_rate(tmp_path: Path, api_env,
                                                                          capsys: pytest.CaptureFixture) -> None:
-    folder = tmp_path / "trap"
-    write(folder / "wind.mp4", "sway", seconds=4.0, seed=1)
-    write(folder / "light.mp4", "light", seconds=4.0, seed=2)
-    write(folder / "fox.mp4", "sway", seconds=4.0, seed=1, objects=((1.5, 2.5),))
+    folder = trap_folder(tmp_path / "trap", extract=False)
     f = gaia.Folder(folder)
-    f.save_settings(f.settings().with_keyframes(count=2))
     f.set_video_excluded("wind.mp4", True)  # excluded by the user: the sample checks exactly these
     assert main(["empty-sample", str(folder), "--yes", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
