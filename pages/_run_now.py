@@ -195,6 +195,13 @@ def _hold_draft(folder: Path, saved: gaia.PromptProfile) -> None:
             ss[k] = ss["trial_draft"][k]
 
 
+def _keep_draft() -> None:
+    """Keep the editor's text in the draft as soon as it changes (a widget callback)."""
+    draft = dict(ss.get("trial_draft") or {})
+    draft.update({k: ss[k] for k in TRIAL_FIELDS if k in ss})
+    ss["trial_draft"] = draft
+
+
 def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     """The prompt editor; returns the edited profile, or ``None`` while the schema is unusable."""
     settings = gaia.Folder(folder).settings()
@@ -205,10 +212,14 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     _hold_draft(folder, saved)
     with st.expander(f"Prompt and schema (now “{saved.name}”, {saved.hash})", expanded=True,
                      icon=":material/edit_note:"):
-        name = st.text_input("Profile name", key="trial_name")
-        system = st.text_area("System prompt", key="trial_system", height=180)
-        instruction = st.text_area("Instruction (after the frames)", key="trial_instruction", height=80)
-        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260)
+        # Each edit is also kept by a callback: it runs at the start of the next run, even when that run is on
+        # another page (a click in the sidebar right after typing), where this page's widget values are dropped.
+        name = st.text_input("Profile name", key="trial_name", on_change=_keep_draft)
+        system = st.text_area("System prompt", key="trial_system", height=180, on_change=_keep_draft)
+        instruction = st.text_area("Instruction (after the frames)", key="trial_instruction", height=80,
+                                   on_change=_keep_draft)
+        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260,
+                                   on_change=_keep_draft)
     ss["trial_draft"] = dict(zip(TRIAL_FIELDS, (name, system, instruction, schema_text), strict=True))
     try:
         schema = json.loads(schema_text)
