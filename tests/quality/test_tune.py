@@ -164,7 +164,8 @@ def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_r
     assert list((folder / ".gaia" / "tune").glob("*/*.json"))
     with gaia.Folder(folder).ledger() as ledger:
         assert not ledger.requests() and not ledger.failures()
-        answered = sum(1 for r in result.results if r.output for a in r.output.answers.values() if a is not None)
+        answered = sum(1 for r in result.results if r.output and r.cascade is None  # a cascade's answers are its
+                       for a in r.output.answers.values() if a is not None)  # passes' rows: never sent again
         assert len(ledger.events(kind="tune_request")) == answered
     # a second tune reuses what it paid for
     calls = emulator.calls.get("messages.create", 0)
