@@ -166,8 +166,8 @@ class TuneResult:
 
     @property
     def ran(self) -> int:
-        """Configurations that were sent."""
-        return sum(1 for r in self.results if r.output is not None)
+        """Configurations that were sent (a cascade is made of its passes' rows, never sent itself)."""
+        return sum(1 for r in self.results if r.output is not None and r.cascade is None)
 
     def _with_role(self, role: Role) -> ConfigResult | None:
         return next((r for r in self.results if r.role is role), None)
