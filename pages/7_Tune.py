@@ -167,11 +167,17 @@ if rec is not None:
         st.caption("The folder already runs the recommended settings.")
     elif st.button(f"Adopt {rec.get('label')} for this folder's run", icon=":material/done_all:", key="tune_adopt",
                    type="primary"):
-        saved = gaia.adopt_config(folder, rec)
-        ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "
-                            f"{saved.keyframes.count} frames per video. Extract the frames again on the Keyframes "
-                            "page; the Estimate and Submit pages use these settings.")
-        st.rerun()
+        try:
+            saved = gaia.adopt_config(folder, rec)
+        except ValueError as exc:  # a cascade this version cannot save as settings
+            st.error(plain(str(exc)), icon=":material/block:")
+        else:
+            ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "
+                                f"{saved.keyframes.count} frames per video"
+                                + (f", after a first pass with {rec['cascade']}" if rec.get("cascade") else "")
+                                + ". Extract the frames again on the Keyframes page; the Estimate and Submit pages "
+                                "use these settings.")
+            st.rerun()
 
 labels, fields, grid = V.loss_matrix(stored)
 if fields:

@@ -161,7 +161,10 @@ def run_tune_command(args: argparse.Namespace) -> int:
                            empty_sample=args.empty_sample or 0, **options)
     adopted = None
     if args.adopt and result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None:
-        adopted = gaia.adopt_config(args.folder, result.recommended.config)
+        try:
+            adopted = gaia.adopt_config(args.folder, result.recommended.config)
+        except ValueError as exc:  # a cascade this version cannot save as settings
+            err("tune", str(exc))
     if args.json:
         emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})
     else:

@@ -35,6 +35,7 @@ class CascadePasses:
     videos: int = 0  # videos with a first answer (or escalated for lack of one)
     first_usd_per_video: float | None = None  # the first pass, every video
     second_usd_per_video: float | None = None  # the strong pass on the escalated videos, spread over all videos
+    strong_usd_per_video: float | None = None  # the strong configuration's bill per video, had every video gone
 
     @property
     def usd_per_video(self) -> float | None:
@@ -42,6 +43,15 @@ class CascadePasses:
         if self.first_usd_per_video is None:
             return None
         return self.first_usd_per_video + (self.second_usd_per_video or 0.0)
+
+    @property
+    def usd_per_video_high(self) -> float | None:
+        """Both passes per video were the share sent again at the top of its 95% interval (the strong
+        configuration's measured bill per video times that share): what the cascade may cost on the folder."""
+        if self.first_usd_per_video is None:
+            return None
+        strong = self.strong_usd_per_video or 0.0
+        return self.first_usd_per_video + wilson(len(self.escalated), self.videos)[1] * strong
 
     @property
     def share(self) -> float | None:
@@ -54,7 +64,8 @@ class CascadePasses:
         return {"first_pass": self.first_id, "second_pass": self.second_id, "videos": self.videos,
                 "escalated": [{"rel_path": k, "reason": v} for k, v in self.escalated.items()],
                 "escalation_share": self.share, "escalation_share_low": lo, "escalation_share_high": hi,
-                "first_usd_per_video": self.first_usd_per_video, "second_usd_per_video": self.second_usd_per_video}
+                "first_usd_per_video": self.first_usd_per_video, "second_usd_per_video": self.second_usd_per_video,
+                "strong_usd_per_video": self.strong_usd_per_video, "usd_per_video_high": self.usd_per_video_high}
 
 
 def compose(cascade: PricedConfig, first: PricedConfig, first_out: TuneAnswers, second: PricedConfig,
@@ -80,13 +91,15 @@ def compose(cascade: PricedConfig, first: PricedConfig, first_out: TuneAnswers, 
         answers[rel] = second_out.answers.get(rel)
         if isinstance(u := second_out.usage.get(rel), Mapping):
             second_costs[rel] = run_usd(u, second.config.model)
+    strong_all = [run_usd(u, second.config.model) for u in second_out.usage.values() if isinstance(u, Mapping)]
     billed = [rel for rel in answers if rel in first_costs or rel in second_costs]
     n = len(billed)
     first_usd = sum(first_costs.get(rel, 0.0) for rel in billed) / n if n else None
     second_usd = sum(second_costs.get(rel, 0.0) for rel in billed) / n if n else None
     sets = {k.rel_path: k for k in first.keyframe_sets}
     sets.update({k.rel_path: k for k in second.keyframe_sets if k.rel_path in escalated})
-    passes = CascadePasses(first.config.id, second.config.id, escalated, len(answers), first_usd, second_usd)
+    passes = CascadePasses(first.config.id, second.config.id, escalated, len(answers), first_usd, second_usd,
+                           sum(strong_all) / len(strong_all) if strong_all else None)
     problems = (*first_out.problems, *(p for p in second_out.problems if p.partition(": ")[0] in escalated))
     out = TuneAnswers(answers, 0.0, problems, usage={})
     return replace(cascade, keyframe_sets=tuple(sets.values())), out, passes

@@ -607,7 +607,8 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         data = read_json(path)
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \
-                    c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now:
+                    c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now and \
+                    (c.get("cascade") or "") == (getattr(settings, "cascade", "") or ""):
                 return {**c, "reference_score": (data.get("reference") or {}).get("score"),
                         "ceiling": data.get("ceiling"), "simulated": bool(data.get("simulated"))}
     return None

@@ -126,6 +126,11 @@ def decide(configs: Sequence[Mapping[str, Any]], *, current: str | None, control
     if good:
         best = good[0]
         saving = 1 - float(_cost(best) or 0.0) / cur_cost if cur_cost > 0 else None
+        high = (best.get("cascade_passes") or {}).get("usd_per_video_high")
+        if isinstance(high, int | float) and high >= cur_cost:
+            loses += (" Its cost depends on how many first answers are sent again: at the top of that share's "
+                      f"interval ({(best.get('cascade_passes') or {}).get('escalation_share_high', 0):.0%}) it "
+                      "would cost as much as the current settings or more.")
         return Decision(Verdict.RECOMMEND, (
             f"Recommended: {best.get('label')}, "
             + (f"{saving:.0%} cheaper than the current settings, " if saving is not None else "")

@@ -253,8 +253,10 @@ def cascade_texts(data: Mapping[str, Any] | None) -> list[str]:
                    + (f" ({'; '.join(why)})" if why else "")
                    + f"; per video, measured: {_usd(p.get('first_usd_per_video'))} for the first pass on every "
                    f"video + {_usd(p.get('second_usd_per_video'))} for the second pass = "
-                   f"{_usd(c.get('measured_usd_per_video'))}. Its answers are its two passes' rows, so it costs the "
-                   "tune nothing more.")
+                   f"{_usd(c.get('measured_usd_per_video'))}"
+                   + (f" ({_usd(p.get('usd_per_video_high'))} at the top of the share's interval)"
+                      if isinstance(p.get("usd_per_video_high"), int | float) else "")
+                   + ". Its answers are its two passes' rows, so it costs the tune nothing more.")
     return out
 
 

@@ -80,6 +80,8 @@ def test_a_cascade_row_is_its_passes_answers_priced_as_both_passes_measured_bill
     assert (passes["first_pass"], passes["second_pass"]) == (first.id, strong.config.id)
     assert passes["escalation_share"] == 0.4
     assert (passes["escalation_share_low"], passes["escalation_share_high"]) == pytest.approx(wilson(2, 5))
+    strong_all = sum(run_usd(u, strong.config.model) for u in strong.output.usage.values()) / 5
+    assert passes["usd_per_video_high"] == pytest.approx(sum(first_bills) / 5 + wilson(2, 5)[1] * strong_all)
     # Its escalated answers are the strong ones, so it loses nothing; the first pass alone loses two species.
     assert row.interval.diff == pytest.approx(strong.interval.diff)
     assert cheap.interval.diff < row.interval.diff
@@ -182,3 +184,21 @@ def test_the_likely_empty_sample_stays_within_what_is_left_of_the_budget(trap: P
     assert result.misses["sampled"] == 0 and result.misses["problem"]
     assert emulator.calls.get("messages.create", 0) == 0 and result.spent_usd <= everything + 1e-9
     assert gaia.measured_misses(trap) is None
+
+
+def test_a_recommended_cascade_whose_share_could_make_it_dearer_says_so() -> None:
+    from gaia.quality.verdict import decide
+
+    def row(id_: str, role: str, cost: float, passes: dict | None = None) -> dict:
+        return {"id": id_, "label": id_, "role": role, "diff": -0.01, "ci_low": -0.02, "ci_high": 0.0, "sd": 0.01,
+                "measured_usd_per_video": cost, "cascade_passes": passes}
+
+    control = {**row("ctrl", "negative control", 0.001), "diff": -0.8, "ci_low": -0.9, "ci_high": -0.7}
+    sure = {"escalation_share_high": 0.45, "usd_per_video_high": 0.004}
+    wide = {"escalation_share_high": 0.88, "usd_per_video_high": 0.0051}
+    for passes, warned in ((sure, False), (wide, True)):
+        d = decide([row("cur", "current", 0.005), control, row("casc", "candidate", 0.0035, passes)],
+                   current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=5)
+        assert d.verdict is gaia.Verdict.RECOMMEND and d.recommended == "casc"
+        assert ("at the top of that share's interval (88%) it would cost as much as the current settings" in d.text
+                ) is warned
