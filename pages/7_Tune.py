@@ -6,6 +6,8 @@ reference asked twice (the ceiling) and a negative control, is priced before any
 (``gaia.stored_quality``). The verdict in one sentence comes first; the chart (differences to the
 ceiling with their intervals, in cost order), the table, the per-field losses and the verdict at
 the user's tolerance come from ``gaia.views``; one click adopts a recommendation (``gaia.adopt_config``).
+A cascade (a cheap first pass, the current settings for its uncertain answers) is weighed as one more
+row, and a few likely-empty clips can be sent to measure the miss rate the Estimate page shows.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ cheap = c[0].selectbox("Also weigh a cascade, first pass with", cascade_models, 
                        help="A cascade sends every video with this model first, then only the uncertain answers "
                             "again with the current settings (as Run now's cascade does). The tune makes it of two "
                             "rows it sends anyway, so it adds at most the first pass's row.")
-presets = [p.name for p in gaia.FRAME_PRESETS]
+presets = list(V.CASCADE_PRESETS)
 preset = c[1].selectbox("at the frame size", presets, key="tune_cascade_preset", disabled=not cheap,
                         index=presets.index(preset_default) if preset_default in presets else 0)
 empty_n = int(c[2].number_input("Likely-empty clips to send (measures misses)", min_value=0, max_value=200, value=0,

@@ -214,6 +214,7 @@ from gaia.views.submit import (
     submit_label,
 )
 from gaia.views.tune import (
+    CASCADE_PRESETS,
     CASCADE_TUNE_COST,
     PRICES_NOTE,
     ROLE_CONTROL,
@@ -255,6 +256,7 @@ __all__ = [
     "CAMTRAP_ZIP_NAME",
     "CARDS_SHOWN",
     "CASCADE_HELP",
+    "CASCADE_PRESETS",
     "CASCADE_TUNE_COST",
     "CSV_COLUMNS",
     "DRY_RUN_DOWNLOAD_LIMIT",

@@ -8,7 +8,9 @@ once it ran, estimated before. Each point is a configuration's paired difference
 control are marked. The verdict at the tolerance a person sets is ``gaia.quality.tune``'s own rule
 (``decide_stored``), never a second one, and tables hold words, never ``None``. ``verified_labels``
 lets a tune score against the fields people verified (``gaia.labels``) instead of the richest
-configuration. The Estimate page's quality line
+configuration. A cascade is a row like any other (made of its passes' rows; ``cascade_texts`` says how many
+first answers it sent again and what both passes cost), and ``misses_text`` says what the tune's
+likely-empty sample found. The Estimate page's quality line
 (``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
 """
 
@@ -24,6 +26,7 @@ from gaia.format import usd
 from gaia.labels import overlay, read_verified
 from gaia.quality.ladder import default_cascades
 from gaia.quality.tune import decide_stored, recommend_stored
+from gaia.settings import FRAME_PRESETS
 from gaia.views.common import Metric
 
 ROLE_REFERENCE = "reference"
@@ -275,6 +278,9 @@ def misses_text(data: Mapping[str, Any] | None) -> str | None:
     return "Likely-empty clips: nothing measured. " + str(m.get("problem") or "")
 
 
+CASCADE_PRESETS = tuple(p.name for p in FRAME_PRESETS)  # the first pass's frame sizes a cascade offers
+
+
 def cascade_default(folder: Folder | Path | str) -> str:
     """The cascade a tune of ``folder`` weighs by default (``CHEAP_MODEL:PRESET``, ``""`` for none)."""
     return next(iter(default_cascades(Folder.of(folder).settings())), "")
@@ -341,6 +347,7 @@ def quality_text(quality: Mapping[str, Any] | None) -> str | None:
 
 
 __all__ = [
+    "CASCADE_PRESETS",
     "CASCADE_TUNE_COST",
     "NONE",
     "ROLE_CONTROL",
