@@ -202,3 +202,18 @@ def test_a_recommended_cascade_whose_share_could_make_it_dearer_says_so() -> Non
         assert d.verdict is gaia.Verdict.RECOMMEND and d.recommended == "casc"
         assert ("at the top of that share's interval (88%) it would cost as much as the current settings" in d.text
                 ) is warned
+
+
+def test_a_cascade_that_sent_nothing_again_ties_with_its_first_pass_and_the_surer_cost_wins() -> None:
+    from gaia.quality.verdict import decide
+
+    def row(id_: str, role: str, cost: float, passes: dict | None = None) -> dict:
+        return {"id": id_, "label": id_, "role": role, "diff": 0.0, "ci_low": 0.0, "ci_high": 0.0, "sd": 0.0,
+                "measured_usd_per_video": cost, "cascade_passes": passes}
+
+    control = {**row("ctrl", "negative control", 0.001), "diff": -0.8, "ci_low": -0.9, "ci_high": -0.7}
+    configs = [row("cur", "current", 0.005), control,
+               row("a-cascade", "candidate", 0.0003, {"escalation_share_high": 0.56, "usd_per_video_high": 0.003}),
+               row("z-first-pass", "candidate", 0.0003)]
+    d = decide(configs, current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=3)
+    assert d.recommended == "z-first-pass"  # the same bill on the sample, but only its bill is sure
