@@ -26,6 +26,7 @@ from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.prompts import ProfileNotFound
 from gaia.runs.batch import SubmitResult, submit
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.escalation import CascadePass, cascade_block, uncertain
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_submission
@@ -174,7 +175,8 @@ def _judge(folder: Folder, ledger: Ledger, run: RunRow, step: CascadePass,
 
 
 def continue_cascades(folder: Folder | Path | str, client: Any, *,
-                      on_progress: Callable[[int, int], None] | None = None) -> tuple[CascadeStep, ...]:
+                      on_progress: Callable[[int, int], None] | None = None,
+                      checkpoints: Checkpoints = NO_CHECKPOINTS) -> tuple[CascadeStep, ...]:
     """Submit the second pass of every batch cascade whose first pass has all its answers (see the module).
 
     Returns where each unfinished cascade stands (the ones finished earlier are left out). A second pass
@@ -201,12 +203,13 @@ def continue_cascades(folder: Folder | Path | str, client: Any, *,
             spent = sum(r.cost_usd or 0.0 for r in ledger.requests(run_id=run.run_id))
             todo_by_run.append((state, step, todo, spent))
     for state, step, todo, spent in todo_by_run:
-        out.append(_send_second(f, client, state, step, todo, spent, on_progress))
+        out.append(_send_second(f, client, state, step, todo, spent, on_progress, checkpoints))
     return tuple(out)
 
 
 def _send_second(folder: Folder, client: Any, state: CascadeStep, step: CascadePass, todo: list[str],
-                 spent_usd: float, on_progress: Callable[[int, int], None] | None) -> CascadeStep:
+                 spent_usd: float, on_progress: Callable[[int, int], None] | None,
+                 checkpoints: Checkpoints) -> CascadeStep:
     strong = step.strong
     wanted = set(todo)
     records = [r for r in scan_folder(folder.path).records if r.rel_path in wanted]
@@ -219,7 +222,7 @@ def _send_second(folder: Folder, client: Any, state: CascadeStep, step: CascadeP
     cap = None if step.max_cost_usd is None else max(0.0, step.max_cost_usd - spent_usd)
     marker = CascadePass(2, step.cheap_model, step.cheap_preset, strong, step.max_cost_usd, state.first_run)
     res: SubmitResult = submit(folder, plan, client, max_cost_usd=cap, on_progress=on_progress,
-                               cascade_pass=marker.to_dict(), note="cascade pass 2")
+                               cascade_pass=marker.to_dict(), note="cascade pass 2", checkpoints=checkpoints)
     if res.blocked:
         return replace(state, blocked=f"The cascade's second pass was not sent: {res.blocked}")
     return replace(state, sent=res.sent, second_run=res.run_id or state.second_run,

@@ -326,7 +326,7 @@ def retrieve(
             problems += _xmp_after_retrieval(folder, ledger, out)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
-    steps = continue_cascades(folder, client)
+    steps = continue_cascades(folder, client, checkpoints=checkpoints)
     problems += [c.blocked for c in steps if c.blocked]
     return RetrieveResult(tuple(out), tuple(problems), delivered, steps)
 
@@ -443,6 +443,11 @@ def watch(
             got = retrieve(folder, client, on_progress=on_progress, batch_ids=ready, checkpoints=checkpoints)
             second_pass = got.second_pass_sent > 0  # a cascade's second pass is a new batch to wait for
             result = result.merged(got)
+        elif retrieve_results and not any(s.running for s in statuses):  # a cascade left between its passes
+            steps = continue_cascades(folder, client, on_progress=on_progress, checkpoints=checkpoints)
+            second_pass = any(c.sent for c in steps)
+            result = result.merged(RetrieveResult(cascades=steps,
+                                                  problems=tuple(c.blocked for c in steps if c.blocked)))
         if not any(s.running for s in statuses) and not second_pass:
             return result
         if max_polls is not None and polls >= max_polls:

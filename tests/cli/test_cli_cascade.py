@@ -12,7 +12,7 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.media.demo import ensure_demo_folder
-from gaia.runs.levers import CASCADE_KEY
+from gaia.sidecar import CASCADE_KEY
 
 CHEAP = "claude-haiku-5-5:economy"
 
@@ -106,9 +106,9 @@ def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Pa
     assert abs(cascade["total_usd"] - actual) <= 0.10 * actual, (cascade, actual)
 
 
-def test_cascade_is_refused_plainly_for_batches_and_bad_specs(demo: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["submit", str(demo), "--cascade", CHEAP, "--dry-run", str(demo / "x.jsonl")]) == 2
-    assert "runs now" in capsys.readouterr().err
+def test_bad_cascade_specs_are_refused_plainly(demo: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(demo), "--cascade", "haiku", "--dry-run", str(demo / "x.jsonl")]) == 2
+    assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
     assert main(["estimate", str(demo), "--cascade", "haiku"]) == 2
     assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
     assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:tiny"]) == 2
