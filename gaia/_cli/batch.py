@@ -60,7 +60,7 @@ from gaia._cli._common import (
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.fsutil import display_name as shown
-from gaia.runs.cascade import first_pass_marker, keep_strong_settings, plan_first_pass
+from gaia.runs.cascade import plan_first_pass
 from gaia.views.cascade import cascade_step_line
 from gaia.views.progress import parked_view
 
@@ -292,7 +292,7 @@ def run_submit(args: argparse.Namespace) -> int:
                 return 2
             plan = plan_first_pass(args.folder, settings, *cascade, client=client, likely_empty=empty,
                                    on_progress=progress_for(args, "keyframes for the first pass"))
-            marker = first_pass_marker(settings, *cascade, args.max_cost)
+            marker = plan.cascade_pass
         else:
             plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
                                    image_source="file" if args.upload_frames else "base64",
@@ -319,12 +319,8 @@ def run_submit(args: argparse.Namespace) -> int:
         if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
-    if marker is not None and not dry:
-        keep_strong_settings(Folder(args.folder), settings)
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
-                 checkpoints=_checkpoints(args), cascade_pass=marker,
-                 note="cascade pass 1" if marker is not None else None,
-                 on_progress=progress_for(args, "building"))
+                 checkpoints=_checkpoints(args), on_progress=progress_for(args, "building"))
     if args.json:
         emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
         return 0 if res.ok else 1

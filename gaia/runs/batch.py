@@ -34,6 +34,7 @@ from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
+from gaia.runs.escalation import PASS_KEY, CascadePass, keep_strong_settings
 from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.manifest import manifests, write_manifest
 from gaia.runs.manifest import restore as restore_manifests
@@ -225,7 +226,8 @@ def submit(
     created; a rate-limited or overloaded API is retried with backoff, an ambiguous failure is
     checked against the API's batch list before anything is sent again. ``on_progress(done,
     total)`` counts requests built; ``checkpoints`` is told of each crash-relevant moment.
-    ``cascade_pass`` (``gaia.runs.escalation.CascadePass.to_dict``) marks the run as a batch cascade's pass,
+    ``cascade_pass`` (``gaia.runs.escalation.CascadePass.to_dict``) marks the run as a batch cascade's pass
+    (a plan for a cascade's first pass carries its own, with ``max_cost_usd`` as the cap for both passes);
     ``note`` is the run's note in the ledger.
     """
     folder = Folder.of(folder)
@@ -240,6 +242,12 @@ def submit(
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT):
+            if cascade_pass is None and plan.cascade_pass is not None:  # a cascade's first pass, capped as sent
+                cascade_pass = {**plan.cascade_pass, "max_cost_usd": max_cost_usd}
+                note = note or "cascade pass 1"
+                step = CascadePass.of({PASS_KEY: cascade_pass})
+                if step is not None:
+                    keep_strong_settings(folder, step.strong)
             return _Submission(folder, plan, client, on_progress, sleep, checkpoints, cascade_pass, note).run()
     except FolderBusy as exc:
         return SubmitResult(blocked=str(exc))

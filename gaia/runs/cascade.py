@@ -30,7 +30,7 @@ from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.escalation import CascadePass, cascade_block, uncertain
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_submission
-from gaia.settings import RunSettings, Selection, read_settings_data
+from gaia.settings import RunSettings, Selection
 from gaia.sidecar import CASCADE_KEY, RunBlock, SidecarError, read_sidecar, write_sidecar
 
 DONE_META = "cascade_done:"  # ledger meta key prefix: a first pass whose second pass is all submitted
@@ -57,26 +57,22 @@ def cascaded(folder: Folder | Path | str, cheap_model: str) -> dict[str, dict[st
     return out
 
 
-def keep_strong_settings(folder: Folder, strong: RunSettings) -> None:
-    """With no settings file, the folder's settings would be read from its answers, most of which a cascade's
-    cheap pass made (and the second pass's would then look stale): keep the strong settings as the folder's."""
-    if read_settings_data(folder.existing_workdir()) is None:
-        folder.save_settings(strong)
-
-
 def plan_first_pass(folder: Folder | Path | str, strong: RunSettings, cheap_model: str, cheap_preset: str, *,
                     client: Any | None = None, selection: Selection | None = None,
                     likely_empty: Mapping[str, str] | None = None, limit: int | None = None,
                     on_progress: Callable[[int, int], None] | None = None) -> SubmissionPlan:
     """The cheap pass's plan: every video not yet through a cascade with ``cheap_model`` (nor analysed with the
-    strong settings), with the cheap model and frame preset, its keyframes extracted when missing."""
+    strong settings), with the cheap model and frame preset, its keyframes extracted when missing. The plan
+    carries the first pass's record (``cascade_pass``), so ``submit`` marks its run and any later retrieval
+    sends the second pass with ``strong``."""
     f = Folder.of(folder)
     cheap = cheap_settings(strong, cheap_model, cheap_preset)
     sel = selection if selection is not None else f.selection()
     for rel in cascaded(f, cheap_model):
         sel = sel.with_video(rel, True)
-    return plan_submission(f.path, cheap, selection=sel, extract=True, client=client, likely_empty=likely_empty,
+    plan = plan_submission(f.path, cheap, selection=sel, extract=True, client=client, likely_empty=likely_empty,
                            limit=limit, on_progress=on_progress)
+    return replace(plan, cascade_pass=first_pass_marker(strong, cheap_model, cheap_preset, None))
 
 
 def first_pass_marker(strong: RunSettings, cheap_model: str, cheap_preset: str,

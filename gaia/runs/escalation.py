@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gaia.settings import RunSettings, run_fingerprint
+from gaia.folder import Folder
+from gaia.settings import RunSettings, read_settings_data, run_fingerprint
 from gaia.sidecar import CASCADE_KEY, STANDS_FOR_KEY
 
 UNKNOWN_WORDS = ("unknown", "unidentified", "unclear", "unsure", "not sure", "?")
@@ -104,3 +105,10 @@ def cascade_block(analysis: Any, run: Any, *, cheap_model: str, cheap_preset: st
     return {CASCADE_KEY: {"cheap_model": cheap_model, "cheap_preset": cheap_preset,
                           "first": {"analysis": analysis, "run": run}, "escalated": reason is not None,
                           "reason": reason, STANDS_FOR_KEY: None if reason is not None else stands_for}}
+
+
+def keep_strong_settings(folder: Folder, strong: RunSettings) -> None:
+    """With no settings file, the folder's settings would be read from its answers, most of which a cascade's
+    cheap pass made (and the second pass's would then look stale): keep the strong settings as the folder's."""
+    if read_settings_data(folder.existing_workdir()) is None:
+        folder.save_settings(strong)

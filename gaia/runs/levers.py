@@ -23,8 +23,8 @@ from gaia.media.empty import likely_empty_reasons
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.levers import MissRate, save_misses, wilson
-from gaia.runs.cascade import cascaded, cheap_settings, keep_strong_settings
-from gaia.runs.escalation import cascade_block, has_subject, uncertain
+from gaia.runs.cascade import cascaded, cheap_settings
+from gaia.runs.escalation import cascade_block, has_subject, keep_strong_settings, uncertain
 from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.recovery import plan_submission
 from gaia.settings import (
