@@ -75,6 +75,9 @@ def plan_first_pass(folder: Folder | Path | str, strong: RunSettings, cheap_mode
     return replace(plan, cascade_pass=first_pass_marker(strong, cheap_model, cheap_preset, None))
 
 
+plan_cascade = plan_first_pass  # the public name (``gaia.plan_cascade``)
+
+
 def first_pass_marker(strong: RunSettings, cheap_model: str, cheap_preset: str,
                       max_cost_usd: float | None) -> dict[str, Any]:
     """What the first pass's run records: enough for any later process to submit the second pass."""

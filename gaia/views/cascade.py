@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaia.runs.cascade import CascadeStep, cascade_states
+from gaia.runs.escalation import PASS_KEY, CascadePass
+from gaia.runs.plan import SubmissionPlan
 
 
 def cascade_step_line(c: CascadeStep) -> str:
@@ -41,6 +43,7 @@ class CascadeCard:
     second_fraction: float
     second_text: str
     done: bool
+    between_passes: bool = False  # the first pass is through, and escalated videos wait for their second pass
 
 
 def cascade_cards(folder: Path | str) -> list[CascadeCard]:
@@ -64,6 +67,17 @@ def cascade_cards(folder: Path | str) -> list[CascadeCard]:
                            "(sent when the results are retrieved)")
         state = "done" if c.done else ("pass 1 of 2" if c.waiting else "pass 2 of 2")
         out.append(CascadeCard(f"Cascade {c.cheap_model} → {c.strong_model}: {state}", first_done / n, first_text,
-                               min(1.0, second_fraction), second_text, c.done))
+                               min(1.0, second_fraction), second_text, c.done,
+                               between_passes=not c.waiting and not c.done and c.sent < up))
     return out
 
+
+
+def cascade_batch_text(plan: SubmissionPlan) -> str:
+    """What the Batch tab sends when the folder's settings hold a cascade: its first pass, and what follows."""
+    step = CascadePass.of({PASS_KEY: plan.cascade_pass})
+    strong = step.strong.model if step else "the folder's model"
+    preset = step.cheap_preset if step else "cheap"
+    return (f"Cascade on (the folder's settings): this batch is its first pass, every video with {plan.model} at the "
+            f"{preset} frame size. When its results are retrieved (Progress page), only the uncertain answers go "
+            f"again, as a second batch, with {strong} and the folder's frames. Turn it off under Run now → Cascade.")
