@@ -139,8 +139,8 @@ def test_the_second_pass_goes_through_the_guard_with_what_is_left_of_the_cap(dem
     assert not state.done and state.sent == 0 and state.escalated
 
 
-def test_the_cascade_settings_entry_is_used_without_the_flag_and_off_turns_it_off(demo: Path, api_env,
-                                                                                  capsys: pytest.CaptureFixture) -> None:
+def test_the_cascade_settings_entry_is_used_without_the_flag_and_off_turns_it_off(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
     f = gaia.Folder(demo)
     f.save_settings(f.settings())
     assert f.settings().cascade == ""  # the default: one pass
