@@ -147,6 +147,7 @@ def save_misses(folder: Folder | Path | str, miss: MissRate) -> None:
 
 
 CASCADE_SCENARIO = "caching"  # a cascade runs now (Messages API, shared prefix cached): priced as run now is
+CASCADE_TELLS = 0.10  # a cascade's range within this share of its total: the estimate claims it; wider: it says not
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,29 @@ class CascadeEstimate:
     high_usd: float
     videos: int
 
+    @property
+    def spread(self) -> float:
+        """How far the range reaches from the total, as a share of it (0.1: the cost is known to ±10%)."""
+        if self.total_usd <= 0:
+            return 0.0
+        return max(self.total_usd - self.low_usd, self.high_usd - self.total_usd) / self.total_usd
+
+    @property
+    def can_tell(self) -> bool:
+        """Whether the range is within ±``CASCADE_TELLS`` of the total (else the estimate says it cannot tell)."""
+        return self.spread <= CASCADE_TELLS + 1e-9
+
+    @property
+    def note(self) -> str | None:
+        """Why the total cannot be trusted to ±10%, in words (``None`` when it can)."""
+        if self.can_tell:
+            return None
+        why = ("assumed, not measured" if self.share_source == "assumed" else
+               f"{self.share_source}, so it could be anywhere from {self.share_low:.0%} to {self.share_high:.0%}")
+        return (f"Cannot tell this cost to within ±{CASCADE_TELLS:.0%}: the share of first answers sent again is "
+                f"{why}, and the cascade could cost {self.low_usd:.4f} to {self.high_usd:.4f} USD. A larger pilot "
+                "narrows it (gaia run --cascade MODEL:PRESET --limit N sends N videos spread over the folder).")
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario's JSON form (key ``cascade``)."""
         return {"key": "cascade", "label": "Cascade (run now, with caching)", "total_usd": round(self.total_usd, 6),
@@ -172,13 +196,14 @@ class CascadeEstimate:
                 "escalation_share_range": [round(self.share_low, 4), round(self.share_high, 4)],
                 "escalation_share_source": self.share_source, "first_pass_usd": round(self.first_usd, 6),
                 "strong_for_every_video_usd": round(self.second_all_usd, 6), "videos": self.videos,
-                "priced_as": CASCADE_SCENARIO}
+                "priced_as": CASCADE_SCENARIO, "within_10pct": self.can_tell, "note": self.note}
 
     def describe(self) -> str:
-        """The scenario in one sentence."""
+        """The scenario in one sentence (and, when the range is wide, a second saying the total cannot be told)."""
         return (f"Cascade: {self.total_usd:.4f} USD (range {self.low_usd:.4f}–{self.high_usd:.4f}) for {self.videos} "
                 f"video(s): the first pass {self.first_usd:.4f} USD, then {self.escalation_share:.0%} sent again "
-                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%}).")
+                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%})."
+                + (f" {self.note}" if self.note else ""))
 
 
 def cascade_estimate(first: Estimate, strong: Estimate, *, share: float, share_low: float, share_high: float,

@@ -167,7 +167,9 @@ def run_cascade(
 ) -> CascadeResult:
     """Two ordinary runs now: every video with the cheap configuration, then the uncertain ones with ``settings``.
 
-    Each first answer is kept in the sidecar under ``cascade`` (with whether and why it was
+    ``limit`` makes it a pilot of that many videos spread evenly over those still to send (``spread_sample``),
+    so the escalation share it teaches the estimate is not only the folder's first videos'. Each first answer
+    is kept in the sidecar under ``cascade`` (with whether and why it was
     escalated) before the second pass writes the effective answer. Videos already through this
     cascade are skipped. The spend cap covers both passes together. ``on_pass(n, videos)`` is
     called as pass ``n`` (1 or 2) starts.
@@ -182,8 +184,11 @@ def run_cascade(
         selection = selection.with_video(rel, True)
     records = scan_folder(f.path).records
     sets = extract_keyframes(f.path, settings=cheap.keyframes, model=cheap.model, records=records)
-    plan1 = plan_submission(f.path, cheap, keyframe_sets=sets, selection=selection, limit=limit,
-                            likely_empty=likely_empty)
+    plan1 = plan_submission(f.path, cheap, keyframe_sets=sets, selection=selection, likely_empty=likely_empty)
+    if limit is not None and limit < len(plan1.requests):  # a pilot: spread over the folder, not its first videos
+        chosen = set(spread_sample([p.rel_path for p in plan1.requests], limit))
+        plan1 = plan_submission(f.path, cheap, keyframe_sets=[s for s in sets if s.rel_path in chosen],
+                                selection=selection, likely_empty=likely_empty)
     if on_pass:
         on_pass(1, len(plan1.requests))
     first = run_now(f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
