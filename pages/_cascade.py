@@ -35,8 +35,10 @@ def render_cascade(folder: Path) -> None:
     last = ss.get("cascade_result")
     with st.expander("Cascade: a cheap first pass, then only the uncertain answers", icon=":material/call_split:",
                      expanded=last is not None or saved is not None):
-        if last is not None:
+        if last is not None:  # the last cascade run here, kept across the rerun that plans the tab again
             st.success(md(V.cascade_summary(last)), icon=":material/call_split:")
+            for line in ss.get("cascade_passes", []):
+                st.write(md(line))
             for rel, why in last.escalated.items():
                 st.write(f"{md(rel)}: sent again ({md(why)})")
         st.caption(V.CASCADE_HELP.format(model=V.model_name(settings.model)))
@@ -61,13 +63,16 @@ def render_cascade(folder: Path) -> None:
         with st.status("Cascade: pass 1 of 2…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
 
+            passes: list[str] = []
+
             def on_pass(n: int, videos: int) -> None:
                 status.update(label=f"Cascade: pass {n} of 2…")
-                st.write(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
+                passes.append(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
+                st.write(passes[-1])
 
             res = gaia.run_cascade(folder, client(), cheap, preset, settings=settings, on_progress=progress,
                                    on_pass=on_pass)
             status.update(label=V.cascade_summary(res), state="complete" if res.ok else "error", expanded=True)
-        ss["cascade_result"] = res
+        ss["cascade_result"], ss["cascade_passes"] = res, passes
         forget_folder_state()  # plan the tab again: what the cascade answered is no longer to send
         st.rerun()
