@@ -62,6 +62,6 @@ def cascade_for(args: argparse.Namespace, folder: Folder, inp: RunInputs, select
     strong_sets = extract_keyframes(folder.path, settings=inp.settings.keyframes, model=inp.model,
                                     on_progress=progress_for(args, "keyframes for the second pass"))
     strong_est = folder_estimator(replace(inp, sets=tuple(strong_sets)), output_tokens_default=args.output_tokens)(sel)
-    share = escalation_share(folder, cheap_model)
+    share = escalation_share(folder, cheap_model, preset)
     return cascade_estimate(first, strong_est, share=share.point, share_low=share.low, share_high=share.high,
                             share_source=share.source)

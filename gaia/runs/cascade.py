@@ -41,8 +41,10 @@ def cheap_settings(settings: RunSettings, model: str, preset: str) -> RunSetting
     return replace(settings, model=model).with_preset(preset)
 
 
-def cascaded(folder: Folder | Path | str, cheap_model: str) -> dict[str, dict[str, Any]]:
-    """The videos a cascade with ``cheap_model`` has been through (relative path → its record)."""
+def cascaded(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None
+             ) -> dict[str, dict[str, Any]]:
+    """The videos a cascade with ``cheap_model`` (at ``cheap_preset``, when given) has been through (relative path
+    → its record)."""
     f = Folder.of(folder)
     out = {}
     for r in scan_folder(f.path).records:
@@ -52,7 +54,8 @@ def cascaded(folder: Folder | Path | str, cheap_model: str) -> dict[str, dict[st
             rec = (read_sidecar(r.path) or {}).get(CASCADE_KEY)
         except SidecarError:
             continue
-        if isinstance(rec, dict) and rec.get("cheap_model") == cheap_model:
+        if isinstance(rec, dict) and rec.get("cheap_model") == cheap_model and (
+                cheap_preset is None or rec.get("cheap_preset") == cheap_preset):
             out[r.rel_path] = rec
     return out
 

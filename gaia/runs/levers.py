@@ -112,10 +112,12 @@ class EscalationShare:
         return "assumed" if not self.videos else f"learnt from {self.videos} video(s)"
 
 
-def escalation_share(folder: Folder | Path | str, cheap_model: str) -> EscalationShare:
+def escalation_share(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None
+                     ) -> EscalationShare:
     """What share of first answers go to the second pass: learnt from past cascades (with a Wilson
-    interval) once any video went through one with ``cheap_model``, else the settings' assumption."""
-    done = cascaded(folder, cheap_model)
+    interval) once any video went through one with ``cheap_model`` (at ``cheap_preset`` when given), else the
+    settings' assumption."""
+    done = cascaded(folder, cheap_model, cheap_preset)
     if not done:
         lo, hi = CASCADE_SHARE_RANGE
         return EscalationShare(CASCADE_ASSUMED_SHARE, lo, hi, 0)
