@@ -153,3 +153,20 @@ def test_the_cascade_settings_entry_is_used_without_the_flag_and_off_turns_it_of
     assert json.loads(capsys.readouterr().out)["plan"]["model"] == "claude-sonnet-5-5"
     assert main(["estimate", str(demo), "--json"]) == 0
     assert any(s["key"] == "cascade" for s in json.loads(capsys.readouterr().out)["scenarios"])
+
+
+def test_kept_first_answers_stand_for_the_strong_settings_and_no_second_pass_goes(
+        demo: Path, api_env, anthropic_client, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gaia.runs.recorder.uncertain", lambda analysis, schema: None)  # every first answer is sure
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes"]) == 0
+    capsys.readouterr()
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo), "--json"]) == 0
+    [step] = json.loads(capsys.readouterr().out)["retrieve"]["cascades"]
+    assert step["done"] and step["sent"] == 0 and step["escalated"] == []
+    assert {m for (_, m) in _sent(demo, anthropic_client)} == {"claude-haiku-5-5"}
+    videos = _videos(demo)
+    f = gaia.Folder(demo)
+    assert f.settings().model == "claude-sonnet-5-5"  # the folder had no settings file: the strong ones are kept
+    plan = gaia.plan_submission(demo, f.settings(), extract=True)  # a later plain submit pays for nothing again
+    assert list(plan.requests) == [] and sorted(s.rel_path for s in plan.skipped if s.kind == "analysed") == videos
