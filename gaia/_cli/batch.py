@@ -60,8 +60,8 @@ from gaia._cli._common import (
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.fsutil import display_name as shown
-from gaia.runs.cascade import plan_first_pass
-from gaia.views.cascade import cascade_step_line
+from gaia.runs.cascade import cascade_states, plan_first_pass
+from gaia.views.cascade import cascade_cards, cascade_step_line
 from gaia.views.progress import parked_view
 
 
@@ -339,9 +339,12 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
                    "failures": [f.to_dict() for f in failures(args.folder)],
-                   "parked": parked_view(args.folder).records})
+                   "parked": parked_view(args.folder).records,
+                   "cascades": [c.to_dict() for c in cascade_states(args.folder)]})
         return 0
     _print_status(statuses)
+    for card in cascade_cards(args.folder):
+        print(f"{card.heading}\n    {card.first_text}\n    {card.second_text}")
     fails = failures(args.folder)
     if fails:
         print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "
