@@ -171,7 +171,7 @@ if rec is not None:
                    type="primary"):
         try:
             saved = gaia.adopt_config(folder, rec)
-        except ValueError as exc:  # a cascade this version cannot save as settings
+        except ValueError as exc:  # settings that cannot be saved, said in words
             st.error(plain(str(exc)), icon=":material/block:")
         else:
             ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "

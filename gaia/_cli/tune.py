@@ -9,7 +9,7 @@ decide it). ``--adopt`` saves a recommendation as the folder's run settings, so 
 and ``gaia submit`` use it; it never adopts anything unless the verdict is ``recommend``.
 
 ``--cascade CHEAP_MODEL:PRESET`` weighs that cascade as one configuration (by default the tune weighs
-one: the cheapest current model at the smallest preset first; ``--no-cascade`` leaves it out), made
+one: the cheapest current model at the smallest preset first; ``--cascade off`` leaves it out), made
 of its two passes' rows and priced as both passes' measured bills. ``--empty-sample N`` also sends N
 of the likely-empty clips (the code behind ``gaia empty-sample``) and reports how many had a subject.
 """
@@ -20,7 +20,7 @@ import argparse
 from typing import Any
 
 import gaia
-from gaia._cli._cascade import add_cascade, cascade_arg
+from gaia._cli._cascade import NO_CASCADE, cascade_arg
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.format import usd
 
@@ -54,9 +54,10 @@ def register(sub: Any) -> None:
                    help=f"how much a recommendation may lose, as a share of the distance from the negative control "
                         f"(frames that show nothing) to the ceiling (the reference asked twice) (default "
                         f"{gaia.DEFAULT_TOLERANCE})")
-    add_cascade(p)
-    p.add_argument("--no-cascade", action="store_true", help="weigh no cascade (by default the tune weighs one: "
-                                                               "the cheapest current model at the smallest preset)")
+    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
+                   help="also weigh this cascade (a first pass with the cheap model and frame preset, the current "
+                        "settings for its uncertain answers) as one configuration; by default the tune weighs one: "
+                        "the cheapest current model at the smallest preset; 'off' for none")
     p.add_argument("--empty-sample", type=_positive, metavar="N",
                    help="also send N of the likely-empty clips with the folder's settings (an ordinary run of those "
                         "clips, within the budget) and report how many had a subject: the measured miss rate")
@@ -133,10 +134,11 @@ def run_tune_command(args: argparse.Namespace) -> int:
         if unknown:
             err("tune", f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(gaia.catalogue().models))}")
             return 2
-    cascade = cascade_arg(args, "tune")
+    off = (args.cascade or "").strip().lower() in NO_CASCADE
+    cascade = None if off or not args.cascade else cascade_arg(args, "tune")
     if cascade is False:
         return 2
-    cascades = [] if args.no_cascade else [":".join(cascade)] if isinstance(cascade, tuple) else None
+    cascades = [] if off else [":".join(cascade)] if isinstance(cascade, tuple) else None
     options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
                                "budget_usd": args.budget, "tolerance": args.tolerance, "cascades": cascades}
     planned = gaia.run_tune(args.folder, dry_run=True, on_pricing=progress_for(args, "configurations priced"),
@@ -163,7 +165,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if args.adopt and result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None:
         try:
             adopted = gaia.adopt_config(args.folder, result.recommended.config)
-        except ValueError as exc:  # a cascade this version cannot save as settings
+        except ValueError as exc:  # settings that cannot be saved, said in words
             err("tune", str(exc))
     if args.json:
         emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})

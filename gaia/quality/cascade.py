@@ -5,7 +5,7 @@ then only the videos whose first answer is uncertain again with the folder's set
 both passes are rows of their own, sent like any other configuration (``ApiTuneRunner``: run now's
 engine, one spend guard): the first pass is a candidate, the strong one is the current settings.
 ``compose`` makes the cascade out of those two rows' answers, video by video, with the very rule
-``gaia run --cascade`` escalates by (``gaia.runs.levers.uncertain``, read from the schema): the first
+``gaia run --cascade`` escalates by (``gaia.runs.escalation.uncertain``, read from the schema): the first
 answer where it is sure, the strong configuration's where it is not. Nothing is sent for the cascade
 itself, so nothing is paid twice; its measured cost per video is both passes' measured bills: the first
 pass's usage on every video plus the strong pass's usage on the escalated ones, priced as every row
@@ -21,7 +21,7 @@ from typing import Any
 from gaia.pricing.levers import wilson
 from gaia.quality.ladder import PricedConfig, TuneConfig
 from gaia.quality.runner import TuneAnswers, run_usd
-from gaia.runs.levers import uncertain
+from gaia.runs.escalation import uncertain
 
 
 @dataclass(frozen=True)

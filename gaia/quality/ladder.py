@@ -39,7 +39,7 @@ from gaia.pricing.estimate import estimate_run
 from gaia.pricing.history import history
 from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.prompts import PromptProfile, compact_profile
-from gaia.runs.levers import cheap_settings
+from gaia.runs.cascade import cheap_settings
 from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings, parse_cascade
 
 Progress = Callable[[int, int], None]
@@ -200,11 +200,11 @@ def default_ladder(base: RunSettings, models: Sequence[str] | None = None) -> li
 
 
 def default_cascades(base: RunSettings) -> list[str]:
-    """The cascade every default tune weighs: the folder's own when its settings name one, else the cheapest
-    current model at the smallest frame preset first, the current settings for its uncertain answers (none
-    when the folder already runs the cheapest model)."""
-    if own := getattr(base, "cascade", ""):  # the folder's own cascade (the settings' cascade entry), when set
-        return [own]
+    """The cascade every default tune weighs beside the single configurations: the cheapest current model at
+    the smallest frame preset first, the current settings for its uncertain answers (none when the folder
+    already runs the cheapest model, or runs a cascade of its own: that one is the current rung)."""
+    if base.cascade:  # the folder's own cascade (the settings' entry): it is the current rung
+        return []
     cheapest = default_models(base)[-1]
     return [] if cheapest == base.model else [f"{cheapest}:{FRAME_PRESETS[0].name}"]
 

@@ -69,7 +69,7 @@ from gaia.quality.stats import DEFAULT_LEVEL
 from gaia.quality.verdict import TOLERANCE_SENTENCE, Decision, Verdict, decide, interval
 from gaia.runs.guard import cap_problem
 from gaia.runs.levers import escalation_share, measure_misses
-from gaia.settings import RunSettings
+from gaia.settings import RunSettings, parse_cascade
 
 QUALITY_DIR = "quality"
 # The tolerance: a share of the distance from the negative control to the ceiling (see gaia.quality.verdict).
@@ -283,24 +283,37 @@ def _fixed_rungs(ladder: list[TuneConfig], base: RunSettings, cascades: Sequence
                  ) -> list[tuple[TuneConfig, Role]]:
     """The ladder with its roles: the reference, its replicate, the current settings, the negative control,
     then the other candidates (each once), then each cascade's first pass and the cascade (the current
-    settings for its uncertain answers, as ``gaia run --cascade`` sends them)."""
+    settings for its uncertain answers, as ``gaia run --cascade`` sends them). A folder whose settings
+    name a cascade runs that cascade: it is the current rung, and its two passes come right after."""
     ref = ladder[0]
-    cur, ctrl = current_config(base), control_config(base)
+    single, ctrl = current_config(base), control_config(base)
+    cur = replace(single, cascade=base.cascade or None)
     rungs = [(ref, Role.REFERENCE), (replace(ref, replicate=1), Role.REPLICATE), (cur, Role.CURRENT),
              (ctrl, Role.CONTROL)]
     ids = {c.id for c, _ in rungs}
-    for c in ladder[1:]:
-        if c.id not in ids:
+    own = [single, cur.first_pass(base)] if cur.cascade else []
+    for c in [*own, *ladder[1:]]:
+        if c is not None and c.id not in ids:
             rungs.append((c, Role.CANDIDATE))
             ids.add(c.id)
     for spec in cascades:
-        cascade = replace(cur, cascade=spec)
+        cascade = replace(single, cascade=spec)
         first = cascade.first_pass(base)
         for one in (first, cascade):
             if one is not None and one.id not in ids:
                 rungs.append((one, Role.CANDIDATE))
                 ids.add(one.id)
     return rungs
+
+
+def _fixed(roles: Sequence[Role], passes: Mapping[int, tuple[int, int]]) -> list[int]:
+    """The rungs every tune sends, in order: the reference, its replicate, the current settings (a cascade's
+    two passes when the folder runs one) and the negative control."""
+    out: list[int] = []
+    for i, r in enumerate(roles):
+        if r is not Role.CANDIDATE:
+            out += [j for j in passes.get(i, (i,)) if j not in out]
+    return out
 
 
 def _passes(configs: Sequence[TuneConfig], base: RunSettings) -> dict[int, tuple[int, int]]:
@@ -326,7 +339,7 @@ def _price(folder: Folder, configs: Sequence[TuneConfig], base: RunSettings, pro
     for i, c in enumerate(configs):
         if i in passes:
             first, strong = configs[passes[i][0]], configs[passes[i][1]]
-            share = escalation_share(folder, first.model).point
+            share = escalation_share(folder, first.model, parse_cascade(c.cascade or "")[1]).point
             out.append(price_cascade(c, priced[first.id], priced[strong.id], share))
         else:
             out.append(priced[c.id])
@@ -343,8 +356,8 @@ def _send_all(priced: list[PricedConfig], roles: list[Role], runner: TuneRunner,
     each only while the budget allows; results in the ladder's order. A cascade is sent as its two passes'
     rows and made out of their answers (``gaia.quality.cascade.compose``), with its passes' record."""
     passes = passes or {}
-    fixed = [i for i, r in enumerate(roles) if r is not Role.CANDIDATE]
-    rest = sorted((i for i, r in enumerate(roles) if r is Role.CANDIDATE and i not in passes),
+    fixed = _fixed(roles, passes)
+    rest = sorted((i for i, r in enumerate(roles) if i not in fixed and i not in passes),
                   key=lambda i: (priced[i].tune_usd is None, priced[i].tune_usd or 0.0, priced[i].config.id))
     out: dict[int, tuple[PricedConfig, TuneAnswers | None, str | None]] = {}
     spent = 0.0
@@ -493,7 +506,7 @@ def run_tune(
     if not chosen:
         return result([], "; ".join(sample.problems) or "The folder has no usable video to tune on.")
     priced = _price(f, [c for c, _ in rungs], base, profile, chosen, on_pricing)
-    fixed_cost = [p.tune_usd for p, r in zip(priced, roles, strict=True) if r is not Role.CANDIDATE]
+    fixed_cost = [priced[i].tune_usd for i in _fixed(roles, passes)]
     if dry_run:
         return result(priced, None)
     why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd, digits=4,
@@ -608,7 +621,7 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \
                     c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now and \
-                    (c.get("cascade") or "") == (getattr(settings, "cascade", "") or ""):
+                    (c.get("cascade") or "") == settings.cascade:
                 return {**c, "reference_score": (data.get("reference") or {}).get("score"),
                         "ceiling": data.get("ceiling"), "simulated": bool(data.get("simulated"))}
     return None
@@ -628,12 +641,6 @@ def adopt_config(folder: Folder | Path | str, config: TuneConfig | Mapping[str, 
         f.save_profile(compact)
         name = compact.hash
     settings = cfg.run_settings(base, name)
-    if cfg.cascade or getattr(settings, "cascade", ""):
-        # The cascade settings entry (gaia.settings, ``cascade``); a single configuration adopted means one pass.
-        if not hasattr(settings, "cascade"):
-            raise ValueError("A cascade cannot be saved as the folder's settings by this version: run it with "
-                             f"gaia run DIR --cascade {cfg.cascade}.")
-        entry: dict[str, Any] = {"cascade": cfg.cascade or ""}
-        settings = replace(settings, **entry)
+    settings = replace(settings, cascade=cfg.cascade or "")  # a single configuration adopted means one pass
     f.save_settings(settings)
     return settings

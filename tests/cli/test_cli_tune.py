@@ -148,5 +148,5 @@ def test_a_cascade_is_one_configuration_and_the_empty_sample_is_reported(demo, a
     assert api_env.calls.get("messages.create", 0) == calls  # every answer reused, nothing sent for the cascade
     assert f"Cascade: {len(passes['escalated'])} of 2 first answer(s) sent again" in printed
     assert "Likely-empty sample: nothing measured. No clip is likely empty at the threshold 0.75" in printed
-    main(["tune", str(demo), "--sample", "2", "--no-cascade", "--budget", "1", "--yes", "--json"])
+    main(["tune", str(demo), "--sample", "2", "--cascade", "off", "--budget", "1", "--yes", "--json"])
     assert not [c for c in json.loads(capsys.readouterr().out)["configs"] if c.get("cascade")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ import gaia
 from gaia.pricing.levers import wilson
 from gaia.quality.ladder import PricedConfig, Role, TuneConfig
 from gaia.quality.runner import TuneAnswers, run_usd
-from gaia.runs.levers import uncertain
-from gaia.settings import CASCADE_ASSUMED_SHARE, RunSettings
+from gaia.runs.escalation import uncertain
+from gaia.settings import CASCADE_ASSUMED_SHARE
 from tests.media.empty_clips import trap_folder
 from tests.pages._app import page_app
 from tests.quality.test_tune import LADDER, SPECIES, FakeRunner
@@ -96,19 +97,30 @@ def test_a_cascade_row_is_its_passes_answers_priced_as_both_passes_measured_bill
     assert "2 of 5 first answer(s) sent again (40%, 95% interval 12% to 77%)" in text and "low confidence" in text
 
 
-def test_adopting_a_recommended_cascade_sets_the_cascade_entry_or_says_how_to_run_it(demo_copy) -> None:
+def test_adopting_a_recommended_cascade_sets_the_cascade_entry_and_a_single_one_clears_it(demo_copy) -> None:
     folder = demo_copy()
     cascade = _cascade_config(folder)
-    if "cascade" in RunSettings.__dataclass_fields__:  # the settings' cascade entry
-        saved = gaia.adopt_config(folder, cascade)
-        assert saved.to_dict().get("cascade") == CHEAP and gaia.Folder(folder).settings() == saved
-        single = gaia.adopt_config(folder, LADDER[1])  # a single configuration is one pass again
-        assert single.to_dict().get("cascade") == ""
-    else:
-        before = gaia.Folder(folder).settings()
-        with pytest.raises(ValueError, match=f"gaia run DIR --cascade {CHEAP}"):
-            gaia.adopt_config(folder, cascade)
-        assert gaia.Folder(folder).settings() == before
+    saved = gaia.adopt_config(folder, cascade)
+    assert saved.cascade == CHEAP and gaia.Folder(folder).settings() == saved
+    assert gaia.adopt_config(folder, LADDER[1]).cascade == ""  # a single configuration is one pass again
+
+
+def test_a_folder_that_runs_a_cascade_has_it_as_the_current_rung_with_its_passes_always_sent(demo_copy) -> None:
+    folder = demo_copy()
+    f = gaia.Folder(folder)
+    f.save_settings(dataclasses.replace(f.settings(), cascade=CHEAP))
+    cascade = _cascade_config(folder)
+    first = cascade.first_pass(f.settings())
+    runner = UnsureFirstPass(first.id, unsure={0})
+    result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=3)
+    assert result.current.config == cascade and result.current.cascade is not None
+    assert runner.calls[:5] == [LADDER[0].id, dataclasses.replace(LADDER[0], replicate=1).id,
+                                first.id, dataclasses.replace(cascade, cascade=None).id,
+                                result.negative_control.config.id]  # the current cascade's passes are fixed rungs
+    assert [r.config.id for r in result.results].count(cascade.id) == 1
+    assert result.current.measured_usd_per_video == pytest.approx(result.current.cascade.usd_per_video)
+    assert result.to_dict()["current"] == cascade.id
+    assert gaia.quality_for(folder)["id"] == cascade.id  # the Estimate page's quality line: the cascade it runs
 
 
 def test_the_default_tune_weighs_one_cascade_priced_before_sending_from_its_passes(demo_copy) -> None:

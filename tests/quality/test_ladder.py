@@ -64,7 +64,7 @@ def test_priced_before_sending_and_ordered_by_the_levers(demo_copy):
 
 
 def test_a_cascade_configuration_names_its_first_pass_as_gaia_run_cascade_sends_it() -> None:
-    from gaia.runs.levers import cheap_settings
+    from gaia.runs.cascade import cheap_settings
 
     base = RunSettings()
     strong = TuneConfig(base.model, base.keyframes.count, base.keyframes.max_edge, cascade="claude-haiku-5-5:economy")
