@@ -152,11 +152,22 @@ def _frames_root(folder: Path) -> Path:
     return Folder.of(folder).workdir / FRAMES_DIR
 
 
-# Manifests already read, by directory: what the folder's pages read on every rerun. An entry holds
-# while the directory and the manifest keep their identity (a frame deleted or added changes the
-# directory's mtime; a new manifest is written atomically, so a new inode and mtime).
+# Manifests already read, by directory, as the frames they describe: what the folder's pages read on every rerun,
+# built once and shared by every caller (the frames are frozen). An entry holds while the directory and the manifest
+# keep their identity (a frame deleted or added changes the directory's mtime; a new manifest is written
+# atomically, so a new inode and mtime).
 MANIFEST_MEMO_ENTRIES = 200_000
-_manifest_memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    set_id: Any
+    frames: tuple[Keyframe, ...]
+    problem: Any
+    note: Any
+
+
+_manifest_memo: dict[str, tuple[tuple[int, ...], _Manifest]] = {}
 
 
 def _stamp(out_dir: Path) -> tuple[int, ...] | None:
@@ -167,7 +178,7 @@ def _stamp(out_dir: Path) -> tuple[int, ...] | None:
     return (d.st_mtime_ns, d.st_ino, m.st_mtime_ns, m.st_ino, m.st_size)
 
 
-def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
+def _read_manifest(out_dir: Path) -> _Manifest | None:
     """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes."""
     stamp = _stamp(out_dir)
     if stamp is None:
@@ -186,22 +197,23 @@ def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
     if not all(f["file"] in present or ("/" in f["file"] and (out_dir / f["file"]).is_file())
                for f in data.get("frames", [])):
         return None
+    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   for f in data.get("frames", []))
+    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (stamp, data)
-    return data
+    _manifest_memo[key] = (stamp, manifest)
+    return manifest
 
 
 def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
                    set_id: str) -> KeyframeSet | None:
     data = _read_manifest(out_dir)
-    if data is None or data.get("set_id") != set_id:
+    if data is None or data.set_id != set_id:
         return None
-    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
-                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
-                   for f in data.get("frames", []))
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, frames,
-                       data.get("problem"), cached=True, note=data.get("note"))
+    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
+                       data.problem, cached=True, note=data.note)
 
 
 # --------------------------------------------------------------------------------------------
