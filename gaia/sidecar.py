@@ -101,7 +101,7 @@ def sidecar_path(video: Path | str) -> Path:
     A stem too long for that (a sidecar name over ``gaia.fsutil.WRITABLE_NAME_BYTES``) is cut short
     and tagged with its hash (``gaia.fsutil.fit_name``); the sidecar names its video either way.
     """
-    video = Path(video)
+    video = video if isinstance(video, Path) else Path(video)  # Path(a Path) parses it all again
     return video.with_name(fit_name(video.stem, SIDECAR_SUFFIX))
 
 
