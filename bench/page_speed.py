@@ -5,9 +5,11 @@ clip, in subfolders), extracts their keyframes, sends them through the emulator 
 retrieves every answer into sidecars, so every page has a full folder to show. Then, in this one
 process (Streamlit's ``AppTest``, which runs a page's script as the server would for one session):
 
-- each page (Keyframes, Estimate cost, Submit, Progress, Results) on its first visit (a new session, with
+- each page (Keyframes, Estimate cost, Submit, Progress, Results) on a cold first visit (a new session, with
   Streamlit's caches and GAIA's own cleared; modules already imported, as in a server that served a
-  page before) and on a second visit in the same session;
+  page before), on its first visit after opening the folder (caches cleared, then the Select folder page run
+  in a new session, untimed, and the page opened in it: what a user does first) and on a second visit in
+  the same session;
 - baselines: a plain page of ``st.dataframe`` over the same result rows (for Results), and a plain
   ``st.image`` grid of the same frames the Keyframes page shows on its first page (for Keyframes);
 - the process's memory (RSS) after every page was opened: the server's, for one session.
@@ -120,15 +122,32 @@ def main() -> int:
     os.environ.pop("ANTHROPIC_API_KEY", None)
     start_mb = rss_mb()
 
-    def visit(page: str) -> tuple[float, float]:
-        """First visit (a new session, every cache cleared: Streamlit's and GAIA's own), then a second visit in
-        the same session."""
+    def clear() -> None:
         st.cache_data.clear()
         st.cache_resource.clear()
         gaia.media.keyframes._manifest_memo.clear()
         gaia.sidecar._state_memo.clear()
+
+    def visit(page: str) -> tuple[float, float, float]:
+        """A cold first visit (a new session, every cache cleared: Streamlit's and GAIA's own); a first visit after
+        opening the folder (every cache cleared, then the Select folder page run in a new session, untimed, as a
+        user opens a folder, and the page opened in that session); then a second visit in the same session."""
+        clear()
         at = AppTest.from_file(str(PAGES / page), default_timeout=300)
         at.session_state["folder"] = str(folder)
+        t0 = time.perf_counter()
+        at.run()
+        cold = time.perf_counter() - t0
+        assert not at.exception, (page, [e.message for e in at.exception])
+        clear()
+        select = AppTest.from_file(str(PAGES / "1_Select_folder.py"), default_timeout=300)
+        select.session_state["folder"] = str(folder)
+        select.run()
+        assert not select.exception, [e.message for e in select.exception]
+        at = AppTest.from_file(str(PAGES / page), default_timeout=300)
+        for k in ("folder", "folder_input", "scan"):
+            if k in select.session_state:
+                at.session_state[k] = select.session_state[k]
         t0 = time.perf_counter()
         at.run()
         first = time.perf_counter() - t0
@@ -136,7 +155,7 @@ def main() -> int:
         t0 = time.perf_counter()
         at.run()
         second = time.perf_counter() - t0
-        return first, second
+        return cold, first, second
 
     def plain(fn, arg: str) -> float:
         at = AppTest.from_function(fn, args=(arg,), default_timeout=300)
@@ -161,6 +180,7 @@ def main() -> int:
     grid_file.write_text(json.dumps(grid))
 
     pages = ["2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py", "6_Results.py"]
+    colds: dict[str, list[float]] = {p: [] for p in pages}
     firsts: dict[str, list[float]] = {p: [] for p in pages}
     seconds: dict[str, list[float]] = {p: [] for p in pages}
     base_table: list[float] = []
@@ -169,7 +189,8 @@ def main() -> int:
         visit(p)
     for _ in range(args.repeats):  # in rotation, so passing load weighs on GAIA and the baselines alike
         for p in pages:
-            f, s = visit(p)
+            c, f, s = visit(p)
+            colds[p].append(c)
             firsts[p].append(f)
             seconds[p].append(s)
         base_table.append(plain(_plain_table, str(rows_file)))
@@ -177,12 +198,12 @@ def main() -> int:
     mem = rss_mb()
 
     print(f"\n{args.videos} videos, median of {args.repeats}; seconds for the page's script run (AppTest)")
-    print(f"{'page':22} {'first':>7} {'second':>7}   goals: first < 2 s, second < 1 s")
-    ok = True
+    print("'cold': a new session, nothing read yet; 'first': the first visit after opening the folder on the Select "
+          "folder page (every cache cleared before it); 'second': the same session again")
+    print(f"{'page':22} {'cold':>7} {'first':>7} {'second':>7}   goals: first < 2 s, second < 1 s")
     for p in pages:
-        f, s = statistics.median(firsts[p]), statistics.median(seconds[p])
-        ok &= f < 2 and s < 1
-        print(f"{p:22} {f:7.2f} {s:7.2f}")
+        c, f, s = (statistics.median(x[p]) for x in (colds, firsts, seconds))
+        print(f"{p:22} {c:7.2f} {f:7.2f} {s:7.2f}")
     bt, bg = statistics.median(base_table), statistics.median(base_grid)
     rs = statistics.median(seconds["6_Results.py"])
     ks = statistics.median(seconds["2_Keyframes.py"])
