@@ -12,7 +12,8 @@ process (Streamlit's ``AppTest``, which runs a page's script as the server would
   the same session;
 - baselines: a plain page of ``st.dataframe`` over the same result rows (for Results), and a plain
   ``st.image`` grid of the same frames the Keyframes page shows on its first page (for Keyframes);
-- the process's memory (RSS) after every page was opened: the server's, for one session.
+- memory (RSS) in fresh processes that stand in for a server: GAIA's pages opened in one session, then in a
+  second, against the plain pages the same way (what Streamlit and the libraries hold on their own).
 
 Prints seconds and the ratios against the goals: every page under 1 s on a second visit and under
 2 s on the first; Results within 1.3x the plain dataframe; Keyframes within 1.3x the plain grid;
@@ -104,11 +105,46 @@ def _plain_grid(paths_file: str) -> None:
         st.image(video["frames"], caption=video["captions"], width=160)
 
 
+def memory_run(kind: str, folder: Path) -> None:
+    """(In a fresh process, a server's stand-in) open every page once per session, in two sessions: GAIA's pages
+    (Select folder first) or the plain pages; print the memory after imports, after one session, after two."""
+    import streamlit as st  # noqa: F401
+    from streamlit.testing.v1 import AppTest
+
+    import gaia  # noqa: F401  (imported before measuring, as a server has)
+
+    start = rss_mb()
+    after = []
+    for _ in range(2):
+        if kind == "gaia":
+            state: dict[str, object] = {"folder": str(folder)}
+            for page in ("1_Select_folder.py", "2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py",
+                         "5_Progress.py", "6_Results.py"):
+                at = AppTest.from_file(str(PAGES / page), default_timeout=300)
+                for k, v in state.items():
+                    at.session_state[k] = v
+                at.run()
+                assert not at.exception, (page, [e.message for e in at.exception])
+                if "scan" in at.session_state:
+                    state["scan"] = at.session_state["scan"]
+        else:
+            for fn, arg in ((_plain_table, WORK / "pages_rows.pkl"), (_plain_grid, WORK / "pages_grid.json")):
+                at = AppTest.from_function(fn, args=(str(arg),), default_timeout=300)
+                at.run()
+                assert not at.exception, [e.message for e in at.exception]
+        after.append(rss_mb())
+    print(f"{start:.0f} {after[0]:.0f} {after[1]:.0f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory-run", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_run:
+        memory_run(args.memory_run[0], Path(args.memory_run[1]))
+        return 0
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
     folder = build_folder(args.videos)
 
@@ -211,8 +247,17 @@ def main() -> int:
           f"{rs / bt:.2f}x (goal <= 1.3x)")
     print(f"plain st.image grid of the same {sum(len(g['frames']) for g in grid)} frames: {bg:.2f} s; Keyframes "
           f"(second visit) / plain: {ks / bg:.2f}x (goal <= 1.3x)")
-    print(f"memory: {start_mb:.0f} MB before the pages, {mem:.0f} MB after opening each {args.repeats} times "
-          f"(goal < 250 MB)")
+    print(f"memory of this process: {start_mb:.0f} MB before the pages, {mem:.0f} MB after opening each "
+          f"{args.repeats} times")
+    import subprocess
+
+    for kind, label in (("gaia", "GAIA's pages (Select folder first)"), ("plain", "the plain table and grid")):
+        out = subprocess.run([sys.executable, __file__, "--memory-run", kind, str(folder)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        base, one, two = (float(x) for x in out[-3:])
+        print(f"server memory, a fresh process serving {label}: {base:.0f} MB with GAIA and Streamlit imported, "
+              f"{one:.0f} MB after one session, {two:.0f} MB after a second ({two - one:+.0f} MB)"
+              + (" (goal < 250 MB)" if kind == "gaia" else ""))
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,8 +214,8 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
     # identity (written atomically: a new one is a new inode and mtime).
     try:
         st = os.stat(sidecar_path(video))
-        stamp: tuple[Any, ...] | None = (str(video), st.st_mtime_ns, st.st_ino, st.st_size,
-                                         json.dumps(fingerprint, sort_keys=True, default=str))
+        stamp: tuple[Any, ...] | None = (str(video), st.st_mtime_ns, st.st_ino, st.st_size,  # one copy of each
+                                         sys.intern(json.dumps(fingerprint, sort_keys=True, default=str)))  # fp
     except OSError:
         stamp = None
     if stamp is not None and stamp in _state_memo:
