@@ -315,14 +315,17 @@ def all_cores(folder: Path, n: int) -> None:
     settings = gaia.KeyframeSettings(count=n)
     t0 = os.times()
     start = time.perf_counter()
+    watch = WorkerPeak()
     sets = gaia.extract_keyframes(folder, settings=settings, model=MODEL, records=records)
     wall = time.perf_counter() - start
+    worker_mb = watch.stop()
+    server_cpu = forkserver_cpu()  # GAIA's workers are the forkserver's children (counted here, not in os.times)
     t1 = os.times()
     assert all(k.frames for k in sets), [k.problem for k in sets if not k.frames]
     kept = [len(k.frames) for k in sets]
     noted = sum(1 for k in sets if k.note)
     self_mb = peak_rss_mb()
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child_mb = max(worker_mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)  # forked or spawned
     cores = os.cpu_count() or 1
     jobs = [(str(r.path), n, target_size(r, settings, MODEL)) for r in records]
     start = time.perf_counter()
@@ -330,7 +333,7 @@ def all_cores(folder: Path, n: int) -> None:
         list(pool.map(_floor_job, jobs))
     floor_wall = time.perf_counter() - start
     t2 = os.times()
-    g_cpu, f_cpu = sum(t1[:4]) - sum(t0[:4]), sum(t2[:4]) - sum(t1[:4])
+    g_cpu, f_cpu = sum(t1[:4]) - sum(t0[:4]) + server_cpu, sum(t2[:4]) - sum(t1[:4])
     print(f"GAIA, all {len(sets)} videos on {cores} cores: {wall:.2f} s, {len(sets) / wall:.2f} videos/s "
           f"(goal >= 4), CPU {g_cpu:.2f} s; frames kept per video: min {min(kept)}, max {max(kept)}; "
           f"videos with a note: {noted}")
@@ -399,21 +402,63 @@ def worker_start_run(folder: Path, method: str) -> None:
                                   workers=2)
     wall = time.perf_counter() - start
     assert all(k.frames for k in sets)
-    if method == "forkserver":  # the forked workers are the server's children: count the server's own CPU too
+    t1 = os.times()
+    print(f"{wall:.3f} {sum(t1[:4]) - sum(t0[:4]) + forkserver_cpu():.3f}")
+
+
+class WorkerPeak:
+    """The largest peak RSS (VmHWM) among the forkserver's children while it runs, sampled every 50 ms: forked
+    workers are not this process's children, so ``RUSAGE_CHILDREN`` never sees them."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
         import multiprocessing.forkserver as fs
 
-        pid = getattr(fs._forkserver, "_forkserver_pid", None)
-        server = _proc_cpu(pid) if pid else 0.0
-    else:
-        server = 0.0
-    t1 = os.times()
-    print(f"{wall:.3f} {sum(t1[:4]) - sum(t0[:4]) + server:.3f}")
+        while not self._stop.wait(0.05):
+            pid = getattr(fs._forkserver, "_forkserver_pid", None)
+            if not pid:
+                continue
+            try:
+                kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            for kid in kids:
+                try:
+                    for line in Path(f"/proc/{kid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                except OSError:
+                    pass
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
 
 
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` and its reaped children (from /proc)."""
+def forkserver_cpu() -> float:
+    """CPU seconds of this process's forkserver and the workers it forked (0 without one): forked workers are
+    the server's children, not ours, so ``os.times`` does not count them. Waits (up to 5 s) until the server
+    has reaped them."""
+    import multiprocessing.forkserver as fs
+
+    pid = getattr(fs._forkserver, "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for _ in range(50):
+        if not children.exists() or not children.read_text().strip():
+            break
+        time.sleep(0.1)
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
 
 
 def worker_start(repeats: int) -> None:
