@@ -140,12 +140,27 @@ def target_size(record: VideoRecord, settings: KeyframeSettings, model: str) -> 
 
 def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
+    # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
+    # may change the tier), since pages ask for every video's id on every rerun.
+    memo = (record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
+            model_facts(model).image_tier)
+    hit = _set_id_memo.get(memo)
+    if hit is not None:
+        return hit
     w, h = target_size(record, settings, model)
     key = json.dumps(
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    if len(_set_id_memo) >= SET_ID_MEMO_ENTRIES:
+        _set_id_memo.clear()
+    _set_id_memo[memo] = set_id
+    return set_id
+
+
+SET_ID_MEMO_ENTRIES = 400_000
+_set_id_memo: dict[tuple[Any, ...], str] = {}
 
 
 def _frames_root(folder: Path) -> Path:
