@@ -142,7 +142,7 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
     # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
     # may change the tier), since pages ask for every video's id on every rerun.
-    memo = (record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
+    memo = (ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
             model_facts(model).image_tier)
     hit = _set_id_memo.get(memo)
     if hit is not None:
