@@ -370,8 +370,22 @@ def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (),
     """
     token = _memo_token(folder, fn, key)
     value = _folder_memo(token, fn, args, kwargs)
-    _folder_latest()[(getattr(fn, "__qualname__", str(fn)), str(folder))] = (token, value)
+    name = getattr(fn, "__qualname__", str(fn))
+    _folder_latest()[(name, str(folder))] = (token, value)
+    # A result for a state the folder has left is never asked for again (its token holds mtimes): dropped at once,
+    # not kept until FOLDER_MEMO_ENTRIES newer ones push it out (at 100,000 videos a plan is hundreds of MB).
+    current = _folder_current()
+    slot = json.dumps([name, str(folder), list(key)], default=str)
+    old = current.get(slot)
+    current[slot] = token
+    if old is not None and old != token:
+        _folder_memo.clear(old, None, None, None)
     return value
+
+
+@st.cache_resource(show_spinner=False)
+def _folder_current() -> dict[str, str]:
+    return {}  # (function, folder, key) -> the token of the result last computed for them
 
 
 def per_folder_state_known(folder: Path, fn: Any, *, key: Sequence[Any] = ()) -> Any | None:
@@ -385,6 +399,7 @@ def forget_folder_state() -> None:
     """Drop every result ``per_folder_state`` kept (after sending: what was planned has changed)."""
     _folder_memo.clear()
     _folder_latest().clear()
+    _folder_current().clear()
 
 
 @st.cache_resource(show_spinner=False)

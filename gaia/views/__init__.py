@@ -86,6 +86,8 @@ from gaia.views.exports import (
     xmp_text,
 )
 from gaia.views.keyframes import (
+    EMPTY_CARDS_SHOWN,
+    PROBLEMS_SHOWN,
     STRATEGY_HELP,
     VIDEOS_PER_PAGE,
     FrameState,
@@ -203,6 +205,7 @@ from gaia.views.select import (
 from gaia.views.spent import SPENT_LABEL, spent_help, spent_metric
 from gaia.views.submit import (
     DRY_RUN_DOWNLOAD_LIMIT,
+    ROWS_PER_PAGE,
     SKIP_KINDS,
     batch_records,
     default_cap,
@@ -211,6 +214,7 @@ from gaia.views.submit import (
     plan_metrics,
     problem_records,
     request_records,
+    rows_caption,
     scenario_records,
     submit_label,
 )
@@ -261,6 +265,7 @@ __all__ = [
     "CASCADE_TUNE_COST",
     "CSV_COLUMNS",
     "DRY_RUN_DOWNLOAD_LIMIT",
+    "EMPTY_CARDS_SHOWN",
     "ENDPOINT_NOTE_DEMO",
     "ENDPOINT_NOTE_REAL",
     "NO_PREVIEW",
@@ -268,6 +273,7 @@ __all__ = [
     "POLL_API_S",
     "POLL_EMULATOR_S",
     "PRICES_NOTE",
+    "PROBLEMS_SHOWN",
     "REASON_LABELS",
     "ROLE_CONTROL",
     "ROLE_CURRENT",
@@ -277,6 +283,7 @@ __all__ = [
     "ROLE_RECOMMENDED",
     "ROLE_REFERENCE",
     "ROLE_REPLICATE",
+    "ROWS_PER_PAGE",
     "SHOW_ANSWERS",
     "SKIP_KINDS",
     "SPENT_LABEL",
@@ -427,6 +434,7 @@ __all__ = [
     "retry_offer",
     "review_form",
     "review_queue",
+    "rows_caption",
     "rows_csv",
     "run_metrics",
     "run_status",
