@@ -296,7 +296,7 @@ def test_item05_review_form_is_typed_and_shows_the_frames(page: Page, app_server
     left, right = page.get_by_test_id("stImage").first.bounding_box(), form.bounding_box()
     assert left and right and left["x"] + left["width"] <= right["x"]  # beside the form on a wide screen
     expect(page.get_by_text("Expecting value")).to_have_count(0)
-    shot(page, "review-frames.png")
+    shot(page, "review.png")  # the README's review queue: the form beside the frames
     page.set_viewport_size(NARROW)
     wait_idle(page)
     expect(frames.first).to_be_visible()
