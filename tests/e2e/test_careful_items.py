@@ -26,7 +26,7 @@ from gaia.labels import read_verified
 from gaia.sidecar import read_sidecar, write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import NARROW, AppServer, log_problems
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -140,43 +140,6 @@ def record_progress(page: Page) -> None:
 
 def progress_seen(page: Page) -> list[str]:
     return list(page.evaluate("() => window.__seen || []"))
-
-
-_CANVAS_TEXT_JS = """
-window.__draws = [];
-(() => {
-  const ids = new WeakMap(); let next = 0;
-  const orig = CanvasRenderingContext2D.prototype.fillText;
-  CanvasRenderingContext2D.prototype.fillText = function (t, x, y, ...rest) {
-    const c = this.canvas;
-    if (!ids.has(c)) ids.set(c, next++);
-    const m = this.getTransform();
-    window.__draws.push([ids.get(c), String(t), Math.round(m.e + x), Math.round(m.f + y)]);
-    return orig.call(this, t, x, y, ...rest);
-  };
-})();
-"""
-
-
-def watch_table_text(page: Page) -> None:
-    """Record every text the page draws on a canvas: ``st.dataframe`` draws its cells (and nothing else shows
-    them: the grid has no text in the page), so this is exactly what a user reads in a table."""
-    page.add_init_script(_CANVAS_TEXT_JS)
-
-
-def table_texts(page: Page) -> list[list[str]]:
-    """What each canvas drew, as rows top to bottom (each row's texts left to right), latest drawing kept."""
-    draws = page.evaluate("() => window.__draws || []")
-    cells: dict[int, dict[tuple[int, int], str]] = {}
-    for canvas, text, x, y in draws:
-        cells.setdefault(canvas, {})[(y, x)] = text
-    tables = []
-    for drawn in cells.values():
-        rows: dict[int, list[tuple[int, str]]] = {}
-        for (y, x), text in drawn.items():
-            rows.setdefault(y, []).append((x, text))
-        tables.append([[t for _, t in sorted(r)] for _, r in sorted(rows.items())])
-    return tables
 
 
 def no_python(page: Page) -> None:

@@ -17,7 +17,7 @@ from gaia.labels import read_verified
 from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +59,7 @@ def nav(page: Page, name: str) -> None:
 
 
 def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Path) -> None:
+    watch_table_text(page)  # the tables' cells, as drawn
     open_folder(page, app_server, clips)
     nav(page, "Tune")
     expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
@@ -83,7 +84,9 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     expect(chart.get_by_text("negative control (frames that show nothing)").first).to_be_attached()
     expect(chart.get_by_text("ceiling (reference asked twice)").first).to_be_attached()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    shot(page, "tune.png")
+    shot(page, "tune.png")  # (waits for the page to settle: every table drawn)
+    drawn = [t for table in table_texts(page) for row in table for t in row]
+    assert "score" in drawn and "None" not in drawn, drawn  # a field the tune cannot score reads "–" (issue 26, 10)
     adopt = page.get_by_role("button", name=re.compile("^Adopt "))
     rec = gaia.views.recommended_at(stored, gaia.DEFAULT_TOLERANCE)
     if rec is None:  # keep or undetermined: nothing is offered, nothing changes
