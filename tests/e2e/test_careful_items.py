@@ -25,7 +25,7 @@ import gaia
 from gaia.labels import read_verified
 from gaia.sidecar import read_sidecar, write_sidecar
 from tests import videos as media
-from tests.e2e.conftest import NARROW, AppServer, log_problems
+from tests.e2e.conftest import DESKTOP, NARROW, AppServer, log_problems, start_app, stop_app
 from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
@@ -347,6 +347,31 @@ def test_item07_states_read_right(page: Page, app_server: AppServer, analysed: P
     expect(page.get_by_text(re.compile(r"None of the 2 video\(s\) matches"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^0 of \d+ video"))).to_have_count(0)
     expect(page.get_by_text(re.compile("Select a row"))).to_have_count(0)
+
+
+def test_a_page_address_opened_first_after_a_restart_runs_through_the_frame(
+        browser, tmp_path: Path, fresh: Path) -> None:
+    """A bookmark to a page, opened before anyone opened the app's first page (right after the server started):
+    the page runs inside the app (its navigation, the folder from the address, the demo banner), not the page file
+    alone with GAIA's helper modules listed as pages (found by these tests; ``pages/_ui._through_the_frame``)."""
+    server = start_app(tmp_path)
+    try:
+        for _ in range(2):  # the first session after the start, and the next one
+            context = browser.new_context(viewport=DESKTOP)
+            page = context.new_page()
+            page.set_default_timeout(LONG)
+            page.goto(f"{server.url}/Estimate_cost?folder={quote(str(fresh))}")
+            wait_idle(page)
+            expect(page.get_by_role("heading", name="Estimate cost", exact=True)).to_be_visible(timeout=LONG)
+            expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_text(
+                ["Select folder", "Keyframes", "Estimate cost", "Tune", "Submit", "Progress", "Results"])
+            expect(page.get_by_test_id("stSidebar")).to_contain_text(str(fresh))  # the folder from the address
+            expect(page.get_by_text("Choose a folder of videos first.")).to_have_count(0)
+            expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_be_visible()
+            context.close()
+        assert not log_problems(server), log_problems(server)
+    finally:
+        stop_app(server)
 
 
 # --- Item 8: money and deletion ask first, with the amount ------------------------------------------------
