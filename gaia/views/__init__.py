@@ -20,6 +20,7 @@ from gaia.views.answer_length import (
     profile_outputs,
     profile_records,
 )
+from gaia.views.cascade import CascadeCard, cascade_batch_text, cascade_cards, cascade_step_line
 from gaia.views.common import (
     NO_PREVIEW,
     OFFERED_STATUSES,
@@ -289,6 +290,7 @@ __all__ = [
     "BatchCost",
     "BatchTiming",
     "CamtrapExport",
+    "CascadeCard",
     "CostChart",
     "EmptyCard",
     "Facet",
@@ -325,8 +327,11 @@ __all__ = [
     "can_cancel",
     "card_heading",
     "card_metrics",
+    "cascade_batch_text",
+    "cascade_cards",
     "cascade_default_model",
     "cascade_pass_line",
+    "cascade_step_line",
     "cascade_summary",
     "config_records",
     "configs_of",

@@ -113,7 +113,9 @@ def empty_lever_text(folder: Path | str, inp: RunInputs, est: Estimate, *, text_
 
 CASCADE_HELP = ("Every video goes first to the model and frame size chosen here; only answers the schema marks as "
                 "uncertain (lowest confidence, species unknown, frames disagreeing) go again to {model} with the "
-                "folder's frames. Both are ordinary runs now, at standard prices; both answers stay in the sidecar.")
+                "folder's frames. Run here, both are ordinary runs now, at standard prices; saved as the folder's "
+                "default, the Batch tab sends the first pass as a batch and retrieving it sends the second. Both "
+                "answers stay in the sidecar.")
 
 
 def cascade_default_model(models: Sequence[str]) -> str:
