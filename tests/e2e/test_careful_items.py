@@ -275,9 +275,11 @@ def test_item06_extraction_and_tune_pricing_show_progress_with_counts(
     (item 7) and says which prices its two money columns use (item 9)."""
     folder = made("progress")
     folder.mkdir(parents=True)
-    clip = media.make("testsrc", folder / "a.mp4")
-    for name in ("b.mp4", "c.mp4", "d.mp4", "e.mp4"):  # more videos than workers: the bar has steps to show
-        (folder / name).write_bytes(clip.read_bytes())
+    # More videos than workers, each of its own content (no frame cache shared with another test's folder), so
+    # the bar has steps to show.
+    for name, kind in (("a.mp4", "bframes"), ("b.mp4", "black_edges"), ("c.mp4", "distinct"),
+                       ("d.mp4", "testsrc_gop1"), ("e.mp4", "late_event")):
+        media.make(kind, folder / name)
     (folder / "zero.mp4").write_bytes(b"")
     f = gaia.Folder(folder)
     f.save_settings(f.settings().with_keyframes(count=2))
