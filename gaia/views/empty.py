@@ -83,9 +83,10 @@ def saving_text(saving: EmptySaving, threshold: float, miss: MissRate | None = N
                 f"{fmt.usd(saving.saving_usd)} ({fmt.pct(saving.saving_share)} of {fmt.usd(saving.with_usd)}, "
                 "Batch API with caching).")
     if miss is not None and miss.sampled:
-        text += f" Measured: {miss.describe()}."
+        text += f" The measured miss rate: {miss.describe()}."
     else:
-        text += " Misses not measured yet: gaia empty-sample DIR sends a sample of these clips to count them."
+        text += (" Misses not measured yet: no sample of these clips has been sent (the Tune page, or gaia tune DIR "
+                 "--empty-sample N, sends one and counts those with a subject).")
     return text
 
 
