@@ -41,7 +41,7 @@ from gaia.pricing.spent import Spend, folder_spend
 from gaia.pricing.tokens import PromptTokens
 from gaia.prompts import PromptProfile
 from gaia.quality.sample import DEFAULT_SAMPLE
-from gaia.quality.tune import DEFAULT_TOLERANCE, TuneResult, adopt_config, quality_for, run_tune, stored_quality
+from gaia.quality.tune import DEFAULT_TOLERANCE, Labels, TuneResult, adopt_config, quality_for, run_tune, stored_quality
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
@@ -344,12 +344,15 @@ class Folder(WorkingFolder):
     # --- tuning ----------------------------------------------------------------------------------
 
     def tune(self, *, n: int = DEFAULT_SAMPLE, models: Sequence[str] | None = None, budget_usd: float | None = None,
-             tolerance: float = DEFAULT_TOLERANCE, dry_run: bool = False, on_progress: Progress | None = None,
+             tolerance: float = DEFAULT_TOLERANCE, labels: Labels | None = None, simulated: bool | None = None,
+             dry_run: bool = False, on_progress: Progress | None = None,
              on_pricing: Progress | None = None) -> TuneResult:
         """Find the cheapest settings that still answer like the richest, on a sample of ``n`` videos
-        (``dry_run``: priced only, nothing sent)."""
+        (``dry_run``: priced only, nothing sent). ``labels`` (relative path → verified fields) score against
+        people's answers; ``simulated`` says the answers come from the emulator."""
         return run_tune(self, client=None if dry_run else self.api(), n=n, models=models, budget_usd=budget_usd,
-                        tolerance=tolerance, dry_run=dry_run, on_progress=on_progress, on_pricing=on_pricing)
+                        tolerance=tolerance, labels=labels, simulated=simulated, dry_run=dry_run,
+                        on_progress=on_progress, on_pricing=on_pricing)
 
     def stored_tune(self, prompt_hash: str | None = None) -> dict[str, Any] | None:
         """The stored tune of the current prompt profile (or of ``prompt_hash``), if any."""

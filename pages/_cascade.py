@@ -1,6 +1,6 @@
 """The Submit page's cascade (in the Run now tab): a cheap first pass, then only the uncertain answers again.
 
-Both passes are ordinary runs now (``gaia.run_cascade``); the status box shows each pass as it starts
+Both passes are ordinary runs now (``gaia.Folder.cascade``); the status box shows each pass as it starts
 and what each sent. Sentences come from ``gaia.views``.
 """
 
@@ -25,7 +25,7 @@ def render_cascade(folder: Path) -> None:
         models = V.models_in_order()
         cheap = c[0].selectbox("First pass model", models, index=models.index(V.cascade_default_model(models)),
                                format_func=V.model_name, key="cascade_model")
-        presets = [p.name for p in gaia.FRAME_PRESETS]
+        presets = [p.name for p in gaia.limits.FRAME_PRESETS]
         preset = c[1].selectbox("First pass frame size", presets, index=0, key="cascade_preset")
         if not st.button("Run the cascade now", icon=":material/call_split:", key="cascade_run"):
             return
@@ -36,7 +36,7 @@ def render_cascade(folder: Path) -> None:
                 status.update(label=f"Cascade: pass {n} of 2…")
                 st.write(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
 
-            res = gaia.run_cascade(folder, client(), cheap, preset, settings=settings, on_progress=progress,
+            res = gaia.Folder(folder, client()).cascade(cheap, preset, settings=settings, on_progress=progress,
                                    on_pass=on_pass)
             for rel, why in res.escalated.items():
                 st.write(f"{md(rel)}: sent again ({md(why)})")

@@ -189,7 +189,7 @@ def _xmp(folder: Path) -> None:
         gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve,
                                                   xmp_root=root))
     if st.button("Write the XMP sidecars now", icon=":material/sell:", key="export_xmp"):
-        ss["export_xmp_result"] = (str(folder), gaia.write_xmp_for(folder, naming=naming))
+        ss["export_xmp_result"] = (str(folder), gaia.Folder(folder).export_xmp(naming=naming))
     written = ss.get("export_xmp_result")  # shown under the button, where it was asked for
     if written is not None and written[0] == str(folder):
         result = written[1]
