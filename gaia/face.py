@@ -41,7 +41,16 @@ from gaia.pricing.spent import Spend, folder_spend
 from gaia.pricing.tokens import PromptTokens
 from gaia.prompts import PromptProfile
 from gaia.quality.sample import DEFAULT_SAMPLE
-from gaia.quality.tune import DEFAULT_TOLERANCE, Labels, TuneResult, adopt_config, quality_for, run_tune, stored_quality
+from gaia.quality.tune import (
+    DEFAULT_TOLERANCE,
+    Labels,
+    TuneConfig,
+    TuneResult,
+    adopt_config,
+    quality_for,
+    run_tune,
+    stored_quality,
+)
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
@@ -192,15 +201,19 @@ class Folder(WorkingFolder):
         return estimate_folder(inp, client=self.client, max_tokens=max_tokens, output_tokens_default=output_tokens,
                                text_tokens=text_tokens)
 
-    def estimator(self, inputs: RunInputs | None = None, *,
-                  output_tokens: int | None = None) -> Callable[[Selection], Estimate]:
-        """The folder's one estimate as a function of the selection (which videos and frames are left out)."""
-        return folder_estimator(inputs if inputs is not None else self.inputs(), output_tokens_default=output_tokens,
-                                client=self.client)
+    def estimator(self, inputs: RunInputs | None = None, *, text_tokens: PromptTokens | None = None,
+                  output_tokens: int | None = None, max_tokens: int | None = None) -> Callable[[Selection], Estimate]:
+        """The folder's one estimate (``estimate``, the prompt counted once) as a function of the selection:
+        what it costs with any set of videos and frames left out."""
+        return folder_estimator(inputs if inputs is not None else self.inputs(), text_tokens=text_tokens,
+                                output_tokens_default=output_tokens, client=self.client, max_tokens=max_tokens)
 
-    def empty_saving(self, likely_empty: Collection[str], *, inputs: RunInputs | None = None) -> EmptySaving:
-        """What leaving out ``likely_empty`` saves on the run (clips already excluded count neither way)."""
-        return empty_saving(self.estimator(inputs), self.selection(), likely_empty)
+    def empty_saving(self, likely_empty: Collection[str], *, inputs: RunInputs | None = None,
+                     estimator: Callable[[Selection], Estimate] | None = None) -> EmptySaving:
+        """What leaving out ``likely_empty`` saves on the run priced by ``estimator`` (default: ``estimator(inputs)``);
+        clips already excluded count neither way."""
+        selection = inputs.selection if inputs is not None else self.selection()
+        return empty_saving(estimator or self.estimator(inputs), selection, likely_empty)
 
     def max_tokens_advice(self, prompt_hash: str, model: str, current: int) -> MaxTokensAdvice:
         """Whether the answer length limit ``current`` fits the answers this prompt and model gave so far."""
@@ -343,14 +356,16 @@ class Folder(WorkingFolder):
 
     # --- tuning ----------------------------------------------------------------------------------
 
-    def tune(self, *, n: int = DEFAULT_SAMPLE, models: Sequence[str] | None = None, budget_usd: float | None = None,
+    def tune(self, *, n: int = DEFAULT_SAMPLE, videos: Sequence[str] | None = None, models: Sequence[str] | None = None,
+             budget_usd: float | None = None,
              tolerance: float = DEFAULT_TOLERANCE, labels: Labels | None = None, simulated: bool | None = None,
              dry_run: bool = False, on_progress: Progress | None = None,
              on_pricing: Progress | None = None) -> TuneResult:
         """Find the cheapest settings that still answer like the richest, on a sample of ``n`` videos
-        (``dry_run``: priced only, nothing sent). ``labels`` (relative path → verified fields) score against
-        people's answers; ``simulated`` says the answers come from the emulator."""
-        return run_tune(self, client=None if dry_run else self.api(), n=n, models=models, budget_usd=budget_usd,
+        (or on ``videos``; ``dry_run``: priced only, nothing sent). ``labels`` (relative path → verified
+        fields) score against people's answers; ``simulated`` says the answers come from the emulator."""
+        return run_tune(self, client=None if dry_run else self.api(), n=n, videos=videos, models=models,
+                        budget_usd=budget_usd,
                         tolerance=tolerance, labels=labels, simulated=simulated, dry_run=dry_run,
                         on_progress=on_progress, on_pricing=on_pricing)
 
@@ -362,15 +377,17 @@ class Folder(WorkingFolder):
         """The tune's stored score of ``settings`` (default: the saved ones), ``None`` when never tuned."""
         return quality_for(self, settings)
 
-    def adopt(self, config: Mapping[str, Any]) -> RunSettings:
+    def adopt(self, config: TuneConfig | Mapping[str, Any]) -> RunSettings:
         """Make a tune's configuration the folder's run settings; returns the saved settings."""
         return adopt_config(self, config)
 
     # --- export ----------------------------------------------------------------------------------
 
-    def export_xmp(self, rel_paths: Sequence[str] | None = None, *, naming: str | None = None) -> XmpResult:
-        """Write an XMP sidecar beside each analysed video (all, or ``rel_paths``) for photo managers."""
-        return write_xmp_for(self, rel_paths, naming=naming)
+    def export_xmp(self, rel_paths: Sequence[str] | None = None, *, naming: str | None = None,
+                   embed: bool = False) -> XmpResult:
+        """Write an XMP sidecar beside each analysed video (all, or ``rel_paths``) for photo managers;
+        ``embed`` also writes it into each MP4/MOV video (with exiftool)."""
+        return write_xmp_for(self, rel_paths, naming=naming, embed=embed)
 
     def export_camtrap(self, out_dir: Path | str, *, deployment: CamtrapDeployment | None = None,
                        title: str | None = None) -> CamtrapResult:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from gaia.settings import MAX_MAX_TOKENS, MIN_MAX_TOKENS
+import gaia
+from gaia.limits import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 
 
 def add_parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -44,30 +45,24 @@ def counting_client() -> Any | None:
     """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
     if not os.environ.get("ANTHROPIC_API_KEY"):
         return None
-    from gaia.api.client import MissingApiKey, make_client
-
     try:
-        return make_client()
-    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
+        return gaia.make_client()
+    except (gaia.MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
         return None
 
 
 def count_prompt_for(folder: Any, settings: Any, client: Any | None = None) -> None:
     """Count the folder's prompt exactly when an API is reachable (``client``, else one from the
     environment), so this command's figures use the count ``gaia estimate`` uses."""
-    from gaia.folder import Folder
-    from gaia.pricing.inputs import folder_prompt_tokens
-    from gaia.prompts import ProfileNotFound
-
     client = client or counting_client()
     if client is None:
         return
-    f = Folder.of(folder)
+    f = gaia.Folder(folder, client)
     try:
         profile = f.profile(settings.prompt_profile)
-    except ProfileNotFound:
+    except gaia.ProfileNotFound:
         return
-    folder_prompt_tokens(f, profile, settings.model, client=client)
+    f.prompt_tokens(profile, settings.model)
 
 
 def confirm_warnings(cmd: str, warnings: Any, yes: bool) -> bool:

@@ -13,6 +13,7 @@ Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` 
 """
 
 from gaia.fsutil import display_name
+from gaia.media.empty import empty_fields, likely_empty
 from gaia.views.answer_length import (
     ProfileOutput,
     advice_level,
@@ -346,6 +347,7 @@ __all__ = [
     "edge_for",
     "edge_label",
     "empty_cards",
+    "empty_fields",
     "empty_lever_text",
     "endpoint_note",
     "error_log_path",
@@ -370,6 +372,7 @@ __all__ = [
     "keyframe_caption",
     "last_run_metrics",
     "legacy_models",
+    "likely_empty",
     "list_choices",
     "load_results",
     "log_failure",
