@@ -45,7 +45,7 @@ from gaia.runs.plan import SubmissionPlan
 from gaia.runs.retrieve import RetrieveResult
 from gaia.runs.status import BatchStatus
 from gaia.runs.trial import TrialResult, TrialUndo, run_choice
-from gaia.settings import RunSettings, allowed_roots, frame_preset
+from gaia.settings import RunSettings, allowed_roots, frame_preset, parse_cascade
 from gaia.sidecar import SidecarError
 
 __version__ = "0.1.0"
@@ -106,6 +106,7 @@ __all__ = [
     "not_offered_reason",
     "other_ttl",
     "output_estimate",
+    "parse_cascade",
     "read_bill_csv",
     "run_choice",
     "schema_problems",

@@ -19,7 +19,7 @@ import html
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,15 @@ from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframe
 from gaia.media.scan import ScanResult, VideoRecord, scan_folder
 from gaia.pricing.estimate import Estimate
 from gaia.pricing.inputs import RunInputs, estimate_folder, folder_prompt_tokens, load_run_inputs
-from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_estimator, measured_misses
+from gaia.pricing.levers import (
+    CascadeEstimate,
+    EmptySaving,
+    MissRate,
+    cascade_estimate,
+    empty_saving,
+    folder_estimator,
+    measured_misses,
+)
 from gaia.pricing.limits import MaxTokensAdvice, max_tokens_advice
 from gaia.pricing.spent import Spend, folder_spend
 from gaia.pricing.tokens import PromptTokens
@@ -54,7 +62,7 @@ from gaia.quality.tune import (
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
-from gaia.runs.levers import CascadeResult, run_cascade
+from gaia.runs.levers import CascadeResult, cascaded, cheap_settings, escalation_share, run_cascade
 from gaia.runs.now import OnlineResult, retry_now, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now, plan_submission
@@ -214,6 +222,26 @@ class Folder(WorkingFolder):
         clips already excluded count neither way."""
         selection = inputs.selection if inputs is not None else self.selection()
         return empty_saving(estimator or self.estimator(inputs), selection, likely_empty)
+
+    def cascade_estimate(self, cheap_model: str, cheap_preset: str, *, inputs: RunInputs | None = None,
+                         selection: Selection | None = None, output_tokens: int | None = None,
+                         on_progress: Progress | None = None,
+                         on_second_progress: Progress | None = None) -> CascadeEstimate:
+        """What a cascade would cost for the videos still to send (of ``selection``, default the saved one):
+        the cheap configuration's estimate (its keyframes extracted when missing, ``on_progress``) and the
+        strong one's for the same videos (``on_second_progress``), with the share expected to escalate."""
+        inp = inputs if inputs is not None else self.inputs()
+        cheap = cheap_settings(inp.settings, cheap_model, cheap_preset)
+        sel = (selection if selection is not None else inp.selection).without(cascaded(self, cheap_model))
+        sets = self.keyframes(settings=cheap.keyframes, model=cheap.model, on_progress=on_progress)
+        inp_c = replace(self.inputs(model=cheap.model), sets=tuple(sets), settings=cheap)
+        first = self.estimator(inp_c, output_tokens=output_tokens)(sel)
+        # The strong configuration priced for every video the cascade may escalate: their frames too.
+        strong_sets = self.keyframes(settings=inp.settings.keyframes, model=inp.model, on_progress=on_second_progress)
+        strong = self.estimator(replace(inp, sets=tuple(strong_sets)), output_tokens=output_tokens)(sel)
+        share = escalation_share(self, cheap_model)
+        return cascade_estimate(first, strong, share=share.point, share_low=share.low, share_high=share.high,
+                                share_source=share.source)
 
     def max_tokens_advice(self, prompt_hash: str, model: str, current: int) -> MaxTokensAdvice:
         """Whether the answer length limit ``current`` fits the answers this prompt and model gave so far."""
