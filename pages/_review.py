@@ -2,7 +2,7 @@
 
 UI layer only. The queue and the form come from ``gaia.views.review_queue`` / ``gaia.views.review_form``, saving
 goes through ``gaia.Folder.save_review`` (human-verified fields, never overwritten by a later run); the
-exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
+exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.Folder.export_xmp`` and the Camtrap
 DP package (``gaia.views.camtrap_zip`` / ``camtrap_package``). Text from answers is shown as text.
 """
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import NoReturn
 
+import gaia
 from gaia.format import error_text
 from gaia.views import command_problem
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn a folder of videos into one structured Claude analysis per video.",
         epilog="Run 'gaia COMMAND --help' for a command's options and an example.",
     )
+    parser.add_argument("--version", action="version", version=f"gaia {gaia.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"gaia._cli.{name}").register(sub)

@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(args: argparse.Namespace) -> int:
-    rows = gaia.views.load_results(args.folder)
+    rows: gaia.Results = gaia.Folder(args.folder).results()
     if args.format == "csv":
-        chunks: Any = [gaia.views.rows_csv(rows)]
+        chunks: Any = [rows.to_csv()]
     else:
         chunks = gaia.views.iter_analyses_jsonl(args.folder, rows)
     if args.out is None:

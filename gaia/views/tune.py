@@ -1,6 +1,6 @@
 """The Tune page's view models: a tune (planned or stored) as chart points, a table, per-field losses and words.
 
-Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.stored_quality``), so a
+Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.Folder.stored_tune``), so a
 plan priced a moment ago and a tune stored last week render the same way. Prices are per video of
 a run of the folder with those settings (Batch API with caching): measured from the tune's usage
 once it ran, estimated before. Each point is a configuration's paired difference to the ceiling
@@ -9,7 +9,7 @@ control are marked. The verdict at the tolerance a person sets is ``gaia.quality
 (``decide_stored``), never a second one, and tables hold words, never ``None``. ``verified_labels``
 lets a tune score against the fields people verified (``gaia.labels``) instead of the richest
 configuration. The Estimate page's quality line
-(``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
+(``quality_text``) reads ``gaia.Folder.quality``. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def spend_text(data: Mapping[str, Any]) -> str:
 
 
 def quality_text(quality: Mapping[str, Any] | None) -> str | None:
-    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``).
+    """The Estimate page's line on the current settings' measured quality (``gaia.Folder.quality``).
 
     The score only: the price per video on that page is the estimate's, for this folder (the tune's own
     figure, measured on its sample at its prices, would be a second price for the same settings)."""

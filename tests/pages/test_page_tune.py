@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.quality.tune import quality_for, stored_quality
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "7_Tune.py")
@@ -36,7 +37,7 @@ def test_price_run_see_and_adopt(folder):
     assert not at.exception
     plan = at.session_state["tune_plan"][1]
     assert len(plan["configs"]) >= 6 and plan["planned_usd"] > 0
-    assert gaia.stored_quality(folder) is None  # pricing sends nothing and stores nothing
+    assert stored_quality(folder) is None  # pricing sends nothing and stores nothing
     budget = at.number_input(key="tune_budget").value
     assert budget == gaia.views.default_budget(plan["planned_usd"])  # the ladder's own prices, not a literal
     assert f"spend at most {gaia.format.usd(budget)}" in at.button(key="tune_run").label
@@ -45,7 +46,7 @@ def test_price_run_see_and_adopt(folder):
 
     at.button(key="tune_run").click().run()
     assert not at.exception, at.exception
-    stored = gaia.stored_quality(folder)
+    stored = stored_quality(folder)
     assert stored is not None and stored["spent_usd"] <= budget
     assert stored["reference"]["score"] is not None
     assert at.get("plotly_chart"), "the quality-against-cost chart"
@@ -68,4 +69,4 @@ def test_price_run_see_and_adopt(folder):
         rec["model"], rec["frames"], rec["max_edge"])
     assert any("Adopted" in s.value for s in at.success)
     assert [b.key for b in at.button if b.key == "tune_adopt"] == []  # already the folder's settings
-    assert gaia.quality_for(folder)["id"] == rec["id"]  # the Estimate page's quality line finds it
+    assert quality_for(folder)["id"] == rec["id"]  # the Estimate page's quality line finds it
