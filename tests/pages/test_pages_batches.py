@@ -444,7 +444,7 @@ def test_the_submit_page_plans_once_per_folder_state(api_env, ready_folder, monk
         calls.append("plan")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gaia, "plan_submission", counting)
+    monkeypatch.setattr(gaia.face, "plan_submission", counting)
     import streamlit as st
 
     st.cache_resource.clear()

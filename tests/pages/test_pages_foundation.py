@@ -90,7 +90,7 @@ def test_keyframes_page_extracts_shows_and_excludes(make_folder, monkeypatch):
             on_progress(done, total)
         return real(*args, on_progress=seen, **kwargs)
 
-    monkeypatch.setattr(gaia, "extract_keyframes", counted)
+    monkeypatch.setattr(gaia.face, "extract_keyframes", counted)
     at.button[0].click().run()
     assert not at.exception
     # Issue 26 item 6: the bar counts the videos to extract (not the zero-byte file) and moves per video.
