@@ -170,7 +170,7 @@ else:
         if res.blocked:
             st.error(md(res.blocked), icon=":material/block:")
         else:
-            ss["progress_flash"] = f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
+            ss["progress_flash"] = V.retry_sent_text(res)
             ss["progress_problems"] = list(res.problems)
             st.rerun()
 

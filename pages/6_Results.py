@@ -101,7 +101,7 @@ elif section == "failures":
             if res.blocked:
                 st.error(plain(res.blocked), icon=":material/block:")
             else:
-                ss["progress_flash"] = f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
+                ss["progress_flash"] = V.retry_sent_text(res)
                 with contextlib.suppress(StreamlitAPIException):  # not registered when run on its own
                     st.switch_page(PAGE_PROGRESS)
                 st.success(ss["progress_flash"], icon=":material/check_circle:")

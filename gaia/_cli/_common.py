@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -65,6 +66,20 @@ def count_prompt_for(folder: Any, settings: Any, client: Any | None = None) -> N
     f.prompt_tokens(profile, settings.model)
 
 
+def run_settings(args: argparse.Namespace, cmd: str) -> gaia.RunSettings | None:
+    """The folder's run settings with ``--model`` and ``--max-tokens`` laid over; ``None`` after saying why
+    the model is not offered."""
+    settings = gaia.Folder(args.folder).settings()
+    if args.model:
+        if (why := gaia.not_offered_reason(args.model)) is not None:
+            err(cmd, why)
+            return None
+        settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
+    return settings
+
+
 def confirm_warnings(cmd: str, warnings: Any, yes: bool) -> bool:
     """Print each warning of a plan; when there is any, ask once more before sending (``yes`` answers it)."""
     warnings = tuple(warnings or ())
@@ -99,6 +114,14 @@ def add_max_tokens(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=max_tokens_arg, metavar="N",
                    help="the answer length limit per video in tokens, thinking included (default: the folder's "
                         "setting, as on the Submit page); answers longer than this are cut off and still billed")
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
 
 
 def folder_arg(value: str) -> Path:

@@ -13,7 +13,6 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from gaia._cli._common import (
     err,
     folder_arg,
     progress_for,
+    run_settings,
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.limits import COUNTS_NOTE, DEFAULT_POLL_S
@@ -246,14 +246,9 @@ def run_submit(args: argparse.Namespace) -> int:
         err("submit", "a cascade chooses its second pass from each first answer, so it runs now: use "
                       f"gaia run {args.folder} --cascade {args.cascade} (gaia estimate --cascade prices it)")
         return 2
-    settings = gaia.Folder(args.folder).settings()
-    if args.model:
-        if (why := gaia.not_offered_reason(args.model)) is not None:
-            err("submit", why)
-            return 2
-        settings = replace(settings, model=args.model)
-    if args.max_tokens:
-        settings = replace(settings, max_tokens=args.max_tokens)
+    settings = run_settings(args, "submit")
+    if settings is None:
+        return 2
     client = None
     if not args.dry_run:
         client = _client("submit")

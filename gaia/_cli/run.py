@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import threading
-from dataclasses import replace
 from typing import Any
 
 import gaia
@@ -27,7 +26,9 @@ from gaia._cli._common import (
     emit_json,
     err,
     folder_arg,
+    positive_int,
     progress_for,
+    run_settings,
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
@@ -36,24 +37,17 @@ from gaia.views import display_name as shown
 SHOW = 15
 
 
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
-
-
 def register(sub: Any) -> None:
     """Add the ``run`` subcommand."""
     p = add_parser(sub, "run", "Analyse videos now through the Messages API (standard prices, answers in seconds).",
                    "gaia run ~/Videos/pets --limit 3 --max-cost 1 --yes")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--model", help="model to use (default: the folder's setting)")
-    p.add_argument("--limit", type=_positive, metavar="N", help="send at most N videos")
+    p.add_argument("--limit", type=positive_int, metavar="N", help="send at most N videos")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD",
                    help="refuse if the estimate at standard prices is above USD, and stop before passing it")
-    p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
+    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
                    help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}); "
                         "lowered automatically while the API pushes back")
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
@@ -137,14 +131,9 @@ def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, c
 
 def run_run(args: argparse.Namespace) -> int:
     """Plan, show the choice, confirm and send now."""
-    settings = gaia.Folder(args.folder).settings()
-    if args.model:
-        if (why := gaia.not_offered_reason(args.model)) is not None:
-            err("run", why)
-            return 2
-        settings = replace(settings, model=args.model)
-    if args.max_tokens:
-        settings = replace(settings, max_tokens=args.max_tokens)
+    settings = run_settings(args, "run")
+    if settings is None:
+        return 2
     try:
         folder = gaia.Folder(args.folder, gaia.make_client())
     except MissingApiKey as exc:

@@ -15,15 +15,8 @@ import argparse
 from typing import Any
 
 import gaia
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, positive_int, progress_for
 from gaia.format import usd
-
-
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
 def _share(value: str) -> float:
@@ -38,7 +31,7 @@ def register(sub: Any) -> None:
     p = add_parser(sub, "tune", "Measure what cheaper settings lose on a sample, and recommend the cheapest good one.",
                    "gaia tune ~/Videos/pets --sample 12 --budget 2 --yes --adopt")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
-    p.add_argument("--sample", type=_positive, default=gaia.limits.DEFAULT_SAMPLE, metavar="N",
+    p.add_argument("--sample", type=positive_int, default=gaia.limits.DEFAULT_SAMPLE, metavar="N",
                    help=f"videos to tune on, spread over lengths and subfolders (default {gaia.limits.DEFAULT_SAMPLE})")
     p.add_argument("--videos", nargs="+", metavar="REL", help="tune on these videos instead (paths in the folder)")
     p.add_argument("--budget", type=float, metavar="USD", help="spend at most this much on the tune")

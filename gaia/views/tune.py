@@ -284,38 +284,3 @@ def quality_text(quality: Mapping[str, Any] | None) -> str | None:
     ref = quality.get("reference_score")
     return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}"
             + (f" against the reference's {ref:.3f}" if ref is not None else "") + ".")
-
-
-__all__ = [
-    "NONE",
-    "ROLE_CONTROL",
-    "ROLE_CURRENT",
-    "ROLE_LABELS",
-    "ROLE_NOT_RUN",
-    "ROLE_OTHER",
-    "ROLE_RECOMMENDED",
-    "ROLE_REFERENCE",
-    "ROLE_REPLICATE",
-    "TOLERANCE_MAX",
-    "TunePoint",
-    "config_records",
-    "configs_of",
-    "default_budget",
-    "field_loss_records",
-    "field_losses",
-    "loss_matrix",
-    "pareto_front",
-    "quality_text",
-    "recommendation_text",
-    "recommended_at",
-    "reference_id",
-    "spend_text",
-    "text_records",
-    "tolerance_floor",
-    "tolerance_sentence",
-    "tune_plan_metrics",
-    "tune_points",
-    "verdict_at",
-    "verdict_sentence",
-    "verified_labels",
-]
