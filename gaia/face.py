@@ -1,11 +1,12 @@
 """The top floor: ``gaia.Folder(path, client=None)``, whose verbs are the product's operations.
 
 A script, a notebook, the CLI and the pages hold one object for a folder of videos and ask it to
-``scan``, extract ``keyframes``, ``estimate``, ``plan``, ``submit``, ``run_now``, run a ``trial``,
-``watch``, ``retrieve``, ``retry``, read ``results`` and ``spent``, ``tune`` and ``export``. Each
-verb has typed parameters and a typed result and delegates to the function that does the work
-(``gaia.media``, ``gaia.pricing``, ``gaia.runs``, ``gaia.quality``, ``gaia.exports``, ``gaia.views``):
-nothing is computed here.
+``scan``, extract ``keyframes``, check for empty clips, ``estimate``, ``plan``, ``submit``, ``run_now``
+(or in a ``cascade``), run a ``trial``, ``watch``, ``retrieve``, ``retry``, read ``results`` and
+``spent``, ``tune`` and ``export_xmp``/``export_camtrap``. Each verb has typed parameters and a typed
+result and delegates to the function that does the work (``gaia.media``, ``gaia.pricing``,
+``gaia.runs``, ``gaia.quality``, ``gaia.exports``, ``gaia.views``): nothing is computed here but the
+order in which a cascade's estimate asks for its parts.
 
 This ``Folder`` is the ground-floor working-folder object (``gaia.folder.Folder``: ``.gaia/``,
 settings, exclusions, prompt profiles, ledger, locks, sidecar paths) with the verbs added, so
