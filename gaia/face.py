@@ -423,7 +423,6 @@ class Folder(WorkingFolder):
         """Write the results as a Camtrap DP data package in ``out_dir`` (every video at ``deployment``'s place)."""
         return export_camtrap_dp(self, out_dir, default=deployment, title=title)
 
-    export = export_xmp
 
     def _repr_html_(self) -> str:
         s = self.settings()
