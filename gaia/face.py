@@ -61,9 +61,10 @@ from gaia.quality.tune import (
     stored_quality,
 )
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
+from gaia.runs.cascade import CascadeStep, cascade_states, cascaded, cheap_settings, plan_first_pass
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
-from gaia.runs.levers import CascadeResult, cascaded, cheap_settings, escalation_share, run_cascade
+from gaia.runs.levers import CascadeResult, escalation_share, run_cascade
 from gaia.runs.now import OnlineResult, retry_now, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now, plan_submission
@@ -240,7 +241,7 @@ class Folder(WorkingFolder):
         # The strong configuration priced for every video the cascade may escalate: their frames too.
         strong_sets = self.keyframes(settings=inp.settings.keyframes, model=inp.model, on_progress=on_second_progress)
         strong = self.estimator(replace(inp, sets=tuple(strong_sets)), output_tokens=output_tokens)(sel)
-        share = escalation_share(self, cheap_model)
+        share = escalation_share(self, cheap_model, cheap_preset)
         return cascade_estimate(first, strong, share=share.point, share_low=share.low, share_high=share.high,
                                 share_source=share.source)
 
@@ -267,6 +268,19 @@ class Folder(WorkingFolder):
         """What a run now would send (the same requests as a batch) and what is skipped and why; nothing is sent."""
         return plan_run_now(self, settings, limit=limit, force=force, extract=extract, image_source=image_source,
                             likely_empty=likely_empty, on_progress=on_progress)
+
+    def plan_cascade(self, cheap_model: str, cheap_preset: str, settings: RunSettings | None = None, *,
+                     limit: int | None = None, likely_empty: Mapping[str, str] | None = None,
+                     on_progress: Progress | None = None) -> SubmissionPlan:
+        """A batch cascade's first pass: every video not yet through a cascade with ``cheap_model``, with the
+        cheap model at ``cheap_preset`` (its keyframes extracted when missing). Once ``submit`` sends it, each
+        retrieval of its results sends the uncertain answers again with ``settings`` (default: the saved ones)."""
+        return plan_first_pass(self, settings or self.settings(), cheap_model, cheap_preset, client=self.client,
+                               limit=limit, likely_empty=likely_empty, on_progress=on_progress)
+
+    def cascades(self) -> tuple[CascadeStep, ...]:
+        """Where the folder's latest batch cascades stand (first pass in flight, escalated, second pass sent)."""
+        return cascade_states(self)
 
     def submit(self, plan: SubmissionPlan | None = None, *, max_cost_usd: float | None = None,
                dry_run_to: Path | str | None = None, checkpoints: Checkpoints | None = None,
@@ -386,17 +400,19 @@ class Folder(WorkingFolder):
     # --- tuning ----------------------------------------------------------------------------------
 
     def tune(self, *, n: int = DEFAULT_SAMPLE, videos: Sequence[str] | None = None, models: Sequence[str] | None = None,
-             budget_usd: float | None = None,
-             tolerance: float = DEFAULT_TOLERANCE, labels: Labels | None = None, simulated: bool | None = None,
-             dry_run: bool = False, on_progress: Progress | None = None,
+             budget_usd: float | None = None, tolerance: float = DEFAULT_TOLERANCE,
+             cascades: Sequence[str] | None = None, empty_sample: int = 0, labels: Labels | None = None,
+             simulated: bool | None = None, dry_run: bool = False, on_progress: Progress | None = None,
              on_pricing: Progress | None = None) -> TuneResult:
         """Find the cheapest settings that still answer like the richest, on a sample of ``n`` videos
-        (or on ``videos``; ``dry_run``: priced only, nothing sent). ``labels`` (relative path → verified
+        (or on ``videos``; ``dry_run``: priced only, nothing sent). ``cascades`` (``"MODEL:PRESET"`` each;
+        ``None``: the default one, ``[]``: none) are weighed as configurations too; ``empty_sample``
+        likely-empty clips are also sent to measure the miss rate. ``labels`` (relative path → verified
         fields) score against people's answers; ``simulated`` says the answers come from the emulator."""
         return run_tune(self, client=None if dry_run else self.api(), n=n, videos=videos, models=models,
-                        budget_usd=budget_usd,
-                        tolerance=tolerance, labels=labels, simulated=simulated, dry_run=dry_run,
-                        on_progress=on_progress, on_pricing=on_pricing)
+                        budget_usd=budget_usd, tolerance=tolerance, cascades=cascades, empty_sample=empty_sample,
+                        labels=labels, simulated=simulated, dry_run=dry_run, on_progress=on_progress,
+                        on_pricing=on_pricing)
 
     def stored_tune(self, prompt_hash: str | None = None) -> dict[str, Any] | None:
         """The stored tune of the current prompt profile (or of ``prompt_hash``), if any."""

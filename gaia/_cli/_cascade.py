@@ -8,18 +8,26 @@ from typing import Any
 import gaia
 from gaia._cli._common import err, progress_for
 
+NO_CASCADE = ("off", "none")
+
 
 def add_cascade(p: argparse.ArgumentParser) -> None:
     """Add ``--cascade`` to a subcommand."""
     p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
                    help="two passes: every video with a cheap model and frame preset (e.g. claude-haiku-5-5:economy), "
                         "then only the uncertain answers (low confidence, species unknown, frames disagreeing) again "
-                        "with the folder's model and frames")
+                        "with the folder's model and frames (default: the folder's 'cascade' setting; 'off' for "
+                        "one pass)")
 
 
 def cascade_arg(args: argparse.Namespace, cmd: str) -> tuple[str, str] | bool | None:
-    """``(model, preset)`` from ``--cascade``, ``None`` without it, ``False`` after printing why it is wrong."""
+    """``(model, preset)`` from ``--cascade`` or else the folder's ``cascade`` setting, ``None`` for one pass
+    (``--cascade off``), ``False`` after printing why it is wrong."""
     text = getattr(args, "cascade", None)
+    if text and text.strip().lower() in NO_CASCADE:
+        return None
+    if not text:
+        text = gaia.Folder(args.folder).settings().cascade
     if not text:
         return None
     try:

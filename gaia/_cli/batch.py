@@ -19,6 +19,7 @@ from typing import Any
 import gaia
 from gaia import BatchStatus, FolderBusy, MissingApiKey, RetrieveResult, SubmissionPlan, SubmitResult, cap_problem
 from gaia import format as fmt
+from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import (
     add_max_tokens,
     add_parser,
@@ -33,8 +34,8 @@ from gaia._cli._common import (
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.limits import COUNTS_NOTE, DEFAULT_POLL_S
+from gaia.views import cascade_cards, cascade_step_line, parked_view
 from gaia.views import display_name as shown
-from gaia.views import parked_view
 
 
 def _checkpoints(args: argparse.Namespace) -> Any:
@@ -58,9 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
     add_skip_empty(p)
-    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
-                   help="not with batches: a cascade chooses its second pass from each first answer, so it runs now "
-                        "(gaia run --cascade); gaia estimate --cascade prices it")
+    add_cascade(p)
     add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
@@ -235,16 +234,17 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
         print(f"Send them again with: gaia retry {folder}")
     _print_parked(folder)
     print(f"Wrote {res.written} sidecar(s).")
+    for c in res.cascades:
+        print(cascade_step_line(c))
     return 0 if res.complete else 1
 
 
 # --- commands -------------------------------------------------------------------------------------------
 
 def run_submit(args: argparse.Namespace) -> int:
-    """Plan, show, confirm and submit."""
-    if getattr(args, "cascade", None):
-        err("submit", "a cascade chooses its second pass from each first answer, so it runs now: use "
-                      f"gaia run {args.folder} --cascade {args.cascade} (gaia estimate --cascade prices it)")
+    """Plan, show, confirm and submit (with a cascade: its first pass, the second following its results)."""
+    cascade = cascade_arg(args, "submit")
+    if cascade is False:
         return 2
     settings = run_settings(args, "submit")
     if settings is None:
@@ -256,16 +256,30 @@ def run_submit(args: argparse.Namespace) -> int:
             return 2
     else:  # a dry run sends nothing, but counts the prompt as gaia estimate does when an API is reachable
         count_prompt_for(args.folder, settings)
+    marker = None
     try:
         folder = gaia.Folder(args.folder, client)
         empty = skip_empty(args, "submit", folder, settings)
-        plan = folder.plan(settings, force=args.force, extract=True,
-                           image_source="file" if args.upload_frames else "base64",
-                           on_progress=progress_for(args, "keyframes"), likely_empty=empty)
+        if isinstance(cascade, tuple):
+            if args.force or args.upload_frames:
+                err("submit", "a cascade sends each video once per pass: --force and --upload-frames are not "
+                              "offered with it")
+                return 2
+            plan = folder.plan_cascade(*cascade, settings, likely_empty=empty,
+                                       on_progress=progress_for(args, "keyframes for the first pass"))
+            marker = plan.cascade_pass
+        else:
+            plan = folder.plan(settings, force=args.force, extract=True,
+                               image_source="file" if args.upload_frames else "base64",
+                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("submit", gaia.describe_error(exc))
         return 1
     if not args.json:
+        if marker is not None:
+            print(f"Cascade, pass 1 of 2: every video with {plan.model} at the {cascade[1]} frame size; once its "
+                  f"results are retrieved, the uncertain answers go again, as a second batch, with {settings.model} "
+                  "and the folder's frames.")
         _print_plan(plan)
     if not plan.requests and not plan.blocking_problems and not args.json:
         return 0
@@ -273,6 +287,10 @@ def run_submit(args: argparse.Namespace) -> int:
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
+        if marker is not None:
+            question = (f"Send the cascade's first pass, {len(plan.requests)} videos in {len(plan.batches)} batch(es)"
+                        f"{cost}, and then its second pass (the uncertain answers, with {settings.model}) when the "
+                        f"results are retrieved{' within your cap' if args.max_cost is not None else ''}?")
         if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
@@ -293,9 +311,12 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
                    "failures": [f.to_dict() for f in folder.failures()],
-                   "parked": parked_view(args.folder).records})
+                   "parked": parked_view(args.folder).records,
+                   "cascades": [c.to_dict() for c in folder.cascades()]})
         return 0
     _print_status(statuses)
+    for card in cascade_cards(args.folder):
+        print(f"{card.heading}\n    {card.first_text}\n    {card.second_text}")
     fails = folder.failures()
     if fails:
         print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "
