@@ -231,5 +231,5 @@ def test_a_cascade_that_sent_nothing_again_ties_with_its_first_pass_and_the_sure
     configs = [row("cur", "current", 0.005), control,
                row("a-cascade", "candidate", 0.0003, {"escalation_share_high": 0.56, "usd_per_video_high": 0.003}),
                row("z-first-pass", "candidate", 0.0003)]
-    d = decide(configs, current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=3)
+    d = decide(configs, current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=5)
     assert d.recommended == "z-first-pass"  # the same bill on the sample, but only its bill is sure
