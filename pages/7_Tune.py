@@ -32,15 +32,26 @@ from pages._ui import (
 
 V = gaia.views
 ss = st.session_state
+# Widths (px) that fit the eight columns of the tune's table in the page's width at 1400 px; a long configuration
+# label ends in "…" and shows whole on hover.
 USD_COLUMNS = {
-    "$ per video": st.column_config.TextColumn("$ per video", help="A run of the folder with these settings (Batch "
-                                               "API + caching): measured from the tune's usage, or estimated."),
-    "tune cost": st.column_config.TextColumn("tune cost", help="What sending it on the sample costs (or cost): the "
-                                             "tune is sent now, at standard prices, so it is not $ per video times "
-                                             "the sample, which is at Batch API + caching prices."),
+    "configuration": st.column_config.TextColumn("configuration", width=230),
+    "": st.column_config.TextColumn("", width=160),
+    "cost from": st.column_config.TextColumn("cost from", width=80),
+    "score": st.column_config.TextColumn("score", width=60),
+    "not sent": st.column_config.TextColumn("not sent", width=100),
+    "$ per video": st.column_config.TextColumn(
+        "$ per video", width=80,
+        help="A run of the folder with these settings (Batch API + caching): measured from the tune's usage, or "
+             "estimated."),
+    "tune cost": st.column_config.TextColumn(
+        "tune cost", width=75,
+        help="What sending it on the sample costs (or cost): the tune is sent now, at standard prices, so it is not "
+             "$ per video times the sample, which is at Batch API + caching prices."),
     "vs ceiling (interval)": st.column_config.TextColumn(
-        "vs ceiling (interval)", help="The per-video score minus the ceiling's (the reference asked again), "
-                                      "averaged, with its bootstrap interval."),
+        "vs ceiling (interval)", width=150,
+        help="The per-video score minus the ceiling's (the reference asked again), averaged, with its bootstrap "
+             "interval."),
 }
 VERDICT_BOX = {"recommend": st.success, "keep": st.info, "undetermined": st.warning}
 
