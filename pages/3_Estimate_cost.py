@@ -23,6 +23,7 @@ from pages._ui import (
     PAGE_KEYFRAMES,
     PAGE_RESULTS,
     PAGE_SUBMIT,
+    StreamlitProgress,
     model_picker,
     page_link,
     per_folder_state,
@@ -147,6 +148,24 @@ if empty_text:
 quality = V.quality_text(gaia.Folder(folder).quality(settings))  # the Tune page's stored score of these settings
 st.caption(":material/tune: " + (quality.replace("$", "\\$") if quality else
            "Quality of these settings: not measured yet (the Tune page measures it on a sample)."))
+# The folder's cascade (its 'cascade' setting, saved on the Submit page): priced on request, because the first
+# pass may first need keyframes of its own size.
+if (pair := settings.cascade_pair) is not None:
+    with st.expander(f"The folder's cascade: {V.model_name(pair[0])} at the {pair[1]} size first, then the uncertain "
+                     "answers again", icon=":material/call_split:"):
+        cascade_key = json.dumps([state_key, pair])
+        priced = ss.get("estimate_cascade")
+        if st.button("Price the cascade", icon=":material/calculate:", key="estimate_cascade_go"):
+            casc = gaia.Folder(folder, client).cascade_estimate(
+                *pair, inputs=inp, output_tokens=output_default,
+                on_progress=StreamlitProgress("Keyframes for the first pass"),
+                on_second_progress=StreamlitProgress("Keyframes for the second pass"))
+            priced = ss["estimate_cascade"] = (cascade_key, casc)
+        if priced is not None and priced[0] == cascade_key:
+            st.markdown(priced[1].describe())
+        else:
+            st.caption("Prices both passes: every video with the cheap configuration, and the share expected to be "
+                       "sent again (learnt from a pilot when there was one) with the folder's own settings.")
 if cat.override_file is not None:
     changed = sorted(m.display_name for m in cat.models.values() if m.overridden)
     st.caption(f"Prices include your override file `{cat.override_file}`"
