@@ -14,10 +14,11 @@ from playwright.sync_api import Page, expect
 
 import gaia
 from gaia.labels import read_verified
+from gaia.quality.tune import stored_quality
 from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh folder per test (the tune adopts settings; the review must not depend on that)."""
     folder = tmp_path_factory.mktemp("tune-review") / "videos"
     folder.mkdir()
-    run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
+    run = {"model": gaia.limits.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
     for name, kind in (("a.mp4", "testsrc"), ("b.mov", "mov"), ("c.mp4", "testsrc")):
         media.make(kind, folder / name)
         write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
@@ -59,6 +60,7 @@ def nav(page: Page, name: str) -> None:
 
 
 def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Path) -> None:
+    watch_table_text(page)  # the tables' cells, as drawn
     open_folder(page, app_server, clips)
     nav(page, "Tune")
     expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
@@ -72,7 +74,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     verdict = page.get_by_text(re.compile(r"^(Recommend|Keep|Undetermined)\. "))
     expect(verdict.first).to_be_visible(timeout=3 * LONG)  # the verdict in one sentence, at the top
     wait_idle(page)
-    stored = gaia.stored_quality(clips)
+    stored = stored_quality(clips)
     assert stored is not None and len(stored["configs"]) >= 8 and stored["spent_usd"] <= stored["budget_usd"]
     assert stored["verdict"] in ("recommend", "keep", "undetermined") and stored["simulated"]
     expect(page.get_by_text("Simulated (scores from the local emulator").first).to_be_visible()
@@ -83,9 +85,11 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     expect(chart.get_by_text("negative control (frames that show nothing)").first).to_be_attached()
     expect(chart.get_by_text("ceiling (reference asked twice)").first).to_be_attached()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    shot(page, "tune.png")
+    shot(page, "tune.png")  # (waits for the page to settle: every table drawn)
+    drawn = [t for table in table_texts(page) for row in table for t in row]
+    assert "score" in drawn and "None" not in drawn, drawn  # a field the tune cannot score reads "–" (issue 26, 10)
     adopt = page.get_by_role("button", name=re.compile("^Adopt "))
-    rec = gaia.views.recommended_at(stored, gaia.DEFAULT_TOLERANCE)
+    rec = gaia.views.recommended_at(stored, gaia.limits.DEFAULT_TOLERANCE)
     if rec is None:  # keep or undetermined: nothing is offered, nothing changes
         expect(adopt).to_have_count(0)
         return
@@ -124,8 +128,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     if not option.is_visible():  # the list closed under a late rerun: open it again
         wait_idle(page)
         env.click()
-    option.click()
-    shot(page, "review.png")
+    option.click()  # (docs/screenshots/review.png is taken by test_careful_items, on answers with their frames)
     # The form fits the schema: tags are a multiselect, moments a table editor, the frames beside it.
     expect(page.get_by_test_id("stMultiSelect").filter(has_text="tags")).to_be_visible()
     # (these answers were written by hand, so no frames were sent; tests/pages/test_page_review.py has frames)
