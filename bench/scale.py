@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from gaia.media.keyframes import extract_keyframes
+from gaia.media.keyframes import cached_keyframes, extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.runs.recovery import plan_submission
 
@@ -106,7 +106,7 @@ def _index(folder: Path) -> None:
 
     settings = gaia.Folder(folder).settings()
     t0 = time.perf_counter()
-    gaia.cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
     print(f"manifest index written in {time.perf_counter() - t0:.1f} s", flush=True)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 import gaia.media.keyframes as kf
 from gaia.fsutil import atomic_write_json
+from gaia.media.keyframes import cached_keyframes, extract_keyframes
 from gaia.settings import KeyframeSettings
 
 STANDARD = "claude-sonnet-4-5"
@@ -27,18 +27,18 @@ def _fresh_process() -> None:
     kf._index_loaded.clear()
 
 
-def _cached(folder: Path, settings: KeyframeSettings = THREE) -> list[gaia.KeyframeSet]:
-    return gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+def _cached(folder: Path, settings: KeyframeSettings = THREE) -> list[kf.KeyframeSet]:
+    return cached_keyframes(folder, settings=settings, model=STANDARD)
 
 
-def _view(sets: list[gaia.KeyframeSet]) -> list[tuple]:
+def _view(sets: list[kf.KeyframeSet]) -> list[tuple]:
     return [(k.rel_path, k.set_id, k.problem, k.note, k.frames) for k in sets]
 
 
 @pytest.fixture
 def extracted(make_folder):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc_gop1", "c.mp4": "testsrc"})
-    sets = gaia.extract_keyframes(folder, settings=THREE, model=STANDARD, workers=1)
+    sets = extract_keyframes(folder, settings=THREE, model=STANDARD, workers=1)
     assert all(k.frames for k in sets)
     return folder, sets
 
@@ -112,7 +112,7 @@ def test_a_deleted_manifest_or_frame_makes_the_video_unextracted_whatever_the_in
     assert a.problem == b.problem == "not extracted yet" and not a.frames and not b.frames
     assert _view([c]) == _view(sets[2:])
     # and extracting again brings them back, with the index following
-    again = gaia.extract_keyframes(folder, settings=THREE, model=STANDARD, workers=1)
+    again = extract_keyframes(folder, settings=THREE, model=STANDARD, workers=1)
     assert all(k.frames for k in again)
     _fresh_process()
     assert all(k.frames and k.problem is None for k in _cached(folder))
@@ -159,12 +159,12 @@ def test_an_index_line_pointing_out_of_its_directory_is_refused(extracted):
 
 _WRITER = """
 import sys
-import gaia, gaia.media.keyframes as kf
+import gaia.media.keyframes as kf
 from gaia.settings import KeyframeSettings
 folder, count = sys.argv[1], int(sys.argv[2])
 for _ in range(8):
     kf._manifest_memo.clear(); kf._index_loaded.clear()
-    sets = gaia.cached_keyframes(folder, settings=KeyframeSettings(count=count), model="claude-sonnet-4-5")
+    sets = kf.cached_keyframes(folder, settings=KeyframeSettings(count=count), model="claude-sonnet-4-5")
     assert all(k.frames for k in sets), [k.problem for k in sets]
     kf._save_index(kf._frames_root(folder))  # write every time: the two processes race on the one file
 """
@@ -172,7 +172,7 @@ for _ in range(8):
 
 def test_two_processes_writing_the_index_at_once_leave_every_answer_right(extracted):
     folder, sets = extracted
-    two = gaia.extract_keyframes(folder, settings=KeyframeSettings(count=2), model=STANDARD, workers=1)
+    two = extract_keyframes(folder, settings=KeyframeSettings(count=2), model=STANDARD, workers=1)
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(folder), str(n)], stderr=subprocess.PIPE)
              for n in (3, 2)]
     for p in procs:
