@@ -49,7 +49,7 @@ def rss_mb() -> float:
     return 0.0
 
 
-LINKS_PER_FILE = 50_000  # a file system allows some 65,000 links to one file
+LINKS_PER_FILE = 30_000  # a file system allows some 65,000 links to one file
 
 
 def _source(path: Path, i: int) -> Path:
@@ -75,7 +75,8 @@ def build(n: int) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    clip = tiny_clip(WORK / "scale_clip.mp4")
+    clip = folder.parent / f"scale_clip-{n}.mp4"  # a source of its own per folder: links to one file are limited
+    shutil.copyfile(tiny_clip(WORK / "scale_clip.mp4"), clip)
     for i in range(n):
         sub = folder / f"cam{i // 500:04d}"
         if i % 500 == 0:

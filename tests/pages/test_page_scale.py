@@ -12,6 +12,7 @@ from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
+KEYFRAMES = str(ROOT / "pages" / "2_Keyframes.py")
 
 
 def test_a_result_for_a_folder_state_left_behind_is_dropped_not_kept(tmp_path):
@@ -81,3 +82,14 @@ def test_request_rows_of_a_page_are_those_rows_of_the_whole_table():
     whole = request_records(plan)
     assert [r["batch"] for r in whole] == [1, 1, 1, 2, 2, 2, 2]
     assert request_records(plan, 2, 5) == whole[2:5] and request_records(plan, 5, 99) == whole[5:]
+
+
+def test_the_keyframes_page_names_a_bounded_number_of_videos_without_frames(ready_folder, monkeypatch):
+    folder = ready_folder({"good.mp4": "testsrc", "bad1.mp4": "zero", "bad2.mp4": "text", "bad3.mp4": "zero"})
+    monkeypatch.setattr(gaia.views, "PROBLEMS_SHOWN", 2)
+    at = page_app(KEYFRAMES, folder).run()
+    assert not at.exception, at.exception
+    listed = [m.value for m in at.markdown if m.value.startswith("- **bad")]
+    assert len(listed) == 1 and listed[0].count("\n- ") == 1  # two names, in one block
+    assert any(c.value.startswith("… and 1 more") for c in at.caption)
+    assert any(el.label == "3 video(s) without frames, and why" for el in at.expander)
