@@ -32,6 +32,7 @@ from pages._ui import (
     page_link,
     per_folder_state,
     require_folder,
+    rows_page,
     table,
     using_emulator,
 )
@@ -88,19 +89,6 @@ def _render_batch_tab() -> None:
     _render_send(plan, cap)
 
 
-def _rows_page(n: int, key: str) -> tuple[int, int]:
-    """The rows of a long table to show (``V.ROWS_PER_PAGE`` at a time, a page number above it when there are
-    more): what the page builds and sends stays the same size however large the folder."""
-    per = V.ROWS_PER_PAGE
-    if n <= per:
-        return 0, n
-    pages = -(-n // per)
-    page = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key))
-    start = (page - 1) * per
-    st.caption(V.rows_caption(start, start + per, n))
-    return start, min(n, start + per)
-
-
 def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
     """What will be sent, what is left out and why, and how the run splits into batches."""
     metrics(V.plan_metrics(plan))
@@ -119,14 +107,14 @@ def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
 
     if plan.requests:
         with st.expander(f"The {len(plan.requests)} request(s) that will be sent", icon=":material/list_alt:"):
-            start, stop = _rows_page(len(plan.requests), "requests_page")
+            start, stop = rows_page(len(plan.requests), "requests_page")
             table(V.request_records(plan, start, stop), key="requests_table")
 
     for kind, (label, icon) in V.SKIP_KINDS.items():
         items = plan.skipped_by(kind)
         if items:
             with st.expander(f"{len(items)} video(s) skipped: {label}", icon=icon):
-                start, stop = _rows_page(len(items), f"skipped_{kind}_page")
+                start, stop = rows_page(len(items), f"skipped_{kind}_page")
                 table([{"video": x.rel_path, "why": x.reason} for x in items[start:stop]], key=f"skipped_{kind}")
                 if kind == "analysed":
                     st.caption("Turn on “Send again videos already analysed” above to include them.")

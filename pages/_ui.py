@@ -353,6 +353,19 @@ def _utf8(value: Any) -> Any:
     return value
 
 
+def rows_page(n: int, key: str) -> tuple[int, int]:
+    """The rows of a long table to show (``gaia.views.ROWS_PER_PAGE`` at a time, a page number above it when there
+    are more): what a page builds and sends stays the same size however large the folder."""
+    per = gaia.views.ROWS_PER_PAGE
+    if n <= per:
+        return 0, n
+    pages = -(-n // per)
+    page = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key))
+    start = (page - 1) * per
+    st.caption(gaia.views.rows_caption(start, start + per, n))
+    return start, min(n, start + per)
+
+
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
     """A view model's rows as a full-width ``st.dataframe`` without the index (file names shown escaped)."""
     records = [{k: _utf8(v) for k, v in r.items()} for r in records]

@@ -13,6 +13,7 @@ from tests.pages._app import page_app
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
 KEYFRAMES = str(ROOT / "pages" / "2_Keyframes.py")
+SELECT = str(ROOT / "pages" / "1_Select_folder.py")
 
 
 def test_a_result_for_a_folder_state_left_behind_is_dropped_not_kept(tmp_path):
@@ -93,3 +94,17 @@ def test_the_keyframes_page_names_a_bounded_number_of_videos_without_frames(read
     assert len(listed) == 1 and listed[0].count("\n- ") == 1  # two names, in one block
     assert any(c.value.startswith("… and 1 more") for c in at.caption)
     assert any(el.label == "3 video(s) without frames, and why" for el in at.expander)
+
+
+def test_the_select_pages_table_shows_a_page_of_videos_at_a_time(make_folder, monkeypatch):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc", "c.mp4": "zero"})
+    monkeypatch.setattr(gaia.views, "ROWS_PER_PAGE", 2)
+    at = page_app(SELECT, folder).run()
+    assert not at.exception, at.exception
+    (df,) = [d.value for d in at.dataframe]
+    assert len(df) == 2 and any(c.value == "Rows 1–2 of 3." for c in at.caption)
+    at.number_input(key="scan_page").set_value(2).run()
+    assert not at.exception, at.exception
+    (df,) = [d.value for d in at.dataframe]
+    assert len(df) == 1 and any(c.value == "Rows 3–3 of 3." for c in at.caption)
+    assert any(el.label == "1 video(s) cannot be used, and why" for el in at.expander)  # counts stay whole
