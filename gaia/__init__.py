@@ -47,20 +47,21 @@ from gaia.media.scan import (
     scan_folder,
     subfolders,
 )
-from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, bill, read_bill_csv
-from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.inputs import estimate_folder, folder_prompt_tokens, load_run_inputs
-from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, measured_misses
-from gaia.pricing.limits import max_tokens_advice
-from gaia.pricing.models import ModelRow, compare_models
-from gaia.pricing.output import output_estimate
-from gaia.pricing.run import MONEY_LABELS
-from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS
-from gaia.pricing.spent import Spend, folder_spend
-from gaia.pricing.tokens import prompt_tokens
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES, TokenCounts
-from gaia.pricing.whatif import budget, what_if
+from gaia.pricing.bill import CSV_COLUMNS, Bill, BillCsvError, Spend, bill, folder_spend, read_bill_csv
+from gaia.pricing.estimate import MONEY_LABELS, Estimate, estimate_folder, estimate_run, load_run_inputs
+from gaia.pricing.levers import (
+    EmptySaving,
+    ModelRow,
+    budget,
+    compare_models,
+    empty_saving,
+    folder_estimator,
+    measured_misses,
+    what_if,
+)
+from gaia.pricing.models import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES, TokenCounts
+from gaia.pricing.output import max_tokens_advice, output_estimate
+from gaia.pricing.tokens import folder_prompt_tokens, other_ttl, prompt_tokens
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import (

@@ -29,9 +29,8 @@ from gaia.folder import Folder as WorkingFolder
 from gaia.labels import Verified, save_verified
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes
 from gaia.media.scan import ScanResult, scan_folder
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import estimate_folder, load_run_inputs
-from gaia.pricing.spent import Spend, folder_spend
+from gaia.pricing.bill import Spend, folder_spend
+from gaia.pricing.estimate import Estimate, estimate_folder, load_run_inputs
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import TuneResult, run_tune
 from gaia.runs.batch import SubmitResult, submit

@@ -9,7 +9,7 @@ from gaia._cli._common import err, progress_for
 from gaia.facts import not_offered_reason
 from gaia.folder import Folder
 from gaia.media.keyframes import extract_keyframes
-from gaia.pricing.inputs import RunInputs, load_run_inputs
+from gaia.pricing.estimate import RunInputs, load_run_inputs
 from gaia.pricing.levers import CascadeEstimate, cascade_estimate, folder_estimator, without
 from gaia.runs.levers import cascaded, cheap_settings, escalation_share
 from gaia.settings import Selection, parse_cascade

@@ -56,7 +56,7 @@ def count_prompt_for(folder: Any, settings: Any, client: Any | None = None) -> N
     """Count the folder's prompt exactly when an API is reachable (``client``, else one from the
     environment), so this command's figures use the count ``gaia estimate`` uses."""
     from gaia.folder import Folder
-    from gaia.pricing.inputs import folder_prompt_tokens
+    from gaia.pricing.tokens import folder_prompt_tokens
     from gaia.prompts import ProfileNotFound
 
     client = client or counting_client()

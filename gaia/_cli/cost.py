@@ -41,8 +41,8 @@ from gaia._cli._common import add_max_tokens, add_parser, counting_client, emit_
 from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.format import pct, tokens, usd
 from gaia.fsutil import display_name as shown
-from gaia.pricing.inputs import folder_prompt_tokens
 from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, without
+from gaia.pricing.tokens import folder_prompt_tokens
 
 if TYPE_CHECKING:
     pass

@@ -2,7 +2,7 @@
 
 The total, then the totals by kind (batch, run now, trial, tune), by outcome (current answers,
 superseded ones, failed but billed, tune answers kept apart), by day and by run, each run beside
-the estimate it was sent with. ``--json`` prints ``gaia.pricing.spent.Spend.to_dict()``.
+the estimate it was sent with. ``--json`` prints ``gaia.pricing.bill.Spend.to_dict()``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ bootstrap interval, and
 ``gaia.quality.verdict`` turns those into ``recommend`` / ``keep`` / ``undetermined``.
 
 Cost is measured: each configuration's answers' usage priced at the transport the run will use
-(Batch API with caching, ``gaia.pricing.usage.usage_cost``), falling back to the estimate before
+(Batch API with caching, ``gaia.pricing.models.usage_cost``), falling back to the estimate before
 sending only where nothing was measured. Results are stored per prompt profile in
 ``.gaia/quality/<profile-hash>.json``; ``stored_quality`` and ``quality_for`` read them back for the
 Estimate page, and ``adopt_config`` makes a configuration the folder's run settings.
@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.scan import scan_folder
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.models import usage_cost
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile
 from gaia.quality.ladder import (
     PricedConfig,

@@ -8,8 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.pricing.estimate import estimate_run
-from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.estimate import estimate_run, load_run_inputs
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.pricing.history import history
+from gaia.pricing.bill import history
 from gaia.sidecar import write_sidecar
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,9 +22,8 @@ from gaia.facts import model_facts
 from gaia.folder import Folder
 from gaia.media.demo import ensure_demo_folder
 from gaia.media.keyframes import cached_keyframes, extract_keyframes
+from gaia.pricing.bill import folder_spend, history
 from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.history import history
-from gaia.pricing.spent import folder_spend
 from gaia.settings import RunSettings, run_fingerprint
 from gaia.sidecar import sidecar_state
 from tests.pricing._honest_fake import HonestFake, serve

@@ -10,7 +10,7 @@ import pytest
 
 import gaia
 from gaia.emulator.answers import schema_instance
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.models import usage_cost
 from gaia.prompts import compact_profile
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
 from gaia.quality.runner import TuneAnswers

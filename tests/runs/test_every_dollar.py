@@ -14,7 +14,7 @@ import pytest
 
 import gaia
 from gaia.folder import Folder
-from gaia.pricing.spent import folder_spend
+from gaia.pricing.bill import folder_spend
 from gaia.sidecar import read_sidecar
 from gaia.views.spent import spent_metric
 
