@@ -200,7 +200,7 @@ def _estimate_table(est: Estimate) -> list[str]:
 
 def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
     """The estimate as text: assumptions, the four scenarios, explanations."""
-    f = model_facts(est.model)
+    f = est.facts
     lines = _estimate_head(est) + _estimate_table(est)
     for e in est.explanations:
         lines += ["", f"{e.title}: {e.text}"]

@@ -392,10 +392,13 @@ def limit_warnings(max_tokens: int, need: LimitNeed | None, videos: int) -> tupl
 
 @dataclass(frozen=True)
 class Estimate:
-    """The expected cost of a run on one model: four scenarios, per video, explanations and assumptions."""
+    """The expected cost of a run on one model: four scenarios, per video, explanations and assumptions.
 
-    model: str
-    display_name: str
+    ``facts`` is the model's record as the estimate resolved it; whatever re-prices the estimate
+    (what-if, the levers) takes it from here instead of looking the model up again.
+    """
+
+    facts: ModelFacts
     cache_ttl: str
     videos: int
     frames: int
@@ -408,10 +411,6 @@ class Estimate:
     ttl_totals: dict[str, float]  # batch + caching total with each TTL
     money: dict[str, dict[str, float]]  # scenario → part (images, text, prefix, output) → USD
     explanations: tuple[Explanation, ...]
-    prices_as_of: str
-    source: str
-    confirmed: bool
-    uncertain: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (rel_path, reason) of videos not in the estimate
     notes: tuple[str, ...] = field(default_factory=tuple)
     share: ReadShare | None = None  # the batch hit chance it assumed (``None``: from ``cache``)
@@ -422,6 +421,36 @@ class Estimate:
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
         return scenario(self.scenarios, key)
+
+    @property
+    def model(self) -> str:
+        """The model's id."""
+        return self.facts.id
+
+    @property
+    def display_name(self) -> str:
+        """The model's name for people."""
+        return self.facts.display_name
+
+    @property
+    def prices_as_of(self) -> str:
+        """The date of the prices used."""
+        return self.facts.as_of
+
+    @property
+    def source(self) -> str:
+        """Where the prices come from."""
+        return self.facts.source
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the prices have a primary source."""
+        return self.facts.confirmed
+
+    @property
+    def uncertain(self) -> tuple[str, ...]:
+        """The model's figures that have no primary source yet, in words."""
+        return tuple(self.facts.uncertain)
 
     def _repr_html_(self) -> str:
         """The four ways to send the run as a table (Jupyter shows this)."""
@@ -596,12 +625,11 @@ def _estimate_requests(videos: list[VideoRequest], skipped: list[tuple[str, str]
     shown = ReadShare(share.effective(share.point, n), share.effective(share.low, n), share.effective(share.high, n),
                       share.source, share.warm, share.batches)
     est = Estimate(
-        model=f.id, display_name=f.display_name, cache_ttl=ttl, videos=n, frames=mid.frames,
+        facts=f, cache_ttl=ttl, videos=n, frames=mid.frames,
         image_tokens=mid.image_tokens, text=text, output=out,
         cache=cache_info(text, f, ttl=ttl, requests=n, uncached_tokens=mid.uncached_tokens, share=shown),
         scenarios=scenarios_of(mid.costs, videos=n, ranges=ranges or None), per_video=tuple(mid.per_video),
-        ttl_totals=ttl_totals, money=mid.money, explanations=(), prices_as_of=f.as_of, source=f.source,
-        confirmed=f.confirmed, uncertain=tuple(f.uncertain), skipped=tuple(skipped), share=share, done=done,
+        ttl_totals=ttl_totals, money=mid.money, explanations=(), skipped=tuple(skipped), share=share, done=done,
     )
     est = replace(est, notes=_notes(text, est.assumptions, caches_, skipped, f))
     if explain and n:

@@ -92,7 +92,7 @@ def what_if(
     Frame sizes follow the extracted frames' aspect; an edge above the extracted size is reachable
     only when ``source_sizes`` gives the videos' own resolution (otherwise frames are not enlarged).
     """
-    f = facts_of(estimate.model)
+    f = estimate.facts
     videos, _ = requests_from_sets(keyframe_sets, selection, source_sizes)
     points: list[WhatIfPoint] = []
     if not videos:
