@@ -114,6 +114,7 @@ def explain_bill(tokens: TokenCounts, scenarios: Sequence[Scenario]) -> list[Exp
             "every token type at once.", half_out))
     return out
 
+
 # --- a bill, from the command line or a CSV file --------------------------------------------------
 
 # CSV columns read by ``read_bill_csv`` (case-insensitive; the first present name wins).
@@ -271,6 +272,7 @@ def read_bill_csv(source: Path | str | io.TextIOBase, *, model: str | None = Non
     if not bills:
         raise BillCsvError("the CSV file has no rows")
     return bills
+
 
 # --- what was spent -------------------------------------------------------------------------------
 
@@ -592,6 +594,7 @@ def folder_spend(folder: Folder | Path | str) -> Spend:
         runs = {r.run_id: r for r in ledger.runs()}
         charges = charges_of(ledger.requests(), runs, ledger.events(kind=EventKind.TUNE_REQUEST))
     return spend_of(charges, runs)
+
 
 # --- what past runs teach -------------------------------------------------------------------------
 

@@ -240,6 +240,7 @@ def price_run(videos: Sequence[VideoRequest], f: ModelFacts, terms: RunTerms, *,
     uncached = sum((img + (text.instruction + n * text.label)) * count for (img, n), count in groups.items())
     return PricedRun(totals.costs(), rows, totals.money, round(total_img), total_frames, uncached)
 
+
 # --- what the numbers mean ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -316,6 +317,7 @@ def explain_estimate(scenarios: Sequence[Scenario], money: Mapping[str, float], 
     if lever is not None:
         out.append(lever)
     return out
+
 
 # --- the estimate ---------------------------------------------------------------------------------
 
@@ -667,6 +669,7 @@ def levers(est: Estimate, videos: list[VideoRequest], f: ModelFacts) -> list[Lev
     out.append(Lever(save_out, f"a shorter answer (about {out_half:,.0f} output tokens instead of "
                                f"{est.output.median:,.0f}: fewer or shorter fields in the schema)"))
     return out
+
 
 # --- the estimate of a folder ---------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ text), so a cheaper model's real saving shows, with whether it still caches and 
 
 **Sending less.** ``empty_saving`` prices a run with and without the likely-empty clips through the
 one estimate function (the caller hands it in, already bound to the folder's inputs, see
-``folder_estimator``). ``miss_rate`` turns a sample of likely-empty clips the model looked at anyway
-into a miss rate with its Wilson interval. ``cascade_estimate`` prices a cheap first pass and the
-escalated share sent again with the strong configuration.
+``folder_estimator``). A ``MissRate`` is a sample of likely-empty clips the model looked at anyway,
+with its Wilson interval (``wilson``); the folder keeps its last one (``save_misses``,
+``measured_misses``). ``cascade_estimate`` prices a cheap first pass and the escalated share sent
+again with the strong configuration.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from anthropic import Anthropic
+
 
 # --- frame settings and budget --------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ def budget(
     return BudgetResult(limit_usd, scenario, best, current, current <= limit_usd, tuple(under),
                         _budget_message(limit_usd, scenario, best, current, pts))
 
+
 # --- every model ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -245,6 +248,7 @@ def compare_models(
     rows = [replace(r, relative=(r.usd[HEADLINE_SCENARIO] / ref_total) if ref_total else math.nan) for r in rows]
     rows.sort(key=lambda r: r.usd[HEADLINE_SCENARIO])
     return rows
+
 
 # --- sending less: likely-empty clips, a cascade --------------------------------------------------
 

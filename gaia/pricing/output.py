@@ -294,6 +294,7 @@ def limit_need(output_tokens: Sequence[int], *, schema: Mapping[str, Any] | None
     predicted = output_estimate(schema=schema, model=model)
     return LimitNeed(math.ceil(predicted.point), "schema")
 
+
 # --- the answer length limit (max_tokens) ---------------------------------------------------------
 
 TRUNCATED_KIND = CUT_OFF_KIND  # the ledger's error_kind for an answer cut off at the limit

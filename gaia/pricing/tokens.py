@@ -270,6 +270,7 @@ def folder_prompt_tokens(folder: Folder | Path | str, profile: PromptProfile, mo
         return prompt_tokens(profile, model, client=client, cache_file=f.workdir / TOKEN_COUNTS_FILE)
     return prompt_tokens(profile, model, cache_file=f.existing_workdir() / TOKEN_COUNTS_FILE)
 
+
 # --- frames ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -319,6 +320,7 @@ def video_tokens(v: VideoRequest, f: ModelFacts, max_edge: int | None = None,
     if frames is not None and v.sizes:
         return total / len(v.sizes) * frames, frames
     return float(total), len(v.sizes)
+
 
 # --- frame-size presets ---------------------------------------------------------------------------
 
@@ -379,6 +381,7 @@ def preset_costs(model: str | ModelFacts, *, frames: int, source: tuple[int, int
         shows = "everything the model can see (its full size)" if current_edge is None else "your own edge"
         rows.append(frame_cost(f, current_edge, frames=frames, source=source, shows=shows))
     return rows
+
 
 # --- the cached prefix ----------------------------------------------------------------------------
 
