@@ -90,6 +90,8 @@ if TYPE_CHECKING:
     from anthropic import Anthropic
 
 
+# --- the pricing loop -----------------------------------------------------------------------------
+
 # Where the money goes: the parts of a request, in the order the Estimate page lists them.
 MONEY_LABELS = {
     "images": "Images (frames)",

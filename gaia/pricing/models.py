@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     # An API ``usage``: the SDK's object, or the plain dict the ledger and the emulator's fixtures hold.
     UsageLike: TypeAlias = Mapping[str, Any] | Usage
 
+# --- tokens by billing type, and what they cost on a model ----------------------------------------
+
 TOKEN_TYPES = ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output")
 TOKEN_LABELS = {
     "input": "Input, not cached",

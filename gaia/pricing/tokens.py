@@ -65,28 +65,11 @@ if TYPE_CHECKING:
     from anthropic import Anthropic
 
 
+# --- the prompt's text ----------------------------------------------------------------------------
+
 # What a frame label looks like in a request (``gaia.api.requests.frame_label``); used only to count
 # its tokens.
 FRAME_LABEL_EXAMPLE = "Frame 10 at 01:23.4"
-
-
-def frame_size_for_model(width: int, height: int, model: str | ModelFacts, *,
-                         max_edge: int | None = None) -> tuple[int, int]:
-    """The size the model actually sees: the frame downscaled to the model's image tier (and to ``max_edge``
-    when given; never enlarged)."""
-    return fit_to_tier(width, height, facts_of(model).image_tier, max_edge=max_edge)
-
-
-@lru_cache(maxsize=65_536)
-def _tier_tokens(width: int, height: int, tier: ImageTier, max_edge: int | None) -> int:
-    """Visual tokens of a ``width`` x ``height`` image after the tier's (and ``max_edge``'s) resize rule."""
-    return image_tokens(*fit_to_tier(width, height, tier, max_edge=max_edge))
-
-
-def frame_tokens(width: int, height: int, model: str | ModelFacts, *, max_edge: int | None = None) -> int:
-    """Visual tokens one frame of ``width`` x ``height`` costs on ``model`` (after its resize rule): the one
-    rule every image token of an estimate, a what-if and a preset is counted by."""
-    return _tier_tokens(width, height, facts_of(model).image_tier, max_edge)
 
 
 def approx_text_tokens(text: str, model: str | ModelFacts | None = None) -> int:
@@ -272,6 +255,26 @@ def folder_prompt_tokens(folder: Folder | Path | str, profile: PromptProfile, mo
 
 
 # --- frames ---------------------------------------------------------------------------------------
+
+
+def frame_size_for_model(width: int, height: int, model: str | ModelFacts, *,
+                         max_edge: int | None = None) -> tuple[int, int]:
+    """The size the model actually sees: the frame downscaled to the model's image tier (and to ``max_edge``
+    when given; never enlarged)."""
+    return fit_to_tier(width, height, facts_of(model).image_tier, max_edge=max_edge)
+
+
+@lru_cache(maxsize=65_536)
+def _tier_tokens(width: int, height: int, tier: ImageTier, max_edge: int | None) -> int:
+    """Visual tokens of a ``width`` x ``height`` image after the tier's (and ``max_edge``'s) resize rule."""
+    return image_tokens(*fit_to_tier(width, height, tier, max_edge=max_edge))
+
+
+def frame_tokens(width: int, height: int, model: str | ModelFacts, *, max_edge: int | None = None) -> int:
+    """Visual tokens one frame of ``width`` x ``height`` costs on ``model`` (after its resize rule): the one
+    rule every image token of an estimate, a what-if and a preset is counted by."""
+    return _tier_tokens(width, height, facts_of(model).image_tier, max_edge)
+
 
 @dataclass(frozen=True)
 class VideoRequest:
