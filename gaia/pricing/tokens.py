@@ -265,15 +265,17 @@ def frame_size_for_model(width: int, height: int, model: str | ModelFacts, *,
 
 
 @lru_cache(maxsize=65_536)
-def _tier_tokens(width: int, height: int, tier: ImageTier, max_edge: int | None) -> int:
-    """Visual tokens of a ``width`` x ``height`` image after the tier's (and ``max_edge``'s) resize rule."""
-    return image_tokens(*fit_to_tier(width, height, tier, max_edge=max_edge))
+def _seen_tokens(width: int, height: int, tier_edge: int, tier_tokens: int, max_edge: int | None) -> int:
+    """Visual tokens of a ``width`` x ``height`` image after a tier's (and ``max_edge``'s) resize rule, cached by
+    plain numbers (an estimate asks for every frame of every video)."""
+    return image_tokens(*fit_to_tier(width, height, ImageTier("t", tier_edge, tier_tokens), max_edge=max_edge))
 
 
 def frame_tokens(width: int, height: int, model: str | ModelFacts, *, max_edge: int | None = None) -> int:
     """Visual tokens one frame of ``width`` x ``height`` costs on ``model`` (after its resize rule): the one
     rule every image token of an estimate, a what-if and a preset is counted by."""
-    return _tier_tokens(width, height, facts_of(model).image_tier, max_edge)
+    tier = facts_of(model).image_tier
+    return _seen_tokens(width, height, tier.max_edge, tier.max_tokens, max_edge)
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,7 @@ def video_tokens(v: VideoRequest, f: ModelFacts, max_edge: int | None = None,
     extracted size, never enlarged); with ``frames`` the count changes and each frame costs the
     average of the extracted ones.
     """
+    tier_edge, tier_tokens = f.image_tier.max_edge, f.image_tier.max_tokens
     total = 0
     for w, h in v.sizes:
         if max_edge is not None and v.source:
@@ -319,7 +322,7 @@ def video_tokens(v: VideoRequest, f: ModelFacts, max_edge: int | None = None,
             if (sw >= sh) != (w >= h):  # keep the frame's orientation (the source may be stored rotated)
                 sw, sh = sh, sw
             w, h = sw, sh
-        total += _tier_tokens(w, h, f.image_tier, max_edge)
+        total += _seen_tokens(w, h, tier_edge, tier_tokens, max_edge)
     if frames is not None and v.sizes:
         return total / len(v.sizes) * frames, frames
     return float(total), len(v.sizes)
