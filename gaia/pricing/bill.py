@@ -48,6 +48,7 @@ from gaia.pricing.models import (
     SCENARIOS,
     TOKEN_LABELS,
     TOKEN_TYPES,
+    PricedOn,
     Scenario,
     TokenCounts,
     UsageCost,
@@ -134,16 +135,12 @@ _COUNT_COLUMNS = ("input", "cache_write_5m", "cache_write_1h", "cache_write", "c
 
 
 @dataclass(frozen=True)
-class Bill:
-    """Token counts from a bill priced under the four scenarios."""
+class Bill(PricedOn):
+    """Token counts from a bill priced under the four scenarios, with the model's facts they were priced with."""
 
-    model: str
-    display_name: str
+    facts: ModelFacts
     tokens: TokenCounts
     scenarios: tuple[Scenario, ...]
-    prices_as_of: str
-    confirmed: bool
-    uncertain: tuple[str, ...] = ()
     label: str = ""  # e.g. the date of a CSV row
     notes: tuple[str, ...] = ()
     explanations: tuple[Explanation, ...] = ()
@@ -182,8 +179,7 @@ def bill(tokens: TokenCounts | Mapping[str, float], model: str | ModelFacts, *, 
         notes.append(f"{f.display_name} bills requests whose prompt exceeds {f.long_context_threshold:,} tokens at "
                      "a higher tier; a total cannot show which were, so the standard tier is used.")
     scenarios = scenarios_of(costs)
-    return Bill(f.id, f.display_name, tokens, scenarios, f.as_of, f.confirmed, tuple(f.uncertain),
-                label, tuple(notes), tuple(explain_bill(tokens, scenarios)))
+    return Bill(f, tokens, scenarios, label, tuple(notes), tuple(explain_bill(tokens, scenarios)))
 
 
 class BillCsvError(ValueError):

@@ -52,6 +52,7 @@ from gaia.pricing.models import (
     HEADLINE_SCENARIO,
     SCENARIOS,
     TOKEN_TYPES,
+    PricedOn,
     Scenario,
     TokenCounts,
     UsageCost,
@@ -395,7 +396,7 @@ def limit_warnings(max_tokens: int, need: LimitNeed | None, videos: int) -> tupl
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(PricedOn):
     """The expected cost of a run on one model: four scenarios, per video, explanations and assumptions.
 
     ``facts`` is the model's record as the estimate resolved it; whatever re-prices the estimate
@@ -425,36 +426,6 @@ class Estimate:
     def scenario(self, key: str) -> Scenario:
         """The scenario named ``key`` (one of ``SCENARIOS``)."""
         return scenario(self.scenarios, key)
-
-    @property
-    def model(self) -> str:
-        """The model's id."""
-        return self.facts.id
-
-    @property
-    def display_name(self) -> str:
-        """The model's name for people."""
-        return self.facts.display_name
-
-    @property
-    def prices_as_of(self) -> str:
-        """The date of the prices used."""
-        return self.facts.as_of
-
-    @property
-    def source(self) -> str:
-        """Where the prices come from."""
-        return self.facts.source
-
-    @property
-    def confirmed(self) -> bool:
-        """Whether the prices have a primary source."""
-        return self.facts.confirmed
-
-    @property
-    def uncertain(self) -> tuple[str, ...]:
-        """The model's figures that have no primary source yet, in words."""
-        return tuple(self.facts.uncertain)
 
     def _repr_html_(self) -> str:
         """The four ways to send the run as a table (Jupyter shows this)."""

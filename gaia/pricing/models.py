@@ -110,6 +110,43 @@ def facts_of(model: str | ModelFacts, cat: Catalogue | None = None) -> ModelFact
     return model if isinstance(model, ModelFacts) else model_facts(model, cat=cat)
 
 
+class PricedOn:
+    """What a figure priced on one model (a bill, an estimate) reads from that model's facts: the record it
+    was priced with, kept whole (``facts``) so whatever re-prices it never looks the model up again."""
+
+    facts: ModelFacts
+
+    @property
+    def model(self) -> str:
+        """The model's id."""
+        return self.facts.id
+
+    @property
+    def display_name(self) -> str:
+        """The model's name for people."""
+        return self.facts.display_name
+
+    @property
+    def prices_as_of(self) -> str:
+        """The date of the prices used."""
+        return self.facts.as_of
+
+    @property
+    def source(self) -> str:
+        """Where the prices come from."""
+        return self.facts.source
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the prices have a primary source."""
+        return self.facts.confirmed
+
+    @property
+    def uncertain(self) -> tuple[str, ...]:
+        """The model's figures that have no primary source yet, in words."""
+        return tuple(self.facts.uncertain)
+
+
 def rates(model: str | ModelFacts, *, batch: bool, long_context: bool = False) -> dict[str, float]:
     """USD per token for each token type on ``model``, with the batch discount and length tier applied."""
     f = facts_of(model)
