@@ -76,6 +76,7 @@ from gaia.quality.tune import (
 )
 from gaia.quality.verdict import Verdict
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
+from gaia.runs.cascade import plan_cascade
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
 from gaia.runs.guard import cap_problem
@@ -220,6 +221,7 @@ __all__ = [
     "not_offered_reason",
     "other_ttl",
     "output_estimate",
+    "plan_cascade",
     "plan_retry",
     "plan_run_now",
     "plan_submission",

@@ -187,8 +187,13 @@ class RunSettings:
     xmp_naming: str = DEFAULT_XMP_NAMING
     xmp_root: str = DEFAULT_XMP_ROOT
     empty_threshold: float = EMPTY_THRESHOLD  # the user's: a clip is likely empty at or above this score
+    # A cascade's cheap first pass, ``"MODEL:PRESET"`` (``parse_cascade``); empty for one pass. Files written
+    # before the entry existed have none, and mean one pass, as they did.
+    cascade: str = ""
 
     def __post_init__(self) -> None:
+        if self.cascade:
+            parse_cascade(self.cascade)
         if not 0.0 < self.empty_threshold <= 1.0:
             raise ValueError(f"the empty-clip threshold must be above 0 and at most 1, not {self.empty_threshold}")
         if not isinstance(self.xmp_root, str) or "/" in self.xmp_root:
@@ -231,7 +236,15 @@ class RunSettings:
         kf_names = {f.name for f in fields(KeyframeSettings)}
         kf = KeyframeSettings(**{k: v for k, v in kf_data.items() if k in kf_names})
         names = {f.name for f in fields(cls)} - {"keyframes"}
-        return cls(keyframes=kf, **{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "cascade" in values and not _cascade_text(values["cascade"]):
+            values.pop("cascade")  # an entry edited into something unreadable is no cascade, not a damaged file
+        return cls(keyframes=kf, **values)
+
+    @property
+    def cascade_pair(self) -> tuple[str, str] | None:
+        """The cascade's ``(cheap model, preset)``, or ``None`` for one pass."""
+        return parse_cascade(self.cascade) if self.cascade else None
 
     def with_preset(self, name: str) -> RunSettings:
         """A copy using the frame preset ``name`` (``ValueError`` for an unknown one)."""
@@ -365,6 +378,7 @@ class SentSettings:
     image_source: str = "base64"
     concurrency: int | None = None
     estimate: dict[str, Any] | None = None
+    cascade_pass: dict[str, Any] | None = None  # a batch cascade's pass (``gaia.runs.escalation.CascadePass``)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict the ledger stores."""
@@ -373,6 +387,8 @@ class SentSettings:
                "estimate": self.estimate}
         if self.concurrency is not None:
             out["concurrency"] = self.concurrency
+        if self.cascade_pass is not None:
+            out["cascade_pass"] = self.cascade_pass
         return out
 
     @classmethod
@@ -395,7 +411,8 @@ class SentSettings:
                    prompt_profile_name=name if isinstance(name, str) else None,
                    image_source=str(stored.get("image_source") or "base64"),
                    concurrency=concurrency if isinstance(concurrency, int) else None,
-                   estimate=estimate if isinstance(estimate, dict) else None)
+                   estimate=estimate if isinstance(estimate, dict) else None,
+                   cascade_pass=stored["cascade_pass"] if isinstance(stored.get("cascade_pass"), dict) else None)
 
 
 def run_fingerprint(settings: RunSettings, prompt_hash: str) -> dict[str, Any]:
@@ -417,3 +434,14 @@ def parse_cascade(text: str) -> tuple[str, str]:
         raise ValueError(f"a cascade is CHEAP_MODEL:PRESET (for example claude-haiku-5-5:economy), not {text!r}")
     frame_preset(preset)
     return model, preset
+
+
+def _cascade_text(value: Any) -> bool:
+    """Whether ``value`` is a cascade entry ``parse_cascade`` reads."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_cascade(value)
+    except ValueError:
+        return False
+    return True

@@ -46,7 +46,13 @@ st.caption(f"{md(folder)}: check what will be sent and what it will cost, then s
 
 
 def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
-    """The plan for the current settings, kept in the session until the folder's state changes."""
+    """The plan for the current settings, kept in the session until the folder's state changes (with a cascade
+    saved in the settings and no force: its first pass, which extracts its own frames)."""
+    settings = gaia.Folder(folder).settings()
+    if settings.cascade_pair and not force:
+        with st.spinner("Planning the cascade's first pass (its frames are extracted when missing)…"):
+            return per_folder_state(folder, gaia.plan_cascade, folder, settings, *settings.cascade_pair,
+                                    client=client(), key=("cascade", settings.cascade, using_emulator()))
     if not extract:
         with st.spinner("Checking every video against the API's limits and pricing the run…"):
             return per_folder_state(folder, gaia.plan_submission, folder, force=force, client=client(),
@@ -65,6 +71,8 @@ def _render_batch_tab() -> None:
     plan = _plan(force)
     model_name = V.model_name(plan.settings.model)
     st.caption(V.plan_caption(plan))
+    if plan.cascade_pass is not None:
+        st.info(V.cascade_batch_text(plan), icon=":material/call_split:")
 
     not_extracted = V.not_extracted(plan.problems)
     if not_extracted:

@@ -115,11 +115,31 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
 def _retrieve(batch_ids: list[str]) -> None:
     with st.status("Downloading results into sidecars…", expanded=True) as status:
         progress = StreamlitProgress("Results recorded")
-        res = gaia.retrieve(folder, client(), batch_ids=batch_ids, on_progress=progress)
+        res = gaia.retrieve(folder, client(), batch_ids=batch_ids or None, on_progress=progress)
         status.update(label=f"Retrieved: {res.written} written, {res.failed} failed",
                       state="complete" if res.complete else "error")
     ss.setdefault("progress_attempted", set()).update(batch_ids)
     ss["retrieve_flash"], ss["progress_problems"] = V.retrieve_report(res)
+
+
+def _cascades(statuses: list[gaia.BatchStatus]) -> None:
+    """Each batch cascade's two passes; a cascade left between them (the browser closed, a process stopped) is
+    continued by a retrieval, automatically when results are retrieved automatically."""
+    cards = V.cascade_cards(folder)
+    for c in cards:
+        with st.container(border=True):
+            st.markdown(f"**{md(c.heading)}**")
+            st.progress(c.first_fraction, text=md(c.first_text))
+            st.progress(c.second_fraction, text=md(c.second_text))
+    between = [c for c in cards if c.between_passes]
+    if between and not any(s.running or s.needs_retrieval for s in statuses):
+        if ss.get("progress_auto") and not ss.get("cascade_continued"):
+            ss["cascade_continued"] = True
+            _retrieve([])
+            st.rerun()
+        if st.button("Send the cascade's second pass now", icon=":material/call_split:", key="cascade_continue"):
+            _retrieve([])
+            st.rerun()
 
 
 @st.fragment(run_every=interval)
@@ -145,6 +165,7 @@ def live() -> None:
             _retrieve(ids)
             st.rerun()
 
+    _cascades(statuses)
     cards, older = V.arrange(statuses)
     for i, s in cards:
         _card(s, i)

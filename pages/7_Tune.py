@@ -6,6 +6,8 @@ reference asked twice (the ceiling) and a negative control, is priced before any
 (``gaia.stored_quality``). The verdict in one sentence comes first; the chart (differences to the
 ceiling with their intervals, in cost order), the table, the per-field losses and the verdict at
 the user's tolerance come from ``gaia.views``; one click adopts a recommendation (``gaia.adopt_config``).
+A cascade (a cheap first pass, the current settings for its uncertain answers) is weighed as one more
+row, and a few likely-empty clips can be sent to measure the miss rate the Estimate page shows.
 """
 
 from __future__ import annotations
@@ -69,10 +71,29 @@ with st.container(border=True):
     tolerance = c[2].slider("Tolerance (share of the control-to-ceiling distance)", min_value=0.0,
                             max_value=V.TOLERANCE_MAX, value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
                             help=V.tolerance_sentence(stored, gaia.DEFAULT_TOLERANCE))
+c = st.columns([2, 1, 2])
+cascade_default = V.cascade_default(folder)
+cascade_models = ["", *V.models_in_order()]
+cheap_default, _, preset_default = cascade_default.rpartition(":")
+cheap = c[0].selectbox("Also weigh a cascade, first pass with", cascade_models, key="tune_cascade_model",
+                       index=cascade_models.index(cheap_default) if cheap_default in cascade_models else 0,
+                       format_func=lambda m: V.model_name(m) if m else "no cascade",
+                       help="A cascade sends every video with this model first, then only the uncertain answers "
+                            "again with the current settings (as Run now's cascade does). The tune makes it of two "
+                            "rows it sends anyway, so it adds at most the first pass's row.")
+presets = list(V.CASCADE_PRESETS)
+preset = c[1].selectbox("at the frame size", presets, key="tune_cascade_preset", disabled=not cheap,
+                        index=presets.index(preset_default) if preset_default in presets else 0)
+empty_n = int(c[2].number_input("Likely-empty clips to send (measures misses)", min_value=0, max_value=200, value=0,
+                                step=1, key="tune_empty_sample",
+                                help="After the configurations, send this many of the clips the local check finds "
+                                     "likely empty, with the current settings, within what is left of the budget, "
+                                     "and count how many had a subject. Their answers are those clips' results."))
+cascades = [f"{cheap}:{preset}"] if cheap else []
 use_labels = st.toggle("Score against the labels people verified, where the sample has them", key="tune_labels",
                        help="Fields confirmed or corrected in the Results page's review queue. Without any, the "
                             "richest configuration's answers are the reference.")
-plan_key = (str(folder), n, tuple(models))
+plan_key = (str(folder), n, tuple(models), tuple(cascades))
 plan = ss["tune_plan"][1] if ss.get("tune_plan") and ss["tune_plan"][0] == plan_key else None
 
 if plan is None:
@@ -80,8 +101,8 @@ if plan is None:
                "(local work) and prices them.")
     if st.button("Price the ladder", icon=":material/calculate:", key="tune_price", type="primary"):
         pricing = StreamlitProgress("Configurations priced (frames extracted for the sample)")
-        planned = gaia.run_tune(folder, n=n, models=models or None, tolerance=tolerance, dry_run=True,
-                                on_pricing=pricing)
+        planned = gaia.run_tune(folder, n=n, models=models or None, cascades=cascades, tolerance=tolerance,
+                                dry_run=True, on_pricing=pricing)
         pricing.empty()
         if planned.blocked:
             st.error(plain(planned.blocked), icon=":material/block:")
@@ -103,8 +124,9 @@ else:
     if go[0].button(f"Run the tune (spend at most {gaia.format.usd(budget)})", icon=":material/play_arrow:",
                     key="tune_run", type="primary"):
         with st.status("Running the tune…", expanded=True) as status:
-            result = gaia.run_tune(folder, client=client(), n=n, models=models or None, budget_usd=budget,
-                                   tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
+            result = gaia.run_tune(folder, client=client(), n=n, models=models or None, cascades=cascades,
+                                   empty_sample=empty_n, budget_usd=budget, tolerance=tolerance,
+                                   labels=V.verified_labels(folder) if use_labels else None,
                                    simulated=True if using_emulator() else None,
                                    on_pricing=StreamlitProgress("Configurations priced"),
                                    on_progress=StreamlitProgress("Configurations sent"))
@@ -137,17 +159,27 @@ table(V.config_records(stored, tolerance), key="tune_table", column_config=USD_C
       column_order=["configuration", "", "vs ceiling (interval)", "$ per video", "cost from", "score", "tune cost",
                     "not sent"])
 st.caption(V.PRICES_NOTE)
+for line in V.cascade_texts(stored):
+    st.caption(":material/call_split: " + plain(line))
+if misses := V.misses_text(stored):
+    st.caption(":material/visibility_off: " + plain(misses))
 
 if rec is not None:
     if rec.get("id") == (gaia.quality_for(folder) or {}).get("id"):
         st.caption("The folder already runs the recommended settings.")
     elif st.button(f"Adopt {rec.get('label')} for this folder's run", icon=":material/done_all:", key="tune_adopt",
                    type="primary"):
-        saved = gaia.adopt_config(folder, rec)
-        ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "
-                            f"{saved.keyframes.count} frames per video. Extract the frames again on the Keyframes "
-                            "page; the Estimate and Submit pages use these settings.")
-        st.rerun()
+        try:
+            saved = gaia.adopt_config(folder, rec)
+        except ValueError as exc:  # settings that cannot be saved, said in words
+            st.error(plain(str(exc)), icon=":material/block:")
+        else:
+            ss["tune_flash"] = (f"Adopted: the folder now runs {V.model_name(saved.model)} with "
+                                f"{saved.keyframes.count} frames per video"
+                                + (f", after a first pass with {rec['cascade']}" if rec.get("cascade") else "")
+                                + ". Extract the frames again on the Keyframes page; the Estimate and Submit pages "
+                                "use these settings.")
+            st.rerun()
 
 labels, fields, grid = V.loss_matrix(stored)
 if fields:

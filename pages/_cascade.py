@@ -1,43 +1,78 @@
 """The Submit page's cascade (in the Run now tab): a cheap first pass, then only the uncertain answers again.
 
-Both passes are ordinary runs now (``gaia.run_cascade``); the status box shows each pass as it starts
-and what each sent. Sentences come from ``gaia.views``.
+The choice can be saved as the folder's ``cascade`` setting, which ``gaia run``, ``gaia submit``,
+``gaia estimate`` and the Batch tab then use (the Batch tab sends the first pass, and retrieving its
+results on the Progress page sends the second). Run now, both passes are ordinary runs
+(``gaia.run_cascade``); the status box shows each pass as it starts and what each sent, and the tab
+is planned again afterwards, so its words say what the cascade left to send. Sentences come from
+``gaia.views``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 import gaia
-from pages._ui import StreamlitProgress, client, md
+from pages._ui import StreamlitProgress, client, forget_folder_state, md
 
 V = gaia.views
+ss = st.session_state
+
+
+def _save_default(folder: Path, on: bool, cheap: str, preset: str) -> None:
+    f = gaia.Folder(folder)
+    f.save_settings(replace(f.settings(), cascade=f"{cheap}:{preset}" if on else ""))
+    forget_folder_state()
 
 
 def render_cascade(folder: Path) -> None:
-    """The cascade's choices and its button; runs both passes with live progress."""
+    """The cascade's choices, its default setting and its button; runs both passes with live progress."""
     settings = gaia.Folder(folder).settings()
-    with st.expander("Cascade: a cheap first pass, then only the uncertain answers", icon=":material/call_split:"):
+    saved = settings.cascade_pair
+    last = ss.get("cascade_result")
+    with st.expander("Cascade: a cheap first pass, then only the uncertain answers", icon=":material/call_split:",
+                     expanded=last is not None or saved is not None):
+        if last is not None:  # the last cascade run here, kept across the rerun that plans the tab again
+            st.success(md(V.cascade_summary(last)), icon=":material/call_split:")
+            for line in ss.get("cascade_passes", []):
+                st.write(md(line))
+            for rel, why in last.escalated.items():
+                st.write(f"{md(rel)}: sent again ({md(why)})")
         st.caption(V.CASCADE_HELP.format(model=V.model_name(settings.model)))
         c = st.columns(2)
         models = V.models_in_order()
-        cheap = c[0].selectbox("First pass model", models, index=models.index(V.cascade_default_model(models)),
+        default = saved[0] if saved and saved[0] in models else V.cascade_default_model(models)
+        cheap = c[0].selectbox("First pass model", models, index=models.index(default),
                                format_func=V.model_name, key="cascade_model")
         presets = [p.name for p in gaia.FRAME_PRESETS]
-        preset = c[1].selectbox("First pass frame size", presets, index=0, key="cascade_preset")
+        preset = c[1].selectbox("First pass frame size", presets,
+                                index=presets.index(saved[1]) if saved and saved[1] in presets else 0,
+                                key="cascade_preset")
+        on = st.toggle("Use this cascade by default (the Batch tab, gaia run, gaia submit and gaia estimate)",
+                       value=saved is not None, key="cascade_default",
+                       help="Saved in the folder's settings. In the Batch tab the first pass goes as a batch; "
+                            "retrieving its results (Progress page) sends the uncertain answers as a second batch.")
+        if on != (saved is not None) or (on and saved != (cheap, preset)):
+            _save_default(folder, on, cheap, preset)
+            st.rerun()
         if not st.button("Run the cascade now", icon=":material/call_split:", key="cascade_run"):
             return
         with st.status("Cascade: pass 1 of 2…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
 
+            passes: list[str] = []
+
             def on_pass(n: int, videos: int) -> None:
                 status.update(label=f"Cascade: pass {n} of 2…")
-                st.write(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
+                passes.append(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
+                st.write(passes[-1])
 
             res = gaia.run_cascade(folder, client(), cheap, preset, settings=settings, on_progress=progress,
                                    on_pass=on_pass)
-            for rel, why in res.escalated.items():
-                st.write(f"{md(rel)}: sent again ({md(why)})")
             status.update(label=V.cascade_summary(res), state="complete" if res.ok else "error", expanded=True)
+        ss["cascade_result"], ss["cascade_passes"] = res, passes
+        forget_folder_state()  # plan the tab again: what the cascade answered is no longer to send
+        st.rerun()

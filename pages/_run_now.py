@@ -62,8 +62,8 @@ def render_run_now(folder: Path) -> None:
         for p in everything.blocking_problems:
             st.error(p.problem, icon=":material/block:")
         if gaia.views.not_extracted(everything.problems):
-            st.info("Nothing to send yet: extract the keyframes for these settings first (Batch tab).",
-                    icon=":material/photo_library:")
+            st.info("Nothing to send yet with these settings: their keyframes are not extracted (the Batch tab "
+                    "extracts them). A cascade, below, extracts its own frames.", icon=":material/photo_library:")
         elif not everything.blocking_problems:
             st.info("Nothing to send now: every video is analysed, excluded, in a batch or has a problem.",
                     icon=":material/task_alt:")

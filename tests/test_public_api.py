@@ -15,6 +15,7 @@ EXPECTED = {
     'folder_estimator',
     'measured_misses',
     'run_cascade',
+    'plan_cascade',
     'CAMTRAP_VERSION',
     'ConfigResult',
     'TUNE_PRICES',

@@ -173,3 +173,23 @@ def test_empty_threshold_defaults_for_old_settings_files_and_is_checked() -> Non
     assert RunSettings.from_dict(RunSettings(empty_threshold=0.9).to_dict()).empty_threshold == 0.9
     with pytest.raises(ValueError, match="empty-clip threshold"):
         RunSettings(empty_threshold=1.5)
+
+
+def test_the_cascade_entry_defaults_to_one_pass_and_an_odd_one_loses_nothing_else() -> None:
+    from gaia.settings import RunSettings, SentSettings
+
+    old = {"model": "claude-sonnet-5-5", "frame_preset": "economy"}  # written before the entry existed
+    assert RunSettings.from_dict(old).cascade == "" and RunSettings.from_dict(old).cascade_pair is None
+    on = RunSettings.from_dict({**old, "cascade": "claude-haiku-5-5:economy"})
+    assert on.cascade_pair == ("claude-haiku-5-5", "economy")
+    assert RunSettings.from_dict(on.to_dict()) == on
+    odd = RunSettings.from_dict({**old, "cascade": "haiku please", "max_tokens": 1024})
+    assert odd.cascade == "" and odd.max_tokens == 1024 and odd.model == "claude-sonnet-5-5"
+    import pytest
+
+    with pytest.raises(ValueError, match="CHEAP_MODEL:PRESET"):
+        RunSettings(cascade="haiku")
+    # A run row: the cascade pass is kept beside the settings, and rows written before it read as no pass.
+    stored = SentSettings(on, cascade_pass={"pass": 1}).to_dict()
+    assert SentSettings.of(stored).cascade_pass == {"pass": 1}
+    assert SentSettings.of(SentSettings(on).to_dict()).cascade_pass is None

@@ -14,18 +14,26 @@ from gaia.pricing.levers import CascadeEstimate, cascade_estimate, folder_estima
 from gaia.runs.levers import cascaded, cheap_settings, escalation_share
 from gaia.settings import Selection, parse_cascade
 
+NO_CASCADE = ("off", "none")
+
 
 def add_cascade(p: argparse.ArgumentParser) -> None:
     """Add ``--cascade`` to a subcommand."""
     p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
                    help="two passes: every video with a cheap model and frame preset (e.g. claude-haiku-5-5:economy), "
                         "then only the uncertain answers (low confidence, species unknown, frames disagreeing) again "
-                        "with the folder's model and frames")
+                        "with the folder's model and frames (default: the folder's 'cascade' setting; 'off' for "
+                        "one pass)")
 
 
 def cascade_arg(args: argparse.Namespace, cmd: str) -> tuple[str, str] | bool | None:
-    """``(model, preset)`` from ``--cascade``, ``None`` without it, ``False`` after printing why it is wrong."""
+    """``(model, preset)`` from ``--cascade`` or else the folder's ``cascade`` setting, ``None`` for one pass
+    (``--cascade off``), ``False`` after printing why it is wrong."""
     text = getattr(args, "cascade", None)
+    if text and text.strip().lower() in NO_CASCADE:
+        return None
+    if not text:
+        text = Folder.of(args.folder).settings().cascade
     if not text:
         return None
     try:
@@ -54,6 +62,6 @@ def cascade_for(args: argparse.Namespace, folder: Folder, inp: RunInputs, select
     strong_sets = extract_keyframes(folder.path, settings=inp.settings.keyframes, model=inp.model,
                                     on_progress=progress_for(args, "keyframes for the second pass"))
     strong_est = folder_estimator(replace(inp, sets=tuple(strong_sets)), output_tokens_default=args.output_tokens)(sel)
-    share = escalation_share(folder, cheap_model)
+    share = escalation_share(folder, cheap_model, preset)
     return cascade_estimate(first, strong_est, share=share.point, share_low=share.low, share_high=share.high,
                             share_source=share.source)

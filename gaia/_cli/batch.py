@@ -46,6 +46,7 @@ from gaia import (
     watch,
 )
 from gaia import format as fmt
+from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import (
     add_max_tokens,
     add_parser,
@@ -59,6 +60,8 @@ from gaia._cli._common import (
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
 from gaia.fsutil import display_name as shown
+from gaia.runs.cascade import cascade_states, plan_first_pass
+from gaia.views.cascade import cascade_cards, cascade_step_line
 from gaia.views.progress import parked_view
 
 
@@ -83,9 +86,7 @@ def register(sub: Any) -> None:
     p.add_argument("--upload-frames", action="store_true",
                    help="upload each frame once (Files API) and reference it by file_id instead of inline base64")
     add_skip_empty(p)
-    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
-                   help="not with batches: a cascade chooses its second pass from each first answer, so it runs now "
-                        "(gaia run --cascade); gaia estimate --cascade prices it")
+    add_cascade(p)
     add_max_tokens(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_submit)
@@ -254,16 +255,17 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
         print(f"Send them again with: gaia retry {folder}")
     _print_parked(folder)
     print(f"Wrote {res.written} sidecar(s).")
+    for c in res.cascades:
+        print(cascade_step_line(c))
     return 0 if res.complete else 1
 
 
 # --- commands -------------------------------------------------------------------------------------------
 
 def run_submit(args: argparse.Namespace) -> int:
-    """Plan, show, confirm and submit."""
-    if getattr(args, "cascade", None):
-        err("submit", "a cascade chooses its second pass from each first answer, so it runs now: use "
-                      f"gaia run {args.folder} --cascade {args.cascade} (gaia estimate --cascade prices it)")
+    """Plan, show, confirm and submit (with a cascade: its first pass, the second following its results)."""
+    cascade = cascade_arg(args, "submit")
+    if cascade is False:
         return 2
     settings = Folder(args.folder).settings()
     if args.model:
@@ -280,15 +282,29 @@ def run_submit(args: argparse.Namespace) -> int:
             return 2
     else:  # a dry run sends nothing, but counts the prompt as gaia estimate does when an API is reachable
         count_prompt_for(args.folder, settings)
+    marker = None
     try:
         empty = skip_empty(args, "submit", Folder(args.folder), settings)
-        plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
-                               image_source="file" if args.upload_frames else "base64",
-                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
+        if isinstance(cascade, tuple):
+            if args.force or args.upload_frames:
+                err("submit", "a cascade sends each video once per pass: --force and --upload-frames are not "
+                              "offered with it")
+                return 2
+            plan = plan_first_pass(args.folder, settings, *cascade, client=client, likely_empty=empty,
+                                   on_progress=progress_for(args, "keyframes for the first pass"))
+            marker = plan.cascade_pass
+        else:
+            plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
+                                   image_source="file" if args.upload_frames else "base64",
+                                   on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
         err("submit", describe_error(exc))
         return 1
     if not args.json:
+        if marker is not None:
+            print(f"Cascade, pass 1 of 2: every video with {plan.model} at the {cascade[1]} frame size; once its "
+                  f"results are retrieved, the uncertain answers go again, as a second batch, with {settings.model} "
+                  "and the folder's frames.")
         _print_plan(plan)
     if not plan.requests and not plan.blocking_problems and not args.json:
         return 0
@@ -296,12 +312,15 @@ def run_submit(args: argparse.Namespace) -> int:
     if plan.ok and not args.dry_run and within_cap:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
+        if marker is not None:
+            question = (f"Send the cascade's first pass, {len(plan.requests)} videos in {len(plan.batches)} batch(es)"
+                        f"{cost}, and then its second pass (the uncertain answers, with {settings.model}) when the "
+                        f"results are retrieved{' within your cap' if args.max_cost is not None else ''}?")
         if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
     res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
-                 checkpoints=_checkpoints(args),
-                 on_progress=progress_for(args, "building"))
+                 checkpoints=_checkpoints(args), on_progress=progress_for(args, "building"))
     if args.json:
         emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
         return 0 if res.ok else 1
@@ -320,9 +339,12 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
                    "failures": [f.to_dict() for f in failures(args.folder)],
-                   "parked": parked_view(args.folder).records})
+                   "parked": parked_view(args.folder).records,
+                   "cascades": [c.to_dict() for c in cascade_states(args.folder)]})
         return 0
     _print_status(statuses)
+    for card in cascade_cards(args.folder):
+        print(f"{card.heading}\n    {card.first_text}\n    {card.second_text}")
     fails = failures(args.folder)
     if fails:
         print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "

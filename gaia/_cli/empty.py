@@ -1,4 +1,8 @@
-"""``gaia empty-sample DIR``: send a sample of the likely-empty clips anyway, and measure how many had a subject."""
+"""``gaia empty-sample DIR``: send a sample of the likely-empty clips anyway, and measure how many had a subject.
+
+The sample is ``gaia.runs.levers.measure_misses``, the one home of the miss rate: ``gaia tune DIR
+--empty-sample N`` (and the Tune page) send it through the same code, within the tune's budget.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from gaia.runs.levers import DEFAULT_MISS_SAMPLE, measure_misses, spread_sample
 def register(sub: Any) -> None:
     """Add the ``empty-sample`` subcommand."""
     p = add_parser(sub, "empty-sample",
-                   "Send a sample of the likely-empty clips now and report how many had a subject (the miss rate).",
+                   "Send a sample of the likely-empty clips now and report how many had a subject (the miss rate; "
+                   "gaia tune --empty-sample N does the same within a tune).",
                    "gaia empty-sample ~/Videos/trap --sample 12 --max-cost 1 --yes")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--sample", type=int, default=DEFAULT_MISS_SAMPLE, metavar="N",

@@ -63,7 +63,8 @@ def register(sub: Any) -> None:
                    "gaia run ~/Videos/pets --limit 3 --max-cost 1 --yes")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--model", help="model to use (default: the folder's setting)")
-    p.add_argument("--limit", type=_positive, metavar="N", help="send at most N videos")
+    p.add_argument("--limit", type=_positive, metavar="N",
+                   help="send at most N videos (with --cascade: a pilot of N videos spread over the folder)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD",
                    help="refuse if the estimate at standard prices is above USD, and stop before passing it")

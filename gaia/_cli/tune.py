@@ -7,6 +7,11 @@ negative control, and prints the verdict first: ``recommend`` (a cheaper configu
 interval stays within ``--tolerance``), ``keep`` or ``undetermined`` (with the videos that would
 decide it). ``--adopt`` saves a recommendation as the folder's run settings, so ``gaia estimate``
 and ``gaia submit`` use it; it never adopts anything unless the verdict is ``recommend``.
+
+``--cascade CHEAP_MODEL:PRESET`` weighs that cascade as one configuration (by default the tune weighs
+one: the cheapest current model at the smallest preset first; ``--cascade off`` leaves it out), made
+of its two passes' rows and priced as both passes' measured bills. ``--empty-sample N`` also sends N
+of the likely-empty clips (the code behind ``gaia empty-sample``) and reports how many had a subject.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 from typing import Any
 
 import gaia
+from gaia._cli._cascade import NO_CASCADE, cascade_arg
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
 from gaia.format import usd
 
@@ -48,6 +54,13 @@ def register(sub: Any) -> None:
                    help=f"how much a recommendation may lose, as a share of the distance from the negative control "
                         f"(frames that show nothing) to the ceiling (the reference asked twice) (default "
                         f"{gaia.DEFAULT_TOLERANCE})")
+    p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
+                   help="also weigh this cascade (a first pass with the cheap model and frame preset, the current "
+                        "settings for its uncertain answers) as one configuration; by default the tune weighs one: "
+                        "the cheapest current model at the smallest preset; 'off' for none")
+    p.add_argument("--empty-sample", type=_positive, metavar="N",
+                   help="also send N of the likely-empty clips with the folder's settings (an ordinary run of those "
+                        "clips, within the budget) and report how many had a subject: the measured miss rate")
     p.add_argument("--yes", action="store_true", help="do not ask before sending")
     p.add_argument("--adopt", action="store_true",
                    help="save the recommended settings as the folder's run settings (only when the verdict is "
@@ -79,6 +92,9 @@ def _print(result: gaia.TuneResult) -> None:
         print(f"{r.config.label():<60}{usd(r.usd_per_video):>10}{score:>8}  {_interval(r):<26}{role}{flag}")
         if r.skipped:
             print(f"      not sent: {r.skipped}")
+    for r in result.results:
+        if r.cascade is not None:
+            print(cascade_line(r))
     if result.ceiling is not None:
         print(f"Ceiling (the reference asked twice): {result.ceiling:.3f}")
     if result.tolerance_sentence():
@@ -88,7 +104,27 @@ def _print(result: gaia.TuneResult) -> None:
     if result.verified_videos:
         print(f"Human-verified: {result.verified_videos} video(s), fields {', '.join(result.verified_fields)}")
     print(f"Cost per video: measured usage at {gaia.TUNE_PRICES}.")
+    if result.misses is not None:
+        print(misses_line(result.misses))
     print(f"Spent {usd(result.spent_usd)}" + (f" of a {usd(result.budget_usd)} budget" if result.budget_usd else ""))
+
+
+def cascade_line(r: gaia.ConfigResult) -> str:
+    """A cascade row's passes in one line: how many first answers were escalated, and both passes' bills."""
+    c = r.cascade
+    assert c is not None
+    d = c.to_dict()
+    share = "" if c.share is None else (f" ({c.share:.0%}, 95% interval {d['escalation_share_low']:.0%}–"
+                                        f"{d['escalation_share_high']:.0%})")
+    return (f"Cascade: {len(c.escalated)} of {c.videos} first answer(s) sent again{share}; per video "
+            f"{usd(c.first_usd_per_video)} first pass + {usd(c.second_usd_per_video)} second pass, measured.")
+
+
+def misses_line(misses: dict[str, Any]) -> str:
+    """The likely-empty sample in one line (or why nothing was measured)."""
+    if misses.get("text"):
+        return f"Likely-empty sample at the threshold {misses.get('threshold'):g}: {misses['text']}."
+    return f"Likely-empty sample: nothing measured. {misses.get('problem') or ''}".strip()
 
 
 def run_tune_command(args: argparse.Namespace) -> int:
@@ -98,8 +134,13 @@ def run_tune_command(args: argparse.Namespace) -> int:
         if unknown:
             err("tune", f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(gaia.catalogue().models))}")
             return 2
+    off = (args.cascade or "").strip().lower() in NO_CASCADE
+    cascade = None if off or not args.cascade else cascade_arg(args, "tune")
+    if cascade is False:
+        return 2
+    cascades = [] if off else [":".join(cascade)] if isinstance(cascade, tuple) else None
     options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
-                               "budget_usd": args.budget, "tolerance": args.tolerance}
+                               "budget_usd": args.budget, "tolerance": args.tolerance, "cascades": cascades}
     planned = gaia.run_tune(args.folder, dry_run=True, on_pricing=progress_for(args, "configurations priced"),
                             **options)
     if planned.blocked:
@@ -108,7 +149,9 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{len(planned.results)} configurations on {len(planned.sample.rel_paths)} video(s); sending them all "
               f"now costs about {usd(planned.planned_usd)} at standard prices"
-              + (f" (budget {usd(args.budget)})." if args.budget is not None else "."))
+              + (f" (budget {usd(args.budget)})." if args.budget is not None else ".")
+              + (f" Then {args.empty_sample} likely-empty clip(s) with the folder's settings, within what is left."
+                 if args.empty_sample else ""))
     if not confirm("tune", "Send the tune now?", args.yes):
         return 1
     try:
@@ -116,10 +159,14 @@ def run_tune_command(args: argparse.Namespace) -> int:
     except gaia.MissingApiKey as exc:
         err("tune", str(exc))
         return 2
-    result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"), **options)
+    result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"),
+                           empty_sample=args.empty_sample or 0, **options)
     adopted = None
     if args.adopt and result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None:
-        adopted = gaia.adopt_config(args.folder, result.recommended.config)
+        try:
+            adopted = gaia.adopt_config(args.folder, result.recommended.config)
+        except ValueError as exc:  # settings that cannot be saved, said in words
+            err("tune", str(exc))
     if args.json:
         emit_json({**result.to_dict(), "adopted": adopted.to_dict() if adopted else None})
     else:

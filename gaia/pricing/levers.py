@@ -372,6 +372,8 @@ def save_misses(folder: Folder | Path | str, miss: MissRate) -> None:
 
 
 CASCADE_SCENARIO = "caching"  # a cascade runs now (Messages API, shared prefix cached): priced as run now is
+CASCADE_BATCH_SCENARIO = "batch_caching"  # the same cascade sent as batches (gaia submit --cascade)
+CASCADE_TELLS = 0.10  # a cascade's range within this share of its total: the estimate claims it; wider: it says not
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,30 @@ class CascadeEstimate:
     low_usd: float
     high_usd: float
     videos: int
+    batch: tuple[float, float, float] | None = None  # the same cascade sent as batches: total, low, high
+
+    @property
+    def spread(self) -> float:
+        """How far the range reaches from the total, as a share of it (0.1: the cost is known to ±10%)."""
+        if self.total_usd <= 0:
+            return 0.0
+        return max(self.total_usd - self.low_usd, self.high_usd - self.total_usd) / self.total_usd
+
+    @property
+    def can_tell(self) -> bool:
+        """Whether the range is within ±``CASCADE_TELLS`` of the total (else the estimate says it cannot tell)."""
+        return self.spread <= CASCADE_TELLS + 1e-9
+
+    @property
+    def note(self) -> str | None:
+        """Why the total cannot be trusted to ±10%, in words (``None`` when it can)."""
+        if self.can_tell:
+            return None
+        why = ("assumed, not measured" if self.share_source == "assumed" else
+               f"{self.share_source}, so it could be anywhere from {self.share_low:.0%} to {self.share_high:.0%}")
+        return (f"Cannot tell this cost to within ±{CASCADE_TELLS:.0%}: the share of first answers sent again is "
+                f"{why}, and the cascade could cost {self.low_usd:.4f} to {self.high_usd:.4f} USD. A larger pilot "
+                "narrows it (gaia run --cascade MODEL:PRESET --limit N sends N videos spread over the folder).")
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario's JSON form (key ``cascade``)."""
@@ -397,22 +423,32 @@ class CascadeEstimate:
                 "escalation_share_range": [round(self.share_low, 4), round(self.share_high, 4)],
                 "escalation_share_source": self.share_source, "first_pass_usd": round(self.first_usd, 6),
                 "strong_for_every_video_usd": round(self.second_all_usd, 6), "videos": self.videos,
-                "priced_as": CASCADE_SCENARIO}
+                "priced_as": CASCADE_SCENARIO, "within_10pct": self.can_tell, "note": self.note,
+                "batch": None if self.batch is None else {
+                    "priced_as": CASCADE_BATCH_SCENARIO, "total_usd": round(self.batch[0], 6),
+                    "low_usd": round(self.batch[1], 6), "high_usd": round(self.batch[2], 6)}}
 
     def describe(self) -> str:
-        """The scenario in one sentence."""
+        """The scenario in one sentence (and, when the range is wide, a second saying the total cannot be told)."""
         return (f"Cascade: {self.total_usd:.4f} USD (range {self.low_usd:.4f}–{self.high_usd:.4f}) for {self.videos} "
                 f"video(s): the first pass {self.first_usd:.4f} USD, then {self.escalation_share:.0%} sent again "
-                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%}).")
+                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%})."
+                + (f" As batches (gaia submit --cascade): {self.batch[0]:.4f} USD (range {self.batch[1]:.4f}–"
+                   f"{self.batch[2]:.4f})." if self.batch else "")
+                + (f" {self.note}" if self.note else ""))
 
 
 def cascade_estimate(first: Estimate, strong: Estimate, *, share: float, share_low: float, share_high: float,
                      share_source: str) -> CascadeEstimate:
     """Price a cascade from two ordinary estimates (the cheap configuration's and the strong one's, for the same
     videos) and the escalation share with its range: the low end takes both estimates' low ends and the share's."""
-    a, b = first.scenario(CASCADE_SCENARIO), strong.scenario(CASCADE_SCENARIO)
-    a_low, a_high = a.low_usd if a.low_usd is not None else a.total_usd, a.high_usd or a.total_usd
-    b_low, b_high = b.low_usd if b.low_usd is not None else b.total_usd, b.high_usd or b.total_usd
-    return CascadeEstimate(a.total_usd, b.total_usd, share, share_low, share_high, share_source,
-                           a.total_usd + share * b.total_usd, a_low + share_low * b_low,
-                           a_high + share_high * b_high, first.videos)
+    def priced(key: str) -> tuple[float, float, float, float]:
+        a, b = first.scenario(key), strong.scenario(key)
+        a_low, a_high = a.low_usd if a.low_usd is not None else a.total_usd, a.high_usd or a.total_usd
+        b_low, b_high = b.low_usd if b.low_usd is not None else b.total_usd, b.high_usd or b.total_usd
+        return (a.total_usd + share * b.total_usd, a_low + share_low * b_low, a_high + share_high * b_high,
+                b.total_usd)
+
+    now, batch = priced(CASCADE_SCENARIO), priced(CASCADE_BATCH_SCENARIO)
+    return CascadeEstimate(first.scenario(CASCADE_SCENARIO).total_usd, now[3], share, share_low, share_high,
+                           share_source, now[0], now[1], now[2], first.videos, batch=batch[:3])

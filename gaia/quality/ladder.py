@@ -39,7 +39,8 @@ from gaia.pricing.bill import history
 from gaia.pricing.estimate import estimate_run
 from gaia.pricing.tokens import folder_prompt_tokens
 from gaia.prompts import PromptProfile, compact_profile
-from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings
+from gaia.runs.cascade import cheap_settings
+from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings, parse_cascade
 
 Progress = Callable[[int, int], None]
 
@@ -84,10 +85,25 @@ class TuneConfig:
     jpeg_quality: int | None = None
     replicate: int = 0
     control: bool = False
+    cascade: str | None = None  # "CHEAP_MODEL:PRESET": a first pass, this configuration for its uncertain answers
+
+    def first_pass(self, base: RunSettings) -> TuneConfig | None:
+        """A cascade's first pass: what ``gaia run --cascade`` sends first (``gaia.runs.levers.cheap_settings``
+        of this configuration's settings), as a configuration; ``None`` for a single configuration."""
+        if not self.cascade:
+            return None
+        model, preset = parse_cascade(self.cascade)
+        cheap = cheap_settings(replace(self, cascade=None).run_settings(base), model, preset)
+        return TuneConfig(cheap.model, cheap.keyframes.count, cheap.keyframes.max_edge, self.schema,
+                          self.jpeg_quality)
 
     @property
     def id(self) -> str:
-        """A short id safe as a folder name (``claude-haiku-5-5.6f.384px.compact``)."""
+        """A short id safe as a folder name (``claude-haiku-5-5.6f.384px.compact``; a cascade
+        ``cascade.claude-haiku-5-5.economy.then.claude-sonnet-5-5.6f.1024px.full``)."""
+        if self.cascade:
+            single = replace(self, cascade=None).id
+            return re.sub(r"[^A-Za-z0-9._-]", "_", f"cascade.{self.cascade.replace(':', '.')}.then.{single}")
         edge = f"{self.max_edge}px" if self.max_edge else "fullpx"
         extra = (f".q{self.jpeg_quality}" if self.jpeg_quality else "") + (f".r{self.replicate}" if self.replicate
                                                                            else "") + (".control" if self.control
@@ -96,7 +112,11 @@ class TuneConfig:
 
     def label(self) -> str:
         """The configuration in words (``Claude Haiku 5.5, 6 frames at 384 px, compact schema``)."""
-        name = model_facts(self.model).display_name if self.model in catalogue().models else self.model
+        if self.cascade:
+            model, preset = parse_cascade(self.cascade)
+            return (f"Cascade: {_model_name(model)} at the {preset} frame size first, the uncertain answers again "
+                    f"with {replace(self, cascade=None).label()}")
+        name = _model_name(self.model)
         edge = f"at {self.max_edge} px" if self.max_edge else "full size"
         text = f"{name}, {self.frames} frames {edge}, {self.schema.value} schema"
         if self.jpeg_quality:
@@ -116,7 +136,7 @@ class TuneConfig:
         """A JSON-ready dict."""
         return {"id": self.id, "model": self.model, "frames": self.frames, "max_edge": self.max_edge,
                 "schema": self.schema.value, "jpeg_quality": self.jpeg_quality, "replicate": self.replicate,
-                "control": self.control, "label": self.label()}
+                "control": self.control, "cascade": self.cascade, "label": self.label()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TuneConfig:
@@ -125,7 +145,11 @@ class TuneConfig:
         q = data.get("jpeg_quality")
         return cls(str(data["model"]), int(data["frames"]), int(edge) if edge else None,
                    SchemaProfile(str(data.get("schema") or "full")), int(q) if q else None,
-                   int(data.get("replicate") or 0), bool(data.get("control")))
+                   int(data.get("replicate") or 0), bool(data.get("control")), data.get("cascade") or None)
+
+
+def _model_name(model: str) -> str:
+    return model_facts(model).display_name if model in catalogue().models else model
 
 
 def current_config(base: RunSettings) -> TuneConfig:
@@ -173,6 +197,16 @@ def default_ladder(base: RunSettings, models: Sequence[str] | None = None) -> li
     out += [TuneConfig(base.model, count, p.max_edge) for p in FRAME_PRESETS]
     out += [TuneConfig(base.model, fewer, edge), TuneConfig(base.model, count, edge, SchemaProfile.COMPACT)]
     return list(dict.fromkeys(out))
+
+
+def default_cascades(base: RunSettings) -> list[str]:
+    """The cascade every default tune weighs beside the single configurations: the cheapest current model at
+    the smallest frame preset first, the current settings for its uncertain answers (none when the folder
+    already runs the cheapest model, or runs a cascade of its own: that one is the current rung)."""
+    if base.cascade:  # the folder's own cascade (the settings' entry): it is the current rung
+        return []
+    cheapest = default_models(base)[-1]
+    return [] if cheapest == base.model else [f"{cheapest}:{FRAME_PRESETS[0].name}"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ from gaia.api.client import as_dict
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.ledger import EventKind, Ledger, RequestStatus
+from gaia.pricing.models import usage_cost
 from gaia.quality.ladder import PricedConfig
 from gaia.runs.guard import SpendCap
 from gaia.runs.now import send_each
@@ -203,3 +205,27 @@ class ApiTuneRunner:
         problems += sink.problems + list(sent.problems)
         problems += [f"{rel}: not sent, the spend cap would be passed." for rel in sent.not_sent] if sent.capped else []
         return TuneAnswers(answers, sent.spent_usd, tuple(problems), reused, sent.stopped, usage)
+
+
+def as_run_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """One tune answer's usage as a run of the folder would be billed for it: the cached prefix read from
+    the cache (a run writes it once for all its videos), whichever configuration happened to write it."""
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    return {"input_tokens": int(usage.get("input_tokens") or 0), "output_tokens": int(usage.get("output_tokens") or 0),
+            "cache_read_input_tokens": read + written, "cache_creation_input_tokens": 0}
+
+
+def run_usd(usage: Mapping[str, Any], model: str) -> float:
+    """One answer's measured usage priced as a run of the folder is sent: Batch API with caching (``as_run_usage``)."""
+    return float(usage_cost(as_run_usage(usage), model, batch=True).total_usd)
+
+
+def measured_usd_per_video(output: TuneAnswers | None, model: str) -> float | None:
+    """The mean cost per answered video of a configuration's measured usage, priced as a run is sent
+    (Batch API with caching, ``as_run_usage``); ``None`` when nothing was measured."""
+    if output is None:
+        return None
+    costs = [run_usd(u, model) for rel, u in output.usage.items()
+             if isinstance(u, Mapping) and output.answers.get(rel) is not None]
+    return sum(costs) / len(costs) if costs else None

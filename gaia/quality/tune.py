@@ -39,8 +39,8 @@ from urllib.parse import urlparse
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.media.scan import scan_folder
-from gaia.pricing.models import usage_cost
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile
+from gaia.quality.cascade import CascadePasses, compose, price_cascade
 from gaia.quality.ladder import (
     PricedConfig,
     Role,
@@ -48,11 +48,12 @@ from gaia.quality.ladder import (
     TuneConfig,
     control_config,
     current_config,
+    default_cascades,
     default_ladder,
     price_ladder,
     profile_for,
 )
-from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner
+from gaia.quality.runner import ApiTuneRunner, TuneAnswers, TuneRunner, measured_usd_per_video
 from gaia.quality.sample import DEFAULT_SAMPLE, Sample, pick_sample
 from gaia.quality.scoring import (
     DEFAULT_TOLERANCE_S,
@@ -67,7 +68,8 @@ from gaia.quality.scoring import (
 from gaia.quality.stats import DEFAULT_LEVEL
 from gaia.quality.verdict import TOLERANCE_SENTENCE, Decision, Verdict, decide, interval
 from gaia.runs.guard import cap_problem
-from gaia.settings import RunSettings
+from gaia.runs.levers import escalation_share, measure_misses
+from gaia.settings import RunSettings, parse_cascade
 
 QUALITY_DIR = "quality"
 # The tolerance: a share of the distance from the negative control to the ceiling (see gaia.quality.verdict).
@@ -91,6 +93,7 @@ class ConfigResult:
     per_video_diff: dict[str, float] = field(default_factory=dict)
     measured_usd_per_video: float | None = None
     level: float = DEFAULT_LEVEL
+    cascade: CascadePasses | None = None  # a cascade's two passes on the sample (``gaia.quality.cascade``)
 
     @property
     def config(self) -> TuneConfig:
@@ -128,7 +131,8 @@ class ConfigResult:
                 "answered": self.card.answered if self.card else 0,
                 "reused": self.output.reused if self.output else 0,
                 "run_problems": list(self.output.problems) if self.output else [],
-                "fields": [f.to_dict() for f in self.card.fields] if self.card else []}
+                "fields": [f.to_dict() for f in self.card.fields] if self.card else [],
+                "cascade_passes": self.cascade.to_dict() if self.cascade else None}
 
 
 @dataclass(frozen=True)
@@ -153,16 +157,17 @@ class TuneResult:
     verified_fields: tuple[str, ...] = ()
     simulated: bool = False
     level: float = DEFAULT_LEVEL
+    misses: dict[str, Any] | None = None  # the likely-empty sample (``measure_misses_for``), when one was asked for
 
     @property
     def spent_usd(self) -> float:
-        """What the whole tune cost."""
-        return sum(r.spent_usd for r in self.results)
+        """What the whole tune cost (the likely-empty sample included)."""
+        return sum(r.spent_usd for r in self.results) + float((self.misses or {}).get("spent_usd") or 0.0)
 
     @property
     def ran(self) -> int:
-        """Configurations that were sent."""
-        return sum(1 for r in self.results if r.output is not None)
+        """Configurations that were sent (a cascade is made of its passes' rows, never sent itself)."""
+        return sum(1 for r in self.results if r.output is not None and r.cascade is None)
 
     def _with_role(self, role: Role) -> ConfigResult | None:
         return next((r for r in self.results if r.role is role), None)
@@ -221,6 +226,7 @@ class TuneResult:
                 "diff": rec.interval.diff, "ci_low": rec.interval.low, "ci_high": rec.interval.high,
                 "prompt_profile": rec.priced.profile.name},
             "adopted": None,
+            "misses": self.misses,
             "texts": list(self.texts),
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -273,27 +279,85 @@ def _reference_answers(ref: TuneAnswers | None, sample: Sample, labels: Labels |
     return merged, "labels", len(labelled), verified
 
 
-def _fixed_rungs(ladder: list[TuneConfig], base: RunSettings) -> list[tuple[TuneConfig, Role]]:
+def _fixed_rungs(ladder: list[TuneConfig], base: RunSettings, cascades: Sequence[str] = ()
+                 ) -> list[tuple[TuneConfig, Role]]:
     """The ladder with its roles: the reference, its replicate, the current settings, the negative control,
-    then the other candidates (each once)."""
+    then the other candidates (each once), then each cascade's first pass and the cascade (the current
+    settings for its uncertain answers, as ``gaia run --cascade`` sends them). A folder whose settings
+    name a cascade runs that cascade: it is the current rung, and its two passes come right after."""
     ref = ladder[0]
-    cur, ctrl = current_config(base), control_config(base)
+    single, ctrl = current_config(base), control_config(base)
+    cur = replace(single, cascade=base.cascade or None)
     rungs = [(ref, Role.REFERENCE), (replace(ref, replicate=1), Role.REPLICATE), (cur, Role.CURRENT),
              (ctrl, Role.CONTROL)]
     ids = {c.id for c, _ in rungs}
-    for c in ladder[1:]:
-        if c.id not in ids:
+    own = [single, cur.first_pass(base)] if cur.cascade else []
+    for c in [*own, *ladder[1:]]:
+        if c is not None and c.id not in ids:
             rungs.append((c, Role.CANDIDATE))
             ids.add(c.id)
+    for spec in cascades:
+        cascade = replace(single, cascade=spec)
+        first = cascade.first_pass(base)
+        for one in (first, cascade):
+            if one is not None and one.id not in ids:
+                rungs.append((one, Role.CANDIDATE))
+                ids.add(one.id)
     return rungs
 
 
+def _fixed(roles: Sequence[Role], passes: Mapping[int, tuple[int, int]]) -> list[int]:
+    """The rungs every tune sends, in order: the reference, its replicate, the current settings (a cascade's
+    two passes when the folder runs one) and the negative control."""
+    out: list[int] = []
+    for i, r in enumerate(roles):
+        if r is not Role.CANDIDATE:
+            out += [j for j in passes.get(i, (i,)) if j not in out]
+    return out
+
+
+def _passes(configs: Sequence[TuneConfig], base: RunSettings) -> dict[int, tuple[int, int]]:
+    """Each cascade's index → the indices of its first pass and of its strong configuration."""
+    index = {c.id: i for i, c in enumerate(configs)}
+    out = {}
+    for i, c in enumerate(configs):
+        first = c.first_pass(base)
+        if first is not None:
+            out[i] = (index[first.id], index[replace(c, cascade=None).id])
+    return out
+
+
+def _price(folder: Folder, configs: Sequence[TuneConfig], base: RunSettings, profile: PromptProfile,
+           records: Sequence[Any], on_pricing: Progress | None) -> list[PricedConfig]:
+    """Every configuration priced on the sample; a cascade from its passes' prices and the escalation share
+    learnt from the folder's cascades, else assumed (``gaia.runs.levers.escalation_share``)."""
+    passes = _passes(configs, base)
+    singles = [c for i, c in enumerate(configs) if i not in passes]
+    priced = dict(zip((c.id for c in singles),
+                      price_ladder(folder.path, singles, base, profile, records, on_progress=on_pricing), strict=True))
+    out = []
+    for i, c in enumerate(configs):
+        if i in passes:
+            first, strong = configs[passes[i][0]], configs[passes[i][1]]
+            share = escalation_share(folder, first.model, parse_cascade(c.cascade or "")[1]).point
+            out.append(price_cascade(c, priced[first.id], priced[strong.id], share))
+        else:
+            out.append(priced[c.id])
+    return out
+
+
+Sent = tuple[PricedConfig, TuneAnswers | None, str | None]
+
+
 def _send_all(priced: list[PricedConfig], roles: list[Role], runner: TuneRunner, budget: float | None,
-              on_progress: Progress | None) -> list[tuple[PricedConfig, TuneAnswers | None, str | None]]:
+              on_progress: Progress | None, passes: Mapping[int, tuple[int, int]] | None = None,
+              schema: Mapping[str, Any] | None = None) -> tuple[list[Sent], dict[int, CascadePasses]]:
     """The fixed rungs first (reference, replicate, current, control), then the others cheapest first,
-    each only while the budget allows; results in the ladder's order."""
-    fixed = [i for i, r in enumerate(roles) if r is not Role.CANDIDATE]
-    rest = sorted((i for i, r in enumerate(roles) if r is Role.CANDIDATE),
+    each only while the budget allows; results in the ladder's order. A cascade is sent as its two passes'
+    rows and made out of their answers (``gaia.quality.cascade.compose``), with its passes' record."""
+    passes = passes or {}
+    fixed = _fixed(roles, passes)
+    rest = sorted((i for i, r in enumerate(roles) if i not in fixed and i not in passes),
                   key=lambda i: (priced[i].tune_usd is None, priced[i].tune_usd or 0.0, priced[i].config.id))
     out: dict[int, tuple[PricedConfig, TuneAnswers | None, str | None]] = {}
     spent = 0.0
@@ -312,28 +376,19 @@ def _send_all(priced: list[PricedConfig], roles: list[Role], runner: TuneRunner,
         result = runner(p, max_cost_usd=left)
         spent += result.spent_usd
         out[i] = (p, result, None)
+    records: dict[int, CascadePasses] = {}
+    for i, (a, b) in passes.items():
+        (first, first_out, _), (strong, strong_out, _) = out[a], out[b]
+        if first_out is None or strong_out is None:
+            missing = first.config.label() if first_out is None else strong.config.label()
+            out[i] = (priced[i], None, f"Its pass {missing} was not sent.")
+            continue
+        composed, answers, record = compose(priced[i], first, first_out, strong, strong_out, schema or {})
+        out[i] = (composed, answers, None)
+        records[i] = record
     if on_progress:
         on_progress(len(order), len(order))
-    return [out[i] for i in range(len(priced))]
-
-
-def as_run_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """One tune answer's usage as a run of the folder would be billed for it: the cached prefix read from
-    the cache (a run writes it once for all its videos), whichever configuration happened to write it."""
-    written = int(usage.get("cache_creation_input_tokens") or 0)
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    return {"input_tokens": int(usage.get("input_tokens") or 0), "output_tokens": int(usage.get("output_tokens") or 0),
-            "cache_read_input_tokens": read + written, "cache_creation_input_tokens": 0}
-
-
-def measured_usd_per_video(output: TuneAnswers | None, model: str) -> float | None:
-    """The mean cost per answered video of a configuration's measured usage, priced as a run is sent
-    (Batch API with caching, ``as_run_usage``); ``None`` when nothing was measured."""
-    if output is None:
-        return None
-    costs = [float(usage_cost(as_run_usage(u), model, batch=True).total_usd) for rel, u in output.usage.items()
-             if isinstance(u, Mapping) and output.answers.get(rel) is not None]
-    return sum(costs) / len(costs) if costs else None
+    return [out[i] for i in range(len(priced))], records
 
 
 def _simulated(client: Any) -> bool:
@@ -358,9 +413,9 @@ def moment_tolerance(priced: PricedConfig, tolerance_s: float) -> dict[str, floa
     return out
 
 
-def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], roles: list[Role],
-           reference: dict[str, Any], schema: Mapping[str, Any], *, tolerance_s: float, level: float,
-           kind: str) -> tuple[list[ConfigResult], float | None, tuple[str, ...]]:
+def _score(sent: list[Sent], roles: list[Role], reference: dict[str, Any], schema: Mapping[str, Any], *,
+           tolerance_s: float, level: float, kind: str, cascades: Mapping[int, CascadePasses] | None = None
+           ) -> tuple[list[ConfigResult], float | None, tuple[str, ...]]:
     """Score every configuration against ``reference``, leaving out the fields with no variance in the ceiling's
     answers; each one's per-video difference to the replicate's score (the ceiling)."""
     replicate = next((out for (_, out, _), r in zip(sent, roles, strict=True) if r is Role.REPLICATE), None)
@@ -372,7 +427,8 @@ def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], role
     ceiling_card = next((c for c, r in zip(cards, roles, strict=True) if r is Role.REPLICATE), None)
     ceiling = ceiling_card.score if ceiling_card else None
     results = []
-    for (p, out, skipped), role, card in zip(sent, roles, cards, strict=True):
+    cascades = cascades or {}
+    for i, ((p, out, skipped), role, card) in enumerate(zip(sent, roles, cards, strict=True)):
         per_video: dict[str, float] = {}
         if card and ceiling_card:
             if role in (Role.REPLICATE,) or (role is Role.REFERENCE and kind != "labels"):
@@ -380,8 +436,9 @@ def _score(sent: list[tuple[PricedConfig, TuneAnswers | None, str | None]], role
             else:
                 per_video = {rel: float(v) - float(c) for rel, v in card.per_video.items()
                              if v is not None and (c := ceiling_card.per_video.get(rel)) is not None}
-        results.append(ConfigResult(p, out, card, skipped, role, per_video,
-                                    measured_usd_per_video(out, p.config.model), level))
+        passes = cascades.get(i)
+        measured = passes.usd_per_video if passes else measured_usd_per_video(out, p.config.model)
+        results.append(ConfigResult(p, out, card, skipped, role, per_video, measured, level, passes))
     return results, ceiling, excluded
 
 
@@ -394,6 +451,8 @@ def run_tune(
     videos: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     configs: Sequence[TuneConfig] | None = None,
+    cascades: Sequence[str] | None = None,
+    empty_sample: int = 0,
     budget_usd: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
@@ -410,9 +469,14 @@ def run_tune(
     ``runner`` sends a configuration (default ``ApiTuneRunner`` with ``client``). ``videos`` names the
     sample instead of picking ``n``. ``models`` builds the default ladder on those models;
     ``configs`` replaces the ladder (the first is the reference); the replicate, the current settings
-    and the negative control are always added. ``tolerance`` is a share of the distance from the
-    negative control to the ceiling; ``level`` the intervals' confidence. ``simulated`` marks the
-    scores as coming from a stand-in API (default: the client talks to a local address).
+    and the negative control are always added. ``cascades`` (``CHEAP_MODEL:PRESET`` each) adds each
+    cascade as one configuration, with its first pass as a row of its own (default: the default ladder's
+    one cascade, ``default_cascades``; none with ``configs``). ``empty_sample`` sends that many of
+    the likely-empty clips (``gaia.runs.levers.measure_misses``, an ordinary run of those clips) with
+    what is left of the budget and reports how many had a subject (``misses``). ``tolerance`` is a share
+    of the distance from the negative control to the ceiling; ``level`` the intervals' confidence.
+    ``simulated`` marks the scores as coming from a stand-in API (default: the client talks to a local
+    address).
     ``on_pricing`` and ``on_progress`` report ``(done, total)`` while pricing and while sending.
     Blocked (nothing sent) when the fixed rungs alone are over the budget or there is no usable
     video; with ``dry_run`` only the priced ladder is returned. The result is stored unless nothing was sent.
@@ -423,8 +487,11 @@ def run_tune(
     records = [r for r in scan_folder(f.path).records if not f.selection().video_excluded(r.rel_path)]
     sample = pick_sample(records, n, chosen=videos)
     chosen = [r for r in records if r.rel_path in set(sample.rel_paths)]
-    rungs = _fixed_rungs(list(configs) if configs else default_ladder(base, models), base)
+    if cascades is None:
+        cascades = () if configs else default_cascades(base)
+    rungs = _fixed_rungs(list(configs) if configs else default_ladder(base, models), base, cascades)
     roles = [r for _, r in rungs]
+    passes = _passes([c for c, _ in rungs], base)
     simulated = _simulated(client) if simulated is None else simulated
 
     def result(priced: list[PricedConfig], blocked: str | None, **kw: Any) -> TuneResult:
@@ -433,12 +500,13 @@ def run_tune(
         return TuneResult(f.path, sample, profile, kw.get("results", plain), kw.get("reference"),
                           kw.get("kind", "configuration"), tolerance, budget_usd, planned, blocked,
                           kw.get("texts", ()), kw.get("decision"), kw.get("ceiling"), kw.get("excluded", ()),
-                          kw.get("verified_videos", 0), kw.get("verified_fields", ()), simulated, level)
+                          kw.get("verified_videos", 0), kw.get("verified_fields", ()), simulated, level,
+                          kw.get("misses"))
 
     if not chosen:
         return result([], "; ".join(sample.problems) or "The folder has no usable video to tune on.")
-    priced = price_ladder(f.path, [c for c, _ in rungs], base, profile, chosen, on_progress=on_pricing)
-    fixed_cost = [p.tune_usd for p, r in zip(priced, roles, strict=True) if r is not Role.CANDIDATE]
+    priced = _price(f, [c for c, _ in rungs], base, profile, chosen, on_pricing)
+    fixed_cost = [priced[i].tune_usd for i in _fixed(roles, passes)]
     if dry_run:
         return result(priced, None)
     why = cap_problem(None if None in fixed_cost else sum(c or 0.0 for c in fixed_cost), budget_usd, digits=4,
@@ -451,10 +519,10 @@ def run_tune(
         if client is None:
             return result(priced, "No API client to send the tune with.")
         runner = ApiTuneRunner(f, client, base=base)
-    sent = _send_all(priced, roles, runner, budget_usd, on_progress)
+    sent, cascaded = _send_all(priced, roles, runner, budget_usd, on_progress, passes, profile.schema)
     reference, kind, n_verified, verified = _reference_answers(sent[0][1], sample, labels, profile.schema)
     results, ceiling, excluded = _score(sent, roles, reference, profile.schema, tolerance_s=tolerance_s,
-                                        level=level, kind=kind)
+                                        level=level, kind=kind, cascades=cascaded)
     dicts = [r.to_dict() for r in results]
     cur = next(r for r in results if r.role is Role.CURRENT)
     ctrl = next(r for r in results if r.role is Role.CONTROL)
@@ -462,14 +530,42 @@ def run_tune(
                       videos=len(sample.rel_paths))
     rec = next((r for r in results if r.config.id == decision.recommended), None)
     texts = tuple(side_by_side(profile.schema, reference, rec.output.answers)) if rec and rec.output else ()
+    misses = None
+    if empty_sample > 0:
+        spent = sum(r.spent_usd for r in results)
+        misses = measure_misses_for(f, client, empty_sample, base,
+                                    None if budget_usd is None else max(0.0, budget_usd - spent))
     tuned = result(priced, None if reference else "The reference configuration gave no answer to score against.",
                    results=tuple(results), reference=results[0], kind=kind, texts=texts, decision=decision,
-                   ceiling=ceiling, excluded=excluded, verified_videos=n_verified, verified_fields=verified)
+                   ceiling=ceiling, excluded=excluded, verified_videos=n_verified, verified_fields=verified,
+                   misses=misses)
     save_quality(f, tuned)
     return tuned
 
 
-# --- storage, reading back, adopting ------------------------------------------------------------------
+def measure_misses_for(folder: Folder, client: Any | None, n: int, settings: RunSettings,
+                       max_cost_usd: float | None, on_progress: Any = None) -> dict[str, Any]:
+    """Send ``n`` of the likely-empty clips (``gaia.runs.levers.measure_misses``, the one home of the miss sample,
+    also behind ``gaia empty-sample``) and say how many had a subject, with its Wilson interval.
+
+    Unlike the tune's configurations this is an ordinary run of those clips with the folder's settings (their
+    answers are the clips' results, so nothing is paid for twice), under ``max_cost_usd`` (what is left of the
+    tune's budget). The miss rate is kept for the folder; the Estimate page shows it beside the saving.
+    """
+    out: dict[str, Any] = {"asked": n, "threshold": settings.empty_threshold, "sampled": 0, "spent_usd": 0.0,
+                           "text": None, "problem": None}
+    if client is None:
+        return {**out, "problem": "No API client to send the likely-empty sample with."}
+    miss, run = measure_misses(folder, client, sample=n, settings=settings, max_cost_usd=max_cost_usd,
+                               on_progress=on_progress)
+    problem = None
+    if run is not None and run.blocked:
+        problem = run.blocked
+    elif run is None and not miss.sampled:
+        problem = f"No clip is likely empty at the threshold {settings.empty_threshold:g}: nothing to sample."
+    return {**out, **miss.to_dict(), "spent_usd": run.spent_usd if run else 0.0,
+            "text": miss.describe() if miss.sampled else None, "problem": problem}
+
 
 # --- storage, reading back, adopting ------------------------------------------------------------------
 
@@ -524,7 +620,8 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
         data = read_json(path)
         for c in (data or {}).get("configs", []) if isinstance(data, dict) else []:
             if c.get("model") == settings.model and c.get("frames") == settings.keyframes.count and \
-                    c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now:
+                    c.get("max_edge") == settings.keyframes.max_edge and c.get("prompt_hash") == hash_now and \
+                    (c.get("cascade") or "") == settings.cascade:
                 return {**c, "reference_score": (data.get("reference") or {}).get("score"),
                         "ceiling": data.get("ceiling"), "simulated": bool(data.get("simulated"))}
     return None
@@ -532,7 +629,8 @@ def quality_for(folder: Folder | Path | str, settings: RunSettings | None = None
 
 def adopt_config(folder: Folder | Path | str, config: TuneConfig | Mapping[str, Any]) -> RunSettings:
     """Make ``config`` the folder's run settings (a compact schema is saved as a prompt profile first),
-    so ``gaia estimate`` and ``gaia submit`` use it; returns the saved settings."""
+    so ``gaia estimate`` and ``gaia submit`` use it; returns the saved settings. A cascade is saved as the
+    settings' cascade entry with its strong configuration; a single configuration clears that entry."""
     f = Folder.of(folder)
     cfg = config if isinstance(config, TuneConfig) else TuneConfig.from_dict(dict(config))
     base = f.settings()
@@ -543,5 +641,6 @@ def adopt_config(folder: Folder | Path | str, config: TuneConfig | Mapping[str, 
         f.save_profile(compact)
         name = compact.hash
     settings = cfg.run_settings(base, name)
+    settings = replace(settings, cascade=cfg.cascade or "")  # a single configuration adopted means one pass
     f.save_settings(settings)
     return settings

@@ -10,7 +10,8 @@ tolerance:
 - the scorer must discriminate: the negative control's interval lies wholly below zero; otherwise
   the verdict is ``undetermined`` and nothing is recommended, whatever the other scores;
 - ``recommend``: the cheapest configuration (measured cost per video) cheaper than the current
-  settings whose interval's lower bound stays within the tolerance;
+  settings whose interval's lower bound stays within the tolerance (of two as cheap, the one whose cost
+  is surer: a cascade's depends on the share of answers it sends again);
 - ``undetermined``: no cheaper one qualifies but one's interval still reaches the tolerance; the
   videos that would decide it come from its observed per-video spread (``videos_needed``);
 - ``keep``: every cheaper configuration loses more than the tolerance (its whole interval is below).
@@ -92,6 +93,13 @@ def _cost(c: Mapping[str, Any]) -> float | None:
     return float(v) if isinstance(v, int | float) else None
 
 
+def _cost_high(c: Mapping[str, Any]) -> float:
+    """What a configuration may cost at worst: a cascade's bill at the top of its escalation share's interval,
+    a single configuration's measured bill. Of two equally cheap on the sample, the surer one comes first."""
+    high = (c.get("cascade_passes") or {}).get("usd_per_video_high")
+    return float(high) if isinstance(high, int | float) else float(_cost(c) or 0.0)
+
+
 def decide(configs: Sequence[Mapping[str, Any]], *, current: str | None, control: str | None,
            ceiling: float | None, tolerance: float, videos: int) -> Decision:
     """The verdict over configuration dicts (``diff``, ``ci_low``, ``ci_high``, ``sd``, ``role``,
@@ -121,11 +129,16 @@ def decide(configs: Sequence[Mapping[str, Any]], *, current: str | None, control
              if current_loses else "")
     cheaper = sorted((c for c in configs if c.get("role") in ("candidate", "reference") and c.get("diff") is not None
                       and _cost(c) is not None and float(_cost(c) or 0.0) < cur_cost - 1e-12),
-                     key=lambda c: (_cost(c), c.get("id")))
+                     key=lambda c: (_cost(c), _cost_high(c), c.get("id")))
     good = [c for c in cheaper if c.get("ci_low") is not None and c["ci_low"] >= -tol - 1e-12]
     if good:
         best = good[0]
         saving = 1 - float(_cost(best) or 0.0) / cur_cost if cur_cost > 0 else None
+        high = (best.get("cascade_passes") or {}).get("usd_per_video_high")
+        if isinstance(high, int | float) and high >= cur_cost:
+            loses += (" Its cost depends on how many first answers are sent again: at the top of that share's "
+                      f"interval ({(best.get('cascade_passes') or {}).get('escalation_share_high', 0):.0%}) it "
+                      "would cost as much as the current settings or more.")
         return Decision(Verdict.RECOMMEND, (
             f"Recommended: {best.get('label')}, "
             + (f"{saving:.0%} cheaper than the current settings, " if saving is not None else "")

@@ -34,6 +34,7 @@ from gaia.api.retry import DEFAULT_RETRY, ErrorClass, classify
 from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
+from gaia.runs.escalation import PASS_KEY, CascadePass, keep_strong_settings
 from gaia.runs.guard import cap_problem, folder_problem, send_problem
 from gaia.runs.manifest import manifests, write_manifest
 from gaia.runs.manifest import restore as restore_manifests
@@ -214,6 +215,8 @@ def submit(
     on_progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
+    cascade_pass: dict[str, Any] | None = None,
+    note: str | None = None,
 ) -> SubmitResult:
     """Send ``plan`` as one or more batches (or, with ``dry_run_to``, write its JSONL and send nothing).
 
@@ -223,6 +226,9 @@ def submit(
     created; a rate-limited or overloaded API is retried with backoff, an ambiguous failure is
     checked against the API's batch list before anything is sent again. ``on_progress(done,
     total)`` counts requests built; ``checkpoints`` is told of each crash-relevant moment.
+    ``cascade_pass`` (``gaia.runs.escalation.CascadePass.to_dict``) marks the run as a batch cascade's pass
+    (a plan for a cascade's first pass carries its own, with ``max_cost_usd`` as the cap for both passes);
+    ``note`` is the run's note in the ledger.
     """
     folder = Folder.of(folder)
     why = send_problem(plan.problems, len(plan.requests), nothing=NOTHING_TO_SEND)
@@ -236,7 +242,13 @@ def submit(
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT):
-            return _Submission(folder, plan, client, on_progress, sleep, checkpoints).run()
+            if cascade_pass is None and plan.cascade_pass is not None:  # a cascade's first pass, capped as sent
+                cascade_pass = {**plan.cascade_pass, "max_cost_usd": max_cost_usd}
+                note = note or "cascade pass 1"
+                step = CascadePass.of({PASS_KEY: cascade_pass})
+                if step is not None:
+                    keep_strong_settings(folder, step.strong)
+            return _Submission(folder, plan, client, on_progress, sleep, checkpoints, cascade_pass, note).run()
     except FolderBusy as exc:
         return SubmitResult(blocked=str(exc))
 
@@ -245,8 +257,10 @@ class _Submission:
     """One submission under the send lock (internal)."""
 
     def __init__(self, folder: Folder, plan: SubmissionPlan, client: Any, on_progress: Progress | None,
-                 sleep: Callable[[float], None], checkpoints: Checkpoints) -> None:
+                 sleep: Callable[[float], None], checkpoints: Checkpoints,
+                 cascade_pass: dict[str, Any] | None = None, note: str | None = None) -> None:
         self.folder, self.plan, self.client, self.sleep, self.cp = folder, plan, client, sleep, checkpoints
+        self.cascade_pass, self.note = cascade_pass, note
         self.tick = _Ticker(len(plan.requests), on_progress)
         self.problems: list[str] = []
         self.dropped: list[str] = []
@@ -278,9 +292,10 @@ class _Submission:
             except (OSError, ValueError) as exc:
                 self.problems.append(f"The prompt profile could not be saved for retries: {exc}")
             settings = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
-                                    estimate=plan.estimate.record() if plan.estimate is not None else None).to_dict()
+                                    estimate=plan.estimate.record() if plan.estimate is not None else None,
+                                    cascade_pass=self.cascade_pass).to_dict()
             run_id = ledger.new_run(mode="batch", model=plan.model, prompt_hash=plan.profile.hash, settings=settings,
-                                    retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd)
+                                    retry_of=plan.retry_of_run, estimate_usd=plan.estimate_usd, note=self.note)
             self.scope = ledger.request_scope(run_id)
             for pb in plan.batches:
                 self._one_batch(ledger, run_id, pb, in_flight)

@@ -6,15 +6,14 @@ subject, by the schema: a top-level list of objects (the default schema's ``subj
 empty. The miss rate with its Wilson interval is kept for the folder (``gaia.pricing.levers``), and
 the answers are ordinary analyses of those clips: nothing is paid for twice.
 
-``uncertain`` is the cascade's rule, read from the schema: a ``confidence`` enum whose answer is its
-lowest value, a subject whose species (or type) is missing or unknown, or an answer that says the
-frames disagree (a ``frames_disagree`` boolean, or a tag ``frames-disagree``).
+``run_cascade`` runs a cascade now: two ordinary runs, the second only for the answers ``uncertain``
+(``gaia.runs.escalation``, the one rule) marks; a batch cascade is ``gaia.runs.cascade``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ from gaia.media.empty import likely_empty_reasons
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.levers import MissRate, save_misses, wilson
+from gaia.runs.cascade import cascaded, cheap_settings
+from gaia.runs.escalation import cascade_block, has_subject, keep_strong_settings, uncertain
 from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.recovery import plan_submission
 from gaia.settings import (
@@ -31,13 +32,11 @@ from gaia.settings import (
     CASCADE_SHARE_RANGE,
     RunSettings,
     Selection,
-    read_settings_data,
     run_fingerprint,
 )
-from gaia.sidecar import CASCADE_KEY, STANDS_FOR_KEY, SidecarError, read_sidecar, write_sidecar
+from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
 
 DEFAULT_MISS_SAMPLE = 12
-UNKNOWN_WORDS = ("unknown", "unidentified", "unclear", "unsure", "not sure", "?")
 
 
 def spread_sample(items: Sequence[str], n: int) -> list[str]:
@@ -46,42 +45,6 @@ def spread_sample(items: Sequence[str], n: int) -> list[str]:
         return list(items)
     step = len(items) / n
     return [items[int(i * step + step / 2)] for i in range(n)]
-
-
-def _subject_lists(schema: Mapping[str, Any]) -> list[str]:
-    """Top-level properties that are lists of objects (the subjects an answer found)."""
-    props = schema.get("properties") or {}
-    return [k for k, v in props.items() if isinstance(v, Mapping) and v.get("type") == "array"
-            and isinstance(v.get("items"), Mapping) and v["items"].get("type") == "object"]
-
-
-def has_subject(analysis: Mapping[str, Any] | None, schema: Mapping[str, Any]) -> bool:
-    """Whether an answer reports a subject: any top-level list of objects in ``schema`` is not empty."""
-    if not isinstance(analysis, Mapping):
-        return False
-    return any(analysis.get(k) for k in _subject_lists(schema))
-
-
-def uncertain(analysis: Mapping[str, Any] | None, schema: Mapping[str, Any]) -> str | None:
-    """Why a first-pass answer should go to the stronger configuration, or ``None`` when it is sure enough."""
-    if not isinstance(analysis, Mapping):
-        return "no usable first answer"
-    props = schema.get("properties") or {}
-    conf = props.get("confidence")
-    if isinstance(conf, Mapping) and conf.get("enum") and analysis.get("confidence") == conf["enum"][-1]:
-        return f"{conf['enum'][-1]} confidence"
-    for key in _subject_lists(schema):
-        item_props = (props[key].get("items") or {}).get("properties") or {}
-        name = next((n for n in ("species", "type", "kind", "name") if n in item_props), None)
-        for subject in analysis.get(key) or []:
-            if name is None or not isinstance(subject, Mapping):
-                continue
-            value = str(subject.get(name) or "").replace("(emulated)", "").strip().lower()
-            if not value or any(w in value for w in UNKNOWN_WORDS) or value in COARSE_NAMES:
-                return f"{name} unknown while a subject is present"
-    if analysis.get("frames_disagree") is True or "frames-disagree" in (analysis.get("tags") or []):
-        return "the frames disagree"
-    return None
 
 
 def measure_misses(
@@ -134,35 +97,6 @@ def measure_misses(
 # The cascade: a cheap first pass, the uncertain answers sent again with the stronger configuration
 # --------------------------------------------------------------------------------------------
 
-COARSE_NAMES = ("animal", "mammal", "bird", "reptile", "fish", "insect")
-
-
-def cheap_settings(settings: RunSettings, model: str, preset: str) -> RunSettings:
-    """The first pass's configuration: the folder's settings with the cheap model and frame preset."""
-    return replace(settings, model=model).with_preset(preset)
-
-
-def cascade_record(video: Path) -> dict[str, Any] | None:
-    """The first pass a cascade kept in ``video``'s sidecar, or ``None``."""
-    try:
-        data = read_sidecar(video)
-    except SidecarError:
-        return None
-    rec = (data or {}).get(CASCADE_KEY)
-    return rec if isinstance(rec, dict) else None
-
-
-def cascaded(folder: Folder | Path | str, cheap_model: str) -> dict[str, dict[str, Any]]:
-    """The videos a cascade with ``cheap_model`` has been through (relative path → its record)."""
-    f = Folder.of(folder)
-    out = {}
-    for r in scan_folder(f.path).records:
-        rec = cascade_record(r.path) if r.usable else None
-        if rec is not None and rec.get("cheap_model") == cheap_model:
-            out[r.rel_path] = rec
-    return out
-
-
 @dataclass(frozen=True)
 class EscalationShare:
     """The share of first answers escalated: assumed, or learnt from the videos a cascade went through."""
@@ -178,10 +112,12 @@ class EscalationShare:
         return "assumed" if not self.videos else f"learnt from {self.videos} video(s)"
 
 
-def escalation_share(folder: Folder | Path | str, cheap_model: str) -> EscalationShare:
+def escalation_share(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None
+                     ) -> EscalationShare:
     """What share of first answers go to the second pass: learnt from past cascades (with a Wilson
-    interval) once any video went through one with ``cheap_model``, else the settings' assumption."""
-    done = cascaded(folder, cheap_model)
+    interval) once any video went through one with ``cheap_model`` (at ``cheap_preset`` when given), else the
+    settings' assumption."""
+    done = cascaded(folder, cheap_model, cheap_preset)
     if not done:
         lo, hi = CASCADE_SHARE_RANGE
         return EscalationShare(CASCADE_ASSUMED_SHARE, lo, hi, 0)
@@ -233,17 +169,16 @@ def run_cascade(
 ) -> CascadeResult:
     """Two ordinary runs now: every video with the cheap configuration, then the uncertain ones with ``settings``.
 
-    Each first answer is kept in the sidecar under ``cascade`` (with whether and why it was
+    ``limit`` makes it a pilot of that many videos spread evenly over those still to send (``spread_sample``),
+    so the escalation share it teaches the estimate is not only the folder's first videos'. Each first answer
+    is kept in the sidecar under ``cascade`` (with whether and why it was
     escalated) before the second pass writes the effective answer. Videos already through this
     cascade are skipped. The spend cap covers both passes together. ``on_pass(n, videos)`` is
     called as pass ``n`` (1 or 2) starts.
     """
     f = Folder.of(folder)
     strong = settings or f.settings()
-    if read_settings_data(f.existing_workdir()) is None:
-        # Keep what the strong pass means: with no settings file, the folder's settings would be read from
-        # the answers, most of which the cheap pass made (and the second pass's would then look stale).
-        f.save_settings(strong)
+    keep_strong_settings(f, strong)
     cheap = cheap_settings(strong, cheap_model, cheap_preset)
     done = cascaded(f, cheap_model)
     selection = f.selection()
@@ -251,8 +186,11 @@ def run_cascade(
         selection = selection.with_video(rel, True)
     records = scan_folder(f.path).records
     sets = extract_keyframes(f.path, settings=cheap.keyframes, model=cheap.model, records=records)
-    plan1 = plan_submission(f.path, cheap, keyframe_sets=sets, selection=selection, limit=limit,
-                            likely_empty=likely_empty)
+    plan1 = plan_submission(f.path, cheap, keyframe_sets=sets, selection=selection, likely_empty=likely_empty)
+    if limit is not None and limit < len(plan1.requests):  # a pilot: spread over the folder, not its first videos
+        chosen = set(spread_sample([p.rel_path for p in plan1.requests], limit))
+        plan1 = plan_submission(f.path, cheap, keyframe_sets=[s for s in sets if s.rel_path in chosen],
+                                selection=selection, likely_empty=likely_empty)
     if on_pass:
         on_pass(1, len(plan1.requests))
     first = run_now(f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
@@ -268,10 +206,8 @@ def run_cascade(
         video = by_rel[o.rel_path].path
         data = read_sidecar(video) or {}
         why = uncertain(data.get("analysis"), schema)
-        write_sidecar(video, {CASCADE_KEY: {"cheap_model": cheap.model, "cheap_preset": cheap_preset,
-                                            "first": {"analysis": data.get("analysis"), "run": data.get("run")},
-                                            "escalated": why is not None, "reason": why,
-                                            STANDS_FOR_KEY: None if why is not None else stands_for}})
+        write_sidecar(video, cascade_block(data.get("analysis"), data.get("run"), cheap_model=cheap.model,
+                                           cheap_preset=cheap_preset, reason=why, stands_for=stands_for))
         (kept.append(o.rel_path) if why is None else escalated.__setitem__(o.rel_path, why))
     second = None
     if escalated:

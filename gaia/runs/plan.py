@@ -148,6 +148,9 @@ class SubmissionPlan:
     # The ledger's last request id when the in-flight view was read (in the same read): a request
     # written after it is never sent again by this plan, whatever the clocks say (``Ledger.sent_after``).
     ledger_mark: int | None = None
+    # A batch cascade's first pass (``gaia.runs.cascade.plan_first_pass``): what its run records, so that retrieving
+    # its results sends the second pass (``gaia.runs.escalation.CascadePass``).
+    cascade_pass: dict[str, Any] | None = None
 
     def sent_since_planned(self, ledger: Any) -> set[str]:
         """Videos another send took in flight or answered since this plan read the in-flight view."""

@@ -29,6 +29,7 @@ from gaia.media.identity import replaced_reason
 from gaia.pricing.models import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
+from gaia.runs.escalation import CascadePass, cascade_block, uncertain
 from gaia.sidecar import RunBlock, SidecarError, read_sidecar, write_sidecar
 
 UNWRITTEN_DIR = "unwritten"
@@ -103,6 +104,7 @@ class Answer:
     run: dict[str, Any] | None = None
     kind: str | None = None
     problem: str | None = None
+    extra: dict[str, Any] | None = None  # more top-level sidecar keys written with the answer (a cascade's record)
 
 
 def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> float | None:
@@ -232,6 +234,7 @@ class Recorder:
         self.ledger = ledger
         self.checkpoints = checkpoints
         self._schemas: dict[str, tuple[dict[str, Any] | None, AnswerChecker | None]] = {}
+        self._passes: dict[str, CascadePass | None] = {}
 
     def schema(self, prompt_hash: str | None) -> tuple[dict[str, Any] | None, AnswerChecker | None]:
         """The output schema and its checker for a prompt hash (``None`` when that profile is gone)."""
@@ -261,7 +264,21 @@ class Recorder:
             kind = {"refusal": ErrorKind.REFUSAL, "max_tokens": ErrorKind.MAX_TOKENS}.get(
                 field(message, "stop_reason") or "", ErrorKind.INVALID_ANSWER)
             return Answer(row, usage, cost, kind=kind, problem=problem)
-        return Answer(row, usage, cost, analysis=analysis, run=_run_record(row, message, usage, cost))
+        run = _run_record(row, message, usage, cost)
+        return Answer(row, usage, cost, analysis=analysis, run=run, extra=self._cascade(row, analysis, run, schema))
+
+    def _cascade(self, row: RequestRow, analysis: dict[str, Any], run: dict[str, Any],
+                 schema: dict[str, Any]) -> dict[str, Any] | None:
+        """A batch cascade's first answer carries its record (escalated or kept), written with it in one go, so
+        no process ever sees a cheap answer without knowing whether it stands for the strong settings."""
+        if row.run_id not in self._passes:
+            stored = self.ledger.run(row.run_id)
+            self._passes[row.run_id] = CascadePass.of(stored.settings) if stored is not None else None
+        step = self._passes[row.run_id]
+        if step is None or step.number != 1:
+            return None
+        return cascade_block(analysis, run, cheap_model=step.cheap_model, cheap_preset=step.cheap_preset,
+                             reason=uncertain(analysis, schema), stands_for=step.stands_for(row.prompt_hash or ""))
 
     def write(self, answer: Answer) -> tuple[Written, str | None]:
         """Write the sidecar unless it already holds this very answer (thread-safe; no ledger access).
@@ -284,7 +301,7 @@ class Recorder:
         if changed:
             return Written.REPLACED, self._park(answer, changed)[1]
         try:
-            write_sidecar(video, {"analysis": answer.analysis, "run": answer.run})
+            write_sidecar(video, {"analysis": answer.analysis, "run": answer.run, **(answer.extra or {})})
         except SidecarError as exc:
             return self._park(answer, f"The answer is valid but its sidecar could not be written ({exc})")
         except (OSError, ValueError) as exc:

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from gaia.ledger import (
     ResultsState,
 )
 from gaia.runs.batch import batch_dict, proves
+from gaia.runs.cascade import CascadeStep, continue_cascades
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.recorder import Answer, ErrorKind, Recorder, Written, deliver_parked
 from gaia.runs.renames import follow_renames
@@ -75,6 +76,12 @@ class RetrieveResult:
     batches: tuple[BatchRetrieval, ...] = ()
     problems: tuple[str, ...] = ()
     delivered: int = 0  # parked answers written now that their sidecars can be (``deliver_parked``)
+    cascades: tuple[CascadeStep, ...] = ()  # batch cascades after this retrieval (``gaia.runs.cascade``)
+
+    @property
+    def second_pass_sent(self) -> int:
+        """Requests a cascade's second pass submitted after this retrieval."""
+        return sum(c.sent for c in self.cascades)
 
     @property
     def written(self) -> int:
@@ -98,14 +105,17 @@ class RetrieveResult:
 
     def merged(self, other: RetrieveResult) -> RetrieveResult:
         """Both retrievals together."""
+        latest = {c.first_run: c for c in (*self.cascades, *other.cascades)}
+        sent = {run: sum(c.sent for c in (*self.cascades, *other.cascades) if c.first_run == run) for run in latest}
         return RetrieveResult(self.batches + other.batches, self.problems + other.problems,
-                              self.delivered + other.delivered)
+                              self.delivered + other.delivered,
+                              tuple(replace(c, sent=sent[run]) for run, c in latest.items()))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"written": self.written, "failed": self.failed, "unknown": self.unknown, "complete": self.complete,
                 "delivered": self.delivered, "problems": list(self.problems),
-                "batches": [vars(b) for b in self.batches]}
+                "batches": [vars(b) for b in self.batches], "cascades": [c.to_dict() for c in self.cascades]}
 
 
 class _Writer:
@@ -299,6 +309,8 @@ def retrieve(
     retrieved. A batch not yet known to have ended is asked about first. Answers parked because
     their sidecars could not be written (a read-only folder, a moved video) are written first. Interrupted at any point
     and run again, every result ends up written exactly once. ``batch_ids`` limits it to some batches.
+    Then a batch cascade whose first pass has all its answers gets its second pass submitted
+    (``gaia.runs.cascade.continue_cascades``; ``cascades`` says where each stands).
     """
     folder = Folder.of(folder)
     if not folder.has_ledger:
@@ -312,9 +324,11 @@ def retrieve(
             out = _retrieve_all(Recorder(folder, ledger, checkpoints=checkpoints), client, todo, on_progress,
                                 problems)
             problems += _xmp_after_retrieval(folder, ledger, out)
-            return RetrieveResult(tuple(out), tuple(problems), delivered)
     except FolderBusy as exc:
         return RetrieveResult(problems=(str(exc),))
+    steps = continue_cascades(folder, client, checkpoints=checkpoints)
+    problems += [c.blocked for c in steps if c.blocked]
+    return RetrieveResult(tuple(out), tuple(problems), delivered, steps)
 
 
 class _ResultsGone(Exception):
@@ -424,10 +438,17 @@ def watch(
         if on_status:
             on_status(statuses)
         ready = [s.batch_id for s in statuses if s.needs_retrieval and s.batch_id]
+        second_pass = False
         if retrieve_results and ready:
-            result = result.merged(retrieve(folder, client, on_progress=on_progress, batch_ids=ready,
-                                            checkpoints=checkpoints))
-        if not any(s.running for s in statuses):
+            got = retrieve(folder, client, on_progress=on_progress, batch_ids=ready, checkpoints=checkpoints)
+            second_pass = got.second_pass_sent > 0  # a cascade's second pass is a new batch to wait for
+            result = result.merged(got)
+        elif retrieve_results and not any(s.running for s in statuses):  # a cascade left between its passes
+            steps = continue_cascades(folder, client, on_progress=on_progress, checkpoints=checkpoints)
+            second_pass = any(c.sent for c in steps)
+            result = result.merged(RetrieveResult(cascades=steps,
+                                                  problems=tuple(c.blocked for c in steps if c.blocked)))
+        if not any(s.running for s in statuses) and not second_pass:
             return result
         if max_polls is not None and polls >= max_polls:
             return result

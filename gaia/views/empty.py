@@ -82,9 +82,10 @@ def saving_text(saving: EmptySaving, threshold: float, miss: MissRate | None = N
                 f"{fmt.usd(saving.saving_usd)} ({fmt.pct(saving.saving_share)} of {fmt.usd(saving.with_usd)}, "
                 "Batch API with caching).")
     if miss is not None and miss.sampled:
-        text += f" Measured: {miss.describe()}."
+        text += f" The measured miss rate: {miss.describe()}."
     else:
-        text += " Misses not measured yet: gaia empty-sample DIR sends a sample of these clips to count them."
+        text += (" Misses not measured yet: no sample of these clips has been sent (the Tune page, or gaia tune DIR "
+                 "--empty-sample N, sends one and counts those with a subject).")
     return text
 
 
@@ -112,7 +113,9 @@ def empty_lever_text(folder: Path | str, inp: RunInputs, est: Estimate, *, text_
 
 CASCADE_HELP = ("Every video goes first to the model and frame size chosen here; only answers the schema marks as "
                 "uncertain (lowest confidence, species unknown, frames disagreeing) go again to {model} with the "
-                "folder's frames. Both are ordinary runs now, at standard prices; both answers stay in the sidecar.")
+                "folder's frames. Run here, both are ordinary runs now, at standard prices; saved as the folder's "
+                "default, the Batch tab sends the first pass as a batch and retrieving it sends the second. Both "
+                "answers stay in the sidecar.")
 
 
 def cascade_default_model(models: Sequence[str]) -> str:

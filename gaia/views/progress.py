@@ -223,7 +223,9 @@ def older_records(older: Iterable[tuple[int, BatchStatus]]) -> list[dict[str, An
 def retrieve_report(res: RetrieveResult) -> tuple[str, list[str]]:
     """What to say after a retrieval: the flash sentence, and the problems to list."""
     flash = (f"Results retrieved: {res.written} sidecar(s) written"
-             + (f", {res.failed} request(s) failed (listed below, with “retry failed”)" if res.failed else "") + ".")
+             + (f", {res.failed} request(s) failed (listed below, with “retry failed”)" if res.failed else "") + "."
+             + (f" The cascade's second pass: {res.second_pass_sent} uncertain video(s) sent again in a new batch."
+                if res.second_pass_sent else ""))
     problems = list(res.problems) + [b.error for b in res.batches if b.error]
     if res.unknown:
         problems.append(f"{res.unknown} result(s) had an id that is none of the batch's requests; they were not "

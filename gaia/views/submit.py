@@ -93,7 +93,8 @@ def submit_label(plan: SubmissionPlan) -> str:
     """The submit button's label."""
     if not plan.requests:
         return "Nothing to submit"
-    return (f"Submit {len(plan.requests)} video(s) in {len(plan.batches)} batch(es) · about "
+    first = "the cascade's first pass, " if plan.cascade_pass is not None else ""
+    return (f"Submit {first}{len(plan.requests)} video(s) in {len(plan.batches)} batch(es) · about "
             f"{fmt.usd(plan.estimate_usd)}")
 
 

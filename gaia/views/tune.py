@@ -8,7 +8,9 @@ once it ran, estimated before. Each point is a configuration's paired difference
 control are marked. The verdict at the tolerance a person sets is ``gaia.quality.tune``'s own rule
 (``decide_stored``), never a second one, and tables hold words, never ``None``. ``verified_labels``
 lets a tune score against the fields people verified (``gaia.labels``) instead of the richest
-configuration. The Estimate page's quality line
+configuration. A cascade is a row like any other (made of its passes' rows; ``cascade_texts`` says how many
+first answers it sent again and what both passes cost), and ``misses_text`` says what the tune's
+likely-empty sample found. The Estimate page's quality line
 (``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
 """
 
@@ -22,7 +24,9 @@ from typing import Any
 from gaia.folder import Folder
 from gaia.format import usd
 from gaia.labels import overlay, read_verified
+from gaia.quality.ladder import default_cascades
 from gaia.quality.tune import decide_stored, recommend_stored
+from gaia.settings import FRAME_PRESETS
 from gaia.views.common import Metric
 
 ROLE_REFERENCE = "reference"
@@ -182,8 +186,15 @@ def config_records(data: Mapping[str, Any] | None, tolerance: float, current: st
         note = [ROLE_LABELS[role]] if ROLE_LABELS[role] else []
         if c.get("id") == current and role != ROLE_CURRENT:
             note.append("current settings")
+        passes = c.get("cascade_passes") if isinstance(c.get("cascade_passes"), dict) else None
+        if c.get("cascade"):
+            note.append(f"cascade: {len(passes.get('escalated') or [])} of {passes.get('videos', 0)} sent again"
+                        if passes else "cascade")
         measured = c.get("measured_usd_per_video")
         cost = c.get("spent_usd") if c.get("score") is not None else c.get("tune_usd_estimate")
+        tune_cost = usd(cost) if cost is not None else NONE
+        if c.get("cascade"):
+            tune_cost = CASCADE_TUNE_COST
         rows.append({
             "configuration": str(c.get("label") or c.get("id")), "model": str(c.get("model") or NONE),
             "frames": str(c.get("frames") or NONE), "max edge (px)": str(c.get("max_edge") or "full"),
@@ -192,7 +203,7 @@ def config_records(data: Mapping[str, Any] | None, tolerance: float, current: st
             "cost from": "measured" if measured is not None else "estimate",
             "score": _num(c.get("score"), ".3f"),
             "vs ceiling (interval)": _interval(c),
-            "tune cost": usd(cost) if cost is not None else NONE,
+            "tune cost": tune_cost,
             "": ", ".join(note), "not sent": c.get("skipped") or "",
         })
     return rows
@@ -224,6 +235,55 @@ def loss_matrix(data: Mapping[str, Any] | None) -> tuple[list[str], list[str], l
         by_path = {r["field"]: r["loss"] for r in field_losses(data, str(c.get("id")))}
         grid.append([by_path.get(p) for p in paths])
     return [str(c.get("label") or c.get("id")) for c in configs], paths, grid
+
+
+CASCADE_TUNE_COST = "in its passes' rows"
+
+
+def cascade_texts(data: Mapping[str, Any] | None) -> list[str]:
+    """One sentence per cascade the tune weighed: what it is, how many first answers it sent again (with the
+    share's interval), and both passes' measured bills per video."""
+    out = []
+    for c in configs_of(data):
+        p = c.get("cascade_passes")
+        if not c.get("cascade") or not isinstance(p, dict):
+            continue
+        n, up = int(p.get("videos") or 0), len(p.get("escalated") or [])
+        share = (f" ({up / n:.0%}, 95% interval {_num(p.get('escalation_share_low'), '.0%')} to "
+                 f"{_num(p.get('escalation_share_high'), '.0%')})") if n else ""
+        why = sorted({str(e.get("reason")) for e in p.get("escalated") or [] if isinstance(e, dict)})
+        out.append(f"{c.get('label')}: {up} of {n} first answer(s) sent again{share}"
+                   + (f" ({'; '.join(why)})" if why else "")
+                   + f"; per video, measured: {_usd(p.get('first_usd_per_video'))} for the first pass on every "
+                   f"video + {_usd(p.get('second_usd_per_video'))} for the second pass = "
+                   f"{_usd(c.get('measured_usd_per_video'))}"
+                   + (f" ({_usd(p.get('usd_per_video_high'))} at the top of the share's interval)"
+                      if isinstance(p.get("usd_per_video_high"), int | float) else "")
+                   + ". Its answers are its two passes' rows, so it costs the tune nothing more.")
+    return out
+
+
+def _usd(x: Any) -> str:
+    return usd(x) if isinstance(x, int | float) else NONE
+
+
+def misses_text(data: Mapping[str, Any] | None) -> str | None:
+    """The tune's likely-empty sample in one sentence (``None`` when the tune sent none)."""
+    m = (data or {}).get("misses")
+    if not isinstance(m, dict):
+        return None
+    if m.get("text"):
+        return (f"Likely-empty clips at the threshold {_num(m.get('threshold'), 'g')}: {m['text']}; "
+                f"{_usd(m.get('spent_usd'))} spent on them. The Estimate page shows this miss rate beside the saving.")
+    return "Likely-empty clips: nothing measured. " + str(m.get("problem") or "")
+
+
+CASCADE_PRESETS = tuple(p.name for p in FRAME_PRESETS)  # the first pass's frame sizes a cascade offers
+
+
+def cascade_default(folder: Folder | Path | str) -> str:
+    """The cascade a tune of ``folder`` weighs by default (``CHEAP_MODEL:PRESET``, ``""`` for none)."""
+    return next(iter(default_cascades(Folder.of(folder).settings())), "")
 
 
 PRICES_NOTE = ("Two prices, said apart: \"$ per video\" is a run of the folder with these settings at Batch API + "
@@ -287,6 +347,8 @@ def quality_text(quality: Mapping[str, Any] | None) -> str | None:
 
 
 __all__ = [
+    "CASCADE_PRESETS",
+    "CASCADE_TUNE_COST",
     "NONE",
     "ROLE_CONTROL",
     "ROLE_CURRENT",
@@ -298,12 +360,15 @@ __all__ = [
     "ROLE_REPLICATE",
     "TOLERANCE_MAX",
     "TunePoint",
+    "cascade_default",
+    "cascade_texts",
     "config_records",
     "configs_of",
     "default_budget",
     "field_loss_records",
     "field_losses",
     "loss_matrix",
+    "misses_text",
     "pareto_front",
     "quality_text",
     "recommendation_text",

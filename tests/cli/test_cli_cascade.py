@@ -12,7 +12,7 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.media.demo import ensure_demo_folder
-from gaia.runs.levers import CASCADE_KEY
+from gaia.sidecar import CASCADE_KEY
 
 CHEAP = "claude-haiku-5-5:economy"
 
@@ -97,6 +97,10 @@ def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Pa
     cascade = next(s for s in doc["scenarios"] if s["key"] == "cascade")
     assert cascade["escalation_share_source"] == "learnt from 3 video(s)" and cascade["escalation_share"] == 1.0
     assert cascade["videos"] == 2 and cascade["low_usd"] <= cascade["total_usd"] <= cascade["high_usd"]
+    # What the pilot taught is about its own configuration: another frame size is assumed again.
+    assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:balanced", "--json"]) == 0
+    other = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")
+    assert other["escalation_share_source"] == "assumed"
     spent_before = _spent(demo, capsys)
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["cascade"]
@@ -104,11 +108,67 @@ def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Pa
     actual = _spent(demo, capsys) - spent_before
     assert actual == pytest.approx(res["spent_usd"], abs=1e-6)
     assert abs(cascade["total_usd"] - actual) <= 0.10 * actual, (cascade, actual)
+    # Right here, but not knowably so from 3 videos: the share's interval is wide, and the estimate says so.
+    assert cascade["low_usd"] <= actual <= cascade["high_usd"]
+    assert cascade["within_10pct"] is False and cascade["note"].startswith("Cannot tell this cost to within ±10%")
 
 
-def test_cascade_is_refused_plainly_for_batches_and_bad_specs(demo: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["submit", str(demo), "--cascade", CHEAP, "--dry-run", str(demo / "x.jsonl")]) == 2
-    assert "runs now" in capsys.readouterr().err
+def _big_subjects(folder: Path) -> None:
+    """Five clips with one large coloured animal each, which the cheap configuration names at once (sure answers),
+    in names that interleave with the demo's (whose cheap answers are all uncertain)."""
+    import av
+    import numpy as np
+
+    for name, colour, size in (("a_big_fox.mp4", (200, 35, 35), 140), ("c_big_rabbit.mp4", (240, 240, 240), 120),
+                               ("e_big_dog.mp4", (125, 85, 45), 160), ("g_big_cat.mp4", (235, 135, 30), 100),
+                               ("i_big_pig.mp4", (235, 145, 185), 130)):
+        with av.open(str(folder / name), "w") as out:
+            stream = out.add_stream("libx264", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+            stream.options = {"crf": "23", "preset": "ultrafast"}
+            rng = np.random.default_rng(size)
+            for i in range(40):
+                img = np.clip(np.full((360, 640, 3), (60, 110, 60), np.uint8) + rng.normal(0, 4, (360, 640, 3)),
+                              0, 255).astype(np.uint8)
+                img[180 - size // 3:180 + size // 3, 40 + i * 12:40 + i * 12 + size] = colour
+                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["demo", "mixed"])
+def test_after_a_3_video_pilot_the_cascade_estimate_holds_or_says_it_cannot_tell(
+        demo: Path, api_env, capsys: pytest.CaptureFixture, mixed: bool) -> None:
+    """The done-when, honestly: after a 3-video pilot spread over the folder, the estimate is within ±10% of the
+    actual or says it cannot tell, and its range holds the actual either way. On the demo folder every first
+    answer escalates (the share is learnt right) but answers' lengths differ; on the mixed folder (half the clips
+    sure) 3 videos cannot pin the share down."""
+    if mixed:
+        _big_subjects(demo)
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--limit", "3", "--json"]) == 0
+    pilot = json.loads(capsys.readouterr().out)["cascade"]
+    assert pilot["first"]["succeeded"] == 3
+    if mixed:  # spread over the folder, not its first three names (a_big_fox, birds, c_big_rabbit)
+        assert set(pilot["kept"]) | {e["rel_path"] for e in pilot["escalated"]} != {
+            "a_big_fox.mp4", "birds_at_the_feeder.mp4", "c_big_rabbit.mp4"}
+    assert main(["estimate", str(demo), "--cascade", CHEAP, "--json"]) == 0
+    cascade = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")
+    assert cascade["escalation_share_source"] == "learnt from 3 video(s)"
+    before = _spent(demo, capsys)
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    actual = _spent(demo, capsys) - before
+    if mixed:
+        assert res["kept"] and res["escalated"]  # a mixed folder indeed
+    assert cascade["low_usd"] <= actual <= cascade["high_usd"], (cascade, actual)
+    if abs(cascade["total_usd"] - actual) > 0.10 * actual:
+        assert not cascade["within_10pct"] and "Cannot tell" in cascade["note"], (cascade, actual)
+
+
+def test_bad_cascade_specs_are_refused_plainly(demo: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(demo), "--cascade", "haiku", "--dry-run", str(demo / "x.jsonl")]) == 2
+    assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
     assert main(["estimate", str(demo), "--cascade", "haiku"]) == 2
     assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
     assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:tiny"]) == 2

@@ -126,3 +126,27 @@ def test_adopting_a_recommendation_lowers_the_estimate(demo, capsys):
     after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
     total = {s["key"]: s["total_usd"] for s in after["scenarios"]}
     assert all(total[s["key"]] < s["total_usd"] for s in before["scenarios"])
+
+
+def test_a_cascade_is_one_configuration_and_the_empty_sample_is_reported(demo, api_env, capsys):
+    assert main(["tune", str(demo), "--cascade", "claude-haiku-5-5:tiny", "--yes"]) == 2
+    assert "frame preset must be one of" in capsys.readouterr().err
+    main(["tune", str(demo), "--sample", "2", "--cascade", "claude-haiku-5-5:balanced", "--budget", "1", "--yes",
+          "--json"])
+    out = json.loads(capsys.readouterr().out)
+    [row] = [c for c in out["configs"] if c.get("cascade")]
+    assert row["cascade"] == "claude-haiku-5-5:balanced" and row["role"] == "candidate"
+    passes = row["cascade_passes"]
+    assert passes["videos"] == 2 and passes["second_pass"] == out["current"]
+    assert row["measured_usd_per_video"] == pytest.approx(passes["first_usd_per_video"]
+                                                          + passes["second_usd_per_video"])
+    assert out["misses"] is None  # not asked for
+    calls = api_env.calls.get("messages.create", 0)
+    main(["tune", str(demo), "--sample", "2", "--cascade", "claude-haiku-5-5:balanced", "--budget", "1", "--yes",
+          "--empty-sample", "3"])
+    printed = capsys.readouterr().out
+    assert api_env.calls.get("messages.create", 0) == calls  # every answer reused, nothing sent for the cascade
+    assert f"Cascade: {len(passes['escalated'])} of 2 first answer(s) sent again" in printed
+    assert "Likely-empty sample: nothing measured. No clip is likely empty at the threshold 0.75" in printed
+    main(["tune", str(demo), "--sample", "2", "--cascade", "off", "--budget", "1", "--yes", "--json"])
+    assert not [c for c in json.loads(capsys.readouterr().out)["configs"] if c.get("cascade")]

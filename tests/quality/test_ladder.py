@@ -61,3 +61,19 @@ def test_priced_before_sending_and_ordered_by_the_levers(demo_copy):
                             explain=False)
     assert priced[3].usd_per_video == pytest.approx(est.scenario("batch_caching").total_usd / 2)
     assert not list(folder.glob("*.gaia.json"))
+
+
+def test_a_cascade_configuration_names_its_first_pass_as_gaia_run_cascade_sends_it() -> None:
+    from gaia.runs.cascade import cheap_settings
+
+    base = RunSettings()
+    strong = TuneConfig(base.model, base.keyframes.count, base.keyframes.max_edge, cascade="claude-haiku-5-5:economy")
+    cheap = cheap_settings(base, "claude-haiku-5-5", "economy")
+    first = strong.first_pass(base)
+    assert (first.model, first.frames, first.max_edge) == (cheap.model, cheap.keyframes.count,
+                                                           cheap.keyframes.max_edge)
+    assert strong.id.startswith("cascade.claude-haiku-5-5.economy.then.") and strong.id != first.id
+    assert strong.label().startswith("Cascade: Claude Haiku 5.5 at the economy frame size first")
+    assert TuneConfig.from_dict(strong.to_dict()) == strong
+    assert TuneConfig(base.model, 6).first_pass(base) is None
+    assert TuneConfig.from_dict({"model": base.model, "frames": 6}).cascade is None  # an earlier tune's dict

@@ -13,7 +13,7 @@ from gaia.emulator.answers import schema_instance
 from gaia.pricing.models import usage_cost
 from gaia.prompts import compact_profile
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
-from gaia.quality.runner import TuneAnswers
+from gaia.quality.runner import TuneAnswers, run_usd
 from gaia.quality.scoring import FieldKind, fields_of, score_answers
 from gaia.sidecar import sidecar_path
 
@@ -158,13 +158,20 @@ def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_r
         assert result.recommended.usd_per_video < result.current.usd_per_video
     scores = [r.score for r in result.results if r.score is not None]
     assert min(scores) < max(scores)  # the ladder shows a curve, not one flat line
+    row = next(r for r in result.results if r.config.cascade)  # the default tune weighs a cascade
+    cheap, strong = next(r for r in result.results if r.config.id == row.cascade.first_id), result.current
+    bills = [run_usd(cheap.output.usage[rel], cheap.config.model)
+             + (run_usd(strong.output.usage[rel], strong.config.model) if rel in row.cascade.escalated else 0.0)
+             for rel in row.output.answers]
+    assert row.score is not None and row.measured_usd_per_video == pytest.approx(sum(bills) / len(bills))
     assert {p.name: p.read_bytes() for p in folder.glob("*.gaia.json")} == before
     states = {r.rel_path: r.sidecar_state for r in gaia.scan_folder(folder).records}
     assert list(states.values()).count("none") == len(states) - 1
     assert list((folder / ".gaia" / "tune").glob("*/*.json"))
     with gaia.Folder(folder).ledger() as ledger:
         assert not ledger.requests() and not ledger.failures()
-        answered = sum(1 for r in result.results if r.output for a in r.output.answers.values() if a is not None)
+        answered = sum(1 for r in result.results if r.output and r.cascade is None  # a cascade's answers are its
+                       for a in r.output.answers.values() if a is not None)  # passes' rows: never sent again
         assert len(ledger.events(kind="tune_request")) == answered
     # a second tune reuses what it paid for
     calls = emulator.calls.get("messages.create", 0)

@@ -1,0 +1,83 @@
+"""A batch cascade in words and numbers, for ``gaia retrieve``/``gaia status`` and the Progress page.
+
+``cascade_step_line`` says where one cascade stands after a retrieval; ``cascade_cards`` is the
+Progress page's view of the latest cascades (``gaia.runs.cascade.cascade_states``): the pass each is
+in, a progress fraction per pass, and a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaia.runs.cascade import CascadeStep, cascade_states
+from gaia.runs.escalation import PASS_KEY, CascadePass
+from gaia.runs.plan import SubmissionPlan
+
+
+def cascade_step_line(c: CascadeStep) -> str:
+    """One sentence: where a batch cascade stands after a retrieval."""
+    if c.waiting:
+        return (f"Cascade pass 1 of 2 ({c.cheap_model}): {c.waiting} of {c.first_videos} answer(s) still to come; "
+                "the second pass is sent once all are retrieved.")
+    if c.blocked:
+        return c.blocked
+    up = len(c.escalated)
+    if not up:
+        return (f"Cascade done: all {c.first_videos} first answer(s) from {c.cheap_model} were sure enough; "
+                "no second pass was needed.")
+    if c.sent:
+        return (f"Cascade pass 2 of 2: {c.sent} uncertain answer(s) of {c.first_videos} sent again with "
+                f"{c.strong_model} in a new batch.")
+    return (f"Cascade pass 2 of 2: {up} uncertain answer(s) of {c.first_videos} "
+            f"{'sent again' if c.done else 'to send again'} with {c.strong_model}.")
+
+
+@dataclass(frozen=True)
+class CascadeCard:
+    """One batch cascade on the Progress page: its heading, each pass's progress (0..1) and text."""
+
+    heading: str
+    first_fraction: float
+    first_text: str
+    second_fraction: float
+    second_text: str
+    done: bool
+    between_passes: bool = False  # the first pass is through, and escalated videos wait for their second pass
+
+
+def cascade_cards(folder: Path | str) -> list[CascadeCard]:
+    """The latest batch cascades of ``folder``, newest first."""
+    out = []
+    for c in reversed(cascade_states(folder)):
+        n = max(c.first_videos, 1)
+        first_done = c.first_videos - c.waiting
+        first_text = (f"Pass 1 of 2, {c.cheap_model}: {first_done} of {c.first_videos} answer(s) back"
+                      + ("" if c.waiting else f"; {len(c.escalated)} uncertain"))
+        up = len(c.escalated)
+        if c.waiting:
+            second_fraction, second_text = 0.0, "Pass 2 of 2 waits for every first answer."
+        elif not up:
+            second_fraction, second_text = 1.0, "Pass 2 of 2: nothing to send again; every first answer was sure."
+        else:
+            answered = c.sent - c.second_open
+            second_fraction = answered / up if c.sent else 0.0
+            second_text = (f"Pass 2 of 2, {c.strong_model}: {answered} of {up} uncertain video(s) answered again"
+                           if c.sent else f"Pass 2 of 2, {c.strong_model}: {up} uncertain video(s) to send again "
+                           "(sent when the results are retrieved)")
+        state = "done" if c.done else ("pass 1 of 2" if c.waiting else "pass 2 of 2")
+        out.append(CascadeCard(f"Cascade {c.cheap_model} → {c.strong_model}: {state}", first_done / n, first_text,
+                               min(1.0, second_fraction), second_text, c.done,
+                               between_passes=not c.waiting and not c.done and c.sent < up))
+    return out
+
+
+
+def cascade_batch_text(plan: SubmissionPlan) -> str:
+    """What the Batch tab sends when the folder's settings hold a cascade: its first pass, and what follows."""
+    step = CascadePass.of({PASS_KEY: plan.cascade_pass})
+    strong = step.strong.model if step else "the folder's model"
+    preset = step.cheap_preset if step else "cheap"
+    return (f"Cascade on (the folder's settings): this batch is its first pass, every video with {plan.model} at the "
+            f"{preset} frame size. When its results are retrieved (Progress page), only the uncertain answers go "
+            f"again, as a second batch, with {strong} and the folder's frames. Turn it off under Run now → Cascade.")

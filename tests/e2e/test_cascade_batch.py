@@ -1,0 +1,74 @@
+"""A cascade in batches, in a real browser: saved as the folder's setting on the Submit page, its first pass sent
+from the Batch tab, and the Progress page showing both passes as retrieving the first sends the second."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import gaia
+from tests.e2e.conftest import NARROW, AppServer
+from tests.e2e.helpers import LONG, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_server: AppServer, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the demo clips of its own: the session's demo folder stays unanalysed for the other tests.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    demo = tmp_path / "demo"
+    shutil.copytree(gaia.ensure_demo_folder(), demo)
+    page.goto(f"{app_server.url}/?folder={quote(str(demo))}")
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(demo), timeout=LONG)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
+    wait_idle(page)
+
+    # Save the cascade as the folder's setting (Run now tab → Cascade), then send its first pass as a batch.
+    page.get_by_role("tab", name="Run now").click()
+    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+    page.get_by_text("Use this cascade by default").click()
+    page.get_by_role("tab", name=re.compile("^Batch")).click()
+    expect(page.get_by_text(re.compile(r"^Cascade on \(the folder's settings\): this batch is its first pass"))
+           ).to_be_visible(timeout=LONG)  # shown once the setting is saved and the page planned again
+    assert gaia.Folder(demo).settings().cascade == "claude-haiku-5-5:economy"
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Submit the cascade's first pass, 5 video\(s\)")).click()
+    wait_idle(page)
+
+    # Progress: pass 1 runs, its retrieval sends pass 2, which ends in turn.
+    expect(page.get_by_role("heading", name="Progress")).to_be_visible(timeout=LONG)
+    card = page.get_by_text(re.compile(r"^Cascade claude-haiku-5-5 → claude-sonnet-5-5: "))
+    expect(card).to_be_visible(timeout=LONG)
+    expect(page.get_by_text(re.compile(r"^Pass 2 of 2, claude-sonnet-5-5: \d of 5 uncertain video\(s\) answered"))
+           ).to_be_visible(timeout=2 * LONG)
+    shot(page, "cascade_batch_progress.png")
+    expect(page.get_by_text("Cascade claude-haiku-5-5 → claude-sonnet-5-5: done")).to_be_visible(timeout=2 * LONG)
+    expect(page.get_by_text("Pass 2 of 2, claude-sonnet-5-5: 5 of 5 uncertain video(s) answered again")
+           ).to_be_visible()
+    expect(page.get_by_text("Pass 1 of 2, claude-haiku-5-5: 5 of 5 answer(s) back; 5 uncertain")).to_be_visible()
+    wait_idle(page)
+    shot(page, "cascade_batch_done.png")
+    # On a phone: the same page (its address keeps the folder) opened in a narrow window, sidebar folded away.
+    narrow = page.context.browser.new_context(viewport=NARROW)  # type: ignore[union-attr]
+    try:
+        phone = narrow.new_page()
+        phone.goto(page.url)
+        wait_idle(phone)
+        expect(phone.get_by_text("Cascade claude-haiku-5-5 → claude-sonnet-5-5: done")).to_be_in_viewport(
+            timeout=LONG)
+        expect(phone.get_by_text("Pass 2 of 2, claude-sonnet-5-5: 5 of 5 uncertain video(s) answered again")
+               ).to_be_visible()
+        shot(phone, "cascade_batch_done_narrow.png")
+    finally:
+        narrow.close()
+
+    sides = [gaia.read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
+    assert all(s["cascade"]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for s in sides)
+    assert {s["run"]["fingerprint"]["model"] for s in sides} == {"claude-sonnet-5-5"}

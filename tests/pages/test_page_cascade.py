@@ -1,0 +1,75 @@
+"""The Submit page's cascade (``pages/_cascade.py``) against the emulator: a run-now cascade leaves the Run now tab
+saying what is true (nothing left to send, not "extract the keyframes first"), and the cascade saved as the
+folder's setting makes the Batch tab send its first pass, whose retrieval sends the second."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import gaia
+from gaia.media.demo import ensure_demo_folder
+from gaia.runs.cascade import cascade_states
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMIT = str(ROOT / "pages" / "4_Submit.py")
+PROGRESS = str(ROOT / "pages" / "5_Progress.py")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    dest = tmp_path / "demo"
+    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
+    return dest
+
+
+def _page(path: str, folder: Path) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=120)
+    at.session_state["folder"] = str(folder)
+    return at.run()
+
+
+def _infos(at: AppTest) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def test_after_a_run_now_cascade_the_tab_says_nothing_is_left_to_send(demo: Path, api_env) -> None:
+    at = _page(SUBMIT, demo)
+    assert not at.exception, at.exception
+    assert "A cascade, below, extracts its own frames" in _infos(at)  # a fresh folder: no frames yet
+    at.button(key="cascade_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Cascade done" in s.value for s in at.success)
+    words = _infos(at)
+    assert "extract" not in words.lower(), words
+    assert "Nothing to send now: every video is analysed" in words
+
+
+def test_the_saved_cascade_sends_its_first_pass_from_the_batch_tab(demo: Path, api_env, anthropic_client) -> None:
+    f = gaia.Folder(demo)
+    f.save_settings(f.settings())
+    at = _page(SUBMIT, demo)
+    at.toggle(key="cascade_default").set_value(True).run()
+    assert not at.exception, at.exception
+    assert f.settings().cascade == "claude-haiku-5-5:economy"
+    assert any("Cascade on (the folder's settings)" in i.value for i in at.info)
+    at.button(key="submit_go").click().run()
+    assert not at.exception, at.exception
+    [state] = cascade_states(demo)
+    assert state.first_videos == 5 and state.waiting == 5
+    import time
+
+    deadline = time.monotonic() + 30
+    while any(b.processing_status != "ended" for b in anthropic_client.messages.batches.list(limit=10)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    at = _page(PROGRESS, demo)  # retrieves automatically, which sends the second pass
+    assert not at.exception, at.exception
+    [state] = cascade_states(demo)
+    assert not state.waiting and state.sent == len(state.escalated) > 0
+    texts = " ".join(str(p.proto.text) for p in at.get("progress")).replace("\\", "")
+    assert "Pass 2 of 2, claude-sonnet-5-5" in texts, texts

@@ -1,0 +1,174 @@
+"""A cascade in batches on the demo folder against the emulator: the cheap pass is submitted, retrieving its
+results submits the escalated videos as the second pass (once, even when the process is killed between or
+during the passes), both answers stay in the sidecar and ``gaia spent`` equals both passes' bills."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import anthropic
+import pytest
+
+import gaia
+from gaia._cli import main
+from gaia.media.demo import ensure_demo_folder
+from gaia.runs.cascade import cascade_states
+from gaia.sidecar import CASCADE_KEY
+
+CHEAP = "claude-haiku-5-5:economy"
+KILLER = Path(__file__).with_name("_killer.py")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    dest = tmp_path / "demo"
+    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
+    return dest
+
+
+def _videos(folder: Path) -> list[str]:
+    return sorted(r.rel_path for r in gaia.scan_folder(folder).records if r.usable)
+
+
+def _wait_for_batches(client: anthropic.Anthropic) -> None:
+    deadline = time.monotonic() + 30
+    for batch in client.messages.batches.list(limit=100):
+        while client.messages.batches.retrieve(batch.id).processing_status != "ended":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def _sent(folder: Path, client: anthropic.Anthropic) -> Counter[tuple[str, str]]:
+    """How many times the API received each (video, model), over every batch it holds."""
+    _wait_for_batches(client)
+    with gaia.Folder(folder).ledger() as ledger:
+        by_id = {r.custom_id: (r.rel_path, r.model or "") for r in ledger.requests()}
+    out: Counter[tuple[str, str]] = Counter()
+    for batch in client.messages.batches.list(limit=100):
+        for r in client.messages.batches.results(batch.id):
+            out[by_id.get(r.custom_id, ("?", r.custom_id))] += 1
+    return out
+
+
+def _spent(folder: Path, capsys: pytest.CaptureFixture) -> float:
+    assert main(["spent", str(folder), "--json"]) == 0
+    return float(json.loads(capsys.readouterr().out)["total_usd"])
+
+
+def _bills(folder: Path) -> float:
+    with gaia.Folder(folder).ledger() as ledger:
+        return sum(r.cost_usd or 0.0 for r in ledger.requests())
+
+
+def _check_done(demo: Path, client: anthropic.Anthropic, capsys: pytest.CaptureFixture) -> None:
+    """Every video sent once with the cheap model, the escalated ones once with the strong one, both answers kept
+    and the bill the sum of both passes."""
+    videos = _videos(demo)
+    sent = _sent(demo, client)
+    cheap = {v for (v, m), n in sent.items() if m == "claude-haiku-5-5"}
+    assert cheap == set(videos) and all(n == 1 for n in sent.values()), sent
+    escalated = {v for v in videos if gaia.read_sidecar(demo / v)[CASCADE_KEY]["escalated"]}
+    assert escalated, "the demo folder escalates at least one clip at the economy size"
+    assert {v for (v, m) in sent if m == "claude-sonnet-5-5"} == escalated
+    for v in videos:
+        side = gaia.read_sidecar(demo / v)
+        assert side[CASCADE_KEY]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+        assert side["run"]["fingerprint"]["model"] == ("claude-sonnet-5-5" if v in escalated else "claude-haiku-5-5")
+    assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
+    [state] = cascade_states(demo)
+    assert state.done and set(state.escalated) == escalated and state.sent == len(escalated)
+    plan = gaia.plan_submission(demo, gaia.Folder(demo).settings(), extract=True)  # a later plain submit
+    assert list(plan.requests) == []
+
+
+def test_submit_cascade_sends_the_second_pass_when_the_first_is_retrieved(demo: Path, api_env, anthropic_client,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["plan"]["model"] == "claude-haiku-5-5" and doc["result"]["sent"] == len(_videos(demo))
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["retrieve"]
+    [step] = first["cascades"]
+    assert step["sent"] == len(step["escalated"]) > 0 and not step["waiting"]
+    assert main(["watch", str(demo), "--poll", "0.2", "--json"]) == 0  # waits for the second pass and retrieves it
+    capsys.readouterr()
+    _check_done(demo, anthropic_client, capsys)
+    assert main(["status", str(demo), "--offline"]) == 0
+    assert "Cascade claude-haiku-5-5 → claude-sonnet-5-5: done" in capsys.readouterr().out
+    assert main(["retrieve", str(demo), "--json"]) == 0  # nothing more is sent
+    assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
+    assert sum(_sent(demo, anthropic_client).values()) == len(_videos(demo)) + len(step["escalated"])
+
+
+@pytest.mark.parametrize("point", ["result_recorded:5", "intent_written:1", "batch_created:1"])
+def test_killed_between_or_during_the_passes_nothing_is_paid_twice(demo: Path, api_env, anthropic_client, point: str,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    """``result_recorded:5``: killed once the first pass's last answer is recorded, before the second pass;
+    ``intent_written``: the second pass's intent is in the ledger, its batch not created; ``batch_created``:
+    the API created it but the ledger does not know yet."""
+    env = dict(os.environ)
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes"]) == 0
+    capsys.readouterr()
+    _wait_for_batches(anthropic_client)
+    killed = subprocess.run([sys.executable, str(KILLER), point, "retrieve", str(demo)], env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    again = subprocess.run([sys.executable, "-m", "gaia", "watch", str(demo), "--poll", "0.2"], env=env,
+                           capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stdout + again.stderr
+    _check_done(demo, anthropic_client, capsys)
+
+
+def test_the_second_pass_goes_through_the_guard_with_what_is_left_of_the_cap(demo: Path, api_env, anthropic_client,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes", "--max-cost", "0.004"]) == 0
+    capsys.readouterr()
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo)]) == 1
+    out = capsys.readouterr().out
+    assert "second pass was not sent" in out and "above your cap" in out
+    assert {m for (_, m) in _sent(demo, anthropic_client)} == {"claude-haiku-5-5"}
+    [state] = cascade_states(demo)
+    assert not state.done and state.sent == 0 and state.escalated
+
+
+def test_the_cascade_settings_entry_is_used_without_the_flag_and_off_turns_it_off(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    f = gaia.Folder(demo)
+    f.save_settings(f.settings())
+    assert f.settings().cascade == ""  # the default: one pass
+    from dataclasses import replace
+
+    f.save_settings(replace(f.settings(), cascade=CHEAP))
+    assert main(["submit", str(demo), "--dry-run", str(demo / "x.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["model"] == "claude-haiku-5-5"
+    assert main(["submit", str(demo), "--cascade", "off", "--dry-run", str(demo / "y.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["model"] == "claude-sonnet-5-5"
+    assert main(["estimate", str(demo), "--json"]) == 0
+    assert any(s["key"] == "cascade" for s in json.loads(capsys.readouterr().out)["scenarios"])
+
+
+def test_kept_first_answers_stand_for_the_strong_settings_and_no_second_pass_goes(
+        demo: Path, api_env, anthropic_client, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gaia.runs.recorder.uncertain", lambda analysis, schema: None)  # every first answer is sure
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes"]) == 0
+    capsys.readouterr()
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo), "--json"]) == 0
+    [step] = json.loads(capsys.readouterr().out)["retrieve"]["cascades"]
+    assert step["done"] and step["sent"] == 0 and step["escalated"] == []
+    assert {m for (_, m) in _sent(demo, anthropic_client)} == {"claude-haiku-5-5"}
+    videos = _videos(demo)
+    f = gaia.Folder(demo)
+    assert f.settings().model == "claude-sonnet-5-5"  # the folder had no settings file: the strong ones are kept
+    plan = gaia.plan_submission(demo, f.settings(), extract=True)  # a later plain submit pays for nothing again
+    assert list(plan.requests) == [] and sorted(s.rel_path for s in plan.skipped if s.kind == "analysed") == videos
