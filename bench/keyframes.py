@@ -20,7 +20,11 @@ cores), peak memory of GAIA's processes, the rescan of an unchanged folder of 10
 GAIA <= 1.25x the floor (median) and <= 1.5x (worst video); naive >= 10x GAIA; >= 4 phone clips/s
 on 2 cores; peak memory < 250 MB.
 
+How worker processes start (``--worker-start`` alone, or among the extras): 6 tiny clips on 2 workers in a
+fresh process, spawned workers against forkserver ones (GAIA's default on Linux), wall and CPU.
+
 Usage: python bench/keyframes.py [--frames 6] [--repeats 3] [--quick] [--phones 30] [--rescan 10000] [--8k]
+       [--worker-start]
 """
 
 from __future__ import annotations
@@ -311,14 +315,17 @@ def all_cores(folder: Path, n: int) -> None:
     settings = gaia.KeyframeSettings(count=n)
     t0 = os.times()
     start = time.perf_counter()
+    watch = WorkerPeak()
     sets = gaia.extract_keyframes(folder, settings=settings, model=MODEL, records=records)
     wall = time.perf_counter() - start
+    worker_mb = watch.stop()
+    server_cpu = forkserver_cpu()  # GAIA's workers are the forkserver's children (counted here, not in os.times)
     t1 = os.times()
     assert all(k.frames for k in sets), [k.problem for k in sets if not k.frames]
     kept = [len(k.frames) for k in sets]
     noted = sum(1 for k in sets if k.note)
     self_mb = peak_rss_mb()
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child_mb = max(worker_mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)  # forked or spawned
     cores = os.cpu_count() or 1
     jobs = [(str(r.path), n, target_size(r, settings, MODEL)) for r in records]
     start = time.perf_counter()
@@ -326,7 +333,7 @@ def all_cores(folder: Path, n: int) -> None:
         list(pool.map(_floor_job, jobs))
     floor_wall = time.perf_counter() - start
     t2 = os.times()
-    g_cpu, f_cpu = sum(t1[:4]) - sum(t0[:4]), sum(t2[:4]) - sum(t1[:4])
+    g_cpu, f_cpu = sum(t1[:4]) - sum(t0[:4]) + server_cpu, sum(t2[:4]) - sum(t1[:4])
     print(f"GAIA, all {len(sets)} videos on {cores} cores: {wall:.2f} s, {len(sets) / wall:.2f} videos/s "
           f"(goal >= 4), CPU {g_cpu:.2f} s; frames kept per video: min {min(kept)}, max {max(kept)}; "
           f"videos with a note: {noted}")
@@ -382,6 +389,101 @@ def rescan_benchmark(sample: Path, count: int) -> tuple[float, float]:
     return first_s, statistics.median(times)
 
 
+def worker_start_run(folder: Path, method: str) -> None:
+    """(In a fresh process) extract the keyframes of every clip in ``folder`` with 2 workers started by
+    ``method``; prints the wall time (the pool's start included) and the CPU of this process and its children."""
+    import gaia.media.keyframes as kf
+
+    kf.WORKER_START = method
+    records = gaia.scan_folder(folder).records
+    shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+    t0, start = os.times(), time.perf_counter()
+    sets = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=4), model=MODEL, records=records,
+                                  workers=2)
+    wall = time.perf_counter() - start
+    assert all(k.frames for k in sets)
+    t1 = os.times()
+    print(f"{wall:.3f} {sum(t1[:4]) - sum(t0[:4]) + forkserver_cpu():.3f}")
+
+
+class WorkerPeak:
+    """The largest peak RSS (VmHWM) among the forkserver's children while it runs, sampled every 50 ms: forked
+    workers are not this process's children, so ``RUSAGE_CHILDREN`` never sees them."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import multiprocessing.forkserver as fs
+
+        while not self._stop.wait(0.05):
+            pid = getattr(fs._forkserver, "_forkserver_pid", None)
+            if not pid:
+                continue
+            try:
+                kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            for kid in kids:
+                try:
+                    for line in Path(f"/proc/{kid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                except OSError:
+                    pass
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def forkserver_cpu() -> float:
+    """CPU seconds of this process's forkserver and the workers it forked (0 without one): forked workers are
+    the server's children, not ours, so ``os.times`` does not count them. Waits (up to 5 s) until the server
+    has reaped them."""
+    import multiprocessing.forkserver as fs
+
+    pid = getattr(fs._forkserver, "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for _ in range(50):
+        if not children.exists() or not children.read_text().strip():
+            break
+        time.sleep(0.1)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
+
+
+def worker_start(repeats: int) -> None:
+    """Extraction of 6 tiny clips on 2 workers, each run in a fresh process: workers started by spawn (every
+    worker imports GAIA) against forkserver (GAIA imported once, workers forked), alternating."""
+    from _common import tiny_clip
+
+    folder = WORK / "worker-start"
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = tiny_clip(WORK / "pages_clip.mp4")
+    for i in range(6):
+        if not (folder / f"c{i}.mp4").exists():
+            os.link(sample, folder / f"c{i}.mp4")
+    got: dict[str, list[tuple[float, float]]] = {"spawn": [], "forkserver": []}
+    for _ in range(repeats):
+        for method in got:
+            wall, cpu = _subprocess("--worker-start-run", str(folder), method).split()
+            got[method].append((float(wall), float(cpu)))
+    (sw, sc), (fw, fc) = ((statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+                          for v in got.values())
+    print(f"\nworker start, 6 tiny clips on 2 workers (fresh process each, median of {repeats}): spawn {sw:.2f} s "
+          f"wall, {sc:.2f} CPU-s; forkserver (GAIA's default) {fw:.2f} s, {fc:.2f} CPU-s; forkserver/spawn "
+          f"{fw / sw:.2f}x wall, {fc / sc:.2f}x CPU")
+
+
 def _subprocess(*args: str) -> str:
     return subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True).stdout
 
@@ -401,7 +503,16 @@ def main() -> int:
     parser.add_argument("--8k", dest="eightk", action="store_true", help="also measure one 8K clip's peak memory")
     parser.add_argument("--all-cores", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--extract-8k", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-start", action="store_true",
+                        help="only compare how worker processes start (spawn against forkserver)")
+    parser.add_argument("--worker-start-run", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker_start_run:
+        worker_start_run(Path(args.worker_start_run[0]), args.worker_start_run[1])
+        return 0
+    if args.worker_start:
+        worker_start(args.repeats)
+        return 0
     if args.all_cores:
         all_cores(args.all_cores, args.frames)
         return 0
@@ -481,6 +592,7 @@ def main() -> int:
                 "ultrafast", "-pix_fmt", "yuv420p", "-g", "30", str(clip))
         print(_subprocess("--extract-8k", str(clip)).strip())
 
+    worker_start(repeats)
     sample = WORK / "sample_small.mp4"
     if not sample.exists():
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3", "-c:v", "libx264", "-preset",

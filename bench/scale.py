@@ -7,7 +7,8 @@ clips would write. Then measures, in this process:
 
 - the first scan (every file probed) and a rescan of the unchanged folder;
 - ``plan_submission`` over the whole folder: requests, batches (each within the API's limits);
-- each page opened once (Streamlit's ``AppTest``) with its time, and the process's memory after.
+- each page opened once in one session (Streamlit's ``AppTest``), Select folder first, in a fresh process that
+  does nothing else (a server's), with its time and that process's memory after each page.
 
 Baseline in the same run: the same scan and plan at N/10 videos (a tenth of the folder), to show
 the cost grows with the folder, not faster. Goals: no stop before N videos; batches within
@@ -105,7 +106,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", type=int, default=100_000)
     parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument("--pages-only", type=Path, help="only open the pages on this built folder (a fresh process)")
     args = parser.parse_args()
+    if args.pages_only:
+        pages_only(args.pages_only)
+        return 0
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
     import gaia
     from gaia.facts import BATCH_MAX_BYTES, BATCH_MAX_REQUESTS
@@ -127,22 +132,38 @@ def main() -> int:
           f"{n2 / n1:.0f}x)")
     if args.no_pages:
         return 0
+    # The pages in a process of their own, as a server that only serves them (this one holds the plans above).
+    import subprocess
+
+    subprocess.run([sys.executable, __file__, "--pages-only", str(big)], check=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def pages_only(folder: Path) -> None:
+    """Open each page once on ``folder`` in one session (AppTest), in this fresh process: time and memory."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    import gaia  # noqa: F401  (imported before measuring, as a server has)
+
     st.cache_resource.clear()
     before = rss_mb()
-    for page in ("2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py", "6_Results.py"):
+    state: dict[str, object] = {"folder": str(folder)}
+    for page in ("1_Select_folder.py", "2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py",
+                 "6_Results.py", "7_Tune.py"):
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=900)
-        at.session_state["folder"] = str(big)
+        for k, v in state.items():
+            at.session_state[k] = v
         t0 = time.perf_counter()
         at.run()
         problems = [e.message for e in at.exception]
+        if "scan" in at.session_state:  # the session's scan, as the Select page leaves it for the others
+            state["scan"] = at.session_state["scan"]
         print(f"{page:22} {time.perf_counter() - t0:6.1f} s {'OK' if not problems else problems[0][:80]}; "
-              f"memory now {rss_mb():.0f} MB", flush=True)
-    print(f"memory: {before:.0f} MB before the pages, {rss_mb():.0f} MB after (goal < 500 MB)")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
-    return 0
+              f"server memory now {rss_mb():.0f} MB", flush=True)
+    print(f"server memory: {before:.0f} MB with GAIA and Streamlit imported, {rss_mb():.0f} MB after every page "
+          "(goal < 500 MB)", flush=True)
 
 
 if __name__ == "__main__":

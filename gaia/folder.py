@@ -246,9 +246,9 @@ class Folder:
                 runs = [r for r in ledger.runs() if r.mode in ("batch", "standard")]
                 sending = {r.run_id for r in runs}
                 latest: dict[str, Any] = {}
-                for row in ledger.requests(status="succeeded"):
-                    if row.run_id in sending and row.fingerprint:
-                        latest[row.rel_path] = row.fingerprint
+                for run_id, rel_path, fingerprint in ledger.answered_fingerprints():
+                    if run_id in sending and fingerprint:
+                        latest[rel_path] = fingerprint
         except Exception:  # a ledger this version cannot read: the sidecars still tell
             return None, []
         base = None

@@ -888,6 +888,20 @@ class Ledger:
             args += statuses
         return [RequestRow.from_sql(r) for r in self._all(sql + " ORDER BY id", args)]
 
+    def answered_fingerprints(self) -> list[tuple[str, str, dict[str, Any] | None]]:
+        """``(run_id, rel_path, fingerprint)`` of every succeeded request, in insertion order: what
+        ``requests(status="succeeded")`` gives of them, without building whole rows (the settings of a folder
+        without a settings file are read from them on every page). Equal fingerprints are parsed once."""
+        parsed: dict[str, Any] = {}
+        out = []
+        for r in self._all("SELECT run_id, rel_path, fingerprint_json FROM requests WHERE status=? ORDER BY id",
+                           (RequestStatus.SUCCEEDED,)):
+            raw = r["fingerprint_json"]
+            if raw not in parsed:
+                parsed[raw] = _loads(raw)
+            out.append((r["run_id"], text_to_name(r["rel_path"]), parsed[raw]))
+        return out
+
     def status_counts(self, batch_id: str) -> dict[str, int]:
         """How many of a batch's requests are in each status."""
         return {r["status"]: r["n"] for r in self._all(

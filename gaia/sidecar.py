@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ def sidecar_path(video: Path | str) -> Path:
     A stem too long for that (a sidecar name over ``gaia.fsutil.WRITABLE_NAME_BYTES``) is cut short
     and tagged with its hash (``gaia.fsutil.fit_name``); the sidecar names its video either way.
     """
-    video = Path(video)
+    video = video if isinstance(video, Path) else Path(video)  # Path(a Path) parses it all again
     return video.with_name(fit_name(video.stem, SIDECAR_SUFFIX))
 
 
@@ -213,8 +214,8 @@ def sidecar_state(video: Path | str, fingerprint: dict[str, Any] | None = None) 
     # identity (written atomically: a new one is a new inode and mtime).
     try:
         st = os.stat(sidecar_path(video))
-        stamp: tuple[Any, ...] | None = (str(video), st.st_mtime_ns, st.st_ino, st.st_size,
-                                         json.dumps(fingerprint, sort_keys=True, default=str))
+        stamp: tuple[Any, ...] | None = (str(video), st.st_mtime_ns, st.st_ino, st.st_size,  # one copy of each
+                                         sys.intern(json.dumps(fingerprint, sort_keys=True, default=str)))  # fp
     except OSError:
         stamp = None
     if stamp is not None and stamp in _state_memo:

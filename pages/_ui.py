@@ -35,6 +35,26 @@ PAGE_RESULTS = "pages/6_Results.py"
 PAGE_TUNE = "pages/7_Tune.py"
 
 
+def _through_the_frame() -> None:
+    """Run every page through app.py's navigation, even when a page's address is the first this server sees.
+
+    Until some session has run app.py (which calls ``st.navigation``), Streamlit treats the ``pages/`` folder the
+    legacy way: a page's address (a bookmark, a reload right after the server started) runs that page file alone,
+    without the frame (no folder from the address, no wrapper, the helper modules listed as pages), and every
+    session after it too. Every page imports this module first, so the first import in such a run switches the
+    legacy way off and runs the session again, now through app.py, on the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_through_the_frame()
+
+
 def api_key() -> str | None:
     """The API key from ``.streamlit/secrets.toml`` or the environment; never shown or stored."""
     try:

@@ -319,7 +319,11 @@ def _cache_file(folder: Path, record: VideoRecord) -> Path:
 
 def cached_score(folder: Path | str, record: VideoRecord) -> EmptyScore | None:
     """``record``'s score if it was measured before (decodes nothing)."""
-    data = read_json(_cache_file(Path(folder), record))
+    return _read_score(_cache_file(Path(folder), record))
+
+
+def _read_score(path: Path) -> EmptyScore | None:
+    data = read_json(path)
     if not isinstance(data, dict):
         return None
     try:
@@ -346,8 +350,14 @@ def empty_scores(
     usable = [r for r in records if r.usable and r.duration]
     out: dict[str, EmptyScore] = {}
     todo: list[VideoRecord] = []
+    cache_dir = Folder.of(folder).preview_cache_dir(CACHE_DIR)  # once, not once per video
+    try:  # one listing: a video never measured costs no failed open
+        cached = {e.name for e in os.scandir(cache_dir)}
+    except OSError:
+        cached = set()
     for rec in usable:
-        hit = cached_score(folder, rec)
+        name = f"{_key(rec)}.json"
+        hit = _read_score(cache_dir / name) if name in cached else None
         if hit is not None:
             out[rec.rel_path] = hit
         elif measure_missing:

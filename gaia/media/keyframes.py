@@ -61,7 +61,7 @@ REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (w
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a folder of 100,000 videos holds 600,000 of them
 class Keyframe:
     """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens."""
 
@@ -79,7 +79,7 @@ class Keyframe:
         return self.path.read_bytes()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyframeSet:
     """The frames of one video for one set of settings, in time order, or the reason there are none."""
 
@@ -140,23 +140,49 @@ def target_size(record: VideoRecord, settings: KeyframeSettings, model: str) -> 
 
 def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
+    # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
+    # may change the tier), since pages ask for every video's id on every rerun.
+    memo = (ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
+            model_facts(model).image_tier)
+    hit = _set_id_memo.get(memo)
+    if hit is not None:
+        return hit
     w, h = target_size(record, settings, model)
     key = json.dumps(
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    if len(_set_id_memo) >= SET_ID_MEMO_ENTRIES:
+        _set_id_memo.clear()
+    _set_id_memo[memo] = set_id
+    return set_id
+
+
+SET_ID_MEMO_ENTRIES = 400_000
+_set_id_memo: dict[tuple[Any, ...], str] = {}
 
 
 def _frames_root(folder: Path) -> Path:
     return Folder.of(folder).workdir / FRAMES_DIR
 
 
-# Manifests already read, by directory: what the folder's pages read on every rerun. An entry holds
-# while the directory and the manifest keep their identity (a frame deleted or added changes the
-# directory's mtime; a new manifest is written atomically, so a new inode and mtime).
+# Manifests already read, by directory, as the frames they describe: what the folder's pages read on every rerun,
+# built once and shared by every caller (the frames are frozen). An entry holds while the directory and the manifest
+# keep their identity (a frame deleted or added changes the directory's mtime; a new manifest is written
+# atomically, so a new inode and mtime).
 MANIFEST_MEMO_ENTRIES = 200_000
-_manifest_memo: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Manifest:
+    set_id: Any
+    frames: tuple[Keyframe, ...]
+    problem: Any
+    note: Any
+
+
+_manifest_memo: dict[str, tuple[tuple[int, ...], _Manifest]] = {}
 
 
 def _stamp(out_dir: Path) -> tuple[int, ...] | None:
@@ -167,7 +193,7 @@ def _stamp(out_dir: Path) -> tuple[int, ...] | None:
     return (d.st_mtime_ns, d.st_ino, m.st_mtime_ns, m.st_ino, m.st_size)
 
 
-def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
+def _read_manifest(out_dir: Path) -> _Manifest | None:
     """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes."""
     stamp = _stamp(out_dir)
     if stamp is None:
@@ -177,24 +203,32 @@ def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
     if hit is not None and hit[0] == stamp:
         return hit[1]
     data = read_json(out_dir / MANIFEST)
-    if not isinstance(data, dict) or not all((out_dir / f["file"]).is_file() for f in data.get("frames", [])):
+    if not isinstance(data, dict):
         return None
+    try:  # one listing of the directory, not one stat per frame
+        present = {e.name for e in os.scandir(out_dir) if e.is_file()}
+    except OSError:
+        return None
+    if not all(f["file"] in present or ("/" in f["file"] and (out_dir / f["file"]).is_file())
+               for f in data.get("frames", [])):
+        return None
+    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   for f in data.get("frames", []))
+    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (stamp, data)
-    return data
+    _manifest_memo[key] = (stamp, manifest)
+    return manifest
 
 
 def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
                    set_id: str) -> KeyframeSet | None:
     data = _read_manifest(out_dir)
-    if data is None or data.get("set_id") != set_id:
+    if data is None or data.set_id != set_id:
         return None
-    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
-                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
-                   for f in data.get("frames", []))
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, frames,
-                       data.get("problem"), cached=True, note=data.get("note"))
+    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
+                       data.problem, cached=True, note=data.note)
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,7 +533,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
 def _pool(n: int) -> Executor:
     """A process pool when this is a normal program (the CLI, a script, pytest), else threads.
 
-    Spawned workers re-import the main module. Under Streamlit (and AppTest) ``__main__`` is the
+    Workers (started by ``WORKER_START``) re-import the main module. Under Streamlit (and AppTest) ``__main__`` is the
     page being run, which must not run again in a worker, and in an interactive session there is
     no main file at all: there a thread pool is used. The work is mostly in ffmpeg processes and
     in Pillow and numpy calls that release the GIL, so threads keep every core busy too.
@@ -512,8 +546,22 @@ def _pool(n: int) -> Executor:
     main_file = getattr(main, "__file__", None)
     started = sys.argv[0] if sys.argv else ""
     if main_file and started and Path(main_file).is_file() and Path(main_file).resolve() == Path(started).resolve():
-        return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=n, mp_context=_process_context())
     return ThreadPoolExecutor(max_workers=n)
+
+
+# How worker processes start: "forkserver" where the platform has it (Linux): one server process imports
+# this module (and so the whole gaia package, numpy, PyAV, Pillow) once, and each worker is a fork of it, ready
+# at once; a spawned worker imports all of that again (~0.4 s each). Elsewhere (macOS, Windows) "spawn".
+WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _process_context() -> Any:
+    """The multiprocessing context the worker pool uses (``WORKER_START``), with this module preloaded."""
+    ctx = multiprocessing.get_context(WORKER_START)
+    if WORKER_START == "forkserver":
+        ctx.set_forkserver_preload([__name__])  # takes effect when the server starts (once per process)
+    return ctx
 
 
 def _resolve_records(folder: Path, records: Sequence[VideoRecord] | None) -> list[VideoRecord]:

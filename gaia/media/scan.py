@@ -250,11 +250,11 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
                 walk.hidden += 1
                 continue
             path = Path(entry.path)
-            rel = path.relative_to(folder).as_posix()
             try:
                 if entry.is_symlink():
                     problem = _link_problem(path)
                     if problem is None and path.is_dir():
+                        rel = path.relative_to(folder).as_posix()
                         walk.notes.append(f"{rel}: a linked folder, not followed (link loops and folders "
                                           "outside this one are never scanned); add its videos here directly")
                     elif is_video_name(entry.name):
@@ -274,7 +274,7 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
                         return
                     yield path, entry.stat(follow_symlinks=False), None
             except OSError as exc:
-                walk.notes.append(f"{rel}: skipped, {exc.strerror or exc}")
+                walk.notes.append(f"{path.relative_to(folder).as_posix()}: skipped, {exc.strerror or exc}")
         stack.extend(reversed(subdirs))
 
 
@@ -304,20 +304,24 @@ def scan_folder(
     """
     root = check_folder(folder)
     walk = _Walk()
-    found = sorted(_walk(root, walk), key=lambda item: str(item[0].relative_to(root)))
-    link_problems = {path.relative_to(root).as_posix(): problem for path, _, problem in found if problem}
-    files = [(path, st) for path, st, _ in found]
-    infos, probed = _probe_all(root, files, link_problems, on_progress, workers)
-    owners = _sidecar_owners(root, files)
+    cut = len(os.path.join(str(root), ""))  # every path the walk yields starts with the root and a separator
+    found = sorted(((str(path)[cut:].replace(os.sep, "/"), path, st, problem)
+                    for path, st, problem in _walk(root, walk)),
+                   key=lambda item: item[0])
+    link_problems = {rel: problem for rel, _, _, problem in found if problem}
+    files = [(path, st) for _, path, st, _ in found]
+    rels = [rel for rel, _, _, _ in found]
+    cars = [sidecar_path(path) for path, _ in files]
+    infos, probed = _probe_all(root, files, link_problems, on_progress, workers, rels=rels)
+    owners = _sidecar_owners(root, files, cars=cars)
     records = []
-    for path, st in files:
-        rel = path.relative_to(root).as_posix()
+    for (path, st), rel, car in zip(files, rels, cars, strict=True):
         info = infos[rel]
         problem = info.problem
-        owner = owners.get(str(sidecar_path(path)))
+        owner = owners.get(str(car))
         if problem is None and owner is not None and owner != path.name:
             problem = (
-                f"shares its sidecar {sidecar_path(path).name} with {owner} in the same folder; "
+                f"shares its sidecar {car.name} with {owner} in the same folder; "
                 "rename one of them to analyse both"
             )
         records.append(
@@ -334,7 +338,7 @@ def scan_folder(
                 codec=info.codec,
                 start_time=info.start_time,
                 has_audio=info.has_audio,
-                sidecar=sidecar_path(path),
+                sidecar=car,
                 sidecar_state=sidecar_state(path, fingerprint) if owner in (None, path.name) else "none",
                 problem=problem,
             )
@@ -349,11 +353,15 @@ def scan_folder(
 
 
 def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_problems: dict[str, str],
-               on_progress: Progress | None, workers: int | None) -> tuple[dict[str, ProbeInfo], int]:
+               on_progress: Progress | None, workers: int | None, *, rels: list[str] | None = None
+               ) -> tuple[dict[str, ProbeInfo], int]:
     """Facts for every file: from the probe cache when size and mtime match, else probed (and cached).
 
-    Returns the facts by relative path and how many files were probed.
+    Returns the facts by relative path and how many files were probed. ``rels``: the files' relative
+    paths, when the caller has them already.
     """
+    if rels is None:
+        rels = [path.relative_to(root).as_posix() for path, _ in files]
     cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
     cache = read_json(cache_path, {})
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
@@ -361,8 +369,7 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
     entries: dict[str, Any] = cache["entries"]
     infos: dict[str, ProbeInfo] = {}
     todo: list[tuple[str, Path]] = []
-    for path, st in files:
-        rel = path.relative_to(root).as_posix()
+    for (path, st), rel in zip(files, rels, strict=True):
         hit = entries.get(rel)
         if rel in link_problems:
             infos[rel] = ProbeInfo(problem=link_problems[rel])
@@ -382,7 +389,7 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
                 done += 1
                 if on_progress:
                     on_progress(done, total)
-        stats = {path.relative_to(root).as_posix(): st for path, st in files}
+        stats = {rel: st for (_, st), rel in zip(files, rels, strict=True)}
         live = {rel: entries[rel] for rel in stats if rel in entries}
         for rel, _ in todo:
             if rel in link_problems:
@@ -395,11 +402,15 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
     return infos, len(todo)
 
 
-def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]]) -> dict[str, str]:
-    """For each sidecar path two or more videos map to, the video name allowed to use it."""
+def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]], *, cars: list[Path] | None = None
+                    ) -> dict[str, str]:
+    """For each sidecar path two or more videos map to, the video name allowed to use it (``cars``: the
+    files' sidecar paths, when the caller has them already)."""
+    if cars is None:
+        cars = [sidecar_path(path) for path, _ in files]
     groups: dict[str, list[Path]] = {}
-    for path, _ in files:
-        groups.setdefault(str(sidecar_path(path)), []).append(path)
+    for (path, _), car in zip(files, cars, strict=True):
+        groups.setdefault(str(car), []).append(path)
     owners: dict[str, str] = {}
     for key, paths in groups.items():
         if len(paths) < 2:

@@ -19,8 +19,8 @@ from gaia.api.client import describe_error
 from gaia.facts import BATCH_EXPIRY_HOURS, RESULTS_RETENTION_DAYS
 from gaia.folder import Folder
 from gaia.fsutil import disk_full
-from gaia.ledger import BatchRow, BatchState, Ledger, RequestStatus, ResultsState, parse_time
-from gaia.runs.batch import batch_dict, reconcile
+from gaia.ledger import BatchRow, BatchState, Ledger, RequestStatus, ResultsState, parse_time, to_iso
+from gaia.runs.batch import LIST_PAGES, batch_dict, reconcile
 from gaia.runs.manifest import manifests
 
 RETENTION_WARNING_DAYS = 5
@@ -29,6 +29,7 @@ COUNTS_NOTE = ("The API reports request counts only once the whole batch has end
 
 
 REFRESH_FAILED = "Status could not be refreshed: "
+LIST_PAGE_SIZE = 100  # batches per list call (the API's limit is 1,000; 100 is what reconcile reads too)
 
 
 class StatusError(StrEnum):
@@ -190,7 +191,9 @@ def batch_statuses(folder: Folder | Path | str, *, include_abandoned: bool = Tru
 def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool = True) -> list[BatchStatus]:
     """Ask the API about every batch that has not ended, record a snapshot of each, return all batches.
 
-    Pending intents are reconciled first. A batch the API cannot be asked about right now keeps its
+    One call to the API's batch list (paged only when the unfinished batches go back further) answers
+    for every unfinished batch it shows; a batch it does not show is asked about by id. Pending intents
+    are reconciled first. A batch the API cannot be asked about right now keeps its
     last known status, with the reason in ``error``; one failure never hides the other batches.
     """
     folder = Folder.of(folder)
@@ -202,16 +205,46 @@ def refresh_status(folder: Path | str, client: Any, *, include_abandoned: bool =
         if disk_full(exc):
             raise
     with Folder.of(folder).ledger() as ledger:
-        for row in ledger.batches(states=[BatchState.SUBMITTED]):
-            if row.processing_status == "ended" or not row.batch_id:
-                continue
+        unfinished = [r for r in ledger.batches(states=[BatchState.SUBMITTED])
+                      if r.processing_status != "ended" and r.batch_id]
+        listed = _listed(client, unfinished) if unfinished else {}
+        for row in unfinished:
             try:
-                ledger.update_batch_status(batch_dict(client.messages.batches.retrieve(row.batch_id)))
+                data = listed.get(row.batch_id) or batch_dict(client.messages.batches.retrieve(row.batch_id))
+                ledger.update_batch_status(data)
             except Exception as exc:
                 if disk_full(exc):  # the API's answer cannot be recorded: stop, never report a stale status
                     raise
                 ledger.set_batch_error(row.local_id, f"{REFRESH_FAILED}{describe_error(exc)}")
     return batch_statuses(folder, include_abandoned=include_abandoned)
+
+
+def _listed(client: Any, wanted: list[BatchRow]) -> dict[str, dict[str, Any]]:
+    """The API's view of the ``wanted`` batches from its batch list: one call for up to ``LIST_PAGE_SIZE``
+    batches, paging on (newest first) until every wanted batch was seen, the list has gone past the oldest
+    of them, or ``LIST_PAGES`` pages were read. A batch the list did not show is not in the result (the
+    caller asks for it by id); a list that fails gives what it read so far (possibly nothing)."""
+    ids = {r.batch_id for r in wanted if r.batch_id}
+    times = [parse_time(r.created_at) for r in wanted]
+    oldest = min(times) if times and None not in times else None  # unknown creation time: no early stop
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        pages = client.messages.batches.list(limit=LIST_PAGE_SIZE)
+        for n, page in enumerate(pages.iter_pages() if hasattr(pages, "iter_pages") else [pages], start=1):
+            older = False
+            for batch in getattr(page, "data", page):
+                data = batch_dict(batch)
+                if data.get("id") in ids:
+                    found[data["id"]] = data
+                created = parse_time(to_iso(data.get("created_at")))
+                if oldest is not None and created is not None and created < oldest:
+                    older = True
+            if older or len(found) == len(ids) or n >= LIST_PAGES:  # before the next page is fetched
+                break
+    except Exception as exc:
+        if disk_full(exc):
+            raise
+    return found
 
 
 def cancel_batch(folder: Path | str, client: Any, batch_id: str) -> BatchStatus:

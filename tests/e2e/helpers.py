@@ -82,3 +82,40 @@ def watch_outside_requests(page: Page) -> list[str]:
 
     page.context.on("request", _seen)
     return outside
+
+
+_CANVAS_TEXT_JS = """
+window.__draws = [];
+(() => {
+  const ids = new WeakMap(); let next = 0;
+  const orig = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (t, x, y, ...rest) {
+    const c = this.canvas;
+    if (!ids.has(c)) ids.set(c, next++);
+    const m = this.getTransform();
+    window.__draws.push([ids.get(c), String(t), Math.round(m.e + x), Math.round(m.f + y)]);
+    return orig.call(this, t, x, y, ...rest);
+  };
+})();
+"""
+
+
+def watch_table_text(page: Page) -> None:
+    """Record every text the page draws on a canvas: ``st.dataframe`` draws its cells (and nothing else shows
+    them: the grid has no text in the page), so this is exactly what a user reads in a table."""
+    page.add_init_script(_CANVAS_TEXT_JS)
+
+
+def table_texts(page: Page) -> list[list[str]]:
+    """What each canvas drew, as rows top to bottom (each row's texts left to right), latest drawing kept."""
+    draws = page.evaluate("() => window.__draws || []")
+    cells: dict[int, dict[tuple[int, int], str]] = {}
+    for canvas, text, x, y in draws:
+        cells.setdefault(canvas, {})[(y, x)] = text
+    tables = []
+    for drawn in cells.values():
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for (y, x), text in drawn.items():
+            rows.setdefault(y, []).append((x, text))
+        tables.append([[t for _, t in sorted(r)] for _, r in sorted(rows.items())])
+    return tables

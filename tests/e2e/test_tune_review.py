@@ -17,7 +17,7 @@ from gaia.labels import read_verified
 from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +59,7 @@ def nav(page: Page, name: str) -> None:
 
 
 def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Path) -> None:
+    watch_table_text(page)  # the tables' cells, as drawn
     open_folder(page, app_server, clips)
     nav(page, "Tune")
     expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
@@ -83,7 +84,9 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     expect(chart.get_by_text("negative control (frames that show nothing)").first).to_be_attached()
     expect(chart.get_by_text("ceiling (reference asked twice)").first).to_be_attached()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    shot(page, "tune.png")
+    shot(page, "tune.png")  # (waits for the page to settle: every table drawn)
+    drawn = [t for table in table_texts(page) for row in table for t in row]
+    assert "score" in drawn and "None" not in drawn, drawn  # a field the tune cannot score reads "–" (issue 26, 10)
     adopt = page.get_by_role("button", name=re.compile("^Adopt "))
     rec = gaia.views.recommended_at(stored, gaia.DEFAULT_TOLERANCE)
     if rec is None:  # keep or undetermined: nothing is offered, nothing changes
@@ -124,8 +127,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     if not option.is_visible():  # the list closed under a late rerun: open it again
         wait_idle(page)
         env.click()
-    option.click()
-    shot(page, "review.png")
+    option.click()  # (docs/screenshots/review.png is taken by test_careful_items, on answers with their frames)
     # The form fits the schema: tags are a multiselect, moments a table editor, the frames beside it.
     expect(page.get_by_test_id("stMultiSelect").filter(has_text="tags")).to_be_visible()
     # (these answers were written by hand, so no frames were sent; tests/pages/test_page_review.py has frames)

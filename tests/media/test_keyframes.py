@@ -185,11 +185,19 @@ def test_a_normal_program_gets_a_process_pool_and_a_streamlit_page_gets_threads(
 
     import gaia.media.keyframes as kf
 
-    with kf._pool(2) as pool:  # pytest is a normal program: its main module is the one started
+    # A normal program (the CLI, a script, pytest): its main module is the file it started from, and Streamlit
+    # is not loaded. Set up explicitly, because an AppTest earlier in the session leaves a page as __main__.
+    program = type(sys)("__main__")
+    program.__file__ = sys.argv[0]
+    program.__loader__ = object()
+    monkeypatch.setitem(sys.modules, "__main__", program)
+    monkeypatch.delitem(sys.modules, "streamlit", raising=False)
+    with kf._pool(2) as pool:
         assert isinstance(pool, ProcessPoolExecutor)
     page = type(sys)("__main__")
     page.__file__ = str(Path(__file__).parents[2] / "pages" / "2_Keyframes.py")
     monkeypatch.setitem(sys.modules, "__main__", page)  # what Streamlit does while running a page
+    monkeypatch.setitem(sys.modules, "streamlit", type(sys)("streamlit"))
     with kf._pool(2) as pool:
         assert isinstance(pool, ThreadPoolExecutor)
 

@@ -269,7 +269,8 @@ def test_faults_on_status_and_results_calls(tmp_path, fake_ksets, anthropic_clie
     gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
              anthropic_client)
     time.sleep(0.4)
-    emulator.update_config(http_faults=[HttpFault(route="batches.retrieve", status=status, count=1)])
+    emulator.update_config(http_faults=[HttpFault(route="batches.list", status=status, count=1),  # the one list
+                                        HttpFault(route="batches.retrieve", status=status, count=1)])  # its fallback
     statuses = gaia.refresh_status(folder, anthropic_client)
     assert statuses[0].error and str(status) in statuses[0].error
     emulator.update_config(http_faults=[HttpFault(route="batches.results", status=status, count=1)])
