@@ -200,11 +200,13 @@ class ModelRow:
         return dict(self.__dict__)
 
 
-def _seen(videos: Sequence[VideoRequest], f: ModelFacts) -> tuple[tuple[int, int] | None, bool]:
-    """What model ``f`` sees of the first frame, and whether any frame is larger than its tier."""
+def _seen(videos: Sequence[VideoRequest], sizes: Collection[tuple[int, int]],
+          f: ModelFacts) -> tuple[tuple[int, int] | None, bool]:
+    """What model ``f`` sees of the first frame, and whether any frame is larger than its tier (asked once
+    per distinct frame size, ``sizes``, not once per frame)."""
     if not videos:
         return None, False
-    downscaled = any(frame_size_for_model(w, h, f) != (w, h) for v in videos for w, h in v.sizes)
+    downscaled = any(frame_size_for_model(w, h, f) != (w, h) for w, h in sizes)
     return frame_size_for_model(*videos[0].sizes[0], f), downscaled
 
 
@@ -232,13 +234,14 @@ def compare_models(
     if reference_model not in ids and reference_model in cat.models:
         ids.append(reference_model)
     videos, skipped = requests_from_sets(keyframe_sets, selection, None)
+    sizes = {size for v in videos for size in v.sizes}  # a folder's frames come in a few sizes
     rows = []
     for mid in ids:
         f = facts_of(mid, cat)  # resolved once, passed down
         est = estimate_videos(videos, skipped, f, profile, cache_ttl=cache_ttl, history=history,
                               output_tokens_default=output_tokens_default, client=client, explain=False,
                               max_tokens=max_tokens, full=False)
-        size, downscaled = _seen(videos, f)
+        size, downscaled = _seen(videos, sizes, f)
         rows.append(ModelRow(f.id, f.display_name, f.status, est.total_usd,
                              est.scenario(HEADLINE_SCENARIO).per_video_usd or 0.0, 0.0, est.cache.caches,
                              est.text.prefix, f.min_cacheable_tokens, f.image_tier.name, f.image_tier.max_edge, size,
