@@ -5,7 +5,7 @@ distinct frames is shared by the videos), plans the run (exact request sizes, sp
 under the 256 MB limit), then builds every batch body, in fresh child processes so each peak RSS
 is its own:
 
-- GAIA: what ``gaia.submit`` does before it sends: each batch's body streamed to a spool file one
+- GAIA: what ``submit`` does before it sends: each batch's body streamed to a spool file one
   request at a time (``write_batch_body``), the file removed after the batch;
 - naive: what passing a list to ``client.messages.batches.create(requests=[...])`` does: each
   batch's requests built as dicts in a list, then the whole body serialised with ``json.dumps``.
@@ -48,7 +48,7 @@ def _ksets(frames_dir: Path, folder: Path, videos: int, frames: int) -> list:
                                 nbytes=path.stat().st_size, tokens=1792))
         rel = f"d{v // 200:02d}/video {v:05d}.mp4"
         out.append(KeyframeSet(video=folder / rel, rel_path=rel, settings=KeyframeSettings(),
-                               model=gaia.DEFAULT_MODEL, set_id=f"s{v}", frames=tuple(kfs)))
+                               model=gaia.limits.DEFAULT_MODEL, set_id=f"s{v}", frames=tuple(kfs)))
     return out
 
 

@@ -23,6 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import gaia
+from gaia.media.keyframes import extract_keyframes
+from gaia.media.scan import scan_folder
+from gaia.settings import KeyframeSettings
 from tests.media.frames_check import frame_errors
 
 MODEL = "claude-sonnet-4-5"
@@ -37,7 +40,7 @@ def main() -> int:
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        records = gaia.scan_folder(args.folder).records
+        records = scan_folder(args.folder).records
         for rec in records:
             if not rec.usable:
                 print(f"{rec.rel_path}: not usable ({rec.problem})")
@@ -45,7 +48,7 @@ def main() -> int:
             shutil.copy2(args.folder / rec.rel_path, work / Path(rec.rel_path).name)
         for strategy in STRATEGIES:
             shutil.rmtree(work / ".gaia", ignore_errors=True)
-            sets = gaia.extract_keyframes(work, settings=gaia.KeyframeSettings(count=args.frames, strategy=strategy),
+            sets = extract_keyframes(work, settings=KeyframeSettings(count=args.frames, strategy=strategy),
                                           model=MODEL)
             for kset in sets:
                 damaged = bool(kset.note and "damage" in kset.note)

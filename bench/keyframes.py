@@ -45,11 +45,11 @@ import av
 from _common import peak_rss_mb
 from PIL import Image
 
-import gaia
 from gaia.folder import preview_dir
-from gaia.media.keyframes import target_size
+from gaia.media.keyframes import cached_keyframes, extract_keyframes, target_size
 from gaia.media.probe import ffmpeg_exe
-from gaia.media.scan import VideoRecord
+from gaia.media.scan import VideoRecord, scan_folder
+from gaia.settings import KeyframeSettings
 
 WORK = Path(__file__).resolve().parent / ".work"
 MODEL = "claude-sonnet-4-5"
@@ -228,7 +228,7 @@ def naive(path: Path, n: int, size: tuple[int, int], out: Path) -> None:
 def gaia_default(folder: Path, rec: VideoRecord, n: int) -> None:
     """GAIA's default extraction of one video, one worker, nothing cached."""
     shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
-    (kset,) = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=n), model=MODEL, records=[rec],
+    (kset,) = extract_keyframes(folder, settings=KeyframeSettings(count=n), model=MODEL, records=[rec],
                                      workers=1)
     assert kset.frames, kset.problem
 
@@ -271,14 +271,14 @@ def per_video(folder: Path, names: list[str], n: int, repeats: int, with_naive: 
               ) -> tuple[list, list, list, list]:
     """Print one line per video; return the GAIA/floor ratios (wall, CPU), the naive/GAIA ones (wall) and the
     GAIA/floor ratios for the same frames as GAIA (CPU)."""
-    records = {r.path.name: r for r in gaia.scan_folder(folder).records}
+    records = {r.path.name: r for r in scan_folder(folder).records}
     wall_ratios, cpu_ratios, naive_ratios, same_ratios = [], [], [], []
-    settings = gaia.KeyframeSettings(count=n)
+    settings = KeyframeSettings(count=n)
     for name in names:
         rec = records[name]
         size = target_size(rec, settings, MODEL)
         gaia_default(folder, rec, n)
-        (kset,) = gaia.cached_keyframes(folder, settings=settings, model=MODEL, records=[rec])
+        (kset,) = cached_keyframes(folder, settings=settings, model=MODEL, records=[rec])
         same = [(f.timestamp, f.source == "keyframe") for f in kset.frames]
         fns = [lambda _tmp, rec=rec: gaia_default(folder, rec, n),
                lambda tmp, rec=rec, size=size: floor(rec.path, n, size, tmp),
@@ -311,12 +311,12 @@ def _floor_job(args: tuple[str, int, tuple[int, int]]) -> None:
 
 def all_cores(folder: Path, n: int) -> None:
     """GAIA on the whole folder on every core, then the floor the same way; videos/s and peak memory."""
-    records = gaia.scan_folder(folder).records
-    settings = gaia.KeyframeSettings(count=n)
+    records = scan_folder(folder).records
+    settings = KeyframeSettings(count=n)
     t0 = os.times()
     start = time.perf_counter()
     watch = WorkerPeak()
-    sets = gaia.extract_keyframes(folder, settings=settings, model=MODEL, records=records)
+    sets = extract_keyframes(folder, settings=settings, model=MODEL, records=records)
     wall = time.perf_counter() - start
     worker_mb = watch.stop()
     server_cpu = forkserver_cpu()  # GAIA's workers are the forkserver's children (counted here, not in os.times)
@@ -342,7 +342,7 @@ def all_cores(folder: Path, n: int) -> None:
     if g_cpu:
         print(f"at this CPU cost, 2 idle cores would extract {2 * len(sets) / g_cpu:.2f} videos/s")
     start = time.perf_counter()
-    gaia.extract_keyframes(folder, settings=settings, model=MODEL, records=records)
+    extract_keyframes(folder, settings=settings, model=MODEL, records=records)
     print(f"second run (everything cached): {time.perf_counter() - start:.3f} s")
     print(f"peak RSS: main process {self_mb:.0f} MB, largest worker {child_mb:.0f} MB (goal < 250 MB each)")
 
@@ -353,7 +353,7 @@ def extract_8k(path: Path) -> None:
     shutil.rmtree(folder / ".gaia", ignore_errors=True)
     start = time.perf_counter()
     for strategy in ("keyframes", "uniform"):
-        (kset,) = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(strategy=strategy), model=MODEL,
+        (kset,) = extract_keyframes(folder, settings=KeyframeSettings(strategy=strategy), model=MODEL,
                                          workers=1)
         assert kset.frames, kset.problem
     print(f"8K clip, keyframes + uniform in one process: {time.perf_counter() - start:.2f} s, "
@@ -376,13 +376,13 @@ def rescan_benchmark(sample: Path, count: int) -> tuple[float, float]:
             shutil.copyfile(sample, dest)
     shutil.rmtree(preview_dir(folder), ignore_errors=True)  # a first scan: no probe cache from an earlier run
     start = time.perf_counter()
-    first = gaia.scan_folder(folder)
+    first = scan_folder(folder)
     first_s = time.perf_counter() - start
     assert len(first.records) == count
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        again = gaia.scan_folder(folder)
+        again = scan_folder(folder)
         times.append(time.perf_counter() - start)
         assert again.probed == 0
     shutil.rmtree(folder)
@@ -395,10 +395,10 @@ def worker_start_run(folder: Path, method: str) -> None:
     import gaia.media.keyframes as kf
 
     kf.WORKER_START = method
-    records = gaia.scan_folder(folder).records
+    records = scan_folder(folder).records
     shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
     t0, start = os.times(), time.perf_counter()
-    sets = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=4), model=MODEL, records=records,
+    sets = extract_keyframes(folder, settings=KeyframeSettings(count=4), model=MODEL, records=records,
                                   workers=2)
     wall = time.perf_counter() - start
     assert all(k.frames for k in sets)

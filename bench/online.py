@@ -1,4 +1,4 @@
-"""Benchmark: run now (``gaia.run_now``) against the emulator: throughput, and how concurrency adapts to 429s.
+"""Benchmark: run now (``send_now``) against the emulator: throughput, and how concurrency adapts to 429s.
 
 The emulator runs in this process (a threaded HTTP server) with a fixed answer latency standing in
 for the model's time to answer (``--latency``, default 0.2 s). Three measurements, in one run:
@@ -61,7 +61,8 @@ def fake_sets(folder: Path, n: int, frames: int = 3) -> list:
 
 def one_run(root: Path, name: str, n: int, client, concurrency: int):
     """Plan and run ``n`` fresh videos in a folder of their own; returns (result, seconds)."""
-    from gaia import plan_run_now, run_now
+    from gaia.runs.now import run_now
+    from gaia.runs.recovery import plan_run_now
     from gaia.settings import RunSettings
 
     folder = root / name

@@ -32,6 +32,13 @@ import sys
 import time
 from pathlib import Path
 
+from gaia.media.keyframes import cached_keyframes, extract_keyframes
+from gaia.media.scan import scan_folder
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.runs.status import refresh_status
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _common import emulator_process, tiny_clip  # noqa: E402  (bench/ is the script's own folder)
@@ -65,17 +72,17 @@ def build_folder(n: int) -> Path:
         sub.mkdir(exist_ok=True)
         os.link(sample, sub / f"clip {i:05d}.mp4")
     t0 = time.perf_counter()
-    scan = gaia.scan_folder(folder)
+    scan = scan_folder(folder)
     settings = gaia.Folder(folder).settings()
-    sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=scan.records)
+    sets = extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=scan.records)
     print(f"built {n} clips, keyframes extracted in {time.perf_counter() - t0:.1f} s", flush=True)
     with emulator_process(WORK / f"pages-{n}-emulator", ROOT) as client:
-        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=sets)
-        sub = gaia.submit(folder, plan, client)
+        plan = plan_submission(folder, RunSettings(), keyframe_sets=sets)
+        sub = submit(folder, plan, client)
         assert sub.ok, sub
-        while any(s.running for s in gaia.refresh_status(folder, client)):
+        while any(s.running for s in refresh_status(folder, client)):
             time.sleep(0.5)
-        res = gaia.retrieve(folder, client)
+        res = retrieve(folder, client)
         print(f"{res.written} answers retrieved in {time.perf_counter() - t0:.1f} s in all", flush=True)
     done.write_text("ok")
     return folder
@@ -208,7 +215,7 @@ def main() -> int:
     rows_file = WORK / "pages_rows.pkl"
     df.to_pickle(rows_file)
     settings = gaia.Folder(folder).settings()
-    ksets = gaia.cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    ksets = cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
     per_page = gaia.views.paging(len(ksets)).per_page
     grid = [{"name": k.rel_path, "frames": [str(f.path) for f in k.frames],
              "captions": [gaia.views.keyframe_caption(f, excluded=False) for f in k.frames]} for k in ksets[:per_page]]

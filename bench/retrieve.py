@@ -4,7 +4,7 @@ Starts the emulator in its own process (``gaia emulator``), submits one batch of
 fake videos (one small frame each) from folder A, waits for it to end, then measures in fresh
 child processes (so each peak RSS is its own):
 
-- GAIA: ``gaia.retrieve`` into folder A: streams the results, validates each answer against the
+- GAIA: ``retrieve`` into folder A: streams the results, validates each answer against the
   schema, writes each sidecar atomically through ``write_sidecar`` and records it in the ledger;
 - naive: ``list(client.messages.batches.results(id))`` (every result in memory), then for each
   result ``json.loads``, the same schema validation (a prebuilt validator) and ``write_sidecar``
@@ -30,6 +30,11 @@ from pathlib import Path
 
 from _common import emulator_process, peak_rss_mb
 
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.runs.status import refresh_status
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,7 +44,7 @@ def child_gaia(folder: Path, base_url: str) -> dict:
 
     client = gaia.make_client(api_key="bench", base_url=base_url, max_retries=0)
     start = time.perf_counter()
-    res = gaia.retrieve(folder, client)
+    res = retrieve(folder, client)
     seconds = time.perf_counter() - start
     return {"results": res.written + res.failed, "written": res.written, "seconds": seconds,
             "peak_rss_mb": peak_rss_mb()}
@@ -114,16 +119,16 @@ def main() -> int:
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 (folder / rel).write_bytes(b"")
             ksets.append(KeyframeSet(video=folder_a / rel, rel_path=rel, settings=KeyframeSettings(),
-                                     model=gaia.DEFAULT_MODEL, set_id=f"s{n}", frames=(kf,)))
+                                     model=gaia.limits.DEFAULT_MODEL, set_id=f"s{n}", frames=(kf,)))
         names_file = tmp / "names.json"
         t0 = time.perf_counter()
-        plan = gaia.plan_submission(folder_a, RunSettings(), keyframe_sets=ksets)
-        sub = gaia.submit(folder_a, plan, client)
+        plan = plan_submission(folder_a, RunSettings(), keyframe_sets=ksets)
+        sub = submit(folder_a, plan, client)
         assert sub.ok, sub
         print(f"submitted {sub.sent} requests in {len(sub.batches)} batch(es), {plan.total_bytes / 1e6:.0f} MB, "
               f"in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
-        while any(s.running for s in gaia.refresh_status(folder_a, client)):
+        while any(s.running for s in refresh_status(folder_a, client)):
             time.sleep(0.5)
         print(f"batch ended after {time.perf_counter() - t0:.1f} s (emulator)")
         batch_id = sub.batches[0].batch_id

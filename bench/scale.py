@@ -27,6 +27,10 @@ import sys
 import time
 from pathlib import Path
 
+from gaia.media.keyframes import extract_keyframes
+from gaia.media.scan import scan_folder
+from gaia.runs.recovery import plan_submission
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _common import tiny_clip  # noqa: E402  (bench/ is the script's own folder)
@@ -73,10 +77,10 @@ def build(n: int) -> Path:
             sub.mkdir()
         os.link(_source(clip, i), sub / f"clip {i:06d}.mp4")
     t0 = time.perf_counter()
-    records = gaia.scan_folder(folder).records
+    records = scan_folder(folder).records
     print(f"built {n:,} links; first scan {time.perf_counter() - t0:.1f} s", flush=True)
     settings = gaia.Folder(folder).settings()
-    (first,) = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=records[:1])
+    (first,) = extract_keyframes(folder, settings=settings.keyframes, model=settings.model, records=records[:1])
     manifest = json.loads((first.frames[0].path.parent / MANIFEST).read_text())
     root = _frames_root(folder)
     for i, rec in enumerate(records[1:], start=1):
@@ -91,13 +95,12 @@ def build(n: int) -> Path:
 
 
 def scan_and_plan(folder: Path) -> tuple[float, float, float, object]:
-    import gaia
 
     t0 = time.perf_counter()
-    scan = gaia.scan_folder(folder)
+    scan = scan_folder(folder)
     rescan = time.perf_counter() - t0
     t0 = time.perf_counter()
-    plan = gaia.plan_submission(folder)
+    plan = plan_submission(folder)
     planned = time.perf_counter() - t0
     return rescan, planned, len(scan.records), plan
 
@@ -112,7 +115,6 @@ def main() -> int:
         pages_only(args.pages_only)
         return 0
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work skews timings)")
-    import gaia
     from gaia.facts import BATCH_MAX_BYTES, BATCH_MAX_REQUESTS
 
     small = build(args.videos // 10)
@@ -126,7 +128,7 @@ def main() -> int:
         print(f"{found:>7,} videos: rescan {rescan:6.1f} s, plan {planned:6.1f} s, {len(plan.requests):,} requests in "
               f"{len(plan.batches)} batches (largest {max(r for r, _ in sizes):,} requests, "
               f"{max(nb for _, nb in sizes) / 1e6:.0f} MB; within the API's limits: {ok}); notes: "
-              f"{gaia.scan_folder(folder).limited or 'none'}", flush=True)
+              f"{scan_folder(folder).limited or 'none'}", flush=True)
     (n1, r1, p1), (n2, r2, p2) = rows
     print(f"{n2 / n1:.0f}x the videos: rescan {r2 / r1:.1f}x, plan {p2 / p1:.1f}x the time (linear would be "
           f"{n2 / n1:.0f}x)")

@@ -52,19 +52,20 @@ def position(seconds: float | None, *, missing: str = MISSING) -> str:
     """A time inside a video: ``0:03.5``, ``12:07.0``, ``1:02:03.4`` (tenths, truncated, never rounded up)."""
     if seconds is None:
         return missing
-    tenths = int(max(0.0, seconds) * 10 + 1e-6)
-    whole, tenth = divmod(tenths, 10)
-    h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}.{tenth}" if h else f"{m}:{s:02d}.{tenth}"
+    whole, tenth = divmod(int(max(0.0, seconds) * 10 + 1e-6), 10)
+    return f"{_clock(whole)}.{tenth}"
 
 
 def length(seconds: float | None, *, missing: str = MISSING) -> str:
     """A video's length: ``1:15``, ``1:02:03`` (whole seconds)."""
     if seconds is None:
         return missing
-    total = round(max(0.0, seconds))
-    h, rest = divmod(total, 3600)
+    return _clock(round(max(0.0, seconds)))
+
+
+def _clock(whole: int) -> str:
+    """Whole seconds as ``m:ss``, or ``h:mm:ss`` from an hour."""
+    h, rest = divmod(whole, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 

@@ -13,6 +13,7 @@ else; the default frame size is the balanced preset, not the model's largest ima
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,10 @@ class Selection:
         videos = set(self.excluded_videos)
         (videos.add if excluded else videos.discard)(rel_path)
         return Selection(frozenset(videos), self.excluded_frames)
+
+    def without(self, rel_paths: Iterable[str]) -> Selection:
+        """A copy with each of ``rel_paths`` excluded as a whole video too."""
+        return Selection(self.excluded_videos | frozenset(rel_paths), self.excluded_frames)
 
     def with_frame(self, rel_path: str, timestamp: float, excluded: bool) -> Selection:
         """A copy with one frame of a video excluded or included."""

@@ -147,7 +147,7 @@ with st.expander(f"Browse  ·  {folder}", expanded=False, icon=":material/accoun
 scan: gaia.ScanResult | None = ss.get("scan")
 if scan is None or scan.folder != folder:
     progress = StreamlitProgress("Probing videos")
-    scan = gaia.scan_folder(folder, fingerprint=gaia.Folder(folder).fingerprint(), on_progress=progress)
+    scan = gaia.Folder(folder).scan(on_progress=progress)
     progress.empty()
     ss["scan"] = scan
 
@@ -165,7 +165,7 @@ show_thumbs = len(scan.records) <= V.THUMBNAILS_AUTO_LIMIT or st.toggle("Show th
 thumbs: dict[str, Path | None] = {}
 if show_thumbs:
     progress = StreamlitProgress("Making thumbnails")
-    thumbs = gaia.thumbnails(folder, scan.usable, on_progress=progress)
+    thumbs = gaia.Folder(folder).thumbnails(scan.usable, on_progress=progress)
     progress.empty()
 
 table = pd.DataFrame([V.scan_record(r, V.image_data_url(thumbs.get(r.rel_path))) for r in scan.records])

@@ -28,11 +28,11 @@ st.caption(f"{md(folder)}: the frames below are exactly what will be sent to Cla
 settings = gaia.Folder(folder).settings()
 cat = gaia.catalogue()
 if settings.model not in cat.models:
-    settings = replace(settings, model=gaia.DEFAULT_MODEL)
+    settings = replace(settings, model=gaia.limits.DEFAULT_MODEL)
 
 scan = ss.get("scan")
 if scan is None or scan.folder != folder:
-    scan = gaia.scan_folder(folder)
+    scan = gaia.Folder(folder).scan()
     ss["scan"] = scan
 records = scan.records
 
@@ -41,9 +41,10 @@ with st.container(border=True):
     with c[0]:
         model = model_picker(settings.model, key="keyframes_model",
                              help="The model decides the largest frame it sees without downscaling.")
-    strategy = c[1].selectbox("Strategy", gaia.STRATEGIES, index=gaia.STRATEGIES.index(settings.keyframes.strategy),
+    strategy = c[1].selectbox("Strategy", gaia.limits.STRATEGIES,
+                              index=gaia.limits.STRATEGIES.index(settings.keyframes.strategy),
                               help="\n\n".join(f"**{k}**: {v}" for k, v in V.STRATEGY_HELP.items()))
-    count = c[2].number_input("Frames per video", 1, gaia.MAX_FRAME_COUNT, settings.keyframes.count)
+    count = c[2].number_input("Frames per video", 1, gaia.limits.MAX_FRAME_COUNT, settings.keyframes.count)
     tier = cat.models[model].image_tier
     rows, _ = V.preset_rows(model, frames=int(count), current_edge=settings.keyframes.max_edge, records=records)
     names, at = V.preset_choice(settings.keyframes.max_edge)
@@ -51,7 +52,7 @@ with st.container(border=True):
                             format_func=lambda n: V.preset_label(n, rows),
                             help="Presets named by what they cost and show; custom keeps any longest edge, up to "
                                  "the model's full size. The table below compares them.")
-    quality = c[4].slider("JPEG quality", gaia.MIN_JPEG_QUALITY, gaia.MAX_JPEG_QUALITY,
+    quality = c[4].slider("JPEG quality", gaia.limits.MIN_JPEG_QUALITY, gaia.limits.MAX_JPEG_QUALITY,
                           settings.keyframes.jpeg_quality, step=5)
     custom_edge = settings.keyframes.max_edge
     if preset == "custom":
@@ -75,7 +76,7 @@ if new_settings != gaia.Folder(folder).settings():
 settings = new_settings
 kf = settings.keyframes
 
-sets = gaia.cached_keyframes(folder, settings=kf, model=model, records=records)
+sets = gaia.Folder(folder).keyframes(extract=False, settings=kf, model=model, records=records)
 missing = V.not_extracted(sets)
 
 done_message = ss.pop("keyframes_done", None)
@@ -89,8 +90,8 @@ if missing:
             # N counts the videos to extract (not unusable files, nor those already done); the bar moves per video.
             todo = {m.rel_path for m in missing}
             progress = StreamlitProgress("Videos extracted")
-            sets = gaia.extract_keyframes(folder, settings=kf, model=model, on_progress=progress,
-                                          records=[r for r in records if r.rel_path in todo])
+            sets = gaia.Folder(folder).keyframes(settings=kf, model=model, on_progress=progress,
+                                                 records=[r for r in records if r.rel_path in todo])
             label, failed = V.extraction_label(sets, {m.rel_path for m in missing})
             # Frames a damaged or truncated file decodes as flat grey start unticked (not sent).
             damaged = V.damaged_frames(sets)
@@ -120,7 +121,7 @@ if not ready:
 
 def _empty_sheet() -> None:
     """Likely-empty clips: the threshold and its saving, the contact sheet, one click to leave them out."""
-    scores = gaia.empty_scores(folder, records, measure_missing=False)
+    scores = gaia.Folder(folder).empty_scores(records, measure_missing=False)
     unchecked = [k for k in ready if k.rel_path not in scores]
     with st.container(border=True, key="empty_sheet"):
         st.subheader("Likely empty clips", anchor=False)
@@ -129,7 +130,7 @@ def _empty_sheet() -> None:
                    "as long as extracting keyframes; results are kept. Nothing is left out until you say so.")
         if unchecked and st.button(f"Check {len(unchecked)} clip(s) for emptiness", icon=":material/search:"):
             with st.status("Checking for empty clips…", expanded=True) as status:
-                gaia.empty_scores(folder, records, on_progress=StreamlitProgress("Clips checked"))
+                gaia.Folder(folder).empty_scores(records, on_progress=StreamlitProgress("Clips checked"))
                 status.update(label="Checked", state="complete")
             st.rerun()
         current = settings.empty_threshold
@@ -143,9 +144,9 @@ def _empty_sheet() -> None:
         todo = V.to_exclude(cards)
         saving = gaia.EmptySaving(0, 0.0, 0.0)  # nothing left to leave out: nothing to price
         if todo:
-            estimate = gaia.folder_estimator(gaia.load_run_inputs(folder, model=model, records=records))
-            saving = gaia.empty_saving(estimate, selection, todo)
-        st.markdown(V.saving_text(saving, threshold, gaia.measured_misses(folder)))
+            saving = gaia.Folder(folder).empty_saving(todo, inputs=gaia.Folder(folder).inputs(model=model,
+                                                                                             records=records))
+        st.markdown(V.saving_text(saving, threshold, gaia.Folder(folder).measured_misses()))
         if not cards:
             st.caption("No likely-empty clip at this threshold." if scores else "No clip checked yet.")
             return

@@ -23,6 +23,7 @@ from pages._ui import (
     PAGE_KEYFRAMES,
     PAGE_RESULTS,
     PAGE_SUBMIT,
+    StreamlitProgress,
     model_picker,
     page_link,
     per_folder_state,
@@ -48,9 +49,9 @@ with st.container(border=True):
         model = model_picker(settings.model, key="estimate_model", format_func=V.model_label,
                              help="⚠ marks a model with a price or rule that has no primary source yet. Your choice "
                                   "is saved for the folder.")
-    ttl = c[1].radio("Cache TTL", gaia.CACHE_TTLS, index=gaia.CACHE_TTLS.index(settings.cache_ttl), horizontal=True,
-                     key="estimate_ttl", help="How long the cached prompt prefix lives. 1-hour writes cost more but "
-                     "survive batches that take longer than 5 minutes.")
+    ttl = c[1].radio("Cache TTL", gaia.limits.CACHE_TTLS, index=gaia.limits.CACHE_TTLS.index(settings.cache_ttl),
+                     horizontal=True, key="estimate_ttl", help="How long the cached prompt prefix lives. 1-hour "
+                     "writes cost more but survive batches that take longer than 5 minutes.")
 if (model, ttl) != (settings.model, settings.cache_ttl):
     settings = replace(settings, model=model, cache_ttl=ttl)
     gaia.Folder(folder).save_settings(settings)
@@ -59,7 +60,7 @@ scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
 scan_key = hashlib.sha256(repr([(r.rel_path, r.size, r.mtime_ns) for r in records]).encode()).hexdigest() \
     if records is not None else None
-inp = per_folder_state(folder, gaia.load_run_inputs, folder, model=model, cache_ttl=ttl, records=records,
+inp = per_folder_state(folder, gaia.Folder(folder).inputs, model=model, cache_ttl=ttl, records=records,
                        key=(model, ttl, scan_key))
 hist = inp.history
 mean_output = V.mean_output(hist)
@@ -72,7 +73,7 @@ with c[2]:
         from_schema = round(gaia.output_estimate(schema=inp.profile.schema, model=model,
                                                  max_tokens=settings.max_tokens).median)
         chosen = int(st.number_input(
-            "Output tokens per video", min_value=50, max_value=gaia.MAX_MAX_TOKENS, step=100,
+            "Output tokens per video", min_value=50, max_value=gaia.limits.MAX_MAX_TOKENS, step=100,
             value=int(ss.get("estimate_output_tokens", from_schema)), key="estimate_output_tokens",
             help="No answers yet for this prompt and model: predicted from the schema's shape and the model's "
                  "thinking. Change it to assume another length; the first results teach the real value."))
@@ -86,7 +87,7 @@ if not using_emulator():
         client = api_client()
     except Exception:  # the SDK cannot be built: approximate counts
         client = None
-text = gaia.folder_prompt_tokens(folder, inp.profile, model, client=client)
+text = gaia.Folder(folder, client).prompt_tokens(inp.profile, model)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
                     inp.extracted_for, inp.profile.hash, text.to_dict(),
@@ -100,7 +101,7 @@ state_key = hashlib.sha256(state.encode()).hexdigest()
 
 @st.cache_data(max_entries=8, show_spinner="Pricing the run…")
 def _compute(state_key: str, _inp, _text, _output_default, _client):
-    est = gaia.estimate_folder(_inp, text_tokens=_text, output_tokens_default=_output_default)
+    est = gaia.Folder(_inp.folder).estimate(inputs=_inp, text_tokens=_text, output_tokens=_output_default)
     rows = gaia.compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
                           selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
                           client=_client)
@@ -144,9 +145,27 @@ st.caption(f"{est.videos} video(s), {est.frames} frame(s), {gaia.format.tokens(e
 empty_text = V.empty_lever_text(folder, inp, est, text_tokens=text, output_tokens_default=output_default)
 if empty_text:
     st.caption(":material/visibility_off: " + empty_text.replace("$", "\\$"))
-quality = V.quality_text(gaia.quality_for(folder, settings))  # the Tune page's stored score of these settings
+quality = V.quality_text(gaia.Folder(folder).quality(settings))  # the Tune page's stored score of these settings
 st.caption(":material/tune: " + (quality.replace("$", "\\$") if quality else
            "Quality of these settings: not measured yet (the Tune page measures it on a sample)."))
+# The folder's cascade (its 'cascade' setting, saved on the Submit page): priced on request, because the first
+# pass may first need keyframes of its own size.
+if (pair := settings.cascade_pair) is not None:
+    with st.expander(f"The folder's cascade: {V.model_name(pair[0])} at the {pair[1]} size first, then the uncertain "
+                     "answers again", icon=":material/call_split:"):
+        cascade_key = json.dumps([state_key, pair])
+        priced = ss.get("estimate_cascade")
+        if st.button("Price the cascade", icon=":material/calculate:", key="estimate_cascade_go"):
+            casc = gaia.Folder(folder, client).cascade_estimate(
+                *pair, inputs=inp, output_tokens=output_default,
+                on_progress=StreamlitProgress("Keyframes for the first pass"),
+                on_second_progress=StreamlitProgress("Keyframes for the second pass"))
+            priced = ss["estimate_cascade"] = (cascade_key, casc)
+        if priced is not None and priced[0] == cascade_key:
+            st.markdown(priced[1].describe())
+        else:
+            st.caption("Prices both passes: every video with the cheap configuration, and the share expected to be "
+                       "sent again (learnt from a pilot when there was one) with the folder's own settings.")
 if cat.override_file is not None:
     changed = sorted(m.display_name for m in cat.models.values() if m.overridden)
     st.caption(f"Prices include your override file `{cat.override_file}`"
@@ -251,7 +270,7 @@ best_is_new = res.best and (res.best.frames, res.best.max_edge) != (settings.key
 if best_is_new and budget_box.button(f"Use {res.best.frames} frames at up to {res.best.max_edge} px", key="use_budget",
                              icon=":material/tune:"):
     tier_edge = f.image_tier.max_edge
-    new = settings.with_keyframes(count=min(res.best.frames, gaia.MAX_FRAME_COUNT),
+    new = settings.with_keyframes(count=min(res.best.frames, gaia.limits.MAX_FRAME_COUNT),
                                   max_edge=None if res.best.max_edge >= tier_edge else res.best.max_edge)
     gaia.Folder(folder).save_settings(new)
     budget_box.success("Saved. Extract the frames again on the Keyframes page.")

@@ -1,7 +1,7 @@
 """Submit: review exactly what will be sent, what it costs and how it splits, then send it as batches.
 
-The plan comes from ``gaia.plan_submission`` (validation, skips, split, estimate); the send from
-``gaia.submit``. "Run now" and the prompt trial live in ``pages/_run_now.py``.
+The plan comes from ``gaia.Folder.plan`` (validation, skips, split, estimate); the send from
+``gaia.Folder.submit``. "Run now" and the prompt trial live in ``pages/_run_now.py``.
 """
 
 from __future__ import annotations
@@ -51,15 +51,15 @@ def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     settings = gaia.Folder(folder).settings()
     if settings.cascade_pair and not force:
         with st.spinner("Planning the cascade's first pass (its frames are extracted when missing)…"):
-            return per_folder_state(folder, gaia.plan_cascade, folder, settings, *settings.cascade_pair,
-                                    client=client(), key=("cascade", settings.cascade, using_emulator()))
+            return per_folder_state(folder, gaia.Folder(folder, client()).plan_cascade, *settings.cascade_pair,
+                                    settings, key=("cascade", settings.cascade, using_emulator()))
     if not extract:
         with st.spinner("Checking every video against the API's limits and pricing the run…"):
-            return per_folder_state(folder, gaia.plan_submission, folder, force=force, client=client(),
+            return per_folder_state(folder, gaia.Folder(folder, client()).plan, force=force,
                                     key=("batch", force, using_emulator()))
     progress = StreamlitProgress("Extracting keyframes")
     with st.spinner("Checking every video against the API's limits and pricing the run…"):
-        plan = gaia.plan_submission(folder, force=force, extract=extract, client=client(), on_progress=progress)
+        plan = gaia.Folder(folder, client()).plan(force=force, extract=extract, on_progress=progress)
     progress.empty()
     return plan
 
@@ -135,7 +135,7 @@ def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
     if est is not None:
         bc = est.scenario("batch_caching")
         usd = gaia.format.usd
-        cost_cols[0].metric(f"{gaia.SCENARIO_LABELS['batch_caching']} (this run)", usd(plan.estimate_usd),
+        cost_cols[0].metric(f"{gaia.limits.SCENARIO_LABELS['batch_caching']} (this run)", usd(plan.estimate_usd),
                             help=md(f"Likely range {usd(bc.low_usd)} to {usd(bc.high_usd)}: answer length and "
                                     "cache hits vary."))
         cost_cols[1].metric("Saving vs standard", gaia.format.pct(bc.saving_pct / 100), f"{usd(bc.saving_usd)} less",
@@ -188,7 +188,7 @@ def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
     if clicked:
         with st.status("Sending the batches…", expanded=True) as status:
             progress = StreamlitProgress("Requests built")
-            result = gaia.submit(folder, plan, client(), max_cost_usd=cap, on_progress=progress)
+            result = gaia.Folder(folder, client()).submit(plan, max_cost_usd=cap, on_progress=progress)
             if result.blocked:
                 status.update(label="Not submitted", state="error")
             else:
@@ -218,7 +218,7 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
         def _build() -> bytes:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "requests.jsonl"
-                gaia.write_dry_run(plan, path)
+                gaia.Folder(folder).write_dry_run(plan, path)
                 return path.read_bytes()
 
         st.download_button("Dry run: download the requests (JSONL)", _build, file_name="gaia-requests.jsonl",
@@ -229,7 +229,7 @@ def _dry_run(plan: gaia.SubmissionPlan) -> None:
     if st.button("Dry run: write the requests to disk (JSONL)", icon=":material/save:", key="dry_run_write"):
         path = gaia.Folder(folder).workdir / "dry-run" / "requests.jsonl"
         progress = StreamlitProgress("Requests written")
-        n = gaia.write_dry_run(plan, path, on_progress=progress)
+        n = gaia.Folder(folder).write_dry_run(plan, path, on_progress=progress)
         progress.empty()
         st.success(f"Wrote {n} request(s) to {md(path)} ({gaia.format.size(path.stat().st_size)}); nothing was sent.")
 
@@ -261,7 +261,7 @@ def _render_answers() -> None:
                              help="The schema drives how long answers are, and output is most of a bill. “compact” "
                                   "keeps every scored field and leaves out the prose ones.")
         limit = int(c[1].number_input("Answer length limit (max_tokens)", min_value=256,
-                                      max_value=gaia.MAX_MAX_TOKENS, step=256, key="submit_max_tokens",
+                                      max_value=gaia.limits.MAX_MAX_TOKENS, step=256, key="submit_max_tokens",
                                       help="The most output tokens (thinking included) one answer may use."))
         chosen = replace(settings, prompt_profile=key if key != current else settings.prompt_profile,
                          max_tokens=limit)
@@ -269,7 +269,7 @@ def _render_answers() -> None:
             gaia.Folder(folder).save_settings(chosen)
             ss["submit_profile_seed"], ss["submit_max_tokens_seed"] = key, limit
         profile = next(r for r in rows if r.key == key)
-        advice = gaia.max_tokens_advice(folder, profile.hash, settings.model, limit)
+        advice = gaia.Folder(folder).max_tokens_advice(profile.hash, settings.model, limit)
         level = V.advice_level(advice)
         if level == "caption":
             st.caption(advice.message)

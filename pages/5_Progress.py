@@ -2,7 +2,7 @@
 
 All state lives in the folder's ledger, so closing the browser loses nothing: reopening the page
 (or ``gaia status`` in a terminal) picks up where things are. Statuses come from
-``gaia.refresh_status``, results from ``gaia.retrieve``, failures from ``gaia.failures``.
+``gaia.Folder.status``, results from ``gaia.Folder.retrieve``, failures from ``gaia.Folder.failures``.
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ if parked.summary:  # paid answers whose sidecars could not be written: kept, ne
         table(parked.records)
         if st.button(f"Write the {parked.count} kept answer(s) into their sidecars now", key="deliver_parked",
                      icon=":material/download:"):
-            res = gaia.retrieve(folder, client())
+            res = gaia.Folder(folder, client()).retrieve()
             ss["retrieve_flash"], ss["progress_problems"] = V.retrieve_report(res)
             st.rerun()
 
-initial = gaia.batch_statuses(folder)
+initial = gaia.Folder(folder).status(refresh=False)
 if not initial:
     st.info("No batches for this folder yet. Submit the videos first.", icon=":material/send:")
     page_link(PAGE_SUBMIT, "Go to Submit", ":material/send:")
@@ -72,7 +72,7 @@ running_before = frozenset(s.local_id for s in initial if s.running)
 
 def _cancel(batch_id: str) -> None:
     try:
-        gaia.cancel_batch(folder, client(), batch_id)
+        gaia.Folder(folder, client()).cancel(batch_id)
         ss["progress_flash"] = (f"Asked the API to cancel batch {batch_id}. Requests already being processed may "
                                 "still finish; the rest come back as canceled (not billed) and can be retried.")
     except Exception as exc:  # the API refused or could not be reached: say so, keep the page
@@ -115,7 +115,7 @@ def _card(s: gaia.BatchStatus, number: int) -> None:
 def _retrieve(batch_ids: list[str]) -> None:
     with st.status("Downloading results into sidecars…", expanded=True) as status:
         progress = StreamlitProgress("Results recorded")
-        res = gaia.retrieve(folder, client(), batch_ids=batch_ids or None, on_progress=progress)
+        res = gaia.Folder(folder, client()).retrieve(batch_ids=batch_ids or None, on_progress=progress)
         status.update(label=f"Retrieved: {res.written} written, {res.failed} failed",
                       state="complete" if res.complete else "error")
     ss.setdefault("progress_attempted", set()).update(batch_ids)
@@ -145,7 +145,7 @@ def _cascades(statuses: list[gaia.BatchStatus]) -> None:
 @st.fragment(run_every=interval)
 def live() -> None:
     """Batch cards and retrieval; reruns on its own every ``interval`` seconds while a batch runs."""
-    statuses = gaia.refresh_status(folder, client())
+    statuses = gaia.Folder(folder, client()).status()
     running = [s for s in statuses if s.running]
     metrics([*V.batch_metrics(statuses), V.spent_metric(folder)])
     if running:
@@ -180,7 +180,7 @@ def live() -> None:
 live()
 
 # --- Failures and retry (full reruns only) ---------------------------------------------------------------
-fails = gaia.failures(folder)
+fails = gaia.Folder(folder).failures()
 st.subheader("Failures" + (f" ({len(fails)})" if fails else ""))
 if not fails:
     st.caption("No failed request waits for a retry.")
@@ -191,13 +191,13 @@ else:
         if res.blocked:
             st.error(md(res.blocked), icon=":material/block:")
         else:
-            ss["progress_flash"] = f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
+            ss["progress_flash"] = V.retry_sent_text(res)
             ss["progress_problems"] = list(res.problems)
             st.rerun()
 
 # --- Charts from the ledger's history --------------------------------------------------------------------
 st.subheader("What your batches teach")
-number = {s.batch_id: i for i, s in enumerate(gaia.batch_statuses(folder), start=1) if s.batch_id}
+number = {s.batch_id: i for i, s in enumerate(gaia.Folder(folder).status(refresh=False), start=1) if s.batch_id}
 timing = V.timing_chart(V.batch_timings(folder), number)
 cost = V.cost_chart(V.batch_costs(folder), number)
 left, right = st.columns(2)
@@ -229,8 +229,8 @@ with right:
     else:
         st.caption("Appears once results are retrieved.")
 
-st.caption(f"The API keeps a batch's results for {gaia.RESULTS_RETENTION_DAYS} days after it was created; GAIA warns "
-           "here when un-retrieved results get close to that.")
+st.caption(f"The API keeps a batch's results for {gaia.limits.RESULTS_RETENTION_DAYS} days after it was created; "
+           "GAIA warns here when un-retrieved results get close to that.")
 c = st.columns(2)
 with c[0]:
     page_link(PAGE_SUBMIT, "Back: submit more", ":material/arrow_back:")

@@ -2,7 +2,7 @@
 the review queue (confirm or correct fields as human-verified) and every export format (``pages/_review.py``).
 
 Rows, filters, exports and the per-video detail come from ``gaia.views``; failures and retry
-from ``gaia.failures`` / ``gaia.retry_failed``. Text from model answers is always shown as text
+from ``gaia.Folder.failures`` / ``gaia.Folder.retry``. Text from model answers is always shown as text
 (``st.text``, tables, ``st.json``, or Markdown-escaped), never as Markdown or HTML.
 """
 
@@ -70,7 +70,7 @@ with st.spinner("Reading the sidecars…"):
 metrics([*per_folder_state(folder, V.results_metrics, rows, key=sidecars),
          per_folder_state(folder, V.spent_metric, folder)])
 
-fails = per_folder_state(folder, gaia.failures, folder)
+fails = per_folder_state(folder, gaia.Folder(folder).failures)
 # The section shown is held in the session (not st.tabs, which a rerun puts back on its first tab): an action
 # such as "Save as verified" or "Write the XMP sidecars now" keeps the user where they acted, and its
 # confirmation shows there.
@@ -101,7 +101,7 @@ elif section == "failures":
             if res.blocked:
                 st.error(plain(res.blocked), icon=":material/block:")
             else:
-                ss["progress_flash"] = f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
+                ss["progress_flash"] = V.retry_sent_text(res)
                 with contextlib.suppress(StreamlitAPIException):  # not registered when run on its own
                     st.switch_page(PAGE_PROGRESS)
                 st.success(ss["progress_flash"], icon=":material/check_circle:")

@@ -2,10 +2,10 @@
 
 The ladder of configurations (model, frames, frame size, schema), with the current settings, the
 reference asked twice (the ceiling) and a negative control, is priced before anything is sent
-(``gaia.run_tune(dry_run=True)``), then sent under the budget the user sets and stored
-(``gaia.stored_quality``). The verdict in one sentence comes first; the chart (differences to the
+(``gaia.Folder.tune(dry_run=True)``), then sent under the budget the user sets and stored
+(``gaia.Folder.stored_tune``). The verdict in one sentence comes first; the chart (differences to the
 ceiling with their intervals, in cost order), the table, the per-field losses and the verdict at
-the user's tolerance come from ``gaia.views``; one click adopts a recommendation (``gaia.adopt_config``).
+the user's tolerance come from ``gaia.views``; one click adopts a recommendation (``gaia.Folder.adopt``).
 A cascade (a cheap first pass, the current settings for its uncertain answers) is weighed as one more
 row, and a few likely-empty clips can be sent to measure the miss rate the Estimate page shows.
 """
@@ -32,22 +32,33 @@ from pages._ui import (
 
 V = gaia.views
 ss = st.session_state
+# Widths (px) that fit the eight columns of the tune's table in the page's width at 1400 px; a long configuration
+# label ends in "…" and shows whole on hover.
 USD_COLUMNS = {
-    "$ per video": st.column_config.TextColumn("$ per video", help="A run of the folder with these settings (Batch "
-                                               "API + caching): measured from the tune's usage, or estimated."),
-    "tune cost": st.column_config.TextColumn("tune cost", help="What sending it on the sample costs (or cost): the "
-                                             "tune is sent now, at standard prices, so it is not $ per video times "
-                                             "the sample, which is at Batch API + caching prices."),
+    "configuration": st.column_config.TextColumn("configuration", width=230),
+    "": st.column_config.TextColumn("", width=160),
+    "cost from": st.column_config.TextColumn("cost from", width=80),
+    "score": st.column_config.TextColumn("score", width=60),
+    "not sent": st.column_config.TextColumn("not sent", width=100),
+    "$ per video": st.column_config.TextColumn(
+        "$ per video", width=80,
+        help="A run of the folder with these settings (Batch API + caching): measured from the tune's usage, or "
+             "estimated."),
+    "tune cost": st.column_config.TextColumn(
+        "tune cost", width=75,
+        help="What sending it on the sample costs (or cost): the tune is sent now, at standard prices, so it is not "
+             "$ per video times the sample, which is at Batch API + caching prices."),
     "vs ceiling (interval)": st.column_config.TextColumn(
-        "vs ceiling (interval)", help="The per-video score minus the ceiling's (the reference asked again), "
-                                      "averaged, with its bootstrap interval."),
+        "vs ceiling (interval)", width=150,
+        help="The per-video score minus the ceiling's (the reference asked again), averaged, with its bootstrap "
+             "interval."),
 }
 VERDICT_BOX = {"recommend": st.success, "keep": st.info, "undetermined": st.warning}
 
 folder = require_folder()
 st.title("Tune")
-stored = gaia.stored_quality(folder, ss.get("tune_hash")) or gaia.stored_quality(folder)
-tolerance = float(ss.get("tune_tolerance", gaia.DEFAULT_TOLERANCE))
+stored = gaia.Folder(folder).stored_tune(ss.get("tune_hash")) or gaia.Folder(folder).stored_tune()
+tolerance = float(ss.get("tune_tolerance", gaia.limits.DEFAULT_TOLERANCE))
 verdict = V.verdict_at(stored, tolerance)
 if verdict is not None:  # the verdict in one sentence, first
     VERDICT_BOX[verdict](f"**{verdict.capitalize()}.** {plain(V.verdict_sentence(stored, tolerance) or '')}",
@@ -63,14 +74,15 @@ for msg in (ss.pop("tune_flash", None),):
 # --- Before sending: the sample, the models, the tolerance; the ladder priced ----------------------------
 with st.container(border=True):
     c = st.columns([1, 2, 2])
-    n = int(c[0].number_input("Sample (videos)", min_value=1, max_value=200, value=gaia.DEFAULT_SAMPLE, step=1,
+    n = int(c[0].number_input("Sample (videos)", min_value=1, max_value=200, value=gaia.limits.DEFAULT_SAMPLE, step=1,
                               key="tune_sample", help="Spread over the folder's lengths and subfolders."))
     models = c[1].multiselect("Models", V.models_in_order(), key="tune_models", format_func=V.model_name,
                               placeholder="The folder's model and the cheapest current one",
                               help="The strongest one chosen makes the reference configuration.")
     tolerance = c[2].slider("Tolerance (share of the control-to-ceiling distance)", min_value=0.0,
-                            max_value=V.TOLERANCE_MAX, value=gaia.DEFAULT_TOLERANCE, step=0.01, key="tune_tolerance",
-                            help=V.tolerance_sentence(stored, gaia.DEFAULT_TOLERANCE))
+                            max_value=V.TOLERANCE_MAX, value=gaia.limits.DEFAULT_TOLERANCE, step=0.01,
+                            key="tune_tolerance",
+                            help=V.tolerance_sentence(stored, gaia.limits.DEFAULT_TOLERANCE))
 c = st.columns([2, 1, 2])
 cascade_default = V.cascade_default(folder)
 cascade_models = ["", *V.models_in_order()]
@@ -101,8 +113,8 @@ if plan is None:
                "(local work) and prices them.")
     if st.button("Price the ladder", icon=":material/calculate:", key="tune_price", type="primary"):
         pricing = StreamlitProgress("Configurations priced (frames extracted for the sample)")
-        planned = gaia.run_tune(folder, n=n, models=models or None, cascades=cascades, tolerance=tolerance,
-                                dry_run=True, on_pricing=pricing)
+        planned = gaia.Folder(folder).tune(n=n, models=models or None, cascades=cascades, tolerance=tolerance,
+                                           dry_run=True, on_pricing=pricing)
         pricing.empty()
         if planned.blocked:
             st.error(plain(planned.blocked), icon=":material/block:")
@@ -124,12 +136,11 @@ else:
     if go[0].button(f"Run the tune (spend at most {gaia.format.usd(budget)})", icon=":material/play_arrow:",
                     key="tune_run", type="primary"):
         with st.status("Running the tune…", expanded=True) as status:
-            result = gaia.run_tune(folder, client=client(), n=n, models=models or None, cascades=cascades,
-                                   empty_sample=empty_n, budget_usd=budget, tolerance=tolerance,
-                                   labels=V.verified_labels(folder) if use_labels else None,
-                                   simulated=True if using_emulator() else None,
-                                   on_pricing=StreamlitProgress("Configurations priced"),
-                                   on_progress=StreamlitProgress("Configurations sent"))
+            result = gaia.Folder(folder, client()).tune(
+                n=n, models=models or None, cascades=cascades, empty_sample=empty_n, budget_usd=budget,
+                tolerance=tolerance, labels=V.verified_labels(folder) if use_labels else None,
+                simulated=True if using_emulator() else None, on_pricing=StreamlitProgress("Configurations priced"),
+                on_progress=StreamlitProgress("Configurations sent"))
             status.update(label=f"Tune done: {result.ran} configuration(s) sent, "
                                 f"{gaia.format.usd(result.spent_usd)} spent",
                           state="error" if result.blocked else "complete")
@@ -165,12 +176,12 @@ if misses := V.misses_text(stored):
     st.caption(":material/visibility_off: " + plain(misses))
 
 if rec is not None:
-    if rec.get("id") == (gaia.quality_for(folder) or {}).get("id"):
+    if rec.get("id") == (gaia.Folder(folder).quality() or {}).get("id"):
         st.caption("The folder already runs the recommended settings.")
     elif st.button(f"Adopt {rec.get('label')} for this folder's run", icon=":material/done_all:", key="tune_adopt",
                    type="primary"):
         try:
-            saved = gaia.adopt_config(folder, rec)
+            saved = gaia.Folder(folder).adopt(rec)
         except ValueError as exc:  # settings that cannot be saved, said in words
             st.error(plain(str(exc)), icon=":material/block:")
         else:

@@ -3,7 +3,7 @@
 The choice can be saved as the folder's ``cascade`` setting, which ``gaia run``, ``gaia submit``,
 ``gaia estimate`` and the Batch tab then use (the Batch tab sends the first pass, and retrieving its
 results on the Progress page sends the second). Run now, both passes are ordinary runs
-(``gaia.run_cascade``); the status box shows each pass as it starts and what each sent, and the tab
+(``gaia.Folder.cascade``); the status box shows each pass as it starts and what each sent, and the tab
 is planned again afterwards, so its words say what the cascade left to send. Sentences come from
 ``gaia.views``.
 """
@@ -47,7 +47,7 @@ def render_cascade(folder: Path) -> None:
         default = saved[0] if saved and saved[0] in models else V.cascade_default_model(models)
         cheap = c[0].selectbox("First pass model", models, index=models.index(default),
                                format_func=V.model_name, key="cascade_model")
-        presets = [p.name for p in gaia.FRAME_PRESETS]
+        presets = [p.name for p in gaia.limits.FRAME_PRESETS]
         preset = c[1].selectbox("First pass frame size", presets,
                                 index=presets.index(saved[1]) if saved and saved[1] in presets else 0,
                                 key="cascade_preset")
@@ -70,7 +70,7 @@ def render_cascade(folder: Path) -> None:
                 passes.append(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
                 st.write(passes[-1])
 
-            res = gaia.run_cascade(folder, client(), cheap, preset, settings=settings, on_progress=progress,
+            res = gaia.Folder(folder, client()).cascade(cheap, preset, settings=settings, on_progress=progress,
                                    on_pass=on_pass)
             status.update(label=V.cascade_summary(res), state="complete" if res.ok else "error", expanded=True)
         ss["cascade_result"], ss["cascade_passes"] = res, passes

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 
 import gaia
 
-MONEY_LABELS, SCENARIO_LABELS, TOKEN_LABELS, TOKEN_TYPES = (gaia.MONEY_LABELS, gaia.SCENARIO_LABELS,
-                                                        gaia.TOKEN_LABELS, gaia.TOKEN_TYPES)
+MONEY_LABELS, SCENARIO_LABELS, TOKEN_LABELS, TOKEN_TYPES = (gaia.limits.MONEY_LABELS, gaia.limits.SCENARIO_LABELS,
+                                                        gaia.limits.TOKEN_LABELS, gaia.limits.TOKEN_TYPES)
 
 SCENARIO_COLOURS = {"standard": "#9e9e9e", "caching": "#64b5f6", "batch": "#81c784", "batch_caching": "#2e7d32"}
 PART_COLOURS = {"images": "#42a5f5", "text": "#ab47bc", "prefix": "#ffa726", "output": "#ef5350"}

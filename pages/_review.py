@@ -2,7 +2,7 @@
 
 UI layer only. The queue and the form come from ``gaia.views.review_queue`` / ``gaia.views.review_form``, saving
 goes through ``gaia.Folder.save_review`` (human-verified fields, never overwritten by a later run); the
-exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.write_xmp_for`` and the Camtrap
+exports are ``gaia.views.rows_csv``, ``gaia.views.iter_analyses_jsonl``, ``gaia.Folder.export_xmp`` and the Camtrap
 DP package (``gaia.views.camtrap_zip`` / ``camtrap_package``). Text from answers is shown as text.
 """
 
@@ -189,7 +189,7 @@ def _xmp(folder: Path) -> None:
         gaia.Folder(folder).save_settings(replace(settings, xmp_naming=naming, xmp_on_retrieve=on_retrieve,
                                                   xmp_root=root))
     if st.button("Write the XMP sidecars now", icon=":material/sell:", key="export_xmp"):
-        ss["export_xmp_result"] = (str(folder), gaia.write_xmp_for(folder, naming=naming))
+        ss["export_xmp_result"] = (str(folder), gaia.Folder(folder).export_xmp(naming=naming))
     written = ss.get("export_xmp_result")  # shown under the button, where it was asked for
     if written is not None and written[0] == str(folder):
         result = written[1]

@@ -1,9 +1,9 @@
 """Run now and the prompt trial: UI pieces rendered inside the Submit page's tabs.
 
 ``render_run_now(folder)`` sends the folder's requests through the Messages API at standard prices
-(``gaia.run_now``), after stating what that costs against a batch and how long each takes
+(``gaia.Folder.run_now``), after stating what that costs against a batch and how long each takes
 (``gaia.run_choice``). ``render_prompt_trial(folder)`` lets the user edit the prompt and
-schema, try them on a few videos now (``gaia.run_trial``), see the answers beside the
+schema, try them on a few videos now (``gaia.Folder.trial``), see the answers beside the
 keyframes (field by field, as Results shows them), keep or discard the trial's answers
 (``gaia.TrialUndo``), and keep the prompt for the batch. The editor's text is held outside
 its widgets, so leaving the page and coming back keeps it. Model answers are only ever shown as
@@ -38,7 +38,7 @@ ss = st.session_state
 def _plan(folder: Path, limit: int | None, force: bool) -> gaia.SubmissionPlan:
     """The run-now plan, kept in the session until the folder's state changes."""
     with st.spinner("Checking the videos and pricing the run…"):
-        return per_folder_state(folder, gaia.plan_run_now, folder, limit=limit, force=force, key=(limit, force))
+        return per_folder_state(folder, gaia.Folder(folder).plan_now, limit=limit, force=force, key=(limit, force))
 
 
 def _forget_plans() -> None:
@@ -71,11 +71,11 @@ def render_run_now(folder: Path) -> None:
         return
     if int(ss.get("run_now_limit") or 0) not in range(1, available + 1):
         ss["run_now_limit"] = available
-    ss.setdefault("run_now_concurrency", gaia.DEFAULT_CONCURRENCY)
+    ss.setdefault("run_now_concurrency", gaia.limits.DEFAULT_CONCURRENCY)
     limit = int(c[0].number_input("Videos to send now", min_value=1, max_value=available, step=1,
                                   key="run_now_limit",
                                   help=f"{available} video(s) can be sent; the first ones in folder order go."))
-    concurrency = int(c[1].number_input("At most in flight", min_value=1, max_value=gaia.MAX_CONCURRENCY,
+    concurrency = int(c[1].number_input("At most in flight", min_value=1, max_value=gaia.limits.MAX_CONCURRENCY,
                                         step=1, key="run_now_concurrency",
                                         help="Requests sent at once. GAIA lowers this by itself while the API "
                                              "asks it to slow down (429/529) and raises it again as calls succeed."))
@@ -108,7 +108,7 @@ def render_run_now(folder: Path) -> None:
                  key="run_now_go"):
         with st.status(f"Sending {len(plan.requests)} request(s)…", expanded=True) as status:
             progress = StreamlitProgress("Answers")
-            result = gaia.run_now(folder, plan, client(), concurrency=concurrency, max_cost_usd=cap,
+            result = gaia.Folder(folder, client()).run_now(plan, concurrency=concurrency, max_cost_usd=cap,
                                   on_progress=progress)
             status.update(label=gaia.views.run_status(result), state="complete" if result.ok else "error")
         ss["run_now_result"] = result
@@ -144,14 +144,14 @@ def _render_last_run(folder: Path) -> None:
         b = st.columns(2)
         if b[0].button(f"Send the {len(ids)} again now", icon=":material/replay:", key="run_now_retry"):
             with st.spinner("Sending again…"):
-                again = gaia.retry_now(folder, client(), request_ids=ids)
+                again = gaia.Folder(folder, client()).retry_now(request_ids=ids)
             if again:
                 ss["run_now_result"] = again[0]
             _forget_plans()
             st.rerun()
         if b[1].button(f"Move the {len(ids)} into a batch (half price)", icon=":material/inventory_2:",
                        key="run_now_to_batch"):
-            res = gaia.retry_failed(folder, client(), request_ids=ids)
+            res = gaia.Folder(folder, client()).retry(request_ids=ids)
             _forget_plans()
             if res.blocked:
                 st.error(res.blocked)
@@ -162,7 +162,7 @@ def _render_last_run(folder: Path) -> None:
     for o in answered[:gaia.views.SHOW_ANSWERS]:
         with st.expander(md(o.rel_path) + (f" · {gaia.format.usd(o.cost_usd)}" if o.cost_usd is not None else "")):
             try:
-                data = gaia.read_sidecar(folder / o.rel_path) or {}
+                data = gaia.Folder(folder).answer(o.rel_path) or {}
             except gaia.SidecarError as exc:
                 st.text(str(exc))
                 continue
@@ -258,9 +258,10 @@ def render_prompt_trial(folder: Path) -> None:
                "real usage makes the next cost estimate more accurate.")
     profile = _edited_profile(folder)
     st.info(gaia.views.TRIAL_NOTICE, icon=":material/info:")
-    ss.setdefault("trial_n", gaia.DEFAULT_TRIAL_VIDEOS)
+    ss.setdefault("trial_n", gaia.limits.DEFAULT_TRIAL_VIDEOS)
     b = st.columns([1, 1, 1], vertical_alignment="bottom")
-    n = int(b[0].number_input("Videos to try", min_value=1, max_value=gaia.MAX_TRIAL_VIDEOS, step=1, key="trial_n",
+    n = int(b[0].number_input("Videos to try", min_value=1, max_value=gaia.limits.MAX_TRIAL_VIDEOS, step=1,
+                              key="trial_n",
                               help="Spread over the folder, preferring videos without an analysis."))
     per_video = _trial_cost_per_video(folder)
     cost = f" · about {gaia.format.usd(per_video * n)}" if per_video is not None else ""
@@ -279,7 +280,7 @@ def render_prompt_trial(folder: Path) -> None:
         with st.status(f"Trying the prompt on {n} video(s)…", expanded=True) as status:
             undo = gaia.Folder(folder).before_trial()
             progress = StreamlitProgress("Keyframes")
-            trial = gaia.run_trial(folder, client(), n=n, profile=profile, on_progress=progress)
+            trial = gaia.Folder(folder, client()).trial(n=n, profile=profile, on_progress=progress)
             ok = trial.blocked is None and trial.run.failed == 0
             status.update(label=gaia.views.trial_status(trial), state="complete" if ok else "error")
         ss["trial_result"] = trial

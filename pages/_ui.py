@@ -82,8 +82,8 @@ DEMO_BATCH_SECONDS = _env_seconds("GAIA_DEMO_BATCH_SECONDS", 8.0)
 def _demo_emulator() -> Any:
     """The local API emulator for this server process, started once in the background."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return gaia.start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
-                               config=gaia.EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
+    return gaia.emulator.start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
+                               config=gaia.emulator.EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
 
 
 def using_emulator() -> bool:
@@ -191,7 +191,7 @@ def model_picker(saved: str | None, *, key: str, format_func: Any = None, help: 
     default."""
     models = gaia.catalogue().models
     if saved not in models or models[saved].status not in (*gaia.views.OFFERED_STATUSES, "legacy"):
-        saved = gaia.DEFAULT_MODEL
+        saved = gaia.limits.DEFAULT_MODEL
     legacy = bool(st.session_state.get(f"{key}_legacy"))
     options = gaia.views.model_choices(legacy=legacy, keep=saved)
     if st.session_state.get(key) not in options:
@@ -296,7 +296,7 @@ def show_failure(exc: BaseException, *, where: str) -> None:
 
 def retry_failed_asking(folder: Path, n_failed: int, *, key: str) -> Any:
     """Retry the failed requests, paid, so it states its amount and asks once: the first button asks (with
-    the count and the estimate at batch prices), the second sends. The ``gaia.retry_failed`` result once sent,
+    the count and the estimate at batch prices), the second sends. The ``gaia.Folder.retry`` result once sent,
     else ``None``."""
     ss = st.session_state
     asking = f"{key}_asking"
@@ -313,7 +313,7 @@ def retry_failed_asking(folder: Path, n_failed: int, *, key: str) -> Any:
         return None
     ss.pop(asking, None)
     with st.status("Sending the failed requests again…", expanded=True) as status:
-        res = gaia.retry_failed(folder, client(), on_progress=StreamlitProgress("Requests built"))
+        res = gaia.Folder(folder, client()).retry(on_progress=StreamlitProgress("Requests built"))
         status.update(label="Retry sent" if res.sent else "Nothing sent", state="complete" if res.ok else "error")
     return res
 

@@ -11,6 +11,7 @@ import anthropic
 import pytest
 
 from gaia.emulator import EmulatorConfig, EmulatorHandle, start_emulator
+from gaia.media.keyframes import extract_keyframes
 from gaia.pricing.tokens import clear_count_cache
 from tests import videos as media
 
@@ -137,7 +138,7 @@ def ready_folder(make_folder: Callable[..., Path]) -> Callable[[dict[str, str]],
         folder = make_folder(layout)
         gaia.Folder(folder).save_settings(gaia.Folder(folder).settings().with_keyframes(count=2))
         settings = gaia.Folder(folder).settings()
-        sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+        sets = extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
         assert all(k.frames for k in sets if k.problem is None)
         return folder
 

@@ -27,7 +27,7 @@ def test_the_verbs_from_scan_to_export(make_folder, emulator, anthropic_client, 
     assert undo.discard([v.rel_path for v in trial.videos]) == 1  # the trial's answer taken back
 
     emulator.update_config(http_faults=[HttpFault(route="messages.create", status=529, count=None, retry_after=0)])
-    failed = folder.run_now(folder.plan(now=True, limit=1), max_cost_usd=1.0)
+    failed = folder.run_now(folder.plan_now(limit=1), max_cost_usd=1.0)
     assert failed.failed == 1 and len(folder.failures()) == 1
     emulator.update_config(http_faults=[])
     (again,) = folder.retry_now(max_cost_usd=1.0)

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 from gaia import labels as L
 from gaia.prompts import default_schema
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.runs.status import refresh_status
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path, write_sidecar
 
@@ -66,14 +69,14 @@ def test_a_later_run_never_overwrites_verified_fields(tmp_path, fake_ksets, anth
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"])
     L.save_verified(folder / "a.mp4", {"tags": ["human-checked"], "confidence": "high"}, note="by hand")
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert plan.ok and len(plan.requests) == 1  # labels alone do not count as analysed
-    assert gaia.submit(folder, plan, anthropic_client).ok
+    assert submit(folder, plan, anthropic_client).ok
     deadline = time.monotonic() + 15
-    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
+    while any(s.running for s in refresh_status(folder, anthropic_client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    got = gaia.retrieve(folder, anthropic_client)
+    got = retrieve(folder, anthropic_client)
     assert got.written == 1
     data = read_sidecar(folder / "a.mp4")
     assert isinstance(data["analysis"], dict) and data["run"]["batch_id"]

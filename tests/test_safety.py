@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 import gaia
 from gaia.emulator import EmulatorHandle, HttpFault
-from gaia.sidecar import write_sidecar
+from gaia.media.keyframes import extract_keyframes
+from gaia.sidecar import read_sidecar, write_sidecar
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -73,7 +74,7 @@ def ready(make_folder) -> Path:
     settings = gaia.Folder(folder).settings()
     gaia.Folder(folder).save_settings(settings.with_keyframes(count=2))
     settings = gaia.Folder(folder).settings()
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
     return folder
 
 
@@ -112,13 +113,13 @@ def test_the_key_never_shows_in_any_page_log_or_file(keyed, ready, caplog, capfd
         at = _page(PROGRESS, ready).run()
         assert not at.exception
         assert_no_key(at)
-        if any(gaia.read_sidecar(ready / n) for n in ("cat.mp4", "dog.mp4")) or time.monotonic() > deadline:
+        if any(read_sidecar(ready / n) for n in ("cat.mp4", "dog.mp4")) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
     at = _page(RESULTS, ready).run()
     assert not at.exception
     assert_no_key(at)
-    assert gaia.read_sidecar(ready / "cat.mp4") is not None  # the cycle really ran
+    assert read_sidecar(ready / "cat.mp4") is not None  # the cycle really ran
 
     logs = caplog.text + "".join(capfd.readouterr())
     assert KEY_FRAGMENT not in logs
@@ -282,14 +283,14 @@ def test_the_demo_can_be_started_afresh(monkeypatch):
     assert not any(b.key == "use_demo_folder_browse" for b in at.button)  # already in the demo
     at.button(key="demo_again_button").click().run()  # it deletes analyses: it asks first (issue 26, item 8)
     assert not at.exception
-    assert gaia.read_sidecar(video)["analysis"]["summary"] == "old"  # nothing deleted yet
+    assert read_sidecar(video)["analysis"]["summary"] == "old"  # nothing deleted yet
     assert any("deletes its 1 analysis(es)" in w.value for w in at.warning)
     at.button(key="demo_again_no").click().run()  # "Keep them": nothing happens
-    assert gaia.read_sidecar(video)["analysis"]["summary"] == "old"
+    assert read_sidecar(video)["analysis"]["summary"] == "old"
     at.button(key="demo_again_button").click().run()
     at.button(key="demo_again_yes").click().run()
     assert not at.exception
-    assert gaia.read_sidecar(video) is None  # the old analysis is gone
+    assert read_sidecar(video) is None  # the old analysis is gone
     assert gaia.demo_ready() and at.session_state["folder"] == str(folder)
     assert at.dataframe[0].value["analysis"].tolist() == ["not analysed"]
 

@@ -65,7 +65,7 @@ def test_selection_round_trip(tmp_path):
 
 
 def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake_ksets):
-    from gaia import plan_submission
+    from gaia.runs.recovery import plan_submission
 
     with pytest.raises(ValueError, match="answer length limit"):
         RunSettings(max_tokens=10)
@@ -80,10 +80,10 @@ def test_the_answer_length_limit_is_a_saved_setting_the_plan_uses(tmp_path, fake
 
 def test_the_default_frame_size_is_the_balanced_preset_not_the_models_maximum():
     s = RunSettings()
-    assert s.frame_preset == gaia.DEFAULT_FRAME_PRESET == "balanced"
+    assert s.frame_preset == gaia.limits.DEFAULT_FRAME_PRESET == "balanced"
     assert s.keyframes.max_edge == gaia.frame_preset("balanced").max_edge == 1024
-    assert [p.name for p in gaia.FRAME_PRESETS] == ["economy", "balanced", "detailed"]
-    assert [p.max_edge for p in gaia.FRAME_PRESETS] == sorted(p.max_edge for p in gaia.FRAME_PRESETS)
+    assert [p.name for p in gaia.limits.FRAME_PRESETS] == ["economy", "balanced", "detailed"]
+    assert [p.max_edge for p in gaia.limits.FRAME_PRESETS] == sorted(p.max_edge for p in gaia.limits.FRAME_PRESETS)
 
 
 def test_presets_are_recorded_and_any_other_edge_is_custom(tmp_path):

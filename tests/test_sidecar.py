@@ -10,7 +10,15 @@ import pytest
 
 import gaia
 from gaia.media.scan import scan_folder
-from gaia.sidecar import SCHEMA_VERSION, SidecarCollision, SidecarError, sidecar_path, sidecar_state, write_sidecar
+from gaia.sidecar import (
+    SCHEMA_VERSION,
+    SidecarCollision,
+    SidecarError,
+    read_sidecar,
+    sidecar_path,
+    sidecar_state,
+    write_sidecar,
+)
 
 ODD_NAMES = [
     "clip.mp4",
@@ -49,7 +57,7 @@ def test_round_trip_through_the_public_api(make_folder, name):
     # Found again by the scan, read back by the public reader.
     rec = scan_folder(folder).records[0]
     assert rec.sidecar == written and rec.sidecar_state == "analysed"
-    data = gaia.read_sidecar(rec.path)
+    data = read_sidecar(rec.path)
     assert data["analysis"] == {"summary": f"about {name}"}
     assert data["video"] == video.name
     assert data["gaia_schema_version"] == SCHEMA_VERSION
@@ -91,7 +99,7 @@ def test_a_crash_while_writing_the_data_leaves_the_previous_sidecar(tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         write_sidecar(video, {"analysis": {"summary": "second"}})
     monkeypatch.undo()
-    assert gaia.read_sidecar(video)["analysis"] == {"summary": "first"}
+    assert read_sidecar(video)["analysis"] == {"summary": "first"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.gaia.json"]
 
 
@@ -99,15 +107,15 @@ def test_one_videos_result_never_overwrites_anothers(tmp_path):
     write_sidecar(tmp_path / "clip.mp4", {"analysis": {"summary": "mp4"}})
     with pytest.raises(SidecarCollision, match=r"clip\.gaia\.json already holds the analysis of clip\.mp4"):
         write_sidecar(tmp_path / "clip.MOV", {"analysis": {"summary": "mov"}})
-    assert gaia.read_sidecar(tmp_path / "clip.mp4")["analysis"] == {"summary": "mp4"}
-    assert gaia.read_sidecar(tmp_path / "clip.MOV") is None  # not mistaken for the MOV's
+    assert read_sidecar(tmp_path / "clip.mp4")["analysis"] == {"summary": "mp4"}
+    assert read_sidecar(tmp_path / "clip.MOV") is None  # not mistaken for the MOV's
 
 
 def test_a_damaged_sidecar_is_reported_and_not_overwritten(tmp_path):
     video = tmp_path / "clip.mp4"
     sidecar_path(video).write_text("{not json")
     with pytest.raises(SidecarError, match="not valid JSON"):
-        gaia.read_sidecar(video)
+        read_sidecar(video)
     with pytest.raises(SidecarError, match="not overwriting"):
         write_sidecar(video, {"analysis": {}})
     assert sidecar_path(video).read_text() == "{not json"

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import importlib
 import os
 import re
 import signal
-import sqlite3
 import sys
 from collections.abc import Iterator
 from typing import NoReturn
 
-from gaia import DISK_FULL, PriceFileError, disk_full
+import gaia
 from gaia.format import error_text
-from gaia.ledger import LedgerError, ledger_problem
+from gaia.views import command_problem
 
 # Each name is a module in this package with a ``register(subparsers)`` function.
 COMMAND_MODULES = (
@@ -78,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn a folder of videos into one structured Claude analysis per video.",
         epilog="Run 'gaia COMMAND --help' for a command's options and an example.",
     )
+    parser.add_argument("--version", action="version", version=f"gaia {gaia.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"gaia._cli.{name}").register(sub)
@@ -128,32 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _sigterm_as_interrupt():
             return int(args.func(args) or 0)
-    except PriceFileError as exc:  # a user's price override file: say what is wrong, no traceback
-        print(f"gaia {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except LedgerError as exc:  # newer, locked too long: say so, change nothing
-        print(f"gaia {args.command}: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a full disk anywhere (ledger, sidecars, spool): one message and a stop
-        where = getattr(args, "folder", None)
-        if isinstance(exc, sqlite3.DatabaseError) and not disk_full(exc, where):
-            print(f"gaia {args.command}: {ledger_problem(exc)}", file=sys.stderr)
-            return 1
-        if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            print(f"gaia {args.command}: cannot write {exc.filename or where} ({exc.strerror}), so GAIA stopped "
-                  "without changing anything. Make the folder writable again and run the command again; nothing "
-                  "recorded is lost.", file=sys.stderr)
-            return 1
-        if not disk_full(exc, where):
-            if os.environ.get("GAIA_DEBUG"):
-                raise
-            print(f"gaia {args.command}: the command stopped on a problem GAIA did not foresee: {error_text(exc)}. "
-                  "Nothing recorded before it is lost; run it again with GAIA_DEBUG=1 to see the details, and "
-                  "please report them.", file=sys.stderr)
-            return 1
-        where = where or "the folder and its working folder"
-        print(f"gaia {args.command}: {DISK_FULL.format(cause=error_text(exc), where=where)}", file=sys.stderr)
+    except Exception as exc:  # a price file, the ledger, a read-only or full disk: one sentence and a stop
+        known = command_problem(exc, getattr(args, "folder", None))
+        if known is not None:
+            print(f"gaia {args.command}: {known[0]}", file=sys.stderr)
+            return known[1]
+        if os.environ.get("GAIA_DEBUG"):
+            raise
+        print(f"gaia {args.command}: the command stopped on a problem GAIA did not foresee: {error_text(exc)}. "
+              "Nothing recorded before it is lost; run it again with GAIA_DEBUG=1 to see the details, and "
+              "please report them.", file=sys.stderr)
         return 1

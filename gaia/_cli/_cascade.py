@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from typing import Any
 
+import gaia
 from gaia._cli._common import err, progress_for
-from gaia.facts import not_offered_reason
-from gaia.folder import Folder
-from gaia.media.keyframes import extract_keyframes
-from gaia.pricing.estimate import RunInputs, load_run_inputs
-from gaia.pricing.levers import CascadeEstimate, cascade_estimate, folder_estimator, without
-from gaia.runs.levers import cascaded, cheap_settings, escalation_share
-from gaia.settings import Selection, parse_cascade
 
 NO_CASCADE = ("off", "none")
 
@@ -33,35 +27,25 @@ def cascade_arg(args: argparse.Namespace, cmd: str) -> tuple[str, str] | bool | 
     if text and text.strip().lower() in NO_CASCADE:
         return None
     if not text:
-        text = Folder.of(args.folder).settings().cascade
+        text = gaia.Folder(args.folder).settings().cascade
     if not text:
         return None
     try:
-        model, preset = parse_cascade(text)
+        model, preset = gaia.parse_cascade(text)
     except ValueError as exc:
         err(cmd, str(exc))
         return False
-    if (why := not_offered_reason(model)) is not None:
+    if (why := gaia.not_offered_reason(model)) is not None:
         err(cmd, why)
         return False
     return model, preset
 
 
-def cascade_for(args: argparse.Namespace, folder: Folder, inp: RunInputs, selection: Selection, cheap_model: str,
-                preset: str) -> CascadeEstimate:
-    """The cascade scenario for the videos still to send: the cheap configuration's estimate (its keyframes
-    extracted when missing) and the strong one's, for the same videos, with the escalation share."""
-    cheap = cheap_settings(inp.settings, cheap_model, preset)
-    done = cascaded(folder, cheap_model)
-    sel = without(selection, done)
-    sets = extract_keyframes(folder.path, settings=cheap.keyframes, model=cheap.model,
-                             on_progress=progress_for(args, "keyframes for the first pass"))
-    inp_c = replace(load_run_inputs(folder, model=cheap.model), sets=tuple(sets), settings=cheap)
-    first = folder_estimator(inp_c, output_tokens_default=args.output_tokens)(sel)
-    # The strong configuration priced for every video the cascade may escalate: their frames too.
-    strong_sets = extract_keyframes(folder.path, settings=inp.settings.keyframes, model=inp.model,
-                                    on_progress=progress_for(args, "keyframes for the second pass"))
-    strong_est = folder_estimator(replace(inp, sets=tuple(strong_sets)), output_tokens_default=args.output_tokens)(sel)
-    share = escalation_share(folder, cheap_model, preset)
-    return cascade_estimate(first, strong_est, share=share.point, share_low=share.low, share_high=share.high,
-                            share_source=share.source)
+def cascade_for(args: argparse.Namespace, folder: gaia.Folder, inp: Any, selection: Any, cheap_model: str,
+                preset: str) -> Any:
+    """The cascade scenario for the videos still to send (``gaia.Folder.cascade_estimate``), with a progress
+    bar for each pass's keyframes."""
+    return folder.cascade_estimate(cheap_model, preset, inputs=inp, selection=selection,
+                                   output_tokens=args.output_tokens,
+                                   on_progress=progress_for(args, "keyframes for the first pass"),
+                                   on_second_progress=progress_for(args, "keyframes for the second pass"))

@@ -8,10 +8,12 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from gaia.settings import MAX_MAX_TOKENS, MIN_MAX_TOKENS
+import gaia
+from gaia.limits import MAX_MAX_TOKENS, MIN_MAX_TOKENS
 
 
 def add_parser(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
@@ -44,30 +46,38 @@ def counting_client() -> Any | None:
     """A client when ``ANTHROPIC_API_KEY`` is set (for exact token counts), else ``None``."""
     if not os.environ.get("ANTHROPIC_API_KEY"):
         return None
-    from gaia.api.client import MissingApiKey, make_client
-
     try:
-        return make_client()
-    except (MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
+        return gaia.make_client()
+    except (gaia.MissingApiKey, ImportError, ValueError):  # bad configuration: approximate counts instead
         return None
 
 
 def count_prompt_for(folder: Any, settings: Any, client: Any | None = None) -> None:
     """Count the folder's prompt exactly when an API is reachable (``client``, else one from the
     environment), so this command's figures use the count ``gaia estimate`` uses."""
-    from gaia.folder import Folder
-    from gaia.pricing.tokens import folder_prompt_tokens
-    from gaia.prompts import ProfileNotFound
-
     client = client or counting_client()
     if client is None:
         return
-    f = Folder.of(folder)
+    f = gaia.Folder(folder, client)
     try:
         profile = f.profile(settings.prompt_profile)
-    except ProfileNotFound:
+    except gaia.ProfileNotFound:
         return
-    folder_prompt_tokens(f, profile, settings.model, client=client)
+    f.prompt_tokens(profile, settings.model)
+
+
+def run_settings(args: argparse.Namespace, cmd: str) -> gaia.RunSettings | None:
+    """The folder's run settings with ``--model`` and ``--max-tokens`` laid over; ``None`` after saying why
+    the model is not offered."""
+    settings = gaia.Folder(args.folder).settings()
+    if args.model:
+        if (why := gaia.not_offered_reason(args.model)) is not None:
+            err(cmd, why)
+            return None
+        settings = replace(settings, model=args.model)
+    if args.max_tokens:
+        settings = replace(settings, max_tokens=args.max_tokens)
+    return settings
 
 
 def confirm_warnings(cmd: str, warnings: Any, yes: bool) -> bool:
@@ -104,6 +114,14 @@ def add_max_tokens(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-tokens", type=max_tokens_arg, metavar="N",
                    help="the answer length limit per video in tokens, thinking included (default: the folder's "
                         "setting, as on the Submit page); answers longer than this are cut off and still billed")
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
 
 
 def folder_arg(value: str) -> Path:

@@ -11,10 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+import gaia
 from gaia._cli._common import progress_for
-from gaia.folder import Folder
-from gaia.media.empty import likely_empty_reasons
-from gaia.settings import RunSettings
 
 SHOW = 20
 
@@ -26,12 +24,12 @@ def add_skip_empty(p: argparse.ArgumentParser) -> None:
                         "empty_threshold); the command lists every clip it leaves out")
 
 
-def skip_empty(args: argparse.Namespace, cmd: str, folder: Folder, settings: RunSettings) -> dict[str, str]:
+def skip_empty(args: argparse.Namespace, cmd: str, folder: gaia.Folder, settings: gaia.RunSettings) -> dict[str, str]:
     """The clips ``--skip-empty`` leaves out (relative path → reason), said on standard error; ``{}`` without it."""
     if not getattr(args, "skip_empty", False):
         return {}
-    found = likely_empty_reasons(folder.path, threshold=settings.empty_threshold,
-                                 on_progress=progress_for(args, "checking for empty clips"))
+    found = folder.likely_empty(threshold=settings.empty_threshold,
+                                on_progress=progress_for(args, "checking for empty clips"))
     print(skip_empty_line(cmd, found, settings.empty_threshold), file=sys.stderr)
     for rel, reason in list(found.items())[:SHOW]:
         print(f"  --  {rel}: {reason}", file=sys.stderr)

@@ -13,38 +13,11 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from gaia import (
-    COUNTS_NOTE,
-    DEFAULT_POLL_S,
-    LOCK_WATCH,
-    NO_CHECKPOINTS,
-    BatchStatus,
-    Checkpoints,
-    Folder,
-    FolderBusy,
-    MissingApiKey,
-    RetrieveResult,
-    SubmissionPlan,
-    SubmitResult,
-    batch_statuses,
-    cancel_batch,
-    cap_problem,
-    describe_error,
-    failures,
-    make_client,
-    not_offered_reason,
-    plan_retry,
-    plan_submission,
-    refresh_status,
-    retrieve,
-    retry_failed,
-    submit,
-    watch,
-)
+import gaia
+from gaia import BatchStatus, FolderBusy, MissingApiKey, RetrieveResult, SubmissionPlan, SubmitResult, cap_problem
 from gaia import format as fmt
 from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import (
@@ -57,17 +30,17 @@ from gaia._cli._common import (
     err,
     folder_arg,
     progress_for,
+    run_settings,
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
-from gaia.fsutil import display_name as shown
-from gaia.runs.cascade import cascade_states, plan_first_pass
-from gaia.views.cascade import cascade_cards, cascade_step_line
-from gaia.views.progress import parked_view
+from gaia.limits import COUNTS_NOTE, DEFAULT_POLL_S
+from gaia.views import cascade_cards, cascade_step_line, parked_view
+from gaia.views import display_name as shown
 
 
-def _checkpoints(args: argparse.Namespace) -> Checkpoints:
-    """The checkpoints a driver put on ``args`` (crash tests), else the no-op default."""
-    return getattr(args, "checkpoints", NO_CHECKPOINTS)
+def _checkpoints(args: argparse.Namespace) -> Any:
+    """The checkpoints a driver put on ``args`` (crash tests), else ``None`` (none)."""
+    return getattr(args, "checkpoints", None)
 
 
 SHOW = 15  # list at most this many items of a kind before summarising the rest
@@ -135,10 +108,16 @@ def register(sub: Any) -> None:
 
 def _client(cmd: str) -> Any | None:
     try:
-        return make_client()
+        return gaia.make_client()
     except MissingApiKey as exc:
         err(cmd, str(exc))
         return None
+
+
+def _folder(cmd: str, path: Any) -> gaia.Folder | None:
+    """The folder with a client from the environment; ``None`` after saying why there is none."""
+    client = _client(cmd)
+    return None if client is None else gaia.Folder(path, client)
 
 
 def _when(d: datetime | None) -> str:
@@ -245,7 +224,7 @@ def _print_retrieve(res: RetrieveResult, folder: Any) -> int:
               f" {b.unknown} unknown ids; {tail}")
     for p in res.problems:
         print(f"  !!  {p}")
-    fails = failures(folder)
+    fails = gaia.Folder(folder).failures()
     if fails:
         print(f"{len(fails)} request(s) without an answer:")
         for f in fails[:SHOW]:
@@ -267,14 +246,9 @@ def run_submit(args: argparse.Namespace) -> int:
     cascade = cascade_arg(args, "submit")
     if cascade is False:
         return 2
-    settings = Folder(args.folder).settings()
-    if args.model:
-        if (why := not_offered_reason(args.model)) is not None:
-            err("submit", why)
-            return 2
-        settings = replace(settings, model=args.model)
-    if args.max_tokens:
-        settings = replace(settings, max_tokens=args.max_tokens)
+    settings = run_settings(args, "submit")
+    if settings is None:
+        return 2
     client = None
     if not args.dry_run:
         client = _client("submit")
@@ -284,21 +258,22 @@ def run_submit(args: argparse.Namespace) -> int:
         count_prompt_for(args.folder, settings)
     marker = None
     try:
-        empty = skip_empty(args, "submit", Folder(args.folder), settings)
+        folder = gaia.Folder(args.folder, client)
+        empty = skip_empty(args, "submit", folder, settings)
         if isinstance(cascade, tuple):
             if args.force or args.upload_frames:
                 err("submit", "a cascade sends each video once per pass: --force and --upload-frames are not "
                               "offered with it")
                 return 2
-            plan = plan_first_pass(args.folder, settings, *cascade, client=client, likely_empty=empty,
-                                   on_progress=progress_for(args, "keyframes for the first pass"))
+            plan = folder.plan_cascade(*cascade, settings, likely_empty=empty,
+                                       on_progress=progress_for(args, "keyframes for the first pass"))
             marker = plan.cascade_pass
         else:
-            plan = plan_submission(args.folder, settings, force=args.force, extract=True, client=client,
-                                   image_source="file" if args.upload_frames else "base64",
-                                   on_progress=progress_for(args, "keyframes"), likely_empty=empty)
+            plan = folder.plan(settings, force=args.force, extract=True,
+                               image_source="file" if args.upload_frames else "base64",
+                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
-        err("submit", describe_error(exc))
+        err("submit", gaia.describe_error(exc))
         return 1
     if not args.json:
         if marker is not None:
@@ -319,8 +294,8 @@ def run_submit(args: argparse.Namespace) -> int:
         if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
-    res = submit(args.folder, plan, client, dry_run_to=dry, max_cost_usd=args.max_cost,
-                 checkpoints=_checkpoints(args), on_progress=progress_for(args, "building"))
+    res = folder.submit(plan, dry_run_to=dry, max_cost_usd=args.max_cost, checkpoints=_checkpoints(args),
+                        on_progress=progress_for(args, "building"))
     if args.json:
         emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
         return 0 if res.ok else 1
@@ -329,23 +304,20 @@ def run_submit(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     """Refresh (unless offline) and print the folder's batches."""
-    if args.offline:
-        statuses = batch_statuses(args.folder)
-    else:
-        client = _client("status")
-        if client is None:
-            return 2
-        statuses = refresh_status(args.folder, client)
+    folder = gaia.Folder(args.folder) if args.offline else _folder("status", args.folder)
+    if folder is None:
+        return 2
+    statuses = folder.status(refresh=not args.offline)
     if args.json:
         emit_json({"folder": str(args.folder), "batches": [s.to_dict() for s in statuses],
-                   "failures": [f.to_dict() for f in failures(args.folder)],
+                   "failures": [f.to_dict() for f in folder.failures()],
                    "parked": parked_view(args.folder).records,
-                   "cascades": [c.to_dict() for c in cascade_states(args.folder)]})
+                   "cascades": [c.to_dict() for c in folder.cascades()]})
         return 0
     _print_status(statuses)
     for card in cascade_cards(args.folder):
         print(f"{card.heading}\n    {card.first_text}\n    {card.second_text}")
-    fails = failures(args.folder)
+    fails = folder.failures()
     if fails:
         print(f"{len(fails)} request(s) failed; see 'gaia retrieve {args.folder}' or send them again with "
               f"'gaia retry {args.folder}'.")
@@ -354,17 +326,17 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _one_watch(folder: Any, poll_s: float, quiet: bool) -> Iterator[None]:
+def _one_watch(folder: gaia.Folder, poll_s: float, quiet: bool) -> Iterator[None]:
     """Hold the folder's watch lock; while another ``gaia watch`` holds it, say so once and wait."""
     told = False
     with contextlib.ExitStack() as stack:
         while True:
             try:
-                stack.enter_context(Folder.of(folder).lock(LOCK_WATCH, what="watching"))
+                stack.enter_context(folder.watching())
                 break
             except FolderBusy:
                 if not told and not quiet:
-                    print(f"Another gaia watch is already watching {folder}; waiting for it to finish (it "
+                    print(f"Another gaia watch is already watching {folder.path}; waiting for it to finish (it "
                           "retrieves the results as batches end).", flush=True)
                 told = True
                 time.sleep(poll_s)
@@ -373,14 +345,14 @@ def _one_watch(folder: Any, poll_s: float, quiet: bool) -> Iterator[None]:
 
 def run_watch(args: argparse.Namespace) -> int:
     """Poll until every batch ended, retrieving as they end (a second watch waits for the first)."""
-    client = _client("watch")
-    if client is None:
+    folder = _folder("watch", args.folder)
+    if folder is None:
         return 2
-    with _one_watch(args.folder, min(args.poll, 5.0), args.json):
-        return _watch(args, client)
+    with _one_watch(folder, min(args.poll, 5.0), args.json):
+        return _watch(args, folder)
 
 
-def _watch(args: argparse.Namespace, client: Any) -> int:
+def _watch(args: argparse.Namespace, folder: gaia.Folder) -> int:
     quiet = args.json
 
     def on_status(statuses: list[BatchStatus]) -> None:
@@ -395,11 +367,11 @@ def _watch(args: argparse.Namespace, client: Any) -> int:
                                                           if s.expires_in_s is not None else ""))
         sys.stdout.flush()
 
-    res = watch(args.folder, client, poll_s=args.poll, on_status=on_status, checkpoints=_checkpoints(args),
-                on_progress=progress_for(args, "retrieving"))
+    res = folder.watch(poll_s=args.poll, on_status=on_status, checkpoints=_checkpoints(args),
+                       on_progress=progress_for(args, "retrieving"))
     if args.json:
-        emit_json({"retrieve": res.to_dict(), "batches": [s.to_dict() for s in batch_statuses(args.folder)],
-                   "failures": [f.to_dict() for f in failures(args.folder)]})
+        emit_json({"retrieve": res.to_dict(), "batches": [s.to_dict() for s in folder.status(refresh=False)],
+                   "failures": [f.to_dict() for f in folder.failures()]})
         return 0 if res.complete else 1
     print("Every batch has ended.")
     return _print_retrieve(res, args.folder)
@@ -407,36 +379,35 @@ def _watch(args: argparse.Namespace, client: Any) -> int:
 
 def run_retrieve(args: argparse.Namespace) -> int:
     """Retrieve the results of ended batches into sidecars."""
-    client = _client("retrieve")
-    if client is None:
+    folder = _folder("retrieve", args.folder)
+    if folder is None:
         return 2
-    res = retrieve(args.folder, client, on_progress=progress_for(args, "retrieving"),
-                   checkpoints=_checkpoints(args))
+    res = folder.retrieve(on_progress=progress_for(args, "retrieving"), checkpoints=_checkpoints(args))
     if args.json:
-        emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in failures(args.folder)],
+        emit_json({"retrieve": res.to_dict(), "failures": [f.to_dict() for f in folder.failures()],
                    "parked": parked_view(args.folder).records})
         return 0 if res.complete else 1
     if not res.batches and not res.problems:
-        running = [s for s in batch_statuses(args.folder) if s.running]
+        running = [s for s in folder.status(refresh=False) if s.running]
         print(f"Nothing to retrieve{': ' + str(len(running)) + ' batch(es) still running' if running else ''}.")
     return _print_retrieve(res, args.folder)
 
 
 def run_retry(args: argparse.Namespace) -> int:
     """Show the failures, confirm and send them again."""
-    fails = failures(args.folder)
+    folder = gaia.Folder(args.folder)
+    fails = folder.failures()
     if not fails:
         if args.json:
             emit_json({"retried": 0})
         else:
             print("Nothing to retry: no request has failed.")
         return 0
-    client = None
     if not args.dry_run:
-        client = _client("retry")
-        if client is None:
+        folder.client = _client("retry")
+        if folder.client is None:
             return 2
-    plans = plan_retry(args.folder, max_tokens=args.max_tokens)
+    plans = folder.plan_retry(max_tokens=args.max_tokens)
     total = sum(len(p.requests) for p in plans)
     usd = [p.estimate_usd for p in plans if p.estimate_usd is not None]
     if not args.json:
@@ -453,9 +424,8 @@ def run_retry(args: argparse.Namespace) -> int:
     if not args.dry_run and total and not confirm_warnings("retry", [w for p in plans for w in p.warnings],
                                                            args.yes):
         return 1
-    res = retry_failed(args.folder, client, dry_run_to=args.dry_run, max_cost_usd=args.max_cost,
-                       checkpoints=_checkpoints(args), max_tokens=args.max_tokens,
-                       on_progress=progress_for(args, "building"))
+    res = folder.retry(dry_run_to=args.dry_run, max_cost_usd=args.max_cost, checkpoints=_checkpoints(args),
+                       max_tokens=args.max_tokens, on_progress=progress_for(args, "building"))
     if args.json:
         emit_json(res.to_dict())
         return 0 if res.ok else 1
@@ -464,16 +434,16 @@ def run_retry(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     """Cancel one batch."""
-    client = _client("cancel")
-    if client is None:
+    folder = _folder("cancel", args.folder)
+    if folder is None:
         return 2
     try:
-        status = cancel_batch(args.folder, client, args.batch_id)
+        status = folder.cancel(args.batch_id)
     except KeyError as exc:
         err("cancel", str(exc.args[0]))
         return 1
     except Exception as exc:
-        err("cancel", describe_error(exc))
+        err("cancel", gaia.describe_error(exc))
         return 1
     if args.json:
         emit_json(status.to_dict())

@@ -11,41 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gaia import (
-    CACHE_TTLS,
-    CSV_COLUMNS,
-    HEADLINE_SCENARIO,
-    SCENARIOS,
-    TOKEN_LABELS,
-    TOKEN_TYPES,
-    Bill,
-    BillCsvError,
-    Estimate,
-    Folder,
-    ModelRow,
-    TokenCounts,
-    bill,
-    budget,
-    catalogue,
-    compare_models,
-    load_run_inputs,
-    max_tokens_advice,
-    model_facts,
-    other_ttl,
-    read_bill_csv,
-)
+import gaia
+from gaia import Bill, BillCsvError, EmptySaving, Estimate, ModelRow, TokenCounts, model_facts
 from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
 from gaia._cli._common import add_max_tokens, add_parser, counting_client, emit_json, folder_arg
 from gaia._cli._empty import add_skip_empty, skip_empty, skip_empty_json
 from gaia.format import pct, tokens, usd
-from gaia.fsutil import display_name as shown
-from gaia.pricing.levers import EmptySaving, empty_saving, folder_estimator, without
-from gaia.pricing.tokens import folder_prompt_tokens
-
-if TYPE_CHECKING:
-    pass
+from gaia.limits import CACHE_TTLS, CSV_COLUMNS, HEADLINE_SCENARIO, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
+from gaia.views import display_name as shown
 
 CSV_HELP = (
     "CSV columns (header names, case-insensitive): model, date (optional), input_tokens (uncached input), "
@@ -112,7 +87,7 @@ def _uncertain_line(model: str) -> str | None:
 
 def format_bill(b: Bill) -> str:
     """The bill under each scenario as text: one block per scenario, token types with counts and USD."""
-    f = model_facts(b.model)
+    f = b.facts
     lines = [f"Bill check: {b.display_name} ({b.model}){' ' + b.label if b.label else ''}",
              f"Prices as of {b.prices_as_of} ({f.source})"
              + ("" if b.confirmed else "  [UNCONFIRMED prices]")]
@@ -143,7 +118,7 @@ def run_cost(args: argparse.Namespace) -> int:
     """Price the counts (or the CSV) and print; exit 2 on bad input."""
     try:
         if args.csv:
-            bills = read_bill_csv(args.csv, model=args.model, per_row=args.per_row)
+            bills = gaia.read_bill_csv(args.csv, model=args.model, per_row=args.per_row)
         else:
             if not args.model:
                 print("gaia cost: name the model (--model) or give a CSV (--csv)", file=sys.stderr)
@@ -151,7 +126,7 @@ def run_cost(args: argparse.Namespace) -> int:
             model_facts(args.model)
             counts = TokenCounts(args.input_tokens, args.cache_write_5m_tokens, args.cache_write_1h_tokens,
                                  args.cache_read_tokens, args.output_tokens)
-            bills = [bill(counts, args.model, long_context=args.long_context)]
+            bills = [gaia.bill(counts, args.model, long_context=args.long_context)]
     except (BillCsvError, KeyError) as exc:
         print(f"gaia cost: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
@@ -193,7 +168,7 @@ def _estimate_table(est: Estimate) -> list[str]:
         if row["type"] != "total" and row["tokens"] == 0:
             continue
         lines.append(f"  {row['label']:<22}{tokens(float(row['tokens'])):>14}{usd(float(row['usd'])):>12}")
-    other = other_ttl(est.cache_ttl)
+    other = gaia.other_ttl(est.cache_ttl)
     lines.append(f"With a {other} cache instead: {usd(est.ttl_totals[other])}")
     return lines
 
@@ -232,28 +207,28 @@ def format_models(rows: list[ModelRow]) -> str:
 
 def run_estimate(args: argparse.Namespace) -> int:
     """Estimate the folder and print; exit 2 for an unknown model."""
-    if args.model and args.model not in catalogue().models:
-        print(f"gaia estimate: unknown model {args.model!r}; known: {', '.join(sorted(catalogue().models))}",
+    if args.model and args.model not in gaia.catalogue().models:
+        print(f"gaia estimate: unknown model {args.model!r}; known: {', '.join(sorted(gaia.catalogue().models))}",
               file=sys.stderr)
         return 2
-    folder = Folder.of(args.folder)
     cascade = cascade_arg(args, "estimate")
     if cascade is False:
         return 2
-    inp = load_run_inputs(folder, model=args.model, cache_ttl=args.ttl)
     client = counting_client()
+    folder = gaia.Folder(args.folder, client)
+    inp = folder.inputs(model=args.model, cache_ttl=args.ttl)
     max_tokens = args.max_tokens or inp.settings.max_tokens
-    text = folder_prompt_tokens(folder, inp.profile, inp.model, client=client)
-    estimate = folder_estimator(inp, text_tokens=text, output_tokens_default=args.output_tokens, max_tokens=max_tokens)
+    text = folder.prompt_tokens(inp.profile, inp.model)
+    estimate = folder.estimator(inp, text_tokens=text, output_tokens=args.output_tokens, max_tokens=max_tokens)
     empty = skip_empty(args, "estimate", folder, inp.settings)
-    saving: EmptySaving | None = empty_saving(estimate, inp.selection, empty) if empty else None
-    selection = without(inp.selection, empty)
+    saving: EmptySaving | None = folder.empty_saving(empty, inputs=inp, estimator=estimate) if empty else None
+    selection = inp.selection.without(empty)
     est = estimate(selection)
     casc = cascade_for(args, folder, inp, selection, *cascade) if isinstance(cascade, tuple) else None
-    rows = compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
+    rows = gaia.compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
                           selection=selection, history=inp.history, client=client,
                           output_tokens_default=args.output_tokens) if args.compare else []
-    bud = budget(args.budget, est, inp.sets, selection=selection,
+    bud = gaia.budget(args.budget, est, inp.sets, selection=selection,
                  source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:
         doc = est.to_dict(per_video=True)
@@ -284,7 +259,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     if saving is not None:
         print(f"\nLeaving out {saving.clips} likely-empty clip(s) saves {usd(saving.saving_usd)} "
               f"({pct(saving.saving_share)}): {usd(saving.with_usd)} with them, {usd(saving.without_usd)} without.")
-    advice = max_tokens_advice(folder, inp.profile.hash, inp.model, max_tokens)
+    advice = folder.max_tokens_advice(inp.profile.hash, inp.model, max_tokens)
     print(f"\nAnswer length limit (max_tokens): {advice.message}")
     for w in est.warnings:
         print(f"\nWarning: {w.message}")

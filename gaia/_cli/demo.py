@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
               "write to.", file=sys.stderr)
         return 1
     if args.json:
-        videos = sorted(p.name for p in folder.iterdir() if gaia.is_video_name(p.name))
+        videos = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in gaia.limits.VIDEO_EXTENSIONS)
         emit_json({"folder": str(folder), "videos": videos})
     else:
         print(folder)

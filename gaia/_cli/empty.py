@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import gaia
 from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
-from gaia.api.client import MissingApiKey, make_client
-from gaia.folder import Folder
-from gaia.media.empty import likely_empty_reasons
-from gaia.runs.levers import DEFAULT_MISS_SAMPLE, measure_misses, spread_sample
+from gaia.limits import DEFAULT_MISS_SAMPLE
 
 
 def register(sub: Any) -> None:
@@ -33,13 +31,13 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Confirm, send the sample, print the miss rate with its interval."""
-    folder = Folder(args.folder)
+    folder = gaia.Folder(args.folder)
     settings = folder.settings()
     if args.sample < 1:
         err("empty-sample", "--sample must be at least 1")
         return 2
-    flagged = list(likely_empty_reasons(args.folder, threshold=settings.empty_threshold,
-                                        on_progress=progress_for(args, "checking for empty clips")))
+    flagged = list(folder.likely_empty(threshold=settings.empty_threshold,
+                                       on_progress=progress_for(args, "checking for empty clips")))
     if not flagged:
         if args.json:
             emit_json({"likely_empty": 0, "miss_rate": None})
@@ -47,16 +45,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"No clip is likely empty at the threshold {settings.empty_threshold:g}: nothing to sample.")
         return 0
     try:
-        client = make_client()
-    except MissingApiKey as exc:
+        folder.client = gaia.make_client()
+    except gaia.MissingApiKey as exc:
         err("empty-sample", str(exc))
         return 2
-    n = len(spread_sample(flagged, args.sample))
+    n = min(len(flagged), args.sample)  # the sample is spread over the flagged clips
     if not confirm("empty-sample", f"Send {n} of {len(flagged)} likely-empty clip(s) now, at standard prices?",
                    args.yes):
         return 1
-    miss, result = measure_misses(args.folder, client, sample=args.sample, settings=settings,
-                                  max_cost_usd=args.max_cost, on_progress=progress_for(args, "answers"))
+    miss, result = folder.measure_misses(sample=args.sample, settings=settings, max_cost_usd=args.max_cost,
+                                         on_progress=progress_for(args, "answers"))
     if args.json:
         emit_json({"likely_empty": len(flagged), "miss_rate": miss.to_dict(),
                    "result": result.to_dict() if result is not None else None})

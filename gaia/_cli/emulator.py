@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gaia import EmulatorConfig, EmulatorHandle, HttpFault, serve_forever
 from gaia._cli._common import add_parser
+from gaia.emulator import EmulatorConfig, EmulatorHandle, HttpFault, serve_forever
 
 DEFAULT_PORT = 8765
 DEFAULT_STATE_DIR = Path(".gaia-emulator")

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import gaia
-from gaia import CAMTRAP_VERSION, XMP_NAMINGS
 from gaia._cli._common import add_parser, folder_arg
-from gaia.fsutil import display_name as shown
+from gaia.limits import CAMTRAP_VERSION, XMP_NAMINGS
+from gaia.views import display_name as shown
 
 FORMATS = ("xmp", "camtrap-dp", "csv", "jsonl")
 
@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(args: argparse.Namespace) -> int:
-    rows = gaia.views.load_results(args.folder)
+    rows: gaia.Results = gaia.Folder(args.folder).results()
     if args.format == "csv":
-        chunks: Any = [gaia.views.rows_csv(rows)]
+        chunks: Any = [rows.to_csv()]
     else:
         chunks = gaia.views.iter_analyses_jsonl(args.folder, rows)
     if args.out is None:
@@ -80,7 +80,7 @@ def _xmp(args: argparse.Namespace) -> int:
         print("gaia export: XMP sidecars are written beside each video; --out does not apply "
               "(use --naming to choose clip.mp4.xmp or clip.xmp)", file=sys.stderr)
         return 2
-    result = gaia.write_xmp_for(args.folder, naming=args.naming, embed=args.embed)
+    result = gaia.Folder(args.folder).export_xmp(naming=args.naming, embed=args.embed)
     for path in result.written:
         print(f"  ok  {shown(path)}")
     for path in result.embedded:
@@ -97,14 +97,15 @@ def _camtrap(args: argparse.Namespace) -> int:
     folder = gaia.Folder.of(args.folder)
     out = args.out or folder.workdir / "exports" / "camtrap-dp"
     default = gaia.CamtrapDeployment(args.latitude, args.longitude)
-    result = gaia.export_camtrap_dp(folder, out, default=default, title=args.title)
+    written = gaia.views.camtrap_package(folder, out, default, title=args.title)
+    result = written.result
     counts = ", ".join(f"{n} {table}" for table, n in result.counts.items())
     print(f"wrote a Camtrap DP package in {out}: {counts}")
     for warning in result.warnings:
         print(f"  !!  {warning}")
     for note in result.notes:
         print(f"  --  {note}")
-    problems = gaia.validate_camtrap_dp(out)
+    problems = written.problems
     if problems:
         print(f"it does not validate against the official Camtrap DP {CAMTRAP_VERSION} schemas "
               f"({len(problems)} problems):")

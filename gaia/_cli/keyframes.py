@@ -9,8 +9,8 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.fsutil import display_name as shown
-from gaia.media.empty import empty_fields, empty_scores, likely_empty
+from gaia.views import display_name as shown
+from gaia.views import empty_fields, likely_empty
 
 
 def register(sub: Any) -> None:
@@ -21,12 +21,12 @@ def register(sub: Any) -> None:
                    "frame-size presets (longest edge; tokens of a 1920x1080 frame, which a model may shrink further):\n"
                    + _presets_help())
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
-    p.add_argument("--strategy", choices=gaia.STRATEGIES, help="keyframes (fast default), uniform or scene")
-    p.add_argument("--count", type=int, metavar="N", help=f"frames per video (1-{gaia.MAX_FRAME_COUNT})")
+    p.add_argument("--strategy", choices=gaia.limits.STRATEGIES, help="keyframes (fast default), uniform or scene")
+    p.add_argument("--count", type=int, metavar="N", help=f"frames per video (1-{gaia.limits.MAX_FRAME_COUNT})")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--preset", choices=[x.name for x in gaia.FRAME_PRESETS], metavar="NAME",
-                      help=f"frame size by name: {', '.join(x.name for x in gaia.FRAME_PRESETS)} "
-                           f"(default {gaia.DEFAULT_FRAME_PRESET}; see below)")
+    size.add_argument("--preset", choices=[x.name for x in gaia.limits.FRAME_PRESETS], metavar="NAME",
+                      help=f"frame size by name: {', '.join(x.name for x in gaia.limits.FRAME_PRESETS)} "
+                           f"(default {gaia.limits.DEFAULT_FRAME_PRESET}; see below)")
     size.add_argument("--max-edge", type=int, metavar="PX",
                       help="a custom longest edge in pixels; 0 for the model's full size")
     p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality 30-95")
@@ -46,7 +46,7 @@ def _presets_help() -> str:
     """The presets with the tokens of a full-HD frame at their edge (the pixel rule only: building the
     parser must not read the price file, whose errors the command reports)."""
     lines = []
-    for x in gaia.FRAME_PRESETS:
+    for x in gaia.limits.FRAME_PRESETS:
         tokens = gaia.image_tokens(x.max_edge, round(x.max_edge * 1080 / 1920))
         lines.append(f"  {x.name:<9} {x.max_edge:>5} px  {tokens:>5} tokens  {x.shows}")
     return "\n".join(lines)
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
         return 2
     try:
-        records = gaia.scan_folder(args.folder).records
+        records = folder.scan().records
     except gaia.FolderError as exc:
         print(f"gaia keyframes: {exc}", file=sys.stderr)
         return 1
@@ -79,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
         folder.save_settings(settings)
         if not args.json:
             print("(saved as the folder's run settings)")
-    sets = gaia.extract_keyframes(args.folder, settings=settings.keyframes, model=settings.model, records=records,
+    sets = folder.keyframes(settings=settings.keyframes, model=settings.model, records=records,
                              on_progress=progress_for(args, "extracting"))
-    scores = empty_scores(args.folder, records, measure_missing=args.empty_check,
+    scores = folder.empty_scores(records, measure_missing=args.empty_check,
                           on_progress=progress_for(args, "checking for empty clips"))
     threshold = settings.empty_threshold
     if args.json:

@@ -11,25 +11,10 @@ from __future__ import annotations
 
 import argparse
 import threading
-from dataclasses import replace
 from typing import Any
 
-from gaia import (
-    DEFAULT_CONCURRENCY,
-    MAX_CONCURRENCY,
-    NO_CHECKPOINTS,
-    Folder,
-    MissingApiKey,
-    OnlineResult,
-    cap_problem,
-    describe_error,
-    make_client,
-    not_offered_reason,
-    plan_run_now,
-    retry_now,
-    run_choice,
-    run_now,
-)
+import gaia
+from gaia import MissingApiKey, OnlineResult, cap_problem
 from gaia import format as fmt
 from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import (
@@ -41,20 +26,15 @@ from gaia._cli._common import (
     emit_json,
     err,
     folder_arg,
+    positive_int,
     progress_for,
+    run_settings,
 )
 from gaia._cli._empty import add_skip_empty, skip_empty
-from gaia.fsutil import display_name as shown
-from gaia.runs.levers import run_cascade
+from gaia.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from gaia.views import display_name as shown
 
 SHOW = 15
-
-
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
 def register(sub: Any) -> None:
@@ -63,12 +43,12 @@ def register(sub: Any) -> None:
                    "gaia run ~/Videos/pets --limit 3 --max-cost 1 --yes")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
     p.add_argument("--model", help="model to use (default: the folder's setting)")
-    p.add_argument("--limit", type=_positive, metavar="N",
+    p.add_argument("--limit", type=positive_int, metavar="N",
                    help="send at most N videos (with --cascade: a pilot of N videos spread over the folder)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--max-cost", type=float, metavar="USD",
                    help="refuse if the estimate at standard prices is above USD, and stop before passing it")
-    p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
+    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="N",
                    help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}, at most {MAX_CONCURRENCY}); "
                         "lowered automatically while the API pushes back")
     p.add_argument("--force", action="store_true", help="also send videos already analysed with these settings")
@@ -116,7 +96,7 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
     return 0 if res.ok else 1
 
 
-def _run_cascade(args: argparse.Namespace, client: Any, settings: Any, cheap_model: str, preset: str) -> int:
+def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, cheap_model: str, preset: str) -> int:
     """``gaia run --cascade``: both passes now, each an ordinary run; says what each pass sends and why."""
     if not confirm("run", f"Send every video now with {cheap_model} at the {preset} frame size, then the uncertain "
                    f"answers again with {settings.model}?", args.yes):
@@ -128,12 +108,12 @@ def _run_cascade(args: argparse.Namespace, client: Any, settings: Any, cheap_mod
             print(f"Pass {n} of 2: {videos} video(s) ({what})")
 
     try:
-        empty = skip_empty(args, "run", Folder(args.folder), settings)
-        res = run_cascade(args.folder, client, cheap_model, preset, settings=settings, limit=args.limit,
-                          concurrency=args.concurrency, max_cost_usd=args.max_cost, likely_empty=empty,
-                          on_progress=progress_for(args, "answers"), on_pass=on_pass)
+        empty = skip_empty(args, "run", folder, settings)
+        res = folder.cascade(cheap_model, preset, settings=settings, limit=args.limit, concurrency=args.concurrency,
+                             max_cost_usd=args.max_cost, likely_empty=empty, on_progress=progress_for(args, "answers"),
+                             on_pass=on_pass)
     except Exception as exc:
-        err("run", describe_error(exc))
+        err("run", gaia.describe_error(exc))
         return 1
     if args.json:
         emit_json({"cascade": res.to_dict()})
@@ -152,16 +132,11 @@ def _run_cascade(args: argparse.Namespace, client: Any, settings: Any, cheap_mod
 
 def run_run(args: argparse.Namespace) -> int:
     """Plan, show the choice, confirm and send now."""
-    settings = Folder(args.folder).settings()
-    if args.model:
-        if (why := not_offered_reason(args.model)) is not None:
-            err("run", why)
-            return 2
-        settings = replace(settings, model=args.model)
-    if args.max_tokens:
-        settings = replace(settings, max_tokens=args.max_tokens)
+    settings = run_settings(args, "run")
+    if settings is None:
+        return 2
     try:
-        client = make_client()
+        folder = gaia.Folder(args.folder, gaia.make_client())
     except MissingApiKey as exc:
         err("run", str(exc))
         return 2
@@ -169,10 +144,9 @@ def run_run(args: argparse.Namespace) -> int:
     if args.retry_failed:
         if not confirm("run", "Send the failed requests again now, at standard prices?", args.yes):
             return 1
-        results = retry_now(args.folder, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
-                            max_tokens=settings.max_tokens,
-                            checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
-                            on_progress=progress_for(args, "answers"))
+        results = folder.retry_now(concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                                   max_tokens=settings.max_tokens, checkpoints=getattr(args, "checkpoints", None),
+                                   on_progress=progress_for(args, "answers"))
         if args.json:
             emit_json({"results": [r.to_dict() for r in results]})
             return 0 if all(r.ok for r in results) else 1
@@ -180,21 +154,21 @@ def run_run(args: argparse.Namespace) -> int:
             print("Nothing to retry: no request has failed.")
             return 0
         return max(_print_result(r, args.folder) for r in results)
-    count_prompt_for(args.folder, settings, client)
+    count_prompt_for(args.folder, settings, folder.client)
     cascade = cascade_arg(args, "run")
     if cascade is False:
         return 2
     if isinstance(cascade, tuple):
-        return _run_cascade(args, client, settings, *cascade)
+        return _run_cascade(args, folder, settings, *cascade)
     try:
-        empty = skip_empty(args, "run", Folder(args.folder), settings)
-        plan = plan_run_now(args.folder, settings, limit=args.limit, force=args.force, extract=True,
-                            image_source="file" if args.upload_frames else "base64",
-                            on_progress=progress_for(args, "keyframes"), likely_empty=empty)
+        empty = skip_empty(args, "run", folder, settings)
+        plan = folder.plan_now(settings, limit=args.limit, force=args.force, extract=True,
+                               image_source="file" if args.upload_frames else "base64",
+                               on_progress=progress_for(args, "keyframes"), likely_empty=empty)
     except Exception as exc:
-        err("run", describe_error(exc))
+        err("run", gaia.describe_error(exc))
         return 1
-    choice = run_choice(plan, concurrency=args.concurrency)
+    choice = gaia.run_choice(plan, concurrency=args.concurrency)
     if not args.json:
         print(f"Model {plan.model}, prompt '{plan.profile.name}' ({plan.profile.hash}): {len(plan.requests)} "
               f"video(s), {plan.n_frames} frames")
@@ -216,9 +190,9 @@ def run_run(args: argparse.Namespace) -> int:
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
         if not confirm("run", question, args.yes) or not confirm_warnings("run", plan.warnings, args.yes):
             return 1
-    res = run_now(args.folder, plan, client, concurrency=args.concurrency, max_cost_usd=args.max_cost,
-                            checkpoints=getattr(args, "checkpoints", NO_CHECKPOINTS),
-                  on_progress=progress_for(args, "answers"), stop=stop)
+    res = folder.run_now(plan, concurrency=args.concurrency, max_cost_usd=args.max_cost,
+                         checkpoints=getattr(args, "checkpoints", None), on_progress=progress_for(args, "answers"),
+                         stop=stop)
     if args.json:
         emit_json({"plan": plan.to_dict(), "choice": choice.to_dict(), "result": res.to_dict()})
         return 0 if res.ok else 1

@@ -8,8 +8,8 @@ from typing import Any
 
 import gaia
 from gaia._cli._common import add_parser, emit_json, folder_arg, progress_for
-from gaia.fsutil import display_name as shown
-from gaia.media.empty import empty_fields, empty_scores
+from gaia.views import display_name as shown
+from gaia.views import empty_fields
 
 
 def register(sub: Any) -> None:
@@ -27,12 +27,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scan and print; exit 1 only when the folder itself cannot be scanned."""
     try:
-        result = gaia.scan_folder(args.folder, fingerprint=gaia.Folder(args.folder).fingerprint(),
-                                  on_progress=progress_for(args, "probing"))
+        result = gaia.Folder(args.folder).scan(on_progress=progress_for(args, "probing"))
     except gaia.FolderError as exc:
         print(f"gaia scan: {exc}", file=sys.stderr)
         return 1
-    scores = empty_scores(args.folder, result.records, measure_missing=args.check_empty,
+    scores = gaia.Folder(args.folder).empty_scores(result.records, measure_missing=args.check_empty,
                           on_progress=progress_for(args, "checking for empty clips"))
     threshold = gaia.Folder(args.folder).settings().empty_threshold
     if args.json:

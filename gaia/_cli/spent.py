@@ -2,7 +2,7 @@
 
 The total, then the totals by kind (batch, run now, trial, tune), by outcome (current answers,
 superseded ones, failed but billed, tune answers kept apart), by day and by run, each run beside
-the estimate it was sent with. ``--json`` prints ``gaia.pricing.bill.Spend.to_dict()``.
+the estimate it was sent with. ``--json`` prints ``gaia.Spend.to_dict()``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gaia import TOKEN_LABELS, TOKEN_TYPES, Spend, folder_spend
+import gaia
+from gaia import Spend
 from gaia._cli._common import add_parser, emit_json, folder_arg
 from gaia.format import tokens, usd
+from gaia.limits import TOKEN_LABELS, TOKEN_TYPES
 
 KIND_LABELS = {"batch": "Batch", "now": "Run now", "trial": "Prompt trials", "tune": "Tune"}
 OUTCOME_LABELS = {"current": "Current answers", "superseded": "Superseded answers",
@@ -56,7 +58,7 @@ def lines(spend: Spend) -> list[str]:
 
 def run_spent(args: argparse.Namespace) -> int:
     """Print what the folder has spent."""
-    spend = folder_spend(args.folder)
+    spend = gaia.Folder(args.folder).spent()
     if args.json:
         emit_json(spend.to_dict())
     else:

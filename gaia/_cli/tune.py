@@ -21,15 +21,8 @@ from typing import Any
 
 import gaia
 from gaia._cli._cascade import NO_CASCADE, cascade_arg
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, positive_int, progress_for
 from gaia.format import usd
-
-
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
 
 
 def _share(value: str) -> float:
@@ -44,21 +37,21 @@ def register(sub: Any) -> None:
     p = add_parser(sub, "tune", "Measure what cheaper settings lose on a sample, and recommend the cheapest good one.",
                    "gaia tune ~/Videos/pets --sample 12 --budget 2 --yes --adopt")
     p.add_argument("folder", type=folder_arg, metavar="DIR", help="folder of videos")
-    p.add_argument("--sample", type=_positive, default=gaia.DEFAULT_SAMPLE, metavar="N",
-                   help=f"videos to tune on, spread over lengths and subfolders (default {gaia.DEFAULT_SAMPLE})")
+    p.add_argument("--sample", type=positive_int, default=gaia.limits.DEFAULT_SAMPLE, metavar="N",
+                   help=f"videos to tune on, spread over lengths and subfolders (default {gaia.limits.DEFAULT_SAMPLE})")
     p.add_argument("--videos", nargs="+", metavar="REL", help="tune on these videos instead (paths in the folder)")
     p.add_argument("--budget", type=float, metavar="USD", help="spend at most this much on the tune")
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="models to compare (default: the folder's model and the cheapest current one)")
-    p.add_argument("--tolerance", type=_share, default=gaia.DEFAULT_TOLERANCE, metavar="SHARE",
+    p.add_argument("--tolerance", type=_share, default=gaia.limits.DEFAULT_TOLERANCE, metavar="SHARE",
                    help=f"how much a recommendation may lose, as a share of the distance from the negative control "
                         f"(frames that show nothing) to the ceiling (the reference asked twice) (default "
-                        f"{gaia.DEFAULT_TOLERANCE})")
+                        f"{gaia.limits.DEFAULT_TOLERANCE})")
     p.add_argument("--cascade", metavar="CHEAP_MODEL:PRESET",
                    help="also weigh this cascade (a first pass with the cheap model and frame preset, the current "
                         "settings for its uncertain answers) as one configuration; by default the tune weighs one: "
                         "the cheapest current model at the smallest preset; 'off' for none")
-    p.add_argument("--empty-sample", type=_positive, metavar="N",
+    p.add_argument("--empty-sample", type=positive_int, metavar="N",
                    help="also send N of the likely-empty clips with the folder's settings (an ordinary run of those "
                         "clips, within the budget) and report how many had a subject: the measured miss rate")
     p.add_argument("--yes", action="store_true", help="do not ask before sending")
@@ -103,7 +96,7 @@ def _print(result: gaia.TuneResult) -> None:
         print(f"Left out (the same answer on every video): {', '.join(result.excluded_fields)}")
     if result.verified_videos:
         print(f"Human-verified: {result.verified_videos} video(s), fields {', '.join(result.verified_fields)}")
-    print(f"Cost per video: measured usage at {gaia.TUNE_PRICES}.")
+    print(f"Cost per video: measured usage at {gaia.limits.TUNE_PRICES}.")
     if result.misses is not None:
         print(misses_line(result.misses))
     print(f"Spent {usd(result.spent_usd)}" + (f" of a {usd(result.budget_usd)} budget" if result.budget_usd else ""))
@@ -141,8 +134,8 @@ def run_tune_command(args: argparse.Namespace) -> int:
     cascades = [] if off else [":".join(cascade)] if isinstance(cascade, tuple) else None
     options: dict[str, Any] = {"n": args.sample, "videos": args.videos, "models": args.models,
                                "budget_usd": args.budget, "tolerance": args.tolerance, "cascades": cascades}
-    planned = gaia.run_tune(args.folder, dry_run=True, on_pricing=progress_for(args, "configurations priced"),
-                            **options)
+    planned = gaia.Folder(args.folder).tune(dry_run=True, on_pricing=progress_for(args, "configurations priced"),
+                                            **options)
     if planned.blocked:
         err("tune", planned.blocked)
         return 1
@@ -155,16 +148,16 @@ def run_tune_command(args: argparse.Namespace) -> int:
     if not confirm("tune", "Send the tune now?", args.yes):
         return 1
     try:
-        client = gaia.make_client()
+        folder = gaia.Folder(args.folder, gaia.make_client())
     except gaia.MissingApiKey as exc:
         err("tune", str(exc))
         return 2
-    result = gaia.run_tune(args.folder, client=client, on_progress=progress_for(args, "configurations"),
-                           empty_sample=args.empty_sample or 0, **options)
+    result = folder.tune(on_progress=progress_for(args, "configurations"), empty_sample=args.empty_sample or 0,
+                         **options)
     adopted = None
     if args.adopt and result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None:
         try:
-            adopted = gaia.adopt_config(args.folder, result.recommended.config)
+            adopted = folder.adopt(result.recommended.config)
         except ValueError as exc:  # settings that cannot be saved, said in words
             err("tune", str(exc))
     if args.json:

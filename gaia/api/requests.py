@@ -9,7 +9,7 @@ reject it), and no sampling parameters are sent (the current API version rejects
 
 Requests are produced one at a time and written straight to a spool file, so a run of any size
 never holds more than one request in memory. Their serialized size is known before any image is
-read (``request_size``), which is how a run is split into batches (``gaia.api.bodies``). Validation
+read (``request_size_for``), which is how a run is split into batches (``gaia.api.bodies``). Validation
 lives in ``gaia.api.validate``, answer parsing in ``gaia.api.answers``.
 ``custom_id`` values are short hashes of the folder's token, the run id and the video's relative
 path (plus the attempt on retries), never the path itself: two folders with the same file names,
@@ -23,7 +23,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from gaia.facts import (
     CACHE_TTLS,
@@ -153,26 +153,38 @@ def _sources(file_ids: Mapping[str, str] | None) -> Callable[[Keyframe], dict[st
     return source
 
 
+class RequestHow(TypedDict, total=False):
+    """How every request of a run is asked (the model, the cache TTL, the answer length limit) and which
+    attempt this one is: the keywords ``build_request_for`` and ``request_size_for`` share."""
+
+    model: Required[str]
+    cache_ttl: Required[str]
+    max_tokens: int  # default: the settings' DEFAULT_MAX_TOKENS
+    attempt: int  # default: 1
+
+
+def _params_how(frames: Sequence[Keyframe], profile: PromptProfile, how: RequestHow,
+                image: Callable[[Keyframe], dict[str, Any]]) -> dict[str, Any]:
+    return _params(frames, profile, model=how["model"], cache_ttl=how["cache_ttl"],
+                   max_tokens=how.get("max_tokens", DEFAULT_MAX_TOKENS), image=image)
+
+
 def build_request_for(
     rel_path: str,
     frames: Sequence[Keyframe],
     profile: PromptProfile,
     *,
-    model: str,
-    cache_ttl: str,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    attempt: int = 1,
     file_ids: Mapping[str, str] | None = None,
     scope: str = "",
+    **how: Unpack[RequestHow],
 ) -> dict[str, Any]:
     """The request for an explicit list of frames (what ``build_request`` and retries use).
 
     Frames whose path is in ``file_ids`` (uploaded through the Files API) are referenced by
     ``file_id`` instead of being sent inline as base64. ``scope`` goes into the ``custom_id``.
     """
-    params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
-                     image=_sources(file_ids))
-    return {"custom_id": custom_id_for(rel_path, attempt, scope), "params": params}
+    params = _params_how(frames, profile, how, _sources(file_ids))
+    return {"custom_id": custom_id_for(rel_path, how.get("attempt", 1), scope), "params": params}
 
 
 def request_size_for(
@@ -180,11 +192,8 @@ def request_size_for(
     frames: Sequence[Keyframe],
     profile: PromptProfile,
     *,
-    model: str,
-    cache_ttl: str,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    attempt: int = 1,
     by_file: bool = False,
+    **how: Unpack[RequestHow],
 ) -> int:
     """The serialized size in bytes of ``build_request_for(...)``, computed without reading any image.
 
@@ -192,14 +201,12 @@ def request_size_for(
     never needs JSON escaping, so only its length matters); with ``by_file`` (frames referenced by
     ``file_id``) an upper bound.
     """
+    cid = custom_id_for(rel_path, how.get("attempt", 1))
     if by_file:
-        params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
-                         image=lambda f: {"type": "file", "file_id": _FILE_ID_PLACEHOLDER})
-        return len(dumps({"custom_id": custom_id_for(rel_path, attempt), "params": params}))
-    params = _params(frames, profile, model=model, cache_ttl=cache_ttl, max_tokens=max_tokens,
-                     image=lambda f: {"type": "base64", "media_type": "image/jpeg", "data": ""})
-    skeleton = dumps({"custom_id": custom_id_for(rel_path, attempt), "params": params})
-    return len(skeleton) + sum(b64_length(f.nbytes) for f in frames)
+        params = _params_how(frames, profile, how, lambda f: {"type": "file", "file_id": _FILE_ID_PLACEHOLDER})
+        return len(dumps({"custom_id": cid, "params": params}))
+    params = _params_how(frames, profile, how, lambda f: {"type": "base64", "media_type": "image/jpeg", "data": ""})
+    return len(dumps({"custom_id": cid, "params": params})) + sum(b64_length(f.nbytes) for f in frames)
 
 
 def build_request(
@@ -221,17 +228,3 @@ def build_request(
     return build_request_for(kset.rel_path, kset.included_frames(selection), profile, model=model,
                              cache_ttl=cache_ttl, max_tokens=max_tokens, attempt=attempt)
 
-
-def request_size(
-    kset: KeyframeSet,
-    profile: PromptProfile,
-    *,
-    model: str,
-    cache_ttl: str,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
-    selection: Selection | None = None,
-    attempt: int = 1,
-) -> int:
-    """The serialized size in bytes of ``build_request(...)``, computed without reading any image."""
-    return request_size_for(kset.rel_path, kset.included_frames(selection), profile, model=model,
-                            cache_ttl=cache_ttl, max_tokens=max_tokens, attempt=attempt)

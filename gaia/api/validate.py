@@ -69,7 +69,7 @@ def keyframe_problems(
 ) -> list[RequestProblem]:
     """What keeps one video's request from being valid: frames, image limits, request size.
 
-    ``nbytes`` is the request's serialized size when already known (``request_size``).
+    ``nbytes`` is the request's serialized size when already known (``request_size_for``).
     """
     rel = kset.rel_path
     if kset.problem:

@@ -12,7 +12,7 @@ asked again, for the ceiling) and the negative control (``control_config``: cont
 ``content_free``).
 
 ``price_ladder`` extracts each configuration's keyframes for the sample (local work, cached) and
-prices them with ``gaia.pricing.estimate.estimate_run`` (the public ``gaia.estimate_run``), so every
+prices them with ``gaia.pricing.estimate.estimate_run``, so every
 figure comes from the price data file: ``usd_per_video`` is what a run of the folder with these
 settings costs per video (Batch API with caching, as GAIA sends runs), ``tune_usd`` what sending
 this configuration on the sample now costs (standard prices with caching).

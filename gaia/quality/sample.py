@@ -18,7 +18,7 @@ DEFAULT_SAMPLE = 12
 
 
 class SampleVideo(Protocol):
-    """What the sample needs of a video (``gaia.VideoRecord`` has it)."""
+    """What the sample needs of a video (``gaia.media.scan.VideoRecord`` has it)."""
 
     rel_path: str
     duration: float | None

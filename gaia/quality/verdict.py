@@ -9,7 +9,8 @@ tolerance:
 
 - the scorer must discriminate: the negative control's interval lies wholly below zero; otherwise
   the verdict is ``undetermined`` and nothing is recommended, whatever the other scores;
-- ``recommend``: the cheapest configuration (measured cost per video) cheaper than the current
+- ``recommend``: on at least ``MIN_VIDEOS_TO_RECOMMEND`` videos, the cheapest configuration (measured cost per
+  video) cheaper than the current
   settings whose interval's lower bound stays within the tolerance (of two as cheap, the one whose cost
   is surer: a cascade's depends on the share of answers it sends again);
 - ``undetermined``: no cheaper one qualifies but one's interval still reaches the tolerance; the
@@ -29,6 +30,9 @@ from typing import Any
 from gaia.quality.stats import DEFAULT_LEVEL, bootstrap_ci, videos_needed
 
 NEEDED_AT_MOST = 20  # beyond this many times the sample, more videos are no practical answer
+# The fewest videos whose bootstrap interval is worth a recommendation: from 3 values a percentile bootstrap has
+# only 10 distinct resamples, and a sample that happens to agree on every one reads as an interval of zero width.
+MIN_VIDEOS_TO_RECOMMEND = 5
 
 
 class Verdict(StrEnum):
@@ -131,6 +135,14 @@ def decide(configs: Sequence[Mapping[str, Any]], *, current: str | None, control
                       and _cost(c) is not None and float(_cost(c) or 0.0) < cur_cost - 1e-12),
                      key=lambda c: (_cost(c), _cost_high(c), c.get("id")))
     good = [c for c in cheaper if c.get("ci_low") is not None and c["ci_low"] >= -tol - 1e-12]
+    if good and videos < MIN_VIDEOS_TO_RECOMMEND:
+        best = good[0]
+        more = MIN_VIDEOS_TO_RECOMMEND - videos
+        return Decision(Verdict.UNDETERMINED, (
+            f"Undetermined: {best.get('label')} is cheaper and within the tolerance on {videos} video(s), but an "
+            f"interval from fewer than {MIN_VIDEOS_TO_RECOMMEND} videos says little; tune on at least "
+            f"{MIN_VIDEOS_TO_RECOMMEND} ({more} more)." + loses), None, tol, True, MIN_VIDEOS_TO_RECOMMEND, more,
+            current_loses)
     if good:
         best = good[0]
         saving = 1 - float(_cost(best) or 0.0) / cur_cost if cur_cost > 0 else None

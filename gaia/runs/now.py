@@ -630,7 +630,7 @@ def retry_now(
 ) -> list[OnlineResult]:
     """Send failed requests (all, or ``request_ids``) again now, each with its original run's model,
     prompt and frames and today's answer length limit (``max_tokens``, default the folder's setting),
-    linked to the request it retries. (To move them into a batch instead, use ``gaia.retry_failed``.)
+    linked to the request it retries. (To move them into a batch instead, use ``gaia.Folder.retry``.)
     One result per original run; empty when nothing has failed."""
     return [run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
                     on_progress=on_progress, sleep=sleep, checkpoints=checkpoints)

@@ -13,6 +13,7 @@ Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` 
 """
 
 from gaia.fsutil import display_name
+from gaia.media.empty import empty_fields, likely_empty
 from gaia.views.answer_length import (
     ProfileOutput,
     advice_level,
@@ -25,6 +26,7 @@ from gaia.views.common import (
     NO_PREVIEW,
     OFFERED_STATUSES,
     Metric,
+    command_problem,
     error_log_path,
     image_data_url,
     legacy_models,
@@ -144,6 +146,7 @@ from gaia.views.progress import (
     refresh_interval,
     retrieve_report,
     retry_offer,
+    retry_sent_text,
     status_key,
     timing_chart,
     unseen_by_endpoint,
@@ -342,6 +345,7 @@ __all__ = [
     "cascade_step_line",
     "cascade_summary",
     "cascade_texts",
+    "command_problem",
     "config_records",
     "configs_of",
     "cost_chart",
@@ -358,6 +362,7 @@ __all__ = [
     "edge_for",
     "edge_label",
     "empty_cards",
+    "empty_fields",
     "empty_lever_text",
     "endpoint_note",
     "error_log_path",
@@ -382,6 +387,7 @@ __all__ = [
     "keyframe_caption",
     "last_run_metrics",
     "legacy_models",
+    "likely_empty",
     "list_choices",
     "load_results",
     "log_failure",
@@ -425,6 +431,7 @@ __all__ = [
     "results_metrics",
     "retrieve_report",
     "retry_offer",
+    "retry_sent_text",
     "review_form",
     "review_queue",
     "rows_csv",

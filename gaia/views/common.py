@@ -4,13 +4,18 @@ as data URLs, and what a page says (and where it writes the details) when someth
 from __future__ import annotations
 
 import base64
+import errno
+import sqlite3
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gaia.facts import catalogue
+from gaia.facts import PriceFileError, catalogue
 from gaia.folder import user_cache_root
+from gaia.format import error_text
+from gaia.fsutil import DISK_FULL, disk_full
+from gaia.ledger import LedgerError, ledger_problem
 
 # A grey placeholder for a video without a thumbnail (what ``st.column_config.ImageColumn`` shows).
 NO_PREVIEW = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='64' height='40'>"
@@ -102,6 +107,27 @@ def page_failure(exc: BaseException) -> str:
     else:
         what = "it met something it did not expect"
     return (f"This page stopped because {what}. Nothing was sent or deleted, and your folder is as it was.")
+
+
+def command_problem(exc: BaseException, where: Path | str | None = None) -> tuple[str, int] | None:
+    """What a command that stopped on ``exc`` says, and its exit status; ``None`` for what GAIA did not foresee.
+
+    A user's price file (status 2), a ledger that is newer, locked or damaged, a folder it may not write,
+    and a full disk (``where``: the folder, for the disk check) each get one sentence saying that nothing
+    recorded is lost (status 1).
+    """
+    if isinstance(exc, PriceFileError):  # a user's price override file: say what is wrong
+        return str(exc), 2
+    if isinstance(exc, LedgerError):  # newer, locked too long: say so, change nothing
+        return str(exc), 1
+    if isinstance(exc, sqlite3.DatabaseError) and not disk_full(exc, where):
+        return ledger_problem(exc), 1
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write {exc.filename or where} ({exc.strerror}), so GAIA stopped without changing anything. "
+                "Make the folder writable again and run the command again; nothing recorded is lost."), 1
+    if disk_full(exc, where):
+        return DISK_FULL.format(cause=error_text(exc), where=where or "the folder and its working folder"), 1
+    return None
 
 
 def image_data_url(path: Path | None) -> str | None:

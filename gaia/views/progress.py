@@ -17,6 +17,7 @@ from gaia import format as fmt
 from gaia.facts import BATCH_EXPIRY_HOURS
 from gaia.folder import Folder
 from gaia.fsutil import display_name
+from gaia.runs.batch import SubmitResult
 from gaia.runs.failures import FailedRequest
 from gaia.runs.recorder import parked_answers
 from gaia.runs.retrieve import RetrieveResult
@@ -293,6 +294,11 @@ class RetryOffer:
         cost = (f"about {fmt.usd(self.usd)} at batch prices" if self.usd is not None else
                 "an amount GAIA cannot estimate yet (batch prices)")
         return (f"Retrying sends {self.requests} request(s) in a new batch and costs {cost}. Send them?")
+
+
+def retry_sent_text(res: SubmitResult) -> str:
+    """What a page says once a retry went out as a batch: how many requests, in how many batches."""
+    return f"Retry submitted: {res.sent} request(s) in {len(res.batches)} new batch(es)."
 
 
 def retry_offer(folder: Path | str) -> RetryOffer:

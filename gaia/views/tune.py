@@ -1,6 +1,6 @@
 """The Tune page's view models: a tune (planned or stored) as chart points, a table, per-field losses and words.
 
-Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.stored_quality``), so a
+Everything reads the tune as a dict (``TuneResult.to_dict()`` or ``gaia.Folder.stored_tune``), so a
 plan priced a moment ago and a tune stored last week render the same way. Prices are per video of
 a run of the folder with those settings (Batch API with caching): measured from the tune's usage
 once it ran, estimated before. Each point is a configuration's paired difference to the ceiling
@@ -11,7 +11,7 @@ lets a tune score against the fields people verified (``gaia.labels``) instead o
 configuration. A cascade is a row like any other (made of its passes' rows; ``cascade_texts`` says how many
 first answers it sent again and what both passes cost), and ``misses_text`` says what the tune's
 likely-empty sample found. The Estimate page's quality line
-(``quality_text``) reads ``gaia.quality_for``. Nothing here imports Streamlit.
+(``quality_text``) reads ``gaia.Folder.quality``. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def spend_text(data: Mapping[str, Any]) -> str:
 
 
 def quality_text(quality: Mapping[str, Any] | None) -> str | None:
-    """The Estimate page's line on the current settings' measured quality (``gaia.quality_for``).
+    """The Estimate page's line on the current settings' measured quality (``gaia.Folder.quality``).
 
     The score only: the price per video on that page is the estimate's, for this folder (the tune's own
     figure, measured on its sample at its prices, would be a second price for the same settings)."""
@@ -344,43 +344,3 @@ def quality_text(quality: Mapping[str, Any] | None) -> str | None:
     ref = quality.get("reference_score")
     return (f"Measured on a tune sample{sim}: these settings score {quality['score']:.3f}"
             + (f" against the reference's {ref:.3f}" if ref is not None else "") + ".")
-
-
-__all__ = [
-    "CASCADE_PRESETS",
-    "CASCADE_TUNE_COST",
-    "NONE",
-    "ROLE_CONTROL",
-    "ROLE_CURRENT",
-    "ROLE_LABELS",
-    "ROLE_NOT_RUN",
-    "ROLE_OTHER",
-    "ROLE_RECOMMENDED",
-    "ROLE_REFERENCE",
-    "ROLE_REPLICATE",
-    "TOLERANCE_MAX",
-    "TunePoint",
-    "cascade_default",
-    "cascade_texts",
-    "config_records",
-    "configs_of",
-    "default_budget",
-    "field_loss_records",
-    "field_losses",
-    "loss_matrix",
-    "misses_text",
-    "pareto_front",
-    "quality_text",
-    "recommendation_text",
-    "recommended_at",
-    "reference_id",
-    "spend_text",
-    "text_records",
-    "tolerance_floor",
-    "tolerance_sentence",
-    "tune_plan_metrics",
-    "tune_points",
-    "verdict_at",
-    "verdict_sentence",
-    "verified_labels",
-]

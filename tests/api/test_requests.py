@@ -11,7 +11,7 @@ import pytest
 
 from gaia.api.answers import AnswerChecker, parse_answer
 from gaia.api.bodies import BatchSlice, SpoolBody, batch_byte_budget, split_batches, write_batch_body
-from gaia.api.requests import build_request, custom_id_for, dumps, frame_label, request_size, sniff_media_type
+from gaia.api.requests import build_request, custom_id_for, dumps, frame_label, request_size_for, sniff_media_type
 from gaia.api.validate import check_request_shape, keyframe_problems, model_problems
 from gaia.facts import CUSTOM_ID_PATTERN, DEFAULT_MODEL
 from gaia.prompts import default_profile
@@ -92,7 +92,7 @@ def test_request_size_is_exact_without_reading_images(tmp_path, fake_ksets):
         real = len(dumps(build_request(ks, default_profile(), model=DEFAULT_MODEL, cache_ttl="1h")))
         for f in ks.frames:
             f.path.rename(f.path.with_suffix(".gone"))
-        assert request_size(ks, default_profile(), model=DEFAULT_MODEL, cache_ttl="1h") == real
+        assert request_size_for(ks.rel_path, ks.frames, default_profile(), model=DEFAULT_MODEL, cache_ttl="1h") == real
 
 
 def test_split_batches():

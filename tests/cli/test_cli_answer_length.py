@@ -7,6 +7,7 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.ledger import RequestIntent
+from gaia.media.keyframes import extract_keyframes
 
 
 def _answers(folder, outputs, *, status="succeeded", error_kind=None):
@@ -26,7 +27,7 @@ def test_estimate_text_advises_the_answer_length_limit(make_folder, capsys: pyte
     folder = make_folder({"a.mp4": "testsrc"})
     settings = gaia.Folder(folder).settings().with_keyframes(count=2)
     gaia.Folder(folder).save_settings(settings)
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
     assert main(["estimate", str(folder)]) == 0
     assert "Answer length limit (max_tokens): 8,192 tokens; no advice yet: 0 answer(s)" in capsys.readouterr().out
     _answers(folder, [700 + 10 * i for i in range(20)])  # p99 = 889.1 -> 1,112 -> 1,280

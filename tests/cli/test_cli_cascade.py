@@ -12,7 +12,9 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.media.demo import ensure_demo_folder
-from gaia.sidecar import CASCADE_KEY
+from gaia.media.scan import scan_folder
+from gaia.runs.recovery import plan_submission
+from gaia.sidecar import CASCADE_KEY, read_sidecar
 
 CHEAP = "claude-haiku-5-5:economy"
 
@@ -34,7 +36,7 @@ def test_cascade_sends_the_second_pass_only_for_uncertain_answers(demo: Path, ap
                                                                   capsys: pytest.CaptureFixture) -> None:
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["cascade"]
-    videos = sorted(r.rel_path for r in gaia.scan_folder(demo).records if r.usable)
+    videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
     assert res["first"]["succeeded"] == len(videos)
     escalated = sorted(e["rel_path"] for e in res["escalated"])
     assert sorted(escalated + res["kept"]) == videos
@@ -45,7 +47,7 @@ def test_cascade_sends_the_second_pass_only_for_uncertain_answers(demo: Path, ap
     assert (second or {}).get("succeeded", 0) == len(escalated)
     assert sorted(o["rel_path"] for o in (second or {}).get("outcomes", [])) == escalated
     for rel in videos:
-        side = gaia.read_sidecar(demo / rel)
+        side = read_sidecar(demo / rel)
         rec = side[CASCADE_KEY]
         assert rec["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
         assert rec["escalated"] is (rel in escalated)
@@ -63,14 +65,14 @@ def test_a_kept_first_answer_stands_for_the_folders_settings_so_nothing_is_paid_
     monkeypatch.setattr("gaia.runs.levers.uncertain", lambda analysis, schema: None)  # every first answer is sure
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["cascade"]
-    videos = sorted(r.rel_path for r in gaia.scan_folder(demo).records if r.usable)
+    videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
     assert sorted(res["kept"]) == videos and res["second"] is None
-    assert all(gaia.read_sidecar(demo / rel)["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for rel in videos)
-    plan = gaia.plan_submission(demo, f.settings(), extract=True)  # a later plain run of the folder
+    assert all(read_sidecar(demo / rel)["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for rel in videos)
+    plan = plan_submission(demo, f.settings(), extract=True)  # a later plain run of the folder
     assert [p.rel_path for p in plan.requests] == []
     assert sorted(s.rel_path for s in plan.skipped if s.kind == "analysed") == videos
     other = f.settings().with_keyframes(count=f.settings().keyframes.count + 1)  # other settings: sent again
-    assert len(gaia.plan_submission(demo, other, extract=True).requests) == len(videos)
+    assert len(plan_submission(demo, other, extract=True).requests) == len(videos)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 import gaia
 from gaia._cli import main
+from gaia.media.keyframes import extract_keyframes
 
 BILL = ["cost", "--model", "claude-sonnet-4-5", "--input-tokens", "365624", "--cache-write-1h-tokens", "106920",
         "--cache-read-tokens", "416988", "--output-tokens", "611412"]
@@ -80,7 +81,7 @@ def test_estimate_folder_text_and_json(make_folder, capsys: pytest.CaptureFixtur
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
     settings = gaia.Folder(folder).settings().with_keyframes(count=3)
     gaia.Folder(folder).save_settings(settings)
-    sets = gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
+    sets = extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
     assert all(s.frames for s in sets)
     gaia.Folder(folder).set_video_excluded("b.mp4", True)
     assert main(["estimate", str(folder), "--json"]) == 0
@@ -114,7 +115,7 @@ def test_estimate_counts_exactly_with_a_key(make_folder, emulator, monkeypatch: 
     folder = make_folder({"a.mp4": "testsrc"})
     settings = gaia.Folder(folder).settings().with_keyframes(count=2)
     gaia.Folder(folder).save_settings(settings)
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
     assert main(["estimate", str(folder), "--json"]) == 0

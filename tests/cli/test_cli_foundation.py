@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from gaia._cli import build_parser, main
+from gaia.media.keyframes import cached_keyframes
+from gaia.settings import KeyframeSettings
 
 
 def test_scan_json_is_one_document_with_every_record(make_folder, capsys):
@@ -64,10 +66,10 @@ def test_keyframes_settings_become_the_folders_unless_told_not_to(make_folder):
 
     folder = make_folder({"a.mp4": "testsrc"})
     assert main(["keyframes", str(folder), "--count", "2", "--no-save"]) == 0
-    assert gaia.Folder(folder).settings().keyframes.count == gaia.KeyframeSettings().count
+    assert gaia.Folder(folder).settings().keyframes.count == KeyframeSettings().count
     assert main(["keyframes", str(folder), "--count", "2"]) == 0
     assert gaia.Folder(folder).settings().keyframes.count == 2  # so estimate and submit use these frames
-    sets = gaia.cached_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes,
+    sets = cached_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes,
                                  model=gaia.Folder(folder).settings().model)
     assert len(sets[0].frames) == 2
 

@@ -11,6 +11,7 @@ import pytest
 import gaia
 from gaia._cli import build_parser, main
 from gaia.quality.ladder import TuneConfig
+from gaia.quality.tune import adopt_config, quality_for, run_tune
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_tune_json_contract_and_adopt_with_the_default_tolerance_never_raises_th
     code = main(["tune", str(demo), "--budget", "1", "--yes", "--adopt", "--json"])  # the default tolerance
     captured = capsys.readouterr()
     out = json.loads(captured.out)
-    assert out["tolerance"] == gaia.DEFAULT_TOLERANCE and out["simulated"] is True
+    assert out["tolerance"] == gaia.limits.DEFAULT_TOLERANCE and out["simulated"] is True
     for key in ("configs", "reference", "recommended", "spent_usd", "verdict", "current", "negative_control",
                 "ceiling", "adopted"):
         assert key in out
@@ -73,7 +74,7 @@ def test_tune_json_contract_and_adopt_with_the_default_tolerance_never_raises_th
         return
     gaia.Folder(demo).save_settings(settings_before)  # the estimate of the settings before adopting...
     before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    gaia.adopt_config(demo, out["adopted"] and TuneConfig.from_dict(out["recommended"]))
+    adopt_config(demo, out["adopted"] and TuneConfig.from_dict(out["recommended"]))
     after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))  # ...and after
     rec = out["recommended"]
     cur = next(c for c in out["configs"] if c["id"] == out["current"])
@@ -83,7 +84,7 @@ def test_tune_json_contract_and_adopt_with_the_default_tolerance_never_raises_th
     assert all(total[json.dumps(s["key"])] <= s["total_usd"] for s in before["scenarios"])  # never raised
     settings = gaia.Folder(demo).settings()
     assert (settings.keyframes.count, settings.keyframes.max_edge) == (rec["frames"], rec["max_edge"])
-    assert gaia.quality_for(demo)["id"] == rec["id"]  # the Estimate page finds its score
+    assert quality_for(demo)["id"] == rec["id"]  # the Estimate page finds its score
 
 
 def test_adopt_writes_only_a_recommendation(demo, api_env, capsys, monkeypatch):
@@ -119,9 +120,9 @@ def test_adopting_a_recommendation_lowers_the_estimate(demo, capsys):
 
     _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])  # the estimate prices extracted frames
     before = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
-    result = gaia.run_tune(demo, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
+    result = run_tune(demo, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
     assert result.verdict is gaia.Verdict.RECOMMEND and result.recommended is not None
-    gaia.adopt_config(demo, result.recommended.config)
+    adopt_config(demo, result.recommended.config)
     _run(capsys, ["keyframes", str(demo), "--json", "--no-save"])
     after = json.loads(_run(capsys, ["estimate", str(demo), "--json"]))
     total = {s["key"]: s["total_usd"] for s in after["scenarios"]}

@@ -87,6 +87,6 @@ def test_an_unforeseen_problem_is_a_sentence(make_folder, capsys, monkeypatch):
     def broken(*_a, **_k):
         raise KeyError(None)
 
-    monkeypatch.setattr("gaia.scan_folder", broken)
+    monkeypatch.setattr("gaia.face.scan_folder", broken)
     text = _check(["scan", str(folder)], capsys)
     assert "did not foresee" in text and "GAIA_DEBUG=1" in text

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
+from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import NARROW, AppServer
 from tests.e2e.helpers import LONG, shot, wait_idle
 
@@ -69,6 +70,6 @@ def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_se
     finally:
         narrow.close()
 
-    sides = [gaia.read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
+    sides = [read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
     assert all(s["cascade"]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for s in sides)
     assert {s["run"]["fingerprint"]["model"] for s in sides} == {"claude-sonnet-5-5"}

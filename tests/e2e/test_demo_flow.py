@@ -12,8 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-import gaia
-from gaia.sidecar import write_sidecar
+from gaia.sidecar import read_sidecar, write_sidecar
 from tests.e2e.conftest import NARROW, AppServer
 from tests.e2e.helpers import LONG, go, shot, wait_idle, watch_outside_requests
 
@@ -88,7 +87,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     assert len(videos) == 5
     assert [s.name for s in sidecars] == [v.with_suffix(".gaia.json").name for v in videos]
     for v in videos:
-        data = gaia.read_sidecar(v)
+        data = read_sidecar(v)
         assert data is not None and data["video"] == v.name
         assert data["analysis"]["summary"].startswith("[GAIA emulator]")  # demo answers say where they come from
         assert data["run"]["custom_id"] and data["run"]["batch_id"]
@@ -97,7 +96,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     hostile = ('<img src="x" onerror="window.__gaia_xss=1"><script>window.__gaia_xss=2</script>'
                '<b>bold?</b> [link](javascript:alert(1))')
     first = videos[0]
-    analysis = gaia.read_sidecar(first)["analysis"]
+    analysis = read_sidecar(first)["analysis"]
     write_sidecar(first, {"analysis": {**analysis, "summary": hostile}})
     page.get_by_role("button", name="Reload the sidecars").click()
     wait_idle(page)

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gaia
+from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import AppServer
 from tests.e2e.helpers import LONG, shot, wait_idle
 from tests.media.empty_clips import trap_folder
@@ -63,5 +64,5 @@ def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, tmp_pat
     expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with claude-haiku"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with claude-sonnet-5-5"))).to_be_visible()
     shot(page, "cascade.png")
-    sides = [gaia.read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
+    sides = [read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
     assert len(sides) == 5 and all(s and s.get("cascade") for s in sides)  # each first answer kept

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-import gaia
+from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import NARROW, AppServer
 from tests.e2e.helpers import LONG, shot, wait_idle, watch_outside_requests
 
@@ -85,7 +85,7 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     wait_idle(page)
     expect(page.get_by_text(re.compile(r"Kept the 1 answer\(s\)"))).to_be_visible()
     expect(page.get_by_role("button", name="Keep the trial's answers")).to_have_count(0)
-    assert any(gaia.read_sidecar(v) for v in sorted(app_server.demo_folder.glob("*.mp4")))
+    assert any(read_sidecar(v) for v in sorted(app_server.demo_folder.glob("*.mp4")))
 
     # --- Results on a phone: the summary adds up, frames read in time order --------------------------------
     page.set_viewport_size(NARROW)

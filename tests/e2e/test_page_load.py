@@ -1,7 +1,7 @@
 """Page load for a folder of 1,000 videos whose scan is cached: measured in the browser and reported.
 
 The folder holds 1,000 hard links of one small clip (no disk space, distinct names); the probe
-cache is filled beforehand through ``gaia.scan_folder`` with one real probe reused for every
+cache is filled beforehand through ``scan_folder`` with one real probe reused for every
 file, exactly as a previous visit would have left it. The test checks that the page shows all
 1,000 videos, and records the times (it asserts no speed: timings go to
 ``test-results/page-load.json`` and the test output; see the README for the figures).
@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 import gaia
 import gaia.media.scan
 from gaia.media.probe import probe_file
+from gaia.media.scan import scan_folder
 from tests import videos as media
 from tests.e2e.conftest import ROOT, AppServer
 from tests.e2e.helpers import LONG, wait_idle
@@ -44,7 +45,7 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setattr(gaia.media.scan, "probe_file", lambda _path: info)  # every link is the same file
     try:
-        scan = gaia.scan_folder(folder, fingerprint=gaia.Folder(folder).fingerprint())
+        scan = scan_folder(folder, fingerprint=gaia.Folder(folder).fingerprint())
     finally:
         mp.undo()
     assert len(scan.usable) == N_VIDEOS

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 import gaia
 from gaia.labels import read_verified
+from gaia.quality.tune import stored_quality
 from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
@@ -33,7 +34,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh folder per test (the tune adopts settings; the review must not depend on that)."""
     folder = tmp_path_factory.mktemp("tune-review") / "videos"
     folder.mkdir()
-    run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
+    run = {"model": gaia.limits.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
     for name, kind in (("a.mp4", "testsrc"), ("b.mov", "mov"), ("c.mp4", "testsrc")):
         media.make(kind, folder / name)
         write_sidecar(folder / name, {"analysis": ANSWER, "run": run})
@@ -73,7 +74,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     verdict = page.get_by_text(re.compile(r"^(Recommend|Keep|Undetermined)\. "))
     expect(verdict.first).to_be_visible(timeout=3 * LONG)  # the verdict in one sentence, at the top
     wait_idle(page)
-    stored = gaia.stored_quality(clips)
+    stored = stored_quality(clips)
     assert stored is not None and len(stored["configs"]) >= 8 and stored["spent_usd"] <= stored["budget_usd"]
     assert stored["verdict"] in ("recommend", "keep", "undetermined") and stored["simulated"]
     expect(page.get_by_text("Simulated (scores from the local emulator").first).to_be_visible()
@@ -88,7 +89,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     drawn = [t for table in table_texts(page) for row in table for t in row]
     assert "score" in drawn and "None" not in drawn, drawn  # a field the tune cannot score reads "–" (issue 26, 10)
     adopt = page.get_by_role("button", name=re.compile("^Adopt "))
-    rec = gaia.views.recommended_at(stored, gaia.DEFAULT_TOLERANCE)
+    rec = gaia.views.recommended_at(stored, gaia.limits.DEFAULT_TOLERANCE)
     if rec is None:  # keep or undetermined: nothing is offered, nothing changes
         expect(adopt).to_have_count(0)
         return

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-import gaia
 from gaia.emulator import EmulatorHandle
+from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import DESKTOP, AppServer, start_app, stop_app
 from tests.e2e.helpers import LONG, go, wait_idle
 
@@ -86,6 +86,6 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         context.close()
 
     videos = sorted(keyed_server.demo_folder.glob("*.mp4"))
-    assert videos and all(gaia.read_sidecar(v) for v in videos)
+    assert videos and all(read_sidecar(v) for v in videos)
     log = keyed_server.log.read_text(errors="replace")
     assert SECRET_PART not in log

@@ -13,6 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from gaia.media.keyframes import extract_keyframes
+
 W, H, FPS = 320, 240, 15
 KINDS = ("static", "light", "shake", "sway")
 PAD = 12
@@ -86,5 +88,5 @@ def trap_folder(folder: Path, *, extract: bool = True) -> Path:
     f.save_settings(f.settings().with_keyframes(count=2))
     if extract:
         s = f.settings()
-        gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+        extract_keyframes(folder, settings=s.keyframes, model=s.model)
     return folder

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import gaia
+from gaia.media.keyframes import KeyframeSet
 from gaia.media.probe import ffmpeg_exe, probe_file
 
 
@@ -66,7 +66,7 @@ def jpeg_noise(frame: np.ndarray, quality: int) -> float:
     return float(np.abs(np.asarray(Image.open(buf), dtype=np.float32) - frame).mean())
 
 
-def frame_errors(kset: gaia.KeyframeSet, *, damaged: bool = False) -> list[str]:
+def frame_errors(kset: KeyframeSet, *, damaged: bool = False) -> list[str]:
     """What is wrong with each frame of ``kset`` (empty when every one is exact).
 
     The claimed time must be a real frame time, the JPEG must match that decoded frame at least as

@@ -9,6 +9,8 @@ import pytest
 
 import gaia
 from gaia.media import demo
+from gaia.media.keyframes import extract_keyframes
+from gaia.media.scan import scan_folder
 from gaia.settings import KeyframeSettings
 
 
@@ -34,7 +36,7 @@ def test_demo_folder_lives_in_the_user_cache(monkeypatch, tmp_path):
 
 def test_demo_clips_scan_as_usable_videos_with_the_planned_durations(demo_dir):
     assert demo.demo_ready(demo_dir)
-    scan = gaia.scan_folder(demo_dir)
+    scan = scan_folder(demo_dir)
     assert [r.rel_path for r in scan.records] == sorted(c.file_name for c in demo.DEMO_CLIPS)
     assert not scan.problems
     by_name = {c.file_name: c for c in demo.DEMO_CLIPS}
@@ -55,10 +57,10 @@ def test_scene_strategy_finds_the_hard_cuts(demo_dir):
     """Each clip's scenes change at known times: the scene strategy puts a frame just after each cut."""
     clip = next(c for c in demo.DEMO_CLIPS if c.file_name == "dog_in_the_garden.mp4")
     cuts = np.cumsum([s.seconds for s in clip.scenes])[:-1]
-    scan = gaia.scan_folder(demo_dir)
+    scan = scan_folder(demo_dir)
     rec = [r for r in scan.records if r.rel_path == clip.file_name]
-    sets = gaia.extract_keyframes(demo_dir, settings=KeyframeSettings(strategy="scene", count=4),
-                                  model=gaia.DEFAULT_MODEL, records=rec, workers=1)
+    sets = extract_keyframes(demo_dir, settings=KeyframeSettings(strategy="scene", count=4),
+                                  model=gaia.limits.DEFAULT_MODEL, records=rec, workers=1)
     stamps = [f.timestamp for f in sets[0].frames]
     assert not sets[0].problem, sets[0].problem
     for cut in cuts:

@@ -14,7 +14,7 @@ import gaia
 from gaia.facts import catalogue, fit_to_tier, image_tokens
 from gaia.media.decode import VideoDecoder
 from gaia.media.dedupe import Signature
-from gaia.media.keyframes import extract_keyframes, index_keyframes
+from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, index_keyframes
 from gaia.media.scan import scan_folder
 from gaia.settings import KeyframeSettings
 from tests.media.frames_check import frame_errors, rgb
@@ -23,12 +23,12 @@ STANDARD = "claude-sonnet-4-5"  # 1568 px tier
 HIGH = "claude-sonnet-5-5"  # 2576 px tier
 
 
-def _assert_true_timestamps(kset: gaia.KeyframeSet, *, damaged: bool = False) -> None:
+def _assert_true_timestamps(kset: KeyframeSet, *, damaged: bool = False) -> None:
     """Each frame is the frame a plain full decode (no seeking) shows at its claimed time (``frames_check``)."""
     assert frame_errors(kset, damaged=damaged) == []
 
 
-def _extract(folder: Path, model: str = STANDARD, **settings) -> list[gaia.KeyframeSet]:
+def _extract(folder: Path, model: str = STANDARD, **settings) -> list[KeyframeSet]:
     return extract_keyframes(folder, settings=KeyframeSettings(**settings), model=model, workers=1)
 
 
@@ -159,7 +159,7 @@ def test_second_run_decodes_nothing(make_folder, monkeypatch):
     again = _extract(folder, count=3)
     assert [k.cached for k in again] == [True, True, False]
     assert [[f.timestamp for f in k.frames] for k in again] == [[f.timestamp for f in k.frames] for k in first]
-    cached = gaia.cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
+    cached = cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
     assert cached[0].frames == again[0].frames
 
 
@@ -176,7 +176,7 @@ def test_other_settings_or_a_changed_file_extract_again(make_folder):
 
 def test_cached_keyframes_reports_what_is_missing(make_folder):
     folder = make_folder({"a.mp4": "testsrc", "z.mp4": "zero"})
-    sets = gaia.cached_keyframes(folder, settings=KeyframeSettings(), model=STANDARD)
+    sets = cached_keyframes(folder, settings=KeyframeSettings(), model=STANDARD)
     assert [k.problem for k in sets] == ["not extracted yet", "empty file (zero bytes)"]
 
 
@@ -425,7 +425,7 @@ def test_an_older_versions_frame_cache_is_left_alone_and_extracted_again(make_fo
     (old,) = _extract(folder, count=3)  # what the previous version left in .gaia/frames/
     monkeypatch.undo()
     assert kf.ALGORITHM_VERSION > 1
-    (cached,) = gaia.cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
+    (cached,) = cached_keyframes(folder, settings=KeyframeSettings(count=3), model=STANDARD)
     assert cached.problem == "not extracted yet" and cached.set_id != old.set_id
     (new,) = _extract(folder, count=3)
     assert new.frames and not new.cached and new.set_id == cached.set_id
@@ -451,11 +451,11 @@ def test_cached_sets_are_read_once_until_their_frames_change(make_folder, monkey
     reads: list[Path] = []
     real_read = kf.read_json
     monkeypatch.setattr(kf, "read_json", lambda path: reads.append(path) or real_read(path))
-    first = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
-    again = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    first = cached_keyframes(folder, settings=settings, model=STANDARD)
+    again = cached_keyframes(folder, settings=settings, model=STANDARD)
     assert [k.frames for k in again] == [k.frames for k in first] and all(k.frames for k in again)
     assert len(reads) <= 2  # at most once per video, however often a page asks
     # A frame file gone: that video is no longer extracted, at once.
     first[0].frames[1].path.unlink()
-    after = gaia.cached_keyframes(folder, settings=settings, model=STANDARD)
+    after = cached_keyframes(folder, settings=settings, model=STANDARD)
     assert after[0].problem == "not extracted yet" and after[1].frames == first[1].frames

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 import gaia
+from gaia.media.keyframes import extract_keyframes
 from gaia.media.probe import probe_file
 from gaia.media.scan import FolderError, VideoRecord, check_folder, scan_folder
+from gaia.settings import KeyframeSettings
 from gaia.sidecar import write_sidecar
 
 
@@ -235,7 +237,7 @@ def test_a_file_deleted_after_the_scan_is_missing_not_damaged(make_folder):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
     records = scan_folder(folder).records
     (folder / "a.mp4").unlink()
-    sets = gaia.extract_keyframes(folder, settings=gaia.KeyframeSettings(count=2), model=gaia.DEFAULT_MODEL,
+    sets = extract_keyframes(folder, settings=KeyframeSettings(count=2), model=gaia.limits.DEFAULT_MODEL,
                                   records=records, workers=1)
     assert sets[0].problem.startswith("missing: the file was moved or deleted")
     assert "damaged" not in sets[0].problem

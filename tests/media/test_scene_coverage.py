@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import gaia
+from gaia.media.keyframes import extract_keyframes
 from gaia.media.strategies import plan_scene
 
 VTEST = Path("/tmp/ocvdata/vtest.avi")
@@ -36,5 +37,5 @@ def test_when_every_cut_has_its_frame_the_frame_after_the_last_cut_covers_its_sh
 def test_vtest_avi_has_a_frame_in_its_last_ten_seconds(tmp_path):
     shutil.copy(VTEST, tmp_path / "vtest.avi")
     settings = gaia.Folder(tmp_path).settings().with_keyframes(strategy="scene", count=6)
-    (kset,) = gaia.extract_keyframes(tmp_path, settings=settings.keyframes, model=settings.model, workers=1)
+    (kset,) = extract_keyframes(tmp_path, settings=settings.keyframes, model=settings.model, workers=1)
     assert kset.frames and kset.frames[-1].timestamp >= 79.5 - 10

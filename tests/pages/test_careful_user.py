@@ -15,7 +15,11 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.sidecar import write_sidecar
+from gaia.media.keyframes import cached_keyframes
+from gaia.runs.batch import submit as submit_batch
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.sidecar import read_sidecar, write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,9 +74,9 @@ def test_estimate_when_everything_is_analysed_says_so(api_env, ready_folder):
     """Item 2: not "No video has keyframes yet… extract them", but what the CLI says."""
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
     client = gaia.make_client()
-    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    assert submit_batch(folder, plan_submission(folder), client).ok
     api_env.advance_clock(3600)
-    assert gaia.retrieve(folder, client).written == 2
+    assert retrieve(folder, client).written == 2
     at = page_app(ESTIMATE, folder).run()
     assert not at.exception, at.exception
     said = " ".join(x.value for x in [*at.info, *at.success])
@@ -146,7 +150,7 @@ def test_frames_a_damaged_file_decodes_as_flat_grey_start_unticked(tmp_path):
     next(b for b in at.button if b.label.startswith("Extract keyframes")).click().run()
     assert not at.exception, at.exception
     s = f.settings()
-    (kset,) = gaia.cached_keyframes(folder, settings=s.keyframes, model=s.model)
+    (kset,) = cached_keyframes(folder, settings=s.keyframes, model=s.model)
     grey = [fr.timestamp for fr in kset.frames if gaia.views.looks_damaged(fr.path)]
     picture = [fr.timestamp for fr in kset.frames if not gaia.views.looks_damaged(fr.path)]
     assert grey and picture and all(t >= 4 for t in grey) and all(t < 4 for t in picture)
@@ -163,10 +167,10 @@ def test_no_none_on_screen_in_submit_and_results_tables(api_env, ready_folder):
     notable moments are listed in time order."""
     folder = ready_folder({"a.mp4": "testsrc"})
     client = gaia.make_client()
-    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    assert submit_batch(folder, plan_submission(folder), client).ok
     api_env.advance_clock(3600)
-    gaia.retrieve(folder, client)
-    data = gaia.read_sidecar(folder / "a.mp4")
+    retrieve(folder, client)
+    data = read_sidecar(folder / "a.mp4")
     moments = [{"time_s": 2.0, "description": "b"}, {"time_s": 3.0, "description": "c"},
                {"time_s": 2.3, "description": "a"}]
     write_sidecar(folder / "a.mp4", {"analysis": {**data["analysis"], "notable_moments": moments}})

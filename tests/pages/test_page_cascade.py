@@ -5,6 +5,7 @@ folder's setting makes the Batch tab send its first pass, whose retrieval sends 
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,18 @@ def test_the_saved_cascade_sends_its_first_pass_from_the_batch_tab(demo: Path, a
     assert not state.waiting and state.sent == len(state.escalated) > 0
     texts = " ".join(str(p.proto.text) for p in at.get("progress")).replace("\\", "")
     assert "Pass 2 of 2, claude-sonnet-5-5" in texts, texts
+
+
+def test_the_estimate_page_prices_the_folders_cascade_on_request(demo: Path, api_env) -> None:
+    f = gaia.Folder(demo)
+    f.save_settings(replace(f.settings(), cascade="claude-haiku-5-5:economy"))
+    f.keyframes()
+    at = _page(str(ROOT / "pages" / "3_Estimate_cost.py"), demo)
+    assert not at.exception, at.exception
+    assert not any("Cascade:" in m.value for m in at.markdown)  # priced only on request (it may extract frames)
+    at.button(key="estimate_cascade_go").click().run()
+    assert not at.exception, at.exception
+    [line] = [m.value for m in at.markdown if m.value.startswith("Cascade:")]
+    expected = f.cascade_estimate("claude-haiku-5-5", "economy")  # the same figure the CLI's gaia estimate gives
+    assert f"Cascade: {expected.total_usd:.4f} USD" in line and "5 video(s)" in line
+    assert f"{expected.escalation_share:.0%} sent again" in line

@@ -8,7 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import gaia
+from gaia.media.scan import scan_folder
 from gaia.prompts import compact_profile
+from gaia.runs.recovery import plan_submission
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +27,8 @@ def test_keyframes_offers_presets_priced_for_the_folders_videos_and_saves_the_ch
     assert not at.exception
     choice = at.selectbox(key="frame_preset")
     assert choice.value == "balanced" and choice.options[:3] == [
-        gaia.views.preset_label(n, gaia.views.preset_rows(gaia.DEFAULT_MODEL, frames=6, current_edge=1024,
-                                                          records=gaia.scan_folder(folder).records)[0])
+        gaia.views.preset_label(n, gaia.views.preset_rows(gaia.limits.DEFAULT_MODEL, frames=6, current_edge=1024,
+                                                          records=scan_folder(folder).records)[0])
         for n in ("economy", "balanced", "detailed")]
     table = at.dataframe[0].value
     assert list(table["preset"]) == ["economy", "balanced", "detailed"]
@@ -87,7 +89,7 @@ def test_submit_shows_each_profiles_output_tokens_and_switches_to_compact(api_en
     settings = gaia.Folder(folder).settings()
     assert settings.prompt_profile == "compact"
     assert gaia.Folder(folder).profile().hash == compact_profile(full).hash
-    plan = gaia.plan_submission(folder)
+    plan = plan_submission(folder)
     assert plan.profile.hash == compact_profile(full).hash  # what the batch will send
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import gaia
+from gaia.media.empty import empty_scores
+from gaia.media.scan import scan_folder
 from gaia.pricing.levers import MissRate, save_misses
 from gaia.settings import EMPTY_THRESHOLD
 from tests.media.empty_clips import trap_folder
@@ -41,7 +43,7 @@ def test_unchecked_clips_get_a_check_button_and_then_a_contact_sheet_with_one_cl
 
 def test_the_threshold_is_the_folders_and_a_measured_miss_rate_shows(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
-    gaia.empty_scores(folder, gaia.scan_folder(folder).records)
+    empty_scores(folder, scan_folder(folder).records)
     save_misses(folder, MissRate(12, 1, ("x.mp4",)))
     at = page_app(KEYFRAMES, folder).run()
     assert at.select_slider(key="empty_threshold").value == EMPTY_THRESHOLD
@@ -58,7 +60,7 @@ def test_estimate_page_shows_the_saving_at_the_threshold_and_the_measured_misses
     at = page_app(estimate_page, folder).run()
     assert not at.exception
     assert not any("likely-empty" in c.value for c in at.caption)  # nothing checked: nothing said
-    gaia.empty_scores(folder, gaia.scan_folder(folder).records)
+    empty_scores(folder, scan_folder(folder).records)
     save_misses(folder, MissRate(10, 0))
     at = page_app(estimate_page, folder).run()
     assert not at.exception

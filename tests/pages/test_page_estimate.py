@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.media.keyframes import extract_keyframes
 from gaia.pricing.estimate import estimate_run, load_run_inputs
 from tests.pages._app import page_app
 
@@ -32,7 +33,7 @@ def extracted(make_folder) -> Path:
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "hd"})
     settings = gaia.Folder(folder).settings().with_keyframes(count=3)
     gaia.Folder(folder).save_settings(settings)
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model, workers=1)
     return folder
 
 
@@ -119,7 +120,7 @@ def test_text_counts_are_exact_with_the_api_and_approximate_in_demo_mode(extract
     demo.session_state["use_emulator"] = True  # the sidebar's demo switch: never ask the real API
     demo.run()
     assert not demo.exception
-    # The count the API made is kept for the folder (gaia.folder_prompt_tokens), so the demo shows the same
+    # The count the API made is kept for the folder (folder_prompt_tokens), so the demo shows the same
     # figure every other page uses, without asking the API again.
     assert any("exact (count_tokens" in c.value for c in demo.caption)
     assert dict(api_env.calls) == calls

@@ -9,7 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 import gaia
 from gaia.labels import effective_analysis, read_verified
-from gaia.sidecar import write_sidecar
+from gaia.media.keyframes import extract_keyframes
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.sidecar import read_sidecar, write_sidecar
 from gaia.views import iter_analyses_jsonl, load_results, review_queue, rows_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +28,12 @@ def analysed(make_folder, emulator, monkeypatch) -> Path:
     folder = make_folder({"cat.mp4": "testsrc", "dog.mov": "mov"})
     f = gaia.Folder(folder)
     f.save_settings(f.settings().with_keyframes(count=2))
-    gaia.extract_keyframes(folder, settings=f.settings().keyframes, model=f.settings().model)
+    extract_keyframes(folder, settings=f.settings().keyframes, model=f.settings().model)
     client = emulator.client(max_retries=0)
-    assert gaia.submit(folder, gaia.plan_submission(folder), client).ok
+    assert submit(folder, plan_submission(folder), client).ok
     emulator.advance_clock(3600)
-    gaia.retrieve(folder, client)
-    data = gaia.read_sidecar(folder / "cat.mp4")
+    retrieve(folder, client)
+    data = read_sidecar(folder / "cat.mp4")
     analysis = {**data["analysis"], "confidence": "low",
                 "setting": {**data["analysis"]["setting"], "environment": "unknown"}}
     write_sidecar(folder / "cat.mp4", {"analysis": analysis})
@@ -62,7 +66,7 @@ def test_correct_a_field_in_the_queue_and_see_it_verified_and_exported(analysed)
     assert any("as verified" in s.value for s in at.success)
     verified = read_verified(analysed / "cat.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
-    assert effective_analysis(gaia.read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
+    assert effective_analysis(read_sidecar(analysed / "cat.mp4"))["setting"]["environment"] == "outdoor"
     # every field of the form was checked by a person: the video leaves the queue
     queue_now = [d.value for d in at.dataframe if "why" in d.value.columns]
     assert not queue_now or "cat.mp4" not in set(queue_now[0]["video"])
@@ -80,12 +84,12 @@ def test_the_form_fits_each_field_and_shows_the_frames_beside_it(analysed):
     assert not at.exception
     assert not [t for t in at.text_area if t.key and t.key.startswith("review::")]  # nothing as JSON text
     tags = at.multiselect(key="review::cat.mp4::tags")
-    answer = gaia.read_sidecar(analysed / "cat.mp4")["analysis"]
+    answer = read_sidecar(analysed / "cat.mp4")["analysis"]
     assert tags.value == answer["tags"] and set(answer["tags"]) <= set(tags.options)
     assert tags.proto.accept_new_options
     editors = {d.key for d in at.dataframe if d.proto.editing_mode}  # table editors (st.data_editor)
     assert {"review::cat.mp4::subjects", "review::cat.mp4::behaviours", "review::cat.mp4::notable_moments"} <= editors
-    ts = gaia.read_sidecar(analysed / "cat.mp4")["run"]["keyframe_timestamps"]
+    ts = read_sidecar(analysed / "cat.mp4")["run"]["keyframe_timestamps"]
     captions = [c for im in at.image for c in im.captions]
     assert captions == [gaia.format.position(t) for t in ts]  # the frames, at their times, beside the form
     tags.set_value(["cat", "sofa", "my own tag"])

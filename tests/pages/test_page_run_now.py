@@ -10,7 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 import gaia
 from gaia.pricing.bill import history
-from gaia.sidecar import write_sidecar
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.sidecar import read_sidecar, write_sidecar
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
@@ -65,7 +67,7 @@ def test_run_now_tab_states_the_choice_and_analyses_three_videos(api_env, ready_
     m = _metrics(at)
     assert m["Answered"] == "3" and m["Failed"] == "0"
     for rel in LAYOUT:
-        data = gaia.read_sidecar(folder / rel)
+        data = read_sidecar(folder / rel)
         assert data["run"]["mode"] == "standard" and data["analysis"]
     assert api_env.calls["messages.create"] == 3
     assert "messages.create" in api_env.calls and "batches.create" not in api_env.calls
@@ -93,7 +95,7 @@ def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api_env, r
     assert not at.exception, at.exception
     assert any("as a batch" in s.value for s in at.success)
     assert api_env.calls.get("batches.create") == 1
-    assert gaia.failures(folder) == []
+    assert failures(folder) == []
 
 
 def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, ready_folder):
@@ -125,7 +127,7 @@ def test_prompt_trial_shows_answers_beside_frames_and_keeps_the_prompt(api_env, 
     at.button(key="trial_keep").click().run()
     assert not at.exception, at.exception
     assert gaia.Folder(folder).settings().prompt_profile == edited.hash
-    plan = gaia.plan_submission(folder)
+    plan = plan_submission(folder)
     assert plan.profile.hash == edited.hash
     assert len(plan.requests) == 1 and len(plan.skipped_by("analysed")) == 2
 
@@ -170,12 +172,12 @@ def test_prompt_trial_answers_can_be_discarded(api_env, ready_folder):
     at.button(key="trial_go").click().run()
     assert not at.exception, at.exception
     assert len(list(folder.glob("*.gaia.json"))) == 2
-    assert len(gaia.plan_submission(folder).requests) == 0  # the batch would skip both
+    assert len(plan_submission(folder).requests) == 0  # the batch would skip both
     at.button(key="trial_discard_answers").click().run()
     assert not at.exception, at.exception
     assert any("2 sidecar(s) put back" in s.value for s in at.success)
     assert list(folder.glob("*.gaia.json")) == []
-    assert len(gaia.plan_submission(folder).requests) == 2
+    assert len(plan_submission(folder).requests) == 2
     assert "trial_discard_answers" not in [b.key for b in at.button]
 
 
@@ -189,4 +191,4 @@ def test_prompt_trial_answers_can_be_kept(api_env, ready_folder):
     assert not at.exception, at.exception
     assert any("Kept the 2 answer(s)" in s.value for s in at.success)
     assert "trial_keep_answers" not in [b.key for b in at.button]
-    assert gaia.read_sidecar(folder / "a.mp4")["analysis"]["summary"] != "mine"
+    assert read_sidecar(folder / "a.mp4")["analysis"]["summary"] != "mine"

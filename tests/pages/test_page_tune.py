@@ -8,6 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.media.empty import empty_scores
+from gaia.media.scan import scan_folder
+from gaia.pricing.levers import measured_misses
+from gaia.quality.tune import quality_for, stored_quality
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "7_Tune.py")
@@ -36,7 +40,7 @@ def test_price_run_see_and_adopt(folder):
     assert not at.exception
     plan = at.session_state["tune_plan"][1]
     assert len(plan["configs"]) >= 6 and plan["planned_usd"] > 0
-    assert gaia.stored_quality(folder) is None  # pricing sends nothing and stores nothing
+    assert stored_quality(folder) is None  # pricing sends nothing and stores nothing
     budget = at.number_input(key="tune_budget").value
     assert budget == gaia.views.default_budget(plan["planned_usd"])  # the ladder's own prices, not a literal
     assert f"spend at most {gaia.format.usd(budget)}" in at.button(key="tune_run").label
@@ -49,7 +53,7 @@ def test_price_run_see_and_adopt(folder):
 
     at.button(key="tune_run").click().run()
     assert not at.exception, at.exception
-    stored = gaia.stored_quality(folder)
+    stored = stored_quality(folder)
     assert stored is not None and stored["spent_usd"] <= budget
     assert stored["reference"]["score"] is not None
     assert at.get("plotly_chart"), "the quality-against-cost chart"
@@ -78,7 +82,7 @@ def test_price_run_see_and_adopt(folder):
         rec["model"], rec["frames"], rec["max_edge"])
     assert any("Adopted" in s.value for s in at.success)
     assert [b.key for b in at.button if b.key == "tune_adopt"] == []  # already the folder's settings
-    assert gaia.quality_for(folder)["id"] == rec["id"]  # the Estimate page's quality line finds it
+    assert quality_for(folder)["id"] == rec["id"]  # the Estimate page's quality line finds it
 
 
 def test_no_cascade_and_a_likely_empty_sample_from_the_page(tmp_path, emulator, monkeypatch):
@@ -87,7 +91,7 @@ def test_no_cascade_and_a_likely_empty_sample_from_the_page(tmp_path, emulator, 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
     folder = trap_folder(tmp_path / "trap")
-    gaia.empty_scores(folder, gaia.scan_folder(folder).records)
+    empty_scores(folder, scan_folder(folder).records)
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["folder"] = str(folder)
     at.run()
@@ -99,9 +103,9 @@ def test_no_cascade_and_a_likely_empty_sample_from_the_page(tmp_path, emulator, 
     assert not [c for c in at.session_state["tune_plan"][1]["configs"] if c.get("cascade")]
     at.button(key="tune_run").click().run()
     assert not at.exception, at.exception
-    stored = gaia.stored_quality(folder)
+    stored = stored_quality(folder)
     assert stored["misses"]["sampled"] == 2 and not [c for c in stored["configs"] if c.get("cascade")]
     captions = [c.value.replace("\\", "") for c in at.caption]  # Markdown-escaped
     line = next(c for c in captions if c.startswith(":material/visibility_off: Likely-empty clips at the threshold"))
     assert f"{stored['misses']['with_subject']} of 2 sampled likely-empty clips had a subject" in line
-    assert gaia.measured_misses(folder).sampled == 2  # what the Estimate page shows
+    assert measured_misses(folder).sampled == 2  # what the Estimate page shows

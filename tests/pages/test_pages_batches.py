@@ -17,7 +17,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.sidecar import write_sidecar
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve, watch
+from gaia.runs.status import batch_statuses, refresh_status
+from gaia.sidecar import read_sidecar, write_sidecar
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +57,7 @@ def _table(at: AppTest, column: str):
 def _wait_ended(folder: Path, timeout: float = 20.0) -> None:
     client = gaia.make_client()
     deadline = time.monotonic() + timeout
-    while any(s.running for s in gaia.refresh_status(folder, client)):
+    while any(s.running for s in refresh_status(folder, client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
 
@@ -73,7 +78,7 @@ def test_submit_page_shows_the_plan_and_creates_the_batches(api_env, ready_folde
     assert go.label.startswith("Submit 2 video(s) in 1 batch(es) · about $") and not go.disabled
     go.click().run()
     assert not at.exception, at.exception
-    statuses = gaia.batch_statuses(folder)
+    statuses = batch_statuses(folder)
     assert len(statuses) == 1 and statuses[0].state == "submitted" and statuses[0].n_requests == 2
     assert any("Submitted 2 request(s) in 1 batch(es)" in s.value for s in at.success)
     assert at.session_state["progress_flash"].startswith("Submitted 2 request(s)")
@@ -98,15 +103,15 @@ def test_submit_page_spend_cap_blocks(api_env, ready_folder):
     assert any(r"above your cap of \$0\.00" in e.value for e in at.error), [e.value for e in at.error]
     at.number_input(key="submit_cap").set_value(100.0).run()
     assert not at.button(key="submit_go").disabled and not at.error
-    assert gaia.batch_statuses(folder) == []
+    assert batch_statuses(folder) == []
 
 
 def test_submit_page_skips_analysed_videos_unless_forced(api_env, ready_folder):
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
     client = gaia.make_client()
-    gaia.submit(folder, gaia.plan_submission(folder), client)
+    submit(folder, plan_submission(folder), client)
     _wait_ended(folder)
-    assert gaia.retrieve(folder, client).written == 2
+    assert retrieve(folder, client).written == 2
     at = _app(SUBMIT, folder).run()
     assert {m.label: m.value for m in at.metric}["Videos to send"] == "0"
     assert any("already analysed" in e.label for e in at.expander)
@@ -119,7 +124,7 @@ def test_submit_page_skips_analysed_videos_unless_forced(api_env, ready_folder):
 
 
 def _submit(folder: Path) -> gaia.SubmitResult:
-    res = gaia.submit(folder, gaia.plan_submission(folder), gaia.make_client())
+    res = submit(folder, plan_submission(folder), gaia.make_client())
     assert res.ok and res.sent, res
     return res
 
@@ -143,7 +148,7 @@ def test_progress_page_running_then_ended_and_retrieved_automatically(api_env, r
     assert "in progress" in text and "reports request counts only once the whole batch has ended" in text
     assert "left of the API's 24-hour window" in at.progress[0].proto.text
     assert next(b for b in at.button if b.key.startswith("cancel_")).label == "Cancel batch…"
-    assert all(gaia.read_sidecar(folder / n) is None for n in ("a.mp4", "b.mp4"))
+    assert all(read_sidecar(folder / n) is None for n in ("a.mp4", "b.mp4"))
 
     api_env.advance_clock(3700)  # the batch ends at the emulator; the next refresh sees it and retrieves
     at.run()
@@ -151,7 +156,7 @@ def test_progress_page_running_then_ended_and_retrieved_automatically(api_env, r
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Running"] == "0" and metrics["Results retrieved"] == "1 of 1 ended"
     assert any("Results retrieved: 2 sidecar(s) written" in s.value for s in at.success)
-    assert all(gaia.read_sidecar(folder / n)["analysis"] for n in ("a.mp4", "b.mp4"))
+    assert all(read_sidecar(folder / n)["analysis"] for n in ("a.mp4", "b.mp4"))
     assert "results in sidecars" in _all_text(at)
     assert len(at.get("plotly_chart")) == 2  # both history charts are drawn
 
@@ -164,12 +169,12 @@ def test_progress_page_retrieves_on_one_click_when_automatic_is_off(api_env, rea
     at.session_state["progress_auto"] = False
     at.run()
     assert not at.exception, at.exception
-    assert gaia.read_sidecar(folder / "a.mp4") is None  # nothing downloaded until asked
+    assert read_sidecar(folder / "a.mp4") is None  # nothing downloaded until asked
     button = at.button(key="retrieve_now")
     assert button.label == "Retrieve the results of 1 ended batch(es) (1 requests)"
     button.click().run()
     assert not at.exception, at.exception
-    assert gaia.read_sidecar(folder / "a.mp4")["analysis"]
+    assert read_sidecar(folder / "a.mp4")["analysis"]
     assert not [b for b in at.button if b.key == "retrieve_now"]
 
 
@@ -180,7 +185,7 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_f
     _wait_ended(folder)
     at = _app(PROGRESS, folder).run()
     assert not at.exception, at.exception
-    failed = {f.rel_path: f for f in gaia.failures(folder)}
+    failed = {f.rel_path: f for f in failures(folder)}
     assert 0 < len(failed) < 6
     table = _table(at, "what happened")
     assert sorted(table["video"]) == sorted(failed)
@@ -189,7 +194,7 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_f
     api_env.update_config(errored_rate=0.0)
     at.button(key="retry_failed").click().run()  # paid: it states the amount and asks once, sending nothing yet
     assert not at.exception, at.exception
-    assert len(gaia.batch_statuses(folder)) == 1
+    assert len(batch_statuses(folder)) == 1
     offer = gaia.views.retry_offer(folder)
     assert offer.requests == len(failed) and offer.usd is not None and offer.usd > 0
     assert any(gaia.format.usd(offer.usd) in w.value and f"{len(failed)} request(s)" in w.value for w in at.warning)
@@ -197,7 +202,7 @@ def test_progress_page_lists_failures_and_retries_exactly_those(api_env, ready_f
     assert gaia.format.usd(offer.usd) in yes.label
     yes.click().run()
     assert not at.exception, at.exception
-    statuses = gaia.batch_statuses(folder)
+    statuses = batch_statuses(folder)
     assert len(statuses) == 2
     retry_batch = statuses[-1].batch_id
     with gaia.Folder(folder).ledger() as ledger:
@@ -216,10 +221,10 @@ def test_progress_page_cancel_asks_first(api_env, ready_folder):
     cancel.click().run()
     assert not at.exception, at.exception
     assert any("Cancel batch 1?" in w.value for w in at.warning)
-    assert gaia.batch_statuses(folder)[0].processing_status == "in_progress"  # nothing canceled yet
+    assert batch_statuses(folder)[0].processing_status == "in_progress"  # nothing canceled yet
     next(b for b in at.button if b.key.startswith("cancel_yes_")).click().run()
     assert not at.exception, at.exception
-    status = gaia.batch_statuses(folder)[0]
+    status = batch_statuses(folder)[0]
     assert status.batch_id == res.batches[0].batch_id
     assert status.processing_status in ("canceling", "ended")
 
@@ -235,13 +240,13 @@ def analysed_folder(api_env, ready_folder):
     """Three analysed videos (one with a hostile summary and known tags), one failed, one never sent."""
     folder = ready_folder({"cat.mp4": "testsrc", "dog.mp4": "cuts", "fox.mp4": "testsrc", "bad.mp4": "text"})
     client = gaia.make_client()
-    gaia.submit(folder, gaia.plan_submission(folder), client)
+    submit(folder, plan_submission(folder), client)
     _wait_ended(folder)
-    assert gaia.retrieve(folder, client).written == 3
+    assert retrieve(folder, client).written == 3
     for name, species, tags in (("cat.mp4", "domestic cat", ["cat", "sofa", "indoor"]),
                                 ("dog.mp4", "dog", ["dog", "garden"]),
                                 ("fox.mp4", "red fox", ["fox", "night", "garden"])):
-        data = gaia.read_sidecar(folder / name)
+        data = read_sidecar(folder / name)
         data["analysis"]["subjects"] = [{"species": species, "scientific_name": "", "count": 1, "description": ""}]
         data["analysis"]["tags"] = tags
         if name == "cat.mp4":
@@ -336,7 +341,7 @@ def test_results_detail_shows_frames_with_times_and_raw_json(analysed_folder):
     at.session_state["results_video"] = "fox.mp4"
     at.run()
     assert not at.exception, at.exception
-    sidecar = gaia.read_sidecar(analysed_folder / "fox.mp4")
+    sidecar = read_sidecar(analysed_folder / "fox.mp4")
     ts = sidecar["run"]["keyframe_timestamps"]
     captions = [c for im in at.image for c in im.captions]
     assert len(ts) == 2
@@ -348,10 +353,10 @@ def test_results_detail_shows_frames_with_times_and_raw_json(analysed_folder):
 def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     folder = ready_folder({f"v{i}.mp4": "testsrc" for i in range(4)})
     api_env.update_config(errored_rate=0.5, seed=3)
-    gaia.submit(folder, gaia.plan_submission(folder), gaia.make_client())
+    submit(folder, plan_submission(folder), gaia.make_client())
     _wait_ended(folder)
-    gaia.retrieve(folder, gaia.make_client())
-    failed = sorted(f.rel_path for f in gaia.failures(folder))
+    retrieve(folder, gaia.make_client())
+    failed = sorted(f.rel_path for f in failures(folder))
     assert failed
     at = _results(folder, "failures")
     assert sorted(_table(at, "what happened")["video"]) == failed
@@ -360,11 +365,11 @@ def test_results_failures_tab_lists_reasons_and_retries(api_env, ready_folder):
     api_env.update_config(errored_rate=0.0)
     at.button(key="results_retry").click().run()
     assert not at.exception, at.exception
-    assert len(gaia.batch_statuses(folder)) == 1  # asked first, with the amount
+    assert len(batch_statuses(folder)) == 1  # asked first, with the amount
     at.button(key="results_retry_yes").click().run()
     assert not at.exception, at.exception
     with gaia.Folder(folder).ledger() as ledger:
-        sent = ledger.requests(batch_id=gaia.batch_statuses(folder)[-1].batch_id)
+        sent = ledger.requests(batch_id=batch_statuses(folder)[-1].batch_id)
     assert sorted(r.rel_path for r in sent) == failed
 
 
@@ -400,7 +405,7 @@ def test_submit_page_offers_to_extract_missing_keyframes_and_a_dry_run(api_env, 
     assert not at.button(key="submit_go").disabled
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Dry run: download the requests (JSONL)" in labels
-    assert gaia.batch_statuses(folder) == []  # nothing sent by looking or by preparing the dry run
+    assert batch_statuses(folder) == []  # nothing sent by looking or by preparing the dry run
 
 
 def test_submit_page_on_a_folder_without_videos_says_so(api_env, tmp_path):
@@ -416,7 +421,7 @@ def test_progress_page_explains_a_batch_the_other_endpoint_made(api_env, ready_f
     from gaia.emulator import start_emulator
 
     folder = ready_folder({"a.mp4": "testsrc"})
-    assert gaia.submit(folder, gaia.plan_submission(folder), api_env.client(max_retries=0)).ok
+    assert submit(folder, plan_submission(folder), api_env.client(max_retries=0)).ok
     with start_emulator(state_dir=tmp_path / "other-endpoint") as other:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", other.base_url)  # the same folder, another endpoint
         at = _app(PROGRESS, folder).run()
@@ -433,13 +438,13 @@ def test_the_submit_page_plans_once_per_folder_state(api_env, ready_folder, monk
     # and any change to the folder's state (here its settings) plans again.
     folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
     calls: list[str] = []
-    real = gaia.plan_submission
+    real = plan_submission
 
     def counting(*args, **kwargs):
         calls.append("plan")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gaia, "plan_submission", counting)
+    monkeypatch.setattr(gaia.face, "plan_submission", counting)
     import streamlit as st
 
     st.cache_resource.clear()
@@ -462,10 +467,10 @@ def test_progress_page_shows_kept_answers_and_writes_them_once_the_cause_is_gone
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
     from gaia.settings import RunSettings
 
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), client).ok
-    gaia.watch(folder, client, poll_s=0.1, retrieve_results=False)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), client).ok
+    watch(folder, client, poll_s=0.1, retrieve_results=False)
     (folder / "b.gaia.json").write_bytes(b'{"note": "caf\xe9"}\n')  # not UTF-8: the answer cannot go there
-    gaia.retrieve(folder, client)
+    retrieve(folder, client)
     at = _app(PROGRESS, folder).run()
     assert not at.exception, at.exception
     assert any("1 paid answer" in w.value and "are kept" in w.value for w in at.warning)

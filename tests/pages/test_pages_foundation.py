@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import gaia
+from gaia.media.keyframes import cached_keyframes, extract_keyframes
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def test_keyframes_page_extracts_shows_and_excludes(make_folder, monkeypatch):
     assert not at.exception
     assert "need their keyframes extracted" in at.info[0].value
     calls: list[tuple[int, int]] = []
-    real = gaia.extract_keyframes
+    real = extract_keyframes
 
     def counted(*args, on_progress=None, **kwargs):
         def seen(done: int, total: int) -> None:
@@ -89,14 +90,14 @@ def test_keyframes_page_extracts_shows_and_excludes(make_folder, monkeypatch):
             on_progress(done, total)
         return real(*args, on_progress=seen, **kwargs)
 
-    monkeypatch.setattr(gaia, "extract_keyframes", counted)
+    monkeypatch.setattr(gaia.face, "extract_keyframes", counted)
     at.button[0].click().run()
     assert not at.exception
     # Issue 26 item 6: the bar counts the videos to extract (not the zero-byte file) and moves per video.
     assert calls == [(0, 2), (1, 2), (2, 2)]
     assert at.success[0].value == "Extracted keyframes for 2 video(s)."
     assert not at.info  # nothing left to extract
-    sets = gaia.cached_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes,
+    sets = cached_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes,
                                  model=gaia.Folder(folder).settings().model)
     n_frames = sum(len(k.frames) for k in sets)
     metrics = {m.label: m.value for m in at.metric}
@@ -129,7 +130,7 @@ def test_file_names_with_markup_are_shown_as_written(make_folder):
     name = "my_clip *v2* [x](y) <b>bold</b>.mp4"
     folder = make_folder({name: "testsrc", "bad `tick`.mp4": "zero"})
     settings = gaia.Folder(folder).settings()
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
     at = _app(KEYFRAMES, folder).run()
     assert not at.exception
     heads = [m.value for m in at.markdown if "my" in m.value]

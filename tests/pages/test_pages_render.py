@@ -9,6 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.media.keyframes import extract_keyframes
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,13 +43,13 @@ def analysed_folder(make_folder, emulator, monkeypatch):
     folder = make_folder({"cat.mp4": "testsrc", "dog.mov": "mov", "broken.mp4": "text"})
     settings = gaia.Folder(folder).settings().with_keyframes(count=2)
     gaia.Folder(folder).save_settings(settings)
-    gaia.extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    extract_keyframes(folder, settings=settings.keyframes, model=settings.model)
     client = emulator.client(max_retries=0)
-    plan = gaia.plan_submission(folder)
+    plan = plan_submission(folder)
     assert plan.ok and len(plan.requests) == 2
-    assert gaia.submit(folder, plan, client).ok
+    assert submit(folder, plan, client).ok
     emulator.advance_clock(3600)
-    gaia.retrieve(folder, client)
+    retrieve(folder, client)
     return folder
 
 

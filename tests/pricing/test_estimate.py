@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 from gaia.facts import model_facts
 from gaia.folder import Folder
 from gaia.format import pct, usd
 from gaia.media.keyframes import KeyframeSet
+from gaia.media.scan import scan_folder
 from gaia.pricing.bill import CacheGroup, History
 from gaia.pricing.estimate import estimate_run, load_run_inputs
 from gaia.pricing.models import SCENARIOS
@@ -159,7 +159,7 @@ def test_load_run_inputs_takes_a_folder_a_path_or_a_string(make_folder) -> None:
     root = make_folder({"a.mp4": "testsrc"})
     folder = Folder.of(root)
     folder.save_settings(folder.settings().with_keyframes(count=2))
-    records = gaia.scan_folder(root).records
+    records = scan_folder(root).records
     by_folder = load_run_inputs(folder, records=records)
     assert by_folder == load_run_inputs(root, records=records) == load_run_inputs(str(root), records=records)
     assert by_folder.folder == folder.path and by_folder.model == folder.settings().model
@@ -179,5 +179,5 @@ def test_a_damaged_ledger_leaves_the_estimate_on_its_defaults(make_folder) -> No
     ledger.parent.mkdir(parents=True, exist_ok=True)
     ledger.write_bytes(b"this is not a database")
     assert folder.has_ledger
-    inp = load_run_inputs(folder, records=gaia.scan_folder(root).records)  # does not raise
+    inp = load_run_inputs(folder, records=scan_folder(root).records)  # does not raise
     assert inp.history is None or (not inp.history.output_tokens and not inp.history.cache_read_shares)

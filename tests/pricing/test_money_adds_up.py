@@ -17,13 +17,16 @@ from pathlib import Path
 import anthropic
 import pytest
 
-import gaia
 from gaia.facts import model_facts
 from gaia.folder import Folder
 from gaia.media.demo import ensure_demo_folder
 from gaia.media.keyframes import cached_keyframes, extract_keyframes
 from gaia.pricing.bill import folder_spend, history
 from gaia.pricing.estimate import Estimate, estimate_run
+from gaia.runs.batch import submit
+from gaia.runs.now import run_now as send_now
+from gaia.runs.recovery import plan_run_now, plan_submission
+from gaia.runs.retrieve import retrieve
 from gaia.settings import RunSettings, run_fingerprint
 from gaia.sidecar import sidecar_state
 from tests.pricing._honest_fake import HonestFake, serve
@@ -58,19 +61,19 @@ def estimate(folder: Path, ksets: list, client: anthropic.Anthropic) -> Estimate
 
 def run_now(folder: Path, ksets: list, client: anthropic.Anthropic, limit: int | None = None) -> str:
     """Send (the first ``limit`` of) the videos not analysed yet now, one at a time; the run's id."""
-    plan = gaia.plan_run_now(folder, RunSettings(), limit=limit, keyframe_sets=ksets)
-    res = gaia.run_now(folder, plan, client, concurrency=1)
+    plan = plan_run_now(folder, RunSettings(), limit=limit, keyframe_sets=ksets)
+    res = send_now(folder, plan, client, concurrency=1)
     assert res.blocked is None and not res.not_sent, res
     return str(res.run_id)
 
 
 def batch(folder: Path, ksets: list, client: anthropic.Anthropic) -> str:
     """Submit the videos not analysed yet as a batch, wait, retrieve; the run's id."""
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    res = gaia.submit(folder, plan, client)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    res = submit(folder, plan, client)
     assert res.ok, res
     wait_ended(client, folder)
-    assert gaia.retrieve(folder, client).complete
+    assert retrieve(folder, client).complete
     return plan_run_id(folder)
 
 

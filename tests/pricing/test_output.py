@@ -14,6 +14,7 @@ from gaia.pricing.output import (
     TRUNCATED_KIND,
     LimitVerdict,
     advise_max_tokens,
+    max_tokens_advice,
     output_estimate,
     percentile,
     schema_shape,
@@ -108,7 +109,7 @@ def test_cut_off_answers_ask_for_at_least_twice_the_limit_they_hit():
     a = advise_max_tokens([500] * 20, 1024, truncated_at=[1024, 1024])
     assert a.verdict is LimitVerdict.TRUNCATED and a.truncated == 2 and a.suggested == 2048
     assert "2 answer(s) were cut off" in a.message
-    assert advise_max_tokens([], 60_000, truncated_at=[60_000]).suggested == gaia.MAX_MAX_TOKENS
+    assert advise_max_tokens([], 60_000, truncated_at=[60_000]).suggested == gaia.limits.MAX_MAX_TOKENS
 
 
 def test_the_ledger_kind_for_a_cut_off_answer_is_the_recorders():
@@ -132,7 +133,7 @@ def test_advice_from_a_folders_ledger_counts_only_this_prompt_and_model(tmp_path
         _record(ledger, run_id, 1, "failed", 2000, error_kind=ErrorKind.MAX_TOKENS)
         _record(ledger, run_id, 5, "succeeded", 9000, prompt_hash="other")
         _record(ledger, run_id, 5, "succeeded", 9000, model="m2")
-    a = gaia.max_tokens_advice(f, "p1", "m1", 2000)
+    a = max_tokens_advice(f, "p1", "m1", 2000)
     assert (a.answers, a.longest, a.truncated, a.truncated_at) == (12, 1000, 1, 2000)
     assert a.verdict is LimitVerdict.TRUNCATED and a.suggested == 4096
-    assert gaia.max_tokens_advice(tmp_path / "empty", "p1", "m1", 2000).verdict is LimitVerdict.NO_HISTORY
+    assert max_tokens_advice(tmp_path / "empty", "p1", "m1", 2000).verdict is LimitVerdict.NO_HISTORY

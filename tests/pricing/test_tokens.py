@@ -156,7 +156,7 @@ def test_presets_on_full_hd_cost_what_the_pixel_rule_says():
 
 def test_the_default_costs_far_less_than_the_models_full_size():
     full = frame_cost(SONNET, None, frames=6)
-    balanced = next(r for r in preset_costs(SONNET, frames=6) if r.preset == gaia.DEFAULT_FRAME_PRESET)
+    balanced = next(r for r in preset_costs(SONNET, frames=6) if r.preset == gaia.limits.DEFAULT_FRAME_PRESET)
     assert full.tokens_per_frame == 2691
     assert balanced.tokens_per_frame * 3 < full.tokens_per_frame
 

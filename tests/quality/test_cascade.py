@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 
 import gaia
-from gaia.pricing.levers import wilson
+from gaia.media.empty import empty_scores
+from gaia.media.scan import scan_folder
+from gaia.pricing.levers import measured_misses, wilson
 from gaia.quality.ladder import PricedConfig, Role, TuneConfig
 from gaia.quality.runner import TuneAnswers, run_usd
+from gaia.quality.tune import adopt_config, quality_for, run_tune, stored_quality
 from gaia.runs.escalation import uncertain
 from gaia.settings import CASCADE_ASSUMED_SHARE
+from gaia.sidecar import read_sidecar
 from tests.media.empty_clips import trap_folder
 from tests.pages._app import page_app
 from tests.quality.test_tune import LADDER, SPECIES, FakeRunner
@@ -57,7 +61,7 @@ def test_a_cascade_row_is_its_passes_answers_priced_as_both_passes_measured_bill
     first = cascade.first_pass(base)
     assert first is not None and (first.model, first.max_edge) == ("claude-haiku-5-5", 512)
     runner = UnsureFirstPass(first.id, unsure={1, 3}, wrong={c.id for c in LADDER[1:]})
-    result = gaia.run_tune(folder, runner=runner, configs=LADDER, cascades=[CHEAP], n=5)
+    result = run_tune(folder, runner=runner, configs=LADDER, cascades=[CHEAP], n=5)
     assert cascade.id not in runner.calls and runner.calls.count(first.id) == 1  # never sent: made of its rows
     rows = {r.config.id: r for r in result.results}
     row, cheap, strong = rows[cascade.id], rows[first.id], result.current
@@ -88,8 +92,8 @@ def test_a_cascade_row_is_its_passes_answers_priced_as_both_passes_measured_bill
     assert cheap.interval.diff < row.interval.diff
     assert result.verdict is gaia.Verdict.RECOMMEND and result.recommended.config.id == cascade.id
     assert "Recommended: Cascade: Claude Haiku 5.5 at the economy frame size first" in result.decision.text
-    stored = gaia.stored_quality(folder)
-    records = gaia.views.config_records(stored, gaia.DEFAULT_TOLERANCE)
+    stored = stored_quality(folder)
+    records = gaia.views.config_records(stored, gaia.limits.DEFAULT_TOLERANCE)
     mine = next(r for r in records if r["configuration"] == cascade.label())
     assert "cascade: 2 of 5 sent again" in mine[""] and mine["tune cost"] == gaia.views.CASCADE_TUNE_COST
     assert mine["$ per video"] == gaia.format.usd(row.measured_usd_per_video) and mine["cost from"] == "measured"
@@ -100,9 +104,9 @@ def test_a_cascade_row_is_its_passes_answers_priced_as_both_passes_measured_bill
 def test_adopting_a_recommended_cascade_sets_the_cascade_entry_and_a_single_one_clears_it(demo_copy) -> None:
     folder = demo_copy()
     cascade = _cascade_config(folder)
-    saved = gaia.adopt_config(folder, cascade)
+    saved = adopt_config(folder, cascade)
     assert saved.cascade == CHEAP and gaia.Folder(folder).settings() == saved
-    assert gaia.adopt_config(folder, LADDER[1]).cascade == ""  # a single configuration is one pass again
+    assert adopt_config(folder, LADDER[1]).cascade == ""  # a single configuration is one pass again
 
 
 def test_a_folder_that_runs_a_cascade_has_it_as_the_current_rung_with_its_passes_always_sent(demo_copy) -> None:
@@ -112,7 +116,7 @@ def test_a_folder_that_runs_a_cascade_has_it_as_the_current_rung_with_its_passes
     cascade = _cascade_config(folder)
     first = cascade.first_pass(f.settings())
     runner = UnsureFirstPass(first.id, unsure={0})
-    result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=3)
+    result = run_tune(folder, runner=runner, configs=LADDER, n=3)
     assert result.current.config == cascade and result.current.cascade is not None
     assert runner.calls[:5] == [LADDER[0].id, dataclasses.replace(LADDER[0], replicate=1).id,
                                 first.id, dataclasses.replace(cascade, cascade=None).id,
@@ -120,12 +124,12 @@ def test_a_folder_that_runs_a_cascade_has_it_as_the_current_rung_with_its_passes
     assert [r.config.id for r in result.results].count(cascade.id) == 1
     assert result.current.measured_usd_per_video == pytest.approx(result.current.cascade.usd_per_video)
     assert result.to_dict()["current"] == cascade.id
-    assert gaia.quality_for(folder)["id"] == cascade.id  # the Estimate page's quality line: the cascade it runs
+    assert quality_for(folder)["id"] == cascade.id  # the Estimate page's quality line: the cascade it runs
 
 
 def test_the_default_tune_weighs_one_cascade_priced_before_sending_from_its_passes(demo_copy) -> None:
     folder = demo_copy()
-    planned = gaia.run_tune(folder, n=2, dry_run=True)  # the default ladder
+    planned = run_tune(folder, n=2, dry_run=True)  # the default ladder
     cascades = [r for r in planned.results if r.config.cascade]
     assert [r.config.cascade for r in cascades] == [CHEAP]
     rows = {r.config.id: r.priced for r in planned.results}
@@ -134,15 +138,15 @@ def test_the_default_tune_weighs_one_cascade_priced_before_sending_from_its_pass
     assert cascades[0].priced.usd_per_video == pytest.approx(
         first.usd_per_video + CASCADE_ASSUMED_SHARE * strong.usd_per_video)  # assumed until a cascade ran
     assert cascades[0].priced.tune_usd == 0.0  # it costs the tune nothing beyond its passes' rows
-    assert not [r for r in gaia.run_tune(folder, n=2, dry_run=True, cascades=[]).results if r.config.cascade]
-    assert not [r for r in gaia.run_tune(folder, n=2, dry_run=True, configs=LADDER).results if r.config.cascade]
+    assert not [r for r in run_tune(folder, n=2, dry_run=True, cascades=[]).results if r.config.cascade]
+    assert not [r for r in run_tune(folder, n=2, dry_run=True, configs=LADDER).results if r.config.cascade]
 
 
 def test_a_cascade_whose_pass_was_not_sent_is_not_scored_and_says_why(demo_copy) -> None:
     folder = demo_copy()
-    planned = gaia.run_tune(folder, configs=LADDER, cascades=[CHEAP], n=2, dry_run=True)
+    planned = run_tune(folder, configs=LADDER, cascades=[CHEAP], n=2, dry_run=True)
     fixed = sum(r.priced.tune_usd for r in planned.results if r.role is not Role.CANDIDATE)
-    result = gaia.run_tune(folder, runner=FakeRunner(wrong=set(), cost=None), configs=LADDER, cascades=[CHEAP], n=2,
+    result = run_tune(folder, runner=FakeRunner(wrong=set(), cost=None), configs=LADDER, cascades=[CHEAP], n=2,
                            budget_usd=fixed * 1.0001)  # the fixed rungs only: the first pass does not fit
     row = next(r for r in result.results if r.config.cascade)
     assert row.output is None and row.score is None and "was not sent" in (row.skipped or "")
@@ -156,28 +160,28 @@ def trap(tmp_path: Path) -> Path:
 def test_the_tunes_likely_empty_sample_counts_misses_with_a_wilson_interval_and_the_estimate_page_shows_it(
         trap: Path, anthropic_client, emulator) -> None:
     estimate_page = str(Path(__file__).resolve().parents[2] / "pages" / "3_Estimate_cost.py")
-    gaia.empty_scores(trap, gaia.scan_folder(trap).records)  # checked on the Keyframes page
+    empty_scores(trap, scan_folder(trap).records)  # checked on the Keyframes page
     at = page_app(estimate_page, trap).run()
     line = next(c.value for c in at.caption if "likely-empty" in c.value)
     assert "Misses not measured yet: no sample of these clips has been sent" in line
 
-    result = gaia.run_tune(trap, runner=FakeRunner(wrong=set()), client=anthropic_client, configs=LADDER, n=1,
+    result = run_tune(trap, runner=FakeRunner(wrong=set()), client=anthropic_client, configs=LADDER, n=1,
                            empty_sample=5)
     m = result.misses
     assert m is not None and m["asked"] == 5 and m["sampled"] == 2 and m["threshold"] == 0.75
     schema = gaia.default_profile().schema
     had = sorted(v for v in ("light.mp4", "wind.mp4") if gaia.runs.levers.has_subject(
-        gaia.labels.effective_analysis(gaia.read_sidecar(trap / v)), schema))
+        gaia.labels.effective_analysis(read_sidecar(trap / v)), schema))
     assert sorted(m["videos_with_subject"]) == had and m["with_subject"] == len(had)
     assert (m["low"], m["high"]) == pytest.approx(wilson(len(had), 2), abs=1e-4)
     assert m["spent_usd"] > 0 and result.spent_usd == pytest.approx(
         sum(r.spent_usd for r in result.results) + m["spent_usd"])
     assert not (trap / "fox.gaia.json").exists()  # only the likely-empty clips were sent
-    stored = gaia.measured_misses(trap)
+    stored = measured_misses(trap)
     assert stored is not None and (stored.sampled, stored.with_subject) == (2, len(had))
-    assert gaia.stored_quality(trap)["misses"]["sampled"] == 2
+    assert stored_quality(trap)["misses"]["sampled"] == 2
     assert f"{len(had)} of 2 sampled likely-empty clips had a subject" in gaia.views.misses_text(
-        gaia.stored_quality(trap))
+        stored_quality(trap))
 
     at = page_app(estimate_page, trap).run()
     assert not at.exception
@@ -189,13 +193,13 @@ def test_the_tunes_likely_empty_sample_counts_misses_with_a_wilson_interval_and_
 
 def test_the_likely_empty_sample_stays_within_what_is_left_of_the_budget(trap: Path, anthropic_client,
                                                                           emulator) -> None:
-    planned = gaia.run_tune(trap, configs=LADDER, n=1, dry_run=True)
+    planned = run_tune(trap, configs=LADDER, n=1, dry_run=True)
     everything = sum(r.priced.tune_usd for r in planned.results)
-    result = gaia.run_tune(trap, runner=FakeRunner(wrong=set(), cost=None), client=anthropic_client, configs=LADDER,
+    result = run_tune(trap, runner=FakeRunner(wrong=set(), cost=None), client=anthropic_client, configs=LADDER,
                            n=1, empty_sample=2, budget_usd=everything)  # the ladder spends it all
     assert result.misses["sampled"] == 0 and result.misses["problem"]
     assert emulator.calls.get("messages.create", 0) == 0 and result.spent_usd <= everything + 1e-9
-    assert gaia.measured_misses(trap) is None
+    assert measured_misses(trap) is None
 
 
 def test_a_recommended_cascade_whose_share_could_make_it_dearer_says_so() -> None:
@@ -227,5 +231,5 @@ def test_a_cascade_that_sent_nothing_again_ties_with_its_first_pass_and_the_sure
     configs = [row("cur", "current", 0.005), control,
                row("a-cascade", "candidate", 0.0003, {"escalation_share_high": 0.56, "usd_per_video_high": 0.003}),
                row("z-first-pass", "candidate", 0.0003)]
-    d = decide(configs, current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=3)
+    d = decide(configs, current="cur", control="ctrl", ceiling=0.98, tolerance=0.1, videos=5)
     assert d.recommended == "z-first-pass"  # the same bill on the sample, but only its bill is sure

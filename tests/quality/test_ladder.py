@@ -6,6 +6,7 @@ import pytest
 
 import gaia
 from gaia.media.scan import scan_folder
+from gaia.pricing.estimate import estimate_run
 from gaia.quality.ladder import SchemaProfile, TuneConfig, compact_profile, default_ladder, price_ladder
 from gaia.quality.scoring import FieldKind, fields_of
 from gaia.settings import RunSettings
@@ -56,8 +57,8 @@ def test_priced_before_sending_and_ordered_by_the_levers(demo_copy):
     assert costs[0] > costs[1] > costs[2] > costs[3] > costs[4]  # frames, size, model and schema each save
     assert [p.videos for p in priced] == [2] * 5 and priced[0].frames > priced[1].frames
     assert priced[1].image_tokens > priced[2].image_tokens
-    # the same figure gaia.estimate_run gives for those frames on that model
-    est = gaia.estimate_run(list(priced[3].keyframe_sets), model="claude-haiku-5-5", profile=gaia.default_profile(),
+    # the same figure estimate_run gives for those frames on that model
+    est = estimate_run(list(priced[3].keyframe_sets), model="claude-haiku-5-5", profile=gaia.default_profile(),
                             explain=False)
     assert priced[3].usd_per_video == pytest.approx(est.scenario("batch_caching").total_usd / 2)
     assert not list(folder.glob("*.gaia.json"))

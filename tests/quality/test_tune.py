@@ -10,11 +10,14 @@ import pytest
 
 import gaia
 from gaia.emulator.answers import schema_instance
+from gaia.media.scan import scan_folder
+from gaia.pricing.estimate import load_run_inputs
 from gaia.pricing.models import usage_cost
 from gaia.prompts import compact_profile
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
 from gaia.quality.runner import TuneAnswers, run_usd
 from gaia.quality.scoring import FieldKind, fields_of, score_answers
+from gaia.quality.tune import adopt_config, quality_for, run_tune, stored_quality
 from gaia.sidecar import sidecar_path
 
 SPECIES = ["cat", "dog", "red fox", "rabbit", "crow"]
@@ -48,7 +51,7 @@ LADDER = [TuneConfig("claude-sonnet-5-5", 6), TuneConfig("claude-sonnet-5-5", 3,
 def test_every_tune_has_the_replicate_the_current_settings_and_a_negative_control(demo_copy):
     folder = demo_copy()
     runner = FakeRunner(wrong={LADDER[3].id})
-    result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=5)
+    result = run_tune(folder, runner=runner, configs=LADDER, n=5)
     roles = {r.role: r for r in result.results}
     assert {Role.REFERENCE, Role.REPLICATE, Role.CURRENT, Role.CONTROL} <= set(roles)
     assert roles[Role.REPLICATE].config == dataclasses.replace(LADDER[0], replicate=1)
@@ -71,13 +74,13 @@ def test_every_tune_has_the_replicate_the_current_settings_and_a_negative_contro
     assert (data["recommended"] is None) == (data["verdict"] != "recommend")
     wrong = next(r for r in result.results if r.config.id == LADDER[3].id)
     assert wrong.interval.high < -0.3  # the wrong species shows as a loss with its interval
-    stored = gaia.stored_quality(folder)
+    stored = stored_quality(folder)
     assert stored is not None and stored["verdict"] == data["verdict"]
 
 
 def test_measured_cost_at_batch_prices_ranks_and_a_recommendation_is_cheaper_than_current(demo_copy):
     folder = demo_copy()
-    result = gaia.run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
+    result = run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=5)
     assert result.verdict is gaia.Verdict.RECOMMEND
     rec, cur = result.recommended, result.current
     assert rec is not None and cur is not None
@@ -90,13 +93,13 @@ def test_measured_cost_at_batch_prices_ranks_and_a_recommendation_is_cheaper_tha
 
 def test_budget_skips_what_does_not_fit_and_blocks_when_the_fixed_rungs_do_not(demo_copy):
     folder = demo_copy()
-    planned = gaia.run_tune(folder, configs=LADDER, n=2, dry_run=True)
+    planned = run_tune(folder, configs=LADDER, n=2, dry_run=True)
     fixed = sum(r.priced.tune_usd for r in planned.results if r.role is not Role.CANDIDATE)
     cheapest = min(r.priced.tune_usd for r in planned.results if r.role is Role.CANDIDATE)
     runner = FakeRunner(wrong=set(), cost=None)  # spends what was estimated
-    blocked = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=fixed / 2)
+    blocked = run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=fixed / 2)
     assert blocked.blocked and "above the budget" in blocked.blocked and not runner.calls
-    result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=fixed + cheapest * 1.01)
+    result = run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=fixed + cheapest * 1.01)
     sent = [r for r in result.results if r.output is not None]
     assert len(sent) == 5 and all(r.skipped for r in result.results if r.output is None)
     assert runner.calls[4][1] == pytest.approx(cheapest * 1.01)  # each run gets what is left of the budget
@@ -104,9 +107,9 @@ def test_budget_skips_what_does_not_fit_and_blocks_when_the_fixed_rungs_do_not(d
 
 def test_labels_are_the_reference_where_people_verified_and_are_counted(demo_copy):
     folder = demo_copy()
-    sample = gaia.run_tune(folder, configs=LADDER, n=3, dry_run=True).sample
+    sample = run_tune(folder, configs=LADDER, n=3, dry_run=True).sample
     labels = {rel: {"subjects": [{"species": "red fox", "count": 1}]} for rel in sample.rel_paths[:2]}
-    result = gaia.run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=3, labels=labels.get)
+    result = run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=3, labels=labels.get)
     assert result.reference_kind == "labels"
     assert result.verified_videos == 2 and "subjects[].species" in result.verified_fields
     assert result.to_dict()["human_verified"]["videos"] == 2
@@ -134,7 +137,7 @@ class FrameBlindClient:
 def test_against_an_api_that_ignores_the_frames_the_verdict_is_never_recommend_and_says_why(demo_copy):
     folder = demo_copy()
     client = FrameBlindClient(gaia.default_profile().schema)
-    result = gaia.run_tune(folder, client=client, configs=LADDER, n=5)  # the default tolerance
+    result = run_tune(folder, client=client, configs=LADDER, n=5)  # the default tolerance
     assert client.messages.calls > 0 and result.blocked is None
     assert result.verdict is gaia.Verdict.UNDETERMINED and result.recommended is None
     assert "cannot tell" in result.decision.text
@@ -147,7 +150,7 @@ def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_r
     sidecar = sidecar_path(folder / "cat_on_the_sofa.mp4")
     sidecar.write_text(json.dumps({"video": "cat_on_the_sofa.mp4", "analysis": {"summary": "mine"}}))
     before = {p.name: p.read_bytes() for p in folder.glob("*.gaia.json")}
-    result = gaia.run_tune(folder, client=anthropic_client, budget_usd=1.0)  # the default ladder and tolerance
+    result = run_tune(folder, client=anthropic_client, budget_usd=1.0)  # the default ladder and tolerance
     assert result.blocked is None and result.simulated
     assert result.ran >= 8 and 0 < result.spent_usd <= 1.0
     assert result.ceiling is not None and result.ceiling > 0.8
@@ -165,7 +168,7 @@ def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_r
              for rel in row.output.answers]
     assert row.score is not None and row.measured_usd_per_video == pytest.approx(sum(bills) / len(bills))
     assert {p.name: p.read_bytes() for p in folder.glob("*.gaia.json")} == before
-    states = {r.rel_path: r.sidecar_state for r in gaia.scan_folder(folder).records}
+    states = {r.rel_path: r.sidecar_state for r in scan_folder(folder).records}
     assert list(states.values()).count("none") == len(states) - 1
     assert list((folder / ".gaia" / "tune").glob("*/*.json"))
     with gaia.Folder(folder).ledger() as ledger:
@@ -176,7 +179,7 @@ def test_against_the_emulator_with_the_defaults_sidecars_untouched_and_answers_r
     # a second tune reuses what it paid for
     calls = emulator.calls.get("messages.create", 0)
     assert calls >= answered
-    again = gaia.run_tune(folder, client=anthropic_client, budget_usd=1.0)
+    again = run_tune(folder, client=anthropic_client, budget_usd=1.0)
     assert again.spent_usd == 0 and emulator.calls.get("messages.create", 0) == calls
     assert again.verdict == result.verdict
 
@@ -185,7 +188,7 @@ def test_jpeg_84_against_85_loses_nothing_measurable(demo_copy, anthropic_client
     folder = demo_copy()
     ref = TuneConfig("claude-sonnet-5-5", 6)
     q84 = dataclasses.replace(ref, jpeg_quality=84)
-    result = gaia.run_tune(folder, client=anthropic_client, configs=[ref, q84])
+    result = run_tune(folder, client=anthropic_client, configs=[ref, q84])
     iv = next(r for r in result.results if r.config == q84).interval
     assert iv.low <= 0 <= iv.high
 
@@ -193,25 +196,25 @@ def test_jpeg_84_against_85_loses_nothing_measurable(demo_copy, anthropic_client
 def test_adopt_changes_what_estimate_uses(demo_copy):
     folder = demo_copy()
     cfg = TuneConfig("claude-haiku-5-5", 3, 192, SchemaProfile.COMPACT)
-    settings = gaia.adopt_config(folder, cfg)
+    settings = adopt_config(folder, cfg)
     f = gaia.Folder(folder)
     assert f.settings() == settings and settings.model == "claude-haiku-5-5" and settings.keyframes.count == 3
     assert f.profile().hash == compact_profile(gaia.default_profile()).hash
-    assert gaia.load_run_inputs(folder).model == "claude-haiku-5-5"
+    assert load_run_inputs(folder).model == "claude-haiku-5-5"
 
 
 def test_after_adopting_the_compact_schema_the_tune_and_its_score_are_still_found(demo_copy):
     folder = demo_copy()
-    result = gaia.run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=2)
-    gaia.adopt_config(folder, LADDER[3])
-    stored = gaia.stored_quality(folder)  # looked up by the compact profile now in use
+    result = run_tune(folder, runner=FakeRunner(wrong=set()), configs=LADDER, n=2)
+    adopt_config(folder, LADDER[3])
+    stored = stored_quality(folder)  # looked up by the compact profile now in use
     assert stored is not None and stored["prompt_hash"] == result.profile.hash
-    score = gaia.quality_for(folder)
+    score = quality_for(folder)
     assert score is not None and score["id"] == LADDER[3].id and score["score"] == 1.0
     # Choosing the built-in compact profile by name is the same profile, so the same tune applies.
     f = gaia.Folder(folder)
     f.save_settings(dataclasses.replace(f.settings(), prompt_profile="compact"))
-    assert gaia.quality_for(folder)["id"] == LADDER[3].id
+    assert quality_for(folder)["id"] == LADDER[3].id
 
 
 def test_the_compact_profiles_answers_are_scored_on_every_field_the_full_one_scores():
@@ -230,5 +233,5 @@ def test_a_budget_that_is_not_a_usable_amount_is_refused_before_anything_is_sent
     folder = demo_copy()
     for bad in (float("nan"), -1.0):
         runner = FakeRunner(wrong=set())
-        result = gaia.run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=bad)
+        result = run_tune(folder, runner=runner, configs=LADDER, n=2, budget_usd=bad)
         assert result.blocked and "not a usable amount" in result.blocked and not runner.calls

@@ -54,3 +54,12 @@ def test_interval_of_paired_differences():
     iv = interval({"a": -0.1, "b": 0.1, "c": 0.0})
     assert iv.diff == 0.0 and iv.low < 0 < iv.high and iv.videos == 3 and abs(iv.sd - 0.1) < 1e-9
     assert interval({}).diff is None
+
+
+def test_a_sample_too_small_for_an_interval_recommends_nothing_and_says_how_many_more():
+    configs = [*BASE, c("a", "candidate", 0.004, 0.0, 0.0, 0.0, sd=0.0)]  # agrees on every video: zero width
+    small = decide(configs, current="cur", control="ctrl", ceiling=0.9, tolerance=0.1, videos=3)
+    assert small.verdict is Verdict.UNDETERMINED and small.recommended is None and small.more_videos == 2
+    assert "fewer than 5 videos" in small.text and "label a" in small.text
+    enough = decide(configs, current="cur", control="ctrl", ceiling=0.9, tolerance=0.1, videos=5)
+    assert enough.verdict is Verdict.RECOMMEND and enough.recommended == "a"

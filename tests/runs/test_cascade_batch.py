@@ -19,8 +19,10 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.media.demo import ensure_demo_folder
+from gaia.media.scan import scan_folder
 from gaia.runs.cascade import cascade_states
-from gaia.sidecar import CASCADE_KEY
+from gaia.runs.recovery import plan_submission
+from gaia.sidecar import CASCADE_KEY, read_sidecar
 
 CHEAP = "claude-haiku-5-5:economy"
 KILLER = Path(__file__).with_name("_killer.py")
@@ -35,7 +37,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _videos(folder: Path) -> list[str]:
-    return sorted(r.rel_path for r in gaia.scan_folder(folder).records if r.usable)
+    return sorted(r.rel_path for r in scan_folder(folder).records if r.usable)
 
 
 def _wait_for_batches(client: anthropic.Anthropic) -> None:
@@ -75,17 +77,17 @@ def _check_done(demo: Path, client: anthropic.Anthropic, capsys: pytest.CaptureF
     sent = _sent(demo, client)
     cheap = {v for (v, m), n in sent.items() if m == "claude-haiku-5-5"}
     assert cheap == set(videos) and all(n == 1 for n in sent.values()), sent
-    escalated = {v for v in videos if gaia.read_sidecar(demo / v)[CASCADE_KEY]["escalated"]}
+    escalated = {v for v in videos if read_sidecar(demo / v)[CASCADE_KEY]["escalated"]}
     assert escalated, "the demo folder escalates at least one clip at the economy size"
     assert {v for (v, m) in sent if m == "claude-sonnet-5-5"} == escalated
     for v in videos:
-        side = gaia.read_sidecar(demo / v)
+        side = read_sidecar(demo / v)
         assert side[CASCADE_KEY]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
         assert side["run"]["fingerprint"]["model"] == ("claude-sonnet-5-5" if v in escalated else "claude-haiku-5-5")
     assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
     [state] = cascade_states(demo)
     assert state.done and set(state.escalated) == escalated and state.sent == len(escalated)
-    plan = gaia.plan_submission(demo, gaia.Folder(demo).settings(), extract=True)  # a later plain submit
+    plan = plan_submission(demo, gaia.Folder(demo).settings(), extract=True)  # a later plain submit
     assert list(plan.requests) == []
 
 
@@ -170,5 +172,5 @@ def test_kept_first_answers_stand_for_the_strong_settings_and_no_second_pass_goe
     videos = _videos(demo)
     f = gaia.Folder(demo)
     assert f.settings().model == "claude-sonnet-5-5"  # the folder had no settings file: the strong ones are kept
-    plan = gaia.plan_submission(demo, f.settings(), extract=True)  # a later plain submit pays for nothing again
+    plan = plan_submission(demo, f.settings(), extract=True)  # a later plain submit pays for nothing again
     assert list(plan.requests) == [] and sorted(s.rel_path for s in plan.skipped if s.kind == "analysed") == videos

@@ -15,9 +15,12 @@ from pathlib import Path
 import anthropic
 import pytest
 
-import gaia
 from gaia.folder import Folder
 from gaia.runs import recorder
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve, watch
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path
 from tests.runs._hooks import Killed, kill_at
@@ -52,11 +55,11 @@ def sent_videos(folder: Path, sent: Counter[str]) -> Counter[str]:
 def settle(folder: Path, client: anthropic.Anthropic, ksets, **plan_kw) -> None:
     """What a user does after a crash: submit again until nothing is left, then watch to the end."""
     for _ in range(4):
-        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client, **plan_kw)
+        plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client, **plan_kw)
         if not plan.requests:
             break
-        assert gaia.submit(folder, plan, client).ok
-    gaia.watch(folder, client, poll_s=0.1)
+        assert submit(folder, plan, client).ok
+    watch(folder, client, poll_s=0.1)
 
 
 SUBMIT_POINTS = ["spool_written", "intent_written", "batch_created", "batch_recorded"]
@@ -68,12 +71,12 @@ def test_submit_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, mo
     folder = tmp_path / "v"
     names = [f"c{i}.mp4" for i in range(6)]
     ksets = fake_ksets(folder, names, frames=1)
-    one = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:1]).requests[0].nbytes
+    one = plan_submission(folder, RunSettings(), keyframe_sets=ksets[:1]).requests[0].nbytes
     small = {"max_batch_bytes": int(one * 2.5 / 0.98)}  # three batches of two
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, **small)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets, **small)
     assert len(plan.batches) == 3
     with pytest.raises(Killed):
-        gaia.submit(folder, plan, anthropic_client, checkpoints=kill_at(point, nth))
+        submit(folder, plan, anthropic_client, checkpoints=kill_at(point, nth))
     settle(folder, anthropic_client, ksets, **small)
     sent = sent_custom_ids(anthropic_client)
     videos = sent_videos(folder, sent)
@@ -96,8 +99,8 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
     folder = tmp_path / "v"
     names = [f"c{i}.mp4" for i in range(8)]
     ksets = fake_ksets(folder, names, frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     writes: Counter[str] = Counter()
     real_write = recorder.write_sidecar
 
@@ -107,15 +110,15 @@ def test_retrieve_killed_at_every_point(tmp_path, fake_ksets, anthropic_client, 
 
     monkeypatch.setattr(recorder, "write_sidecar", counting_write)
     with pytest.raises(Killed):
-        gaia.retrieve(folder, anthropic_client, checkpoints=kill_at(point, nth))
+        retrieve(folder, anthropic_client, checkpoints=kill_at(point, nth))
     before = {n: sidecar_path(folder / n).stat().st_mtime_ns for n in names if sidecar_path(folder / n).exists()}
-    again = gaia.retrieve(folder, anthropic_client)
+    again = retrieve(folder, anthropic_client)
     assert again.complete
-    assert gaia.retrieve(folder, anthropic_client).batches == ()  # nothing left to do
+    assert retrieve(folder, anthropic_client).batches == ()  # nothing left to do
     for n, mtime in before.items():
         assert sidecar_path(folder / n).stat().st_mtime_ns == mtime, f"{n} was written again"
     assert set(writes.values()) == {1}, writes  # every sidecar written exactly once
-    fails = {f.rel_path for f in gaia.failures(folder)}
+    fails = {f.rel_path for f in failures(folder)}
     assert len(writes) + len(fails) == len(names)  # every result: a sidecar or a stated reason
     assert fails.isdisjoint(writes)
     with Folder.of(folder).ledger() as ledger:
@@ -183,13 +186,13 @@ def test_unreachable_list_after_a_crash_blocks_instead_of_guessing(tmp_path, fak
 
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"])
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     with pytest.raises(Killed):  # the batch exists, the ledger does not know its id
-        gaia.submit(folder, plan, anthropic_client, checkpoints=kill_at("batch_created", 1))
+        submit(folder, plan, anthropic_client, checkpoints=kill_at("batch_created", 1))
     emulator.update_config(http_faults=[HttpFault(route="batches.list", status=500, count=None)])
-    res = gaia.submit(folder, plan, anthropic_client)
+    res = submit(folder, plan, anthropic_client)
     assert res.blocked and "interrupted" in res.blocked and res.sent == 0
     emulator.update_config(http_faults=[])
     assert len(list(anthropic_client.messages.batches.list())) == 1
-    again = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
+    again = plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
     assert not again.requests and len(again.skipped_by("in_flight")) == 2  # adopted, not sent again

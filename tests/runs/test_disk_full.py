@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 from gaia._cli import main
 from gaia.ledger import Ledger
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 
@@ -52,7 +53,7 @@ def test_watch_on_a_full_disk_stops_with_one_message_and_loses_nothing(small_dis
                                                                         emulator):
     folder = small_disk / "v"
     ksets = fake_ksets(folder, NAMES, frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     filler = _fill(small_disk)
     env = dict(os.environ, ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL=emulator.base_url)
     for args in (["watch", str(folder), "--poll", "0.2"], ["status", str(folder), "--offline"]):
@@ -74,7 +75,7 @@ def test_a_full_disk_anywhere_is_one_message_and_a_non_zero_exit(tmp_path, fake_
                                                                  monkeypatch, capsys, command):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES, frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
 

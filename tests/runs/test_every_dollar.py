@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-import gaia
 from gaia.folder import Folder
 from gaia.pricing.bill import folder_spend
+from gaia.runs.recovery import plan_run_now
 from gaia.sidecar import read_sidecar
 from gaia.views.spent import spent_metric
 
@@ -69,7 +69,7 @@ def test_requests_killed_in_flight_are_in_every_spend_total(make_folder, emulato
     _wait_for_calls(emulator, 2)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    gaia.plan_run_now(folder)  # the next start closes the open rows as interrupted, possibly billed
+    plan_run_now(folder)  # the next start closes the open rows as interrupted, possibly billed
     spend = folder_spend(folder)
     assert spend.possibly_billed_usd > 0 and spend.total_usd >= spend.possibly_billed_usd
     metric = spent_metric(folder, spend)
@@ -89,7 +89,7 @@ def test_a_dropped_connection_is_counted_as_possibly_billed(tmp_path, fake_ksets
 
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"], frames=1)
-    plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
     real = anthropic_client.messages.create
     calls: list[int] = []
 

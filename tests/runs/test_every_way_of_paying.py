@@ -8,9 +8,15 @@ import math
 
 import pytest
 
-import gaia
 from gaia.emulator import HttpFault
+from gaia.quality.tune import run_tune
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures, retry_failed
+from gaia.runs.now import retry_now, run_now
+from gaia.runs.recovery import plan_run_now, plan_submission
+from gaia.runs.trial import run_trial
 from gaia.settings import RunSettings
+from gaia.sidecar import read_sidecar
 
 PAID = ("messages.create", "batches.create", "files.upload")
 BAD_CAPS = [math.nan, -1.0, 1e-9]  # not a number, negative, far below any estimate
@@ -33,9 +39,9 @@ def failed_folder(tmp_path, fake_ksets, emulator, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES)
     emulator.update_config(http_faults=[HttpFault(route="messages.create", status=529, count=None, retry_after=0)])
-    plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
-    res = gaia.run_now(folder, plan, anthropic_client, concurrency=1, max_attempts=1, sleep=lambda s: None)
-    assert res.failed == 2 and len(gaia.failures(folder)) == 2
+    plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    res = run_now(folder, plan, anthropic_client, concurrency=1, max_attempts=1, sleep=lambda s: None)
+    assert res.failed == 2 and len(failures(folder)) == 2
     emulator.update_config(http_faults=[])
     return folder, ksets
 
@@ -45,37 +51,37 @@ def test_submit_and_run_now_refuse_a_bad_cap(tmp_path, fake_ksets, emulator, ant
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES)
     before = _paid(emulator)
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    res = gaia.submit(folder, plan, anthropic_client, max_cost_usd=cap)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    res = submit(folder, plan, anthropic_client, max_cost_usd=cap)
     _refused(res.blocked, cap)
-    now_plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
-    now = gaia.run_now(folder, now_plan, anthropic_client, max_cost_usd=cap)
+    now_plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    now = run_now(folder, now_plan, anthropic_client, max_cost_usd=cap)
     _refused(now.blocked, cap)
-    trial = gaia.run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings(),
+    trial = run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings(),
                            max_cost_usd=cap)
     _refused(trial.blocked, cap)
     assert _paid(emulator) == before
-    assert all(gaia.read_sidecar(folder / rel) is None for rel in NAMES)
+    assert all(read_sidecar(folder / rel) is None for rel in NAMES)
 
 
 @pytest.mark.parametrize("cap", BAD_CAPS)
 def test_retries_refuse_a_bad_cap(failed_folder, emulator, anthropic_client, cap):
     folder, ksets = failed_folder
     before = _paid(emulator)
-    moved = gaia.retry_failed(folder, anthropic_client, keyframe_sets=ksets, max_cost_usd=cap)
+    moved = retry_failed(folder, anthropic_client, keyframe_sets=ksets, max_cost_usd=cap)
     _refused(moved.blocked, cap)
-    again = gaia.retry_now(folder, anthropic_client, keyframe_sets=ksets, max_cost_usd=cap)
+    again = retry_now(folder, anthropic_client, keyframe_sets=ksets, max_cost_usd=cap)
     assert again
     for r in again:
         _refused(r.blocked, cap)
     assert _paid(emulator) == before
-    assert len(gaia.failures(folder)) == 2
+    assert len(failures(folder)) == 2
 
 
 @pytest.mark.parametrize("cap", BAD_CAPS)
 def test_tune_refuses_a_bad_budget(make_folder, emulator, anthropic_client, cap):
     folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
     before = _paid(emulator)
-    result = gaia.run_tune(folder, client=anthropic_client, n=2, budget_usd=cap)
+    result = run_tune(folder, client=anthropic_client, n=2, budget_usd=cap)
     _refused(result.blocked, cap)
     assert _paid(emulator) == before

@@ -10,9 +10,10 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.labels import effective_analysis
-from gaia.pricing.levers import wilson
+from gaia.pricing.levers import measured_misses, wilson
 from gaia.prompts import default_profile
 from gaia.runs.levers import has_subject, spread_sample, uncertain
+from gaia.sidecar import read_sidecar
 from tests.media.empty_clips import trap_folder
 
 
@@ -52,9 +53,9 @@ def test_empty_sample_sends_the_likely_empty_clips_and_keeps_the_miss_rate(tmp_p
     assert not (folder / "fox.gaia.json").exists()  # only the likely-empty clips were sent
     schema = default_profile().schema
     had = sorted(p.name for p in (folder / "wind.mp4", folder / "light.mp4")
-                 if has_subject(effective_analysis(gaia.read_sidecar(p)), schema))
+                 if has_subject(effective_analysis(read_sidecar(p)), schema))
     assert sorted(doc["miss_rate"]["videos_with_subject"]) == had
-    saved = gaia.measured_misses(folder)
+    saved = measured_misses(folder)
     assert saved is not None and saved.sampled == 2 and saved.with_subject == len(had)
     lo, hi = saved.interval
     assert lo <= saved.rate <= hi

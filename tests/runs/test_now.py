@@ -19,8 +19,11 @@ from gaia.pricing.bill import history
 from gaia.pricing.models import usage_cost
 from gaia.runs import now as O
 from gaia.runs import trial as T
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures, retry_failed
 from gaia.runs.recorder import Recorder
-from gaia.runs.recovery import recover_interrupted
+from gaia.runs.recovery import plan_run_now, plan_submission, recover_interrupted
+from gaia.runs.retrieve import watch
 from gaia.runs.spool import ANSWERS_DIR
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_path
@@ -47,7 +50,7 @@ class FakeClock:
 
 
 def _plan(folder: Path, ksets, **kw) -> gaia.SubmissionPlan:
-    return gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, **kw)
+    return plan_run_now(folder, RunSettings(), keyframe_sets=ksets, **kw)
 
 
 def _answered(emulator, faults: int = 0) -> int:
@@ -69,9 +72,9 @@ def _shape(value):
 def test_run_writes_the_sidecars_a_batch_would(tmp_path, fake_ksets, anthropic_client, emulator):
     batch_dir, now_dir = tmp_path / "batch", tmp_path / "now"
     batch_sets, now_sets = fake_ksets(batch_dir, NAMES), fake_ksets(now_dir, NAMES)
-    plan = gaia.plan_submission(batch_dir, RunSettings(), keyframe_sets=batch_sets)
-    assert gaia.submit(batch_dir, plan, anthropic_client).ok
-    gaia.watch(batch_dir, anthropic_client, poll_s=0.1)
+    plan = plan_submission(batch_dir, RunSettings(), keyframe_sets=batch_sets)
+    assert submit(batch_dir, plan, anthropic_client).ok
+    watch(batch_dir, anthropic_client, poll_s=0.1)
 
     now_plan = _plan(now_dir, now_sets)
     seen: list[tuple[int, int]] = []
@@ -184,7 +187,7 @@ def test_a_request_that_keeps_failing_is_recorded_then_retried_now_or_in_a_batch
     assert res.failed == 2 and res.calls == 2 * budget
     assert {o.error_kind for o in res.failures} == {"errored:overloaded_error"}
     assert all(f"gave up after {budget} attempts" in (o.error or "") for o in res.failures)
-    fails = gaia.failures(folder)
+    fails = failures(folder)
     assert [f.mode for f in fails] == ["standard", "standard"] and all(f.cost_usd is None for f in fails)
     emulator.update_config(http_faults=[])
     # Retry one now ...
@@ -194,10 +197,10 @@ def test_a_request_that_keeps_failing_is_recorded_then_retried_now_or_in_a_batch
         retried = ledger.request(again[0].outcomes[0].request_id)
     assert retried is not None and retried.retry_of == fails[0].request_id and retried.attempt == 2
     # ... and move the other into a batch.
-    moved = gaia.retry_failed(folder, anthropic_client, request_ids=[fails[1].request_id], keyframe_sets=ksets)
+    moved = retry_failed(folder, anthropic_client, request_ids=[fails[1].request_id], keyframe_sets=ksets)
     assert moved.ok and moved.sent == 1
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
-    assert gaia.failures(folder) == []
+    watch(folder, anthropic_client, poll_s=0.1)
+    assert failures(folder) == []
     for rel in NAMES[:2]:
         assert read_sidecar(folder / rel)["analysis"]
 
@@ -214,7 +217,7 @@ def test_running_again_retries_failures_linked(tmp_path, fake_ksets, emulator, a
     with Folder.of(folder).ledger() as ledger:
         row = ledger.request(second.outcomes[0].request_id)
     assert row is not None and row.retry_of == failed_id
-    assert gaia.failures(folder) == []
+    assert failures(folder) == []
 
 
 def test_a_refused_key_stops_the_run(tmp_path, fake_ksets, emulator, anthropic_client):
@@ -299,7 +302,7 @@ def test_crash_and_restart_sends_nothing_twice(tmp_path, fake_ksets, emulator, a
     assert all(r.cost_usd == r.estimate_usd and r.cost_usd > 0 and "possibly billed" in r.error
                for r in interrupted)
     assert res.possibly_billed_usd == pytest.approx(sum(r.cost_usd for r in interrupted))
-    assert gaia.failures(folder) == []  # the interrupted request's retry is linked to it
+    assert failures(folder) == []  # the interrupted request's retry is linked to it
     for rel in NAMES:
         assert read_sidecar(folder / rel)["analysis"]
     assert not any((folder / ".gaia" / ANSWERS_DIR).glob("*.json"))
@@ -364,11 +367,11 @@ def test_run_choice_states_cost_and_wait(tmp_path, fake_ksets, anthropic_client)
     assert choice.batch_wait_text == "usually under an hour, at most 24 h" and choice.batch_wait_source == "default"
     assert choice.answer_s_source == "assumed" and choice.now_wait_s == 2 * T.ASSUMED_ANSWER_S
     # After a batch and a run now, both waits come from the folder's own history.
-    batch_plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets[:2])
-    assert gaia.submit(folder, batch_plan, anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    batch_plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets[:2])
+    assert submit(folder, batch_plan, anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1)
     assert O.run_now(folder, _plan(folder, ksets), anthropic_client).ok
-    choice = T.run_choice(gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True))
+    choice = T.run_choice(plan_submission(folder, RunSettings(), keyframe_sets=ksets, force=True))
     assert choice.batch_wait_source == "history" and "median of 1 past batch" in choice.batch_wait_text
     assert choice.answer_s_source == "history" and choice.answer_s < T.ASSUMED_ANSWER_S
     if choice.now_wait_s is not None and choice.now_wait_s < 1:  # the emulator answers in milliseconds
@@ -389,7 +392,7 @@ def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, 
     names = [f"c{i}.mp4" for i in range(6)]
     ksets = fake_ksets(folder, names)
     profile = Folder(folder).profile("default")
-    before = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    before = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert before.estimate.output.source == "schema"  # no answers yet: from the schema's shape
     trial = T.run_trial(folder, anthropic_client, n=2, keyframe_sets=ksets, settings=RunSettings())
     assert trial.blocked is None and trial.run.succeeded == 2 and len(trial.videos) == 2
@@ -399,7 +402,7 @@ def test_trial_usage_reaches_the_history_and_the_estimate(tmp_path, fake_ksets, 
     hist = history(folder, profile.hash, RunSettings().model)
     assert sorted(hist.output_tokens) == sorted(v.usage["output_tokens"] for v in trial.videos)
     assert hist.cache_read_shares  # the trial's cache behaviour too
-    after = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    after = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert after.estimate.output.source == "history" and after.estimate.output.samples == 2
     assert len(after.requests) == 4 and len(after.skipped_by("analysed")) == 2  # the trial's answers count
     with Folder.of(folder).ledger() as ledger:
@@ -427,7 +430,7 @@ def test_one_bad_request_never_stops_the_others(tmp_path, fake_ksets, emulator, 
     assert res.failures[0].error_kind == "unexpected" and "disk on fire" in res.failures[0].error
     assert any("could not be read" in p for p in res.problems)
     # The failure is listed for a retry, and no spooled answer is left behind after the next start.
-    assert [f.error_kind for f in gaia.failures(folder)] == ["unexpected"]
+    assert [f.error_kind for f in failures(folder)] == ["unexpected"]
     monkeypatch.setattr(Recorder, "record", real)
     recover_interrupted(folder)
     assert not any((folder / ".gaia" / ANSWERS_DIR).glob("*.json"))
@@ -444,7 +447,7 @@ def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_kset
 
     with pytest.raises(Killed):
         O.run_now(folder, _plan(folder, ksets), anthropic_client, concurrency=1, checkpoints=Hook(hook))
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # a batch, not a run now
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # a batch, not a run now
     assert [s.kind for s in plan.skipped] == ["analysed"] and len(plan.requests) == 1
     assert read_sidecar(folder / plan.skipped[0].rel_path)["run"]["mode"] == "standard"
 
@@ -452,7 +455,7 @@ def test_a_batch_plan_counts_an_answer_a_crashed_run_spooled(tmp_path, fake_kset
 def test_frames_by_file_id_are_uploaded_once_and_referenced(tmp_path, fake_ksets, emulator, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:2])
-    plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
+    plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets, image_source="file")
     res = O.run_now(folder, plan, anthropic_client)
     assert res.ok and res.succeeded == 2
     assert emulator.calls["files.upload"] == 6  # 2 videos x 3 frames, each once

@@ -7,10 +7,13 @@ from __future__ import annotations
 import os
 import time
 
-import gaia
 from gaia._cli import main
 from gaia.fsutil import atomic_write_text
 from gaia.media.scan import scan_folder
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import watch
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, write_sidecar
 from tests.runs.test_read_only import read_only
@@ -29,9 +32,9 @@ def test_a_240_byte_name_gets_its_sidecar(tmp_path):
 def test_a_240_byte_name_gets_its_answer_through_a_batch(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, [LONG], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
-    assert read_sidecar(folder / LONG)["analysis"] and not gaia.failures(folder)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / LONG)["analysis"] and not failures(folder)
 
 
 def test_a_link_out_of_the_allowed_roots_is_refused_like_a_path(tmp_path, make_folder, monkeypatch):
@@ -50,8 +53,8 @@ def test_a_link_out_of_the_allowed_roots_is_refused_like_a_path(tmp_path, make_f
 def test_stale_temporary_sidecars_are_cleaned_at_the_next_start(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "sub/b.mp4"], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1)
     stale = [folder / ".a.gaia.json.k3j4h5g6.tmp", folder / "sub" / ".b.gaia.json.abcd_123.tmp"]
     fresh = folder / ".a.gaia.json.zzzzzzzz.tmp"
     for p in [*stale, fresh]:
@@ -59,7 +62,7 @@ def test_stale_temporary_sidecars_are_cleaned_at_the_next_start(tmp_path, fake_k
     old = time.time() - 3600
     for p in stale:
         os.utime(p, (old, old))
-    gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # the next start
+    plan_submission(folder, RunSettings(), keyframe_sets=ksets)  # the next start
     assert not any(p.exists() for p in stale) and fresh.exists()  # a write in progress is left alone
     atomic_write_text(folder / "keep.txt", "x")
     assert (folder / "keep.txt").read_text() == "x"
@@ -69,12 +72,12 @@ def test_a_folder_turned_read_only_after_submit_gives_sentences(tmp_path, fake_k
                                                                   capsys):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     with read_only(folder):
         for cmd in (["status", str(folder), "--offline"], ["watch", str(folder), "--poll", "0.1"]):
             main(cmd)
             out = capsys.readouterr()
             text = out.out + out.err
             assert "Traceback" not in text and "Error:" not in text, text
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4")["analysis"]

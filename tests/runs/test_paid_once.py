@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import gaia
 from gaia.folder import Folder
+from gaia.media.scan import scan_folder
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures, plan_retry
 from gaia.runs.recorder import UNWRITTEN_DIR, parked_answers
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve, watch
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar, sidecar_state
 
@@ -28,7 +33,7 @@ def test_a_non_utf8_sidecar_is_unreadable_not_a_crash(tmp_path):
 def test_scan_keeps_a_non_utf8_sidecar(make_folder):
     folder = make_folder({"a.mp4": "testsrc"})
     (folder / "a.gaia.json").write_bytes(LATIN1)
-    result = gaia.scan_folder(folder)
+    result = scan_folder(folder)
     (record,) = result.records
     assert record.sidecar_state == "unreadable"
     assert (folder / "a.gaia.json").read_bytes() == LATIN1
@@ -38,17 +43,17 @@ def test_a_paid_answer_meeting_a_non_utf8_sidecar_is_parked_shown_and_delivered(
                                                                                anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     (folder / "b.gaia.json").write_bytes(LATIN1)  # appears while the batch runs
-    first = gaia.retrieve(folder, anthropic_client)
+    first = retrieve(folder, anthropic_client)
     assert first.written == 1 and first.failed == 1
     assert (folder / "b.gaia.json").read_bytes() == LATIN1  # kept as it was
     (kept,) = parked_answers(Folder(folder))
     assert kept.rel_path == "b.mp4" and "UTF-8" in kept.reason and kept.analysis
     assert len(list((folder / ".gaia" / UNWRITTEN_DIR).glob("*.json"))) == 1
     (folder / "b.gaia.json").unlink()  # the cause is gone: retrieve delivers, nothing is paid again
-    again = gaia.retrieve(folder, anthropic_client)
+    again = retrieve(folder, anthropic_client)
     assert again.delivered == 1 and read_sidecar(folder / "b.mp4")["analysis"]
     assert not parked_answers(Folder(folder))
     assert len(list(anthropic_client.messages.batches.list())) == 1
@@ -59,15 +64,15 @@ def test_a_video_replaced_between_submit_and_retrieve_gets_its_answer_parked(tmp
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
     (folder / "b.mp4").write_bytes(b"the clip that was analysed" * 100)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     (folder / "b.mp4").write_bytes(b"another clip entirely, under the same name" * 50)
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4") and not (folder / "b.gaia.json").exists()
     (kept,) = parked_answers(Folder(folder))
     assert kept.rel_path == "b.mp4" and "replaced" in kept.reason
-    (fail,) = gaia.failures(folder)
+    (fail,) = failures(folder)
     assert "replaced" in fail.reason
-    assert gaia.retrieve(folder, anthropic_client).delivered == 0  # still another video: never written
+    assert retrieve(folder, anthropic_client).delivered == 0  # still another video: never written
     assert not (folder / "b.gaia.json").exists()
 
 
@@ -78,8 +83,8 @@ def test_status_and_retrieve_show_parked_answers_and_retry_does_not_pay_for_them
 
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     (folder / "b.gaia.json").write_bytes(LATIN1)
     main(["retrieve", str(folder)])
     assert "1 paid answer(s) are kept" in capsys.readouterr().out
@@ -87,7 +92,7 @@ def test_status_and_retrieve_show_parked_answers_and_retry_does_not_pay_for_them
     assert "b.mp4: " in capsys.readouterr().out
     view = parked_view(folder)
     assert view.count == 1 and view.records[0]["video"] == "b.mp4"
-    assert gaia.plan_retry(folder) == []  # delivered by retrieve, never bought again
+    assert plan_retry(folder) == []  # delivered by retrieve, never bought again
 
 
 def _distinct(folder, names):
@@ -105,11 +110,11 @@ def test_a_video_renamed_after_its_analysis_is_matched_not_paid_again(tmp_path, 
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
     _distinct(folder, ["a.mp4", "b.mp4"])
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1)
     before = read_sidecar(folder / "b.mp4")["analysis"]
     (folder / "b.mp4").rename(folder / "c.mp4")
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "c.mp4", folder),
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "c.mp4", folder),
                              client=anthropic_client)
     assert not plan.requests  # matched by content: not paid again
     assert read_sidecar(folder / "c.mp4")["analysis"] == before
@@ -120,13 +125,13 @@ def test_a_video_renamed_while_its_batch_runs_gets_its_answer_under_the_new_name
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
     _distinct(folder, ["a.mp4", "b.mp4"])
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     (folder / "b.mp4").rename(folder / "sub-c.mp4")
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "sub-c.mp4")["analysis"] and not (folder / "b.gaia.json").exists()
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "sub-c.mp4", folder),
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=_renamed(ksets, "b.mp4", "sub-c.mp4", folder),
                              client=anthropic_client)
-    assert not plan.requests and not parked_answers(Folder(folder)) and not gaia.failures(folder)
+    assert not plan.requests and not parked_answers(Folder(folder)) and not failures(folder)
     assert len(list(anthropic_client.messages.batches.list())) == 1
 
 
@@ -136,11 +141,11 @@ def test_a_video_gaia_rewrote_itself_keeps_its_answer(tmp_path, fake_ksets, anth
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4"], frames=1)
     _distinct(folder, ["a.mp4"])
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     with open(folder / "a.mp4", "ab") as fh:  # metadata embedded in place (gaia export --format xmp --embed)
         fh.write(b"<xmp/>")
     assert reidentify(folder, "a.mp4")["size"] == (folder / "a.mp4").stat().st_size
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4")["analysis"] and not parked_answers(Folder(folder))
 
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 from gaia.folder import Folder, fallback_workdir
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.now import run_now
 from gaia.runs.recorder import UNWRITTEN_DIR
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve, watch
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 
@@ -50,10 +54,10 @@ def _own_cache(tmp_path, monkeypatch):
 def test_a_read_only_folder_is_refused_before_anything_is_sent(tmp_path, fake_ksets, anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     with read_only(folder):
-        res = gaia.submit(folder, plan, anthropic_client)
-        now = gaia.run_now(folder, plan, anthropic_client)
+        res = submit(folder, plan, anthropic_client)
+        now = run_now(folder, plan, anthropic_client)
     assert res.blocked and "read-only" in res.blocked and str(folder) in res.blocked and res.sent == 0
     assert now.blocked and "read-only" in now.blocked
     assert list(anthropic_client.messages.batches.list()) == []  # nothing was sent, nothing paid
@@ -63,19 +67,19 @@ def test_parked_answers_are_delivered_by_retrieve_once_writable(tmp_path, fake_k
     folder = tmp_path / "v"
     names = ["a.mp4", "sub/b.mp4"]
     ksets = fake_ksets(folder, names, frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1, retrieve_results=False)
     with read_only(folder / "sub"):  # the sidecar of sub/b.mp4 cannot be written
-        first = gaia.retrieve(folder, anthropic_client)
+        first = retrieve(folder, anthropic_client)
     assert first.written == 1 and first.failed == 1
-    (fail,) = gaia.failures(folder)
+    (fail,) = failures(folder)
     assert fail.rel_path == "sub/b.mp4" and fail.error_kind == "sidecar_error" and "gaia retrieve" in fail.hint
     parked = folder / ".gaia" / UNWRITTEN_DIR
     assert str(parked) in fail.reason and len(list(parked.glob("*.json"))) == 1  # the hint names the real path
-    again = gaia.retrieve(folder, anthropic_client)  # writable again: delivered, nothing sent or paid again
+    again = retrieve(folder, anthropic_client)  # writable again: delivered, nothing sent or paid again
     assert again.delivered == 1 and read_sidecar(folder / "sub/b.mp4")["analysis"]
-    assert not gaia.failures(folder) and not list(parked.glob("*.json"))
-    assert not gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets).requests
+    assert not failures(folder) and not list(parked.glob("*.json"))
+    assert not plan_submission(folder, RunSettings(), keyframe_sets=ksets).requests
     assert len(list(anthropic_client.messages.batches.list())) == 1
 
 
@@ -83,14 +87,14 @@ def test_a_video_gone_after_submit_is_parked_not_written_under_its_old_name(tmp_
                                                                             anthropic_client):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "b.mp4"], frames=1)
-    assert gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    assert submit(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
     (folder / "b.mp4").rename(tmp_path / "b-moved-out.mp4")  # (a rename within the folder is followed)
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / "a.mp4") and not (folder / "b.gaia.json").exists()
-    (fail,) = gaia.failures(folder)
+    (fail,) = failures(folder)
     assert "no longer in the folder" in fail.reason
     (tmp_path / "b-moved-out.mp4").rename(folder / "b.mp4")  # put back: the kept answer is written
-    assert gaia.retrieve(folder, anthropic_client).delivered == 1 and read_sidecar(folder / "b.mp4")
+    assert retrieve(folder, anthropic_client).delivered == 1 and read_sidecar(folder / "b.mp4")
 
 
 def test_the_ledger_follows_the_folder_out_of_the_user_cache(tmp_path):

@@ -9,9 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-import gaia
 import gaia.ledger as L
 from gaia.folder import Folder
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import watch
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 from tests.runs._hooks import Hook, Killed
@@ -35,7 +38,7 @@ def foreign_in_between(b, ksets_b, client):
 
     def hook(point: str) -> None:
         if point == "intent_written":
-            assert gaia.submit(b, gaia.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), client).ok
+            assert submit(b, plan_submission(b, RunSettings(), keyframe_sets=ksets_b), client).ok
         if point == "batch_created":
             raise Killed(point)
 
@@ -49,13 +52,13 @@ def test_a_foreign_batch_created_in_between_is_never_adopted(tmp_path, fake_kset
     ksets_a, ksets_b = fake_ksets(a, NAMES, frames=2), fake_ksets(b, NAMES, frames=1)
     emulator.update_config(batch_delay_s=1.5 if b_running else 0.3)
     with pytest.raises(Killed):
-        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
+        submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=foreign_in_between(b, ksets_b, anthropic_client))
     if not b_running:
-        gaia.watch(b, anthropic_client, poll_s=0.1)
+        watch(b, anthropic_client, poll_s=0.1)
     settle(a, anthropic_client, ksets_a)
-    gaia.watch(a, anthropic_client, poll_s=0.1)
-    gaia.watch(b, anthropic_client, poll_s=0.1)
+    watch(a, anthropic_client, poll_s=0.1)
+    watch(b, anthropic_client, poll_s=0.1)
     own_answers(a)
     sent = sent_custom_ids(anthropic_client)
     assert sent_videos(a, sent) == Counter(dict.fromkeys(NAMES, 1))  # A's own batch found: nothing paid twice
@@ -70,13 +73,13 @@ def test_the_local_clock_decides_nothing(tmp_path, fake_ksets, anthropic_client,
     a = tmp_path / "A"
     ksets = fake_ksets(a, NAMES, frames=1)
     with pytest.raises(Killed):  # the batch is created, GAIA dies before recording it
-        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client,
+        submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client,
                  checkpoints=Hook(lambda p: (_ for _ in ()).throw(Killed(p)) if p == "batch_created" else None))
     settle(a, anthropic_client, ksets)
-    gaia.watch(a, anthropic_client, poll_s=0.1)
+    watch(a, anthropic_client, poll_s=0.1)
     assert all(read_sidecar(a / n)["analysis"] for n in NAMES)
     assert sent_videos(a, sent_custom_ids(anthropic_client)) == Counter(dict.fromkeys(NAMES, 1))
-    assert gaia.failures(a) == []  # +30 days: results are not declared expired without asking the API
+    assert failures(a) == []  # +30 days: results are not declared expired without asking the API
 
 
 def _lose(folder, how):
@@ -99,24 +102,24 @@ def test_a_lost_ledger_with_a_batch_in_flight_is_rebuilt_before_anything_is_sent
     a = tmp_path / "A"
     ksets = fake_ksets(a, NAMES, frames=1)
     emulator.update_config(batch_delay_s=1.0)
-    plan = gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets)
+    plan = plan_submission(a, RunSettings(), keyframe_sets=ksets)
     if killed:
         with pytest.raises(Killed):
-            gaia.submit(a, plan, anthropic_client,
+            submit(a, plan, anthropic_client,
                      checkpoints=Hook(lambda p: (_ for _ in ()).throw(Killed(p)) if p == "batch_created" else None))
     else:
-        assert gaia.submit(a, plan, anthropic_client).ok
+        assert submit(a, plan, anthropic_client).ok
     _lose(a, how)
-    again = gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
+    again = plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)
     assert not again.requests  # in flight: nothing to send
-    res = gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    res = submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client)
     assert res.sent == 0
-    gaia.watch(a, anthropic_client, poll_s=0.1)
+    watch(a, anthropic_client, poll_s=0.1)
     assert all(read_sidecar(a / n)["analysis"] for n in NAMES)
     assert sent_videos(a, sent_custom_ids(anthropic_client)) == Counter(dict.fromkeys(NAMES, 1))
     if how == "damaged":
         assert [p for p in (a / ".gaia").iterdir() if "damaged" in p.name]
-    assert not gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
+    assert not plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
     assert not list((a / ".gaia" / "manifests").glob("*.json"))  # settled batches leave no manifest
 
 
@@ -126,12 +129,12 @@ def test_a_lost_ledger_keeps_what_was_spent_from_the_sidecars(tmp_path, fake_kse
 
     a = tmp_path / "A"
     ksets = fake_ksets(a, NAMES, frames=1)
-    assert gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
-    gaia.watch(a, anthropic_client, poll_s=0.1)
+    assert submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets), anthropic_client).ok
+    watch(a, anthropic_client, poll_s=0.1)
     before = folder_spend(a).total_usd
     assert before > 0
     _lose(a, how)
-    assert not gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
+    assert not plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client).requests
     assert folder_spend(a).total_usd == pytest.approx(before)
-    gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)  # restored once, not twice
+    plan_submission(a, RunSettings(), keyframe_sets=ksets, client=anthropic_client)  # restored once, not twice
     assert folder_spend(a).total_usd == pytest.approx(before)

@@ -9,6 +9,9 @@ import pytest
 
 import gaia
 from gaia.exports.xmp import xmp_path
+from gaia.runs.batch import submit
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import watch
 from gaia.settings import RunSettings
 
 NAMES = ["a.mp4", "sub/b.mp4"]
@@ -22,8 +25,8 @@ def test_retrieval_writes_xmp_only_when_asked(tmp_path, fake_ksets, anthropic_cl
     assert f.settings().xmp_on_retrieve is False  # the default writes nothing beside the videos
     if on:
         f.save_settings(replace(f.settings(), xmp_on_retrieve=True))
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    assert gaia.submit(folder, plan, anthropic_client).ok
-    got = gaia.watch(folder, anthropic_client, poll_s=0.1)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    assert submit(folder, plan, anthropic_client).ok
+    got = watch(folder, anthropic_client, poll_s=0.1)
     assert got.written == len(NAMES) and not got.problems
     assert [xmp_path(folder / rel).exists() for rel in NAMES] == [on] * len(NAMES)

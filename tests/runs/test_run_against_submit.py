@@ -12,7 +12,11 @@ import pytest
 
 import gaia
 from gaia.runs import now as O
+from gaia.runs.batch import submit as submit_batch
+from gaia.runs.recovery import plan_run_now, plan_submission
+from gaia.runs.retrieve import watch
 from gaia.settings import RunSettings
+from gaia.sidecar import read_sidecar
 from tests.runs.test_crash import sent_custom_ids, sent_videos
 
 NAMES = [f"clip{i:02d}.mp4" for i in range(6)]
@@ -31,32 +35,32 @@ def _sent(folder, client, emulator) -> Counter[str]:
 def test_plans_made_together_send_each_video_once(tmp_path, fake_ksets, anthropic_client, emulator, first):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES, frames=1)
-    batch_plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    now_plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    batch_plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    now_plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
     assert len(batch_plan.requests) == len(now_plan.requests) == len(NAMES)  # both would send everything
     if first == "submit":
-        assert gaia.submit(folder, batch_plan, anthropic_client).ok
+        assert submit_batch(folder, batch_plan, anthropic_client).ok
         res = O.run_now(folder, now_plan, anthropic_client)
         assert res.blocked and not res.outcomes
     else:
         assert O.run_now(folder, now_plan, anthropic_client).succeeded == len(NAMES)
-        res = gaia.submit(folder, batch_plan, anthropic_client)
+        res = submit_batch(folder, batch_plan, anthropic_client)
         assert res.sent == 0 and sorted(res.dropped) == NAMES
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)
 
 
 def test_run_and_submit_at_the_same_time(tmp_path, fake_ksets, anthropic_client, emulator):
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES, frames=1)
-    batch_plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    now_plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    batch_plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    now_plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
     go = threading.Barrier(2)
     out: dict[str, object] = {}
 
     def submit() -> None:
         go.wait()
-        out["submit"] = gaia.submit(folder, batch_plan, anthropic_client)
+        out["submit"] = submit_batch(folder, batch_plan, anthropic_client)
 
     def run() -> None:
         go.wait()
@@ -67,10 +71,10 @@ def test_run_and_submit_at_the_same_time(tmp_path, fake_ksets, anthropic_client,
         t.start()
     for t in threads:
         t.join()
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     # Whichever took the send lock first sent everything; the other was refused or sent nothing new.
     assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)
-    assert all(gaia.read_sidecar(folder / n) for n in NAMES)
+    assert all(read_sidecar(folder / n) for n in NAMES)
 
 
 def test_a_send_right_after_the_plans_in_flight_check_is_never_paid_twice(tmp_path, fake_ksets, anthropic_client,
@@ -85,7 +89,7 @@ def test_a_send_right_after_the_plans_in_flight_check_is_never_paid_twice(tmp_pa
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES, frames=1)
     gaia.Folder.of(folder).ledger().close()
-    now_plan = gaia.plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    now_plan = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
     emulator.update_config(messages_latency_s=1.5)
     real = Ledger.in_flight
     other: list[threading.Thread] = []
@@ -103,10 +107,10 @@ def test_a_send_right_after_the_plans_in_flight_check_is_never_paid_twice(tmp_pa
         return view
 
     monkeypatch.setattr(Ledger, "in_flight", in_flight_then_other_session_runs)
-    batch_plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    batch_plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     monkeypatch.setattr(Ledger, "in_flight", real)
     other[0].join()
     assert batch_plan.requests  # the plan was made before they were answered
-    res = gaia.submit(folder, batch_plan, anthropic_client)
+    res = submit_batch(folder, batch_plan, anthropic_client)
     assert res.sent == 0
     assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import gaia
 from gaia.api.requests import build_request, custom_id_for
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent
-from gaia.runs.batch import reconcile
+from gaia.runs.batch import reconcile, submit
+from gaia.runs.failures import failures, plan_retry
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import watch
+from gaia.runs.status import refresh_status
 from gaia.settings import RunSettings
 from gaia.sidecar import read_sidecar
 from tests.runs._hooks import Killed, kill_at
@@ -29,13 +32,13 @@ def ledger_ids(folder: Path) -> dict[str, str]:
 def settle(folder: Path, client, ksets) -> None:
     """Submit until nothing is left to send and watch to the end (a disowned batch needs one more round)."""
     for _ in range(4):
-        plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client)
+        plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client)
         if plan.requests:
-            assert gaia.submit(folder, plan, client).ok
-        elif not any(s.running for s in gaia.refresh_status(folder, client)):
-            gaia.watch(folder, client, poll_s=0.1)  # an adopted batch may have ended unretrieved
+            assert submit(folder, plan, client).ok
+        elif not any(s.running for s in refresh_status(folder, client)):
+            watch(folder, client, poll_s=0.1)  # an adopted batch may have ended unretrieved
             return
-        gaia.watch(folder, client, poll_s=0.1)
+        watch(folder, client, poll_s=0.1)
 
 
 def own_answers(folder: Path) -> None:
@@ -58,15 +61,15 @@ def test_two_folders_same_names_killed_at_every_point(tmp_path, fake_ksets, anth
     ksets_a = fake_ksets(a, NAMES, frames=2)
     if other_running:  # B's batch is still running when A reconciles: adopted only provisionally
         emulator.update_config(batch_delay_s=1.0)
-    assert gaia.submit(b, gaia.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
+    assert submit(b, plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
     emulator.update_config(batch_delay_s=0.3)
     if not other_running:
-        gaia.watch(b, anthropic_client, poll_s=0.1)
+        watch(b, anthropic_client, poll_s=0.1)
     with pytest.raises(Killed):
-        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
+        submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=kill_at(point))
     settle(a, anthropic_client, ksets_a)
-    gaia.watch(b, anthropic_client, poll_s=0.1)
+    watch(b, anthropic_client, poll_s=0.1)
     assert not set(ledger_ids(a)) & set(ledger_ids(b))  # ids are the folder's and the run's own
     own_answers(a)
     own_answers(b)
@@ -82,21 +85,21 @@ def test_a_running_foreign_batch_is_adopted_then_disowned_unread(tmp_path, fake_
     ksets_b, ksets_a = fake_ksets(b, NAMES, frames=1), fake_ksets(a, NAMES, frames=2)
     emulator.update_config(batch_delay_s=1.0)
     with pytest.raises(Killed):  # A's intent is written, its batch never created
-        gaia.submit(a, gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
+        submit(a, plan_submission(a, RunSettings(), keyframe_sets=ksets_a), anthropic_client,
                  checkpoints=kill_at("intent_written"))
-    assert gaia.submit(b, gaia.plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
+    assert submit(b, plan_submission(b, RunSettings(), keyframe_sets=ksets_b), anthropic_client).ok
     (adopted,) = reconcile(a, anthropic_client)  # B's batch, still running, is all it can see
     assert adopted.batch_id is not None
-    gaia.watch(a, anthropic_client, poll_s=0.1)
+    watch(a, anthropic_client, poll_s=0.1)
     assert all(read_sidecar(a / n) is None for n in NAMES)  # none of B's answers written into A
     with Folder.of(a).ledger() as ledger:
         assert {r.status for r in ledger.requests()} == {"unsent"}
         assert ledger.events(kind="disowned_batch")
         assert adopted.batch_id in ledger.known_batch_ids()  # never adopted again
-    plan = gaia.plan_submission(a, RunSettings(), keyframe_sets=ksets_a, client=anthropic_client)
+    plan = plan_submission(a, RunSettings(), keyframe_sets=ksets_a, client=anthropic_client)
     assert len(plan.requests) == len(NAMES)  # A's videos go out now
-    assert gaia.submit(a, plan, anthropic_client).ok
-    gaia.watch(a, anthropic_client, poll_s=0.1)
+    assert submit(a, plan, anthropic_client).ok
+    watch(a, anthropic_client, poll_s=0.1)
     own_answers(a)
 
 
@@ -104,7 +107,7 @@ def test_an_old_style_ledger_still_retrieves_and_retries(tmp_path, fake_ksets, a
     """A batch sent before ids were scoped (custom_id = hash of the path alone) is retrieved and retried."""
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES[:2], frames=1)
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
     assert [r.custom_id for r in plan.requests] == [custom_id_for(n) for n in NAMES[:2]]  # the unscoped form
     requests = [build_request(k, plan.profile, model=plan.model, cache_ttl=plan.settings.cache_ttl) for k in ksets]
     batch = anthropic_client.messages.batches.create(requests=requests)
@@ -119,14 +122,14 @@ def test_an_old_style_ledger_still_retrieves_and_retries(tmp_path, fake_ksets, a
         ledger.mark_batch_submitted(local, batch.model_dump(mode="json"))
         second = ledger.requests(rel_path=NAMES[1])[0]  # as if it had expired: to be retried
         ledger.finish_request(second.id, "failed", error_kind="expired", error="expired")
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
+    watch(folder, anthropic_client, poll_s=0.1)
     assert read_sidecar(folder / NAMES[0]) is not None
-    assert [f.rel_path for f in gaia.failures(folder)] == [NAMES[1]]
+    assert [f.rel_path for f in failures(folder)] == [NAMES[1]]
     Folder.of(folder).save_profile(plan.profile)
-    (retry,) = gaia.plan_retry(folder, keyframe_sets=ksets)
+    (retry,) = plan_retry(folder, keyframe_sets=ksets)
     assert [r.rel_path for r in retry.requests] == [NAMES[1]]
-    assert gaia.submit(folder, retry, anthropic_client).ok
-    gaia.watch(folder, anthropic_client, poll_s=0.1)
-    assert read_sidecar(folder / NAMES[1]) is not None and not gaia.failures(folder)
+    assert submit(folder, retry, anthropic_client).ok
+    watch(folder, anthropic_client, poll_s=0.1)
+    assert read_sidecar(folder / NAMES[1]) is not None and not failures(folder)
     assert sent_videos(folder, sent_custom_ids(anthropic_client)) == Counter({NAMES[0]: 1, NAMES[1]: 2})
 

@@ -28,5 +28,6 @@ def test_the_face_and_typical_calls_type_check():
 def test_a_wrong_keyword_to_a_public_function_fails_the_check():
     res = _mypy(HERE / "wrong_keyword.py")
     assert res.returncode == 1, res.stdout + res.stderr
-    assert 'Unexpected keyword argument "forse" for "plan_submission"' in res.stdout
+    assert 'Unexpected keyword argument "forse" for "plan" of "Folder"' in res.stdout
     assert 'Unexpected keyword argument "max_cost" for "submit" of "Folder"' in res.stdout
+    assert 'Unexpected keyword argument "allowed_root" for "check_folder"' in res.stdout

@@ -1,4 +1,4 @@
-"""A call with a keyword no public function has: mypy must reject it (``tests/typing/test_mypy.py``)."""
+"""Calls with a keyword no public function has: mypy must reject each (``tests/typing/test_mypy.py``)."""
 
 from __future__ import annotations
 
@@ -6,5 +6,6 @@ from pathlib import Path
 
 import gaia
 
-gaia.plan_submission(Path("."), forse=True)
+gaia.Folder(Path(".")).plan(forse=True)
 gaia.Folder(Path(".")).submit(max_cost=1.0)
+gaia.check_folder(".", allowed_root=())

@@ -12,9 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 import gaia
-from gaia.media.keyframes import THUMB_EDGE, THUMBS_DIR
+from gaia.media.keyframes import THUMB_EDGE, THUMBS_DIR, extract_keyframes
+from gaia.runs.batch import submit as submit_batch
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.runs.status import batch_statuses, refresh_status
 from gaia.settings import RunSettings
-from gaia.sidecar import write_sidecar
+from gaia.sidecar import read_sidecar, write_sidecar
 from gaia.views import detail as D
 from gaia.views import exports as E
 from gaia.views import progress as P
@@ -159,18 +164,18 @@ def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, ant
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, ["a.mp4", "sub/b.mp4", "c.mp4"], frames=3)
     emulator.update_config(errored_rate=0.34, seed=1)
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    gaia.submit(folder, plan, anthropic_client)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    submit_batch(folder, plan, anthropic_client)
     deadline = time.monotonic() + 15
-    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
+    while any(s.running for s in refresh_status(folder, anthropic_client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    got = gaia.retrieve(folder, anthropic_client)
+    got = retrieve(folder, anthropic_client)
     assert got.written and got.failed
 
     records = [_record(k.rel_path) for k in ksets]
     rows = {r.rel_path: r for r in R.load_results(folder, records)}
-    failed = {f.rel_path: f for f in gaia.failures(folder)}
+    failed = {f.rel_path: f for f in failures(folder)}
     assert {r for r, row in rows.items() if row.status == "failed"} == set(failed)
     for rel, f in failed.items():
         assert rows[rel].error == f.reason and rows[rel].batch_id == f.batch_id
@@ -179,7 +184,7 @@ def test_whole_cycle_rows_detail_thumbnail_and_history(tmp_path, fake_ksets, ant
 
     # The frames the sidecar names are not in GAIA's frame cache (fake sets live elsewhere): the detail says so.
     d = D.video_detail(folder, ok.rel_path)
-    assert d.analysis == gaia.read_sidecar(folder / ok.rel_path)["analysis"]
+    assert d.analysis == read_sidecar(folder / ok.rel_path)["analysis"]
     assert d.run.custom_id == ok.custom_id and [a["status"] for a in d.attempts] == ["succeeded"]
     assert d.frames == () and "no longer in GAIA's frame cache" in d.frames_note
 
@@ -193,13 +198,13 @@ def test_the_cost_chart_compares_the_estimate_of_the_processed_requests_only(tmp
                                                                               emulator):
     """Issue 15 item 6: after a cancel, a 2-request estimate stood against a 1-request actual."""
     folder = tmp_path / "v"
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
-    gaia.submit(folder, plan, anthropic_client)
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4", "b.mp4"]))
+    submit_batch(folder, plan, anthropic_client)
     deadline = time.monotonic() + 15
-    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
+    while any(s.running for s in refresh_status(folder, anthropic_client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    gaia.retrieve(folder, anthropic_client)
+    retrieve(folder, anthropic_client)
     (whole,) = P.batch_costs(folder)
     with gaia.Folder(folder).ledger() as ledger:  # as if the batch had been canceled before b.mp4 was processed
         ledger._conn.execute("UPDATE requests SET status='failed', error_kind='canceled', cost_usd=NULL "
@@ -212,7 +217,7 @@ def test_the_cost_chart_compares_the_estimate_of_the_processed_requests_only(tmp
 def test_detail_frames_and_thumbnail_from_the_frame_cache(make_folder):
     folder = make_folder({"a.mp4": "testsrc"})
     s = gaia.Folder(folder).settings()
-    (kset,) = gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+    (kset,) = extract_keyframes(folder, settings=s.keyframes, model=s.model)
     sent = [kset.frames[0].timestamp, kset.frames[-1].timestamp]
     _sidecar(folder, "a.mp4", _analysis("x", [], []), keyframe_set=kset.set_id, keyframe_timestamps=sent)
     d = D.video_detail(folder, "a.mp4")
@@ -235,7 +240,7 @@ def test_folder_token_changes_with_the_ledger_and_settings(tmp_path, fake_ksets,
     gaia.Folder(folder).save_settings(RunSettings().with_keyframes(count=3))
     after_settings = S.folder_token(folder)
     assert after_settings != before
-    gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
+    submit_batch(folder, plan_submission(folder, RunSettings(), keyframe_sets=ksets), anthropic_client)
     assert S.folder_token(folder) != after_settings
 
 
@@ -243,9 +248,9 @@ def test_progress_figures_while_nothing_has_ended(tmp_path, fake_ksets, anthropi
     """Issue 15 item 6: "Results retrieved 0 of 0 ended" while a batch runs."""
     emulator.update_config(batch_delay_s=60)
     folder = tmp_path / "v"
-    gaia.submit(folder, gaia.plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
+    submit_batch(folder, plan_submission(folder, RunSettings(), keyframe_sets=fake_ksets(folder, ["a.mp4"])),
                 anthropic_client)
-    figures = {m.label: m.value for m in P.batch_metrics(gaia.batch_statuses(folder))}
+    figures = {m.label: m.value for m in P.batch_metrics(batch_statuses(folder))}
     assert figures["Running"] == "1" and figures["Results retrieved"] == "none ended yet"
 
 

@@ -40,7 +40,7 @@ def tune() -> dict:
     return {"configs": configs, "reference": {"kind": "configuration", "id": "ref", "score": 1.0},
             "current": "cur", "negative_control": "ctrl", "ceiling": 0.95, "simulated": True,
             "prices": "Batch API prices with prompt caching", "excluded_fields": ["confidence"],
-            "sample": {"rel_paths": ["a.mp4", "b.mp4", "c.mp4"], "problems": []}, "planned_usd": 0.5,
+            "sample": {"rel_paths": ["a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4"], "problems": []}, "planned_usd": 0.5,
             "spent_usd": 0.12, "budget_usd": 1.0, "updated_at": "2026-12-01T10:00:00+00:00"}
 
 
@@ -93,7 +93,7 @@ def test_field_losses_against_the_reference(tune):
 
 def test_plan_figures_budget_and_quality_line(tune):
     figures = {m.label: m.value for m in V.tune_plan_metrics(tune, 0.6)}
-    assert figures == {"Sample": "3 video(s)", "Configurations": "7", "Sending them all": "$0.500",
+    assert figures == {"Sample": "5 video(s)", "Configurations": "7", "Sending them all": "$0.500",
                        "Budget": "$0.600"}
     assert V.default_budget(0.5) == 0.6 and V.default_budget(0.0) == 0.01
     text = V.spend_text(tune)

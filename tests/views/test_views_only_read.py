@@ -13,6 +13,11 @@ from pathlib import Path
 
 import gaia
 from gaia import views as V
+from gaia.runs.batch import submit
+from gaia.runs.failures import failures
+from gaia.runs.recovery import plan_submission
+from gaia.runs.retrieve import retrieve
+from gaia.runs.status import batch_statuses, refresh_status
 from gaia.settings import RunSettings
 
 NAMES = ["a.mp4", "sub/b c.mp4", "d.mp4"]
@@ -32,7 +37,7 @@ def _render_everything(folder: Path) -> int:
              V.batch_costs(folder), V.batch_timings(folder), V.folder_token(folder), V.spent_metric(folder),
              V.verified_labels(folder), V.where_files_go(folder), V.review_queue(folder),
              V.profile_outputs(folder, f.settings().model)]
-    statuses = gaia.batch_statuses(folder)
+    statuses = batch_statuses(folder)
     built += [V.batch_metrics(statuses), *(V.card_metrics(s) for s in statuses)]
     for r in rows:
         built += [V.video_detail(folder, r.rel_path), V.review_form(folder, r.rel_path), V.thumbnail_url(folder, r)]
@@ -45,15 +50,15 @@ def test_rendering_every_view_model_changes_no_file(tmp_path, fake_ksets, anthro
     folder = tmp_path / "v"
     ksets = fake_ksets(folder, NAMES)
     emulator.update_config(errored_rate=0.34, seed=1)
-    plan = gaia.plan_submission(folder, RunSettings(), keyframe_sets=ksets)
-    assert gaia.submit(folder, plan, anthropic_client).ok
+    plan = plan_submission(folder, RunSettings(), keyframe_sets=ksets)
+    assert submit(folder, plan, anthropic_client).ok
     deadline = time.monotonic() + 15
-    while any(s.running for s in gaia.refresh_status(folder, anthropic_client)):
+    while any(s.running for s in refresh_status(folder, anthropic_client)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    gaia.retrieve(folder, anthropic_client)
+    retrieve(folder, anthropic_client)
     answered = [r.rel_path for r in V.load_results(folder) if r.status == "analysed"]
-    assert answered and gaia.failures(folder)  # both kinds of row are rendered
+    assert answered and failures(folder)  # both kinds of row are rendered
     gaia.Folder(folder).save_review(answered[0], {"summary": "Checked by a person."})
     _render_everything(folder)  # makes the thumbnail cache (gaia.media) once
 
