@@ -34,8 +34,8 @@ from gaia.labels import Verified, save_verified
 from gaia.media.empty import EmptyScore, empty_scores, likely_empty_reasons
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.scan import ScanResult, VideoRecord, scan_folder
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import RunInputs, estimate_folder, folder_prompt_tokens, load_run_inputs
+from gaia.pricing.bill import Spend, folder_spend
+from gaia.pricing.estimate import Estimate, RunInputs, estimate_folder, load_run_inputs
 from gaia.pricing.levers import (
     CascadeEstimate,
     EmptySaving,
@@ -45,9 +45,8 @@ from gaia.pricing.levers import (
     folder_estimator,
     measured_misses,
 )
-from gaia.pricing.limits import MaxTokensAdvice, max_tokens_advice
-from gaia.pricing.spent import Spend, folder_spend
-from gaia.pricing.tokens import PromptTokens
+from gaia.pricing.output import MaxTokensAdvice, max_tokens_advice
+from gaia.pricing.tokens import PromptTokens, folder_prompt_tokens
 from gaia.prompts import PromptProfile
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import (
