@@ -28,7 +28,7 @@ from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.scan import FolderError, ScanResult, check_folder, is_allowed, subfolders
 from gaia.pricing.bill import Bill, BillCsvError, Spend, bill, read_bill_csv
 from gaia.pricing.estimate import Estimate
-from gaia.pricing.levers import EmptySaving, ModelRow, budget, compare_models, what_if
+from gaia.pricing.levers import EmptySaving, ModelRow, budget, what_if
 from gaia.pricing.models import TokenCounts
 from gaia.pricing.output import output_estimate
 from gaia.pricing.tokens import other_ttl
@@ -85,7 +85,6 @@ __all__ = [
     "cap_problem",
     "catalogue",
     "check_folder",
-    "compare_models",
     "default_profile",
     "demo_folder_path",
     "demo_ready",

@@ -225,9 +225,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     selection = inp.selection.without(empty)
     est = estimate(selection)
     casc = cascade_for(args, folder, inp, selection, *cascade) if isinstance(cascade, tuple) else None
-    rows = gaia.compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
-                          selection=selection, history=inp.history, client=client,
-                          output_tokens_default=args.output_tokens) if args.compare else []
+    rows = folder.compare_models(inp, selection=selection, output_tokens=args.output_tokens,
+                                 max_tokens=max_tokens) if args.compare else []
     bud = gaia.budget(args.budget, est, inp.sets, selection=selection,
                  source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:

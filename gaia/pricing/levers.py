@@ -223,23 +223,31 @@ def compare_models(
     models: Sequence[str] | None = None,
     statuses: Sequence[str] = ("current", "legacy", "limited"),
     max_tokens: int = DEFAULT_MAX_TOKENS,
+    done: Collection[str] = (),
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+    prompt_tokens_for: Callable[[str], PromptTokens] | None = None,
 ) -> list[ModelRow]:
     """The same run priced on every model (cheapest first), frames priced with each model's resize rule.
 
     Each model's figure is the estimate's own computation (``estimate_videos``) on the same requests, at
-    its point. ``relative`` compares each model's batch + caching total with ``reference_model``'s.
+    its point: the videos ``done`` (already analysed) left out and ``max_tokens`` applied as the estimate does,
+    so the reference model's row is the estimate's figure (with ``prompt_tokens_for``, the prompt's count on a model
+    as the estimate counts it). ``relative`` compares each model's batch + caching
+    total with ``reference_model``'s.
     """
     cat = catalogue()
     ids = list(models) if models is not None else [m.id for m in cat.models.values() if m.status in statuses]
     if reference_model not in ids and reference_model in cat.models:
         ids.append(reference_model)
-    videos, skipped = requests_from_sets(keyframe_sets, selection, None)
+    videos, skipped = requests_from_sets([ks for ks in keyframe_sets if ks.rel_path not in done], selection,
+                                         source_sizes)
     sizes = {size for v in videos for size in v.sizes}  # a folder's frames come in a few sizes
     rows = []
     for mid in ids:
         f = facts_of(mid, cat)  # resolved once, passed down
         est = estimate_videos(videos, skipped, f, profile, cache_ttl=cache_ttl, history=history,
                               output_tokens_default=output_tokens_default, client=client, explain=False,
+                              text_tokens=prompt_tokens_for(mid) if prompt_tokens_for is not None else None,
                               max_tokens=max_tokens, full=False)
         size, downscaled = _seen(videos, sizes, f)
         rows.append(ModelRow(f.id, f.display_name, f.status, est.total_usd,
