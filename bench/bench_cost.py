@@ -1,6 +1,6 @@
 """Benchmark: estimating a 10,000-video run, against a naive baseline measured in the same run.
 
-The baseline prices every request one by one through ``gaia.pricing.usage.usage_cost`` (what a simple
+The baseline prices every request one by one through ``gaia.pricing.models.usage_cost`` (what a simple
 per-request price calculator does); ``estimate_run`` prices identical requests once. Prints the
 times and the ratio; the totals must agree to the cent.
 
@@ -16,10 +16,9 @@ from pathlib import Path
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.media.keyframes import Keyframe, KeyframeSet
 from gaia.pricing.estimate import estimate_run
-from gaia.pricing.models import compare_models
+from gaia.pricing.levers import compare_models, what_if
+from gaia.pricing.models import usage_cost
 from gaia.pricing.tokens import prompt_tokens
-from gaia.pricing.usage import usage_cost
-from gaia.pricing.whatif import what_if
 from gaia.prompts import default_profile
 from gaia.settings import KeyframeSettings
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from gaia.emulator import EmulatorConfig, start_emulator  # noqa: E402
 from gaia.folder import Folder  # noqa: E402
-from gaia.pricing.spent import POSSIBLY_BILLED_KINDS, folder_spend  # noqa: E402
+from gaia.pricing.bill import POSSIBLY_BILLED_KINDS, folder_spend  # noqa: E402
 from gaia.sidecar import read_sidecar  # noqa: E402
 from tests import videos as media  # noqa: E402
 

@@ -26,15 +26,12 @@ from gaia.folder import FolderBusy
 from gaia.labels import LabelError
 from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.scan import FolderError, ScanResult, check_folder, is_allowed, subfolders
-from gaia.pricing.bill import Bill, BillCsvError, bill, read_bill_csv
-from gaia.pricing.cache import other_ttl
+from gaia.pricing.bill import Bill, BillCsvError, Spend, bill, read_bill_csv
 from gaia.pricing.estimate import Estimate
-from gaia.pricing.levers import EmptySaving
-from gaia.pricing.models import ModelRow, compare_models
+from gaia.pricing.levers import EmptySaving, ModelRow, budget, what_if
+from gaia.pricing.models import TokenCounts
 from gaia.pricing.output import output_estimate
-from gaia.pricing.spent import Spend
-from gaia.pricing.usage import TokenCounts
-from gaia.pricing.whatif import budget, what_if
+from gaia.pricing.tokens import other_ttl
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.quality.tune import ConfigResult, TuneResult
 from gaia.quality.verdict import Verdict
@@ -88,7 +85,6 @@ __all__ = [
     "cap_problem",
     "catalogue",
     "check_folder",
-    "compare_models",
     "default_profile",
     "demo_folder_path",
     "demo_ready",

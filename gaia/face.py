@@ -34,20 +34,21 @@ from gaia.labels import Verified, save_verified
 from gaia.media.empty import EmptyScore, empty_scores, likely_empty_reasons
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, thumbnails
 from gaia.media.scan import ScanResult, VideoRecord, scan_folder
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import RunInputs, estimate_folder, folder_prompt_tokens, load_run_inputs
+from gaia.pricing.bill import Spend, folder_spend
+from gaia.pricing.estimate import Estimate, RunInputs, estimate_folder, load_run_inputs
 from gaia.pricing.levers import (
     CascadeEstimate,
     EmptySaving,
     MissRate,
+    ModelRow,
     cascade_estimate,
+    compare_models,
     empty_saving,
     folder_estimator,
     measured_misses,
 )
-from gaia.pricing.limits import MaxTokensAdvice, max_tokens_advice
-from gaia.pricing.spent import Spend, folder_spend
-from gaia.pricing.tokens import PromptTokens
+from gaia.pricing.output import MaxTokensAdvice, max_tokens_advice
+from gaia.pricing.tokens import PromptTokens, folder_prompt_tokens
 from gaia.prompts import PromptProfile
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import (
@@ -210,6 +211,19 @@ class Folder(WorkingFolder):
         inp = inputs if inputs is not None else self.inputs(model=model, cache_ttl=cache_ttl)
         return estimate_folder(inp, client=self.client, max_tokens=max_tokens, output_tokens_default=output_tokens,
                                text_tokens=text_tokens)
+
+    def compare_models(self, inputs: RunInputs | None = None, *, selection: Selection | None = None,
+                       output_tokens: int | None = None, max_tokens: int | None = None) -> list[ModelRow]:
+        """The folder's next run priced on every model (cheapest first), on what ``estimate`` prices: the same
+        videos (analysed ones left out, ``selection`` or the saved one), answer limit (default: the folder's),
+        assumed answer length and prompt count, so the folder's own model's row is the estimate's figure."""
+        inp = inputs if inputs is not None else self.inputs()
+        return compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
+                              selection=inp.selection if selection is None else selection, history=inp.history,
+                              output_tokens_default=output_tokens, client=self.client,
+                              max_tokens=max_tokens or inp.settings.max_tokens, done=inp.done,
+                              source_sizes=inp.source_sizes,
+                              prompt_tokens_for=lambda model: self.prompt_tokens(inp.profile, model))
 
     def estimator(self, inputs: RunInputs | None = None, *, text_tokens: PromptTokens | None = None,
                   output_tokens: int | None = None, max_tokens: int | None = None) -> Callable[[Selection], Estimate]:

@@ -13,9 +13,8 @@ from gaia.exports.camtrap import VERSION as CAMTRAP_VERSION
 from gaia.facts import CACHE_TTLS, DEFAULT_MODEL, RESULTS_RETENTION_DAYS
 from gaia.media.scan import VIDEO_EXTENSIONS
 from gaia.pricing.bill import CSV_COLUMNS
-from gaia.pricing.run import MONEY_LABELS
-from gaia.pricing.scenarios import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES
+from gaia.pricing.estimate import MONEY_LABELS
+from gaia.pricing.models import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS, TOKEN_LABELS, TOKEN_TYPES
 from gaia.quality.sample import DEFAULT_SAMPLE
 from gaia.quality.tune import DEFAULT_TOLERANCE, TUNE_PRICES
 from gaia.runs.levers import DEFAULT_MISS_SAMPLE

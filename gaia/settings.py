@@ -41,7 +41,7 @@ MAX_FRAME_COUNT = 50
 # page, what-if and budget. A model's own tier limit is added where it is not a step, and steps
 # above it are dropped.
 MAX_EDGE_STEPS = (384, 512, 768, 1024, 1280, 1568, 2048, 2576)
-# Answer length guidance (gaia.pricing.limits): suggest the p99 of past answers' output tokens times this
+# Answer length guidance (gaia.pricing.output): suggest the p99 of past answers' output tokens times this
 # headroom, rounded up to a multiple of MAX_TOKENS_STEP, once at least MAX_TOKENS_MIN_ANSWERS answers exist;
 # a limit more than MAX_TOKENS_FAR_ABOVE times the suggestion is called far above need.
 MAX_TOKENS_QUANTILE = 0.99

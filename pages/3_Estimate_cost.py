@@ -102,9 +102,7 @@ state_key = hashlib.sha256(state.encode()).hexdigest()
 @st.cache_data(max_entries=8, show_spinner="Pricing the run…")
 def _compute(state_key: str, _inp, _text, _output_default, _client):
     est = gaia.Folder(_inp.folder).estimate(inputs=_inp, text_tokens=_text, output_tokens=_output_default)
-    rows = gaia.compare_models(_inp.sets, profile=_inp.profile, reference_model=_inp.model, cache_ttl=_inp.cache_ttl,
-                          selection=_inp.selection, history=_inp.history, output_tokens_default=_output_default,
-                          client=_client)
+    rows = gaia.Folder(_inp.folder, _client).compare_models(_inp, output_tokens=_output_default)
     points = (gaia.what_if(est, _inp.sets, selection=_inp.selection, source_sizes=_inp.source_sizes)
               if est.videos else [])
     return est, rows, points

@@ -55,3 +55,18 @@ def test_paid_verbs_refuse_a_cap_they_cannot_check(make_folder, emulator, anthro
     assert "not a usable amount" in (folder.submit(max_cost_usd=float("nan")).blocked or "")
     assert "not a usable amount" in (folder.run_now(max_cost_usd=-1.0).blocked or "")
     assert sum(emulator.calls.get(r, 0) for r in ("messages.create", "batches.create")) == 0
+
+
+def test_the_model_comparison_prices_what_the_estimate_prices(make_folder, emulator, anthropic_client):
+    path = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc", "c.mp4": "testsrc"})
+    folder = gaia.Folder(path, client=anthropic_client)
+    folder.save_settings(replace(folder.settings().with_keyframes(count=2), max_tokens=1024))
+    folder.keyframes()
+    assert folder.run_now(folder.plan_now(limit=1), max_cost_usd=1.0).succeeded == 1  # one video analysed
+    est = gaia.Folder(path).estimate()
+    assert est.videos == 2 and est.done == 1
+    rows = {r.model: r for r in gaia.Folder(path).compare_models()}
+    own = rows[folder.settings().model]
+    # The folder's own model's row is the estimate's figure: analysed videos out, the folder's answer limit.
+    assert own.usd[gaia.limits.HEADLINE_SCENARIO] == est.scenario(gaia.limits.HEADLINE_SCENARIO).total_usd
+    assert own.relative == 1.0

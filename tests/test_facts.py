@@ -22,7 +22,7 @@ from gaia.facts import (
     reload_catalogue,
 )
 from gaia.pricing.bill import bill
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.models import usage_cost
 
 
 @pytest.fixture

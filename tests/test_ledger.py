@@ -9,7 +9,7 @@ import pytest
 
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent, ids_fingerprint
-from gaia.pricing.history import History, history
+from gaia.pricing.bill import History, history
 
 
 def intents(n: int, *, model: str = "claude-sonnet-5-5", prompt_hash: str = "p1") -> list[RequestIntent]:

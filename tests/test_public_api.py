@@ -50,7 +50,7 @@ EXPECTED = {
     # the operations of no folder: the client, choosing a folder, the demo, the models and their prices, the cap
     "make_client", "describe_error", "allowed_roots", "check_folder", "is_allowed", "subfolders",
     "demo_folder_path", "demo_ready", "ensure_demo_folder", "catalogue", "model_facts", "not_offered_reason",
-    "image_tokens", "other_ttl", "output_estimate", "compare_models", "what_if", "budget", "bill", "read_bill_csv",
+    "image_tokens", "other_ttl", "output_estimate", "what_if", "budget", "bill", "read_bill_csv",
     "frame_preset", "parse_cascade", "default_profile", "schema_problems", "run_choice", "estimate_now_usd",
     "cap_problem",
 }

@@ -87,7 +87,7 @@ def _uncertain_line(model: str) -> str | None:
 
 def format_bill(b: Bill) -> str:
     """The bill under each scenario as text: one block per scenario, token types with counts and USD."""
-    f = model_facts(b.model)
+    f = b.facts
     lines = [f"Bill check: {b.display_name} ({b.model}){' ' + b.label if b.label else ''}",
              f"Prices as of {b.prices_as_of} ({f.source})"
              + ("" if b.confirmed else "  [UNCONFIRMED prices]")]
@@ -175,7 +175,7 @@ def _estimate_table(est: Estimate) -> list[str]:
 
 def format_estimate(est: Estimate, *, per_video: bool = False) -> str:
     """The estimate as text: assumptions, the four scenarios, explanations."""
-    f = model_facts(est.model)
+    f = est.facts
     lines = _estimate_head(est) + _estimate_table(est)
     for e in est.explanations:
         lines += ["", f"{e.title}: {e.text}"]
@@ -225,9 +225,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     selection = inp.selection.without(empty)
     est = estimate(selection)
     casc = cascade_for(args, folder, inp, selection, *cascade) if isinstance(cascade, tuple) else None
-    rows = gaia.compare_models(inp.sets, profile=inp.profile, reference_model=inp.model, cache_ttl=inp.cache_ttl,
-                          selection=selection, history=inp.history, client=client,
-                          output_tokens_default=args.output_tokens) if args.compare else []
+    rows = folder.compare_models(inp, selection=selection, output_tokens=args.output_tokens,
+                                 max_tokens=max_tokens) if args.compare else []
     bud = gaia.budget(args.budget, est, inp.sets, selection=selection,
                  source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:

@@ -1,11 +1,11 @@
 """Pricing: tokens and money, one module per concept (the public names are re-exported by ``gaia``).
 
-From the bottom up: ``usage`` (token counts by billing type, rates, usage → cost, the one
-cache-read-share rule), ``tokens`` (prompt, frame and label tokens of a request), ``output``
-(output tokens per video), ``scenarios`` (the four ways to send), ``history`` (what past runs
-teach), ``cache`` (what caching can do for a run), ``run`` (the one pricing loop over a run's
-requests), ``explain`` (findings in words), ``bill`` (a bill and its CSV), ``estimate`` (a run's
-expected cost, range and assumptions), ``whatif`` (frame settings and budget), ``models`` (the run
-on every model), ``spent`` (actual cost against the estimate), ``inputs`` (what an estimate reads
-from a folder). ``cost`` only keeps the old single module's names importable.
+From the bottom up: ``models`` (a model's facts resolved once and passed down: tokens by billing
+type, usage → cost, the one cache-read-share rule, the four ways to send), ``bill`` (what was
+billed: a bill and its CSV, what a folder has spent, and what past runs teach), ``tokens`` (a
+request's input tokens: prompt text, frames, frame-size presets, the cached prefix and its hit
+share), ``output`` (how long answers run: output per video, the answer length limit),
+``estimate`` (the one estimate of a folder: the pricing loop, range, assumptions, explanations),
+``levers`` (the same run priced otherwise: what-if, budget, every model, likely-empty clips, a
+cascade).
 """

@@ -1,31 +1,267 @@
-"""What the two levers that send less save: leaving likely-empty clips out, and a cheap first pass.
+"""The same run priced otherwise: other frame settings, a budget, other models, fewer clips, a cheap first pass.
 
-``empty_saving`` prices a run with and without the likely-empty clips through the one estimate
-function (the caller hands it in, already bound to the folder's inputs), so the saving shown beside
-the threshold is exactly the difference of two ordinary estimates. ``miss_rate`` turns a sample of
-likely-empty clips the model looked at anyway into a miss rate with its Wilson interval.
+Every figure here is the one estimate (``gaia.pricing.estimate``) re-priced with one thing changed,
+so a saving shown is exactly the difference of two ordinary figures.
+
+**Frame settings and budget.** ``what_if`` prices a grid of settings (the steps a user may change,
+``gaia.settings.FRAME_COUNT_STEPS`` and ``MAX_EDGE_STEPS``, the model's own tier limit added);
+everything else (prompt, output, cache) is as in the estimate. ``budget`` picks the richest setting
+(most visual tokens per video) whose cost stays under a limit.
+
+**Every model.** ``compare_models`` prices the same run on every model: frames with each model's
+own resize rule, text tokens counted per model (the newer tokenizer makes ~30% more of the same
+text), so a cheaper model's real saving shows, with whether it still caches and what it sees of a frame.
+
+**Sending less.** ``empty_saving`` prices a run with and without the likely-empty clips through the
+one estimate function (the caller hands it in, already bound to the folder's inputs, see
+``folder_estimator``). A ``MissRate`` is a sample of likely-empty clips the model looked at anyway,
+with its Wilson interval (``wilson``); the folder keeps its last one (``save_misses``,
+``measured_misses``). ``cascade_estimate`` prices a cheap first pass and the escalated share sent
+again with the strong configuration.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from gaia.facts import ModelFacts, catalogue
 from gaia.folder import Folder
+from gaia.format import usd
 from gaia.fsutil import atomic_write_json, read_json
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import RunInputs, estimate_folder, folder_prompt_tokens
-from gaia.pricing.scenarios import HEADLINE_SCENARIO
-from gaia.settings import Selection
+from gaia.media.keyframes import KeyframeSet
+from gaia.pricing.bill import History
+from gaia.pricing.estimate import Estimate, RunInputs, estimate_folder, estimate_videos, price_run, run_terms
+from gaia.pricing.models import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS, facts_of
+from gaia.pricing.tokens import (
+    PromptTokens,
+    VideoRequest,
+    folder_prompt_tokens,
+    frame_size_for_model,
+    requests_from_sets,
+    video_tokens,
+)
+from gaia.prompts import PromptProfile
+from gaia.settings import DEFAULT_MAX_TOKENS, FRAME_COUNT_STEPS, MAX_EDGE_STEPS, Selection
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from anthropic import Anthropic
 
-    from gaia.pricing.tokens import PromptTokens
+
+# --- frame settings and budget --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WhatIfPoint:
+    """The run's cost with a given number of frames per video and longest frame edge."""
+
+    frames: int
+    max_edge: int
+    tokens_per_frame: float
+    usd: dict[str, float]  # scenario → total
+
+    @property
+    def image_tokens_per_video(self) -> float:
+        """Visual tokens per video: the "richness" budget() maximises."""
+        return self.frames * self.tokens_per_frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"frames": self.frames, "max_edge": self.max_edge, "tokens_per_frame": self.tokens_per_frame,
+                "image_tokens_per_video": self.image_tokens_per_video, "usd": self.usd}
+
+
+def edge_steps(f: ModelFacts, max_edges: Sequence[int] | None = None) -> list[int]:
+    """The longest-edge steps for ``f`` up to its tier: ``max_edges``, default ``MAX_EDGE_STEPS`` and the tier limit."""
+    top = f.image_tier.max_edge
+    return sorted({e for e in (max_edges or MAX_EDGE_STEPS) if e <= top} | ({top} if max_edges is None else set()))
+
+
+def what_if(
+    estimate: Estimate,
+    keyframe_sets: Iterable[KeyframeSet],
+    *,
+    selection: Selection | None = None,
+    frame_counts: Sequence[int] = FRAME_COUNT_STEPS,
+    max_edges: Sequence[int] | None = None,
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+) -> list[WhatIfPoint]:
+    """The run's cost over a grid of frames per video × longest frame edge, for ``estimate``'s model.
+
+    Frame sizes follow the extracted frames' aspect; an edge above the extracted size is reachable
+    only when ``source_sizes`` gives the videos' own resolution (otherwise frames are not enlarged).
+    """
+    f = estimate.facts
+    videos, _ = requests_from_sets(keyframe_sets, selection, source_sizes)
+    points: list[WhatIfPoint] = []
+    if not videos:
+        return points
+    terms = run_terms(estimate)
+    previous: list[tuple[float, int]] | None = None
+    for edge in edge_steps(f, max_edges):
+        sigs = [video_tokens(v, f, edge) for v in videos]
+        if sigs == previous:  # the videos are no larger than the last edge: nothing changes
+            continue
+        previous = sigs
+        n_frames = sum(n for _, n in sigs)
+        tpf = sum(t for t, _ in sigs) / n_frames if n_frames else 0.0
+        for k in frame_counts:
+            priced = price_run(videos, f, terms, max_edge=edge, frames=k, per_video=False)
+            points.append(WhatIfPoint(k, edge, tpf, {s: priced.costs[s].total_usd for s in SCENARIOS}))
+    return points
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """The richest settings (most visual tokens per video) whose cost stays under the budget."""
+
+    limit_usd: float
+    scenario: str
+    best: WhatIfPoint | None
+    current_usd: float
+    fits_now: bool
+    options: tuple[WhatIfPoint, ...]  # every setting under the limit, richest first
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"limit_usd": self.limit_usd, "scenario": self.scenario, "current_usd": self.current_usd,
+                "fits_now": self.fits_now, "best": self.best.to_dict() if self.best else None,
+                "options": [o.to_dict() for o in self.options[:10]], "message": self.message}
+
+
+def _budget_message(limit_usd: float, scenario: str, best: WhatIfPoint | None, current: float,
+                    points: Sequence[WhatIfPoint]) -> str:
+    label = SCENARIO_LABELS[scenario]
+    if best is None:
+        cheapest = min(points, key=lambda p: p.usd[scenario]) if points else None
+        if cheapest is None:
+            return "No videos with frames to estimate."
+        return (f"Nothing fits under {usd(limit_usd)} with {label}: even {cheapest.frames} frame(s) of "
+                f"{cheapest.max_edge} px cost {usd(cheapest.usd[scenario])}. Try a cheaper model or fewer videos.")
+    return (f"Under {usd(limit_usd)} ({label}): {best.frames} frames per video at up to {best.max_edge} px "
+            f"(about {best.tokens_per_frame:,.0f} tokens per frame) for {usd(best.usd[scenario])}. "
+            f"Current settings cost {usd(current)}{' and fit' if current <= limit_usd else ', over the budget'}.")
+
+
+def budget(
+    limit_usd: float,
+    estimate: Estimate,
+    keyframe_sets: Iterable[KeyframeSet],
+    *,
+    scenario: str = HEADLINE_SCENARIO,
+    selection: Selection | None = None,
+    frame_counts: Sequence[int] = FRAME_COUNT_STEPS,
+    max_edges: Sequence[int] | None = None,
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+    points: Sequence[WhatIfPoint] | None = None,
+) -> BudgetResult:
+    """The richest frames-per-video × max-edge setting under ``limit_usd`` (ties: more frames wins)."""
+    pts = list(points) if points is not None else what_if(
+        estimate, keyframe_sets, selection=selection, frame_counts=frame_counts, max_edges=max_edges,
+        source_sizes=source_sizes)
+    under = [p for p in pts if p.usd[scenario] <= limit_usd]
+    under.sort(key=lambda p: (-p.image_tokens_per_video, -p.frames, p.usd[scenario]))
+    current = estimate.scenario(scenario).total_usd
+    best = under[0] if under else None
+    return BudgetResult(limit_usd, scenario, best, current, current <= limit_usd, tuple(under),
+                        _budget_message(limit_usd, scenario, best, current, pts))
+
+
+# --- every model ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelRow:
+    """The same run priced on one model, with whether it still caches and what resolution it sees."""
+
+    model: str
+    display_name: str
+    status: str
+    usd: dict[str, float]  # scenario → total
+    per_video_usd: float
+    relative: float  # batch + caching total / the reference model's
+    caches: bool
+    prefix_tokens: int
+    min_cacheable: int
+    image_tier: str
+    max_edge: int
+    frame_size: tuple[int, int] | None  # what the model sees of a typical frame
+    downscaled: bool  # frames are larger than the model's tier
+    image_tokens: int
+    confirmed: bool
+    uncertain: tuple[str, ...]
+    as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def _seen(videos: Sequence[VideoRequest], sizes: Collection[tuple[int, int]],
+          f: ModelFacts) -> tuple[tuple[int, int] | None, bool]:
+    """What model ``f`` sees of the first frame, and whether any frame is larger than its tier (asked once
+    per distinct frame size, ``sizes``, not once per frame)."""
+    if not videos:
+        return None, False
+    downscaled = any(frame_size_for_model(w, h, f) != (w, h) for w, h in sizes)
+    return frame_size_for_model(*videos[0].sizes[0], f), downscaled
+
+
+def compare_models(
+    keyframe_sets: Iterable[KeyframeSet],
+    *,
+    profile: PromptProfile,
+    reference_model: str,
+    cache_ttl: str = "1h",
+    selection: Selection | None = None,
+    history: History | None = None,
+    output_tokens_default: int | None = None,
+    client: Anthropic | None = None,
+    models: Sequence[str] | None = None,
+    statuses: Sequence[str] = ("current", "legacy", "limited"),
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    done: Collection[str] = (),
+    source_sizes: Mapping[str, tuple[int, int]] | None = None,
+    prompt_tokens_for: Callable[[str], PromptTokens] | None = None,
+) -> list[ModelRow]:
+    """The same run priced on every model (cheapest first), frames priced with each model's resize rule.
+
+    Each model's figure is the estimate's own computation (``estimate_videos``) on the same requests, at
+    its point: the videos ``done`` (already analysed) left out and ``max_tokens`` applied as the estimate does,
+    so the reference model's row is the estimate's figure (with ``prompt_tokens_for``, the prompt's count on a model
+    as the estimate counts it). ``relative`` compares each model's batch + caching
+    total with ``reference_model``'s.
+    """
+    cat = catalogue()
+    ids = list(models) if models is not None else [m.id for m in cat.models.values() if m.status in statuses]
+    if reference_model not in ids and reference_model in cat.models:
+        ids.append(reference_model)
+    videos, skipped = requests_from_sets([ks for ks in keyframe_sets if ks.rel_path not in done], selection,
+                                         source_sizes)
+    sizes = {size for v in videos for size in v.sizes}  # a folder's frames come in a few sizes
+    rows = []
+    for mid in ids:
+        f = facts_of(mid, cat)  # resolved once, passed down
+        est = estimate_videos(videos, skipped, f, profile, cache_ttl=cache_ttl, history=history,
+                              output_tokens_default=output_tokens_default, client=client, explain=False,
+                              text_tokens=prompt_tokens_for(mid) if prompt_tokens_for is not None else None,
+                              max_tokens=max_tokens, full=False)
+        size, downscaled = _seen(videos, sizes, f)
+        rows.append(ModelRow(f.id, f.display_name, f.status, est.total_usd,
+                             est.scenario(HEADLINE_SCENARIO).per_video_usd or 0.0, 0.0, est.cache.caches,
+                             est.text.prefix, f.min_cacheable_tokens, f.image_tier.name, f.image_tier.max_edge, size,
+                             downscaled, est.image_tokens, f.confirmed, tuple(f.uncertain), f.as_of))
+    ref = next((r for r in rows if r.model == reference_model), None)
+    ref_total = ref.usd[HEADLINE_SCENARIO] if ref else 0.0
+    rows = [replace(r, relative=(r.usd[HEADLINE_SCENARIO] / ref_total) if ref_total else math.nan) for r in rows]
+    rows.sort(key=lambda r: r.usd[HEADLINE_SCENARIO])
+    return rows
+
+
+# --- sending less: likely-empty clips, a cascade --------------------------------------------------
 
 MISSES_FILE = "empty_misses.json"  # in the working folder: the last measured miss rate of likely-empty clips
 

@@ -1,4 +1,4 @@
-"""Output tokens per video: what an estimate assumes each answer will cost, from what drives it.
+"""How long answers run: the output tokens an estimate assumes per video, and the limit that caps them.
 
 Output is most of a typical bill, and the hardest part to know before sending. This module is the
 one place that turns what drives it into an ``OutputEstimate`` (a point, a low and a high end per
@@ -14,10 +14,19 @@ video, and where they come from):
 - **Thinking**: models that think by default (the data file's ``thinking_models``) spend output
   tokens before answering; until there is history the data file's thinking range is added.
 - **``max_tokens``** is a hard cap: no answer is billed more output than the limit.
-- **History** (per model and prompt profile, ``gaia.pricing.history``): once answers exist, their
+- **History** (per model and prompt profile, ``gaia.pricing.bill.History``): once answers exist, their
   mean is the point (a total is a sum, so the mean, not the median, predicts it) and the range is
   the uncertainty of the mean for the videos still to send: ``z * sd * sqrt(1/n + 1/N)``. A pilot
   of a few videos (``gaia run DIR --limit 3``, trial answers) is history like any other.
+
+**The answer length limit.** ``max_tokens`` caps each answer, thinking included. Too low, and
+answers are cut off (stop_reason ``max_tokens``): billed, but unusable, and sent again. Far too high
+costs nothing by itself, but lets a runaway answer (a repetition loop) bill that many output tokens.
+``limit_need`` is what an answer needs (an estimate warns when the limit is below it).
+``max_tokens_advice`` takes the p99 of past answers' output tokens for the same prompt profile and
+model, adds headroom (``MAX_TOKENS_HEADROOM``) and rounds up to ``MAX_TOKENS_STEP``; answers that
+were cut off mean the need is unknown above the limit they hit, so the advice is then at least twice
+that limit. All thresholds are in ``gaia.settings``.
 """
 
 from __future__ import annotations
@@ -26,10 +35,24 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from gaia.facts import estimate_defaults
+from gaia import format as fmt
+from gaia.facts import ModelFacts, estimate_defaults
+from gaia.folder import Folder
+from gaia.ledger import CUT_OFF_KIND, RequestStatus
+from gaia.pricing.models import facts_of, usage_tokens
 from gaia.pricing.tokens import approx_text_tokens
+from gaia.settings import (
+    MAX_MAX_TOKENS,
+    MAX_TOKENS_FAR_ABOVE,
+    MAX_TOKENS_HEADROOM,
+    MAX_TOKENS_MIN_ANSWERS,
+    MAX_TOKENS_QUANTILE,
+    MAX_TOKENS_STEP,
+)
 
 # How wide the range of a mean learnt from answers is: z of a two-sided 90% interval.
 HISTORY_Z = 1.645
@@ -132,25 +155,25 @@ def _shape(schema: Any, name: str = "", depth: int = 0, short: bool = False) -> 
     return 8.0
 
 
-def _tokens(chars: float, model: str) -> float:
-    return float(approx_text_tokens("x" * max(1, round(chars)), model))
+def _tokens(chars: float, f: ModelFacts) -> float:
+    return float(approx_text_tokens("x" * max(1, round(chars)), f))
 
 
-def schema_shape(schema: Mapping[str, Any], model: str) -> float:
+def schema_shape(schema: Mapping[str, Any], model: str | ModelFacts) -> float:
     """Typical output tokens of one answer to ``schema`` on ``model``, from its shape alone."""
-    return _tokens(_shape(schema), model)
+    return _tokens(_shape(schema), facts_of(model))
 
 
-def schema_short(schema: Mapping[str, Any], model: str) -> float:
+def schema_short(schema: Mapping[str, Any], model: str | ModelFacts) -> float:
     """Output tokens of the short reading of an answer to ``schema``: terse text, lists empty where allowed."""
-    return _tokens(_shape(schema, short=True), model)
+    return _tokens(_shape(schema, short=True), facts_of(model))
 
 
-def thinking_tokens(model: str) -> tuple[float, float, float]:
+def thinking_tokens(model: str | ModelFacts) -> tuple[float, float, float]:
     """Thinking tokens per answer before any history, (low, point, high): the data file's range for
     models that think by default (GAIA sends no ``thinking`` setting), else none."""
     d = estimate_defaults()
-    if model not in d.thinking_models:
+    if (model.id if isinstance(model, ModelFacts) else model) not in d.thinking_models:
         return 0.0, 0.0, 0.0
     return float(d.thinking_low), float(d.thinking_tokens), float(d.thinking_high)
 
@@ -214,7 +237,7 @@ def from_history(output_tokens: Sequence[int], *, remaining: int = 0,
 
 
 def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = None,
-                    schema: Mapping[str, Any] | None = None, model: str | None = None,
+                    schema: Mapping[str, Any] | None = None, model: str | ModelFacts | None = None,
                     max_tokens: int | None = None, remaining: int = 0) -> OutputEstimate:
     """Output tokens per video: from past answers when there are any; else ``default`` (a number the
     user gave) with the data file's range; else from ``schema``'s shape plus ``model``'s thinking;
@@ -223,9 +246,10 @@ def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = 
         return from_history(output_tokens, remaining=remaining, max_tokens=max_tokens)
     d = estimate_defaults()
     if default is None and schema is not None and model is not None:
-        answer = schema_shape(schema, model)
-        t_low, t_point, t_high = thinking_tokens(model)
-        a_low = min(answer * d.output_low, schema_short(schema, model))
+        f = facts_of(model)  # resolved once for the three figures below
+        answer = schema_shape(schema, f)
+        t_low, t_point, t_high = thinking_tokens(f)
+        a_low = min(answer * d.output_low, schema_short(schema, f))
         # How long the answer runs and how long the model thinks are independent: combined in quadrature.
         point = answer + t_point
         low = point - math.hypot(answer - a_low, t_point - t_low)
@@ -259,7 +283,7 @@ class LimitNeed:
         return f"{self.tokens:,} tokens, what the schema predicts an answer needs (thinking included)"
 
 
-def limit_need(output_tokens: Sequence[int], *, schema: Mapping[str, Any] | None, model: str | None
+def limit_need(output_tokens: Sequence[int], *, schema: Mapping[str, Any] | None, model: str | ModelFacts | None
                ) -> LimitNeed | None:
     """What an answer needs: the p90 of complete answers, else the schema's uncapped prediction (``None``
     when neither is known)."""
@@ -269,3 +293,107 @@ def limit_need(output_tokens: Sequence[int], *, schema: Mapping[str, Any] | None
         return None
     predicted = output_estimate(schema=schema, model=model)
     return LimitNeed(math.ceil(predicted.point), "schema")
+
+
+# --- the answer length limit (max_tokens) ---------------------------------------------------------
+
+TRUNCATED_KIND = CUT_OFF_KIND  # the ledger's error_kind for an answer cut off at the limit
+
+
+class LimitVerdict(StrEnum):
+    """What the past answers say about the current limit."""
+
+    NO_HISTORY = "no_history"  # too few answers to say
+    TRUNCATED = "truncated"  # some answers were cut off: raise it
+    FAR_ABOVE = "far_above"  # well above what answers need
+    TIGHT = "tight"  # below the suggestion: nothing cut off yet, but little headroom
+    FITS = "fits"
+
+
+@dataclass(frozen=True)
+class MaxTokensAdvice:
+    """The advice on ``max_tokens`` for one prompt profile and model, with the figures behind it.
+
+    ``suggested`` is ``None`` when there is nothing to go on. ``p99`` and ``longest`` are over the
+    complete answers; ``truncated`` counts answers cut off at the limit (``truncated_at`` the
+    largest limit they hit).
+    """
+
+    current: int
+    suggested: int | None
+    verdict: LimitVerdict
+    answers: int
+    p99: float | None
+    longest: int | None
+    truncated: int
+    truncated_at: int | None
+
+    @property
+    def message(self) -> str:
+        """The advice in one or two sentences."""
+        cur = fmt.tokens(self.current)
+        if self.verdict is LimitVerdict.TRUNCATED:
+            return (f"{self.truncated} answer(s) were cut off at the limit ({fmt.tokens(self.truncated_at or 0)} "
+                    "tokens): they were billed but are unusable. Raise the limit to "
+                    f"{fmt.tokens(self.suggested or 0)}.")
+        if self.verdict is LimitVerdict.NO_HISTORY:
+            return (f"{cur} tokens; no advice yet: {self.answers} answer(s) with this prompt and model so far, "
+                    f"and from {MAX_TOKENS_MIN_ANSWERS} on GAIA suggests a limit from their length.")
+        basis = (f"{self.answers} answers with this prompt and model: p99 {fmt.tokens(self.p99 or 0)}, longest "
+                 f"{fmt.tokens(self.longest or 0)} output tokens (thinking included)")
+        if self.verdict is LimitVerdict.FAR_ABOVE:
+            return (f"The limit of {cur} tokens is far above need ({basis}). {fmt.tokens(self.suggested or 0)} "
+                    "leaves headroom and caps what a runaway answer can bill.")
+        if self.verdict is LimitVerdict.TIGHT:
+            return (f"The limit of {cur} tokens is tight ({basis}); {fmt.tokens(self.suggested or 0)} leaves "
+                    "headroom so a longer answer is not cut off.")
+        return f"The limit of {cur} tokens fits ({basis}); {fmt.tokens(self.suggested or 0)} would also do."
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"current": self.current, "suggested": self.suggested, "verdict": self.verdict.value,
+                "answers": self.answers, "p99": self.p99, "longest": self.longest, "truncated": self.truncated,
+                "truncated_at": self.truncated_at, "message": self.message}
+
+
+def _round_up(tokens: float) -> int:
+    return min(MAX_MAX_TOKENS, max(MAX_TOKENS_STEP, math.ceil(tokens / MAX_TOKENS_STEP) * MAX_TOKENS_STEP))
+
+
+def advise_max_tokens(output_tokens: Sequence[int], current: int, *,
+                      truncated_at: Sequence[int] = ()) -> MaxTokensAdvice:
+    """The advice from complete answers' ``output_tokens`` and the output tokens of answers cut off at
+    the limit (``truncated_at``), for a current limit of ``current``."""
+    n, cut = len(output_tokens), len(truncated_at)
+    p99 = percentile(output_tokens, MAX_TOKENS_QUANTILE) if output_tokens else None
+    longest = max(output_tokens) if output_tokens else None
+    hit = max(truncated_at) if truncated_at else None
+    if hit is not None:
+        need = max(2 * hit, (p99 or 0) * MAX_TOKENS_HEADROOM, current + MAX_TOKENS_STEP)
+        return MaxTokensAdvice(current, _round_up(need), LimitVerdict.TRUNCATED, n, p99, longest, cut, hit)
+    if p99 is None or n < MAX_TOKENS_MIN_ANSWERS:
+        return MaxTokensAdvice(current, None, LimitVerdict.NO_HISTORY, n, p99, longest, 0, None)
+    suggested = _round_up(p99 * MAX_TOKENS_HEADROOM)
+    verdict = (LimitVerdict.FAR_ABOVE if current > MAX_TOKENS_FAR_ABOVE * suggested
+               else LimitVerdict.TIGHT if current < suggested else LimitVerdict.FITS)
+    return MaxTokensAdvice(current, suggested, verdict, n, p99, longest, 0, None)
+
+
+def max_tokens_advice(folder: Folder | Path | str, prompt_hash: str, model: str, current: int) -> MaxTokensAdvice:
+    """The advice for ``current`` from the folder's ledger: every answer of this prompt and model that
+    was billed, complete ones by their output tokens, cut-off ones (``max_tokens``) by the limit they hit."""
+    f = Folder.of(folder)
+    complete: list[int] = []
+    cut: list[int] = []
+    if f.has_ledger:
+        with f.ledger() as ledger:
+            rows = ledger.requests(status=(RequestStatus.SUCCEEDED, RequestStatus.FAILED))
+        for r in rows:
+            if r.prompt_hash != prompt_hash or r.model != model or not r.usage:
+                continue
+            out = int(usage_tokens(r.usage).output)
+            if r.status == RequestStatus.SUCCEEDED:
+                complete.append(out)
+            elif r.error_kind == TRUNCATED_KIND:
+                cut.append(out)
+    return advise_max_tokens(complete, current, truncated_at=cut)

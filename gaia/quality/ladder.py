@@ -35,9 +35,9 @@ from gaia.folder import Folder
 from gaia.fsutil import atomic_write_bytes
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
 from gaia.media.scan import VideoRecord
+from gaia.pricing.bill import history
 from gaia.pricing.estimate import estimate_run
-from gaia.pricing.history import history
-from gaia.pricing.inputs import folder_prompt_tokens
+from gaia.pricing.tokens import folder_prompt_tokens
 from gaia.prompts import PromptProfile, compact_profile
 from gaia.runs.cascade import cheap_settings
 from gaia.settings import FRAME_PRESETS, MAX_FRAME_COUNT, RunSettings, parse_cascade

@@ -37,7 +37,7 @@ from gaia.api.client import as_dict
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
 from gaia.ledger import EventKind, Ledger, RequestStatus
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.models import usage_cost
 from gaia.quality.ladder import PricedConfig
 from gaia.runs.guard import SpendCap
 from gaia.runs.now import send_each

@@ -19,7 +19,7 @@ bootstrap interval, and
 ``gaia.quality.verdict`` turns those into ``recommend`` / ``keep`` / ``undetermined``.
 
 Cost is measured: each configuration's answers' usage priced at the transport the run will use
-(Batch API with caching, ``gaia.pricing.usage.usage_cost``), falling back to the estimate before
+(Batch API with caching, ``gaia.pricing.models.usage_cost``), falling back to the estimate before
 sending only where nothing was measured. Results are stored per prompt profile in
 ``.gaia/quality/<profile-hash>.json``; ``stored_quality`` and ``quality_for`` read them back for the
 Estimate page, and ``adopt_config`` makes a configuration the folder's run settings.

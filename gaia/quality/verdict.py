@@ -10,9 +10,8 @@ tolerance:
 - the scorer must discriminate: the negative control's interval lies wholly below zero; otherwise
   the verdict is ``undetermined`` and nothing is recommended, whatever the other scores;
 - ``recommend``: on at least ``MIN_VIDEOS_TO_RECOMMEND`` videos, the cheapest configuration (measured cost per
-  video) cheaper than the current
-  settings whose interval's lower bound stays within the tolerance (of two as cheap, the one whose cost
-  is surer: a cascade's depends on the share of answers it sends again);
+  video) cheaper than the current settings whose interval's lower bound stays within the tolerance (of two as
+  cheap, the one whose cost is surer: a cascade's depends on the share of answers it sends again);
 - ``undetermined``: no cheaper one qualifies but one's interval still reaches the tolerance; the
   videos that would decide it come from its observed per-video spread (``videos_needed``);
 - ``keep``: every cheaper configuration loses more than the tolerance (its whole interval is below).

@@ -24,9 +24,9 @@ from gaia.ledger import RequestIntent, RequestRow, now_iso
 from gaia.media.identity import content_id
 from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
 from gaia.media.scan import scan_folder
+from gaia.pricing.bill import history
 from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.history import history
-from gaia.pricing.inputs import folder_prompt_tokens
+from gaia.pricing.tokens import folder_prompt_tokens
 from gaia.prompts import PromptProfile
 from gaia.settings import RunSettings, Selection, run_fingerprint
 from gaia.sidecar import sidecar_state

@@ -26,7 +26,7 @@ from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, disk_full
 from gaia.ledger import Ledger, Mode, RequestRow, RequestStatus, now_iso
 from gaia.media.identity import replaced_reason
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.models import usage_cost
 from gaia.prompts import ProfileNotFound
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.escalation import CascadePass, cascade_block, uncertain
@@ -108,7 +108,7 @@ class Answer:
 
 
 def price_usage(usage: dict[str, Any] | None, model: str, *, batch: bool) -> float | None:
-    """USD for one answer's usage (``gaia.pricing.usage.usage_cost``), ``None`` when it cannot be priced."""
+    """USD for one answer's usage (``gaia.pricing.models.usage_cost``), ``None`` when it cannot be priced."""
     if not usage:
         return None
     try:

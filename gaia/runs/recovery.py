@@ -24,7 +24,7 @@ from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.fsutil import clean_temporaries
 from gaia.ledger import Ledger, Mode, RequestStatus
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
-from gaia.pricing.inputs import folder_prompt_tokens
+from gaia.pricing.tokens import folder_prompt_tokens
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile, schema_problems
 from gaia.runs.batch import SEND_WHAT, ReconcileOutcome, reconcile_held
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints

@@ -2,9 +2,9 @@
 
 Output tokens are most of a typical bill, and the prompt profile (its schema above all) drives them.
 Each profile's figure comes from the folder's history for that profile and model
-(``gaia.pricing.history``: the median and p90 of past answers); a profile with no answers yet says
+(``gaia.pricing.bill.history``: the median and p90 of past answers); a profile with no answers yet says
 so, beside the figure the estimate assumes until then. The answer length limit's advice is
-``gaia.pricing.limits.max_tokens_advice``.
+``gaia.pricing.output.max_tokens_advice``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.folder import Folder
-from gaia.pricing.history import history
-from gaia.pricing.limits import LimitVerdict, MaxTokensAdvice
-from gaia.pricing.output import output_estimate, percentile
-from gaia.pricing.usage import TokenCounts, price_tokens
+from gaia.pricing.bill import history
+from gaia.pricing.models import TokenCounts, price_tokens
+from gaia.pricing.output import LimitVerdict, MaxTokensAdvice, output_estimate, percentile
 from gaia.prompts import ProfileNotFound, builtin_profiles
 
 

@@ -17,8 +17,7 @@ from gaia.folder import Folder
 from gaia.media.empty import EmptyScore, empty_scores, likely_empty
 from gaia.media.keyframes import KeyframeSet
 from gaia.media.scan import scan_folder
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.inputs import RunInputs
+from gaia.pricing.estimate import Estimate, RunInputs
 from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_estimator, measured_misses, without
 from gaia.pricing.tokens import PromptTokens
 from gaia.runs.levers import CascadeResult

@@ -6,12 +6,11 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.facts import catalogue
-from gaia.pricing.cache import other_ttl
-from gaia.pricing.estimate import Estimate
-from gaia.pricing.history import History
-from gaia.pricing.models import ModelRow
-from gaia.pricing.run import MONEY_LABELS
-from gaia.pricing.usage import TOKEN_LABELS, TOKEN_TYPES
+from gaia.pricing.bill import History
+from gaia.pricing.estimate import MONEY_LABELS, Estimate
+from gaia.pricing.levers import ModelRow
+from gaia.pricing.models import TOKEN_LABELS, TOKEN_TYPES
+from gaia.pricing.tokens import other_ttl
 
 
 def model_label(model: str) -> str:

@@ -1,7 +1,7 @@
 """What the Keyframes page shows: the frame-size and strategy choices, each video's frame state, the run's frames.
 
 Frame sizes are offered as presets (``gaia.settings.FRAME_PRESETS``) with what each costs on the chosen
-model (``gaia.pricing.presets``), priced for the folder's most common video size; ``custom`` keeps the
+model (``gaia.pricing.tokens.preset_costs``), priced for the folder's most common video size; ``custom`` keeps the
 longest-edge choice.
 
 ``FrameState`` replaces the text sentinel ``gaia.media`` uses for a video whose frames are not
@@ -25,7 +25,7 @@ from gaia import format as fmt
 from gaia.facts import ImageTier
 from gaia.media.keyframes import Keyframe, KeyframeSet
 from gaia.media.scan import VideoRecord
-from gaia.pricing.presets import PRESET_SCENARIO, REFERENCE_SIZE, PresetCost, preset_costs
+from gaia.pricing.tokens import PRESET_SCENARIO, REFERENCE_SIZE, PresetCost, preset_costs
 from gaia.settings import CUSTOM_PRESET, FRAME_PRESET_NAMES, MAX_EDGE_STEPS, Selection, frame_preset, preset_for_edge
 from gaia.views.common import Metric
 

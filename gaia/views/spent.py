@@ -1,6 +1,6 @@
 """What a folder has spent, as the one figure Progress and Results both show.
 
-``spent_metric`` turns ``gaia.pricing.spent.folder_spend`` (every billed response in the ledger:
+``spent_metric`` turns ``gaia.pricing.bill.folder_spend`` (every billed response in the ledger:
 batches, run now, trials, tune, superseded and failed-but-billed answers) into a ``Metric`` whose
 help text splits it by kind, so the two pages show the same total and say where it went.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gaia.folder import Folder
 from gaia.format import usd
-from gaia.pricing.spent import Spend, folder_spend
+from gaia.pricing.bill import Spend, folder_spend
 from gaia.views.common import Metric
 
 SPENT_LABEL = "Spent so far"

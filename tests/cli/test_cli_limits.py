@@ -15,8 +15,8 @@ import pytest
 
 from gaia._cli import main
 from gaia.folder import Folder
-from gaia.pricing.history import history
-from gaia.pricing.inputs import estimate_folder
+from gaia.pricing.bill import history
+from gaia.pricing.estimate import estimate_folder
 
 LAYOUT = {"a.mp4": "testsrc", "b.mp4": "mov"}
 

@@ -9,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import gaia
 from gaia.media.keyframes import extract_keyframes
-from gaia.pricing.estimate import estimate_run
-from gaia.pricing.inputs import load_run_inputs
+from gaia.pricing.estimate import estimate_run, load_run_inputs
 from tests.pages._app import page_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.pricing.history import history
+from gaia.pricing.bill import history
 from gaia.runs.failures import failures
 from gaia.runs.recovery import plan_submission
 from gaia.sidecar import read_sidecar, write_sidecar

@@ -1,4 +1,7 @@
-"""Estimates: the four scenarios against hand-computed values, caching rules, selection, tiers, history."""
+"""The one estimate (``gaia.pricing.estimate``): the four scenarios against hand-computed values, caching
+rules, selection, tiers, history; explanations whose figures match the numbers; what it reads
+from a folder.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from gaia.facts import model_facts
+from gaia.folder import Folder
+from gaia.format import pct, usd
 from gaia.media.keyframes import KeyframeSet
-from gaia.pricing.estimate import estimate_run
-from gaia.pricing.history import CacheGroup, History
-from gaia.pricing.scenarios import SCENARIOS
+from gaia.media.scan import scan_folder
+from gaia.pricing.bill import CacheGroup, History
+from gaia.pricing.estimate import estimate_run, load_run_inputs
+from gaia.pricing.models import SCENARIOS
 from gaia.pricing.tokens import PromptTokens
 from gaia.settings import KeyframeSettings, Selection
 from tests.pricing.helpers import TEXT, kset, profile
@@ -134,3 +140,44 @@ def test_scenarios_order_and_json() -> None:
     d = est.to_dict()
     assert d["prices_as_of"] and d["scenarios"][3]["label"] == "Batch API + caching"
     json.dumps(d)
+
+
+def test_estimate_explanations_state_the_figures_as_gaia_format_writes_them() -> None:
+    sets = [kset(f"v{i}.mp4", [(1568, 882)] * 6) for i in range(3)]
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT,
+                       output_tokens_default=1000)
+    text = {e.key: e.text for e in est.explanations}
+    assert f"the run costs {usd(est.total_usd['batch_caching'])}:" in text["money"]
+    batch_saving = est.total_usd["standard"] - est.total_usd["batch"]
+    assert f"halves every token type: {usd(batch_saving)} less" in text["batch"]
+    assert f"about {pct(est.cache.read_share_batch)} of requests read the cache" in text["caching"]
+    lever = next(e for e in est.explanations if e.key == "lever")
+    assert lever.usd is not None and lever.usd > 0 and f"would save {usd(lever.usd)}" in lever.text
+
+
+def test_load_run_inputs_takes_a_folder_a_path_or_a_string(make_folder) -> None:
+    root = make_folder({"a.mp4": "testsrc"})
+    folder = Folder.of(root)
+    folder.save_settings(folder.settings().with_keyframes(count=2))
+    records = scan_folder(root).records
+    by_folder = load_run_inputs(folder, records=records)
+    assert by_folder == load_run_inputs(root, records=records) == load_run_inputs(str(root), records=records)
+    assert by_folder.folder == folder.path and by_folder.model == folder.settings().model
+    assert by_folder.settings.keyframes.count == 2
+    assert [s.rel_path for s in by_folder.sets] == ["a.mp4"] and not by_folder.sets[0].frames  # not extracted yet
+    w, h = by_folder.source_sizes["a.mp4"]
+    assert w > 0 and h > 0
+    # Nothing sent yet: an empty history, not an error.
+    assert by_folder.history == History(model=by_folder.model, prompt_hash=by_folder.profile.hash)
+    assert load_run_inputs(folder, records=records, model="claude-haiku-5-5", cache_ttl="5m").cache_ttl == "5m"
+
+
+def test_a_damaged_ledger_leaves_the_estimate_on_its_defaults(make_folder) -> None:
+    root = make_folder({"a.mp4": "testsrc"})
+    folder = Folder.of(root)
+    ledger = Path(folder.ledger_path)
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.write_bytes(b"this is not a database")
+    assert folder.has_ledger
+    inp = load_run_inputs(folder, records=scan_folder(root).records)  # does not raise
+    assert inp.history is None or (not inp.history.output_tokens and not inp.history.cache_read_shares)

@@ -21,9 +21,8 @@ from gaia.facts import model_facts
 from gaia.folder import Folder
 from gaia.media.demo import ensure_demo_folder
 from gaia.media.keyframes import cached_keyframes, extract_keyframes
+from gaia.pricing.bill import folder_spend, history
 from gaia.pricing.estimate import Estimate, estimate_run
-from gaia.pricing.history import history
-from gaia.pricing.spent import folder_spend
 from gaia.runs.batch import submit
 from gaia.runs.now import run_now as send_now
 from gaia.runs.recovery import plan_run_now, plan_submission

@@ -11,8 +11,8 @@ import pytest
 import gaia
 from gaia.emulator.answers import schema_instance
 from gaia.media.scan import scan_folder
-from gaia.pricing.inputs import load_run_inputs
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.estimate import load_run_inputs
+from gaia.pricing.models import usage_cost
 from gaia.prompts import compact_profile
 from gaia.quality.ladder import PricedConfig, Role, SchemaProfile, TuneConfig
 from gaia.quality.runner import TuneAnswers, run_usd

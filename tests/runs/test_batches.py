@@ -410,7 +410,7 @@ def test_run_now_path_writes_the_same_sidecar_at_standard_prices(tmp_path, fake_
     run = read_sidecar(folder / "a.mp4")["run"]
     assert run["mode"] == "standard" and run["batch_id"] is None
     assert run["fingerprint"] == plan.fingerprint
-    from gaia.pricing.usage import usage_cost
+    from gaia.pricing.models import usage_cost
 
     assert run["cost_usd"] == pytest.approx(usage_cost(run["usage"], plan.model, batch=False).total_usd)
     again = plan_submission(folder, RunSettings(), keyframe_sets=ksets)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from gaia.folder import Folder
-from gaia.pricing.spent import folder_spend
+from gaia.pricing.bill import folder_spend
 from gaia.runs.recovery import plan_run_now
 from gaia.sidecar import read_sidecar
 from gaia.views.spent import spent_metric

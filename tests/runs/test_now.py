@@ -15,8 +15,8 @@ import gaia
 from gaia.api.retry import DEFAULT_RETRY
 from gaia.emulator import HttpFault
 from gaia.folder import LOCK_SEND, Folder
-from gaia.pricing.history import history
-from gaia.pricing.usage import usage_cost
+from gaia.pricing.bill import history
+from gaia.pricing.models import usage_cost
 from gaia.runs import now as O
 from gaia.runs import trial as T
 from gaia.runs.batch import submit

@@ -125,7 +125,7 @@ def test_a_lost_ledger_with_a_batch_in_flight_is_rebuilt_before_anything_is_sent
 
 @pytest.mark.parametrize("how", ["deleted", "damaged"])
 def test_a_lost_ledger_keeps_what_was_spent_from_the_sidecars(tmp_path, fake_ksets, anthropic_client, how):
-    from gaia.pricing.spent import folder_spend
+    from gaia.pricing.bill import folder_spend
 
     a = tmp_path / "A"
     ksets = fake_ksets(a, NAMES, frames=1)

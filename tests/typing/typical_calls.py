@@ -24,7 +24,7 @@ def typical(path: Path) -> None:
     est: gaia.Estimate = folder.estimate(inputs=inputs, text_tokens=folder.prompt_tokens(inputs.profile, inputs.model))
     total: float = est.scenario(gaia.limits.HEADLINE_SCENARIO).total_usd
     priced: gaia.Estimate = folder.estimator(inputs, output_tokens=400)(inputs.selection.without(empty))
-    rows: list[gaia.ModelRow] = gaia.compare_models(inputs.sets, profile=inputs.profile, reference_model=inputs.model)
+    rows: list[gaia.ModelRow] = folder.compare_models(inputs, output_tokens=800)
     cheaper = gaia.budget(2.0, est, inputs.sets)
     cascade = folder.cascade_estimate(*gaia.parse_cascade("claude-haiku-5-5:economy"), inputs=inputs)
     advice = folder.max_tokens_advice(inputs.profile.hash, inputs.model, gaia.limits.MAX_MAX_TOKENS)
