@@ -7,8 +7,9 @@ clips would write. Then measures, in this process:
 
 - the first scan (every file probed) and a rescan of the unchanged folder;
 - ``plan_submission`` over the whole folder: requests, batches (each within the API's limits);
-- each page opened once in one session (Streamlit's ``AppTest``), Select folder first, in a fresh process that
-  does nothing else (a server's), with its time and that process's memory after each page.
+- each page opened in three sessions one after another (Streamlit's ``AppTest``; each session's pages kept open),
+  Select folder first, in a fresh process that does nothing else (a server's), with its time and that process's
+  memory after each page, and what each further session adds (it must not grow with the folder).
 
 Baseline in the same run: the same scan and plan at N/10 videos (a tenth of the folder), to show
 the cost grows with the folder, not faster. Goals: no stop before N videos; batches within
@@ -27,13 +28,15 @@ import sys
 import time
 from pathlib import Path
 
-from gaia.media.keyframes import extract_keyframes
+from gaia.media.keyframes import cached_keyframes, extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.runs.recovery import plan_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from _common import tiny_clip  # noqa: E402  (bench/ is the script's own folder)
+
+from gaia.media.keyframes import MANIFEST_INDEX, _frames_root  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / ".work"
 
@@ -46,7 +49,7 @@ def rss_mb() -> float:
     return 0.0
 
 
-LINKS_PER_FILE = 50_000  # a file system allows some 65,000 links to one file
+LINKS_PER_FILE = 30_000  # a file system allows some 65,000 links to one file
 
 
 def _source(path: Path, i: int) -> Path:
@@ -63,14 +66,17 @@ def _source(path: Path, i: int) -> Path:
 def build(n: int) -> Path:
     """N hard links of one clip with their keyframes in the frame cache (made once)."""
     import gaia
-    from gaia.media.keyframes import MANIFEST, _frames_root, keyframe_set_id
+    from gaia.media.keyframes import MANIFEST, keyframe_set_id
 
     folder = WORK / f"scale-{n}"
     if (folder / ".bench-ready").exists():
+        if not (_frames_root(folder) / MANIFEST_INDEX).is_file():  # built before the manifest index existed
+            _index(folder)
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    clip = tiny_clip(WORK / "scale_clip.mp4")
+    clip = folder.parent / f"scale_clip-{n}.mp4"  # a source of its own per folder: links to one file are limited
+    shutil.copyfile(tiny_clip(WORK / "scale_clip.mp4"), clip)
     for i in range(n):
         sub = folder / f"cam{i // 500:04d}"
         if i % 500 == 0:
@@ -90,8 +96,19 @@ def build(n: int) -> Path:
         for f in first.frames:
             os.link(_source(f.path, i), out / f.path.name)
         (out / MANIFEST).write_text(json.dumps({**manifest, "set_id": set_id}))
+    _index(folder)
     (folder / ".bench-ready").write_text("ok")
     return folder
+
+
+def _index(folder: Path) -> None:
+    """The folder's manifest index, as extraction writes it beside the manifests (read here once, in this process)."""
+    import gaia
+
+    settings = gaia.Folder(folder).settings()
+    t0 = time.perf_counter()
+    cached_keyframes(folder, settings=settings.keyframes, model=settings.model)
+    print(f"manifest index written in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
 def scan_and_plan(folder: Path) -> tuple[float, float, float, object]:
@@ -151,21 +168,28 @@ def pages_only(folder: Path) -> None:
 
     st.cache_resource.clear()
     before = rss_mb()
-    state: dict[str, object] = {"folder": str(folder)}
-    for page in ("1_Select_folder.py", "2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py",
-                 "6_Results.py", "7_Tune.py"):
-        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=900)
-        for k, v in state.items():
-            at.session_state[k] = v
-        t0 = time.perf_counter()
-        at.run()
-        problems = [e.message for e in at.exception]
-        if "scan" in at.session_state:  # the session's scan, as the Select page leaves it for the others
-            state["scan"] = at.session_state["scan"]
-        print(f"{page:22} {time.perf_counter() - t0:6.1f} s {'OK' if not problems else problems[0][:80]}; "
-              f"server memory now {rss_mb():.0f} MB", flush=True)
-    print(f"server memory: {before:.0f} MB with GAIA and Streamlit imported, {rss_mb():.0f} MB after every page "
-          "(goal < 500 MB)", flush=True)
+    sessions = []
+    for n in (1, 2, 3):  # three sessions one after another: the first visits, then what each further one adds
+        start = rss_mb()
+        state: dict[str, object] = {"folder": str(folder)}
+        kept = []  # a session's pages stay open (as in a browser tab) until the session is done
+        for page in ("1_Select_folder.py", "2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py",
+                     "6_Results.py", "7_Tune.py"):
+            at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=900)
+            for k, v in state.items():
+                at.session_state[k] = v
+            t0 = time.perf_counter()
+            at.run()
+            problems = [e.message for e in at.exception]
+            if "scan" in at.session_state:  # the session's scan, as the Select page leaves it for the others
+                state["scan"] = at.session_state["scan"]
+            kept.append(at)
+            if n < 3:
+                print(f"session {n} {page:22} {time.perf_counter() - t0:6.1f} s "
+                      f"{'OK' if not problems else problems[0][:80]}; server memory now {rss_mb():.0f} MB", flush=True)
+        sessions.append((kept, rss_mb() - start))
+    print(f"server memory: {before:.0f} MB with GAIA and Streamlit imported, {rss_mb():.0f} MB after three sessions "
+          f"(goal < 500 MB); each session added {', '.join(f'{d:+.0f} MB' for _, d in sessions)}", flush=True)
 
 
 if __name__ == "__main__":

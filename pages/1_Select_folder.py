@@ -16,6 +16,7 @@ from pages._ui import (
     md,
     metrics,
     page_link,
+    rows_page,
     show_folder_in_url,
 )
 
@@ -162,13 +163,15 @@ if not scan.records:
     st.stop()
 
 show_thumbs = len(scan.records) <= V.THUMBNAILS_AUTO_LIMIT or st.toggle("Show thumbnails", value=False)
+start, stop = rows_page(len(scan.records), "scan_page")  # a page of the table at a time: 100,000 rows would not load
+shown = scan.records[start:stop]
 thumbs: dict[str, Path | None] = {}
 if show_thumbs:
     progress = StreamlitProgress("Making thumbnails")
-    thumbs = gaia.Folder(folder).thumbnails(scan.usable, on_progress=progress)
+    thumbs = gaia.Folder(folder).thumbnails([r for r in shown if r.usable], on_progress=progress)
     progress.empty()
 
-table = pd.DataFrame([V.scan_record(r, V.image_data_url(thumbs.get(r.rel_path))) for r in scan.records])
+table = pd.DataFrame([V.scan_record(r, V.image_data_url(thumbs.get(r.rel_path))) for r in shown])
 st.dataframe(
     table,
     hide_index=True,

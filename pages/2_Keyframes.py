@@ -108,8 +108,10 @@ metrics(V.run_metrics(sets, selection))
 problems = V.with_problems(sets)
 if problems:
     with st.expander(f"{len(problems)} video(s) without frames, and why", icon=":material/warning:"):
-        for k in problems:
-            st.markdown(f"- **{md(k.rel_path)}**: {md(k.problem)}")
+        shown = problems[:V.PROBLEMS_SHOWN]  # a list, not 100,000 lines: the rest are named on the Select page
+        st.markdown("\n".join(f"- **{md(k.rel_path)}**: {md(k.problem)}" for k in shown))
+        if len(problems) > len(shown):
+            st.caption(f"… and {len(problems) - len(shown):,} more (the Select folder page lists every file).")
 
 if not ready:
     if not scan.usable:
@@ -160,11 +162,13 @@ def _empty_sheet() -> None:
             V.exclude_videos(folder, back, excluded=False)
             st.rerun()
         grid = st.grid(6, min_column_width=120)
-        for card in cards:
+        for card in cards[:V.EMPTY_CARDS_SHOWN]:  # the most likely empty first; never a sheet of 100,000
             with grid.cell():
                 if card.image is not None:
                     st.image(str(card.image), width="stretch")
                 st.caption(md(card.caption))
+        if len(cards) > V.EMPTY_CARDS_SHOWN:
+            st.caption(f"The first {V.EMPTY_CARDS_SHOWN} of {len(cards):,} clips are shown; the buttons act on all.")
 
 
 _empty_sheet()
@@ -182,11 +186,14 @@ paging = V.paging(len(ready))
 page = 1
 if paging.pages > 1:
     page = st.number_input(f"Page (of {paging.pages}, {paging.per_page} videos each)", 1, paging.pages, 1)
-for k in paging.slice(ready, page):
+shown = paging.slice(ready, page)
+on_page = {k.rel_path for k in shown}
+records_shown = {r.rel_path: r for r in records if r.rel_path in on_page}
+for k in shown:
     in_run = not selection.video_excluded(k.rel_path)
     with st.container(border=True):
         head = st.columns([5, 1])
-        rec = next((r for r in records if r.rel_path == k.rel_path), None)
+        rec = records_shown.get(k.rel_path)
         head[0].markdown(f"**{md(k.rel_path)}**  \n{V.video_heading(k, rec)}")
         vkey = f"video_{k.set_id}"
         ss[vkey] = in_run

@@ -32,6 +32,7 @@ from pages._ui import (
     page_link,
     per_folder_state,
     require_folder,
+    rows_page,
     table,
     using_emulator,
 )
@@ -106,13 +107,15 @@ def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
 
     if plan.requests:
         with st.expander(f"The {len(plan.requests)} request(s) that will be sent", icon=":material/list_alt:"):
-            table(V.request_records(plan), key="requests_table")
+            start, stop = rows_page(len(plan.requests), "requests_page")
+            table(V.request_records(plan, start, stop), key="requests_table")
 
     for kind, (label, icon) in V.SKIP_KINDS.items():
         items = plan.skipped_by(kind)
         if items:
             with st.expander(f"{len(items)} video(s) skipped: {label}", icon=icon):
-                table([{"video": x.rel_path, "why": x.reason} for x in items], key=f"skipped_{kind}")
+                start, stop = rows_page(len(items), f"skipped_{kind}_page")
+                table([{"video": x.rel_path, "why": x.reason} for x in items[start:stop]], key=f"skipped_{kind}")
                 if kind == "analysed":
                     st.caption("Turn on “Send again videos already analysed” above to include them.")
 

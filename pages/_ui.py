@@ -353,6 +353,19 @@ def _utf8(value: Any) -> Any:
     return value
 
 
+def rows_page(n: int, key: str) -> tuple[int, int]:
+    """The rows of a long table to show (``gaia.views.ROWS_PER_PAGE`` at a time, a page number above it when there
+    are more): what a page builds and sends stays the same size however large the folder."""
+    per = gaia.views.ROWS_PER_PAGE
+    if n <= per:
+        return 0, n
+    pages = -(-n // per)
+    page = int(st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key))
+    start = (page - 1) * per
+    st.caption(gaia.views.rows_caption(start, start + per, n))
+    return start, min(n, start + per)
+
+
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:
     """A view model's rows as a full-width ``st.dataframe`` without the index (file names shown escaped)."""
     records = [{k: _utf8(v) for k, v in r.items()} for r in records]
@@ -390,8 +403,22 @@ def per_folder_state(folder: Path, fn: Any, *args: Any, key: Sequence[Any] = (),
     """
     token = _memo_token(folder, fn, key)
     value = _folder_memo(token, fn, args, kwargs)
-    _folder_latest()[(getattr(fn, "__qualname__", str(fn)), str(folder))] = (token, value)
+    name = getattr(fn, "__qualname__", str(fn))
+    _folder_latest()[(name, str(folder))] = (token, value)
+    # A result for a state the folder has left is never asked for again (its token holds mtimes): dropped at once,
+    # not kept until FOLDER_MEMO_ENTRIES newer ones push it out (at 100,000 videos a plan is hundreds of MB).
+    current = _folder_current()
+    slot = json.dumps([name, str(folder), list(key)], default=str)
+    old = current.get(slot)
+    current[slot] = token
+    if old is not None and old != token:
+        _folder_memo.clear(old, None, None, None)
     return value
+
+
+@st.cache_resource(show_spinner=False)
+def _folder_current() -> dict[str, str]:
+    return {}  # (function, folder, key) -> the token of the result last computed for them
 
 
 def per_folder_state_known(folder: Path, fn: Any, *, key: Sequence[Any] = ()) -> Any | None:
@@ -405,6 +432,7 @@ def forget_folder_state() -> None:
     """Drop every result ``per_folder_state`` kept (after sending: what was planned has changed)."""
     _folder_memo.clear()
     _folder_latest().clear()
+    _folder_current().clear()
 
 
 @st.cache_resource(show_spinner=False)

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
@@ -34,7 +35,7 @@ import av
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
 from gaia.format import error_text
-from gaia.fsutil import atomic_write_json, read_json
+from gaia.fsutil import atomic_write, atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
 from gaia.media.scan import VideoRecord, scan_folder
@@ -180,6 +181,7 @@ class _Manifest:
     frames: tuple[Keyframe, ...]
     problem: Any
     note: Any
+    flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
 
 
 _manifest_memo: dict[str, tuple[tuple[int, ...], _Manifest]] = {}
@@ -202,6 +204,8 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
     hit = _manifest_memo.get(key)
     if hit is not None and hit[0] == stamp:
         return hit[1]
+    global _manifest_reads
+    _manifest_reads += 1
     data = read_json(out_dir / MANIFEST)
     if not isinstance(data, dict):
         return None
@@ -215,11 +219,105 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
     frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
                             int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
                    for f in data.get("frames", []))
-    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"))
+    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"),
+                         all("/" not in f["file"] for f in data.get("frames", [])))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
     _manifest_memo[key] = (stamp, manifest)
     return manifest
+
+
+# The folder's index of manifests (``.gaia/frames/index.jsonl``): every manifest read or written, recorded in one file
+# beside them, so a fresh process reads one file instead of one manifest (and one directory listing) per video. Never
+# trusted blindly: an entry stands for its manifest only while the set's directory and its manifest keep exactly the
+# identity recorded with it (``_stamp``: mtimes, inodes, size; a frame deleted or added changes the directory's
+# mtime, a manifest rewritten is a new inode), and every line carries a checksum of itself; anything else (a manifest
+# changed or deleted, a damaged line, an index another version wrote) falls back to reading the manifest, exactly as
+# a folder without the index always did. Written atomically after extraction and whenever manifests had to be read;
+# two processes writing at once: the last one wins, and whatever it lacks is read from the manifests again.
+MANIFEST_INDEX = "index.jsonl"
+INDEX_HEADER = '{"gaia_manifest_index":1}'
+_index_loaded: dict[str, tuple[int, int, int]] = {}  # frames root -> the index file's identity when last loaded
+_index_lock = threading.Lock()
+_manifest_reads = 0  # manifests parsed from disk in this process (a change means the index is worth writing)
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        s = os.stat(path)
+    except OSError:
+        return None
+    return (s.st_mtime_ns, s.st_ino, s.st_size)
+
+
+def _index_line(name: str, stamp: tuple[int, ...], m: _Manifest) -> str:
+    payload = json.dumps([name, list(stamp), m.set_id, m.problem, m.note,
+                          [[f.timestamp, f.path.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
+                           for f in m.frames]], separators=(",", ":"))
+    return f"{zlib.crc32(payload.encode()):08x} {payload}\n"
+
+
+def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest] | None:
+    """One index line as (set directory, stamp, manifest), or ``None`` when it is damaged in any way."""
+    crc, _, payload = line.rstrip("\n").partition(" ")
+    try:
+        if int(crc, 16) != zlib.crc32(payload.encode()):
+            return None
+        name, stamp, set_id, problem, note, frames = json.loads(payload)
+        if not isinstance(name, str) or "/" in name or name in ("", ".", "..") or len(stamp) != 5:
+            return None
+        if any(not isinstance(f[1], str) or "/" in f[1] or f[1] in ("", ".", "..") for f in frames):
+            return None
+        out_dir = root / name
+        kfs = tuple(Keyframe(float(t), out_dir / file, int(w), int(h), int(b), int(tok), sys.intern(str(src)),
+                             None if rule is None else sys.intern(str(rule)))
+                    for t, file, w, h, b, tok, src, rule in frames)
+        return str(out_dir), tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
+    except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
+        return None
+
+
+def _load_index(root: Path) -> None:
+    """Bring ``root``'s manifest index into the memo (once per version of the file; a missing or damaged one adds
+    nothing). Entries are only candidates: ``_read_manifest`` uses one only while its stamp still holds."""
+    path = root / MANIFEST_INDEX
+    ident = _file_stamp(path)
+    if ident is None or _index_loaded.get(str(root)) == ident:
+        return
+    _index_loaded[str(root)] = ident
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.readline().strip() != INDEX_HEADER:
+                return
+            for line in fh:
+                entry = _index_entry(root, line)
+                if entry is not None and entry[0] not in _manifest_memo and len(_manifest_memo) < MANIFEST_MEMO_ENTRIES:
+                    _manifest_memo[entry[0]] = (entry[1], entry[2])
+    except (OSError, UnicodeError):
+        return
+
+
+def _save_index(root: Path) -> None:
+    """Write ``root``'s index from the manifests this process knows under it (atomically; a cache: best effort)."""
+    if not root.is_dir():
+        return
+    prefix = str(root) + os.sep
+    with _index_lock:
+        entries = [(k[len(prefix):], stamp, m) for k, (stamp, m) in list(_manifest_memo.items())
+                   if m.flat and k.startswith(prefix) and os.sep not in k[len(prefix):]]
+
+        def write(fh: Any) -> None:
+            fh.write(INDEX_HEADER + "\n")
+            for name, stamp, m in entries:
+                fh.write(_index_line(name, stamp, m))
+
+        try:
+            atomic_write(root / MANIFEST_INDEX, write)
+        except OSError:
+            return
+        ident = _file_stamp(root / MANIFEST_INDEX)
+        if ident is not None:
+            _index_loaded[str(root)] = ident
 
 
 def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
@@ -584,6 +682,8 @@ def cached_keyframes(
     """
     folder = Path(folder)
     root = _frames_root(folder)
+    _load_index(root)
+    reads = _manifest_reads
     out = []
     for rec in _resolve_records(folder, records):
         if not rec.usable:
@@ -592,6 +692,8 @@ def cached_keyframes(
         set_id = keyframe_set_id(rec, settings, model)
         hit = _load_manifest(rec, root / set_id, settings, model, set_id)
         out.append(hit or KeyframeSet(rec.path, rec.rel_path, settings, model, set_id, problem="not extracted yet"))
+    if _manifest_reads != reads:  # manifests had to be read: the index is missing, stale or short of them
+        _save_index(root)
     return out
 
 
@@ -614,6 +716,8 @@ def extract_keyframes(
     folder = Path(folder)
     recs = _resolve_records(folder, records)
     root = _frames_root(folder)
+    _load_index(root)
+    reads = _manifest_reads
     results: dict[int, KeyframeSet] = {}
     jobs: dict[int, tuple[VideoRecord, _Job]] = {}
     for i, rec in enumerate(recs):
@@ -665,6 +769,8 @@ def extract_keyframes(
                 done += 1
                 if on_progress:
                     on_progress(done, total)
+    if _manifest_reads != reads:  # manifests written or read: the index follows
+        _save_index(root)
     return [results[i] for i in range(total)]
 
 

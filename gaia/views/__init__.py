@@ -88,6 +88,8 @@ from gaia.views.exports import (
     xmp_text,
 )
 from gaia.views.keyframes import (
+    EMPTY_CARDS_SHOWN,
+    PROBLEMS_SHOWN,
     STRATEGY_HELP,
     VIDEOS_PER_PAGE,
     FrameState,
@@ -206,6 +208,7 @@ from gaia.views.select import (
 from gaia.views.spent import SPENT_LABEL, spent_help, spent_metric
 from gaia.views.submit import (
     DRY_RUN_DOWNLOAD_LIMIT,
+    ROWS_PER_PAGE,
     SKIP_KINDS,
     batch_records,
     default_cap,
@@ -214,6 +217,7 @@ from gaia.views.submit import (
     plan_metrics,
     problem_records,
     request_records,
+    rows_caption,
     scenario_records,
     submit_label,
 )
@@ -264,6 +268,7 @@ __all__ = [
     "CASCADE_TUNE_COST",
     "CSV_COLUMNS",
     "DRY_RUN_DOWNLOAD_LIMIT",
+    "EMPTY_CARDS_SHOWN",
     "ENDPOINT_NOTE_DEMO",
     "ENDPOINT_NOTE_REAL",
     "NO_PREVIEW",
@@ -271,6 +276,7 @@ __all__ = [
     "POLL_API_S",
     "POLL_EMULATOR_S",
     "PRICES_NOTE",
+    "PROBLEMS_SHOWN",
     "REASON_LABELS",
     "ROLE_CONTROL",
     "ROLE_CURRENT",
@@ -280,6 +286,7 @@ __all__ = [
     "ROLE_RECOMMENDED",
     "ROLE_REFERENCE",
     "ROLE_REPLICATE",
+    "ROWS_PER_PAGE",
     "SHOW_ANSWERS",
     "SKIP_KINDS",
     "SPENT_LABEL",
@@ -434,6 +441,7 @@ __all__ = [
     "retry_sent_text",
     "review_form",
     "review_queue",
+    "rows_caption",
     "rows_csv",
     "run_metrics",
     "run_status",

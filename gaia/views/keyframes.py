@@ -32,6 +32,8 @@ from gaia.views.common import Metric
 # gaia.media.keyframes.cached_keyframes' wording for "no frames with these settings yet".
 _NOT_EXTRACTED_TEXT = "not extracted yet"
 VIDEOS_PER_PAGE = 10
+PROBLEMS_SHOWN = 200  # videos without frames listed by name on the Keyframes page (the rest counted)
+EMPTY_CARDS_SHOWN = 60  # likely-empty clips shown on the contact sheet at once
 STRATEGY_HELP = {
     "keyframes": "Fast: the codec's own keyframes nearest to evenly spread times (exact seeks where they are sparse).",
     "uniform": "Exact frames at evenly spread times, skipping black lead-in and tail.",

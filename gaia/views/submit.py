@@ -7,6 +7,7 @@ change, so a page can keep a plan until then.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,13 +67,28 @@ def problem_records(problems: Iterable[RequestProblem]) -> list[dict[str, str]]:
             for p in problems]
 
 
-def request_records(plan: SubmissionPlan) -> list[dict[str, Any]]:
-    """The requests that will be sent, one row each, with the batch each goes in."""
-    batch_of = {i: b.index + 1 for b in plan.batches for i in range(b.start, b.stop)}
-    return [{"video": display_name(r.rel_path), "frames": len(r.frames),
-             "at": ", ".join(fmt.position(t) for t in r.timestamps),
-             "image tokens": r.image_tokens, "size": fmt.size(r.nbytes), "batch": batch_of.get(i),
-             "custom_id": r.custom_id} for i, r in enumerate(plan.requests)]
+ROWS_PER_PAGE = 1_000  # a table of requests or skipped videos shows this many rows at a time (100,000 would not load)
+
+
+def request_records(plan: SubmissionPlan, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+    """The requests that will be sent (those from ``start`` to ``stop``: a page of the table), one row each, with
+    the batch each goes in."""
+    starts = [b.start for b in plan.batches]
+    rows = []
+    for i in range(start, len(plan.requests) if stop is None else min(stop, len(plan.requests))):
+        r = plan.requests[i]
+        b = bisect.bisect_right(starts, i) - 1
+        batch = plan.batches[b].index + 1 if b >= 0 and i < plan.batches[b].stop else None
+        rows.append({"video": display_name(r.rel_path), "frames": len(r.frames),
+                     "at": ", ".join(fmt.position(t) for t in r.timestamps),
+                     "image tokens": r.image_tokens, "size": fmt.size(r.nbytes), "batch": batch,
+                     "custom_id": r.custom_id})
+    return rows
+
+
+def rows_caption(start: int, stop: int, total: int) -> str:
+    """``Rows 1,001–2,000 of 20,000.`` under a table shown a page at a time."""
+    return f"Rows {start + 1:,}–{min(stop, total):,} of {total:,}."
 
 
 def batch_records(plan: SubmissionPlan) -> list[dict[str, Any]]:
