@@ -4,7 +4,7 @@ Item 1 (no traceback on a folder of problem files) is ``tests/e2e/test_careful_u
 Every test runs on the session's one app server (demo mode) and asserts what the page shows: its words, its
 widgets, where it stays after an action, a question with an amount before money is spent, progress with counts,
 no ``None``, times in order, the model list's order, the terminal left clean. The folders are made once per module
-in this process: keyframes extracted with ``gaia.extract_keyframes``, answers sent to an emulator of this test's
+in this process: keyframes extracted with ``gaia.Folder.keyframes``, answers sent to an emulator of this test's
 own and retrieved (so the app's pages read a folder in the state a real run leaves it). The tests only use names
 GAIA had when the issue was filed (add9a13), so each can be run against that version to show it failing there.
 """
@@ -45,7 +45,7 @@ def _extracted(folder: Path, layout: dict[str, str], **keyframes: object) -> Pat
     f = gaia.Folder(folder)
     f.save_settings(f.settings().with_keyframes(**{"count": 2, **keyframes}))
     s = f.settings()
-    sets = gaia.extract_keyframes(folder, settings=s.keyframes, model=s.model)
+    sets = f.keyframes(settings=s.keyframes, model=s.model)
     assert all(k.frames for k in sets if k.problem is None)
     return folder
 
@@ -53,20 +53,22 @@ def _extracted(folder: Path, layout: dict[str, str], **keyframes: object) -> Pat
 def _send(folder: Path, *, cancel: bool = False, **config: object) -> None:
     """Plan, submit and retrieve the folder's batch through an emulator of this test's own (so the app finds
     the folder as a real run leaves it: answers in sidecars, the batch ended in the ledger)."""
-    emu = gaia.start_emulator(state_dir=folder.parent / "emulator",
-                              config=gaia.EmulatorConfig(batch_delay_s=3600 if cancel else 0.2, **config))
+    emu = gaia.emulator.start_emulator(
+        state_dir=folder.parent / "emulator",
+        config=gaia.emulator.EmulatorConfig(batch_delay_s=3600 if cancel else 0.2, **config))
     try:
         client = gaia.make_client(api_key="gaia-e2e-no-real-key", base_url=emu.base_url)
-        sent = gaia.submit(folder, gaia.plan_submission(folder), client)
+        face = gaia.Folder(folder, client)
+        sent = face.submit(face.plan())
         assert sent.batches and not sent.blocked, sent
         if cancel:
             for b in sent.batches:
-                gaia.cancel_batch(folder, client, b.batch_id)
+                face.cancel(b.batch_id)
         n, back = sent.sent, 0
         deadline = time.monotonic() + SENT_WITHIN_S
         while back < n and time.monotonic() < deadline:
             time.sleep(0.2)  # polling an emulator's batch, not waiting in a test
-            got = gaia.retrieve(folder, client)
+            got = face.retrieve()
             back += got.written + got.failed
         assert back == n, f"{back} of {n} came back"
     finally:
@@ -194,7 +196,7 @@ def reviewable(made: Callable[[str], Path]) -> Path:
               "behaviours": [], "notable_moments": [], "people_present": False, "welfare_concerns": [],
               "setting": {"environment": "indoor", "place": "studio", "lighting": "artificial", "description": ""},
               "frame_quality": "good", "confidence": "high", "tags": ["cat"]}
-    run = {"model": gaia.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
+    run = {"model": gaia.limits.DEFAULT_MODEL, "prompt_hash": gaia.default_profile().hash}
     for name in ("a.mp4", "b.mp4"):
         media.make("testsrc", folder / name)
         write_sidecar(folder / name, {"analysis": answer, "run": run})
@@ -282,7 +284,9 @@ def test_item06_extraction_and_tune_pricing_show_progress_with_counts(
         media.make(kind, folder / name)
     (folder / "zero.mp4").write_bytes(b"")
     f = gaia.Folder(folder)
-    f.save_settings(f.settings().with_keyframes(count=2))
+    # Six frames a video: enough work per video that the browser sees the bar between videos (with two, a fast
+    # machine finished all five before the bar's first render, and the test read only "5 of 5").
+    f.save_settings(f.settings().with_keyframes(count=6))
     open_page(page, app_server, folder, "Keyframes")
     go = page.get_by_role("button", name=re.compile(r"^Extract keyframes for 5 video"))
     expect(go).to_be_visible(timeout=LONG)
@@ -383,7 +387,7 @@ def failed(made: Callable[[str], Path]) -> Path:
     """One clip whose request came back errored."""
     folder = _extracted(made("failed"), {"a.mp4": "testsrc"})
     _send(folder, errored_rate=1.0)
-    assert gaia.failures(folder)
+    assert gaia.Folder(folder).failures()
     return folder
 
 
@@ -400,7 +404,7 @@ def test_item08_retry_and_start_afresh_ask_first(page: Page, app_server: AppServ
     expect(page.get_by_role("button", name="Not now")).to_be_visible()
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()  # nothing sent, still here
     expect(page.get_by_text(re.compile("Retry submitted"))).to_have_count(0)
-    assert len(gaia.failures(failed)) == 1
+    assert len(gaia.Folder(failed).failures()) == 1
     page.get_by_role("button", name="Not now").click()
     wait_idle(page)
     expect(page.get_by_role("button", name=re.compile(r"^Retry the 1 failed request"))).to_be_visible()
