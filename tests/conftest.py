@@ -155,3 +155,14 @@ def fresh_price_catalogue() -> Iterator[None]:
 
     yield
     _default_catalogue.cache_clear()
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the demo folder of this test's own (with a cache of its own), so a test may analyse it."""
+    from gaia.media.demo import ensure_demo_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    dest = tmp_path / "demo"
+    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
+    return dest

@@ -11,20 +11,12 @@ import pytest
 
 import gaia
 from gaia._cli import main
-from gaia.media.demo import ensure_demo_folder
 from gaia.media.scan import scan_folder
 from gaia.runs.recovery import plan_submission
 from gaia.sidecar import CASCADE_KEY, read_sidecar
 
 CHEAP = "claude-haiku-5-5:economy"
 
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    dest = tmp_path / "demo"
-    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
-    return dest
 
 
 def _spent(folder: Path, capsys: pytest.CaptureFixture) -> float:

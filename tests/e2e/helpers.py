@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -119,3 +120,14 @@ def table_texts(page: Page) -> list[list[str]]:
             rows.setdefault(y, []).append((x, text))
         tables.append([[t for _, t in sorted(r)] for _, r in sorted(rows.items())])
     return tables
+
+
+def open_cascade(page: Page, url: str, folder: Path) -> None:
+    """Open ``folder`` by its address, go to Submit's Run now tab and unfold its cascade panel."""
+    page.goto(f"{url}/?folder={quote(str(folder))}")
+    wait_idle(page)
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(folder), timeout=LONG)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
+    wait_idle(page)
+    page.get_by_role("tab", name="Run now").click()
+    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()

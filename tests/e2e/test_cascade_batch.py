@@ -4,9 +4,7 @@ from the Batch tab, and the Progress page showing both passes as retrieving the 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,26 +12,15 @@ from playwright.sync_api import Page, expect
 import gaia
 from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import NARROW, AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, open_cascade, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
-def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_server: AppServer, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    # A copy of the demo clips of its own: the session's demo folder stays unanalysed for the other tests.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    demo = tmp_path / "demo"
-    shutil.copytree(gaia.ensure_demo_folder(), demo)
-    page.goto(f"{app_server.url}/?folder={quote(str(demo))}")
-    wait_idle(page)
-    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(demo), timeout=LONG)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
-    wait_idle(page)
-
+def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_server: AppServer, demo: Path) -> None:
+    # A copy of the demo clips of its own (the `demo` fixture): the session's demo folder stays unanalysed.
     # Save the cascade as the folder's setting (Run now tab → Cascade), then send its first pass as a batch.
-    page.get_by_role("tab", name="Run now").click()
-    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+    open_cascade(page, app_server.url, demo)
     page.get_by_text("Use this cascade by default").click()
     page.get_by_role("tab", name=re.compile("^Batch")).click()
     expect(page.get_by_text(re.compile(r"^Cascade on \(the folder's settings\): this batch is its first pass"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,7 +12,7 @@ from playwright.sync_api import Page, expect
 import gaia
 from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle
+from tests.e2e.helpers import LONG, open_cascade, shot, wait_idle
 from tests.media.empty_clips import trap_folder
 
 pytestmark = pytest.mark.e2e
@@ -45,19 +44,9 @@ def test_contact_sheet_and_one_click_exclusion(page: Page, app_server: AppServer
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("1")
 
 
-def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # A copy of the demo clips of its own: the session's demo folder stays unanalysed for the other tests.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    demo = tmp_path / "demo"
-    shutil.copytree(gaia.ensure_demo_folder(), demo)
-    page.goto(f"{app_server.url}/?folder={quote(str(demo))}")
-    wait_idle(page)
-    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(demo), timeout=LONG)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
-    wait_idle(page)
-    page.get_by_role("tab", name="Run now").click()
-    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, demo: Path) -> None:
+    # A copy of the demo clips of its own (the `demo` fixture): the session's demo folder stays unanalysed.
+    open_cascade(page, app_server.url, demo)
     page.get_by_role("button", name="Run the cascade now").click()
     expect(page.get_by_text(re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
         timeout=4 * LONG)

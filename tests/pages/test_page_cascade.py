@@ -4,28 +4,18 @@ folder's setting makes the Batch tab send its first pass, whose retrieval sends 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
-from gaia.media.demo import ensure_demo_folder
 from gaia.runs.cascade import cascade_states
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = str(ROOT / "pages" / "4_Submit.py")
 PROGRESS = str(ROOT / "pages" / "5_Progress.py")
 
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    dest = tmp_path / "demo"
-    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
-    return dest
 
 
 def _page(path: str, folder: Path) -> AppTest:

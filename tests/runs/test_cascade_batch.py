@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ import pytest
 
 import gaia
 from gaia._cli import main
-from gaia.media.demo import ensure_demo_folder
 from gaia.media.scan import scan_folder
 from gaia.runs.cascade import cascade_states
 from gaia.runs.recovery import plan_submission
@@ -27,13 +25,6 @@ from gaia.sidecar import CASCADE_KEY, read_sidecar
 CHEAP = "claude-haiku-5-5:economy"
 KILLER = Path(__file__).with_name("_killer.py")
 
-
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    dest = tmp_path / "demo"
-    shutil.copytree(ensure_demo_folder(), dest, copy_function=shutil.copy2)
-    return dest
 
 
 def _videos(folder: Path) -> list[str]:
