@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -31,6 +32,10 @@ _PAGE_HEIGHT_JS = """() => {
 
 _IMAGES_LOADED_JS = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 _IMAGES_DONE_JS = "() => [...document.images].every(i => i.complete)"
+# Plotly draws a chart once it is in view: its plot (svg.main-svg) with at least one trace (g.trace) drawn.
+# A chart in a folded expander is not shown, and is not waited for.
+_CHARTS_DRAWN_JS = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+                    ".every(c => c.getClientRects().length === 0 || c.querySelector('svg.main-svg g.trace'))")
 
 
 def shot(page: Page, name: str) -> None:
@@ -53,6 +58,10 @@ def shot(page: Page, name: str) -> None:
     except PlaywrightTimeoutError:
         wait_idle(page)
         page.wait_for_function(_IMAGES_DONE_JS, timeout=LONG)
+    # Charts below the first screen are drawn once the taller window shows them, like images; one that draws
+    # nothing still leaves a picture worth having.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(_CHARTS_DRAWN_JS, timeout=LONG // 4)
     try:
         page.screenshot(path=str(SCREENSHOTS / name), full_page=True, animations="disabled")
     finally:

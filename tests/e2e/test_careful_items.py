@@ -507,13 +507,23 @@ def _options(page: Page, select: Locator) -> list[str]:
     listbox = page.get_by_role("listbox")
     expect(listbox).to_be_visible()
     seen: list[str] = []
+
+    def read() -> int:
+        new = [t.strip() for t in listbox.get_by_role("option").all_inner_texts() if t.strip() not in seen]
+        seen.extend(new)
+        return len(new)
+
     for _ in range(10):
-        for t in listbox.get_by_role("option").all_inner_texts():
-            if t.strip() not in seen:
-                seen.append(t.strip())
+        read()
         before = listbox.evaluate("e => e.scrollTop")
         listbox.evaluate("e => { (e.querySelector('ul') || e).scrollBy(0, 200); e.scrollBy(0, 200); }")
         if listbox.evaluate("e => e.scrollTop") == before:
+            break
+    # The list draws the rows a scroll brought into view a moment later (on a loaded machine, after the loop has
+    # read): read until a read finds nothing new.
+    for _ in range(20):
+        page.wait_for_timeout(100)
+        if not read():
             break
     page.keyboard.press("Escape")
     return seen
