@@ -83,7 +83,7 @@ def _demo_emulator() -> Any:
     """The local API emulator for this server process, started once in the background."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return gaia.emulator.start_emulator(state_dir=Path(base) / "gaia" / "demo-emulator",
-                               config=gaia.emulator.EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
+                                        config=gaia.emulator.EmulatorConfig(batch_delay_s=DEMO_BATCH_SECONDS))
 
 
 def using_emulator() -> bool:
