@@ -71,7 +71,7 @@ def render_cascade(folder: Path) -> None:
                 st.write(passes[-1])
 
             res = gaia.Folder(folder, client()).cascade(cheap, preset, settings=settings, on_progress=progress,
-                                   on_pass=on_pass)
+                                                        on_pass=on_pass)
             status.update(label=V.cascade_summary(res), state="complete" if res.ok else "error", expanded=True)
         ss["cascade_result"], ss["cascade_passes"] = res, passes
         forget_folder_state()  # plan the tab again: what the cascade answered is no longer to send

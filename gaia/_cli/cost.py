@@ -228,7 +228,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     rows = folder.compare_models(inp, selection=selection, output_tokens=args.output_tokens,
                                  max_tokens=max_tokens) if args.compare else []
     bud = gaia.budget(args.budget, est, inp.sets, selection=selection,
-                 source_sizes=inp.source_sizes) if args.budget is not None else None
+                      source_sizes=inp.source_sizes) if args.budget is not None else None
     if args.json:
         doc = est.to_dict(per_video=True)
         doc["folder"] = str(args.folder)
