@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
@@ -110,3 +111,21 @@ def test_the_batch_tab_prices_both_passes_of_the_saved_cascade_as_the_cli_does(d
     assert not at.exception, at.exception
     assert any("The whole cascade's expected cost" in e.value and "above your cap" in e.value for e in at.error)
     assert at.button(key="submit_go").disabled
+
+
+def test_after_a_pilot_the_estimate_page_shows_the_rest_the_pilot_and_the_whole_cascade(demo: Path, api_env) -> None:
+    f = gaia.Folder(demo, gaia.make_client())
+    f.save_settings(replace(f.settings(), cascade="claude-haiku-5-5:economy"))
+    f.cascade("claude-haiku-5-5", "economy", limit=3)  # the pilot
+    expected = f.cascade_estimate("claude-haiku-5-5", "economy")  # what gaia estimate --cascade says
+    assert expected.spent_videos == 3 and expected.spent_usd == pytest.approx(f.spent().total_usd, abs=1e-9)
+    at = _page(str(ROOT / "pages" / "3_Estimate_cost.py"), demo)
+    at.button(key="estimate_cascade_go").click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    usd = gaia.format.usd
+    assert metrics["The rest (2 video(s))"] == usd(expected.total_usd)
+    assert metrics["Already spent on it (3 video(s))"] == usd(expected.spent_usd)
+    assert metrics["The whole cascade"] == usd(expected.spent_usd + expected.total_usd)
+    [line] = [m.value for m in at.markdown if m.value.startswith("Cascade, the rest:")]
+    assert f"The whole cascade: {expected.whole[0]:.4f} USD" in line
