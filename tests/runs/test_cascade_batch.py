@@ -273,3 +273,26 @@ def test_first_pass_videos_whose_batch_was_never_created_go_as_the_first_pass(
     _check_sent(demo, anthropic_client, capsys)
     plan = plan_submission(demo, gaia.Folder(demo).settings(), extract=True)  # nor by a later plain submit
     assert list(plan.requests) == []
+
+
+def test_a_failed_first_pass_retried_now_keeps_its_role(demo: Path, api_env, anthropic_client,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """The Run now tab's retry sends failed requests through the Messages API: a first-pass failure still goes as
+    the cascade's first pass, and the next retrieval sends its uncertain answers as the second."""
+    api_env.update_config(errored_rate=1.0)
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes"]) == 0
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo)]) in (0, 1)
+    api_env.update_config(errored_rate=0.0)
+    capsys.readouterr()
+    f = gaia.Folder(demo, anthropic_client)
+    [now] = f.retry_now()
+    assert now.ok and len(now.outcomes) == 5
+    assert all(read_sidecar(demo / v)[CASCADE_KEY]["first"]["run"]["mode"] == "standard" for v in _videos(demo))
+    assert main(["watch", str(demo), "--poll", "0.2"]) == 0  # no batch running: the retrieval sends the second pass
+    capsys.readouterr()
+    escalated = {v for v in _videos(demo) if read_sidecar(demo / v)[CASCADE_KEY]["escalated"]}
+    assert escalated and {v for (v, m) in _sent(demo, anthropic_client) if m == "claude-sonnet-5-5"} == escalated
+    [state] = cascade_states(demo)
+    assert state.done and set(state.escalated) == escalated
+    assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
