@@ -307,9 +307,9 @@ def continue_cascades(folder: Folder | Path | str, client: Any, *,
                 continue
             todo_by_run.append((state, group, todo, unsent, group.spent_usd(ledger)))
     for state, group, todo, unsent, spent in todo_by_run:
-        if unsent:
+        if unsent:  # sent again first; the second pass waits for their answers (unless none could go now)
             state = _send_again(f, client, state, group, unsent, spent, on_progress, checkpoints)
-            if not state.blocked:
+            if state.resent:
                 out.append(state)
                 continue
         if todo:
