@@ -111,7 +111,7 @@ def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, c
         empty = skip_empty(args, "run", folder, settings)
         res = folder.cascade(cheap_model, preset, settings=settings, limit=args.limit, concurrency=args.concurrency,
                              max_cost_usd=args.max_cost, likely_empty=empty, on_progress=progress_for(args, "answers"),
-                             on_pass=on_pass)
+                             on_pass=on_pass, checkpoints=getattr(args, "checkpoints", None))
     except Exception as exc:
         err("run", gaia.describe_error(exc))
         return 1

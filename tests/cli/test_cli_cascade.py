@@ -54,7 +54,7 @@ def test_a_kept_first_answer_stands_for_the_folders_settings_so_nothing_is_paid_
         demo: Path, api_env, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     f = gaia.Folder(demo)
     f.save_settings(f.settings())  # the folder's own (strong) settings, as the Keyframes page saves them
-    monkeypatch.setattr("gaia.runs.levers.uncertain", lambda analysis, schema: None)  # every first answer is sure
+    monkeypatch.setattr("gaia.runs.recorder.uncertain", lambda analysis, schema: None)  # every first answer is sure
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["cascade"]
     videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
