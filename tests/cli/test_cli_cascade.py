@@ -376,3 +376,34 @@ def test_a_run_now_cascade_killed_sends_nothing_twice(demo: Path, api_env, capsy
     escalated = _check_once(demo, api_env, capsys)
     assert _gaia(*run).returncode == 1  # nothing more is sent
     assert len(api_env.billed) == 5 + len(escalated)
+
+
+def test_a_run_now_cascade_an_earlier_version_recorded_without_its_passes_keeps_its_meaning(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """Earlier versions ran a cascade now as two runs with no pass recorded (only their notes): such a ledger is no
+    cascade to continue or show, and a failed request of it retried goes as the plain run it was (its own
+    settings, no second pass), as it did then."""
+    import sqlite3
+
+    from gaia.ledger import LEDGER_FILE
+
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=1)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1"]) == 1
+    capsys.readouterr()
+    with sqlite3.connect(gaia.Folder(demo).workdir / LEDGER_FILE) as db:  # as an earlier version recorded it
+        for run_id, text in db.execute("SELECT run_id, settings_json FROM runs").fetchall():
+            stored = json.loads(text)
+            stored.pop("cascade_pass")
+            db.execute("UPDATE runs SET settings_json=? WHERE run_id=?", (json.dumps(stored), run_id))
+    billed = len(api_env.billed)
+    assert gaia.Folder(demo).cascades() == ()
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--json"]) == 0
+    [again] = json.loads(capsys.readouterr().out)["results"]
+    assert again["succeeded"] == 1 and again["cascade_pass"] is None
+    [rel] = [o["rel_path"] for o in again["outcomes"]]
+    side = read_sidecar(demo / rel)
+    assert CASCADE_KEY not in side and side["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+    assert len(api_env.billed) == billed + 1  # no second pass follows
+    assert main(["retrieve", str(demo), "--json"]) == 0  # nor does a retrieval send one
+    assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
+    assert len(api_env.billed) == billed + 1
