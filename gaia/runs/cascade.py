@@ -12,6 +12,12 @@ the cap. A process killed between the passes continues at the next retrieval, an
 sent twice: a second-pass request written to the ledger (pending, sent or answered) takes its video
 out of every later plan, and the ordinary plan rules skip what is in flight or analysed.
 
+A cascade run now (``gaia run --cascade``, the Run now tab: ``gaia.runs.levers.run_cascade``) records its passes
+the same way, and ``continue_now`` sends its second pass by the same rule, now: right after its first pass,
+right after a retry now of its failed first answers (``gaia.runs.failures.retry_now``), or at the next run of
+the cascade when a process died between the passes. A retrieval continues only cascades a batch took part in
+(``CascadeGroup.by_batch``), so a cascade's second pass goes the way its first did.
+
 A cascade keeps its roles through failures: a failed request retried (``gaia retry``, the pages' retry)
 goes as the pass it belonged to, its run marked with the cascade's first run (``CascadePass.retried``), so a
 retried first answer escalates like the others; and first-pass videos whose batch was never created
