@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -54,6 +55,10 @@ GRID = 4  # blocks per side whose median difference is taken as lighting
 Z_CHANGED = 5.0  # a pixel changed when its difference is this many times its own spread
 NOISE_FLOOR = 2.0  # grey levels: no pixel's spread is taken as smaller (compression noise)
 MIN_FRAMES = 2  # a local change must show in at least this many sampled frames
+VISIT_S = 1.0  # s: the shortest visit the check is built to see
+# Keyframes (each decodable alone) at most this far apart are looked at alone: a visit of VISIT_S
+# then shows in at least MIN_FRAMES of them with one to spare (a subject half in the picture).
+KEY_GAP_MAX = VISIT_S / (MIN_FRAMES + 1)
 ACTIVITY_SCALE = 4.0  # px of blob area at which the score falls to 1/e
 LIGHT_CHANGE = 12.0  # grey levels of mean brightness change called a lighting change
 SHAKE_PX = 1  # px of alignment called camera shake
@@ -97,30 +102,149 @@ class EmptyScore:
 # --------------------------------------------------------------------------------------------
 
 
-def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
-                  max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
-    """The video's frames about ``fps`` a second as greyscale uint8 ``(n, h, w)`` with their times (s).
+@dataclass(frozen=True)
+class DecodePlan:
+    """How a clip's frames are got, chosen from its packets before anything is decoded.
 
-    Every packet is decoded (a compressed frame depends on the ones before it), but frames between
-    samples are never scaled or copied, and the loop filter is skipped (the measure looks at blobs a
-    few pixels wide at ``edge``, where deblocking changes nothing). Raises ``av.error.FFmpegError``
-    or ``ValueError`` for files that cannot be read.
+    ``way`` is ``"keyframes"`` when the codec's keyframes (each decodable alone) lie at most
+    ``KEY_GAP_MAX`` apart everywhere, so that a visit of ``VISIT_S`` shows in more frames than the
+    measure needs even when only they are looked at: an intra-only stream (MJPEG, all-intra) or a
+    very short GOP. Then only the keyframes at the sampling times are decoded (``keys``, their pts).
+    Otherwise ``way`` is ``"every frame"``: a compressed frame cannot be decoded without the ones
+    before it, so every packet is decoded and about ``fps`` a second are kept.
     """
+
+    way: str
+    keys: tuple[int, ...] = ()
+    packets: int = 0  # the video stream's packets (its frames)
+
+
+def decoding_plan(path: Path | str, *, fps: float = SAMPLE_FPS, max_samples: int = MAX_SAMPLES) -> DecodePlan:
+    """The ``DecodePlan`` of a video, from one pass over its packets (nothing is decoded)."""
     with av.open(str(path), metadata_errors="ignore") as container:
         if not container.streams.video:
             raise ValueError("no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        return _plan(container, stream, fps=fps, max_samples=max_samples)
+
+
+def _plan(container: Any, stream: Any, *, fps: float, max_samples: int) -> DecodePlan:
+    tb = float(stream.time_base)
+    pts: list[int] = []
+    keys: list[int] = []
+    for packet in container.demux(stream):
+        if packet.size and packet.pts is not None:
+            pts.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+    if len(pts) < 2 or not keys:
+        return DecodePlan("every frame", packets=len(pts))
+    pts.sort()
+    keys.sort()
+    frame_s = float(np.median(np.diff(pts))) * tb
+    # the widest stretch without a keyframe, the last frame's own duration included
+    widest = max(b - a for a, b in itertools.pairwise([pts[0], *keys, pts[-1]])) * tb
+    widest = max(widest, (pts[-1] - keys[-1]) * tb + frame_s)
+    if widest > KEY_GAP_MAX + frame_s / 2:
+        return DecodePlan("every frame", packets=len(pts))
+    duration = (pts[-1] - pts[0]) * tb
+    step = max(1.0 / fps, duration / max_samples)
+    chosen: list[int] = []
+    nxt = -1.0
+    for k in keys:
+        t = (k - pts[0]) * tb
+        if t + 1e-6 >= nxt:
+            chosen.append(k)
+            nxt = t + step
+    return DecodePlan("keyframes", tuple(chosen[:max_samples]), len(pts))
+
+
+def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
+                  max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """The video's frames about ``fps`` a second as greyscale uint8 ``(n, h, w)`` with their times (s).
+
+    The packets are read first (``decoding_plan``): where keyframes alone come often enough, only
+    those at the sampling times are decoded (MJPEG at a reduced size, ``lowres``); otherwise every
+    packet is decoded, but frames between samples are never scaled or copied, and the loop filter is
+    skipped (the measure looks at blobs a few pixels wide at ``edge``, where deblocking changes
+    nothing). Raises ``av.error.FFmpegError`` or ``ValueError`` for files that cannot be read.
+    """
+    with av.open(str(path), metadata_errors="ignore") as container:
+        if not container.streams.video:
+            raise ValueError("no video stream")
+        plan = _plan(container, container.streams.video[0], fps=fps, max_samples=max_samples)
+    if plan.way == "keyframes":
+        got = _sample_keyframes(path, plan, edge=edge)
+        if got is not None:
+            return got
+    return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples)
+
+
+def _small_size(stream: Any, edge: int) -> tuple[int, int]:
+    """The (width, height) of the sampled frames: the long edge ``edge``, even sides."""
+    w0, h0 = stream.codec_context.width or edge, stream.codec_context.height or edge
+    scale = edge / max(w0, h0, 1)
+    return max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
+
+
+def _grey(frame: Any, w: int, h: int) -> np.ndarray:
+    small = frame.reformat(width=w, height=h, format="gray", interpolation="AREA")
+    return small.to_ndarray().reshape(h, w).copy()
+
+
+def _sample_keyframes(path: Path | str, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode only ``plan.keys`` (each alone); ``None`` when any of them gives no frame (then every
+    frame is decoded instead: a keyframe that does not decode alone is no sample)."""
+    wanted = set(plan.keys)
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        w, h = _small_size(stream, edge)
+        if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 size for almost nothing
+            lowres = 0
+            while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
+                lowres += 1
+            if lowres:
+                cc.options = {"lowres": str(lowres)}
+        decoded = []
+        try:
+            for packet in container.demux(stream):
+                if packet.pts in wanted and packet.size:
+                    decoded += cc.decode(packet)
+            decoded += cc.decode(None)
+        except av.error.EOFError:
+            pass
+        good = sorted((f for f in decoded if f.pts is not None and not f.is_corrupt), key=lambda f: f.pts)
+        if len(good) < len(wanted):
+            return None
+        tb = float(stream.time_base)
+        start = good[0].pts
+        return np.stack([_grey(f, w, h) for f in good]), np.asarray([(f.pts - start) * tb for f in good])
+
+
+def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples: int,
+                        skip_nonref: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the packets in order and keep a frame about every ``1 / fps`` s.
+
+    With ``skip_nonref`` the frames no other frame refers to (most B-frames) are not decoded at
+    all; if that leaves a gap wider than a sampling step (an encoder that refers to few frames),
+    the clip is decoded again in full. One thread per decoder: a folder is measured a video per core.
+    """
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        cc.thread_type, cc.thread_count = "SLICE", 1
+        if skip_nonref:
+            cc.skip_frame = "NONREF"
         with contextlib.suppress(AttributeError, ValueError):  # codecs without the option
-            stream.codec_context.options = {"skip_loop_filter": "all"}
+            cc.options = {"skip_loop_filter": "all"}
         duration = float(stream.duration * stream.time_base) if stream.duration else (
             container.duration / 1e6 if container.duration else 0.0)
         step = max(1.0 / fps, duration / max_samples) if duration else 1.0 / fps
-        w0, h0 = stream.codec_context.width or edge, stream.codec_context.height or edge
-        scale = edge / max(w0, h0, 1)
-        w, h = max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
+        w, h = _small_size(stream, edge)
         start = None
-        nxt = -1.0
+        nxt = last = -1.0
+        widest = 0.0
         out: list[np.ndarray] = []
         times: list[float] = []
         for frame in container.decode(stream):
@@ -130,14 +254,18 @@ def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE
             if start is None:
                 start = t
             t -= start
+            if last >= 0:
+                widest = max(widest, t - last)
+            last = t
             if t + 1e-6 < nxt:
                 continue
-            small = frame.reformat(width=w, height=h, format="gray", interpolation="AREA")
-            out.append(small.to_ndarray().reshape(h, w).copy())
+            out.append(_grey(frame, w, h))
             times.append(t)
             nxt = t + step
             if len(out) >= max_samples:
                 break
+    if skip_nonref and widest > 1.0 / fps + 1e-6:
+        return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, skip_nonref=False)
     if not out:
         raise ValueError("no frame could be decoded")
     return np.stack(out), np.asarray(times)
