@@ -40,6 +40,7 @@ import numpy as np
 from gaia.folder import Folder
 from gaia.format import position
 from gaia.fsutil import atomic_write_json, read_json
+from gaia.media.decode import Key, PacketIndex, VideoDecoder
 from gaia.media.scan import VideoRecord
 from gaia.settings import EMPTY_THRESHOLD
 
@@ -104,79 +105,58 @@ class EmptyScore:
 
 @dataclass(frozen=True)
 class DecodePlan:
-    """How a clip's frames are got, chosen from its packets before anything is decoded.
+    """How a clip's frames are got, chosen from its packet index before anything is decoded.
 
     ``way`` is ``"keyframes"`` when the codec's keyframes (each decodable alone) lie at most
     ``KEY_GAP_MAX`` apart everywhere, so that a visit of ``VISIT_S`` shows in more frames than the
     measure needs even when only they are looked at: an intra-only stream (MJPEG, all-intra) or a
-    very short GOP. Then only the keyframes at the sampling times are decoded (``keys``, their pts).
-    Otherwise ``way`` is ``"every frame"``: a compressed frame cannot be decoded without the ones
-    before it, so every packet is decoded and about ``fps`` a second are kept.
+    very short GOP. Then only the keyframes at the sampling times (``keys``) are decoded. Otherwise
+    ``way`` is ``"every frame"``: a compressed frame cannot be decoded without the ones before it,
+    so every reference frame is decoded and about ``fps`` a second are kept.
     """
 
     way: str
-    keys: tuple[int, ...] = ()
-    packets: int = 0  # the video stream's packets (its frames)
+    keys: tuple[Key, ...] = ()
 
 
 def decoding_plan(path: Path | str, *, fps: float = SAMPLE_FPS, max_samples: int = MAX_SAMPLES) -> DecodePlan:
-    """The ``DecodePlan`` of a video, from one pass over its packets (nothing is decoded)."""
-    with av.open(str(path), metadata_errors="ignore") as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        stream = container.streams.video[0]
-        return _plan(container, stream, fps=fps, max_samples=max_samples)
+    """The ``DecodePlan`` of a video, from its packet index (the container's, else one demux pass)."""
+    with VideoDecoder(path, size=(EDGE, EDGE)) as dec:
+        return _plan(dec.index(), fps=fps, max_samples=max_samples)
 
 
-def _plan(container: Any, stream: Any, *, fps: float, max_samples: int) -> DecodePlan:
-    tb = float(stream.time_base)
-    pts: list[int] = []
-    keys: list[int] = []
-    for packet in container.demux(stream):
-        if packet.size and packet.pts is not None:
-            pts.append(packet.pts)
-            if packet.is_keyframe:
-                keys.append(packet.pts)
-    if len(pts) < 2 or not keys:
-        return DecodePlan("every frame", packets=len(pts))
-    pts.sort()
-    keys.sort()
-    frame_s = float(np.median(np.diff(pts))) * tb
+def _plan(index: PacketIndex, *, fps: float, max_samples: int) -> DecodePlan:
+    frames, keys = index.frames, index.keys
+    if len(frames) < 2 or not keys:
+        return DecodePlan("every frame")
     # the widest stretch without a keyframe, the last frame's own duration included
-    widest = max(b - a for a, b in itertools.pairwise([pts[0], *keys, pts[-1]])) * tb
-    widest = max(widest, (pts[-1] - keys[-1]) * tb + frame_s)
-    if widest > KEY_GAP_MAX + frame_s / 2:
-        return DecodePlan("every frame", packets=len(pts))
-    duration = (pts[-1] - pts[0]) * tb
-    step = max(1.0 / fps, duration / max_samples)
-    chosen: list[int] = []
+    ends = [frames[0], *index.key_times, frames[-1] + index.frame_s]
+    if max(b - a for a, b in itertools.pairwise(ends)) > KEY_GAP_MAX + index.frame_s / 2:
+        return DecodePlan("every frame")
+    step = max(1.0 / fps, (frames[-1] - frames[0]) / max_samples)
+    chosen: list[Key] = []
     nxt = -1.0
-    for k in keys:
-        t = (k - pts[0]) * tb
-        if t + 1e-6 >= nxt:
-            chosen.append(k)
-            nxt = t + step
-    return DecodePlan("keyframes", tuple(chosen[:max_samples]), len(pts))
+    for key in keys:
+        if key.time + 1e-6 >= nxt:
+            chosen.append(key)
+            nxt = key.time + step
+    return DecodePlan("keyframes", tuple(chosen[:max_samples]))
 
 
 def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
                   max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
     """The video's frames about ``fps`` a second as greyscale uint8 ``(n, h, w)`` with their times (s).
 
-    The packets are read first (``decoding_plan``): where keyframes alone come often enough, only
-    those at the sampling times are decoded (MJPEG at a reduced size, ``lowres``); otherwise every
-    packet is decoded, but frames between samples are never scaled or copied, and the loop filter is
-    skipped (the measure looks at blobs a few pixels wide at ``edge``, where deblocking changes
-    nothing). Raises ``av.error.FFmpegError`` or ``ValueError`` for files that cannot be read.
+    The packet index comes first (``decoding_plan``): where keyframes alone come often enough, only
+    those at the sampling times are decoded, each alone (MJPEG at a reduced size, ``lowres``).
+    Otherwise every reference frame is decoded (``_sample_every_frame``). Raises
+    ``av.error.FFmpegError`` or ``ValueError`` for files that cannot be read.
     """
-    with av.open(str(path), metadata_errors="ignore") as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
-        plan = _plan(container, container.streams.video[0], fps=fps, max_samples=max_samples)
-    if plan.way == "keyframes":
-        got = _sample_keyframes(path, plan, edge=edge)
-        if got is not None:
-            return got
+    with VideoDecoder(path, size=(edge, edge)) as dec:
+        plan = _plan(dec.index(), fps=fps, max_samples=max_samples)
+        got = _sample_keyframes(dec, plan, edge=edge) if plan.way == "keyframes" else None
+    if got is not None:
+        return got
     return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples)
 
 
@@ -187,39 +167,33 @@ def _small_size(stream: Any, edge: int) -> tuple[int, int]:
     return max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
 
 
+def _sample_keyframes(dec: VideoDecoder, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode only ``plan.keys``, each alone; ``None`` when one gives no frame or the decoder reports
+    damage (then every frame is decoded instead)."""
+    cc = dec.stream.codec_context
+    dec.size = _small_size(dec.stream, edge)  # stored orientation: a turned clip is squeezed, alike in every frame
+    if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 of its size for almost nothing
+        lowres = 0
+        while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
+            lowres += 1
+        if lowres:
+            cc.options = {"lowres": str(lowres)}
+    out: list[np.ndarray] = []
+    times: list[float] = []
+    for key in plan.keys:
+        got = dec.keyframe(key)
+        if got is None or dec.errors:
+            return None
+        out.append(np.asarray(got.image.convert("L")))
+        times.append(got.time)
+    if len(out) < 3:
+        return None
+    return np.stack(out), np.asarray(times) - times[0]
+
+
 def _grey(frame: Any, w: int, h: int) -> np.ndarray:
     small = frame.reformat(width=w, height=h, format="gray", interpolation="AREA")
     return small.to_ndarray().reshape(h, w).copy()
-
-
-def _sample_keyframes(path: Path | str, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Decode only ``plan.keys`` (each alone); ``None`` when any of them gives no frame (then every
-    frame is decoded instead: a keyframe that does not decode alone is no sample)."""
-    wanted = set(plan.keys)
-    with av.open(str(path), metadata_errors="ignore") as container:
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        w, h = _small_size(stream, edge)
-        if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 size for almost nothing
-            lowres = 0
-            while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
-                lowres += 1
-            if lowres:
-                cc.options = {"lowres": str(lowres)}
-        decoded = []
-        try:
-            for packet in container.demux(stream):
-                if packet.pts in wanted and packet.size:
-                    decoded += cc.decode(packet)
-            decoded += cc.decode(None)
-        except av.error.EOFError:
-            pass
-        good = sorted((f for f in decoded if f.pts is not None and not f.is_corrupt), key=lambda f: f.pts)
-        if len(good) < len(wanted):
-            return None
-        tb = float(stream.time_base)
-        start = good[0].pts
-        return np.stack([_grey(f, w, h) for f in good]), np.asarray([(f.pts - start) * tb for f in good])
 
 
 def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples: int,

@@ -14,6 +14,15 @@ from gaia.settings import EMPTY_THRESHOLD
 from tests.media.empty_clips import KINDS, write
 
 SEEDS = (1, 2)
+# How a camera may encode (write()'s options, the file's suffix) and how the check must then get its frames:
+# keyframes alone only where they come at most a third of a second apart.
+ENCODINGS = {
+    "mjpeg": ({}, ".avi", "keyframes"),  # every frame a keyframe
+    "gop4": ({"gop": 4}, ".mp4", "keyframes"),  # a keyframe every 0.27 s
+    "gop15": ({"gop": 15}, ".mp4", "every frame"),  # every second: a 1 s visit could fall between two
+    "gop75": ({"gop": 75}, ".mp4", "every frame"),  # one keyframe in 5 s
+    "bframes": ({"x264": "bframes=3:b-adapt=0"}, ".mp4", "every frame"),  # B-frames nothing refers to: skipped
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +46,30 @@ def test_every_clip_with_an_object_is_kept_and_most_empty_ones_flagged(clips: Pa
     assert len(flagged) >= 0.7 * len(empties), {k: (s.score, s.reason) for k, s in empties.items()}
     for k, s in with_object.items():
         assert s.reason.startswith("local change at"), (k, s.reason)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_one_second_visit_is_kept_whatever_the_encoding(tmp_path: Path, encoding: str) -> None:
+    options, suffix, way = ENCODINGS[encoding]
+    scores = {}
+    for kind in KINDS:
+        for visitor in (False, True):
+            path = write(tmp_path / f"{kind}{'_object' if visitor else ''}{suffix}", kind, seed=1,
+                         objects=((2.25, 3.25),) if visitor else (), **options)
+            assert empty.decoding_plan(path).way == way, path.name
+            scores[path.stem] = empty.measure(path)
+    said = {k: (round(s.score, 2), s.reason, s.frames) for k, s in scores.items()}
+    assert all(not s.likely_empty() for k, s in scores.items() if k.endswith("_object")), said
+    assert sum(s.likely_empty() for k, s in scores.items() if not k.endswith("_object")) >= 0.7 * len(KINDS), said
+
+
+def test_frames_far_from_any_reference_frame_are_decoded_after_all(tmp_path: Path) -> None:
+    # 14 B-frames between reference frames: skipping them would leave a second unseen, so all are decoded
+    path = write(tmp_path / "far.mp4", "static", seed=1, objects=((2.25, 3.25),),
+                 x264="bframes=14:b-adapt=0:b-pyramid=none")
+    frames, times = empty.sample_frames(path)
+    assert np.diff(times).max() <= 1 / empty.SAMPLE_FPS + 1 / 15 + 1e-6, times
+    assert not empty.score_frames(frames, times).likely_empty()
 
 
 def test_reasons_name_the_global_change(clips: Path) -> None:
