@@ -92,8 +92,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "trap"
         folder.mkdir()
-        for c in clips:
-            shutil.copy(c, folder / c.name)
+        for clip in clips:
+            shutil.copy(clip, folder / clip.name)
         for rec in scan_folder(folder).records:
             kf, check, sc = [], [], []
             for _ in range(args.repeats):

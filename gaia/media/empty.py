@@ -1,8 +1,14 @@
 """Likely-empty clips, found locally: a per-clip score of "did something move into the scene".
 
 A motion-triggered camera records many clips with nothing in them (wind, light, rain). This module
-decodes each video once at a small size in greyscale (PyAV, about 4 frames a second, the long edge
-``EDGE`` px) and asks whether any *local* change happened, as opposed to a global one:
+looks at each video at a small size in greyscale (PyAV, about 4 frames a second, the long edge
+``EDGE`` px), decoding as little as lets it see a visit of ``VISIT_S``: from the packet index alone
+it picks the way (``decoding_plan``): keyframes alone where they come at most ``KEY_GAP_MAX`` apart
+(Motion JPEG and other intra-only streams, at a reduced size; very short GOPs), else every frame
+that other frames refer to (B-frames nothing refers to are skipped, unless that leaves a gap). The
+size of packets is never taken as evidence of an empty scene: a dark subject entering a grainy
+picture can make the frames smaller. Then it asks whether any *local* change happened, as opposed
+to a global one:
 
 - camera shake is taken out by aligning every frame to the clip's median frame (phase correlation);
 - a lighting change is taken out by matching each frame's brightness and contrast to the background
@@ -46,7 +52,9 @@ from gaia.settings import EMPTY_THRESHOLD
 
 Progress = Callable[[int, int], None]
 
-VERSION = 1  # of the measure: a cached score of another version is measured again
+# of the measure: a cached score of another version is measured again (2: keyframes alone where they
+# come often enough, B-frames skipped: other frames looked at)
+VERSION = 2
 CACHE_DIR = "empty"
 EDGE = 128  # longest edge (px) of the greyscale frames the measure looks at
 SAMPLE_FPS = 4.0  # frames per second kept (every decoded frame when the video has fewer)
@@ -212,7 +220,8 @@ def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples:
             cc.skip_frame = "NONREF"
         with contextlib.suppress(AttributeError, ValueError):  # codecs without the option
             cc.options = {"skip_loop_filter": "all"}
-        duration = float(stream.duration * stream.time_base) if stream.duration else (
+        tb = float(stream.time_base or 0)
+        duration = stream.duration * tb if stream.duration else (
             container.duration / 1e6 if container.duration else 0.0)
         step = max(1.0 / fps, duration / max_samples) if duration else 1.0 / fps
         w, h = _small_size(stream, edge)
@@ -224,7 +233,7 @@ def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples:
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
-            t = float(frame.pts * stream.time_base)
+            t = frame.pts * tb
             if start is None:
                 start = t
             t -= start
@@ -259,8 +268,8 @@ def _shift(ref_f: np.ndarray, img_f: np.ndarray, shape: tuple[int, int]) -> tupl
     cy, cx = shape[0] // 2, shape[1] // 2
     win = corr[cy - MAX_SHIFT - 1:cy + MAX_SHIFT + 2, cx - MAX_SHIFT - 1:cx + MAX_SHIFT + 2]
     inner = win[1:-1, 1:-1]
-    iy, ix = np.unravel_index(int(np.argmax(inner)), inner.shape)
-    iy, ix = int(iy) + 1, int(ix) + 1
+    peak = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    iy, ix = int(peak[0]) + 1, int(peak[1]) + 1
 
     def vertex(a: float, b: float, c: float) -> float:
         d = a - 2 * b + c
