@@ -152,12 +152,13 @@ def _plan(index: PacketIndex, *, fps: float, max_samples: int) -> DecodePlan:
 
 
 def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
-                  max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+                  max_samples: int = MAX_SAMPLES, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The video's frames about ``fps`` a second as greyscale uint8 ``(n, h, w)`` with their times (s).
 
     The packet index comes first (``decoding_plan``): where keyframes alone come often enough, only
     those at the sampling times are decoded, each alone (MJPEG at a reduced size, ``lowres``).
-    Otherwise every reference frame is decoded (``_sample_every_frame``). Raises
+    Otherwise every reference frame is decoded (``_sample_every_frame``), on ``threads`` threads
+    (one costs the least CPU, when other videos are decoded on the other cores). Raises
     ``av.error.FFmpegError`` or ``ValueError`` for files that cannot be read.
     """
     with VideoDecoder(path, size=(edge, edge)) as dec:
@@ -165,7 +166,7 @@ def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE
         got = _sample_keyframes(dec, plan, edge=edge) if plan.way == "keyframes" else None
     if got is not None:
         return got
-    return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples)
+    return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, threads=threads)
 
 
 def _small_size(stream: Any, edge: int) -> tuple[int, int]:
@@ -204,18 +205,18 @@ def _grey(frame: Any, w: int, h: int) -> np.ndarray:
     return small.to_ndarray().reshape(h, w).copy()
 
 
-def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples: int,
+def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples: int, threads: int = 1,
                         skip_nonref: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Decode the packets in order and keep a frame about every ``1 / fps`` s.
 
     With ``skip_nonref`` the frames no other frame refers to (most B-frames) are not decoded at
     all; if that leaves a gap wider than a sampling step (an encoder that refers to few frames),
-    the clip is decoded again in full. One thread per decoder: a folder is measured a video per core.
+    the clip is decoded again in full. ``threads`` above 1 adds frame threads.
     """
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
         cc = stream.codec_context
-        cc.thread_type, cc.thread_count = "SLICE", 1
+        cc.thread_type, cc.thread_count = ("AUTO", threads) if threads > 1 else ("SLICE", 1)
         if skip_nonref:
             cc.skip_frame = "NONREF"
         with contextlib.suppress(AttributeError, ValueError):  # codecs without the option
@@ -248,7 +249,8 @@ def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples:
             if len(out) >= max_samples:
                 break
     if skip_nonref and widest > 1.0 / fps + 1e-6:
-        return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, skip_nonref=False)
+        return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, threads=threads,
+                                   skip_nonref=False)
     if not out:
         raise ValueError("no frame could be decoded")
     return np.stack(out), np.asarray(times)
@@ -382,10 +384,10 @@ def _reason(activity: float, seconds: float, change: Sequence[float], *, light: 
     return f"no local change over {seconds:.0f} s"
 
 
-def measure(path: Path | str) -> EmptyScore:
+def measure(path: Path | str, *, threads: int = 1) -> EmptyScore:
     """Decode and score one video; a file that cannot be read gets a problem, never an exception."""
     try:
-        frames, times = sample_frames(path)
+        frames, times = sample_frames(path, threads=threads)
     except FileNotFoundError:
         return EmptyScore(0.0, "", 0.0, 0.0, 0, problem="missing: the file was moved or deleted")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
@@ -478,10 +480,12 @@ def empty_scores(
         on_progress(len(out), total)
     if not todo:
         return out
-    n = max(1, min(len(todo), workers or os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    n = max(1, min(len(todo), workers or cores))
+    threads = max(1, cores // n)  # fewer videos than cores: each decoder takes the spare ones
     with ThreadPoolExecutor(max_workers=n) as pool:
-        for done, (rec, score) in enumerate(zip(todo, pool.map(lambda r: measure(r.path), todo), strict=True),
-                                            start=len(out) + 1):
+        scores = pool.map(lambda r: measure(r.path, threads=threads), todo)
+        for done, (rec, score) in enumerate(zip(todo, scores, strict=True), start=len(out) + 1):
             out[rec.rel_path] = score
             if not (score.problem or "").startswith("missing"):
                 atomic_write_json(_cache_file(folder, rec), asdict(score))
