@@ -291,15 +291,16 @@ def _moved(spectrum: np.ndarray, shift: tuple[float, float], shape: tuple[int, i
 
 
 def _block_median(diff: np.ndarray, grid: int = GRID) -> np.ndarray:
-    """Each pixel's block median of ``diff`` on a ``grid`` x ``grid`` split (the smooth, lighting part)."""
-    h, w = diff.shape
+    """Each pixel's block median of ``diff`` (frames ``(n, h, w)``, each on its own) on a ``grid`` x
+    ``grid`` split: the smooth, lighting part."""
+    _, h, w = diff.shape
     out = np.empty_like(diff)
     ys = np.linspace(0, h, grid + 1).astype(int)
     xs = np.linspace(0, w, grid + 1).astype(int)
     for i in range(grid):
         for j in range(grid):
-            block = diff[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
-            out[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = np.median(block)
+            block = diff[:, ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
+            out[:, ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = np.median(block.reshape(len(diff), -1), axis=1)[:, None, None]
     return out
 
 
@@ -352,7 +353,7 @@ def score_frames(frames: np.ndarray, times: Sequence[float] | np.ndarray) -> Emp
     f = (f - means[:, None, None]) / np.maximum(sds, 1.0)[:, None, None] * max(sd, 1.0) + mu
     bg = np.median(f, axis=0)
     diff = f - bg
-    diff -= np.stack([_block_median(d) for d in diff])
+    diff -= _block_median(diff)
     # 3. Each pixel's own spread (noise, swaying texture), robust to a subject that stays a while.
     spread = np.quantile(np.abs(diff), 0.25, axis=0) / _HALF_NORMAL_Q25
     noise = float(np.median(spread))
