@@ -46,7 +46,7 @@ import numpy as np
 from gaia.folder import Folder
 from gaia.format import position
 from gaia.fsutil import atomic_write_json, read_json
-from gaia.media.decode import Key, PacketIndex, VideoDecoder
+from gaia.media.decode import DecodeTimeout, Key, PacketIndex, VideoDecoder
 from gaia.media.scan import VideoRecord
 from gaia.settings import EMPTY_THRESHOLD
 
@@ -391,7 +391,7 @@ def measure(path: Path | str, *, threads: int = 1) -> EmptyScore:
         frames, times = sample_frames(path, threads=threads)
     except FileNotFoundError:
         return EmptyScore(0.0, "", 0.0, 0.0, 0, problem="missing: the file was moved or deleted")
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
+    except (av.error.FFmpegError, ValueError, OSError, DecodeTimeout) as exc:
         return EmptyScore(0.0, "", 0.0, 0.0, 0, problem=f"cannot be decoded for the empty-clip check: {exc}")
     return score_frames(frames, times)
 
