@@ -79,8 +79,11 @@ def test_reasons_name_the_global_change(clips: Path) -> None:
     assert "swaying background" in empty.measure(clips / "sway_1.mp4").reason.lower()
 
 
-def test_a_subject_arriving_after_20_s_keeps_the_clip_but_the_first_part_alone_is_flagged(tmp_path: Path) -> None:
-    path = write(tmp_path / "late.mp4", "static", seconds=30.0, seed=4, objects=((22.0, 30.0),))
+@pytest.mark.parametrize("gop", [None, 4])  # x264's own keyframes (every frame decoded); keyframes alone
+def test_a_subject_arriving_after_20_s_keeps_the_clip_but_the_first_part_alone_is_flagged(tmp_path: Path,
+                                                                                          gop: int | None) -> None:
+    path = write(tmp_path / "late.mp4", "static", seconds=30.0, seed=4, objects=((22.0, 30.0),), gop=gop)
+    assert empty.decoding_plan(path).way == ("keyframes" if gop else "every frame")
     frames, times = empty.sample_frames(path)
     whole = empty.score_frames(frames, times)
     assert not whole.likely_empty(), whole
