@@ -142,13 +142,14 @@ def _plan(index: PacketIndex, *, fps: float, max_samples: int) -> DecodePlan:
     if max(b - a for a, b in itertools.pairwise(ends)) > KEY_GAP_MAX + index.frame_s / 2:
         return DecodePlan("every frame")
     step = max(1.0 / fps, (frames[-1] - frames[0]) / max_samples)
+    # about one keyframe a step, but never a wider gap than KEY_GAP_MAX (or a long clip's step) where
+    # a keyframe between would close it: keyframes 0.2 s apart are all taken, not every other one
+    widest = max(step, KEY_GAP_MAX) + index.frame_s / 2
     chosen: list[Key] = []
-    nxt = -1.0
-    for key in keys:
-        if key.time + 1e-6 >= nxt:
+    for key, after in zip(keys, [*index.key_times[1:], math.inf], strict=True):
+        if not chosen or key.time + 1e-6 >= chosen[-1].time + step or after > chosen[-1].time + widest:
             chosen.append(key)
-            nxt = key.time + step
-    return DecodePlan("keyframes", tuple(chosen[:max_samples]))
+    return DecodePlan("keyframes", tuple(chosen))
 
 
 def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
