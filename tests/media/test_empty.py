@@ -63,6 +63,13 @@ def test_a_one_second_visit_is_kept_whatever_the_encoding(tmp_path: Path, encodi
     assert sum(s.likely_empty() for k, s in scores.items() if not k.endswith("_object")) >= 0.7 * len(KINDS), said
 
 
+def test_keyframes_alone_leave_no_gap_wider_than_a_third_of_a_second(tmp_path: Path) -> None:
+    plan = empty.decoding_plan(write(tmp_path / "g3.mp4", "static", seed=1, gop=3))  # a keyframe every 0.2 s
+    times = [k.time for k in plan.keys]
+    assert plan.way == "keyframes"
+    assert np.diff(times).max() <= empty.KEY_GAP_MAX and times[-1] >= 5.0 - empty.KEY_GAP_MAX, times
+
+
 def test_frames_far_from_any_reference_frame_are_decoded_after_all(tmp_path: Path) -> None:
     # 14 B-frames between reference frames: skipping them would leave a second unseen, so all are decoded
     path = write(tmp_path / "far.mp4", "static", seed=1, objects=((2.25, 3.25),),
