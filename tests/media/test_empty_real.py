@@ -27,10 +27,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from gaia.media import empty
 from gaia.media.probe import ffmpeg_exe
+from gaia.settings import EMPTY_THRESHOLD
 
 VTEST = Path("/tmp/ocvdata/vtest.avi")
 TREE = Path("/tmp/ocvdata/tree.avi")
@@ -111,3 +114,37 @@ def test_real_footage_the_empty_start_alone_is_flagged_and_the_clip_with_its_sub
     assert [start for start, _ in verdicts] == [0.0, 10.0, 20.0, 30.0], verdicts
     assert verdicts == [(0.0, True), (10.0, True), (20.0, False), (30.0, False)], \
         [(a, s.score, s.reason) for a, _, s in segments]
+
+
+@needs_vtest
+def test_real_footage_no_window_with_a_person_in_it_is_flagged_across_the_whole_plaza() -> None:
+    """A sweep over vtest.avi: 25 overlapping crops of 256x192 px (a 5x5 grid over the picture) x eight
+    10 s windows, frames taken straight from the file (every third, 3.3 a second, at half size: each
+    crop is 128x96, the size the check looks at) and scored with ``score_frames``. What is in a window
+    is told apart by plain background subtraction (the whole video's median): a window where some
+    frame has at least 200 px far from it (a person, at this size) must be kept; most of those with
+    almost nothing (< 5 px in the second-fullest frame: to the eye empty grass, road or wall) flagged."""
+    with av.open(str(VTEST)) as container:
+        stream = container.streams.video[0]
+        picked = [(f.reformat(width=384, height=288, format="gray", interpolation="AREA").to_ndarray(),
+                   float(f.pts * stream.time_base)) for i, f in enumerate(container.decode(stream)) if i % 3 == 0]
+    frames = np.stack([f for f, _ in picked])
+    times = np.array([t for _, t in picked])
+    foreground = np.abs(frames.astype(np.float32) - np.median(frames, axis=0)) > 25
+    with_person: dict[tuple[int, int, float], float] = {}
+    nothing: dict[tuple[int, int, float], float] = {}
+    for y in range(0, 288 - 96 + 1, 48):
+        for x in range(0, 384 - 128 + 1, 64):
+            for start in np.arange(0.0, 80.0, 10.0):
+                sel = (times >= start) & (times < start + 10.0)
+                if sel.sum() < 5:
+                    continue
+                fg = np.sort(foreground[sel][:, y:y + 96, x:x + 128].sum(axis=(1, 2)))[-2]
+                if fg >= 200 or fg < 5:
+                    score = empty.score_frames(frames[sel][:, y:y + 96, x:x + 128], times[sel])
+                    (with_person if fg >= 200 else nothing)[(x, y, float(start))] = score.score
+    assert len(with_person) >= 100 and len(nothing) >= 20, (len(with_person), len(nothing))
+    flagged_people = {k: s for k, s in with_person.items() if s >= EMPTY_THRESHOLD}
+    assert not flagged_people, flagged_people
+    flagged_empty = [k for k, s in nothing.items() if s >= EMPTY_THRESHOLD]
+    assert len(flagged_empty) >= 0.7 * len(nothing), nothing
