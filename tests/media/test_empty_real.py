@@ -18,8 +18,9 @@ would (H.264) and in the source's own codec (``SCENES``):
   51.9 s; at 52 s two walkers enter from the right, large, and cross it until about 70 s. Cut from
   30 s: 22 s with nothing, then the walkers.
 - "head": the lawn and wall behind the lamp post (256x144 px, 192 px from the left, 24 down), empty
-  from 33 to 55.3 s; then only the heads of people walking past below it show at its bottom edge, a
-  few px at the size the check looks at (a small subject half in the picture). Cut from 33 s.
+  from 33 to 55.3 s; then only the heads of people walking past below it show at its bottom edge
+  (a blob of about 40 px at the size the check looks at: a small subject half in the picture). Cut
+  from 33 s.
 """
 
 from __future__ import annotations
