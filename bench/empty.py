@@ -121,7 +121,11 @@ def real(path: Path, *, crop: str | None, start: float, seconds: float, empty_s:
         for name, options in encodings.items():
             for part, length in (("clip", seconds), ("first", empty_s)):
                 out = Path(tmp) / f"{part}-{name}"
-                _ff("-ss", str(start), "-i", str(path), "-t", str(length), *vf, "-an", *options, str(out))
+                try:
+                    _ff("-ss", str(start), "-i", str(path), "-t", str(length), *vf, "-an", *options, str(out))
+                except subprocess.CalledProcessError:
+                    print(f"{name:<12} {part}: the bundled ffmpeg cannot encode this way")
+                    continue
                 verdict = empty.measure(out)
                 label = f"{name:<12} {part} ({length:g} s from {start:g} s)"
                 print(f"{label:<40} {verdict.frames:4d} frames  activity {verdict.activity:6.1f} px  {_said(verdict)}")
@@ -141,11 +145,12 @@ def main() -> None:
     ap.add_argument("--start", type=float, default=0.0, help="with --real: where the clip starts (s)")
     ap.add_argument("--empty-s", type=float, default=20.0, help="with --real: the first part cut on its own (s)")
     args = ap.parse_args()
+    if args.real and not args.real.is_file():
+        ap.error(f"--real: no video at {args.real}")
     if args.real:
         real(args.real, crop=args.crop, start=args.start, seconds=args.seconds or 40.0, empty_s=args.empty_s)
         return
     clips = make_clips(args.seconds or 10.0)
-    clips = make_clips(args.seconds)
     settings = RunSettings()
     # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), summed over its clips
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 5)
