@@ -407,3 +407,28 @@ def test_a_run_now_cascade_an_earlier_version_recorded_without_its_passes_keeps_
     assert main(["retrieve", str(demo), "--json"]) == 0  # nor does a retrieval send one
     assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
     assert len(api_env.billed) == billed + 1
+
+
+def test_a_retried_first_pass_escalates_under_what_the_cascades_own_cap_has_left(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """The cap ``gaia run --cascade --max-cost`` was given covers the whole cascade, its retries included: a retry now
+    (given no cap of its own) sends the retried answers' second pass only through the guard with that cap less what
+    both passes and the retry spent. The cap here fits the first pass and one escalation, not five."""
+    from gaia.runs.cascade import cheap_settings
+
+    f = gaia.Folder(demo)
+    strong = f.settings()
+    first = gaia.estimate_now_usd(f.plan_now(cheap_settings(strong, "claude-haiku-5-5", "economy"), extract=True))
+    one = gaia.estimate_now_usd(f.plan_now(strong, extract=True, limit=1))
+    cap = round(first + 1.2 * one, 6)
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=4)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1", "--max-cost", str(cap),
+                 "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    assert res["first"]["failed"] == 4 and res["second"]["succeeded"] == 1  # the first escalation fits
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--json"]) == 1
+    retried, second = json.loads(capsys.readouterr().out)["results"]
+    assert retried["cascade_pass"] == 1 and retried["succeeded"] == 4
+    assert second["cascade_pass"] == 2 and second["run_id"] is None and "above your cap" in second["blocked"], second
+    assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
+    assert _bills(demo) <= cap
