@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from gaia.folder import Folder
@@ -106,6 +105,8 @@ def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE
     few pixels wide at ``edge``, where deblocking changes nothing). Raises ``av.error.FFmpegError``
     or ``ValueError`` for files that cannot be read.
     """
+    import av  # here, not at import: a server that never measures never loads PyAV (~17 MB)
+
     with av.open(str(path), metadata_errors="ignore") as container:
         if not container.streams.video:
             raise ValueError("no video stream")
@@ -273,6 +274,8 @@ def _reason(activity: float, seconds: float, change: Sequence[float], *, light: 
 
 def measure(path: Path | str) -> EmptyScore:
     """Decode and score one video; a file that cannot be read gets a problem, never an exception."""
+    import av
+
     try:
         frames, times = sample_frames(path)
     except FileNotFoundError:

@@ -30,8 +30,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import av
-
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
 from gaia.format import error_text
@@ -565,6 +563,8 @@ class _Job:
 
 def _extract_job(job: _Job) -> dict[str, Any]:
     """Worker: extract one video's frames into ``job.out_dir`` and return the manifest."""
+    import av  # in the worker only: a server that only reads the frame cache never loads PyAV
+
     settings = KeyframeSettings(**job.settings)
     manifest: dict[str, Any] = {"set_id": job.set_id, "version": ALGORITHM_VERSION, "frames": [], "problem": None}
     if not Path(job.path).exists():
@@ -791,6 +791,8 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
     long_edge = max(w, h)
     size = (max(2, round(THUMB_EDGE * w / long_edge)), max(2, round(THUMB_EDGE * h / long_edge)))
     t = min(record.duration * 0.3, 30.0)  # past any black lead-in, near the start
+    import av
+
     try:
         with VideoDecoder(record.path, size=size, deadline=Deadline(20)) as dec:
             key = dec.index().key_before(t)
