@@ -60,18 +60,77 @@ REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (w
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
 
-@dataclass(frozen=True, slots=True)  # slots: a folder of 100,000 videos holds 600,000 of them
+# Shared values of the frames' small fields (sizes, tokens, file names, sources, rules): a folder's frames mostly repeat
+# them (one camera, one clip length), so 600,000 frames need not hold 600,000 copies. Bounded: a folder where they
+# do not repeat stops adding once the table is full.
+_SHARED_ENTRIES = 65_536
+_shared_values: dict[Any, Any] = {}
+
+
+def _share(value: Any) -> Any:
+    """``value``, or an equal one already held (ints and strings only: ``1 == 1.0`` must never swap a type)."""
+    if type(value) is not int and type(value) is not str:
+        return value
+    key = (type(value), value)
+    hit = _shared_values.get(key)
+    if hit is not None:
+        return hit
+    if len(_shared_values) < _SHARED_ENTRIES:
+        _shared_values[key] = value
+    return value
+
+
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Keyframe:
-    """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens."""
+    """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens.
+
+    Made as ``Keyframe(timestamp, path, width, height, nbytes, tokens, source, rule)``. A folder of 100,000 videos
+    holds 600,000 of them, so a frame keeps its JPEG's folder (the one ``Path`` its set's frames share) and file
+    name, not a ``Path`` of its own (some 400 bytes each); ``path`` is made from them when asked for.
+    """
 
     timestamp: float
-    path: Path
+    dir: Path  # the folder of the JPEG (shared by the frames of a set)
+    name: str  # the JPEG's file name
     width: int
     height: int
     nbytes: int
     tokens: int
-    source: str = "keyframe"  # "keyframe" (codec I-frame), "seek" (exact seek) or "scene" (scene change)
-    rule: str | None = None  # why a replacement frame stands here (e.g. "replaces a black frame"); None if planned
+    source: str  # "keyframe" (codec I-frame), "seek" (exact seek) or "scene" (scene change)
+    rule: str | None  # why a replacement frame stands here (e.g. "replaces a black frame"); None if planned
+
+    def __init__(self, timestamp: float, path: Path | str | None = None, width: int = 0, height: int = 0,
+                 nbytes: int = 0, tokens: int = 0, source: str = "keyframe", rule: str | None = None, *,
+                 dir: Path | None = None, name: str | None = None) -> None:
+        if path is not None:  # given a path (``dataclasses.replace(frame, path=...)`` gives one too): it wins
+            path = Path(path)
+            dir, name = path.parent, path.name
+        if dir is None or name is None:
+            raise TypeError("Keyframe needs a path (or its dir and name)")
+        put = object.__setattr__
+        put(self, "timestamp", timestamp)
+        put(self, "dir", dir)
+        put(self, "name", _share(name))
+        put(self, "width", _share(width))
+        put(self, "height", _share(height))
+        put(self, "nbytes", nbytes)
+        put(self, "tokens", _share(tokens))
+        put(self, "source", _share(source))
+        put(self, "rule", _share(rule))
+
+    @property
+    def path(self) -> Path:
+        """The JPEG in the frame cache."""
+        return self.dir / self.name
+
+    def __repr__(self) -> str:
+        return (f"Keyframe(timestamp={self.timestamp!r}, path={self.path!r}, width={self.width!r}, "
+                f"height={self.height!r}, nbytes={self.nbytes!r}, tokens={self.tokens!r}, source={self.source!r}, "
+                f"rule={self.rule!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Keyframe, (self.timestamp, self.path, self.width, self.height, self.nbytes, self.tokens, self.source,
+                           self.rule))
 
     def read_bytes(self) -> bytes:
         """The JPEG bytes."""
@@ -216,6 +275,9 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
         return None
     frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
                             int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   if "/" in f["file"] else
+                   Keyframe(float(f["timestamp"]), None, int(f["width"]), int(f["height"]), int(f["bytes"]),
+                            int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"), dir=out_dir, name=f["file"])
                    for f in data.get("frames", []))
     manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"),
                          all("/" not in f["file"] for f in data.get("frames", [])))
@@ -250,7 +312,7 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 def _index_line(name: str, stamp: tuple[int, ...], m: _Manifest) -> str:
     payload = json.dumps([name, list(stamp), m.set_id, m.problem, m.note,
-                          [[f.timestamp, f.path.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
+                          [[f.timestamp, f.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
                            for f in m.frames]], separators=(",", ":"))
     return f"{zlib.crc32(payload.encode()):08x} {payload}\n"
 
@@ -267,8 +329,8 @@ def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest
         if any(not isinstance(f[1], str) or "/" in f[1] or f[1] in ("", ".", "..") for f in frames):
             return None
         out_dir = root / name
-        kfs = tuple(Keyframe(float(t), out_dir / file, int(w), int(h), int(b), int(tok), sys.intern(str(src)),
-                             None if rule is None else sys.intern(str(rule)))
+        kfs = tuple(Keyframe(float(t), None, int(w), int(h), int(b), int(tok), str(src),
+                             None if rule is None else str(rule), dir=out_dir, name=file)
                     for t, file, w, h, b, tok, src, rule in frames)
         return str(out_dir), tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
     except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
@@ -649,7 +711,7 @@ def _pool(n: int) -> Executor:
 
 
 # How worker processes start: "forkserver" where the platform has it (Linux): one server process imports
-# this module (and so the whole gaia package, numpy, PyAV, Pillow) once, and each worker is a fork of it, ready
+# this module (and so the whole gaia package, numpy, Pillow) and PyAV once, and each worker is a fork of it, ready
 # at once; a spawned worker imports all of that again (~0.4 s each). Elsewhere (macOS, Windows) "spawn".
 WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -658,7 +720,8 @@ def _process_context() -> Any:
     """The multiprocessing context the worker pool uses (``WORKER_START``), with this module preloaded."""
     ctx = multiprocessing.get_context(WORKER_START)
     if WORKER_START == "forkserver":
-        ctx.set_forkserver_preload([__name__])  # takes effect when the server starts (once per process)
+        # takes effect when the server starts (once per process); PyAV too, which this module imports only in a worker
+        ctx.set_forkserver_preload([__name__, "av"])
     return ctx
 
 
