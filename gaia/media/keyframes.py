@@ -36,7 +36,7 @@ from gaia.format import error_text
 from gaia.fsutil import atomic_write, atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
-from gaia.media.scan import VideoRecord, scan_folder
+from gaia.media.scan import VideoRecord, common_value, scan_folder
 from gaia.media.strategies import Slot, gap_spots, plan_keyframes, plan_scene, plan_uniform
 from gaia.settings import KeyframeSettings, Selection
 
@@ -58,26 +58,6 @@ EXTRA_DECODE_BUDGET = 120
 LONG_GOP_REPLACEMENT_FRAMES = 30
 REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (where a fade or cut to black is)
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
-
-
-# Shared values of the frames' small fields (sizes, tokens, file names, sources, rules): a folder's frames mostly repeat
-# them (one camera, one clip length), so 600,000 frames need not hold 600,000 copies. Bounded: a folder where they
-# do not repeat stops adding once the table is full.
-_SHARED_ENTRIES = 65_536
-_shared_values: dict[Any, Any] = {}
-
-
-def _share(value: Any) -> Any:
-    """``value``, or an equal one already held (ints and strings only: ``1 == 1.0`` must never swap a type)."""
-    if type(value) is not int and type(value) is not str:
-        return value
-    key = (type(value), value)
-    hit = _shared_values.get(key)
-    if hit is not None:
-        return hit
-    if len(_shared_values) < _SHARED_ENTRIES:
-        _shared_values[key] = value
-    return value
 
 
 @dataclass(frozen=True, slots=True, init=False, repr=False)
@@ -110,13 +90,13 @@ class Keyframe:
         put = object.__setattr__
         put(self, "timestamp", timestamp)
         put(self, "dir", dir)
-        put(self, "name", _share(name))
-        put(self, "width", _share(width))
-        put(self, "height", _share(height))
+        put(self, "name", common_value(name))
+        put(self, "width", common_value(width))
+        put(self, "height", common_value(height))
         put(self, "nbytes", nbytes)
-        put(self, "tokens", _share(tokens))
-        put(self, "source", _share(source))
-        put(self, "rule", _share(rule))
+        put(self, "tokens", common_value(tokens))
+        put(self, "source", common_value(source))
+        put(self, "rule", common_value(rule))
 
     @property
     def path(self) -> Path:
