@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import struct
 import sys
 import threading
 import zlib
@@ -65,12 +66,12 @@ class Keyframe:
     """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens.
 
     Made as ``Keyframe(timestamp, path, width, height, nbytes, tokens, source, rule)``. A folder of 100,000 videos
-    holds 600,000 of them, so a frame keeps its JPEG's folder (the one ``Path`` its set's frames share) and file
+    holds 600,000 of them, so a frame keeps its JPEG's folder (as text, one string its set's frames share) and file
     name, not a ``Path`` of its own (some 400 bytes each); ``path`` is made from them when asked for.
     """
 
     timestamp: float
-    dir: Path  # the folder of the JPEG (shared by the frames of a set)
+    dir: str  # the folder of the JPEG, as text (one string shared by the frames of a set, and by the memo's key)
     name: str  # the JPEG's file name
     width: int
     height: int
@@ -81,15 +82,15 @@ class Keyframe:
 
     def __init__(self, timestamp: float, path: Path | str | None = None, width: int = 0, height: int = 0,
                  nbytes: int = 0, tokens: int = 0, source: str = "keyframe", rule: str | None = None, *,
-                 dir: Path | None = None, name: str | None = None) -> None:
+                 dir: Path | str | None = None, name: str | None = None) -> None:
         if path is not None:  # given a path (``dataclasses.replace(frame, path=...)`` gives one too): it wins
             path = Path(path)
-            dir, name = path.parent, path.name
+            dir, name = str(path.parent), path.name
         if dir is None or name is None:
             raise TypeError("Keyframe needs a path (or its dir and name)")
         put = object.__setattr__
         put(self, "timestamp", timestamp)
-        put(self, "dir", dir)
+        put(self, "dir", dir if isinstance(dir, str) else str(dir))
         put(self, "name", common_value(name))
         put(self, "width", common_value(width))
         put(self, "height", common_value(height))
@@ -101,7 +102,7 @@ class Keyframe:
     @property
     def path(self) -> Path:
         """The JPEG in the frame cache."""
-        return self.dir / self.name
+        return Path(self.dir, self.name)
 
     def __repr__(self) -> str:
         return (f"Keyframe(timestamp={self.timestamp!r}, path={self.path!r}, width={self.width!r}, "
@@ -179,10 +180,10 @@ def target_size(record: VideoRecord, settings: KeyframeSettings, model: str) -> 
 def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
     # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
-    # may change the tier), since pages ask for every video's id on every rerun.
-    memo = (ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
-            model_facts(model).image_tier)
-    hit = _set_id_memo.get(memo)
+    # may change the tier), since pages ask for every video's id on every rerun: by settings and tier, then by the
+    # record itself (records are frozen, and one scan's records are shared: no key of their own to hold).
+    per_record = _set_id_memo.get((ALGORITHM_VERSION, settings, model_facts(model).image_tier))
+    hit = per_record.get(record) if per_record is not None else None
     if hit is not None:
         return hit
     w, h = target_size(record, settings, model)
@@ -191,14 +192,14 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
         separators=(",", ":"),
     )
     set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    if len(_set_id_memo) >= SET_ID_MEMO_ENTRIES:
+    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
         _set_id_memo.clear()
-    _set_id_memo[memo] = set_id
+    _set_id_memo.setdefault((ALGORITHM_VERSION, settings, model_facts(model).image_tier), {})[record] = set_id
     return set_id
 
 
 SET_ID_MEMO_ENTRIES = 400_000
-_set_id_memo: dict[tuple[Any, ...], str] = {}
+_set_id_memo: dict[tuple[Any, ...], dict[VideoRecord, str]] = {}
 
 
 def _frames_root(folder: Path) -> Path:
@@ -221,7 +222,21 @@ class _Manifest:
     flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
 
 
-_manifest_memo: dict[str, tuple[tuple[int, ...], _Manifest]] = {}
+# Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
+_manifest_memo: dict[str, tuple[Any, _Manifest]] = {}
+_STAMP = struct.Struct("<qQqQQ")  # directory mtime, inode; manifest mtime, inode, size
+
+
+def _packed(stamp: tuple[int, ...]) -> Any:
+    """``stamp`` as 40 bytes (what the memo holds for each of 100,000 sets), or as it is if it does not fit."""
+    try:
+        return _STAMP.pack(*stamp)
+    except struct.error:
+        return stamp
+
+
+def _unpacked(packed: Any) -> tuple[int, ...]:
+    return _STAMP.unpack(packed) if isinstance(packed, bytes) else tuple(packed)
 
 
 def _stamp(out_dir: Path) -> tuple[int, ...] | None:
@@ -239,7 +254,7 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
         return None
     key = str(out_dir)
     hit = _manifest_memo.get(key)
-    if hit is not None and hit[0] == stamp:
+    if hit is not None and hit[0] == _packed(stamp):
         return hit[1]
     global _manifest_reads
     _manifest_reads += 1
@@ -256,14 +271,15 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
     frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
                             int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
                    if "/" in f["file"] else
-                   Keyframe(float(f["timestamp"]), None, int(f["width"]), int(f["height"]), int(f["bytes"]),
-                            int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"), dir=out_dir, name=f["file"])
+                   Keyframe(common_value(float(f["timestamp"])), None, int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"), dir=key,
+                            name=f["file"])
                    for f in data.get("frames", []))
     manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"),
                          all("/" not in f["file"] for f in data.get("frames", [])))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (stamp, manifest)
+    _manifest_memo[key] = (_packed(stamp), manifest)
     return manifest
 
 
@@ -308,11 +324,11 @@ def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest
             return None
         if any(not isinstance(f[1], str) or "/" in f[1] or f[1] in ("", ".", "..") for f in frames):
             return None
-        out_dir = root / name
-        kfs = tuple(Keyframe(float(t), None, int(w), int(h), int(b), int(tok), str(src),
+        out_dir = os.path.join(str(root), name)  # str(root / name), without a Path for each of 100,000 sets
+        kfs = tuple(Keyframe(common_value(float(t)), None, int(w), int(h), int(b), int(tok), str(src),
                              None if rule is None else str(rule), dir=out_dir, name=file)
                     for t, file, w, h, b, tok, src, rule in frames)
-        return str(out_dir), tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
+        return out_dir, tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
     except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
         return None
 
@@ -332,7 +348,7 @@ def _load_index(root: Path) -> None:
             for line in fh:
                 entry = _index_entry(root, line)
                 if entry is not None and entry[0] not in _manifest_memo and len(_manifest_memo) < MANIFEST_MEMO_ENTRIES:
-                    _manifest_memo[entry[0]] = (entry[1], entry[2])
+                    _manifest_memo[entry[0]] = (_packed(entry[1]), entry[2])
     except (OSError, UnicodeError):
         return
 
@@ -343,7 +359,7 @@ def _save_index(root: Path) -> None:
         return
     prefix = str(root) + os.sep
     with _index_lock:
-        entries = [(k[len(prefix):], stamp, m) for k, (stamp, m) in list(_manifest_memo.items())
+        entries = [(k[len(prefix):], _unpacked(stamp), m) for k, (stamp, m) in list(_manifest_memo.items())
                    if m.flat and k.startswith(prefix) and os.sep not in k[len(prefix):]]
 
         def write(fh: Any) -> None:
