@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gaia.facts import SCAN_FOLDER_LIMIT, SCAN_VIDEO_LIMIT
 from gaia.folder import WORKDIR_NAME, Folder
-from gaia.fsutil import atomic_write_json, read_json
+from gaia.fsutil import atomic_write_json
 from gaia.media.probe import ProbeInfo, probe_file
 from gaia.sidecar import SidecarState, sidecar_owner, sidecar_path, sidecar_state
 
@@ -431,7 +432,7 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
     if rels is None:
         rels = [path.relative_to(root).as_posix() for path, _ in files]
     cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
-    cache = read_json(cache_path, {})
+    cache = _read_probe_cache(cache_path)
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
         cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
     entries: dict[str, Any] = cache["entries"]
@@ -439,10 +440,12 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
     todo: list[tuple[str, Path]] = []
     for (path, st), rel in zip(files, rels, strict=True):
         hit = entries.get(rel)
+        if isinstance(hit, dict):  # an entry not made compact as it was read (see _probe_entry)
+            hit = (hit.get("key"), hit.get("info"))
         if rel in link_problems:
             infos[rel] = ProbeInfo(problem=link_problems[rel])
-        elif hit and hit.get("key") == _cache_key(rel, st):
-            infos[rel] = ProbeInfo(**hit["info"])
+        elif hit and hit[0] == _cache_key(rel, st):
+            infos[rel] = hit[1] if isinstance(hit[1], ProbeInfo) else ProbeInfo(**hit[1])
         else:
             todo.append((rel, path))
     total = len(files)
@@ -458,7 +461,7 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
                 if on_progress:
                     on_progress(done, total)
         stats = {rel: st for (_, st), rel in zip(files, rels, strict=True)}
-        live = {rel: entries[rel] for rel in stats if rel in entries}
+        live = {rel: _entry_json(entries[rel]) for rel in stats if rel in entries}
         for rel, _ in todo:
             if rel in link_problems:
                 continue
@@ -468,6 +471,40 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
             atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
 
     return infos, len(todo)
+
+
+_PROBE_FIELDS = frozenset(f.name for f in fields(ProbeInfo))
+
+
+def _probe_entry(obj: dict[str, Any]) -> Any:
+    """The probe cache's JSON objects made compact as they are read (``json``'s ``object_hook``, innermost first):
+    a file's facts become a ``ProbeInfo`` and its entry ``(key, info)``. Read as plain dicts, the cache of 100,000
+    videos (34 MB of text) peaks at some 150 MB, which a server then keeps; anything else stays as it is."""
+    if obj.keys() == _PROBE_FIELDS:
+        try:
+            return ProbeInfo(**{k: common_value(v) for k, v in obj.items()})
+        except TypeError:
+            return obj
+    if obj.keys() == {"key", "info"} and isinstance(obj["info"], ProbeInfo):
+        return (obj["key"], obj["info"])
+    return obj
+
+
+def _read_probe_cache(path: Path) -> Any:
+    """The probe cache file (``{"version", "entries": {rel: {"key", "info"}}}``), its entries read compactly;
+    ``{}`` when it is missing or damaged."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), object_hook=_probe_entry)
+    except (OSError, ValueError):
+        return {}
+
+
+def _entry_json(entry: Any) -> Any:
+    """A probe cache entry as the file holds it."""
+    if isinstance(entry, tuple):
+        key, info = entry
+        return {"key": key, "info": asdict(info) if isinstance(info, ProbeInfo) else info}
+    return entry
 
 
 def _sidecar_owners(root: Path, files: Sequence[tuple[Path, Any]]) -> dict[str, str]:
