@@ -117,6 +117,10 @@ class Keyframe:
         """The JPEG bytes."""
         return self.path.read_bytes()
 
+    def present(self) -> bool:
+        """Whether the JPEG is in the frame cache (``path.is_file()``, without making the ``Path``)."""
+        return os.path.isfile(os.path.join(self.dir, self.name))
+
 
 @dataclass(frozen=True, slots=True)
 class KeyframeSet:
