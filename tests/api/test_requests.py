@@ -191,7 +191,7 @@ def test_keyframe_problems(tmp_path, fake_ksets):
     too_many = replace(ks, frames=tuple(replace(ks.frames[0], timestamp=float(i)) for i in range(101)))
     assert "100 images" in keyframe_problems(too_many, model="claude-haiku-4-5")[0].problem
     ks.frames[0].path.unlink()
-    assert "missing" in keyframe_problems(ks, model=DEFAULT_MODEL)[0].problem
+    assert "1 frame file(s) are missing" in keyframe_problems(ks, model=DEFAULT_MODEL)[0].problem
     rest = replace(ks, frames=ks.frames[1:])
     assert "on its own" in keyframe_problems(rest, model=DEFAULT_MODEL, nbytes=10**9)[0].problem
     assert not any(p.blocking for p in keyframe_problems(ks, model=DEFAULT_MODEL))
