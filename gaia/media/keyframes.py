@@ -224,6 +224,9 @@ class _Manifest:
     problem: Any
     note: Any
     flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
+    # The last set made from it: handed out again to the next caller asking for the same record and settings, so the
+    # pages, the plans and the estimate hold one set per video between them, not one each (100 bytes a video each).
+    last: Any = field(default=None, compare=False)
 
 
 # Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
@@ -385,8 +388,14 @@ def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSetting
     data = _read_manifest(out_dir)
     if data is None or data.set_id != set_id:
         return None
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
+    last = data.last
+    if (last is not None and last.video is record.path and last.rel_path == record.rel_path
+            and last.settings == settings and last.model == model and last.set_id == set_id):
+        return last  # type: ignore[no-any-return]
+    kset = KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
                        data.problem, cached=True, note=data.note)
+    object.__setattr__(data, "last", kset)  # frozen for everything but this remembered answer
+    return kset
 
 
 # --------------------------------------------------------------------------------------------

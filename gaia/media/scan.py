@@ -439,7 +439,7 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
     infos: dict[str, ProbeInfo] = {}
     todo: list[tuple[str, Path]] = []
     for (path, st), rel in zip(files, rels, strict=True):
-        hit = entries.get(rel)
+        hit: Any = entries.get(rel)
         if isinstance(hit, dict):  # an entry not made compact as it was read (see _probe_entry)
             hit = (hit.get("key"), hit.get("info"))
         if rel in link_problems:

@@ -102,7 +102,7 @@ MONEY_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per video: 100,000 in a large folder
 class VideoCost:
     """One video's request: frames, tokens and the expected USD under each scenario."""
 
