@@ -138,7 +138,7 @@ class KeyframeSet:
 
     def included_frames(self, selection: Selection | None = None) -> tuple[Keyframe, ...]:
         """The frames the user did not exclude."""
-        if selection is None:
+        if selection is None or self.rel_path not in selection.excluded_frames:  # (then none is: the set's own tuple)
             return self.frames
         return tuple(f for f in self.frames if not selection.frame_excluded(self.rel_path, f.timestamp))
 
