@@ -28,7 +28,7 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a scan of 100,000 videos reads 100,000 of them from its cache
 class ProbeInfo:
     """Facts about one file. ``width``/``height`` are as displayed, with rotation applied."""
 

@@ -321,8 +321,8 @@ class _Stat(NamedTuple):
     st_mtime_ns: int
 
 
-def _cache_key(rel: str, st: Any) -> list[Any]:
-    return [st.st_size, st.st_mtime_ns]
+def _cache_key(rel: str, st: Any) -> tuple[int, int]:
+    return (st.st_size, st.st_mtime_ns)  # written as a JSON list; read back as a tuple (_probe_entry)
 
 
 def scan_folder(
@@ -350,8 +350,8 @@ def scan_folder(
     files: list[tuple[Path, Any]] = [(path, st) for _, path, st, _ in found]
     rels = [rel for rel, _, _, _ in found]
     del found
+    owners = _sidecar_owners(root, files)  # before the probe cache is read: the two never in memory at once
     infos, probed = _probe_all(root, files, link_problems, on_progress, workers, rels=rels)
-    owners = _sidecar_owners(root, files)
     records = []
     for (path, st), rel in zip(files, rels, strict=True):
         info = infos[rel]
@@ -441,7 +441,8 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
     for (path, st), rel in zip(files, rels, strict=True):
         hit: Any = entries.get(rel)
         if isinstance(hit, dict):  # an entry not made compact as it was read (see _probe_entry)
-            hit = (hit.get("key"), hit.get("info"))
+            key = hit.get("key")
+            hit = (tuple(key) if isinstance(key, list) else key, hit.get("info"))
         if rel in link_problems:
             infos[rel] = ProbeInfo(problem=link_problems[rel])
         elif hit and hit[0] == _cache_key(rel, st):
@@ -465,7 +466,7 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
         for rel, _ in todo:
             if rel in link_problems:
                 continue
-            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
+            live[rel] = {"key": list(_cache_key(rel, stats[rel])), "info": asdict(infos[rel])}
         # A read-only working folder only costs a re-probe next time.
         with contextlib.suppress(OSError):
             atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
@@ -486,7 +487,8 @@ def _probe_entry(obj: dict[str, Any]) -> Any:
         except TypeError:
             return obj
     if obj.keys() == {"key", "info"} and isinstance(obj["info"], ProbeInfo):
-        return (obj["key"], obj["info"])
+        key = obj["key"]
+        return (tuple(key) if isinstance(key, list) else key, obj["info"])
     return obj
 
 
@@ -503,7 +505,8 @@ def _entry_json(entry: Any) -> Any:
     """A probe cache entry as the file holds it."""
     if isinstance(entry, tuple):
         key, info = entry
-        return {"key": key, "info": asdict(info) if isinstance(info, ProbeInfo) else info}
+        return {"key": list(key) if isinstance(key, tuple) else key,
+                "info": asdict(info) if isinstance(info, ProbeInfo) else info}
     return entry
 
 

@@ -310,7 +310,7 @@ def test_the_probe_cache_is_read_compactly_and_written_back_as_it_was(tmp_path):
     path = tmp_path / "probe-cache.json"
     path.write_text(json.dumps(data))
     read = _read_probe_cache(path)
-    assert read["entries"]["a.mp4"] == ([10, 20], ProbeInfo(**info))
+    assert read["entries"]["a.mp4"] == ((10, 20), ProbeInfo(**info))
     assert read["entries"]["odd.mp4"] == {"key": [1, 2], "info": {"unknown": 1}}  # not a file's facts: kept as is
     assert {k: _entry_json(v) for k, v in read["entries"].items()} == data["entries"]
     assert _read_probe_cache(tmp_path / "missing.json") == {}
