@@ -184,9 +184,12 @@ def target_size(record: VideoRecord, settings: KeyframeSettings, model: str) -> 
 def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
     # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
-    # may change the tier), since pages ask for every video's id on every rerun: by settings and tier, then by the
-    # record itself (records are frozen, and one scan's records are shared: no key of their own to hold).
-    per_record = _set_id_memo.get((ALGORITHM_VERSION, settings, model_facts(model).image_tier))
+    # may change the tier), since pages ask for every video's id on every rerun: by settings and the tier's two
+    # figures (all ``target_size`` reads of it: models of one tier share their ids), then by the record itself
+    # (records are frozen, and one scan's records are shared: no key of their own to hold).
+    tier = model_facts(model).image_tier
+    memo = (ALGORITHM_VERSION, settings, tier.max_edge, tier.max_tokens)
+    per_record = _set_id_memo.get(memo)
     hit = per_record.get(record) if per_record is not None else None
     if hit is not None:
         return hit
@@ -198,7 +201,7 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
     set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
         _set_id_memo.clear()
-    _set_id_memo.setdefault((ALGORITHM_VERSION, settings, model_facts(model).image_tier), {})[record] = set_id
+    _set_id_memo.setdefault(memo, {})[record] = set_id
     return set_id
 
 
@@ -224,9 +227,10 @@ class _Manifest:
     problem: Any
     note: Any
     flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
-    # The last set made from it: handed out again to the next caller asking for the same record and settings, so the
-    # pages, the plans and the estimate hold one set per video between them, not one each (100 bytes a video each).
-    last: Any = field(default=None, compare=False)
+    # The last two sets made from it (for two models, say): handed out again to the next caller asking for the same
+    # record, settings and model, so the pages, the plans and the estimate hold one set per video between them, not
+    # one each (100 bytes a video each).
+    last: tuple[Any, ...] = field(default=(), compare=False)
 
 
 # Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
@@ -388,13 +392,13 @@ def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSetting
     data = _read_manifest(out_dir)
     if data is None or data.set_id != set_id:
         return None
-    last = data.last
-    if (last is not None and last.video is record.path and last.rel_path == record.rel_path
-            and last.settings == settings and last.model == model and last.set_id == set_id):
-        return last  # type: ignore[no-any-return]
+    for last in data.last:
+        if (last.video is record.path and last.rel_path == record.rel_path and last.settings == settings
+                and last.model == model and last.set_id == set_id):
+            return last  # type: ignore[no-any-return]
     kset = KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
                        data.problem, cached=True, note=data.note)
-    object.__setattr__(data, "last", kset)  # frozen for everything but this remembered answer
+    object.__setattr__(data, "last", (kset, *data.last[:1]))  # frozen for everything but these remembered answers
     return kset
 
 
@@ -867,8 +871,8 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
 
     try:
         with VideoDecoder(record.path, size=size, deadline=Deadline(20)) as dec:
-            key = dec.index().key_before(t)
-            frame = (dec.keyframe(key) if key is not None else None) or dec.exact([t])[0]
+            near = dec.index().key_before(t)
+            frame = (dec.keyframe(near) if near is not None else None) or dec.exact([t])[0]
         if frame is None:
             return None
         _save_jpeg(frame.image, out, quality=80)
