@@ -65,7 +65,7 @@ from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.cascade import CascadeStep, cascade_states, cascaded, cheap_settings, plan_first_pass
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
-from gaia.runs.levers import CascadeResult, escalation_share, run_cascade
+from gaia.runs.levers import CascadeResult, cascade_spent, escalation_share, run_cascade
 from gaia.runs.now import OnlineResult, retry_now, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now, plan_submission
@@ -245,7 +245,8 @@ class Folder(WorkingFolder):
                          on_second_progress: Progress | None = None) -> CascadeEstimate:
         """What a cascade would cost for the videos still to send (of ``selection``, default the saved one):
         the cheap configuration's estimate (its keyframes extracted when missing, ``on_progress``) and the
-        strong one's for the same videos (``on_second_progress``), with the share expected to escalate."""
+        strong one's for the same videos (``on_second_progress``), with the share expected to escalate; and
+        what the cascade already cost (a pilot), so the whole cascade is the two together."""
         inp = inputs if inputs is not None else self.inputs()
         cheap = cheap_settings(inp.settings, cheap_model, cheap_preset)
         sel = (selection if selection is not None else inp.selection).without(cascaded(self, cheap_model))
@@ -256,8 +257,9 @@ class Folder(WorkingFolder):
         strong_sets = self.keyframes(settings=inp.settings.keyframes, model=inp.model, on_progress=on_second_progress)
         strong = self.estimator(replace(inp, sets=tuple(strong_sets)), output_tokens=output_tokens)(sel)
         share = escalation_share(self, cheap_model, cheap_preset)
+        spent, spent_videos = cascade_spent(self, cheap_model, cheap_preset)  # its pilot, as gaia spent counts it
         return cascade_estimate(first, strong, share=share.point, share_low=share.low, share_high=share.high,
-                                share_source=share.source)
+                                share_source=share.source, spent_usd=spent, spent_videos=spent_videos)
 
     def max_tokens_advice(self, prompt_hash: str, model: str, current: int) -> MaxTokensAdvice:
         """Whether the answer length limit ``current`` fits the answers this prompt and model gave so far."""

@@ -25,6 +25,7 @@ from pages._ui import (
     PAGE_SUBMIT,
     StreamlitProgress,
     digest,
+    md,
     model_picker,
     page_link,
     per_folder_state,
@@ -162,7 +163,17 @@ if (pair := settings.cascade_pair) is not None:
                 on_second_progress=StreamlitProgress("Keyframes for the second pass"))
             priced = ss["estimate_cascade"] = (cascade_key, casc)
         if priced is not None and priced[0] == cascade_key:
-            st.markdown(priced[1].describe())
+            casc = priced[1]
+            if casc.spent_videos:  # after a pilot: the rest, what the pilot cost, and the whole cascade
+                usd = gaia.format.usd
+                whole = casc.whole
+                m = st.columns(3)
+                m[0].metric(f"The rest ({casc.videos} video(s))", usd(casc.total_usd),
+                            help=md(f"Range {usd(casc.low_usd)} to {usd(casc.high_usd)}, run now."))
+                m[1].metric(f"Already spent on it ({casc.spent_videos} video(s))", usd(casc.spent_usd),
+                            help="Its runs' bills, as the money spent counts them.")
+                m[2].metric("The whole cascade", usd(whole[0]), help=md(f"Range {usd(whole[1])} to {usd(whole[2])}."))
+            st.markdown(casc.describe())
         else:
             st.caption("Prices both passes: every video with the cheap configuration, and the share expected to be "
                        "sent again (learnt from a pilot when there was one) with the folder's own settings.")

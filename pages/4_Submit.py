@@ -10,6 +10,7 @@ import contextlib
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -65,6 +66,24 @@ def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     return plan
 
 
+def _cascade_cost(plan: gaia.SubmissionPlan) -> Any:
+    """Both passes of the saved cascade priced (``gaia.Folder.cascade_estimate``, what ``gaia submit --cascade``
+    shows and caps with), kept while the folder's state stays; ``None`` for a plain run or nothing to send."""
+    pair = gaia.Folder(folder).settings().cascade_pair
+    if plan.cascade_pass is None or not plan.requests or pair is None:
+        return None
+    with st.spinner("Pricing both passes of the cascade (the second pass's frames are extracted when missing)…"):
+        return per_folder_state(folder, gaia.Folder(folder, client()).cascade_estimate, *pair,
+                                key=("cascade_cost", using_emulator()))
+
+
+def _cap_problem(plan: gaia.SubmissionPlan, cascade: Any, cap: float | None) -> str | None:
+    """Why the cap blocks sending: a cascade is checked against both passes, as ``gaia submit --cascade`` does."""
+    if cascade is not None:
+        return gaia.cap_problem(cascade.submit_usd, cap, what=cascade.CAP_WHAT, digits=4)
+    return gaia.cap_problem(plan.estimate_usd, cap)
+
+
 def _render_batch_tab() -> None:
     force = st.toggle("Send again videos already analysed with these settings", key="submit_force",
                       help="Normally a video whose sidecar already holds an analysis with the same keyframes, prompt "
@@ -85,8 +104,9 @@ def _render_batch_tab() -> None:
             st.rerun()
 
     _render_contents(plan, model_name)
-    cap = _render_cost(plan)
-    _render_send(plan, cap)
+    cascade = _cascade_cost(plan)
+    cap = _render_cost(plan, cascade)
+    _render_send(plan, cap, cascade)
 
 
 def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
@@ -130,9 +150,12 @@ def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
 
 
 
-def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
-    """The estimate, the four ways to send the run, and the spend cap (returned; ``None``: no cap)."""
+def _render_cost(plan: gaia.SubmissionPlan, cascade: Any) -> float | None:
+    """The estimate, the four ways to send the run, both passes of a cascade, and the spend cap (returned;
+    ``None``: no cap)."""
     st.subheader("Estimated cost")
+    if cascade is not None:
+        st.info(cascade.submit_text(), icon=":material/call_split:")
     est = plan.estimate
     cost_cols = st.columns([2, 2, 3])
     if est is not None:
@@ -158,22 +181,22 @@ def _render_cost(plan: gaia.SubmissionPlan) -> float | None:
                        help="Submitting is blocked while the estimate is above the cap.")
     cap = None
     if cap_on:
-        ss.setdefault("submit_cap", V.default_cap(plan.estimate_usd))
+        ss.setdefault("submit_cap", V.default_cap(cascade.submit_usd if cascade is not None else plan.estimate_usd))
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=1.0, format="%.2f", key="submit_cap"))
-    cap_block = gaia.cap_problem(plan.estimate_usd, cap)
+    cap_block = _cap_problem(plan, cascade, cap)
     if cap_block:
         st.error(md(cap_block), icon=":material/money_off:")
 
     return cap
 
 
-def _render_send(plan: gaia.SubmissionPlan, cap: float | None) -> None:
+def _render_send(plan: gaia.SubmissionPlan, cap: float | None, cascade: Any) -> None:
     """The submit button and the dry run; on submit, the batches are sent and the page moves to Progress."""
     blocking = plan.blocking_problems
     st.divider()
-    can_send = plan.ok and gaia.cap_problem(plan.estimate_usd, cap) is None and limit_confirmed(plan, "submit")
+    can_send = plan.ok and _cap_problem(plan, cascade, cap) is None and limit_confirmed(plan, "submit")
     left, right = st.columns([3, 2])
-    clicked = left.button(V.submit_label(plan), type="primary", disabled=not can_send, icon=":material/send:",
+    clicked = left.button(V.submit_label(plan, cascade), type="primary", disabled=not can_send, icon=":material/send:",
                           key="submit_go")
     with right:
         _dry_run(plan)
@@ -259,7 +282,10 @@ def _render_answers() -> None:
     _seed("submit_max_tokens", settings.max_tokens)
     with st.container(border=True):
         c = st.columns([3, 2])
-        labels = {r.key: V.profile_label(r) for r in rows}
+        # The options' labels stay the same while answers come in: the browser keeps a selectbox's choice by its
+        # label, so a label with the answer count in it showed the count from before a run. The count is below.
+        labels = {r.key: r.name if [x.name for x in rows].count(r.name) == 1 else f"{r.name} ({r.hash[:8]})"
+                  for r in rows}
         key = c[0].selectbox("Prompt profile", keys, key="submit_profile", format_func=lambda k: labels[k],
                              help="The schema drives how long answers are, and output is most of a bill. “compact” "
                                   "keeps every scored field and leaves out the prose ones.")
@@ -272,6 +298,7 @@ def _render_answers() -> None:
             gaia.Folder(folder).save_settings(chosen)
             ss["submit_profile_seed"], ss["submit_max_tokens_seed"] = key, limit
         profile = next(r for r in rows if r.key == key)
+        c[0].caption(f"{md(V.profile_label(profile))}, on {V.model_name(settings.model)}")
         advice = gaia.Folder(folder).max_tokens_advice(profile.hash, settings.model, limit)
         level = V.advice_level(advice)
         if level == "caption":

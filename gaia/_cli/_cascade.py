@@ -44,8 +44,8 @@ def cascade_arg(args: argparse.Namespace, cmd: str) -> tuple[str, str] | bool | 
 def cascade_for(args: argparse.Namespace, folder: gaia.Folder, inp: Any, selection: Any, cheap_model: str,
                 preset: str) -> Any:
     """The cascade scenario for the videos still to send (``gaia.Folder.cascade_estimate``), with a progress
-    bar for each pass's keyframes."""
+    bar for each pass's keyframes: what ``gaia estimate`` shows and ``gaia submit`` asks and caps with."""
     return folder.cascade_estimate(cheap_model, preset, inputs=inp, selection=selection,
-                                   output_tokens=args.output_tokens,
+                                   output_tokens=getattr(args, "output_tokens", None),
                                    on_progress=progress_for(args, "keyframes for the first pass"),
                                    on_second_progress=progress_for(args, "keyframes for the second pass"))

@@ -13,13 +13,14 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import gaia
 from gaia import BatchStatus, FolderBusy, MissingApiKey, RetrieveResult, SubmissionPlan, SubmitResult, cap_problem
 from gaia import format as fmt
-from gaia._cli._cascade import add_cascade, cascade_arg
+from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
 from gaia._cli._common import (
     add_max_tokens,
     add_parser,
@@ -256,7 +257,7 @@ def run_submit(args: argparse.Namespace) -> int:
             return 2
     else:  # a dry run sends nothing, but counts the prompt as gaia estimate does when an API is reachable
         count_prompt_for(args.folder, settings)
-    marker = None
+    marker = casc = None
     try:
         folder = gaia.Folder(args.folder, client)
         empty = skip_empty(args, "submit", folder, settings)
@@ -268,6 +269,9 @@ def run_submit(args: argparse.Namespace) -> int:
             plan = folder.plan_cascade(*cascade, settings, likely_empty=empty,
                                        on_progress=progress_for(args, "keyframes for the first pass"))
             marker = plan.cascade_pass
+            if plan.requests and not args.dry_run:  # both passes priced: what the user agrees to and the cap checks
+                inp = replace(folder.inputs(model=settings.model), settings=settings)
+                casc = cascade_for(args, folder, inp, inp.selection.without(empty or ()), *cascade)
         else:
             plan = folder.plan(settings, force=args.force, extract=True,
                                image_source="file" if args.upload_frames else "base64",
@@ -281,23 +285,33 @@ def run_submit(args: argparse.Namespace) -> int:
                   f"results are retrieved, the uncertain answers go again, as a second batch, with {settings.model} "
                   "and the folder's frames.")
         _print_plan(plan)
+        if casc is not None:
+            print(casc.submit_text())
     if not plan.requests and not plan.blocking_problems and not args.json:
         return 0
-    within_cap = cap_problem(plan.estimate_usd, args.max_cost) is None
-    if plan.ok and not args.dry_run and within_cap:
+    # A cascade's cap is checked against both passes (the second is then capped at what the first left).
+    over = (cap_problem(casc.submit_usd, args.max_cost, what=casc.CAP_WHAT, digits=4) if casc is not None
+            else cap_problem(plan.estimate_usd, args.max_cost))
+    if plan.ok and not args.dry_run and over is None:
         cost = f" for about {fmt.usd(plan.estimate_usd, missing='unknown')}" if plan.estimate_usd is not None else ""
         question = f"Send {len(plan.requests)} videos in {len(plan.batches)} batch(es){cost}?"
-        if marker is not None:
-            question = (f"Send the cascade's first pass, {len(plan.requests)} videos in {len(plan.batches)} batch(es)"
-                        f"{cost}, and then its second pass (the uncertain answers, with {settings.model}) when the "
-                        f"results are retrieved{' within your cap' if args.max_cost is not None else ''}?")
+        if casc is not None:
+            question = (f"Send the cascade's first pass, {len(plan.requests)} videos in {len(plan.batches)} batch(es) "
+                        f"for about {fmt.usd(casc.batch.first_usd)}, and then its second pass (the uncertain answers, "
+                        f"with {settings.model}) when the results are retrieved: about {fmt.usd(casc.submit_usd)} "
+                        f"for both{' within your cap' if args.max_cost is not None else ''}?")
         if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
             return 1
     dry = args.dry_run
-    res = folder.submit(plan, dry_run_to=dry, max_cost_usd=args.max_cost, checkpoints=_checkpoints(args),
-                        on_progress=progress_for(args, "building"))
+    if casc is not None and over is not None:  # the first pass alone may fit: nothing goes that the cap would strand
+        res = SubmitResult(blocked=f"{over} Nothing was sent: raise --max-cost or send fewer videos.",
+                           estimate_usd=casc.submit_usd)
+    else:
+        res = folder.submit(plan, dry_run_to=dry, max_cost_usd=args.max_cost, checkpoints=_checkpoints(args),
+                            on_progress=progress_for(args, "building"))
     if args.json:
-        emit_json({"plan": plan.to_dict(), "result": res.to_dict()})
+        emit_json({"plan": plan.to_dict(), "result": res.to_dict(),
+                   "cascade": casc.to_dict() if casc is not None else None})
         return 0 if res.ok else 1
     return _print_submit(res, "submit", args.folder)
 

@@ -1,8 +1,14 @@
 """Likely-empty clips, found locally: a per-clip score of "did something move into the scene".
 
 A motion-triggered camera records many clips with nothing in them (wind, light, rain). This module
-decodes each video once at a small size in greyscale (PyAV, about 4 frames a second, the long edge
-``EDGE`` px) and asks whether any *local* change happened, as opposed to a global one:
+looks at each video at a small size in greyscale (PyAV, about 4 frames a second, the long edge
+``EDGE`` px), decoding as little as lets it see a visit of ``VISIT_S``: from the packet index alone
+it picks the way (``decoding_plan``): keyframes alone where they come at most ``KEY_GAP_MAX`` apart
+(Motion JPEG and other intra-only streams, at a reduced size; very short GOPs), else every frame
+that other frames refer to (B-frames nothing refers to are skipped, unless that leaves a gap). The
+size of packets is never taken as evidence of an empty scene: a dark subject entering a grainy
+picture can make the frames smaller. Then it asks whether any *local* change happened, as opposed
+to a global one:
 
 - camera shake is taken out by aligning every frame to the clip's median frame (phase correlation);
 - a lighting change is taken out by matching each frame's brightness and contrast to the background
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -38,12 +45,15 @@ import numpy as np
 from gaia.folder import Folder
 from gaia.format import position
 from gaia.fsutil import atomic_write_json, read_json
+from gaia.media.decode import DecodeTimeout, Key, PacketIndex, VideoDecoder
 from gaia.media.scan import VideoRecord
 from gaia.settings import EMPTY_THRESHOLD
 
 Progress = Callable[[int, int], None]
 
-VERSION = 1  # of the measure: a cached score of another version is measured again
+# of the measure: a cached score of another version is measured again (2: keyframes alone where they
+# come often enough, B-frames skipped: other frames looked at)
+VERSION = 2
 CACHE_DIR = "empty"
 EDGE = 128  # longest edge (px) of the greyscale frames the measure looks at
 SAMPLE_FPS = 4.0  # frames per second kept (every decoded frame when the video has fewer)
@@ -53,6 +63,10 @@ GRID = 4  # blocks per side whose median difference is taken as lighting
 Z_CHANGED = 5.0  # a pixel changed when its difference is this many times its own spread
 NOISE_FLOOR = 2.0  # grey levels: no pixel's spread is taken as smaller (compression noise)
 MIN_FRAMES = 2  # a local change must show in at least this many sampled frames
+VISIT_S = 1.0  # s: the shortest visit the check is built to see
+# Keyframes (each decodable alone) at most this far apart are looked at alone: a visit of VISIT_S
+# then shows in at least MIN_FRAMES of them with one to spare (a subject half in the picture).
+KEY_GAP_MAX = VISIT_S / (MIN_FRAMES + 1)
 ACTIVITY_SCALE = 4.0  # px of blob area at which the score falls to 1/e
 LIGHT_CHANGE = 12.0  # grey levels of mean brightness change called a lighting change
 SHAKE_PX = 1  # px of alignment called camera shake
@@ -96,49 +110,149 @@ class EmptyScore:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DecodePlan:
+    """How a clip's frames are got, chosen from its packet index before anything is decoded.
+
+    ``way`` is ``"keyframes"`` when the codec's keyframes (each decodable alone) lie at most
+    ``KEY_GAP_MAX`` apart everywhere, so that a visit of ``VISIT_S`` shows in more frames than the
+    measure needs even when only they are looked at: an intra-only stream (MJPEG, all-intra) or a
+    very short GOP. Then only the keyframes at the sampling times (``keys``) are decoded. Otherwise
+    ``way`` is ``"every frame"``: a compressed frame cannot be decoded without the ones before it,
+    so every reference frame is decoded and about ``fps`` a second are kept.
+    """
+
+    way: str
+    keys: tuple[Key, ...] = ()
+
+
+def decoding_plan(path: Path | str, *, fps: float = SAMPLE_FPS, max_samples: int = MAX_SAMPLES) -> DecodePlan:
+    """The ``DecodePlan`` of a video, from its packet index (the container's, else one demux pass)."""
+    with VideoDecoder(path, size=(EDGE, EDGE)) as dec:
+        return _plan(dec.index(), fps=fps, max_samples=max_samples)
+
+
+def _plan(index: PacketIndex, *, fps: float, max_samples: int) -> DecodePlan:
+    frames, keys = index.frames, index.keys
+    if len(frames) < 2 or not keys:
+        return DecodePlan("every frame")
+    # the widest stretch without a keyframe, the last frame's own duration included
+    ends = [frames[0], *index.key_times, frames[-1] + index.frame_s]
+    if max(b - a for a, b in itertools.pairwise(ends)) > KEY_GAP_MAX + index.frame_s / 2:
+        return DecodePlan("every frame")
+    step = max(1.0 / fps, (frames[-1] - frames[0]) / max_samples)
+    # about one keyframe a step, but never a wider gap than KEY_GAP_MAX (or a long clip's step) where
+    # a keyframe between would close it: keyframes 0.2 s apart are all taken, not every other one
+    widest = max(step, KEY_GAP_MAX) + index.frame_s / 2
+    chosen: list[Key] = []
+    for key, after in zip(keys, [*index.key_times[1:], math.inf], strict=True):
+        if not chosen or key.time + 1e-6 >= chosen[-1].time + step or after > chosen[-1].time + widest:
+            chosen.append(key)
+    return DecodePlan("keyframes", tuple(chosen))
+
+
 def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE,
-                  max_samples: int = MAX_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+                  max_samples: int = MAX_SAMPLES, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The video's frames about ``fps`` a second as greyscale uint8 ``(n, h, w)`` with their times (s).
 
-    Every packet is decoded (a compressed frame depends on the ones before it), but frames between
-    samples are never scaled or copied, and the loop filter is skipped (the measure looks at blobs a
-    few pixels wide at ``edge``, where deblocking changes nothing). Raises ``av.error.FFmpegError``
-    or ``ValueError`` for files that cannot be read.
+    The packet index comes first (``decoding_plan``): where keyframes alone come often enough, only
+    those at the sampling times are decoded, each alone (MJPEG at a reduced size, ``lowres``).
+    Otherwise every reference frame is decoded (``_sample_every_frame``), on ``threads`` threads
+    (one costs the least CPU, when other videos are decoded on the other cores). Raises
+    ``av.error.FFmpegError`` or ``ValueError`` for files that cannot be read.
+    """
+    with VideoDecoder(path, size=(edge, edge)) as dec:
+        plan = _plan(dec.index(), fps=fps, max_samples=max_samples)
+        got = _sample_keyframes(dec, plan, edge=edge) if plan.way == "keyframes" else None
+    if got is not None:
+        return got
+    return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, threads=threads)
+
+
+def _small_size(stream: Any, edge: int) -> tuple[int, int]:
+    """The (width, height) of the sampled frames: the long edge ``edge``, even sides."""
+    w0, h0 = stream.codec_context.width or edge, stream.codec_context.height or edge
+    scale = edge / max(w0, h0, 1)
+    return max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
+
+
+def _sample_keyframes(dec: VideoDecoder, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode only ``plan.keys``, each alone; ``None`` when one gives no frame or the decoder reports
+    damage (then every frame is decoded instead)."""
+    cc = dec.stream.codec_context
+    dec.size = _small_size(dec.stream, edge)  # stored orientation: a turned clip is squeezed, alike in every frame
+    if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 of its size for almost nothing
+        lowres = 0
+        while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
+            lowres += 1
+        if lowres:
+            cc.options = {"lowres": str(lowres)}
+    out: list[np.ndarray] = []
+    times: list[float] = []
+    for key in plan.keys:
+        got = dec.keyframe(key)
+        if got is None or dec.errors:
+            return None
+        out.append(np.asarray(got.image.convert("L")))
+        times.append(got.time)
+    if len(out) < 3:
+        return None
+    return np.stack(out), np.asarray(times) - times[0]
+
+
+def _grey(frame: Any, w: int, h: int) -> np.ndarray:
+    small = frame.reformat(width=w, height=h, format="gray", interpolation="AREA")
+    return small.to_ndarray().reshape(h, w).copy()
+
+
+def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples: int, threads: int = 1,
+                        skip_nonref: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the packets in order and keep a frame about every ``1 / fps`` s.
+
+    With ``skip_nonref`` the frames no other frame refers to (most B-frames) are not decoded at
+    all; if that leaves a gap wider than a sampling step (an encoder that refers to few frames),
+    the clip is decoded again in full. ``threads`` above 1 adds frame threads.
     """
     import av  # here, not at import: a server that never measures never loads PyAV (~17 MB)
 
     with av.open(str(path), metadata_errors="ignore") as container:
-        if not container.streams.video:
-            raise ValueError("no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        cc = stream.codec_context
+        cc.thread_type, cc.thread_count = ("AUTO", threads) if threads > 1 else ("SLICE", 1)
+        if skip_nonref:
+            cc.skip_frame = "NONREF"
         with contextlib.suppress(AttributeError, ValueError):  # codecs without the option
-            stream.codec_context.options = {"skip_loop_filter": "all"}
-        duration = float(stream.duration * stream.time_base) if stream.duration else (
+            cc.options = {"skip_loop_filter": "all"}
+        tb = float(stream.time_base or 0)
+        duration = stream.duration * tb if stream.duration else (
             container.duration / 1e6 if container.duration else 0.0)
         step = max(1.0 / fps, duration / max_samples) if duration else 1.0 / fps
-        w0, h0 = stream.codec_context.width or edge, stream.codec_context.height or edge
-        scale = edge / max(w0, h0, 1)
-        w, h = max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
+        w, h = _small_size(stream, edge)
         start = None
-        nxt = -1.0
+        nxt = last = -1.0
+        widest = 0.0
         out: list[np.ndarray] = []
         times: list[float] = []
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
-            t = float(frame.pts * stream.time_base)
+            t = frame.pts * tb
             if start is None:
                 start = t
             t -= start
+            if last >= 0:
+                widest = max(widest, t - last)
+            last = t
             if t + 1e-6 < nxt:
                 continue
-            small = frame.reformat(width=w, height=h, format="gray", interpolation="AREA")
-            out.append(small.to_ndarray().reshape(h, w).copy())
+            out.append(_grey(frame, w, h))
             times.append(t)
             nxt = t + step
             if len(out) >= max_samples:
                 break
+    if skip_nonref and widest > 1.0 / fps + 1e-6:
+        return _sample_every_frame(path, fps=fps, edge=edge, max_samples=max_samples, threads=threads,
+                                   skip_nonref=False)
     if not out:
         raise ValueError("no frame could be decoded")
     return np.stack(out), np.asarray(times)
@@ -158,8 +272,8 @@ def _shift(ref_f: np.ndarray, img_f: np.ndarray, shape: tuple[int, int]) -> tupl
     cy, cx = shape[0] // 2, shape[1] // 2
     win = corr[cy - MAX_SHIFT - 1:cy + MAX_SHIFT + 2, cx - MAX_SHIFT - 1:cx + MAX_SHIFT + 2]
     inner = win[1:-1, 1:-1]
-    iy, ix = np.unravel_index(int(np.argmax(inner)), inner.shape)
-    iy, ix = int(iy) + 1, int(ix) + 1
+    peak = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    iy, ix = int(peak[0]) + 1, int(peak[1]) + 1
 
     def vertex(a: float, b: float, c: float) -> float:
         d = a - 2 * b + c
@@ -179,15 +293,16 @@ def _moved(spectrum: np.ndarray, shift: tuple[float, float], shape: tuple[int, i
 
 
 def _block_median(diff: np.ndarray, grid: int = GRID) -> np.ndarray:
-    """Each pixel's block median of ``diff`` on a ``grid`` x ``grid`` split (the smooth, lighting part)."""
-    h, w = diff.shape
+    """Each pixel's block median of ``diff`` (frames ``(n, h, w)``, each on its own) on a ``grid`` x
+    ``grid`` split: the smooth, lighting part."""
+    _, h, w = diff.shape
     out = np.empty_like(diff)
     ys = np.linspace(0, h, grid + 1).astype(int)
     xs = np.linspace(0, w, grid + 1).astype(int)
     for i in range(grid):
         for j in range(grid):
-            block = diff[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
-            out[ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = np.median(block)
+            block = diff[:, ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
+            out[:, ys[i]:ys[i + 1], xs[j]:xs[j + 1]] = np.median(block.reshape(len(diff), -1), axis=1)[:, None, None]
     return out
 
 
@@ -240,7 +355,7 @@ def score_frames(frames: np.ndarray, times: Sequence[float] | np.ndarray) -> Emp
     f = (f - means[:, None, None]) / np.maximum(sds, 1.0)[:, None, None] * max(sd, 1.0) + mu
     bg = np.median(f, axis=0)
     diff = f - bg
-    diff -= np.stack([_block_median(d) for d in diff])
+    diff -= _block_median(diff)
     # 3. Each pixel's own spread (noise, swaying texture), robust to a subject that stays a while.
     spread = np.quantile(np.abs(diff), 0.25, axis=0) / _HALF_NORMAL_Q25
     noise = float(np.median(spread))
@@ -272,15 +387,15 @@ def _reason(activity: float, seconds: float, change: Sequence[float], *, light: 
     return f"no local change over {seconds:.0f} s"
 
 
-def measure(path: Path | str) -> EmptyScore:
+def measure(path: Path | str, *, threads: int = 1) -> EmptyScore:
     """Decode and score one video; a file that cannot be read gets a problem, never an exception."""
     import av
 
     try:
-        frames, times = sample_frames(path)
+        frames, times = sample_frames(path, threads=threads)
     except FileNotFoundError:
         return EmptyScore(0.0, "", 0.0, 0.0, 0, problem="missing: the file was moved or deleted")
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
+    except (av.error.FFmpegError, ValueError, OSError, DecodeTimeout) as exc:
         return EmptyScore(0.0, "", 0.0, 0.0, 0, problem=f"cannot be decoded for the empty-clip check: {exc}")
     return score_frames(frames, times)
 
@@ -370,10 +485,12 @@ def empty_scores(
         on_progress(len(out), total)
     if not todo:
         return out
-    n = max(1, min(len(todo), workers or os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    n = max(1, min(len(todo), workers or cores))
+    threads = max(1, cores // n)  # fewer videos than cores: each decoder takes the spare ones
     with ThreadPoolExecutor(max_workers=n) as pool:
-        for done, (rec, score) in enumerate(zip(todo, pool.map(lambda r: measure(r.path), todo), strict=True),
-                                            start=len(out) + 1):
+        scores = pool.map(lambda r: measure(r.path, threads=threads), todo)
+        for done, (rec, score) in enumerate(zip(todo, scores, strict=True), start=len(out) + 1):
             out[rec.rel_path] = score
             if not (score.problem or "").startswith("missing"):
                 atomic_write_json(_cache_file(folder, rec), asdict(score))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gaia.facts import ModelFacts, catalogue
 from gaia.folder import Folder
@@ -388,8 +388,39 @@ CASCADE_TELLS = 0.10  # a cascade's range within this share of its total: the es
 
 
 @dataclass(frozen=True)
+class CascadePrice:
+    """A cascade's two passes priced one way of sending (run now, or as batches), each with its range (USD)."""
+
+    first_usd: float
+    first_low: float
+    first_high: float
+    second_usd: float  # the expected second pass: the escalation share of the strong configuration for every video
+    second_low: float
+    second_high: float
+
+    @property
+    def total_usd(self) -> float:
+        """Both passes."""
+        return self.first_usd + self.second_usd
+
+    @property
+    def low_usd(self) -> float:
+        """Both passes' low ends."""
+        return self.first_low + self.second_low
+
+    @property
+    def high_usd(self) -> float:
+        """Both passes' high ends."""
+        return self.first_high + self.second_high
+
+
+@dataclass(frozen=True)
 class CascadeEstimate:
-    """A cascade priced: every video with the cheap configuration, plus the escalated share with the strong one."""
+    """A cascade priced: every video with the cheap configuration, plus the escalated share with the strong one.
+
+    ``total_usd`` (``low_usd``–``high_usd``) is what the videos still to send will cost; ``spent_usd`` is what
+    this cascade already cost (a pilot: its runs' bills, as ``gaia spent`` counts them), so the whole cascade
+    is ``whole_usd`` = spent + the rest (``batch_whole``: the rest sent as batches)."""
 
     first_usd: float  # the first pass, every video
     second_all_usd: float  # the strong configuration for every video (the second pass sends a share of it)
@@ -401,7 +432,18 @@ class CascadeEstimate:
     low_usd: float
     high_usd: float
     videos: int
-    batch: tuple[float, float, float] | None = None  # the same cascade sent as batches: total, low, high
+    batch: CascadePrice | None = None  # the same cascade sent as batches (gaia submit --cascade)
+    spent_usd: float = 0.0  # what this cascade already cost (its pilot), from the ledger
+    spent_videos: int = 0  # the videos that went through it
+
+    # How a spend cap words the amount a batch cascade submission is checked against (``submit_usd``).
+    CAP_WHAT: ClassVar[str] = "The whole cascade's expected cost as batches, {usd} (both passes),"
+
+    @property
+    def submit_usd(self) -> float:
+        """What sending the rest as a batch cascade is expected to cost, both passes: the amount a spend cap is
+        checked against before its first pass goes (the second pass is then capped at what the first left)."""
+        return self.batch.total_usd if self.batch is not None else self.total_usd
 
     @property
     def spread(self) -> float:
@@ -416,6 +458,19 @@ class CascadeEstimate:
         return self.spread <= CASCADE_TELLS + 1e-9
 
     @property
+    def whole(self) -> tuple[float, float, float]:
+        """The whole cascade (already spent + the rest, run now): total, low, high."""
+        return self.spent_usd + self.total_usd, self.spent_usd + self.low_usd, self.spent_usd + self.high_usd
+
+    @property
+    def batch_whole(self) -> tuple[float, float, float] | None:
+        """The whole cascade with the rest sent as batches: total, low, high."""
+        if self.batch is None:
+            return None
+        return (self.spent_usd + self.batch.total_usd, self.spent_usd + self.batch.low_usd,
+                self.spent_usd + self.batch.high_usd)
+
+    @property
     def note(self) -> str | None:
         """Why the total cannot be trusted to ±10%, in words (``None`` when it can)."""
         if self.can_tell:
@@ -427,39 +482,71 @@ class CascadeEstimate:
                 "narrows it (gaia run --cascade MODEL:PRESET --limit N sends N videos spread over the folder).")
 
     def to_dict(self) -> dict[str, Any]:
-        """The scenario's JSON form (key ``cascade``)."""
-        return {"key": "cascade", "label": "Cascade (run now, with caching)", "total_usd": round(self.total_usd, 6),
-                "low_usd": round(self.low_usd, 6), "high_usd": round(self.high_usd, 6),
-                "escalation_share": round(self.escalation_share, 4),
-                "escalation_share_range": [round(self.share_low, 4), round(self.share_high, 4)],
-                "escalation_share_source": self.share_source, "first_pass_usd": round(self.first_usd, 6),
-                "strong_for_every_video_usd": round(self.second_all_usd, 6), "videos": self.videos,
-                "priced_as": CASCADE_SCENARIO, "within_10pct": self.can_tell, "note": self.note,
-                "batch": None if self.batch is None else {
-                    "priced_as": CASCADE_BATCH_SCENARIO, "total_usd": round(self.batch[0], 6),
-                    "low_usd": round(self.batch[1], 6), "high_usd": round(self.batch[2], 6)}}
+        """The scenario's JSON form (key ``cascade``): ``total_usd`` and its range are the videos still to send;
+        ``spent_usd`` what the cascade already cost, and ``whole_usd`` (with its range) both together."""
+        whole = self.whole
+        out = {"key": "cascade", "label": "Cascade (run now, with caching)", "total_usd": round(self.total_usd, 6),
+               "low_usd": round(self.low_usd, 6), "high_usd": round(self.high_usd, 6),
+               "escalation_share": round(self.escalation_share, 4),
+               "escalation_share_range": [round(self.share_low, 4), round(self.share_high, 4)],
+               "escalation_share_source": self.share_source, "first_pass_usd": round(self.first_usd, 6),
+               "strong_for_every_video_usd": round(self.second_all_usd, 6), "videos": self.videos,
+               "priced_as": CASCADE_SCENARIO, "within_10pct": self.can_tell, "note": self.note,
+               "spent_usd": round(self.spent_usd, 6), "spent_videos": self.spent_videos,
+               "whole_usd": round(whole[0], 6), "whole_low_usd": round(whole[1], 6),
+               "whole_high_usd": round(whole[2], 6), "batch": None}
+        if self.batch is not None and (bw := self.batch_whole) is not None:
+            b = self.batch
+            out["batch"] = {"priced_as": CASCADE_BATCH_SCENARIO, "total_usd": round(b.total_usd, 6),
+                            "low_usd": round(b.low_usd, 6), "high_usd": round(b.high_usd, 6),
+                            "first_pass_usd": round(b.first_usd, 6), "second_pass_usd": round(b.second_usd, 6),
+                            "second_pass_low_usd": round(b.second_low, 6),
+                            "second_pass_high_usd": round(b.second_high, 6), "whole_usd": round(bw[0], 6),
+                            "whole_low_usd": round(bw[1], 6), "whole_high_usd": round(bw[2], 6)}
+        return out
 
     def describe(self) -> str:
-        """The scenario in one sentence (and, when the range is wide, a second saying the total cannot be told)."""
-        return (f"Cascade: {self.total_usd:.4f} USD (range {self.low_usd:.4f}–{self.high_usd:.4f}) for {self.videos} "
+        """The scenario in words: the rest with its range, what the pilot already cost and the whole cascade, the
+        same as batches, and when the range is wide, that the total cannot be told."""
+        rest = (f"{self.total_usd:.4f} USD (range {self.low_usd:.4f}–{self.high_usd:.4f}) for {self.videos} "
                 f"video(s): the first pass {self.first_usd:.4f} USD, then {self.escalation_share:.0%} sent again "
-                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%})."
-                + (f" As batches (gaia submit --cascade): {self.batch[0]:.4f} USD (range {self.batch[1]:.4f}–"
-                   f"{self.batch[2]:.4f})." if self.batch else "")
-                + (f" {self.note}" if self.note else ""))
+                f"({self.share_source}; range {self.share_low:.0%}–{self.share_high:.0%}).")
+        if self.spent_videos:
+            w = self.whole
+            text = (f"Cascade, the rest: {rest} Already spent on it: {self.spent_usd:.4f} USD for "
+                    f"{self.spent_videos} video(s). The whole cascade: {w[0]:.4f} USD (range {w[1]:.4f}–{w[2]:.4f}).")
+        else:
+            text = f"Cascade: {rest}"
+        if self.batch is not None and (bw := self.batch_whole) is not None:
+            text += (f" As batches (gaia submit --cascade): {self.batch.total_usd:.4f} USD (range "
+                     f"{self.batch.low_usd:.4f}–{self.batch.high_usd:.4f})"
+                     + (f", the whole cascade {bw[0]:.4f} USD." if self.spent_videos else "."))
+        return text + (f" {self.note}" if self.note else "")
+
+    def submit_text(self) -> str:
+        """What a batch cascade (``gaia submit --cascade``, the Submit page) will cost: the first pass, the expected
+        second pass with its range, and both together."""
+        b = self.batch
+        if b is None:
+            return ""
+        return (f"Expected cost of the whole cascade, as batches: {b.total_usd:.4f} USD (range {b.low_usd:.4f}–"
+                f"{b.high_usd:.4f}): the first pass {b.first_usd:.4f} USD for {self.videos} video(s), then the "
+                f"second pass {b.second_usd:.4f} USD ({b.second_low:.4f}–{b.second_high:.4f}) for the "
+                f"{self.escalation_share:.0%} expected to be uncertain ({self.share_source}).")
 
 
 def cascade_estimate(first: Estimate, strong: Estimate, *, share: float, share_low: float, share_high: float,
-                     share_source: str) -> CascadeEstimate:
+                     share_source: str, spent_usd: float = 0.0, spent_videos: int = 0) -> CascadeEstimate:
     """Price a cascade from two ordinary estimates (the cheap configuration's and the strong one's, for the same
-    videos) and the escalation share with its range: the low end takes both estimates' low ends and the share's."""
-    def priced(key: str) -> tuple[float, float, float, float]:
+    videos) and the escalation share with its range: the low end takes both estimates' low ends and the share's.
+    ``spent_usd`` is what the cascade already cost (its pilot's bills) for ``spent_videos``."""
+    def priced(key: str) -> CascadePrice:
         a, b = first.scenario(key), strong.scenario(key)
         a_low, a_high = a.low_usd if a.low_usd is not None else a.total_usd, a.high_usd or a.total_usd
         b_low, b_high = b.low_usd if b.low_usd is not None else b.total_usd, b.high_usd or b.total_usd
-        return (a.total_usd + share * b.total_usd, a_low + share_low * b_low, a_high + share_high * b_high,
-                b.total_usd)
+        return CascadePrice(a.total_usd, a_low, a_high, share * b.total_usd, share_low * b_low, share_high * b_high)
 
     now, batch = priced(CASCADE_SCENARIO), priced(CASCADE_BATCH_SCENARIO)
-    return CascadeEstimate(first.scenario(CASCADE_SCENARIO).total_usd, now[3], share, share_low, share_high,
-                           share_source, now[0], now[1], now[2], first.videos, batch=batch[:3])
+    return CascadeEstimate(now.first_usd, strong.scenario(CASCADE_SCENARIO).total_usd, share, share_low, share_high,
+                           share_source, now.total_usd, now.low_usd, now.high_usd, first.videos, batch=batch,
+                           spent_usd=spent_usd, spent_videos=spent_videos)

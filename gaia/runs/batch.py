@@ -242,7 +242,9 @@ def submit(
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:
         with folder.lock(LOCK_SEND, what=SEND_WHAT):
-            if cascade_pass is None and plan.cascade_pass is not None:  # a cascade's first pass, capped as sent
+            if cascade_pass is None and plan.cascade_pass is not None and plan.cascade_pass.get("first_run"):
+                cascade_pass = plan.cascade_pass  # a retry of a cascade's pass: its cascade's record, as it was
+            elif cascade_pass is None and plan.cascade_pass is not None:  # a cascade's first pass, capped as sent
                 cascade_pass = {**plan.cascade_pass, "max_cost_usd": max_cost_usd}
                 note = note or "cascade pass 1"
                 step = CascadePass.of({PASS_KEY: cascade_pass})

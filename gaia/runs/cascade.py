@@ -11,6 +11,12 @@ submitted as an ordinary batch run marked as the second pass, under the one guar
 the cap. A process killed between the passes continues at the next retrieval, and a video is never
 sent twice: a second-pass request written to the ledger (pending, sent or answered) takes its video
 out of every later plan, and the ordinary plan rules skip what is in flight or analysed.
+
+A cascade keeps its roles through failures: a failed request retried (``gaia retry``, the pages' retry)
+goes as the pass it belonged to, its run marked with the cascade's first run (``CascadePass.retried``), so a
+retried first answer escalates like the others; and first-pass videos whose batch was never created
+(a crash between the intent and the API's answer) are sent again as the first pass by the next
+retrieval, with the cheap configuration and under what is left of the cap.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.escalation import CascadePass, cascade_block, uncertain
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_submission
-from gaia.settings import RunSettings, Selection
-from gaia.sidecar import CASCADE_KEY, RunBlock, SidecarError, read_sidecar, write_sidecar
+from gaia.settings import RunSettings, Selection, run_fingerprint
+from gaia.sidecar import CASCADE_KEY, RunBlock, SidecarError, read_sidecar, sidecar_state, write_sidecar
 
 DONE_META = "cascade_done:"  # ledger meta key prefix: a first pass whose second pass is all submitted
+# (its value: how many first-pass runs the cascade had then, so a retry's run opens it again; "1", the value
+# earlier versions wrote, means the same for the one run they knew)
 
 
 def cheap_settings(settings: RunSettings, model: str, preset: str) -> RunSettings:
@@ -71,7 +79,7 @@ def plan_first_pass(folder: Folder | Path | str, strong: RunSettings, cheap_mode
     f = Folder.of(folder)
     cheap = cheap_settings(strong, cheap_model, cheap_preset)
     sel = selection if selection is not None else f.selection()
-    for rel in cascaded(f, cheap_model):
+    for rel in [*cascaded(f, cheap_model), *analysed_with(f, strong)]:
         sel = sel.with_video(rel, True)
     plan = plan_submission(f.path, cheap, selection=sel, extract=True, client=client, likely_empty=likely_empty,
                            limit=limit, on_progress=on_progress)
@@ -79,6 +87,17 @@ def plan_first_pass(folder: Folder | Path | str, strong: RunSettings, cheap_mode
 
 
 plan_cascade = plan_first_pass  # the public name (``gaia.plan_cascade``)
+
+
+def analysed_with(folder: Folder, strong: RunSettings) -> list[str]:
+    """The videos whose answer was made with ``strong`` (a plain run sent them): a cheap first pass would pay
+    for them again."""
+    try:
+        fingerprint = run_fingerprint(strong, folder.profile(strong.prompt_profile).hash)
+    except ProfileNotFound:
+        return []
+    return [r.rel_path for r in scan_folder(folder.path).records
+            if r.usable and sidecar_state(r.path, fingerprint) == "analysed"]
 
 
 def first_pass_marker(strong: RunSettings, cheap_model: str, cheap_preset: str,
@@ -94,19 +113,22 @@ class CascadeStep:
     first_run: str
     cheap_model: str
     strong_model: str
-    first_videos: int  # requests of the first pass
+    first_videos: int  # videos of the first pass
     waiting: int = 0  # first-pass requests still in flight
     escalated: dict[str, str] = field(default_factory=dict)  # relative path → why (every escalated video so far)
     sent: int = 0  # second-pass requests submitted by this step
     second_run: str | None = None
     blocked: str | None = None  # why the second pass could not be sent now (kept for the next retrieval)
-    done: bool = False  # every escalated video has its second-pass request
+    done: bool = False  # every escalated video has its second-pass request (and no first-pass failure waits)
     second_open: int = 0  # second-pass requests still in flight (``cascade_states``)
+    unsent: int = 0  # first-pass videos whose batch was never created, not sent again yet
+    resent: int = 0  # of those, sent again as the first pass by this step
+    failed: int = 0  # first-pass videos whose request failed and was not retried yet (``gaia retry`` sends them)
 
     @property
     def stage(self) -> int:
         """1 while the first pass runs, 2 once the second is sent (or nothing needed it)."""
-        return 1 if self.waiting or self.blocked else 2
+        return 1 if self.waiting or self.blocked or self.unsent or self.resent else 2
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -114,7 +136,40 @@ class CascadeStep:
                 "first_videos": self.first_videos, "waiting": self.waiting, "sent": self.sent,
                 "escalated": [{"rel_path": k, "reason": v} for k, v in self.escalated.items()],
                 "second_run": self.second_run, "second_open": self.second_open, "blocked": self.blocked,
-                "done": self.done}
+                "done": self.done, "unsent": self.unsent, "resent": self.resent, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class CascadeGroup:
+    """One batch cascade in the ledger: its first run, every run sent as its first pass (the first run, retries,
+    videos sent again) and every run sent as its second pass."""
+
+    root: RunRow
+    step: CascadePass  # the first run's record
+    firsts: tuple[RunRow, ...]
+    seconds: tuple[RunRow, ...]
+
+    def first_rows(self, ledger: Ledger) -> list[RequestRow]:
+        """Every request of the first pass, over its runs."""
+        return [r for run in self.firsts for r in ledger.requests(run_id=run.run_id)]
+
+    def second_rows(self, ledger: Ledger) -> list[RequestRow]:
+        """Every request of the second pass that was written to a batch (an intent never created is not)."""
+        return [q for run in self.seconds for q in ledger.requests(run_id=run.run_id)
+                if q.status != RequestStatus.UNSENT]
+
+    def spent_usd(self, ledger: Ledger) -> float:
+        """What both passes cost so far (a request in flight at its estimate): what the cap has left is the rest."""
+        rows = [q for run in (*self.firsts, *self.seconds) for q in ledger.requests(run_id=run.run_id)]
+        return sum((q.cost_usd or 0.0) if q.status not in OPEN_STATUSES else (q.estimate_usd or 0.0) for q in rows)
+
+    def is_done(self, ledger: Ledger) -> bool:
+        """Whether every escalated video had its second-pass request when the cascade last had this many runs."""
+        return ledger.meta(DONE_META + self.root.run_id) == str(len(self.firsts))
+
+    def mark_done(self, ledger: Ledger) -> None:
+        """Keep that every escalated video of the first pass as it stands has its second-pass request."""
+        ledger.set_meta(DONE_META + self.root.run_id, str(len(self.firsts)))
 
 
 def cascade_runs(ledger: Ledger) -> list[tuple[RunRow, CascadePass]]:
@@ -124,6 +179,24 @@ def cascade_runs(ledger: Ledger) -> list[tuple[RunRow, CascadePass]]:
         step = CascadePass.of(run.settings)
         if step is not None:
             out.append((run, step))
+    return out
+
+
+def cascade_groups(ledger: Ledger) -> list[CascadeGroup]:
+    """Every batch cascade the ledger holds, oldest first: a first-pass run without ``first_run`` (or whose first
+    run is gone) starts one; a first-pass run with it (a retry, videos sent again) and every second-pass run
+    belong to the cascade it names."""
+    passes = cascade_runs(ledger)
+    roots = {run.run_id: (run, step) for run, step in passes
+             if step.number == 1 and (step.first_run is None or step.first_run == run.run_id)}
+    for run, step in passes:  # a first-pass run naming a cascade the ledger no longer holds starts its own
+        if step.number == 1 and step.first_run not in roots:
+            roots[run.run_id] = (run, step)
+    out = []
+    for rid, (root, step) in roots.items():
+        firsts = tuple(run for run, s in passes if s.number == 1 and (run.run_id == rid or s.first_run == rid))
+        seconds = tuple(run for run, s in passes if s.number == 2 and s.first_run == rid)
+        out.append(CascadeGroup(root, step, firsts, seconds))
     return out
 
 
@@ -152,28 +225,58 @@ def _first_record(folder: Folder, row: RequestRow, step: CascadePass, schema: di
     return block[CASCADE_KEY]
 
 
-def _judge(folder: Folder, ledger: Ledger, run: RunRow, step: CascadePass,
-           seconds: list[str]) -> tuple[CascadeStep, list[str]]:
-    """Where one first pass stands, and the escalated videos no second-pass request holds yet."""
-    rows = ledger.requests(run_id=run.run_id)
-    base = CascadeStep(run.run_id, step.cheap_model, step.strong.model, len(rows))
+def _unsent(folder: Folder, step: CascadePass, rows: list[RequestRow]) -> list[str]:
+    """First-pass videos whose only requests went into batches never created (sent again by the next retrieval),
+    less those a plain run or a later cascade answered meanwhile (theirs)."""
+    other = {r.rel_path for r in rows if r.status != RequestStatus.UNSENT}
+    unsent = list(dict.fromkeys(r.rel_path for r in rows if r.status == RequestStatus.UNSENT
+                                and r.rel_path not in other))
+    if unsent:
+        gone = {*cascaded(folder, step.cheap_model), *analysed_with(folder, step.strong)}
+        unsent = [rel for rel in unsent if rel not in gone]
+    return unsent
+
+
+def _never_sent(rows: list[RequestRow], unsent: list[str]) -> bool:
+    """A cascade none of whose requests reached the API and whose videos others took: nothing to say of it."""
+    return not unsent and all(r.status == RequestStatus.UNSENT for r in rows)
+
+
+def _failed(rows: list[RequestRow]) -> int:
+    """First-pass videos whose request failed, with no answer nor retry in flight."""
+    fine = {r.rel_path for r in rows if r.status == RequestStatus.SUCCEEDED or r.status in OPEN_STATUSES}
+    return len({r.rel_path for r in rows if r.status == RequestStatus.FAILED} - fine)
+
+
+def _judge(folder: Folder, ledger: Ledger, group: CascadeGroup) -> tuple[CascadeStep, list[str], list[str]]:
+    """Where one cascade stands, its escalated videos no second-pass request holds yet, and its first-pass videos
+    whose batch was never created."""
+    rows = group.first_rows(ledger)
+    step = group.step
+    unsent = _unsent(folder, step, rows)
+    base = CascadeStep(group.root.run_id, step.cheap_model, step.strong.model, len({r.rel_path for r in rows}),
+                       unsent=len(unsent), failed=_failed(rows))
     waiting = sum(1 for r in rows if r.status in OPEN_STATUSES)
     if waiting:
-        return replace(base, waiting=waiting), []
-    try:
-        schema: dict[str, Any] | None = folder.profile(run.prompt_hash or "").schema
-    except ProfileNotFound:
-        schema = None
+        return replace(base, waiting=waiting), [], []
+    schema: dict[str, Any] | None = None
     escalated: dict[str, str] = {}
     for r in rows:
         if r.status != RequestStatus.SUCCEEDED:
             continue
+        if schema is None:
+            try:
+                schema = folder.profile(r.prompt_hash or "").schema
+            except ProfileNotFound:
+                schema = None
         rec = _first_record(folder, r, step, schema)
         if rec is not None and rec.get("escalated"):
             escalated[r.rel_path] = str(rec.get("reason") or "uncertain")
-    taken = {q.rel_path for sid in seconds for q in ledger.requests(run_id=sid) if q.status != RequestStatus.UNSENT}
+    taken = {q.rel_path for q in group.second_rows(ledger)}
     todo = [rel for rel in escalated if rel not in taken]
-    return replace(base, escalated=escalated, second_run=seconds[-1] if seconds else None, done=not todo), todo
+    seconds = group.seconds
+    return (replace(base, escalated=escalated, second_run=seconds[-1].run_id if seconds else None,
+                    done=not todo and not unsent and not base.failed), todo, unsent)
 
 
 def continue_cascades(folder: Folder | Path | str, client: Any, *,
@@ -181,69 +284,105 @@ def continue_cascades(folder: Folder | Path | str, client: Any, *,
                       checkpoints: Checkpoints = NO_CHECKPOINTS) -> tuple[CascadeStep, ...]:
     """Submit the second pass of every batch cascade whose first pass has all its answers (see the module).
 
-    Returns where each unfinished cascade stands (the ones finished earlier are left out). A second pass
-    the guard blocks (the cap left, a read-only folder) is reported with why and tried again at the next
-    retrieval; nothing is sent for it meanwhile.
+    First-pass videos whose batch was never created go again first, as the first pass (the second pass then
+    waits for their answers). Returns where each unfinished cascade stands (the ones finished earlier are left
+    out). A pass the guard blocks (the cap left, a read-only folder) is reported with why and tried again at
+    the next retrieval; nothing is sent for it meanwhile.
     """
     f = Folder.of(folder)
     if not f.has_ledger:
         return ()
     out: list[CascadeStep] = []
-    todo_by_run: list[tuple[CascadeStep, CascadePass, list[str], float]] = []
+    todo_by_run: list[tuple[CascadeStep, CascadeGroup, list[str], list[str], float]] = []
     with f.ledger() as ledger:
-        passes = cascade_runs(ledger)
-        for run, step in passes:
-            if step.number != 1 or ledger.meta(DONE_META + run.run_id):
+        for group in cascade_groups(ledger):
+            if group.is_done(ledger):
                 continue
-            seconds = [r.run_id for r, s in passes if s.number == 2 and s.first_run == run.run_id]
-            state, todo = _judge(f, ledger, run, step, seconds)
+            state, todo, unsent = _judge(f, ledger, group)
             if state.done:
-                ledger.set_meta(DONE_META + run.run_id, "1")
-            if not todo:
+                group.mark_done(ledger)
+            if not todo and not unsent:
+                if not _never_sent(group.first_rows(ledger), unsent):
+                    out.append(state)
+                continue
+            todo_by_run.append((state, group, todo, unsent, group.spent_usd(ledger)))
+    for state, group, todo, unsent, spent in todo_by_run:
+        if unsent:  # sent again first; the second pass waits for their answers (unless none could go now)
+            state = _send_again(f, client, state, group, unsent, spent, on_progress, checkpoints)
+            if state.resent:
                 out.append(state)
                 continue
-            spent = sum(r.cost_usd or 0.0 for r in ledger.requests(run_id=run.run_id))
-            todo_by_run.append((state, step, todo, spent))
-    for state, step, todo, spent in todo_by_run:
-        out.append(_send_second(f, client, state, step, todo, spent, on_progress, checkpoints))
+        if todo:
+            state = _send_second(f, client, state, group, todo, spent, on_progress, checkpoints)
+        out.append(state)
     return tuple(out)
 
 
-def _send_second(folder: Folder, client: Any, state: CascadeStep, step: CascadePass, todo: list[str],
+def _left(step: CascadePass, spent_usd: float) -> float | None:
+    """What the cascade's cap leaves after ``spent_usd`` (``None``: no cap)."""
+    return None if step.max_cost_usd is None else max(0.0, step.max_cost_usd - spent_usd)
+
+
+def _send_again(folder: Folder, client: Any, state: CascadeStep, group: CascadeGroup, unsent: list[str],
+                spent_usd: float, on_progress: Callable[[int, int], None] | None,
+                checkpoints: Checkpoints) -> CascadeStep:
+    """Send first-pass videos whose batch was never created as the cascade's first pass again (cheap settings);
+    a video a plain submission or a later cascade took meanwhile is left to it."""
+    step = group.step
+    cheap = cheap_settings(step.strong, step.cheap_model, step.cheap_preset)
+    wanted = set(unsent)
+    records = [r for r in scan_folder(folder.path).records if r.rel_path in wanted]
+    plan = None
+    if records:
+        sets = extract_keyframes(folder.path, settings=cheap.keyframes, model=cheap.model, records=records)
+        plan = plan_submission(folder.path, cheap, keyframe_sets=sets, selection=Selection())
+    if plan is None or (not plan.requests and not plan.blocking_problems):  # in flight in another send
+        return state
+    marker = replace(step, first_run=group.root.run_id)
+    res: SubmitResult = submit(folder, plan, client, max_cost_usd=_left(step, spent_usd), on_progress=on_progress,
+                               cascade_pass=marker.to_dict(), note="cascade pass 1 (sent again)",
+                               checkpoints=checkpoints)
+    if res.blocked:
+        return replace(state, blocked=f"The cascade's first pass could not be sent again: {res.blocked}")
+    return replace(state, resent=res.sent, unsent=max(0, state.unsent - res.sent), done=False)
+
+
+def _send_second(folder: Folder, client: Any, state: CascadeStep, group: CascadeGroup, todo: list[str],
                  spent_usd: float, on_progress: Callable[[int, int], None] | None,
                  checkpoints: Checkpoints) -> CascadeStep:
+    step = group.step
     strong = step.strong
     wanted = set(todo)
     records = [r for r in scan_folder(folder.path).records if r.rel_path in wanted]
     sets = extract_keyframes(folder.path, settings=strong.keyframes, model=strong.model, records=records)
     plan = plan_submission(folder.path, strong, keyframe_sets=sets, selection=Selection())
     if not plan.requests and not plan.blocking_problems:  # analysed with the strong settings by now, or in flight
-        with folder.ledger() as ledger:
-            ledger.set_meta(DONE_META + state.first_run, "1")
-        return replace(state, done=True)
-    cap = None if step.max_cost_usd is None else max(0.0, step.max_cost_usd - spent_usd)
+        if not state.unsent:
+            with folder.ledger() as ledger:
+                group.mark_done(ledger)
+        return replace(state, done=not state.unsent)
     marker = CascadePass(2, step.cheap_model, step.cheap_preset, strong, step.max_cost_usd, state.first_run)
-    res: SubmitResult = submit(folder, plan, client, max_cost_usd=cap, on_progress=on_progress,
+    res: SubmitResult = submit(folder, plan, client, max_cost_usd=_left(step, spent_usd), on_progress=on_progress,
                                cascade_pass=marker.to_dict(), note="cascade pass 2", checkpoints=checkpoints)
     if res.blocked:
-        return replace(state, blocked=f"The cascade's second pass was not sent: {res.blocked}")
+        return replace(state, blocked=(state.blocked + " " if state.blocked else "")
+                       + f"The cascade's second pass was not sent: {res.blocked}")
     return replace(state, sent=res.sent, second_run=res.run_id or state.second_run,
-                   done=res.ok and res.sent == len(todo))
+                   done=res.ok and res.sent == len(todo) and not state.unsent)
 
 
 def cascade_states(folder: Folder | Path | str, *, last: int = 3) -> tuple[CascadeStep, ...]:
     """Where the folder's latest ``last`` batch cascades stand, read from the ledger and sidecars only (nothing
-    is written or sent): the first pass's requests still in flight, the videos it escalated, the second pass's
-    run and how many of its requests are still in flight (``waiting`` once the first pass is through)."""
+    is written or sent): the first pass's requests still in flight (over its retries), the videos it escalated,
+    those whose batch was never created, the second pass's run and how many of its requests are still in flight."""
     f = Folder.of(folder)
     if not f.has_ledger:
         return ()
     out = []
     with f.ledger() as ledger:
-        passes = cascade_runs(ledger)
-        firsts = [(r, s) for r, s in passes if s.number == 1][-last:]
-        for run, step in firsts:
-            rows = ledger.requests(run_id=run.run_id)
+        for group in [g for g in cascade_groups(ledger)
+                      if not _never_sent(g.first_rows(ledger), _unsent(f, g.step, g.first_rows(ledger)))][-last:]:
+            rows = group.first_rows(ledger)
             waiting = sum(1 for r in rows if r.status in OPEN_STATUSES)
             escalated: dict[str, str] = {}
             for r in rows:
@@ -255,13 +394,13 @@ def cascade_states(folder: Folder | Path | str, *, last: int = 3) -> tuple[Casca
                     continue
                 if isinstance(rec, dict) and rec.get("escalated"):
                     escalated[r.rel_path] = str(rec.get("reason") or "uncertain")
-            seconds = [r.run_id for r, s in passes if s.number == 2 and s.first_run == run.run_id]
-            second_rows = [q for sid in seconds for q in ledger.requests(run_id=sid)
-                           if q.status != RequestStatus.UNSENT]
+            second_rows = group.second_rows(ledger)
             second_open = sum(1 for q in second_rows if q.status in OPEN_STATUSES)
-            done = bool(ledger.meta(DONE_META + run.run_id))
-            out.append(CascadeStep(run.run_id, step.cheap_model, step.strong.model, len(rows), waiting=waiting,
-                                   escalated=escalated, sent=len(second_rows),
-                                   second_run=seconds[-1] if seconds else None, second_open=second_open,
-                                   done=done and not second_open))
+            seconds = group.seconds
+            out.append(CascadeStep(group.root.run_id, group.step.cheap_model, group.step.strong.model,
+                                   len({r.rel_path for r in rows}), waiting=waiting, escalated=escalated,
+                                   sent=len({q.rel_path for q in second_rows}),
+                                   second_run=seconds[-1].run_id if seconds else None, second_open=second_open,
+                                   done=group.is_done(ledger) and not second_open and not _failed(rows),
+                                   unsent=len(_unsent(f, group.step, rows)), failed=_failed(rows)))
     return tuple(out)

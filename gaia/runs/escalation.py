@@ -6,9 +6,10 @@ value, a subject whose species (or type) is missing, unknown or only coarse ("ma
 that says the frames disagree (a ``frames_disagree`` boolean, or a tag ``frames-disagree``).
 ``CascadePass`` is what the ledger keeps in a cascade run's settings (``SentSettings.cascade_pass``): which
 pass it is, the cheap configuration, the strong settings the second pass uses, the spend cap for both
-passes, and for a second pass the first pass's run. A restarted process reads it to continue a batch
-cascade (``gaia.runs.cascade``). ``cascade_block`` is the sidecar's record of a first pass (``cascade``):
-its answer, whether and why it was escalated, and for a kept answer the fingerprint it stands for.
+passes, and for a second pass (or a first-pass run sending videos again, a retry) the cascade's first run.
+A restarted process reads it to continue a batch cascade (``gaia.runs.cascade``). ``cascade_block`` is
+the sidecar's record of a first pass (``cascade``): its answer, whether and why it was escalated, and for
+a kept answer the fingerprint it stands for.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class CascadePass:
     cheap_preset: str
     strong: RunSettings
     max_cost_usd: float | None = None  # the user's cap for both passes together
-    first_run: str | None = None  # a second pass: the first pass's run id
+    first_run: str | None = None  # a second pass, or a first pass sending videos again: the cascade's first run
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form kept in the run's settings."""
@@ -93,6 +94,14 @@ class CascadePass:
         return cls(int(data["pass"]), str(data.get("cheap_model") or ""), str(data.get("cheap_preset") or ""),
                    strong, float(cap) if isinstance(cap, int | float) and not isinstance(cap, bool) else None,
                    first if isinstance(first, str) else None)
+
+    def retried(self, run_id: str) -> CascadePass:
+        """The record of a run sending again requests of this pass's run ``run_id``: the same pass, configuration
+        and cap, in the same cascade (a first pass's retry names the cascade's first run, as a second pass does),
+        so a retried first answer is checked for escalation like the others and a retried second answer is the
+        strong one."""
+        first = self.first_run if self.number == 2 or self.first_run else run_id
+        return CascadePass(self.number, self.cheap_model, self.cheap_preset, self.strong, self.max_cost_usd, first)
 
     def stands_for(self, prompt_hash: str) -> dict[str, Any]:
         """The fingerprint a kept first answer counts as: the strong settings' with the run's prompt."""

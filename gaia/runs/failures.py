@@ -2,7 +2,8 @@
 
 ``failures`` lists every failed request nobody has retried yet, with a hint; ``plan_retry`` makes
 one plan per original run with that run's model, prompt profile, keyframe settings, answer
-length and frames, each request's ``attempt`` one higher and linked to the request it retries;
+length and frames, each request's ``attempt`` one higher and linked to the request it retries (a batch
+cascade's pass is retried as that pass: ``gaia.runs.escalation.CascadePass.retried``);
 ``retry_failed`` sends those plans as batches (``gaia.runs.now.retry_now`` sends them now).
 """
 
@@ -22,6 +23,7 @@ from gaia.media.keyframes import KeyframeSet
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile
 from gaia.runs.batch import SubmitResult, submit
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.runs.escalation import CascadePass
 from gaia.runs.plan import (
     IMAGE_SOURCES,
     ImageSource,
@@ -152,9 +154,11 @@ def _plan_one_retry(folder: Folder, run_id: str, items: list[RequestRow], run: R
             planned.append(got)
         else:
             problems.extend(got)
-    return finish_plan(folder, settings, profile, max_tokens, planned, list(sets.values()), skipped, problems,
+    plan = finish_plan(folder, settings, profile, max_tokens, planned, list(sets.values()), skipped, problems,
                        max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests, retry_of_run=run_id,
                        image_source=image_source)
+    step = CascadePass.of(run.settings if run else None)  # a cascade's pass is retried as that pass
+    return replace(plan, cascade_pass=step.retried(run_id).to_dict()) if step is not None else plan
 
 
 def plan_retry(
@@ -220,7 +224,8 @@ def retry_failed(
     merged = SubmitResult()
     for plan in plans:
         res = submit(folder, plan, client, dry_run_to=dry_run_to, max_cost_usd=max_cost_usd, on_progress=on_progress,
-                     checkpoints=checkpoints)
+                     checkpoints=checkpoints, cascade_pass=plan.cascade_pass,
+                     note=None if plan.cascade_pass is None else f"cascade pass {plan.cascade_pass['pass']} (retry)")
         merged = merged.merged(replace(res, problems=res.problems + tuple(f"{p.rel_path}: {p.problem}"
                                                                           for p in plan.problems)))
     return merged

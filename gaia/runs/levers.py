@@ -7,7 +7,8 @@ empty. The miss rate with its Wilson interval is kept for the folder (``gaia.pri
 the answers are ordinary analyses of those clips: nothing is paid for twice.
 
 ``run_cascade`` runs a cascade now: two ordinary runs, the second only for the answers ``uncertain``
-(``gaia.runs.escalation``, the one rule) marks; a batch cascade is ``gaia.runs.cascade``.
+(``gaia.runs.escalation``, the one rule) marks; a batch cascade is ``gaia.runs.cascade``. What a cascade
+taught (``escalation_share``) and what it already cost (``cascade_spent``) feed its estimate.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from gaia.labels import effective_analysis
 from gaia.media.empty import likely_empty_reasons
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
+from gaia.pricing.bill import folder_spend
 from gaia.pricing.levers import MissRate, save_misses, wilson
-from gaia.runs.cascade import cascaded, cheap_settings
+from gaia.runs.cascade import cascade_groups, cascaded, cheap_settings
 from gaia.runs.escalation import cascade_block, has_subject, keep_strong_settings, uncertain
 from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.recovery import plan_submission
@@ -34,7 +36,7 @@ from gaia.settings import (
     Selection,
     run_fingerprint,
 )
-from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
+from gaia.sidecar import RunBlock, SidecarError, read_sidecar, write_sidecar
 
 DEFAULT_MISS_SAMPLE = 12
 
@@ -124,6 +126,36 @@ def escalation_share(folder: Folder | Path | str, cheap_model: str, cheap_preset
     up = sum(1 for rec in done.values() if rec.get("escalated"))
     lo, hi = wilson(up, len(done))
     return EscalationShare(up / len(done), lo, hi, len(done))
+
+
+def cascade_spent(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None
+                  ) -> tuple[float, int]:
+    """What the cascade with ``cheap_model`` (at ``cheap_preset``) already cost, and for how many videos: the bills
+    of its runs as ``gaia spent`` counts them (``Spend.by_run``). Its runs are those that made the first and the
+    second answers of the videos it went through (run now or batches), and a batch cascade's every pass (failed
+    and retried requests included)."""
+    f = Folder.of(folder)
+    done = cascaded(f, cheap_model, cheap_preset)
+    if not done or not f.has_ledger:
+        return 0.0, len(done)
+    runs: set[str] = set()
+    for rel, rec in done.items():
+        first = rec.get("first")
+        if isinstance(first, dict) and (rid := RunBlock.of(first).run_id):
+            runs.add(rid)
+        if rec.get("escalated"):
+            try:
+                second = RunBlock.of(read_sidecar(f.video(rel))).run_id
+            except SidecarError:
+                second = None
+            if second:
+                runs.add(second)
+    with f.ledger() as ledger:
+        for group in cascade_groups(ledger):
+            if group.step.cheap_model == cheap_model and cheap_preset in (None, group.step.cheap_preset):
+                runs.update(r.run_id for r in (*group.firsts, *group.seconds))
+    by_run = folder_spend(f).by_run
+    return sum(by_run.get(r, 0.0) for r in runs), len(done)
 
 
 @dataclass(frozen=True)

@@ -511,7 +511,7 @@ def _run_held(folder: Folder, plan: SubmissionPlan, client: Any, ledger: Ledger,
     per_request = opts.now_usd / len(plan.requests) if opts.now_usd is not None else None
     settings_record = SentSettings(plan.settings, plan.max_tokens, plan.profile.name, str(plan.image_source),
                                    opts.concurrency, plan.estimate.record("caching") if plan.estimate is not None
-                                   else None).to_dict()
+                                   else None, cascade_pass=plan.cascade_pass).to_dict()
     run_id = ledger.new_run(mode="standard", model=plan.model, prompt_hash=plan.profile.hash,
                             settings=settings_record, retry_of=plan.retry_of_run,
                             estimate_usd=per_request * len(items) if per_request is not None else None,

@@ -80,8 +80,8 @@ class RetrieveResult:
 
     @property
     def second_pass_sent(self) -> int:
-        """Requests a cascade's second pass submitted after this retrieval."""
-        return sum(c.sent for c in self.cascades)
+        """Requests cascades submitted after this retrieval (second passes, and first-pass videos sent again)."""
+        return sum(c.sent + c.resent for c in self.cascades)
 
     @property
     def written(self) -> int:
@@ -106,10 +106,12 @@ class RetrieveResult:
     def merged(self, other: RetrieveResult) -> RetrieveResult:
         """Both retrievals together."""
         latest = {c.first_run: c for c in (*self.cascades, *other.cascades)}
-        sent = {run: sum(c.sent for c in (*self.cascades, *other.cascades) if c.first_run == run) for run in latest}
+        both = (*self.cascades, *other.cascades)
+        sent = {run: sum(c.sent for c in both if c.first_run == run) for run in latest}
+        resent = {run: sum(c.resent for c in both if c.first_run == run) for run in latest}
         return RetrieveResult(self.batches + other.batches, self.problems + other.problems,
                               self.delivered + other.delivered,
-                              tuple(replace(c, sent=sent[run]) for run, c in latest.items()))
+                              tuple(replace(c, sent=sent[run], resent=resent[run]) for run, c in latest.items()))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -445,7 +447,7 @@ def watch(
             result = result.merged(got)
         elif retrieve_results and not any(s.running for s in statuses):  # a cascade left between its passes
             steps = continue_cascades(folder, client, on_progress=on_progress, checkpoints=checkpoints)
-            second_pass = any(c.sent for c in steps)
+            second_pass = any(c.sent or c.resent for c in steps)
             result = result.merged(RetrieveResult(cascades=steps,
                                                   problems=tuple(c.blocked for c in steps if c.blocked)))
         if not any(s.running for s in statuses) and not second_pass:

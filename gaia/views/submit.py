@@ -18,6 +18,7 @@ from gaia.folder import Folder
 from gaia.fsutil import display_name
 from gaia.media.keyframes import FRAMES_DIR
 from gaia.pricing.estimate import Estimate
+from gaia.pricing.levers import CascadeEstimate
 from gaia.runs.plan import SubmissionPlan
 from gaia.views.common import Metric, model_name
 
@@ -105,13 +106,14 @@ def scenario_records(est: Estimate) -> list[dict[str, Any]]:
              "this run": "✓" if sc.key == "batch_caching" else ""} for sc in est.scenarios]
 
 
-def submit_label(plan: SubmissionPlan) -> str:
-    """The submit button's label."""
+def submit_label(plan: SubmissionPlan, cascade: CascadeEstimate | None = None) -> str:
+    """The submit button's label (a cascade's: its first pass, and what both passes are expected to cost)."""
     if not plan.requests:
         return "Nothing to submit"
     first = "the cascade's first pass, " if plan.cascade_pass is not None else ""
+    both = " for both passes" if cascade is not None else ""
     return (f"Submit {first}{len(plan.requests)} video(s) in {len(plan.batches)} batch(es) · about "
-            f"{fmt.usd(plan.estimate_usd)}")
+            f"{fmt.usd(cascade.submit_usd if cascade is not None else plan.estimate_usd)}{both}")
 
 
 def default_cap(estimate_usd: float | None, *, margin: float = 1.2, floor: float = 1.0) -> float:

@@ -167,3 +167,72 @@ def test_bad_cascade_specs_are_refused_plainly(demo: Path, capsys: pytest.Captur
     assert "CHEAP_MODEL:PRESET" in capsys.readouterr().err
     assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:tiny"]) == 2
     assert "frame preset must be one of" in capsys.readouterr().err
+
+
+def _larger(demo: Path) -> Path:
+    """13 videos: the demo's five, three of them again under other names, and the five big-subject clips."""
+    for name in ("birds_at_the_feeder.mp4", "dog_in_the_garden.mp4", "fish_in_the_tank.mp4"):
+        shutil.copy2(demo / name, demo / f"z_again_{name}")
+    _big_subjects(demo)
+    return demo
+
+
+@pytest.mark.parametrize("larger", [False, True], ids=["demo", "larger"])
+def test_after_a_pilot_the_estimate_shows_the_rest_what_the_pilot_cost_and_the_whole_cascade(
+        demo: Path, api_env, capsys: pytest.CaptureFixture, larger: bool) -> None:
+    folder = _larger(demo) if larger else demo
+    n = len([r for r in scan_folder(folder).records if r.usable])
+    assert main(["estimate", str(folder), "--cascade", CHEAP, "--json"]) == 0
+    before = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")
+    assert before["spent_usd"] == 0 and before["whole_usd"] == before["total_usd"]  # nothing spent yet
+    assert main(["run", str(folder), "--yes", "--cascade", CHEAP, "--limit", "3", "--json"]) == 0
+    capsys.readouterr()
+    pilot = _spent(folder, capsys)
+    assert main(["estimate", str(folder), "--cascade", CHEAP, "--json"]) == 0
+    cascade = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")
+    assert main(["estimate", str(folder), "--cascade", CHEAP]) == 0
+    words = capsys.readouterr().out
+    assert cascade["videos"] == n - 3 and cascade["spent_videos"] == 3
+    assert cascade["spent_usd"] == pytest.approx(pilot, abs=1e-6)  # what gaia spent shows for the pilot
+    assert cascade["whole_usd"] == pytest.approx(cascade["spent_usd"] + cascade["total_usd"], abs=2e-6)
+    assert cascade["whole_low_usd"] == pytest.approx(cascade["spent_usd"] + cascade["low_usd"], abs=2e-6)
+    assert cascade["whole_high_usd"] == pytest.approx(cascade["spent_usd"] + cascade["high_usd"], abs=2e-6)
+    assert f"Already spent on it: {cascade['spent_usd']:.4f} USD for 3 video(s)" in words
+    assert f"The whole cascade: {cascade['whole_usd']:.4f} USD" in words
+    assert main(["run", str(folder), "--yes", "--cascade", CHEAP, "--json"]) == 0
+    capsys.readouterr()
+    whole = _spent(folder, capsys)
+    rest = whole - pilot
+    assert cascade["low_usd"] <= rest <= cascade["high_usd"], (cascade, rest)
+    assert cascade["whole_low_usd"] <= whole <= cascade["whole_high_usd"], (cascade, whole)
+    print(f"\n{'larger' if larger else 'demo'} ({n} videos): rest estimated {cascade['total_usd']:.6f} "
+          f"[{cascade['low_usd']:.6f}, {cascade['high_usd']:.6f}], actual {rest:.6f} "
+          f"({(cascade['total_usd'] - rest) / rest:+.1%}); whole estimated {cascade['whole_usd']:.6f}, actual "
+          f"{whole:.6f} ({(cascade['whole_usd'] - whole) / whole:+.1%}); share {cascade['escalation_share']:.2f} "
+          f"{cascade['escalation_share_range']}")
+
+
+def test_submit_cascade_prices_both_passes_and_caps_the_whole(demo: Path, api_env,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    assert main(["estimate", str(demo), "--cascade", CHEAP, "--json"]) == 0
+    estimate = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")["batch"]
+    first, both = estimate["first_pass_usd"], estimate["total_usd"]
+    assert first < both and estimate["second_pass_low_usd"] <= estimate["second_pass_usd"] <= \
+        estimate["second_pass_high_usd"]
+    # A cap the first pass fits but both passes do not: refused before anything goes, in words.
+    cap = round((first + both) / 2, 6)
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes", "--max-cost", str(cap)]) == 1
+    out, errs = capsys.readouterr()
+    assert f"Expected cost of the whole cascade, as batches: {both:.4f} USD" in out
+    assert f"the first pass {first:.4f} USD for 5 video(s)" in out
+    assert "The whole cascade's expected cost as batches" in errs and "above your cap" in errs, errs
+    assert "Nothing was sent" in errs
+    assert _spent(demo, capsys) == 0
+    with gaia.Folder(demo).ledger() as ledger:
+        assert ledger.requests() == []
+    # Within the cap: the same figures (one computation) in the JSON, and the first pass goes.
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes", "--max-cost", str(both * 1.01), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cascade"]["batch"]["total_usd"] == pytest.approx(both, abs=1e-9)
+    assert doc["cascade"]["batch"]["first_pass_usd"] == pytest.approx(doc["plan"]["estimate_usd"], abs=1e-6)
+    assert doc["result"]["sent"] == 5

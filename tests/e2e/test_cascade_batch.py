@@ -60,3 +60,19 @@ def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_se
     sides = [read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
     assert all(s["cascade"]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5" for s in sides)
     assert {s["run"]["fingerprint"]["model"] for s in sides} == {"claude-sonnet-5-5"}
+
+
+def test_after_a_run_now_cascade_the_profile_picker_shows_the_fresh_count(page: Page, app_server: AppServer,
+                                                                          demo: Path) -> None:
+    """The browser keeps a selectbox's choice by its label: the picker's label once held the answer count, and after
+    a run-now cascade it still said "no answers yet" beside a caption counting 5. Its labels are now only names."""
+    open_cascade(page, app_server.url, demo)
+    picker = page.get_by_role("combobox", name="Prompt profile")
+    expect(picker).to_be_visible(timeout=LONG)
+    page.get_by_role("button", name="Run the cascade now").click()
+    expect(page.get_by_text(re.compile(r"^Cascade done: "))).to_be_visible(timeout=4 * LONG)
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"output tokens an answer \(median of 5\), on Claude Sonnet"))
+           ).to_be_visible(timeout=LONG)
+    shown = picker.evaluate("e => e.value || e.innerText")
+    assert shown.startswith("default") and "no answers yet" not in shown, shown

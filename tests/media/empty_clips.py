@@ -1,8 +1,9 @@
 """Generated clips for the empty-clip measure, written with PyAV: a textured scene under sensor noise,
 a lighting ramp, camera shake or swaying texture, each with or without a small object passing for 1 s.
 
-Every frame is made in numpy (greyscale, 320x240, 15 fps) and encoded with libx264, so the measure
-sees what a camera's encoder leaves of the noise, the shake and the object.
+Every frame is made in numpy (greyscale, 320x240, 15 fps) and encoded with libx264 (any GOP, B-frames
+or not) or as Motion JPEG, so the measure sees what a camera's encoder leaves of the noise, the shake
+and the object.
 """
 
 from __future__ import annotations
@@ -60,13 +61,23 @@ def frames(kind: str, *, seconds: float, seed: int, objects: tuple[tuple[float, 
 
 
 def write(path: Path, kind: str, *, seconds: float = 5.0, seed: int = 0,
-          objects: tuple[tuple[float, float], ...] = ()) -> Path:
-    """Write one clip of ``kind`` to ``path`` (H.264 in MP4) and return it."""
+          objects: tuple[tuple[float, float], ...] = (), gop: int | None = None, x264: str | None = None) -> Path:
+    """Write one clip of ``kind`` to ``path`` and return it: H.264 in MP4 with a keyframe every ``gop``
+    frames (x264's own choice when ``None``) and ``x264`` parameters (e.g. ``"bframes=3:b-adapt=0"``),
+    or Motion JPEG (every frame a keyframe) when ``path`` ends in ``.avi``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.options = {"crf": "26", "preset": "ultrafast"}
+        if path.suffix == ".avi":
+            stream = out.add_stream("mjpeg", rate=FPS)
+            stream.pix_fmt = "yuvj420p"
+            stream.options = {"q:v": "5"}
+        else:
+            stream = out.add_stream("libx264", rate=FPS)
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": "26", "preset": "ultrafast",
+                              **({"g": str(gop), "keyint_min": str(gop)} if gop else {}),
+                              **({"x264-params": x264} if x264 else {})}
+        stream.width, stream.height = W, H
         for grey in frames(kind, seconds=seconds, seed=seed, objects=objects):
             rgb = np.repeat(grey[:, :, None], 3, axis=2)
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):

@@ -14,6 +14,15 @@ from gaia.settings import EMPTY_THRESHOLD
 from tests.media.empty_clips import KINDS, write
 
 SEEDS = (1, 2)
+# How a camera may encode (write()'s options, the file's suffix) and how the check must then get its frames:
+# keyframes alone only where they come at most a third of a second apart.
+ENCODINGS = {
+    "mjpeg": ({}, ".avi", "keyframes"),  # every frame a keyframe
+    "gop4": ({"gop": 4}, ".mp4", "keyframes"),  # a keyframe every 0.27 s
+    "gop15": ({"gop": 15}, ".mp4", "every frame"),  # every second: a 1 s visit could fall between two
+    "gop75": ({"gop": 75}, ".mp4", "every frame"),  # one keyframe in 5 s
+    "bframes": ({"x264": "bframes=3:b-adapt=0"}, ".mp4", "every frame"),  # B-frames nothing refers to: skipped
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +48,37 @@ def test_every_clip_with_an_object_is_kept_and_most_empty_ones_flagged(clips: Pa
         assert s.reason.startswith("local change at"), (k, s.reason)
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_a_one_second_visit_is_kept_whatever_the_encoding(tmp_path: Path, encoding: str) -> None:
+    options, suffix, way = ENCODINGS[encoding]
+    scores = {}
+    for kind in KINDS:
+        for visitor in (False, True):
+            path = write(tmp_path / f"{kind}{'_object' if visitor else ''}{suffix}", kind, seed=1,
+                         objects=((2.25, 3.25),) if visitor else (), **options)
+            assert empty.decoding_plan(path).way == way, path.name
+            scores[path.stem] = empty.measure(path)
+    said = {k: (round(s.score, 2), s.reason, s.frames) for k, s in scores.items()}
+    assert all(not s.likely_empty() for k, s in scores.items() if k.endswith("_object")), said
+    assert sum(s.likely_empty() for k, s in scores.items() if not k.endswith("_object")) >= 0.7 * len(KINDS), said
+
+
+def test_keyframes_alone_leave_no_gap_wider_than_a_third_of_a_second(tmp_path: Path) -> None:
+    plan = empty.decoding_plan(write(tmp_path / "g3.mp4", "static", seed=1, gop=3))  # a keyframe every 0.2 s
+    times = [k.time for k in plan.keys]
+    assert plan.way == "keyframes"
+    assert np.diff(times).max() <= empty.KEY_GAP_MAX and times[-1] >= 5.0 - empty.KEY_GAP_MAX, times
+
+
+def test_frames_far_from_any_reference_frame_are_decoded_after_all(tmp_path: Path) -> None:
+    # 14 B-frames between reference frames: skipping them would leave a second unseen, so all are decoded
+    path = write(tmp_path / "far.mp4", "static", seed=1, objects=((2.25, 3.25),),
+                 x264="bframes=14:b-adapt=0:b-pyramid=none")
+    frames, times = empty.sample_frames(path)
+    assert np.diff(times).max() <= 1 / empty.SAMPLE_FPS + 1 / 15 + 1e-6, times
+    assert not empty.score_frames(frames, times).likely_empty()
+
+
 def test_reasons_name_the_global_change(clips: Path) -> None:
     assert empty.measure(clips / "static_1.mp4").reason == "no local change over 5 s"
     assert "lighting change" in empty.measure(clips / "light_1.mp4").reason.lower()
@@ -46,8 +86,11 @@ def test_reasons_name_the_global_change(clips: Path) -> None:
     assert "swaying background" in empty.measure(clips / "sway_1.mp4").reason.lower()
 
 
-def test_a_subject_arriving_after_20_s_keeps_the_clip_but_the_first_part_alone_is_flagged(tmp_path: Path) -> None:
-    path = write(tmp_path / "late.mp4", "static", seconds=30.0, seed=4, objects=((22.0, 30.0),))
+@pytest.mark.parametrize("gop", [None, 4])  # x264's own keyframes (every frame decoded); keyframes alone
+def test_a_subject_arriving_after_20_s_keeps_the_clip_but_the_first_part_alone_is_flagged(tmp_path: Path,
+                                                                                          gop: int | None) -> None:
+    path = write(tmp_path / "late.mp4", "static", seconds=30.0, seed=4, objects=((22.0, 30.0),), gop=gop)
+    assert empty.decoding_plan(path).way == ("keyframes" if gop else "every frame")
     frames, times = empty.sample_frames(path)
     whole = empty.score_frames(frames, times)
     assert not whole.likely_empty(), whole

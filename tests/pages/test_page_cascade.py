@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
@@ -79,3 +80,52 @@ def test_the_estimate_page_prices_the_folders_cascade_on_request(demo: Path, api
     expected = f.cascade_estimate("claude-haiku-5-5", "economy")  # the same figure the CLI's gaia estimate gives
     assert f"Cascade: {expected.total_usd:.4f} USD" in line and "5 video(s)" in line
     assert f"{expected.escalation_share:.0%} sent again" in line
+
+
+def test_after_a_run_now_cascade_the_profile_picker_and_its_count_agree(demo: Path, api_env) -> None:
+    """The picker's options keep their labels while answers come in (the browser keeps a selectbox's choice by its
+    label: one with the count in it showed "no answers yet" after the run), and the count beside it is fresh."""
+    at = _page(SUBMIT, demo)
+    before = list(at.selectbox(key="submit_profile").options)
+    assert any("no answers yet" in c.value for c in at.caption)
+    at.button(key="cascade_run").click().run()
+    assert not at.exception, at.exception
+    assert list(at.selectbox(key="submit_profile").options) == before
+    assert not any("no answers yet" in o for o in before)
+    counts = [c.value for c in at.caption if "output tokens an answer" in c.value]
+    assert counts and "median of 5" in counts[0], counts
+    assert "5 answer(s) with this prompt and model" in " ".join(c.value for c in at.caption)
+
+
+def test_the_batch_tab_prices_both_passes_of_the_saved_cascade_as_the_cli_does(demo: Path, api_env) -> None:
+    f = gaia.Folder(demo)
+    f.save_settings(replace(f.settings(), cascade="claude-haiku-5-5:economy"))
+    expected = f.cascade_estimate("claude-haiku-5-5", "economy")  # gaia estimate / gaia submit --cascade's figure
+    at = _page(SUBMIT, demo)
+    assert not at.exception, at.exception
+    assert f"Expected cost of the whole cascade, as batches: {expected.batch.total_usd:.4f} USD" in _infos(at)
+    assert "for both passes" in at.button(key="submit_go").label
+    cap = round((expected.batch.first_usd + expected.batch.total_usd) / 2, 4)  # the first pass fits, both do not
+    at.toggle(key="submit_cap_on").set_value(True).run()
+    at.number_input(key="submit_cap").set_value(cap).run()
+    assert not at.exception, at.exception
+    assert any("The whole cascade's expected cost" in e.value and "above your cap" in e.value for e in at.error)
+    assert at.button(key="submit_go").disabled
+
+
+def test_after_a_pilot_the_estimate_page_shows_the_rest_the_pilot_and_the_whole_cascade(demo: Path, api_env) -> None:
+    f = gaia.Folder(demo, gaia.make_client())
+    f.save_settings(replace(f.settings(), cascade="claude-haiku-5-5:economy"))
+    f.cascade("claude-haiku-5-5", "economy", limit=3)  # the pilot
+    expected = f.cascade_estimate("claude-haiku-5-5", "economy")  # what gaia estimate --cascade says
+    assert expected.spent_videos == 3 and expected.spent_usd == pytest.approx(f.spent().total_usd, abs=1e-9)
+    at = _page(str(ROOT / "pages" / "3_Estimate_cost.py"), demo)
+    at.button(key="estimate_cascade_go").click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    usd = gaia.format.usd
+    assert metrics["The rest (2 video(s))"] == usd(expected.total_usd)
+    assert metrics["Already spent on it (3 video(s))"] == usd(expected.spent_usd)
+    assert metrics["The whole cascade"] == usd(expected.spent_usd + expected.total_usd)
+    [line] = [m.value for m in at.markdown if m.value.startswith("Cascade, the rest:")]
+    assert f"The whole cascade: {expected.whole[0]:.4f} USD" in line

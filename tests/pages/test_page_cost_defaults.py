@@ -78,14 +78,16 @@ def test_submit_shows_each_profiles_output_tokens_and_switches_to_compact(api_en
     # No compact answers yet: the figure is the estimate's prediction from compact's own schema.
     guess = gaia.output_estimate(schema=compact.schema, model=settings.model, max_tokens=settings.max_tokens)
     predicted = gaia.format.tokens(guess.median)
-    pick = at.selectbox(key="submit_profile")
-    assert pick.value == "default" and pick.options[:2] == [
-        "default · 2,200 output tokens an answer (median of 3)",
-        f"compact · no answers yet (the estimate assumes {predicted})"]
+    pick = at.selectbox(key="submit_profile")  # names only: the browser keeps a choice by its label
+    assert pick.value == "default" and pick.options[:2] == ["default", "compact"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "default · 2,200 output tokens an answer \\(median of 3\\)" in captions, captions
     table = next(d.value for d in at.dataframe if "output tokens (median)" in d.value.columns)
     assert table.set_index("profile").loc["default", "answers"] == 3
     pick.set_value("compact").run()
     assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert f"compact · no answers yet \\(the estimate assumes {predicted}\\)" in captions, captions
     settings = gaia.Folder(folder).settings()
     assert settings.prompt_profile == "compact"
     assert gaia.Folder(folder).profile().hash == compact_profile(full).hash
