@@ -19,7 +19,17 @@ against the goal (< 10%), and the check's ratio in wall time beside it. Where ev
 visit, which is what it costs; packet sizes alone cannot stand in for that (a dark subject entering
 a grainy scene can make the frames *smaller*).
 
+With ``--real PATH`` it times nothing and prints instead the verdicts on real footage: the clip cut
+from PATH (``--crop W:H:X:Y``, ``--start S``, ``--seconds S``; re-encoded as H.264 and in the
+source's codec by its encoder of the same name), its first ``--empty-s`` seconds cut on their own, and the
+clip's 10 s segments (``segment_scores``). The README's check was made on OpenCV's vtest.avi:
+``--real /tmp/ocvdata/vtest.avi --crop 512:192:0:384 --start 30 --seconds 40`` (grass empty for
+22 s, then two walkers) and ``--crop 256:144:192:24 --start 33`` (22 s of nothing, then heads at
+the edge); and on tree.avi whole (``--real /tmp/ocvdata/tree.avi --seconds 30``: a swaying tree for
+22.6 s, then a hand).
+
 Usage: python bench/empty.py [--repeats 3] [--seconds 10]
+       python bench/empty.py --real PATH [--crop W:H:X:Y] [--start 0] [--seconds 40] [--empty-s 20]
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -91,13 +103,54 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float, float]:
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
+H264_CAMERA = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "30", "-pix_fmt", "yuv420p"]
+
+
+def _said(verdict: empty.EmptyScore) -> str:
+    return f"score {verdict.score:.3f} {'FLAGGED' if verdict.likely_empty() else 'kept'}: {verdict.reason}"
+
+
+def real(path: Path, *, crop: str | None, start: float, seconds: float, empty_s: float) -> None:
+    """Print the verdicts on a cut of real footage, its first ``empty_s`` seconds and its segments."""
+    vf = ["-vf", f"crop={crop}"] if crop else []
+    with av.open(str(path)) as container:
+        codec = container.streams.video[0].codec_context.name
+    encodings = {"h264.mp4": H264_CAMERA, f"{codec}.avi": ["-c:v", codec, "-q:v", "3"]}  # + the source's codec
+    print(f"{path} ({codec}), crop {crop or 'none'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, options in encodings.items():
+            for part, length in (("clip", seconds), ("first", empty_s)):
+                out = Path(tmp) / f"{part}-{name}"
+                try:
+                    _ff("-ss", str(start), "-i", str(path), "-t", str(length), *vf, "-an", *options, str(out))
+                except subprocess.CalledProcessError:
+                    print(f"{name:<12} {part}: the bundled ffmpeg cannot encode this way")
+                    continue
+                verdict = empty.measure(out)
+                label = f"{name:<12} {part} ({length:g} s from {start:g} s)"
+                print(f"{label:<40} {verdict.frames:4d} frames  activity {verdict.activity:6.1f} px  {_said(verdict)}")
+                if part == "clip":
+                    frames, times = empty.sample_frames(out)
+                    for a, b, seg in empty.segment_scores(frames, times):
+                        print(f"    {a:5.1f}-{b:5.1f} s  {_said(seg)}")
+
+
 def main() -> None:
-    """Make the clips, time each step per video, print the ratios."""
+    """Make the clips, time each step per video, print the ratios (or, with ``--real``, the verdicts)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=None, help="each clip's length (10 s; with --real 40 s)")
+    ap.add_argument("--real", type=Path, help="print the verdicts on this real video instead of timing")
+    ap.add_argument("--crop", help="with --real: ffmpeg crop W:H:X:Y")
+    ap.add_argument("--start", type=float, default=0.0, help="with --real: where the clip starts (s)")
+    ap.add_argument("--empty-s", type=float, default=20.0, help="with --real: the first part cut on its own (s)")
     args = ap.parse_args()
-    clips = make_clips(args.seconds)
+    if args.real and not args.real.is_file():
+        ap.error(f"--real: no video at {args.real}")
+    if args.real:
+        real(args.real, crop=args.crop, start=args.start, seconds=args.seconds or 40.0, empty_s=args.empty_s)
+        return
+    clips = make_clips(args.seconds or 10.0)
     settings = RunSettings()
     # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), summed over its clips
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 5)
