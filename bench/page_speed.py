@@ -140,7 +140,7 @@ def memory_run(kind: str, folder: Path) -> None:
                 at.run()
                 assert not at.exception, [e.message for e in at.exception]
         after.append(rss_mb())
-    print(f"{start:.0f} {after[0]:.0f} {after[1]:.0f}")
+    print(f"{int('anthropic' in sys.modules)} {start:.0f} {after[0]:.0f} {after[1]:.0f}")
 
 
 def main() -> int:
@@ -258,13 +258,18 @@ def main() -> int:
           f"{args.repeats} times")
     import subprocess
 
+    served = {}
     for kind, label in (("gaia", "GAIA's pages (Select folder first)"), ("plain", "the plain table and grid")):
         out = subprocess.run([sys.executable, __file__, "--memory-run", kind, str(folder)], capture_output=True,
                              text=True, check=True).stdout.split()
-        base, one, two = (float(x) for x in out[-3:])
+        sdk, (base, one, two) = out[-4] == "1", (float(x) for x in out[-3:])
+        served[kind] = two
         print(f"server memory, a fresh process serving {label}: {base:.0f} MB with GAIA and Streamlit imported, "
               f"{one:.0f} MB after one session, {two:.0f} MB after a second ({two - one:+.0f} MB)"
-              + (" (goal < 250 MB)" if kind == "gaia" else ""))
+              + (f" (goal < 250 MB); the Anthropic SDK {'was' if sdk else 'was not'} loaded (some 55 MB: the Submit "
+                 "page's plan asks the API's Models endpoint)" if kind == "gaia" else ""))
+    gaia_mb, plain_mb = served["gaia"], served["plain"]
+    print(f"server memory, GAIA / plain: {gaia_mb / plain_mb:.2f}x ({gaia_mb - plain_mb:+.0f} MB)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from gaia.sidecar import SidecarError, read_sidecar, write_sidecar
 
 VERIFIED_KEY = "verified"
@@ -131,6 +129,8 @@ def field_problems(fields: Mapping[str, Any], schema: Mapping[str, Any] | None) 
     """What is wrong with verified ``fields`` under the output ``schema``, in plain words (empty when fine)."""
     if not schema:
         return []
+    import jsonschema  # here, not at import: only a review being saved needs it
+
     problems = []
     for name, value in fields.items():
         sub = _sub_schema(schema, name)
@@ -148,7 +148,7 @@ _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "tex
                "array": "a list", "object": "a set of fields", "null": "empty"}
 
 
-def _sentence(name: str, exc: jsonschema.ValidationError) -> str:
+def _sentence(name: str, exc: Any) -> str:
     """A schema problem as a sentence a person reads: where (field, row, column) and what is expected."""
     where = name
     path = list(exc.absolute_path)

@@ -24,6 +24,7 @@ from pages._ui import (
     PAGE_RESULTS,
     PAGE_SUBMIT,
     StreamlitProgress,
+    digest,
     md,
     model_picker,
     page_link,
@@ -59,8 +60,7 @@ if (model, ttl) != (settings.model, settings.cache_ttl):
 
 scan = ss.get("scan")
 records = scan.records if scan is not None and getattr(scan, "folder", None) == folder else None
-scan_key = hashlib.sha256(repr([(r.rel_path, r.size, r.mtime_ns) for r in records]).encode()).hexdigest() \
-    if records is not None else None
+scan_key = digest((r.rel_path, r.size, r.mtime_ns) for r in records) if records is not None else None
 inp = per_folder_state(folder, gaia.Folder(folder).inputs, model=model, cache_ttl=ttl, records=records,
                        key=(model, ttl, scan_key))
 hist = inp.history
@@ -92,15 +92,17 @@ text = gaia.Folder(folder, client).prompt_tokens(inp.profile, model)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
                     inp.extracted_for, inp.profile.hash, text.to_dict(),
-                    [(s.rel_path, s.set_id, len(s.frames)) for s in inp.sets],
+                    digest((s.rel_path, s.set_id, len(s.frames)) for s in inp.sets),
                     sorted(inp.selection.excluded_videos),
                     {k: sorted(v) for k, v in inp.selection.excluded_frames.items()},
                     hist.output_tokens if hist else None, hist.cache_groups if hist else None,
-                    sorted(inp.done), settings.max_tokens], default=str)
+                    digest(sorted(inp.done)), settings.max_tokens], default=str)
 state_key = hashlib.sha256(state.encode()).hexdigest()
 
 
-@st.cache_data(max_entries=8, show_spinner="Pricing the run…")
+# One result per state for every session (a resource, not data: data would be pickled, and every session and rerun
+# would get a copy of its own; at 100,000 videos that is some 20 MB each). Read-only, like per_folder_state's.
+@st.cache_resource(max_entries=8, show_spinner="Pricing the run…")
 def _compute(state_key: str, _inp, _text, _output_default, _client):
     est = gaia.Folder(_inp.folder).estimate(inputs=_inp, text_tokens=_text, output_tokens=_output_default)
     rows = gaia.Folder(_inp.folder, _client).compare_models(_inp, output_tokens=_output_default)

@@ -6,12 +6,13 @@ UI layer only: everything here is about showing things in Streamlit. The work is
 
 from __future__ import annotations
 
+import hashlib
 import html
 import ipaddress
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -364,6 +365,16 @@ def rows_page(n: int, key: str) -> tuple[int, int]:
     start = (page - 1) * per
     st.caption(gaia.views.rows_caption(start, start + per, n))
     return start, min(n, start + per)
+
+
+def digest(items: Iterable[Any]) -> str:
+    """A key for many items (their ``repr``, hashed as they come): what a cache is keyed by, without building one
+    text of 100,000 items first."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(repr(item).encode("utf-8", "surrogateescape"))
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 def table(records: list[dict[str, Any]], *, key: str | None = None, **options: Any) -> Any:

@@ -9,6 +9,7 @@ module needs its own "object or dict" branch.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,14 +40,15 @@ def make_client(api_key: str | None = None, base_url: str | None = None, *, max_
                 timeout: float | None = None) -> Any:
     """The one place GAIA makes an ``anthropic.Anthropic`` client.
 
-    The key and endpoint default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL``, as the SDK
-    reads them (``base_url`` pointing at ``gaia emulator`` needs any non-empty key). Raises
+    What comes back is the client made on first use (``LazyClient``): the SDK (with pydantic and httpx, some
+    60 MB of a server's memory) is imported only once something is asked of the API, so a page that is handed
+    a client but answers from what the folder keeps (an exact prompt count kept from earlier) never loads it.
+    The key and endpoint default to ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` (read now, as the SDK
+    reads them) (``base_url`` pointing at ``gaia emulator`` needs any non-empty key). Raises
     ``MissingApiKey`` with a plain message when there is no key at all, or one that cannot be a key
     (spaces or control characters inside it); whitespace around it (a pasted trailing newline) is
     stripped, so it is never reported as "could not reach the API" after a round of retries.
     """
-    import anthropic
-
     key = (api_key or os.environ.get("ANTHROPIC_API_KEY") or "").strip() or None
     if key and not all(33 <= ord(c) < 127 for c in key):  # never echo the key itself
         raise MissingApiKey("The Anthropic API key contains spaces, line breaks or other characters no key has; "
@@ -57,11 +59,46 @@ def make_client(api_key: str | None = None, base_url: str | None = None, *, max_
     kwargs: dict[str, Any] = {"max_retries": max_retries}
     if key:
         kwargs["api_key"] = key
+    base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL")  # what the SDK reads: read here, not on first use
     if base_url:
         kwargs["base_url"] = base_url
+    token = os.environ.get("ANTHROPIC_AUTH_TOKEN")
+    if token:
+        kwargs["auth_token"] = token
     if timeout is not None:
         kwargs["timeout"] = timeout
-    return anthropic.Anthropic(**kwargs)
+    return LazyClient(kwargs)
+
+
+class LazyClient:
+    """An ``anthropic.Anthropic`` client built on first use, with the options ``make_client`` checked.
+
+    Every attribute (``messages``, ``beta``, ``models``, ``with_options``, ``base_url``...) is the real client's,
+    which is built (and the SDK imported) the first time one is asked for, once, under a lock.
+    """
+
+    __slots__ = ("_client", "_kwargs", "_lock")
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self._kwargs = kwargs
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def real(self) -> Any:
+        """The ``anthropic.Anthropic`` client itself (built now if it was not yet)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    import anthropic
+
+                    self._client = anthropic.Anthropic(**self._kwargs)
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __repr__(self) -> str:
+        return f"<LazyClient {'built' if self._client is not None else 'not built yet'}>"
 
 
 _ERROR_HINTS = {

@@ -98,9 +98,9 @@ def keyframe_problems(
             out.append(RequestProblem(rel, f"Frame at {f.timestamp:.1f}s is {f.width}x{f.height} px, over the "
                                       f"{limit} px limit{why}.", "Lower the maximum edge in the keyframe settings."))
             break
-    missing = [f for f in frames if not f.path.is_file()]
+    missing = sum(1 for f in frames if not f.present())  # a stat each, without making a Path for each frame
     if missing:
-        out.append(RequestProblem(rel, f"{len(missing)} frame file(s) are missing from the frame cache.",
+        out.append(RequestProblem(rel, f"{missing} frame file(s) are missing from the frame cache.",
                                   "Extract keyframes again."))
     if nbytes is not None and nbytes > max_request_bytes:
         out.append(RequestProblem(rel, f"The request is {nbytes / 1e6:.1f} MB, over the {max_request_bytes / 1e6:.0f}"

@@ -53,11 +53,6 @@ from importlib import metadata, resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import av
-import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
-
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_text, dumps_json, name_as_uri
 from gaia.labels import effective_analysis, verified_of
@@ -165,6 +160,8 @@ def recorded_at(video: Path | str) -> datetime | None:
     QuickTime's ``com.apple.quicktime.creationdate`` keeps the local time zone, so it is preferred;
     ``creation_time`` (MP4/MOV, UTC by the format's definition; Matroska's ``DATE``) is the usual one.
     """
+    import av
+
     try:
         with av.open(str(video), metadata_errors="ignore") as container:
             meta = {str(k).lower(): v for k, v in dict(container.metadata).items()}
@@ -416,7 +413,11 @@ _INTEGER = re.compile(r"[+-]?\d+")
 
 
 @cache
-def _profile_validator() -> jsonschema.protocols.Validator:
+def _profile_validator() -> Any:
+    import jsonschema  # here, not at import: only an export being checked needs it
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
     text = _vendored("camtrap-dp-profile.json").decode("utf-8").replace('"#$defs/', '"#/$defs/')
     profile = json.loads(text)
     registry: Registry = Registry().with_resources(

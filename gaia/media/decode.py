@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 from PIL import Image
 
@@ -148,6 +147,8 @@ class VideoDecoder:
         self.size = size
         self.deadline = deadline or Deadline(3600)
         self.errors: list[str] = []
+        import av  # here, not at import: a server that never decodes never loads PyAV (~17 MB)
+
         self.container = av.open(str(self.path), metadata_errors="ignore")
         if not self.container.streams.video:
             self.close()
@@ -391,6 +392,8 @@ class VideoDecoder:
         self._cursor, self._cursor_last = None, float("-inf")
         keys = self.index().keys
         ts = max(ts, keys[0].ts if keys else 0)
+        import av
+
         try:
             self.container.seek(ts, stream=self.stream, backward=True)
         except av.error.FFmpegError:  # before the first indexed frame: the file's start
@@ -403,6 +406,8 @@ class VideoDecoder:
             yield from self._decode(packet if packet.size else None)
 
     def _decode(self, packet: Any) -> list[Any]:
+        import av
+
         try:
             frames = self.stream.codec_context.decode(packet)
         except av.error.EOFError:
@@ -450,6 +455,8 @@ def first_frame_rotation(container: Any) -> int:
     stream = container.streams.video[0]
     cc = stream.codec_context
     cc.skip_frame = "NONKEY"
+    import av
+
     try:
         for packet in container.demux(stream):
             if packet.size == 0:

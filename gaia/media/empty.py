@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from gaia.folder import Folder
@@ -214,6 +213,8 @@ def _sample_every_frame(path: Path | str, *, fps: float, edge: int, max_samples:
     all; if that leaves a gap wider than a sampling step (an encoder that refers to few frames),
     the clip is decoded again in full. ``threads`` above 1 adds frame threads.
     """
+    import av  # here, not at import: a server that never measures never loads PyAV (~17 MB)
+
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
         cc = stream.codec_context
@@ -388,6 +389,8 @@ def _reason(activity: float, seconds: float, change: Sequence[float], *, light: 
 
 def measure(path: Path | str, *, threads: int = 1) -> EmptyScore:
     """Decode and score one video; a file that cannot be read gets a problem, never an exception."""
+    import av
+
     try:
         frames, times = sample_frames(path, threads=threads)
     except FileNotFoundError:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import struct
 import sys
 import threading
 import zlib
@@ -30,15 +31,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import av
-
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
 from gaia.format import error_text
 from gaia.fsutil import atomic_write, atomic_write_json, read_json
 from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
-from gaia.media.scan import VideoRecord, scan_folder
+from gaia.media.scan import VideoRecord, common_value, scan_folder
 from gaia.media.strategies import Slot, gap_spots, plan_keyframes, plan_scene, plan_uniform
 from gaia.settings import KeyframeSettings, Selection
 
@@ -62,22 +61,65 @@ REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (w
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
 
-@dataclass(frozen=True, slots=True)  # slots: a folder of 100,000 videos holds 600,000 of them
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Keyframe:
-    """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens."""
+    """One extracted frame: its time in the video, its JPEG in the frame cache, its size and tokens.
+
+    Made as ``Keyframe(timestamp, path, width, height, nbytes, tokens, source, rule)``. A folder of 100,000 videos
+    holds 600,000 of them, so a frame keeps its JPEG's folder (as text, one string its set's frames share) and file
+    name, not a ``Path`` of its own (some 400 bytes each); ``path`` is made from them when asked for.
+    """
 
     timestamp: float
-    path: Path
+    dir: str  # the folder of the JPEG, as text (one string shared by the frames of a set, and by the memo's key)
+    name: str  # the JPEG's file name
     width: int
     height: int
     nbytes: int
     tokens: int
-    source: str = "keyframe"  # "keyframe" (codec I-frame), "seek" (exact seek) or "scene" (scene change)
-    rule: str | None = None  # why a replacement frame stands here (e.g. "replaces a black frame"); None if planned
+    source: str  # "keyframe" (codec I-frame), "seek" (exact seek) or "scene" (scene change)
+    rule: str | None  # why a replacement frame stands here (e.g. "replaces a black frame"); None if planned
+
+    def __init__(self, timestamp: float, path: Path | str | None = None, width: int = 0, height: int = 0,
+                 nbytes: int = 0, tokens: int = 0, source: str = "keyframe", rule: str | None = None, *,
+                 dir: Path | str | None = None, name: str | None = None) -> None:
+        if path is not None:  # given a path (``dataclasses.replace(frame, path=...)`` gives one too): it wins
+            path = Path(path)
+            dir, name = str(path.parent), path.name
+        if dir is None or name is None:
+            raise TypeError("Keyframe needs a path (or its dir and name)")
+        put = object.__setattr__
+        put(self, "timestamp", timestamp)
+        put(self, "dir", dir if isinstance(dir, str) else str(dir))
+        put(self, "name", common_value(name))
+        put(self, "width", common_value(width))
+        put(self, "height", common_value(height))
+        put(self, "nbytes", nbytes)
+        put(self, "tokens", common_value(tokens))
+        put(self, "source", common_value(source))
+        put(self, "rule", common_value(rule))
+
+    @property
+    def path(self) -> Path:
+        """The JPEG in the frame cache."""
+        return Path(self.dir, self.name)
+
+    def __repr__(self) -> str:
+        return (f"Keyframe(timestamp={self.timestamp!r}, path={self.path!r}, width={self.width!r}, "
+                f"height={self.height!r}, nbytes={self.nbytes!r}, tokens={self.tokens!r}, source={self.source!r}, "
+                f"rule={self.rule!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Keyframe, (self.timestamp, self.path, self.width, self.height, self.nbytes, self.tokens, self.source,
+                           self.rule))
 
     def read_bytes(self) -> bytes:
         """The JPEG bytes."""
         return self.path.read_bytes()
+
+    def present(self) -> bool:
+        """Whether the JPEG is in the frame cache (``path.is_file()``, without making the ``Path``)."""
+        return os.path.isfile(os.path.join(self.dir, self.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +138,7 @@ class KeyframeSet:
 
     def included_frames(self, selection: Selection | None = None) -> tuple[Keyframe, ...]:
         """The frames the user did not exclude."""
-        if selection is None:
+        if selection is None or self.rel_path not in selection.excluded_frames:  # (then none is: the set's own tuple)
             return self.frames
         return tuple(f for f in self.frames if not selection.frame_excluded(self.rel_path, f.timestamp))
 
@@ -142,10 +184,13 @@ def target_size(record: VideoRecord, settings: KeyframeSettings, model: str) -> 
 def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     """Stable id of one video's frames for given settings: changes when the file or settings change."""
     # Remembered by everything the id depends on (the model's image tier included, not its name: a price file
-    # may change the tier), since pages ask for every video's id on every rerun.
-    memo = (ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, record.width, record.height, settings,
-            model_facts(model).image_tier)
-    hit = _set_id_memo.get(memo)
+    # may change the tier), since pages ask for every video's id on every rerun: by settings and the tier's two
+    # figures (all ``target_size`` reads of it: models of one tier share their ids), then by the record itself
+    # (records are frozen, and one scan's records are shared: no key of their own to hold).
+    tier = model_facts(model).image_tier
+    memo = (ALGORITHM_VERSION, settings, tier.max_edge, tier.max_tokens)
+    per_record = _set_id_memo.get(memo)
+    hit = per_record.get(record) if per_record is not None else None
     if hit is not None:
         return hit
     w, h = target_size(record, settings, model)
@@ -154,14 +199,14 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
         separators=(",", ":"),
     )
     set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    if len(_set_id_memo) >= SET_ID_MEMO_ENTRIES:
+    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
         _set_id_memo.clear()
-    _set_id_memo[memo] = set_id
+    _set_id_memo.setdefault(memo, {})[record] = set_id
     return set_id
 
 
 SET_ID_MEMO_ENTRIES = 400_000
-_set_id_memo: dict[tuple[Any, ...], str] = {}
+_set_id_memo: dict[tuple[Any, ...], dict[VideoRecord, str]] = {}
 
 
 def _frames_root(folder: Path) -> Path:
@@ -182,9 +227,27 @@ class _Manifest:
     problem: Any
     note: Any
     flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
+    # The last two sets made from it (for two models, say): handed out again to the next caller asking for the same
+    # record, settings and model, so the pages, the plans and the estimate hold one set per video between them, not
+    # one each (100 bytes a video each).
+    last: tuple[Any, ...] = field(default=(), compare=False)
 
 
-_manifest_memo: dict[str, tuple[tuple[int, ...], _Manifest]] = {}
+# Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
+_manifest_memo: dict[str, tuple[Any, _Manifest]] = {}
+_STAMP = struct.Struct("<qQqQQ")  # directory mtime, inode; manifest mtime, inode, size
+
+
+def _packed(stamp: tuple[int, ...]) -> Any:
+    """``stamp`` as 40 bytes (what the memo holds for each of 100,000 sets), or as it is if it does not fit."""
+    try:
+        return _STAMP.pack(*stamp)
+    except struct.error:
+        return stamp
+
+
+def _unpacked(packed: Any) -> tuple[int, ...]:
+    return _STAMP.unpack(packed) if isinstance(packed, bytes) else tuple(packed)
 
 
 def _stamp(out_dir: Path) -> tuple[int, ...] | None:
@@ -202,7 +265,7 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
         return None
     key = str(out_dir)
     hit = _manifest_memo.get(key)
-    if hit is not None and hit[0] == stamp:
+    if hit is not None and hit[0] == _packed(stamp):
         return hit[1]
     global _manifest_reads
     _manifest_reads += 1
@@ -218,12 +281,16 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
         return None
     frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
                             int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                   if "/" in f["file"] else
+                   Keyframe(common_value(float(f["timestamp"])), None, int(f["width"]), int(f["height"]),
+                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"), dir=key,
+                            name=f["file"])
                    for f in data.get("frames", []))
     manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"),
                          all("/" not in f["file"] for f in data.get("frames", [])))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (stamp, manifest)
+    _manifest_memo[key] = (_packed(stamp), manifest)
     return manifest
 
 
@@ -252,7 +319,7 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
 
 def _index_line(name: str, stamp: tuple[int, ...], m: _Manifest) -> str:
     payload = json.dumps([name, list(stamp), m.set_id, m.problem, m.note,
-                          [[f.timestamp, f.path.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
+                          [[f.timestamp, f.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
                            for f in m.frames]], separators=(",", ":"))
     return f"{zlib.crc32(payload.encode()):08x} {payload}\n"
 
@@ -268,11 +335,11 @@ def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest
             return None
         if any(not isinstance(f[1], str) or "/" in f[1] or f[1] in ("", ".", "..") for f in frames):
             return None
-        out_dir = root / name
-        kfs = tuple(Keyframe(float(t), out_dir / file, int(w), int(h), int(b), int(tok), sys.intern(str(src)),
-                             None if rule is None else sys.intern(str(rule)))
+        out_dir = os.path.join(str(root), name)  # str(root / name), without a Path for each of 100,000 sets
+        kfs = tuple(Keyframe(common_value(float(t)), None, int(w), int(h), int(b), int(tok), str(src),
+                             None if rule is None else str(rule), dir=out_dir, name=file)
                     for t, file, w, h, b, tok, src, rule in frames)
-        return str(out_dir), tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
+        return out_dir, tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
     except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
         return None
 
@@ -292,7 +359,7 @@ def _load_index(root: Path) -> None:
             for line in fh:
                 entry = _index_entry(root, line)
                 if entry is not None and entry[0] not in _manifest_memo and len(_manifest_memo) < MANIFEST_MEMO_ENTRIES:
-                    _manifest_memo[entry[0]] = (entry[1], entry[2])
+                    _manifest_memo[entry[0]] = (_packed(entry[1]), entry[2])
     except (OSError, UnicodeError):
         return
 
@@ -303,7 +370,7 @@ def _save_index(root: Path) -> None:
         return
     prefix = str(root) + os.sep
     with _index_lock:
-        entries = [(k[len(prefix):], stamp, m) for k, (stamp, m) in list(_manifest_memo.items())
+        entries = [(k[len(prefix):], _unpacked(stamp), m) for k, (stamp, m) in list(_manifest_memo.items())
                    if m.flat and k.startswith(prefix) and os.sep not in k[len(prefix):]]
 
         def write(fh: Any) -> None:
@@ -325,8 +392,14 @@ def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSetting
     data = _read_manifest(out_dir)
     if data is None or data.set_id != set_id:
         return None
-    return KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
+    for last in data.last:
+        if (last.video is record.path and last.rel_path == record.rel_path and last.settings == settings
+                and last.model == model and last.set_id == set_id):
+            return last  # type: ignore[no-any-return]
+    kset = KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
                        data.problem, cached=True, note=data.note)
+    object.__setattr__(data, "last", (kset, *data.last[:1]))  # frozen for everything but these remembered answers
+    return kset
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,6 +638,8 @@ class _Job:
 
 def _extract_job(job: _Job) -> dict[str, Any]:
     """Worker: extract one video's frames into ``job.out_dir`` and return the manifest."""
+    import av  # in the worker only: a server that only reads the frame cache never loads PyAV
+
     settings = KeyframeSettings(**job.settings)
     manifest: dict[str, Any] = {"set_id": job.set_id, "version": ALGORITHM_VERSION, "frames": [], "problem": None}
     if not Path(job.path).exists():
@@ -649,7 +724,7 @@ def _pool(n: int) -> Executor:
 
 
 # How worker processes start: "forkserver" where the platform has it (Linux): one server process imports
-# this module (and so the whole gaia package, numpy, PyAV, Pillow) once, and each worker is a fork of it, ready
+# this module (and so the whole gaia package, numpy, Pillow) and PyAV once, and each worker is a fork of it, ready
 # at once; a spawned worker imports all of that again (~0.4 s each). Elsewhere (macOS, Windows) "spawn".
 WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -658,7 +733,8 @@ def _process_context() -> Any:
     """The multiprocessing context the worker pool uses (``WORKER_START``), with this module preloaded."""
     ctx = multiprocessing.get_context(WORKER_START)
     if WORKER_START == "forkserver":
-        ctx.set_forkserver_preload([__name__])  # takes effect when the server starts (once per process)
+        # takes effect when the server starts (once per process); PyAV too, which this module imports only in a worker
+        ctx.set_forkserver_preload([__name__, "av"])
     return ctx
 
 
@@ -791,10 +867,12 @@ def thumbnail(folder: Path | str, record: VideoRecord) -> Path | None:
     long_edge = max(w, h)
     size = (max(2, round(THUMB_EDGE * w / long_edge)), max(2, round(THUMB_EDGE * h / long_edge)))
     t = min(record.duration * 0.3, 30.0)  # past any black lead-in, near the start
+    import av
+
     try:
         with VideoDecoder(record.path, size=size, deadline=Deadline(20)) as dec:
-            key = dec.index().key_before(t)
-            frame = (dec.keyframe(key) if key is not None else None) or dec.exact([t])[0]
+            near = dec.index().key_before(t)
+            frame = (dec.keyframe(near) if near is not None else None) or dec.exact([t])[0]
         if frame is None:
             return None
         _save_jpeg(frame.image, out, quality=80)

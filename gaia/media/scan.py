@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gaia.facts import SCAN_FOLDER_LIMIT, SCAN_VIDEO_LIMIT
 from gaia.folder import WORKDIR_NAME, Folder
-from gaia.fsutil import atomic_write_json, read_json
+from gaia.fsutil import atomic_write_json
 from gaia.media.probe import ProbeInfo, probe_file
 from gaia.sidecar import SidecarState, sidecar_owner, sidecar_path, sidecar_state
 
@@ -51,9 +52,31 @@ class FolderError(Exception):
     """The folder itself cannot be scanned (missing, not a folder, no permission)."""
 
 
-@dataclass(frozen=True)
+# Shared values of the records' and frames' small fields (sizes, codecs, frame rates, file names, sources): a folder's
+# videos mostly repeat them (one camera, one clip length), so 100,000 records need not hold 100,000 copies of each.
+# Bounded: a folder where they do not repeat stops adding once the table is full.
+COMMON_VALUES = 65_536
+_common_values: dict[tuple[type, Any], Any] = {}
+
+
+def common_value(value: Any) -> Any:
+    """``value``, or an equal one of the same type already held (ints, non-zero floats and strings; never a
+    ``-0.0`` for a ``0.0`` nor a ``1.0`` for a ``1``)."""
+    kind = type(value)
+    if kind is not int and kind is not str and (kind is not float or not value or value != value):
+        return value
+    key = (kind, value)
+    hit = _common_values.get(key)
+    if hit is not None:
+        return hit
+    if len(_common_values) < COMMON_VALUES:
+        _common_values[key] = value
+    return value
+
+
+@dataclass(frozen=True, slots=True)  # slots, and the sidecar's path made when asked for: 100,000 of them are held
 class VideoRecord:
-    """One video file and what GAIA knows about it."""
+    """One video file and what GAIA knows about it (``sidecar``: the path of its sidecar, ``gaia.sidecar``'s rule)."""
 
     path: Path
     rel_path: str
@@ -67,9 +90,13 @@ class VideoRecord:
     codec: str | None
     start_time: float
     has_audio: bool
-    sidecar: Path
     sidecar_state: SidecarState
     problem: str | None = None
+
+    @property
+    def sidecar(self) -> Path:
+        """The video's sidecar (``gaia.sidecar.sidecar_path``)."""
+        return sidecar_path(self.path)
 
     @property
     def usable(self) -> bool:
@@ -80,8 +107,9 @@ class VideoRecord:
         """A JSON-ready dict (paths as strings)."""
         d = asdict(self)
         d["path"] = str(self.path)
-        d["sidecar"] = str(self.sidecar)
-        d["usable"] = self.usable
+        state = d.pop("sidecar_state")
+        problem = d.pop("problem")
+        d.update(sidecar=str(self.sidecar), sidecar_state=state, problem=problem, usable=self.usable)
         return d
 
 
@@ -286,8 +314,15 @@ def list_videos(folder: Path | str) -> list[tuple[Path, os.stat_result]]:
     return sorted(found, key=lambda item: str(item[0].relative_to(root)))
 
 
-def _cache_key(rel: str, st: os.stat_result) -> list[Any]:
-    return [st.st_size, st.st_mtime_ns]
+class _Stat(NamedTuple):
+    """What the scan keeps of a file's ``stat``."""
+
+    st_size: int
+    st_mtime_ns: int
+
+
+def _cache_key(rel: str, st: Any) -> tuple[int, int]:
+    return (st.st_size, st.st_mtime_ns)  # written as a JSON list; read back as a tuple (_probe_entry)
 
 
 def scan_folder(
@@ -306,21 +341,24 @@ def scan_folder(
     root = check_folder(folder)
     walk = _Walk()
     cut = len(os.path.join(str(root), ""))  # every path the walk yields starts with the root and a separator
-    found = sorted(((str(path)[cut:].replace(os.sep, "/"), path, st, problem)
+    # Of each file's stat only its size and mtime are kept (a full stat is some 600 bytes; at 100,000 videos that
+    # is 60 MB at the scan's peak, which a server's memory keeps).
+    found = sorted(((str(path)[cut:].replace(os.sep, "/"), path, _Stat(st.st_size, st.st_mtime_ns), problem)
                     for path, st, problem in _walk(root, walk)),
                    key=lambda item: item[0])
     link_problems = {rel: problem for rel, _, _, problem in found if problem}
-    files = [(path, st) for _, path, st, _ in found]
+    files: list[tuple[Path, Any]] = [(path, st) for _, path, st, _ in found]
     rels = [rel for rel, _, _, _ in found]
-    cars = [sidecar_path(path) for path, _ in files]
+    del found
+    owners = _sidecar_owners(root, files)  # before the probe cache is read: the two never in memory at once
     infos, probed = _probe_all(root, files, link_problems, on_progress, workers, rels=rels)
-    owners = _sidecar_owners(root, files, cars=cars)
     records = []
-    for (path, st), rel, car in zip(files, rels, cars, strict=True):
+    for (path, st), rel in zip(files, rels, strict=True):
         info = infos[rel]
         problem = info.problem
-        owner = owners.get(str(car))
-        if problem is None and owner is not None and owner != path.name:
+        car = sidecar_path(path) if owners else None
+        owner = owners.get(str(car)) if car is not None else None
+        if problem is None and car is not None and owner is not None and owner != path.name:
             problem = (
                 f"shares its sidecar {car.name} with {owner} in the same folder; "
                 "rename one of them to analyse both"
@@ -332,14 +370,13 @@ def scan_folder(
                 size=st.st_size,
                 mtime_ns=st.st_mtime_ns,
                 duration=info.duration,
-                width=info.width,
-                height=info.height,
-                rotation=info.rotation,
-                fps=info.fps,
-                codec=info.codec,
-                start_time=info.start_time,
+                width=common_value(info.width),
+                height=common_value(info.height),
+                rotation=common_value(info.rotation),
+                fps=common_value(info.fps),
+                codec=common_value(info.codec),
+                start_time=common_value(info.start_time),
                 has_audio=info.has_audio,
-                sidecar=car,
                 sidecar_state=sidecar_state(path, fingerprint) if owner in (None, path.name) else "none",
                 problem=problem,
             )
@@ -384,7 +421,7 @@ def _same(old: VideoRecord | None, new: VideoRecord) -> VideoRecord:
     return old if old is not None and old == new else new
 
 
-def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_problems: dict[str, str],
+def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[str, str],
                on_progress: Progress | None, workers: int | None, *, rels: list[str] | None = None
                ) -> tuple[dict[str, ProbeInfo], int]:
     """Facts for every file: from the probe cache when size and mtime match, else probed (and cached).
@@ -395,18 +432,21 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
     if rels is None:
         rels = [path.relative_to(root).as_posix() for path, _ in files]
     cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
-    cache = read_json(cache_path, {})
+    cache = _read_probe_cache(cache_path)
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
         cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
     entries: dict[str, Any] = cache["entries"]
     infos: dict[str, ProbeInfo] = {}
     todo: list[tuple[str, Path]] = []
     for (path, st), rel in zip(files, rels, strict=True):
-        hit = entries.get(rel)
+        hit: Any = entries.get(rel)
+        if isinstance(hit, dict):  # an entry not made compact as it was read (see _probe_entry)
+            key = hit.get("key")
+            hit = (tuple(key) if isinstance(key, list) else key, hit.get("info"))
         if rel in link_problems:
             infos[rel] = ProbeInfo(problem=link_problems[rel])
-        elif hit and hit.get("key") == _cache_key(rel, st):
-            infos[rel] = ProbeInfo(**hit["info"])
+        elif hit and hit[0] == _cache_key(rel, st):
+            infos[rel] = hit[1] if isinstance(hit[1], ProbeInfo) else ProbeInfo(**hit[1])
         else:
             todo.append((rel, path))
     total = len(files)
@@ -422,11 +462,11 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
                 if on_progress:
                     on_progress(done, total)
         stats = {rel: st for (_, st), rel in zip(files, rels, strict=True)}
-        live = {rel: entries[rel] for rel in stats if rel in entries}
+        live = {rel: _entry_json(entries[rel]) for rel in stats if rel in entries}
         for rel, _ in todo:
             if rel in link_problems:
                 continue
-            live[rel] = {"key": _cache_key(rel, stats[rel]), "info": asdict(infos[rel])}
+            live[rel] = {"key": list(_cache_key(rel, stats[rel])), "info": asdict(infos[rel])}
         # A read-only working folder only costs a re-probe next time.
         with contextlib.suppress(OSError):
             atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
@@ -434,19 +474,54 @@ def _probe_all(root: Path, files: list[tuple[Path, os.stat_result]], link_proble
     return infos, len(todo)
 
 
-def _sidecar_owners(root: Path, files: list[tuple[Path, os.stat_result]], *, cars: list[Path] | None = None
-                    ) -> dict[str, str]:
-    """For each sidecar path two or more videos map to, the video name allowed to use it (``cars``: the
-    files' sidecar paths, when the caller has them already)."""
-    if cars is None:
-        cars = [sidecar_path(path) for path, _ in files]
-    groups: dict[str, list[Path]] = {}
-    for (path, _), car in zip(files, cars, strict=True):
-        groups.setdefault(str(car), []).append(path)
+_PROBE_FIELDS = frozenset(f.name for f in fields(ProbeInfo))
+
+
+def _probe_entry(obj: dict[str, Any]) -> Any:
+    """The probe cache's JSON objects made compact as they are read (``json``'s ``object_hook``, innermost first):
+    a file's facts become a ``ProbeInfo`` and its entry ``(key, info)``. Read as plain dicts, the cache of 100,000
+    videos (34 MB of text) peaks at some 150 MB, which a server then keeps; anything else stays as it is."""
+    if obj.keys() == _PROBE_FIELDS:
+        try:
+            return ProbeInfo(**{k: common_value(v) for k, v in obj.items()})
+        except TypeError:
+            return obj
+    if obj.keys() == {"key", "info"} and isinstance(obj["info"], ProbeInfo):
+        key = obj["key"]
+        return (tuple(key) if isinstance(key, list) else key, obj["info"])
+    return obj
+
+
+def _read_probe_cache(path: Path) -> Any:
+    """The probe cache file (``{"version", "entries": {rel: {"key", "info"}}}``), its entries read compactly;
+    ``{}`` when it is missing or damaged."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), object_hook=_probe_entry)
+    except (OSError, ValueError):
+        return {}
+
+
+def _entry_json(entry: Any) -> Any:
+    """A probe cache entry as the file holds it."""
+    if isinstance(entry, tuple):
+        key, info = entry
+        return {"key": list(key) if isinstance(key, tuple) else key,
+                "info": asdict(info) if isinstance(info, ProbeInfo) else info}
+    return entry
+
+
+def _sidecar_owners(root: Path, files: Sequence[tuple[Path, Any]]) -> dict[str, str]:
+    """For each sidecar path two or more videos map to, the video name allowed to use it."""
+    first: dict[str, Path] = {}
+    groups: dict[str, list[Path]] = {}  # only the sidecars that two or more videos map to
+    for path, _ in files:
+        key = str(sidecar_path(path))
+        other = first.setdefault(key, path)
+        if other is not path:
+            groups.setdefault(key, [other]).append(path)
+    del first
     owners: dict[str, str] = {}
     for key, paths in groups.items():
-        if len(paths) < 2:
-            continue
         names = sorted(p.name for p in paths)
         recorded = sidecar_owner(paths[0])
         owners[key] = recorded if recorded in names else names[0]

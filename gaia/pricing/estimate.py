@@ -102,7 +102,7 @@ MONEY_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per video: 100,000 in a large folder
 class VideoCost:
     """One video's request: frames, tokens and the expected USD under each scenario."""
 
@@ -719,8 +719,9 @@ def _extracted(f: Folder, settings: RunSettings, model: str,
 
 def _source_sizes(records: Sequence[VideoRecord]) -> dict[str, tuple[int, int]]:
     """rel_path → the video's frame size as shown (rotation applied)."""
-    return {r.rel_path: (r.height, r.width) if r.rotation in (90, 270, -90) else (r.width, r.height)
-            for r in records if r.width and r.height}
+    sizes: dict[tuple[int, int], tuple[int, int]] = {}  # one tuple per distinct size (a folder repeats a few)
+    return {r.rel_path: sizes.setdefault(size, size) for r in records if r.width and r.height
+            for size in [(r.height, r.width) if r.rotation in (90, 270, -90) else (r.width, r.height)]}
 
 
 def _history(f: Folder, profile: PromptProfile, model: str) -> History | None:

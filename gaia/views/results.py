@@ -41,6 +41,7 @@ class ResultStatus(StrEnum):
 
 
 STATUSES = tuple(ResultStatus)
+_NO_VALUES: Mapping[str, tuple[str, ...]] = {}  # read only: shared by every row without facet values
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _get_path(obj: Any, path: str) -> Any:
     return obj
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per video: 100,000 in a large folder
 class ResultRow:
     """One video as the Results table shows it.
 
@@ -127,7 +128,8 @@ class ResultRow:
     error_kind: str | None = None
     verified: tuple[str, ...] = ()
     search_text: str = field(default="", repr=False, compare=False)
-    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)  # facet → values
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NO_VALUES, repr=False,
+                                                  compare=False)  # facet → values (one shared empty one by default)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the table's columns (lists for species and tags)."""

@@ -27,3 +27,20 @@ def test_only_whitespace_is_no_key(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     with pytest.raises(MissingApiKey, match="No Anthropic API key"):
         make_client()
+
+
+def test_the_sdk_pyav_and_jsonschema_load_only_when_first_used():
+    """A server that only shows pages never loads the SDK (some 55 MB), PyAV (17 MB) or jsonschema: ``import gaia``
+    leaves them out, and the client ``make_client`` returns imports the SDK when first asked for something."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gaia\n"
+            "heavy = ('anthropic', 'av', 'jsonschema')\n"
+            "assert not [m for m in heavy if m in sys.modules], [m for m in heavy if m in sys.modules]\n"
+            "c = gaia.make_client(api_key='k', base_url='http://127.0.0.1:9')\n"
+            "assert 'anthropic' not in sys.modules and 'not built' in repr(c)\n"
+            "assert str(c.base_url).startswith('http://127.0.0.1:9') and 'anthropic' in sys.modules\n"
+            "assert type(c.real()).__name__ == 'Anthropic'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

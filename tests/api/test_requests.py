@@ -95,6 +95,30 @@ def test_request_size_is_exact_without_reading_images(tmp_path, fake_ksets):
         assert request_size_for(ks.rel_path, ks.frames, default_profile(), model=DEFAULT_MODEL, cache_ttl="1h") == real
 
 
+def test_request_size_is_the_whole_requests_serialized_length_for_any_frames_and_options(tmp_path):
+    """``request_size_for`` adds up the request without frames and each frame's items instead of serializing the
+    whole request for every video: the same number of bytes, frame counts 0-12, times past an hour and out of order,
+    a retry's longer custom_id, another answer limit, frames referenced by file id."""
+    from gaia.api.requests import _params_how
+    from gaia.media.keyframes import Keyframe
+
+    profile = default_profile()
+    for n in (0, 1, 3, 12):
+        frames = tuple(Keyframe(t, tmp_path / f"f{i}.jpg", 97, 61, 1000 + 37 * i, 10)
+                       for i, t in enumerate([3725.46, 0.0, 12.05, 59.99, 600.0, 7.5, 1.25, 3599.96, 2.0, 4.0,
+                                              5.0, 6.0][:n]))
+        for how in ({"model": DEFAULT_MODEL, "cache_ttl": "1h"},
+                    {"model": DEFAULT_MODEL, "cache_ttl": "5m", "attempt": 3, "max_tokens": 777}):
+            for by_file in (False, True):
+                source = ({"type": "file", "file_id": "file_" + "0" * 40} if by_file else
+                          {"type": "base64", "media_type": "image/jpeg", "data": ""})
+                whole = len(dumps({"custom_id": custom_id_for("x/ü.mp4", how.get("attempt", 1)),
+                                   "params": _params_how(frames, profile, how, lambda f, s=source: s)}))
+                if not by_file:
+                    whole += sum(len(base64.b64encode(b"\0" * f.nbytes)) for f in frames)
+                assert request_size_for("x/ü.mp4", frames, profile, by_file=by_file, **how) == whole
+
+
 def test_split_batches():
     budget = batch_byte_budget(1000)
     assert budget == 980
@@ -191,7 +215,7 @@ def test_keyframe_problems(tmp_path, fake_ksets):
     too_many = replace(ks, frames=tuple(replace(ks.frames[0], timestamp=float(i)) for i in range(101)))
     assert "100 images" in keyframe_problems(too_many, model="claude-haiku-4-5")[0].problem
     ks.frames[0].path.unlink()
-    assert "missing" in keyframe_problems(ks, model=DEFAULT_MODEL)[0].problem
+    assert "1 frame file(s) are missing" in keyframe_problems(ks, model=DEFAULT_MODEL)[0].problem
     rest = replace(ks, frames=ks.frames[1:])
     assert "on its own" in keyframe_problems(rest, model=DEFAULT_MODEL, nbytes=10**9)[0].problem
     assert not any(p.blocking for p in keyframe_problems(ks, model=DEFAULT_MODEL))

@@ -459,3 +459,30 @@ def test_cached_sets_are_read_once_until_their_frames_change(make_folder, monkey
     first[0].frames[1].path.unlink()
     after = cached_keyframes(folder, settings=settings, model=STANDARD)
     assert after[0].problem == "not extracted yet" and after[1].frames == first[1].frames
+
+
+def test_a_keyframe_keeps_its_folder_as_text_and_behaves_as_before(tmp_path):
+    """A keyframe holds its folder (text shared by its set) and file name, not a Path of its own; its path, equality,
+    ``dataclasses.replace`` (a new path, or another field) and pickling are as they were."""
+    import dataclasses
+    import pickle
+
+    from gaia.media.keyframes import Keyframe
+
+    a = Keyframe(1.5, tmp_path / "set" / "frame_00_0001.500.jpg", 640, 360, 1234, 300, "seek", "replaces a black frame")
+    b = Keyframe(1.5, None, 640, 360, 1234, 300, "seek", "replaces a black frame", dir=str(tmp_path / "set"),
+                 name="frame_00_0001.500.jpg")
+    assert a == b and hash(a) == hash(b) and a.path == tmp_path / "set" / "frame_00_0001.500.jpg"
+    assert a.dir == str(tmp_path / "set") and isinstance(a.dir, str)
+    moved = dataclasses.replace(a, path=tmp_path / "other.jpg")
+    assert moved.path == tmp_path / "other.jpg" and moved.nbytes == 1234 and moved.rule == a.rule
+    wider = dataclasses.replace(a, width=9000)
+    assert wider.path == a.path and wider.width == 9000
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert "frame_00_0001.500.jpg" in repr(a)
+    assert not a.present()
+    (tmp_path / "set").mkdir()
+    a.path.write_bytes(b"x")
+    assert a.present() and a.read_bytes() == b"x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.width = 1  # type: ignore[misc]

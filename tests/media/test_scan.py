@@ -293,3 +293,24 @@ def test_the_walk_stops_at_its_limits_and_says_so(tmp_path, monkeypatch):
     result = scan.scan_folder(deep)
     assert "deep.mp4" not in {r.rel_path.rsplit("/", 1)[-1] for r in result.records}
     assert result.limited and "2 folder levels" in result.limited
+
+
+def test_the_probe_cache_is_read_compactly_and_written_back_as_it_was(tmp_path):
+    """The probe cache is read into ``ProbeInfo``s as it is parsed (a 100,000-video cache read as plain dicts peaks
+    at some 150 MB); what is written back is the file's own format, entry for entry."""
+    import json
+
+    from gaia.media.probe import ProbeInfo
+    from gaia.media.scan import _entry_json, _read_probe_cache
+
+    info = {"duration": 2.0, "width": 160, "height": 120, "coded_width": 160, "coded_height": 120, "rotation": 0,
+            "fps": 25.0, "codec": "h264", "start_time": 0.0, "has_audio": False, "problem": None}
+    data = {"version": 1, "entries": {"a.mp4": {"key": [10, 20], "info": info},
+                                      "odd.mp4": {"key": [1, 2], "info": {"unknown": 1}}}}
+    path = tmp_path / "probe-cache.json"
+    path.write_text(json.dumps(data))
+    read = _read_probe_cache(path)
+    assert read["entries"]["a.mp4"] == ((10, 20), ProbeInfo(**info))
+    assert read["entries"]["odd.mp4"] == {"key": [1, 2], "info": {"unknown": 1}}  # not a file's facts: kept as is
+    assert {k: _entry_json(v) for k, v in read["entries"].items()} == data["entries"]
+    assert _read_probe_cache(tmp_path / "missing.json") == {}
