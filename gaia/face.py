@@ -64,9 +64,9 @@ from gaia.quality.tune import (
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
 from gaia.runs.cascade import CascadeStep, cascade_states, cascaded, cheap_settings, plan_first_pass
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
-from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed
+from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed, retry_now
 from gaia.runs.levers import CascadeResult, cascade_spent, escalation_share, run_cascade
-from gaia.runs.now import OnlineResult, retry_now, run_now
+from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_run_now, plan_submission
 from gaia.runs.retrieve import DEFAULT_POLL_S, RetrieveResult, retrieve, watch
@@ -325,12 +325,14 @@ class Folder(WorkingFolder):
     def cascade(self, cheap_model: str, cheap_preset: str, *, settings: RunSettings | None = None,
                 limit: int | None = None, concurrency: int = DEFAULT_CONCURRENCY, max_cost_usd: float | None = None,
                 likely_empty: Mapping[str, str] | None = None, on_progress: Progress | None = None,
-                on_pass: Callable[[int, int], None] | None = None) -> CascadeResult:
+                on_pass: Callable[[int, int], None] | None = None,
+                checkpoints: Checkpoints | None = None) -> CascadeResult:
         """Run now in two passes: every video with ``cheap_model`` at ``cheap_preset``, then only the uncertain
-        answers again with the folder's settings; ``on_pass(n, videos)`` says each pass as it starts."""
+        answers again with the folder's settings (and those of earlier run-now cascades still waiting for their
+        second pass); ``on_pass(n, videos)`` says each pass as it starts."""
         return run_cascade(self, self.api(), cheap_model, cheap_preset, settings=settings, limit=limit,
                            concurrency=concurrency, max_cost_usd=max_cost_usd, likely_empty=likely_empty,
-                           on_progress=on_progress, on_pass=on_pass)
+                           on_progress=on_progress, on_pass=on_pass, checkpoints=checkpoints or NO_CHECKPOINTS)
 
     def trial(self, *, n: int = DEFAULT_TRIAL_VIDEOS, profile: PromptProfile | None = None,
               max_cost_usd: float | None = None, on_progress: Progress | None = None) -> TrialResult:

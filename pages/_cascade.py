@@ -4,14 +4,16 @@ The choice can be saved as the folder's ``cascade`` setting, which ``gaia run``,
 ``gaia estimate`` and the Batch tab then use (the Batch tab sends the first pass, and retrieving its
 results on the Progress page sends the second). Run now, both passes are ordinary runs
 (``gaia.Folder.cascade``); the status box shows each pass as it starts and what each sent, and the tab
-is planned again afterwards, so its words say what the cascade left to send. Sentences come from
-``gaia.views``.
+is planned again afterwards, so its words say what the cascade left to send. Its failed requests can be
+sent again now (``gaia.Folder.retry_now``): a first-pass failure goes as the cascade's first pass and its
+uncertain answer to the second pass right after. Sentences come from ``gaia.views``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -28,6 +30,23 @@ def _save_default(folder: Path, on: bool, cheap: str, preset: str) -> None:
     forget_folder_state()
 
 
+def _render_failed(folder: Path, last: Any) -> None:
+    """The last cascade's failed requests, what becomes of them when sent again, and the button that does."""
+    failed = V.cascade_failed_text(last)
+    ids = [o.request_id for r in (last.first, *last.seconds) for o in r.failures if o.request_id is not None]
+    if failed is None or not ids or ss.get("cascade_retried_ids") == ids:
+        return
+    st.warning(md(failed), icon=":material/error:")
+    if st.button(f"Send the {len(ids)} again now", icon=":material/replay:", key="cascade_retry"):
+        with st.spinner("Sending again…"):
+            again = gaia.Folder(folder, client()).retry_now(request_ids=ids)
+        ss["cascade_retried"] = [f"{V.cascade_retry_line(r) or 'Sent again now.'} {V.run_status(r)}"
+                                 + (f": {r.blocked}" if r.blocked else ".") for r in again]
+        ss["cascade_retried_ids"] = ids
+        forget_folder_state()
+        st.rerun()
+
+
 def render_cascade(folder: Path) -> None:
     """The cascade's choices, its default setting and its button; runs both passes with live progress."""
     settings = gaia.Folder(folder).settings()
@@ -41,6 +60,9 @@ def render_cascade(folder: Path) -> None:
                 st.write(md(line))
             for rel, why in last.escalated.items():
                 st.write(f"{md(rel)}: sent again ({md(why)})")
+            _render_failed(folder, last)
+        for line in ss.get("cascade_retried", []):
+            st.info(md(line), icon=":material/replay:")
         st.caption(V.CASCADE_HELP.format(model=V.model_name(settings.model)))
         c = st.columns(2)
         models = V.models_in_order()
@@ -73,6 +95,7 @@ def render_cascade(folder: Path) -> None:
             res = gaia.Folder(folder, client()).cascade(cheap, preset, settings=settings, on_progress=progress,
                                                         on_pass=on_pass)
             status.update(label=V.cascade_summary(res), state="complete" if res.ok else "error", expanded=True)
-        ss["cascade_result"], ss["cascade_passes"] = res, passes
+        ss["cascade_result"], ss["cascade_passes"], ss["cascade_retried"] = res, passes, []
+        ss.pop("cascade_retried_ids", None)
         forget_folder_state()  # plan the tab again: what the cascade answered is no longer to send
         st.rerun()

@@ -111,7 +111,7 @@ def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, c
         empty = skip_empty(args, "run", folder, settings)
         res = folder.cascade(cheap_model, preset, settings=settings, limit=args.limit, concurrency=args.concurrency,
                              max_cost_usd=args.max_cost, likely_empty=empty, on_progress=progress_for(args, "answers"),
-                             on_pass=on_pass)
+                             on_pass=on_pass, checkpoints=getattr(args, "checkpoints", None))
     except Exception as exc:
         err("run", gaia.describe_error(exc))
         return 1
@@ -120,12 +120,19 @@ def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, c
         return 0 if res.ok else 1
     for rel, why in res.escalated.items():
         print(f"  up  {rel}: {why}")
+    for o in (*res.first.failures, *(o for r in res.seconds for o in r.failures))[:SHOW]:
+        print(f"  !!  {shown(o.rel_path)}: {o.error_kind}: {o.error}")
     if res.skipped:
         print(f"Skipped {len(res.skipped)} video(s) already through this cascade.")
+    if res.earlier:
+        print(f"Sent the second pass of {len(res.earlier)} earlier cascade(s) left between their passes.")
     print(f"{len(res.kept)} first answer(s) kept, {len(res.escalated)} sent again; spent "
           f"{fmt.usd(res.spent_usd)} in both passes.")
-    for r in (res.first, res.second):
-        if r is not None and (r.blocked or r.stopped):
+    if (failed := gaia.views.cascade_failed_text(res)) is not None:
+        print(f"{failed} Send them again now with 'gaia run {args.folder} --retry-failed', or as a batch with "
+              f"'gaia retry {args.folder}'.")
+    for r in (res.first, *res.seconds):
+        if r.blocked or r.stopped:
             err("run", r.blocked or r.stopped or "")
     return 0 if res.ok else 1
 
@@ -153,7 +160,12 @@ def run_run(args: argparse.Namespace) -> int:
         if not results:
             print("Nothing to retry: no request has failed.")
             return 0
-        return max(_print_result(r, args.folder) for r in results)
+        codes = []
+        for r in results:
+            if (line := gaia.views.cascade_retry_line(r)) is not None:
+                print(line)
+            codes.append(_print_result(r, args.folder))
+        return max(codes)
     count_prompt_for(args.folder, settings, folder.client)
     cascade = cascade_arg(args, "run")
     if cascade is False:

@@ -12,6 +12,12 @@ the cap. A process killed between the passes continues at the next retrieval, an
 sent twice: a second-pass request written to the ledger (pending, sent or answered) takes its video
 out of every later plan, and the ordinary plan rules skip what is in flight or analysed.
 
+A cascade run now (``gaia run --cascade``, the Run now tab: ``gaia.runs.levers.run_cascade``) records its passes
+the same way, and ``continue_now`` sends its second pass by the same rule, now: right after its first pass,
+right after a retry now of its failed first answers (``gaia.runs.failures.retry_now``), or at the next run of
+the cascade when a process died between the passes. A retrieval continues only cascades a batch took part in
+(``CascadeGroup.by_batch``), so a cascade's second pass goes the way its first did.
+
 A cascade keeps its roles through failures: a failed request retried (``gaia retry``, the pages' retry)
 goes as the pass it belonged to, its run marked with the cascade's first run (``CascadePass.retried``), so a
 retried first answer escalates like the others; and first-pass videos whose batch was never created
@@ -21,22 +27,23 @@ retrieval, with the cheap configuration and under what is left of the cap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gaia.folder import Folder
-from gaia.ledger import OPEN_STATUSES, Ledger, RequestRow, RequestStatus, RunRow
+from gaia.ledger import OPEN_STATUSES, Ledger, Mode, RequestRow, RequestStatus, RunRow
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.prompts import ProfileNotFound
 from gaia.runs.batch import SubmitResult, submit
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.escalation import CascadePass, cascade_block, uncertain
+from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.plan import SubmissionPlan
 from gaia.runs.recovery import plan_submission
-from gaia.settings import RunSettings, Selection, run_fingerprint
+from gaia.settings import DEFAULT_CONCURRENCY, RunSettings, Selection, run_fingerprint
 from gaia.sidecar import CASCADE_KEY, RunBlock, SidecarError, read_sidecar, sidecar_state, write_sidecar
 
 DONE_META = "cascade_done:"  # ledger meta key prefix: a first pass whose second pass is all submitted
@@ -148,6 +155,12 @@ class CascadeGroup:
     step: CascadePass  # the first run's record
     firsts: tuple[RunRow, ...]
     seconds: tuple[RunRow, ...]
+
+    @property
+    def by_batch(self) -> bool:
+        """Whether any of its first pass went as a batch (its second pass then goes at a retrieval); a cascade whose
+        first pass all went now (``gaia run --cascade``, the Run now tab) continues now (``continue_now``)."""
+        return any(run.mode == Mode.BATCH for run in self.firsts)
 
     def first_rows(self, ledger: Ledger) -> list[RequestRow]:
         """Every request of the first pass, over its runs."""
@@ -296,7 +309,7 @@ def continue_cascades(folder: Folder | Path | str, client: Any, *,
     todo_by_run: list[tuple[CascadeStep, CascadeGroup, list[str], list[str], float]] = []
     with f.ledger() as ledger:
         for group in cascade_groups(ledger):
-            if group.is_done(ledger):
+            if group.is_done(ledger) or not group.by_batch:
                 continue
             state, todo, unsent = _judge(f, ledger, group)
             if state.done:
@@ -351,24 +364,86 @@ def _send_second(folder: Folder, client: Any, state: CascadeStep, group: Cascade
                  spent_usd: float, on_progress: Callable[[int, int], None] | None,
                  checkpoints: Checkpoints) -> CascadeStep:
     step = group.step
-    strong = step.strong
-    wanted = set(todo)
-    records = [r for r in scan_folder(folder.path).records if r.rel_path in wanted]
-    sets = extract_keyframes(folder.path, settings=strong.keyframes, model=strong.model, records=records)
-    plan = plan_submission(folder.path, strong, keyframe_sets=sets, selection=Selection())
+    plan = _second_plan(folder, step, state.first_run, todo)
     if not plan.requests and not plan.blocking_problems:  # analysed with the strong settings by now, or in flight
         if not state.unsent:
             with folder.ledger() as ledger:
                 group.mark_done(ledger)
         return replace(state, done=not state.unsent)
-    marker = CascadePass(2, step.cheap_model, step.cheap_preset, strong, step.max_cost_usd, state.first_run)
     res: SubmitResult = submit(folder, plan, client, max_cost_usd=_left(step, spent_usd), on_progress=on_progress,
-                               cascade_pass=marker.to_dict(), note="cascade pass 2", checkpoints=checkpoints)
+                               cascade_pass=plan.cascade_pass, note="cascade pass 2", checkpoints=checkpoints)
     if res.blocked:
         return replace(state, blocked=(state.blocked + " " if state.blocked else "")
                        + f"The cascade's second pass was not sent: {res.blocked}")
     return replace(state, sent=res.sent, second_run=res.run_id or state.second_run,
                    done=res.ok and res.sent == len(todo) and not state.unsent)
+
+
+def _second_plan(folder: Folder, step: CascadePass, first_run: str, todo: list[str]) -> SubmissionPlan:
+    """The second pass of the cascade whose first run is ``first_run``: its escalated videos ``todo`` with the
+    strong settings, the plan marked as that cascade's second pass (whichever way it is sent)."""
+    wanted = set(todo)
+    records = [r for r in scan_folder(folder.path).records if r.rel_path in wanted]
+    sets = extract_keyframes(folder.path, settings=step.strong.keyframes, model=step.strong.model, records=records)
+    plan = plan_submission(folder.path, step.strong, keyframe_sets=sets, selection=Selection())
+    marker = CascadePass(2, step.cheap_model, step.cheap_preset, step.strong, step.max_cost_usd, first_run)
+    return replace(plan, cascade_pass=marker.to_dict())
+
+
+@dataclass(frozen=True)
+class SentNow:
+    """The second pass ``continue_now`` sent for one cascade: where the cascade stood, what went, and the run."""
+
+    step: CascadeStep
+    result: OnlineResult
+
+
+def continue_now(folder: Folder | Path | str, client: Any, *, first_runs: Collection[str] | None = None,
+                 max_cost_usd: float | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+                 on_progress: Callable[[int, int], None] | None = None,
+                 on_pass: Callable[[int, int], None] | None = None,
+                 checkpoints: Checkpoints = NO_CHECKPOINTS) -> tuple[SentNow, ...]:
+    """Send now the second pass of every cascade whose first pass all went now (those of ``first_runs``, when
+    given) and has all its answers: its escalated videos no second-pass request holds yet, with the strong
+    settings, as a run marked as that cascade's second pass.
+
+    The rule and the records are the batch cascade's (``_judge``); only the transport differs. Each cascade's
+    second pass goes through the one guard with what is left of its own cap (the cap it was started with, less
+    what both its passes cost so far, failed and retried requests included), and no more than what is left of
+    ``max_cost_usd`` over this call. ``on_pass(2, videos)`` is called as each starts. A cascade killed between
+    its passes, or whose failed first answers were retried now, continues here; nothing is sent twice: a
+    second-pass request in the ledger (answered, failed or in flight) takes its video out.
+    """
+    f = Folder.of(folder)
+    if not f.has_ledger:
+        return ()
+    todo_by_run: list[tuple[CascadeStep, CascadeGroup, list[str], float]] = []
+    with f.ledger() as ledger:
+        for group in cascade_groups(ledger):
+            if group.by_batch or group.is_done(ledger) or (first_runs is not None
+                                                           and group.root.run_id not in first_runs):
+                continue
+            state, todo, _ = _judge(f, ledger, group)
+            if state.done:
+                group.mark_done(ledger)
+            if todo:
+                todo_by_run.append((state, group, todo, group.spent_usd(ledger)))
+    out: list[SentNow] = []
+    spent = 0.0
+    for state, group, todo, group_spent in todo_by_run:
+        plan = _second_plan(f, group.step, state.first_run, todo)
+        if not plan.requests and not plan.blocking_problems:  # answered with the strong settings by now, or in flight
+            continue
+        left = [c for c in (_left(group.step, group_spent),
+                            None if max_cost_usd is None else max(0.0, max_cost_usd - spent)) if c is not None]
+        if on_pass:
+            on_pass(2, len(plan.requests))
+        res = run_now(f, plan, client, concurrency=concurrency, max_cost_usd=min(left) if left else None,
+                      on_progress=on_progress, note="cascade pass 2", checkpoints=checkpoints)
+        spent += res.spent_usd
+        out.append(SentNow(replace(state, sent=res.succeeded + res.failed, second_run=res.run_id or state.second_run,
+                                   blocked=res.blocked), res))
+    return tuple(out)
 
 
 def cascade_states(folder: Folder | Path | str, *, last: int = 3) -> tuple[CascadeStep, ...]:
@@ -380,8 +455,8 @@ def cascade_states(folder: Folder | Path | str, *, last: int = 3) -> tuple[Casca
         return ()
     out = []
     with f.ledger() as ledger:
-        for group in [g for g in cascade_groups(ledger)
-                      if not _never_sent(g.first_rows(ledger), _unsent(f, g.step, g.first_rows(ledger)))][-last:]:
+        for group in [g for g in cascade_groups(ledger) if g.by_batch
+                      and not _never_sent(g.first_rows(ledger), _unsent(f, g.step, g.first_rows(ledger)))][-last:]:
             rows = group.first_rows(ledger)
             waiting = sum(1 for r in rows if r.status in OPEN_STATUSES)
             escalated: dict[str, str] = {}

@@ -4,11 +4,15 @@
 one plan per original run with that run's model, prompt profile, keyframe settings, answer
 length and frames, each request's ``attempt`` one higher and linked to the request it retries (a batch
 cascade's pass is retried as that pass: ``gaia.runs.escalation.CascadePass.retried``);
-``retry_failed`` sends those plans as batches (``gaia.runs.now.retry_now`` sends them now).
+``retry_failed`` sends those plans as batches, ``retry_now`` sends them now. A cascade whose first pass all went
+now continues now: once a retry of its first pass has answered, ``retry_now`` sends that cascade's uncertain
+answers as its second pass right away (``gaia.runs.cascade.continue_now``), as ``gaia run --cascade`` does after
+its first pass; a batch retry's answers continue it at the retrieval that delivers them, as a batch cascade.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,8 +26,10 @@ from gaia.ledger import RequestRow, RunRow
 from gaia.media.keyframes import KeyframeSet
 from gaia.prompts import ProfileNotFound, PromptProfile, default_profile
 from gaia.runs.batch import SubmitResult, submit
+from gaia.runs.cascade import continue_now
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
-from gaia.runs.escalation import CascadePass
+from gaia.runs.escalation import PASS_KEY, CascadePass
+from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.plan import (
     IMAGE_SOURCES,
     ImageSource,
@@ -33,7 +39,7 @@ from gaia.runs.plan import (
     cached_sets,
     finish_plan,
 )
-from gaia.settings import RunSettings, SentSettings
+from gaia.settings import DEFAULT_CONCURRENCY, RunSettings, SentSettings
 
 Progress = Callable[[int, int], None]
 
@@ -229,3 +235,41 @@ def retry_failed(
         merged = merged.merged(replace(res, problems=res.problems + tuple(f"{p.rel_path}: {p.problem}"
                                                                           for p in plan.problems)))
     return merged
+
+
+def retry_now(
+    folder: Folder | Path | str,
+    client: Any,
+    *,
+    request_ids: Sequence[int] | None = None,
+    keyframe_sets: Sequence[Any] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    max_cost_usd: float | None = None,
+    on_progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
+    max_tokens: int | None = None,
+) -> list[OnlineResult]:
+    """Send failed requests (all, or ``request_ids``) again now, each with its original run's model,
+    prompt and frames and today's answer length limit (``max_tokens``, default the folder's setting),
+    linked to the request it retries. (To move them into a batch instead, use ``gaia.Folder.retry``.)
+    One result per original run, then (``cascade_pass`` 2) the second pass of each run-now cascade whose
+    retried first answers came back uncertain, sent right after under what ``max_cost_usd`` and the cascade's
+    own cap leave; empty when nothing has failed."""
+    folder = Folder.of(folder)
+    out: list[OnlineResult] = []
+    cascades: set[str] = set()
+    for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets, max_tokens=max_tokens):
+        step = CascadePass.of({PASS_KEY: plan.cascade_pass}) if plan.cascade_pass else None
+        out.append(run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
+                           on_progress=on_progress, sleep=sleep, checkpoints=checkpoints,
+                           note=None if step is None else f"cascade pass {step.number} (retry)"))
+        if step is not None and step.number == 1 and step.first_run:
+            cascades.add(step.first_run)
+    if cascades:
+        spent = sum(r.spent_usd for r in out)
+        left = None if max_cost_usd is None else max(0.0, max_cost_usd - spent)
+        out.extend(s.result for s in continue_now(folder, client, first_runs=cascades, max_cost_usd=left,
+                                                  concurrency=concurrency, on_progress=on_progress,
+                                                  checkpoints=checkpoints))
+    return out

@@ -7,14 +7,15 @@ empty. The miss rate with its Wilson interval is kept for the folder (``gaia.pri
 the answers are ordinary analyses of those clips: nothing is paid for twice.
 
 ``run_cascade`` runs a cascade now: two ordinary runs, the second only for the answers ``uncertain``
-(``gaia.runs.escalation``, the one rule) marks; a batch cascade is ``gaia.runs.cascade``. What a cascade
+(``gaia.runs.escalation``, the one rule) marks, each run recording its pass as a batch cascade's do, so
+failures and crashes keep their roles (``gaia.runs.cascade``, where the second pass is sent). What a cascade
 taught (``escalation_share``) and what it already cost (``cascade_spent``) feed its estimate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,18 @@ from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.bill import folder_spend
 from gaia.pricing.levers import MissRate, save_misses, wilson
-from gaia.runs.cascade import cascade_groups, cascaded, cheap_settings
-from gaia.runs.escalation import cascade_block, has_subject, keep_strong_settings, uncertain
-from gaia.runs.now import OnlineResult, run_now
+from gaia.runs.cascade import cascade_groups, cascaded, cheap_settings, continue_now, first_pass_marker
+from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
+from gaia.runs.escalation import has_subject, keep_strong_settings
+from gaia.runs.now import NOTHING_NOW, OnlineResult, run_now
 from gaia.runs.recovery import plan_submission
 from gaia.settings import (
     CASCADE_ASSUMED_SHARE,
     CASCADE_SHARE_RANGE,
     RunSettings,
     Selection,
-    run_fingerprint,
 )
-from gaia.sidecar import RunBlock, SidecarError, read_sidecar, write_sidecar
+from gaia.sidecar import CASCADE_KEY, RunBlock, SidecarError, read_sidecar
 
 DEFAULT_MISS_SAMPLE = 12
 
@@ -160,27 +161,35 @@ def cascade_spent(folder: Folder | Path | str, cheap_model: str, cheap_preset: s
 
 @dataclass(frozen=True)
 class CascadeResult:
-    """Both passes of a cascade: the first run, the second (``None`` when nothing was escalated), and why each went."""
+    """Both passes of a cascade run now: the first run, the second (``None`` when nothing was escalated), and why
+    each went; ``earlier`` are second passes sent for earlier run-now cascades left between their passes."""
 
     first: OnlineResult
     second: OnlineResult | None
-    escalated: dict[str, str]  # relative path → why its first answer was uncertain
+    escalated: dict[str, str]  # relative path → why its first answer was uncertain (sent, or to send, again)
     kept: tuple[str, ...]  # first answers that stand
     skipped: tuple[str, ...] = ()  # already through this cascade
+    earlier: tuple[OnlineResult, ...] = ()
 
     @property
     def spent_usd(self) -> float:
-        """Both passes' bills."""
-        return self.first.spent_usd + (self.second.spent_usd if self.second else 0.0)
+        """Every pass's bills."""
+        return self.first.spent_usd + sum(r.spent_usd for r in self.seconds)
+
+    @property
+    def seconds(self) -> tuple[OnlineResult, ...]:
+        """Every second pass this run sent: earlier cascades', then its own."""
+        return (*self.earlier, *((self.second,) if self.second else ()))
 
     @property
     def ok(self) -> bool:
-        """Whether both passes went through."""
-        return self.first.ok and (self.second is None or self.second.ok)
+        """Whether every pass went through."""
+        return self.first.ok and all(r.ok for r in self.seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {"first": self.first.to_dict(), "second": self.second.to_dict() if self.second else None,
+                "earlier": [r.to_dict() for r in self.earlier],
                 "escalated": [{"rel_path": k, "reason": v} for k, v in self.escalated.items()],
                 "kept": list(self.kept), "skipped": list(self.skipped), "spent_usd": self.spent_usd, "ok": self.ok}
 
@@ -198,15 +207,18 @@ def run_cascade(
     likely_empty: Mapping[str, str] | None = None,
     on_progress: Any = None,
     on_pass: Any = None,
+    checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> CascadeResult:
     """Two ordinary runs now: every video with the cheap configuration, then the uncertain ones with ``settings``.
 
     ``limit`` makes it a pilot of that many videos spread evenly over those still to send (``spread_sample``),
-    so the escalation share it teaches the estimate is not only the folder's first videos'. Each first answer
-    is kept in the sidecar under ``cascade`` (with whether and why it was
-    escalated) before the second pass writes the effective answer. Videos already through this
-    cascade are skipped. The spend cap covers both passes together. ``on_pass(n, videos)`` is
-    called as pass ``n`` (1 or 2) starts.
+    so the escalation share it teaches the estimate is not only the folder's first videos'. Both runs record
+    their pass (``gaia.runs.escalation.CascadePass``), as a batch cascade's do: each first answer is written
+    with its cascade record (whether and why it was escalated) by the recorder, and a failed request retried
+    (``gaia retry``, retry now) goes as its pass in this cascade. The second pass is ``continue_now``, which
+    also sends the uncertain answers of earlier run-now cascades that have none yet (a run killed between its
+    passes, retried first answers) under their own caps. Videos already through this cascade are skipped. The
+    spend cap covers everything this run sends. ``on_pass(n, videos)`` is called as pass ``n`` (1 or 2) starts.
     """
     f = Folder.of(folder)
     strong = settings or f.settings()
@@ -223,32 +235,36 @@ def run_cascade(
         chosen = set(spread_sample([p.rel_path for p in plan1.requests], limit))
         plan1 = plan_submission(f.path, cheap, keyframe_sets=[s for s in sets if s.rel_path in chosen],
                                 selection=selection, likely_empty=likely_empty)
-    if on_pass:
+    plan1 = replace(plan1, cascade_pass=first_pass_marker(strong, cheap_model, cheap_preset, max_cost_usd))
+    nothing = not plan1.requests and not plan1.blocking_problems
+    if on_pass and not nothing:
         on_pass(1, len(plan1.requests))
-    first = run_now(f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
-                    on_progress=on_progress, note="cascade pass 1")
-    schema = plan1.profile.schema
-    stands_for = run_fingerprint(strong, plan1.profile.hash)  # what a kept first answer counts as
+    first = OnlineResult(estimate_usd=0.0) if nothing else run_now(
+        f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd, on_progress=on_progress,
+        note="cascade pass 1", checkpoints=checkpoints)
     escalated: dict[str, str] = {}
     kept: list[str] = []
     by_rel = {r.rel_path: r for r in records}
-    for o in first.outcomes:
+    for o in first.outcomes:  # each first answer's record, written with it
         if o.status != "succeeded" or o.rel_path not in by_rel:
             continue
-        video = by_rel[o.rel_path].path
-        data = read_sidecar(video) or {}
-        why = uncertain(data.get("analysis"), schema)
-        write_sidecar(video, cascade_block(data.get("analysis"), data.get("run"), cheap_model=cheap.model,
-                                           cheap_preset=cheap_preset, reason=why, stands_for=stands_for))
-        (kept.append(o.rel_path) if why is None else escalated.__setitem__(o.rel_path, why))
-    second = None
-    if escalated:
-        recs = [by_rel[rel] for rel in escalated]
-        sets2 = extract_keyframes(f.path, settings=strong.keyframes, model=strong.model, records=recs)
-        plan2 = plan_submission(f.path, strong, keyframe_sets=sets2, selection=Selection())
-        if on_pass:
-            on_pass(2, len(plan2.requests))
-        cap = None if max_cost_usd is None else max(0.0, max_cost_usd - first.spent_usd)
-        second = run_now(f.path, plan2, client, concurrency=concurrency, max_cost_usd=cap,
-                         on_progress=on_progress, note="cascade pass 2")
-    return CascadeResult(first, second, escalated, tuple(kept), tuple(sorted(done)))
+        try:
+            rec = (read_sidecar(by_rel[o.rel_path].path) or {}).get(CASCADE_KEY)
+        except SidecarError:
+            continue
+        if isinstance(rec, dict) and rec.get("escalated"):
+            escalated[o.rel_path] = str(rec.get("reason") or "uncertain")
+        elif isinstance(rec, dict):
+            kept.append(o.rel_path)
+    left = None if max_cost_usd is None else max(0.0, max_cost_usd - first.spent_usd)
+    sent = continue_now(f, client, max_cost_usd=left, concurrency=concurrency, on_progress=on_progress,
+                        on_pass=on_pass, checkpoints=checkpoints)
+    second = next((s.result for s in sent if first.run_id and s.step.first_run == first.run_id), None)
+    earlier = tuple(s for s in sent if s.result is not second)
+    for s in earlier:
+        escalated.update({rel: s.step.escalated.get(rel, "uncertain")
+                          for rel in (*(o.rel_path for o in s.result.outcomes), *s.result.not_sent)})
+    if nothing and not sent:
+        first = replace(first, blocked=NOTHING_NOW)
+    return CascadeResult(first, second, escalated, tuple(kept), tuple(sorted(done)),
+                         tuple(s.result for s in earlier))

@@ -15,7 +15,7 @@ Rate limits and faults are GAIA's to handle, not the SDK's (the client is used w
 worker and halve the number of requests in flight (AIMD: ``AdaptiveConcurrency``), which grows back
 by one per window of successful calls up to the user's setting; other temporary failures back off
 exponentially with jitter. A request that keeps failing is recorded with its reason and can be sent
-again now (``retry_now``, or simply running again) or moved into a batch
+again now (``gaia.runs.failures.retry_now``, or simply running again) or moved into a batch
 (``gaia.runs.failures.retry_failed``).
 
 Crash safety: each request's ledger row is written just before it is sent, and each answer is
@@ -56,7 +56,6 @@ from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.concurrency import AdaptiveConcurrency, ConcurrencyChange
-from gaia.runs.failures import plan_retry
 from gaia.runs.guard import SpendCap, cap_problem, folder_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
@@ -94,6 +93,7 @@ class OnlineResult:
     max_concurrency: int = 0
     lowest_concurrency: int = 0
     peak_in_flight: int = 0
+    cascade_pass: int | None = None  # the cascade pass the run sent (1 or 2; ``None``: no cascade's)
 
     @property
     def succeeded(self) -> int:
@@ -137,6 +137,7 @@ class OnlineResult:
             "lowest_concurrency": self.lowest_concurrency, "peak_in_flight": self.peak_in_flight,
             "concurrency": [c.to_dict() for c in self.concurrency],
             "outcomes": [outcome(o) for o in self.outcomes], "recovered": [outcome(o) for o in self.recovered],
+            "cascade_pass": self.cascade_pass,
         }
 
 
@@ -450,9 +451,21 @@ def run_now(
     money spent plus the requests in flight would pass it. ``on_progress(done, total)`` is called
     on the calling thread as answers arrive. Setting ``stop`` (or Ctrl-C) lets requests in flight
     finish and record, sends nothing more, and returns with ``stopped``. ``sleep``, ``clock``,
-    ``rng`` and ``checkpoints`` are for tests. ``note`` is kept on the run (``"trial"``).
+    ``rng`` and ``checkpoints`` are for tests. ``note`` is kept on the run (``"trial"``). A plan carrying a
+    cascade's pass (``SubmissionPlan.cascade_pass``) records it on the run, so the recorder keeps each first
+    answer's cascade record with it and a retry goes as that pass (``gaia.runs.cascade``).
     """
-    folder = Folder.of(folder)
+    result = _run_now(Folder.of(folder), plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
+                      on_progress=on_progress, stop=stop, max_attempts=max_attempts, sleep=sleep, clock=clock, rng=rng,
+                      note=note, checkpoints=checkpoints)
+    step = plan.cascade_pass.get("pass") if plan.cascade_pass else None
+    return replace(result, cascade_pass=step) if step in (1, 2) else result
+
+
+def _run_now(folder: Folder, plan: SubmissionPlan, client: Any, *, concurrency: int, max_cost_usd: float | None,
+             on_progress: Progress | None, stop: threading.Event | None, max_attempts: int,
+             sleep: Callable[[float], None], clock: Callable[[], float], rng: random.Random | None, note: str | None,
+             checkpoints: Checkpoints) -> OnlineResult:
     started = clock()
     now_usd = estimate_now_usd(plan)
     why = send_problem(plan.problems, len(plan.requests), nothing=NOTHING_NOW)
@@ -613,26 +626,3 @@ def _drive(run: _Run, total: int, concurrency: int, on_progress: Progress | None
     if run.crash is not None:
         raise run.crash
     run.drain_unsent()
-
-
-def retry_now(
-    folder: Folder | Path | str,
-    client: Any,
-    *,
-    request_ids: Sequence[int] | None = None,
-    keyframe_sets: Sequence[Any] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    max_cost_usd: float | None = None,
-    on_progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    checkpoints: Checkpoints = NO_CHECKPOINTS,
-    max_tokens: int | None = None,
-) -> list[OnlineResult]:
-    """Send failed requests (all, or ``request_ids``) again now, each with its original run's model,
-    prompt and frames and today's answer length limit (``max_tokens``, default the folder's setting),
-    linked to the request it retries. (To move them into a batch instead, use ``gaia.Folder.retry``.)
-    One result per original run; empty when nothing has failed."""
-    return [run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
-                    on_progress=on_progress, sleep=sleep, checkpoints=checkpoints)
-            for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets,
-                                   max_tokens=max_tokens)]

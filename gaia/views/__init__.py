@@ -21,7 +21,14 @@ from gaia.views.answer_length import (
     profile_outputs,
     profile_records,
 )
-from gaia.views.cascade import CascadeCard, cascade_batch_text, cascade_cards, cascade_step_line
+from gaia.views.cascade import (
+    CascadeCard,
+    cascade_batch_text,
+    cascade_cards,
+    cascade_failed_text,
+    cascade_retry_line,
+    cascade_step_line,
+)
 from gaia.views.common import (
     NO_PREVIEW,
     OFFERED_STATUSES,
@@ -348,7 +355,9 @@ __all__ = [
     "cascade_cards",
     "cascade_default",
     "cascade_default_model",
+    "cascade_failed_text",
     "cascade_pass_line",
+    "cascade_retry_line",
     "cascade_step_line",
     "cascade_summary",
     "cascade_texts",

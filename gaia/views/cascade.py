@@ -2,7 +2,9 @@
 
 ``cascade_step_line`` says where one cascade stands after a retrieval; ``cascade_cards`` is the
 Progress page's view of the latest cascades (``gaia.runs.cascade.cascade_states``): the pass each is
-in, a progress fraction per pass, and a sentence.
+in, a progress fraction per pass, and a sentence. ``cascade_failed_text`` and ``cascade_retry_line`` say
+what becomes of a cascade's failed requests when they are sent again (``gaia run --cascade``, the Run now
+tab, ``gaia run --retry-failed``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 
 from gaia.runs.cascade import CascadeStep, cascade_states
 from gaia.runs.escalation import PASS_KEY, CascadePass
+from gaia.runs.levers import CascadeResult
+from gaia.runs.now import OnlineResult
 from gaia.runs.plan import SubmissionPlan
 
 
@@ -99,3 +103,31 @@ def cascade_batch_text(plan: SubmissionPlan) -> str:
     return (f"Cascade on (the folder's settings): this batch is its first pass, every video with {plan.model} at the "
             f"{preset} frame size. When its results are retrieved (Progress page), only the uncertain answers go "
             f"again, as a second batch, with {strong} and the folder's frames. Turn it off under Run now → Cascade.")
+
+
+def cascade_failed_text(res: CascadeResult) -> str | None:
+    """What becomes of a cascade run now's failed requests when sent again (``None`` when none failed)."""
+    first = res.first.failed
+    second = sum(r.failed for r in res.seconds)
+    if not first and not second:
+        return None
+    out = []
+    if first:
+        out.append(f"{first} first-pass request(s) failed. Sent again now, they go as this cascade's first pass, "
+                   "with the cheap settings, and their uncertain answers go to the second pass right after, under "
+                   "what the spend cap has left; moved into a batch, the second pass follows when its results "
+                   "are retrieved.")
+    if second:
+        out.append(f"{second} second-pass request(s) failed: sent again, they go as the second pass, with the "
+                   "folder's settings.")
+    return " ".join(out)
+
+
+def cascade_retry_line(res: OnlineResult) -> str | None:
+    """Which cascade pass a run sent again now went as (``None`` for a plain run)."""
+    if res.cascade_pass == 1:
+        return ("Cascade pass 1 of 2, sent again with the cheap settings: a cascade run now sends its uncertain "
+                "answers to the second pass right after (below); a batch cascade at the next retrieval.")
+    if res.cascade_pass == 2:
+        return "Cascade pass 2 of 2: uncertain first answers sent with the folder's settings."
+    return None

@@ -4,13 +4,18 @@ and the estimate after a 3-video pilot holds."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 import gaia
 from gaia._cli import main
+from gaia.emulator import HttpFault
 from gaia.media.scan import scan_folder
 from gaia.runs.recovery import plan_submission
 from gaia.sidecar import CASCADE_KEY, read_sidecar
@@ -54,7 +59,7 @@ def test_a_kept_first_answer_stands_for_the_folders_settings_so_nothing_is_paid_
         demo: Path, api_env, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     f = gaia.Folder(demo)
     f.save_settings(f.settings())  # the folder's own (strong) settings, as the Keyframes page saves them
-    monkeypatch.setattr("gaia.runs.levers.uncertain", lambda analysis, schema: None)  # every first answer is sure
+    monkeypatch.setattr("gaia.runs.recorder.uncertain", lambda analysis, schema: None)  # every first answer is sure
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["cascade"]
     videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
@@ -236,3 +241,194 @@ def test_submit_cascade_prices_both_passes_and_caps_the_whole(demo: Path, api_en
     assert doc["cascade"]["batch"]["total_usd"] == pytest.approx(both, abs=1e-9)
     assert doc["cascade"]["batch"]["first_pass_usd"] == pytest.approx(doc["plan"]["estimate_usd"], abs=1e-6)
     assert doc["result"]["sent"] == 5
+
+
+# --- a run-now cascade keeps its roles through failures and crashes ---------------------------------------------
+
+KILLER = Path(__file__).parents[1] / "runs" / "_killer.py"
+
+
+def _gaia(*args: str, killer: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, str(KILLER), killer, *args] if killer else [sys.executable, "-m", "gaia", *args]
+    return subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, timeout=180)
+
+
+def _bills(folder: Path) -> float:
+    with gaia.Folder(folder).ledger() as ledger:
+        return sum(r.cost_usd or 0.0 for r in ledger.requests())
+
+
+def _check_once(demo: Path, emulator, capsys: pytest.CaptureFixture) -> set[str]:
+    """Every video answered once with the cheap configuration and the escalated ones once with the strong one (the
+    emulator billed each video once, or twice when escalated: nothing was paid twice), both answers kept, no
+    failure left, and ``gaia spent`` equal to the bills. Returns the escalated videos."""
+    videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
+    escalated = {v for v in videos if read_sidecar(demo / v)[CASCADE_KEY]["escalated"]}
+    assert escalated
+    for v in videos:
+        side = read_sidecar(demo / v)
+        assert side[CASCADE_KEY]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+        assert side["run"]["fingerprint"]["model"] == ("claude-sonnet-5-5" if v in escalated else "claude-haiku-5-5")
+    billed = Counter(key for _, key in emulator.billed)  # by video (its frames' key): twice only when escalated
+    assert sorted(billed.values()) == sorted(2 if v in escalated else 1 for v in videos), billed
+    assert gaia.Folder(demo).failures() == []
+    assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
+    return escalated
+
+
+@pytest.mark.parametrize("how", ["now", "batch"])
+def test_a_run_now_cascades_failed_first_answers_retried_go_as_its_first_pass_and_escalate(
+        demo: Path, api_env, capsys: pytest.CaptureFixture, how: str) -> None:
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "2 first-pass request(s) failed. Sent again now, they go as this cascade's first pass" in out, out
+    with gaia.Folder(demo).ledger() as ledger:
+        [root] = [r for r in ledger.runs() if r.note == "cascade pass 1"]
+    assert root.settings["cascade_pass"]["pass"] == 1 and root.settings["cascade_pass"]["first_run"] is None
+    failed = {f.rel_path for f in gaia.Folder(demo).failures()}
+    assert len(failed) == 2 and all(CASCADE_KEY not in (read_sidecar(demo / v) or {}) for v in failed)
+    if how == "now":
+        assert main(["run", str(demo), "--retry-failed", "--yes"]) == 0
+        out = capsys.readouterr().out
+        assert "Cascade pass 1 of 2, sent again with the cheap settings" in out, out
+        assert "Cascade pass 2 of 2" in out, out  # the demo's economy answers are uncertain: escalated right after
+    else:
+        assert main(["retry", str(demo), "--yes"]) == 0
+        assert main(["watch", str(demo), "--poll", "0.2"]) == 0  # retrieving the batch sends the second pass
+        capsys.readouterr()
+    with gaia.Folder(demo).ledger() as ledger:
+        runs = ledger.runs()
+    retries = [r for r in runs if r.retry_of]
+    assert retries and all(r.model == "claude-haiku-5-5" and r.settings["cascade_pass"]["pass"] == 1
+                           and r.settings["cascade_pass"]["first_run"] == root.run_id for r in retries)
+    seconds = [r for r in runs if (r.settings.get("cascade_pass") or {}).get("pass") == 2]
+    assert seconds and all(r.settings["cascade_pass"]["first_run"] == root.run_id for r in seconds)
+    assert {r.mode for r in seconds} == ({"standard"} if how == "now" else {"standard", "batch"})
+    escalated = _check_once(demo, api_env, capsys)
+    assert failed <= escalated
+    with gaia.Folder(demo).ledger() as ledger:  # each escalated video has exactly one second-pass request
+        second_rows = Counter(q.rel_path for r in seconds for q in ledger.requests(run_id=r.run_id))
+    assert second_rows == Counter(escalated)
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP]) == 1  # nothing left: nothing more is sent
+    assert "Nothing to send" in capsys.readouterr().err
+    assert len(api_env.billed) == 5 + len(escalated)
+
+
+def test_a_retried_first_pass_escalates_through_the_guard_with_what_the_retry_left(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """The escalation after a retry goes through the one guard with the cap less what the retry spent: blocked here
+    (the retry's cap fits its cheap answers only), it is sent by the next ``gaia run --cascade``, once."""
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1"]) == 1
+    capsys.readouterr()
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--max-cost", "0.003", "--json"]) == 1
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [r["cascade_pass"] for r in results] == [1, 2]
+    retried, second = results
+    assert retried["succeeded"] == 2 and retried["spent_usd"] < 0.003
+    assert second["run_id"] is None and "above your cap" in second["blocked"], second
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP]) == 0  # no cap now: the escalation goes, once
+    out = capsys.readouterr().out
+    assert "Sent the second pass of 1 earlier cascade(s) left between their passes." in out, out
+    _check_once(demo, api_env, capsys)
+
+
+def test_a_plain_runs_retry_is_unchanged(demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+    assert main(["run", str(demo), "--yes", "--cascade", "off"]) == 1
+    capsys.readouterr()
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--json"]) == 0
+    [again] = json.loads(capsys.readouterr().out)["results"]
+    assert again["succeeded"] == 2 and again["cascade_pass"] is None
+    with gaia.Folder(demo).ledger() as ledger:
+        runs = ledger.runs()
+    assert len(runs) == 2 and all("cascade_pass" not in r.settings and r.model == "claude-sonnet-5-5" for r in runs)
+    videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
+    assert all(CASCADE_KEY not in read_sidecar(demo / v) for v in videos)
+    assert len(api_env.billed) == len(videos)
+
+
+@pytest.mark.parametrize("point", ["online_recorded:5", "online_recorded:2", "online_row_written:6", "retry"])
+def test_a_run_now_cascade_killed_sends_nothing_twice(demo: Path, api_env, capsys: pytest.CaptureFixture,
+                                                      point: str) -> None:
+    """Killed once the first pass is all recorded (``online_recorded:5``), in the middle of it (``:2``), once the
+    second pass's first request is written but not sent (``online_row_written:6``), or once a retry now of failed
+    first answers has recorded them, before their escalation (``retry``): running the cascade again sends only what
+    has no answer, the uncertain answers go to the second pass once, and ``gaia spent`` equals the bills."""
+    run = ("run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1")
+    if point == "retry":
+        api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+        assert main(list(run)) == 1
+        capsys.readouterr()
+        killed = _gaia("run", str(demo), "--retry-failed", "--yes", "--concurrency", "1", killer="online_recorded:2")
+    else:
+        killed = _gaia(*run, killer=point)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    again = _gaia(*run)
+    assert again.returncode in (0, 1), again.stdout + again.stderr
+    if point in ("online_recorded:5", "retry"):
+        assert "Sent the second pass of 1 earlier cascade(s) left between their passes." in again.stdout, again.stdout
+    if point == "online_row_written:6":  # the second-pass request the kill left unsent: a retry sends it as pass 2
+        assert [f.mode for f in gaia.Folder(demo).failures()] == ["standard"]
+        retried = _gaia("run", str(demo), "--retry-failed", "--yes")
+        assert retried.returncode == 0 and "Cascade pass 2 of 2" in retried.stdout, retried.stdout + retried.stderr
+    escalated = _check_once(demo, api_env, capsys)
+    assert _gaia(*run).returncode == 1  # nothing more is sent
+    assert len(api_env.billed) == 5 + len(escalated)
+
+
+def test_a_run_now_cascade_an_earlier_version_recorded_without_its_passes_keeps_its_meaning(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """Earlier versions ran a cascade now as two runs with no pass recorded (only their notes): such a ledger is no
+    cascade to continue or show, and a failed request of it retried goes as the plain run it was (its own
+    settings, no second pass), as it did then."""
+    import sqlite3
+
+    from gaia.ledger import LEDGER_FILE
+
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=1)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1"]) == 1
+    capsys.readouterr()
+    with sqlite3.connect(gaia.Folder(demo).workdir / LEDGER_FILE) as db:  # as an earlier version recorded it
+        for run_id, text in db.execute("SELECT run_id, settings_json FROM runs").fetchall():
+            stored = json.loads(text)
+            stored.pop("cascade_pass")
+            db.execute("UPDATE runs SET settings_json=? WHERE run_id=?", (json.dumps(stored), run_id))
+    billed = len(api_env.billed)
+    assert gaia.Folder(demo).cascades() == ()
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--json"]) == 0
+    [again] = json.loads(capsys.readouterr().out)["results"]
+    assert again["succeeded"] == 1 and again["cascade_pass"] is None
+    [rel] = [o["rel_path"] for o in again["outcomes"]]
+    side = read_sidecar(demo / rel)
+    assert CASCADE_KEY not in side and side["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+    assert len(api_env.billed) == billed + 1  # no second pass follows
+    assert main(["retrieve", str(demo), "--json"]) == 0  # nor does a retrieval send one
+    assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
+    assert len(api_env.billed) == billed + 1
+
+
+def test_a_retried_first_pass_escalates_under_what_the_cascades_own_cap_has_left(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """The cap ``gaia run --cascade --max-cost`` was given covers the whole cascade, its retries included: a retry now
+    (given no cap of its own) sends the retried answers' second pass only through the guard with that cap less what
+    both passes and the retry spent. The cap here fits the first pass and one escalation, not five."""
+    from gaia.runs.cascade import cheap_settings
+
+    f = gaia.Folder(demo)
+    strong = f.settings()
+    first = gaia.estimate_now_usd(f.plan_now(cheap_settings(strong, "claude-haiku-5-5", "economy"), extract=True))
+    one = gaia.estimate_now_usd(f.plan_now(strong, extract=True, limit=1))
+    cap = round(first + 1.2 * one, 6)
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=4)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1", "--max-cost", str(cap),
+                 "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)["cascade"]
+    assert res["first"]["failed"] == 4 and res["second"]["succeeded"] == 1  # the first escalation fits
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--json"]) == 1
+    retried, second = json.loads(capsys.readouterr().out)["results"]
+    assert retried["cascade_pass"] == 1 and retried["succeeded"] == 4
+    assert second["cascade_pass"] == 2 and second["run_id"] is None and "above your cap" in second["blocked"], second
+    assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
+    assert _bills(demo) <= cap

@@ -129,3 +129,28 @@ def test_after_a_pilot_the_estimate_page_shows_the_rest_the_pilot_and_the_whole_
     assert metrics["The whole cascade"] == usd(expected.spent_usd + expected.total_usd)
     [line] = [m.value for m in at.markdown if m.value.startswith("Cascade, the rest:")]
     assert f"The whole cascade: {expected.whole[0]:.4f} USD" in line
+
+
+def test_a_failed_first_answer_sent_again_from_the_tab_goes_as_the_cascades_first_pass_and_escalates(
+        demo: Path, api_env) -> None:
+    from gaia.emulator import HttpFault
+    from gaia.sidecar import CASCADE_KEY, read_sidecar
+
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+    at = _page(SUBMIT, demo)
+    at.button(key="cascade_run").click().run()
+    assert not at.exception, at.exception
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "2 first-pass request(s) failed. Sent again now, they go as this cascade's first pass" in warning
+    failed = {f.rel_path for f in gaia.Folder(demo).failures()}
+    at.button(key="cascade_retry").click().run()
+    assert not at.exception, at.exception
+    said = _infos(at).replace("\\", "")
+    assert "Cascade pass 1 of 2, sent again with the cheap settings" in said and "2 answered, 0 failed" in said
+    assert "Cascade pass 2 of 2" in said, said  # the demo's economy answers are uncertain: escalated right after
+    assert not any(b.key == "cascade_retry" for b in at.button)  # sent: no second offer
+    assert gaia.Folder(demo).failures() == []
+    for rel in failed:
+        side = read_sidecar(demo / rel)
+        assert side[CASCADE_KEY]["first"]["run"]["fingerprint"]["model"] == "claude-haiku-5-5"
+        assert side[CASCADE_KEY]["escalated"] and side["run"]["fingerprint"]["model"] == "claude-sonnet-5-5"

@@ -296,3 +296,38 @@ def test_a_failed_first_pass_retried_now_keeps_its_role(demo: Path, api_env, ant
     [state] = cascade_states(demo)
     assert state.done and set(state.escalated) == escalated
     assert _spent(demo, capsys) == pytest.approx(_bills(demo), abs=1e-9)
+
+
+def test_unsent_first_pass_videos_another_send_holds_do_not_hold_back_the_second_pass(
+        demo: Path, api_env, anthropic_client, capsys: pytest.CaptureFixture) -> None:
+    """A first pass in two batches, killed once the second's intent is written (its batch never created); a plain
+    submission then takes those two videos. The next retrieval can send none of them again as the first pass
+    (another send holds them), and still sends the second pass for the escalated answers of the first batch."""
+    from dataclasses import replace
+
+    from gaia.runs.batch import submit
+    from gaia.runs.cascade import cheap_settings, first_pass_marker
+    from tests.runs._hooks import Killed, kill_at
+
+    f = gaia.Folder(demo, anthropic_client)
+    strong = f.settings()
+    cheap = cheap_settings(strong, "claude-haiku-5-5", "economy")
+    plan = plan_submission(demo, cheap, extract=True, max_batch_requests=3)
+    assert [b.n_requests for b in plan.batches] == [3, 2]
+    plan = replace(plan, cascade_pass=first_pass_marker(strong, "claude-haiku-5-5", "economy", None))
+    with pytest.raises(Killed):
+        submit(demo, plan, anthropic_client, checkpoints=kill_at("intent_written", 2))
+    plain = plan_submission(demo, strong, extract=True, client=anthropic_client)  # the never-created intent: unsent
+    held = sorted(p.rel_path for p in plain.requests)
+    assert len(held) == 2 and submit(demo, plain, anthropic_client).sent == 2
+    _wait_for_batches(anthropic_client)
+    with f.ledger() as ledger:
+        first_batch = next(b.batch_id for b in ledger.batches() if b.batch_id and b.n_requests == 3)
+    [step] = [c.to_dict() for c in f.retrieve(batch_ids=[first_batch]).cascades]
+    answered = sorted(set(_videos(demo)) - set(held))
+    assert step["unsent"] == 2 and step["resent"] == 0  # held by the plain submission: not sent again
+    assert sorted(e["rel_path"] for e in step["escalated"]) == answered  # every economy answer of the demo escalates
+    assert step["sent"] == len(answered) and step["second_run"]
+    sent = _sent(demo, anthropic_client)
+    assert {v for (v, m), n in sent.items() if m == "claude-sonnet-5-5"} == set(_videos(demo))
+    assert all(n == 1 for n in sent.values()), sent

@@ -11,8 +11,8 @@ import pytest
 from gaia.emulator import HttpFault
 from gaia.quality.tune import run_tune
 from gaia.runs.batch import submit
-from gaia.runs.failures import failures, retry_failed
-from gaia.runs.now import retry_now, run_now
+from gaia.runs.failures import failures, retry_failed, retry_now
+from gaia.runs.now import run_now
 from gaia.runs.recovery import plan_run_now, plan_submission
 from gaia.runs.trial import run_trial
 from gaia.settings import RunSettings

@@ -12,7 +12,8 @@ from gaia._cli import main
 from gaia.labels import effective_analysis
 from gaia.pricing.levers import measured_misses, wilson
 from gaia.prompts import default_profile
-from gaia.runs.levers import has_subject, spread_sample, uncertain
+from gaia.runs.escalation import has_subject, uncertain
+from gaia.runs.levers import spread_sample
 from gaia.sidecar import read_sidecar
 from tests.media.empty_clips import trap_folder
 

@@ -20,7 +20,7 @@ from gaia.pricing.models import usage_cost
 from gaia.runs import now as O
 from gaia.runs import trial as T
 from gaia.runs.batch import submit
-from gaia.runs.failures import failures, retry_failed
+from gaia.runs.failures import failures, retry_failed, retry_now
 from gaia.runs.recorder import Recorder
 from gaia.runs.recovery import plan_run_now, plan_submission, recover_interrupted
 from gaia.runs.retrieve import watch
@@ -191,7 +191,7 @@ def test_a_request_that_keeps_failing_is_recorded_then_retried_now_or_in_a_batch
     assert [f.mode for f in fails] == ["standard", "standard"] and all(f.cost_usd is None for f in fails)
     emulator.update_config(http_faults=[])
     # Retry one now ...
-    again = O.retry_now(folder, anthropic_client, request_ids=[fails[0].request_id], keyframe_sets=ksets)
+    again = retry_now(folder, anthropic_client, request_ids=[fails[0].request_id], keyframe_sets=ksets)
     assert len(again) == 1 and again[0].ok and again[0].succeeded == 1
     with Folder.of(folder).ledger() as ledger:
         retried = ledger.request(again[0].outcomes[0].request_id)
