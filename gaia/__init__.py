@@ -28,7 +28,7 @@ from gaia.media.demo import demo_folder_path, demo_ready, ensure_demo_folder
 from gaia.media.scan import FolderError, ScanResult, check_folder, is_allowed, subfolders
 from gaia.pricing.bill import Bill, BillCsvError, Spend, bill, read_bill_csv
 from gaia.pricing.estimate import Estimate
-from gaia.pricing.levers import EmptySaving, ModelRow, budget, what_if
+from gaia.pricing.levers import CascadeEstimate, EmptySaving, ModelRow, budget, what_if
 from gaia.pricing.models import TokenCounts
 from gaia.pricing.output import output_estimate
 from gaia.pricing.tokens import other_ttl
@@ -53,6 +53,7 @@ __all__ = [
     "Bill",
     "BillCsvError",
     "CamtrapDeployment",
+    "CascadeEstimate",
     "ConfigResult",
     "EmptySaving",
     "Estimate",

@@ -10,7 +10,6 @@ import contextlib
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -66,7 +65,7 @@ def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     return plan
 
 
-def _cascade_cost(plan: gaia.SubmissionPlan) -> Any:
+def _cascade_cost(plan: gaia.SubmissionPlan) -> gaia.CascadeEstimate | None:
     """Both passes of the saved cascade priced (``gaia.Folder.cascade_estimate``, what ``gaia submit --cascade``
     shows and caps with), kept while the folder's state stays; ``None`` for a plain run or nothing to send."""
     pair = gaia.Folder(folder).settings().cascade_pair
@@ -77,7 +76,7 @@ def _cascade_cost(plan: gaia.SubmissionPlan) -> Any:
                                 key=("cascade_cost", using_emulator()))
 
 
-def _cap_problem(plan: gaia.SubmissionPlan, cascade: Any, cap: float | None) -> str | None:
+def _cap_problem(plan: gaia.SubmissionPlan, cascade: gaia.CascadeEstimate | None, cap: float | None) -> str | None:
     """Why the cap blocks sending: a cascade is checked against both passes, as ``gaia submit --cascade`` does."""
     if cascade is not None:
         return gaia.cap_problem(cascade.submit_usd, cap, what=cascade.CAP_WHAT, digits=4)
@@ -150,7 +149,7 @@ def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
 
 
 
-def _render_cost(plan: gaia.SubmissionPlan, cascade: Any) -> float | None:
+def _render_cost(plan: gaia.SubmissionPlan, cascade: gaia.CascadeEstimate | None) -> float | None:
     """The estimate, the four ways to send the run, both passes of a cascade, and the spend cap (returned;
     ``None``: no cap)."""
     st.subheader("Estimated cost")
@@ -190,7 +189,7 @@ def _render_cost(plan: gaia.SubmissionPlan, cascade: Any) -> float | None:
     return cap
 
 
-def _render_send(plan: gaia.SubmissionPlan, cap: float | None, cascade: Any) -> None:
+def _render_send(plan: gaia.SubmissionPlan, cap: float | None, cascade: gaia.CascadeEstimate | None) -> None:
     """The submit button and the dry run; on submit, the batches are sent and the page moves to Progress."""
     blocking = plan.blocking_problems
     st.divider()

@@ -42,9 +42,9 @@ EXPECTED = {
     # the face and the four public namespaces
     "Folder", "Results", "views", "format", "limits", "emulator", "__version__",
     # what the verbs return, and the records a page builds
-    "BatchStatus", "Bill", "CamtrapDeployment", "ConfigResult", "EmptySaving", "Estimate", "ModelRow",
-    "OnlineResult", "PromptProfile", "RetrieveResult", "RunSettings", "ScanResult", "Spend", "SubmissionPlan",
-    "SubmitResult", "TokenCounts", "TrialResult", "TrialUndo", "TuneResult", "Verdict",
+    "BatchStatus", "Bill", "CamtrapDeployment", "CascadeEstimate", "ConfigResult", "EmptySaving", "Estimate",
+    "ModelRow", "OnlineResult", "PromptProfile", "RetrieveResult", "RunSettings", "ScanResult", "Spend",
+    "SubmissionPlan", "SubmitResult", "TokenCounts", "TrialResult", "TrialUndo", "TuneResult", "Verdict",
     # the errors a caller catches
     "BillCsvError", "FolderBusy", "FolderError", "LabelError", "MissingApiKey", "ProfileNotFound", "SidecarError",
     # the operations of no folder: the client, choosing a folder, the demo, the models and their prices, the cap
