@@ -325,11 +325,11 @@ class Folder(WorkingFolder):
     def cascade(self, cheap_model: str, cheap_preset: str, *, settings: RunSettings | None = None,
                 limit: int | None = None, concurrency: int = DEFAULT_CONCURRENCY, max_cost_usd: float | None = None,
                 likely_empty: Mapping[str, str] | None = None, on_progress: Progress | None = None,
-                on_pass: Callable[[int, int], None] | None = None,
+                on_pass: Callable[[int, int, str], None] | None = None,
                 checkpoints: Checkpoints | None = None) -> CascadeResult:
         """Run now in two passes: every video with ``cheap_model`` at ``cheap_preset``, then only the uncertain
         answers again with the folder's settings (and those of earlier run-now cascades still waiting for their
-        second pass); ``on_pass(n, videos)`` says each pass as it starts."""
+        second pass); ``on_pass(n, videos, model)`` says each pass as it starts."""
         return run_cascade(self, self.api(), cheap_model, cheap_preset, settings=settings, limit=limit,
                            concurrency=concurrency, max_cost_usd=max_cost_usd, likely_empty=likely_empty,
                            on_progress=on_progress, on_pass=on_pass, checkpoints=checkpoints or NO_CHECKPOINTS)

@@ -87,9 +87,9 @@ def render_cascade(folder: Path) -> None:
 
             passes: list[str] = []
 
-            def on_pass(n: int, videos: int) -> None:
+            def on_pass(n: int, videos: int, model: str) -> None:
                 status.update(label=f"Cascade: pass {n} of 2…")
-                passes.append(V.cascade_pass_line(n, videos, cheap if n == 1 else settings.model, preset))
+                passes.append(V.cascade_pass_line(n, videos, model, preset))
                 st.write(passes[-1])
 
             res = gaia.Folder(folder, client()).cascade(cheap, preset, settings=settings, on_progress=progress,

@@ -102,10 +102,9 @@ def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, c
                    f"answers again with {settings.model}?", args.yes):
         return 1
 
-    def on_pass(n: int, videos: int) -> None:
+    def on_pass(n: int, videos: int, model: str) -> None:
         if not args.json:
-            what = f"{cheap_model}, {preset} frames" if n == 1 else f"{settings.model}, the folder's frames"
-            print(f"Pass {n} of 2: {videos} video(s) ({what})")
+            print(gaia.views.cascade_pass_line(n, videos, model, preset))
 
     try:
         empty = skip_empty(args, "run", folder, settings)

@@ -401,7 +401,7 @@ class SentNow:
 def continue_now(folder: Folder | Path | str, client: Any, *, first_runs: Collection[str] | None = None,
                  max_cost_usd: float | None = None, concurrency: int = DEFAULT_CONCURRENCY,
                  on_progress: Callable[[int, int], None] | None = None,
-                 on_pass: Callable[[int, int], None] | None = None,
+                 on_pass: Callable[[int, int, str], None] | None = None,
                  checkpoints: Checkpoints = NO_CHECKPOINTS) -> tuple[SentNow, ...]:
     """Send now the second pass of every cascade whose first pass all went now (those of ``first_runs``, when
     given) and has all its answers: its escalated videos no second-pass request holds yet, with the strong
@@ -410,9 +410,10 @@ def continue_now(folder: Folder | Path | str, client: Any, *, first_runs: Collec
     The rule and the records are the batch cascade's (``_judge``); only the transport differs. Each cascade's
     second pass goes through the one guard with what is left of its own cap (the cap it was started with, less
     what both its passes cost so far, failed and retried requests included), and no more than what is left of
-    ``max_cost_usd`` over this call. ``on_pass(2, videos)`` is called as each starts. A cascade killed between
-    its passes, or whose failed first answers were retried now, continues here; nothing is sent twice: a
-    second-pass request in the ledger (answered, failed or in flight) takes its video out.
+    ``max_cost_usd`` over this call. ``on_pass(2, videos, model)`` is called as each starts (``model``: the one
+    that cascade recorded as strong). A cascade killed between its passes, or whose failed first answers were
+    retried now, continues here; nothing is sent twice: a second-pass request in the ledger (answered, failed or
+    in flight) takes its video out.
     """
     f = Folder.of(folder)
     if not f.has_ledger:
@@ -437,7 +438,7 @@ def continue_now(folder: Folder | Path | str, client: Any, *, first_runs: Collec
         left = [c for c in (_left(group.step, group_spent),
                             None if max_cost_usd is None else max(0.0, max_cost_usd - spent)) if c is not None]
         if on_pass:
-            on_pass(2, len(plan.requests))
+            on_pass(2, len(plan.requests), plan.model)
         res = run_now(f, plan, client, concurrency=concurrency, max_cost_usd=min(left) if left else None,
                       on_progress=on_progress, note="cascade pass 2", checkpoints=checkpoints)
         spent += res.spent_usd

@@ -14,7 +14,7 @@ taught (``escalation_share``) and what it already cost (``cascade_spent``) feed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,7 @@ def run_cascade(
     max_cost_usd: float | None = None,
     likely_empty: Mapping[str, str] | None = None,
     on_progress: Any = None,
-    on_pass: Any = None,
+    on_pass: Callable[[int, int, str], None] | None = None,
     checkpoints: Checkpoints = NO_CHECKPOINTS,
 ) -> CascadeResult:
     """Two ordinary runs now: every video with the cheap configuration, then the uncertain ones with ``settings``.
@@ -218,7 +218,8 @@ def run_cascade(
     (``gaia retry``, retry now) goes as its pass in this cascade. The second pass is ``continue_now``, which
     also sends the uncertain answers of earlier run-now cascades that have none yet (a run killed between its
     passes, retried first answers) under their own caps. Videos already through this cascade are skipped. The
-    spend cap covers everything this run sends. ``on_pass(n, videos)`` is called as pass ``n`` (1 or 2) starts.
+    spend cap covers everything this run sends. ``on_pass(n, videos, model)`` is called as pass ``n`` (1 or 2)
+    starts, with the model it sends to.
     """
     f = Folder.of(folder)
     strong = settings or f.settings()
@@ -238,7 +239,7 @@ def run_cascade(
     plan1 = replace(plan1, cascade_pass=first_pass_marker(strong, cheap_model, cheap_preset, max_cost_usd))
     nothing = not plan1.requests and not plan1.blocking_problems
     if on_pass and not nothing:
-        on_pass(1, len(plan1.requests))
+        on_pass(1, len(plan1.requests), plan1.model)
     first = OnlineResult(estimate_usd=0.0) if nothing else run_now(
         f.path, plan1, client, concurrency=concurrency, max_cost_usd=max_cost_usd, on_progress=on_progress,
         note="cascade pass 1", checkpoints=checkpoints)

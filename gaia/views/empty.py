@@ -124,8 +124,9 @@ def cascade_default_model(models: Sequence[str]) -> str:
 
 
 def cascade_pass_line(n: int, videos: int, model: str, preset: str) -> str:
-    """``Pass 1 of 2: 5 video(s) with claude-haiku-5-5 at the economy frame size.``"""
-    frames = f"at the {preset} frame size" if n == 1 else "with the folder's frames"
+    """``Pass 1 of 2: 5 video(s) with claude-haiku-5-5 at the economy frame size.`` (pass 2: the model its
+    cascade recorded as strong, with that configuration's frames, which may be an earlier cascade's)."""
+    frames = f"at the {preset} frame size" if n == 1 else "at its strong configuration's frame size"
     return f"Pass {n} of 2: {videos} video(s) with {model} {frames}."
 
 

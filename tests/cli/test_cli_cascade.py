@@ -334,6 +334,26 @@ def test_a_retried_first_pass_escalates_through_the_guard_with_what_the_retry_le
     _check_once(demo, api_env, capsys)
 
 
+def test_an_earlier_cascades_second_pass_is_named_by_the_model_it_goes_to(
+        demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
+    """A rerun that sends an earlier cascade's second pass says the model that cascade recorded as strong, not the
+    folder's settings of today (which the user changed in between)."""
+    from dataclasses import replace
+
+    api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--concurrency", "1"]) == 1
+    capsys.readouterr()
+    assert main(["run", str(demo), "--retry-failed", "--yes", "--max-cost", "0.003"]) == 1  # escalation blocked
+    capsys.readouterr()
+    f = gaia.Folder(demo)
+    f.save_settings(replace(f.settings(), model="claude-opus-5-5"))
+    assert main(["run", str(demo), "--yes", "--cascade", CHEAP]) == 0
+    out = capsys.readouterr().out
+    assert "Pass 2 of 2: 2 video(s) with claude-sonnet-5-5" in out, out  # the 2 retried, both uncertain
+    assert "claude-opus-5-5" not in out, out
+    _check_once(demo, api_env, capsys)
+
+
 def test_a_plain_runs_retry_is_unchanged(demo: Path, api_env, capsys: pytest.CaptureFixture) -> None:
     api_env.update_config(http_faults=[HttpFault(route="messages.create", status=400, count=2)])
     assert main(["run", str(demo), "--yes", "--cascade", "off"]) == 1
