@@ -280,10 +280,12 @@ class Folder(WorkingFolder):
 
     def plan_now(self, settings: RunSettings | None = None, *, force: bool = False, limit: int | None = None,
                  extract: bool = False, image_source: str = "base64", likely_empty: Mapping[str, str] | None = None,
-                 on_progress: Progress | None = None) -> SubmissionPlan:
-        """What a run now would send (the same requests as a batch) and what is skipped and why; nothing is sent."""
+                 on_progress: Progress | None = None, like: SubmissionPlan | None = None) -> SubmissionPlan:
+        """What a run now would send (the same requests as a batch) and what is skipped and why; nothing is sent.
+        ``like``: this folder's batch plan (``plan``) for the same state, settings and ``force``, whose requests,
+        batches and estimate are then shared instead of planned again."""
         return plan_run_now(self, settings, limit=limit, force=force, extract=extract, image_source=image_source,
-                            likely_empty=likely_empty, on_progress=on_progress)
+                            likely_empty=likely_empty, on_progress=on_progress, like=like)
 
     def plan_cascade(self, cheap_model: str, cheap_preset: str, settings: RunSettings | None = None, *,
                      limit: int | None = None, likely_empty: Mapping[str, str] | None = None,

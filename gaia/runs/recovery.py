@@ -14,7 +14,7 @@ call: prepare, read (or extract) the keyframes, then the pure plan (``gaia.runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,17 +211,18 @@ def plan_submission(
     folder = Folder.of(folder)
     settings = settings or folder.settings()
     profile, problems = _profile_and_problems(folder, settings, profile)
-    if client is not None:
-        problems.extend(api_model_problems(client, settings.model))
+    asked = api_model_problems(client, settings.model) if client is not None else []
+    problems.extend(asked)
     problems.extend(prepare(folder, client).problems)
     if client is not None:
         folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     skipped: list[SkippedVideo] = []
     if keyframe_sets is None:
         keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)
-    return build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
+    plan = build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
                       max_tokens=max_tokens, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
                       image_source=image_source, skipped=skipped, problems=problems, likely_empty=likely_empty)
+    return replace(plan, model_problems=tuple(asked)) if asked else plan
 
 
 def plan_run_now(
@@ -236,8 +237,23 @@ def plan_run_now(
     image_source: str = "base64",
     on_progress: Progress | None = None,
     likely_empty: Mapping[str, str] | None = None,
+    like: SubmissionPlan | None = None,
 ) -> SubmissionPlan:
-    """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit`` videos)."""
+    """The plan for a run now: exactly what ``plan_submission`` would batch (the first ``limit`` videos).
+
+    ``like``: the batch plan ``plan_submission`` made for the same folder state, settings and ``force`` (no limit,
+    no other option): a run now sends the same requests, so they, the batches, skips and estimate are shared
+    with it instead of planned again (at 100,000 videos, some 50 MB and ten seconds); only the problems the
+    Models endpoint gave the batch plan are left out, as a run now does not ask it. A ``like`` for other
+    settings, a limit or another option is ignored.
+    """
+    if (like is not None and limit is None and not extract and image_source == like.image_source
+            and likely_empty is None and profile is None and keyframe_sets is None and like.cascade_pass is None
+            and like.retry_of_run is None and Path(like.folder) == Folder.of(folder).path
+            and like.settings == (settings or Folder.of(folder).settings())):
+        asked = like.model_problems
+        return replace(like, problems=tuple(p for p in like.problems if not any(p is q for q in asked)),
+                       model_problems=())
     return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
                            extract=extract, image_source=image_source, on_progress=on_progress,
                            likely_empty=likely_empty)

@@ -192,3 +192,16 @@ def test_prompt_trial_answers_can_be_kept(api_env, ready_folder):
     assert any("Kept the 2 answer(s)" in s.value for s in at.success)
     assert "trial_keep_answers" not in [b.key for b in at.button]
     assert read_sidecar(folder / "a.mp4")["analysis"]["summary"] != "mine"
+
+
+def test_run_now_tab_shares_the_batch_plans_requests(api_env, ready_folder):
+    from pages._ui import _folder_latest
+
+    folder = ready_folder(LAYOUT)
+    at = _submit(folder)
+    assert not at.exception, at.exception
+    latest = {name: value for (name, where), (_token, value) in _folder_latest().items() if Path(where) == folder}
+    batch, now = latest["Folder.plan"], latest["Folder.plan_now"]
+    assert len(now.requests) == 3 and now.requests is batch.requests and now.estimate is batch.estimate
+    fresh = gaia.Folder(folder).plan_now()  # what the tab showed before it shared them
+    assert now.requests == fresh.requests and now.problems == fresh.problems and now.estimate == fresh.estimate

@@ -114,3 +114,33 @@ def test_a_send_right_after_the_plans_in_flight_check_is_never_paid_twice(tmp_pa
     res = submit_batch(folder, batch_plan, anthropic_client)
     assert res.sent == 0
     assert _sent(folder, anthropic_client, emulator) == Counter(NAMES)
+
+
+class _NoBatches:
+    """The emulator's client, whose Models endpoint says the model takes no batches."""
+
+    def __init__(self, client):
+        self._client = client
+        info = type("Info", (), {"capabilities": type("Caps", (), {"batch": type("S", (), {"supported": False})()})()})
+        self.models = type("Models", (), {"retrieve": staticmethod(lambda model: info())})()
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("no_batches", [False, True])
+def test_run_now_plan_shares_the_batch_plans_requests(tmp_path, fake_ksets, anthropic_client, no_batches):
+    folder = tmp_path / "v"
+    ksets = fake_ksets(folder, NAMES, frames=1)
+    client = _NoBatches(anthropic_client) if no_batches else anthropic_client
+    batch = plan_submission(folder, RunSettings(), keyframe_sets=ksets, client=client)
+    assert bool(batch.model_problems) == no_batches and batch.ok != no_batches
+    alone = plan_run_now(folder, RunSettings(), keyframe_sets=ksets)
+    shared = plan_run_now(folder, RunSettings(), like=batch)
+    assert shared.requests is batch.requests and shared.estimate is batch.estimate  # shared, not planned again
+    assert shared.problems == alone.problems and shared.ok  # what the Models endpoint said is the batch's alone
+    for name in ("requests", "batches", "skipped", "estimate", "estimate_usd", "notes", "max_tokens", "profile"):
+        assert getattr(shared, name) == getattr(alone, name), name
+    other = plan_run_now(folder, RunSettings(model="claude-haiku-4-5"), like=batch)  # other settings: planned anew
+    assert other.requests is not batch.requests and other.model == "claude-haiku-4-5"
+    assert plan_run_now(folder, RunSettings(), limit=2, like=batch).requests is not batch.requests  # a limit: anew
