@@ -281,10 +281,7 @@ def _render_answers() -> None:
     _seed("submit_max_tokens", settings.max_tokens)
     with st.container(border=True):
         c = st.columns([3, 2])
-        # The options' labels stay the same while answers come in: the browser keeps a selectbox's choice by its
-        # label, so a label with the answer count in it showed the count from before a run. The count is below.
-        labels = {r.key: r.name if [x.name for x in rows].count(r.name) == 1 else f"{r.name} ({r.hash[:8]})"
-                  for r in rows}
+        labels = V.profile_names(rows)  # names only: the answer count is in the caption below
         key = c[0].selectbox("Prompt profile", keys, key="submit_profile", format_func=lambda k: labels[k],
                              help="The schema drives how long answers are, and output is most of a bill. “compact” "
                                   "keeps every scored field and leaves out the prose ones.")

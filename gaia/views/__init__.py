@@ -18,6 +18,7 @@ from gaia.views.answer_length import (
     ProfileOutput,
     advice_level,
     profile_label,
+    profile_names,
     profile_outputs,
     profile_records,
 )
@@ -433,6 +434,7 @@ __all__ = [
     "preset_rows",
     "problem_records",
     "profile_label",
+    "profile_names",
     "profile_outputs",
     "profile_records",
     "quality_text",

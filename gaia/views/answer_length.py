@@ -9,6 +9,7 @@ so, beside the figure the estimate assumes until then. The answer length limit's
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,13 @@ def profile_outputs(folder: Folder | Path | str, model: str) -> list[ProfileOutp
 def profile_label(row: ProfileOutput) -> str:
     """``compact · 640 output tokens an answer (median of 12)``."""
     return f"{row.name} · {row.output_text}"
+
+
+def profile_names(rows: list[ProfileOutput]) -> dict[str, str]:
+    """Each profile's option text in a picker, by key: its name, with its hash's start where two share a name. No
+    answer count: the browser keeps a selectbox's choice by its text, so a count in it would show the old one."""
+    names = Counter(r.name for r in rows)
+    return {r.key: r.name if names[r.name] == 1 else f"{r.name} ({r.hash[:8]})" for r in rows}
 
 
 def profile_records(rows: list[ProfileOutput]) -> list[dict[str, Any]]:
