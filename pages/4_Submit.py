@@ -24,6 +24,7 @@ from pages._ui import (
     PAGE_PROGRESS,
     PAGE_SELECT,
     StreamlitProgress,
+    batch_plan_key,
     client,
     forget_folder_state,
     limit_confirmed,
@@ -57,7 +58,7 @@ def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     if not extract:
         with st.spinner("Checking every video against the API's limits and pricing the run…"):
             return per_folder_state(folder, gaia.Folder(folder, client()).plan, force=force,
-                                    key=("batch", force, using_emulator()))
+                                    key=batch_plan_key(force))
     progress = StreamlitProgress("Extracting keyframes")
     with st.spinner("Checking every video against the API's limits and pricing the run…"):
         plan = gaia.Folder(folder, client()).plan(force=force, extract=extract, on_progress=progress)

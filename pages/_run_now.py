@@ -23,6 +23,7 @@ import gaia
 from pages._ui import (
     StreamlitProgress,
     analysis_view,
+    batch_plan_key,
     client,
     forget_folder_state,
     limit_confirmed,
@@ -31,7 +32,6 @@ from pages._ui import (
     per_folder_state,
     per_folder_state_known,
     table,
-    using_emulator,
 )
 
 ss = st.session_state
@@ -40,8 +40,7 @@ ss = st.session_state
 def _plan(folder: Path, limit: int | None, force: bool) -> gaia.SubmissionPlan:
     """The run-now plan, kept in the session until the folder's state changes: the same requests as the Submit
     page's batch plan for this state and ``force`` when that one is made already (shared, not planned again)."""
-    like = None if limit is not None else per_folder_state_known(folder, gaia.Folder.plan,
-                                                                 key=("batch", force, using_emulator()))
+    like = None if limit is not None else per_folder_state_known(folder, gaia.Folder.plan, key=batch_plan_key(force))
     with st.spinner("Checking the videos and pricing the run…"):
         return per_folder_state(folder, gaia.Folder(folder).plan_now, limit=limit, force=force, like=like,
                                 key=(limit, force))

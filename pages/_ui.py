@@ -92,6 +92,11 @@ def using_emulator() -> bool:
     return api_key() is None or bool(st.session_state.get("use_emulator"))
 
 
+def batch_plan_key(force: bool) -> tuple[Any, ...]:
+    """What the Submit page keeps its batch plan under (``per_folder_state``), which the Run now tab reuses."""
+    return ("batch", force, using_emulator())
+
+
 def client() -> Any:
     """An Anthropic client for this session: the real API with a key, else the local emulator."""
     if not using_emulator():
