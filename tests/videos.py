@@ -127,6 +127,18 @@ def make(kind: str, out: Path) -> Path:
     return out
 
 
+def slow_to_extract(out: Path, hue: int) -> Path:
+    """A 1080p clip, 16 s, with one keyframe (coloured by ``hue``, so each is its own content for the frame caches).
+
+    Reaching a frame late in it decodes hundreds of frames, so extracting its keyframes takes about a second
+    here, far longer than the browser needs to draw a progress step (the small kinds above take 20 ms).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _ff("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25:duration=16", "-vf", f"hue=h={hue}", *X264,
+        "-g", "400", str(out))
+    return out
+
+
 GOOD_KINDS = ("testsrc", "testsrc_gop1", "bframes", "hd", "cuts", "black_edges", "black_open_long_gop", "static",
               "rotated", "vfr", "offset", "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
 BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")

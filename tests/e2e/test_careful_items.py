@@ -277,15 +277,14 @@ def test_item06_extraction_and_tune_pricing_show_progress_with_counts(
     (item 7) and says which prices its two money columns use (item 9)."""
     folder = made("progress")
     folder.mkdir(parents=True)
-    # More videos than workers, each of its own content (no frame cache shared with another test's folder), so
-    # the bar has steps to show.
-    for name, kind in (("a.mp4", "bframes"), ("b.mp4", "black_edges"), ("c.mp4", "distinct"),
-                       ("d.mp4", "testsrc_gop1"), ("e.mp4", "late_event")):
-        media.make(kind, folder / name)
+    # More videos than workers, each of its own content (no frame cache shared with another test's folder) and
+    # slow to extract (about a second each): the bar's steps are far apart in time, so the browser draws them
+    # whatever the machine's speed. With small clips the whole extraction took about 0.1 s, and on a busy machine
+    # the server sent nothing before the page's rerun cleared its queue (seen in CI: no bar at all).
+    for i, name in enumerate(("a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4")):
+        media.slow_to_extract(folder / name, hue=70 * i)
     (folder / "zero.mp4").write_bytes(b"")
     f = gaia.Folder(folder)
-    # Six frames a video: enough work per video that the browser sees the bar between videos (with two, a fast
-    # machine finished all five before the bar's first render, and the test read only "5 of 5").
     f.save_settings(f.settings().with_keyframes(count=6))
     open_page(page, app_server, folder, "Keyframes")
     go = page.get_by_role("button", name=re.compile(r"^Extract keyframes for 5 video"))
