@@ -283,6 +283,11 @@ class KeyframeSet:
         return self.origin.path if isinstance(self.origin, VideoRecord) else self.origin
 
     @property
+    def n_frames(self) -> int:
+        """How many frames (``len(frames)``, without making them)."""
+        return len(self.frame_data)
+
+    @property
     def frames(self) -> tuple[Keyframe, ...]:
         """The frames in time order (made from the cache's compact form when it holds them so)."""
         data = self.frame_data

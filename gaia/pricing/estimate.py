@@ -711,7 +711,7 @@ def _extracted(f: Folder, settings: RunSettings, model: str,
         if m not in cat.models:
             continue
         sets = cached_keyframes(f.path, settings=settings.keyframes, model=m, records=records)
-        n = sum(1 for s in sets if s.frames)
+        n = sum(1 for s in sets if s.n_frames)
         if best is None or n > best[0]:
             best = (n, m, sets)
     return (best[1], best[2]) if best else (model, [])
