@@ -345,22 +345,32 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
     # may change the tier), since pages ask for every video's id on every rerun: by settings and the tier's two
     # figures (all ``target_size`` reads of it: models of one tier share their ids), then by the record itself
     # (records are frozen, and one scan's records are shared: no key of their own to hold).
+    return _set_id(record, settings, model, remember=True)
+
+
+def _set_id(record: VideoRecord, settings: KeyframeSettings, model: str, *, remember: bool) -> str:
     tier = model_facts(model).image_tier
     memo = (ALGORITHM_VERSION, settings, tier.max_edge, tier.max_tokens)
     per_record = _set_id_memo.get(memo)
     hit = per_record.get(record) if per_record is not None else None
     if hit is not None:
         return hit
+    set_id = _new_set_id(record, settings, model)
+    if not remember:
+        return set_id
+    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
+        _set_id_memo.clear()
+    _set_id_memo.setdefault(memo, {})[record] = set_id
+    return set_id
+
+
+def _new_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     w, h = target_size(record, settings, model)
     key = json.dumps(
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
-        _set_id_memo.clear()
-    _set_id_memo.setdefault(memo, {})[record] = set_id
-    return set_id
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 SET_ID_MEMO_ENTRIES = 400_000
@@ -936,6 +946,25 @@ def cached_keyframes(
     if _manifest_reads != reads:  # manifests had to be read: the index is missing, stale or short of them
         _save_index(root)
     return out
+
+
+def count_cached(folder: Path | str, *, settings: KeyframeSettings, model: str,
+                 records: Sequence[VideoRecord] | None = None) -> int:
+    """How many of the videos ``cached_keyframes`` would give frames (the same count: ``sum(1 for k in
+    cached_keyframes(...) if k.frames)``), making no set and remembering nothing for an image tier the pages have
+    not asked for: the estimate asks it of every other tier to find the frames a folder has (100,000 sets and
+    ids each)."""
+    folder = Path(folder)
+    root = _frames_root(folder)
+    _load_index(root)
+    n = 0
+    for rec in _resolve_records(folder, records):
+        if not rec.usable:
+            continue
+        set_id = _set_id(rec, settings, model, remember=False)
+        data = _read_manifest(os.path.join(root, set_id))
+        n += data is not None and data.set_id == set_id and len(data.frames) > 0
+    return n
 
 
 def extract_keyframes(

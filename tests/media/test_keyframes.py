@@ -580,3 +580,19 @@ def test_frames_that_do_not_pack_stay_as_they_are():
     assert PackedFrames.of("/d", [(1.0, "x.jpg", 320, 240, 2 ** 70, 103, "seek", None)]) is None
     assert PackedFrames.of("/d", [(1.0, "a/x.jpg", 320, 240, 4, 103, "seek", None)]) is None  # not flat
     assert PackedFrames.of("/d", [(1, "x.jpg", 320, 240, 4, 103, "seek", None)]) is None  # not a float
+
+
+def test_counting_another_tiers_frames_gives_the_sets_count_and_keeps_nothing(make_folder):
+    """The estimate counts every other image tier's extracted frames (``count_cached``): the same count as the sets
+    would give, for a tier with frames and one without, remembering no set id or set for them."""
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "bad.mp4": "text"})
+    big = KeyframeSettings(count=2, max_edge=None)
+    _extract(folder, HIGH, count=2, max_edge=None)
+    for model in (HIGH, STANDARD):
+        kf._set_id_memo.clear()
+        n = kf.count_cached(folder, settings=big, model=model)
+        assert kf._set_id_memo == {}
+        assert n == sum(1 for k in cached_keyframes(folder, settings=big, model=model) if k.frames)
+    assert kf.count_cached(folder, settings=big, model=HIGH) == 2
