@@ -398,7 +398,7 @@ class _Manifest:
     # The last two sets made from it (for two models, say): handed out again to the next caller asking for the same
     # record, settings and model, so the pages, the plans and the estimate hold one set per video between them, not
     # one each (100 bytes a video each).
-    last: tuple[Any, ...] = field(default=(), compare=False)
+    last: Any = field(default=(), compare=False)  # the set alone while there is one (no tuple for it), then a pair
 
 
 # Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
@@ -567,13 +567,17 @@ def _load_manifest(record: VideoRecord, out_dir: Path | str, settings: KeyframeS
     data = _read_manifest(out_dir)
     if data is None or data.set_id != set_id:
         return None
-    for last in data.last:
+    if data.set_id is not set_id:  # one copy of the id (the memo's) for the manifest and its sets, not one each
+        object.__setattr__(data, "set_id", set_id)
+    remembered = data.last if isinstance(data.last, tuple) else (data.last,)
+    for last in remembered:
         if (last.origin is record and last.rel_path == record.rel_path and last.settings == settings
                 and last.model == model and last.set_id == set_id):
             return last  # type: ignore[no-any-return]
     kset = KeyframeSet(record, record.rel_path, settings, model, set_id, data.frames,
                        data.problem, cached=True, note=data.note)
-    object.__setattr__(data, "last", (kset, *data.last[:1]))  # frozen for everything but these remembered answers
+    # Frozen for everything but these remembered answers (and the id's one copy above).
+    object.__setattr__(data, "last", (kset, remembered[0]) if remembered else kset)
     return kset
 
 
