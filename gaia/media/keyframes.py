@@ -399,10 +399,12 @@ class _Manifest:
     # record, settings and model, so the pages, the plans and the estimate hold one set per video between them, not
     # one each (100 bytes a video each).
     last: Any = field(default=(), compare=False)  # the set alone while there is one (no tuple for it), then a pair
+    stamp: Any = field(default=None, compare=False)  # its directory's and file's identity when read, packed (_packed)
 
 
-# Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
-_manifest_memo: dict[str, tuple[Any, _Manifest]] = {}
+# Each entry: the manifest (with its stamp packed into 40 bytes), by the set's directory as text (the frames' own
+# ``dir``).
+_manifest_memo: dict[str, _Manifest] = {}
 _STAMP = struct.Struct("<qQqQQ")  # directory mtime, inode; manifest mtime, inode, size
 
 
@@ -434,8 +436,8 @@ def _read_manifest(out_dir: Path | str) -> _Manifest | None:
         return None
     key = str(out_dir)
     hit = _manifest_memo.get(key)
-    if hit is not None and hit[0] == _packed(stamp):
-        return hit[1]
+    if hit is not None and hit.stamp == _packed(stamp):
+        return hit
     out_dir = Path(out_dir)
     global _manifest_reads
     _manifest_reads += 1
@@ -456,10 +458,11 @@ def _read_manifest(out_dir: Path | str) -> _Manifest | None:
         Keyframe(t, out_dir / file, w, h, b, tok, src, rule) if "/" in file else
         Keyframe(common_value(t), None, w, h, b, tok, src, rule, dir=key, name=file)
         for t, file, w, h, b, tok, src, rule in rows)
-    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"), flat)
+    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"), flat,
+                         stamp=_packed(stamp))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (_packed(stamp), manifest)
+    _manifest_memo[key] = manifest
     return manifest
 
 
@@ -497,8 +500,8 @@ def _frames(frames: tuple[Keyframe, ...] | PackedFrames) -> tuple[Keyframe, ...]
     return frames if isinstance(frames, tuple) else frames.unpack()
 
 
-def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest] | None:
-    """One index line as (set directory, stamp, manifest), or ``None`` when it is damaged in any way."""
+def _index_entry(root: Path, line: str) -> tuple[str, _Manifest] | None:
+    """One index line as (set directory, manifest with its stamp), or ``None`` when it is damaged in any way."""
     crc, _, payload = line.rstrip("\n").partition(" ")
     try:
         if int(crc, 16) != zlib.crc32(payload.encode()):
@@ -514,7 +517,7 @@ def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest
         kfs = PackedFrames.of(out_dir, rows) or tuple(
             Keyframe(common_value(t), None, w, h, b, tok, src, rule, dir=out_dir, name=file)
             for t, file, w, h, b, tok, src, rule in rows)
-        return out_dir, tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
+        return out_dir, _Manifest(set_id, kfs, problem, note, stamp=_packed(tuple(int(x) for x in stamp)))
     except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
         return None
 
@@ -534,7 +537,7 @@ def _load_index(root: Path) -> None:
             for line in fh:
                 entry = _index_entry(root, line)
                 if entry is not None and entry[0] not in _manifest_memo and len(_manifest_memo) < MANIFEST_MEMO_ENTRIES:
-                    _manifest_memo[entry[0]] = (_packed(entry[1]), entry[2])
+                    _manifest_memo[entry[0]] = entry[1]
     except (OSError, UnicodeError):
         return
 
@@ -545,7 +548,7 @@ def _save_index(root: Path) -> None:
         return
     prefix = str(root) + os.sep
     with _index_lock:
-        entries = [(k[len(prefix):], _unpacked(stamp), m) for k, (stamp, m) in list(_manifest_memo.items())
+        entries = [(k[len(prefix):], _unpacked(m.stamp), m) for k, m in list(_manifest_memo.items())
                    if m.flat and k.startswith(prefix) and os.sep not in k[len(prefix):]]
 
         def write(fh: Any) -> None:
