@@ -9,8 +9,10 @@ For each folder and each pilot (a few videos sent through the cascade first), in
 3. the rest is sent (``run_cascade``) and its bills measured as ``gaia spent`` counts them.
 
 It prints, per folder and pilot, the rest's estimate / actual / error and whether the range holds it, the same
-for the whole cascade, and each pass's output tokens per video: the pilot's mean, what the estimate predicts
-for the rest, and the rest's actual mean (output is most of the bill). The folders:
+for the whole cascade, what the estimate would have been with the rest's actual output per video (what output
+alone got wrong), and each pass's output tokens per video: the pilot's mean, what the estimate predicts for the
+rest, and the rest's actual mean (output is most of the bill). Once per folder, every answer is predicted from
+all the others (leave-one-out), with and without the frames they were sent. The folders:
 
 - ``demo``: the demo folder (5 videos, 6 frames each: nothing GAIA knows differs between them);
 - ``larger``: 13 videos (the demo's 5, 3 of them again, 5 clips with one big animal: last round's folder);
@@ -159,7 +161,33 @@ def one(root: Path, name: str, pilot_name: str, pilot: list[str], client) -> dic
         new_runs = {r.run_id for r in ledger.requests()} - runs_before
     after = _outputs(folder, new_runs)
     return {"folder": name, "pilot": pilot_name, "videos": len(rels), "est": est, "actual": actual,
-            "spent": spent, "before": before, "after": after, "predicted": predicted}
+            "spent": spent, "before": before, "after": after, "predicted": predicted, "loo": _leave_one_out(folder)}
+
+
+def _leave_one_out(folder: Path) -> dict[str, tuple[float, float, int]]:
+    """Per model, every answer predicted from all the others (``from_history``, with and without the frames they
+    were sent): the mean |error| of each, and how many answers."""
+    import gaia
+    from gaia.pricing.models import usage_tokens
+    from gaia.pricing.output import from_history
+
+    by_model: dict[str, list[tuple[int, int]]] = {}
+    with gaia.Folder(folder).ledger() as ledger:
+        for r in ledger.requests():
+            if r.usage and r.status == "succeeded":
+                by_model.setdefault(r.model or "", []).append((len(r.timestamps), int(usage_tokens(r.usage).output)))
+    out = {}
+    for model, rows in by_model.items():
+        if len(rows) < 3:
+            continue
+        err_f = err_p = 0.0
+        for i, (x, y) in enumerate(rows):
+            others = rows[:i] + rows[i + 1:]
+            ys, xs = [o for _f, o in others], [f for f, _o in others]
+            err_f += abs(from_history(ys, remaining=1, frames=xs, to_send=[x]).point - y) / y
+            err_p += abs(from_history(ys, remaining=1).point - y) / y
+        out[model] = (err_f / len(rows), err_p / len(rows), len(rows))
+    return out
 
 
 def main() -> None:
@@ -211,6 +239,10 @@ def _print(r: dict) -> None:
             off += (pred - _mean(r["after"][model])) * videos * rates(facts_of(model), batch=False)["output"]
     print(f"{'':>18} with the rest's actual output per video: rest {est.total_usd - off:.5f} "
           f"{(est.total_usd - off - actual) / actual:+6.1%}")
+    if r["pilot"] == "spread":
+        for model, (err_f, err_p, n) in sorted(r["loo"].items()):
+            print(f"{'':>18} leave-one-out over the folder's {n} {model} answers: mean |error| with the frames "
+                  f"{err_f:.1%}, the mean of the others {err_p:.1%}")
     for model in sorted(set(r["before"]) | set(r["after"])):
         pred = r["predicted"].get(model)
         print(f"{'':>18} {model:<18} output/video: pilot {_mean(r['before'].get(model, [])):6.0f} "
