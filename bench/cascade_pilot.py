@@ -16,10 +16,10 @@ all the others (leave-one-out), with and without the frames they were sent. The 
 
 - ``demo``: the demo folder (5 videos, 6 frames each: nothing GAIA knows differs between them);
 - ``larger``: 13 videos (the demo's 5, 3 of them again, 5 clips with one big animal: last round's folder);
-- ``kinds``: generated clips of ``tests/videos.py`` whose frame counts differ (1 to 6 frames sent);
+- ``kinds``, ``kinds_b``: generated clips of ``tests/videos.py`` whose frame counts differ (1 to 6 frames sent);
 - ``same_frames``: the negative control, generated clips that all send 6 frames but differ in content.
 
-Usage: python bench/cascade_pilot.py [--folders demo,larger,kinds,same_frames] [--pilot 3]
+Usage: python bench/cascade_pilot.py [--folders demo,larger,kinds,kinds_b,same_frames] [--pilot 3]
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ FOLDERS: dict[str, Callable[[Path], Path]] = {
     # frame counts differ: a still scene sends 1 frame, cuts 4, a moving pattern 6
     "kinds": _kinds(("testsrc", "static", "cuts", "distinct", "offset", "late_event", "black_edges", "hd", "vfr",
                      "rotated")),
+    # frame counts differ again, other clips (a late visitor, an offset start, a long black opening)
+    "kinds_b": _kinds(("late_event", "testsrc_gop1", "offset", "bframes", "black_open_long_gop", "static", "mov",
+                       "cuts", "avi")),
     # the negative control: every clip sends 6 frames
     "same_frames": _kinds(("testsrc", "testsrc_gop1", "bframes", "hd", "distinct", "with_audio", "mkv", "webm")),
 }
@@ -128,6 +131,7 @@ def _mean(xs: list[int]) -> float:
 def one(root: Path, name: str, pilot_name: str, pilot: list[str], client) -> dict:
     import gaia
     import gaia.face
+    import gaia.pricing.output
     from gaia.media.scan import scan_folder
     from gaia.runs.levers import run_cascade
 
@@ -153,6 +157,13 @@ def one(root: Path, name: str, pilot_name: str, pilot: list[str], client) -> dic
         est = gaia.Folder(folder).cascade_estimate(CHEAP_MODEL, CHEAP_PRESET)
     finally:
         gaia.face.cascade_estimate = priced
+    # The baseline, in the same run: the same estimate with the answers' mean alone (no frames line).
+    line = gaia.pricing.output.frames_line
+    gaia.pricing.output.frames_line = lambda *_a, **_k: None  # type: ignore[assignment]
+    try:
+        plain = gaia.Folder(folder).cascade_estimate(CHEAP_MODEL, CHEAP_PRESET)
+    finally:
+        gaia.pricing.output.frames_line = line
     with f.ledger() as ledger:
         runs_before = {r.run_id for r in ledger.requests()}
     run_cascade(folder, client, CHEAP_MODEL, CHEAP_PRESET)
@@ -160,7 +171,7 @@ def one(root: Path, name: str, pilot_name: str, pilot: list[str], client) -> dic
     with f.ledger() as ledger:
         new_runs = {r.run_id for r in ledger.requests()} - runs_before
     after = _outputs(folder, new_runs)
-    return {"folder": name, "pilot": pilot_name, "videos": len(rels), "est": est, "actual": actual,
+    return {"folder": name, "pilot": pilot_name, "videos": len(rels), "est": est, "plain": plain, "actual": actual,
             "spent": spent, "before": before, "after": after, "predicted": predicted, "loo": _leave_one_out(folder)}
 
 
@@ -213,10 +224,13 @@ def main() -> None:
                 _print(rows[-1])
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    rest = [abs(r["est"].total_usd - r["actual"]) / r["actual"] for r in rows]
-    held = sum(1 for r in rows if r["est"].low_usd <= r["actual"] <= r["est"].high_usd)
-    print(f"\nthe rest: within ±10% in {sum(1 for e in rest if e <= 0.10)}/{len(rows)}, worst {max(rest):.1%}, "
-          f"mean |error| {sum(rest) / len(rest):.1%}; range holds the actual in {held}/{len(rows)}")
+    print()
+    for key, what in (("est", "with the frames"), ("plain", "without (the answers' mean)")):
+        rest = [abs(r[key].total_usd - r["actual"]) / r["actual"] for r in rows]
+        held = sum(1 for r in rows if r[key].low_usd <= r["actual"] <= r[key].high_usd)
+        print(f"the rest, {what}: within ±10% in {sum(1 for e in rest if e <= 0.10)}/{len(rows)}, worst "
+              f"{max(rest):.1%}, mean |error| {sum(rest) / len(rest):.1%}; range holds the actual in "
+              f"{held}/{len(rows)}")
 
 
 def _print(r: dict) -> None:
@@ -229,6 +243,10 @@ def _print(r: dict) -> None:
           f"{(est.total_usd - actual) / actual:+6.1%} range {est.low_usd:.5f}-{est.high_usd:.5f} holds {ok:<3} "
           f"tells {'yes' if est.can_tell else 'no '} | whole {whole_est:.5f} / {whole:.5f} "
           f"{(whole_est - whole) / whole:+6.1%} holds {wok}")
+    p = r["plain"]
+    print(f"{'':>18} without the frames (the answers' mean): rest {p.total_usd:.5f} "
+          f"{(p.total_usd - actual) / actual:+6.1%}, holds {'yes' if p.low_usd <= actual <= p.high_usd else 'NO'}; "
+          f"whole {p.whole[0]:.5f} {(p.whole[0] - whole) / whole:+6.1%}")
     # The same estimate had it known each pass's output per video for the rest (what output alone got wrong).
     from gaia.pricing.models import facts_of, rates
 
