@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests import videos as media  # noqa: E402  (the test video library: the same clips the tests use)
+
 CHEAP_MODEL, CHEAP_PRESET = "claude-haiku-5-5", "economy"
 
 
@@ -45,45 +47,19 @@ def _demo(dest: Path) -> Path:
     return dest
 
 
-def _big_subjects(folder: Path) -> None:
-    """Five clips with one large coloured animal each (the cheap configuration is sure of them)."""
-    import av
-    import numpy as np
-
-    for name, colour, size in (("a_big_fox.mp4", (200, 35, 35), 140), ("c_big_rabbit.mp4", (240, 240, 240), 120),
-                               ("e_big_dog.mp4", (125, 85, 45), 160), ("g_big_cat.mp4", (235, 135, 30), 100),
-                               ("i_big_pig.mp4", (235, 145, 185), 130)):
-        with av.open(str(folder / name), "w") as out:
-            stream = out.add_stream("libx264", rate=10)
-            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-            stream.options = {"crf": "23", "preset": "ultrafast"}
-            rng = np.random.default_rng(size)
-            for i in range(40):
-                img = np.clip(np.full((360, 640, 3), (60, 110, 60), np.uint8) + rng.normal(0, 4, (360, 640, 3)),
-                              0, 255).astype(np.uint8)
-                img[180 - size // 3:180 + size // 3, 40 + i * 12:40 + i * 12 + size] = colour
-                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-
-
 def _larger(dest: Path) -> Path:
     folder = _demo(dest)
     for name in ("birds_at_the_feeder.mp4", "dog_in_the_garden.mp4", "fish_in_the_tank.mp4"):
         shutil.copy2(folder / name, folder / f"z_again_{name}")
-    _big_subjects(folder)
+    media.big_subjects(folder)
     return folder
 
 
 def _kinds(names: tuple[str, ...]) -> Callable[[Path], Path]:
     def build(dest: Path) -> Path:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import videos  # tests/videos.py
-
         dest.mkdir(parents=True)
         for i, kind in enumerate(names):
-            videos.make(kind, dest / f"{i:02d}_{kind}{videos.EXTENSIONS.get(kind, '.mp4')}")
+            media.make(kind, dest / f"{i:02d}_{kind}{media.EXTENSIONS.get(kind, '.mp4')}")
         return dest
     return build
 
