@@ -96,7 +96,7 @@ def test_submit_cascade_sends_the_second_pass_when_the_first_is_retrieved(demo: 
     capsys.readouterr()
     _check_done(demo, anthropic_client, capsys)
     assert main(["status", str(demo), "--offline"]) == 0
-    assert "Cascade claude-haiku-5-5 → claude-sonnet-5-5: done" in capsys.readouterr().out
+    assert "Cascade Claude Haiku 5.5 → Claude Sonnet 5.5: done" in capsys.readouterr().out
     assert main(["retrieve", str(demo), "--json"]) == 0  # nothing more is sent
     assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
     assert sum(_sent(demo, anthropic_client).values()) == len(_videos(demo)) + len(step["escalated"])
