@@ -11,11 +11,11 @@ import pytest
 
 from gaia.emulator import HttpFault
 from gaia.folder import Folder
-from gaia.runs.cascade import plan_first_pass
-from gaia.runs.levers import run_cascade
 from gaia.quality.tune import run_tune
 from gaia.runs.batch import submit
+from gaia.runs.cascade import plan_first_pass
 from gaia.runs.failures import failures, retry_failed, retry_now
+from gaia.runs.levers import run_cascade
 from gaia.runs.now import run_now
 from gaia.runs.recovery import plan_run_now, plan_submission
 from gaia.runs.trial import run_trial
