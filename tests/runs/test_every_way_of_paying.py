@@ -1,7 +1,7 @@
 """Every way of paying (submit, run now, trial, retry in a batch, retry now, tune) goes through the one
 guard: a spend cap that is not a number, negative, or below the estimate is refused before anything
 is sent, counted at the emulator; so is a model the API's Models endpoint does not offer to the key, asked
-when sending (submit, run now, trial, retries, both kinds of cascade) and never while planning."""
+when sending (submit, run now, trial, retries, both kinds of cascade, the tune) and never while planning."""
 
 from __future__ import annotations
 
@@ -158,3 +158,12 @@ def test_both_kinds_of_cascade_ask_the_models_endpoint_when_sending(make_folder,
     now = run_cascade(folder, anthropic_client, "claude-haiku-4-5", "economy")  # a run-now cascade
     _not_offered(now.first.blocked)
     assert _paid(emulator) == 0 and _ledger_rows(folder) == rows
+
+
+def test_the_tune_asks_the_models_endpoint_when_sending(make_folder, emulator, anthropic_client):
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    emulator.update_config(http_faults=[NOT_OFFERED])
+    result = run_tune(folder, client=anthropic_client, n=2, budget_usd=1.0)
+    sent = [r for r in result.results if r.output is not None]
+    assert sent and all(any("does not offer" in p for p in r.output.problems) for r in sent)
+    assert _paid(emulator) == 0 and _ledger_rows(folder)[0] == 0  # no tune run written
