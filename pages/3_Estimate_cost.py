@@ -67,7 +67,9 @@ mean_output = V.mean_output(hist)
 with c[2]:
     if mean_output is not None and hist is not None:
         st.metric("Output per video (history)", gaia.format.tokens(mean_output),
-                  help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model.")
+                  help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model. Where the "
+                       "videos to send show more or fewer frames than those answers were sent, the estimate "
+                       "moves with them (its notes say by how much).")
         output_default = None
     else:
         from_schema = round(gaia.output_estimate(schema=inp.profile.schema, model=model,

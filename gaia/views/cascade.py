@@ -37,10 +37,16 @@ def cascade_step_line(c: CascadeStep) -> str:
     up = len(c.escalated)
     failed = (f" {c.failed} first-pass request(s) failed: 'gaia retry' sends them again as the first pass, and "
               "their uncertain answers go to the second pass at the next retrieval." if c.failed else "")
+    failed += (f" {c.taken} video(s) whose first-pass request failed went with a later submission."
+               if c.taken else "")
     if not up:
+        answered = c.first_videos - c.failed - c.taken
         if c.failed:
-            return (f"Cascade pass 1 of 2 ({cheap}): {c.first_videos - c.failed} of {c.first_videos} first "
+            return (f"Cascade pass 1 of 2 ({cheap}): {answered} of {c.first_videos} first "
                     f"answer(s) back, none uncertain.{failed}")
+        if c.taken:
+            return (f"Cascade done: {answered} of {c.first_videos} first answer(s) from {cheap}, all sure enough; "
+                    f"no second pass was needed.{failed}")
         return (f"Cascade done: all {c.first_videos} first answer(s) from {cheap} were sure enough; "
                 "no second pass was needed.")
     if c.sent:
@@ -75,7 +81,8 @@ def cascade_cards(folder: Path | str) -> list[CascadeCard]:
                       + ("" if c.waiting else f"; {len(c.escalated)} uncertain")
                       + (f"; {c.unsent} whose batch was never created go again at the next retrieval"
                          if c.unsent else "")
-                      + (f"; {c.failed} failed (a retry sends them as the first pass)" if c.failed else ""))
+                      + (f"; {c.failed} failed (a retry sends them as the first pass)" if c.failed else "")
+                      + (f"; {c.taken} failed and went with a later submission" if c.taken else ""))
         up = len(c.escalated)
         if c.waiting or c.unsent:
             second_fraction, second_text = 0.0, "Pass 2 of 2 waits for every first answer."
