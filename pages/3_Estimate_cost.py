@@ -29,10 +29,9 @@ from pages._ui import (
     model_picker,
     page_link,
     per_folder_state,
+    planning_client,
     require_folder,
-    using_emulator,
 )
-from pages._ui import client as api_client
 
 V = gaia.views
 money = gaia.format.usd
@@ -84,12 +83,7 @@ with c[2]:
 
 # Exact text counts come from the real API's free count_tokens; in demo mode (the local emulator)
 # the counts are GAIA's own approximation, and labelled so.
-client = None
-if not using_emulator():
-    try:
-        client = api_client()
-    except Exception:  # the SDK cannot be built: approximate counts
-        client = None
+client = planning_client()
 text = gaia.Folder(folder, client).prompt_tokens(inp.profile, model)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
