@@ -64,6 +64,9 @@ class BatchState(StrEnum):
     ABANDONED = "abandoned"  # never created
 
 
+TUNE_MODE = "tune"  # the mode of a tune's runs (``gaia.quality``): answers kept for the tune, never in a sidecar
+
+
 class Mode(StrEnum):
     """How a request was sent: in a Message Batch, or through the standard Messages API (run now)."""
 
@@ -75,13 +78,15 @@ class Mode(StrEnum):
 class UsageRow:
     """One answered request as history sees it: its ``usage``, its group (batch id, else run id),
     whether it was sent in a batch, when it ended, and whether the answer was cut off at the answer
-    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length)."""
+    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length);
+    ``frames``: how many frames the request sent (``None`` when not recorded)."""
 
     usage: dict[str, Any]
     group: str
     batch: bool
     at: datetime | None
     cut_off: bool = False
+    frames: int | None = None
 
 
 class ResultsState(StrEnum):
@@ -1037,10 +1042,16 @@ class Ledger:
         return {text_to_name(r["rel_path"]) for r in rows}
 
     def failures(self) -> list[RequestRow]:
-        """Failed requests that no later attempt has retried yet, oldest first."""
+        """Failed requests that still wait for a retry, oldest first: none that a retry went for, nor any whose
+        video a later request took (a new submission answered it, holds it in flight, or failed in its turn and
+        is the one listed), so a retry never sends a video twice nor pays for one already answered. A tune's
+        requests (runs of mode ``TUNE_MODE``: its own answers, never a sidecar) neither take nor are taken."""
         rows = self._all(
             "SELECT * FROM requests r WHERE status='failed' AND NOT EXISTS "
-            "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') ORDER BY id")
+            "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') AND NOT EXISTS "
+            "(SELECT 1 FROM requests n JOIN runs m ON m.run_id = n.run_id JOIN runs o ON o.run_id = r.run_id "
+            " WHERE n.rel_path = r.rel_path AND n.id > r.id AND n.status != 'unsent' AND m.mode != ? AND o.mode != ?)"
+            " ORDER BY id", (TUNE_MODE, TUNE_MODE))
         return [RequestRow.from_sql(r) for r in rows]
 
     # --- uploaded frames (Files API) -----------------------------------------------------------------
@@ -1096,9 +1107,11 @@ class Ledger:
             yield row.usage, row.group
 
     def usage_rows(self, *, prompt_hash: str | None = None, model: str | None = None) -> Iterator[UsageRow]:
-        """Every answered request's usage with its group, whether it was sent in a batch, and when it ended."""
+        """Every answered request's usage with its group, whether it was sent in a batch, when it ended and how
+        many frames it sent."""
         sql = ("SELECT usage_json, COALESCE(batch_id, run_id) AS grp, mode, COALESCE(done_at, updated_at, created_at) "
-               "AS at, error_kind FROM requests WHERE usage_json IS NOT NULL")
+               "AS at, error_kind, CASE WHEN json_valid(timestamps_json) THEN json_array_length(timestamps_json) END "
+               "AS frames FROM requests WHERE usage_json IS NOT NULL")
         args: list[Any] = []
         for col, value in (("prompt_hash", prompt_hash), ("model", model)):
             if value:
@@ -1106,7 +1119,7 @@ class Ledger:
                 args.append(value)
         for r in self._all(sql + " ORDER BY id", args):
             yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]),
-                           cut_off=r["error_kind"] == CUT_OFF_KIND)
+                           cut_off=r["error_kind"] == CUT_OFF_KIND, frames=r["frames"])
 
     def batch_durations(self, *, model: str | None = None,
                         prompt_hash: str | None = None) -> list[tuple[int, float, str]]:
