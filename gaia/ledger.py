@@ -64,6 +64,9 @@ class BatchState(StrEnum):
     ABANDONED = "abandoned"  # never created
 
 
+TUNE_MODE = "tune"  # the mode of a tune's runs (``gaia.quality``): answers kept for the tune, never in a sidecar
+
+
 class Mode(StrEnum):
     """How a request was sent: in a Message Batch, or through the standard Messages API (run now)."""
 
@@ -1037,10 +1040,16 @@ class Ledger:
         return {text_to_name(r["rel_path"]) for r in rows}
 
     def failures(self) -> list[RequestRow]:
-        """Failed requests that no later attempt has retried yet, oldest first."""
+        """Failed requests that still wait for a retry, oldest first: none that a retry went for, nor any whose
+        video a later request took (a new submission answered it, holds it in flight, or failed in its turn and
+        is the one listed), so a retry never sends a video twice nor pays for one already answered. A tune's
+        requests (runs of mode ``TUNE_MODE``: its own answers, never a sidecar) neither take nor are taken."""
         rows = self._all(
             "SELECT * FROM requests r WHERE status='failed' AND NOT EXISTS "
-            "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') ORDER BY id")
+            "(SELECT 1 FROM requests n WHERE n.retry_of = r.id AND n.status != 'unsent') AND NOT EXISTS "
+            "(SELECT 1 FROM requests n JOIN runs m ON m.run_id = n.run_id JOIN runs o ON o.run_id = r.run_id "
+            " WHERE n.rel_path = r.rel_path AND n.id > r.id AND n.status != 'unsent' AND m.mode != ? AND o.mode != ?)"
+            " ORDER BY id", (TUNE_MODE, TUNE_MODE))
         return [RequestRow.from_sql(r) for r in rows]
 
     # --- uploaded frames (Files API) -----------------------------------------------------------------

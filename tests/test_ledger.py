@@ -90,6 +90,32 @@ def test_failures_exclude_retried(tmp_path):
         assert ledger.run(retry_run).retry_of == run
 
 
+def test_failures_leave_out_videos_a_later_request_took(tmp_path):
+    """A failed request whose video a later submission answered (or holds, or failed again) no longer waits for a
+    retry: retrying it would pay for the video twice. A tune's requests neither take a failure nor are taken."""
+    def failed_run(mode: str, n: int, *, ok: tuple[int, ...] = ()) -> list[int]:
+        run = ledger.new_run(mode=mode, model="m", prompt_hash="p", settings={})
+        local = ledger.add_batch_intent(run, intents(n))
+        ledger.mark_batch_submitted(local, batch_api(f"b{run}", n))
+        rows = sorted(ledger.requests(local_batch=local), key=lambda r: r.custom_id)
+        for i, r in enumerate(rows):
+            ledger.finish_request(r.id, "succeeded" if i in ok else "failed", error_kind="api_error", error="x")
+        return [r.id for r in rows]
+
+    with Folder.of(tmp_path).ledger() as ledger:
+        first = failed_run("batch", 3)  # v0, v1, v2 fail
+        assert [f.id for f in ledger.failures()] == first
+        second = failed_run("batch", 2, ok=(0,))  # a plain submission later: v0 answered, v1 failed again
+        assert [f.id for f in ledger.failures()] == [first[2], second[1]]  # v1 listed once, by its latest failure
+        tune = failed_run("tune", 3, ok=(2,))  # the tune answers v2, fails v0 and v1: its own business
+        assert [f.id for f in ledger.failures()] == [first[2], second[1], tune[0], tune[1]]
+        run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})
+        local = ledger.add_batch_intent(run, intents(3)[2:])  # v2 submitted again, in flight
+        assert [f.id for f in ledger.failures()] == [second[1], tune[0], tune[1]]
+        ledger.mark_batch_abandoned(local, "never created")  # a batch never created takes nothing
+        assert [f.id for f in ledger.failures()] == [first[2], second[1], tune[0], tune[1]]
+
+
 def test_status_snapshots_and_durations(tmp_path):
     with Folder.of(tmp_path).ledger() as ledger:
         run = ledger.new_run(mode="batch", model="m", prompt_hash="p", settings={})

@@ -36,7 +36,7 @@ from gaia.api.answers import AnswerChecker, parse_answer
 from gaia.api.client import as_dict
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_json, read_json
-from gaia.ledger import EventKind, Ledger, RequestStatus
+from gaia.ledger import TUNE_MODE, EventKind, Ledger, RequestStatus
 from gaia.pricing.models import usage_cost
 from gaia.quality.ladder import PricedConfig
 from gaia.runs.guard import SpendCap
@@ -47,7 +47,6 @@ from gaia.runs.recovery import plan_submission
 from gaia.settings import DEFAULT_CONCURRENCY, RunSettings
 
 TUNE_DIR = "tune"
-TUNE_MODE = "tune"
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ class CascadeStep:
     unsent: int = 0  # first-pass videos whose batch was never created, not sent again yet
     resent: int = 0  # of those, sent again as the first pass by this step
     failed: int = 0  # first-pass videos whose request failed and was not retried yet (``gaia retry`` sends them)
+    taken: int = 0  # first-pass videos whose request failed and that a later send (a plain run, a later cascade) took
 
     @property
     def stage(self) -> int:
@@ -143,7 +144,8 @@ class CascadeStep:
                 "first_videos": self.first_videos, "waiting": self.waiting, "sent": self.sent,
                 "escalated": [{"rel_path": k, "reason": v} for k, v in self.escalated.items()],
                 "second_run": self.second_run, "second_open": self.second_open, "blocked": self.blocked,
-                "done": self.done, "unsent": self.unsent, "resent": self.resent, "failed": self.failed}
+                "done": self.done, "unsent": self.unsent, "resent": self.resent, "failed": self.failed,
+                "taken": self.taken}
 
 
 @dataclass(frozen=True)
@@ -255,10 +257,17 @@ def _never_sent(rows: list[RequestRow], unsent: list[str]) -> bool:
     return not unsent and all(r.status == RequestStatus.UNSENT for r in rows)
 
 
-def _failed(rows: list[RequestRow]) -> int:
-    """First-pass videos whose request failed, with no answer nor retry in flight."""
+def _failed(ledger: Ledger, rows: list[RequestRow]) -> tuple[int, int]:
+    """First-pass videos whose request failed, with no answer nor retry in flight: those still waiting for a retry
+    (``Ledger.failures``), and those a later send took (a plain run or a later cascade answered them, holds them
+    in flight, or failed in its turn), which no longer hold the cascade back."""
     fine = {r.rel_path for r in rows if r.status == RequestStatus.SUCCEEDED or r.status in OPEN_STATUSES}
-    return len({r.rel_path for r in rows if r.status == RequestStatus.FAILED} - fine)
+    failed = {r.rel_path for r in rows if r.status == RequestStatus.FAILED} - fine
+    if not failed:
+        return 0, 0
+    ids = {r.id for r in rows}
+    waiting = {r.rel_path for r in ledger.failures() if r.id in ids} & failed
+    return len(waiting), len(failed - waiting)
 
 
 def _judge(folder: Folder, ledger: Ledger, group: CascadeGroup) -> tuple[CascadeStep, list[str], list[str]]:
@@ -267,8 +276,9 @@ def _judge(folder: Folder, ledger: Ledger, group: CascadeGroup) -> tuple[Cascade
     rows = group.first_rows(ledger)
     step = group.step
     unsent = _unsent(folder, step, rows)
+    failed, taken = _failed(ledger, rows)
     base = CascadeStep(group.root.run_id, step.cheap_model, step.strong.model, len({r.rel_path for r in rows}),
-                       unsent=len(unsent), failed=_failed(rows))
+                       unsent=len(unsent), failed=failed, taken=taken)
     waiting = sum(1 for r in rows if r.status in OPEN_STATUSES)
     if waiting:
         return replace(base, waiting=waiting), [], []
@@ -473,10 +483,11 @@ def cascade_states(folder: Folder | Path | str, *, last: int = 3) -> tuple[Casca
             second_rows = group.second_rows(ledger)
             second_open = sum(1 for q in second_rows if q.status in OPEN_STATUSES)
             seconds = group.seconds
+            failed, taken = _failed(ledger, rows)
             out.append(CascadeStep(group.root.run_id, group.step.cheap_model, group.step.strong.model,
                                    len({r.rel_path for r in rows}), waiting=waiting, escalated=escalated,
                                    sent=len({q.rel_path for q in second_rows}),
                                    second_run=seconds[-1].run_id if seconds else None, second_open=second_open,
-                                   done=group.is_done(ledger) and not second_open and not _failed(rows),
-                                   unsent=len(_unsent(f, group.step, rows)), failed=_failed(rows)))
+                                   done=group.is_done(ledger) and not second_open and not failed,
+                                   unsent=len(_unsent(f, group.step, rows)), failed=failed, taken=taken))
     return tuple(out)

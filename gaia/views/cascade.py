@@ -17,35 +17,43 @@ from gaia.runs.escalation import PASS_KEY, CascadePass
 from gaia.runs.levers import CascadeResult
 from gaia.runs.now import OnlineResult
 from gaia.runs.plan import SubmissionPlan
+from gaia.views.common import model_name
 
 
 def cascade_step_line(c: CascadeStep) -> str:
     """One sentence: where a batch cascade stands after a retrieval."""
+    cheap, strong = model_name(c.cheap_model), model_name(c.strong_model)
     if c.resent:
-        return (f"Cascade pass 1 of 2 ({c.cheap_model}): {c.resent} video(s) whose batch was never created sent "
+        return (f"Cascade pass 1 of 2 ({cheap}): {c.resent} video(s) whose batch was never created sent "
                 "again; the second pass is sent once their answers are retrieved.")
     if c.waiting:
-        return (f"Cascade pass 1 of 2 ({c.cheap_model}): {c.waiting} of {c.first_videos} answer(s) still to come; "
+        return (f"Cascade pass 1 of 2 ({cheap}): {c.waiting} of {c.first_videos} answer(s) still to come; "
                 "the second pass is sent once all are retrieved.")
     if c.blocked:
         return c.blocked
     if c.unsent:
-        return (f"Cascade pass 1 of 2 ({c.cheap_model}): {c.unsent} video(s) whose batch was never created are sent "
+        return (f"Cascade pass 1 of 2 ({cheap}): {c.unsent} video(s) whose batch was never created are sent "
                 "again at the next retrieval.")
     up = len(c.escalated)
     failed = (f" {c.failed} first-pass request(s) failed: 'gaia retry' sends them again as the first pass, and "
               "their uncertain answers go to the second pass at the next retrieval." if c.failed else "")
+    failed += (f" {c.taken} video(s) whose first-pass request failed went with a later submission."
+               if c.taken else "")
     if not up:
+        answered = c.first_videos - c.failed - c.taken
         if c.failed:
-            return (f"Cascade pass 1 of 2 ({c.cheap_model}): {c.first_videos - c.failed} of {c.first_videos} first "
+            return (f"Cascade pass 1 of 2 ({cheap}): {answered} of {c.first_videos} first "
                     f"answer(s) back, none uncertain.{failed}")
-        return (f"Cascade done: all {c.first_videos} first answer(s) from {c.cheap_model} were sure enough; "
+        if c.taken:
+            return (f"Cascade done: {answered} of {c.first_videos} first answer(s) from {cheap}, all sure enough; "
+                    f"no second pass was needed.{failed}")
+        return (f"Cascade done: all {c.first_videos} first answer(s) from {cheap} were sure enough; "
                 "no second pass was needed.")
     if c.sent:
         return (f"Cascade pass 2 of 2: {c.sent} uncertain answer(s) of {c.first_videos} sent again with "
-                f"{c.strong_model} in a new batch.{failed}")
+                f"{strong} in a new batch.{failed}")
     return (f"Cascade pass 2 of 2: {up} uncertain answer(s) of {c.first_videos} "
-            f"{'sent again' if c.done else 'to send again'} with {c.strong_model}.{failed}")
+            f"{'sent again' if c.done else 'to send again'} with {strong}.{failed}")
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,15 @@ def cascade_cards(folder: Path | str) -> list[CascadeCard]:
     out = []
     for c in reversed(cascade_states(folder)):
         n = max(c.first_videos, 1)
+        cheap, strong = model_name(c.cheap_model), model_name(c.strong_model)
         first_done = c.first_videos - c.waiting
         first_done -= c.unsent
-        first_text = (f"Pass 1 of 2, {c.cheap_model}: {first_done} of {c.first_videos} answer(s) back"
+        first_text = (f"Pass 1 of 2, {cheap}: {first_done} of {c.first_videos} answer(s) back"
                       + ("" if c.waiting else f"; {len(c.escalated)} uncertain")
                       + (f"; {c.unsent} whose batch was never created go again at the next retrieval"
                          if c.unsent else "")
-                      + (f"; {c.failed} failed (a retry sends them as the first pass)" if c.failed else ""))
+                      + (f"; {c.failed} failed (a retry sends them as the first pass)" if c.failed else "")
+                      + (f"; {c.taken} failed and went with a later submission" if c.taken else ""))
         up = len(c.escalated)
         if c.waiting or c.unsent:
             second_fraction, second_text = 0.0, "Pass 2 of 2 waits for every first answer."
@@ -84,11 +94,11 @@ def cascade_cards(folder: Path | str) -> list[CascadeCard]:
         else:
             answered = c.sent - c.second_open
             second_fraction = answered / up if c.sent else 0.0
-            second_text = (f"Pass 2 of 2, {c.strong_model}: {answered} of {up} uncertain video(s) answered again"
-                           if c.sent else f"Pass 2 of 2, {c.strong_model}: {up} uncertain video(s) to send again "
+            second_text = (f"Pass 2 of 2, {strong}: {answered} of {up} uncertain video(s) answered again"
+                           if c.sent else f"Pass 2 of 2, {strong}: {up} uncertain video(s) to send again "
                            "(sent when the results are retrieved)")
         state = "done" if c.done else ("pass 1 of 2" if c.waiting or c.unsent else "pass 2 of 2")
-        out.append(CascadeCard(f"Cascade {c.cheap_model} → {c.strong_model}: {state}", first_done / n, first_text,
+        out.append(CascadeCard(f"Cascade {cheap} → {strong}: {state}", first_done / n, first_text,
                                min(1.0, second_fraction), second_text, c.done,
                                between_passes=not c.waiting and not c.unsent and not c.done and c.sent < up))
     return out

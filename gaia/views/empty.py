@@ -22,6 +22,7 @@ from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_esti
 from gaia.pricing.tokens import PromptTokens
 from gaia.runs.levers import CascadeResult
 from gaia.settings import Selection
+from gaia.views.common import model_name
 
 THRESHOLD_STEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0)
 
@@ -124,10 +125,10 @@ def cascade_default_model(models: Sequence[str]) -> str:
 
 
 def cascade_pass_line(n: int, videos: int, model: str, preset: str) -> str:
-    """``Pass 1 of 2: 5 video(s) with claude-haiku-5-5 at the economy frame size.`` (pass 2: the model its
+    """``Pass 1 of 2: 5 video(s) with Claude Haiku 5.5 at the economy frame size.`` (pass 2: the model its
     cascade recorded as strong, with that configuration's frames, which may be an earlier cascade's)."""
     frames = f"at the {preset} frame size" if n == 1 else "at its strong configuration's frame size"
-    return f"Pass {n} of 2: {videos} video(s) with {model} {frames}."
+    return f"Pass {n} of 2: {videos} video(s) with {model_name(model)} {frames}."
 
 
 def cascade_summary(res: CascadeResult) -> str:

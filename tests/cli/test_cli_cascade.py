@@ -349,7 +349,7 @@ def test_an_earlier_cascades_second_pass_is_named_by_the_model_it_goes_to(
     f.save_settings(replace(f.settings(), model="claude-opus-5-5"))
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP]) == 0
     out = capsys.readouterr().out
-    assert "Pass 2 of 2: 2 video(s) with claude-sonnet-5-5" in out, out  # the 2 retried, both uncertain
+    assert "Pass 2 of 2: 2 video(s) with Claude Sonnet 5.5" in out, out  # the 2 retried, both uncertain
     assert "claude-opus-5-5" not in out, out
     _check_once(demo, api_env, capsys)
 

@@ -33,8 +33,11 @@ _PAGE_HEIGHT_JS = """() => {
 _IMAGES_LOADED_JS = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 _IMAGES_DONE_JS = "() => [...document.images].every(i => i.complete)"
 # Plotly draws a chart once it is in view: its plot (svg.main-svg) with at least one trace (g.trace) drawn.
-# A chart in a folded expander is not shown, and is not waited for.
-_CHARTS_DRAWN_JS = ("() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
+# A chart in a folded expander is not shown, and is not waited for. Until the chart's code has loaded, Streamlit
+# shows a grey skeleton (stSkeleton) in its place, with no stPlotlyChart yet: that is waited for too.
+_CHARTS_DRAWN_JS = ("() => ![...document.querySelectorAll('[data-testid=\"stSkeleton\"]')]"
+                    ".some(s => s.getClientRects().length > 0)"
+                    " && [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')]"
                     ".every(c => c.getClientRects().length === 0 || c.querySelector('svg.main-svg g.trace'))")
 
 

@@ -32,15 +32,16 @@ def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_se
 
     # Progress: pass 1 runs, its retrieval sends pass 2, which ends in turn.
     expect(page.get_by_role("heading", name="Progress")).to_be_visible(timeout=LONG)
-    card = page.get_by_text(re.compile(r"^Cascade claude-haiku-5-5 → claude-sonnet-5-5: "))
+    card = page.get_by_text(re.compile(r"^Cascade Claude Haiku 5\.5 → Claude Sonnet 5\.5: "))
     expect(card).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"^Pass 2 of 2, claude-sonnet-5-5: \d of 5 uncertain video\(s\) answered"))
+    expect(page.get_by_text(re.compile(r"^Pass 2 of 2, Claude Sonnet 5\.5: \d of 5 uncertain video\(s\) answered"))
            ).to_be_visible(timeout=2 * LONG)
+    wait_idle(page)  # between two of the page's 2-s refreshes: its charts drawn, not their placeholders
     shot(page, "cascade_batch_progress.png")
-    expect(page.get_by_text("Cascade claude-haiku-5-5 → claude-sonnet-5-5: done")).to_be_visible(timeout=2 * LONG)
-    expect(page.get_by_text("Pass 2 of 2, claude-sonnet-5-5: 5 of 5 uncertain video(s) answered again")
+    expect(page.get_by_text("Cascade Claude Haiku 5.5 → Claude Sonnet 5.5: done")).to_be_visible(timeout=2 * LONG)
+    expect(page.get_by_text("Pass 2 of 2, Claude Sonnet 5.5: 5 of 5 uncertain video(s) answered again")
            ).to_be_visible()
-    expect(page.get_by_text("Pass 1 of 2, claude-haiku-5-5: 5 of 5 answer(s) back; 5 uncertain")).to_be_visible()
+    expect(page.get_by_text("Pass 1 of 2, Claude Haiku 5.5: 5 of 5 answer(s) back; 5 uncertain")).to_be_visible()
     wait_idle(page)
     shot(page, "cascade_batch_done.png")
     # On a phone: the same page (its address keeps the folder) opened in a narrow window, sidebar folded away.
@@ -49,9 +50,9 @@ def test_batch_cascade_shows_both_passes_on_the_progress_page(page: Page, app_se
         phone = narrow.new_page()
         phone.goto(page.url)
         wait_idle(phone)
-        expect(phone.get_by_text("Cascade claude-haiku-5-5 → claude-sonnet-5-5: done")).to_be_in_viewport(
+        expect(phone.get_by_text("Cascade Claude Haiku 5.5 → Claude Sonnet 5.5: done")).to_be_in_viewport(
             timeout=LONG)
-        expect(phone.get_by_text("Pass 2 of 2, claude-sonnet-5-5: 5 of 5 uncertain video(s) answered again")
+        expect(phone.get_by_text("Pass 2 of 2, Claude Sonnet 5.5: 5 of 5 uncertain video(s) answered again")
                ).to_be_visible()
         shot(phone, "cascade_batch_done_narrow.png")
     finally:

@@ -50,8 +50,8 @@ def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, demo: P
     page.get_by_role("button", name="Run the cascade now").click()
     expect(page.get_by_text(re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
         timeout=4 * LONG)
-    expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with claude-haiku"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with claude-sonnet-5-5"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with Claude Haiku"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with Claude Sonnet 5\.5"))).to_be_visible()
     shot(page, "cascade.png")
     sides = [read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
     assert len(sides) == 5 and all(s and s.get("cascade") for s in sides)  # each first answer kept

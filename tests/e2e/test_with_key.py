@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -89,3 +90,39 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
     assert videos and all(read_sidecar(v) for v in videos)
     log = keyed_server.log.read_text(errors="replace")
     assert SECRET_PART not in log
+
+
+def test_run_now_failures_are_listed_and_sent_again_now(browser, keyed_server: AppServer, emulator: EmulatorHandle,
+                                                        demo: Path) -> None:
+    """Run now where the API refuses every request: the tab lists the requests without an answer and offers to
+    send them again now; once the API answers, one click does, each video is answered once more and nothing else
+    is sent."""
+    import gaia
+
+    gaia.Folder(demo).keyframes()
+    emulator.update_config(refusal_rate=1.0)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{keyed_server.url}/?folder={quote(str(demo))}")
+        wait_idle(page)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
+        wait_idle(page)
+        page.get_by_role("tab", name="Run now").click()
+        page.get_by_role("button", name=re.compile(r"^Analyse 5 video\(s\) now")).click()
+        expect(page.get_by_text("Requests without an answer")).to_be_visible(timeout=LONG)
+        again = page.get_by_role("button", name="Send the 5 again now")
+        expect(again).to_be_visible()
+        assert emulator.calls.get("messages.create") == 5
+        emulator.update_config(refusal_rate=0.0)
+        again.click()
+        wait_idle(page)
+        expect(page.get_by_text("Requests without an answer")).to_have_count(0, timeout=LONG)
+        expect(page.get_by_role("button", name=re.compile(r"again now$"))).to_have_count(0)
+        assert_key_absent(page)
+    finally:
+        context.close()
+    assert emulator.calls.get("messages.create") == 10  # each video once refused, once answered; nothing more
+    assert all(read_sidecar(v)["analysis"] for v in sorted(demo.glob("*.mp4")))
+    assert gaia.Folder(demo).failures() == []

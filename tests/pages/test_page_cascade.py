@@ -64,7 +64,7 @@ def test_the_saved_cascade_sends_its_first_pass_from_the_batch_tab(demo: Path, a
     [state] = cascade_states(demo)
     assert not state.waiting and state.sent == len(state.escalated) > 0
     texts = " ".join(str(p.proto.text) for p in at.get("progress")).replace("\\", "")
-    assert "Pass 2 of 2, claude-sonnet-5-5" in texts, texts
+    assert "Pass 2 of 2, Claude Sonnet 5.5" in texts, texts
 
 
 def test_the_estimate_page_prices_the_folders_cascade_on_request(demo: Path, api_env) -> None:

@@ -96,7 +96,7 @@ def test_submit_cascade_sends_the_second_pass_when_the_first_is_retrieved(demo: 
     capsys.readouterr()
     _check_done(demo, anthropic_client, capsys)
     assert main(["status", str(demo), "--offline"]) == 0
-    assert "Cascade claude-haiku-5-5 → claude-sonnet-5-5: done" in capsys.readouterr().out
+    assert "Cascade Claude Haiku 5.5 → Claude Sonnet 5.5: done" in capsys.readouterr().out
     assert main(["retrieve", str(demo), "--json"]) == 0  # nothing more is sent
     assert json.loads(capsys.readouterr().out)["retrieve"]["cascades"] == []
     assert sum(_sent(demo, anthropic_client).values()) == len(_videos(demo)) + len(step["escalated"])
@@ -331,3 +331,31 @@ def test_unsent_first_pass_videos_another_send_holds_do_not_hold_back_the_second
     sent = _sent(demo, anthropic_client)
     assert {v for (v, m), n in sent.items() if m == "claude-sonnet-5-5"} == set(_videos(demo))
     assert all(n == 1 for n in sent.values()), sent
+
+
+def test_failed_first_pass_videos_a_later_submission_took_do_not_hold_the_cascade(
+        demo: Path, api_env, anthropic_client, capsys: pytest.CaptureFixture) -> None:
+    """Every first-pass request fails; the user then sends the folder as a plain submission. The cascade is done
+    (nothing of it waits for a retry: a retry would pay for those videos twice), and it says where they went."""
+    from gaia.views.cascade import cascade_cards, cascade_step_line
+
+    api_env.update_config(errored_rate=1.0)
+    assert main(["submit", str(demo), "--cascade", CHEAP, "--yes"]) == 0
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo)]) in (0, 1)
+    [state] = cascade_states(demo)
+    assert state.failed == 5 and state.taken == 0 and not state.done
+    api_env.update_config(errored_rate=0.0)
+    assert main(["submit", str(demo), "--cascade", "off", "--yes"]) == 0
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo)]) == 0
+    [state] = cascade_states(demo)
+    assert state.failed == 0 and state.taken == 5 and state.done and not state.escalated
+    assert gaia.Folder(demo).failures() == []
+    line = cascade_step_line(state)
+    assert line.startswith("Cascade done: 0 of 5 first answer(s)") and "5 video(s) whose first-pass request failed "\
+        "went with a later submission" in line, line
+    [card] = cascade_cards(demo)
+    assert card.done and "5 failed and went with a later submission" in card.first_text, card
+    sent = _sent(demo, anthropic_client)
+    assert {m for (_, m) in sent} == {"claude-haiku-5-5", "claude-sonnet-5-5"} and all(n == 1 for n in sent.values())

@@ -160,3 +160,29 @@ def test_estimate_and_exports_keep_going_past_a_non_utf8_sidecar(make_folder, tm
         out = capsys.readouterr()
         assert code in (0, 1) and "Traceback" not in out.err, out.err
     assert (folder / "b.gaia.json").read_bytes() == LATIN1
+
+
+def test_a_failure_a_later_submission_answered_is_not_retried(demo, api_env, anthropic_client, capsys):
+    """Every request of a batch fails; the user submits the folder again (the failed videos are not analysed, so
+    they are planned again) and those answers come back. The old failures no longer wait for a retry: `gaia retry`
+    sends nothing, and the API answered each video once."""
+    from gaia._cli import main
+    from tests.runs.test_cascade_batch import _sent, _wait_for_batches
+
+    api_env.update_config(errored_rate=1.0)
+    assert main(["submit", str(demo), "--yes"]) == 0
+    _wait_for_batches(anthropic_client)
+    main(["retrieve", str(demo)])
+    videos = sorted(r.rel_path for r in scan_folder(demo).records if r.usable)
+    assert sorted(f.rel_path for f in failures(demo)) == videos
+    api_env.update_config(errored_rate=0.0)
+    assert main(["submit", str(demo), "--yes"]) == 0  # the same videos, sent again as a new submission
+    _wait_for_batches(anthropic_client)
+    assert main(["retrieve", str(demo)]) == 0
+    assert failures(demo) == [] and plan_retry(demo) == []
+    capsys.readouterr()
+    assert main(["retry", str(demo), "--yes"]) == 0
+    assert "Nothing to retry" in capsys.readouterr().out
+    answered = [k for k, n in _sent(demo, anthropic_client).items() for _ in range(n)]
+    assert sorted(v for v, _ in answered) == sorted(videos * 2)  # the failed attempt and the answer, no third
+    assert all(read_sidecar(demo / v)["analysis"] for v in videos)
