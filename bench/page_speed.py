@@ -5,7 +5,7 @@ clip, in subfolders), extracts their keyframes, sends them through the emulator 
 retrieves every answer into sidecars, so every page has a full folder to show. Then, in this one
 process (Streamlit's ``AppTest``, which runs a page's script as the server would for one session):
 
-- each page (Keyframes, Estimate cost, Submit, Progress, Results) on a cold first visit (a new session, with
+- each page (Keyframes, Estimate cost, Submit, Progress, Results, Tune) on a cold first visit (a new session, with
   Streamlit's caches and GAIA's own cleared; modules already imported, as in a server that served a
   page before), on its first visit after opening the folder (caches cleared, then the Select folder page run
   in a new session, untimed, and the page opened in it: what a user does first) and on a second visit in
@@ -13,7 +13,8 @@ process (Streamlit's ``AppTest``, which runs a page's script as the server would
 - baselines: a plain page of ``st.dataframe`` over the same result rows (for Results), and a plain
   ``st.image`` grid of the same frames the Keyframes page shows on its first page (for Keyframes);
 - memory (RSS) in fresh processes that stand in for a server: GAIA's pages opened in one session, then in a
-  second, against the plain pages the same way (what Streamlit and the libraries hold on their own).
+  second, against the plain pages the same way (what Streamlit and the libraries hold on their own), and which
+  page, if any, loaded the Anthropic SDK (no page should: only sending asks the API).
 
 Prints seconds and the ratios against the goals: every page under 1 s on a second visit and under
 2 s on the first; Results within 1.3x the plain dataframe; Keyframes within 1.3x the plain grid;
@@ -45,6 +46,7 @@ from _common import emulator_process, tiny_clip  # noqa: E402  (bench/ is the sc
 
 WORK = Path(__file__).resolve().parent / ".work"
 PAGES = ROOT / "pages"
+PAGES_TIMED = ("2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py", "6_Results.py", "7_Tune.py")
 
 
 def rss_mb() -> float:
@@ -122,11 +124,11 @@ def memory_run(kind: str, folder: Path) -> None:
 
     start = rss_mb()
     after = []
+    sdk_by = "-"  # the first page after which the Anthropic SDK was loaded
     for _ in range(2):
         if kind == "gaia":
             state: dict[str, object] = {"folder": str(folder)}
-            for page in ("1_Select_folder.py", "2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py",
-                         "5_Progress.py", "6_Results.py"):
+            for page in ("1_Select_folder.py", *PAGES_TIMED):
                 at = AppTest.from_file(str(PAGES / page), default_timeout=300)
                 for k, v in state.items():
                     at.session_state[k] = v
@@ -134,13 +136,15 @@ def memory_run(kind: str, folder: Path) -> None:
                 assert not at.exception, (page, [e.message for e in at.exception])
                 if "scan" in at.session_state:
                     state["scan"] = at.session_state["scan"]
+                if sdk_by == "-" and "anthropic" in sys.modules:
+                    sdk_by = page
         else:
             for fn, arg in ((_plain_table, WORK / "pages_rows.pkl"), (_plain_grid, WORK / "pages_grid.json")):
                 at = AppTest.from_function(fn, args=(str(arg),), default_timeout=300)
                 at.run()
                 assert not at.exception, [e.message for e in at.exception]
         after.append(rss_mb())
-    print(f"{int('anthropic' in sys.modules)} {start:.0f} {after[0]:.0f} {after[1]:.0f}")
+    print(f"{sdk_by} {start:.0f} {after[0]:.0f} {after[1]:.0f}")
 
 
 def main() -> int:
@@ -222,7 +226,7 @@ def main() -> int:
     grid_file = WORK / "pages_grid.json"
     grid_file.write_text(json.dumps(grid))
 
-    pages = ["2_Keyframes.py", "3_Estimate_cost.py", "4_Submit.py", "5_Progress.py", "6_Results.py"]
+    pages = list(PAGES_TIMED)
     colds: dict[str, list[float]] = {p: [] for p in pages}
     firsts: dict[str, list[float]] = {p: [] for p in pages}
     seconds: dict[str, list[float]] = {p: [] for p in pages}
@@ -262,12 +266,12 @@ def main() -> int:
     for kind, label in (("gaia", "GAIA's pages (Select folder first)"), ("plain", "the plain table and grid")):
         out = subprocess.run([sys.executable, __file__, "--memory-run", kind, str(folder)], capture_output=True,
                              text=True, check=True).stdout.split()
-        sdk, (base, one, two) = out[-4] == "1", (float(x) for x in out[-3:])
+        sdk_by, (base, one, two) = out[-4], (float(x) for x in out[-3:])
         served[kind] = two
         print(f"server memory, a fresh process serving {label}: {base:.0f} MB with GAIA and Streamlit imported, "
               f"{one:.0f} MB after one session, {two:.0f} MB after a second ({two - one:+.0f} MB)"
-              + (f" (goal < 250 MB); the Anthropic SDK {'was' if sdk else 'was not'} loaded (some 55 MB: the Submit "
-                 "page's plan asks the API's Models endpoint)" if kind == "gaia" else ""))
+              + (" (goal < 250 MB); the Anthropic SDK (some 60 MB) was " + (
+                  "not loaded" if sdk_by == "-" else f"loaded by {sdk_by}") if kind == "gaia" else ""))
     gaia_mb, plain_mb = served["gaia"], served["plain"]
     print(f"server memory, GAIA / plain: {gaia_mb / plain_mb:.2f}x ({gaia_mb - plain_mb:+.0f} MB)")
     print(f"load average after: {os.getloadavg()[0]:.1f}")

@@ -78,13 +78,15 @@ class Mode(StrEnum):
 class UsageRow:
     """One answered request as history sees it: its ``usage``, its group (batch id, else run id),
     whether it was sent in a batch, when it ended, and whether the answer was cut off at the answer
-    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length)."""
+    length limit (``cut_off``: ``stop_reason`` ``max_tokens``, billed but not an answer's real length);
+    ``frames``: how many frames the request sent (``None`` when not recorded)."""
 
     usage: dict[str, Any]
     group: str
     batch: bool
     at: datetime | None
     cut_off: bool = False
+    frames: int | None = None
 
 
 class ResultsState(StrEnum):
@@ -1105,9 +1107,11 @@ class Ledger:
             yield row.usage, row.group
 
     def usage_rows(self, *, prompt_hash: str | None = None, model: str | None = None) -> Iterator[UsageRow]:
-        """Every answered request's usage with its group, whether it was sent in a batch, and when it ended."""
+        """Every answered request's usage with its group, whether it was sent in a batch, when it ended and how
+        many frames it sent."""
         sql = ("SELECT usage_json, COALESCE(batch_id, run_id) AS grp, mode, COALESCE(done_at, updated_at, created_at) "
-               "AS at, error_kind FROM requests WHERE usage_json IS NOT NULL")
+               "AS at, error_kind, CASE WHEN json_valid(timestamps_json) THEN json_array_length(timestamps_json) END "
+               "AS frames FROM requests WHERE usage_json IS NOT NULL")
         args: list[Any] = []
         for col, value in (("prompt_hash", prompt_hash), ("model", model)):
             if value:
@@ -1115,7 +1119,7 @@ class Ledger:
                 args.append(value)
         for r in self._all(sql + " ORDER BY id", args):
             yield UsageRow(_loads(r["usage_json"], {}) or {}, r["grp"], r["mode"] == Mode.BATCH, parse_time(r["at"]),
-                           cut_off=r["error_kind"] == CUT_OFF_KIND)
+                           cut_off=r["error_kind"] == CUT_OFF_KIND, frames=r["frames"])
 
     def batch_durations(self, *, model: str | None = None,
                         prompt_hash: str | None = None) -> list[tuple[int, float, str]]:

@@ -29,10 +29,9 @@ from pages._ui import (
     model_picker,
     page_link,
     per_folder_state,
+    planning_client,
     require_folder,
-    using_emulator,
 )
-from pages._ui import client as api_client
 
 V = gaia.views
 money = gaia.format.usd
@@ -68,7 +67,9 @@ mean_output = V.mean_output(hist)
 with c[2]:
     if mean_output is not None and hist is not None:
         st.metric("Output per video (history)", gaia.format.tokens(mean_output),
-                  help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model.")
+                  help=f"Mean of {len(hist.output_tokens)} past answers for this prompt and model. Where the "
+                       "videos to send show more or fewer frames than those answers were sent, the estimate "
+                       "moves with them (its notes say by how much).")
         output_default = None
     else:
         from_schema = round(gaia.output_estimate(schema=inp.profile.schema, model=model,
@@ -82,12 +83,7 @@ with c[2]:
 
 # Exact text counts come from the real API's free count_tokens; in demo mode (the local emulator)
 # the counts are GAIA's own approximation, and labelled so.
-client = None
-if not using_emulator():
-    try:
-        client = api_client()
-    except Exception:  # the SDK cannot be built: approximate counts
-        client = None
+client = planning_client()
 text = gaia.Folder(folder, client).prompt_tokens(inp.profile, model)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,

@@ -32,6 +32,7 @@ from pages._ui import (
     metrics,
     page_link,
     per_folder_state,
+    planning_client,
     require_folder,
     rows_page,
     table,
@@ -53,15 +54,15 @@ def _plan(force: bool, extract: bool = False) -> gaia.SubmissionPlan:
     settings = gaia.Folder(folder).settings()
     if settings.cascade_pair and not force:
         with st.spinner("Planning the cascade's first pass (its frames are extracted when missing)…"):
-            return per_folder_state(folder, gaia.Folder(folder, client()).plan_cascade, *settings.cascade_pair,
+            return per_folder_state(folder, gaia.Folder(folder, planning_client()).plan_cascade, *settings.cascade_pair,
                                     settings, key=("cascade", settings.cascade, using_emulator()))
     if not extract:
         with st.spinner("Checking every video against the API's limits and pricing the run…"):
-            return per_folder_state(folder, gaia.Folder(folder, client()).plan, force=force,
+            return per_folder_state(folder, gaia.Folder(folder, planning_client()).plan, force=force,
                                     key=batch_plan_key(force))
     progress = StreamlitProgress("Extracting keyframes")
     with st.spinner("Checking every video against the API's limits and pricing the run…"):
-        plan = gaia.Folder(folder, client()).plan(force=force, extract=extract, on_progress=progress)
+        plan = gaia.Folder(folder, planning_client()).plan(force=force, extract=extract, on_progress=progress)
     progress.empty()
     return plan
 
@@ -73,7 +74,7 @@ def _cascade_cost(plan: gaia.SubmissionPlan) -> gaia.CascadeEstimate | None:
     if plan.cascade_pass is None or not plan.requests or pair is None:
         return None
     with st.spinner("Pricing both passes of the cascade (the second pass's frames are extracted when missing)…"):
-        return per_folder_state(folder, gaia.Folder(folder, client()).cascade_estimate, *pair,
+        return per_folder_state(folder, gaia.Folder(folder, planning_client()).cascade_estimate, *pair,
                                 key=("cascade_cost", using_emulator()))
 
 
@@ -123,7 +124,8 @@ def _render_contents(plan: gaia.SubmissionPlan, model_name: str) -> None:
             table(V.problem_records(others), key="problems_table")
     elif not blocking and plan.requests:
         st.success(f"All {len(plan.requests)} request(s) pass validation: image count and size, request and batch "
-                   f"size, and {model_name} accepts images in batches.", icon=":material/verified:")
+                   f"size, and {model_name} accepts images in batches. Whether your API key may use it is asked "
+                   "when you submit.", icon=":material/verified:")
 
     if plan.requests:
         with st.expander(f"The {len(plan.requests)} request(s) that will be sent", icon=":material/list_alt:"):

@@ -104,6 +104,18 @@ def client() -> Any:
     return gaia.make_client(api_key="gaia-demo-no-real-key", base_url=_demo_emulator().base_url)
 
 
+def planning_client() -> Any | None:
+    """The client the pages plan and price with: the real API's with a key (its free count_tokens makes the prompt's
+    count exact, kept for the folder); ``None`` in demo mode, where GAIA's own approximation (or a count the API made
+    earlier) serves, so browsing never loads the SDK. Only sending talks to the emulator."""
+    if using_emulator():
+        return None
+    try:
+        return client()
+    except Exception:  # the SDK cannot be built (a key no key can be): approximate counts
+        return None
+
+
 def folder_roots() -> tuple[Path, ...]:
     """The folders this app may open (``()``: any), from GAIA_ALLOWED_ROOTS and ``[gaia] allowed_roots``.
 

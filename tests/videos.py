@@ -127,6 +127,30 @@ def make(kind: str, out: Path) -> Path:
     return out
 
 
+def big_subjects(folder: Path) -> None:
+    """Five clips with one large coloured animal each, which the cheap configuration names at once (sure answers),
+    in names that interleave with the demo's (whose cheap answers are all uncertain)."""
+    import av
+    import numpy as np
+
+    for name, colour, size in (("a_big_fox.mp4", (200, 35, 35), 140), ("c_big_rabbit.mp4", (240, 240, 240), 120),
+                               ("e_big_dog.mp4", (125, 85, 45), 160), ("g_big_cat.mp4", (235, 135, 30), 100),
+                               ("i_big_pig.mp4", (235, 145, 185), 130)):
+        with av.open(str(folder / name), "w") as out:
+            stream = out.add_stream("libx264", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+            stream.options = {"crf": "23", "preset": "ultrafast"}
+            rng = np.random.default_rng(size)
+            for i in range(40):
+                img = np.clip(np.full((360, 640, 3), (60, 110, 60), np.uint8) + rng.normal(0, 4, (360, 640, 3)),
+                              0, 255).astype(np.uint8)
+                img[180 - size // 3:180 + size // 3, 40 + i * 12:40 + i * 12 + size] = colour
+                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+
 def slow_to_extract(out: Path, hue: int) -> Path:
     """A 1080p clip, 16 s, with one keyframe (coloured by ``hue``, so each is its own content for the frame caches).
 

@@ -636,9 +636,10 @@ class History:
 
     ``output_tokens``: output tokens of past complete answers. ``cut_off``: the output tokens of
     answers cut off at the answer length limit, kept apart (they measure the limit, not the answer,
-    so the output estimate never learns from them). ``cache_groups``: per past batch or run, its
-    cache traffic (``CacheGroup``). ``batch_durations_s``: seconds from submission to end of past
-    batches.
+    so the output estimate never learns from them). ``output_frames``: how many frames each complete
+    answer was sent, in the same order (empty unless known for every one), so the output estimate can
+    follow the frames of the videos still to send. ``cache_groups``: per past batch or run, its cache
+    traffic (``CacheGroup``). ``batch_durations_s``: seconds from submission to end of past batches.
     """
 
     output_tokens: tuple[int, ...] = ()
@@ -647,6 +648,7 @@ class History:
     model: str | None = None
     prompt_hash: str | None = None
     cut_off: tuple[int, ...] = ()
+    output_frames: tuple[int, ...] = ()
 
     @property
     def cache_read_shares(self) -> tuple[float, ...]:
@@ -680,7 +682,10 @@ class History:
 
     def merged(self, other: History) -> History:
         """Both histories together."""
-        return replace(self, output_tokens=self.output_tokens + other.output_tokens,
+        frames = (self.output_frames + other.output_frames
+                  if len(self.output_frames) == len(self.output_tokens) and len(other.output_frames) ==
+                  len(other.output_tokens) else ())
+        return replace(self, output_tokens=self.output_tokens + other.output_tokens, output_frames=frames,
                        cut_off=self.cut_off + other.cut_off,
                        cache_groups=self.cache_groups + other.cache_groups,
                        batch_durations_s=self.batch_durations_s + other.batch_durations_s)
@@ -693,12 +698,15 @@ def history(folder: Folder | Path | str, prompt_hash: str | None = None, model: 
     if not f.has_ledger:
         return History(model=model, prompt_hash=prompt_hash)
     outputs: list[int] = []
+    frames: list[int | None] = []
     cut_off: list[int] = []
     groups: dict[str, tuple[bool, list[TokenCounts], list[datetime]]] = {}
     with f.ledger() as ledger:
         for row in ledger.usage_rows(prompt_hash=prompt_hash, model=model):
             t = usage_tokens(row.usage)
             (cut_off if row.cut_off else outputs).append(int(t.output))
+            if not row.cut_off:
+                frames.append(row.frames)
             _batch, counts, ats = groups.setdefault(row.group, (row.batch, [], []))
             counts.append(t)
             if row.at is not None:
@@ -706,5 +714,6 @@ def history(folder: Folder | Path | str, prompt_hash: str | None = None, model: 
         durations = tuple(s for _n, s, _id in ledger.batch_durations(model=model, prompt_hash=prompt_hash))
     cache = [CacheGroup.of(counts, batch=batch, ended_at=max(ats) if ats else None)
              for batch, counts, ats in groups.values()]
+    known = tuple(n for n in frames if n is not None) if None not in frames else ()
     return History(tuple(outputs), tuple(g for g in cache if g is not None), durations, model, prompt_hash,
-                   tuple(cut_off))
+                   tuple(cut_off), known)

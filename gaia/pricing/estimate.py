@@ -532,7 +532,8 @@ def estimate_videos(videos: list[VideoRequest], skipped: list[tuple[str, str]], 
     ``full=False`` prices only the point (no range, per video or other TTL)."""
     text = text_tokens or prompt_tokens(profile, f, client=client)
     out = output_estimate(history.output_tokens if history else (), default=output_tokens_default,
-                          schema=profile.schema, model=f, max_tokens=max_tokens, remaining=len(videos))
+                          schema=profile.schema, model=f, max_tokens=max_tokens, remaining=len(videos),
+                          frames=history.output_frames if history else (), to_send=[len(v.sizes) for v in videos])
     share = batch_read_share(history, ttl=cache_ttl, now=now)
     est = _estimate_requests(videos, skipped, f, text, out, cache_ttl, history, explain=explain, share=share,
                             full=full, done=done, warm_standard=standard_cache_warm(history, ttl=cache_ttl, now=now))

@@ -35,6 +35,7 @@ from gaia.media.keyframes import KeyframeSet
 from gaia.pricing.bill import History
 from gaia.pricing.estimate import Estimate, RunInputs, estimate_folder, estimate_videos, price_run, run_terms
 from gaia.pricing.models import HEADLINE_SCENARIO, SCENARIO_LABELS, SCENARIOS, facts_of
+from gaia.pricing.output import OutputEstimate
 from gaia.pricing.tokens import (
     PromptTokens,
     VideoRequest,
@@ -435,6 +436,11 @@ class CascadeEstimate:
     batch: CascadePrice | None = None  # the same cascade sent as batches (gaia submit --cascade)
     spent_usd: float = 0.0  # what this cascade already cost (its pilot), from the ledger
     spent_videos: int = 0  # the videos that went through it
+    # How far each pass's output per video may be off (the larger, as a share of its point), and where the
+    # output estimates come from: the answers they were learnt from (the fewer of the two passes), 0 when
+    # either is predicted from the schema or assumed.
+    output_spread: float = 0.0
+    output_answers: int = 0
 
     # How a spend cap words the amount a batch cascade submission is checked against (``submit_usd``).
     CAP_WHAT: ClassVar[str] = "The whole cascade's expected cost as batches, {usd} (both passes),"
@@ -477,9 +483,13 @@ class CascadeEstimate:
             return None
         why = ("assumed, not measured" if self.share_source == "assumed" else
                f"{self.share_source}, so it could be anywhere from {self.share_low:.0%} to {self.share_high:.0%}")
+        length = (f"learnt from the answers so far ({self.output_answers} in the pass with the fewest), so it could "
+                  f"be {self.output_spread:.0%} shorter or longer for the videos left" if self.output_answers else
+                  f"predicted, not measured (it could be {self.output_spread:.0%} shorter or longer)")
         return (f"Cannot tell this cost to within ±{CASCADE_TELLS:.0%}: the share of first answers sent again is "
-                f"{why}, and the cascade could cost {self.low_usd:.4f} to {self.high_usd:.4f} USD. A larger pilot "
-                "narrows it (gaia run --cascade MODEL:PRESET --limit N sends N videos spread over the folder).")
+                f"{why}; the answers' length, most of the bill, is {length}. The cascade could cost "
+                f"{self.low_usd:.4f} to {self.high_usd:.4f} USD. A larger pilot narrows both (gaia run --cascade "
+                "MODEL:PRESET --limit N sends N videos spread over the folder).")
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario's JSON form (key ``cascade``): ``total_usd`` and its range are the videos still to send;
@@ -546,7 +556,13 @@ def cascade_estimate(first: Estimate, strong: Estimate, *, share: float, share_l
         b_low, b_high = b.low_usd if b.low_usd is not None else b.total_usd, b.high_usd or b.total_usd
         return CascadePrice(a.total_usd, a_low, a_high, share * b.total_usd, share_low * b_low, share_high * b_high)
 
+    def spread(o: OutputEstimate) -> float:
+        return max(o.high - o.point, o.point - o.low) / o.point if o.point > 0 else 0.0
+
     now, batch = priced(CASCADE_SCENARIO), priced(CASCADE_BATCH_SCENARIO)
+    outs = (first.output, strong.output)
+    answers = min(o.samples for o in outs) if all(o.source == "history" for o in outs) else 0
     return CascadeEstimate(now.first_usd, strong.scenario(CASCADE_SCENARIO).total_usd, share, share_low, share_high,
                            share_source, now.total_usd, now.low_usd, now.high_usd, first.videos, batch=batch,
-                           spent_usd=spent_usd, spent_videos=spent_videos)
+                           spent_usd=spent_usd, spent_videos=spent_videos,
+                           output_spread=max(spread(o) for o in outs), output_answers=answers)

@@ -18,6 +18,14 @@ video, and where they come from):
   mean is the point (a total is a sum, so the mean, not the median, predicts it) and the range is
   the uncertainty of the mean for the videos still to send: ``z * sd * sqrt(1/n + 1/N)``. A pilot
   of a few videos (``gaia run DIR --limit 3``, trial answers) is history like any other.
+- **Frames sent** (``frames_line``): an answer describes what it was shown, so when the answers were
+  sent different numbers of frames, their output tokens are fitted on the frame count (least squares),
+  and the point moves by the slope times how many more (or fewer) frames the videos still to send show
+  on average. The pilot must tell: the slope is shrunk towards 0 by how little the answers say about it
+  (``b * (1 - 1/F)``, F the fit's F statistic, 0 when F <= 1), kept between 0 (more frames shown never
+  make a shorter answer expected) and the answers' mean per frame (an answer grows at most in proportion
+  to what it is shown), and used only from 3 answers with two frame counts or more. Its uncertainty
+  widens the range. Videos that send as many frames as the answers did get the mean.
 
 **The answer length limit.** ``max_tokens`` caps each answer, thinking included. Too low, and
 answers are cut off (stop_reason ``max_tokens``): billed, but unusable, and sent again. Far too high
@@ -193,6 +201,8 @@ class OutputEstimate:
     samples: int = 0
     thinking: float = 0.0  # of the point, tokens assumed for thinking (0 from history: it is inside)
     max_tokens: int | None = None
+    per_frame: float = 0.0  # from history: output tokens per frame sent (``frames_line``; 0: the answers' mean)
+    frames_gap: float = 0.0  # ... and how many more frames the videos to send show on average than the answers
 
     @property
     def point(self) -> float:
@@ -203,7 +213,11 @@ class OutputEstimate:
         """One line for a person: how many tokens per video, the range, and where it comes from."""
         rng = f"{self.median:,.0f} output tokens per video (range {self.low:,.0f}–{self.high:,.0f})"
         if self.source == "history":
-            return f"{rng}, learnt from {self.samples} answer(s) of this prompt on this model"
+            frames = (f", {abs(self.per_frame * self.frames_gap):,.0f} {'more' if self.frames_gap > 0 else 'fewer'} "
+                      f"than their mean because the videos to send show {abs(self.frames_gap):.1f} "
+                      f"{'more' if self.frames_gap > 0 else 'fewer'} frame(s) each on average (about "
+                      f"{self.per_frame:,.0f} output tokens per frame)") if self.per_frame and self.frames_gap else ""
+            return f"{rng}, learnt from {self.samples} answer(s) of this prompt on this model{frames}"
         think = f", {self.thinking:,.0f} of them thinking" if self.thinking else ""
         cap = f"; max_tokens {self.max_tokens:,} caps it" if self.max_tokens else ""
         if self.source == "schema":
@@ -214,7 +228,8 @@ class OutputEstimate:
         """A JSON-ready dict (``p10``/``p90`` are kept as the names of the low and high ends)."""
         return {"median": self.median, "point": self.median, "p10": self.low, "p90": self.high, "low": self.low,
                 "high": self.high, "source": self.source, "samples": self.samples,
-                "thinking_tokens": self.thinking, "max_tokens": self.max_tokens, "includes_thinking": True}
+                "thinking_tokens": self.thinking, "max_tokens": self.max_tokens, "includes_thinking": True,
+                "per_frame_tokens": self.per_frame, "frames_gap": self.frames_gap}
 
 
 def _capped(point: float, low: float, high: float, max_tokens: int | None) -> tuple[float, float, float]:
@@ -223,27 +238,77 @@ def _capped(point: float, low: float, high: float, max_tokens: int | None) -> tu
     return min(point, max_tokens), min(low, max_tokens), min(high, max_tokens)
 
 
-def from_history(output_tokens: Sequence[int], *, remaining: int = 0,
-                 max_tokens: int | None = None) -> OutputEstimate:
+# A slope on the frame count is fitted from this many answers on (two points always fit a line).
+FRAMES_LINE_MIN_ANSWERS = 3
+
+
+@dataclass(frozen=True)
+class FramesLine:
+    """Output tokens per frame sent, learnt from answers: ``slope`` (shrunk, >= 0) and its standard error,
+    around ``mean_frames``, the mean frame count of the answers it was fitted on."""
+
+    slope: float
+    se: float
+    mean_frames: float
+
+
+def frames_line(output_tokens: Sequence[int], frames: Sequence[int]) -> FramesLine | None:
+    """How answers' output tokens grow with the frames they were sent: a least-squares slope shrunk by how
+    sure the answers are of it (``b * (1 - 1/F)``, 0 when F <= 1), never negative; ``None`` with fewer than
+    ``FRAMES_LINE_MIN_ANSWERS`` answers, one frame count only, or frames not known for every answer."""
+    n = len(output_tokens)
+    if n < FRAMES_LINE_MIN_ANSWERS or len(frames) != n:
+        return None
+    mx, my = sum(frames) / n, sum(output_tokens) / n
+    sxx = sum((x - mx) ** 2 for x in frames)
+    if sxx <= 0:
+        return None
+    b = sum((x - mx) * (y - my) for x, y in zip(frames, output_tokens, strict=True)) / sxx
+    sse = sum((y - my - b * (x - mx)) ** 2 for x, y in zip(frames, output_tokens, strict=True))
+    s2 = sse / (n - 2)
+    f_stat = math.inf if s2 <= 0 else b * b * sxx / s2
+    shrink = max(0.0, 1 - 1 / f_stat) if f_stat > 0 else 0.0
+    # The residual spread has few degrees of freedom: at least MIN_HISTORY_CV of the mean, as for the mean itself.
+    se = math.sqrt(max(s2, (MIN_HISTORY_CV * my) ** 2) / sxx)
+    # Never negative (more frames shown never make a shorter answer expected) and at most in proportion to the
+    # frames (an answer has a part that does not grow with them: the slope of answers all about the frames).
+    return FramesLine(min(max(0.0, b), my / mx if mx > 0 else 0.0) * shrink, se, mx)
+
+
+def from_history(output_tokens: Sequence[int], *, remaining: int = 0, max_tokens: int | None = None,
+                 frames: Sequence[int] = (), to_send: Sequence[int] = ()) -> OutputEstimate:
     """Output per video from past answers: their mean, and the range of the mean for ``remaining``
-    videos still to send (``z * sd * sqrt(1/n + 1/remaining)``; at least ``MIN_HISTORY_CV`` spread)."""
+    videos still to send (``z * sd * sqrt(1/n + 1/remaining)``; at least ``MIN_HISTORY_CV`` spread).
+    With ``frames`` (the frames each answer was sent) and ``to_send`` (the frames of each video still to send),
+    the point follows the frames: ``frames_line``'s slope times how many more frames the videos to send show
+    on average than the answers had, its uncertainty added to the range in quadrature."""
     n = len(output_tokens)
     mean = sum(output_tokens) / n
     var = sum((x - mean) ** 2 for x in output_tokens) / (n - 1) if n > 1 else 0.0
     sd = max(math.sqrt(var), MIN_HISTORY_CV * mean)
     half = HISTORY_Z * sd * math.sqrt(1 / n + (1 / remaining if remaining else 0.0))
+    line = frames_line(output_tokens, frames) if to_send else None
+    per_frame, frames_gap = 0.0, 0.0
+    if line is not None and line.slope > 0:
+        per_frame, frames_gap = line.slope, sum(to_send) / len(to_send) - line.mean_frames
+        mean = max(0.0, mean + per_frame * frames_gap)
+        half = math.hypot(half, HISTORY_Z * line.se * frames_gap)
     point, low, high = _capped(mean, max(0.0, mean - half), mean + half, max_tokens)
-    return OutputEstimate(point, low, high, "history", n, max_tokens=max_tokens)
+    return OutputEstimate(point, low, high, "history", n, max_tokens=max_tokens, per_frame=per_frame,
+                          frames_gap=frames_gap)
 
 
 def output_estimate(output_tokens: Sequence[int] = (), *, default: int | None = None,
                     schema: Mapping[str, Any] | None = None, model: str | ModelFacts | None = None,
-                    max_tokens: int | None = None, remaining: int = 0) -> OutputEstimate:
-    """Output tokens per video: from past answers when there are any; else ``default`` (a number the
-    user gave) with the data file's range; else from ``schema``'s shape plus ``model``'s thinking;
+                    max_tokens: int | None = None, remaining: int = 0, frames: Sequence[int] = (),
+                    to_send: Sequence[int] = ()) -> OutputEstimate:
+    """Output tokens per video: from past answers when there are any (following the frames sent, ``frames``
+    for the answers and ``to_send`` for the videos still to send: ``from_history``); else ``default`` (a number
+    the user gave) with the data file's range; else from ``schema``'s shape plus ``model``'s thinking;
     else the data file's default. ``max_tokens`` caps every end."""
     if output_tokens:
-        return from_history(output_tokens, remaining=remaining, max_tokens=max_tokens)
+        return from_history(output_tokens, remaining=remaining, max_tokens=max_tokens, frames=frames,
+                            to_send=to_send)
     d = estimate_defaults()
     if default is None and schema is not None and model is not None:
         f = facts_of(model)  # resolved once for the three figures below

@@ -4,7 +4,8 @@ A tune asks the same videos several times with settings the user has not chosen 
 answers must never become the folder's results. ``ApiTuneRunner`` plans the requests exactly as a
 run would (``gaia.runs.recovery.plan_submission`` with ``force``: same prompt, schema, cached prefix
 and frames) and sends them through the one sending engine (``gaia.runs.now.send_each``: the same
-retry policy, adaptive concurrency and spend guard, ``gaia.runs.guard.SpendCap``, as run now).
+retry policy, adaptive concurrency and spend guard, ``gaia.runs.guard.SpendCap``, as run now), after the
+guard's ``model_problem`` (a configuration whose model the key cannot use is not sent, and says why).
 Only where the answers go differs: ``TuneSink`` validates each against the configuration's schema
 (``gaia.api.answers.parse_answer``), prices its usage with the one pricing rule
 (``gaia.runs.recorder.price_usage``) and writes it to ``.gaia/tune/<config-id>/<video>.json``. No
@@ -39,7 +40,7 @@ from gaia.fsutil import atomic_write_json, read_json
 from gaia.ledger import TUNE_MODE, EventKind, Ledger, RequestStatus
 from gaia.pricing.models import usage_cost
 from gaia.quality.ladder import PricedConfig
-from gaia.runs.guard import SpendCap
+from gaia.runs.guard import SpendCap, model_problem
 from gaia.runs.now import send_each
 from gaia.runs.plan import PlannedRequest, SubmissionPlan
 from gaia.runs.recorder import ErrorKind, RequestOutcome, price_usage
@@ -190,6 +191,9 @@ class ApiTuneRunner:
         reused = len(plan.requests) - len(to_send)
         if not to_send:
             return TuneAnswers(answers, problems=tuple(problems), reused=reused, usage=usage)
+        refused = model_problem(self.client, settings.model, batches=False)  # asked as every send asks it
+        if refused is not None:
+            return TuneAnswers(answers, problems=(*problems, refused), reused=reused, stopped=refused, usage=usage)
         per_request = (priced.tune_usd or 0.0) / max(1, priced.videos)
         extra = {"metadata": {"user_id": f"gaia-tune-{priced.config.id}"}}
         with self.folder.ledger() as ledger:

@@ -35,7 +35,7 @@ from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.escalation import PASS_KEY, CascadePass, keep_strong_settings
-from gaia.runs.guard import cap_problem, folder_problem, send_problem
+from gaia.runs.guard import cap_problem, folder_problem, model_problem, send_problem
 from gaia.runs.manifest import manifests, write_manifest
 from gaia.runs.manifest import restore as restore_manifests
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
@@ -221,7 +221,8 @@ def submit(
     """Send ``plan`` as one or more batches (or, with ``dry_run_to``, write its JSONL and send nothing).
 
     Blocked, with the reason in ``blocked``, when the plan has blocking problems, nothing to send,
-    or an estimate above ``max_cost_usd`` (or no usable estimate to check the cap against). For
+    an estimate above ``max_cost_usd`` (or no usable estimate to check the cap against), or a model the API's
+    Models endpoint says this key cannot use in batches (``gaia.runs.guard.model_problem``): nothing is written. For
     each batch the body is spooled, the intent is written to the ledger, and only then is the batch
     created; a rate-limited or overloaded API is retried with backoff, an ambiguous failure is
     checked against the API's batch list before anything is sent again. ``on_progress(done,
@@ -237,7 +238,8 @@ def submit(
     if dry_run_to is not None:  # sends nothing, so no cap applies
         n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
         return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
-    over = folder_problem(folder) or cap_problem(plan.estimate_usd, max_cost_usd)
+    over = (folder_problem(folder) or cap_problem(plan.estimate_usd, max_cost_usd)
+            or model_problem(client, plan.model, batches=True))
     if over is not None:
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:

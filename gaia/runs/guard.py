@@ -2,11 +2,12 @@
 
 ``send_problem`` says why a plan must not be sent at all (blocking problems, nothing to send);
 ``folder_problem`` why its answers could not be delivered (a read-only folder), before anything is paid for;
-``cap_problem`` why a spend cap blocks it. A cap cannot be bypassed by odd data: an estimate that
-is missing, negative, infinite or not a number blocks a capped run with a plain message, and so
-does a cap that is itself negative or not a number. ``SpendCap`` holds the cap while a run is
-sending: each request reserves its expected cost before it goes, so money spent plus requests in
-flight never pass the cap.
+``cap_problem`` why a spend cap blocks it; ``model_problem`` why the API will not take the model from this
+key (its Models endpoint, asked as a send starts and never while planning, so browsing never loads the SDK).
+A cap cannot be bypassed by odd data: an estimate that is missing, negative, infinite or not a number blocks a
+capped run with a plain message, and so does a cap that is itself negative or not a number. ``SpendCap``
+holds the cap while a run is sending: each request reserves its expected cost before it goes, so money spent
+plus requests in flight never pass the cap.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
+from typing import Any
 
+from gaia.api.client import field
 from gaia.api.validate import RequestProblem
+from gaia.facts import catalogue
 from gaia.folder import Folder
 
 
@@ -38,6 +42,37 @@ def folder_problem(folder: Folder) -> str | None:
     return (f"{folder.path} is read-only, and GAIA writes each answer next to its video: nothing was sent (the "
             "answers would be paid for and not delivered). Make the folder writable, or copy the videos to a "
             "writable folder, and try again.")
+
+
+def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
+    """Why the API will not take ``model`` from this key: what its Models endpoint says, asked as a send starts.
+
+    The one check of the model against the API, made by both transports (``gaia.runs.batch.submit``,
+    ``gaia.runs.now.run_now``) after the local checks and before anything is created or paid for: a model the
+    endpoint does not offer to this key, or whose capabilities say no images (or, for ``batches``, no Message
+    Batches), refuses the send in words. When the endpoint cannot be reached nothing is concluded (``None``: the
+    send itself will tell). GAIA's own facts about the model are checked earlier, while planning
+    (``gaia.api.validate.model_problems``).
+    """
+    import anthropic  # sending loads the SDK anyway; planning never asks here
+
+    name = getattr(catalogue().models.get(model), "display_name", model)  # as the pages name it
+    try:
+        info = client.models.retrieve(model)
+    except anthropic.NotFoundError:
+        return (f"The API does not offer {name} ({model}) to this key, so nothing was sent. Choose another model "
+                "and send again.")
+    except Exception:
+        return None
+    caps = field(info, "capabilities")  # an SDK object, or a plain dict from a stand-in
+    wanted = (("batch", "the Message Batches API"),) if batches else ()
+    missing = [words for name, words in (*wanted, ("image_input", "images"))
+               if field(field(caps, name), "supported", True) is False]
+    if not missing:
+        return None
+    return (f"The API says {name} does not support {' or '.join(missing)}, so nothing was sent. Choose another "
+            "model" + (" (or send it now, without a batch)" if missing == ["the Message Batches API"] else "")
+            + " and send again.")
 
 
 def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,

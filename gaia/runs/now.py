@@ -56,7 +56,7 @@ from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.concurrency import AdaptiveConcurrency, ConcurrencyChange
-from gaia.runs.guard import SpendCap, cap_problem, folder_problem, send_problem
+from gaia.runs.guard import SpendCap, cap_problem, folder_problem, model_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
@@ -446,8 +446,9 @@ def run_now(
 
     Blocked (``blocked`` says why, nothing sent) when the plan has blocking problems or nothing to
     send, when the estimate at standard prices is above ``max_cost_usd`` (or there is no usable one
-    to check), or when another process is sending from the folder (a batch submission or another
-    run now: they share one lock). While running, the spend cap stops new requests before the
+    to check), when the API's Models endpoint says this key cannot use the model with images
+    (``gaia.runs.guard.model_problem``), or when another process is sending from the folder (a batch
+    submission or another run now: they share one lock). While running, the spend cap stops new requests before the
     money spent plus the requests in flight would pass it. ``on_progress(done, total)`` is called
     on the calling thread as answers arrive. Setting ``stop`` (or Ctrl-C) lets requests in flight
     finish and record, sends nothing more, and returns with ``stopped``. ``sleep``, ``clock``,
@@ -471,7 +472,8 @@ def _run_now(folder: Folder, plan: SubmissionPlan, client: Any, *, concurrency: 
     why = send_problem(plan.problems, len(plan.requests), nothing=NOTHING_NOW)
     if why is None:
         why = folder_problem(folder) or cap_problem(
-            now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices", digits=4)
+            now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices", digits=4
+        ) or model_problem(client, plan.model, batches=False)
     if why is not None:
         return OnlineResult(blocked=why, estimate_usd=now_usd)
     opts = _Options(max(1, min(int(concurrency), MAX_CONCURRENCY)), max_cost_usd, on_progress,

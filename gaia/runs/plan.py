@@ -152,9 +152,6 @@ class SubmissionPlan:
     # A batch cascade's first pass (``gaia.runs.cascade.plan_first_pass``): what its run records, so that retrieving
     # its results sends the second pass (``gaia.runs.escalation.CascadePass``).
     cascade_pass: dict[str, Any] | None = None
-    # Which of ``problems`` the API's Models endpoint gave (a batch plan made with a client asks it about batches
-    # and images; a run-now plan does not): what ``plan_run_now(like=...)`` leaves out of a batch plan's.
-    model_problems: tuple[RequestProblem, ...] = field(default=(), compare=False, repr=False)
 
     def sent_since_planned(self, ledger: Any) -> set[str]:
         """Videos another send took in flight or answered since this plan read the in-flight view."""

@@ -14,7 +14,7 @@ call: prepare, read (or extract) the keyframes, then the pure plan (``gaia.runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,31 +127,6 @@ def prepare(folder: Folder | Path | str, client: Any | None = None) -> Prepared:
         return Prepared(busy=True)
 
 
-def api_model_problems(client: Any, model: str) -> list[RequestProblem]:
-    """What the API's Models endpoint says against using ``model`` for image batches.
-
-    A model the API does not know, or whose capabilities say no batches or no images, blocks the
-    run; when the endpoint cannot be reached nothing is concluded (the submission will tell).
-    """
-    import anthropic
-
-    try:
-        info = client.models.retrieve(model)
-    except anthropic.NotFoundError:
-        return [RequestProblem(None, f"The API does not offer the model {model!r} to this key.",
-                               "Choose another model.", blocking=True)]
-    except Exception:
-        return []
-    caps = getattr(info, "capabilities", None)
-    out = []
-    for name, words in (("batch", "the Message Batches API"), ("image_input", "images")):
-        support = getattr(caps, name, None) if caps is not None else None
-        if support is not None and getattr(support, "supported", True) is False:
-            out.append(RequestProblem(None, f"{model} does not support {words}.", "Choose another model.",
-                                      blocking=True))
-    return out
-
-
 def keyframe_sets_for(folder: Folder, settings: RunSettings, *, extract: bool, on_progress: Progress | None
                       ) -> tuple[list[KeyframeSet], list[SkippedVideo]]:
     """The folder's keyframe sets: from the frame cache, or extracted where missing (``extract``)."""
@@ -200,29 +175,28 @@ def plan_submission(
     """What sending ``folder`` now would send, leave out, split into and cost, after the explicit steps.
 
     In order: ``prepare`` (recover interrupted run-now requests; with a ``client``, reconcile
-    interrupted submissions and ask the Models endpoint about the model), keyframes (given, else
+    interrupted submissions), keyframes (given, else
     the frame cache; ``extract=True`` extracts missing ones, reporting ``on_progress``), then the
     pure ``build_plan``. ``settings`` default to the folder's saved run settings and ``profile`` to
     its saved prompt profile. Videos already analysed with the same fingerprint are skipped unless
     ``force``; videos in flight (batch or run now) always. ``limit`` keeps the first N videos.
     ``image_source="file"`` uploads each frame once through the Files API at send time.
-    ``likely_empty`` (relative path → reason) are left out, each said so in ``skipped``.
+    ``likely_empty`` (relative path → reason) are left out, each said so in ``skipped``. The model is checked
+    against GAIA's own facts here; the API's Models endpoint is asked only when the plan is sent
+    (``gaia.runs.guard.model_problem``), so planning never waits on the network for it nor loads the SDK.
     """
     folder = Folder.of(folder)
     settings = settings or folder.settings()
     profile, problems = _profile_and_problems(folder, settings, profile)
-    asked = api_model_problems(client, settings.model) if client is not None else []
-    problems.extend(asked)
     problems.extend(prepare(folder, client).problems)
     if client is not None:
         folder_prompt_tokens(folder, profile, settings.model, client=client)  # the count every figure uses
     skipped: list[SkippedVideo] = []
     if keyframe_sets is None:
         keyframe_sets, skipped = keyframe_sets_for(folder, settings, extract=extract, on_progress=on_progress)
-    plan = build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
+    return build_plan(folder, keyframe_sets, settings, profile, force=force, selection=selection, limit=limit,
                       max_tokens=max_tokens, max_batch_bytes=max_batch_bytes, max_batch_requests=max_batch_requests,
                       image_source=image_source, skipped=skipped, problems=problems, likely_empty=likely_empty)
-    return replace(plan, model_problems=tuple(asked)) if asked else plan
 
 
 def plan_run_now(
@@ -243,17 +217,14 @@ def plan_run_now(
 
     ``like``: the batch plan ``plan_submission`` made for the same folder state, settings and ``force`` (no limit,
     no other option): a run now sends the same requests, so they, the batches, skips and estimate are shared
-    with it instead of planned again (at 100,000 videos, some 50 MB and ten seconds); only the problems the
-    Models endpoint gave the batch plan are left out, as a run now does not ask it. A ``like`` for other
+    with it instead of planned again (at 100,000 videos, some 50 MB and ten seconds). A ``like`` for other
     settings, a limit or another option is ignored.
     """
     if (like is not None and limit is None and not extract and image_source == like.image_source
             and likely_empty is None and profile is None and keyframe_sets is None and like.cascade_pass is None
             and like.retry_of_run is None and Path(like.folder) == Folder.of(folder).path
             and like.settings == (settings or Folder.of(folder).settings())):
-        asked = like.model_problems
-        return replace(like, problems=tuple(p for p in like.problems if not any(p is q for q in asked)),
-                       model_problems=())
+        return like
     return plan_submission(folder, settings, limit=limit, force=force, profile=profile, keyframe_sets=keyframe_sets,
                            extract=extract, image_source=image_source, on_progress=on_progress,
                            likely_empty=likely_empty)

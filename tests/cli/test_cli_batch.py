@@ -71,6 +71,18 @@ def test_spend_cap_blocks(make_folder, api_env, capsys):
     assert list(client.messages.batches.list()) == []
 
 
+def test_a_model_the_key_cannot_use_is_refused_and_nothing_sent(make_folder, api_env, capsys):
+    folder = make_folder({"a.mp4": "testsrc"})
+    api_env.update_config(http_faults=["models.retrieve:404:*"])  # the API does not offer the model to this key
+    assert main(["submit", str(folder), "--yes"]) == 1
+    assert "does not offer" in capsys.readouterr().err
+    assert "batches.create" not in api_env.calls
+    with Folder(folder).ledger() as ledger:
+        assert ledger.runs() == [] and ledger.requests() == []
+    api_env.update_config(http_faults=[])
+    assert main(["submit", str(folder), "--yes"]) == 0 and api_env.calls["batches.create"] == 1
+
+
 def test_submit_watch_retry_cycle(make_folder, api_env, capsys):
     api_env.update_config(errored_rate=0.5, seed=11)
     folder = make_folder(LAYOUT)

@@ -19,6 +19,7 @@ from gaia.emulator import HttpFault
 from gaia.media.scan import scan_folder
 from gaia.runs.recovery import plan_submission
 from gaia.sidecar import CASCADE_KEY, read_sidecar
+from tests import videos as media
 
 CHEAP = "claude-haiku-5-5:economy"
 
@@ -112,30 +113,6 @@ def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Pa
     assert cascade["within_10pct"] is False and cascade["note"].startswith("Cannot tell this cost to within ±10%")
 
 
-def _big_subjects(folder: Path) -> None:
-    """Five clips with one large coloured animal each, which the cheap configuration names at once (sure answers),
-    in names that interleave with the demo's (whose cheap answers are all uncertain)."""
-    import av
-    import numpy as np
-
-    for name, colour, size in (("a_big_fox.mp4", (200, 35, 35), 140), ("c_big_rabbit.mp4", (240, 240, 240), 120),
-                               ("e_big_dog.mp4", (125, 85, 45), 160), ("g_big_cat.mp4", (235, 135, 30), 100),
-                               ("i_big_pig.mp4", (235, 145, 185), 130)):
-        with av.open(str(folder / name), "w") as out:
-            stream = out.add_stream("libx264", rate=10)
-            stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-            stream.options = {"crf": "23", "preset": "ultrafast"}
-            rng = np.random.default_rng(size)
-            for i in range(40):
-                img = np.clip(np.full((360, 640, 3), (60, 110, 60), np.uint8) + rng.normal(0, 4, (360, 640, 3)),
-                              0, 255).astype(np.uint8)
-                img[180 - size // 3:180 + size // 3, 40 + i * 12:40 + i * 12 + size] = colour
-                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    out.mux(packet)
-            for packet in stream.encode():
-                out.mux(packet)
-
-
 @pytest.mark.parametrize("mixed", [False, True], ids=["demo", "mixed"])
 def test_after_a_3_video_pilot_the_cascade_estimate_holds_or_says_it_cannot_tell(
         demo: Path, api_env, capsys: pytest.CaptureFixture, mixed: bool) -> None:
@@ -144,7 +121,7 @@ def test_after_a_3_video_pilot_the_cascade_estimate_holds_or_says_it_cannot_tell
     answer escalates (the share is learnt right) but answers' lengths differ; on the mixed folder (half the clips
     sure) 3 videos cannot pin the share down."""
     if mixed:
-        _big_subjects(demo)
+        media.big_subjects(demo)
     assert main(["run", str(demo), "--yes", "--cascade", CHEAP, "--limit", "3", "--json"]) == 0
     pilot = json.loads(capsys.readouterr().out)["cascade"]
     assert pilot["first"]["succeeded"] == 3
@@ -178,7 +155,7 @@ def _larger(demo: Path) -> Path:
     """13 videos: the demo's five, three of them again under other names, and the five big-subject clips."""
     for name in ("birds_at_the_feeder.mp4", "dog_in_the_garden.mp4", "fish_in_the_tank.mp4"):
         shutil.copy2(demo / name, demo / f"z_again_{name}")
-    _big_subjects(demo)
+    media.big_subjects(demo)
     return demo
 
 

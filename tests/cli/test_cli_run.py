@@ -59,6 +59,15 @@ def test_spend_cap_blocks(folder, api_env, capsys):
     assert "messages.create" not in api_env.calls
 
 
+def test_a_model_the_key_cannot_use_is_refused_and_nothing_sent(folder, api_env, capsys):
+    api_env.update_config(http_faults=[HttpFault(route="models.retrieve", status=404, count=None)])
+    assert main(["run", str(folder), "--yes"]) == 1
+    assert "does not offer" in capsys.readouterr().err
+    assert "messages.create" not in api_env.calls
+    with Folder.of(folder).ledger() as ledger:
+        assert ledger.runs() == [] and ledger.requests() == []
+
+
 def test_run_limit_then_the_rest(folder, api_env, capsys):
     assert main(["run", str(folder), "--yes", "--limit", "1"]) == 0
     out = capsys.readouterr().out

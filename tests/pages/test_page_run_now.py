@@ -9,6 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.emulator import HttpFault
 from gaia.pricing.bill import history
 from gaia.runs.failures import failures
 from gaia.runs.recovery import plan_submission
@@ -74,6 +75,23 @@ def test_run_now_tab_states_the_choice_and_analyses_three_videos(api_env, ready_
     # The answers are shown as JSON, never as markup; nothing is left to send now.
     assert len(at.json) >= 3
     assert any("Nothing to send now" in i.value for i in at.info)
+
+
+def test_run_now_refuses_a_model_the_key_cannot_use_when_sending(api_env, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc"})
+    api_env.update_config(http_faults=[HttpFault(route="models.retrieve", status=404, count=None)])  # not offered
+    at = _submit(folder)
+    assert not at.exception, at.exception
+    assert "models.retrieve" not in api_env.calls  # opening the tab asks nothing of the Models endpoint
+    at.button(key="run_now_go").click().run()
+    assert not at.exception, at.exception
+    assert any("does not offer" in e.value and "nothing was sent" in e.value for e in at.error), at.error
+    assert "messages.create" not in api_env.calls and read_sidecar(folder / "a.mp4") is None
+    with gaia.Folder(folder).ledger() as ledger:
+        assert ledger.runs() == [] and ledger.requests() == []  # nothing half-written
+    api_env.update_config(http_faults=[])
+    at.button(key="run_now_go").click().run()
+    assert _metrics(at)["Answered"] == "1"
 
 
 def test_run_now_spend_cap_blocks_and_a_failure_can_move_into_a_batch(api_env, ready_folder):

@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gaia
+from gaia.emulator import HttpFault
 from gaia.runs.batch import submit
 from gaia.runs.failures import failures
 from gaia.runs.recovery import plan_submission
@@ -104,6 +105,24 @@ def test_submit_page_spend_cap_blocks(api_env, ready_folder):
     at.number_input(key="submit_cap").set_value(100.0).run()
     assert not at.button(key="submit_go").disabled and not at.error
     assert batch_statuses(folder) == []
+
+
+def test_submit_page_refuses_a_model_the_key_cannot_use_when_sending(api_env, ready_folder):
+    folder = ready_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    api_env.update_config(http_faults=[HttpFault(route="models.retrieve", status=404, count=None)])  # not offered
+    at = _app(SUBMIT, folder).run()
+    assert not at.exception, at.exception
+    assert "models.retrieve" not in api_env.calls  # opening the page asks nothing of the Models endpoint
+    assert any("asked when you submit" in s.value for s in at.success)
+    at.button(key="submit_go").click().run()
+    assert not at.exception, at.exception
+    assert any("does not offer" in e.value and "nothing was sent" in e.value for e in at.error), at.error
+    assert "batches.create" not in api_env.calls and batch_statuses(folder) == []
+    with gaia.Folder(folder).ledger() as ledger:
+        assert ledger.runs() == [] and ledger.requests() == []  # nothing half-written
+    api_env.update_config(http_faults=[])  # another model, or the key's access granted: it goes
+    at.button(key="submit_go").click().run()
+    assert [s.n_requests for s in batch_statuses(folder)] == [2]
 
 
 def test_submit_page_skips_analysed_videos_unless_forced(api_env, ready_folder):

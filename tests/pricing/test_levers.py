@@ -56,3 +56,36 @@ def test_compare_models_haiku_5_5_is_about_a_thirtieth_of_sonnet_4_5() -> None:
     assert rows == sorted(rows, key=lambda r: r.usd["batch_caching"])
     assert by["claude-sonnet-4-5"].max_edge == 1568 and by["claude-sonnet-5-5"].max_edge == 2576
     assert by["claude-haiku-4-5"].min_cacheable == 4096
+
+
+def test_a_cascade_after_a_pilot_prices_its_passes_with_the_one_output_estimate_and_says_what_it_cannot_tell() -> None:
+    """The cascade's passes are two ordinary estimates: after a pilot whose answers saw fewer frames than the videos
+    left will send, each pass's output per video follows the frames (``from_history``, the one computation), and
+    when the range is wide the note names both things a pilot teaches: the share sent again and the answers' length."""
+    from gaia.pricing.bill import History
+    from gaia.pricing.levers import cascade_estimate
+    from gaia.pricing.output import from_history
+
+    sets = [kset(f"v{i}.mp4", [(512, 288)] * 6) for i in range(4)]
+    pilot = History(output_tokens=(300, 560, 790), output_frames=(1, 4, 6))
+    cheap = estimate_run(sets, model="claude-haiku-4-5", profile=profile(), text_tokens=TEXT, history=pilot)
+    strong = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT, history=pilot)
+    expected = from_history([300, 560, 790], remaining=4, frames=[1, 4, 6], to_send=[6] * 4)
+    assert cheap.output.point == pytest.approx(expected.point) and cheap.output.point > 550  # the mean is 550
+    unframed = estimate_run(sets, model="claude-haiku-4-5", profile=profile(), text_tokens=TEXT,
+                            history=History(output_tokens=(300, 560, 790)))
+    assert unframed.output.point == pytest.approx(550)
+    learnt = {"share": 1.0, "share_low": 0.44, "share_high": 1.0, "share_source": "learnt from 3 video(s)"}
+    c = cascade_estimate(cheap, strong, **learnt)  # type: ignore[arg-type]
+    u = cascade_estimate(unframed, strong, **learnt)  # type: ignore[arg-type]
+    assert c.first_usd > u.first_usd  # longer answers expected for the videos left
+    assert not c.can_tell and c.note is not None
+    assert c.note.startswith("Cannot tell this cost to within ±10%: the share of first answers sent again is learnt "
+                             "from 3 video(s), so it could be anywhere from 44% to 100%")
+    spread = max(o.high - o.point for o in (cheap.output, strong.output)) / cheap.output.point
+    assert f"the answers' length, most of the bill, is learnt from the answers so far (3 in the pass with the " \
+           f"fewest), so it could be {spread:.0%} shorter or longer" in c.note
+    # before any answer: the length is predicted, and said so
+    fresh = estimate_run(sets, model="claude-haiku-4-5", profile=profile(), text_tokens=TEXT)
+    assert "predicted, not measured" in (cascade_estimate(fresh, strong, share=0.3, share_low=0.1, share_high=0.6,
+                                                          share_source="assumed").note or "")
