@@ -8,16 +8,21 @@ every 8.3 s (GOP 250, x264's default), both with the bitrate a trap camera caps 
 Then, in one process, one video at a time (median of repeats), wall and CPU time:
 
 - keyframes: ``extract_keyframes`` with the default settings, fresh frame cache, one worker;
-- check: ``measure``, decode included (the packet index is read, then keyframes alone or every
-  reference frame are decoded on one thread, about 4 a second are kept at 128 px and scored);
+- check: ``measure``, decode included (the packet index is read, then keyframes alone, or each
+  group of pictures up to its last sample, are decoded on one thread; 3 frames a second are kept at
+  128 px and scored);
 - scoring: ``score_frames`` alone, on the small greyscale frames already decoded.
 
 Prints each clip's times and verdict, then check / keyframes and scoring / keyframes per encoding
 and for the whole folder, in CPU time (what a folder costs when every core is busy, as both run),
-against the goal (< 10%), and the check's ratio in wall time beside it. Where every frame depends on the one before it
-(H.264 here: no B-frames in grainy footage), the check must decode every frame to see a one-second
-visit, which is what it costs; packet sizes alone cannot stand in for that (a dark subject entering
-a grainy scene can make the frames *smaller*).
+against the goal (< 10%), and the check's ratio in wall time beside it. With ``--before REF`` (a git
+revision, e.g. ``main``), the check as it was there (``gaia/media/empty.py`` at REF, loaded beside
+today's) is timed in the same run, clip by clip, and its ratio printed beside today's.
+
+Where every frame depends on the one before it (H.264 here: no B-frames in grainy footage), the
+check must decode each group of pictures up to its last sample to see a one-second visit (with a
+keyframe a second, 2/3 of the frames), while extraction decodes about 6 keyframes; packet sizes
+cannot stand in for that (a dark subject entering a grainy scene can make the frames *smaller*).
 
 With ``--real PATH`` it times nothing and prints instead the verdicts on real footage: the clip cut
 from PATH (``--crop W:H:X:Y``, ``--start S``, ``--seconds S``; re-encoded as H.264 and in the
@@ -28,13 +33,14 @@ clip's 10 s segments (``segment_scores``). The README's check was made on OpenCV
 the edge); and on tree.avi whole (``--real /tmp/ocvdata/tree.avi --seconds 30``: a swaying tree for
 22.6 s, then a hand).
 
-Usage: python bench/empty.py [--repeats 3] [--seconds 10]
+Usage: python bench/empty.py [--repeats 3] [--seconds 10] [--before main]
        python bench/empty.py --real PATH [--crop W:H:X:Y] [--start 0] [--seconds 40] [--empty-s 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import statistics
 import subprocess
@@ -45,6 +51,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -93,6 +100,21 @@ def make_clips(seconds: float) -> list[Path]:
                     _ff(*inputs, "-filter_complex", graph, "-map", "[v]", *opts, *cap_opts, str(path))
                 out.append(path)
     return out
+
+
+def _module_at(rev: str) -> object:
+    """``gaia/media/empty.py`` as it was at git revision ``rev``, loaded as a module of its own."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(["git", "-C", str(root), "show", f"{rev}:gaia/media/empty.py"], check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "empty_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("empty_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["empty_before"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _timed(fn: Callable[[], object]) -> tuple[object, float, float]:
@@ -144,6 +166,7 @@ def main() -> None:
     ap.add_argument("--crop", help="with --real: ffmpeg crop W:H:X:Y")
     ap.add_argument("--start", type=float, default=0.0, help="with --real: where the clip starts (s)")
     ap.add_argument("--empty-s", type=float, default=20.0, help="with --real: the first part cut on its own (s)")
+    ap.add_argument("--before", help="also time the check as it was at this git revision (e.g. main)")
     args = ap.parse_args()
     if args.real and not args.real.is_file():
         ap.error(f"--real: no video at {args.real}")
@@ -152,8 +175,9 @@ def main() -> None:
         return
     clips = make_clips(args.seconds or 10.0)
     settings = RunSettings()
-    # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), summed over its clips
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 5)
+    before: Any = _module_at(args.before) if args.before else None
+    # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), check before (CPU), summed over its clips
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 6)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "trap"
         folder.mkdir()
@@ -168,8 +192,9 @@ def main() -> None:
                 verdict, check_wall, check_cpu = _timed(partial(empty.measure, rec.path))
                 frames, times = empty.sample_frames(rec.path)
                 _, _, score_cpu = _timed(partial(empty.score_frames, frames, times))
-                runs.append((kf_wall, kf_cpu, check_wall, check_cpu, score_cpu))
-            row = [statistics.median(r[i] for r in runs) for i in range(5)]
+                old_cpu = _timed(partial(before.measure, rec.path))[2] if before else 0.0
+                runs.append((kf_wall, kf_cpu, check_wall, check_cpu, score_cpu, old_cpu))
+            row = [statistics.median(r[i] for r in runs) for i in range(6)]
             enc = rec.rel_path.split("_")[0]
             for i, v in enumerate(row):
                 sums[enc][i] += v
@@ -177,13 +202,16 @@ def main() -> None:
             assert isinstance(verdict, empty.EmptyScore)
             way = empty.decoding_plan(rec.path).way
             said = f"{'FLAGGED' if verdict.likely_empty() else 'kept'}: {verdict.reason}"
+            was = f" [{args.before}: CPU {row[5]:6.3f}]" if before else ""
             print(f"{rec.rel_path:<40} keyframes {row[0]:6.3f} s (CPU {row[1]:6.3f})  check {row[2]:6.3f} s "
-                  f"(CPU {row[3]:6.3f}; {way}, {verdict.frames} frames)  {said}")
+                  f"(CPU {row[3]:6.3f}; {way}, {verdict.frames} frames){was}  {said}")
+    was = f" {f'check/kf at {args.before}':>18}" if before else ""
     print(f"\n{'CPU time':<14} {'keyframes':>10} {'check':>9} {'check/kf':>9} {'scoring/kf':>11} "
-          f"{'(wall: check/kf)':>17}")
-    for enc, (kw, kc, cw, cc, sc) in sorted(sums.items(), key=lambda kv: kv[0] == "whole folder"):
-        print(f"{enc:<14} {kc:9.2f}s {cc:8.2f}s {cc / kc:9.1%} {sc / kc:11.1%} {cw / kw:17.1%}")
-    kw, kc, cw, cc, sc = sums["whole folder"]
+          f"{'(wall: check/kf)':>17}{was}")
+    for enc, (kw, kc, cw, cc, sc, oc) in sorted(sums.items(), key=lambda kv: kv[0] == "whole folder"):
+        was = f" {oc / kc:18.1%}" if before else ""
+        print(f"{enc:<14} {kc:9.2f}s {cc:8.2f}s {cc / kc:9.1%} {sc / kc:11.1%} {cw / kw:17.1%}{was}")
+    kw, kc, cw, cc, sc, _ = sums["whole folder"]
     for what, ratio in (("check (decode included)", cc / kc), ("scoring alone", sc / kc)):
         print(f"{what} / keyframe extraction, CPU time: {ratio:.1%} "
               f"(goal < {GOAL:.0%}: {'met' if ratio < GOAL else 'NOT met'})")

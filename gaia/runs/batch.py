@@ -35,7 +35,7 @@ from gaia.folder import LOCK_SEND, Folder, FolderBusy
 from gaia.ledger import BatchRow, BatchState, Ledger, ids_fingerprint, parse_time, to_iso
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.escalation import PASS_KEY, CascadePass, keep_strong_settings
-from gaia.runs.guard import cap_problem, folder_problem, model_problem, send_problem
+from gaia.runs.guard import cap_problem, folder_problem, send_model_problem, send_problem
 from gaia.runs.manifest import manifests, write_manifest
 from gaia.runs.manifest import restore as restore_manifests
 from gaia.runs.plan import ImageSource, PlannedBatch, PlannedRequest, SubmissionPlan, plan_intents
@@ -239,7 +239,7 @@ def submit(
         n = write_dry_run(plan, Path(dry_run_to), on_progress=on_progress)
         return SubmitResult(dry_run_path=Path(dry_run_to), dry_run_requests=n, estimate_usd=plan.estimate_usd)
     over = (folder_problem(folder) or cap_problem(plan.estimate_usd, max_cost_usd)
-            or model_problem(client, plan.model, batches=True))
+            or send_model_problem(client, plan.model, plan.cascade_pass, batches=True))
     if over is not None:
         return SubmitResult(blocked=over, estimate_usd=plan.estimate_usd)
     try:

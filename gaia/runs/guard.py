@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gaia.api.client import field
 from gaia.api.validate import RequestProblem
 from gaia.facts import catalogue
 from gaia.folder import Folder
+from gaia.runs.escalation import PASS_KEY, CascadePass
 
 
 def _usable(x: float | None) -> bool:
@@ -73,6 +74,19 @@ def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
     return (f"The API says {name} does not support {' or '.join(missing)}, so nothing was sent. Choose another "
             "model" + (" (or send it now, without a batch)" if missing == ["the Message Batches API"] else "")
             + " and send again.")
+
+
+def send_model_problem(client: Any, model: str, cascade_pass: Mapping[str, Any] | None, *, batches: bool
+                       ) -> str | None:
+    """``model_problem`` for what a send commits to: its own model and, for a cascade's first pass, the strong
+    model its second pass will use (asked before the first pass goes, so a cascade never pays for a first pass
+    whose second the key cannot send)."""
+    step = CascadePass.of({PASS_KEY: cascade_pass}) if cascade_pass else None
+    why = model_problem(client, model, batches=batches)
+    if why is None and step is not None and step.number == 1 and step.strong.model != model:
+        why = model_problem(client, step.strong.model, batches=batches)
+        why = None if why is None else f"The cascade's second pass: {why}"
+    return why
 
 
 def cap_problem(estimate_usd: float | None, cap_usd: float | None, *,

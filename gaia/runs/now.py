@@ -56,7 +56,7 @@ from gaia.ledger import Ledger, RequestRow
 from gaia.runs.batch import SEND_WHAT
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoint, Checkpoints
 from gaia.runs.concurrency import AdaptiveConcurrency, ConcurrencyChange
-from gaia.runs.guard import SpendCap, cap_problem, folder_problem, model_problem, send_problem
+from gaia.runs.guard import SpendCap, cap_problem, folder_problem, send_model_problem, send_problem
 from gaia.runs.plan import ImageSource, PlannedRequest, SubmissionPlan, plan_intents
 from gaia.runs.recorder import ErrorKind, Recorder, RequestOutcome
 from gaia.runs.recovery import INTERRUPTED_KIND, recover_held
@@ -473,7 +473,7 @@ def _run_now(folder: Folder, plan: SubmissionPlan, client: Any, *, concurrency: 
     if why is None:
         why = folder_problem(folder) or cap_problem(
             now_usd, max_cost_usd, what="Sending now would cost about {usd} at standard prices", digits=4
-        ) or model_problem(client, plan.model, batches=False)
+        ) or send_model_problem(client, plan.model, plan.cascade_pass, batches=False)
     if why is not None:
         return OnlineResult(blocked=why, estimate_usd=now_usd)
     opts = _Options(max(1, min(int(concurrency), MAX_CONCURRENCY)), max_cost_usd, on_progress,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gaia.media import empty
+from gaia.media.decode import PacketIndex, VideoDecoder
 from gaia.media.scan import scan_folder
 from gaia.settings import EMPTY_THRESHOLD
 from tests.media.empty_clips import KINDS, write
@@ -77,6 +78,58 @@ def test_frames_far_from_any_reference_frame_are_decoded_after_all(tmp_path: Pat
     frames, times = empty.sample_frames(path)
     assert np.diff(times).max() <= 1 / empty.SAMPLE_FPS + 1 / 15 + 1e-6, times
     assert not empty.score_frames(frames, times).likely_empty()
+
+
+def _index(path: Path) -> PacketIndex:
+    with VideoDecoder(path, size=(8, 8)) as dec:
+        return dec.index()
+
+
+@pytest.mark.parametrize("start", [2.0, 2.35, 2.7])  # the visit begins at, a third into, just before a GOP's end
+def test_each_group_of_pictures_is_decoded_only_up_to_its_last_sample(tmp_path: Path, start: float) -> None:
+    # no B-frames (what cameras make of grainy footage), a keyframe a second: 15 frames per group, sampled
+    # at 0, 1/3 and 2/3 s, so frames 11-14 of each group (and nothing else) are left undecoded
+    path = write(tmp_path / "p.mp4", "static", seed=1, objects=((start, start + 1.0),), gop=15)
+    index = _index(path)
+    assert len(index.frames) == 75 and index.key_times == (0.0, 1.0, 2.0, 3.0, 4.0)
+    step = 1 / empty.SAMPLE_FPS
+    by_gop = empty._sample_pass(path, index, fps=empty.SAMPLE_FPS, edge=empty.EDGE, max_samples=empty.MAX_SAMPLES,
+                                threads=1, skip="gop")
+    everything = empty._sample_pass(path, index, fps=empty.SAMPLE_FPS, edge=empty.EDGE,
+                                    max_samples=empty.MAX_SAMPLES, threads=1, skip="none")
+    assert by_gop is not None and everything is not None
+    assert everything.decoded == 75 and by_gop.decoded == 4 * 11 + 15, by_gop.decoded  # the last group to the end
+    assert not by_gop.damaged
+    assert np.allclose(by_gop.times, everything.times) and np.diff(by_gop.times).max() <= step + 1e-6
+    assert all(np.array_equal(a, b) for a, b in zip(by_gop.frames, everything.frames, strict=True))
+    frames, times = empty.sample_frames(path)  # what measure() takes
+    assert np.allclose(times, by_gop.times)
+    verdict = empty.score_frames(frames, times)
+    assert not verdict.likely_empty(), verdict
+    assert start - 0.1 <= verdict.change_times[0] <= start + step + 0.1, verdict.change_times
+
+
+def test_frames_shown_out_of_order_are_decoded_by_reference_instead(tmp_path: Path) -> None:
+    path = write(tmp_path / "b.mp4", "static", seed=1, x264="bframes=3:b-adapt=0")
+    index = _index(path)
+    kwargs = {"fps": empty.SAMPLE_FPS, "edge": empty.EDGE, "max_samples": empty.MAX_SAMPLES, "threads": 1}
+    assert empty._sample_pass(path, index, skip="gop", **kwargs) is None  # a B-frame met: not by groups
+    nonref = empty._sample_pass(path, index, skip="nonref", **kwargs)
+    assert nonref is not None and nonref.decoded < len(index.frames)  # the B-frames nothing refers to are skipped
+    frames, times = empty.sample_frames(path)
+    assert len(frames) == len(nonref.frames) and np.diff(times).max() <= 1 / empty.SAMPLE_FPS + 1 / 15 + 1e-6
+
+
+def test_three_frames_a_second_on_a_grid_whatever_the_source_rate(tmp_path: Path) -> None:
+    # 15 fps: every fifth frame; a 10 fps source would give frames 0.3 or 0.4 s apart, 3 a second
+    frames, times = empty.sample_frames(write(tmp_path / "s.mp4", "static", seed=1))
+    assert empty.SAMPLE_FPS == 3.0 and len(frames) == 15 and np.allclose(np.diff(times), 1 / 3)
+    due, picked = -np.inf, []
+    for t in np.arange(0, 50) / 10:
+        if t + 1e-6 >= due:
+            picked.append(t)
+            due = empty._next_sample(due, t, 1 / 3)
+    assert len(picked) == 15 and set(np.round(np.diff(picked), 6)) == {0.3, 0.4}
 
 
 def test_reasons_name_the_global_change(clips: Path) -> None:

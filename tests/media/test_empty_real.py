@@ -25,6 +25,7 @@ would (H.264) and in the source's own codec (``SCENES``):
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
@@ -120,15 +121,21 @@ def test_real_footage_the_empty_start_alone_is_flagged_and_the_clip_with_its_sub
 @needs_vtest
 def test_real_footage_no_window_with_a_person_in_it_is_flagged_across_the_whole_plaza() -> None:
     """A sweep over vtest.avi: 25 overlapping crops of 256x192 px (a 5x5 grid over the picture) x eight
-    10 s windows, frames taken straight from the file (every third, 3.3 a second, at half size: each
-    crop is 128x96, the size the check looks at) and scored with ``score_frames``. What is in a window
+    10 s windows, frames taken straight from the file as the check takes them (``SAMPLE_FPS`` a second
+    on its grid: of 10 fps, frames 0.3 or 0.4 s apart; at half size: each crop is 128x96, the size the
+    check looks at) and scored with ``score_frames``. What is in a window
     is told apart by plain background subtraction (the whole video's median): a window where some
     frame has at least 200 px far from it (a person, at this size) must be kept; most of those with
     almost nothing (< 5 px in the second-fullest frame: to the eye empty grass, road or wall) flagged."""
+    picked = []
+    due = -math.inf
     with av.open(str(VTEST)) as container:
-        stream = container.streams.video[0]
-        picked = [(f.reformat(width=384, height=288, format="gray", interpolation="AREA").to_ndarray(),
-                   float(f.time or 0.0)) for i, f in enumerate(container.decode(stream)) if i % 3 == 0]
+        for f in container.decode(container.streams.video[0]):
+            t = float(f.time or 0.0)
+            if t + 1e-6 >= due:
+                picked.append((f.reformat(width=384, height=288, format="gray", interpolation="AREA").to_ndarray(), t))
+                due = empty._next_sample(due, t, 1 / empty.SAMPLE_FPS)
+    assert 0.9 * empty.SAMPLE_FPS <= len(picked) / picked[-1][1] <= 1.1 * empty.SAMPLE_FPS
     frames = np.stack([f for f, _ in picked]).astype(np.float32)
     times = np.array([t for _, t in picked])
     foreground = np.abs(frames - np.median(frames, axis=0)) > 25

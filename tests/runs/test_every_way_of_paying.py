@@ -167,3 +167,40 @@ def test_the_tune_asks_the_models_endpoint_when_sending(make_folder, emulator, a
     sent = [r for r in result.results if r.output is not None]
     assert sent and all(any("does not offer" in p for p in r.output.problems) for r in sent)
     assert _paid(emulator) == 0 and _ledger_rows(folder)[0] == 0  # no tune run written
+
+
+class _RefusesModel:
+    """The SDK client, but the key may not use ``model``: its Models endpoint answers for an id it does not offer
+    (the emulator's real 404), for that model only."""
+
+    def __init__(self, client, model: str) -> None:
+        self._client, self._model = client, model
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    @property
+    def models(self):
+        real, refused = self._client.models, self._model
+
+        class _Models:
+            def retrieve(self, model: str, **kwargs):
+                return real.retrieve("claude-not-offered-to-this-key" if model == refused else model, **kwargs)
+        return _Models()
+
+
+def test_a_cascade_whose_second_pass_model_the_key_cannot_use_sends_no_first_pass(make_folder, emulator,
+                                                                                   anthropic_client):
+    """Both kinds of cascade ask for the strong model too before the first pass goes: a first pass whose second
+    pass could never be sent would be paid for nothing."""
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    strong = RunSettings()
+    client = _RefusesModel(anthropic_client, strong.model)
+    first = plan_first_pass(folder, strong, "claude-haiku-4-5", "economy", client=client)
+    rows = _ledger_rows(folder)
+    why = submit(folder, first, client).blocked
+    assert why and why.startswith("The cascade's second pass: ") and strong.model in why, why
+    now = run_cascade(folder, client, "claude-haiku-4-5", "economy")
+    assert now.first.blocked and now.first.blocked.startswith("The cascade's second pass: "), now.first.blocked
+    assert _paid(emulator) == 0 and not emulator.billed and _ledger_rows(folder) == rows
+    assert submit(folder, first, anthropic_client).sent == 2  # the key may use both: the same plan goes
