@@ -102,7 +102,7 @@ if missing:
         st.rerun()
 
 selection = gaia.Folder(folder).selection()
-ready = [k for k in sets if k.frames]
+ready = [k for k in sets if k.n_frames]
 metrics(V.run_metrics(sets, selection))
 
 problems = V.with_problems(sets)

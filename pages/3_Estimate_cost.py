@@ -88,7 +88,7 @@ text = gaia.Folder(folder, client).prompt_tokens(inp.profile, model)
 
 state = json.dumps([model, ttl, output_default, str(cat.override_file), cat.as_of,
                     inp.extracted_for, inp.profile.hash, text.to_dict(),
-                    digest((s.rel_path, s.set_id, len(s.frames)) for s in inp.sets),
+                    digest((s.rel_path, s.set_id, s.n_frames) for s in inp.sets),
                     sorted(inp.selection.excluded_videos),
                     {k: sorted(v) for k, v in inp.selection.excluded_frames.items()},
                     hist.output_tokens if hist else None, hist.cache_groups if hist else None,

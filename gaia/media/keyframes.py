@@ -99,6 +99,23 @@ class Keyframe:
         put(self, "source", common_value(source))
         put(self, "rule", common_value(rule))
 
+    @classmethod
+    def _made(cls, timestamp: float, dir: str, name: str, width: int, height: int, nbytes: int, tokens: int,
+              source: str, rule: str | None) -> Keyframe:
+        """A frame from values already checked and shared (``PackedFrames.unpack``: made on every read)."""
+        self = object.__new__(cls)
+        put = object.__setattr__
+        put(self, "timestamp", timestamp)
+        put(self, "dir", dir)
+        put(self, "name", name)
+        put(self, "width", width)
+        put(self, "height", height)
+        put(self, "nbytes", nbytes)
+        put(self, "tokens", tokens)
+        put(self, "source", source)
+        put(self, "rule", rule)
+        return self
+
     @property
     def path(self) -> Path:
         """The JPEG in the frame cache."""
@@ -122,19 +139,159 @@ class Keyframe:
         return os.path.isfile(os.path.join(self.dir, self.name))
 
 
-@dataclass(frozen=True, slots=True)
-class KeyframeSet:
-    """The frames of one video for one set of settings, in time order, or the reason there are none."""
+def frame_name(i: int, timestamp: float) -> str:
+    """The file name extraction gives the ``i``-th kept frame (from 0) at ``timestamp`` seconds."""
+    return f"frame_{i:02d}_{timestamp:09.3f}.jpg"
 
-    video: Path
+
+# The (source, rule) pairs of packed frames, numbered: a folder's frames have a handful of them (bounded: past the
+# table's size a set keeps its frames as ``Keyframe`` objects).
+_FRAME = struct.Struct("<dIIQIH")  # timestamp, width, height, bytes, tokens, number of its (source, rule)
+_KINDS: list[tuple[str, str | None]] = []
+_KIND_NUMBERS: dict[tuple[str, str | None], int] = {}
+_KINDS_MAX = 1 << 16
+_kinds_lock = threading.Lock()
+
+
+def _kind(source: str, rule: str | None) -> int | None:
+    key = (source, rule)
+    number = _KIND_NUMBERS.get(key)
+    if number is None:
+        with _kinds_lock:
+            number = _KIND_NUMBERS.get(key)
+            if number is None:
+                if len(_KINDS) >= _KINDS_MAX:
+                    return None
+                number = len(_KINDS)
+                _KINDS.append((common_value(source), common_value(rule)))
+                _KIND_NUMBERS[key] = number
+    return number
+
+
+class PackedFrames:
+    """A set's frames held compactly: their folder (text shared with the memo's key), every frame's fields packed
+    into one ``bytes`` (30 bytes a frame), and their file names (``None`` when every name is the one extraction
+    gives, ``frame_name``). A folder of 100,000 videos holds 600,000 frames; as ``Keyframe`` objects that is some
+    100 bytes each and their sizes' ints. ``unpack`` makes the ``Keyframe``s, equal to the ones packed."""
+
+    __slots__ = ("data", "dir", "names")
+
+    def __init__(self, dir: str, names: str | None, data: bytes) -> None:
+        self.dir, self.names, self.data = dir, names, data
+
+    @classmethod
+    def of(cls, dir: str, frames: Sequence[tuple[float, str, int, int, int, int, str, str | None]]
+           ) -> PackedFrames | None:
+        """``frames`` (timestamp, file name, width, height, bytes, tokens, source, rule) packed, or ``None`` when
+        one does not fit (a name with a "/", a number out of range, a value of another type)."""
+        parts = []
+        for t, name, w, h, nbytes, tokens, source, rule in frames:
+            if type(t) is not float or not isinstance(name, str) or not name or "/" in name or \
+                    not isinstance(source, str) or not (rule is None or isinstance(rule, str)):
+                return None
+            if not all(type(x) is int for x in (w, h, nbytes, tokens)):
+                return None
+            kind = _kind(source, rule)
+            if kind is None:
+                return None
+            try:
+                parts.append(_FRAME.pack(t, w, h, nbytes, tokens, kind))
+            except struct.error:
+                return None
+        names = [f[1] for f in frames]
+        own = all(name == frame_name(i, f[0]) for i, (name, f) in enumerate(zip(names, frames, strict=True)))
+        return cls(dir, None if own else "/".join(names), b"".join(parts))
+
+    def __len__(self) -> int:
+        return len(self.data) // _FRAME.size
+
+    def unpack(self) -> tuple[Keyframe, ...]:
+        """The frames, as ``Keyframe``s."""
+        names = self.names.split("/") if self.names is not None else None
+        made = Keyframe._made
+        out = []
+        for i, (t, w, h, nbytes, tokens, kind) in enumerate(_FRAME.iter_unpack(self.data)):
+            source, rule = _KINDS[kind]
+            out.append(made(t, self.dir, names[i] if names is not None else frame_name(i, t), w, h, nbytes, tokens,
+                            source, rule))
+        return tuple(out)
+
+    def tokens(self) -> int:
+        """Image tokens of all frames."""
+        return sum(row[4] for row in _FRAME.iter_unpack(self.data))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedFrames):
+            return (self.dir, self.names, self.data) == (other.dir, other.names, other.data) or \
+                self.unpack() == other.unpack()
+        if isinstance(other, tuple):
+            return self.unpack() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.unpack())
+
+    def __repr__(self) -> str:
+        return f"PackedFrames({self.unpack()!r})"
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class KeyframeSet:
+    """The frames of one video for one set of settings, in time order, or the reason there are none.
+
+    Made as ``KeyframeSet(video, rel_path, settings, model, set_id, frames=(), problem=None, cached=False,
+    note=None)``, ``video`` being the video's path or its scan record. A set made from a record keeps the record
+    (shared with the scan, holding no ``Path`` of its own), so 100,000 sets hold no path each; ``video`` is made
+    from it when asked for.
+    """
+
+    origin: Path | VideoRecord  # the video: its scan record, or the path it was made with
     rel_path: str
     settings: KeyframeSettings
     model: str
     set_id: str
-    frames: tuple[Keyframe, ...] = field(default_factory=tuple)
-    problem: str | None = None
-    cached: bool = False
-    note: str | None = None  # e.g. "3 near-duplicate frames dropped"
+    frame_data: tuple[Keyframe, ...] | PackedFrames  # the frames, as made or as the cache holds them (``frames``)
+    problem: str | None
+    cached: bool
+    note: str | None  # e.g. "3 near-duplicate frames dropped"
+
+    def __init__(self, video: Path | str | VideoRecord | None = None, rel_path: str | None = None,
+                 settings: KeyframeSettings | None = None, model: str | None = None, set_id: str | None = None,
+                 frames: Sequence[Keyframe] | PackedFrames | None = None, problem: str | None = None,
+                 cached: bool = False, note: str | None = None, *, origin: Path | VideoRecord | None = None,
+                 frame_data: tuple[Keyframe, ...] | PackedFrames | None = None) -> None:
+        if video is not None:  # given a video or frames (``dataclasses.replace`` gives ``origin``, ``frame_data``):
+            origin = video if isinstance(video, VideoRecord) else Path(video)  # they win
+        if frames is not None:
+            frame_data = frames if isinstance(frames, PackedFrames | tuple) else tuple(frames)
+        if origin is None or rel_path is None or settings is None or model is None or set_id is None:
+            raise TypeError("KeyframeSet needs a video, rel_path, settings, model and set_id")
+        put = object.__setattr__
+        put(self, "origin", origin)
+        put(self, "rel_path", rel_path)
+        put(self, "settings", settings)
+        put(self, "model", model)
+        put(self, "set_id", set_id)
+        put(self, "frame_data", () if frame_data is None else frame_data)
+        put(self, "problem", problem)
+        put(self, "cached", cached)
+        put(self, "note", note)
+
+    @property
+    def video(self) -> Path:
+        """The video file."""
+        return self.origin.path if isinstance(self.origin, VideoRecord) else self.origin
+
+    @property
+    def n_frames(self) -> int:
+        """How many frames (``len(frames)``, without making them)."""
+        return len(self.frame_data)
+
+    @property
+    def frames(self) -> tuple[Keyframe, ...]:
+        """The frames in time order (made from the cache's compact form when it holds them so)."""
+        data = self.frame_data
+        return data if type(data) is tuple else data.unpack()  # type: ignore[union-attr]
 
     def included_frames(self, selection: Selection | None = None) -> tuple[Keyframe, ...]:
         """The frames the user did not exclude."""
@@ -145,7 +302,8 @@ class KeyframeSet:
     @property
     def tokens(self) -> int:
         """Image tokens of all frames."""
-        return sum(f.tokens for f in self.frames)
+        data = self.frame_data
+        return data.tokens() if isinstance(data, PackedFrames) else sum(f.tokens for f in data)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -187,22 +345,32 @@ def keyframe_set_id(record: VideoRecord, settings: KeyframeSettings, model: str)
     # may change the tier), since pages ask for every video's id on every rerun: by settings and the tier's two
     # figures (all ``target_size`` reads of it: models of one tier share their ids), then by the record itself
     # (records are frozen, and one scan's records are shared: no key of their own to hold).
+    return _set_id(record, settings, model, remember=True)
+
+
+def _set_id(record: VideoRecord, settings: KeyframeSettings, model: str, *, remember: bool) -> str:
     tier = model_facts(model).image_tier
     memo = (ALGORITHM_VERSION, settings, tier.max_edge, tier.max_tokens)
     per_record = _set_id_memo.get(memo)
     hit = per_record.get(record) if per_record is not None else None
     if hit is not None:
         return hit
+    set_id = _new_set_id(record, settings, model)
+    if not remember:
+        return set_id
+    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
+        _set_id_memo.clear()
+    _set_id_memo.setdefault(memo, {})[record] = set_id
+    return set_id
+
+
+def _new_set_id(record: VideoRecord, settings: KeyframeSettings, model: str) -> str:
     w, h = target_size(record, settings, model)
     key = json.dumps(
         [ALGORITHM_VERSION, record.rel_path, record.size, record.mtime_ns, asdict(settings), w, h],
         separators=(",", ":"),
     )
-    set_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    if sum(len(d) for d in _set_id_memo.values()) >= SET_ID_MEMO_ENTRIES:
-        _set_id_memo.clear()
-    _set_id_memo.setdefault(memo, {})[record] = set_id
-    return set_id
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 SET_ID_MEMO_ENTRIES = 400_000
@@ -223,18 +391,20 @@ MANIFEST_MEMO_ENTRIES = 200_000
 @dataclass(frozen=True, slots=True)
 class _Manifest:
     set_id: Any
-    frames: tuple[Keyframe, ...]
+    frames: tuple[Keyframe, ...] | PackedFrames  # packed whenever they fit
     problem: Any
     note: Any
     flat: bool = True  # every frame file directly in the set's directory (only such manifests are indexed)
     # The last two sets made from it (for two models, say): handed out again to the next caller asking for the same
     # record, settings and model, so the pages, the plans and the estimate hold one set per video between them, not
     # one each (100 bytes a video each).
-    last: tuple[Any, ...] = field(default=(), compare=False)
+    last: Any = field(default=(), compare=False)  # the set alone while there is one (no tuple for it), then a pair
+    stamp: Any = field(default=None, compare=False)  # its directory's and file's identity when read, packed (_packed)
 
 
-# Each entry: (the stamp packed into 40 bytes, the manifest), by the set's directory as text (the frames' own ``dir``).
-_manifest_memo: dict[str, tuple[Any, _Manifest]] = {}
+# Each entry: the manifest (with its stamp packed into 40 bytes), by the set's directory as text (the frames' own
+# ``dir``).
+_manifest_memo: dict[str, _Manifest] = {}
 _STAMP = struct.Struct("<qQqQQ")  # directory mtime, inode; manifest mtime, inode, size
 
 
@@ -250,23 +420,25 @@ def _unpacked(packed: Any) -> tuple[int, ...]:
     return _STAMP.unpack(packed) if isinstance(packed, bytes) else tuple(packed)
 
 
-def _stamp(out_dir: Path) -> tuple[int, ...] | None:
+def _stamp(out_dir: Path | str) -> tuple[int, ...] | None:
     try:
-        d, m = os.stat(out_dir), os.stat(out_dir / MANIFEST)
+        d, m = os.stat(out_dir), os.stat(os.path.join(out_dir, MANIFEST))
     except OSError:
         return None
     return (d.st_mtime_ns, d.st_ino, m.st_mtime_ns, m.st_ino, m.st_size)
 
 
-def _read_manifest(out_dir: Path) -> _Manifest | None:
-    """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes."""
+def _read_manifest(out_dir: Path | str) -> _Manifest | None:
+    """The manifest in ``out_dir`` with every frame file present, or ``None``; remembered until either changes.
+    (Pages ask for every video's on every rerun: a memo hit makes no ``Path``.)"""
     stamp = _stamp(out_dir)
     if stamp is None:
         return None
     key = str(out_dir)
     hit = _manifest_memo.get(key)
-    if hit is not None and hit[0] == _packed(stamp):
-        return hit[1]
+    if hit is not None and hit.stamp == _packed(stamp):
+        return hit
+    out_dir = Path(out_dir)
     global _manifest_reads
     _manifest_reads += 1
     data = read_json(out_dir / MANIFEST)
@@ -279,18 +451,18 @@ def _read_manifest(out_dir: Path) -> _Manifest | None:
     if not all(f["file"] in present or ("/" in f["file"] and (out_dir / f["file"]).is_file())
                for f in data.get("frames", [])):
         return None
-    frames = tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
-                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
-                   if "/" in f["file"] else
-                   Keyframe(common_value(float(f["timestamp"])), None, int(f["width"]), int(f["height"]),
-                            int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"), dir=key,
-                            name=f["file"])
-                   for f in data.get("frames", []))
-    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"),
-                         all("/" not in f["file"] for f in data.get("frames", [])))
+    rows = [(float(f["timestamp"]), f["file"], int(f["width"]), int(f["height"]), int(f["bytes"]), int(f["tokens"]),
+             f.get("source", "keyframe"), f.get("rule")) for f in data.get("frames", [])]
+    flat = all("/" not in row[1] for row in rows)
+    frames = (PackedFrames.of(key, rows) if flat else None) or tuple(
+        Keyframe(t, out_dir / file, w, h, b, tok, src, rule) if "/" in file else
+        Keyframe(common_value(t), None, w, h, b, tok, src, rule, dir=key, name=file)
+        for t, file, w, h, b, tok, src, rule in rows)
+    manifest = _Manifest(data.get("set_id"), frames, data.get("problem"), data.get("note"), flat,
+                         stamp=_packed(stamp))
     if len(_manifest_memo) >= MANIFEST_MEMO_ENTRIES:
         _manifest_memo.clear()
-    _manifest_memo[key] = (_packed(stamp), manifest)
+    _manifest_memo[key] = manifest
     return manifest
 
 
@@ -320,12 +492,16 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
 def _index_line(name: str, stamp: tuple[int, ...], m: _Manifest) -> str:
     payload = json.dumps([name, list(stamp), m.set_id, m.problem, m.note,
                           [[f.timestamp, f.name, f.width, f.height, f.nbytes, f.tokens, f.source, f.rule]
-                           for f in m.frames]], separators=(",", ":"))
+                           for f in _frames(m.frames)]], separators=(",", ":"))
     return f"{zlib.crc32(payload.encode()):08x} {payload}\n"
 
 
-def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest] | None:
-    """One index line as (set directory, stamp, manifest), or ``None`` when it is damaged in any way."""
+def _frames(frames: tuple[Keyframe, ...] | PackedFrames) -> tuple[Keyframe, ...]:
+    return frames if isinstance(frames, tuple) else frames.unpack()
+
+
+def _index_entry(root: Path, line: str) -> tuple[str, _Manifest] | None:
+    """One index line as (set directory, manifest with its stamp), or ``None`` when it is damaged in any way."""
     crc, _, payload = line.rstrip("\n").partition(" ")
     try:
         if int(crc, 16) != zlib.crc32(payload.encode()):
@@ -336,10 +512,12 @@ def _index_entry(root: Path, line: str) -> tuple[str, tuple[int, ...], _Manifest
         if any(not isinstance(f[1], str) or "/" in f[1] or f[1] in ("", ".", "..") for f in frames):
             return None
         out_dir = os.path.join(str(root), name)  # str(root / name), without a Path for each of 100,000 sets
-        kfs = tuple(Keyframe(common_value(float(t)), None, int(w), int(h), int(b), int(tok), str(src),
-                             None if rule is None else str(rule), dir=out_dir, name=file)
-                    for t, file, w, h, b, tok, src, rule in frames)
-        return out_dir, tuple(int(x) for x in stamp), _Manifest(set_id, kfs, problem, note)
+        rows = [(float(t), file, int(w), int(h), int(b), int(tok), str(src), None if rule is None else str(rule))
+                for t, file, w, h, b, tok, src, rule in frames]
+        kfs = PackedFrames.of(out_dir, rows) or tuple(
+            Keyframe(common_value(t), None, w, h, b, tok, src, rule, dir=out_dir, name=file)
+            for t, file, w, h, b, tok, src, rule in rows)
+        return out_dir, _Manifest(set_id, kfs, problem, note, stamp=_packed(tuple(int(x) for x in stamp)))
     except (ValueError, TypeError, UnicodeError, IndexError, KeyError):
         return None
 
@@ -359,7 +537,7 @@ def _load_index(root: Path) -> None:
             for line in fh:
                 entry = _index_entry(root, line)
                 if entry is not None and entry[0] not in _manifest_memo and len(_manifest_memo) < MANIFEST_MEMO_ENTRIES:
-                    _manifest_memo[entry[0]] = (_packed(entry[1]), entry[2])
+                    _manifest_memo[entry[0]] = entry[1]
     except (OSError, UnicodeError):
         return
 
@@ -370,7 +548,7 @@ def _save_index(root: Path) -> None:
         return
     prefix = str(root) + os.sep
     with _index_lock:
-        entries = [(k[len(prefix):], _unpacked(stamp), m) for k, (stamp, m) in list(_manifest_memo.items())
+        entries = [(k[len(prefix):], _unpacked(m.stamp), m) for k, m in list(_manifest_memo.items())
                    if m.flat and k.startswith(prefix) and os.sep not in k[len(prefix):]]
 
         def write(fh: Any) -> None:
@@ -387,18 +565,22 @@ def _save_index(root: Path) -> None:
             _index_loaded[str(root)] = ident
 
 
-def _load_manifest(record: VideoRecord, out_dir: Path, settings: KeyframeSettings, model: str,
+def _load_manifest(record: VideoRecord, out_dir: Path | str, settings: KeyframeSettings, model: str,
                    set_id: str) -> KeyframeSet | None:
     data = _read_manifest(out_dir)
     if data is None or data.set_id != set_id:
         return None
-    for last in data.last:
-        if (last.video is record.path and last.rel_path == record.rel_path and last.settings == settings
+    if data.set_id is not set_id:  # one copy of the id (the memo's) for the manifest and its sets, not one each
+        object.__setattr__(data, "set_id", set_id)
+    remembered = data.last if isinstance(data.last, tuple) else (data.last,)
+    for last in remembered:
+        if (last.origin is record and last.rel_path == record.rel_path and last.settings == settings
                 and last.model == model and last.set_id == set_id):
             return last  # type: ignore[no-any-return]
-    kset = KeyframeSet(record.path, record.rel_path, settings, model, set_id, data.frames,
+    kset = KeyframeSet(record, record.rel_path, settings, model, set_id, data.frames,
                        data.problem, cached=True, note=data.note)
-    object.__setattr__(data, "last", (kset, *data.last[:1]))  # frozen for everything but these remembered answers
+    # Frozen for everything but these remembered answers (and the id's one copy above).
+    object.__setattr__(data, "last", (kset, remembered[0]) if remembered else kset)
     return kset
 
 
@@ -657,7 +839,7 @@ def _extract_job(job: _Job) -> dict[str, Any]:
         out_dir = Path(job.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         for i, pick in enumerate(kept):
-            name = f"frame_{i:02d}_{pick.frame.time:09.3f}.jpg"
+            name = frame_name(i, pick.frame.time)
             img = pick.frame.image
             target = out_dir / name
             img.save(target, format="JPEG", quality=settings.jpeg_quality)
@@ -763,14 +945,33 @@ def cached_keyframes(
     out = []
     for rec in _resolve_records(folder, records):
         if not rec.usable:
-            out.append(KeyframeSet(rec.path, rec.rel_path, settings, model, "", problem=rec.problem))
+            out.append(KeyframeSet(rec, rec.rel_path, settings, model, "", problem=rec.problem))
             continue
         set_id = keyframe_set_id(rec, settings, model)
-        hit = _load_manifest(rec, root / set_id, settings, model, set_id)
-        out.append(hit or KeyframeSet(rec.path, rec.rel_path, settings, model, set_id, problem="not extracted yet"))
+        hit = _load_manifest(rec, os.path.join(root, set_id), settings, model, set_id)
+        out.append(hit or KeyframeSet(rec, rec.rel_path, settings, model, set_id, problem="not extracted yet"))
     if _manifest_reads != reads:  # manifests had to be read: the index is missing, stale or short of them
         _save_index(root)
     return out
+
+
+def count_cached(folder: Path | str, *, settings: KeyframeSettings, model: str,
+                 records: Sequence[VideoRecord] | None = None) -> int:
+    """How many of the videos ``cached_keyframes`` would give frames (the same count: ``sum(1 for k in
+    cached_keyframes(...) if k.frames)``), making no set and remembering nothing for an image tier the pages have
+    not asked for: the estimate asks it of every other tier to find the frames a folder has (100,000 sets and
+    ids each)."""
+    folder = Path(folder)
+    root = _frames_root(folder)
+    _load_index(root)
+    n = 0
+    for rec in _resolve_records(folder, records):
+        if not rec.usable:
+            continue
+        set_id = _set_id(rec, settings, model, remember=False)
+        data = _read_manifest(os.path.join(root, set_id))
+        n += data is not None and data.set_id == set_id and len(data.frames) > 0
+    return n
 
 
 def extract_keyframes(
@@ -798,10 +999,10 @@ def extract_keyframes(
     jobs: dict[int, tuple[VideoRecord, _Job]] = {}
     for i, rec in enumerate(recs):
         if not rec.usable or not rec.duration:
-            results[i] = KeyframeSet(rec.path, rec.rel_path, settings, model, "", problem=rec.problem or "no duration")
+            results[i] = KeyframeSet(rec, rec.rel_path, settings, model, "", problem=rec.problem or "no duration")
             continue
         set_id = keyframe_set_id(rec, settings, model)
-        hit = _load_manifest(rec, root / set_id, settings, model, set_id)
+        hit = _load_manifest(rec, os.path.join(root, set_id), settings, model, set_id)
         if hit is not None:
             results[i] = hit
             continue
@@ -821,7 +1022,7 @@ def extract_keyframes(
             atomic_write_json(out_dir / MANIFEST, manifest)
         loaded = _load_manifest(rec, out_dir, settings, model, job.set_id) if not manifest.get("transient") else None
         results[i] = replace(loaded, cached=False) if loaded else KeyframeSet(
-            rec.path, rec.rel_path, settings, model, job.set_id, problem=manifest.get("problem") or "extraction failed"
+            rec, rec.rel_path, settings, model, job.set_id, problem=manifest.get("problem") or "extraction failed"
         )
 
     n_workers = max(1, workers or os.cpu_count() or 1)

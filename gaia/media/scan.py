@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from gaia.facts import SCAN_FOLDER_LIMIT, SCAN_VIDEO_LIMIT
 from gaia.folder import WORKDIR_NAME, Folder
@@ -60,12 +61,14 @@ _common_values: dict[tuple[type, Any], Any] = {}
 
 
 def common_value(value: Any) -> Any:
-    """``value``, or an equal one of the same type already held (ints, non-zero floats and strings; never a
+    """``value``, or an equal one of the same type already held (ints, floats but NaN, and strings; never a
     ``-0.0`` for a ``0.0`` nor a ``1.0`` for a ``1``)."""
     kind = type(value)
-    if kind is not int and kind is not str and (kind is not float or not value or value != value):
+    if kind is not int and kind is not str and (kind is not float or value != value):
         return value
-    key = (kind, value)
+    key: tuple[Any, ...] = (kind, value)
+    if kind is float and not value:  # 0.0 and -0.0 are equal, but not the same value: one key each
+        key = (kind, value, math.copysign(1.0, value))
     hit = _common_values.get(key)
     if hit is not None:
         return hit
@@ -74,12 +77,17 @@ def common_value(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)  # slots, and the sidecar's path made when asked for: 100,000 of them are held
+@dataclass(frozen=True, slots=True)  # slots, and its paths made when asked for: 100,000 of them are held
 class VideoRecord:
-    """One video file and what GAIA knows about it (``sidecar``: the path of its sidecar, ``gaia.sidecar``'s rule)."""
+    """One video file and what GAIA knows about it (``sidecar``: the path of its sidecar, ``gaia.sidecar``'s rule).
 
-    path: Path
-    rel_path: str
+    A record keeps the scanned folder (``root``: one ``Path`` that every record of a scan shares) and the video's
+    path inside it as text, not a ``Path`` of its own (some 300 bytes each, 100,000 of them in a large folder):
+    ``path`` is made from the two when asked for.
+    """
+
+    root: Path  # the scanned folder (shared by the scan's records)
+    rel_path: str  # the video's path below ``root``, with "/" between folders
     size: int
     mtime_ns: int
     duration: float | None
@@ -94,6 +102,11 @@ class VideoRecord:
     problem: str | None = None
 
     @property
+    def path(self) -> Path:
+        """The video file (``root / rel_path``)."""
+        return Path(self.root, self.rel_path)
+
+    @property
     def sidecar(self) -> Path:
         """The video's sidecar (``gaia.sidecar.sidecar_path``)."""
         return sidecar_path(self.path)
@@ -105,8 +118,8 @@ class VideoRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (paths as strings)."""
-        d = asdict(self)
-        d["path"] = str(self.path)
+        d = {"path": str(self.path), **asdict(self)}
+        del d["root"]
         state = d.pop("sidecar_state")
         problem = d.pop("problem")
         d.update(sidecar=str(self.sidecar), sidecar_state=state, problem=problem, usable=self.usable)
@@ -249,8 +262,9 @@ def _link_problem(path: Path) -> str | None:
     return None if path.is_file() or path.is_dir() else f"link to something that is not a video file ({target})"
 
 
-def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str | None]]:
-    """Every video below ``folder`` with its ``stat`` and, for a link that leads nowhere, its problem.
+def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[str, os.stat_result, str | None]]:
+    """Every video below ``folder`` (its path as text) with its ``stat`` and, for a link that leads nowhere, its
+    problem. A file's ``Path`` is never made here: at 100,000 videos the scan would hold 100,000 of them at once.
 
     Hidden entries (names starting with a dot) are skipped and counted; linked folders are not
     followed (they may lead outside the folder, or back into it) and are named in ``walk.notes``;
@@ -278,17 +292,18 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
             if entry.name.startswith("."):
                 walk.hidden += 1
                 continue
-            path = Path(entry.path)
             try:
                 if entry.is_symlink():
+                    path = Path(entry.path)
                     problem = _link_problem(path)
                     if problem is None and path.is_dir():
                         rel = path.relative_to(folder).as_posix()
                         walk.notes.append(f"{rel}: a linked folder, not followed (link loops and folders "
                                           "outside this one are never scanned); add its videos here directly")
                     elif is_video_name(entry.name):
-                        yield path, entry.stat(follow_symlinks=problem is None), problem
+                        yield entry.path, entry.stat(follow_symlinks=problem is None), problem
                 elif entry.is_dir(follow_symlinks=False):
+                    path = Path(entry.path)
                     if is_system_folder(path):
                         continue
                     if depth >= SCAN_MAX_DEPTH:
@@ -301,28 +316,20 @@ def _walk(folder: Path, walk: _Walk) -> Iterator[tuple[Path, os.stat_result, str
                     if found > SCAN_MAX_VIDEOS:
                         notes.append(f"stopped after {SCAN_MAX_VIDEOS:,} videos")
                         return
-                    yield path, entry.stat(follow_symlinks=False), None
+                    yield entry.path, entry.stat(follow_symlinks=False), None
             except OSError as exc:
-                walk.notes.append(f"{path.relative_to(folder).as_posix()}: skipped, {exc.strerror or exc}")
+                walk.notes.append(f"{Path(entry.path).relative_to(folder).as_posix()}: skipped, {exc.strerror or exc}")
         stack.extend(reversed(subdirs))
 
 
 def list_videos(folder: Path | str) -> list[tuple[Path, os.stat_result]]:
     """Every video file below ``folder`` (sorted by relative path) with its ``stat``."""
     root = check_folder(folder)
-    found = [(path, st) for path, st, problem in _walk(root, _Walk()) if problem is None]
+    found = [(Path(path), st) for path, st, problem in _walk(root, _Walk()) if problem is None]
     return sorted(found, key=lambda item: str(item[0].relative_to(root)))
 
 
-class _Stat(NamedTuple):
-    """What the scan keeps of a file's ``stat``."""
-
-    st_size: int
-    st_mtime_ns: int
-
-
-def _cache_key(rel: str, st: Any) -> tuple[int, int]:
-    return (st.st_size, st.st_mtime_ns)  # written as a JSON list; read back as a tuple (_probe_entry)
+Stamp = tuple[int, int]  # what the scan keeps of a file's ``stat``: size and mtime (ns), the probe cache's key
 
 
 def scan_folder(
@@ -340,35 +347,39 @@ def scan_folder(
     """
     root = check_folder(folder)
     walk = _Walk()
-    cut = len(os.path.join(str(root), ""))  # every path the walk yields starts with the root and a separator
-    # Of each file's stat only its size and mtime are kept (a full stat is some 600 bytes; at 100,000 videos that
-    # is 60 MB at the scan's peak, which a server's memory keeps).
-    found = sorted(((str(path)[cut:].replace(os.sep, "/"), path, _Stat(st.st_size, st.st_mtime_ns), problem)
+    base = str(root)
+    cut = len(os.path.join(base, ""))  # every path the walk yields starts with the root and a separator
+    # Of each file only its relative path and its stat's size and mtime are kept while the scan runs (a full stat is
+    # some 600 bytes, a path 100 as text and 500 as a ``Path``: at 100,000 videos, what a scan's peak holds at once
+    # stays in a server's memory); a file's full path is made when needed, one at a time.
+    found = sorted(((path[cut:].replace(os.sep, "/"), (st.st_size, st.st_mtime_ns), problem)
                     for path, st, problem in _walk(root, walk)),
                    key=lambda item: item[0])
-    link_problems = {rel: problem for rel, _, _, problem in found if problem}
-    files: list[tuple[Path, Any]] = [(path, st) for _, path, st, _ in found]
-    rels = [rel for rel, _, _, _ in found]
+    link_problems = {rel: problem for rel, _, problem in found if problem}
+    rels = [rel for rel, _, _ in found]
+    stamps: list[Stamp] = [stamp for _, stamp, _ in found]
     del found
-    owners = _sidecar_owners(root, files)  # before the probe cache is read: the two never in memory at once
-    infos, probed = _probe_all(root, files, link_problems, on_progress, workers, rels=rels)
+    owners = _sidecar_owners(root, rels)  # before the probe cache is read: the two never in memory at once
+    infos, probed = _probe_all(root, rels, stamps, link_problems, on_progress, workers)
     records = []
-    for (path, st), rel in zip(files, rels, strict=True):
+    for rel, (size, mtime_ns) in zip(rels, stamps, strict=True):
+        path = os.path.join(base, rel)
         info = infos[rel]
         problem = info.problem
         car = sidecar_path(path) if owners else None
         owner = owners.get(str(car)) if car is not None else None
-        if problem is None and car is not None and owner is not None and owner != path.name:
+        name = os.path.basename(path)
+        if problem is None and car is not None and owner is not None and owner != name:
             problem = (
                 f"shares its sidecar {car.name} with {owner} in the same folder; "
                 "rename one of them to analyse both"
             )
         records.append(
             VideoRecord(
-                path=path,
+                root=root,
                 rel_path=rel,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
+                size=size,
+                mtime_ns=mtime_ns,
                 duration=info.duration,
                 width=common_value(info.width),
                 height=common_value(info.height),
@@ -377,7 +388,7 @@ def scan_folder(
                 codec=common_value(info.codec),
                 start_time=common_value(info.start_time),
                 has_audio=info.has_audio,
-                sidecar_state=sidecar_state(path, fingerprint) if owner in (None, path.name) else "none",
+                sidecar_state=sidecar_state(path, fingerprint) if owner in (None, name) else "none",
                 problem=problem,
             )
         )
@@ -421,35 +432,29 @@ def _same(old: VideoRecord | None, new: VideoRecord) -> VideoRecord:
     return old if old is not None and old == new else new
 
 
-def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[str, str],
-               on_progress: Progress | None, workers: int | None, *, rels: list[str] | None = None
-               ) -> tuple[dict[str, ProbeInfo], int]:
-    """Facts for every file: from the probe cache when size and mtime match, else probed (and cached).
-
-    Returns the facts by relative path and how many files were probed. ``rels``: the files' relative
-    paths, when the caller has them already.
-    """
-    if rels is None:
-        rels = [path.relative_to(root).as_posix() for path, _ in files]
+def _probe_all(root: Path, rels: Sequence[str], stamps: Sequence[Stamp], link_problems: dict[str, str],
+               on_progress: Progress | None, workers: int | None) -> tuple[dict[str, ProbeInfo], int]:
+    """Facts for every file (by relative path, with its size and mtime): from the probe cache when size and mtime
+    match, else probed (and cached). Returns the facts by relative path and how many files were probed."""
     cache_path = Folder.of(root).preview_cache_dir(PROBE_CACHE_DIR) / PROBE_CACHE_FILE
     cache = _read_probe_cache(cache_path)
     if not isinstance(cache, dict) or cache.get("version") != PROBE_CACHE_VERSION:
         cache = {"version": PROBE_CACHE_VERSION, "entries": {}}
     entries: dict[str, Any] = cache["entries"]
     infos: dict[str, ProbeInfo] = {}
-    todo: list[tuple[str, Path]] = []
-    for (path, st), rel in zip(files, rels, strict=True):
+    todo: list[tuple[str, str]] = []
+    for rel, stamp in zip(rels, stamps, strict=True):
         hit: Any = entries.get(rel)
         if isinstance(hit, dict):  # an entry not made compact as it was read (see _probe_entry)
             key = hit.get("key")
             hit = (tuple(key) if isinstance(key, list) else key, hit.get("info"))
         if rel in link_problems:
             infos[rel] = ProbeInfo(problem=link_problems[rel])
-        elif hit and hit[0] == _cache_key(rel, st):
+        elif hit and hit[0] == stamp:  # the cache's key, [size, mtime], read back as a tuple (_probe_entry)
             infos[rel] = hit[1] if isinstance(hit[1], ProbeInfo) else ProbeInfo(**hit[1])
         else:
-            todo.append((rel, path))
-    total = len(files)
+            todo.append((rel, os.path.join(root, rel)))
+    total = len(rels)
     done = total - len(todo)
     if on_progress:
         on_progress(done, total)
@@ -461,12 +466,12 @@ def _probe_all(root: Path, files: list[tuple[Path, Any]], link_problems: dict[st
                 done += 1
                 if on_progress:
                     on_progress(done, total)
-        stats = {rel: st for (_, st), rel in zip(files, rels, strict=True)}
+        stats = dict(zip(rels, stamps, strict=True))
         live = {rel: _entry_json(entries[rel]) for rel in stats if rel in entries}
         for rel, _ in todo:
             if rel in link_problems:
                 continue
-            live[rel] = {"key": list(_cache_key(rel, stats[rel])), "info": asdict(infos[rel])}
+            live[rel] = {"key": list(stats[rel]), "info": asdict(infos[rel])}
         # A read-only working folder only costs a re-probe next time.
         with contextlib.suppress(OSError):
             atomic_write_json(cache_path, {"version": PROBE_CACHE_VERSION, "entries": live})
@@ -510,19 +515,28 @@ def _entry_json(entry: Any) -> Any:
     return entry
 
 
-def _sidecar_owners(root: Path, files: Sequence[tuple[Path, Any]]) -> dict[str, str]:
-    """For each sidecar path two or more videos map to, the video name allowed to use it."""
-    first: dict[str, Path] = {}
-    groups: dict[str, list[Path]] = {}  # only the sidecars that two or more videos map to
-    for path, _ in files:
-        key = str(sidecar_path(path))
-        other = first.setdefault(key, path)
-        if other is not path:
-            groups.setdefault(key, [other]).append(path)
+def _sidecar_owners(root: Path, rels: Sequence[str]) -> dict[str, str]:
+    """For each sidecar path two or more of the videos at ``rels`` map to, the video name allowed to use it."""
+    # By the hash of each sidecar's path first (an int held per video, not the path's text), then, for the few
+    # videos whose hashes meet, by the path itself.
+    first: dict[int, str] = {}
+    meet: dict[int, list[str]] = {}
+    for rel in rels:
+        h = hash(str(sidecar_path(os.path.join(root, rel))))
+        other = first.setdefault(h, rel)
+        if other is not rel:
+            meet.setdefault(h, [other]).append(rel)
     del first
+    groups: dict[str, list[str]] = {}  # only the sidecars that two or more videos map to
+    for shared in meet.values():
+        by_key: dict[str, list[str]] = {}
+        for rel in shared:
+            path = os.path.join(root, rel)
+            by_key.setdefault(str(sidecar_path(path)), []).append(path)
+        groups.update((key, paths) for key, paths in by_key.items() if len(paths) > 1)
     owners: dict[str, str] = {}
     for key, paths in groups.items():
-        names = sorted(p.name for p in paths)
+        names = sorted(os.path.basename(p) for p in paths)
         recorded = sidecar_owner(paths[0])
         owners[key] = recorded if recorded in names else names[0]
     return owners

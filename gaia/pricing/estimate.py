@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from gaia.facts import CACHE_TTLS, ModelFacts, catalogue
 from gaia.folder import Folder
 from gaia.format import pct, usd
-from gaia.media.keyframes import KeyframeSet, cached_keyframes
+from gaia.media.keyframes import KeyframeSet, cached_keyframes, count_cached
 from gaia.media.scan import VideoRecord, scan_folder
 from gaia.pricing.bill import Explanation, History, history
 from gaia.pricing.models import (
@@ -707,15 +707,23 @@ def _extracted(f: Folder, settings: RunSettings, model: str,
         if facts.image_tier.name not in seen_tiers:
             seen_tiers.add(facts.image_tier.name)
             candidates.append(facts.id)
-    best: tuple[int, str, list[KeyframeSet]] | None = None
+    best: tuple[int, str, list[KeyframeSet] | None] | None = None
     for m in dict.fromkeys(candidates):
         if m not in cat.models:
             continue
-        sets = cached_keyframes(f.path, settings=settings.keyframes, model=m, records=records)
-        n = sum(1 for s in sets if s.frames)
+        sets: list[KeyframeSet] | None = None
+        if m in (settings.model, model):  # the sets the pages show: made (and remembered) once for all of them
+            sets = cached_keyframes(f.path, settings=settings.keyframes, model=m, records=records)
+            n = sum(1 for s in sets if s.n_frames)
+        else:  # another tier's, only counted: 100,000 sets and ids each, for an answer that is mostly "none"
+            n = count_cached(f.path, settings=settings.keyframes, model=m, records=records)
         if best is None or n > best[0]:
             best = (n, m, sets)
-    return (best[1], best[2]) if best else (model, [])
+    if best is None:
+        return model, []
+    n, m, sets = best
+    return m, sets if sets is not None else cached_keyframes(f.path, settings=settings.keyframes, model=m,
+                                                             records=records)
 
 
 def _source_sizes(records: Sequence[VideoRecord]) -> dict[str, tuple[int, int]]:

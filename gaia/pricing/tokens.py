@@ -293,7 +293,8 @@ def requests_from_sets(keyframe_sets: Iterable[KeyframeSet], selection: Selectio
     """The requests of a run (videos and frames excluded in ``selection`` left out) and the skipped videos with why."""
     videos: list[VideoRequest] = []
     skipped: list[tuple[str, str]] = []
-    for ks in keyframe_sets:
+    shared: dict[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]] = {}  # a folder repeats a few frame sizes:
+    for ks in keyframe_sets:  # one tuple of them per distinct sizes, not one per video (100,000 at most)
         if selection is not None and selection.video_excluded(ks.rel_path):
             skipped.append((ks.rel_path, "excluded"))
             continue
@@ -301,8 +302,8 @@ def requests_from_sets(keyframe_sets: Iterable[KeyframeSet], selection: Selectio
         if not frames:
             skipped.append((ks.rel_path, ks.problem or ("every frame excluded" if ks.frames else "no frames")))
             continue
-        videos.append(VideoRequest(ks.rel_path, tuple((int(f.width), int(f.height)) for f in frames),
-                                   (source_sizes or {}).get(ks.rel_path)))
+        sizes = tuple((int(f.width), int(f.height)) for f in frames)
+        videos.append(VideoRequest(ks.rel_path, shared.setdefault(sizes, sizes), (source_sizes or {}).get(ks.rel_path)))
     return videos, skipped
 
 

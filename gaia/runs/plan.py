@@ -23,7 +23,7 @@ from gaia.facts import BATCH_MAX_BYTES
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent, RequestRow, now_iso
 from gaia.media.identity import content_id
-from gaia.media.keyframes import Keyframe, KeyframeSet, cached_keyframes
+from gaia.media.keyframes import Keyframe, KeyframeSet, PackedFrames, cached_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.bill import history
 from gaia.pricing.estimate import Estimate, estimate_run
@@ -70,17 +70,42 @@ _SPLIT_TEXT = {SplitReason.BYTES: "full by size", SplitReason.COUNT: "full by re
                SplitReason.END: "the rest"}
 
 
-@dataclass(frozen=True, slots=True)  # one per video: 100,000 in a large folder
+@dataclass(frozen=True, slots=True, init=False)  # one per video: 100,000 in a large folder
 class PlannedRequest:
-    """One video to send: its frames, its custom_id and the request's exact size in bytes."""
+    """One video to send: its frames, its custom_id and the request's exact size in bytes.
+
+    Made as ``PlannedRequest(rel_path, kset, frames, custom_id, nbytes, attempt=1, retry_of=None)``. A request that
+    sends all its set's frames keeps them as the set does (packed, ``KeyframeSet.frame_data``): 100,000 requests
+    hold no frame objects of their own; ``frames`` makes them when asked for.
+    """
 
     rel_path: str
     kset: KeyframeSet
-    frames: tuple[Keyframe, ...]
+    frame_data: tuple[Keyframe, ...] | PackedFrames
     custom_id: str
     nbytes: int
-    attempt: int = 1
-    retry_of: int | None = None
+    attempt: int
+    retry_of: int | None
+
+    def __init__(self, rel_path: str, kset: KeyframeSet, frames: Sequence[Keyframe] | PackedFrames | None = None,
+                 custom_id: str | None = None, nbytes: int | None = None, attempt: int = 1,
+                 retry_of: int | None = None, *, frame_data: tuple[Keyframe, ...] | PackedFrames | None = None
+                 ) -> None:
+        if frames is not None:  # given frames (``dataclasses.replace`` gives ``frame_data``): they win
+            frame_data = frames if isinstance(frames, PackedFrames | tuple) else tuple(frames)
+        if frame_data is None or custom_id is None or nbytes is None:
+            raise TypeError("PlannedRequest needs frames, a custom_id and a size")
+        put = object.__setattr__
+        for name, value in (("rel_path", rel_path), ("kset", kset), ("frame_data", frame_data),
+                            ("custom_id", custom_id), ("nbytes", nbytes), ("attempt", attempt),
+                            ("retry_of", retry_of)):
+            put(self, name, value)
+
+    @property
+    def frames(self) -> tuple[Keyframe, ...]:
+        """The frames sent, in time order."""
+        data = self.frame_data
+        return data if type(data) is tuple else data.unpack()  # type: ignore[union-attr]
 
     @property
     def timestamps(self) -> tuple[float, ...]:
@@ -426,8 +451,10 @@ def build_plan(
         if bad:
             found.extend(bad)
             continue
-        ordered = frames if all(a.timestamp <= b.timestamp for a, b in itertools.pairwise(frames)) \
-            else tuple(sorted(frames, key=lambda f: f.timestamp))  # the set's own tuple when in order (they are)
+        in_order = all(a.timestamp <= b.timestamp for a, b in itertools.pairwise(frames))
+        ordered = frames if in_order else tuple(sorted(frames, key=lambda f: f.timestamp))
+        if in_order and isinstance(ks.frame_data, PackedFrames) and ks.rel_path not in choice.selection.excluded_frames:
+            ordered = ks.frame_data  # every frame of the set, as the set holds them (``included_frames``)
         planned.append(PlannedRequest(ks.rel_path, ks, ordered,
                                       custom_id_for(ks.rel_path), int(nbytes or 0)))
         if limit is not None and len(planned) >= limit:

@@ -127,9 +127,15 @@ class ResultRow:
     error: str | None = None
     error_kind: str | None = None
     verified: tuple[str, ...] = ()
-    search_text: str = field(default="", repr=False, compare=False)
+    search_text: str = field(default="", repr=False, compare=False)  # "": the path alone (``searched_text``)
     values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NO_VALUES, repr=False,
                                                   compare=False)  # facet → values (one shared empty one by default)
+
+    @property
+    def searched_text(self) -> str:
+        """What a search looks in, lowercase: the path, answer and error (a video with neither keeps no text of its
+        own for it: most of a 100,000-video folder before it is sent)."""
+        return self.search_text or self.rel_path.lower()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the table's columns (lists for species and tags)."""
@@ -219,7 +225,7 @@ def _row_from(rel: str, data: dict[str, Any] | None, latest: Any | None, problem
         rel, status, model=getattr(latest, "model", None), batch_id=getattr(latest, "batch_id", None),
         custom_id=getattr(latest, "custom_id", None), set_id=getattr(latest, "set_id", None),
         timestamps=tuple(getattr(latest, "timestamps", ()) or ()), cost_usd=getattr(latest, "cost_usd", None),
-        error=error, error_kind=error_kind, search_text=" ".join([rel, error or ""]).lower())
+        error=error, error_kind=error_kind, search_text=f"{rel} {error}".lower() if error else "")
 
 
 def _latest_requests(folder: Path) -> dict[str, Any]:
@@ -307,7 +313,7 @@ def filter_rows(
             continue
         if model_set and r.model not in model_set:
             continue
-        if words and not all(w in r.search_text for w in words):
+        if words and not all(w in r.searched_text for w in words):
             continue
         out.append(r)
     return out

@@ -486,3 +486,113 @@ def test_a_keyframe_keeps_its_folder_as_text_and_behaves_as_before(tmp_path):
     assert a.present() and a.read_bytes() == b"x"
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.width = 1  # type: ignore[misc]
+
+
+def _old_frames(out_dir: Path) -> tuple:
+    """The frames of ``out_dir``'s manifest as the code before the compact layout made them: a ``Keyframe`` each."""
+    import json
+
+    from gaia.media.keyframes import MANIFEST, Keyframe
+
+    data = json.loads((out_dir / MANIFEST).read_text())
+    return tuple(Keyframe(float(f["timestamp"]), out_dir / f["file"], int(f["width"]), int(f["height"]),
+                          int(f["bytes"]), int(f["tokens"]), f.get("source", "keyframe"), f.get("rule"))
+                 for f in data["frames"])
+
+
+def test_cached_sets_hold_their_frames_packed_and_make_the_same_keyframes(make_folder):
+    """A cached set keeps its frames in one compact form (no object per frame, 600,000 of them at 100,000 videos);
+    the frames it makes on demand equal those the manifest describes, read from the manifests and from the index,
+    and a set, its copies and its pickles behave as before."""
+    import dataclasses
+    import pickle
+
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts"})
+    settings = KeyframeSettings(count=4)
+    extracted = _extract(folder, count=4)
+    for fresh in (False, True):  # the memo as extraction left it, then a fresh process reading the index
+        if fresh:
+            kf._manifest_memo.clear()
+            kf._index_loaded.clear()
+        sets = cached_keyframes(folder, settings=settings, model=STANDARD)
+        for k, e in zip(sets, extracted, strict=True):
+            assert isinstance(k.frame_data, kf.PackedFrames) and k.frames
+            assert k.frames == e.frames == _old_frames(k.frames[0].path.parent)
+            assert k.frames[0].dir is k.frame_data.dir  # the folder's text, shared by the frames
+            assert k.tokens == sum(f.tokens for f in _old_frames(k.frames[0].path.parent))
+            assert k.video == folder / k.rel_path and k.origin is scan_folder(folder).records[sets.index(k)]
+    k = sets[0]
+    assert pickle.loads(pickle.dumps(k)) == k
+    fewer = dataclasses.replace(k, frames=k.frames[:1])
+    assert fewer.frames == k.frames[:1] and fewer.set_id == k.set_id and fewer.video == k.video
+    assert dataclasses.replace(k, cached=False).frames == k.frames
+    assert KeyframeSet(k.video, k.rel_path, k.settings, k.model, k.set_id, k.frames).frames == k.frames
+
+
+def test_a_manifest_an_earlier_version_wrote_reads_as_it_did(make_folder):
+    """Manifests keep their format: one with names extraction no longer gives, no ``source`` and a rule, or a frame
+    in a subfolder, reads into the same frames the earlier code made from it."""
+    import json
+
+    import gaia.media.keyframes as kf
+    from gaia.media.scan import scan_folder as scan
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "testsrc"})
+    settings = KeyframeSettings(count=2)
+    recs = scan(folder).records
+    root = kf._frames_root(folder)
+    layouts = {"a.mp4": ["0001.jpg", "frame two.jpg"], "b.mp4": ["f/0001.jpg", "0002.jpg"]}
+    for rec in recs:
+        set_id = kf.keyframe_set_id(rec, settings, STANDARD)
+        out = root / set_id
+        frames = []
+        for i, name in enumerate(layouts[rec.rel_path]):
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(b"jpeg")
+            frames.append({"timestamp": 0.5 + i, "file": name, "width": 320, "height": 240, "bytes": 4,
+                           "tokens": 103, **({"rule": "replaces a black frame"} if i else {})})
+        (out / kf.MANIFEST).write_text(json.dumps({"set_id": set_id, "frames": frames, "problem": None,
+                                                    "note": "an old note"}))
+    for _ in range(2):  # read from the manifests, then from the index written from them
+        kf._manifest_memo.clear()
+        kf._index_loaded.clear()
+        sets = cached_keyframes(folder, settings=settings, model=STANDARD)
+        for k in sets:
+            out = root / k.set_id
+            assert k.frames == _old_frames(out) and k.note == "an old note" and k.cached
+            assert [f.source for f in k.frames] == ["keyframe", "keyframe"]
+            assert [f.rule for f in k.frames] == [None, "replaces a black frame"]
+            assert [f.path for f in k.frames] == [out / n for n in layouts[k.rel_path]]
+    assert (root / kf.MANIFEST_INDEX).is_file()
+
+
+def test_frames_that_do_not_pack_stay_as_they_are():
+    from gaia.media.keyframes import PackedFrames, frame_name
+
+    row = (1.0, frame_name(0, 1.0), 320, 240, 4, 103, "seek", None)
+    packed = PackedFrames.of("/d", [row])
+    assert packed is not None and packed.names is None and len(packed) == 1  # the name extraction gives: not held
+    assert packed.unpack()[0].name == "frame_00_00001.000.jpg" and packed.unpack()[0].dir == "/d"
+    assert PackedFrames.of("/d", [(1.0, "x.jpg", 320, 240, 4, 103, "seek", None)]).names == "x.jpg"
+    assert PackedFrames.of("/d", [(1.0, "x.jpg", -1, 240, 4, 103, "seek", None)]) is None  # out of range
+    assert PackedFrames.of("/d", [(1.0, "x.jpg", 320, 240, 2 ** 70, 103, "seek", None)]) is None
+    assert PackedFrames.of("/d", [(1.0, "a/x.jpg", 320, 240, 4, 103, "seek", None)]) is None  # not flat
+    assert PackedFrames.of("/d", [(1, "x.jpg", 320, 240, 4, 103, "seek", None)]) is None  # not a float
+
+
+def test_counting_another_tiers_frames_gives_the_sets_count_and_keeps_nothing(make_folder):
+    """The estimate counts every other image tier's extracted frames (``count_cached``): the same count as the sets
+    would give, for a tier with frames and one without, remembering no set id or set for them."""
+    import gaia.media.keyframes as kf
+
+    folder = make_folder({"a.mp4": "testsrc", "b.mp4": "cuts", "bad.mp4": "text"})
+    big = KeyframeSettings(count=2, max_edge=None)
+    _extract(folder, HIGH, count=2, max_edge=None)
+    for model in (HIGH, STANDARD):
+        kf._set_id_memo.clear()
+        n = kf.count_cached(folder, settings=big, model=model)
+        assert kf._set_id_memo == {}
+        assert n == sum(1 for k in cached_keyframes(folder, settings=big, model=model) if k.frames)
+    assert kf.count_cached(folder, settings=big, model=HIGH) == 2

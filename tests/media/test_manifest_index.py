@@ -100,7 +100,7 @@ def test_a_manifest_rewritten_in_place_with_the_same_size_is_read_again(extracte
     stale = kf._stamp(out)
     assert stale is not None
     _cached(folder)
-    assert kf._unpacked(kf._manifest_memo[str(out)][0]) == stale  # the entry in memory: read from the manifest
+    assert kf._unpacked(kf._manifest_memo[str(out)].stamp) == stale  # the entry in memory: read from the manifest
 
 
 def test_a_deleted_manifest_or_frame_makes_the_video_unextracted_whatever_the_index_says(extracted):

@@ -314,3 +314,30 @@ def test_the_probe_cache_is_read_compactly_and_written_back_as_it_was(tmp_path):
     assert read["entries"]["odd.mp4"] == {"key": [1, 2], "info": {"unknown": 1}}  # not a file's facts: kept as is
     assert {k: _entry_json(v) for k, v in read["entries"].items()} == data["entries"]
     assert _read_probe_cache(tmp_path / "missing.json") == {}
+
+
+def test_a_record_holds_no_path_of_its_own_yet_gives_the_right_one(make_folder):
+    """At 100,000 videos a ``Path`` per record is some 500 bytes each: a record keeps the scan's one folder and its
+    path as text, and makes ``path`` (and its sidecar's) from them, equal to the file's own."""
+    folder = make_folder({"a.mp4": "testsrc", "sub/deeper/b c.MOV": "testsrc"})
+    scan = scan_folder(folder)
+    (a, b) = scan.records
+    assert a.root is b.root is scan.folder  # one folder shared by every record
+    assert not any(isinstance(getattr(a, f), Path) for f in VideoRecord.__dataclass_fields__ if f != "root")
+    assert a.path == folder / "a.mp4" and b.path == folder / "sub" / "deeper" / "b c.MOV"
+    assert b.path.is_file() and b.sidecar == folder / "sub" / "deeper" / "b c.gaia.json"
+    d = b.to_dict()
+    assert list(d)[:2] == ["path", "rel_path"] and "root" not in d
+    assert d["path"] == str(folder / "sub" / "deeper" / "b c.MOV")
+    assert d["sidecar"] == str(folder / "sub" / "deeper" / "b c.gaia.json")
+
+
+def test_common_values_share_zero_but_never_mix_its_signs():
+    from gaia.media.scan import common_value
+
+    a, b = float("0.0"), float("-0.0")
+    assert common_value(float("0.0")) is common_value(a)  # one 0.0 for 100,000 records' start times
+    assert str(common_value(b)) == "-0.0" and str(common_value(a)) == "0.0"
+    assert type(common_value(0)) is int and type(common_value(0.0)) is float
+    nan = float("nan")
+    assert common_value(nan) is nan

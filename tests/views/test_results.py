@@ -278,3 +278,16 @@ def test_facets_come_from_the_folders_schema_not_from_fixed_names(tmp_path):
     shown = R.filter_rows(rows, chosen={fields["colours"]: ["white", "grey"]})
     assert [r.rel_path for r in shown] == ["heron.mp4"]
     assert [r.rel_path for r in R.filter_rows(rows, chosen={fields["habitat"]: ["forest", "desert"]})] == ["jay.mp4"]
+
+
+def test_a_video_never_sent_keeps_no_search_text_and_is_found_by_its_path(make_folder):
+    """Most of a 100,000-video folder is not sent yet: such a row holds no text of its own for the search, which
+    still finds it by its path (any case) and a failed one by its error too."""
+    folder = make_folder({"Cam A/Clip One.mp4": "testsrc", "b.mp4": "text"})
+    rows = {r.rel_path: r for r in R.load_results(folder)}
+    plain, bad = rows["Cam A/Clip One.mp4"], rows["b.mp4"]
+    assert plain.search_text == "" and plain.searched_text == "cam a/clip one.mp4"
+    assert R.filter_rows(rows.values(), text="clip ONE") == [plain]
+    assert R.filter_rows(rows.values(), text="cam a/clip one.mp4") == [plain]
+    assert bad.searched_text.startswith("b.mp4 ") and R.filter_rows(rows.values(), text="holds text") == [bad]
+    assert R.filter_rows(rows.values(), text="b.mp4 text") == [bad]
