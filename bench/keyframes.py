@@ -64,11 +64,12 @@ LONG_VIDEOS = {
 PHONE_SECONDS = 12
 # Short, repetitive clips (3 s, 640x360, x264 defaults): test patterns, still bars, slow fractals, a fade from
 # black; eight of them hold still, so GAIA keeps one frame there, and the rest move a little or a lot.
+# A source is written with its own options (`name=a=1:b=2`), and a filter after it follows a "|".
 SHORT_SOURCES = [
     "testsrc2", "smptebars", "mandelbrot", "life=mold=10:ratio=0.1", "testsrc", "rgbtestsrc",
     "gradients=speed=0.02", "cellauto=rule=110", "smptehdbars", "zoneplate=kt2=4", "pal75bars",
-    "color=c=#3060a0", "sierpinski", "yuvtestsrc", "testsrc2:hue=h=120", "colorspectrum",
-    "mandelbrot=start_scale=1", "life=ratio=0.3:seed=7", "gradients=speed=0.2:seed=3", "testsrc2:fade=in:st=0:d=1",
+    "color=c=#3060a0", "sierpinski", "yuvtestsrc", "testsrc2|hue=h=120", "colorspectrum",
+    "mandelbrot=start_scale=1", "life=ratio=0.3:seed=7", "gradients=speed=0.2:seed=3", "testsrc2|fade=in:st=0:d=1",
 ]
 LONG_GOP_NAME = "720p_12s_gop250_black_open.mp4"
 
@@ -147,7 +148,7 @@ def make_short_clips(root: Path) -> list[Path]:
         out.append(path)
         if path.exists():
             continue
-        source, _, after = spec.partition(":")
+        source, _, after = spec.partition("|")  # a source with its options, then a filter after it
         name, _, opts = source.partition("=")
         src = f"{name}=size=640x360:rate=30" + (f":{opts}" if opts else "") + (f",{after}" if after else "")
         tmp = path.with_suffix(".tmp.mp4")
