@@ -23,7 +23,7 @@ from gaia.facts import BATCH_MAX_BYTES
 from gaia.folder import Folder
 from gaia.ledger import RequestIntent, RequestRow, now_iso
 from gaia.media.identity import content_id
-from gaia.media.keyframes import Keyframe, KeyframeSet, PackedFrames, cached_keyframes
+from gaia.media.keyframes import Keyframe, KeyframeSet, PackedFrames, cached_keyframes, frames_of
 from gaia.media.scan import scan_folder
 from gaia.pricing.bill import history
 from gaia.pricing.estimate import Estimate, estimate_run
@@ -104,8 +104,7 @@ class PlannedRequest:
     @property
     def frames(self) -> tuple[Keyframe, ...]:
         """The frames sent, in time order."""
-        data = self.frame_data
-        return data if type(data) is tuple else data.unpack()  # type: ignore[union-attr]
+        return frames_of(self.frame_data)
 
     @property
     def timestamps(self) -> tuple[float, ...]:
