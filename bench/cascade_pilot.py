@@ -19,7 +19,8 @@ all the others (leave-one-out), with and without the frames they were sent.
 ``--every`` evaluates every choice of pilot instead of three: all combinations when there are at most
 ``--all-up-to`` (20), else the spread, first and last pilots plus ``--sample`` (12) others drawn with a fixed
 seed; it prints one line per pilot and, per folder and estimate, within ±10% in k/N, the range holds in k/N,
-the mean |error| and the worst.
+the mean |error| and the worst. ``--draws N`` sends every pilot (and its rest) N times, each time with fresh
+draws (as the noise control does), so the count covers what the emulator draws as well as which videos.
 
 **The noise control** (``--replicates``, 1 by default, 0 to skip): how far two honest sends of the same videos
 differ. Per folder, the spread pilot's whole cascade (pilot, then the rest) is sent again in a fresh copy of the
@@ -356,6 +357,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--all-up-to", type=int, default=20, help="--every: all combinations up to this many")
     ap.add_argument("--sample", type=int, default=12, help="--every: random pilots besides spread/first/last")
     ap.add_argument("--replicates", type=int, default=1, help="fresh sends of the spread pilot's cascade (noise)")
+    ap.add_argument("--draws", type=int, default=1,
+                    help="every pilot also sent with this many draws in all (fresh metadata.user_id each)")
     return ap
 
 
@@ -377,15 +380,19 @@ def main() -> None:
                       else _pilots(rels, args.pilot))
             spread = "+".join(str(rels.index(r)) for r in _pilots(rels, args.pilot)["spread"])
             mine = []
-            for pilot_name, pilot in pilots.items():
-                # an emulator of its own: no prompt cache left warm by another folder's runs
-                with emulator_process(root / f"emulator-{name}-{pilot_name}", ROOT) as client:
-                    mine.append(one(root, name, pilot_name, pilot, client, loo=not args.every))
-                (_line if args.every else _print)(mine[-1])
+            for draw in range(args.draws):
+                for pilot_name, pilot in pilots.items():
+                    label = pilot_name + (f"@{draw}" if draw else "")
+                    # an emulator of its own: no prompt cache left warm by another folder's runs
+                    with emulator_process(root / f"emulator-{name}-{label}", ROOT) as client:
+                        mine.append(one(root, name, label, pilot, _Replicate(client, f"gaia-bench-draw-{draw}")
+                                        if draw else client, loo=not args.every and not draw))
+                    (_line if args.every or draw else _print)(mine[-1])
             rows += mine
-            if args.every:
+            if args.every or args.draws > 1:
                 for key, what in ESTIMATES:
-                    print(f"{name:>11} every pilot, {what}: {summary(mine, key)}")
+                    print(f"{name:>11} every pilot{'' if args.draws == 1 else f' x {args.draws} draws'}, {what}: "
+                          f"{summary(mine, key)}")
             first = next(r for r in mine if r["pilot"] in ("spread", spread))
             reps = []
             for k in range(1, args.replicates + 1):

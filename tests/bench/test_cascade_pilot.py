@@ -78,5 +78,6 @@ def test_the_summary_counts_within_ten_percent_the_range_holding_and_the_worst()
 def test_the_defaults_are_three_pilots_a_folder_on_every_folder_with_one_fresh_send() -> None:
     args = cp.parser().parse_args([])
     assert args.folders.split(",") == ["demo", "larger", "kinds", "kinds_b", "same_frames"] == list(cp.FOLDERS)
-    assert (args.pilot, args.every, args.all_up_to, args.sample, args.replicates) == (3, False, 20, 12, 1)
+    got = (args.pilot, args.every, args.all_up_to, args.sample, args.replicates, args.draws)
+    assert got == (3, False, 20, 12, 1, 1)
     assert cp.parser().parse_args(["--every"]).every
