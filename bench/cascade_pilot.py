@@ -50,8 +50,10 @@ The folders:
 Usage: python bench/cascade_pilot.py [--folders demo,larger,kinds,kinds_b,same_frames] [--pilot 3] [--every]
        [--all-up-to 20] [--sample 12] [--replicates 1]
 
-Run time on 2 shared cores: about 3 s a pilot. The default (3 pilots a folder, 1 replicate): about 1 minute;
-``--every --folders demo``: about 40 s; ``--every`` on all five folders (70 pilots + 5 replicates): about 4 min.
+Run time on 2 cores shared with other work: about 4 s a pilot (most of it waiting on the emulator). The default
+(3 pilots a folder and 1 fresh send, 20 cascades): about 1.5 min; ``--every --folders demo``: about 45 s;
+``--every --draws 4 --replicates 0 --folders demo`` (40 cascades): 1 min 46 s; ``--every --replicates 3`` on all
+five folders (70 pilots + 15 fresh sends): 5 min 19 s.
 """
 
 from __future__ import annotations
@@ -342,10 +344,13 @@ def summary(rows: list[dict], key: str) -> str:
     # the strong pass's output per video alone (what borrowing changes), where the rest sent it a second time
     strong = [abs(r["predicted"][key][STRONG] - _mean(r["after"][STRONG])) / _mean(r["after"][STRONG])
               for r in rows if r["after"].get(STRONG) and STRONG in r["predicted"].get(key, {})]
+    # the bias: the estimates summed against the actuals summed (over every pilot of a folder a linear estimate's
+    # sum is the actuals' sum: each video is in as many rests as its pilots predict it; all else is noise)
+    bias = sum(r[key].total_usd for r in rows) / sum(r["actual"] for r in rows) - 1
     return (f"within ±10% in {sum(1 for e in errs if e <= WITHIN)}/{len(rows)}, range holds in "
             f"{sum(1 for r in rows if _holds(r, key))}/{len(rows)}, mean |error| {sum(errs) / len(errs):.1%}, worst "
-            f"{_error(rows[worst], key):+.1%} (pilot {rows[worst]['pilot']}); the strong pass's output per video: "
-            f"mean |error| {sum(strong) / max(1, len(strong)):.1%} over {len(strong)}")
+            f"{_error(rows[worst], key):+.1%} (pilot {rows[worst]['pilot']}), summed {bias:+.1%}; the strong "
+            f"pass's output per video: mean |error| {sum(strong) / max(1, len(strong)):.1%} over {len(strong)}")
 
 
 def parser() -> argparse.ArgumentParser:

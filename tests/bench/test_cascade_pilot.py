@@ -71,7 +71,8 @@ def test_the_summary_counts_within_ten_percent_the_range_holding_and_the_worst()
              "after": {cp.STRONG: [100]}}
             for p, t, lo, hi, s in (("a", 1.05, 0.9, 1.2, 110), ("b", 0.7, 0.5, 0.8, 100), ("c", 1.1, 1.05, 1.3, 70))]
     text = cp.summary(rows, "est")
-    assert text.startswith("within ±10% in 2/3, range holds in 1/3, mean |error| 15.0%, worst -30.0% (pilot b)")
+    assert text.startswith("within ±10% in 2/3, range holds in 1/3, mean |error| 15.0%, worst -30.0% (pilot b), "
+                           "summed -5.0%")  # (1.05 + 0.7 + 1.1) / 3 - 1
     assert text.endswith("the strong pass's output per video: mean |error| 13.3% over 3")
 
 
