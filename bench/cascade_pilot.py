@@ -27,8 +27,10 @@ differ. Per folder, the spread pilot's whole cascade (pilot, then the rest) is s
 folder, to a fresh emulator, every request with its own ``metadata.user_id``: the emulator seeds every draw
 about an answer with the request's content, metadata included (``gaia.emulator.answers.request_seed``), so the
 replicate is a fresh sample of the same videos (another day's answers), not a copy. It prints the rest's actual
-in both sends and their difference (the actual's own noise, which no estimate can beat), and the estimate's
-error against each.
+in every send and how far each is from the first (the actual's own noise, which no estimate can beat), and the
+estimate's error against each. The generated clips show nothing the draws decide (every send costs the same); on
+the demo, the default draws escalate all five videos, while fresh ones escalate some, so a 2-video rest costs
+anything from the cheap pass alone to both passes for both videos.
 
 **Borrowing, measured and not adopted.** After a pilot the strong pass has only the answers the pilot escalated
 (0 to 2 on most folders), too few for the frames fit. ``_borrowing`` gives it the cheap model's frames slope,
@@ -48,7 +50,7 @@ The folders:
 - ``same_frames``: the negative control, generated clips that all send 6 frames but differ in content.
 
 Usage: python bench/cascade_pilot.py [--folders demo,larger,kinds,kinds_b,same_frames] [--pilot 3] [--every]
-       [--all-up-to 20] [--sample 12] [--replicates 1]
+       [--all-up-to 20] [--sample 12] [--replicates 1] [--draws 1]
 
 Run time on 2 cores shared with other work: about 4 s a pilot (most of it waiting on the emulator). The default
 (3 pilots a folder and 1 fresh send, 20 cascades): about 1.5 min; ``--every --folders demo``: about 45 s;
