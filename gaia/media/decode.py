@@ -403,7 +403,7 @@ class VideoDecoder:
         ts = key.ts
         if self._delay > 0:  # a container index (decode times) of a stream with reordering
             keys = self.index().keys
-            i = bisect.bisect_right([k.ts for k in keys], key.ts)
+            i = bisect.bisect_right(keys, key.ts, key=lambda k: k.ts)
             ts += self._delay
             if i < len(keys):
                 ts = min(ts, keys[i].ts - 1)
