@@ -662,7 +662,8 @@ def main() -> int:
           "'same fr.' against the floor decoding the same frames as GAIA (both CPU)")
     header = (f"{'video':37} {'GAIA':>7} {'floor':>7} {'GAIA/floor':>11} {'G cpu':>7} {'f cpu':>7} {'cpu ratio':>10} "
               f"{'same fr.':>10} {'naive':>7} {'naive/GAIA':>11}")
-    print(header)
+    if long_videos or "phones" in sets:
+        print(header)
     long_w, long_c, long_n, long_s = (per_video(long_dir, [v.name for v in long_videos], n, repeats, with_naive=True)
                                       if long_videos else ([], [], [], []))
     ph_w = ph_c = ph_n = ph_s = rest_w = rest_c = rest_s = []
