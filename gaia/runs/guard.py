@@ -19,7 +19,7 @@ from typing import Any
 
 from gaia.api.client import field
 from gaia.api.validate import RequestProblem
-from gaia.facts import catalogue
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.runs.escalation import PASS_KEY, CascadePass
 
@@ -57,7 +57,7 @@ def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
     """
     import anthropic  # sending loads the SDK anyway; planning never asks here
 
-    name = getattr(catalogue().models.get(model), "display_name", model)  # as the pages name it
+    name = model_name(model)
     try:
         info = client.models.retrieve(model)
     except anthropic.NotFoundError:
