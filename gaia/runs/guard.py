@@ -57,20 +57,20 @@ _yes: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Any]]] = weakref.Wea
 _yes_lock = threading.Lock()
 
 
-def _model_info(client: Any, model: str, *, remember: bool) -> Any:
-    """What the Models endpoint says of ``model`` to ``client``: the yes kept from the check just before (taken,
-    so it serves once), else asked now; kept for the next check when ``remember``. The SDK's errors go through."""
-    now = time.monotonic()
+def _take_yes(client: Any, model: str) -> tuple[float, Any] | None:
+    """The yes kept for ``client`` and ``model`` (when it was heard, what was said), taken so it serves once;
+    ``None`` when there is none, or it was heard too long ago."""
     try:
         with _yes_lock:
             kept = _yes.get(client, {}).pop(model, None)
     except TypeError:  # a client that cannot be referred to weakly: nothing is kept for it
-        kept = None
-    asked, info = kept if kept is not None and now - kept[0] < KEEP_YES_S else (now, client.models.retrieve(model))
-    if remember:
-        with contextlib.suppress(TypeError), _yes_lock:
-            _yes.setdefault(client, {})[model] = (asked, info)
-    return info
+        return None
+    return kept if kept is not None and time.monotonic() - kept[0] < KEEP_YES_S else None
+
+
+def _keep_yes(client: Any, model: str, heard: float, info: Any) -> None:
+    with contextlib.suppress(TypeError), _yes_lock:
+        _yes.setdefault(client, {})[model] = (heard, info)
 
 
 def model_problem(client: Any, model: str, *, batches: bool, remember: bool = False) -> str | None:
@@ -87,8 +87,9 @@ def model_problem(client: Any, model: str, *, batches: bool, remember: bool = Fa
     import anthropic  # sending loads the SDK anyway; planning never asks here
 
     name = model_name(model)
+    kept = _take_yes(client, model)
     try:
-        info = _model_info(client, model, remember=remember)
+        heard, info = kept if kept is not None else (time.monotonic(), client.models.retrieve(model))
     except anthropic.NotFoundError:
         return (f"The API does not offer {name} ({model}) to this key, so nothing was sent. Choose another model "
                 "and send again.")
@@ -99,6 +100,8 @@ def model_problem(client: Any, model: str, *, batches: bool, remember: bool = Fa
     missing = [words for name, words in (*wanted, ("image_input", "images"))
                if field(field(caps, name), "supported", True) is False]
     if not missing:
+        if remember:
+            _keep_yes(client, model, heard, info)
         return None
     return (f"The API says {name} does not support {' or '.join(missing)}, so nothing was sent. Choose another "
             "model" + (" (or send it now, without a batch)" if missing == ["the Message Batches API"] else "")

@@ -65,3 +65,23 @@ def test_a_yes_heard_before_asking_serves_the_next_check_once(emulator, anthropi
     assert "does not offer" in (model_problem(anthropic_client, model, batches=True, remember=True) or "")
     emulator.update_config(http_faults=[])
     assert model_problem(anthropic_client, model, batches=True) is None and asked() == 6  # the refusal was not kept
+
+
+def test_a_capability_refusal_is_not_kept_either():
+    """A model whose capabilities say no to batches is refused each time it is asked, and its no is not kept for
+    a send now (which it could take): that send asks again."""
+    from gaia.runs.guard import model_problem
+
+    class _Client:  # a stand-in whose Models endpoint answers with plain dicts
+        def __init__(self) -> None:
+            self.asked = 0
+            self.models = self
+
+        def retrieve(self, model: str) -> dict:
+            self.asked += 1
+            return {"id": model, "capabilities": {"batch": {"supported": False}, "image_input": {"supported": True}}}
+
+    client = _Client()
+    why = model_problem(client, "claude-haiku-4-5", batches=True, remember=True)
+    assert why and "Message Batches" in why and client.asked == 1
+    assert model_problem(client, "claude-haiku-4-5", batches=False) is None and client.asked == 2
