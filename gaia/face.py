@@ -1,7 +1,8 @@
 """The top floor: ``gaia.Folder(path, client=None)``, whose verbs are the product's operations.
 
 A script, a notebook, the CLI and the pages hold one object for a folder of videos and ask it to
-``scan``, extract ``keyframes``, check for empty clips, ``estimate``, ``plan``, ``submit``, ``run_now``
+``scan``, extract ``keyframes``, check for empty clips, ``estimate``, ``plan`` (and ask whether the key may use
+its model: ``model_problem``), ``submit``, ``run_now``
 (or in a ``cascade``), run a ``trial``, ``watch``, ``retrieve``, ``retry``, read ``results`` and
 ``spent``, ``tune`` and ``export_xmp``/``export_camtrap``. Each verb has typed parameters and a typed
 result and delegates to the function that does the work (``gaia.media``, ``gaia.pricing``,
