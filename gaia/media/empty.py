@@ -184,17 +184,22 @@ def _small_size(stream: Any, edge: int) -> tuple[int, int]:
     return max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
 
 
+def reduced_size(cc: Any, edge: int = EDGE) -> int:
+    """The ``lowres`` a codec context decodes at for frames of long edge ``edge``: Motion JPEG decodes at
+    1/2, 1/4 or 1/8 of its size for almost nothing (0: full size, and for every other codec)."""
+    lowres = 0
+    while cc.name == "mjpeg" and lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
+        lowres += 1
+    return lowres
+
+
 def _sample_keyframes(dec: VideoDecoder, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Decode only ``plan.keys``, each alone; ``None`` when one gives no frame or the decoder reports
     damage (then every frame is decoded instead)."""
     cc = dec.stream.codec_context
     dec.size = _small_size(dec.stream, edge)  # stored orientation: a turned clip is squeezed, alike in every frame
-    if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 of its size for almost nothing
-        lowres = 0
-        while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
-            lowres += 1
-        if lowres:
-            cc.options = {"lowres": str(lowres)}
+    if lowres := reduced_size(cc, edge):
+        cc.options = {"lowres": str(lowres)}
     out: list[np.ndarray] = []
     times: list[float] = []
     for key in plan.keys:
