@@ -197,13 +197,16 @@ def floor(path: Path, fps: float) -> int:
             bound = keys[g + 1][0] if g + 1 < len(keys) else end
             group = times[bisect.bisect_left(times, k - eps):bisect.bisect_left(times, bound - eps)]
             needed = [next((t for t in group if t >= bound - step - eps), group[-1])]
-            while needed[-1] > k + step + eps:  # back to the keyframe, a step at a time at most
-                needed.append(group[bisect.bisect_left(group, needed[-1] - step - eps)])
+            while needed[-1] > k + step + eps:  # back to the keyframe, a step at a time at most (a frame at least)
+                j = bisect.bisect_left(group, needed[-1] - step - eps)
+                needed.append(group[min(j, bisect.bisect_left(group, needed[-1]) - 1)])
             wanted = {round(t, 3) for t in [*needed, k]}
             container.seek(ts, stream=stream, backward=True)
             for packet in container.demux(stream):
-                if packet.pts is None or not packet.size:
+                if not packet.size:  # the end
                     break
+                if packet.pts is None:
+                    continue
                 t = round(packet.pts * tb - zero, 3)
                 if t < k - eps:
                     continue
