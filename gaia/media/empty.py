@@ -242,8 +242,8 @@ def _sample_every_frame(path: Path | str, index: PacketIndex, *, fps: float, edg
       what cameras and x264 make of grainy footage), a frame depends only on those before it back
       to its keyframe, so each group of pictures is decoded up to its last sample (the one within
       a step of the next keyframe, or of the clip's last frame), and its tail is not decoded at all
-      (``skip_frame`` NONKEY until the next keyframe; every keyframe is a sample). At the first frame shown out of order, the
-      pass starts again as ``"nonref"``;
+      (``skip_frame`` NONKEY until the next keyframe; every keyframe is a sample). At the first
+      frame shown out of order, the pass starts again as ``"nonref"``;
     - ``"nonref"``: the frames no other frame refers to (most B-frames);
     - ``"none"``: nothing.
 
