@@ -11,18 +11,34 @@ Then, in one process, one video at a time (median of repeats), wall and CPU time
 - check: ``measure``, decode included (the packet index is read, then keyframes alone, or each
   group of pictures up to its last sample, are decoded on one thread; 3 frames a second are kept at
   128 px and scored);
-- scoring: ``score_frames`` alone, on the small greyscale frames already decoded.
+- scoring: ``score_frames`` alone, on the small greyscale frames already decoded;
+- the floor (``floor``): the least decoding any pixel check that sees a one-second visit must do,
+  with plain PyAV (one thread, no scaling, no scoring, nothing of GAIA's but the ``lowres`` rule),
+  at three rates: (a) 1 frame a second, the least that sees a 1 s visit at all; (b) 2 a second, the
+  least that sees it in two frames, as a measure of change needs; and 3 a second, the check's own
+  rate (``SAMPLE_FPS``: a 1 s visit in 2 frames with one to spare). Each is decoded the cheapest way
+  the codec allows: where every frame is a keyframe (Motion JPEG), only the fewest frames that are
+  at most a step apart, each alone, MJPEG at the check's reduced size; otherwise each group of
+  pictures in order from its keyframe up to the first frame within a step of the next keyframe (or
+  of the clip's end), frames nothing refers to and no sample needs (B-frames) skipped, the rest of
+  the group not read.
 
-Prints each clip's times and verdict, then check / keyframes and scoring / keyframes per encoding
-and for the whole folder, in CPU time (what a folder costs when every core is busy, as both run),
-against the goal (< 10%), and the check's ratio in wall time beside it. With ``--before REF`` (a git
-revision, e.g. ``main``), the check as it was there (``gaia/media/empty.py`` at REF, loaded beside
-today's) is timed in the same run, clip by clip, and its ratio printed beside today's.
+Prints each clip's CPU times, frames decoded by the floors, score and verdict; then, per encoding
+and for the whole folder, in CPU time (what a folder costs when every core is busy, as both run):
+floor a / keyframes and floor b / keyframes (how near 10% any check that decodes can come), check /
+keyframes and scoring / keyframes (the done-when's literal figure, against the goal < 10%), check /
+floor b and check / floor at 3 a second (how far the check is from the least possible, at the rate
+a measure of change needs and at its own), and the check's ratio in wall time. With ``--before REF``
+(a git revision, e.g. ``main``), the check as it was there (``gaia/media/empty.py`` at REF, loaded
+beside today's) is timed in the same run, clip by clip, its ratios printed beside today's, and its
+scores compared with today's (any difference is printed).
 
-Where every frame depends on the one before it (H.264 here: no B-frames in grainy footage), the
+Where every frame depends on the one before it (H.264 here: no B-frames in grainy footage), any
 check must decode each group of pictures up to its last sample to see a one-second visit (with a
-keyframe a second, 2/3 of the frames), while extraction decodes about 6 keyframes; packet sizes
-cannot stand in for that (a dark subject entering a grainy scene can make the frames *smaller*).
+keyframe a second, half the frames at 2 a second, 2/3 at 3), while extraction decodes about 6
+keyframes; packet sizes cannot stand in for that (a dark subject entering a grainy scene can make
+the frames *smaller*). Where every frame is a keyframe, a reduced frame still costs its full
+entropy decoding: even 1 a second is 10 frames against extraction's 6.
 
 With ``--real PATH`` it times nothing and prints instead the verdicts on real footage: the clip cut
 from PATH (``--crop W:H:X:Y``, ``--start S``, ``--seconds S``; re-encoded as H.264 and in the
@@ -40,7 +56,9 @@ Usage: python bench/empty.py [--repeats 3] [--seconds 10] [--before main]
 from __future__ import annotations
 
 import argparse
+import bisect
 import importlib.util
+import itertools
 import shutil
 import statistics
 import subprocess
@@ -65,6 +83,7 @@ from gaia.settings import RunSettings
 
 WORK = Path(__file__).resolve().parent / ".work" / "empty2"
 GOAL = 0.10
+FLOOR_FPS = (1.0, 2.0, empty.SAMPLE_FPS)  # floor a, floor b, the floor at the check's own rate
 SIZES = {"1280x720": "6M", "1920x1080": "12M"}  # size -> the bitrate cap of a trap camera
 ENCODINGS = {  # name -> ffmpeg output options (the bitrate cap is added for H.264)
     "h264-gop30": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-g", "30", "-pix_fmt", "yuv420p"],
@@ -125,6 +144,82 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float, float]:
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
+def floor(path: Path, fps: float) -> int:
+    """Decode the least any pixel check that keeps ``fps`` frames a second (on no grid: any frames
+    at most ``1 / fps`` apart, from the first frame to within ``1 / fps`` of the clip's end) must
+    decode, with plain PyAV: no scaling, no scoring, one thread. Returns the packets decoded.
+
+    The frames are listed from the container's index (one demux pass where it is incomplete). Where
+    every frame is a keyframe, only the fewest frames that keep the gaps are decoded, each alone
+    after a seek (Motion JPEG at the check's reduced size, ``lowres``). Otherwise each group of
+    pictures is decoded in order from its keyframe up to its last needed frame (the first one
+    within ``1 / fps`` of the next keyframe or of the clip's end), frames before it that no frame
+    refers to and that are not needed left undecoded (``skip_frame`` NONREF: B-frames), and the
+    rest of the group is not read at all (a seek to the next keyframe). The loop filter is skipped
+    as the check skips it.
+    """
+    step, eps = 1.0 / fps, 1e-3
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        cc.thread_type, cc.thread_count = "SLICE", 1
+        tb = float(stream.time_base)
+        zero = container.start_time / 1e6 if container.start_time is not None else (stream.start_time or 0) * tb
+        entries = [e for e in stream.index_entries if not e.is_discard]
+        if entries and len(stream.index_entries) == stream.frames:  # times from the index: dts + reordering delay
+            first = next(container.demux(stream))
+            delay = first.pts - first.dts if first.pts is not None and first.dts is not None else 0
+            frames = [((e.timestamp + delay) * tb - zero, e.is_keyframe, e.timestamp + delay) for e in entries]
+        else:
+            frames = [(p.pts * tb - zero, p.is_keyframe, p.pts) for p in container.demux(stream)
+                      if p.pts is not None and p.size]
+        frames.sort()
+        times = [t for t, _, _ in frames]
+        gaps = sorted(b - a for a, b in itertools.pairwise(times) if b > a)
+        end = times[-1] + (gaps[len(gaps) // 2] if gaps else 1 / 30)  # the last frame's end
+        keys = [(t, ts) for t, key, ts in frames if key]
+        lowres = empty.reduced_size(cc)
+        cc.options = {"lowres": str(lowres)} if lowres else {"skip_loop_filter": "all"}
+        decoded = 0
+        if len(keys) == len(frames):  # intra-only: the fewest frames, each at most a step after the one before
+            i, chosen = 0, [0]
+            while times[i] < end - step - eps and i + 1 < len(times):
+                i = max(i + 1, bisect.bisect_right(times, times[i] + step + eps) - 1)
+                chosen.append(i)
+            for i in chosen:
+                container.seek(frames[i][2], stream=stream, backward=True)
+                for packet in container.demux(stream):
+                    cc.decode(packet)
+                    decoded += 1
+                    break
+            return decoded
+        for g, (k, ts) in enumerate(keys):
+            bound = keys[g + 1][0] if g + 1 < len(keys) else end
+            group = times[bisect.bisect_left(times, k - eps):bisect.bisect_left(times, bound - eps)]
+            needed = [next((t for t in group if t >= bound - step - eps), group[-1])]
+            while needed[-1] > k + step + eps:  # back to the keyframe, a step at a time at most (a frame at least)
+                j = bisect.bisect_left(group, needed[-1] - step - eps)
+                needed.append(group[min(j, bisect.bisect_left(group, needed[-1]) - 1)])
+            wanted = {round(t, 3) for t in [*needed, k]}
+            container.seek(ts, stream=stream, backward=True)
+            for packet in container.demux(stream):
+                if not packet.size:  # the end
+                    break
+                if packet.pts is None:
+                    continue
+                t = round(packet.pts * tb - zero, 3)
+                if t < k - eps:
+                    continue
+                cc.skip_frame = "DEFAULT" if t in wanted else "NONREF"
+                cc.decode(packet)
+                decoded += 1
+                wanted.discard(t)
+                if not wanted:
+                    break
+            cc.skip_frame = "DEFAULT"
+        return decoded
+
+
 H264_CAMERA = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "30", "-pix_fmt", "yuv420p"]
 
 
@@ -176,8 +271,10 @@ def main() -> None:
     clips = make_clips(args.seconds or 10.0)
     settings = RunSettings()
     before: Any = _module_at(args.before) if args.before else None
-    # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), check before (CPU), summed over its clips
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 6)
+    # encoding -> keyframes (wall, CPU), check (wall, CPU), scoring (CPU), check before (CPU), the floor at
+    # 1, 2 and SAMPLE_FPS frames a second (CPU), summed over its clips
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * (6 + len(FLOOR_FPS)))
+    same = 0  # clips whose score is the one --before gives
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "trap"
         folder.mkdir()
@@ -192,9 +289,10 @@ def main() -> None:
                 verdict, check_wall, check_cpu = _timed(partial(empty.measure, rec.path))
                 frames, times = empty.sample_frames(rec.path)
                 _, _, score_cpu = _timed(partial(empty.score_frames, frames, times))
-                old_cpu = _timed(partial(before.measure, rec.path))[2] if before else 0.0
-                runs.append((kf_wall, kf_cpu, check_wall, check_cpu, score_cpu, old_cpu))
-            row = [statistics.median(r[i] for r in runs) for i in range(6)]
+                old, _, old_cpu = _timed(partial(before.measure, rec.path)) if before else (None, 0.0, 0.0)
+                floors = [_timed(partial(floor, rec.path, fps)) for fps in FLOOR_FPS]
+                runs.append((kf_wall, kf_cpu, check_wall, check_cpu, score_cpu, old_cpu, *(f[2] for f in floors)))
+            row = [statistics.median(r[i] for r in runs) for i in range(len(runs[0]))]
             enc = rec.rel_path.split("_")[0]
             for i, v in enumerate(row):
                 sums[enc][i] += v
@@ -202,20 +300,38 @@ def main() -> None:
             assert isinstance(verdict, empty.EmptyScore)
             way = empty.decoding_plan(rec.path).way
             said = f"{'FLAGGED' if verdict.likely_empty() else 'kept'}: {verdict.reason}"
-            was = f" [{args.before}: CPU {row[5]:6.3f}]" if before else ""
-            print(f"{rec.rel_path:<40} keyframes {row[0]:6.3f} s (CPU {row[1]:6.3f})  check {row[2]:6.3f} s "
-                  f"(CPU {row[3]:6.3f}; {way}, {verdict.frames} frames){was}  {said}")
-    was = f" {f'check/kf at {args.before}':>18}" if before else ""
-    print(f"\n{'CPU time':<14} {'keyframes':>10} {'check':>9} {'check/kf':>9} {'scoring/kf':>11} "
-          f"{'(wall: check/kf)':>17}{was}")
-    for enc, (kw, kc, cw, cc, sc, oc) in sorted(sums.items(), key=lambda kv: kv[0] == "whole folder"):
-        was = f" {oc / kc:18.1%}" if before else ""
-        print(f"{enc:<14} {kc:9.2f}s {cc:8.2f}s {cc / kc:9.1%} {sc / kc:11.1%} {cw / kw:17.1%}{was}")
-    kw, kc, cw, cc, sc, _ = sums["whole folder"]
-    for what, ratio in (("check (decode included)", cc / kc), ("scoring alone", sc / kc)):
+            was = ""
+            if before:
+                mine = (verdict.score, verdict.reason, verdict.activity, verdict.frames, verdict.change_times)
+                identical = mine == (old.score, old.reason, old.activity, old.frames, old.change_times)
+                same += identical
+                was = f" [{args.before}: CPU {row[5]:6.3f}{'' if identical else ', SCORE DIFFERS'}]"
+            decoded = "/".join(str(f[0]) for f in floors)
+            print(f"{rec.rel_path:<38} keyframes CPU {row[1]:6.3f} s  check CPU {row[3]:6.3f} s ({way}, "
+                  f"{verdict.frames} frames){was}  floor CPU {' '.join(f'{v:.3f}' for v in row[6:])} s "
+                  f"({decoded} decoded)  score {verdict.score:.4f} {said}")
+    print(f"\nCPU time, {args.repeats} repeats' medians summed; floor a, b: 1 and 2 frames a second; "
+          f"f{empty.SAMPLE_FPS:g}: the floor at the check's own rate, {empty.SAMPLE_FPS:g} a second")
+    head = ["keyframes", "check", "floor a/kf", "floor b/kf", "check/kf", "scoring/kf", "check/floor b",
+            f"check/f{empty.SAMPLE_FPS:g}", "wall check/kf"]
+    if before:
+        head += [f"check/kf at {args.before}", f"check/f{empty.SAMPLE_FPS:g} at {args.before}"]
+    print(f"{'':<13}" + "".join(f"{h:>{max(11, len(h) + 1)}}" for h in head))
+    for enc, (kw, kc, cw, cc, sc, oc, fa, fb, f3) in sorted(sums.items(), key=lambda kv: kv[0] == "whole folder"):
+        cells = [f"{kc:.2f}s", f"{cc:.2f}s", f"{fa / kc:.1%}", f"{fb / kc:.1%}", f"{cc / kc:.1%}", f"{sc / kc:.1%}",
+                 f"{cc / fb:.2f}x", f"{cc / f3:.2f}x", f"{cw / kw:.1%}"]
+        if before:
+            cells += [f"{oc / kc:.1%}", f"{oc / f3:.2f}x"]
+        print(f"{enc:<13}" + "".join(f"{c:>{max(11, len(h) + 1)}}" for c, h in zip(cells, head, strict=True)))
+    kw, kc, cw, cc, sc, _, fa, fb, f3 = sums["whole folder"]
+    for what, ratio in (("scoring alone", sc / kc), ("check (decode included)", cc / kc),
+                        ("floor a (1 frame a second, decoding only)", fa / kc),
+                        ("floor b (2 frames a second, decoding only)", fb / kc)):
         print(f"{what} / keyframe extraction, CPU time: {ratio:.1%} "
               f"(goal < {GOAL:.0%}: {'met' if ratio < GOAL else 'NOT met'})")
-
+    print(f"check / floor b: {cc / fb:.2f}x; check / floor at {empty.SAMPLE_FPS:g} a second: {cc / f3:.2f}x")
+    if before:
+        print(f"scores identical to {args.before}'s on {same} of {len(clips)} clips")
 
 if __name__ == "__main__":
     main()

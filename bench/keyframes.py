@@ -23,8 +23,14 @@ on 2 cores; peak memory < 250 MB.
 How worker processes start (``--worker-start`` alone, or among the extras): 6 tiny clips on 2 workers in a
 fresh process, spawned workers against forkserver ones (GAIA's default on Linux), wall and CPU.
 
+The still set (``--sets still``): bench/empty.py's camera-trap clips with a keyframe every 250 frames (a grainy
+still scene, 720p and 1080p, empty and with a 1 s visitor), timed as above against the floors, then each
+extraction in a fresh process: its CPU, the frames it decoded (``VideoDecoder.decoded``) against the clip's
+own frame count and a one-pass decode of the whole clip, and, with ``--before REV``, GAIA's ``gaia/`` at that
+git revision on the same clips in the same run (alternating), with whether it kept the same frames.
+
 Usage: python bench/keyframes.py [--frames 6] [--repeats 3] [--quick] [--phones 30] [--rescan 10000] [--8k]
-       [--worker-start]
+       [--worker-start] [--sets long,phones,short,longgop,still] [--before main]
 """
 
 from __future__ import annotations
@@ -72,6 +78,10 @@ SHORT_SOURCES = [
     "mandelbrot=start_scale=1", "life=ratio=0.3:seed=7", "gradients=speed=0.2:seed=3", "testsrc2|fade=in:st=0:d=1",
 ]
 LONG_GOP_NAME = "720p_12s_gop250_black_open.mp4"
+# The commonest camera-trap clip: a still scene under sensor grain, 10 s, a keyframe every 250 frames (x264's
+# default), 720p and 1080p, empty and with a 1 s visitor: bench/empty.py's GOP-250 clips (made there: one home).
+STILL_PREFIX = "h264-gop250_"
+STILL_SECONDS = 10.0
 
 
 def _ff(*args: str) -> None:
@@ -172,6 +182,24 @@ def make_long_gop(root: Path) -> Path:
             "-preset", "veryfast", "-crf", "23", "-g", "250", "-keyint_min", "250", "-sc_threshold", "0", str(tmp))
         tmp.rename(path)
     return path
+
+
+def make_still_clips(root: Path) -> list[Path]:
+    """bench/empty.py's still long-GOP clips (made by its maker, cached in its folder), linked into ``root``."""
+    import empty as empty_bench  # bench/empty.py: this script's folder is on sys.path
+
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for clip in empty_bench.make_clips(STILL_SECONDS):
+        if clip.name.startswith(STILL_PREFIX):
+            dest = root / clip.name
+            if not dest.exists():
+                try:
+                    os.link(clip, dest)
+                except OSError:
+                    shutil.copyfile(clip, dest)
+            out.append(dest)
+    return out
 
 
 # --- the three ways to get N frames -------------------------------------------------------------
@@ -291,7 +319,7 @@ def per_video(folder: Path, names: list[str], n: int, repeats: int, with_naive: 
         wall_ratios.append(g / fl)
         cpu_ratios.append(g_cpu / fl_cpu)
         same_ratios.append(g_cpu / same_cpu)
-        line = (f"{name:26} {g:7.3f} {fl:7.3f} {g / fl:10.2f}x {g_cpu:7.3f} {fl_cpu:7.3f} {g_cpu / fl_cpu:9.2f}x "
+        line = (f"{name:37} {g:7.3f} {fl:7.3f} {g / fl:10.2f}x {g_cpu:7.3f} {fl_cpu:7.3f} {g_cpu / fl_cpu:9.2f}x "
                 f"{g_cpu / same_cpu:9.2f}x")
         if with_naive:
             nv = measured[3][0]
@@ -299,6 +327,88 @@ def per_video(folder: Path, names: list[str], n: int, repeats: int, with_naive: 
             line += f" {nv:7.2f} {nv / g:10.1f}x"
         print(line + f"  ({len(kset.frames)} kept)", flush=True)
     return wall_ratios, cpu_ratios, naive_ratios, same_ratios
+
+
+# --- still long-GOP clips: frames decoded, and GAIA at an earlier revision ------------------------
+
+
+def one_pass(path: Path) -> int:
+    """Decode every frame of ``path`` once, in order, on one thread, nothing scaled; the frames decoded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_type, stream.codec_context.thread_count = "SLICE", 1
+        return sum(1 for _ in container.decode(stream))
+
+
+def still_run(folder: Path, names: list[str], n: int) -> None:
+    """(In a fresh process, with whichever ``gaia`` comes first on the path) extract each clip once, fresh
+    cache, one worker; print one JSON line: per clip its CPU seconds, frames decoded and the times kept."""
+    import json
+
+    from gaia.media import decode
+
+    decoded: list[int] = []
+    close = decode.VideoDecoder.close
+
+    def counting_close(self: decode.VideoDecoder) -> None:
+        decoded.append(self.decoded)
+        close(self)
+
+    decode.VideoDecoder.close = counting_close  # type: ignore[method-assign]
+    records = {r.path.name: r for r in scan_folder(folder).records}
+    out = {}
+    for name in names:
+        shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+        decoded.clear()
+        before = _cpu()
+        (kset,) = extract_keyframes(folder, settings=KeyframeSettings(count=n), model=MODEL, records=[records[name]],
+                                    workers=1)
+        out[name] = [_cpu() - before, sum(decoded), [f.timestamp for f in kset.frames]]
+    print(json.dumps(out))
+
+
+def still_against(folder: Path, names: list[str], n: int, repeats: int, rev: str | None) -> tuple[list, list]:
+    """GAIA today (and at git revision ``rev``, its ``gaia/`` checked out beside) on each clip, each run in a
+    fresh process, the two alternating; prints CPU, frames decoded and frames kept per clip, and a one-pass
+    decode of the whole clip. Returns the CPU ratios today/``rev`` and today/one pass."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        ways: dict[str, str | None] = {"today": None}
+        if rev:
+            archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+            ways[rev] = tmp
+        runs: dict[str, list[dict]] = {way: [] for way in ways}
+        for _ in range(repeats):
+            for way, path in ways.items():
+                env = dict(os.environ)
+                if path:
+                    env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
+                out = subprocess.run([sys.executable, __file__, "--frames", str(n), "--still-run", str(folder), *names],
+                                     env=env, capture_output=True, text=True, check=True).stdout
+                runs[way].append(json.loads(out.splitlines()[-1]))
+    passes = timed_together([lambda _tmp, name=name: one_pass(folder / name) for name in names], repeats)
+    was = f" {'CPU at ' + rev:>14} {'decoded':>8} {'today/' + rev:>12} {'same picks':>10}" if rev else ""
+    print(f"{'video':37} {'frames':>6} {'one pass':>8} {'CPU today':>9} {'decoded':>8} {'/one pass':>9}{was}")
+    against_rev, against_pass = [], []
+    for name, (_, pass_cpu) in zip(names, passes, strict=True):
+        with av.open(str(folder / name)) as container:
+            frames = container.streams.video[0].frames
+        now = [r[name] for r in runs["today"]]
+        cpu = statistics.median(r[0] for r in now)
+        against_pass.append(cpu / pass_cpu)
+        line = f"{name:37} {frames:6d} {pass_cpu:8.3f} {cpu:9.3f} {now[0][1]:8d} {cpu / pass_cpu:8.2f}x"
+        if rev:
+            old = [r[name] for r in runs[rev]]
+            old_cpu = statistics.median(r[0] for r in old)
+            against_rev.append(cpu / old_cpu)
+            line += (f" {old_cpu:14.3f} {old[0][1]:8d} {cpu / old_cpu:11.2f}x "
+                     f"{'yes' if old[0][2] == now[0][2] else 'NO':>10}")
+        print(line + f"  ({len(now[0][2])} kept: {', '.join(f'{t:g}' for t in now[0][2])})", flush=True)
+    return against_rev, against_pass
 
 
 # --- the whole set on every core, memory, rescan -------------------------------------------------
@@ -497,8 +607,8 @@ def main() -> int:
     parser.add_argument("--phones", type=int, help="phone-like clips in the set (default 30, 8 with --quick)")
     parser.add_argument("--rescan", type=int, help="videos in the rescan folder (default 10,000; 1,000 with --quick)")
     parser.add_argument("--phones-only", action="store_true", help="skip the four long videos")
-    parser.add_argument("--sets", default="long,phones,short,longgop",
-                        help="which per-video sets to time (comma-separated; default all four)")
+    parser.add_argument("--sets", default="long,phones,short,longgop,still",
+                        help="which per-video sets to time (comma-separated; default all five)")
     parser.add_argument("--no-extras", action="store_true",
                         help="skip the all-cores phone run, the 8K clip and the rescan")
     parser.add_argument("--8k", dest="eightk", action="store_true", help="also measure one 8K clip's peak memory")
@@ -507,7 +617,12 @@ def main() -> int:
     parser.add_argument("--worker-start", action="store_true",
                         help="only compare how worker processes start (spawn against forkserver)")
     parser.add_argument("--worker-start-run", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--before", help="also time GAIA at this git revision (e.g. main) on the still clips")
+    parser.add_argument("--still-run", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.still_run:
+        still_run(Path(args.still_run[0]), args.still_run[1:], args.frames)
+        return 0
     if args.worker_start_run:
         worker_start_run(Path(args.worker_start_run[0]), args.worker_start_run[1])
         return 0
@@ -538,14 +653,17 @@ def main() -> int:
     shorts = make_short_clips(short_dir) if "short" in sets else []
     gop_dir = WORK / "longgop"
     long_gop = make_long_gop(gop_dir) if "longgop" in sets else None
+    still_dir = WORK / "still"
+    stills = make_still_clips(still_dir) if "still" in sets else []
     print(f"test videos ready in {time.perf_counter() - t0:.1f} s ({len(long_videos)} long, {len(clips)} phone-like, "
-          f"{len(shorts)} short, {int(long_gop is not None)} long-GOP)")
+          f"{len(shorts)} short, {int(long_gop is not None)} long-GOP, {len(stills)} still long-GOP)")
 
     print(f"\nper video, {n} frames, median of {repeats} (seconds); 'cpu ratio' is GAIA against the keyframe floor, "
           "'same fr.' against the floor decoding the same frames as GAIA (both CPU)")
-    header = (f"{'video':26} {'GAIA':>7} {'floor':>7} {'GAIA/floor':>11} {'G cpu':>7} {'f cpu':>7} {'cpu ratio':>10} "
+    header = (f"{'video':37} {'GAIA':>7} {'floor':>7} {'GAIA/floor':>11} {'G cpu':>7} {'f cpu':>7} {'cpu ratio':>10} "
               f"{'same fr.':>10} {'naive':>7} {'naive/GAIA':>11}")
-    print(header)
+    if long_videos or "phones" in sets:
+        print(header)
     long_w, long_c, long_n, long_s = (per_video(long_dir, [v.name for v in long_videos], n, repeats, with_naive=True)
                                       if long_videos else ([], [], [], []))
     ph_w = ph_c = ph_n = ph_s = rest_w = rest_c = rest_s = []
@@ -577,6 +695,19 @@ def main() -> int:
         _, lg_c, _, lg_s = per_video(gop_dir, [long_gop.name], n, repeats, with_naive=False)
         print(f"long GOP, GAIA/same-frames floor (CPU): {lg_s[0]:.2f}x (goal <= 2x); GAIA/keyframe floor "
               f"{lg_c[0]:.2f}x")
+    if stills:
+        print(f"\n{len(stills)} still long-GOP clips (a grainy still scene, 10 s, GOP 250; bench/empty.py's):")
+        print(header)
+        _, st_c, _, st_s = per_video(still_dir, [c.name for c in stills], n, repeats, with_naive=False)
+        print(f"\nthe same clips, each extraction in a fresh process (median of {repeats}); 'one pass' decodes every "
+              "frame once in order on one thread (CPU s):")
+        st_rev, st_pass = still_against(still_dir, [c.name for c in stills], n, repeats, args.before)
+        print(f"still clips, GAIA/same-frames floor (CPU): median {statistics.median(st_s):.2f}x, worst "
+              f"{max(st_s):.2f}x; GAIA/keyframe floor median {statistics.median(st_c):.2f}x; GAIA/one pass median "
+              f"{statistics.median(st_pass):.2f}x, worst {max(st_pass):.2f}x")
+        if st_rev:
+            print(f"still clips, GAIA today/at {args.before} (CPU): median {statistics.median(st_rev):.2f}x, "
+                  f"worst {max(st_rev):.2f}x")
     if args.no_extras:
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         return 0

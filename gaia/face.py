@@ -1,7 +1,8 @@
 """The top floor: ``gaia.Folder(path, client=None)``, whose verbs are the product's operations.
 
 A script, a notebook, the CLI and the pages hold one object for a folder of videos and ask it to
-``scan``, extract ``keyframes``, check for empty clips, ``estimate``, ``plan``, ``submit``, ``run_now``
+``scan``, extract ``keyframes``, check for empty clips, ``estimate``, ``plan`` (and ask whether the key may use
+its model: ``model_problem``), ``submit``, ``run_now``
 (or in a ``cascade``), run a ``trial``, ``watch``, ``retrieve``, ``retry``, read ``results`` and
 ``spent``, ``tune`` and ``export_xmp``/``export_camtrap``. Each verb has typed parameters and a typed
 result and delegates to the function that does the work (``gaia.media``, ``gaia.pricing``,
@@ -62,9 +63,17 @@ from gaia.quality.tune import (
     stored_quality,
 )
 from gaia.runs.batch import SubmitResult, submit, write_dry_run
-from gaia.runs.cascade import CascadeStep, cascade_states, cascaded, cheap_settings, plan_first_pass
+from gaia.runs.cascade import (
+    CascadeStep,
+    cascade_states,
+    cascaded,
+    cheap_settings,
+    first_pass_marker,
+    plan_first_pass,
+)
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.failures import FailedRequest, failures, plan_retry, retry_failed, retry_now
+from gaia.runs.guard import send_model_problem
 from gaia.runs.levers import CascadeResult, cascade_spent, escalation_share, run_cascade
 from gaia.runs.now import OnlineResult, run_now
 from gaia.runs.plan import SubmissionPlan
@@ -295,6 +304,22 @@ class Folder(WorkingFolder):
         retrieval of its results sends the uncertain answers again with ``settings`` (default: the saved ones)."""
         return plan_first_pass(self, settings or self.settings(), cheap_model, cheap_preset, client=self.client,
                                limit=limit, likely_empty=likely_empty, on_progress=on_progress)
+
+    def model_problem(self, send: SubmissionPlan | RunSettings, *, batches: bool,
+                      cascade: tuple[str, str] | None = None) -> str | None:
+        """Why the API will not take what a send commits to from this folder's key: ``send``'s model (a plan's, or
+        the settings a run will send with) and, for a cascade's first pass (a plan of one, or ``cascade``
+        ``(cheap_model, preset)`` before the settings), the model its second pass uses; ``batches`` for Message
+        Batches, else the Messages API now. The very check ``submit``, ``run_now`` and ``cascade`` make as they
+        send (``gaia.runs.guard.send_model_problem``), for a command to say before it asks the user to agree; the
+        yes it hears serves that send's own check. ``None`` when the key may, or the endpoint cannot be reached."""
+        if isinstance(send, SubmissionPlan):
+            model, marker = send.model, send.cascade_pass
+        elif cascade is not None:
+            model, marker = cascade[0], first_pass_marker(send, *cascade, None)
+        else:
+            model, marker = send.model, None
+        return send_model_problem(self.api(), model, marker, batches=batches, remember=True)
 
     def cascades(self) -> tuple[CascadeStep, ...]:
         """Where the folder's latest batch cascades stand (first pass in flight, escalated, second pass sent)."""

@@ -457,6 +457,15 @@ def model_facts(model_id: str, *, cat: Catalogue | None = None) -> ModelFacts:
         raise KeyError(f"unknown model {model_id!r}; known models: {known}") from None
 
 
+def model_name(model: str | None, *, cat: Catalogue | None = None) -> str:
+    """A model's display name from the catalogue, as the pages, the CLI and the guard's messages name it (its id
+    when unknown, ``""`` for none)."""
+    if not model:
+        return ""
+    facts = (cat or catalogue()).models.get(model)
+    return facts.display_name if facts is not None else model
+
+
 def offered_models(*, cat: Catalogue | None = None) -> list[ModelFacts]:
     """The models a new run may use: every priced model except the retired ones."""
     cat = cat or catalogue()

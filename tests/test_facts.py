@@ -19,6 +19,7 @@ from gaia.facts import (
     image_tokens,
     load_catalogue,
     model_facts,
+    model_name,
     reload_catalogue,
 )
 from gaia.pricing.bill import bill
@@ -74,6 +75,17 @@ def test_uncertain_figures_are_flagged() -> None:
 def test_unknown_model_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="claude-sonnet-4-5"):
         model_facts("claude-nope-1")
+
+
+def test_a_model_is_named_as_the_catalogue_names_it_everywhere() -> None:
+    """One home for a model's display name: the views and the guard's messages say what the catalogue says."""
+    import gaia
+    from gaia.quality.ladder import TuneConfig
+
+    shown = model_facts("claude-haiku-4-5").display_name
+    assert model_name("claude-haiku-4-5") == gaia.views.model_name("claude-haiku-4-5") == shown != "claude-haiku-4-5"
+    assert model_name("claude-nope-1") == "claude-nope-1" and model_name(None) == model_name("") == ""
+    assert TuneConfig("claude-haiku-4-5", 4, 512).label().startswith(f"{shown}, ")
 
 
 def test_public_names_still_work() -> None:

@@ -74,6 +74,10 @@ def make(kind: str, out: Path) -> Path:
     elif kind == "distinct":  # 8 s of evolving content: no two moments alike (nothing is a near-duplicate)
         _ff("-f", "lavfi", "-i", "life=size=320x240:rate=25:mold=10:ratio=0.1:seed=7:life_color=#ffcc00:"
             "death_color=#5070d0:mold_color=#5070d0,hue=H=2*PI*t/8,trim=duration=8", *X264, "-g", "50", str(out))
+    elif kind == "grainy_still":  # a camera trap's commonest clip: a still scene under sensor grain, 10 s at 30 fps,
+        # as x264's defaults encode it (B-frames, a keyframe every 250 frames: at 0 and 8.3 s); grain codes every frame
+        _ff("-f", "lavfi", "-i", "gradients=size=160x120:rate=30:duration=10:speed=0.002:seed=3,noise=alls=4:allf=t",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "35", "-g", "250", "-pix_fmt", "yuv420p", str(out))
     elif kind == "with_audio":
         _ff("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
             "-f", "lavfi", "-i", "sine=frequency=440:duration=4", *X264, "-c:a", "aac", "-shortest", str(out))
@@ -164,7 +168,8 @@ def slow_to_extract(out: Path, hue: int) -> Path:
 
 
 GOOD_KINDS = ("testsrc", "testsrc_gop1", "bframes", "hd", "cuts", "black_edges", "black_open_long_gop", "static",
-              "rotated", "vfr", "offset", "late_event", "distinct", "with_audio", "mov", "mkv", "webm", "avi")
+              "rotated", "vfr", "offset", "late_event", "distinct", "grainy_still", "with_audio", "mov", "mkv", "webm",
+              "avi")
 BAD_KINDS = ("audio_only", "zero", "text", "truncated", "truncated_faststart", "badheader", "garbled")
 EXTENSIONS = {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}
 

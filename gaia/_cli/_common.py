@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,6 +40,18 @@ def confirm(cmd: str, question: str, yes: bool) -> bool:
         err(cmd, "not asking on a non-interactive terminal; add --yes to go ahead")
         return False
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def confirm_send(cmd: str, question: str, yes: bool, folder: gaia.Folder, sends: Iterable[Any], *, batches: bool,
+                 cascade: tuple[str, str] | None = None) -> bool:
+    """``confirm`` before a send, whose Models check (``gaia.Folder.model_problem`` of each of ``sends``, plans or
+    settings) is made first when the user would be asked: a model the key cannot use is said, and nothing is
+    asked or sent. With ``yes`` the send's own check says it, as before."""
+    for send in () if yes else sends:
+        if (why := folder.model_problem(send, batches=batches, cascade=cascade)) is not None:
+            err(cmd, why)
+            return False
+    return confirm(cmd, question, yes)
 
 
 def counting_client() -> Any | None:

@@ -24,7 +24,7 @@ from gaia._cli._cascade import add_cascade, cascade_arg, cascade_for
 from gaia._cli._common import (
     add_max_tokens,
     add_parser,
-    confirm,
+    confirm_send,
     confirm_warnings,
     count_prompt_for,
     emit_json,
@@ -300,7 +300,8 @@ def run_submit(args: argparse.Namespace) -> int:
                         f"for about {fmt.usd(casc.batch.first_usd)}, and then its second pass (the uncertain answers, "
                         f"with {settings.model}) when the results are retrieved: about {fmt.usd(casc.submit_usd)} "
                         f"for both{' within your cap' if args.max_cost is not None else ''}?")
-        if not confirm("submit", question, args.yes) or not confirm_warnings("submit", plan.warnings, args.yes):
+        if (not confirm_send("submit", question, args.yes, folder, [plan], batches=True)
+                or not confirm_warnings("submit", plan.warnings, args.yes)):
             return 1
     dry = args.dry_run
     if casc is not None and over is not None:  # the first pass alone may fit: nothing goes that the cap would strand
@@ -433,7 +434,8 @@ def run_retry(args: argparse.Namespace) -> int:
                 print(f"  !!  {shown(prob.rel_path or '')}: {prob.problem}")
         if usd:
             print(f"Estimated cost: {fmt.usd(sum(usd), missing='unknown')}")
-    if not args.dry_run and total and not confirm("retry", f"Send {total} request(s) again?", args.yes):
+    if not args.dry_run and total and not confirm_send("retry", f"Send {total} request(s) again?", args.yes, folder,
+                                                       plans, batches=True):
         return 1
     if not args.dry_run and total and not confirm_warnings("retry", [w for p in plans for w in p.warnings],
                                                            args.yes):

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 import gaia
-from gaia._cli._common import add_parser, confirm, emit_json, err, folder_arg, progress_for
+from gaia._cli._common import add_parser, confirm_send, emit_json, err, folder_arg, progress_for
 from gaia.limits import DEFAULT_MISS_SAMPLE
 
 
@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
         err("empty-sample", str(exc))
         return 2
     n = min(len(flagged), args.sample)  # the sample is spread over the flagged clips
-    if not confirm("empty-sample", f"Send {n} of {len(flagged)} likely-empty clip(s) now, at standard prices?",
-                   args.yes):
+    if not confirm_send("empty-sample", f"Send {n} of {len(flagged)} likely-empty clip(s) now, at standard prices?",
+                        args.yes, folder, [settings], batches=False):
         return 1
     miss, result = folder.measure_misses(sample=args.sample, settings=settings, max_cost_usd=args.max_cost,
                                          on_progress=progress_for(args, "answers"))

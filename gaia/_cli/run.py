@@ -20,7 +20,7 @@ from gaia._cli._cascade import add_cascade, cascade_arg
 from gaia._cli._common import (
     add_max_tokens,
     add_parser,
-    confirm,
+    confirm_send,
     confirm_warnings,
     count_prompt_for,
     emit_json,
@@ -98,8 +98,9 @@ def _print_result(res: OnlineResult, folder: Any) -> int:
 
 def _run_cascade(args: argparse.Namespace, folder: gaia.Folder, settings: Any, cheap_model: str, preset: str) -> int:
     """``gaia run --cascade``: both passes now, each an ordinary run; says what each pass sends and why."""
-    if not confirm("run", f"Send every video now with {cheap_model} at the {preset} frame size, then the uncertain "
-                   f"answers again with {settings.model}?", args.yes):
+    if not confirm_send("run", f"Send every video now with {cheap_model} at the {preset} frame size, then the "
+                        f"uncertain answers again with {settings.model}?", args.yes, folder, [settings], batches=False,
+                        cascade=(cheap_model, preset)):
         return 1
 
     def on_pass(n: int, videos: int, model: str) -> None:
@@ -148,7 +149,9 @@ def run_run(args: argparse.Namespace) -> int:
         return 2
     stop = threading.Event()
     if args.retry_failed:
-        if not confirm("run", "Send the failed requests again now, at standard prices?", args.yes):
+        again = () if args.yes else folder.plan_retry(max_tokens=settings.max_tokens)  # what retry_now will send
+        if not confirm_send("run", "Send the failed requests again now, at standard prices?", args.yes, folder, again,
+                            batches=False):
             return 1
         results = folder.retry_now(concurrency=args.concurrency, max_cost_usd=args.max_cost,
                                    max_tokens=settings.max_tokens, checkpoints=getattr(args, "checkpoints", None),
@@ -199,7 +202,8 @@ def run_run(args: argparse.Namespace) -> int:
         return 0
     if plan.ok and cap_problem(choice.now_usd, args.max_cost) is None:
         question = f"Send {len(plan.requests)} video(s) now for about {fmt.usd(choice.now_usd, missing='unknown')}?"
-        if not confirm("run", question, args.yes) or not confirm_warnings("run", plan.warnings, args.yes):
+        if (not confirm_send("run", question, args.yes, folder, [plan], batches=False)
+                or not confirm_warnings("run", plan.warnings, args.yes)):
             return 1
     res = folder.run_now(plan, concurrency=args.concurrency, max_cost_usd=args.max_cost,
                          checkpoints=getattr(args, "checkpoints", None), on_progress=progress_for(args, "answers"),

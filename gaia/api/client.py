@@ -77,7 +77,7 @@ class LazyClient:
     which is built (and the SDK imported) the first time one is asked for, once, under a lock.
     """
 
-    __slots__ = ("_client", "_kwargs", "_lock")
+    __slots__ = ("__weakref__", "_client", "_kwargs", "_lock")  # weakly referable: the guard keeps a yes per client
 
     def __init__(self, kwargs: dict[str, Any]) -> None:
         self._kwargs = kwargs

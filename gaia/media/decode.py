@@ -258,7 +258,7 @@ class VideoDecoder:
         """The I-frame ``key``: seek to it and decode that one packet, nothing else."""
         by_pts = self._delay < 0
         cc = self.stream.codec_context
-        self._seek(key.ts)
+        self._seek_key(key)
         cc.skip_frame = "NONKEY"
         try:
             for packet in self.container.demux(self.stream):
@@ -290,12 +290,18 @@ class VideoDecoder:
                 target = index.snap(times[i])
                 key = index.key_before(target)
                 if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
-                    self._seek(key.ts if key is not None else round((target + self.start) / self.tb))
+                    if key is not None:
+                        self._seek_key(key)
+                    else:
+                        self._seek(round((target + self.start) / self.tb))
                     frames = self._all_frames()
                 out[i], last, frames = self._sweep_to(frames, target, last)
                 if out[i] is None and frames is not None and last > target + 1e-3:  # skipped past it: again, fully
                     cc.skip_frame = "DEFAULT"
-                    self._seek(key.ts if key is not None else 0)
+                    if key is not None:
+                        self._seek_key(key)
+                    else:
+                        self._seek(0)
                     frames = self._all_frames()
                     out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False)
         finally:
@@ -384,6 +390,24 @@ class VideoDecoder:
         small = (cc.width or 0) * (cc.height or 0) <= FRAME_THREADS_MAX_PIXELS
         cc.thread_type = "AUTO" if small and (every_frame or gop > LONG_GOP_FRAMES) else "SLICE"
         cc.thread_count = DECODER_THREADS
+
+    def _seek_key(self, key: Key) -> None:
+        """Seek so that the next packet demuxed is the I-frame ``key`` (or one before it).
+
+        A seek asks for a presentation time (MP4's demuxer moves it onto the decode timeline itself),
+        while a container's index gives decode times: with frames reordered (B-frames), seeking to an
+        I-frame's decode time lands a whole group of pictures early, and an exact frame after it then
+        decodes that group too (250 frames at x264's default). So the I-frame's presentation time is
+        asked for (its decode time plus the reordering delay), never as late as the next I-frame.
+        """
+        ts = key.ts
+        if self._delay > 0:  # a container index (decode times) of a stream with reordering
+            keys = self.index().keys
+            i = bisect.bisect_right(keys, key.ts, key=lambda k: k.ts)
+            ts += self._delay
+            if i < len(keys):
+                ts = min(ts, keys[i].ts - 1)
+        self._seek(ts)
 
     def _seek(self, ts: int) -> None:
         """Seek to the I-frame at or before stream time ``ts`` (never before the first one)."""

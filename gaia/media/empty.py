@@ -37,7 +37,7 @@ import hashlib
 import itertools
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -171,9 +171,13 @@ def sample_frames(path: Path | str, *, fps: float = SAMPLE_FPS, edge: int = EDGE
     with VideoDecoder(path, size=(edge, edge)) as dec:
         index = dec.index()
         plan = _plan(index, fps=fps, max_samples=max_samples)
-        got = _sample_keyframes(dec, plan, edge=edge) if plan.way == "keyframes" else None
-    if got is not None:
-        return got
+        if plan.way == "keyframes":
+            got = _sample_keyframes(dec, plan, edge=edge)
+            if got is not None:
+                return got
+        else:  # nothing decoded yet: the first pass reads this open file from its start again
+            return _sample_every_frame(path, index, fps=fps, edge=edge, max_samples=max_samples,
+                                       threads=threads, opened=dec.container)
     return _sample_every_frame(path, index, fps=fps, edge=edge, max_samples=max_samples, threads=threads)
 
 
@@ -184,17 +188,22 @@ def _small_size(stream: Any, edge: int) -> tuple[int, int]:
     return max(8, round(w0 * scale)) // 2 * 2, max(8, round(h0 * scale)) // 2 * 2
 
 
+def reduced_size(cc: Any, edge: int = EDGE) -> int:
+    """The ``lowres`` a codec context decodes at for frames of long edge ``edge``: Motion JPEG decodes at
+    1/2, 1/4 or 1/8 of its size for almost nothing (0: full size, and for every other codec)."""
+    lowres = 0
+    while cc.name == "mjpeg" and lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
+        lowres += 1
+    return lowres
+
+
 def _sample_keyframes(dec: VideoDecoder, plan: DecodePlan, *, edge: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Decode only ``plan.keys``, each alone; ``None`` when one gives no frame or the decoder reports
     damage (then every frame is decoded instead)."""
     cc = dec.stream.codec_context
     dec.size = _small_size(dec.stream, edge)  # stored orientation: a turned clip is squeezed, alike in every frame
-    if cc.name == "mjpeg":  # JPEG decodes at 1/2, 1/4 or 1/8 of its size for almost nothing
-        lowres = 0
-        while lowres < 3 and max(cc.width or 0, cc.height or 0) >> (lowres + 1) >= edge:
-            lowres += 1
-        if lowres:
-            cc.options = {"lowres": str(lowres)}
+    if lowres := reduced_size(cc, edge):
+        cc.options = {"lowres": str(lowres)}
     out: list[np.ndarray] = []
     times: list[float] = []
     for key in plan.keys:
@@ -224,7 +233,7 @@ class _Sampled:
 
 
 def _sample_every_frame(path: Path | str, index: PacketIndex, *, fps: float, edge: int, max_samples: int,
-                        threads: int = 1, skip: str = "gop") -> tuple[np.ndarray, np.ndarray]:
+                        threads: int = 1, skip: str = "gop", opened: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode the packets in order and keep a frame about every ``1 / fps`` s, decoding no more than that needs.
 
     ``skip`` says what is left undecoded:
@@ -232,17 +241,20 @@ def _sample_every_frame(path: Path | str, index: PacketIndex, *, fps: float, edg
     - ``"gop"``: where no frame is shown before one decoded earlier (no B-frames in use, which is
       what cameras and x264 make of grainy footage), a frame depends only on those before it back
       to its keyframe, so each group of pictures is decoded up to its last sample (the one within
-      a step of the next keyframe), and its tail is not decoded at all (``skip_frame`` NONKEY until
-      the next keyframe; every keyframe is a sample). At the first frame shown out of order, the
-      pass starts again as ``"nonref"``;
+      a step of the next keyframe, or of the clip's last frame), and its tail is not decoded at all
+      (``skip_frame`` NONKEY until the next keyframe; every keyframe is a sample). At the first
+      frame shown out of order, the pass starts again as ``"nonref"``;
     - ``"nonref"``: the frames no other frame refers to (most B-frames);
     - ``"none"``: nothing.
 
     Should skipping leave a wider gap between samples than a step and a frame (an encoder that refers
     to few frames) or the decoder report damage, the clip is decoded again with nothing skipped.
-    ``threads`` above 1 adds frame threads.
+    ``threads`` above 1 adds frame threads. ``opened``: the file already open, nothing decoded from
+    it (the first pass reads it from the start again where that gives what a new open would:
+    ``_from_start``; any further pass opens the file anew).
     """
-    got = _sample_pass(path, index, fps=fps, edge=edge, max_samples=max_samples, threads=threads, skip=skip)
+    got = _sample_pass(path, index, fps=fps, edge=edge, max_samples=max_samples, threads=threads, skip=skip,
+                       opened=opened)
     if got is None:  # frames out of order: B-frames
         return _sample_every_frame(path, index, fps=fps, edge=edge, max_samples=max_samples, threads=threads,
                                    skip="nonref")
@@ -268,16 +280,41 @@ def _step(index: PacketIndex, fps: float, max_samples: int) -> float:
     return max(1.0 / fps, span / max_samples)
 
 
+def _from_start(container: Any) -> Iterator[Any] | None:
+    """The video stream's packets from its first, read again from an open ``container``, as a new open of
+    the file would give them; ``None`` when a seek cannot promise that (the container's index does not
+    list every frame, or the seek lands elsewhere than its first frame): then the file is opened anew."""
+    import av
+
+    stream = container.streams.video[0]
+    entries = stream.index_entries
+    if not len(entries) or len(entries) != stream.frames:
+        return None
+    try:
+        container.seek(0, stream=stream, backward=True)
+        packets = container.demux(stream)
+        first = next(packets)
+    except (av.error.FFmpegError, StopIteration):
+        return None
+    if (first.pos, first.dts) != (entries[0].pos, entries[0].timestamp):
+        return None
+    return itertools.chain([first], packets)
+
+
 def _sample_pass(path: Path | str, index: PacketIndex, *, fps: float, edge: int, max_samples: int, threads: int,
-                 skip: str) -> _Sampled | None:
-    """One pass of ``_sample_every_frame``; ``None`` when ``skip="gop"`` meets a frame shown out of order."""
+                 skip: str, opened: Any = None) -> _Sampled | None:
+    """One pass of ``_sample_every_frame``; ``None`` when ``skip="gop"`` meets a frame shown out of order.
+    ``opened``: the file already open (``_sample_every_frame``)."""
     import av  # here, not at import: a server that never measures never loads PyAV (~17 MB)
 
     step = _step(index, fps, max_samples)
     key_times = index.key_times
     by_gop = skip == "gop" and bool(key_times)
+    last_frame = index.frames[-1] + index.frame_s if index.frames else math.inf  # past the last frame
     got = _Sampled([], [])
-    with av.open(str(path), metadata_errors="ignore") as container:
+    packets = _from_start(opened) if opened is not None else None
+    with (contextlib.nullcontext(opened) if packets is not None
+          else av.open(str(path), metadata_errors="ignore")) as container:
         stream = container.streams.video[0]
         cc = stream.codec_context
         cc.thread_type, cc.thread_count = ("AUTO", threads) if threads > 1 else ("SLICE", 1)
@@ -293,7 +330,7 @@ def _sample_pass(path: Path | str, index: PacketIndex, *, fps: float, edge: int,
         nxt = -math.inf  # the time from which the next frame is a sample
         wanted: set[int] = set()  # by_gop: the samples' pts, chosen from the packets
         last_pts = -math.inf
-        for packet in container.demux(stream):
+        for packet in packets if packets is not None else container.demux(stream):
             rest_of_gop = False
             if by_gop and packet.pts is not None:
                 if packet.pts < last_pts:
@@ -305,9 +342,10 @@ def _sample_pass(path: Path | str, index: PacketIndex, *, fps: float, edge: int,
                 if cc.skip_frame == "DEFAULT" and t + 1e-6 >= nxt:
                     wanted.add(packet.pts)
                     nxt = _next_sample(nxt, t, step)
-                    # the next sample would lie at or past the next keyframe: that one will do
+                    # the next sample would lie at or past the next keyframe (that one will do) or
+                    # past the last frame: nothing after this one is a sample
                     i = bisect.bisect_right(key_times, t + 1e-3)
-                    rest_of_gop = i < len(key_times) and nxt > key_times[i] - index.frame_s / 2
+                    rest_of_gop = nxt > (key_times[i] if i < len(key_times) else last_frame) - index.frame_s / 2
             try:
                 decoded = cc.decode(packet)
             except av.error.EOFError:

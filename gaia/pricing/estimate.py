@@ -36,7 +36,8 @@ smaller frames, shorter answers) priced by the estimate itself and handed in as 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -120,12 +121,58 @@ class VideoCost:
                 "usd": dict(zip(SCENARIOS, self.usd, strict=True))}
 
 
+class VideoCosts(Sequence[VideoCost]):
+    """Every video's ``VideoCost``, held compactly: videos whose requests cost the same (same image tokens and
+    frame count: ``price_run``'s groups) share one row, and each video keeps only its path and its row's number
+    (some 12 bytes a video, against some 100 for a ``VideoCost`` each at 100,000 videos). Indexing and iterating
+    give ``VideoCost`` records, equal to those a list of them held."""
+
+    __slots__ = ("_paths", "_rows", "_which")
+
+    def __init__(self, paths: Sequence[str] = (), rows: Sequence[tuple[int, int, int, tuple[float, float, float, float],
+                                                                      bool]] = (),
+                 which: Iterable[int] = ()) -> None:
+        self._paths = tuple(paths)
+        self._rows = tuple(rows)  # (frames, image tokens, prompt tokens, usd by scenario, long context)
+        self._which = array("I", which)  # each video's row
+        if len(self._which) != len(self._paths):
+            raise ValueError("one row number a video")
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def _cost(self, i: int) -> VideoCost:
+        return VideoCost(self._paths[i], *self._rows[self._which[i]])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._cost(j) for j in range(*i.indices(len(self)))]
+        return self._cost(range(len(self))[i])
+
+    def __iter__(self) -> Iterator[VideoCost]:
+        rows = self._rows
+        for path, w in zip(self._paths, self._which, strict=True):
+            yield VideoCost(path, *rows[w])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, VideoCosts):
+            return (self._paths, self._rows, self._which) == (other._paths, other._rows, other._which) or (
+                tuple(self) == tuple(other))
+        return tuple(self) == tuple(other) if isinstance(other, tuple | list) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"VideoCosts({len(self)} videos in {len(self._rows)} groups)"
+
+
 @dataclass(frozen=True)
 class PricedRun:
     """Every request of a run priced: the four scenarios' costs, per video, and where the money goes."""
 
     costs: dict[str, UsageCost]
-    per_video: list[VideoCost]
+    per_video: VideoCosts
     money: dict[str, dict[str, float]]  # scenario → part (images, text, prefix, output) → USD
     image_tokens: int
     frames: int
@@ -232,11 +279,12 @@ def price_run(videos: Sequence[VideoRequest], f: ModelFacts, terms: RunTerms, *,
     priced = {}
     for (img, nframes), count in groups.items():
         priced[(img, nframes)] = _price_group(totals, terms, img, nframes, count, read_std)
-    rows: list[VideoCost] = []
-    if per_video:
-        for v, sig in zip(videos, sigs, strict=True):
-            usd4, prompt, long = priced[sig]
-            rows.append(VideoCost(v.rel_path, sig[1], int(sig[0]), prompt, usd4, long))
+    rows = VideoCosts()
+    if per_video:  # each video's cost is its group's: one row a group, and each video's row number
+        number = {sig: k for k, sig in enumerate(priced)}
+        rows = VideoCosts([v.rel_path for v in videos],
+                          [(sig[1], int(sig[0]), prompt, usd4, long) for sig, (usd4, prompt, long) in priced.items()],
+                          (number[sig] for sig in sigs))
     total_img = sum(img * count for (img, _n), count in groups.items())
     total_frames = sum(n * count for (_i, n), count in groups.items())
     text = terms.text
@@ -412,7 +460,7 @@ class Estimate(PricedOn):
     output: OutputEstimate
     cache: CacheInfo
     scenarios: tuple[Scenario, ...]
-    per_video: tuple[VideoCost, ...]
+    per_video: VideoCosts  # a sequence of ``VideoCost``, held compactly
     ttl_totals: dict[str, float]  # batch + caching total with each TTL
     money: dict[str, dict[str, float]]  # scenario → part (images, text, prefix, output) → USD
     explanations: tuple[Explanation, ...]
@@ -604,7 +652,7 @@ def _estimate_requests(videos: list[VideoRequest], skipped: list[tuple[str, str]
         facts=f, cache_ttl=ttl, videos=n, frames=mid.frames,
         image_tokens=mid.image_tokens, text=text, output=out,
         cache=cache_info(text, f, ttl=ttl, requests=n, uncached_tokens=mid.uncached_tokens, share=shown),
-        scenarios=scenarios_of(mid.costs, videos=n, ranges=ranges or None), per_video=tuple(mid.per_video),
+        scenarios=scenarios_of(mid.costs, videos=n, ranges=ranges or None), per_video=mid.per_video,
         ttl_totals=ttl_totals, money=mid.money, explanations=(), skipped=tuple(skipped), share=share, done=done,
     )
     est = replace(est, notes=_notes(text, est.assumptions, caches_, skipped, f))

@@ -30,7 +30,7 @@ from typing import Any
 
 from PIL import Image
 
-from gaia.facts import catalogue, model_facts
+from gaia.facts import catalogue, model_facts, model_name
 from gaia.folder import Folder
 from gaia.fsutil import atomic_write_bytes
 from gaia.media.keyframes import KeyframeSet, extract_keyframes
@@ -114,9 +114,9 @@ class TuneConfig:
         """The configuration in words (``Claude Haiku 5.5, 6 frames at 384 px, compact schema``)."""
         if self.cascade:
             model, preset = parse_cascade(self.cascade)
-            return (f"Cascade: {_model_name(model)} at the {preset} frame size first, the uncertain answers again "
+            return (f"Cascade: {model_name(model)} at the {preset} frame size first, the uncertain answers again "
                     f"with {replace(self, cascade=None).label()}")
-        name = _model_name(self.model)
+        name = model_name(self.model)
         edge = f"at {self.max_edge} px" if self.max_edge else "full size"
         text = f"{name}, {self.frames} frames {edge}, {self.schema.value} schema"
         if self.jpeg_quality:
@@ -146,10 +146,6 @@ class TuneConfig:
         return cls(str(data["model"]), int(data["frames"]), int(edge) if edge else None,
                    SchemaProfile(str(data.get("schema") or "full")), int(q) if q else None,
                    int(data.get("replicate") or 0), bool(data.get("control")), data.get("cascade") or None)
-
-
-def _model_name(model: str) -> str:
-    return model_facts(model).display_name if model in catalogue().models else model
 
 
 def current_config(base: RunSettings) -> TuneConfig:

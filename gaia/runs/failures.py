@@ -203,6 +203,17 @@ def plan_retry(
                             limit) for run_id, items in by_run.items()]
 
 
+def _pass_of(plan: SubmissionPlan) -> CascadePass | None:
+    """The cascade pass a retry plan sends again (``None`` for a plain run's requests)."""
+    return CascadePass.of({PASS_KEY: plan.cascade_pass}) if plan.cascade_pass else None
+
+
+def _retry_note(step: CascadePass | None) -> str | None:
+    """The ledger's note on a run sending a cascade pass's failed requests again, in a batch or now (``None``
+    for a plain run's)."""
+    return None if step is None else f"cascade pass {step.number} (retry)"
+
+
 def retry_failed(
     folder: Folder | Path | str,
     client: Any,
@@ -230,8 +241,7 @@ def retry_failed(
     merged = SubmitResult()
     for plan in plans:
         res = submit(folder, plan, client, dry_run_to=dry_run_to, max_cost_usd=max_cost_usd, on_progress=on_progress,
-                     checkpoints=checkpoints, cascade_pass=plan.cascade_pass,
-                     note=None if plan.cascade_pass is None else f"cascade pass {plan.cascade_pass['pass']} (retry)")
+                     checkpoints=checkpoints, cascade_pass=plan.cascade_pass, note=_retry_note(_pass_of(plan)))
         merged = merged.merged(replace(res, problems=res.problems + tuple(f"{p.rel_path}: {p.problem}"
                                                                           for p in plan.problems)))
     return merged
@@ -260,10 +270,9 @@ def retry_now(
     out: list[OnlineResult] = []
     cascades: set[str] = set()
     for plan in plan_retry(folder, request_ids=request_ids, keyframe_sets=keyframe_sets, max_tokens=max_tokens):
-        step = CascadePass.of({PASS_KEY: plan.cascade_pass}) if plan.cascade_pass else None
+        step = _pass_of(plan)
         out.append(run_now(folder, plan, client, concurrency=concurrency, max_cost_usd=max_cost_usd,
-                           on_progress=on_progress, sleep=sleep, checkpoints=checkpoints,
-                           note=None if step is None else f"cascade pass {step.number} (retry)"))
+                           on_progress=on_progress, sleep=sleep, checkpoints=checkpoints, note=_retry_note(step)))
         if step is not None and step.number == 1 and step.first_run:
             cascades.add(step.first_run)
     if cascades:

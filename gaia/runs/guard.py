@@ -3,7 +3,8 @@
 ``send_problem`` says why a plan must not be sent at all (blocking problems, nothing to send);
 ``folder_problem`` why its answers could not be delivered (a read-only folder), before anything is paid for;
 ``cap_problem`` why a spend cap blocks it; ``model_problem`` why the API will not take the model from this
-key (its Models endpoint, asked as a send starts and never while planning, so browsing never loads the SDK).
+key (its Models endpoint, asked as a send starts and never while planning, so browsing never loads the SDK; a
+command asks it once more before asking the user to agree, and the yes it heard then serves the send).
 A cap cannot be bypassed by odd data: an estimate that is missing, negative, infinite or not a number blocks a
 capped run with a plain message, and so does a cap that is itself negative or not a number. ``SpendCap``
 holds the cap while a run is sending: each request reserves its expected cost before it goes, so money spent
@@ -12,14 +13,17 @@ plus requests in flight never pass the cap.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gaia.api.client import field
 from gaia.api.validate import RequestProblem
-from gaia.facts import catalogue
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.runs.escalation import PASS_KEY, CascadePass
 
@@ -45,7 +49,31 @@ def folder_problem(folder: Folder) -> str | None:
             "writable folder, and try again.")
 
 
-def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
+# A yes the Models endpoint gave a check made before the user was asked (``remember``), kept for the send that
+# follows, once and for a while: per client (a command's, a page action's) and model. A refusal, or an endpoint
+# that could not be reached, is never kept: the next check asks again.
+KEEP_YES_S = 600.0
+_yes: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Any]]] = weakref.WeakKeyDictionary()
+_yes_lock = threading.Lock()
+
+
+def _take_yes(client: Any, model: str) -> tuple[float, Any] | None:
+    """The yes kept for ``client`` and ``model`` (when it was heard, what was said), taken so it serves once;
+    ``None`` when there is none, or it was heard too long ago."""
+    try:
+        with _yes_lock:
+            kept = _yes.get(client, {}).pop(model, None)
+    except TypeError:  # a client that cannot be referred to weakly: nothing is kept for it
+        return None
+    return kept if kept is not None and time.monotonic() - kept[0] < KEEP_YES_S else None
+
+
+def _keep_yes(client: Any, model: str, heard: float, info: Any) -> None:
+    with contextlib.suppress(TypeError), _yes_lock:
+        _yes.setdefault(client, {})[model] = (heard, info)
+
+
+def model_problem(client: Any, model: str, *, batches: bool, remember: bool = False) -> str | None:
     """Why the API will not take ``model`` from this key: what its Models endpoint says, asked as a send starts.
 
     The one check of the model against the API, made by both transports (``gaia.runs.batch.submit``,
@@ -53,13 +81,15 @@ def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
     endpoint does not offer to this key, or whose capabilities say no images (or, for ``batches``, no Message
     Batches), refuses the send in words. When the endpoint cannot be reached nothing is concluded (``None``: the
     send itself will tell). GAIA's own facts about the model are checked earlier, while planning
-    (``gaia.api.validate.model_problems``).
+    (``gaia.api.validate.model_problems``). ``remember``: a check made before asking the user to agree to a send
+    (``gaia.Folder.model_problem``); a yes is kept for that send's own check, which then asks nothing.
     """
     import anthropic  # sending loads the SDK anyway; planning never asks here
 
-    name = getattr(catalogue().models.get(model), "display_name", model)  # as the pages name it
+    name = model_name(model)
+    kept = _take_yes(client, model)
     try:
-        info = client.models.retrieve(model)
+        heard, info = kept if kept is not None else (time.monotonic(), client.models.retrieve(model))
     except anthropic.NotFoundError:
         return (f"The API does not offer {name} ({model}) to this key, so nothing was sent. Choose another model "
                 "and send again.")
@@ -70,21 +100,24 @@ def model_problem(client: Any, model: str, *, batches: bool) -> str | None:
     missing = [words for name, words in (*wanted, ("image_input", "images"))
                if field(field(caps, name), "supported", True) is False]
     if not missing:
+        if remember:
+            _keep_yes(client, model, heard, info)
         return None
     return (f"The API says {name} does not support {' or '.join(missing)}, so nothing was sent. Choose another "
             "model" + (" (or send it now, without a batch)" if missing == ["the Message Batches API"] else "")
             + " and send again.")
 
 
-def send_model_problem(client: Any, model: str, cascade_pass: Mapping[str, Any] | None, *, batches: bool
-                       ) -> str | None:
+def send_model_problem(client: Any, model: str, cascade_pass: Mapping[str, Any] | None, *, batches: bool,
+                       remember: bool = False) -> str | None:
     """``model_problem`` for what a send commits to: its own model and, for a cascade's first pass, the strong
     model its second pass will use (asked before the first pass goes, so a cascade never pays for a first pass
-    whose second the key cannot send)."""
+    whose second the key cannot send). The one check both transports make as they send, and a command makes
+    (``remember``) before it asks the user to agree."""
     step = CascadePass.of({PASS_KEY: cascade_pass}) if cascade_pass else None
-    why = model_problem(client, model, batches=batches)
+    why = model_problem(client, model, batches=batches, remember=remember)
     if why is None and step is not None and step.number == 1 and step.strong.model != model:
-        why = model_problem(client, step.strong.model, batches=batches)
+        why = model_problem(client, step.strong.model, batches=batches, remember=remember)
         why = None if why is None else f"The cascade's second pass: {why}"
     return why
 

@@ -12,6 +12,7 @@ per-field losses, the recommendation), ``review`` (the review queue and form). N
 Streamlit or renders anything. Pages reach these names as ``gaia.views.<name>`` after ``import gaia``.
 """
 
+from gaia.facts import model_name  # the one home of a model's display name, shown by pages and the CLI
 from gaia.fsutil import display_name
 from gaia.media.empty import empty_fields, likely_empty
 from gaia.views.answer_length import (
@@ -40,7 +41,6 @@ from gaia.views.common import (
     legacy_models,
     log_failure,
     model_choices,
-    model_name,
     models_in_order,
     page_failure,
 )

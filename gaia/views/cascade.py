@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaia.facts import model_name
 from gaia.runs.cascade import CascadeStep, cascade_states
 from gaia.runs.escalation import PASS_KEY, CascadePass
 from gaia.runs.levers import CascadeResult
 from gaia.runs.now import OnlineResult
 from gaia.runs.plan import SubmissionPlan
-from gaia.views.common import model_name
 
 
 def cascade_step_line(c: CascadeStep) -> str:

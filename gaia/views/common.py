@@ -33,14 +33,6 @@ class Metric:
     delta: str | None = None
 
 
-def model_name(model: str | None) -> str:
-    """A model's display name from the catalogue (its id when unknown, ``""`` for none)."""
-    if not model:
-        return ""
-    models = catalogue().models
-    return models[model].display_name if model in models else model
-
-
 OFFERED_STATUSES = ("current", "limited")  # offered for new runs; "legacy" folded away; "retired" never offered
 
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from gaia import format as fmt
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.fsutil import read_json
 from gaia.media.keyframes import FRAMES_DIR, MANIFEST, frame_thumbnail
 from gaia.sidecar import RunBlock, sidecar_path
-from gaia.views.common import image_data_url, model_name
+from gaia.views.common import image_data_url
 from gaia.views.results import ResultRow, read_video_sidecar
 
 USAGE_LABELS = (("input tokens", "input_tokens"), ("cache read", "cache_read_input_tokens"),

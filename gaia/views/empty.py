@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaia import format as fmt
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.media.empty import EmptyScore, empty_scores, likely_empty
 from gaia.media.keyframes import KeyframeSet
@@ -22,7 +23,6 @@ from gaia.pricing.levers import EmptySaving, MissRate, empty_saving, folder_esti
 from gaia.pricing.tokens import PromptTokens
 from gaia.runs.levers import CascadeResult
 from gaia.settings import Selection
-from gaia.views.common import model_name
 
 THRESHOLD_STEPS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 1.0)
 

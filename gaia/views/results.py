@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia import format as fmt
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.fsutil import display_name
 from gaia.labels import effective_analysis, verified_of
@@ -27,7 +28,7 @@ from gaia.media.scan import scan_folder
 from gaia.prompts import ProfileNotFound
 from gaia.quality.scoring import FieldKind, fields_of
 from gaia.sidecar import RunBlock, SidecarError, read_sidecar
-from gaia.views.common import NO_PREVIEW, Metric, model_name
+from gaia.views.common import NO_PREVIEW, Metric
 
 
 class ResultStatus(StrEnum):

@@ -14,13 +14,14 @@ from typing import Any
 
 from gaia import format as fmt
 from gaia.api.validate import RequestProblem
+from gaia.facts import model_name
 from gaia.folder import Folder
 from gaia.fsutil import display_name
 from gaia.media.keyframes import FRAMES_DIR
 from gaia.pricing.estimate import Estimate
 from gaia.pricing.levers import CascadeEstimate
 from gaia.runs.plan import SubmissionPlan
-from gaia.views.common import Metric, model_name
+from gaia.views.common import Metric
 
 
 def folder_token(folder: Path | str) -> str:

@@ -3,6 +3,7 @@ passing for one second never is, at the default threshold; a subject arriving la
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from gaia.media import empty
 from gaia.media.decode import PacketIndex, VideoDecoder
+from gaia.media.probe import ffmpeg_exe
 from gaia.media.scan import scan_folder
 from gaia.settings import EMPTY_THRESHOLD
 from tests.media.empty_clips import KINDS, write
@@ -88,7 +90,8 @@ def _index(path: Path) -> PacketIndex:
 @pytest.mark.parametrize("start", [2.0, 2.35, 2.7])  # the visit begins at, a third into, just before a GOP's end
 def test_each_group_of_pictures_is_decoded_only_up_to_its_last_sample(tmp_path: Path, start: float) -> None:
     # no B-frames (what cameras make of grainy footage), a keyframe a second: 15 frames per group, sampled
-    # at 0, 1/3 and 2/3 s, so frames 11-14 of each group (and nothing else) are left undecoded
+    # at 0, 1/3 and 2/3 s, so frames 11-14 of each group, the last one too (its next sample would lie past
+    # the clip's end), and nothing else are left undecoded
     path = write(tmp_path / "p.mp4", "static", seed=1, objects=((start, start + 1.0),), gop=15)
     index = _index(path)
     assert len(index.frames) == 75 and index.key_times == (0.0, 1.0, 2.0, 3.0, 4.0)
@@ -98,7 +101,7 @@ def test_each_group_of_pictures_is_decoded_only_up_to_its_last_sample(tmp_path: 
     everything = empty._sample_pass(path, index, fps=empty.SAMPLE_FPS, edge=empty.EDGE,
                                     max_samples=empty.MAX_SAMPLES, threads=1, skip="none")
     assert by_gop is not None and everything is not None
-    assert everything.decoded == 75 and by_gop.decoded == 4 * 11 + 15, by_gop.decoded  # the last group to the end
+    assert everything.decoded == 75 and by_gop.decoded == 5 * 11, by_gop.decoded
     assert not by_gop.damaged
     assert np.allclose(by_gop.times, everything.times) and np.diff(by_gop.times).max() <= step + 1e-6
     assert all(np.array_equal(a, b) for a, b in zip(by_gop.frames, everything.frames, strict=True))
@@ -107,6 +110,27 @@ def test_each_group_of_pictures_is_decoded_only_up_to_its_last_sample(tmp_path: 
     verdict = empty.score_frames(frames, times)
     assert not verdict.likely_empty(), verdict
     assert start - 0.1 <= verdict.change_times[0] <= start + step + 0.1, verdict.change_times
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])  # the container lists every frame, or only keyframes
+def test_the_file_opened_for_its_index_is_read_again_from_its_start_with_what_a_new_open_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    import av
+
+    path = write(tmp_path / "p.mp4", "static", seed=1, objects=((2.0, 3.0),), gop=15)
+    if suffix != ".mp4":
+        copy = path.with_suffix(suffix)
+        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(path), "-c", "copy", str(copy)], check=True)
+        path = copy
+    index = _index(path)
+    fresh = empty._sample_pass(path, index, fps=empty.SAMPLE_FPS, edge=empty.EDGE, max_samples=empty.MAX_SAMPLES,
+                               threads=1, skip="gop")
+    opens, opener = [], av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opens.append(a) or opener(*a, **k))
+    frames, times = empty.sample_frames(path)
+    assert fresh is not None and np.array_equal(times, fresh.times)
+    assert np.array_equal(frames, np.stack(fresh.frames))
+    assert len(opens) == (1 if suffix == ".mp4" else 2), opens  # an index of keyframes alone: opened anew
 
 
 def test_frames_shown_out_of_order_are_decoded_by_reference_instead(tmp_path: Path) -> None:

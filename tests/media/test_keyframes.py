@@ -417,6 +417,66 @@ def test_deep_in_a_long_gop_a_replacement_takes_the_nearest_keyframe_in_its_gap(
     _assert_true_timestamps(kset)
 
 
+def test_an_exact_frame_after_an_i_frame_is_decoded_from_that_i_frame(make_folder):
+    # With B-frames an MP4 index gives decode times, a seek asks for a presentation time: seeking to an
+    # I-frame's decode time landed on the I-frame before it, a whole group of pictures early.
+    folder = make_folder({"v.mp4": "grainy_still"})
+    with VideoDecoder(folder / "v.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+        key = index.keys[-1]
+        assert len(index.keys) == 2 and key.time > 8 and dec.stream.codec_context.has_b_frames  # the clip as meant
+        target = index.frames[index.frames.index(key.time) + 10]
+        (frame,) = dec.exact([target])
+        assert frame is not None and frame.time == round(target, 6)
+        # the I-frame and the 10 frames after it, and at most the decoder's reordering delay more
+        assert dec.decoded <= 11 + dec.stream.codec_context.has_b_frames, dec.decoded
+        start = dec.decoded
+        assert dec.keyframe(key) is not None and dec.decoded - start == 1
+
+
+def _frames_from_i_frames(index, times) -> int:
+    """The frames a forward sweep to each of ``times`` decodes at least: each frame from the I-frame before a
+    time up to that time, once."""
+    return sum(1 for f in index.frames
+               if any(index.key_before(t).time - 1e-6 <= f <= t + 1e-6 for t in times if index.key_before(t)))
+
+
+def test_a_grainy_still_long_gop_clip_decodes_no_frame_twice_for_its_plan(make_folder, monkeypatch):
+    # The commonest camera-trap clip (a still scene under grain, x264's defaults: B-frames, an I-frame every
+    # 250 frames) with the default settings: the plan's exact frames between the I-frames cost a sweep from
+    # the I-frame before them, each frame decoded once; and the whole extraction, replacements included,
+    # never decodes more than twice the clip's frames (replacing at most doubles the plan's work).
+    decodes = _count_decodes(monkeypatch)
+    grabs = _spy_grabs(monkeypatch)
+    import gaia.media.keyframes as kf
+
+    plan_decoded: list[int] = []
+    real_grab = kf._grab
+
+    def first(dec, slots):
+        out = real_grab(dec, slots)
+        if not plan_decoded:
+            plan_decoded.append(dec.decoded)
+        return out
+
+    monkeypatch.setattr(kf, "_grab", first)
+    folder = make_folder({"trap.mp4": "grainy_still"})
+    (kset,) = extract_keyframes(folder, settings=gaia.Folder(folder).settings().keyframes, model=STANDARD, workers=1)
+    assert kset.frames and kset.problem is None
+    with VideoDecoder(folder / "trap.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+        delay = dec.stream.codec_context.has_b_frames
+    planned = [t for t, rule, _ in grabs if rule is None]
+    exact = [t for t in planned if t not in index.key_times]
+    assert len(index.frames) == 300 and len(index.keys) == 2 and exact  # exact frames deep in long GOPs
+    sweeps = len({index.key_before(t) for t in exact})
+    keys = len(planned) - len(exact)
+    assert plan_decoded[0] <= _frames_from_i_frames(index, exact) + keys + sweeps * delay, plan_decoded
+    assert plan_decoded[0] <= len(index.frames)  # the plan: at most one pass over the clip
+    assert sum(decodes) <= 2 * len(index.frames), sum(decodes)
+    _assert_true_timestamps(kset)
+
+
 def test_an_older_versions_frame_cache_is_left_alone_and_extracted_again(make_folder, monkeypatch):
     import gaia.media.keyframes as kf
 

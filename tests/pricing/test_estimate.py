@@ -134,6 +134,30 @@ def test_haiku_5_5_long_requests_in_an_estimate_use_the_long_tier() -> None:
     assert est.total_usd["standard"] == pytest.approx(rows["big.mp4"].usd[0] + rows["small.mp4"].usd[0])
 
 
+def test_per_video_costs_are_held_compactly_and_read_as_before() -> None:
+    """Each video's cost is its group's (same image tokens and frames): one row a group, a number a video, and
+    every way of reading it gives the records a list of them held."""
+    import pickle
+
+    from gaia.pricing.estimate import VideoCost
+
+    names = [f"v{i:03d}.mp4" for i in range(300)]
+    sets = [kset(n, [(784, 448)] * (2 + i % 3)) for i, n in enumerate(names)]
+    est = estimate_run(sets, model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
+    rows = list(est.per_video)
+    assert len(est.per_video) == 300 and [r.rel_path for r in rows] == names
+    assert all(isinstance(r, VideoCost) for r in rows) and {r.frames for r in rows} == {2, 3, 4}
+    assert rows[7] == est.per_video[7] == est.per_video[-293] and est.per_video[-1] == rows[-1]
+    assert est.per_video[10:13] == rows[10:13] and est.per_video == tuple(rows)
+    assert len(est.per_video._rows) == 3  # three groups, 300 videos
+    total = sum(r.usd[SCENARIOS.index("standard")] for r in rows)
+    assert total == pytest.approx(est.total_usd["standard"])
+    assert pickle.loads(pickle.dumps(est.per_video)) == est.per_video
+    assert [v["rel_path"] for v in est.to_dict()["per_video"]] == names
+    with pytest.raises(IndexError):
+        est.per_video[300]
+
+
 def test_scenarios_order_and_json() -> None:
     est = estimate_run([kset("a.mp4", [(784, 448)])], model="claude-sonnet-4-5", profile=profile(), text_tokens=TEXT)
     assert tuple(s.key for s in est.scenarios) == SCENARIOS

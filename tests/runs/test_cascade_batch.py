@@ -246,6 +246,7 @@ def test_a_failed_second_pass_retried_goes_as_the_second_pass(demo: Path, api_en
     with gaia.Folder(demo).ledger() as ledger:
         [retry] = [r for r in ledger.runs() if r.retry_of]
     assert retry.settings["cascade_pass"]["pass"] == 2 and retry.model == "claude-sonnet-5-5"
+    assert retry.note == "cascade pass 2 (retry)"  # what the ledger says of it, as a retry now says it
     escalated = _check_sent(demo, anthropic_client, capsys, strong_times=2)
     assert {f.rel_path for f in fails} == escalated
     [state] = cascade_states(demo)
@@ -288,6 +289,8 @@ def test_a_failed_first_pass_retried_now_keeps_its_role(demo: Path, api_env, ant
     f = gaia.Folder(demo, anthropic_client)
     [now] = f.retry_now()
     assert now.ok and len(now.outcomes) == 5
+    with f.ledger() as ledger:
+        assert [r.note for r in ledger.runs() if r.retry_of] == ["cascade pass 1 (retry)"]  # as a batch retry says
     assert all(read_sidecar(demo / v)[CASCADE_KEY]["first"]["run"]["mode"] == "standard" for v in _videos(demo))
     assert main(["watch", str(demo), "--poll", "0.2"]) == 0  # no batch running: the retrieval sends the second pass
     capsys.readouterr()
