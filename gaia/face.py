@@ -265,7 +265,7 @@ class Folder(WorkingFolder):
         # The strong configuration priced for every video the cascade may escalate: their frames too.
         strong_sets = self.keyframes(settings=inp.settings.keyframes, model=inp.model, on_progress=on_second_progress)
         strong = self.estimator(replace(inp, sets=tuple(strong_sets)), output_tokens=output_tokens)(sel)
-        share = escalation_share(self, cheap_model, cheap_preset)
+        share = escalation_share(self, cheap_model, cheap_preset, remaining=first.videos)
         spent, spent_videos = cascade_spent(self, cheap_model, cheap_preset)  # its pilot, as gaia spent counts it
         return cascade_estimate(first, strong, share=share.point, share_low=share.low, share_high=share.high,
                                 share_source=share.source, spent_usd=spent, spent_videos=spent_videos)

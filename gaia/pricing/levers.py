@@ -335,6 +335,34 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+PREDICTIVE_MAX_VIDEOS = 10_000  # beyond this many videos to come, their share's spread is that of the rate alone
+
+
+def share_to_come(successes: int, n: int, remaining: int, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of the share the next ``remaining`` videos will have, ``successes`` of ``n``
+    having had it so far: the beta-binomial predictive of a Jeffreys prior updated by what was seen. Unlike the
+    rate's own interval (``wilson``) it counts that a few videos to come are a small sample themselves: 3 of 3
+    escalated says little of whether both of the 2 videos left will be. ``(0, 1)`` when nothing was seen."""
+    if n <= 0 or remaining <= 0:
+        return 0.0, 1.0
+    m = min(remaining, PREDICTIVE_MAX_VIDEOS)
+    a, b = successes + 0.5, n - successes + 0.5
+    # P(k) from P(k-1): the ratio of successive beta-binomial terms, started from P(0) in logs
+    log_p0 = math.lgamma(m + b) + math.lgamma(a + b) - math.lgamma(m + a + b) - math.lgamma(b)
+    tail = (1 - level) / 2
+    low = high = None
+    p, total = math.exp(log_p0), 0.0
+    for k in range(m + 1):
+        total += p
+        if low is None and total > tail:
+            low = k
+        if high is None and total >= 1 - tail:
+            high = k
+            break
+        p *= (m - k) / (k + 1) * (k + a) / (m - k - 1 + b) if k < m else 0.0
+    return (low or 0) / m, (high if high is not None else m) / m
+
+
 @dataclass(frozen=True)
 class MissRate:
     """How many sampled likely-empty clips had a subject according to the model, with a Wilson interval."""
@@ -482,7 +510,8 @@ class CascadeEstimate:
         if self.can_tell:
             return None
         why = ("assumed, not measured" if self.share_source == "assumed" else
-               f"{self.share_source}, so it could be anywhere from {self.share_low:.0%} to {self.share_high:.0%}")
+               f"{self.share_source}, so for the {self.videos} video(s) left it could be anywhere from "
+               f"{self.share_low:.0%} to {self.share_high:.0%}")
         length = (f"learnt from the answers so far ({self.output_answers} in the pass with the fewest), so it could "
                   f"be {self.output_spread:.0%} shorter or longer for the videos left" if self.output_answers else
                   f"predicted, not measured (it could be {self.output_spread:.0%} shorter or longer)")

@@ -25,7 +25,7 @@ from gaia.media.empty import likely_empty_reasons
 from gaia.media.keyframes import extract_keyframes
 from gaia.media.scan import scan_folder
 from gaia.pricing.bill import folder_spend
-from gaia.pricing.levers import MissRate, save_misses, wilson
+from gaia.pricing.levers import MissRate, save_misses, share_to_come, wilson
 from gaia.runs.cascade import cascade_groups, cascaded, cheap_settings, continue_now, first_pass_marker
 from gaia.runs.checkpoints import NO_CHECKPOINTS, Checkpoints
 from gaia.runs.escalation import has_subject, keep_strong_settings
@@ -115,17 +115,18 @@ class EscalationShare:
         return "assumed" if not self.videos else f"learnt from {self.videos} video(s)"
 
 
-def escalation_share(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None
-                     ) -> EscalationShare:
-    """What share of first answers go to the second pass: learnt from past cascades (with a Wilson
-    interval) once any video went through one with ``cheap_model`` (at ``cheap_preset`` when given), else the
-    settings' assumption."""
+def escalation_share(folder: Folder | Path | str, cheap_model: str, cheap_preset: str | None = None, *,
+                     remaining: int | None = None) -> EscalationShare:
+    """What share of first answers go to the second pass: learnt from past cascades once any video went through
+    one with ``cheap_model`` (at ``cheap_preset`` when given), else the settings' assumption. The range of a learnt
+    share is that of the ``remaining`` videos still to send (``share_to_come``: a few videos are a small sample
+    themselves), or the rate's own Wilson interval when they are not said."""
     done = cascaded(folder, cheap_model, cheap_preset)
     if not done:
         lo, hi = CASCADE_SHARE_RANGE
         return EscalationShare(CASCADE_ASSUMED_SHARE, lo, hi, 0)
     up = sum(1 for rec in done.values() if rec.get("escalated"))
-    lo, hi = wilson(up, len(done))
+    lo, hi = wilson(up, len(done)) if remaining is None else share_to_come(up, len(done), remaining)
     return EscalationShare(up / len(done), lo, hi, len(done))
 
 

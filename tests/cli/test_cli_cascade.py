@@ -97,6 +97,8 @@ def test_cascade_estimate_after_a_3_video_pilot_is_within_10_percent(rabbits: Pa
     cascade = next(s for s in doc["scenarios"] if s["key"] == "cascade")
     assert cascade["escalation_share_source"] == "learnt from 3 video(s)" and cascade["escalation_share"] == 1.0
     assert cascade["videos"] == 2 and cascade["low_usd"] <= cascade["total_usd"] <= cascade["high_usd"]
+    # 3 of 3 escalated says little of the 2 left: either may be sure (the range is that of the videos left)
+    assert cascade["escalation_share_range"] == [0.0, 1.0]
     # What the pilot taught is about its own configuration: another frame size is assumed again.
     assert main(["estimate", str(demo), "--cascade", "claude-haiku-5-5:balanced", "--json"]) == 0
     other = next(s for s in json.loads(capsys.readouterr().out)["scenarios"] if s["key"] == "cascade")

@@ -81,7 +81,7 @@ def test_a_cascade_after_a_pilot_prices_its_passes_with_the_one_output_estimate_
     assert c.first_usd > u.first_usd  # longer answers expected for the videos left
     assert not c.can_tell and c.note is not None
     assert c.note.startswith("Cannot tell this cost to within ±10%: the share of first answers sent again is learnt "
-                             "from 3 video(s), so it could be anywhere from 44% to 100%")
+                             "from 3 video(s), so for the 4 video(s) left it could be anywhere from 44% to 100%")
     spread = max(o.high - o.point for o in (cheap.output, strong.output)) / cheap.output.point
     assert f"the answers' length, most of the bill, is learnt from the answers so far (3 in the pass with the " \
            f"fewest), so it could be {spread:.0%} shorter or longer" in c.note

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 import gaia
 from gaia._cli import main
 from gaia.labels import effective_analysis
-from gaia.pricing.levers import measured_misses, wilson
+from gaia.pricing.levers import measured_misses, share_to_come, wilson
 from gaia.prompts import default_profile
 from gaia.runs.escalation import has_subject, uncertain
 from gaia.runs.levers import spread_sample
@@ -23,6 +26,52 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
     assert lo == pytest.approx(0.0149, abs=5e-4) and hi == pytest.approx(0.3539, abs=5e-4)
     assert wilson(0, 10)[0] == 0.0 and wilson(0, 10)[1] == pytest.approx(0.2775, abs=5e-4)
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def _beta_binomial_interval(up: int, n: int, m: int, level: float = 0.95) -> tuple[float, float]:
+    """The same interval the slow way: every term of the beta-binomial from the gamma function."""
+    a, b = up + 0.5, n - up + 0.5
+
+    def log_beta(x: float, y: float) -> float:
+        return math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)
+
+    probs = [math.exp(math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1)
+                      + log_beta(k + a, m - k + b) - log_beta(a, b)) for k in range(m + 1)]
+    cumulative = list(itertools.accumulate(probs))
+    low = next(k for k, c in enumerate(cumulative) if c > (1 - level) / 2)
+    high = next(k for k, c in enumerate(cumulative) if c >= 1 - (1 - level) / 2)
+    return low / m, high / m
+
+
+def test_the_share_to_come_is_the_beta_binomial_predictive_interval() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(1, 30)
+        up, m = rng.randint(0, n), rng.randint(1, 200)
+        assert share_to_come(up, n, m) == _beta_binomial_interval(up, n, m), (up, n, m)
+    # 3 of 3 escalated says little of 2 videos left: none of them may be; the rate's own interval says 44% at least
+    assert share_to_come(3, 3, 2) == (0.0, 1.0) and wilson(3, 3)[0] > 0.4
+    # many videos to come: the share's spread is the rate's alone, close to its Wilson interval
+    lo, hi = share_to_come(50, 100, 100_000)
+    assert lo == pytest.approx(wilson(50, 100)[0], abs=0.01) and hi == pytest.approx(wilson(50, 100)[1], abs=0.01)
+    assert share_to_come(0, 0, 5) == (0.0, 1.0) and share_to_come(2, 3, 0) == (0.0, 1.0)
+
+
+def test_the_share_to_come_holds_what_the_videos_left_do_where_the_rates_interval_does_not() -> None:
+    """Simulated pilots (a rate drawn at random, 3 to 10 videos seen, 2 to 90 left): the range for the videos left
+    holds their share about 95% of the time; the rate's Wilson interval, used for it before, far less often when
+    few videos are left."""
+    rng = random.Random(11)
+    for n, m in ((3, 10), (5, 20), (10, 90)):
+        held = {"to come": 0, "rate": 0}
+        for _ in range(2000):
+            p = rng.random()
+            up, k = sum(rng.random() < p for _ in range(n)), sum(rng.random() < p for _ in range(m))
+            for name, (lo, hi) in (("to come", share_to_come(up, n, m)), ("rate", wilson(up, n))):
+                held[name] += lo - 1e-9 <= k / m <= hi + 1e-9
+        assert held["to come"] / 2000 >= 0.94, (n, m, held)
+        if m <= 20:
+            assert held["rate"] / 2000 <= 0.93, (n, m, held)
 
 
 def test_spread_sample_takes_evenly_from_all() -> None:
