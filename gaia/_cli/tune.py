@@ -17,6 +17,7 @@ of the likely-empty clips (the code behind ``gaia empty-sample``) and reports ho
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 import gaia
@@ -120,6 +121,19 @@ def misses_line(misses: dict[str, Any]) -> str:
     return f"Likely-empty sample: nothing measured. {misses.get('problem') or ''}".strip()
 
 
+def _models_said(folder: gaia.Folder, planned: gaia.TuneResult) -> bool:
+    """Before asking: the Models check each configuration's send will make (``gaia.Folder.model_problem``), said
+    for every model the key cannot use (its configurations are then not sent, as the tune leaves them out itself);
+    ``False`` when that is every configuration, so there is nothing to ask."""
+    base = folder.settings()
+    models = list(dict.fromkeys(r.config.model for r in planned.results))
+    refused = {m: why for m in models if (why := folder.model_problem(replace(base, model=m), batches=False))}
+    for model, why in refused.items():
+        n = sum(1 for r in planned.results if r.config.model == model)
+        err("tune", f"{why} The tune leaves out its {n} configuration(s).")
+    return len(refused) < len(models)
+
+
 def run_tune_command(args: argparse.Namespace) -> int:
     """Price the ladder, confirm, send it under the budget, score, recommend, maybe adopt."""
     if args.models:
@@ -145,13 +159,15 @@ def run_tune_command(args: argparse.Namespace) -> int:
               + (f" (budget {usd(args.budget)})." if args.budget is not None else ".")
               + (f" Then {args.empty_sample} likely-empty clip(s) with the folder's settings, within what is left."
                  if args.empty_sample else ""))
-    if not confirm("tune", "Send the tune now?", args.yes):
-        return 1
     try:
         folder = gaia.Folder(args.folder, gaia.make_client())
     except gaia.MissingApiKey as exc:
         err("tune", str(exc))
         return 2
+    if not args.yes and not _models_said(folder, planned):
+        return 1
+    if not confirm("tune", "Send the tune now?", args.yes):
+        return 1
     result = folder.tune(on_progress=progress_for(args, "configurations"), empty_sample=args.empty_sample or 0,
                          **options)
     adopted = None

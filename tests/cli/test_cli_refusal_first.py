@@ -174,3 +174,43 @@ def test_without_a_key_nothing_changes(folder, emulator, monkeypatch, capsys, tm
     assert main(["submit", str(folder), "--dry-run", str(out)]) == 0
     assert out.exists() and "nothing was sent" in capsys.readouterr().out
     assert terminal.asked == [] and "models.retrieve" not in emulator.calls and _paid(emulator) == 0
+
+
+def _tune_models(folder: Path) -> dict[str, int]:
+    """The tune's configurations per model, as a dry run plans them (nothing sent)."""
+    planned = gaia.Folder(folder).tune(dry_run=True, n=2)
+    counts: dict[str, int] = {}
+    for r in planned.results:
+        counts[r.config.model] = counts.get(r.config.model, 0) + 1
+    return counts
+
+
+def test_the_tune_says_every_refused_model_before_asking_and_asks_nothing_when_all_are(folder, api_env, monkeypatch,
+                                                                                          capsys):
+    models = _tune_models(folder)
+    assert len(models) >= 2  # the ladder weighs more than one model
+    api_env.update_config(http_faults=[NOT_OFFERED])
+    terminal = _Terminal(monkeypatch)
+    assert main(["tune", str(folder), "--sample", "2"]) == 1
+    err = capsys.readouterr().err
+    for model, n in models.items():
+        assert f"({model}) to this key" in err and f"leaves out its {n} configuration(s)" in err, err
+    assert terminal.asked == [] and _paid(api_env) == 0 and not api_env.billed
+    assert api_env.calls["models.retrieve"] == len(models)  # each model asked once
+
+
+def test_the_tune_says_the_one_refused_model_then_asks(folder, api_env, monkeypatch, capsys):
+    """The reference model refused, the others offered: that is said first, then the user is asked (and says no)."""
+    import anthropic
+
+    models = _tune_models(folder)
+    refused = Folder.of(folder).settings().model
+    assert refused in models
+    monkeypatch.setattr(gaia, "make_client", lambda: _RefusesModel(
+        anthropic.Anthropic(base_url=api_env.base_url, api_key="test-key", max_retries=0), refused))
+    terminal = _Terminal(monkeypatch, answer="n")
+    assert main(["tune", str(folder), "--sample", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"({refused}) to this key" in err and f"leaves out its {models[refused]} configuration(s)" in err, err
+    assert sum("to this key" in line for line in err.splitlines()) == 1  # only that model
+    assert terminal.asked == ["Send the tune now? [y/N] "] and _paid(api_env) == 0
