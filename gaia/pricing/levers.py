@@ -22,6 +22,7 @@ again with the strong configuration.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -347,20 +348,18 @@ def share_to_come(successes: int, n: int, remaining: int, level: float = 0.95) -
         return 0.0, 1.0
     m = min(remaining, PREDICTIVE_MAX_VIDEOS)
     a, b = successes + 0.5, n - successes + 0.5
-    # P(k) from P(k-1): the ratio of successive beta-binomial terms, started from P(0) in logs
-    log_p0 = math.lgamma(m + b) + math.lgamma(a + b) - math.lgamma(m + a + b) - math.lgamma(b)
-    tail = (1 - level) / 2
-    low = high = None
-    p, total = math.exp(log_p0), 0.0
-    for k in range(m + 1):
-        total += p
-        if low is None and total > tail:
-            low = k
-        if high is None and total >= 1 - tail:
-            high = k
-            break
-        p *= (m - k) / (k + 1) * (k + a) / (m - k - 1 + b) if k < m else 0.0
-    return (low or 0) / m, (high if high is not None else m) / m
+    # log P(k) up to a constant, each from the one before (the ratio of successive beta-binomial terms), then
+    # scaled by the largest: no term underflows however many videos were seen or are to come
+    logs = [0.0]
+    for k in range(m):
+        logs.append(logs[-1] + math.log((m - k) * (k + a) / ((k + 1) * (m - k - 1 + b))))
+    top = max(logs)
+    probs = [math.exp(x - top) for x in logs]
+    tail = (1 - level) / 2 * sum(probs)
+    cumulative = list(itertools.accumulate(probs))
+    low = next(k for k, c in enumerate(cumulative) if c > tail)
+    high = next((k for k, c in enumerate(cumulative) if c >= cumulative[-1] - tail), m)
+    return low / m, high / m
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ def test_the_share_to_come_is_the_beta_binomial_predictive_interval() -> None:
         n = rng.randint(1, 30)
         up, m = rng.randint(0, n), rng.randint(1, 200)
         assert share_to_come(up, n, m) == _beta_binomial_interval(up, n, m), (up, n, m)
+    # many seen and many to come: no term may vanish (a first term of about 1e-400 once made the range 0 to 100%)
+    for up, n, m in ((1000, 1000, 5000), (500, 1000, 5000), (0, 1000, 5000), (3000, 3000, 200)):
+        lo, hi = share_to_come(up, n, m)
+        assert (lo, hi) == _beta_binomial_interval(up, n, m), (up, n, m)
+        assert hi - lo < 0.1, (up, n, m, lo, hi)
     # 3 of 3 escalated says little of 2 videos left: none of them may be; the rate's own interval says 44% at least
     assert share_to_come(3, 3, 2) == (0.0, 1.0) and wilson(3, 3)[0] > 0.4
     # many videos to come: the share's spread is the rate's alone, close to its Wilson interval
