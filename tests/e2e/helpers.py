@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import SCREENSHOTS
 
 LONG = 120_000  # ms: first-time work (demo videos, extraction) on a busy 2-core machine
+
+# While a rerun draws the page again, Streamlit keeps the last run's elements (faded, their container marked
+# data-stale="true") until the new ones replace them, and an element that moved (a status box drawn above it)
+# is briefly on the page twice. Text looked up through `fresh_text` is the current run's only.
+_NOT_STALE = ':not([data-stale="true"] *)'
+
+
+def fresh_text(scope: Page | Locator, text: str | re.Pattern[str], *, exact: bool | None = None) -> Locator:
+    """``scope.get_by_text(text)`` without the last run's stale copies: a rerun's moment of two stays one."""
+    page = scope if isinstance(scope, Page) else scope.page
+    return scope.get_by_text(text, exact=exact).and_(page.locator(_NOT_STALE))
 
 
 def wait_idle(page: Page) -> None:
@@ -20,6 +32,30 @@ def wait_idle(page: Page) -> None:
     app = page.get_by_test_id("stApp")
     expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=LONG)
     expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=LONG)
+
+
+_WATCH_RUN_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__gaiaRunStarted = false;
+  new MutationObserver(records => {
+    if (records.some(r => r.oldValue === 'running') || app.getAttribute('data-test-script-state') === 'running')
+      window.__gaiaRunStarted = true;
+  }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+@contextlib.contextmanager
+def run_taken_up(page: Page) -> Iterator[None]:
+    """Wait, after the block, until the server has begun the run the block's input asked for (not its end).
+
+    A run asked for is only a request until the script thread takes it up, and Streamlit folds a page change
+    that arrives before then into it with the new page's widget values only: an edit sent a moment before a click
+    in the sidebar can be dropped by Streamlit itself. Once the run has begun, its callbacks have run (they come
+    before anything that can stop it), and a click straight after is the race the app must win.
+    """
+    page.evaluate(_WATCH_RUN_JS)
+    yield
+    page.wait_for_function("() => window.__gaiaRunStarted", timeout=LONG)
 
 
 _PAGE_HEIGHT_JS = """() => {
@@ -142,4 +178,4 @@ def open_cascade(page: Page, url: str, folder: Path) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Submit").click()
     wait_idle(page)
     page.get_by_role("tab", name="Run now").click()
-    page.get_by_text("Cascade: a cheap first pass, then only the uncertain answers").click()
+    fresh_text(page, "Cascade: a cheap first pass, then only the uncertain answers").click()

@@ -26,7 +26,7 @@ from gaia.labels import read_verified
 from gaia.sidecar import read_sidecar, write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import DESKTOP, NARROW, AppServer, log_problems, start_app, stop_app
-from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
+from tests.e2e.helpers import LONG, fresh_text, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -157,9 +157,9 @@ def test_item02_estimate_says_everything_is_analysed(page: Page, app_server: App
     """Every video analysed with these settings: the Estimate says so, as the CLI does, not "extract them"."""
     open_page(page, app_server, analysed, "Estimate cost")
     expect(page.get_by_role("heading", name="Estimate cost", exact=True)).to_be_visible(timeout=LONG)
-    said = page.get_by_text(re.compile(r"already analysed with these settings \(2\); nothing is left to estimate"))
+    said = fresh_text(page, re.compile(r"already analysed with these settings \(2\); nothing is left to estimate"))
     expect(said).to_be_visible(timeout=LONG)
-    expect(page.get_by_text("No video has keyframes yet")).to_have_count(0)
+    expect(fresh_text(page, "No video has keyframes yet")).to_have_count(0)
     expect(page.get_by_role("link", name="See the results")).to_be_visible()  # and the way on
     no_python(page)
 
@@ -177,11 +177,11 @@ def test_item03_estimate_on_a_model_that_cannot_cache_promises_no_cache_reads(
     open_page(page, app_server, folder, "Estimate cost")
     headline = page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")
     expect(headline).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"Cache: none; the shared prefix"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"requests? (are )?expected to read"))).to_have_count(0)
-    page.get_by_text("The prompt every request shares").click()  # the details agree with the headline
-    expect(page.get_by_text(re.compile("Caching will do nothing")).filter(visible=True).first).to_be_visible()
-    expect(page.get_by_text(re.compile(r"of requests are expected to read the cache"))).to_have_count(0)
+    expect(fresh_text(page, re.compile(r"Cache: none; the shared prefix"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"requests? (are )?expected to read"))).to_have_count(0)
+    fresh_text(page, "The prompt every request shares").click()  # the details agree with the headline
+    expect(fresh_text(page, re.compile("Caching will do nothing")).filter(visible=True).first).to_be_visible()
+    expect(fresh_text(page, re.compile(r"of requests are expected to read the cache"))).to_have_count(0)
 
 
 # --- Item 4: actions keep you where you acted ------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_item04_save_as_verified_and_write_xmp_keep_you_where_you_acted(
     expect(save).to_be_visible(timeout=LONG)
     save.click()
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"Saved.*a\.mp4.*as verified")).first).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, re.compile(r"Saved.*a\.mp4.*as verified")).first).to_be_visible(timeout=LONG)
     assert is_shown(section(page, re.compile(r"^Review")))
     assert read_verified(reviewable / "a.mp4") is not None
 
@@ -232,7 +232,7 @@ def test_item04_save_as_verified_and_write_xmp_keep_you_where_you_acted(
     wait_idle(page)
     page.get_by_role("button", name="Write the XMP sidecars now").click()
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"XMP sidecar\(s\) written")).first).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, re.compile(r"XMP sidecar\(s\) written")).first).to_be_visible(timeout=LONG)
     assert is_shown(section(page, "Export"))
     expect(page.get_by_role("button", name="Write the XMP sidecars now")).to_be_visible()
     assert list(reviewable.glob("*.xmp"))
@@ -251,16 +251,16 @@ def test_item05_review_form_is_typed_and_shows_the_frames(page: Page, app_server
     expect(form).to_be_visible(timeout=LONG)
     expect(form.get_by_test_id("stMultiSelect").filter(has_text="tags")).to_be_visible()
     expect(form.get_by_test_id("stSelectbox").filter(has_text="confidence")).to_be_visible()
-    expect(form.get_by_text("notable_moments", exact=True)).to_be_visible()
+    expect(fresh_text(form, "notable_moments", exact=True)).to_be_visible()
     expect(form.get_by_test_id("stTextArea")).to_have_count(0)  # no field typed as raw JSON
-    expect(page.get_by_text(re.compile(r"The 2 frame\(s\) the model saw, at their time in the video"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"The 2 frame\(s\) the model saw, at their time in the video"))).to_be_visible()
     frames = page.get_by_test_id("stImage")
     expect(frames).to_have_count(2)
     captions = [c.strip() for c in frames.all_inner_texts()]
     assert all(re.fullmatch(r"\d+:\d\d(\.\d)?", c) for c in captions), captions
     left, right = page.get_by_test_id("stImage").first.bounding_box(), form.bounding_box()
     assert left and right and left["x"] + left["width"] <= right["x"]  # beside the form on a wide screen
-    expect(page.get_by_text("Expecting value")).to_have_count(0)
+    expect(fresh_text(page, "Expecting value")).to_have_count(0)
     shot(page, "review.png")  # the README's review queue: the form beside the frames
     page.set_viewport_size(NARROW)
     wait_idle(page)
@@ -300,7 +300,7 @@ def test_item06_extraction_and_tune_pricing_show_progress_with_counts(
     assert any(int(done) < 5 for done, _ in counts), seen  # it moved per video, not from nothing to all at once
 
     nav(page, "Tune")
-    expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
+    expect(fresh_text(page, "No tune for this folder's prompt yet")).to_be_visible()
     record_progress(page)
     page.get_by_role("button", name="Price the ladder").click()
     expect(page.get_by_role("heading", name="The ladder, priced before sending")).to_be_visible(timeout=3 * LONG)
@@ -308,7 +308,7 @@ def test_item06_extraction_and_tune_pricing_show_progress_with_counts(
     seen = progress_seen(page)
     priced = [(int(d), int(n)) for t in seen for d, n in re.findall(r"(\d+) of (\d+)", t)]
     assert priced and any(d < n for d, n in priced), seen  # a bar that counted up, seen before the end
-    expect(page.get_by_text("No tune for this folder's prompt yet")).to_have_count(0)  # item 7
+    expect(fresh_text(page, "No tune for this folder's prompt yet")).to_have_count(0)  # item 7
     said = page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"\$ per video.*tune cost"))
     expect(said).to_be_visible()  # item 9: the two money columns say which prices they use
 
@@ -328,8 +328,8 @@ def test_item07_states_read_right(page: Page, app_server: AppServer, analysed: P
     selected; a search that matches nothing says so instead of "0 of 2 video(s) match. Select a row"."""
     open_page(page, app_server, canceled, "Progress")
     expect(page.get_by_role("heading", name="Progress", exact=True)).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"canceled · 0 of 2 answered")).first).to_be_visible(timeout=LONG)
-    expect(page.get_by_text("results in sidecars", exact=True)).to_have_count(0)
+    expect(fresh_text(page, re.compile(r"canceled · 0 of 2 answered")).first).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, "results in sidecars", exact=True)).to_have_count(0)
 
     open_page(page, app_server, analysed)
     field = page.get_by_label("Folder", exact=True)
@@ -338,7 +338,7 @@ def test_item07_states_read_right(page: Page, app_server: AppServer, analysed: P
     field.fill(typo)
     field.press("Enter")
     wait_idle(page)
-    expect(page.get_by_text(re.compile("Check the spelling")).first).to_be_visible()  # refused in words
+    expect(fresh_text(page, re.compile("Check the spelling")).first).to_be_visible()  # refused in words
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text(str(analysed))  # the folder chosen before stays selected...
     expect(sidebar).not_to_contain_text("-typo")
@@ -349,9 +349,9 @@ def test_item07_states_read_right(page: Page, app_server: AppServer, analysed: P
     search.fill("zebra-crossing-at-midnight")
     search.press("Enter")
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"None of the 2 video\(s\) matches"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^0 of \d+ video"))).to_have_count(0)
-    expect(page.get_by_text(re.compile("Select a row"))).to_have_count(0)
+    expect(fresh_text(page, re.compile(r"None of the 2 video\(s\) matches"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"^0 of \d+ video"))).to_have_count(0)
+    expect(fresh_text(page, re.compile("Select a row"))).to_have_count(0)
 
 
 def test_a_page_address_opened_first_after_a_restart_runs_through_the_frame(
@@ -371,7 +371,7 @@ def test_a_page_address_opened_first_after_a_restart_runs_through_the_frame(
             expect(page.get_by_test_id("stSidebarNav").get_by_role("link")).to_have_text(
                 ["Select folder", "Keyframes", "Estimate cost", "Tune", "Submit", "Progress", "Results"])
             expect(page.get_by_test_id("stSidebar")).to_contain_text(str(fresh))  # the folder from the address
-            expect(page.get_by_text("Choose a folder of videos first.")).to_have_count(0)
+            expect(fresh_text(page, "Choose a folder of videos first.")).to_have_count(0)
             expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_be_visible()
             context.close()
         assert not log_problems(server), log_problems(server)
@@ -402,7 +402,7 @@ def test_item08_retry_and_start_afresh_ask_first(page: Page, app_server: AppServ
     expect(question.first).to_be_visible(timeout=LONG)  # the amount, asked before anything is sent
     expect(page.get_by_role("button", name="Not now")).to_be_visible()
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()  # nothing sent, still here
-    expect(page.get_by_text(re.compile("Retry submitted"))).to_have_count(0)
+    expect(fresh_text(page, re.compile("Retry submitted"))).to_have_count(0)
     assert len(gaia.Folder(failed).failures()) == 1
     page.get_by_role("button", name="Not now").click()
     wait_idle(page)
@@ -418,7 +418,7 @@ def test_item08_retry_and_start_afresh_ask_first(page: Page, app_server: AppServ
     page.get_by_test_id("stExpander").filter(has_text="Browse").locator("summary").click()
     page.get_by_role("button", name=re.compile(r"^Start the demo afresh")).click()
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"Start the demo afresh\? .*deletes")).first).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, re.compile(r"Start the demo afresh\? .*deletes")).first).to_be_visible(timeout=LONG)
     expect(page.get_by_role("button", name="Yes, start afresh")).to_be_visible()
     page.get_by_role("button", name="Keep them").click()
     wait_idle(page)
@@ -438,7 +438,7 @@ def test_item09_numbers_on_one_screen_agree(page: Page, app_server: AppServer, f
     headline = page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")
     expect(headline).to_be_visible(timeout=LONG)
     total = _usd(headline.get_by_test_id("stMetricValue").inner_text())
-    line = page.get_by_text(re.compile(r"^Likely between")).inner_text()
+    line = fresh_text(page, re.compile(r"^Likely between")).inner_text()
     per_video = _usd(re.search(r"\$[\d.]+ per video", line).group(0))
     assert abs(per_video * 2 - total) <= 0.011 * total + 1e-4, (total, per_video, line)
 
@@ -452,7 +452,7 @@ def test_item09_numbers_on_one_screen_agree(page: Page, app_server: AppServer, f
     words = main_text(page)
     if "(twice the batch price)" in words:  # said of the totals: then the totals must show it
         assert abs(now_usd - 2 * batch_usd) <= 0.01 * now_usd, (now_usd, batch_usd)
-    wait = page.get_by_text(re.compile(r"^Wait now:")).inner_text()
+    wait = fresh_text(page, re.compile(r"^Wait now:")).inner_text()
     assert "about 0 s" not in wait, wait
     no_python(page)
 
@@ -465,7 +465,7 @@ def test_item10_no_none_on_screen_and_moments_in_time_order(page: Page, app_serv
     (2, 3, 2.3). Tables are drawn on a canvas: the test reads what was drawn."""
     watch_table_text(page)
     open_page(page, app_server, analysed, "Submit")
-    opener = page.get_by_text("Output tokens of each prompt profile on this model")
+    opener = fresh_text(page, "Output tokens of each prompt profile on this model")
     opener.click()
     profiles = page.get_by_test_id("stExpander").filter(has=opener).get_by_test_id("stDataFrame")
     expect(profiles).to_be_visible(timeout=LONG)
@@ -481,7 +481,7 @@ def test_item10_no_none_on_screen_and_moments_in_time_order(page: Page, app_serv
         picker.click()
         page.get_by_role("option", name="a.mp4").click()
         wait_idle(page)
-    expect(page.get_by_text("Notable moments", exact=True).or_(page.get_by_text("notable_moments", exact=True))
+    expect(fresh_text(page, "Notable moments", exact=True).or_(fresh_text(page, "notable_moments", exact=True))
            .first).to_be_visible(timeout=LONG)
     page.wait_for_function("() => ['time_s', 'a', 'b', 'c'].every(t => (window.__draws || []).some(d => d[1] === t))",
                            timeout=LONG)
@@ -540,16 +540,16 @@ def test_item11_model_list_current_first_by_price_legacy_folded_retired_absent(
     legacy = order([m for m, f in models.items() if f.status == "legacy"])
     retired = [name[m] for m, f in models.items() if f.status == "retired"]
     open_page(page, app_server, fresh, "Keyframes")
-    picker = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("Model", exact=True))
+    picker = page.get_by_test_id("stSelectbox").filter(has=fresh_text(page, "Model", exact=True))
     expect(picker).to_be_visible(timeout=LONG)
     shown = _options(page, picker)
     assert shown == offered, shown  # current models first, by price; no legacy, no retired
-    page.get_by_text("Show legacy models").click()
+    fresh_text(page, "Show legacy models").click()
     wait_idle(page)
     shown = _options(page, picker)
     assert shown == offered + legacy, shown  # unfolded: after the current ones
     assert not set(retired) & set(shown)
-    page.get_by_text("Show legacy models").click()
+    fresh_text(page, "Show legacy models").click()
     wait_idle(page)
 
 
@@ -565,7 +565,7 @@ def test_item12_extraction_leaves_the_terminal_clean(page: Page, app_server: App
         media.make("testsrc", folder / name)
     already = len(log_problems(app_server))
     open_page(page, app_server, folder, "Keyframes")
-    page.get_by_text("What each frame size costs and shows").click()  # a column of numbers and words
+    fresh_text(page, "What each frame size costs and shows").click()  # a column of numbers and words
     go = page.get_by_role("button", name=re.compile(r"^Extract keyframes for 3 video"))
     go.click()
     expect(go).to_have_count(0, timeout=LONG)
@@ -601,11 +601,11 @@ def test_item13_grey_frames_start_unticked_and_scenes_cover_to_the_end(
     f.save_settings(f.settings().with_keyframes(strategy="scene", count=6))
     open_page(page, app_server, folder, "Keyframes")
     page.get_by_role("button", name=re.compile(r"^Extract keyframes for 2 video")).click()
-    expect(page.get_by_text(re.compile("look damaged")).first).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, re.compile("look damaged")).first).to_be_visible(timeout=LONG)
     wait_idle(page)
     cards = {}
     for name in ("cut_short.mp4", "shots.mp4"):
-        card = page.get_by_test_id("stVerticalBlock").filter(has=page.get_by_text(name, exact=True)).filter(
+        card = page.get_by_test_id("stVerticalBlock").filter(has=fresh_text(page, name, exact=True)).filter(
             has=page.get_by_role("checkbox", name="Send")).last  # the innermost block holding both: the card
         captions = [t for t in card.get_by_test_id("stCaptionContainer").all_inner_texts() if "tokens" in t]
         ticks = [c.is_checked() for c in card.get_by_role("checkbox", name="Send").all()]

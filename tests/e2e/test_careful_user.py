@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests import videos as media
 from tests.e2e.conftest import NARROW, AppServer
-from tests.e2e.helpers import LONG, wait_idle
+from tests.e2e.helpers import LONG, fresh_text, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +56,10 @@ def _visit_every_page(page: Page, server: AppServer, folder: Path) -> list[str]:
     for name in PAGES:
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
         wait_idle(page)
-        expect(page.get_by_role("heading", name=name, exact=True).or_(page.get_by_text("This page stopped"))
+        expect(page.get_by_role("heading", name=name, exact=True).or_(fresh_text(page, "This page stopped"))
                .first).to_be_visible(timeout=LONG)
         _no_python(page)
-        if page.get_by_text("This page stopped").count():
+        if fresh_text(page, "This page stopped").count():
             expect(page.get_by_role("button", name="Try again")).to_be_visible()  # and a way on
             stopped.append(name)
     return stopped
@@ -77,7 +77,7 @@ def test_the_problem_files_are_listed_on_every_page(page: Page, app_server: AppS
     assert not _visit_every_page(page, app_server, problem_folder)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Select folder").click()
     wait_idle(page)
-    page.get_by_text(re.compile(r"video\(s\) cannot be used, and why")).click()
+    fresh_text(page, re.compile(r"video\(s\) cannot be used, and why")).click()
     for name in ("zero.mp4", "truncated.mp4"):
         expect(page.get_by_test_id("stExpander").get_by_text(name)).to_be_visible()
     page.set_viewport_size(NARROW)

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from gaia.sidecar import read_sidecar, write_sidecar
 from tests.e2e.conftest import NARROW, AppServer
-from tests.e2e.helpers import LONG, go, shot, wait_idle, watch_outside_requests
+from tests.e2e.helpers import LONG, fresh_text, go, shot, wait_idle, watch_outside_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,10 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     page.goto(app_server.url)
     wait_idle(page)
     # Demo mode is announced on every page; the key status never shows a key.
-    banner = page.get_by_text("Demo mode: answers come from GAIA's local emulator, not from Claude.")
+    banner = fresh_text(page, "Demo mode: answers come from GAIA's local emulator, not from Claude.")
     expect(banner).to_be_visible()
-    expect(page.get_by_text("No API key: demo mode")).to_be_visible()
-    expect(page.get_by_text("may open any folder")).to_have_count(0)  # a local browser is not warned
+    expect(fresh_text(page, "No API key: demo mode")).to_be_visible()
+    expect(fresh_text(page, "may open any folder")).to_have_count(0)  # a local browser is not warned
 
     # --- Select folder: the demo folder is made on first use and scanned ----------------------------
     page.get_by_role("button", name="Use the demo folder").click()
@@ -36,14 +36,14 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     expect(table).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="Usable")).to_contain_text("5")
     expect(page.get_by_test_id("stMetric").filter(has_text="Problems")).to_contain_text("0")
-    expect(page.get_by_text("Demo videos ready")).to_have_count(0)  # the status is gone after the rerun
+    expect(fresh_text(page, "Demo videos ready")).to_have_count(0)  # the status is gone after the rerun
     shot(page, "select.png")
 
     # --- Keyframes: extract with live progress, then the gallery ------------------------------------
     go(page, re.compile(r"Next: preview the keyframes of 5 video"))
     expect(banner).to_be_visible()
     page.get_by_role("button", name=re.compile(r"Extract keyframes for 5 video")).click()
-    expect(page.get_by_text("Extracted keyframes for 5 video(s).")).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, "Extracted keyframes for 5 video(s).")).to_be_visible(timeout=LONG)
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("5")
     expect(page.get_by_role("button", name=re.compile(r"Extract keyframes for"))).to_have_count(0)
@@ -53,8 +53,8 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     # --- Estimate cost ----------------------------------------------------------------------------------
     go(page, "Next: estimate what the run will cost")
     expect(page.get_by_test_id("stMetric").filter(has_text="Batch API + caching")).to_contain_text("$", timeout=LONG)
-    expect(page.get_by_text(re.compile(r"^Likely between \$"))).to_be_visible()  # the decision leads
-    expect(page.get_by_text("Four ways to send the same run")).to_be_visible()  # the rest is folded
+    expect(fresh_text(page, re.compile(r"^Likely between \$"))).to_be_visible()  # the decision leads
+    expect(fresh_text(page, "Four ways to send the same run")).to_be_visible()  # the rest is folded
     expect(banner).to_be_visible()
     shot(page, "estimate.png")
 
@@ -62,15 +62,15 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     go(page, "Next: submit the batch")
     submit = page.get_by_role("button", name=re.compile(r"^Submit 5 video\(s\) in 1 batch"))
     expect(submit).to_be_enabled(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"All 5 request\(s\) pass validation"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"All 5 request\(s\) pass validation"))).to_be_visible()
     shot(page, "submit.png")
     submit.click()
 
     # --- Progress: live until the batch ends, then results are retrieved automatically --------------
     expect(page.get_by_role("heading", name="Progress", exact=True)).to_be_visible(timeout=LONG)
-    expect(page.get_by_text(re.compile(r"\bin progress$"))).to_be_visible()  # the batch runs for a few seconds...
-    expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)  # ...and the page follows it
-    expect(page.get_by_text(re.compile(r"Results retrieved: 5 sidecar\(s\) written"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"\bin progress$"))).to_be_visible()  # the batch runs for a few seconds...
+    expect(fresh_text(page, "results in sidecars")).to_be_visible(timeout=LONG)  # ...and the page follows it
+    expect(fresh_text(page, re.compile(r"Results retrieved: 5 sidecar\(s\) written"))).to_be_visible()
     wait_idle(page)
     expect(page.get_by_role("button", name=re.compile("Retry the"))).to_have_count(0)  # nothing failed
     shot(page, "progress.png")
@@ -101,7 +101,7 @@ def test_demo_end_to_end_without_a_key(page: Page, app_server: AppServer) -> Non
     page.get_by_role("button", name="Reload the sidecars").click()
     wait_idle(page)
     # The table keeps a hidden accessibility copy of each cell: look for the text a person can see.
-    expect(page.get_by_text(hostile, exact=True).filter(visible=True).first).to_be_visible()
+    expect(fresh_text(page, hostile, exact=True).filter(visible=True).first).to_be_visible()
     assert page.evaluate("window.__gaia_xss") is None
     expect(page.locator('img[src="x"]')).to_have_count(0)
     expect(page.locator("b", has_text="bold?")).to_have_count(0)

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 import gaia
 from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, open_cascade, shot, wait_idle
+from tests.e2e.helpers import LONG, fresh_text, open_cascade, shot, wait_idle
 from tests.media.empty_clips import trap_folder
 
 pytestmark = pytest.mark.e2e
@@ -30,16 +30,16 @@ def test_contact_sheet_and_one_click_exclusion(page: Page, app_server: AppServer
     expect(sheet.get_by_role("heading", name="Likely empty clips")).to_be_visible(timeout=LONG)
     sheet.get_by_role("button", name="Check 3 clip(s) for emptiness").click()
     wait_idle(page)
-    expect(sheet.get_by_text("wind.mp4 · ")).to_be_visible(timeout=LONG)
-    expect(sheet.get_by_text("light.mp4 · ")).to_be_visible()
-    expect(sheet.get_by_text("fox.mp4 · ")).to_have_count(0)  # the clip with a visitor is not on the sheet
+    expect(fresh_text(sheet, "wind.mp4 · ")).to_be_visible(timeout=LONG)
+    expect(fresh_text(sheet, "light.mp4 · ")).to_be_visible()
+    expect(fresh_text(sheet, "fox.mp4 · ")).to_have_count(0)  # the clip with a visitor is not on the sheet
     expect(sheet.locator('[data-testid="stImage"]')).to_have_count(2)
-    expect(sheet.get_by_text("leaving out 2 likely-empty clip(s) saves")).to_be_visible()
+    expect(fresh_text(sheet, "leaving out 2 likely-empty clip(s) saves")).to_be_visible()
     shot(page, "empty_sheet.png")
 
     sheet.get_by_role("button", name="Exclude these 2 clip(s)").click()
     wait_idle(page)
-    expect(sheet.get_by_text(" · excluded")).to_have_count(2, timeout=LONG)
+    expect(fresh_text(sheet, " · excluded")).to_have_count(2, timeout=LONG)
     assert gaia.Folder(folder).selection().excluded_videos == {"wind.mp4", "light.mp4"}
     expect(page.get_by_test_id("stMetric").filter(has_text="Videos in the run")).to_contain_text("1")
 
@@ -48,10 +48,10 @@ def test_cascade_shows_its_two_passes(page: Page, app_server: AppServer, demo: P
     # A copy of the demo clips of its own (the `demo` fixture): the session's demo folder stays unanalysed.
     open_cascade(page, app_server.url, demo)
     page.get_by_role("button", name="Run the cascade now").click()
-    expect(page.get_by_text(re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
+    expect(fresh_text(page, re.compile(r"^Cascade done: \d first answer\(s\) kept, \d sent again"))).to_be_visible(
         timeout=4 * LONG)
-    expect(page.get_by_text(re.compile(r"^Pass 1 of 2: 5 video\(s\) with Claude Haiku"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Pass 2 of 2: \d video\(s\) with Claude Sonnet 5\.5"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"^Pass 1 of 2: 5 video\(s\) with Claude Haiku"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"^Pass 2 of 2: \d video\(s\) with Claude Sonnet 5\.5"))).to_be_visible()
     shot(page, "cascade.png")
     sides = [read_sidecar(p) for p in sorted(demo.glob("*.mp4"))]
     assert len(sides) == 5 and all(s and s.get("cascade") for s in sides)  # each first answer kept

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import NARROW, AppServer
-from tests.e2e.helpers import LONG, shot, wait_idle, watch_outside_requests
+from tests.e2e.helpers import LONG, fresh_text, run_taken_up, shot, wait_idle, watch_outside_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -45,12 +45,12 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     page.goto(f"{app_server.url}/Keyframes?folder={quote(demo)}")
     wait_idle(page)
     expect(page.get_by_role("heading", name="Keyframes", exact=True)).to_be_visible()
-    expect(page.get_by_text("Choose a folder of videos first.")).to_have_count(0)
+    expect(fresh_text(page, "Choose a folder of videos first.")).to_have_count(0)
     # ...and one outside what the app may open is refused like a typed path.
     page.goto(f"{app_server.url}/Keyframes?folder={quote('/proc')}")
     wait_idle(page)
-    expect(page.get_by_text(re.compile("cannot be opened.*system folder"))).to_be_visible()
-    expect(page.get_by_text("Choose a folder of videos first.")).to_be_visible()
+    expect(fresh_text(page, re.compile("cannot be opened.*system folder"))).to_be_visible()
+    expect(fresh_text(page, "Choose a folder of videos first.")).to_be_visible()
     page.goto(f"{app_server.url}/?folder={quote(demo)}")
     wait_idle(page)
 
@@ -60,17 +60,18 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     name = page.get_by_label("Profile name")
     expect(name).to_be_visible()
     name.fill("my everyday prompt")
-    name.press("Enter")  # and straight to another page, without waiting for the rerun it starts
+    with run_taken_up(page):
+        name.press("Enter")  # and straight to another page once its run has begun, without waiting for its end
     _nav(page, "Results")
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
     _nav(page, "Submit")
     page.get_by_role("tab", name="Try the prompt").click()
     expect(page.get_by_label("Profile name")).to_have_value("my everyday prompt")
-    expect(page.get_by_text("The schema is not valid JSON")).to_have_count(0)
+    expect(fresh_text(page, "The schema is not valid JSON")).to_have_count(0)
     expect(page.get_by_label("Output schema (JSON Schema)")).to_have_value(re.compile(r'^\{\s*"type"'))
 
     # --- Try it (said before: answers go into sidecars), then keep the answers ---------------------------
-    expect(page.get_by_text(re.compile("A trial is a real run at standard prices"))).to_be_visible()
+    expect(fresh_text(page, re.compile("A trial is a real run at standard prices"))).to_be_visible()
     tries = page.get_by_label("Videos to try", exact=True)
     tries.fill("1")
     tries.press("Enter")
@@ -79,11 +80,11 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     keep = page.get_by_role("button", name="Keep the trial's answers")
     expect(keep).to_be_visible(timeout=LONG)
     expect(page.get_by_role("button", name="Discard the trial's answers")).to_be_visible()
-    expect(page.get_by_text("Summary", exact=True).first).to_be_visible()  # field by field, not a JSON tree
+    expect(fresh_text(page, "Summary", exact=True).first).to_be_visible()  # field by field, not a JSON tree
     shot(page, "try-prompt.png")
     keep.click()
     wait_idle(page)
-    expect(page.get_by_text(re.compile(r"Kept the 1 answer\(s\)"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"Kept the 1 answer\(s\)"))).to_be_visible()
     expect(page.get_by_role("button", name="Keep the trial's answers")).to_have_count(0)
     assert any(read_sidecar(v) for v in sorted(app_server.demo_folder.glob("*.mp4")))
 
@@ -94,7 +95,7 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible(timeout=LONG)
     figures = {}
     for label in ("Videos", "Analysed", "Failed", "In flight", "Not analysed", "Unusable"):
-        metric = page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True)).first
+        metric = page.get_by_test_id("stMetric").filter(has=fresh_text(page, label, exact=True)).first
         figures[label] = int(metric.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
     assert figures["Videos"] == 5 == sum(v for k, v in figures.items() if k != "Videos"), figures
     first, second = (page.get_by_test_id("stMetric").nth(i).bounding_box() for i in (0, 1))

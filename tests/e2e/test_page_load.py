@@ -24,7 +24,7 @@ from gaia.media.probe import probe_file
 from gaia.media.scan import scan_folder
 from tests import videos as media
 from tests.e2e.conftest import ROOT, AppServer
-from tests.e2e.helpers import LONG, wait_idle
+from tests.e2e.helpers import LONG, fresh_text, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -70,14 +70,14 @@ def test_cached_scan_of_1000_videos_loads_in_the_browser(page: Page, app_server:
     timings["folder_entered_to_table_s"] = time.perf_counter() - t1
     timings["navigation_to_table_s"] = time.perf_counter() - t0
     expect(page.get_by_test_id("stMetric").filter(has_text="Problems")).to_contain_text("0")
-    expect(page.get_by_text("Probing videos")).to_have_count(0)
-    expect(page.get_by_text("Show thumbnails")).to_be_visible()  # 1,000 rows: thumbnails on request
+    expect(fresh_text(page, "Probing videos")).to_have_count(0)
+    expect(fresh_text(page, "Show thumbnails")).to_be_visible()  # 1,000 rows: thumbnails on request
 
     # Back to the page later in the same session (the scan is kept for the session).
     t3 = time.perf_counter()
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Keyframes").click()
     expect(page.get_by_role("heading", name="Keyframes", exact=True)).to_be_visible(timeout=LONG)
-    expect(page.get_by_text("Show thumbnails")).to_have_count(0, timeout=LONG)  # the Select page is gone
+    expect(fresh_text(page, "Show thumbnails")).to_have_count(0, timeout=LONG)  # the Select page is gone
     expect(page.get_by_role("button", name=re.compile(r"Extract keyframes for 1,?000 video"))).to_be_visible(
         timeout=LONG)
     wait_idle(page)

@@ -18,7 +18,7 @@ from gaia.quality.tune import stored_quality
 from gaia.sidecar import write_sidecar
 from tests import videos as media
 from tests.e2e.conftest import AppServer
-from tests.e2e.helpers import LONG, shot, table_texts, wait_idle, watch_table_text
+from tests.e2e.helpers import LONG, fresh_text, shot, table_texts, wait_idle, watch_table_text
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     watch_table_text(page)  # the tables' cells, as drawn
     open_folder(page, app_server, clips)
     nav(page, "Tune")
-    expect(page.get_by_text("No tune for this folder's prompt yet")).to_be_visible()
+    expect(fresh_text(page, "No tune for this folder's prompt yet")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Run the tune"))).to_have_count(0)  # priced first
     page.get_by_role("button", name="Price the ladder").click()
     expect(page.get_by_role("heading", name="The ladder, priced before sending")).to_be_visible(timeout=LONG)
@@ -71,19 +71,19 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     expect(run).to_be_visible()
     run.click()
     # The tune sends about ten configurations for 3 videos through the demo emulator: minutes on a loaded machine.
-    verdict = page.get_by_text(re.compile(r"^(Recommend|Keep|Undetermined)\. "))
+    verdict = fresh_text(page, re.compile(r"^(Recommend|Keep|Undetermined)\. "))
     expect(verdict.first).to_be_visible(timeout=3 * LONG)  # the verdict in one sentence, at the top
     wait_idle(page)
     stored = stored_quality(clips)
     assert stored is not None and len(stored["configs"]) >= 8 and stored["spent_usd"] <= stored["budget_usd"]
     assert stored["verdict"] in ("recommend", "keep", "undetermined") and stored["simulated"]
-    expect(page.get_by_text("Simulated (scores from the local emulator").first).to_be_visible()
+    expect(fresh_text(page, "Simulated (scores from the local emulator").first).to_be_visible()
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart).to_be_visible(timeout=LONG)  # plotly loads lazily
     expect(chart.locator("g.errorbar").first).to_be_attached(timeout=LONG)  # intervals drawn as error bars
-    expect(chart.get_by_text("current settings").first).to_be_attached()  # marked in the legend
-    expect(chart.get_by_text("negative control (frames that show nothing)").first).to_be_attached()
-    expect(chart.get_by_text("ceiling (reference asked twice)").first).to_be_attached()
+    expect(fresh_text(chart, "current settings").first).to_be_attached()  # marked in the legend
+    expect(fresh_text(chart, "negative control (frames that show nothing)").first).to_be_attached()
+    expect(fresh_text(chart, "ceiling (reference asked twice)").first).to_be_attached()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     shot(page, "tune.png")  # (waits for the page to settle: every table drawn)
     drawn = [t for table in table_texts(page) for row in table for t in row]
@@ -96,7 +96,7 @@ def test_tune_chart_table_and_adopt(page: Page, app_server: AppServer, clips: Pa
     before = gaia.Folder(clips).settings()
     expect(adopt).to_be_visible()
     adopt.click()
-    expect(page.get_by_text("Adopted: the folder now runs")).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, "Adopted: the folder now runs")).to_be_visible(timeout=LONG)
     wait_idle(page)
     expect(page.get_by_role("button", name=re.compile("^Adopt "))).to_have_count(0)  # nothing left to adopt
     settings = gaia.Folder(clips).settings()
@@ -119,7 +119,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     section(page, re.compile(r"^Review")).click()  # the queue is built when its section is first shown...
     wait_idle(page)
     expect(section(page, re.compile(r"^Review \(1\)"))).to_be_visible(timeout=LONG)  # ...and counted from then on
-    reason = page.get_by_text("The model's confidence is low.").filter(visible=True).first
+    reason = fresh_text(page, "The model's confidence is low.").filter(visible=True).first
     expect(reason).to_be_visible(timeout=LONG)
     env = page.get_by_test_id("stSelectbox").filter(has_text="setting.environment")
     wait_idle(page)  # a rerun after the page settles would close an open list
@@ -132,13 +132,13 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     # The form fits the schema: tags are a multiselect, moments a table editor, the frames beside it.
     expect(page.get_by_test_id("stMultiSelect").filter(has_text="tags")).to_be_visible()
     # (these answers were written by hand, so no frames were sent; tests/pages/test_page_review.py has frames)
-    expect(page.get_by_text(re.compile(r"frame\(s\) the model saw|No frames were sent"))).to_be_visible()
+    expect(fresh_text(page, re.compile(r"frame\(s\) the model saw|No frames were sent"))).to_be_visible()
     page.get_by_role("button", name="Save as verified").click()
     # Issue 26 item 4: saving keeps you on Review, and says so there (not on a tab you cannot see).
-    expect(page.get_by_text("Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, "Saved").filter(has_text="a.mp4 as verified")).to_be_visible(timeout=LONG)
     wait_idle(page)
     selected(page, re.compile(r"^Review"))
-    expect(page.get_by_text("Nothing waits for a person")).to_be_visible()
+    expect(fresh_text(page, "Nothing waits for a person")).to_be_visible()
     expect(section(page, re.compile(r"^Review \(1\)"))).to_have_count(0)  # a.mp4 is settled
     verified = read_verified(clips / "a.mp4")
     assert verified is not None and verified.fields["setting.environment"] == "outdoor"
@@ -148,7 +148,7 @@ def test_review_queue_correct_save_and_export(page: Page, app_server: AppServer,
     page.get_by_role("button", name="Write the XMP sidecars now").click()
     wait_idle(page)
     selected(page, "Export")  # still on Export, with the confirmation where the button is
-    expect(page.get_by_text(re.compile(r"XMP sidecar\(s\) written"))).to_be_visible(timeout=LONG)
+    expect(fresh_text(page, re.compile(r"XMP sidecar\(s\) written"))).to_be_visible(timeout=LONG)
     with page.expect_download() as info:
         page.get_by_role("button", name="All analyses (JSONL)").click()
     text = Path(info.value.path()).read_text()

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from gaia.emulator import EmulatorHandle
 from gaia.sidecar import read_sidecar
 from tests.e2e.conftest import DESKTOP, AppServer, start_app, stop_app
-from tests.e2e.helpers import LONG, go, wait_idle
+from tests.e2e.helpers import LONG, fresh_text, go, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -48,19 +48,19 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
     try:
         page.goto(keyed_server.url)
         wait_idle(page)
-        expect(page.get_by_text("API key configured")).to_be_visible()
-        expect(page.get_by_text(BANNER)).to_have_count(0)
+        expect(fresh_text(page, "API key configured")).to_be_visible()
+        expect(fresh_text(page, BANNER)).to_have_count(0)
         assert_key_absent(page)
 
         page.get_by_role("button", name="Use the demo folder").click()
         expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=LONG)
         go(page, re.compile(r"Next: preview the keyframes"))
         page.get_by_role("button", name=re.compile(r"Extract keyframes for")).click()
-        expect(page.get_by_text(re.compile(r"Extracted keyframes for \d+ video")).first).to_be_visible(timeout=LONG)
+        expect(fresh_text(page, re.compile(r"Extracted keyframes for \d+ video")).first).to_be_visible(timeout=LONG)
         go(page, "Next: estimate what the run will cost")
-        expect(page.get_by_text("Four ways to send the same run")).to_be_visible(timeout=LONG)
-        page.get_by_text("The prompt every request shares").click()  # folded below the decision
-        expect(page.get_by_text(re.compile(r"Token counts are exact"))).to_be_visible()  # count_tokens with the key
+        expect(fresh_text(page, "Four ways to send the same run")).to_be_visible(timeout=LONG)
+        fresh_text(page, "The prompt every request shares").click()  # folded below the decision
+        expect(fresh_text(page, re.compile(r"Token counts are exact"))).to_be_visible()  # count_tokens with the key
         assert_key_absent(page)
         go(page, "Next: submit the batch")
         page.get_by_role("button", name=re.compile(r"^Submit \d+ video")).click()
@@ -70,7 +70,7 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         nav.get_by_role("link", name="Results").click()
         expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible(timeout=LONG)
         nav.get_by_role("link", name="Progress").click()
-        expect(page.get_by_text("results in sidecars")).to_be_visible(timeout=LONG)
+        expect(fresh_text(page, "results in sidecars")).to_be_visible(timeout=LONG)
         assert_key_absent(page)
         go(page, "Next: explore the results")
         expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
@@ -78,10 +78,10 @@ def test_with_a_key_the_api_is_used_and_the_key_never_shows(browser, keyed_serve
         assert emulator.calls.get("batches.create") == 1  # the configured API got the batch, not the demo emulator
 
         # The switch in the sidebar: demo mode with a key.
-        page.get_by_text("Demo mode (local emulator)").click()
+        fresh_text(page, "Demo mode (local emulator)").click()
         wait_idle(page)
-        expect(page.get_by_text(BANNER)).to_be_visible()
-        expect(page.get_by_text("Turn off “Demo mode” in the sidebar to use Claude.")).to_be_visible()
+        expect(fresh_text(page, BANNER)).to_be_visible()
+        expect(fresh_text(page, "Turn off “Demo mode” in the sidebar to use Claude.")).to_be_visible()
         assert_key_absent(page)
     finally:
         context.close()
@@ -111,14 +111,14 @@ def test_run_now_failures_are_listed_and_sent_again_now(browser, keyed_server: A
         wait_idle(page)
         page.get_by_role("tab", name="Run now").click()
         page.get_by_role("button", name=re.compile(r"^Analyse 5 video\(s\) now")).click()
-        expect(page.get_by_text("Requests without an answer")).to_be_visible(timeout=LONG)
+        expect(fresh_text(page, "Requests without an answer")).to_be_visible(timeout=LONG)
         again = page.get_by_role("button", name="Send the 5 again now")
         expect(again).to_be_visible()
         assert emulator.calls.get("messages.create") == 5
         emulator.update_config(refusal_rate=0.0)
         again.click()
         wait_idle(page)
-        expect(page.get_by_text("Requests without an answer")).to_have_count(0, timeout=LONG)
+        expect(fresh_text(page, "Requests without an answer")).to_have_count(0, timeout=LONG)
         expect(page.get_by_role("button", name=re.compile(r"again now$"))).to_have_count(0)
         assert_key_absent(page)
     finally:
