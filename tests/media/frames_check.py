@@ -4,6 +4,22 @@ A frame is exact when its claimed time is a real frame time and its JPEG is that
 FFmpeg's own command-line decoder shows it in a plain pass from the start (no seeking), up to what
 JPEG encoding of that frame costs. The reference pass keeps only the frames next to the claimed
 times, so a long real video is checked without holding all its frames in memory.
+
+Which frame and when is the CLI's alone: it decodes, times (``showinfo``) and picks the frames, and
+hands them over undecoded-from-nothing, as raw pixels at the video's own size (``rawvideo`` in
+Matroska, which keeps the chroma siting and display matrix that scaling and turning need). Only
+then is each kept frame scaled to the JPEG's size with the resampler GAIA uses
+(``gaia.media.decode.scaled_image``) and turned upright by its display matrix, so what is left
+between the JPEG and its reference is the JPEG's own loss: a right frame's JPEG differs from its
+reference exactly as much as JPEG encoding of that reference does (the pixels are bit-identical).
+Why not FFmpeg's own ``scale=flags=area`` (this check's rule before round 9): its output differs
+from GAIA's area scaling of the same decoded frame by 0.6 to 1.4 mean abs (chroma siting; the CLI
+is FFmpeg 7, PyAV's swscale 9), which on a 1280x720 clip scaled to 1000x562 put right frames 0.2
+over an allowance of JPEG's loss + 0.05 while the neighbours were 4.1 away. Adding the
+resampler's difference to the allowance instead would have kept that blind spot as slack of
+1.4 on every frame, wider than the gap between neighbours of slow content; scaling the reference
+with GAIA's resampler leaves no slack to grow. A broken resampler is the job of the guard in
+``tests/media/test_frames_exact.py`` (GAIA's scaling stays near FFmpeg's own).
 """
 
 from __future__ import annotations
@@ -14,9 +30,11 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image
 
+from gaia.media.decode import scaled_image
 from gaia.media.keyframes import KeyframeSet
 from gaia.media.probe import ffmpeg_exe, probe_file
 
@@ -32,13 +50,20 @@ def _frame_times(video: Path) -> list[float]:
     return [float(m) for m in re.findall(rb"pts_time:\s*([-0-9.]+)", proc.stderr)]
 
 
+def upright(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+    """A decoded frame scaled to ``size`` (displayed orientation) by GAIA's resampler, turned by its display matrix."""
+    w, h = size
+    turns = frame.rotation % 360 // 90  # counter-clockwise quarter turns, as the display matrix says
+    image = scaled_image(frame, *((h, w) if turns % 2 else (w, h)))
+    return np.rot90(np.asarray(image.convert("RGB"), dtype=np.float32), turns)
+
+
 def reference_frames(video: Path, size: tuple[int, int], near: Sequence[float] | None = None
                      ) -> list[tuple[float, np.ndarray]]:
     """Frames of ``video`` from one plain decoding pass, scaled to ``size``, with times from playback start.
 
     With ``near``, only each of those times' nearest frame and its two neighbours; else every frame.
     """
-    w, h = size
     start = probe_file(video).start_time
     select = ""
     if near is not None:
@@ -48,15 +73,32 @@ def reference_frames(video: Path, size: tuple[int, int], near: Sequence[float] |
             i = min(range(len(times)), key=lambda j: abs(times[j] - t))
             wanted.update(j for j in (i - 1, i, i + 1) if 0 <= j < len(times))
         select = "select='" + "+".join(f"eq(n\\,{j})" for j in sorted(wanted)) + "',"
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-copyts", "-i", str(video), "-vf", f"{select}scale={w}:{h}:flags=area,showinfo",
-         "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        capture_output=True, check=True,
-    )
-    times = [float(m) for m in re.findall(rb"pts_time:\s*([-0-9.]+)", proc.stderr)]
-    frames = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(-1, h, w, 3)
-    assert len(times) == len(frames)
-    return [(t - start, f.astype(np.float32)) for t, f in zip(times, frames, strict=True)]
+    shown, frames = _decoded(video, select, size)
+    return [(t - start, f) for t, f in zip(shown, frames, strict=True)]
+
+
+# Lossless hand-overs from the CLI, in Matroska (which keeps chroma siting and the display matrix): raw pixels
+# where Matroska takes the format, else FFV1 (10-bit, 4:4:4...). Never one the CLI would convert to.
+_HANDOVERS = ("rawvideo", "ffv1")
+
+
+def _decoded(video: Path, select: str, size: tuple[int, int]) -> tuple[list[float], list[np.ndarray]]:
+    """The CLI's decoded frames (``select`` filter) with their times, each scaled and turned by ``upright``."""
+    for codec in _HANDOVERS:
+        proc = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-noautorotate", "-copyts", "-i", str(video), "-vf", f"{select}showinfo",
+             "-fps_mode", "passthrough", "-c:v", codec, "-f", "matroska", "-"],
+            capture_output=True,
+        )
+        shown = re.findall(rb"pts_time:\s*([-0-9.]+).*? fmt:(\w+)", proc.stderr)
+        if proc.returncode:
+            continue
+        with av.open(io.BytesIO(proc.stdout)) as handed:  # unpacking the CLI's pixels: no decoding of the video here
+            raw = list(handed.decode(video=0))
+        if [f.format.name for f in raw] != [fmt.decode().replace("yuvj", "yuv") for _, fmt in shown]:
+            continue  # the CLI converted the pixels on the way: not the decoder's own
+        return [float(t) for t, _ in shown], [upright(f, size) for f in raw]
+    raise AssertionError(f"{video.name}: FFmpeg cannot hand its decoded frames over unchanged ({proc.stderr[-300:]!r})")
 
 
 def jpeg_noise(frame: np.ndarray, quality: int) -> float:
