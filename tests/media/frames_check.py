@@ -77,22 +77,24 @@ def reference_frames(video: Path, size: tuple[int, int], near: Sequence[float] |
     return [(t - start, f) for t, f in zip(shown, frames, strict=True)]
 
 
-# Lossless hand-overs from the CLI, in Matroska (which keeps chroma siting and the display matrix): raw pixels
-# where Matroska takes the format, else FFV1 (10-bit, 4:4:4...). Never one the CLI would convert to.
-_HANDOVERS = ("rawvideo", "ffv1")
+# Lossless hand-overs from the CLI: raw pixels in Matroska, which keeps the chroma siting (swscale places chroma by
+# it) and the display matrix; FFV1 in Matroska for formats Matroska takes no raw (10-bit, 4:4:4); raw pixels in NUT
+# for the rest (RGB codecs such as Cinepak: no chroma to place; refused when the video is turned, NUT drops that).
+# A hand-over in which the CLI converted the pixels is refused too.
+_HANDOVERS = (("rawvideo", "matroska"), ("ffv1", "matroska"), ("rawvideo", "nut"))
 
 
 def _decoded(video: Path, select: str, size: tuple[int, int]) -> tuple[list[float], list[np.ndarray]]:
     """The CLI's decoded frames (``select`` filter) with their times, each scaled and turned by ``upright``."""
-    for codec in _HANDOVERS:
+    for codec, muxer in _HANDOVERS:
         proc = subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-noautorotate", "-copyts", "-i", str(video), "-vf", f"{select}showinfo",
-             "-fps_mode", "passthrough", "-c:v", codec, "-f", "matroska", "-"],
+             "-fps_mode", "passthrough", "-c:v", codec, "-f", muxer, "-"],
             capture_output=True,
         )
-        shown = re.findall(rb"pts_time:\s*([-0-9.]+).*? fmt:(\w+)", proc.stderr)
-        if proc.returncode:
+        if proc.returncode or (muxer == "nut" and b"displaymatrix" in proc.stderr):
             continue
+        shown = re.findall(rb"pts_time:\s*([-0-9.]+).*? fmt:(\w+)", proc.stderr)
         with av.open(io.BytesIO(proc.stdout)) as handed:  # unpacking the CLI's pixels: no decoding of the video here
             raw = list(handed.decode(video=0))
         if [f.format.name for f in raw] != [fmt.decode().replace("yuvj", "yuv") for _, fmt in shown]:
