@@ -18,8 +18,9 @@ and differs from GAIA's area scaling of the same decoded frame by 0.6 to 0.7 mea
 out 0.1 to 0.5 over the allowance: every scaled frame "not exact". Adding that measured difference to
 the allowance instead (per frame) makes every right frame pass too, but the slack is wider than the
 step between neighbouring frames of slow real footage: on Megamind.avi and vtest.avi at 320 px, a
-neighbour's JPEG or a time one frame off exceeded that allowance in only 2 to 5 of 6 frames, against
-6 of 6 (by 0.11 at least) with the reference scaled as GAIA scales. The price: the check cannot see a
+neighbour's JPEG or a time one frame off went over that allowance in only 2 to 5 of 6 frames (the
+neighbour test alone caught the rest), against 6 of 6, by 0.11 at least, with the reference scaled
+as GAIA scales. The price: the check cannot see a
 broken resampler, so ``tests/media/test_frames_exact.py`` keeps GAIA's within 1 of FFmpeg's own.
 """
 
