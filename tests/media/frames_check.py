@@ -7,10 +7,11 @@ times, so a long real video is checked without holding all its frames in memory.
 
 Which frame, and when, is the CLI's alone: it decodes, times (``showinfo``) and picks the frames.
 It hands them over at the video's own size, losslessly (raw or FFV1 pixels in Matroska, which keeps
-the chroma siting and display matrix), and only then is each one scaled to the JPEG's size with the
-resampler GAIA uses (``gaia.media.decode.scaled_image``, as stored, then turned upright). So a right
-frame's reference is, pixel for pixel, what GAIA encoded: its JPEG differs from it exactly as much as
-JPEG encoding of the reference does, and the allowance stays JPEG's loss + 0.05.
+the chroma siting and display matrix; raw RGB in NUT), and only then is each one scaled to the
+JPEG's size with the resampler GAIA uses (``gaia.media.decode.scaled_image``, as stored, then
+turned upright). So a right frame's reference is, pixel for pixel, what GAIA encoded: its JPEG
+differs from it exactly as much as JPEG encoding of the reference does, and the allowance stays
+JPEG's loss + 0.05.
 
 Why not FFmpeg's own ``scale=flags=area`` (the rule before round 9): it places chroma differently,
 and differs from GAIA's area scaling of the same decoded frame by 0.6 to 0.7 mean abs at 1280x720 ->
@@ -20,8 +21,8 @@ the allowance instead (per frame) makes every right frame pass too, but the slac
 step between neighbouring frames of slow real footage: on Megamind.avi and vtest.avi at 320 px, a
 neighbour's JPEG or a time one frame off went over that allowance in only 2 to 5 of 6 frames (the
 neighbour test alone caught the rest), against 6 of 6, by 0.11 at least, with the reference scaled
-as GAIA scales. The price: the check cannot see a
-broken resampler, so ``tests/media/test_frames_exact.py`` keeps GAIA's within 1 of FFmpeg's own.
+as GAIA scales. The price: the check cannot see a broken resampler, so
+``tests/media/test_frames_exact.py`` keeps GAIA's within 1 mean abs of FFmpeg's own.
 """
 
 from __future__ import annotations
