@@ -5,9 +5,11 @@ frames (fresh cache), then FFmpeg's command-line decoder decodes the video in on
 the start and the check of the test suite (``tests/media/frames_check.py``) compares: the claimed
 time is a real frame time and the picture is that frame, up to JPEG. Files whose decoder reports
 damage are held to the looser rule for damaged files (concealment depends on where decoding began).
-Not a timed benchmark: it prints what it found and exits 1 when a frame is not exact.
+Frames are sized as GAIA sizes them by default (``--max-edge`` picks another long edge, e.g. 320 to
+have small real videos scaled down too). Not a timed benchmark: it prints what it found and exits 1
+when a frame is not exact.
 
-Usage: python bench/exactness.py DIR [--frames 6]
+Usage: python bench/exactness.py DIR [--frames 6] [--max-edge PX]
 (Debian's opencv-doc package has real ones: ``apt-get download opencv-doc`` and ``dpkg-deb -x``;
 its examples/data holds tree.avi, vtest.avi, Megamind.avi and the damaged Megamind_bugy.avi.)
 """
@@ -36,6 +38,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--frames", type=int, default=6)
+    ap.add_argument("--max-edge", type=int, default=KeyframeSettings().max_edge,
+                    help="longest frame edge in px (default: GAIA's default)")
     args = ap.parse_args()
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,8 +52,8 @@ def main() -> int:
             shutil.copy2(args.folder / rec.rel_path, work / Path(rec.rel_path).name)
         for strategy in STRATEGIES:
             shutil.rmtree(work / ".gaia", ignore_errors=True)
-            sets = extract_keyframes(work, settings=KeyframeSettings(count=args.frames, strategy=strategy),
-                                          model=MODEL)
+            settings = KeyframeSettings(count=args.frames, strategy=strategy, max_edge=args.max_edge)
+            sets = extract_keyframes(work, settings=settings, model=MODEL)
             for kset in sets:
                 damaged = bool(kset.note and "damage" in kset.note)
                 errors = frame_errors(kset, damaged=damaged)
