@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,11 @@ class PacketIndex:
         """The last I-frame at or before ``t``."""
         i = bisect.bisect_right(self.key_times, t + 1e-6)
         return self.keys[i - 1] if i else None
+
+
+# What an exact sweep tells a watcher about each frame it decodes: the frame's time, a maker of its ``Decoded``
+# (scaled only when called) and whether it is a target of the sweep (then already made).
+Peek = Callable[[float, Callable[[], "Decoded"], bool], None]
 
 
 @dataclass(frozen=True)
@@ -274,11 +279,13 @@ class VideoDecoder:
         finally:
             cc.skip_frame = "DEFAULT"
 
-    def exact(self, times: Sequence[float]) -> list[Decoded | None]:
+    def exact(self, times: Sequence[float], peek: Peek | None = None) -> list[Decoded | None]:
         """The frame shown at each of ``times`` (each snapped to a real frame time), in one sweep.
 
         Targets are visited in time order; the decoder seeks only when the target lies behind it
-        or a later I-frame lets it skip frames, otherwise it decodes on from where it is.
+        or a later I-frame lets it skip frames, otherwise it decodes on from where it is. ``peek``, when
+        given, is told of every frame the sweep decodes, in display order (``Peek``): a watcher may have a
+        frame on the way scaled (the same ``Decoded`` an exact call for it gives) instead of decoding it again later.
         """
         index = self.index()
         order = sorted(range(len(times)), key=lambda i: times[i])
@@ -295,7 +302,7 @@ class VideoDecoder:
                     else:
                         self._seek(round((target + self.start) / self.tb))
                     frames = self._all_frames()
-                out[i], last, frames = self._sweep_to(frames, target, last)
+                out[i], last, frames = self._sweep_to(frames, target, last, peek=peek)
                 if out[i] is None and frames is not None and last > target + 1e-3:  # skipped past it: again, fully
                     cc.skip_frame = "DEFAULT"
                     if key is not None:
@@ -303,25 +310,35 @@ class VideoDecoder:
                     else:
                         self._seek(0)
                     frames = self._all_frames()
-                    out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False)
+                    out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False, peek=peek)
+                made = out[i]
+                if peek is not None and made is not None:
+                    peek(made.time, lambda made=made: made, True)
         finally:
             cc.skip_frame = "DEFAULT"
             self._cursor, self._cursor_last = frames, last
         return out
 
-    def cost(self, t: float) -> int:
-        """How many frames ``exact([t])`` would decode from where the decoder stands (at most: skipping not counted)."""
+    @property
+    def position(self) -> float | None:
+        """The time of the last frame an exact sweep decoded, while the next exact frame ahead decodes on from
+        it (``None`` after a seek, a single I-frame or the end of the file)."""
+        return self._cursor_last if self._cursor is not None else None
+
+    def cost(self, t: float, at: float | bool | None = True) -> int:
+        """How many frames ``exact([t])`` would decode from where the decoder stands (at most: skipping not
+        counted), or from ``at`` instead (the ``position`` it would have; ``True``: where it stands)."""
         index = self.index()
         target = index.snap(t)
         key = index.key_before(target)
-        if self._cursor is not None and self._cursor_last < target - 1e-3 and (
-                key is None or key.time <= self._cursor_last + 1e-3):
-            return index.frames_between(self._cursor_last, target) + 1
+        last = self.position if at is True else at
+        if last is not None and last < target - 1e-3 and (key is None or key.time <= last + 1e-3):
+            return index.frames_between(last, target) + 1
         start = key.time if key is not None else float("-inf")
         return index.frames_between(start, target) + 2
 
-    def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True
-                  ) -> tuple[Decoded | None, float, Iterator[Any] | None]:
+    def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True,
+                  peek: Peek | None = None) -> tuple[Decoded | None, float, Iterator[Any] | None]:
         """Decode on to the frame at ``target``: ``(that frame or None, time of the last frame seen, frames)``.
 
         Far from the target, frames no other frame refers to (most B-frames) are not decoded at all,
@@ -341,6 +358,8 @@ class VideoDecoder:
                 cc.skip_frame = "DEFAULT"
                 exact = last <= target + 1e-3 or not skip
                 return (self._decoded(frame, keyframe=bool(frame.key_frame)) if exact else None), last, frames
+            if peek is not None:
+                peek(last, lambda frame=frame: self._decoded(frame, keyframe=bool(frame.key_frame)), False)
             if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= margin:
                 cc.skip_frame = "DEFAULT"
         cc.skip_frame = "DEFAULT"

@@ -353,8 +353,8 @@ def _spy_grabs(monkeypatch) -> list[tuple[float, str | None, float | None]]:
     grabs: list[tuple[float, str | None, float | None]] = []
     real_grab = kf._grab
 
-    def spy(dec, slots):
-        out = real_grab(dec, slots)
+    def spy(dec, slots, *memo):
+        out = real_grab(dec, slots, *memo)
         grabs.extend((s.time, s.rule, f.time if f else None) for s, f in zip(slots, out, strict=True))
         return out
 
@@ -453,8 +453,8 @@ def test_a_grainy_still_long_gop_clip_decodes_no_frame_twice_for_its_plan(make_f
     plan_decoded: list[int] = []
     real_grab = kf._grab
 
-    def first(dec, slots):
-        out = real_grab(dec, slots)
+    def first(dec, slots, *memo):
+        out = real_grab(dec, slots, *memo)
         if not plan_decoded:
             plan_decoded.append(dec.decoded)
         return out
