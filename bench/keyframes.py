@@ -29,8 +29,13 @@ extraction in a fresh process: its CPU, the frames it decoded (``VideoDecoder.de
 own frame count and a one-pass decode of the whole clip, and, with ``--before REV``, GAIA's ``gaia/`` at that
 git revision on the same clips in the same run (alternating), with whether it kept the same frames.
 
+Same picks (``--same-picks REV``, alone): every clip of the sets asked for (the generated ones included) and
+every kind of tests/videos.py, with each strategy (keyframes, uniform, scene), extracted by GAIA today and by GAIA at
+``REV``, each in a fresh process: the frames kept (their times and their JPEG bytes) must be the same, and the
+frames decoded are summed per set and strategy.
+
 Usage: python bench/keyframes.py [--frames 6] [--repeats 3] [--quick] [--phones 30] [--rescan 10000] [--8k]
-       [--worker-start] [--sets long,phones,short,longgop,still] [--before main]
+       [--worker-start] [--sets long,phones,short,longgop,still] [--before main] [--same-picks main]
 """
 
 from __future__ import annotations
@@ -367,6 +372,82 @@ def still_run(folder: Path, names: list[str], n: int) -> None:
     print(json.dumps(out))
 
 
+def picks_run(folder: Path, strategy: str, n: int) -> None:
+    """(In a fresh process, with whichever ``gaia`` comes first on the path) extract every clip of ``folder`` with
+    ``strategy``, fresh cache, one worker; print one JSON line: per clip its frames decoded and, per frame kept, its
+    time, source, rule and the SHA-256 of its JPEG."""
+    import hashlib
+    import json
+
+    from gaia.media import decode
+
+    decoded: list[int] = []
+    close = decode.VideoDecoder.close
+
+    def counting_close(self: decode.VideoDecoder) -> None:
+        decoded.append(self.decoded)
+        close(self)
+
+    decode.VideoDecoder.close = counting_close  # type: ignore[method-assign]
+    out = {}
+    for rec in scan_folder(folder).records:
+        shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+        decoded.clear()
+        (kset,) = extract_keyframes(folder, settings=KeyframeSettings(count=n, strategy=strategy), model=MODEL,
+                                    records=[rec], workers=1)
+        out[rec.rel_path] = [sum(decoded), kset.problem, [(f.timestamp, f.source, f.rule,
+                                                          hashlib.sha256(f.read_bytes()).hexdigest()[:16])
+                                                         for f in kset.frames]]
+    shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+    print(json.dumps(out))
+
+
+def kind_clips(root: Path) -> Path:
+    """Every kind of tests/videos.py, made once into ``root``."""
+    import inspect
+    import re
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tests.videos as videos
+
+    for kind in re.findall(r'kind == "(\w+)"', inspect.getsource(videos.make)):
+        path = root / f"{kind}.mp4"
+        if not path.exists():
+            videos.make(kind, path)
+    return root
+
+
+def same_picks(folders: list[Path], n: int, rev: str) -> bool:
+    """GAIA today and at ``rev`` on every clip of ``folders`` with each strategy (fresh processes): prints per folder
+    and strategy the clips, those whose picks differ, and the frames decoded; whether every pick is the same."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    same = True
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        print(f"{'folder':12} {'strategy':10} {'clips':>5} {'differ':>6} {'decoded at ' + rev:>16} {'today':>8}")
+        for folder in folders:
+            for strategy in ("keyframes", "uniform", "scene"):
+                got = {}
+                for way, path in (("today", None), (rev, tmp)):
+                    env = dict(os.environ)
+                    if path:
+                        env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
+                    out = subprocess.run([sys.executable, __file__, "--frames", str(n), "--picks-run", str(folder),
+                                          strategy], env=env, capture_output=True, text=True, check=True).stdout
+                    got[way] = json.loads(out.splitlines()[-1])
+                differ = [c for c in got["today"] if got["today"][c][1:] != got[rev].get(c, [None])[1:]]
+                same = same and not differ and got["today"].keys() == got[rev].keys()
+                print(f"{folder.name:12} {strategy:10} {len(got['today']):5d} {len(differ):6d} "
+                      f"{sum(v[0] for v in got[rev].values()):16d} {sum(v[0] for v in got['today'].values()):8d}"
+                      + (f"  DIFFER: {', '.join(differ)}" if differ else ""), flush=True)
+    print("same picks (times, sources, rules, JPEG bytes) on every clip: " + ("yes" if same else "NO"))
+    return same
+
+
 def still_against(folder: Path, names: list[str], n: int, repeats: int, rev: str | None) -> tuple[list, list]:
     """GAIA today (and at git revision ``rev``, its ``gaia/`` checked out beside) on each clip, each run in a
     fresh process, the two alternating; prints CPU, frames decoded and frames kept per clip, and a one-pass
@@ -619,7 +700,24 @@ def main() -> int:
     parser.add_argument("--worker-start-run", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--before", help="also time GAIA at this git revision (e.g. main) on the still clips")
     parser.add_argument("--still-run", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--same-picks", metavar="REV",
+                        help="only check that GAIA today keeps the same frames as at REV on every clip of the sets "
+                             "and every tests/videos.py kind, with each strategy")
+    parser.add_argument("--picks-run", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.picks_run:
+        picks_run(Path(args.picks_run[0]), args.picks_run[1], args.frames)
+        return 0
+    if args.same_picks:
+        sets = args.sets.split(",")
+        folders = [make_long_videos(WORK / "videos", False)[0].parent] if "long" in sets else []
+        folders += [make_phone_clips(WORK / f"phones-{args.phones or 30}", args.phones or 30)[0].parent] \
+            if "phones" in sets else []
+        folders += [make_short_clips(WORK / "short")[0].parent] if "short" in sets else []
+        folders += [make_long_gop(WORK / "longgop").parent] if "longgop" in sets else []
+        folders += [make_still_clips(WORK / "still")[0].parent] if "still" in sets else []
+        folders.append(kind_clips(WORK / "kinds"))
+        return 0 if same_picks(folders, args.frames, args.same_picks) else 1
     if args.still_run:
         still_run(Path(args.still_run[0]), args.still_run[1:], args.frames)
         return 0

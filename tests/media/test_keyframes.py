@@ -12,7 +12,7 @@ from PIL import Image
 
 import gaia
 from gaia.facts import catalogue, fit_to_tier, image_tokens
-from gaia.media.decode import VideoDecoder
+from gaia.media.decode import LONG_GOP_FRAMES, VideoDecoder
 from gaia.media.dedupe import Signature
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, index_keyframes
 from gaia.media.scan import scan_folder
@@ -474,6 +474,43 @@ def test_a_grainy_still_long_gop_clip_decodes_no_frame_twice_for_its_plan(make_f
     assert plan_decoded[0] <= _frames_from_i_frames(index, exact) + keys + sweeps * delay, plan_decoded
     assert plan_decoded[0] <= len(index.frames)  # the plan: at most one pass over the clip
     assert sum(decodes) <= 2 * len(index.frames), sum(decodes)
+    _assert_true_timestamps(kset)
+
+
+def test_a_replacement_search_in_a_long_gop_decodes_no_frame_the_plan_decoded(make_folder, monkeypatch):
+    # A still scene (a box shows late, 8.5-10.5 s; x264's defaults: an I-frame every 250 frames) with exact frames
+    # asked (uniform): the plan's sweep decodes 0-9 s of the first GOP once; its frames come back as repeats, and
+    # the search for replacements looks between them, where the plan has been. Counted, not timed: it used to
+    # decode that ground again (206 frames of it, 491 in all); the plan's sweep now keeps the signatures of the
+    # frames on its way where the search looks, and the search judges them without decoding.
+    import gaia.media.keyframes as kf
+
+    decoded: list[tuple[str, float]] = []
+    phase = ["plan"]
+    plain_decode, plain_replace = VideoDecoder._decode, kf._replace
+
+    def counting(self, packet):
+        frames = plain_decode(self, packet)
+        decoded.extend((phase[0], round(self._time(f), 3)) for f in frames)
+        return frames
+
+    def replace(*args, **kwargs):
+        phase[0] = "search"
+        return plain_replace(*args, **kwargs)
+
+    monkeypatch.setattr(VideoDecoder, "_decode", counting)
+    monkeypatch.setattr(kf, "_replace", replace)
+    folder = make_folder({"trap.mp4": "late_event"})
+    (kset,) = _extract(folder, strategy="uniform", count=6)
+    assert [f.timestamp for f in kset.frames] == [1.0, 9.0] and phase == ["search"]  # the search ran, found none
+    with VideoDecoder(folder / "trap.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+    first_gop = index.keys[1].time
+    assert index.frames_between(0.0, first_gop) > LONG_GOP_FRAMES  # the clip as meant: a long first GOP
+    plan = {t for p, t in decoded if p == "plan" and t < first_gop}
+    again = [t for p, t in decoded if p == "search" and t in plan]
+    assert len(plan) > 200 and again == [], again
+    assert len(decoded) < 300, len(decoded)  # 491 before
     _assert_true_timestamps(kset)
 
 
