@@ -126,8 +126,9 @@ class PacketIndex:
 
 
 # What an exact sweep tells a watcher about each frame it decodes: the frame's time, a maker of its ``Decoded``
-# (scaled only when called) and whether it is a target of the sweep (then already made).
-Peek = Callable[[float, Callable[[], "Decoded"], bool], None]
+# (scaled only when called) and whether it is a target of the sweep (then already made). Told of a target, the
+# watcher may answer times after it that the sweep should also reach before it seeks on to a later I-frame.
+Peek = Callable[[float, Callable[[], "Decoded"], bool], Sequence[float] | None]
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class VideoDecoder:
         self._time_from_dts = self.container.format.name == "avi" and bool(self.stream.codec_context.has_b_frames)
         self._threads_set = False
         self.decoded = 0  # frames the codec has returned so far (what every budget on this file counts)
+        self.ahead = 0  # of which decoded only because a watcher of a sweep asked to go on (``Peek``)
         # Where an exact sweep stands: its frames and the time of the last one, so the next exact frame
         # ahead of it decodes on from there instead of seeking (None after any seek or at the end).
         self._cursor: Iterator[Any] | None = None
@@ -293,7 +295,7 @@ class VideoDecoder:
         frames, last = self._cursor, self._cursor_last  # last: time of the last frame decoded
         cc = self.stream.codec_context
         try:
-            for i in order:
+            for n, i in enumerate(order):
                 target = index.snap(times[i])
                 key = index.key_before(target)
                 if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
@@ -313,11 +315,30 @@ class VideoDecoder:
                     out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False, peek=peek)
                 made = out[i]
                 if peek is not None and made is not None:
-                    peek(made.time, lambda made=made: made, True)
+                    more = peek(made.time, lambda made=made: made, True)
+                    after = index.snap(times[order[n + 1]]) if n + 1 < len(order) else None
+                    upto = index.key_before(after) if after is not None else None
+                    if more and frames is not None and upto is not None and upto.time > last + 1e-3:
+                        # the next target lies past a later I-frame (a seek comes next whatever is decoded here)
+                        last, frames = self._go_on(frames, [t for t in more if last + 1e-3 < t < upto.time - 1e-3],
+                                                   last, peek)
         finally:
             cc.skip_frame = "DEFAULT"
             self._cursor, self._cursor_last = frames, last
         return out
+
+    def _go_on(self, frames: Iterator[Any], times: Sequence[float], last: float, peek: Peek
+               ) -> tuple[float, Iterator[Any] | None]:
+        """Decode on to each of ``times`` (sorted, ahead), telling ``peek`` of every frame (counted in ``ahead``)."""
+        before = self.decoded
+        for t in sorted(times):
+            got, last, frames = self._sweep_to(frames, self.index().snap(t), last, peek=peek)
+            if got is not None:
+                peek(got.time, lambda got=got: got, False)
+            if frames is None:
+                break
+        self.ahead += self.decoded - before
+        return last, frames
 
     @property
     def position(self) -> float | None:

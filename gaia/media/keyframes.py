@@ -640,6 +640,7 @@ class _Memo:
         self.planned = sorted((snap(s.key.time if s.key is not None else s.time), i not in still)
                               for i, s in enumerate(slots))
         self._spots: tuple[int, set[float]] | None = None  # for how many planned frames passed: where to look
+        self._kept: list[float] = []  # and the planned frames kept among those
 
     def add(self, frame: Decoded, sig: Signature | None = None) -> Signature:
         """Remember a decoded frame (and its signature, made here when not given); its signature."""
@@ -655,11 +656,22 @@ class _Memo:
         """The remembered frame the exact frame nearest ``t`` is (its image may be gone: judge it by its signature)."""
         return self.frames.get(self.index.snap(t))
 
-    def peek(self, t: float, make: Callable[[], Decoded], target: bool) -> None:
-        """A frame the plan's sweep decodes (``Peek``): remembered when planned, or where a search may look."""
+    def peek(self, t: float, make: Callable[[], Decoded], target: bool) -> list[float] | None:
+        """A frame the plan's sweep decodes (``Peek``): remembered when planned, or where a search may look.
+
+        After a planned frame that is not kept (black or a repeat), last of the sweep in its long GOP, the search
+        will look after it, in that GOP, which the sweep is about to leave: where it may look, up to
+        ``LONG_GOP_FRAMES`` frames on, is answered, so the sweep goes on there first.
+        """
         if target:
             self.add(make())
-            return
+            at = self.index.snap(t)
+            if not self.peeking or not self._long_gop(at):
+                return None
+            where = self._where(at + 1e-3)
+            if self._kept and self._kept[-1] == at:
+                return None
+            return sorted(x for x in where if at < x and self.index.frames_between(at, x) < LONG_GOP_FRAMES)
         at = self.index.snap(t)
         if (not self.peeking or self.peeks >= MEMO_PEEKS or at in self.frames or not self._long_gop(at)
                 or at not in self._where(at)):
@@ -681,6 +693,7 @@ class _Memo:
         passed = bisect.bisect_left(self.planned, (t - 1e-6, False))
         if self._spots is not None and self._spots[0] == passed:
             return self._spots[1]
+        self._kept = []
         kept: list[tuple[float, Signature]] = []
         black: list[float] = []
         for p, decoded in self.planned[:passed]:
@@ -692,6 +705,7 @@ class _Memo:
                 black.append(p)
             elif not any(k == p or sig.near(other) for k, other in kept):
                 kept.append((p, sig))
+                self._kept.append(p)
         a = kept[-1][0] if kept else max([0.0, *black])
         spots: set[float] = set()
         ends = [p for p, _ in self.planned[passed:]] + [self.duration]
@@ -906,7 +920,8 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
             lost.setdefault(j, []).append(s)
     used = {p.slot.key.ts for p in kept if p.slot.key is not None}
     walk = _Walk(dec)
-    budget = max(EXTRA_DECODE_BUDGET, dec.decoded)  # everything decoded so far was the plan's
+    budget = max(EXTRA_DECODE_BUDGET, dec.decoded - dec.ahead)  # everything decoded so far was the plan's (or
+    # decoded ahead for this search: not counted, as the search counts what it would decode, ``_Walk``)
     still = False
     for j in sorted(lost):
         a, b = edges[j], edges[j + 1]
