@@ -29,10 +29,10 @@ extraction in a fresh process: its CPU, the frames it decoded (``VideoDecoder.de
 own frame count and a one-pass decode of the whole clip, and, with ``--before REV``, GAIA's ``gaia/`` at that
 git revision on the same clips in the same run (alternating), with whether it kept the same frames.
 
-Same picks (``--same-picks REV``, alone): every clip of the sets asked for (the generated ones included) and
-every kind of tests/videos.py, with each strategy (keyframes, uniform, scene), extracted by GAIA today and by GAIA at
-``REV``, each in a fresh process: the frames kept (their times and their JPEG bytes) must be the same, and the
-frames decoded are summed per set and strategy.
+Same picks (``--same-picks REV``, alone): every clip of the sets asked for (the generated ones included), every
+kind of tests/videos.py and OpenCV's real AVIs when in /tmp/ocvdata, with each strategy (keyframes, uniform,
+scene), extracted by GAIA today and by GAIA at ``REV``, each in a fresh process: the frames kept (their times,
+sources, rules and JPEG bytes) must be the same, and the frames decoded are summed per set and strategy.
 
 Usage: python bench/keyframes.py [--frames 6] [--repeats 3] [--quick] [--phones 30] [--rescan 10000] [--8k]
        [--worker-start] [--sets long,phones,short,longgop,still] [--before main] [--same-picks main]
@@ -87,6 +87,7 @@ LONG_GOP_NAME = "720p_12s_gop250_black_open.mp4"
 # default), 720p and 1080p, empty and with a 1 s visitor: bench/empty.py's GOP-250 clips (made there: one home).
 STILL_PREFIX = "h264-gop250_"
 STILL_SECONDS = 10.0
+REAL = Path("/tmp/ocvdata")  # OpenCV's examples/data, where present: tree.avi, vtest.avi, Megamind(_bugy).avi
 
 
 def _ff(*args: str) -> None:
@@ -411,7 +412,7 @@ def kind_clips(root: Path) -> Path:
     import tests.videos as videos
 
     for kind in re.findall(r'kind == "(\w+)"', inspect.getsource(videos.make)):
-        path = root / f"{kind}.mp4"
+        path = root / (kind + {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}.get(kind, ".mp4"))
         if not path.exists():
             videos.make(kind, path)
     return root
@@ -717,6 +718,12 @@ def main() -> int:
         folders += [make_long_gop(WORK / "longgop").parent] if "longgop" in sets else []
         folders += [make_still_clips(WORK / "still")[0].parent] if "still" in sets else []
         folders.append(kind_clips(WORK / "kinds"))
+        if REAL.is_dir():  # OpenCV's real AVIs (bench/exactness.py's), copied: extraction writes beside its videos
+            (WORK / "real").mkdir(parents=True, exist_ok=True)
+            for clip in sorted(REAL.glob("*.avi")):
+                if not (WORK / "real" / clip.name).exists():
+                    shutil.copyfile(clip, WORK / "real" / clip.name)
+            folders.append(WORK / "real")
         return 0 if same_picks(folders, args.frames, args.same_picks) else 1
     if args.still_run:
         still_run(Path(args.still_run[0]), args.still_run[1:], args.frames)
