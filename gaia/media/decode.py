@@ -15,6 +15,7 @@ Damage is noticed the way FFmpeg reports it (decode errors, frames flagged corru
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -315,7 +316,7 @@ class VideoDecoder:
                     out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False, peek=peek)
                 made = out[i]
                 if peek is not None and made is not None:
-                    more = peek(made.time, lambda made=made: made, True)
+                    more = peek(made.time, functools.partial(_same, made), True)
                     after = index.snap(times[order[n + 1]]) if n + 1 < len(order) else None
                     upto = index.key_before(after) if after is not None else None
                     if more and frames is not None and upto is not None and upto.time > last + 1e-3:
@@ -331,14 +332,15 @@ class VideoDecoder:
                ) -> tuple[float, Iterator[Any] | None]:
         """Decode on to each of ``times`` (sorted, ahead), telling ``peek`` of every frame (counted in ``ahead``)."""
         before = self.decoded
+        left: Iterator[Any] | None = frames
         for t in sorted(times):
-            got, last, frames = self._sweep_to(frames, self.index().snap(t), last, peek=peek)
-            if got is not None:
-                peek(got.time, lambda got=got: got, False)
-            if frames is None:
+            if left is None:
                 break
+            got, last, left = self._sweep_to(left, self.index().snap(t), last, peek=peek)
+            if got is not None:
+                peek(got.time, functools.partial(_same, got), False)
         self.ahead += self.decoded - before
-        return last, frames
+        return last, left
 
     @property
     def position(self) -> float | None:
@@ -380,7 +382,7 @@ class VideoDecoder:
                 exact = last <= target + 1e-3 or not skip
                 return (self._decoded(frame, keyframe=bool(frame.key_frame)) if exact else None), last, frames
             if peek is not None:
-                peek(last, lambda frame=frame: self._decoded(frame, keyframe=bool(frame.key_frame)), False)
+                peek(last, functools.partial(self._decoded, frame, keyframe=bool(frame.key_frame)), False)
             if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= margin:
                 cc.skip_frame = "DEFAULT"
         cc.skip_frame = "DEFAULT"
@@ -498,6 +500,10 @@ class VideoDecoder:
         if rotation in _TRANSPOSE:
             image = image.transpose(_TRANSPOSE[rotation])
         return Decoded(round(self._time(frame), 6), image, keyframe)
+
+
+def _same(frame: Decoded) -> Decoded:
+    return frame
 
 
 def scaled_image(frame: Any, width: int, height: int) -> Image.Image:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
@@ -614,6 +614,14 @@ def _grab(dec: VideoDecoder, slots: Sequence[Slot], memo: _Memo | None = None) -
     return out
 
 
+class _Known(NamedTuple):
+    """A frame decoded before, as a replacement search judges it: its time, whether an I-frame, its signature."""
+
+    time: float
+    keyframe: bool
+    sig: Signature
+
+
 class _Memo:
     """Signatures of the frames decoded for one video, keyed by their time in the packet index.
 
@@ -633,8 +641,8 @@ class _Memo:
         self.duration = duration
         self.skip_black = skip_black
         self.peeking = peeking
-        self.frames: dict[float, tuple[Decoded, Signature]] = {}  # index time -> the frame (its image dropped
-        self.peeks = 0  # for peeked ones: only the signature is needed) and its signature
+        self.frames: dict[float, _Known] = {}  # index time -> the frame as judged
+        self.peeks = 0  # frames remembered on the sweep's way
         snap = self.index.snap
         # The planned frames in time order: (index time, whether decoded; still slots are judged repeats).
         self.planned = sorted((snap(s.key.time if s.key is not None else s.time), i not in still)
@@ -646,14 +654,14 @@ class _Memo:
         """Remember a decoded frame (and its signature, made here when not given); its signature."""
         t = self.index.snap(frame.time)
         known = self.frames.get(t)
-        if known is not None and known[0].time == frame.time:
-            return known[1]
+        if known is not None and known.time == frame.time:
+            return known.sig
         sig = sig or Signature.of(frame.image)
-        self.frames[t] = (frame, sig)
+        self.frames[t] = _Known(frame.time, frame.keyframe, sig)
         return sig
 
-    def get(self, t: float) -> tuple[Decoded, Signature] | None:
-        """The remembered frame the exact frame nearest ``t`` is (its image may be gone: judge it by its signature)."""
+    def get(self, t: float) -> _Known | None:
+        """The remembered frame the exact frame nearest ``t`` is."""
         return self.frames.get(self.index.snap(t))
 
     def peek(self, t: float, make: Callable[[], Decoded], target: bool) -> list[float] | None:
@@ -675,11 +683,10 @@ class _Memo:
         at = self.index.snap(t)
         if (not self.peeking or self.peeks >= MEMO_PEEKS or at in self.frames or not self._long_gop(at)
                 or at not in self._where(at)):
-            return
-        frame = make()
-        sig = Signature.of(frame.image)
-        self.frames[at] = (Decoded(frame.time, None, frame.keyframe), sig)  # type: ignore[arg-type]
+            return None
+        self.add(make())
         self.peeks += 1
+        return None
 
     def _long_gop(self, t: float) -> bool:
         keys = self.index.keys
@@ -700,7 +707,7 @@ class _Memo:
             known = self.frames.get(p) if decoded else None
             if known is None:
                 continue
-            sig = known[1]
+            sig = known.sig
             if self.skip_black and sig.black:
                 black.append(p)
             elif not any(k == p or sig.near(other) for k, other in kept):
@@ -881,20 +888,20 @@ class _Walk:
         """``VideoDecoder.cost`` from where the decoder would stand."""
         return self.dec.cost(t, self.at)
 
-    def decoded(self, grab: Callable[[], Decoded | None], cost: int) -> Decoded | None:
-        """``grab()``, decoding: counted as the decoder counts it when it stands where it would, else as ``cost``
-        (at most what it would have decoded from there)."""
+    def decoded(self, slot: Slot, cost: int) -> Decoded | None:
+        """``slot``'s frame, decoded: counted as the decoder counts it when it stands where it would, else as
+        ``cost`` (at most what it would have decoded from there)."""
         before, synced = self.dec.decoded, self.dec.position == self.at
-        frame = grab()
+        (frame,) = _grab(self.dec, [slot])
         self.spent += self.dec.decoded - before if synced else cost
         self.at = self.dec.position
         return frame
 
-    def remembered(self, frame: Decoded, cost: int, key: bool) -> None:
-        """A frame judged from the memo: the decoder would now stand on it (after an exact frame) or nowhere (after
-        a single I-frame), having decoded ``cost`` frames."""
+    def remembered(self, at: float, cost: int, key: bool) -> None:
+        """A frame (at ``at``) judged from the memo: the decoder would now stand on it (after an exact frame) or
+        nowhere (after a single I-frame), having decoded ``cost`` frames."""
         self.spent += cost
-        self.at = None if key else frame.time
+        self.at = None if key else at
 
 
 def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: float, *, skip_black: bool,
@@ -946,17 +953,18 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
             if walk.spent + cost > budget:
                 return still  # the budget is spent: keep what exists
             known = memo.get(slot.key.time if slot.key is not None else slot.time) if memo is not None else None
-            if known is not None and (slot.key is None or known[0].keyframe) and (
-                    any(p.frame.time == known[0].time for p in kept)
-                    or (skip_black and known[1].black) or any(known[1].near(p.sig) for p in kept)):
-                frame, sig = known  # decoded before and not to be kept: judged again without decoding it
-                walk.remembered(frame, cost, slot.key is not None)
+            frame: Decoded | None = None
+            if known is not None and (slot.key is None or known.keyframe) and (
+                    any(p.frame.time == known.time for p in kept)
+                    or (skip_black and known.sig.black) or any(known.sig.near(p.sig) for p in kept)):
+                at, sig = known.time, known.sig  # decoded before and not to be kept: judged without decoding it
+                walk.remembered(at, cost, slot.key is not None)
             else:
-                frame = walk.decoded(lambda slot=slot: _grab(dec, [slot])[0], cost)
+                frame = walk.decoded(slot, cost)
                 if frame is None:
                     continue
-                sig = memo.add(frame) if memo is not None else Signature.of(frame.image)
-            if any(p.frame.time == frame.time for p in kept):
+                at, sig = frame.time, memo.add(frame) if memo is not None else Signature.of(frame.image)
+            if any(p.frame.time == at for p in kept):
                 continue
             if skip_black and sig.black:
                 # Black right after a repeat: the picture ends (a cut or fade to black) between the two
@@ -965,7 +973,7 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
                     spots.insert(0, (repeat_at + t) / 2)
                     refine -= 1
                 continue
-            if any(sig.near(p.sig) for p in kept):
+            if any(sig.near(p.sig) for p in kept) or frame is None:  # (a remembered frame is never kept)
                 repeat_at = t
                 continue
             if slot.key is not None:
