@@ -728,8 +728,8 @@ class _Memo:
         ``_spot`` moves it in a long GOP (from the I-frame before it: the search comes from elsewhere), and each
         spot too as reached from the one before it."""
         snap = self.index.snap
-        if any(a + 1e-3 < k.time < b - 1e-3 for k in self.index.keys):
-            return [snap(t) for t in spots]  # ``_spot`` takes an I-frame in the gap (one packet) where it moves one
+        if any(a + 1e-3 < k.time < b - 1e-3 for k in self.index.keys):  # ``_spot`` takes an I-frame in the gap
+            return [snap(t) for t in spots if self.dec.cost(t, None) <= LONG_GOP_REPLACEMENT_FRAMES]  # (one packet)
         out = []
         at: float | None = None
         for t in spots:
