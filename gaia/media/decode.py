@@ -4,7 +4,8 @@
 (presentation times of every frame and of the codec's I-frames, from the container's own index
 when it is complete, else from one demux pass that decodes nothing), single I-frames (seek, decode
 that one packet, nothing else), exact frames (one forward sweep, seeking only where that skips
-decoding), and a low-resolution pass over every frame for scene changes. Frames come back scaled
+decoding; a watcher may have the frames on its way scaled too), and a low-resolution pass over every frame for
+scene changes. Frames come back scaled
 in swscale (area filter) straight from the decoder's YUV and turned upright from the display matrix,
 so a full-size RGB copy of a frame never exists, even for 8K video. Times are seconds from the start
 of playback (the container's start time subtracted), so offset and VFR files need no special case.

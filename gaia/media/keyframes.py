@@ -6,8 +6,9 @@ default, and the cheapest) takes the codec's own I-frames nearest N evenly sprea
 decoded each; ``uniform`` takes exact frames at N evenly spread times, moving off black lead-in and
 tail; ``scene`` keeps the frames after scene changes and tops up so the whole video is covered.
 Frames that come back black or near-duplicates (judged on small thumbnails, ``gaia.media.dedupe``)
-are replaced in one extra pass at most, from candidates in the widest gaps. Frames come back in
-time order with their true presentation times in seconds from the start of playback, scaled so
+are replaced in one extra pass at most, from candidates in the widest gaps; in a long GOP, the frames there that
+the plan's own sweep decoded on its way are judged from signatures it kept, not decoded again (``_Memo``).
+Frames come back in time order with their true presentation times in seconds from the start of playback, scaled so
 that the model uses them without downscaling (``gaia.facts.fit_to_tier``), and saved as JPEG.
 Results are cached in the folder's ``.gaia/frames/`` keyed by the file's identity and the settings,
 so a second run decodes nothing. Videos are processed on every core (a process pool); each video
