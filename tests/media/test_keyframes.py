@@ -434,6 +434,39 @@ def test_an_exact_frame_after_an_i_frame_is_decoded_from_that_i_frame(make_folde
         assert dec.keyframe(key) is not None and dec.decoded - start == 1
 
 
+def test_a_sweeps_watcher_sees_the_frames_exact_calls_give_and_may_send_it_on_before_a_seek(make_folder):
+    # The replacement search judges frames the plan's sweep decoded on its way from what the sweep's watcher kept:
+    # those must be the very frames an exact call for their times gives. Told of a target, the watcher may ask the
+    # sweep to go on to later times before it seeks to a later I-frame; what that decodes is counted in ``ahead``.
+    folder = make_folder({"v.mp4": "grainy_still"})
+    with VideoDecoder(folder / "v.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+        assert len(index.keys) == 2 and index.keys[1].time > 8  # the clip as meant: I-frames at 0 and 8.3 s
+        first, later = index.frames[30], index.frames[260]
+        wanted = {round(index.frames[i], 6) for i in (10, 20, 40, 50)}
+        seen: dict[float, object] = {}
+        told: list[tuple[float, bool]] = []
+
+        def peek(t, make, target):
+            told.append((round(t, 6), target))
+            if target and "first" not in seen:
+                seen["first"] = make()
+                return [index.frames[40], index.frames[50]]
+            if not target and round(t, 6) in wanted:
+                seen[round(t, 6)] = make()
+            return None
+
+        a, b = dec.exact([later, first], peek)
+        assert a.time == round(later, 6) and b.time == round(first, 6) and seen["first"] is b
+        assert set(seen) == {"first", *wanted}  # the frames on the way, and those it was sent on to
+        assert [t for t, target in told if target] == [round(first, 6), round(later, 6)]  # in time order
+        assert 0 < dec.ahead <= 20 and dec.decoded - dec.ahead <= 31 + 12 + 2 * dec.stream.codec_context.has_b_frames
+    with VideoDecoder(folder / "v.mp4", size=(80, 60)) as fresh:
+        for t in wanted:
+            (frame,) = fresh.exact([t])
+            assert frame.time == seen[t].time and frame.image.tobytes() == seen[t].image.tobytes()
+
+
 def _frames_from_i_frames(index, times) -> int:
     """The frames a forward sweep to each of ``times`` decodes at least: each frame from the I-frame before a
     time up to that time, once."""
