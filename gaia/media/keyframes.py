@@ -62,6 +62,10 @@ LONG_GOP_REPLACEMENT_FRAMES = 30
 # on its way where a replacement search may look later, at most this many a video (some 3 KB each), so the search
 # does not decode that stretch again (``_Memo``).
 MEMO_PEEKS = 64
+# ... in videos of at least this many pixels a frame: in smaller ones a frame decodes about as fast as it is scaled
+# and judged, and the plan's sweep would pay for signatures the search mostly never asks for (measured on the 20
+# short 640x360 clips of bench/keyframes.py: +13% CPU with keyframes, +35% with uniform).
+MEMO_MIN_PIXELS = 1280 * 720
 REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (where a fade or cut to black is)
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
@@ -629,10 +633,12 @@ class _Memo:
     A replacement search looks for frames between the planned ones; in a long GOP the plan's exact sweep has
     already decoded that stretch (frames are decoded from the I-frame before them), and the search would decode it
     again. So while the sweep runs, the planned frames are judged as they come (as ``_sort_out`` judges them, in
-    time order) and each frame on its way that the search could ask for, given what was judged so far and
-    whatever comes next (``gap_spots`` from the last kept frame to any later planned one), is scaled and its
-    signature kept: the search then judges it without decoding. Only a guess of where to look: the search
-    decides as if it had decoded every frame (``_Walk``), and decodes any frame it keeps.
+    time order), and once one was not kept (a search will come), each frame on its way that the search could ask
+    for, given what was judged so far and whatever comes next (``gap_spots`` from the last kept frame to any later
+    planned one), is scaled and its signature kept: the search then judges it without decoding. Scaling costs about
+    half a decode at 1080p, and more than one in small videos (``MEMO_MIN_PIXELS``), so it is done only where it
+    pays. Only a guess of where to look: the search decides as if it had decoded every frame (``_Walk``), and
+    decodes any frame it keeps.
     """
 
     def __init__(self, dec: VideoDecoder, slots: Sequence[Slot], still: dict[int, int], duration: float, *,
@@ -641,7 +647,8 @@ class _Memo:
         self.index = dec.index()
         self.duration = duration
         self.skip_black = skip_black
-        self.peeking = peeking
+        cc = dec.stream.codec_context
+        self.peeking = peeking and (cc.width or 0) * (cc.height or 0) >= MEMO_MIN_PIXELS
         self.frames: dict[float, _Known] = {}  # index time -> the frame as judged
         self.peeks = 0  # frames remembered on the sweep's way
         snap = self.index.snap
@@ -650,6 +657,7 @@ class _Memo:
                               for i, s in enumerate(slots))
         self._spots: tuple[int, set[float]] | None = None  # for how many planned frames passed: where to look
         self._kept: list[float] = []  # and the planned frames kept among those
+        self._rejected = False  # and whether a decoded one among those was not kept
 
     def add(self, frame: Decoded, sig: Signature | None = None) -> Signature:
         """Remember a decoded frame (and its signature, made here when not given); its signature."""
@@ -683,7 +691,7 @@ class _Memo:
             return sorted(x for x in where if at < x and self.index.frames_between(at, x) < LONG_GOP_FRAMES)
         at = self.index.snap(t)
         if (not self.peeking or self.peeks >= MEMO_PEEKS or at in self.frames or not self._long_gop(at)
-                or at not in self._where(at)):
+                or at not in self._where(at) or not self._rejected):
             return None
         self.add(make())
         self.peeks += 1
@@ -701,7 +709,7 @@ class _Memo:
         passed = bisect.bisect_left(self.planned, (t - 1e-6, False))
         if self._spots is not None and self._spots[0] == passed:
             return self._spots[1]
-        self._kept = []
+        self._kept, self._rejected = [], False
         kept: list[tuple[float, Signature]] = []
         black: list[float] = []
         for p, decoded in self.planned[:passed]:
@@ -711,9 +719,12 @@ class _Memo:
             sig = known.sig
             if self.skip_black and sig.black:
                 black.append(p)
+                self._rejected = True
             elif not any(k == p or sig.near(other) for k, other in kept):
                 kept.append((p, sig))
                 self._kept.append(p)
+            else:
+                self._rejected = True
         a = kept[-1][0] if kept else max([0.0, *black])
         spots: set[float] = set()
         ends = [p for p, _ in self.planned[passed:]] + [self.duration]
