@@ -425,7 +425,7 @@ def same_picks(folders: list[Path], n: int, rev: str) -> bool:
 
     A clip whose picks differ is extracted at ``rev`` twice more: where ``rev`` itself gives other JPEG bytes from
     run to run (a damaged file decoded on frame threads conceals errors as the threads happen to run), today's picks
-    are the same when their times, sources and rules are and their bytes are among ``rev``'s."""
+    count as the same when their times, sources and rules are those of every run at ``rev``."""
     import json
 
     root = Path(__file__).resolve().parents[1]
@@ -454,8 +454,9 @@ def same_picks(folders: list[Path], n: int, rev: str) -> bool:
                     again = [run(folder, strategy, tmp) for _ in range(2)]
                     for c in list(differ):
                         runs = [was[c], *(a[c] for a in again)]
-                        if any(r[1:3] != runs[0][1:3] for r in runs) and any(r[1:3] == today[c][1:3] for r in runs):
-                            differ.remove(c)
+                        if any(r[1:3] != runs[0][1:3] for r in runs) and all(
+                                [f[:3] for f in r[2]] == [f[:3] for f in today[c][2]] for r in runs):
+                            differ.remove(c)  # the same frames (times, sources, rules), bytes that vary at rev too
                             varies.append(c)
                 same = same and not differ and today.keys() == was.keys()
                 print(f"{folder.name:12} {strategy:10} {len(today):5d} {len(differ):6d} "
