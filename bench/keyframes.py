@@ -29,8 +29,13 @@ extraction in a fresh process: its CPU, the frames it decoded (``VideoDecoder.de
 own frame count and a one-pass decode of the whole clip, and, with ``--before REV``, GAIA's ``gaia/`` at that
 git revision on the same clips in the same run (alternating), with whether it kept the same frames.
 
+Same picks (``--same-picks REV``, alone): every clip of the sets asked for (the generated ones included), every
+kind of tests/videos.py and OpenCV's real AVIs when in /tmp/ocvdata, with each strategy (keyframes, uniform,
+scene), extracted by GAIA today and by GAIA at ``REV``, each in a fresh process: the frames kept (their times,
+sources, rules and JPEG bytes) must be the same, and the frames decoded are summed per set and strategy.
+
 Usage: python bench/keyframes.py [--frames 6] [--repeats 3] [--quick] [--phones 30] [--rescan 10000] [--8k]
-       [--worker-start] [--sets long,phones,short,longgop,still] [--before main]
+       [--worker-start] [--sets long,phones,short,longgop,still] [--before main] [--same-picks main]
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ LONG_GOP_NAME = "720p_12s_gop250_black_open.mp4"
 # default), 720p and 1080p, empty and with a 1 s visitor: bench/empty.py's GOP-250 clips (made there: one home).
 STILL_PREFIX = "h264-gop250_"
 STILL_SECONDS = 10.0
+REAL = Path("/tmp/ocvdata")  # OpenCV's examples/data, where present: tree.avi, vtest.avi, Megamind(_bugy).avi
 
 
 def _ff(*args: str) -> None:
@@ -367,6 +373,102 @@ def still_run(folder: Path, names: list[str], n: int) -> None:
     print(json.dumps(out))
 
 
+def picks_run(folder: Path, strategy: str, n: int) -> None:
+    """(In a fresh process, with whichever ``gaia`` comes first on the path) extract every clip of ``folder`` with
+    ``strategy``, fresh cache, one worker; print one JSON line: per clip its frames decoded and, per frame kept, its
+    time, source, rule and the SHA-256 of its JPEG."""
+    import hashlib
+    import json
+
+    from gaia.media import decode
+
+    decoded: list[int] = []
+    close = decode.VideoDecoder.close
+
+    def counting_close(self: decode.VideoDecoder) -> None:
+        decoded.append(self.decoded)
+        close(self)
+
+    decode.VideoDecoder.close = counting_close  # type: ignore[method-assign]
+    out = {}
+    for rec in scan_folder(folder).records:
+        shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+        decoded.clear()
+        before = _cpu()
+        (kset,) = extract_keyframes(folder, settings=KeyframeSettings(count=n, strategy=strategy), model=MODEL,
+                                    records=[rec], workers=1)
+        out[rec.rel_path] = [sum(decoded), kset.problem, [(f.timestamp, f.source, f.rule,
+                                                          hashlib.sha256(f.read_bytes()).hexdigest()[:16])
+                                                         for f in kset.frames], _cpu() - before]
+    shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
+    print(json.dumps(out))
+
+
+def kind_clips(root: Path) -> Path:
+    """Every kind of tests/videos.py, made once into ``root``."""
+    import inspect
+    import re
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tests.videos as videos
+
+    for kind in re.findall(r'kind == "(\w+)"', inspect.getsource(videos.make)):
+        path = root / (kind + {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}.get(kind, ".mp4"))
+        if not path.exists():
+            videos.make(kind, path)
+    return root
+
+
+def same_picks(folders: list[Path], n: int, rev: str) -> bool:
+    """GAIA today and at ``rev`` on every clip of ``folders`` with each strategy (fresh processes): prints per folder
+    and strategy the clips, those whose picks differ, the frames decoded and the CPU; whether every pick is the same.
+
+    A clip whose picks differ is extracted at ``rev`` twice more: where ``rev`` itself gives other JPEG bytes from
+    run to run (a damaged file decoded on frame threads conceals errors as the threads happen to run), today's picks
+    count as the same when their times, sources and rules are those of every run at ``rev``."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    same = True
+
+    def run(folder: Path, strategy: str, path: str | None) -> dict[str, list]:
+        env = dict(os.environ)
+        if path:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
+        out = subprocess.run([sys.executable, __file__, "--frames", str(n), "--picks-run", str(folder), strategy],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        print(f"{'folder':12} {'strategy':10} {'clips':>5} {'differ':>6} {'decoded at ' + rev:>16} {'today':>8} "
+              f"{'CPU at ' + rev:>12} {'today':>8}")
+        for folder in folders:
+            for strategy in ("keyframes", "uniform", "scene"):
+                today, was = run(folder, strategy, None), run(folder, strategy, tmp)
+                differ = [c for c in today if today[c][1:3] != was.get(c, [None] * 3)[1:3]]
+                varies = []
+                if differ:
+                    again = [run(folder, strategy, tmp) for _ in range(2)]
+                    for c in list(differ):
+                        runs = [was[c], *(a[c] for a in again)]
+                        if any(r[1:3] != runs[0][1:3] for r in runs) and all(
+                                [f[:3] for f in r[2]] == [f[:3] for f in today[c][2]] for r in runs):
+                            differ.remove(c)  # the same frames (times, sources, rules), bytes that vary at rev too
+                            varies.append(c)
+                same = same and not differ and today.keys() == was.keys()
+                print(f"{folder.name:12} {strategy:10} {len(today):5d} {len(differ):6d} "
+                      f"{sum(v[0] for v in was.values()):16d} {sum(v[0] for v in today.values()):8d} "
+                      f"{sum(v[3] for v in was.values()):12.2f} {sum(v[3] for v in today.values()):8.2f}"
+                      + (f"  DIFFER: {', '.join(differ)}" if differ else "")
+                      + (f"  (JPEG bytes vary from run to run at {rev} too: {', '.join(varies)})" if varies else ""),
+                      flush=True)
+    print("same picks (times, sources, rules, JPEG bytes) on every clip: " + ("yes" if same else "NO"))
+    return same
+
+
 def still_against(folder: Path, names: list[str], n: int, repeats: int, rev: str | None) -> tuple[list, list]:
     """GAIA today (and at git revision ``rev``, its ``gaia/`` checked out beside) on each clip, each run in a
     fresh process, the two alternating; prints CPU, frames decoded and frames kept per clip, and a one-pass
@@ -619,7 +721,30 @@ def main() -> int:
     parser.add_argument("--worker-start-run", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--before", help="also time GAIA at this git revision (e.g. main) on the still clips")
     parser.add_argument("--still-run", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--same-picks", metavar="REV",
+                        help="only check that GAIA today keeps the same frames as at REV on every clip of the sets "
+                             "and every tests/videos.py kind, with each strategy")
+    parser.add_argument("--picks-run", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.picks_run:
+        picks_run(Path(args.picks_run[0]), args.picks_run[1], args.frames)
+        return 0
+    if args.same_picks:
+        sets = args.sets.split(",")
+        folders = [make_long_videos(WORK / "videos", False)[0].parent] if "long" in sets else []
+        folders += [make_phone_clips(WORK / f"phones-{args.phones or 30}", args.phones or 30)[0].parent] \
+            if "phones" in sets else []
+        folders += [make_short_clips(WORK / "short")[0].parent] if "short" in sets else []
+        folders += [make_long_gop(WORK / "longgop").parent] if "longgop" in sets else []
+        folders += [make_still_clips(WORK / "still")[0].parent] if "still" in sets else []
+        folders.append(kind_clips(WORK / "kinds"))
+        if REAL.is_dir():  # OpenCV's real AVIs (bench/exactness.py's), copied: extraction writes beside its videos
+            (WORK / "real").mkdir(parents=True, exist_ok=True)
+            for clip in sorted(REAL.glob("*.avi")):
+                if not (WORK / "real" / clip.name).exists():
+                    shutil.copyfile(clip, WORK / "real" / clip.name)
+            folders.append(WORK / "real")
+        return 0 if same_picks(folders, args.frames, args.same_picks) else 1
     if args.still_run:
         still_run(Path(args.still_run[0]), args.still_run[1:], args.frames)
         return 0

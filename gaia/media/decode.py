@@ -4,7 +4,8 @@
 (presentation times of every frame and of the codec's I-frames, from the container's own index
 when it is complete, else from one demux pass that decodes nothing), single I-frames (seek, decode
 that one packet, nothing else), exact frames (one forward sweep, seeking only where that skips
-decoding), and a low-resolution pass over every frame for scene changes. Frames come back scaled
+decoding; a watcher may have the frames on its way scaled too), and a low-resolution pass over every frame for
+scene changes. Frames come back scaled
 in swscale (area filter) straight from the decoder's YUV and turned upright from the display matrix,
 so a full-size RGB copy of a frame never exists, even for 8K video. Times are seconds from the start
 of playback (the container's start time subtracted), so offset and VFR files need no special case.
@@ -15,9 +16,10 @@ Damage is noticed the way FFmpeg reports it (decode errors, frames flagged corru
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,12 @@ class PacketIndex:
         return self.keys[i - 1] if i else None
 
 
+# What an exact sweep tells a watcher about each frame it decodes: the frame's time, a maker of its ``Decoded``
+# (scaled only when called) and whether it is a target of the sweep (then already made). Told of a target, the
+# watcher may answer times after it that the sweep should also reach before it seeks on to a later I-frame.
+Peek = Callable[[float, Callable[[], "Decoded"], bool], Sequence[float] | None]
+
+
 @dataclass(frozen=True)
 class Decoded:
     """One decoded frame, scaled and upright: its true time and its picture."""
@@ -165,6 +173,7 @@ class VideoDecoder:
         self._time_from_dts = self.container.format.name == "avi" and bool(self.stream.codec_context.has_b_frames)
         self._threads_set = False
         self.decoded = 0  # frames the codec has returned so far (what every budget on this file counts)
+        self.ahead = 0  # of which decoded only because a watcher of a sweep asked to go on (``Peek``)
         # Where an exact sweep stands: its frames and the time of the last one, so the next exact frame
         # ahead of it decodes on from there instead of seeking (None after any seek or at the end).
         self._cursor: Iterator[Any] | None = None
@@ -274,11 +283,13 @@ class VideoDecoder:
         finally:
             cc.skip_frame = "DEFAULT"
 
-    def exact(self, times: Sequence[float]) -> list[Decoded | None]:
+    def exact(self, times: Sequence[float], peek: Peek | None = None) -> list[Decoded | None]:
         """The frame shown at each of ``times`` (each snapped to a real frame time), in one sweep.
 
         Targets are visited in time order; the decoder seeks only when the target lies behind it
-        or a later I-frame lets it skip frames, otherwise it decodes on from where it is.
+        or a later I-frame lets it skip frames, otherwise it decodes on from where it is. ``peek``, when
+        given, is told of every frame the sweep decodes, in display order (``Peek``): a watcher may have a
+        frame on the way scaled (the same ``Decoded`` an exact call for it gives) instead of decoding it again later.
         """
         index = self.index()
         order = sorted(range(len(times)), key=lambda i: times[i])
@@ -286,7 +297,7 @@ class VideoDecoder:
         frames, last = self._cursor, self._cursor_last  # last: time of the last frame decoded
         cc = self.stream.codec_context
         try:
-            for i in order:
+            for n, i in enumerate(order):
                 target = index.snap(times[i])
                 key = index.key_before(target)
                 if frames is None or last > target + 1e-3 or (key is not None and key.time > last + 1e-3):
@@ -295,7 +306,7 @@ class VideoDecoder:
                     else:
                         self._seek(round((target + self.start) / self.tb))
                     frames = self._all_frames()
-                out[i], last, frames = self._sweep_to(frames, target, last)
+                out[i], last, frames = self._sweep_to(frames, target, last, peek=peek)
                 if out[i] is None and frames is not None and last > target + 1e-3:  # skipped past it: again, fully
                     cc.skip_frame = "DEFAULT"
                     if key is not None:
@@ -303,25 +314,55 @@ class VideoDecoder:
                     else:
                         self._seek(0)
                     frames = self._all_frames()
-                    out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False)
+                    out[i], last, frames = self._sweep_to(frames, target, float("-inf"), skip=False, peek=peek)
+                made = out[i]
+                if peek is not None and made is not None:
+                    more = peek(made.time, functools.partial(_same, made), True)
+                    after = index.snap(times[order[n + 1]]) if n + 1 < len(order) else None
+                    upto = index.key_before(after) if after is not None else None
+                    if more and frames is not None and upto is not None and upto.time > last + 1e-3:
+                        # the next target lies past a later I-frame (a seek comes next whatever is decoded here)
+                        last, frames = self._go_on(frames, [t for t in more if last + 1e-3 < t < upto.time - 1e-3],
+                                                   last, peek)
         finally:
             cc.skip_frame = "DEFAULT"
             self._cursor, self._cursor_last = frames, last
         return out
 
-    def cost(self, t: float) -> int:
-        """How many frames ``exact([t])`` would decode from where the decoder stands (at most: skipping not counted)."""
+    def _go_on(self, frames: Iterator[Any], times: Sequence[float], last: float, peek: Peek
+               ) -> tuple[float, Iterator[Any] | None]:
+        """Decode on to each of ``times`` (sorted, ahead), telling ``peek`` of every frame (counted in ``ahead``)."""
+        before = self.decoded
+        left: Iterator[Any] | None = frames
+        for t in sorted(times):
+            if left is None:
+                break
+            got, last, left = self._sweep_to(left, self.index().snap(t), last, peek=peek)
+            if got is not None:
+                peek(got.time, functools.partial(_same, got), False)
+        self.ahead += self.decoded - before
+        return last, left
+
+    @property
+    def position(self) -> float | None:
+        """The time of the last frame an exact sweep decoded, while the next exact frame ahead decodes on from
+        it (``None`` after a seek, a single I-frame or the end of the file)."""
+        return self._cursor_last if self._cursor is not None else None
+
+    def cost(self, t: float, at: float | bool | None = True) -> int:
+        """How many frames ``exact([t])`` would decode from where the decoder stands (at most: skipping not
+        counted), or from ``at`` instead (the ``position`` it would have; ``True``: where it stands)."""
         index = self.index()
         target = index.snap(t)
         key = index.key_before(target)
-        if self._cursor is not None and self._cursor_last < target - 1e-3 and (
-                key is None or key.time <= self._cursor_last + 1e-3):
-            return index.frames_between(self._cursor_last, target) + 1
+        last = self.position if at is True else at
+        if last is not None and last < target - 1e-3 and (key is None or key.time <= last + 1e-3):
+            return index.frames_between(last, target) + 1
         start = key.time if key is not None else float("-inf")
         return index.frames_between(start, target) + 2
 
-    def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True
-                  ) -> tuple[Decoded | None, float, Iterator[Any] | None]:
+    def _sweep_to(self, frames: Iterator[Any], target: float, last: float, *, skip: bool = True,
+                  peek: Peek | None = None) -> tuple[Decoded | None, float, Iterator[Any] | None]:
         """Decode on to the frame at ``target``: ``(that frame or None, time of the last frame seen, frames)``.
 
         Far from the target, frames no other frame refers to (most B-frames) are not decoded at all,
@@ -341,6 +382,8 @@ class VideoDecoder:
                 cc.skip_frame = "DEFAULT"
                 exact = last <= target + 1e-3 or not skip
                 return (self._decoded(frame, keyframe=bool(frame.key_frame)) if exact else None), last, frames
+            if peek is not None:
+                peek(last, functools.partial(self._decoded, frame, keyframe=bool(frame.key_frame)), False)
             if cc.skip_frame != "DEFAULT" and frames_to_target(last, target) <= margin:
                 cc.skip_frame = "DEFAULT"
         cc.skip_frame = "DEFAULT"
@@ -458,6 +501,10 @@ class VideoDecoder:
         if rotation in _TRANSPOSE:
             image = image.transpose(_TRANSPOSE[rotation])
         return Decoded(round(self._time(frame), 6), image, keyframe)
+
+
+def _same(frame: Decoded) -> Decoded:
+    return frame
 
 
 def scaled_image(frame: Any, width: int, height: int) -> Image.Image:

@@ -6,8 +6,9 @@ default, and the cheapest) takes the codec's own I-frames nearest N evenly sprea
 decoded each; ``uniform`` takes exact frames at N evenly spread times, moving off black lead-in and
 tail; ``scene`` keeps the frames after scene changes and tops up so the whole video is covered.
 Frames that come back black or near-duplicates (judged on small thumbnails, ``gaia.media.dedupe``)
-are replaced in one extra pass at most, from candidates in the widest gaps. Frames come back in
-time order with their true presentation times in seconds from the start of playback, scaled so
+are replaced in one extra pass at most, from candidates in the widest gaps; in a long GOP, the frames there that
+the plan's own sweep decoded on its way are judged from signatures it kept, not decoded again (``_Memo``).
+Frames come back in time order with their true presentation times in seconds from the start of playback, scaled so
 that the model uses them without downscaling (``gaia.facts.fit_to_tier``), and saved as JPEG.
 Results are cached in the folder's ``.gaia/frames/`` keyed by the file's identity and the settings,
 so a second run decodes nothing. Videos are processed on every core (a process pool); each video
@@ -29,13 +30,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gaia.facts import fit_to_tier, image_tokens, model_facts
 from gaia.folder import Folder
 from gaia.format import error_text
 from gaia.fsutil import atomic_write, atomic_write_json, read_json
-from gaia.media.decode import Deadline, Decoded, DecodeTimeout, VideoDecoder
+from gaia.media.decode import LONG_GOP_FRAMES, Deadline, Decoded, DecodeTimeout, VideoDecoder
 from gaia.media.dedupe import Signature
 from gaia.media.scan import VideoRecord, common_value, scan_folder
 from gaia.media.strategies import Slot, gap_spots, plan_keyframes, plan_scene, plan_uniform
@@ -57,6 +58,14 @@ SCENE_THRESHOLD = 0.3  # FFmpeg's scene score that counts as a cut
 # the next number of frames (deep in a long GOP) is moved to an I-frame or a cheaper spot in its gap.
 EXTRA_DECODE_BUDGET = 120
 LONG_GOP_REPLACEMENT_FRAMES = 30
+# The plan's sweep through a long GOP (more than ``LONG_GOP_FRAMES`` frames) keeps the signatures of the frames
+# on its way where a replacement search may look later, at most this many a video (some 3 KB each), so the search
+# does not decode that stretch again (``_Memo``).
+MEMO_PEEKS = 64
+# ... in videos of at least this many pixels a frame: in smaller ones a frame decodes about as fast as it is scaled
+# and judged, and the plan's sweep would pay for signatures the search mostly never asks for (measured on the 20
+# short 640x360 clips of bench/keyframes.py: +13% CPU with keyframes, +35% with uniform).
+MEMO_MIN_PIXELS = 1280 * 720
 REFINE_STEPS = 2  # halvings between a repeated spot and a black one after it (where a fade or cut to black is)
 DEFAULT_TIMEOUT_S = 120.0  # per video, plus 1 s per minute of duration
 
@@ -593,16 +602,156 @@ def index_keyframes(path: Path | str, deadline: Deadline | None = None) -> list[
         return list(dec.index().key_times)
 
 
-def _grab(dec: VideoDecoder, slots: Sequence[Slot]) -> list[Decoded | None]:
+def _grab(dec: VideoDecoder, slots: Sequence[Slot], memo: _Memo | None = None) -> list[Decoded | None]:
     """Decode every slot: I-frames one packet each, then all exact frames in one forward sweep.
 
-    An I-frame that will not decode alone is taken by an exact seek to its time instead.
+    An I-frame that will not decode alone is taken by an exact seek to its time instead. With a ``memo``, every
+    frame decoded is remembered there, and the sweep tells it of the frames on its way (``_Memo.peek``).
     """
     out: list[Decoded | None] = [dec.keyframe(s.key) if s.key is not None else None for s in slots]
+    if memo is not None:
+        for frame in out:
+            if frame is not None:
+                memo.add(frame)
     exact = [i for i, s in enumerate(slots) if out[i] is None]
-    for i, frame in zip(exact, dec.exact([slots[i].time for i in exact]), strict=True):
+    for i, frame in zip(exact, dec.exact([slots[i].time for i in exact], memo.peek if memo else None), strict=True):
         out[i] = frame
     return out
+
+
+class _Known(NamedTuple):
+    """A frame decoded before, as a replacement search judges it: its time, whether an I-frame, its signature."""
+
+    time: float
+    keyframe: bool
+    sig: Signature
+
+
+class _Memo:
+    """Signatures of the frames decoded for one video, keyed by their time in the packet index.
+
+    A replacement search looks for frames between the planned ones; in a long GOP the plan's exact sweep has
+    already decoded that stretch (frames are decoded from the I-frame before them), and the search would decode it
+    again. So while the sweep runs, the planned frames are judged as they come (as ``_sort_out`` judges them, in
+    time order), and once one was not kept (a search will come), each frame on its way that the search could ask
+    for, given what was judged so far and whatever comes next (``gap_spots`` from the last kept frame to any later
+    planned one), is scaled and its signature kept: the search then judges it without decoding. Scaling costs about
+    half a decode at 1080p, and more than one in small videos (``MEMO_MIN_PIXELS``), so it is done only where it
+    pays. Only a guess of where to look: the search decides as if it had decoded every frame (``_Walk``), and
+    decodes any frame it keeps.
+    """
+
+    def __init__(self, dec: VideoDecoder, slots: Sequence[Slot], still: dict[int, int], duration: float, *,
+                 skip_black: bool, peeking: bool) -> None:
+        self.dec = dec
+        self.index = dec.index()
+        self.duration = duration
+        self.skip_black = skip_black
+        cc = dec.stream.codec_context
+        self.peeking = peeking and (cc.width or 0) * (cc.height or 0) >= MEMO_MIN_PIXELS
+        self.frames: dict[float, _Known] = {}  # index time -> the frame as judged
+        self.peeks = 0  # frames remembered on the sweep's way
+        snap = self.index.snap
+        # The planned frames in time order: (index time, whether decoded; still slots are judged repeats).
+        self.planned = sorted((snap(s.key.time if s.key is not None else s.time), i not in still)
+                              for i, s in enumerate(slots))
+        self._spots: tuple[int, set[float]] | None = None  # for how many planned frames passed: where to look
+        self._kept: list[float] = []  # and the planned frames kept among those
+        self._rejected = False  # and whether a decoded one among those was not kept
+
+    def add(self, frame: Decoded, sig: Signature | None = None) -> Signature:
+        """Remember a decoded frame (and its signature, made here when not given); its signature."""
+        t = self.index.snap(frame.time)
+        known = self.frames.get(t)
+        if known is not None and known.time == frame.time:
+            return known.sig
+        sig = sig or Signature.of(frame.image)
+        self.frames[t] = _Known(frame.time, frame.keyframe, sig)
+        return sig
+
+    def get(self, t: float) -> _Known | None:
+        """The remembered frame the exact frame nearest ``t`` is."""
+        return self.frames.get(self.index.snap(t))
+
+    def peek(self, t: float, make: Callable[[], Decoded], target: bool) -> list[float] | None:
+        """A frame the plan's sweep decodes (``Peek``): remembered when planned, or where a search may look.
+
+        After a planned frame that is not kept (black or a repeat), last of the sweep in its long GOP, the search
+        will look after it, in that GOP, which the sweep is about to leave: where it may look, up to
+        ``LONG_GOP_FRAMES`` frames on, is answered, so the sweep goes on there first.
+        """
+        if target:
+            self.add(make())
+            at = self.index.snap(t)
+            if not self.peeking or not self._long_gop(at):
+                return None
+            where = self._where(at + 1e-3)
+            if self._kept and self._kept[-1] == at:
+                return None
+            return sorted(x for x in where if at < x and self.index.frames_between(at, x) < LONG_GOP_FRAMES)
+        at = self.index.snap(t)
+        if (not self.peeking or self.peeks >= MEMO_PEEKS or at in self.frames or not self._long_gop(at)
+                or at not in self._where(at) or not self._rejected):
+            return None
+        self.add(make())
+        self.peeks += 1
+        return None
+
+    def _long_gop(self, t: float) -> bool:
+        keys = self.index.keys
+        i = bisect.bisect_right(keys, t + 1e-6, key=lambda k: k.time)
+        start = keys[i - 1].time if i else 0.0
+        end = keys[i].time if i < len(keys) else float("inf")
+        return self.index.frames_between(start, end) > LONG_GOP_FRAMES
+
+    def _where(self, t: float) -> set[float]:
+        """The index times a replacement search may ask for, judged from the planned frames before ``t``."""
+        passed = bisect.bisect_left(self.planned, (t - 1e-6, False))
+        if self._spots is not None and self._spots[0] == passed:
+            return self._spots[1]
+        self._kept, self._rejected = [], False
+        kept: list[tuple[float, Signature]] = []
+        black: list[float] = []
+        for p, decoded in self.planned[:passed]:
+            known = self.frames.get(p) if decoded else None
+            if known is None:
+                continue
+            sig = known.sig
+            if self.skip_black and sig.black:
+                black.append(p)
+                self._rejected = True
+            elif not any(k == p or sig.near(other) for k, other in kept):
+                kept.append((p, sig))
+                self._kept.append(p)
+            else:
+                self._rejected = True
+        a = kept[-1][0] if kept else max([0.0, *black])
+        spots: set[float] = set()
+        ends = [p for p, _ in self.planned[passed:]] + [self.duration]
+        for b in ends:
+            lost = sum(1 for p, _ in self.planned if a - 1e-6 <= p < b - 1e-6 and all(p != k for k, _ in kept))
+            if lost and b > a:
+                spots.update(self._walked(a, b, gap_spots(a, b, lost)))
+        self._spots = (passed, spots)
+        return spots
+
+    def _walked(self, a: float, b: float, spots: list[float]) -> list[float]:
+        """The index times a search of the gap ``a``..``b`` would decode, every spot rejected: each spot, or where
+        ``_spot`` moves it in a long GOP (from the I-frame before it: the search comes from elsewhere), and each
+        spot too as reached from the one before it."""
+        snap = self.index.snap
+        if any(a + 1e-3 < k.time < b - 1e-3 for k in self.index.keys):  # ``_spot`` takes an I-frame in the gap
+            return [snap(t) for t in spots if self.dec.cost(t, None) <= LONG_GOP_REPLACEMENT_FRAMES]  # (one packet)
+        out = []
+        at: float | None = None
+        for t in spots:
+            out.append(snap(t))
+            if self.dec.cost(t, at) > LONG_GOP_REPLACEMENT_FRAMES:
+                t = next((f for f in reversed([f for f in self.index.frames if a + 1e-3 < f < t])
+                          if self.dec.cost(f, at) <= LONG_GOP_REPLACEMENT_FRAMES), t)
+            at = snap(t)
+            out.append(at)
+        return out
 
 
 @dataclass
@@ -622,7 +771,7 @@ class _Seen:
 
 
 def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: list[_Pick], *, skip_black: bool,
-              limit: int) -> tuple[list[_Seen], int]:
+              limit: int, memo: _Memo | None = None) -> tuple[list[_Seen], int]:
     """Add the usable frames to ``kept`` (at most ``limit``); return every frame as judged, and how many
     slots gave no frame."""
     seen: list[_Seen] = []
@@ -633,7 +782,7 @@ def _sort_out(slots: Sequence[Slot], frames: Sequence[Decoded | None], kept: lis
             continue
         if limit <= 0:
             break
-        sig = Signature.of(frame.image)
+        sig = memo.add(frame) if memo is not None else Signature.of(frame.image)
         if skip_black and sig.black:
             seen.append(_Seen(frame.time, sig, "black"))
         elif any(p.frame.time == frame.time for p in kept) or (
@@ -676,11 +825,12 @@ def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> _
     still = _still_slots(dec, slots)
     wanted = [i for i in range(len(slots)) if i not in still]
     frames: list[Decoded | None] = [None] * len(slots)
-    for i, frame in zip(wanted, _grab(dec, [slots[i] for i in wanted]), strict=True):
+    memo = _Memo(dec, slots, still, duration, skip_black=skip_black, peeking=settings.strategy != "scene")
+    for i, frame in zip(wanted, _grab(dec, [slots[i] for i in wanted], memo), strict=True):
         frames[i] = frame
     order = [i for i in order if i not in still]
     seen, failed = _sort_out([slots[i] for i in order], [frames[i] for i in order], kept, skip_black=skip_black,
-                             limit=n)
+                             limit=n, memo=memo)
     judged = {s.time: s for s in seen}
     for i, j in still.items():  # a still stretch shows its I-frame's picture: judged as that frame, never decoded
         key_frame = frames[j]
@@ -690,7 +840,7 @@ def _select(dec: VideoDecoder, settings: KeyframeSettings, duration: float) -> _
             seen.append(_Seen(dec.index().snap(slots[i].time), own.sig, verdict))
     outcome = _Outcome(kept, sum(s.verdict == "repeat" for s in seen), any(s.verdict == "black" for s in seen), failed)
     if len(kept) < n and kept and any(s.verdict != "kept" for s in seen):
-        outcome.still = _replace(dec, seen, kept, duration, skip_black=skip_black, limit=n - len(kept))
+        outcome.still = _replace(dec, seen, kept, duration, skip_black=skip_black, limit=n - len(kept), memo=memo)
     kept.sort(key=lambda p: p.frame.time)
     return outcome
 
@@ -714,7 +864,7 @@ def _still(seen: Sequence[_Seen], lo: float, hi: float) -> bool:
     return all(sig.near(inside[0]) for sig in inside[1:])
 
 
-def _spot(dec: VideoDecoder, t: float, lo: float, hi: float, used: set[int], rule: str) -> Slot:
+def _spot(dec: VideoDecoder | _Walk, t: float, lo: float, hi: float, used: set[int], rule: str) -> Slot:
     """The slot to decode for a replacement wanted near ``t`` inside the gap ``lo``..``hi``.
 
     Where reaching ``t`` would decode more than ``LONG_GOP_REPLACEMENT_FRAMES`` frames (long GOPs),
@@ -735,8 +885,39 @@ def _spot(dec: VideoDecoder, t: float, lo: float, hi: float, used: set[int], rul
     return Slot(cheap, None, "seek", rule=f"{rule}: a cheaper spot in the gap (long GOP)")
 
 
+class _Walk:
+    """Where a replacement search's decoder would stand, and what it would have decoded, had it decoded every frame
+    it judges: a frame the ``_Memo`` remembers is judged without decoding, while the search's choices (the cost of
+    a spot, its budget) are made from here, as they were before anything was remembered."""
+
+    def __init__(self, dec: VideoDecoder) -> None:
+        self.dec = dec
+        self.at: float | None = dec.position  # the position the decoder would have (``VideoDecoder.position``)
+        self.spent = 0  # frames it would have decoded since the search began
+        self.index = dec.index
+
+    def cost(self, t: float) -> int:
+        """``VideoDecoder.cost`` from where the decoder would stand."""
+        return self.dec.cost(t, self.at)
+
+    def decoded(self, slot: Slot, cost: int) -> Decoded | None:
+        """``slot``'s frame, decoded: counted as the decoder counts it when it stands where it would, else as
+        ``cost`` (at most what it would have decoded from there)."""
+        before, synced = self.dec.decoded, self.dec.position == self.at
+        (frame,) = _grab(self.dec, [slot])
+        self.spent += self.dec.decoded - before if synced else cost
+        self.at = self.dec.position
+        return frame
+
+    def remembered(self, at: float, cost: int, key: bool) -> None:
+        """A frame (at ``at``) judged from the memo: the decoder would now stand on it (after an exact frame) or
+        nowhere (after a single I-frame), having decoded ``cost`` frames."""
+        self.spent += cost
+        self.at = None if key else at
+
+
 def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: float, *, skip_black: bool,
-             limit: int) -> bool:
+             limit: int, memo: _Memo | None = None) -> bool:
     """Replace black and repeated frames, adding to ``kept``; return whether some repeats were left as they are.
 
     Judged first on the planned frames already decoded, before any seek: a gap whose planned frames
@@ -757,8 +938,9 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
             j = min(max(bisect.bisect_right(edges, s.time) - 1, 0), len(edges) - 2)
             lost.setdefault(j, []).append(s)
     used = {p.slot.key.ts for p in kept if p.slot.key is not None}
-    start = dec.decoded
-    budget = max(EXTRA_DECODE_BUDGET, dec.decoded)  # everything decoded so far was the plan's
+    walk = _Walk(dec)
+    budget = max(EXTRA_DECODE_BUDGET, dec.decoded - dec.ahead)  # everything decoded so far was the plan's (or
+    # decoded ahead for this search: not counted, as the search counts what it would decode, ``_Walk``)
     still = False
     for j in sorted(lost):
         a, b = edges[j], edges[j + 1]
@@ -774,18 +956,28 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
         refine = REFINE_STEPS
         while spots and found < len(rejected) and limit > 0:
             t = spots.pop(0)
-            slot = _spot(dec, t, a, b, used, rule)
+            slot = _spot(walk, t, a, b, used, rule)
             key = dec.index().key_before(slot.time)
             if slot.key is None and key is not None and key.ts in used and dec.index().unchanged(key.time, slot.time):
                 repeat_at = t
                 continue  # the kept I-frame's picture still: a repeat, known without decoding
-            cost = 1 if slot.key is not None else dec.cost(slot.time)
-            if dec.decoded - start + cost > budget:
+            cost = 1 if slot.key is not None else walk.cost(slot.time)
+            if walk.spent + cost > budget:
                 return still  # the budget is spent: keep what exists
-            (frame,) = _grab(dec, [slot])
-            if frame is None or any(p.frame.time == frame.time for p in kept):
+            known = memo.get(slot.key.time if slot.key is not None else slot.time) if memo is not None else None
+            frame: Decoded | None = None
+            if known is not None and (slot.key is None or known.keyframe) and (
+                    any(p.frame.time == known.time for p in kept)
+                    or (skip_black and known.sig.black) or any(known.sig.near(p.sig) for p in kept)):
+                at, sig = known.time, known.sig  # decoded before and not to be kept: judged without decoding it
+                walk.remembered(at, cost, slot.key is not None)
+            else:
+                frame = walk.decoded(slot, cost)
+                if frame is None:
+                    continue
+                at, sig = frame.time, memo.add(frame) if memo is not None else Signature.of(frame.image)
+            if any(p.frame.time == at for p in kept):
                 continue
-            sig = Signature.of(frame.image)
             if skip_black and sig.black:
                 # Black right after a repeat: the picture ends (a cut or fade to black) between the two
                 # spots; look once more halfway, where the last moment before the black is.
@@ -793,7 +985,7 @@ def _replace(dec: VideoDecoder, seen: list[_Seen], kept: list[_Pick], duration: 
                     spots.insert(0, (repeat_at + t) / 2)
                     refine -= 1
                 continue
-            if any(sig.near(p.sig) for p in kept):
+            if any(sig.near(p.sig) for p in kept) or frame is None:  # (a remembered frame is never kept)
                 repeat_at = t
                 continue
             if slot.key is not None:

@@ -12,7 +12,7 @@ from PIL import Image
 
 import gaia
 from gaia.facts import catalogue, fit_to_tier, image_tokens
-from gaia.media.decode import VideoDecoder
+from gaia.media.decode import LONG_GOP_FRAMES, VideoDecoder
 from gaia.media.dedupe import Signature
 from gaia.media.keyframes import KeyframeSet, cached_keyframes, extract_keyframes, index_keyframes
 from gaia.media.scan import scan_folder
@@ -353,8 +353,8 @@ def _spy_grabs(monkeypatch) -> list[tuple[float, str | None, float | None]]:
     grabs: list[tuple[float, str | None, float | None]] = []
     real_grab = kf._grab
 
-    def spy(dec, slots):
-        out = real_grab(dec, slots)
+    def spy(dec, slots, *memo):
+        out = real_grab(dec, slots, *memo)
         grabs.extend((s.time, s.rule, f.time if f else None) for s, f in zip(slots, out, strict=True))
         return out
 
@@ -434,6 +434,39 @@ def test_an_exact_frame_after_an_i_frame_is_decoded_from_that_i_frame(make_folde
         assert dec.keyframe(key) is not None and dec.decoded - start == 1
 
 
+def test_a_sweeps_watcher_sees_the_frames_exact_calls_give_and_may_send_it_on_before_a_seek(make_folder):
+    # The replacement search judges frames the plan's sweep decoded on its way from what the sweep's watcher kept:
+    # those must be the very frames an exact call for their times gives. Told of a target, the watcher may ask the
+    # sweep to go on to later times before it seeks to a later I-frame; what that decodes is counted in ``ahead``.
+    folder = make_folder({"v.mp4": "grainy_still"})
+    with VideoDecoder(folder / "v.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+        assert len(index.keys) == 2 and index.keys[1].time > 8  # the clip as meant: I-frames at 0 and 8.3 s
+        first, later = index.frames[30], index.frames[260]
+        wanted = {round(index.frames[i], 6) for i in (10, 20, 40, 50)}
+        seen: dict[float, object] = {}
+        told: list[tuple[float, bool]] = []
+
+        def peek(t, make, target):
+            told.append((round(t, 6), target))
+            if target and "first" not in seen:
+                seen["first"] = make()
+                return [index.frames[40], index.frames[50]]
+            if not target and round(t, 6) in wanted:
+                seen[round(t, 6)] = make()
+            return None
+
+        a, b = dec.exact([later, first], peek)
+        assert a.time == round(later, 6) and b.time == round(first, 6) and seen["first"] is b
+        assert set(seen) == {"first", *wanted}  # the frames on the way, and those it was sent on to
+        assert [t for t, target in told if target] == [round(first, 6), round(later, 6)]  # in time order
+        assert 0 < dec.ahead <= 20 and dec.decoded - dec.ahead <= 31 + 12 + 2 * dec.stream.codec_context.has_b_frames
+    with VideoDecoder(folder / "v.mp4", size=(80, 60)) as fresh:
+        for t in wanted:
+            (frame,) = fresh.exact([t])
+            assert frame.time == seen[t].time and frame.image.tobytes() == seen[t].image.tobytes()
+
+
 def _frames_from_i_frames(index, times) -> int:
     """The frames a forward sweep to each of ``times`` decodes at least: each frame from the I-frame before a
     time up to that time, once."""
@@ -453,8 +486,8 @@ def test_a_grainy_still_long_gop_clip_decodes_no_frame_twice_for_its_plan(make_f
     plan_decoded: list[int] = []
     real_grab = kf._grab
 
-    def first(dec, slots):
-        out = real_grab(dec, slots)
+    def first(dec, slots, *memo):
+        out = real_grab(dec, slots, *memo)
         if not plan_decoded:
             plan_decoded.append(dec.decoded)
         return out
@@ -474,6 +507,53 @@ def test_a_grainy_still_long_gop_clip_decodes_no_frame_twice_for_its_plan(make_f
     assert plan_decoded[0] <= _frames_from_i_frames(index, exact) + keys + sweeps * delay, plan_decoded
     assert plan_decoded[0] <= len(index.frames)  # the plan: at most one pass over the clip
     assert sum(decodes) <= 2 * len(index.frames), sum(decodes)
+    _assert_true_timestamps(kset)
+
+
+def test_a_replacement_search_in_a_long_gop_decodes_no_frame_the_plan_decoded(make_folder, monkeypatch):
+    # A still scene (a box shows late, 8.5-10.5 s; x264's defaults: an I-frame every 250 frames) with exact frames
+    # asked (uniform): the plan's sweep decodes 0-9 s of the first GOP once; its frames come back as repeats, and
+    # the search for replacements looks between them, where the plan has been. Counted, not timed: it used to
+    # decode that ground again (206 frames of it, 491 in all); the plan's sweep now keeps the signatures of the
+    # frames on its way where the search looks (from 1280x720 on, at any size here), and the search judges them
+    # without decoding.
+    import gaia.media.keyframes as kf
+
+    decoded: list[tuple[str, float]] = []
+    phase = ["plan"]
+    plain_decode, plain_replace = VideoDecoder._decode, kf._replace
+
+    def counting(self, packet):
+        frames = plain_decode(self, packet)
+        decoded.extend((phase[0], round(self._time(f), 3)) for f in frames)
+        return frames
+
+    def replace(*args, **kwargs):
+        phase[0] = "search"
+        return plain_replace(*args, **kwargs)
+
+    monkeypatch.setattr(VideoDecoder, "_decode", counting)
+    monkeypatch.setattr(kf, "_replace", replace)
+    folder = make_folder({"trap.mp4": "late_event"})
+    (small,) = _extract(folder, strategy="uniform", count=6)  # 320x240: a frame decodes about as fast as it scales
+    assert [t for p, t in decoded if p == "search"] and small.frames  # so the sweep keeps no signature on its way
+    monkeypatch.setattr(kf, "MEMO_MIN_PIXELS", 0)  # as it does from 1280x720 on (the bench's still clips)
+    decoded.clear()
+    phase[0] = "plan"
+    shutil.rmtree(folder / ".gaia")
+    (kset,) = _extract(folder, strategy="uniform", count=6)
+    assert kset.frames == small.frames or [f.timestamp for f in kset.frames] == [f.timestamp for f in small.frames]
+    assert [f.timestamp for f in kset.frames] == [1.0, 9.0] and phase == ["search"]  # the search ran, found none
+    with VideoDecoder(folder / "trap.mp4", size=(80, 60)) as dec:
+        index = dec.index()
+    first_gop = index.keys[1].time
+    assert index.frames_between(0.0, first_gop) > LONG_GOP_FRAMES  # the clip as meant: a long first GOP
+    plan = {t for p, t in decoded if p == "plan" and t < first_gop}
+    again = [t for p, t in decoded if p == "search" and t in plan]
+    # Only ground before the first planned frame turned down (3 s, a repeat of 1 s) is decoded again: until one is,
+    # no search is sure to come, and the sweep keeps nothing on its way.
+    assert len(plan) > 200 and all(t < 3.0 for t in again), again
+    assert len(decoded) < 350, len(decoded)  # 491 before
     _assert_true_timestamps(kset)
 
 
