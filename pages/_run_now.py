@@ -182,29 +182,18 @@ TRIAL_FIELDS = ("trial_name", "trial_system", "trial_instruction", "trial_schema
 
 
 def _hold_draft(folder: Path, saved: gaia.PromptProfile) -> None:
-    """Give the editor's widgets their text: the draft held outside the widgets, or the saved profile.
+    """Give the editor's widgets the saved profile's text until the editor has been drawn with it.
 
-    Streamlit drops a widget's value when its page is left, so the draft lives under ``trial_draft``
-    and is put back into any widget key that went missing (leaving Submit and coming back keeps the edits).
+    That is when the folder or its saved profile changes; after it the widgets keep the user's edits themselves
+    (``persist_state="session"``), also while another page is shown. The text is given again on each run until the
+    editor has been drawn: a run stopped between the two (a click elsewhere) would leave the server holding text
+    the browser never received, and the browser showing empty fields.
     """
-    if ss.get("trial_base") != (str(folder), saved.hash) or "trial_draft" not in ss:
-        # A new folder or a saved change: start from the saved profile.
-        ss["trial_base"] = (str(folder), saved.hash)
-        ss["trial_draft"] = dict(zip(TRIAL_FIELDS, (saved.name, saved.system, saved.instruction,
-                                                    json.dumps(saved.schema, indent=2, ensure_ascii=False)),
-                                     strict=True))
-        for k in TRIAL_FIELDS:
-            ss[k] = ss["trial_draft"][k]
-    for k in TRIAL_FIELDS:
-        if k not in ss:
-            ss[k] = ss["trial_draft"][k]
-
-
-def _keep_draft() -> None:
-    """Keep the editor's text in the draft as soon as it changes (a widget callback)."""
-    draft = dict(ss.get("trial_draft") or {})
-    draft.update({k: ss[k] for k in TRIAL_FIELDS if k in ss})
-    ss["trial_draft"] = draft
+    base = (str(folder), saved.hash)
+    if ss.get("trial_shown") != base:
+        texts = (saved.name, saved.system, saved.instruction, json.dumps(saved.schema, indent=2, ensure_ascii=False))
+        for k, text in zip(TRIAL_FIELDS, texts, strict=True):
+            ss[k] = text
 
 
 def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
@@ -217,15 +206,13 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     _hold_draft(folder, saved)
     with st.expander(f"Prompt and schema (now “{saved.name}”, {saved.hash})", expanded=True,
                      icon=":material/edit_note:"):
-        # Each edit is also kept by a callback: it runs at the start of the next run, even when that run is on
-        # another page (a click in the sidebar right after typing), where this page's widget values are dropped.
-        name = st.text_input("Profile name", key="trial_name", on_change=_keep_draft)
-        system = st.text_area("System prompt", key="trial_system", height=180, on_change=_keep_draft)
+        keep = "session"  # the edits outlive a visit to another page
+        name = st.text_input("Profile name", key="trial_name", persist_state=keep)
+        system = st.text_area("System prompt", key="trial_system", height=180, persist_state=keep)
         instruction = st.text_area("Instruction (after the frames)", key="trial_instruction", height=80,
-                                   on_change=_keep_draft)
-        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260,
-                                   on_change=_keep_draft)
-    ss["trial_draft"] = dict(zip(TRIAL_FIELDS, (name, system, instruction, schema_text), strict=True))
+                                   persist_state=keep)
+        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260, persist_state=keep)
+    ss["trial_shown"] = (str(folder), saved.hash)
     try:
         schema = json.loads(schema_text)
     except json.JSONDecodeError as exc:

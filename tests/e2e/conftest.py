@@ -110,13 +110,39 @@ LOG_PROBLEMS = ("Traceback (most recent call last)", "missing ScriptRunContext",
                 "ArrowInvalid")
 
 
+# Streamlit's own server, when a browser goes away while it answers (a test's page closed): its websocket endpoint
+# closes a socket the client already closed, and uvicorn prints that. Nothing of GAIA's runs in it; a user closing
+# a tab can see it too, and only Streamlit can remove it.
+_STREAMLIT_DISCONNECT = ("starlette_websocket.py", 'Cannot call "send" once a close message has been sent')
+
+
+def _streamlit_disconnect(lines: list[str], i: int) -> bool:
+    """Whether the traceback starting at line ``i``, with those chained to it, is ``_STREAMLIT_DISCONNECT``."""
+    chained = ("During handling", "The above exception")
+    j = i + 1
+    while j < len(lines):
+        if lines[j].startswith((" ", "Traceback", *chained)) or not lines[j].strip():
+            j += 1
+            continue
+        k = j + 1  # lines[j] is an exception's own line: the traceback goes on only when one is chained to it
+        while k < len(lines) and not lines[k].strip():
+            k += 1
+        if k < len(lines) and lines[k].startswith(chained):
+            j = k
+            continue
+        break
+    block = "\n".join(lines[i:j + 1])
+    return all(mark in block for mark in _STREAMLIT_DISCONNECT)
+
+
 def log_problems(server: AppServer) -> list[str]:
     """The lines of the server's output that show one of ``LOG_PROBLEMS`` (with two lines after each)."""
     try:
         lines = server.log.read_text(errors="replace").splitlines()
     except OSError:
         return []
-    return ["\n".join(lines[i:i + 3]) for i, line in enumerate(lines) if any(p in line for p in LOG_PROBLEMS)]
+    return ["\n".join(lines[i:i + 3]) for i, line in enumerate(lines) if any(p in line for p in LOG_PROBLEMS)
+            and not _streamlit_disconnect(lines, i)]
 
 
 def stop_app(server: AppServer) -> None:

@@ -121,3 +121,40 @@ def test_everyday_use_keeps_state_and_stays_local(page: Page, app_server: AppSer
     shot(page, "results-narrow.png")
 
     assert outside == [], outside
+
+
+def test_a_click_away_straight_after_typing_never_blanks_the_editor(page: Page, app_server: AppServer) -> None:
+    """Typing in the prompt editor and clicking another page at once: coming back, the editor shows the edit (or,
+    when Streamlit folded the edit into the page change before any run took it up, the saved text), never empty
+    fields. Its widgets once kept their values in the session while the browser had forgotten them, and came back
+    empty in most tries of this."""
+    page.goto(app_server.url)
+    wait_idle(page)
+    page.get_by_role("button", name="Use the demo folder").click()
+    expect(page.get_by_label("Folder", exact=True)).to_have_value(str(app_server.demo_folder), timeout=LONG)
+    wait_idle(page)
+    saved = _editor_texts(page)
+    for i in range(3):
+        page.get_by_label(_INSTRUCTION).fill(f"edited instruction {i}")
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Results").click()  # the blur sends the edit
+        wait_idle(page)
+        shown = _editor_texts(page)
+        assert shown[_INSTRUCTION] in {f"edited instruction {i}", saved[_INSTRUCTION]}, shown
+        assert {**shown, _INSTRUCTION: ""} == {**saved, _INSTRUCTION: ""}, shown
+        page.get_by_label(_INSTRUCTION).fill(saved[_INSTRUCTION])  # back to the saved text for the next try
+        page.get_by_label(_INSTRUCTION).press("Tab")
+        wait_idle(page)
+
+
+_INSTRUCTION = "Instruction (after the frames)"
+_EDITOR = ("Profile name", "System prompt", _INSTRUCTION, "Output schema (JSON Schema)")
+
+
+def _editor_texts(page: Page) -> dict[str, str]:
+    """Open Submit's "Try the prompt" tab and read the editor's four fields, none of them empty."""
+    _nav(page, "Submit")
+    page.get_by_role("tab", name="Try the prompt").click()
+    expect(page.get_by_label("Profile name")).to_be_visible(timeout=LONG)
+    for label in _EDITOR:  # a moment to be drawn is given; empty for good is the failure
+        expect(page.get_by_label(label)).not_to_have_value("")
+    return {label: page.get_by_label(label).input_value() for label in _EDITOR}
