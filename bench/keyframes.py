@@ -346,11 +346,8 @@ def one_pass(path: Path) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
-def still_run(folder: Path, names: list[str], n: int) -> None:
-    """(In a fresh process, with whichever ``gaia`` comes first on the path) extract each clip once, fresh
-    cache, one worker; print one JSON line: per clip its CPU seconds, frames decoded and the times kept."""
-    import json
-
+def _count_decoded() -> list[int]:
+    """From now on in this process, each closed ``VideoDecoder`` appends its frames decoded to the list returned."""
     from gaia.media import decode
 
     decoded: list[int] = []
@@ -361,6 +358,15 @@ def still_run(folder: Path, names: list[str], n: int) -> None:
         close(self)
 
     decode.VideoDecoder.close = counting_close  # type: ignore[method-assign]
+    return decoded
+
+
+def still_run(folder: Path, names: list[str], n: int) -> None:
+    """(In a fresh process, with whichever ``gaia`` comes first on the path) extract each clip once, fresh
+    cache, one worker; print one JSON line: per clip its CPU seconds, frames decoded and the times kept."""
+    import json
+
+    decoded = _count_decoded()
     records = {r.path.name: r for r in scan_folder(folder).records}
     out = {}
     for name in names:
@@ -380,16 +386,7 @@ def picks_run(folder: Path, strategy: str, n: int) -> None:
     import hashlib
     import json
 
-    from gaia.media import decode
-
-    decoded: list[int] = []
-    close = decode.VideoDecoder.close
-
-    def counting_close(self: decode.VideoDecoder) -> None:
-        decoded.append(self.decoded)
-        close(self)
-
-    decode.VideoDecoder.close = counting_close  # type: ignore[method-assign]
+    decoded = _count_decoded()
     out = {}
     for rec in scan_folder(folder).records:
         shutil.rmtree(folder / ".gaia" / "frames", ignore_errors=True)
