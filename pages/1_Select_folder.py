@@ -10,6 +10,7 @@ import streamlit as st
 import gaia
 from pages._ui import (
     FOLDER_KEY,
+    KEEP,
     PAGE_KEYFRAMES,
     StreamlitProgress,
     folder_roots,
@@ -85,6 +86,7 @@ ss.setdefault("folder_input", ss.get(FOLDER_KEY, ""))
 st.text_input(
     "Folder",
     key="folder_input",
+    persist_state=KEEP,
     on_change=_on_input,
     placeholder="/path/to/videos",
     help="A folder on the machine running GAIA. Its videos get a .gaia.json analysis beside them.",

@@ -19,6 +19,7 @@ import gaia
 from pages._cascade import render_cascade
 from pages._run_now import render_prompt_trial, render_run_now
 from pages._ui import (
+    KEEP,
     PAGE_ESTIMATE,
     PAGE_KEYFRAMES,
     PAGE_PROGRESS,
@@ -184,7 +185,8 @@ def _render_cost(plan: gaia.SubmissionPlan, cascade: gaia.CascadeEstimate | None
     cap = None
     if cap_on:
         ss.setdefault("submit_cap", V.default_cap(cascade.submit_usd if cascade is not None else plan.estimate_usd))
-        cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=1.0, format="%.2f", key="submit_cap"))
+        cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=1.0, format="%.2f", key="submit_cap",
+                                    persist_state=KEEP))
     cap_block = _cap_problem(plan, cascade, cap)
     if cap_block:
         st.error(md(cap_block), icon=":material/money_off:")
@@ -285,11 +287,13 @@ def _render_answers() -> None:
     with st.container(border=True):
         c = st.columns([3, 2])
         labels = V.profile_names(rows)  # names only: the answer count is in the caption below
-        key = c[0].selectbox("Prompt profile", keys, key="submit_profile", format_func=lambda k: labels[k],
+        key = c[0].selectbox("Prompt profile", keys, key="submit_profile", persist_state=KEEP,
+                             format_func=lambda k: labels[k],
                              help="The schema drives how long answers are, and output is most of a bill. “compact” "
                                   "keeps every scored field and leaves out the prose ones.")
         limit = int(c[1].number_input("Answer length limit (max_tokens)", min_value=256,
                                       max_value=gaia.limits.MAX_MAX_TOKENS, step=256, key="submit_max_tokens",
+                                      persist_state=KEEP,
                                       help="The most output tokens (thinking included) one answer may use."))
         chosen = replace(settings, prompt_profile=key if key != current else settings.prompt_profile,
                          max_tokens=limit)

@@ -21,6 +21,7 @@ import streamlit as st
 
 import gaia
 from pages._ui import (
+    KEEP,
     StreamlitProgress,
     analysis_view,
     batch_plan_key,
@@ -78,10 +79,10 @@ def render_run_now(folder: Path) -> None:
         ss["run_now_limit"] = available
     ss.setdefault("run_now_concurrency", gaia.limits.DEFAULT_CONCURRENCY)
     limit = int(c[0].number_input("Videos to send now", min_value=1, max_value=available, step=1,
-                                  key="run_now_limit",
+                                  key="run_now_limit", persist_state=KEEP,
                                   help=f"{available} video(s) can be sent; the first ones in folder order go."))
     concurrency = int(c[1].number_input("At most in flight", min_value=1, max_value=gaia.limits.MAX_CONCURRENCY,
-                                        step=1, key="run_now_concurrency",
+                                        step=1, key="run_now_concurrency", persist_state=KEEP,
                                         help="Requests sent at once. GAIA lowers this by itself while the API "
                                              "asks it to slow down (429/529) and raises it again as calls succeed."))
     plan = everything if limit >= available else _plan(folder, limit, force)
@@ -103,7 +104,8 @@ def render_run_now(folder: Path) -> None:
     if st.toggle("Set a spend cap", key="run_now_cap_on", help="Nothing is sent while the estimate is above the "
                  "cap, and the run stops before the money spent would pass it."):
         ss.setdefault("run_now_cap", float(max(0.01, round((choice.now_usd or 0.01) * 1.5, 2))))
-        cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap"))
+        cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap",
+                                    persist_state=KEEP))
     over = gaia.cap_problem(choice.now_usd, cap, what="The estimate {usd}")
     if over:
         st.error(md(over), icon=":material/money_off:")
@@ -185,7 +187,7 @@ def _hold_draft(folder: Path, saved: gaia.PromptProfile) -> None:
     """Give the editor's widgets the saved profile's text until the editor has been drawn with it.
 
     That is when the folder or its saved profile changes; after it the widgets keep the user's edits themselves
-    (``persist_state="session"``), also while another page is shown. The text is given again on each run until the
+    (``persist_state=KEEP``), also while another page is shown. The text is given again on each run until the
     editor has been drawn: a run stopped between the two (a click elsewhere) would leave the server holding text
     the browser never received, and the browser showing empty fields.
     """
@@ -206,12 +208,11 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
     _hold_draft(folder, saved)
     with st.expander(f"Prompt and schema (now “{saved.name}”, {saved.hash})", expanded=True,
                      icon=":material/edit_note:"):
-        keep = "session"  # the edits outlive a visit to another page
-        name = st.text_input("Profile name", key="trial_name", persist_state=keep)
-        system = st.text_area("System prompt", key="trial_system", height=180, persist_state=keep)
+        name = st.text_input("Profile name", key="trial_name", persist_state=KEEP)
+        system = st.text_area("System prompt", key="trial_system", height=180, persist_state=KEEP)
         instruction = st.text_area("Instruction (after the frames)", key="trial_instruction", height=80,
-                                   persist_state=keep)
-        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260, persist_state=keep)
+                                   persist_state=KEEP)
+        schema_text = st.text_area("Output schema (JSON Schema)", key="trial_schema", height=260, persist_state=KEEP)
     ss["trial_shown"] = (str(folder), saved.hash)
     try:
         schema = json.loads(schema_text)
@@ -253,7 +254,7 @@ def render_prompt_trial(folder: Path) -> None:
     ss.setdefault("trial_n", gaia.limits.DEFAULT_TRIAL_VIDEOS)
     b = st.columns([1, 1, 1], vertical_alignment="bottom")
     n = int(b[0].number_input("Videos to try", min_value=1, max_value=gaia.limits.MAX_TRIAL_VIDEOS, step=1,
-                              key="trial_n",
+                              key="trial_n", persist_state=KEEP,
                               help="Spread over the folder, preferring videos without an analysis."))
     per_video = _trial_cost_per_video(folder)
     cost = f" · about {gaia.format.usd(per_video * n)}" if per_video is not None else ""

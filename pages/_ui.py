@@ -25,6 +25,10 @@ FOLDER_KEY = "folder"
 MISSING = gaia.format.MISSING  # what a table shows for a value that is not there (never "None")
 # Plotly's toolbar sat on top of the legends; the charts are small and need no zoom or export buttons.
 CHART_CONFIG = {"displayModeBar": False}
+# ``persist_state`` of a keyed widget whose value outlives a visit to another page (a setting shown, a folder typed,
+# an edit): Streamlit then gives the browser the value again when the page comes back. Without it the session could
+# keep a value the browser had dropped, and the widget showed empty (or its minimum) beside it.
+KEEP = "session"
 FOLDER_PARAM = "folder"  # the folder in the page's address: ?folder=/path/to/videos
 
 PAGE_SELECT = "pages/1_Select_folder.py"
