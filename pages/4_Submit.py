@@ -180,7 +180,7 @@ def _render_cost(plan: gaia.SubmissionPlan, cascade: gaia.CascadeEstimate | None
         if plan.estimate_note:
             st.caption(plan.estimate_note)
 
-    cap_on = st.toggle("Set a spend cap", key="submit_cap_on",
+    cap_on = st.toggle("Set a spend cap", key="submit_cap_on", persist_state=KEEP,
                        help="Submitting is blocked while the estimate is above the cap.")
     cap = None
     if cap_on:

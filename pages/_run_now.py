@@ -101,8 +101,9 @@ def render_run_now(folder: Path) -> None:
             table(gaia.views.problem_records(others), key="run_now_problems")
 
     cap = None
-    if st.toggle("Set a spend cap", key="run_now_cap_on", help="Nothing is sent while the estimate is above the "
-                 "cap, and the run stops before the money spent would pass it."):
+    if st.toggle("Set a spend cap", key="run_now_cap_on", persist_state=KEEP,
+                 help="Nothing is sent while the estimate is above the cap, and the run stops before the money spent "
+                      "would pass it."):
         ss.setdefault("run_now_cap", float(max(0.01, round((choice.now_usd or 0.01) * 1.5, 2))))
         cap = float(st.number_input("Spend cap (USD)", min_value=0.0, step=0.5, format="%.2f", key="run_now_cap",
                                     persist_state=KEEP))
