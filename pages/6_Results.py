@@ -17,6 +17,7 @@ from streamlit.errors import StreamlitAPIException
 import gaia
 from pages._review import exports_tab, known_review_queue, review_queue, review_tab
 from pages._ui import (
+    KEEP,
     PAGE_PROGRESS,
     PAGE_SUBMIT,
     StreamlitProgress,
@@ -128,7 +129,8 @@ else:
             f"{fc.label.capitalize()} ({'all' if fc.every else 'any'} of)", list(counts[fc.path]),
             key=f"results_{fc.label.replace(' ', '_')}",
             format_func=lambda s, p=fc.path: f"{s} ({counts[p][s]})")
-    text = st.text_input("Search", key="results_search", placeholder="Words anywhere in the path or the analysis, "
+    text = st.text_input("Search", key="results_search", persist_state=KEEP,
+                         placeholder="Words anywhere in the path or the analysis, "
                          "e.g. “cat sofa” or “fox night”", icon=":material/search:")
     shown = gaia.views.filter_rows(rows, statuses=statuses, models=models, text=text, chosen=chosen)
 
@@ -193,7 +195,7 @@ else:
     if ss.get("results_video") not in options:
         ss["results_video"] = next((r.rel_path for r in shown if r.status == V.ResultStatus.ANALYSED), options[0])
     st.subheader("One video")
-    rel = st.selectbox("Video", options, key="results_video", label_visibility="collapsed",
+    rel = st.selectbox("Video", options, key="results_video", persist_state=KEEP, label_visibility="collapsed",
                        format_func=gaia.views.display_name)
     d = gaia.views.video_detail(folder, rel)
     with st.container(border=True):

@@ -17,6 +17,7 @@ import streamlit as st
 import gaia
 from pages._charts import loss_heatmap, pareto_chart
 from pages._ui import (
+    KEEP,
     PAGE_ESTIMATE,
     PAGE_KEYFRAMES,
     StreamlitProgress,
@@ -75,34 +76,38 @@ for msg in (ss.pop("tune_flash", None),):
 with st.container(border=True):
     c = st.columns([1, 2, 2])
     n = int(c[0].number_input("Sample (videos)", min_value=1, max_value=200, value=gaia.limits.DEFAULT_SAMPLE, step=1,
-                              key="tune_sample", help="Spread over the folder's lengths and subfolders."))
-    models = c[1].multiselect("Models", V.models_in_order(), key="tune_models", format_func=V.model_name,
+                              key="tune_sample", persist_state=KEEP,
+                              help="Spread over the folder's lengths and subfolders."))
+    models = c[1].multiselect("Models", V.models_in_order(), key="tune_models", persist_state=KEEP,
+                              format_func=V.model_name,
                               placeholder="The folder's model and the cheapest current one",
                               help="The strongest one chosen makes the reference configuration.")
     tolerance = c[2].slider("Tolerance (share of the control-to-ceiling distance)", min_value=0.0,
                             max_value=V.TOLERANCE_MAX, value=gaia.limits.DEFAULT_TOLERANCE, step=0.01,
-                            key="tune_tolerance",
+                            key="tune_tolerance", persist_state=KEEP,
                             help=V.tolerance_sentence(stored, gaia.limits.DEFAULT_TOLERANCE))
 c = st.columns([2, 1, 2])
 cascade_default = V.cascade_default(folder)
 cascade_models = ["", *V.models_in_order()]
 cheap_default, _, preset_default = cascade_default.rpartition(":")
 cheap = c[0].selectbox("Also weigh a cascade, first pass with", cascade_models, key="tune_cascade_model",
+                       persist_state=KEEP,
                        index=cascade_models.index(cheap_default) if cheap_default in cascade_models else 0,
                        format_func=lambda m: V.model_name(m) if m else "no cascade",
                        help="A cascade sends every video with this model first, then only the uncertain answers "
                             "again with the current settings (as Run now's cascade does). The tune makes it of two "
                             "rows it sends anyway, so it adds at most the first pass's row.")
 presets = list(V.CASCADE_PRESETS)
-preset = c[1].selectbox("at the frame size", presets, key="tune_cascade_preset", disabled=not cheap,
+preset = c[1].selectbox("at the frame size", presets, key="tune_cascade_preset", persist_state=KEEP, disabled=not cheap,
                         index=presets.index(preset_default) if preset_default in presets else 0)
 empty_n = int(c[2].number_input("Likely-empty clips to send (measures misses)", min_value=0, max_value=200, value=0,
-                                step=1, key="tune_empty_sample",
+                                step=1, key="tune_empty_sample", persist_state=KEEP,
                                 help="After the configurations, send this many of the clips the local check finds "
                                      "likely empty, with the current settings, within what is left of the budget, "
                                      "and count how many had a subject. Their answers are those clips' results."))
 cascades = [f"{cheap}:{preset}"] if cheap else []
 use_labels = st.toggle("Score against the labels people verified, where the sample has them", key="tune_labels",
+                       persist_state=KEEP,
                        help="Fields confirmed or corrected in the Results page's review queue. Without any, the "
                             "richest configuration's answers are the reference.")
 plan_key = (str(folder), n, tuple(models), tuple(cascades))
@@ -125,6 +130,7 @@ else:
     st.subheader("The ladder, priced before sending")
     budget = float(st.number_input("Budget: spend at most (USD)", min_value=0.0, step=0.05, format="%.2f",
                                    value=V.default_budget(plan.get("planned_usd")), key="tune_budget",
+                                   persist_state=KEEP,
                                    help="Configurations whose estimate would pass what is left are not sent."))
     metrics(V.tune_plan_metrics(plan, budget))
     table(V.config_records(plan, tolerance), key="tune_plan_table", column_config=USD_COLUMNS,
@@ -199,7 +205,7 @@ if fields:
     ids = [c.get("id") for c in V.configs_of(stored) if c.get("score") is not None]
     names = {c.get("id"): c.get("label") for c in V.configs_of(stored)}
     pick = st.selectbox("Configuration", ids, index=ids.index(rec["id"]) if rec and rec.get("id") in ids else 0,
-                        format_func=lambda i: names.get(i) or i, key="tune_losses_pick")
+                        format_func=lambda i: names.get(i) or i, key="tune_losses_pick", persist_state=KEEP)
     table(V.field_loss_records(stored, pick), key="tune_losses_table")
 if stored.get("texts"):
     with st.expander("Free text, side by side (not scored)"):

@@ -17,6 +17,7 @@ import streamlit as st
 
 import gaia
 from pages._ui import (
+    KEEP,
     MISSING,
     md,
     per_folder_state,
@@ -165,7 +166,8 @@ def review_tab(folder: Path, queue: list[gaia.views.ReviewItem]) -> None:
     table(V.queue_records(queue), key="review_queue_table", column_order=["#", "video", "why", "verified", "details"],
           column_config={"details": st.column_config.TextColumn("details", width="large")})
     items = {it.rel_path: it for it in queue}
-    rel = st.selectbox("Video to review", list(items), key="review_video", format_func=V.display_name)
+    rel = st.selectbox("Video to review", list(items), key="review_video", persist_state=KEEP,
+                       format_func=V.display_name)
     if rel:
         review_form(folder, rel, items[rel].reasons)
 
