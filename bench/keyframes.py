@@ -51,6 +51,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import av
 from _common import peak_rss_mb
@@ -402,18 +403,32 @@ def picks_run(folder: Path, strategy: str, n: int) -> None:
 
 
 def kind_clips(root: Path) -> Path:
-    """Every kind of tests/videos.py, made once into ``root``."""
-    import inspect
-    import re
-
+    """Every kind of tests/videos.py (its ``build_library``), made once into ``root``."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import tests.videos as videos
+    from tests.videos import build_library
 
-    for kind in re.findall(r'kind == "(\w+)"', inspect.getsource(videos.make)):
-        path = root / (kind + {"mov": ".mov", "mkv": ".mkv", "webm": ".webm", "avi": ".avi"}.get(kind, ".mp4"))
-        if not path.exists():
-            videos.make(kind, path)
+    build_library(root)
     return root
+
+
+def _gaia_at(rev: str, into: str) -> str:
+    """GAIA's ``gaia/`` at git revision ``rev``, unpacked into ``into``; ``into`` (for ``_fresh``)."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
+
+
+def _fresh(args: list[str], gaia_dir: str | None) -> Any:
+    """This script run with ``args`` in a fresh process (with ``gaia`` from ``gaia_dir`` when given): the JSON
+    its last line prints."""
+    import json
+
+    env = dict(os.environ)
+    if gaia_dir:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (gaia_dir, env.get("PYTHONPATH")) if p)
+    out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
 
 
 def same_picks(folders: list[Path], n: int, rev: str) -> bool:
@@ -423,23 +438,13 @@ def same_picks(folders: list[Path], n: int, rev: str) -> bool:
     A clip whose picks differ is extracted at ``rev`` twice more: where ``rev`` itself gives other JPEG bytes from
     run to run (a damaged file decoded on frame threads conceals errors as the threads happen to run), today's picks
     count as the same when their times, sources and rules are those of every run at ``rev``."""
-    import json
-
-    root = Path(__file__).resolve().parents[1]
     same = True
 
     def run(folder: Path, strategy: str, path: str | None) -> dict[str, list]:
-        env = dict(os.environ)
-        if path:
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
-        out = subprocess.run([sys.executable, __file__, "--frames", str(n), "--picks-run", str(folder), strategy],
-                             env=env, capture_output=True, text=True, check=True).stdout
-        return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
+        return _fresh(["--frames", str(n), "--picks-run", str(folder), strategy], path)  # type: ignore[no-any-return]
 
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        _gaia_at(rev, tmp)
         print(f"{'folder':12} {'strategy':10} {'clips':>5} {'differ':>6} {'decoded at ' + rev:>16} {'today':>8} "
               f"{'CPU at ' + rev:>12} {'today':>8}")
         for folder in folders:
@@ -470,25 +475,14 @@ def still_against(folder: Path, names: list[str], n: int, repeats: int, rev: str
     """GAIA today (and at git revision ``rev``, its ``gaia/`` checked out beside) on each clip, each run in a
     fresh process, the two alternating; prints CPU, frames decoded and frames kept per clip, and a one-pass
     decode of the whole clip. Returns the CPU ratios today/``rev`` and today/one pass."""
-    import json
-
-    root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         ways: dict[str, str | None] = {"today": None}
         if rev:
-            archive = subprocess.run(["git", "-C", str(root), "archive", rev, "gaia"], check=True,
-                                     capture_output=True).stdout
-            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-            ways[rev] = tmp
+            ways[rev] = _gaia_at(rev, tmp)
         runs: dict[str, list[dict]] = {way: [] for way in ways}
         for _ in range(repeats):
             for way, path in ways.items():
-                env = dict(os.environ)
-                if path:
-                    env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
-                out = subprocess.run([sys.executable, __file__, "--frames", str(n), "--still-run", str(folder), *names],
-                                     env=env, capture_output=True, text=True, check=True).stdout
-                runs[way].append(json.loads(out.splitlines()[-1]))
+                runs[way].append(_fresh(["--frames", str(n), "--still-run", str(folder), *names], path))
     passes = timed_together([lambda _tmp, name=name: one_pass(folder / name) for name in names], repeats)
     was = f" {'CPU at ' + rev:>14} {'decoded':>8} {'today/' + rev:>12} {'same picks':>10}" if rev else ""
     print(f"{'video':37} {'frames':>6} {'one pass':>8} {'CPU today':>9} {'decoded':>8} {'/one pass':>9}{was}")
