@@ -184,7 +184,7 @@ def _render_last_run(folder: Path) -> None:
 TRIAL_FIELDS = ("trial_name", "trial_system", "trial_instruction", "trial_schema")
 
 
-def _hold_draft(folder: Path, saved: gaia.PromptProfile) -> None:
+def _give_saved_text(folder: Path, saved: gaia.PromptProfile) -> None:
     """Give the editor's widgets the saved profile's text until the editor has been drawn with it.
 
     That is when the folder or its saved profile changes; after it the widgets keep the user's edits themselves
@@ -206,7 +206,7 @@ def _edited_profile(folder: Path) -> gaia.PromptProfile | None:
         saved = gaia.Folder(folder).profile(settings.prompt_profile)
     except gaia.ProfileNotFound:
         saved = gaia.default_profile()
-    _hold_draft(folder, saved)
+    _give_saved_text(folder, saved)
     with st.expander(f"Prompt and schema (now “{saved.name}”, {saved.hash})", expanded=True,
                      icon=":material/edit_note:"):
         name = st.text_input("Profile name", key="trial_name", persist_state=KEEP)

@@ -50,8 +50,8 @@ def run_taken_up(page: Page) -> Iterator[None]:
 
     A run asked for is only a request until the script thread takes it up, and Streamlit folds a page change
     that arrives before then into it with the new page's widget values only: an edit sent a moment before a click
-    in the sidebar can be dropped by Streamlit itself. Once the run has begun, its callbacks have run (they come
-    before anything that can stop it), and a click straight after is the race the app must win.
+    in the sidebar can be dropped by Streamlit itself. Once the run has begun, the edit is in the session (it is
+    applied before anything can stop the run), and a click straight after is the race the app must win.
     """
     page.evaluate(_WATCH_RUN_JS)
     yield
